@@ -1,0 +1,68 @@
+/**
+ * The one catalogue of stable error codes. Users branch on `code`, never on message text.
+ * The API returns these as RFC 9457 problem+json (see src/server/problem.ts); docs/errors.md
+ * lists them and a test checks the list matches this file.
+ */
+export interface ErrorSpec {
+  readonly status: number
+  readonly title: string
+  /** true when retrying the same request later may succeed */
+  readonly retryable: boolean
+}
+
+export const ERRORS = {
+  QLK_VALIDATION: { status: 400, title: 'Request failed validation', retryable: false },
+  QLK_MALFORMED_JSON: { status: 400, title: 'Body is not valid JSON', retryable: false },
+  QLK_CONTENT_TYPE: { status: 415, title: 'Unsupported content type', retryable: false },
+  QLK_ATTRIBUTE_MISSING: { status: 400, title: 'Required CloudEvents attribute missing', retryable: false },
+  QLK_UNKNOWN_EVENT_TYPE: { status: 400, title: 'Event type is not registered', retryable: false },
+  QLK_SCHEMA_VIOLATION: { status: 400, title: 'Event data violates its schema', retryable: false },
+  QLK_BATCH_EMPTY: { status: 400, title: 'Batch contains no events', retryable: false },
+  QLK_BATCH_TOO_LARGE: { status: 413, title: 'Batch has too many events', retryable: false },
+  QLK_PAYLOAD_TOO_LARGE: { status: 413, title: 'Request body too large', retryable: false },
+  QLK_NOT_FOUND: { status: 404, title: 'Not found', retryable: false },
+  QLK_STORE_UNAVAILABLE: { status: 503, title: 'Store could not commit; nothing was stored', retryable: true },
+  QLK_SHUTTING_DOWN: { status: 503, title: 'Server is shutting down', retryable: true },
+  QLK_STORE_LOCKED: { status: 500, title: 'Database file is owned by another process', retryable: false },
+  QLK_MIGRATION_BREAKING: { status: 500, title: 'Database has a breaking migration newer than this code', retryable: false },
+  QLK_CONFIG_INVALID: { status: 500, title: 'Configuration is invalid', retryable: false },
+  QLK_XREF_MISSING: { status: 422, title: 'No identity mapping for an external code', retryable: true },
+  QLK_ILLEGAL_TRANSITION: { status: 409, title: 'State transition not allowed', retryable: false },
+  QLK_STALE_SEQUENCE: { status: 409, title: 'Event is older than the state it would overwrite', retryable: false },
+  QLK_CONSERVATION: { status: 400, title: 'Quantity is not conserved', retryable: false },
+  QLK_UNIT_CONVERSION: { status: 400, title: 'Unit conversion not possible', retryable: false },
+  QLK_LEASE_LOST: { status: 409, title: 'Lease was taken over by another owner', retryable: true },
+  QLK_NONDETERMINISM: { status: 500, title: 'Replay step sequence differs from the journal', retryable: false },
+  QLK_AUDIT_BROKEN: { status: 500, title: 'Audit chain verification failed', retryable: false },
+  QLK_INTERNAL: { status: 500, title: 'Internal error', retryable: true },
+} as const satisfies Record<string, ErrorSpec>
+
+export type ErrorCode = keyof typeof ERRORS
+
+export interface FieldProblem {
+  /** JSON Pointer-like path of the offending field, e.g. `/data/quantity/value` */
+  readonly path: string
+  /** the rule it broke, in words */
+  readonly message: string
+}
+
+/** An error with a stable catalogue code. `errors` names each offending field and rule. */
+export class QualinkError extends Error {
+  readonly code: ErrorCode
+  readonly status: number
+  readonly retryable: boolean
+  readonly errors: readonly FieldProblem[]
+
+  constructor(code: ErrorCode, detail: string, errors: readonly FieldProblem[] = [], options?: { cause?: unknown }) {
+    super(detail, options)
+    this.name = 'QualinkError'
+    this.code = code
+    this.status = ERRORS[code].status
+    this.retryable = ERRORS[code].retryable
+    this.errors = errors
+  }
+}
+
+export function isQualinkError(e: unknown): e is QualinkError {
+  return e instanceof QualinkError
+}
