@@ -1,0 +1,91 @@
+import type { Lease, Store } from '../store/types.ts'
+import type { AnchorSink } from './anchors.ts'
+import { GENESIS_HASH, linkHash } from './chain.ts'
+
+export interface SealerOptions {
+  readonly owner: string
+  readonly leaseTtlMs?: number
+  readonly batch?: number
+  readonly intervalMs?: number
+  readonly onError?: (e: unknown) => void
+}
+
+export const SEALER_LEASE = 'audit-sealer'
+
+/**
+ * Chains committed audit rows in order, shortly after they commit. It is a lease-fenced
+ * singleton: only the lease holder's chain writes are accepted, so two processes never both
+ * extend the chain. After each batch the new head is appended to the anchor sink.
+ */
+export class AuditSealer {
+  private lease: Lease | undefined
+  private timer: NodeJS.Timeout | undefined
+  private running: Promise<unknown> = Promise.resolve()
+  private readonly ttl: number
+  private readonly batch: number
+
+  constructor(
+    private readonly store: Store,
+    private readonly anchors: AnchorSink,
+    private readonly opts: SealerOptions,
+  ) {
+    this.ttl = opts.leaseTtlMs ?? 10_000
+    this.batch = opts.batch ?? 1000
+  }
+
+  private async holdLease(): Promise<Lease | undefined> {
+    if (this.lease) this.lease = await this.store.renewLease(this.lease, this.ttl)
+    if (!this.lease) this.lease = await this.store.acquireLease(SEALER_LEASE, this.opts.owner, this.ttl)
+    return this.lease
+  }
+
+  /** Seals what is committed now; returns how many rows were chained. */
+  async sealOnce(): Promise<number> {
+    let sealed = 0
+    for (;;) {
+      const lease = await this.holdLease()
+      if (!lease) return sealed
+      const rows = await this.store.readUnsealedAudit(this.batch)
+      if (rows.length === 0) return sealed
+      const head = await this.store.chainHead()
+      let prev = head?.hash ?? GENESIS_HASH
+      let pos = head?.pos ?? 0
+      const links = rows.map((row) => {
+        pos++
+        const hash = linkHash(pos, row, prev)
+        const link = { pos, auditSeq: row.seq, auditTxid: row.txid, prevHash: prev, hash }
+        prev = hash
+        return link
+      })
+      if (!(await this.store.appendChain(links, lease))) {
+        this.lease = undefined // taken over: stop, another process seals now
+        return sealed
+      }
+      const last = links.at(-1)!
+      await this.anchors.append({ pos: last.pos, auditSeq: last.auditSeq, hash: last.hash, atMs: await this.store.now() })
+      sealed += links.length
+    }
+  }
+
+  start(): void {
+    const tick = () => {
+      this.running = this.sealOnce()
+        .catch((e) => this.opts.onError?.(e))
+        .finally(() => {
+          if (this.timer) this.timer = setTimeout(tick, this.opts.intervalMs ?? 250)
+        })
+    }
+    this.timer = setTimeout(tick, 0)
+  }
+
+  async stop(): Promise<void> {
+    const t = this.timer
+    this.timer = undefined
+    if (t) clearTimeout(t)
+    await this.running
+    // Seal what the drained write queue committed last, so a clean stop leaves nothing unchained.
+    await this.sealOnce().catch((e) => this.opts.onError?.(e))
+    if (this.lease) await this.store.releaseLease(this.lease).catch(() => {})
+    this.lease = undefined
+  }
+}

@@ -1,0 +1,109 @@
+import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js'
+import addFormats from 'ajv-formats'
+import { type CloudEvent, CloudEventEnvelope, EXTENSION_NAME } from './envelope.ts'
+import { type FieldProblem, QualinkError } from './errors.ts'
+import type { EventType } from './event-type.ts'
+
+export interface RegistryOptions {
+  /** type patterns accepted without a schema, e.g. `lab.*` or an exact type; `*` matches any suffix */
+  readonly passthrough?: readonly string[]
+}
+
+function toProblems(prefix: string, errors: readonly ErrorObject[] | null | undefined): FieldProblem[] {
+  return (errors ?? []).map((e) => {
+    if (e.keyword === 'required') {
+      const missing = (e.params as { missingProperty: string }).missingProperty
+      return { path: `${prefix}${e.instancePath}/${missing}`, message: 'is required' }
+    }
+    if (e.keyword === 'additionalProperties') {
+      const extra = (e.params as { additionalProperty: string }).additionalProperty
+      return { path: `${prefix}${e.instancePath}/${extra}`, message: 'is not allowed by the schema' }
+    }
+    return { path: `${prefix}${e.instancePath}` || '/', message: e.message ?? e.keyword }
+  })
+}
+
+/**
+ * Maps each `type` to its data schema. Unknown types are refused unless configured as
+ * passthrough. Validation returns every problem at once, each naming the field and the rule.
+ */
+export class EventRegistry {
+  private readonly ajv: Ajv2020
+  private readonly envelope: ValidateFunction
+  private readonly validators = new Map<string, ValidateFunction>()
+  private readonly types = new Map<string, EventType>()
+  private readonly passthrough: readonly RegExp[]
+
+  constructor(types: readonly EventType[], opts: RegistryOptions = {}) {
+    this.ajv = new Ajv2020({ allErrors: true, strict: false })
+    addFormats.default(this.ajv)
+    this.envelope = this.ajv.compile(CloudEventEnvelope)
+    for (const t of types) {
+      if (this.types.has(t.type)) throw new Error(`event type ${t.type} registered twice`)
+      this.types.set(t.type, t)
+      this.validators.set(t.type, this.ajv.compile(t.schema))
+    }
+    this.passthrough = (opts.passthrough ?? []).map(
+      (p) => new RegExp(`^${p.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`),
+    )
+  }
+
+  get(type: string): EventType | undefined {
+    return this.types.get(type)
+  }
+
+  list(): EventType[] {
+    return [...this.types.values()]
+  }
+
+  isPassthrough(type: string): boolean {
+    return !this.types.has(type) && this.passthrough.some((r) => r.test(type))
+  }
+
+  /**
+   * Checks the envelope, then the data against its type's schema. `at` prefixes paths for
+   * batch members (`/3`). Throws QualinkError with every problem found.
+   */
+  validate(candidate: unknown, at = ''): CloudEvent {
+    if (typeof candidate !== 'object' || candidate === null || Array.isArray(candidate)) {
+      throw new QualinkError('QLK_VALIDATION', 'a CloudEvent must be a JSON object', [
+        { path: at || '/', message: 'must be an object' },
+      ])
+    }
+    const obj = candidate as Record<string, unknown>
+    if (!this.envelope(obj)) {
+      const problems = toProblems(at, this.envelope.errors)
+      const missing = problems.find((p) => p.message === 'is required')
+      throw new QualinkError(
+        missing ? 'QLK_ATTRIBUTE_MISSING' : 'QLK_VALIDATION',
+        `CloudEvent envelope is invalid: ${problems.map((p) => `${p.path} ${p.message}`).join('; ')}`,
+        problems,
+      )
+    }
+    const badExt = Object.keys(obj).filter((k) => !(k in CloudEventEnvelope.properties) && !EXTENSION_NAME.test(k))
+    if (badExt.length > 0) {
+      throw new QualinkError(
+        'QLK_VALIDATION',
+        `extension attribute names must be lower-case alphanumeric (CloudEvents naming): ${badExt.join(', ')}`,
+        badExt.map((k) => ({ path: `${at}/${k}`, message: 'extension name must match ^[a-z0-9]{1,20}$' })),
+      )
+    }
+    const event = obj as CloudEvent
+    const validator = this.validators.get(event.type)
+    if (!validator) {
+      if (this.isPassthrough(event.type)) return event
+      throw new QualinkError('QLK_UNKNOWN_EVENT_TYPE', `event type '${event.type}' is not registered`, [
+        { path: `${at}/type`, message: `'${event.type}' is not a registered event type and not configured as passthrough` },
+      ])
+    }
+    if (!validator(event.data)) {
+      const problems = toProblems(`${at}/data`, validator.errors)
+      throw new QualinkError(
+        'QLK_SCHEMA_VIOLATION',
+        `data of ${event.type} violates its schema: ${problems.map((p) => `${p.path} ${p.message}`).join('; ')}`,
+        problems,
+      )
+    }
+    return event
+  }
+}

@@ -1,0 +1,36 @@
+import { randomUUID } from 'node:crypto'
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import type { ServerContext } from './context.ts'
+import { problem, sendProblem, toProblem } from './problem.ts'
+import { registerEventRoutes } from './routes/events.ts'
+import { registerOpsRoutes } from './routes/ops.ts'
+
+export const BODY_LIMIT_BYTES = 1024 * 1024
+
+export function buildApp(ctx: ServerContext): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: ctx.logger as FastifyBaseLogger,
+    bodyLimit: BODY_LIMIT_BYTES,
+    // The correlation id rides on every log line of the request.
+    genReqId: (req) => {
+      const given = req.headers['x-correlation-id']
+      return typeof given === 'string' && /^[\w.:-]{1,200}$/.test(given) ? given : randomUUID()
+    },
+    requestIdLogLabel: 'correlationId',
+    disableRequestLogging: true,
+  })
+
+  app.setErrorHandler((err, req, reply) => {
+    const p = toProblem(err)
+    if (p.status >= 500) req.log.error({ err }, p.detail)
+    else req.log.info({ code: p.code, status: p.status }, p.detail)
+    return sendProblem(reply, { ...p, instance: req.url })
+  })
+  app.setNotFoundHandler((req, reply) =>
+    sendProblem(reply, problem('QLK_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`)),
+  )
+
+  registerEventRoutes(app, ctx)
+  registerOpsRoutes(app, ctx)
+  return app
+}

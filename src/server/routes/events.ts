@@ -1,0 +1,95 @@
+import type { FastifyInstance } from 'fastify'
+import { QualinkError } from '../../contracts/errors.ts'
+import { decodeCursor, encodeCursor, LOG_START, type StoredEvent } from '../../store/types.ts'
+import type { ServerContext } from '../context.ts'
+import { parseIngest, toAppendEvent, validateAll } from '../ingest.ts'
+
+const INGEST_TYPES = ['application/cloudevents+json', 'application/cloudevents-batch+json']
+
+function publicEvent(e: StoredEvent) {
+  return { seq: e.seq, recordedAt: new Date(e.recordedAtMs).toISOString(), ...e.envelope }
+}
+
+export function registerEventRoutes(app: FastifyInstance, ctx: ServerContext): void {
+  // Raw bytes: we parse JSON ourselves so malformed input gets QLK_MALFORMED_JSON with a path.
+  app.addContentTypeParser(INGEST_TYPES, { parseAs: 'buffer' }, (_req, body, done) => done(null, body))
+  app.removeContentTypeParser('application/json')
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => done(null, body))
+
+  app.post('/v1/events', async (req, reply) => {
+    const started = process.hrtime.bigint()
+    if (ctx.isShuttingDown()) throw new QualinkError('QLK_SHUTTING_DOWN', 'Qualink is shutting down; retry shortly')
+    const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0)
+    let mode: ReturnType<typeof parseIngest>['mode'] = 'structured'
+    try {
+      const parsed = parseIngest(req.headers['content-type'], req.headers, body)
+      mode = parsed.mode
+      const events = validateAll(ctx.registry, parsed.mode, parsed.candidates)
+      const receivedAt = new Date().toISOString()
+      const results = await ctx.queue.submit({
+        actor: `api:${req.headers['x-qualink-actor'] ?? 'anonymous'}`,
+        events: events.map((e) => toAppendEvent(e, receivedAt)),
+      })
+      for (const r of results) ctx.metrics.ingestEvents.inc({ outcome: r.duplicate ? 'duplicate' : 'stored' })
+      const first = results[0]!
+      req.log.info(
+        { correlationId: first.correlationId, events: results.length, duplicates: results.filter((r) => r.duplicate).length },
+        'ingested',
+      )
+      reply.code(202)
+      if (parsed.mode === 'batch') return { results: results.map(({ source: _s, ...r }) => r) }
+      return { id: first.id, seq: first.seq, correlationId: first.correlationId, duplicate: first.duplicate }
+    } catch (e) {
+      if (e instanceof QualinkError && e.status < 500) ctx.metrics.ingestEvents.inc({ outcome: 'rejected' })
+      throw e
+    } finally {
+      ctx.metrics.ingestDuration.observe({ mode }, Number(process.hrtime.bigint() - started) / 1e9)
+    }
+  })
+
+  app.get<{ Querystring: { type?: string; subject?: string; after?: string; cursor?: string; limit?: string } }>(
+    '/v1/events',
+    {
+      schema: {
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            type: { type: 'string', maxLength: 200 },
+            subject: { type: 'string', maxLength: 500 },
+            after: { type: 'string', pattern: '^[0-9]{1,15}$' },
+            cursor: { type: 'string', pattern: '^[0-9]{1,20}\\.[0-9]{1,15}$' },
+            limit: { type: 'string', pattern: '^[0-9]{1,4}$' },
+          },
+        },
+      },
+    },
+    async (req) => {
+      const scope = ctx.scopeOf(req.headers)
+      const limit = Math.min(Number(req.query.limit ?? 100), 1000)
+      if (req.query.cursor !== undefined) {
+        // Tailing: committed events below the visibility watermark, never skipping a late commit.
+        const cursor = decodeCursor(req.query.cursor) ?? LOG_START
+        const page = await ctx.store.tailEvents(scope, cursor, limit)
+        const events = page.events.filter(
+          (e) => (!req.query.type || e.type === req.query.type) && (!req.query.subject || e.subject === req.query.subject),
+        )
+        return { events: events.map(publicEvent), nextCursor: encodeCursor(page.cursor) }
+      }
+      const events = await ctx.store.listEvents(scope, {
+        type: req.query.type,
+        subject: req.query.subject,
+        afterSeq: req.query.after === undefined ? 0 : Number(req.query.after),
+        limit,
+      })
+      return { events: events.map(publicEvent), nextAfter: events.at(-1)?.seq ?? null }
+    },
+  )
+
+  app.get<{ Params: { id: string } }>('/v1/events/:id', async (req) => {
+    const e = await ctx.store.getEvent(ctx.scopeOf(req.headers), req.params.id)
+    // Another plant's event answers exactly like a missing one (no existence oracle).
+    if (!e) throw new QualinkError('QLK_NOT_FOUND', `event ${req.params.id} not found`)
+    return publicEvent(e)
+  })
+}

@@ -1,0 +1,423 @@
+import { createHash } from 'node:crypto'
+import pg from 'pg'
+import { hashCanonical } from '../../audit/canonical-json.ts'
+import { loadMigrations, planMigrations } from '../migrations.ts'
+import {
+  AUDIT_COLUMNS,
+  CHAIN_SELECT,
+  EVENT_COLUMNS,
+  ingestAuditPayload,
+  toAuditRow,
+  toChainRecord,
+  toEvent,
+  toRawDelivery,
+} from '../rows.ts'
+import { scopeClause } from '../scope-sql.ts'
+import type {
+  AppendRequest,
+  AppendResult,
+  AuditEntry,
+  AuditRow,
+  ChainLink,
+  ChainRecord,
+  EventFilter,
+  Lease,
+  LogCursor,
+  RawDelivery,
+  Scope,
+  Store,
+  StoredEvent,
+  StoredRawDelivery,
+} from '../types.ts'
+
+// seq, ms timestamps and counts fit in a double; parse int8 as number, not string.
+pg.types.setTypeParser(20, (v) => Number(v))
+
+type Row = Record<string, unknown>
+const dollar = (i: number) => `$${i + 1}`
+const NOW_MS = '(extract(epoch from clock_timestamp()) * 1000)::bigint'
+/** Below this transaction id every transaction has finished: rows under it are final. */
+const WATERMARK = 'pg_snapshot_xmin(pg_current_snapshot())'
+/** Serialises concurrent migrators (N processes starting at once). */
+const MIGRATION_LOCK = 7_162_534
+
+export interface PostgresOptions {
+  readonly connectionString: string
+  readonly poolSize?: number
+}
+
+interface Planned {
+  readonly key: string
+  readonly plant: string
+  readonly correlationId: string
+}
+
+export class PostgresStore implements Store {
+  readonly dialect = 'postgres' as const
+  private readonly pool: pg.Pool
+
+  static async open(opts: PostgresOptions): Promise<PostgresStore> {
+    const s = new PostgresStore(opts)
+    try {
+      await s.migrate()
+    } catch (e) {
+      await s.pool.end()
+      throw e
+    }
+    return s
+  }
+
+  private constructor(opts: PostgresOptions) {
+    this.pool = new pg.Pool({ connectionString: opts.connectionString, max: opts.poolSize ?? 10 })
+    // An idle client that loses its server (restart, pg_terminate_backend) must not crash the process.
+    this.pool.on('error', () => {})
+  }
+
+  private async migrate(): Promise<void> {
+    const c = await this.pool.connect()
+    try {
+      await c.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK])
+      await c.query(`CREATE TABLE IF NOT EXISTS qualink_migrations (
+        version INTEGER PRIMARY KEY, name TEXT NOT NULL, breaking BOOLEAN NOT NULL, applied_at_ms BIGINT NOT NULL)`)
+      const applied = (await c.query('SELECT version, breaking FROM qualink_migrations')).rows
+      const todo = planMigrations(
+        applied.map((r) => ({ version: Number(r.version), breaking: Boolean(r.breaking) })),
+        loadMigrations('postgres'),
+      )
+      for (const m of todo) {
+        await c.query('BEGIN')
+        try {
+          await c.query(m.sql)
+          await c.query(`INSERT INTO qualink_migrations VALUES ($1, $2, $3, ${NOW_MS})`, [
+            m.version,
+            m.name,
+            m.breaking,
+          ])
+          await c.query('COMMIT')
+        } catch (e) {
+          await c.query('ROLLBACK')
+          throw e
+        }
+      }
+    } finally {
+      await c.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => {})
+      c.release()
+    }
+  }
+
+  private async tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    const c = await this.pool.connect()
+    try {
+      await c.query('BEGIN')
+      const out = await fn(c)
+      await c.query('COMMIT')
+      return out
+    } catch (e) {
+      await c.query('ROLLBACK').catch(() => {})
+      throw e
+    } finally {
+      c.release()
+    }
+  }
+
+  async now(): Promise<number> {
+    return Number((await this.pool.query(`SELECT ${NOW_MS} AS now`)).rows[0].now)
+  }
+
+  async appendEvents(requests: readonly AppendRequest[]): Promise<AppendResult[][]> {
+    const all = requests.flatMap((r) => r.events)
+    if (all.length === 0) return requests.map(() => [])
+    const col = <K extends keyof (typeof all)[number]>(k: K) => all.map((e) => e[k])
+    return this.tx(async (c) => {
+      const now = Number((await c.query(`SELECT ${NOW_MS} AS now`)).rows[0].now)
+      // One statement for the whole group; duplicates (also within the group) are skipped.
+      const inserted = await c.query(
+        `INSERT INTO events (plant, source, id, type, subject, time, correlation_id, causation_id, source_sequence,
+           data_hash, envelope, recorded_at_ms)
+         SELECT p, s, i, t, su, ti, co, ca, sq, h, e::jsonb, $12
+           FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+                       $9::bigint[], $10::text[], $11::text[]) AS u(p, s, i, t, su, ti, co, ca, sq, h, e)
+         ON CONFLICT (source, id) DO NOTHING RETURNING seq, source, id`,
+        [
+          col('plant'),
+          col('source'),
+          col('id'),
+          col('type'),
+          col('subject'),
+          col('time'),
+          col('correlationId'),
+          col('causationId'),
+          col('sourceSequence'),
+          col('dataHash'),
+          col('envelopeJson'),
+          now,
+        ],
+      )
+      const fresh = new Map<string, number>()
+      for (const r of inserted.rows) fresh.set(`${r.source}\u0000${r.id}`, Number(r.seq))
+      const missing = all.filter((e) => !fresh.has(`${e.source}\u0000${e.id}`))
+      const existing = new Map<string, { seq: number; correlationId: string }>()
+      if (missing.length > 0) {
+        const found = await c.query(
+          `SELECT e.seq, e.source, e.id, e.correlation_id FROM events e
+             JOIN unnest($1::text[], $2::text[]) AS u(s, i) ON e.source = u.s AND e.id = u.i`,
+          [missing.map((e) => e.source), missing.map((e) => e.id)],
+        )
+        for (const r of found.rows)
+          existing.set(`${r.source}\u0000${r.id}`, { seq: Number(r.seq), correlationId: r.correlation_id })
+      }
+      const audits: Array<AuditEntry & Planned> = []
+      const results = requests.map((req) =>
+        req.events.map((e): AppendResult => {
+          const key = `${e.source}\u0000${e.id}`
+          const seq = fresh.get(key)
+          if (seq !== undefined) {
+            fresh.delete(key) // a second copy in the same group is a duplicate of this one
+            existing.set(key, { seq, correlationId: e.correlationId })
+            audits.push({
+              key,
+              plant: e.plant,
+              actor: req.actor,
+              action: 'event.ingested',
+              subject: e.subject ?? `event:${e.id}`,
+              correlationId: e.correlationId,
+              payload: ingestAuditPayload({ ...e, seq }),
+            })
+            return { id: e.id, source: e.source, seq, correlationId: e.correlationId, duplicate: false }
+          }
+          const orig = existing.get(key)
+          if (!orig) throw new Error(`event ${e.source}/${e.id} neither inserted nor found`)
+          return { id: e.id, source: e.source, seq: orig.seq, correlationId: orig.correlationId, duplicate: true }
+        }),
+      )
+      await this.writeAudit(c, now, audits)
+      return results
+    })
+  }
+
+  private async writeAudit(c: pg.PoolClient, now: number, entries: readonly AuditEntry[]): Promise<void> {
+    if (entries.length === 0) return
+    // Seqs are taken first so each payload row can name its audit row without relying on RETURNING order.
+    const seqs = (
+      await c.query(`SELECT nextval(pg_get_serial_sequence('audit_log', 'seq')) AS s FROM generate_series(1, $1)`, [
+        entries.length,
+      ])
+    ).rows.map((r) => Number(r.s))
+    await c.query(
+      `INSERT INTO audit_log (seq, plant, at_ms, actor, action, subject, correlation_id, payload_hash)
+       SELECT s, p, $8, a, ac, su, co, h
+         FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
+           AS u(s, p, a, ac, su, co, h)`,
+      [
+        seqs,
+        entries.map((e) => e.plant),
+        entries.map((e) => e.actor),
+        entries.map((e) => e.action),
+        entries.map((e) => e.subject),
+        entries.map((e) => e.correlationId),
+        entries.map((e) => hashCanonical(e.payload)),
+        now,
+      ],
+    )
+    await c.query(
+      'INSERT INTO audit_payloads (audit_seq, payload) SELECT * FROM unnest($1::bigint[], $2::jsonb[])',
+      [seqs, entries.map((e) => JSON.stringify(e.payload))],
+    )
+  }
+
+  async appendAudit(entries: readonly AuditEntry[]): Promise<void> {
+    await this.tx(async (c) => {
+      const now = Number((await c.query(`SELECT ${NOW_MS} AS now`)).rows[0].now)
+      await this.writeAudit(c, now, entries)
+    })
+  }
+
+  async getEvent(scope: Scope, id: string): Promise<StoredEvent | undefined> {
+    const sc = scopeClause(scope, 'plant', dollar, 1)
+    const r = await this.pool.query(
+      `SELECT ${EVENT_COLUMNS} FROM events WHERE id = $1 AND ${sc.sql} ORDER BY seq LIMIT 1`,
+      [id, ...sc.params],
+    )
+    return r.rows[0] ? toEvent(r.rows[0]) : undefined
+  }
+
+  async getEventBySeq(scope: Scope, seq: number): Promise<StoredEvent | undefined> {
+    const sc = scopeClause(scope, 'plant', dollar, 1)
+    const r = await this.pool.query(`SELECT ${EVENT_COLUMNS} FROM events WHERE seq = $1 AND ${sc.sql}`, [
+      seq,
+      ...sc.params,
+    ])
+    return r.rows[0] ? toEvent(r.rows[0]) : undefined
+  }
+
+  async listEvents(scope: Scope, f: EventFilter): Promise<StoredEvent[]> {
+    const params: unknown[] = [f.afterSeq ?? 0]
+    const sc = scopeClause(scope, 'plant', dollar, 1)
+    params.push(...sc.params)
+    const where = ['seq > $1', sc.sql]
+    if (f.type) {
+      params.push(f.type)
+      where.push(`type = $${params.length}`)
+    }
+    if (f.subject) {
+      params.push(f.subject)
+      where.push(`subject = $${params.length}`)
+    }
+    params.push(f.limit)
+    const r = await this.pool.query(
+      `SELECT ${EVENT_COLUMNS} FROM events WHERE ${where.join(' AND ')} ORDER BY seq LIMIT $${params.length}`,
+      params,
+    )
+    return r.rows.map(toEvent)
+  }
+
+  async tailEvents(scope: Scope, cursor: LogCursor, limit: number) {
+    const sc = scopeClause(scope, 'plant', dollar, 3)
+    const r = await this.pool.query(
+      `SELECT ${EVENT_COLUMNS}, txid::text AS txid_text FROM events
+        WHERE (txid, seq) > ($1::text::xid8, $2::bigint) AND txid < ${WATERMARK} AND ${sc.sql}
+        ORDER BY txid, seq LIMIT $3`,
+      [cursor.txid, cursor.seq, limit, ...sc.params],
+    )
+    const last = r.rows.at(-1)
+    return {
+      events: r.rows.map(toEvent),
+      cursor: last ? { txid: String(last.txid_text), seq: Number(last.seq) } : cursor,
+    }
+  }
+
+  async insertRawDelivery(d: RawDelivery): Promise<{ seq: number; duplicate: boolean }> {
+    const hash = createHash('sha256').update(d.body).digest('hex')
+    const r = await this.pool.query(
+      `INSERT INTO raw_deliveries (plant, source, delivery_id, headers, body, body_hash, received_at_ms, next_attempt_at_ms)
+       VALUES ($1, $2, $3, $4, $5, $6, ${NOW_MS}, ${NOW_MS}) ON CONFLICT (source, delivery_id) DO NOTHING RETURNING seq`,
+      [d.plant, d.source, d.deliveryId, JSON.stringify(d.headers), d.body, hash],
+    )
+    if (r.rows[0]) return { seq: Number(r.rows[0].seq), duplicate: false }
+    const orig = await this.pool.query('SELECT seq FROM raw_deliveries WHERE source = $1 AND delivery_id = $2', [
+      d.source,
+      d.deliveryId,
+    ])
+    return { seq: Number(orig.rows[0].seq), duplicate: true }
+  }
+
+  async getRawDelivery(scope: Scope, seq: number): Promise<StoredRawDelivery | undefined> {
+    const sc = scopeClause(scope, 'plant', dollar, 1)
+    const r = await this.pool.query(`SELECT * FROM raw_deliveries WHERE seq = $1 AND ${sc.sql}`, [seq, ...sc.params])
+    return r.rows[0] ? toRawDelivery(r.rows[0]) : undefined
+  }
+
+  async readUnsealedAudit(limit: number): Promise<AuditRow[]> {
+    const head = await this.chainHead()
+    const r = await this.pool.query(
+      `SELECT ${AUDIT_COLUMNS.replace('txid', 'txid::text AS txid')} FROM audit_log
+        WHERE (txid, seq) > ($1::text::xid8, $2::bigint) AND txid < ${WATERMARK}
+        ORDER BY txid, seq LIMIT $3`,
+      [head?.auditTxid ?? '0', head?.auditSeq ?? 0, limit],
+    )
+    return r.rows.map(toAuditRow)
+  }
+
+  async chainHead(): Promise<ChainLink | undefined> {
+    const r = await this.pool.query(
+      'SELECT pos, audit_seq, audit_txid::text AS audit_txid, prev_hash, hash FROM audit_chain ORDER BY pos DESC LIMIT 1',
+    )
+    const h = r.rows[0]
+    return h
+      ? {
+          pos: Number(h.pos),
+          auditSeq: Number(h.audit_seq),
+          auditTxid: String(h.audit_txid),
+          prevHash: h.prev_hash,
+          hash: h.hash,
+        }
+      : undefined
+  }
+
+  async appendChain(links: readonly ChainLink[], lease: Lease): Promise<boolean> {
+    return this.tx(async (c) => {
+      // Fenced: the lease row is locked and checked in the same transaction as the write.
+      const held = await c.query(
+        `SELECT 1 FROM leases WHERE name = $1 AND token = $2 AND expires_at_ms > ${NOW_MS} FOR UPDATE`,
+        [lease.name, lease.token],
+      )
+      if (held.rowCount === 0) return false
+      await c.query(
+        `INSERT INTO audit_chain (pos, audit_seq, audit_txid, prev_hash, hash, sealed_at_ms)
+         SELECT p, s, x::xid8, ph, h, ${NOW_MS}
+           FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[]) AS u(p, s, x, ph, h)`,
+        [
+          links.map((l) => l.pos),
+          links.map((l) => l.auditSeq),
+          links.map((l) => l.auditTxid),
+          links.map((l) => l.prevHash),
+          links.map((l) => l.hash),
+        ],
+      )
+      return true
+    })
+  }
+
+  async readChain(fromPos: number, limit: number): Promise<ChainRecord[]> {
+    const r = await this.pool.query(
+      `${CHAIN_SELECT.replace('c.audit_txid', 'c.audit_txid::text AS audit_txid').replace('a.txid', 'a.txid::text AS txid')}
+        WHERE c.pos >= $1 ORDER BY c.pos LIMIT $2`,
+      [fromPos, limit],
+    )
+    return r.rows.map(toChainRecord)
+  }
+
+  async countUnsealedAudit(): Promise<number> {
+    const head = await this.chainHead()
+    const r = await this.pool.query(
+      'SELECT COUNT(*)::bigint AS n FROM audit_log WHERE (txid, seq) > ($1::text::xid8, $2::bigint)',
+      [head?.auditTxid ?? '0', head?.auditSeq ?? 0],
+    )
+    return Number(r.rows[0].n)
+  }
+
+  async maxAuditSeq(): Promise<number> {
+    return Number((await this.pool.query('SELECT COALESCE(MAX(seq), 0) AS m FROM audit_log')).rows[0].m)
+  }
+
+  async acquireLease(name: string, owner: string, ttlMs: number): Promise<Lease | undefined> {
+    const r = await this.pool.query(
+      `INSERT INTO leases (name, owner, token, expires_at_ms) VALUES ($1, $2, 1, ${NOW_MS} + $3)
+       ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, token = leases.token + 1,
+         expires_at_ms = excluded.expires_at_ms
+       WHERE leases.expires_at_ms <= ${NOW_MS} OR leases.owner = excluded.owner
+       RETURNING name, owner, token, expires_at_ms`,
+      [name, owner, ttlMs],
+    )
+    return r.rows[0] ? toLease(r.rows[0]) : undefined
+  }
+
+  async renewLease(lease: Lease, ttlMs: number): Promise<Lease | undefined> {
+    const r = await this.pool.query(
+      `UPDATE leases SET expires_at_ms = ${NOW_MS} + $1 WHERE name = $2 AND token = $3 AND expires_at_ms > ${NOW_MS}
+       RETURNING name, owner, token, expires_at_ms`,
+      [ttlMs, lease.name, lease.token],
+    )
+    return r.rows[0] ? toLease(r.rows[0]) : undefined
+  }
+
+  async releaseLease(lease: Lease): Promise<void> {
+    await this.pool.query('UPDATE leases SET expires_at_ms = 0 WHERE name = $1 AND token = $2', [
+      lease.name,
+      lease.token,
+    ])
+  }
+
+  /** For tests and tools that need raw SQL (tamper simulation, fixtures). */
+  rawPool(): pg.Pool {
+    return this.pool
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end()
+  }
+}
+
+function toLease(r: Row): Lease {
+  return { name: String(r.name), owner: String(r.owner), token: Number(r.token), expiresAtMs: Number(r.expires_at_ms) }
+}

@@ -1,0 +1,69 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import pg from 'pg'
+import { PostgresStore } from '../src/store/postgres/store.ts'
+import { SqliteStore } from '../src/store/sqlite/store.ts'
+import type { Store } from '../src/store/types.ts'
+import { serviceUp, uniqueName } from './services.ts'
+
+/** Every store and engine suite runs once per dialect, as kysely's test suite does. */
+export const DIALECTS = ['sqlite', 'postgres'] as const
+export type Dialect = (typeof DIALECTS)[number]
+
+export const PG_ADMIN_URL = process.env.QUALINK_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/postgres'
+
+export interface TestDatabase {
+  readonly dialect: Dialect
+  /** the SQLite file, or the PostgreSQL connection string of a fresh database */
+  readonly location: string
+  /** a scratch directory for this test (anchors, extra files) */
+  readonly dir: string
+  open(): Promise<Store>
+  cleanup(): Promise<void>
+}
+
+/** True when the dialect can run here; PostgreSQL needs the local service. */
+export async function dialectAvailable(d: Dialect): Promise<boolean> {
+  return d === 'sqlite' ? true : serviceUp('postgres')
+}
+
+/** A fresh, empty database of the dialect: a new SQLite file, or a new PostgreSQL database. */
+export async function createTestDatabase(dialect: Dialect): Promise<TestDatabase> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'qualink-test-'))
+  if (dialect === 'sqlite') {
+    const file = path.join(dir, 'qualink.db')
+    return {
+      dialect,
+      location: file,
+      dir,
+      open: async () => SqliteStore.open({ file, readWorkers: 1 }),
+      cleanup: async () => rmSync(dir, { recursive: true, force: true }),
+    }
+  }
+  const name = uniqueName('qlk_test').toLowerCase()
+  const admin = new pg.Client({ connectionString: PG_ADMIN_URL })
+  await admin.connect()
+  await admin.query(`CREATE DATABASE ${name}`)
+  await admin.end()
+  const url = PG_ADMIN_URL.replace(/\/[^/]*$/, `/${name}`)
+  return {
+    dialect,
+    location: url,
+    dir,
+    open: async () => PostgresStore.open({ connectionString: url }),
+    cleanup: async () => {
+      const a = new pg.Client({ connectionString: PG_ADMIN_URL })
+      await a.connect()
+      await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+      await a.end()
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}
+
+/** Raw SQL against the test database, bypassing the Store (tamper simulation, fault setup). */
+export async function rawExec(db: TestDatabase, store: Store, sql: string): Promise<void> {
+  if (db.dialect === 'sqlite') (store as SqliteStore).rawDatabase().exec(sql)
+  else await (store as PostgresStore).rawPool().query(sql)
+}
