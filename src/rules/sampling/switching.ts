@@ -50,7 +50,7 @@ export interface SwitchingConfig {
   readonly revertOnAcceptAndRevert: boolean
 }
 
-export const Z14_SWITCHING: SwitchingConfig = Object.freeze({
+export const Z14_SWITCHING: SwitchingConfig = Object.freeze<SwitchingConfig>({
   normalToTightened: { notAccepted: 2, window: 5 },
   tightenedToNormal: { consecutiveAccepted: 5 },
   discontinuation: { notAcceptedOnTightened: 5 },
@@ -59,7 +59,7 @@ export const Z14_SWITCHING: SwitchingConfig = Object.freeze({
 })
 
 /** UNVERIFIED score increments; see {@link NormalToReducedRule}. */
-export const ISO_2859_1_SWITCHING: SwitchingConfig = Object.freeze({
+export const ISO_2859_1_SWITCHING: SwitchingConfig = Object.freeze<SwitchingConfig>({
   normalToTightened: { notAccepted: 2, window: 5 },
   tightenedToNormal: { consecutiveAccepted: 5 },
   discontinuation: { notAcceptedOnTightened: 5 },
