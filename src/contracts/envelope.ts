@@ -26,7 +26,7 @@ export const CloudEventEnvelope = Type.Object(
     data: Type.Unknown(),
   },
   // CloudEvents allows further extension attributes: lower-case alphanumeric names.
-  { additionalProperties: Type.Union([Type.String(), Type.Number(), Type.Boolean()]), required: ['data'] },
+  { additionalProperties: Type.Union([Type.String(), Type.Number(), Type.Boolean()]) },
 )
 
 export type CloudEvent = Static<typeof CloudEventEnvelope> & { data: unknown }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify'
 import type { ServerContext } from './context.ts'
 import { problem, sendProblem, toProblem } from './problem.ts'
 import { registerEventRoutes } from './routes/events.ts'
@@ -16,8 +16,7 @@ export function buildApp(ctx: ServerContext): FastifyInstance {
       const given = req.headers['x-correlation-id']
       return typeof given === 'string' && /^[\w.:-]{1,200}$/.test(given) ? given : randomUUID()
     },
-    requestIdLogLabel: 'correlationId',
-    disableRequestLogging: true,
+    logController: new LogController({ requestIdLogLabel: 'correlationId', disableRequestLogging: true }),
   })
 
   app.setErrorHandler((err, req, reply) => {
