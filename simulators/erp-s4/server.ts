@@ -1,0 +1,285 @@
+/**
+ * S/4HANA-style ERP simulator: OData v2 over node:http. See docs/simulators.md for endpoints.
+ */
+import { type FaultConfig, Faults } from '../shared/faults.ts'
+import { type HttpSim, Router, type SimResponse, startHttpSim } from '../shared/http.ts'
+import { parseQuantity } from '../shared/quantity.ts'
+import type { Bucket } from '../shared/stock-ledger.ts'
+import { WebhookSender, type WebhookTarget } from '../shared/webhooks.ts'
+import { CsrfTokens } from './csrf.ts'
+import { recordGoodsReceipt, registerFeedRoutes } from './feed.ts'
+import { openLotForReceipt, registerInspectionLotRoutes, toBePosted } from './inspection-lots.ts'
+import { registerMaterialDocumentRoutes } from './material-documents.ts'
+import { type MaterialSettings, S4Model } from './model.ts'
+import { odataError } from './odata.ts'
+import { registerOrderRoutes } from './orders.ts'
+import { registerStockRoutes } from './stock.ts'
+
+export interface ErpS4Options {
+  readonly port?: number
+  readonly host?: string
+  /** Materials not listed are QM-active (inspection-relevant) with base unit PC. */
+  readonly materials?: Record<string, Partial<MaterialSettings>>
+  readonly productionOrders?: ReadonlyArray<ProductionOrderSeed>
+  readonly deliveries?: ReadonlyArray<DeliverySeed>
+  /** Where goods-receipt webhooks go (JSON POST, signed when `secret` is set). */
+  readonly webhook?: WebhookTarget
+  readonly faults?: Partial<FaultConfig>
+  /** Modifying requests on lots, orders and deliveries must carry If-Match or the timestamp (default true). */
+  readonly requireConcurrencyToken?: boolean
+  readonly reservesStorageLocation?: string
+  readonly clock?: () => number
+}
+
+export interface ProductionOrderSeed {
+  readonly ManufacturingOrder: string
+  readonly Material: string
+  readonly ProductionPlant: string
+  readonly TotalQuantity: string
+  readonly ProductionUnit?: string
+  readonly Batch?: string
+}
+
+export interface DeliverySeed {
+  readonly DeliveryDocument: string
+  readonly ShipToParty: string
+  readonly SoldToParty?: string
+  readonly items: ReadonlyArray<{
+    Material: string
+    Plant: string
+    Batch: string
+    quantity: string
+    unit?: string
+  }>
+}
+
+export interface ErpS4State {
+  readonly materialDocuments: Array<{
+    year: string
+    number: string
+    goodsMovementCode: string
+    headerText: string
+    referenceDocument: string
+    items: Array<{
+      movementType: string
+      lot: string
+      from: string
+      to: string
+      quantity: number
+      cancelled: boolean
+      reversal: boolean
+      inspectionLot: string
+    }>
+  }>
+  readonly inspectionLots: Array<{
+    lot: string
+    origin: string
+    stockLot: string
+    quantity: number
+    posted: Record<string, number>
+    toBePosted: number
+    usageDecision: string | null
+    stockPostingCompleted: boolean
+  }>
+  readonly stock: ReturnType<S4Model['ledger']['snapshot']>
+  readonly productionOrders: Array<{ order: string; onHold: boolean; reason: string; holdChanges: number }>
+  readonly deliveries: Array<{ delivery: string; blockReason: string; blockChanges: number }>
+  readonly counts: {
+    materialDocuments: number
+    inspectionLots: number
+    usageDecisions: number
+    lotPostings: number
+    goodsReceiptEvents: number
+    /** Active (not cancelled) document items per stock lot and destination bucket. */
+    documentsByLotAndBucket: Record<string, Partial<Record<Bucket, number>>>
+    conservationViolations: string[]
+  }
+  readonly http: HttpSim['stats']
+  readonly faultsInjected: Faults['counts']
+}
+
+export interface ErpS4Sim {
+  readonly url: string
+  readonly state: ErpS4State
+  readonly faults: Faults
+  readonly model: S4Model
+  readonly webhooks: WebhookSender
+  readonly csrf: CsrfTokens
+  close(): Promise<void>
+}
+
+export async function startErpS4(opts: ErpS4Options = {}): Promise<ErpS4Sim> {
+  const materials = new Map<string, MaterialSettings>(
+    Object.entries(opts.materials ?? {}).map(([m, s]) => [
+      m,
+      { inspectionRelevant: s.inspectionRelevant ?? true, baseUnit: s.baseUnit ?? 'PC' },
+    ]),
+  )
+  const model = new S4Model(materials, opts.clock ?? Date.now)
+  const faults = new Faults(opts.faults)
+  const webhooks = new WebhookSender({
+    target: opts.webhook,
+    faults,
+    signatureHeader: 'x-erp-signature',
+    deliveryIdHeader: 'x-erp-delivery-id',
+    eventTypeHeader: 'x-erp-event',
+  })
+  const csrf = new CsrfTokens()
+  const reserves = opts.reservesStorageLocation ?? 'RSRV'
+  const requireToken = opts.requireConcurrencyToken ?? true
+
+  for (const o of opts.productionOrders ?? []) {
+    model.productionOrders.set(o.ManufacturingOrder, {
+      ManufacturingOrder: o.ManufacturingOrder,
+      Material: o.Material,
+      ProductionPlant: o.ProductionPlant,
+      TotalQuantity: parseQuantity(o.TotalQuantity, 'TotalQuantity'),
+      ProductionUnit: o.ProductionUnit ?? 'PC',
+      Batch: o.Batch ?? '',
+      MfgOrderIsOnHold: false,
+      MfgOrderHoldReason: '',
+      LastChangeDateTime: model.tick(),
+      holdChanges: 0,
+    })
+  }
+  for (const d of opts.deliveries ?? []) {
+    model.deliveries.set(d.DeliveryDocument, {
+      DeliveryDocument: d.DeliveryDocument,
+      ShipToParty: d.ShipToParty,
+      SoldToParty: d.SoldToParty ?? d.ShipToParty,
+      DeliveryBlockReason: '',
+      LastChangeDateTime: model.tick(),
+      blockChanges: 0,
+      items: d.items.map((it, i) => ({
+        DeliveryDocumentItem: String((i + 1) * 10).padStart(6, '0'),
+        Material: it.Material,
+        Plant: it.Plant,
+        Batch: it.Batch,
+        quantity: parseQuantity(it.quantity, 'quantity'),
+        DeliveryQuantityUnit: it.unit ?? 'PC',
+      })),
+    })
+  }
+
+  const router = new Router(async (req, next) => {
+    csrf.check(req)
+    const issued = csrf.issueIfAsked(req)
+    const res: SimResponse = await next(req)
+    return { ...res, headers: { ...(res.headers ?? {}), ...issued } }
+  })
+  const hooks = {
+    openInspectionLot: (
+      doc: Parameters<typeof openLotForReceipt>[1],
+      item: Parameters<typeof openLotForReceipt>[2],
+    ) => openLotForReceipt(model, doc, item),
+    goodsReceiptPosted: (
+      doc: Parameters<typeof openLotForReceipt>[1],
+      item: Parameters<typeof openLotForReceipt>[2],
+    ) => recordGoodsReceipt(model, webhooks, doc, item),
+  }
+  registerMaterialDocumentRoutes(router, model, hooks)
+  registerInspectionLotRoutes(router, model, hooks, {
+    requireConcurrencyToken: requireToken,
+    reservesStorageLocation: reserves,
+  })
+  registerStockRoutes(router, model, reserves)
+  registerOrderRoutes(router, model, requireToken)
+  registerFeedRoutes(router, model)
+  // Service documents and $metadata: where clients usually fetch their CSRF token.
+  router.on('GET', /^\/sap\/opu\/odata\/sap\/([^/]+)\/?(\$metadata)?$/, (req) =>
+    req.params[1]
+      ? {
+          status: 200,
+          contentType: 'application/xml',
+          body: `<?xml version="1.0"?><edmx:Edmx Version="1.0" xmlns:edmx="http://schemas.microsoft.com/ado/2007/06/edmx"><!-- ${req.params[0]} (simulated; see docs/simulators.md) --></edmx:Edmx>`,
+        }
+      : { status: 200, body: { d: { EntitySets: [] } } },
+  )
+
+  const state = (): ErpS4State => snapshot(model, http, faults)
+  const http = await startHttpSim({
+    host: opts.host,
+    port: opts.port,
+    router,
+    faults,
+    state,
+    notFound: (req) => {
+      const e = odataError(
+        404,
+        '/IWFND/MED/170',
+        `No service found for namespace, name or version: ${req.path}`,
+      )
+      return { status: e.status, body: e.body }
+    },
+  })
+  return {
+    url: http.url,
+    get state() {
+      return state()
+    },
+    faults,
+    model,
+    webhooks,
+    csrf,
+    async close() {
+      await http.close()
+    },
+  }
+}
+
+function snapshot(model: S4Model, http: HttpSim, faults: Faults): ErpS4State {
+  const lotKey = (k: { material: string; plant: string; batch: string }) =>
+    `${k.material}|${k.plant}|${k.batch}`
+  return {
+    materialDocuments: model.documents.map((d) => ({
+      year: d.MaterialDocumentYear,
+      number: d.MaterialDocument,
+      goodsMovementCode: d.GoodsMovementCode,
+      headerText: d.MaterialDocumentHeaderText,
+      referenceDocument: d.ReferenceDocument,
+      items: d.items.map((it) => ({
+        movementType: it.GoodsMovementType,
+        lot: lotKey(it.key),
+        from: it.from,
+        to: it.to,
+        quantity: it.quantity,
+        cancelled: it.GoodsMovementIsCancelled,
+        reversal: it.ReversedMaterialDocument !== '',
+        inspectionLot: it.InspectionLot,
+      })),
+    })),
+    inspectionLots: [...model.lots.values()].map((l) => ({
+      lot: l.InspectionLot,
+      origin: l.InspectionLotOrigin,
+      stockLot: lotKey({ material: l.Material, plant: l.Plant, batch: l.Batch }),
+      quantity: l.quantity,
+      posted: { ...l.posted },
+      toBePosted: toBePosted(l),
+      usageDecision: l.usageDecision?.InspectionLotUsageDecisionCode ?? null,
+      stockPostingCompleted: l.stockRelevant && l.usageDecision !== undefined && toBePosted(l) === 0,
+    })),
+    stock: model.ledger.snapshot(),
+    productionOrders: [...model.productionOrders.values()].map((o) => ({
+      order: o.ManufacturingOrder,
+      onHold: o.MfgOrderIsOnHold,
+      reason: o.MfgOrderHoldReason,
+      holdChanges: o.holdChanges,
+    })),
+    deliveries: [...model.deliveries.values()].map((d) => ({
+      delivery: d.DeliveryDocument,
+      blockReason: d.DeliveryBlockReason,
+      blockChanges: d.blockChanges,
+    })),
+    counts: {
+      materialDocuments: model.documents.length,
+      inspectionLots: model.lots.size,
+      usageDecisions: [...model.lots.values()].filter((l) => l.usageDecision).length,
+      lotPostings: model.lotPostings.length,
+      goodsReceiptEvents: model.grEvents.length,
+      documentsByLotAndBucket: model.documentsByLotAndBucket(),
+      conservationViolations: model.ledger.violations(),
+    },
+    http: { ...http.stats },
+    faultsInjected: { ...faults.counts },
+  }
+}
