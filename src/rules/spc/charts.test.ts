@@ -132,7 +132,7 @@ describe('np, c, u charts (hand-computed)', () => {
       b,
       [
         { count: 4, size: 1 },
-        { count: 16, size: 4 },
+        { count: 20, size: 4 },
       ],
       RULES,
     )
