@@ -1,0 +1,157 @@
+import { existsSync, mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { catalogue } from './catalogue.ts'
+import { type EventType, majorOf } from './event-type.ts'
+import { compareSchemas, type JsonSchema } from './schema-compare.ts'
+
+/**
+ * Schema governance: one JSON Schema file per event type under schemas/, generated from the
+ * TypeBox sources and committed. Run `npx tsx src/contracts/schemas-gen.ts --write` after changing
+ * a schema; `--check` (and `qualink schemas check`) fails on drift or on a breaking change to a
+ * published major. A breaking change is made by adding `<type>.v<N+1>` with an upcaster instead.
+ */
+export const SCHEMA_BASE_URI = 'https://qualink.dev/schemas/'
+export const JSON_SCHEMA_DIALECT = 'https://json-schema.org/draft/2020-12/schema'
+export const DEFAULT_SCHEMAS_DIR = resolve(fileURLToPath(new URL('../../schemas/', import.meta.url)))
+
+export function schemaDocument(t: EventType): JsonSchema {
+  // JSON round trip drops TypeBox's non-enumerable markers and gives a plain, stable object.
+  const { description: _objectDescription, ...body } = JSON.parse(JSON.stringify(t.schema)) as Record<
+    string,
+    unknown
+  >
+  // Routing and upcast target go in $comment: Ajv's strict mode refuses unknown `x-` keywords.
+  const comment = `routing: ${t.routing}${t.upcast ? `; upcasts to ${t.upcast.to}` : ''}`
+  return {
+    $schema: JSON_SCHEMA_DIALECT,
+    $id: `${SCHEMA_BASE_URI}${t.type}.json`,
+    title: t.type,
+    description: t.description,
+    $comment: comment,
+    ...body,
+  }
+}
+
+export function generateSchemas(types: readonly EventType[] = catalogue): Map<string, JsonSchema> {
+  return new Map(types.map((t) => [t.type, schemaDocument(t)]))
+}
+
+export function renderSchema(doc: JsonSchema): string {
+  return `${JSON.stringify(doc, null, 2)}\n`
+}
+
+function readCommitted(dir: string): Map<string, { text: string; doc: JsonSchema }> {
+  const out = new Map<string, { text: string; doc: JsonSchema }>()
+  if (!existsSync(dir)) return out
+  for (const f of readdirSync(dir)
+    .filter((n) => n.endsWith('.json'))
+    .sort()) {
+    const text = readFileSync(join(dir, f), 'utf8')
+    out.set(f.slice(0, -'.json'.length), { text, doc: JSON.parse(text) as JsonSchema })
+  }
+  return out
+}
+
+export interface SchemasCheck {
+  readonly ok: boolean
+  readonly problems: string[]
+  /** the subset of problems that are breaking changes (the rest is drift: regenerate) */
+  readonly breaking: string[]
+}
+
+/**
+ * Compares committed schemas in `committedDir` with the TypeBox sources. Fails on: a breaking change
+ * to a type whose major did not change, a published type removed, and files out of sync.
+ */
+export function checkSchemas(committedDir: string, types: readonly EventType[] = catalogue): SchemasCheck {
+  const committed = readCommitted(committedDir)
+  const current = generateSchemas(types)
+  const problems: string[] = []
+  const breaking: string[] = []
+  for (const [type, { text, doc }] of committed) {
+    const now = current.get(type)
+    if (!now) {
+      const msg = `${type}: published type removed from the catalogue (breaking; keep it and upcast to a new major)`
+      problems.push(msg)
+      breaking.push(msg)
+      continue
+    }
+    const cmp = compareSchemas(doc, now)
+    for (const c of cmp.breaking) {
+      const msg = `${type}: breaking change ${c.kind} — ${c.message}; publish it as ${type.replace(/\.v\d+$/, `.v${majorOf(type) + 1}`)} instead`
+      problems.push(msg)
+      breaking.push(msg)
+    }
+    if (cmp.breaking.length === 0 && text !== renderSchema(now)) {
+      const what = cmp.nonBreaking.map((c) => c.message).join('; ') || 'formatting or annotations'
+      problems.push(
+        `${type}: schemas/${type}.json is out of sync (${what}); run npx tsx src/contracts/schemas-gen.ts --write`,
+      )
+    }
+  }
+  for (const type of current.keys()) {
+    if (!committed.has(type))
+      problems.push(`${type}: no committed schema; run npx tsx src/contracts/schemas-gen.ts --write`)
+  }
+  return { ok: problems.length === 0, problems, breaking }
+}
+
+/** Entry point for `qualink schemas check [dir]`. */
+export function runSchemasCheck(dir: string = DEFAULT_SCHEMAS_DIR): { ok: boolean; problems: string[] } {
+  const { ok, problems } = checkSchemas(dir)
+  return { ok, problems }
+}
+
+/**
+ * Writes every schema into `dir`. Refuses (throws, writes nothing) when that would silently
+ * overwrite a published schema with a breaking change, unless `force` — the escape hatch for a
+ * type that was never released.
+ */
+export function writeSchemas(
+  dir: string = DEFAULT_SCHEMAS_DIR,
+  opts: { force?: boolean; types?: readonly EventType[] } = {},
+): string[] {
+  const types = opts.types ?? catalogue
+  const check = checkSchemas(dir, types)
+  if (check.breaking.length > 0 && !opts.force) {
+    throw new Error(
+      `refusing to write schemas with breaking changes:\n  ${check.breaking.join('\n  ')}\n(use --force only for unreleased types)`,
+    )
+  }
+  mkdirSync(dir, { recursive: true })
+  const written: string[] = []
+  const current = generateSchemas(types)
+  for (const [type, doc] of current) {
+    const file = join(dir, `${type}.json`)
+    const text = renderSchema(doc)
+    if (!existsSync(file) || readFileSync(file, 'utf8') !== text) {
+      writeFileSync(file, text)
+      written.push(file)
+    }
+  }
+  if (opts.force) {
+    for (const f of readdirSync(dir).filter((n) => n.endsWith('.json'))) {
+      if (!current.has(f.slice(0, -'.json'.length))) unlinkSync(join(dir, f))
+    }
+  }
+  return written
+}
+
+function main(argv: readonly string[]): number {
+  const dirFlag = argv.indexOf('--dir')
+  const dir = dirFlag >= 0 && argv[dirFlag + 1] ? resolve(argv[dirFlag + 1]!) : DEFAULT_SCHEMAS_DIR
+  if (argv.includes('--write')) {
+    const written = writeSchemas(dir, { force: argv.includes('--force') })
+    console.log(`${written.length} schema file(s) written to ${dir}`)
+    return 0
+  }
+  const { ok, problems } = runSchemasCheck(dir)
+  for (const p of problems) console.error(p)
+  console.log(ok ? `schemas in ${dir} are in sync` : `${problems.length} problem(s)`)
+  return ok ? 0 : 1
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  process.exitCode = main(process.argv.slice(2))
+}
