@@ -38,10 +38,9 @@ describe('committed schemas/', () => {
   })
 
   it('carry $id and the 2020-12 dialect, and compile with Ajv 2020 in strict mode', () => {
-    const addFormats =
-      (addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ?? addFormatsModule
     const ajv = new Ajv2020({ strict: true })
-    addFormats(ajv)
+    // ajv-formats is CommonJS: under NodeNext its default import is module.exports, whose .default is the plugin.
+    addFormatsModule.default(ajv)
     for (const t of catalogue) {
       const doc = JSON.parse(readFileSync(join(DEFAULT_SCHEMAS_DIR, `${t.type}.json`), 'utf8'))
       expect(doc.$id).toBe(`https://qualink.dev/schemas/${t.type}.json`)
