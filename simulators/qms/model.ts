@@ -1,0 +1,97 @@
+/** QMS simulator state: inspection lots with results and usage decisions, nonconformances, CAPAs. */
+
+export const DISPOSITIONS = ['USE_AS_IS', 'REWORK', 'REPAIR', 'REGRADE', 'SCRAP', 'RETURN_TO_VENDOR'] as const
+export type Disposition = (typeof DISPOSITIONS)[number]
+
+export interface InspectionResult {
+  readonly id: string
+  readonly characteristic: string
+  readonly values: number[]
+  readonly unit: string
+  readonly lowerLimit: number | null
+  readonly upperLimit: number | null
+  readonly valuation: 'ACCEPTED' | 'REJECTED'
+  readonly recordedBy: string
+  readonly recordedAt: string
+}
+
+export interface UsageDecision {
+  readonly inspectionLotId: string
+  readonly decision: 'ACCEPT' | 'REJECT'
+  readonly code: string
+  /** Quantities in thousandths; their sum is the lot quantity. */
+  readonly dispositions: Array<{ disposition: Disposition; quantity: number }>
+  readonly decidedBy: string
+  readonly decidedAt: string
+}
+
+export interface QmsInspectionLot {
+  readonly id: string
+  readonly externalRef: string
+  readonly material: string
+  readonly batch: string
+  readonly plant: string
+  readonly supplier: string
+  readonly origin: string
+  readonly quantity: number
+  readonly unit: string
+  readonly sampleSize: number
+  status: 'OPEN' | 'IN_PROGRESS' | 'DECIDED'
+  readonly results: InspectionResult[]
+  usageDecision?: UsageDecision
+  readonly createdAt: string
+  updatedAt: string
+}
+
+export const NC_STATUSES = [
+  'OPEN',
+  'CONTAINED',
+  'UNDER_REVIEW',
+  'DISPOSITIONED',
+  'DISPOSITION_EXECUTED',
+  'CLOSED',
+  'CANCELLED',
+] as const
+export type NcStatus = (typeof NC_STATUSES)[number]
+
+export interface Nonconformance {
+  readonly id: string
+  readonly externalRef: string
+  readonly inspectionLotId: string
+  readonly batch: string
+  readonly title: string
+  readonly description: string
+  readonly severity: 'MINOR' | 'MAJOR' | 'CRITICAL'
+  status: NcStatus
+  readonly createdAt: string
+  updatedAt: string
+}
+
+export interface Capa {
+  readonly id: string
+  readonly nonconformanceId: string
+  readonly type: 'CORRECTIVE' | 'PREVENTIVE'
+  readonly title: string
+  status: 'OPEN' | 'COMPLETED'
+  readonly createdAt: string
+  updatedAt: string
+}
+
+export class QmsModel {
+  readonly lots = new Map<string, QmsInspectionLot>()
+  readonly nonconformances = new Map<string, Nonconformance>()
+  readonly capas = new Map<string, Capa>()
+  private readonly seq = new Map<string, number>()
+
+  constructor(readonly clock: () => number) {}
+
+  nextId(prefix: string): string {
+    const n = (this.seq.get(prefix) ?? 0) + 1
+    this.seq.set(prefix, n)
+    return `${prefix}-${String(n).padStart(6, '0')}`
+  }
+
+  now(): string {
+    return new Date(this.clock()).toISOString()
+  }
+}

@@ -1,0 +1,121 @@
+/** Nonconformances (canonical lifecycle of quality-domain.md §5) and CAPAs. */
+import type { Router } from '../shared/http.ts'
+import { obj, qmsError, text } from './errors.ts'
+import type { Emit } from './inspections.ts'
+import { type Capa, NC_STATUSES, type NcStatus, type Nonconformance, type QmsModel } from './model.ts'
+
+const NC_NEXT: Record<NcStatus, readonly NcStatus[]> = {
+  OPEN: ['CONTAINED', 'UNDER_REVIEW', 'CANCELLED'],
+  CONTAINED: ['UNDER_REVIEW', 'CANCELLED'],
+  UNDER_REVIEW: ['DISPOSITIONED', 'CANCELLED'],
+  DISPOSITIONED: ['DISPOSITION_EXECUTED', 'CANCELLED'],
+  DISPOSITION_EXECUTED: ['CLOSED'],
+  CLOSED: [],
+  CANCELLED: [],
+}
+
+export function createNonconformance(
+  model: QmsModel,
+  emit: Emit,
+  b: Record<string, unknown>,
+): Nonconformance {
+  const severity = text(b, 'severity') || 'MAJOR'
+  if (!['MINOR', 'MAJOR', 'CRITICAL'].includes(severity))
+    throw qmsError(400, 'FIELD_INVALID', 'severity must be MINOR, MAJOR or CRITICAL', 'severity')
+  const now = model.now()
+  const nc: Nonconformance = {
+    id: model.nextId('NC'),
+    externalRef: text(b, 'externalRef'),
+    inspectionLotId: text(b, 'inspectionLotId'),
+    batch: text(b, 'batch'),
+    title: text(b, 'title', true),
+    description: text(b, 'description'),
+    severity: severity as Nonconformance['severity'],
+    status: 'OPEN',
+    createdAt: now,
+    updatedAt: now,
+  }
+  model.nonconformances.set(nc.id, nc)
+  emit('nonconformance.created', nc)
+  return nc
+}
+
+export function registerQualityRecordRoutes(router: Router, model: QmsModel, emit: Emit): void {
+  const ncOf = (id: string) => {
+    const nc = model.nonconformances.get(id)
+    if (!nc) throw qmsError(404, 'NOT_FOUND', `nonconformance ${id} not found`)
+    return nc
+  }
+  const capaOf = (id: string) => {
+    const c = model.capas.get(id)
+    if (!c) throw qmsError(404, 'NOT_FOUND', `CAPA ${id} not found`)
+    return c
+  }
+  router.on('POST', /^\/api\/v1\/nonconformances$/, (req) => ({
+    status: 201,
+    body: createNonconformance(model, emit, obj(req.json())),
+  }))
+  router.on('GET', /^\/api\/v1\/nonconformances$/, (req) => {
+    const rows = [...model.nonconformances.values()].filter(
+      (n) =>
+        (!req.query.has('externalRef') || n.externalRef === req.query.get('externalRef')) &&
+        (!req.query.has('status') || n.status === req.query.get('status')),
+    )
+    return { status: 200, body: { items: rows, total: rows.length } }
+  })
+  router.on('GET', /^\/api\/v1\/nonconformances\/([^/]+)$/, (req) => ({
+    status: 200,
+    body: ncOf(req.params[0]!),
+  }))
+  router.on('PATCH', /^\/api\/v1\/nonconformances\/([^/]+)$/, (req) => {
+    const nc = ncOf(req.params[0]!)
+    const status = text(obj(req.json()), 'status', true) as NcStatus
+    if (!NC_STATUSES.includes(status))
+      throw qmsError(400, 'FIELD_INVALID', `status must be one of ${NC_STATUSES.join(', ')}`, 'status')
+    if (status !== nc.status) {
+      if (!NC_NEXT[nc.status].includes(status))
+        throw qmsError(409, 'ILLEGAL_TRANSITION', `${nc.status} → ${status} is not allowed`, 'status')
+      nc.status = status
+      nc.updatedAt = model.now()
+      emit('nonconformance.updated', nc)
+    }
+    return { status: 200, body: nc }
+  })
+
+  router.on('POST', /^\/api\/v1\/capas$/, (req) => {
+    const b = obj(req.json())
+    const type = text(b, 'type') || 'CORRECTIVE'
+    if (type !== 'CORRECTIVE' && type !== 'PREVENTIVE')
+      throw qmsError(400, 'FIELD_INVALID', 'type must be CORRECTIVE or PREVENTIVE', 'type')
+    const ncId = text(b, 'nonconformanceId')
+    if (ncId) ncOf(ncId)
+    const now = model.now()
+    const capa: Capa = {
+      id: model.nextId('CAPA'),
+      nonconformanceId: ncId,
+      type,
+      title: text(b, 'title', true),
+      status: 'OPEN',
+      createdAt: now,
+      updatedAt: now,
+    }
+    model.capas.set(capa.id, capa)
+    emit('capa.created', capa)
+    return { status: 201, body: capa }
+  })
+  router.on('GET', /^\/api\/v1\/capas$/, () => ({
+    status: 200,
+    body: { items: [...model.capas.values()], total: model.capas.size },
+  }))
+  router.on('GET', /^\/api\/v1\/capas\/([^/]+)$/, (req) => ({ status: 200, body: capaOf(req.params[0]!) }))
+  router.on('PATCH', /^\/api\/v1\/capas\/([^/]+)$/, (req) => {
+    const capa = capaOf(req.params[0]!)
+    const status = text(obj(req.json()), 'status', true)
+    if (status !== 'OPEN' && status !== 'COMPLETED')
+      throw qmsError(400, 'FIELD_INVALID', 'status must be OPEN or COMPLETED', 'status')
+    capa.status = status
+    capa.updatedAt = model.now()
+    emit('capa.updated', capa)
+    return { status: 200, body: capa }
+  })
+}

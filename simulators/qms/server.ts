@@ -1,0 +1,108 @@
+/**
+ * SaaS-style QMS simulator: REST under /api/v1 and signed webhooks
+ * (`X-QMS-Signature: t=<unix>,v1=<hex HMAC-SHA256 over "${t}.${rawBody}">`, `X-QMS-Delivery-Id`).
+ */
+import { randomUUID } from 'node:crypto'
+import { type FaultConfig, Faults } from '../shared/faults.ts'
+import { type HttpSim, Router, startHttpSim } from '../shared/http.ts'
+import { WebhookSender } from '../shared/webhooks.ts'
+import { qmsError } from './errors.ts'
+import {
+  createLot,
+  type Emit,
+  lotView,
+  makeUsageDecision,
+  recordResult,
+  registerInspectionRoutes,
+  type UsageDecisionInput,
+} from './inspections.ts'
+import { type InspectionResult, type QmsInspectionLot, QmsModel, type UsageDecision } from './model.ts'
+import { registerQualityRecordRoutes } from './quality-records.ts'
+
+export interface QmsOptions {
+  readonly port?: number
+  readonly host?: string
+  /** Webhook target; `secret` signs every delivery. */
+  readonly webhook?: { url: string; secret?: string }
+  /** When set, API calls need `Authorization: Bearer <apiKey>`. */
+  readonly apiKey?: string
+  readonly faults?: Partial<FaultConfig>
+  readonly clock?: () => number
+  /** Unix seconds used in signatures (tests make stale ones with it). */
+  readonly signatureClock?: () => number
+}
+
+export interface QmsState {
+  readonly inspectionLots: Array<Record<string, unknown>>
+  readonly nonconformances: number
+  readonly capas: number
+  readonly webhooks: { sent: number; deliveries: WebhookSender['deliveries'] }
+  readonly http: HttpSim['stats']
+  readonly faultsInjected: Faults['counts']
+}
+
+export interface QmsSim {
+  readonly url: string
+  readonly state: QmsState
+  readonly faults: Faults
+  readonly model: QmsModel
+  readonly webhooks: WebhookSender
+  createInspectionLot(input: Record<string, unknown>): QmsInspectionLot
+  recordResult(lotId: string, input: Record<string, unknown>): InspectionResult
+  /** Makes the decision as a QA user would in the UI, and sends the usage_decision.made webhook. */
+  makeUsageDecision(lotId: string, input: UsageDecisionInput): UsageDecision
+  close(): Promise<void>
+}
+
+export async function startQms(opts: QmsOptions = {}): Promise<QmsSim> {
+  const model = new QmsModel(opts.clock ?? Date.now)
+  const faults = new Faults(opts.faults)
+  const webhooks = new WebhookSender({
+    target: opts.webhook,
+    faults,
+    signatureHeader: 'x-qms-signature',
+    deliveryIdHeader: 'x-qms-delivery-id',
+    eventTypeHeader: 'x-qms-event',
+    clock: opts.signatureClock,
+  })
+  let sent = 0
+  const emit: Emit = (type, data) => {
+    sent++
+    webhooks.send(type, { id: randomUUID(), type, occurredAt: model.now(), data })
+  }
+  const router = new Router((req, next) => {
+    if (opts.apiKey && req.header('authorization') !== `Bearer ${opts.apiKey}`) {
+      throw qmsError(401, 'UNAUTHORIZED', 'missing or wrong bearer token')
+    }
+    return next(req)
+  })
+  const lotOf = (id: string) => {
+    const l = model.lots.get(id)
+    if (!l) throw new Error(`inspection lot ${id} not found`)
+    return l
+  }
+  registerInspectionRoutes(router, model, emit)
+  registerQualityRecordRoutes(router, model, emit)
+  const state = (): QmsState => ({
+    inspectionLots: [...model.lots.values()].map(lotView),
+    nonconformances: model.nonconformances.size,
+    capas: model.capas.size,
+    webhooks: { sent, deliveries: webhooks.deliveries },
+    http: { ...http.stats },
+    faultsInjected: { ...faults.counts },
+  })
+  const http = await startHttpSim({ host: opts.host, port: opts.port, router, faults, state })
+  return {
+    url: http.url,
+    get state() {
+      return state()
+    },
+    faults,
+    model,
+    webhooks,
+    createInspectionLot: (input) => createLot(model, emit, input),
+    recordResult: (lotId, input) => recordResult(model, emit, lotOf(lotId), input),
+    makeUsageDecision: (lotId, input) => makeUsageDecision(model, emit, lotOf(lotId), input),
+    close: () => http.close(),
+  }
+}
