@@ -28,7 +28,11 @@ function probe(host: string, port: number, timeoutMs = 1000): Promise<boolean> {
 
 export async function checkServices(): Promise<ServiceProbe[]> {
   return Promise.all(
-    SERVICES.map(async (s) => ({ name: s.name, address: `${s.host}:${s.port}`, up: await probe(s.host, s.port) })),
+    SERVICES.map(async (s) => ({
+      name: s.name,
+      address: `${s.host}:${s.port}`,
+      up: await probe(s.host, s.port),
+    })),
   )
 }
 
@@ -44,7 +48,8 @@ export function serviceUp(name: ServiceProbe['name']): Promise<boolean> {
   let p = cache.get(name)
   if (!p) {
     p = probe(s.host, s.port).then((up) => {
-      if (!up) console.warn(`*** NOTICE: ${name} at ${s.host}:${s.port} unreachable: its suite is SKIPPED ***`)
+      if (!up)
+        console.warn(`*** NOTICE: ${name} at ${s.host}:${s.port} unreachable: its suite is SKIPPED ***`)
       return up
     })
     cache.set(name, p)

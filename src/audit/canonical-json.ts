@@ -12,7 +12,8 @@ export function canonicalJson(value: unknown): string {
     return JSON.stringify(value)
   }
   if (typeof value === 'bigint') return JSON.stringify(value.toString())
-  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v === undefined ? null : v)).join(',')}]`
+  if (Array.isArray(value))
+    return `[${value.map((v) => canonicalJson(v === undefined ? null : v)).join(',')}]`
   if (typeof value === 'object') {
     const obj = value as Record<string, unknown>
     const keys = Object.keys(obj)

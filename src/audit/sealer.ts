@@ -8,6 +8,7 @@ export interface SealerOptions {
   readonly batch?: number
   readonly intervalMs?: number
   readonly onError?: (e: unknown) => void
+  readonly onSealed?: (rows: number) => void
 }
 
 export const SEALER_LEASE = 'audit-sealer'
@@ -62,8 +63,14 @@ export class AuditSealer {
         return sealed
       }
       const last = links.at(-1)!
-      await this.anchors.append({ pos: last.pos, auditSeq: last.auditSeq, hash: last.hash, atMs: await this.store.now() })
+      await this.anchors.append({
+        pos: last.pos,
+        auditSeq: last.auditSeq,
+        hash: last.hash,
+        atMs: await this.store.now(),
+      })
       sealed += links.length
+      this.opts.onSealed?.(links.length)
     }
   }
 

@@ -47,11 +47,23 @@ export async function verifyAudit(store: Store, sink: AnchorSink): Promise<Verif
       if (anchoredAt.has(link.pos)) hashes.set(link.pos, link.hash)
       if (firstBroken) continue
       if (link.pos !== expectPos) {
-        firstBroken = { pos: expectPos, auditSeq: null, reason: `chain link ${expectPos} is missing (next is ${link.pos})` }
+        firstBroken = {
+          pos: expectPos,
+          auditSeq: null,
+          reason: `chain link ${expectPos} is missing (next is ${link.pos})`,
+        }
       } else if (!link.row) {
-        firstBroken = { pos: link.pos, auditSeq: link.auditSeq, reason: `audit row ${link.auditSeq} was deleted` }
+        firstBroken = {
+          pos: link.pos,
+          auditSeq: link.auditSeq,
+          reason: `audit row ${link.auditSeq} was deleted`,
+        }
       } else if (link.prevHash !== prev) {
-        firstBroken = { pos: link.pos, auditSeq: link.auditSeq, reason: 'prev_hash does not match the previous link' }
+        firstBroken = {
+          pos: link.pos,
+          auditSeq: link.auditSeq,
+          reason: 'prev_hash does not match the previous link',
+        }
       } else if (linkHash(link.pos, link.row, prev) !== link.hash) {
         firstBroken = {
           pos: link.pos,
@@ -77,7 +89,11 @@ export async function verifyAudit(store: Store, sink: AnchorSink): Promise<Verif
   }
 }
 
-function checkAnchors(anchors: readonly Anchor[], hashes: Map<number, string>, length: number): BrokenLink | null {
+function checkAnchors(
+  anchors: readonly Anchor[],
+  hashes: Map<number, string>,
+  length: number,
+): BrokenLink | null {
   for (const a of [...anchors].sort((x, y) => x.pos - y.pos)) {
     if (a.pos > length) {
       return {

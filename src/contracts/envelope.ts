@@ -21,7 +21,9 @@ export const CloudEventEnvelope = Type.Object(
     plant: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$' }),
     correlationid: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
     causationid: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
-    traceparent: Type.Optional(Type.String({ pattern: '^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$' })),
+    traceparent: Type.Optional(
+      Type.String({ pattern: '^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$' }),
+    ),
     sequence: Type.Optional(Type.Integer({ minimum: 0 })),
     data: Type.Unknown(),
   },

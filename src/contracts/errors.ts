@@ -21,18 +21,34 @@ export const ERRORS = {
   QLK_BATCH_TOO_LARGE: { status: 413, title: 'Batch has too many events', retryable: false },
   QLK_PAYLOAD_TOO_LARGE: { status: 413, title: 'Request body too large', retryable: false },
   QLK_NOT_FOUND: { status: 404, title: 'Not found', retryable: false },
-  QLK_STORE_UNAVAILABLE: { status: 503, title: 'Store could not commit; nothing was stored', retryable: true },
+  QLK_STORE_UNAVAILABLE: {
+    status: 503,
+    title: 'Store could not commit; nothing was stored',
+    retryable: true,
+  },
   QLK_SHUTTING_DOWN: { status: 503, title: 'Server is shutting down', retryable: true },
   QLK_STORE_LOCKED: { status: 500, title: 'Database file is owned by another process', retryable: false },
-  QLK_MIGRATION_BREAKING: { status: 500, title: 'Database has a breaking migration newer than this code', retryable: false },
+  QLK_MIGRATION_BREAKING: {
+    status: 500,
+    title: 'Database has a breaking migration newer than this code',
+    retryable: false,
+  },
   QLK_CONFIG_INVALID: { status: 500, title: 'Configuration is invalid', retryable: false },
   QLK_XREF_MISSING: { status: 422, title: 'No identity mapping for an external code', retryable: true },
   QLK_ILLEGAL_TRANSITION: { status: 409, title: 'State transition not allowed', retryable: false },
-  QLK_STALE_SEQUENCE: { status: 409, title: 'Event is older than the state it would overwrite', retryable: false },
+  QLK_STALE_SEQUENCE: {
+    status: 409,
+    title: 'Event is older than the state it would overwrite',
+    retryable: false,
+  },
   QLK_CONSERVATION: { status: 400, title: 'Quantity is not conserved', retryable: false },
   QLK_UNIT_CONVERSION: { status: 400, title: 'Unit conversion not possible', retryable: false },
   QLK_LEASE_LOST: { status: 409, title: 'Lease was taken over by another owner', retryable: true },
-  QLK_NONDETERMINISM: { status: 500, title: 'Replay step sequence differs from the journal', retryable: false },
+  QLK_NONDETERMINISM: {
+    status: 500,
+    title: 'Replay step sequence differs from the journal',
+    retryable: false,
+  },
   QLK_AUDIT_BROKEN: { status: 500, title: 'Audit chain verification failed', retryable: false },
   QLK_INTERNAL: { status: 500, title: 'Internal error', retryable: true },
 } as const satisfies Record<string, ErrorSpec>
@@ -53,7 +69,12 @@ export class QualinkError extends Error {
   readonly retryable: boolean
   readonly errors: readonly FieldProblem[]
 
-  constructor(code: ErrorCode, detail: string, errors: readonly FieldProblem[] = [], options?: { cause?: unknown }) {
+  constructor(
+    code: ErrorCode,
+    detail: string,
+    errors: readonly FieldProblem[] = [],
+    options?: { cause?: unknown },
+  ) {
     super(detail, options)
     this.name = 'QualinkError'
     this.code = code

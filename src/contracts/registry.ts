@@ -80,7 +80,9 @@ export class EventRegistry {
         problems,
       )
     }
-    const badExt = Object.keys(obj).filter((k) => !(k in CloudEventEnvelope.properties) && !EXTENSION_NAME.test(k))
+    const badExt = Object.keys(obj).filter(
+      (k) => !(k in CloudEventEnvelope.properties) && !EXTENSION_NAME.test(k),
+    )
     if (badExt.length > 0) {
       throw new QualinkError(
         'QLK_VALIDATION',
@@ -93,7 +95,10 @@ export class EventRegistry {
     if (!validator) {
       if (this.isPassthrough(event.type)) return event
       throw new QualinkError('QLK_UNKNOWN_EVENT_TYPE', `event type '${event.type}' is not registered`, [
-        { path: `${at}/type`, message: `'${event.type}' is not a registered event type and not configured as passthrough` },
+        {
+          path: `${at}/type`,
+          message: `'${event.type}' is not a registered event type and not configured as passthrough`,
+        },
       ])
     }
     if (!validator(event.data)) {

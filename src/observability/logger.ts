@@ -7,6 +7,9 @@ export function createLogger(level = process.env.QUALINK_LOG_LEVEL ?? 'info'): L
   return pino({
     level,
     base: { service: 'qualink' },
-    redact: { paths: ['req.headers.authorization', 'req.headers["x-api-key"]', '*.secret', '*.password'], censor: '[redacted]' },
+    redact: {
+      paths: ['req.headers.authorization', 'req.headers["x-api-key"]', '*.secret', '*.password'],
+      censor: '[redacted]',
+    },
   })
 }

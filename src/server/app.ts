@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify'
+import { registerUiRoutes } from '../ui/routes.ts'
 import type { ServerContext } from './context.ts'
 import { problem, sendProblem, toProblem } from './problem.ts'
 import { registerEventRoutes } from './routes/events.ts'
@@ -31,5 +32,6 @@ export function buildApp(ctx: ServerContext): FastifyInstance {
 
   registerEventRoutes(app, ctx)
   registerOpsRoutes(app, ctx)
+  registerUiRoutes(app, ctx)
   return app
 }

@@ -9,7 +9,8 @@ export const MAX_BATCH_EVENTS = 1000
 export type IngestMode = 'structured' | 'batch' | 'binary'
 
 function parseJson(body: Buffer, path: string): unknown {
-  if (body.length === 0) throw new QualinkError('QLK_MALFORMED_JSON', 'the body is empty', [{ path, message: 'is empty' }])
+  if (body.length === 0)
+    throw new QualinkError('QLK_MALFORMED_JSON', 'the body is empty', [{ path, message: 'is empty' }])
   try {
     return JSON.parse(body.toString('utf8'))
   } catch (e) {
@@ -31,7 +32,8 @@ export function parseIngest(
   body: Buffer,
 ): { mode: IngestMode; candidates: unknown[] } {
   const media = (contentType ?? '').split(';')[0]!.trim().toLowerCase()
-  if (media === 'application/cloudevents+json') return { mode: 'structured', candidates: [parseJson(body, '/')] }
+  if (media === 'application/cloudevents+json')
+    return { mode: 'structured', candidates: [parseJson(body, '/')] }
   if (media === 'application/cloudevents-batch+json') {
     const parsed = parseJson(body, '/')
     if (!Array.isArray(parsed)) {
@@ -48,12 +50,16 @@ export function parseIngest(
     return { mode: 'batch', candidates: parsed }
   }
   if (media === 'application/json' && headers['ce-specversion'] !== undefined) {
-    const event: Record<string, unknown> = { datacontenttype: 'application/json', data: parseJson(body, '/data') }
+    const event: Record<string, unknown> = {
+      datacontenttype: 'application/json',
+      data: parseJson(body, '/data'),
+    }
     for (const [name, value] of Object.entries(headers)) {
       if (!name.startsWith('ce-') || typeof value !== 'string') continue
       const attr = name.slice(3)
       // HTTP carries every attribute as a string; `sequence` is an integer extension.
-      event[attr] = attr === 'sequence' && /^\d{1,15}$/.test(value) ? Number(value) : decodeURIComponent(value)
+      event[attr] =
+        attr === 'sequence' && /^\d{1,15}$/.test(value) ? Number(value) : decodeURIComponent(value)
     }
     return { mode: 'binary', candidates: [event] }
   }

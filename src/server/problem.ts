@@ -14,7 +14,14 @@ export interface Problem {
 
 export function problem(code: ErrorCode, detail: string, errors: readonly FieldProblem[] = []): Problem {
   const spec = ERRORS[code]
-  return { type: `https://qualink.dev/errors/${code}`, title: spec.title, status: spec.status, detail, code, errors }
+  return {
+    type: `https://qualink.dev/errors/${code}`,
+    title: spec.title,
+    status: spec.status,
+    detail,
+    code,
+    errors,
+  }
 }
 
 /** Fastify's own error codes that are the caller's fault, mapped onto ours. */

@@ -45,12 +45,16 @@ export async function startQualink(opts: QualinkOptions = {}): Promise<Qualink> 
     opts.store ??
     (await openStore({ databaseUrl: opts.databaseUrl, sqliteFile: path.join(dataDir, 'qualink.db') }))
   const metrics = new KernelMetrics()
-  const queue = new WriteQueue(store, { groupCommit: opts.groupCommit ?? true, metrics: metrics.writeQueue() })
+  const queue = new WriteQueue(store, {
+    groupCommit: opts.groupCommit ?? true,
+    metrics: metrics.writeQueue(),
+  })
   const anchors = new FileAnchorSink(opts.anchorFile ?? path.join(dataDir, 'audit-anchors.jsonl'))
   const sealer = new AuditSealer(store, anchors, {
     owner: `${process.pid}@${Date.now()}`,
     intervalMs: opts.sealIntervalMs,
     onError: (e) => logger.error({ err: e }, 'audit sealer failed; will retry'),
+    onSealed: (n) => metrics.auditSealed.inc(n),
   })
   let shuttingDown = false
   const app = buildApp({

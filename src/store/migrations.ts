@@ -31,7 +31,12 @@ export function loadMigrations(dialect: 'sqlite' | 'postgres'): Migration[] {
       const sql = readFileSync(path.join(dir, file), 'utf8')
       const flag = /^--\s*qualink:breaking=(true|false)\s*$/m.exec(sql)
       if (!flag) throw new Error(`migration ${file} lacks its '-- qualink:breaking=true|false' header`)
-      return { version: Number(file.slice(0, 4)), name: file.replace(/\.sql$/, ''), breaking: flag[1] === 'true', sql }
+      return {
+        version: Number(file.slice(0, 4)),
+        name: file.replace(/\.sql$/, ''),
+        breaking: flag[1] === 'true',
+        sql,
+      }
     })
 }
 
@@ -40,7 +45,10 @@ export function loadMigrations(dialect: 'sqlite' | 'postgres'): Migration[] {
  * *breaking* migration this code does not know: a newer non-breaking one (added columns,
  * tables) is safe to run beside, so N processes can be upgraded one at a time.
  */
-export function planMigrations(applied: readonly AppliedMigration[], known: readonly Migration[]): Migration[] {
+export function planMigrations(
+  applied: readonly AppliedMigration[],
+  known: readonly Migration[],
+): Migration[] {
   const maxKnown = known.reduce((m, k) => Math.max(m, k.version), 0)
   const unknownBreaking = applied.filter((a) => a.version > maxKnown && a.breaking)
   if (unknownBreaking.length > 0) {

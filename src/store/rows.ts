@@ -23,7 +23,10 @@ export function toEvent(r: Row): StoredEvent {
     causationId: strOrNull(r.causation_id),
     sourceSequence: numOrNull(r.source_sequence),
     dataHash: String(r.data_hash),
-    envelope: (typeof r.envelope === 'string' ? JSON.parse(r.envelope) : r.envelope) as Record<string, unknown>,
+    envelope: (typeof r.envelope === 'string' ? JSON.parse(r.envelope) : r.envelope) as Record<
+      string,
+      unknown
+    >,
     recordedAtMs: num(r.recorded_at_ms),
   }
 }
@@ -92,6 +95,12 @@ export function toRawDelivery(r: Row): StoredRawDelivery {
 }
 
 /** The audit entry written for each newly stored event, in the same transaction. */
-export function ingestAuditPayload(e: { seq: number; type: string; source: string; id: string; dataHash: string }) {
+export function ingestAuditPayload(e: {
+  seq: number
+  type: string
+  source: string
+  id: string
+  dataHash: string
+}) {
   return { seq: e.seq, type: e.type, source: e.source, id: e.id, dataHash: e.dataHash }
 }

@@ -4,7 +4,9 @@
  */
 
 /** Every read takes a scope. `allPlants` is for internal machinery (sealer, relay), never for callers. */
-export type Scope = { readonly plants: readonly string[] } | { readonly allPlants: true; readonly reason: string }
+export type Scope =
+  | { readonly plants: readonly string[] }
+  | { readonly allPlants: true; readonly reason: string }
 
 export function scopeIncludes(scope: Scope, plant: string): boolean {
   return 'allPlants' in scope || scope.plants.includes(plant)
@@ -156,8 +158,14 @@ export interface Store {
   getEvent(scope: Scope, id: string): Promise<StoredEvent | undefined>
   getEventBySeq(scope: Scope, seq: number): Promise<StoredEvent | undefined>
   listEvents(scope: Scope, filter: EventFilter): Promise<StoredEvent[]>
+  /** Event counts per plant and type (dashboards). */
+  eventCounts(scope: Scope): Promise<Array<{ plant: string; type: string; count: number }>>
   /** Committed events after `cursor`, below the visibility watermark, in a stable order. */
-  tailEvents(scope: Scope, cursor: LogCursor, limit: number): Promise<{ events: StoredEvent[]; cursor: LogCursor }>
+  tailEvents(
+    scope: Scope,
+    cursor: LogCursor,
+    limit: number,
+  ): Promise<{ events: StoredEvent[]; cursor: LogCursor }>
 
   insertRawDelivery(d: RawDelivery): Promise<{ seq: number; duplicate: boolean }>
   getRawDelivery(scope: Scope, seq: number): Promise<StoredRawDelivery | undefined>

@@ -48,7 +48,8 @@ export class WriteQueue {
   }
 
   submit(request: AppendRequest): Promise<AppendResult[]> {
-    if (this.closed) return Promise.reject(new QualinkError('QLK_SHUTTING_DOWN', 'the write queue is draining'))
+    if (this.closed)
+      return Promise.reject(new QualinkError('QLK_SHUTTING_DOWN', 'the write queue is draining'))
     return new Promise((resolve, reject) => {
       this.waiting.push({ request, resolve, reject })
       this.opts.metrics?.onDepth(this.waiting.length)
@@ -97,7 +98,9 @@ export class WriteQueue {
     try {
       const results = await this.store.appendEvents(members.map((m) => m.request))
       this.opts.metrics?.onCommit(members.length, events, seconds(started), true)
-      members.forEach((m, i) => m.resolve(results[i]!))
+      members.forEach((m, i) => {
+        m.resolve(results[i]!)
+      })
     } catch (cause) {
       this.opts.metrics?.onCommit(members.length, events, seconds(started), false)
       const err = new QualinkError(

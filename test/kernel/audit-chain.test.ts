@@ -7,10 +7,19 @@ import { verifyAudit } from '../../src/audit/verify.ts'
 import type { CloudEvent } from '../../src/contracts/envelope.ts'
 import { toAppendEvent } from '../../src/server/ingest.ts'
 import type { Store } from '../../src/store/types.ts'
-import { createTestDatabase, DIALECTS, type Dialect, dialectAvailable, rawExec, type TestDatabase } from '../dialects.ts'
+import {
+  createTestDatabase,
+  DIALECTS,
+  type Dialect,
+  dialectAvailable,
+  rawExec,
+  type TestDatabase,
+} from '../dialects.ts'
 import { ping } from '../event-fixtures.ts'
 
-const available = Object.fromEntries(await Promise.all(DIALECTS.map(async (d) => [d, await dialectAvailable(d)])))
+const available = Object.fromEntries(
+  await Promise.all(DIALECTS.map(async (d) => [d, await dialectAvailable(d)])),
+)
 
 describe.each(DIALECTS)('audit chain on %s', (dialect: Dialect) => {
   let db: TestDatabase
@@ -61,8 +70,12 @@ describe.each(DIALECTS)('audit chain on %s', (dialect: Dialect) => {
     await expect(rawExec(db, store, `UPDATE audit_log SET actor = 'mallory' WHERE seq = 1`)).rejects.toThrow(
       /QLK_AUDIT_IMMUTABLE/,
     )
-    await expect(rawExec(db, store, 'DELETE FROM audit_log WHERE seq = 1')).rejects.toThrow(/QLK_AUDIT_IMMUTABLE/)
-    await expect(rawExec(db, store, 'DELETE FROM audit_chain WHERE pos = 1')).rejects.toThrow(/QLK_AUDIT_IMMUTABLE/)
+    await expect(rawExec(db, store, 'DELETE FROM audit_log WHERE seq = 1')).rejects.toThrow(
+      /QLK_AUDIT_IMMUTABLE/,
+    )
+    await expect(rawExec(db, store, 'DELETE FROM audit_chain WHERE pos = 1')).rejects.toThrow(
+      /QLK_AUDIT_IMMUTABLE/,
+    )
   })
 
   it('names the edited row', async () => {
@@ -87,7 +100,11 @@ describe.each(DIALECTS)('audit chain on %s', (dialect: Dialect) => {
   it('names the gap when a row and its link are both deleted', async () => {
     await disableGuards()
     const [rec] = await store.readChain(6, 1)
-    await rawExec(db, store, `DELETE FROM audit_chain WHERE pos = 6; DELETE FROM audit_log WHERE seq = ${rec!.auditSeq}`)
+    await rawExec(
+      db,
+      store,
+      `DELETE FROM audit_chain WHERE pos = 6; DELETE FROM audit_log WHERE seq = ${rec!.auditSeq}`,
+    )
     const r = await verifyAudit(store, anchors)
     expect(r.firstBroken).toMatchObject({ pos: 6 })
     expect(r.firstBroken?.reason).toMatch(/missing/)
@@ -115,7 +132,11 @@ describe.each(DIALECTS)('audit chain on %s', (dialect: Dialect) => {
     let prev = '0'.repeat(64)
     for (const l of links) {
       const hash = linkHash(l.pos, { ...l.row!, actor: 'forger' }, prev)
-      await rawExec(db, store, `UPDATE audit_chain SET prev_hash = '${prev}', hash = '${hash}' WHERE pos = ${l.pos}`)
+      await rawExec(
+        db,
+        store,
+        `UPDATE audit_chain SET prev_hash = '${prev}', hash = '${hash}' WHERE pos = ${l.pos}`,
+      )
       prev = hash
     }
     const r = await verifyAudit(store, anchors)

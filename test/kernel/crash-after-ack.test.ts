@@ -2,10 +2,18 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import readline from 'node:readline'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { createTestDatabase, DIALECTS, type Dialect, dialectAvailable, type TestDatabase } from '../dialects.ts'
+import {
+  createTestDatabase,
+  DIALECTS,
+  type Dialect,
+  dialectAvailable,
+  type TestDatabase,
+} from '../dialects.ts'
 import { ping } from '../event-fixtures.ts'
 
-const available = Object.fromEntries(await Promise.all(DIALECTS.map(async (d) => [d, await dialectAvailable(d)])))
+const available = Object.fromEntries(
+  await Promise.all(DIALECTS.map(async (d) => [d, await dialectAvailable(d)])),
+)
 
 async function spawnServer(db: TestDatabase): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(

@@ -3,10 +3,19 @@ import pino from 'pino'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { type Qualink, startQualink } from '../../src/server/qualink.ts'
 import type { Store } from '../../src/store/types.ts'
-import { createTestDatabase, DIALECTS, type Dialect, dialectAvailable, rawExec, type TestDatabase } from '../dialects.ts'
+import {
+  createTestDatabase,
+  DIALECTS,
+  type Dialect,
+  dialectAvailable,
+  rawExec,
+  type TestDatabase,
+} from '../dialects.ts'
 import { ping } from '../event-fixtures.ts'
 
-const available = Object.fromEntries(await Promise.all(DIALECTS.map(async (d) => [d, await dialectAvailable(d)])))
+const available = Object.fromEntries(
+  await Promise.all(DIALECTS.map(async (d) => [d, await dialectAvailable(d)])),
+)
 
 /** A real database-side failure: SQLite aborts the insert; PostgreSQL fails at COMMIT (deferred). */
 const POISON: Record<Dialect, string> = {
@@ -28,7 +37,12 @@ describe.each(DIALECTS)('a failed group commit on %s', (dialect: Dialect) => {
     db = await createTestDatabase(dialect)
     store = await db.open()
     await rawExec(db, store, POISON[dialect])
-    q = await startQualink({ store, port: 0, logger: pino({ level: 'silent' }), anchorFile: path.join(db.dir, 'a.jsonl') })
+    q = await startQualink({
+      store,
+      port: 0,
+      logger: pino({ level: 'silent' }),
+      anchorFile: path.join(db.dir, 'a.jsonl'),
+    })
   })
   afterEach(async () => {
     await q?.close()

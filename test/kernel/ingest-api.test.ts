@@ -1,12 +1,20 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import pino from 'pino'
-import { startQualink, type Qualink } from '../../src/server/qualink.ts'
-import type { Store } from '../../src/store/types.ts'
-import { createTestDatabase, DIALECTS, type Dialect, dialectAvailable, type TestDatabase } from '../dialects.ts'
-import { ping } from '../event-fixtures.ts'
 import path from 'node:path'
+import pino from 'pino'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { type Qualink, startQualink } from '../../src/server/qualink.ts'
+import type { Store } from '../../src/store/types.ts'
+import {
+  createTestDatabase,
+  DIALECTS,
+  type Dialect,
+  dialectAvailable,
+  type TestDatabase,
+} from '../dialects.ts'
+import { ping } from '../event-fixtures.ts'
 
-const available = Object.fromEntries(await Promise.all(DIALECTS.map(async (d) => [d, await dialectAvailable(d)])))
+const available = Object.fromEntries(
+  await Promise.all(DIALECTS.map(async (d) => [d, await dialectAvailable(d)])),
+)
 const CE = 'application/cloudevents+json'
 const BATCH = 'application/cloudevents-batch+json'
 
@@ -39,7 +47,8 @@ describe.each(DIALECTS)('ingest API on %s', (dialect: Dialect) => {
       headers: { 'content-type': contentType, ...headers },
       payload: typeof payload === 'string' ? payload : JSON.stringify(payload),
     })
-  const count = async () => (await store.listEvents({ allPlants: true, reason: 'test' }, { limit: 10_000 })).length
+  const count = async () =>
+    (await store.listEvents({ allPlants: true, reason: 'test' }, { limit: 10_000 })).length
 
   it('accepts a structured event with 202 after commit and answers a repeat as a duplicate', async () => {
     const e = ping({ correlationid: 'c-1' })
@@ -76,7 +85,12 @@ describe.each(DIALECTS)('ingest API on %s', (dialect: Dialect) => {
     })
     expect(r.statusCode).toBe(202)
     const [stored] = await store.listEvents({ plants: ['P100'] }, { limit: 1 })
-    expect(stored).toMatchObject({ id: 'bin-1', subject: 'lot-9', sourceSequence: 42, correlationId: 'bin-1' })
+    expect(stored).toMatchObject({
+      id: 'bin-1',
+      subject: 'lot-9',
+      sourceSequence: 42,
+      correlationId: 'bin-1',
+    })
     expect(stored!.envelope.data).toEqual({ note: 'binary' })
   })
 
@@ -89,18 +103,48 @@ describe.each(DIALECTS)('ingest API on %s', (dialect: Dialect) => {
     expect(await count()).toBe(3)
   })
 
-  const bad: Array<[string, () => Promise<{ statusCode: number; json: () => Record<string, unknown>; headers: Record<string, unknown> }>, number, string, string]> = [
+  const bad: Array<
+    [
+      string,
+      () => Promise<{
+        statusCode: number
+        json: () => Record<string, unknown>
+        headers: Record<string, unknown>
+      }>,
+      number,
+      string,
+      string,
+    ]
+  > = [
     ['malformed JSON', () => post('{"specversion":'), 400, 'QLK_MALFORMED_JSON', '/'],
     ['wrong content type', () => post(ping(), 'text/plain'), 415, 'QLK_CONTENT_TYPE', '/content-type'],
     ['missing attribute', () => post(ping({ source: undefined })), 400, 'QLK_ATTRIBUTE_MISSING', '/source'],
     ['missing plant', () => post(ping({ plant: undefined })), 400, 'QLK_ATTRIBUTE_MISSING', '/plant'],
     ['schema violation', () => post(ping({ data: { n: 'x' } })), 400, 'QLK_SCHEMA_VIOLATION', '/data/n'],
-    ['unknown type', () => post(ping({ type: 'qms.unknown.thing.v1' })), 400, 'QLK_UNKNOWN_EVENT_TYPE', '/type'],
+    [
+      'unknown type',
+      () => post(ping({ type: 'qms.unknown.thing.v1' })),
+      400,
+      'QLK_UNKNOWN_EVENT_TYPE',
+      '/type',
+    ],
     ['bad time', () => post(ping({ time: 'yesterday' })), 400, 'QLK_VALIDATION', '/time'],
     ['bad extension name', () => post(ping({ Bad_Name: 'x' })), 400, 'QLK_VALIDATION', '/Bad_Name'],
-    ['one bad member of a batch', () => post([ping(), ping({ data: { n: 1.5 } })], BATCH), 400, 'QLK_SCHEMA_VIOLATION', '/1/data/n'],
+    [
+      'one bad member of a batch',
+      () => post([ping(), ping({ data: { n: 1.5 } })], BATCH),
+      400,
+      'QLK_SCHEMA_VIOLATION',
+      '/1/data/n',
+    ],
     ['empty batch', () => post([], BATCH), 400, 'QLK_BATCH_EMPTY', ''],
-    ['oversize body', () => post(ping({ data: { note: 'x'.repeat(2_000_000) } })), 413, 'QLK_PAYLOAD_TOO_LARGE', ''],
+    [
+      'oversize body',
+      () => post(ping({ data: { note: 'x'.repeat(2_000_000) } })),
+      413,
+      'QLK_PAYLOAD_TOO_LARGE',
+      '',
+    ],
   ]
 
   it.each(bad)('refuses %s with problem+json and stores nothing', async (_name, send, status, code, path) => {
@@ -117,7 +161,9 @@ describe.each(DIALECTS)('ingest API on %s', (dialect: Dialect) => {
     for (let i = 0; i < 5; i++) await post(ping({ subject: i % 2 ? 'odd' : 'even', data: { n: i } }))
     const odd = (await q.app.inject({ method: 'GET', url: '/v1/events?subject=odd' })).json()
     expect(odd.events.map((e: { data: { n: number } }) => e.data.n)).toEqual([1, 3])
-    const after = (await q.app.inject({ method: 'GET', url: `/v1/events?after=${odd.events[0].seq}&limit=2` })).json()
+    const after = (
+      await q.app.inject({ method: 'GET', url: `/v1/events?after=${odd.events[0].seq}&limit=2` })
+    ).json()
     expect(after.events).toHaveLength(2)
     let cursor = '0.0'
     const seen: number[] = []
@@ -137,7 +183,10 @@ describe.each(DIALECTS)('ingest API on %s', (dialect: Dialect) => {
   it('exposes health, readiness and the write-path metrics', async () => {
     await post(ping())
     expect((await q.app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200)
-    expect((await q.app.inject({ method: 'GET', url: '/readyz' })).json()).toMatchObject({ status: 'ready', dialect })
+    expect((await q.app.inject({ method: 'GET', url: '/readyz' })).json()).toMatchObject({
+      status: 'ready',
+      dialect,
+    })
     const m = (await q.app.inject({ method: 'GET', url: '/metrics' })).body
     expect(m).toMatch(/qualink_ingest_events_total\{outcome="stored"\} 1/)
     expect(m).toMatch(/qualink_group_commit_events_count 1/)

@@ -79,7 +79,9 @@ describe.skipIf(!(await dialectAvailable('postgres')))('tailing the log on Postg
     await late.query('BEGIN')
     await insertIn(late, 'slow')
     const at = new Date().toISOString()
-    await store.appendEvents([{ actor: 't', events: [toAppendEvent(ping({ id: 'fast' }) as CloudEvent, at)] }])
+    await store.appendEvents([
+      { actor: 't', events: [toAppendEvent(ping({ id: 'fast' }) as CloudEvent, at)] },
+    ])
     const seen: string[] = []
     const cursor = await drain(LOG_START, seen)
     expect(seen).toEqual([]) // below the watermark there is nothing final yet

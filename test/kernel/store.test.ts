@@ -1,12 +1,20 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import type { CloudEvent } from '../../src/contracts/envelope.ts'
 import { toAppendEvent } from '../../src/server/ingest.ts'
 import type { AppendRequest, Store } from '../../src/store/types.ts'
 import { WriteQueue } from '../../src/store/write-queue.ts'
-import { createTestDatabase, DIALECTS, type Dialect, dialectAvailable, type TestDatabase } from '../dialects.ts'
+import {
+  createTestDatabase,
+  DIALECTS,
+  type Dialect,
+  dialectAvailable,
+  type TestDatabase,
+} from '../dialects.ts'
 import { ping } from '../event-fixtures.ts'
-import type { CloudEvent } from '../../src/contracts/envelope.ts'
 
-const available = Object.fromEntries(await Promise.all(DIALECTS.map(async (d) => [d, await dialectAvailable(d)])))
+const available = Object.fromEntries(
+  await Promise.all(DIALECTS.map(async (d) => [d, await dialectAvailable(d)])),
+)
 
 function request(...events: Record<string, unknown>[]): AppendRequest {
   const at = new Date().toISOString()
@@ -78,7 +86,13 @@ describe.each(DIALECTS)('store on %s', (dialect: Dialect) => {
 
   it('deduplicates raw deliveries on (source, delivery id) and keeps the exact body', async () => {
     const body = Buffer.from('<IDOC>\u00e9</IDOC>', 'utf8')
-    const d = { plant: 'P100', source: 'erp-ecc', deliveryId: 'D-1', headers: { 'content-type': 'application/xml' }, body }
+    const d = {
+      plant: 'P100',
+      source: 'erp-ecc',
+      deliveryId: 'D-1',
+      headers: { 'content-type': 'application/xml' },
+      body,
+    }
     const a = await store.insertRawDelivery(d)
     const b = await store.insertRawDelivery(d)
     expect(a.duplicate).toBe(false)

@@ -18,7 +18,8 @@ export function registerEventRoutes(app: FastifyInstance, ctx: ServerContext): v
 
   app.post('/v1/events', async (req, reply) => {
     const started = process.hrtime.bigint()
-    if (ctx.isShuttingDown()) throw new QualinkError('QLK_SHUTTING_DOWN', 'Qualink is shutting down; retry shortly')
+    if (ctx.isShuttingDown())
+      throw new QualinkError('QLK_SHUTTING_DOWN', 'Qualink is shutting down; retry shortly')
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0)
     let mode: ReturnType<typeof parseIngest>['mode'] = 'structured'
     try {
@@ -33,7 +34,11 @@ export function registerEventRoutes(app: FastifyInstance, ctx: ServerContext): v
       for (const r of results) ctx.metrics.ingestEvents.inc({ outcome: r.duplicate ? 'duplicate' : 'stored' })
       const first = results[0]!
       req.log.info(
-        { correlationId: first.correlationId, events: results.length, duplicates: results.filter((r) => r.duplicate).length },
+        {
+          correlationId: first.correlationId,
+          events: results.length,
+          duplicates: results.filter((r) => r.duplicate).length,
+        },
         'ingested',
       )
       reply.code(202)
@@ -47,7 +52,9 @@ export function registerEventRoutes(app: FastifyInstance, ctx: ServerContext): v
     }
   })
 
-  app.get<{ Querystring: { type?: string; subject?: string; after?: string; cursor?: string; limit?: string } }>(
+  app.get<{
+    Querystring: { type?: string; subject?: string; after?: string; cursor?: string; limit?: string }
+  }>(
     '/v1/events',
     {
       schema: {
@@ -72,7 +79,9 @@ export function registerEventRoutes(app: FastifyInstance, ctx: ServerContext): v
         const cursor = decodeCursor(req.query.cursor) ?? LOG_START
         const page = await ctx.store.tailEvents(scope, cursor, limit)
         const events = page.events.filter(
-          (e) => (!req.query.type || e.type === req.query.type) && (!req.query.subject || e.subject === req.query.subject),
+          (e) =>
+            (!req.query.type || e.type === req.query.type) &&
+            (!req.query.subject || e.subject === req.query.subject),
         )
         return { events: events.map(publicEvent), nextCursor: encodeCursor(page.cursor) }
       }

@@ -187,7 +187,13 @@ export class PostgresStore implements Store {
           }
           const orig = existing.get(key)
           if (!orig) throw new Error(`event ${e.source}/${e.id} neither inserted nor found`)
-          return { id: e.id, source: e.source, seq: orig.seq, correlationId: orig.correlationId, duplicate: true }
+          return {
+            id: e.id,
+            source: e.source,
+            seq: orig.seq,
+            correlationId: orig.correlationId,
+            duplicate: true,
+          }
         }),
       )
       await this.writeAudit(c, now, audits)
@@ -199,9 +205,10 @@ export class PostgresStore implements Store {
     if (entries.length === 0) return
     // Seqs are taken first so each payload row can name its audit row without relying on RETURNING order.
     const seqs = (
-      await c.query(`SELECT nextval(pg_get_serial_sequence('audit_log', 'seq')) AS s FROM generate_series(1, $1)`, [
-        entries.length,
-      ])
+      await c.query(
+        `SELECT nextval(pg_get_serial_sequence('audit_log', 'seq')) AS s FROM generate_series(1, $1)`,
+        [entries.length],
+      )
     ).rows.map((r) => Number(r.s))
     await c.query(
       `INSERT INTO audit_log (seq, plant, at_ms, actor, action, subject, correlation_id, payload_hash)
@@ -271,6 +278,15 @@ export class PostgresStore implements Store {
     return r.rows.map(toEvent)
   }
 
+  async eventCounts(scope: Scope) {
+    const sc = scopeClause(scope, 'plant', dollar, 0)
+    const r = await this.pool.query(
+      `SELECT plant, type, COUNT(*)::bigint AS count FROM events WHERE ${sc.sql} GROUP BY plant, type ORDER BY plant, type`,
+      sc.params,
+    )
+    return r.rows.map((x) => ({ plant: String(x.plant), type: String(x.type), count: Number(x.count) }))
+  }
+
   async tailEvents(scope: Scope, cursor: LogCursor, limit: number) {
     const sc = scopeClause(scope, 'plant', dollar, 3)
     const r = await this.pool.query(
@@ -294,16 +310,19 @@ export class PostgresStore implements Store {
       [d.plant, d.source, d.deliveryId, JSON.stringify(d.headers), d.body, hash],
     )
     if (r.rows[0]) return { seq: Number(r.rows[0].seq), duplicate: false }
-    const orig = await this.pool.query('SELECT seq FROM raw_deliveries WHERE source = $1 AND delivery_id = $2', [
-      d.source,
-      d.deliveryId,
-    ])
+    const orig = await this.pool.query(
+      'SELECT seq FROM raw_deliveries WHERE source = $1 AND delivery_id = $2',
+      [d.source, d.deliveryId],
+    )
     return { seq: Number(orig.rows[0].seq), duplicate: true }
   }
 
   async getRawDelivery(scope: Scope, seq: number): Promise<StoredRawDelivery | undefined> {
     const sc = scopeClause(scope, 'plant', dollar, 1)
-    const r = await this.pool.query(`SELECT * FROM raw_deliveries WHERE seq = $1 AND ${sc.sql}`, [seq, ...sc.params])
+    const r = await this.pool.query(`SELECT * FROM raw_deliveries WHERE seq = $1 AND ${sc.sql}`, [
+      seq,
+      ...sc.params,
+    ])
     return r.rows[0] ? toRawDelivery(r.rows[0]) : undefined
   }
 
@@ -419,5 +438,10 @@ export class PostgresStore implements Store {
 }
 
 function toLease(r: Row): Lease {
-  return { name: String(r.name), owner: String(r.owner), token: Number(r.token), expiresAtMs: Number(r.expires_at_ms) }
+  return {
+    name: String(r.name),
+    owner: String(r.owner),
+    token: Number(r.token),
+    expiresAtMs: Number(r.expires_at_ms),
+  }
 }

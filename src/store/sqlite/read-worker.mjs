@@ -16,6 +16,6 @@ parentPort.on('message', ({ id, sql, params }) => {
     }
     parentPort.postMessage({ id, rows: stmt.all(...params) })
   } catch (e) {
-    parentPort.postMessage({ id, error: String(e && e.message ? e.message : e) })
+    parentPort.postMessage({ id, error: String(e?.message ? e.message : e) })
   }
 })

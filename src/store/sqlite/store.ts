@@ -62,7 +62,8 @@ export class SqliteStore implements Store {
   }
 
   private constructor(opts: SqliteOptions) {
-    if (opts.file === ':memory:') throw new Error('the SQLite store needs a file: an in-memory database is not durable')
+    if (opts.file === ':memory:')
+      throw new Error('the SQLite store needs a file: an in-memory database is not durable')
     mkdirSync(path.dirname(path.resolve(opts.file)), { recursive: true })
     this.releaseLock = acquireLockFile(`${opts.file}.lock`)
     try {
@@ -90,12 +91,14 @@ export class SqliteStore implements Store {
       loadMigrations('sqlite'),
     )
     for (const m of todo) {
-      this.db.transaction(() => {
-        this.db.exec(m.sql)
-        this.db
-          .prepare(`INSERT INTO qualink_migrations VALUES (?, ?, ?, ${NOW_MS})`)
-          .run(m.version, m.name, m.breaking ? 1 : 0)
-      }).immediate()
+      this.db
+        .transaction(() => {
+          this.db.exec(m.sql)
+          this.db
+            .prepare(`INSERT INTO qualink_migrations VALUES (?, ?, ?, ${NOW_MS})`)
+            .run(m.version, m.name, m.breaking ? 1 : 0)
+        })
+        .immediate()
     }
   }
 
@@ -103,27 +106,33 @@ export class SqliteStore implements Store {
     const d = this.db
     return {
       now: d.prepare(`SELECT ${NOW_MS} AS now`),
-      insertEvent: d.prepare(`INSERT INTO events (plant, source, id, type, subject, time, correlation_id, causation_id,
+      insertEvent:
+        d.prepare(`INSERT INTO events (plant, source, id, type, subject, time, correlation_id, causation_id,
         source_sequence, data_hash, envelope, recorded_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT (source, id) DO NOTHING RETURNING seq`),
       findEvent: d.prepare('SELECT seq, correlation_id FROM events WHERE source = ? AND id = ?'),
-      insertAudit: d.prepare(`INSERT INTO audit_log (plant, at_ms, actor, action, subject, correlation_id, payload_hash)
+      insertAudit:
+        d.prepare(`INSERT INTO audit_log (plant, at_ms, actor, action, subject, correlation_id, payload_hash)
         VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING seq`),
       insertAuditPayload: d.prepare('INSERT INTO audit_payloads (audit_seq, payload) VALUES (?, ?)'),
       insertRaw: d.prepare(`INSERT INTO raw_deliveries (plant, source, delivery_id, headers, body, body_hash,
         received_at_ms, next_attempt_at_ms) VALUES (?, ?, ?, ?, ?, ?, ${NOW_MS}, ${NOW_MS})
         ON CONFLICT (source, delivery_id) DO NOTHING RETURNING seq`),
       findRaw: d.prepare('SELECT seq FROM raw_deliveries WHERE source = ? AND delivery_id = ?'),
-      chainHead: d.prepare('SELECT pos, audit_seq, audit_txid, prev_hash, hash FROM audit_chain ORDER BY pos DESC LIMIT 1'),
+      chainHead: d.prepare(
+        'SELECT pos, audit_seq, audit_txid, prev_hash, hash FROM audit_chain ORDER BY pos DESC LIMIT 1',
+      ),
       unsealed: d.prepare(`SELECT ${AUDIT_COLUMNS} FROM audit_log
         WHERE seq > COALESCE((SELECT audit_seq FROM audit_chain ORDER BY pos DESC LIMIT 1), 0) ORDER BY seq LIMIT ?`),
       countUnsealed: d.prepare(`SELECT COUNT(*) AS n FROM audit_log
         WHERE seq > COALESCE((SELECT audit_seq FROM audit_chain ORDER BY pos DESC LIMIT 1), 0)`),
       maxAudit: d.prepare('SELECT COALESCE(MAX(seq), 0) AS m FROM audit_log'),
       leaseHeld: d.prepare(`SELECT 1 FROM leases WHERE name = ? AND token = ? AND expires_at_ms > ${NOW_MS}`),
-      insertChain: d.prepare(`INSERT INTO audit_chain (pos, audit_seq, audit_txid, prev_hash, hash, sealed_at_ms)
+      insertChain:
+        d.prepare(`INSERT INTO audit_chain (pos, audit_seq, audit_txid, prev_hash, hash, sealed_at_ms)
         VALUES (?, ?, 0, ?, ?, ${NOW_MS})`),
-      acquireLease: d.prepare(`INSERT INTO leases (name, owner, token, expires_at_ms) VALUES (?, ?, 1, ${NOW_MS} + ?)
+      acquireLease:
+        d.prepare(`INSERT INTO leases (name, owner, token, expires_at_ms) VALUES (?, ?, 1, ${NOW_MS} + ?)
         ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, token = leases.token + 1,
           expires_at_ms = excluded.expires_at_ms
         WHERE leases.expires_at_ms <= ${NOW_MS} OR leases.owner = excluded.owner
@@ -160,7 +169,13 @@ export class SqliteStore implements Store {
           ) as { seq: number } | undefined
           if (!inserted) {
             const orig = s.findEvent.get(e.source, e.id) as { seq: number; correlation_id: string }
-            return { id: e.id, source: e.source, seq: orig.seq, correlationId: orig.correlation_id, duplicate: true }
+            return {
+              id: e.id,
+              source: e.source,
+              seq: orig.seq,
+              correlationId: orig.correlation_id,
+              duplicate: true,
+            }
           }
           const payload = ingestAuditPayload({ ...e, seq: inserted.seq })
           this.writeAudit(now, {
@@ -171,7 +186,13 @@ export class SqliteStore implements Store {
             correlationId: e.correlationId,
             payload,
           })
-          return { id: e.id, source: e.source, seq: inserted.seq, correlationId: e.correlationId, duplicate: false }
+          return {
+            id: e.id,
+            source: e.source,
+            seq: inserted.seq,
+            correlationId: e.correlationId,
+            duplicate: false,
+          }
         }),
       )
     })
@@ -241,6 +262,15 @@ export class SqliteStore implements Store {
     return rows.map(toEvent)
   }
 
+  async eventCounts(scope: Scope) {
+    const sc = scopeClause(scope, 'plant', q, 0)
+    const rows = await this.read(
+      `SELECT plant, type, COUNT(*) AS count FROM events WHERE ${sc.sql} GROUP BY plant, type ORDER BY plant, type`,
+      sc.params,
+    )
+    return rows.map((r) => ({ plant: String(r.plant), type: String(r.type), count: Number(r.count) }))
+  }
+
   async tailEvents(scope: Scope, cursor: LogCursor, limit: number) {
     const events = await this.listEvents(scope, { afterSeq: cursor.seq, limit })
     const last = events.at(-1)
@@ -249,9 +279,14 @@ export class SqliteStore implements Store {
 
   async insertRawDelivery(d: RawDelivery): Promise<{ seq: number; duplicate: boolean }> {
     const hash = createHash('sha256').update(d.body).digest('hex')
-    const row = this.stmt.insertRaw.get(d.plant, d.source, d.deliveryId, JSON.stringify(d.headers), d.body, hash) as
-      | { seq: number }
-      | undefined
+    const row = this.stmt.insertRaw.get(
+      d.plant,
+      d.source,
+      d.deliveryId,
+      JSON.stringify(d.headers),
+      d.body,
+      hash,
+    ) as { seq: number } | undefined
     if (row) return { seq: row.seq, duplicate: false }
     const orig = this.stmt.findRaw.get(d.source, d.deliveryId) as { seq: number }
     return { seq: orig.seq, duplicate: true }
@@ -332,5 +367,10 @@ export class SqliteStore implements Store {
 }
 
 function toLease(r: Row): Lease {
-  return { name: String(r.name), owner: String(r.owner), token: Number(r.token), expiresAtMs: Number(r.expires_at_ms) }
+  return {
+    name: String(r.name),
+    owner: String(r.owner),
+    token: Number(r.token),
+    expiresAtMs: Number(r.expires_at_ms),
+  }
 }

@@ -1,0 +1,26 @@
+import { Command } from 'commander'
+import { isQualinkError } from '../contracts/errors.ts'
+import { registerAuditCommands } from './commands/audit.ts'
+import { registerDemoCommand } from './commands/demo.ts'
+import { registerStartCommand } from './commands/start.ts'
+
+const program = new Command()
+  .name('qualink')
+  .description('Qualink: the governed integration hub between quality systems and ERP')
+  .showHelpAfterError()
+
+registerStartCommand(program)
+registerDemoCommand(program)
+registerAuditCommands(program)
+
+try {
+  await program.parseAsync(process.argv)
+} catch (e) {
+  if (isQualinkError(e)) {
+    console.error(`${e.code}: ${e.message}`)
+    for (const p of e.errors) console.error(`  ${p.path}: ${p.message}`)
+  } else {
+    console.error(e)
+  }
+  process.exitCode = 1
+}

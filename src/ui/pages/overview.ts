@@ -1,0 +1,40 @@
+import type { ServerContext } from '../../server/context.ts'
+import { type Html, html } from '../html.ts'
+
+async function ingestOutcome(ctx: ServerContext, outcome: string): Promise<number> {
+  const m = await ctx.metrics.ingestEvents.get()
+  return m.values.filter((v) => v.labels.outcome === outcome).reduce((n, v) => n + v.value, 0)
+}
+
+/** The live part of the overview, refreshed by htmx every few seconds. */
+export async function overviewCards(
+  ctx: ServerContext,
+  headers: Record<string, string | string[] | undefined>,
+): Promise<Html> {
+  const scope = ctx.scopeOf(headers)
+  const counts = await ctx.store.eventCounts(scope)
+  const total = counts.reduce((n, c) => n + c.count, 0)
+  const unsealed = await ctx.store.countUnsealedAudit()
+  const head = await ctx.store.chainHead()
+  const rejected = await ingestOutcome(ctx, 'rejected')
+  const duplicates = await ingestOutcome(ctx, 'duplicate')
+  return html`<div class="cards">
+  <div class="card"><div class="value">${total}</div><div class="label">events in the log</div></div>
+  <div class="card"><div class="value">${duplicates}</div><div class="label">duplicate deliveries absorbed</div></div>
+  <div class="card"><div class="value ${rejected ? 'warn' : ''}">${rejected}</div><div class="label">events refused (bad input)</div></div>
+  <div class="card"><div class="value">${head?.pos ?? 0}</div><div class="label">audit entries chained</div></div>
+  <div class="card"><div class="value ${unsealed > 100 ? 'warn' : ''}">${unsealed}</div><div class="label">audit entries awaiting seal</div></div>
+  <div class="card"><div class="value">${ctx.queue.depth}</div><div class="label">write queue depth</div></div>
+  <div class="card"><div class="value">${await ingestOutcome(ctx, 'stored')}</div><div class="label">events stored since start</div></div>
+</div>
+<table><thead><tr><th>Plant</th><th>Event type</th><th>Count</th></tr></thead><tbody>
+${counts.map((c) => html`<tr><td>${c.plant}</td><td><a href="/ui/events?type=${encodeURIComponent(c.type)}">${c.type}</a></td><td>${c.count}</td></tr>`)}
+</tbody></table>`
+}
+
+export async function overviewPage(
+  ctx: ServerContext,
+  headers: Record<string, string | string[] | undefined>,
+): Promise<Html> {
+  return html`<div hx-get="/ui/partials/overview" hx-trigger="every 3s" hx-swap="innerHTML">${await overviewCards(ctx, headers)}</div>`
+}
