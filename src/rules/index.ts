@@ -1,0 +1,12 @@
+// Public surface of the quality rules library: pure functions, no I/O.
+export * from './capability.ts'
+export * from './decimal.ts'
+export * from './release-conditions.ts'
+export * from './sampling/code-letters.ts'
+export * from './sampling/plans.ts'
+export * from './sampling/switching.ts'
+export { AQLS, type Aql, INSPECTION_LEVELS, type InspectionLevel } from './sampling/tables.ts'
+export * from './spc/charts.ts'
+export * from './spc/constants.ts'
+export * from './spc/run-rules.ts'
+export * from './spec-limits.ts'
