@@ -78,7 +78,9 @@ function checkSubgroups(path: string, subgroups: readonly (readonly number[])[],
   const n = size ?? subgroups[0]!.length
   subgroups.forEach((g, i) => {
     if (g.length !== n) invalid(`${path}/${i}`, `must have ${n} values (equal subgroup sizes)`)
-    g.forEach((x, j) => requireFinite(`${path}/${i}/${j}`, x))
+    g.forEach((x, j) => {
+      requireFinite(`${path}/${i}/${j}`, x)
+    })
   })
   return n
 }
@@ -142,7 +144,9 @@ export function xbarSBaseline(subgroups: readonly (readonly number[])[]): Variab
 /** Phase I individuals and moving range (span 2): X̄ ± 3·MR̄/d2(2), MR chart 0 … D4(2)·MR̄. */
 export function imrBaseline(values: readonly number[]): VariablesBaseline {
   if (!Array.isArray(values as unknown) || values.length < 2) invalid('/values', 'needs at least 2 values')
-  values.forEach((x, i) => requireFinite(`/values/${i}`, x))
+  values.forEach((x, i) => {
+    requireFinite(`/values/${i}`, x)
+  })
   const k = chartConstants(2)
   const center = mean(values)
   const mrBar = mean(values.slice(1).map((x, i) => Math.abs(x - values[i]!)))
@@ -243,7 +247,9 @@ export function judgeVariables(
   let spreads: (number | null)[]
   if (baseline.kind === 'i-mr') {
     const xs = data as readonly number[]
-    xs.forEach((x, i) => requireFinite(`/values/${i}`, x))
+    xs.forEach((x, i) => {
+      requireFinite(`/values/${i}`, x)
+    })
     values = [...xs]
     spreads = xs.map((x, i) => (i === 0 ? null : Math.abs(x - xs[i - 1]!)))
   } else {
