@@ -121,7 +121,9 @@ export function escapeXml(text: string, path = '/'): string {
 function render(name: string, node: Node | undefined, depth: number, path: string, out: string[]): void {
   if (node === undefined) return
   if (Array.isArray(node)) {
-    node.forEach((n, i) => render(name, n, depth, `${path}/${i}`, out))
+    node.forEach((n, i) => {
+      render(name, n, depth, `${path}/${i}`, out)
+    })
     return
   }
   const pad = '  '.repeat(depth)
