@@ -123,3 +123,11 @@ describe('schema governance', () => {
     ])
   })
 })
+
+describe('docs/canonical-model.md', () => {
+  it('lists every catalogue event type in its table', () => {
+    const doc = readFileSync(new URL('../../docs/canonical-model.md', import.meta.url), 'utf8')
+    const missing = catalogue.map((t) => t.type).filter((t) => !doc.includes(`| \`${t}\` |`))
+    expect(missing).toEqual([])
+  })
+})
