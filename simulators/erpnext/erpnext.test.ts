@@ -1,0 +1,127 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { type ErpNextSim, startErpNext } from './server.ts'
+
+let sim: ErpNextSim
+const H = { authorization: 'token k:s', 'content-type': 'application/json' }
+
+beforeEach(async () => {
+  sim = await startErpNext({ port: 0, apiKey: 'k', apiSecret: 's' })
+})
+afterEach(() => sim.close())
+
+type Data = { data: Record<string, unknown> & { name: string } }
+const call = async (method: string, path: string, body?: unknown) =>
+  fetch(`${sim.url}/api/resource/${path}`, {
+    method,
+    headers: H,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  })
+const data = async (res: Response) => ((await res.json()) as Data).data
+
+const receipt = (batch: string, qty: number) => ({
+  purpose: 'Material Receipt',
+  docstatus: 1,
+  items: [{ item_code: 'RAW-100', qty, t_warehouse: 'Quality Inspection - SIM', batch_no: batch }],
+})
+
+describe('erpnext simulator', () => {
+  it('requires token auth and answers in the Frappe error shape', async () => {
+    const res = await fetch(`${sim.url}/api/resource/Batch`, { headers: { authorization: 'token k:wrong' } })
+    expect(res.status).toBe(401)
+    const body = (await res.json()) as { exc_type: string; _server_messages: string }
+    expect(body.exc_type).toBe('AuthenticationError')
+    expect((JSON.parse(JSON.parse(body._server_messages)[0]) as { message: string }).message).toContain(
+      'API key',
+    )
+  })
+
+  it('auto-evaluates a Quality Inspection from readings and submits it onto the Stock Entry row', async () => {
+    await call('POST', 'Batch', { batch_id: 'B1', item: 'RAW-100' })
+    const se = await data(await call('POST', 'Stock Entry', receipt('B1', 100)))
+    const qi = await data(
+      await call('POST', 'Quality Inspection', {
+        inspection_type: 'Incoming',
+        reference_type: 'Stock Entry',
+        reference_name: se.name,
+        item_code: 'RAW-100',
+        batch_no: 'B1',
+        sample_size: 5,
+        readings: [
+          {
+            specification: 'Diameter',
+            numeric: 1,
+            min_value: 9.5,
+            max_value: 10.5,
+            reading_1: '10.1',
+            reading_2: '10.7',
+          },
+          { specification: 'Length', numeric: 1, min_value: 99, max_value: 101, reading_1: '100' },
+        ],
+      }),
+    )
+    expect(qi.status).toBe('Rejected')
+    expect((qi.readings as Array<{ status: string }>).map((r) => r.status)).toEqual(['Rejected', 'Accepted'])
+    expect(qi.docstatus).toBe(0)
+    const submitted = await data(await call('PUT', `Quality Inspection/${qi.name}`, { docstatus: 1 }))
+    expect(submitted.docstatus).toBe(1)
+    const after = await data(await call('GET', `Stock Entry/${se.name}`))
+    expect((after.items as Array<{ quality_inspection: string }>)[0]!.quality_inspection).toBe(qi.name)
+    const edit = await call('PUT', `Quality Inspection/${qi.name}`, { remarks: 'late edit' })
+    expect(edit.status).toBe(417)
+    const list = (await (
+      await call(
+        'GET',
+        `Quality Inspection?filters=${encodeURIComponent('[["status","=","Rejected"]]')}&fields=${encodeURIComponent('["name","status"]')}`,
+      )
+    ).json()) as { data: unknown[] }
+    expect(list.data).toEqual([{ name: qi.name, status: 'Rejected' }])
+  })
+
+  it('moves stock between warehouses on submit, conserves it, and refuses negative stock', async () => {
+    await call('POST', 'Stock Entry', receipt('B2', 10))
+    const move = (qty: number, to: string) =>
+      call('POST', 'Stock Entry', {
+        purpose: 'Material Transfer',
+        docstatus: 1,
+        items: [
+          {
+            item_code: 'RAW-100',
+            qty,
+            s_warehouse: 'Quality Inspection - SIM',
+            t_warehouse: to,
+            batch_no: 'B2',
+          },
+        ],
+      })
+    expect((await move(4, 'Quarantine - SIM')).status).toBe(200)
+    const neg = await move(7, 'Stores - SIM')
+    expect(neg.status).toBe(417)
+    expect(((await neg.json()) as { exc_type: string }).exc_type).toBe('NegativeStockError')
+    const st = sim.state
+    expect(st.stock[0]!.buckets).toMatchObject({ qi: 6_000, blocked: 4_000 })
+    expect(st.counts.conservationViolations).toEqual([])
+    expect(st.counts.submittedStockEntriesByBatch.B2).toBe(2)
+  })
+
+  it('cancelling a submitted Stock Entry reverses it; a stale `modified` is refused', async () => {
+    const se = await data(await call('POST', 'Stock Entry', receipt('B3', 5)))
+    const stale = await call('PUT', `Stock Entry/${se.name}`, {
+      docstatus: 2,
+      modified: '2000-01-01 00:00:00.000000',
+    })
+    expect(((await stale.json()) as { exc_type: string }).exc_type).toBe('TimestampMismatchError')
+    expect(
+      (await call('PUT', `Stock Entry/${se.name}`, { docstatus: 2, modified: se.modified })).status,
+    ).toBe(200)
+    expect(sim.state.stock[0]!.buckets.qi).toBe(0)
+  })
+
+  it('commit-then-drop: the Stock Entry is submitted though the client saw no answer', async () => {
+    sim.faults.set({ dropResponseRate: 1, times: 1, match: { method: 'POST' } })
+    await expect(call('POST', 'Stock Entry', { ...receipt('B4', 3), remarks: 'QLK:run-3' })).rejects.toThrow()
+    const found = (await (
+      await call('GET', `Stock Entry?filters=${encodeURIComponent('{"remarks":"QLK:run-3"}')}`)
+    ).json()) as { data: unknown[] }
+    expect(found.data).toHaveLength(1)
+  })
+})
