@@ -57,7 +57,16 @@ describe('lot stock movements', () => {
       })
       expect(isConserved(s.stock), code).toBe(true)
     }
-    expect(Object.keys(SAP_MOVEMENT_TYPES).sort()).toEqual(['122', '309', '321', '331', '349', '350', '553'])
+    expect(Object.keys(SAP_MOVEMENT_TYPES).sort()).toEqual([
+      '122',
+      '309',
+      '321',
+      '331',
+      '343',
+      '349',
+      '350',
+      '553',
+    ])
   })
 
   it('349 takes blocked stock back to inspection', () => {

@@ -62,7 +62,7 @@ export type LotStockEvent = SequencedEvent &
 
 /**
  * SAP movement types used by QM stock postings. Sources: reference/quality-domain.md §1.4 —
- * 321 [V], 349/350 [V], 553 [V], 331/122/309 [S]. `from`/`to` are the defaults for a lot in QI stock.
+ * 321 [V], 349/350 [V], 553 [V], 331/122/309 [S], 343 [U]. `from`/`to` are the defaults for a lot in QI stock.
  */
 export const SAP_MOVEMENT_TYPES = {
   '321': { from: 'qualityInspection', to: 'unrestricted', meaning: 'QI stock → unrestricted (release)' },
@@ -76,6 +76,8 @@ export const SAP_MOVEMENT_TYPES = {
     to: 'transferredOut',
     meaning: 'transfer posting material to material',
   },
+  // 343 is SAP's standard blocked → unrestricted transfer posting (not in the reference table; verify per ERP).
+  '343': { from: 'blocked', to: 'unrestricted', meaning: 'blocked → unrestricted' },
 } as const satisfies Record<string, { from: Bucket; to: StockPlace; meaning: string }>
 export type SapMovementType = keyof typeof SAP_MOVEMENT_TYPES
 
