@@ -1,7 +1,10 @@
+import { Ajv2020 } from 'ajv/dist/2020.js'
+import addFormats from 'ajv-formats'
 import { Value } from 'typebox/value'
 import { describe, expect, it } from 'vitest'
 import { catalogue } from './catalogue.ts'
 import { EVENT_TYPE_PATTERN } from './event-type.ts'
+import { EVENT_EXAMPLES } from './events/examples.ts'
 import { latestTypeOf, upcastToLatest } from './upcast.ts'
 
 const audit = { timestamp: '2025-03-04T10:00:00Z', sourceSystem: 'qms-p100', approvalStatus: 'approved' }
@@ -120,5 +123,20 @@ describe('catalogue', () => {
     expect(Value.Check(gr, data)).toBe(true)
     const bad = { ...data, quantity: { units: 50.5, scale: 3, uom: 'KG' } }
     expect([...Value.Errors(gr, bad)].map((e) => e.instancePath)).toContain('/quantity/units')
+  })
+})
+
+describe('event examples', () => {
+  it('exist for every catalogue type and validate with Ajv 2020 (as the registry does)', () => {
+    const ajv = new Ajv2020({ allErrors: true, strict: false })
+    addFormats.default(ajv)
+    for (const t of catalogue) {
+      const example = EVENT_EXAMPLES[t.type]
+      expect(example, `${t.type} has an example`).toBeDefined()
+      const validate = ajv.compile(t.schema)
+      expect(validate(example) ? [] : validate.errors, t.type).toEqual([])
+      expect(Value.Check(t.schema, example), t.type).toBe(true)
+    }
+    expect(Object.keys(EVENT_EXAMPLES).sort()).toEqual(catalogue.map((t) => t.type).sort())
   })
 })

@@ -1,0 +1,263 @@
+/**
+ * One valid `data` example per catalogue type, for docs, simulators and ingest tests. A test checks
+ * every catalogue entry has one and that it validates, so a schema nobody can satisfy is caught.
+ */
+const audit = { timestamp: '2025-03-04T10:15:00Z', sourceSystem: 'sap-p100', approvalStatus: 'not_required' }
+const qmsAudit = { ...audit, sourceSystem: 'qms-cloud', operator: 'j.doe', approvalStatus: 'approved' }
+const lot = { id: 'B-778', material: 'M-100', plant: 'P100' }
+const kg = (units: number) => ({ units, scale: 3, uom: 'KG' })
+
+const inspectionLot = {
+  id: '010000000123',
+  plant: 'P100',
+  material: 'M-100',
+  lot: 'B-778',
+  origin: '01',
+  stockRelevant: true,
+  status: 'created',
+  quantity: kg(50000),
+  specification: 'PLAN-7',
+  specificationVersion: 3,
+  audit: qmsAudit,
+}
+
+const correctiveAction = {
+  id: 'CAPA-12',
+  plant: 'P100',
+  kind: 'corrective',
+  status: 'open',
+  eightDStep: 'D3',
+  title: 'Diameter drift on supplier V-42 bar stock',
+  nonconformances: ['NC-7'],
+  supplier: 'V-42',
+  audit: qmsAudit,
+}
+
+export const EVENT_EXAMPLES: Readonly<Record<string, unknown>> = {
+  'qualink.test.pinged.v1': { note: 'hello', n: 1 },
+  'erp.goods_receipt.posted.v1': {
+    materialDocument: { id: '5000001234', year: 2025, item: '0001' },
+    lot,
+    supplier: 'V-42',
+    supplierBatch: 'ACME-2025-118',
+    purchaseOrder: '4500000017',
+    quantity: kg(50000),
+    bucket: 'qualityInspection',
+    audit,
+  },
+  'erp.goods_receipt.reversed.v1': {
+    materialDocument: { id: '5000001240' },
+    reversedDocument: { id: '5000001234', year: 2025 },
+    lot,
+    quantity: kg(50000),
+    reason: 'wrong purchase order',
+    audit,
+  },
+  'erp.stock.posted.v1': {
+    materialDocument: { id: '4900000321' },
+    movementType: '321',
+    lot,
+    from: 'qualityInspection',
+    to: 'unrestricted',
+    quantity: kg(48000),
+    inspectionLot: '010000000123',
+    reference: 'qlk:ud:010000000123:1:0',
+    audit,
+  },
+  'erp.material_document.cancelled.v1': {
+    materialDocument: { id: '4900000330' },
+    cancelledDocument: { id: '4900000321' },
+    lot,
+    audit,
+  },
+  'erp.production_order.hold_changed.v1': {
+    productionOrder: '1000456',
+    plant: 'P100',
+    hold: 'on_hold',
+    reason: 'NC-7: diameter out of tolerance at operation 0030',
+    nonconformance: 'NC-7',
+    audit,
+  },
+  'erp.delivery.block_changed.v1': { delivery: '80001234', plant: 'P100', block: 'unblocked', audit },
+  'qms.inspection_lot.created.v1': { inspectionLot },
+  'qms.inspection_lot.cancelled.v1': {
+    inspectionLot: '010000000123',
+    plant: 'P100',
+    reason: 'receipt reversed',
+    audit: qmsAudit,
+  },
+  'qms.result.recorded.v1': {
+    inspectionLot: '010000000123',
+    plant: 'P100',
+    characteristic: 'DIA',
+    sample: 'S1',
+    value: '12.03',
+    unit: 'MM',
+    valuation: 'accepted',
+    audit: qmsAudit,
+  },
+  'qms.result.recorded.v2': {
+    inspectionLot: '010000000123',
+    plant: 'P100',
+    characteristic: 'DIA',
+    sample: 'S1',
+    measured: { value: '12.03', unit: { code: 'MM', system: 'qualink' } },
+    valuation: 'accepted',
+    audit: qmsAudit,
+  },
+  'qms.usage_decision.made.v1': {
+    inspectionLot: '010000000123',
+    plant: 'P100',
+    lot: 'B-778',
+    code: 'A1',
+    codeGroup: 'UD01',
+    valuation: 'accepted',
+    qualityScore: 96,
+    stockPostings: [
+      { code: 'RELEASE', quantity: kg(48000) },
+      { code: 'SAMPLE_CONSUMED', quantity: kg(2000) },
+    ],
+    audit: qmsAudit,
+  },
+  'qms.usage_decision.changed.v1': {
+    inspectionLot: '010000000123',
+    plant: 'P100',
+    previousCode: 'A1',
+    code: 'R1',
+    valuation: 'rejected',
+    reason: 'late lab result out of specification',
+    audit: qmsAudit,
+  },
+  'qms.nonconformance.opened.v1': {
+    nonconformance: {
+      id: 'NC-7',
+      plant: 'P100',
+      material: 'M-100',
+      lots: ['B-778'],
+      quantity: kg(50000),
+      defectCode: 'DIM_OOT',
+      severity: 'major',
+      description: 'Diameter 12.11 mm above upper limit 12.08 mm',
+      status: 'open',
+      inspectionLot: '010000000123',
+      audit: qmsAudit,
+    },
+  },
+  'qms.nonconformance.dispositioned.v1': {
+    disposition: {
+      id: 'DISP-7',
+      plant: 'P100',
+      lot: 'B-778',
+      nonconformance: 'NC-7',
+      lines: [
+        { code: 'USE_AS_IS', quantity: kg(25000), note: 'within customer deviation D-17' },
+        { code: 'SCRAP', quantity: kg(25000) },
+      ],
+      audit: qmsAudit,
+    },
+  },
+  'qms.capa.opened.v1': { correctiveAction },
+  'qms.capa.closed.v1': {
+    correctiveAction: { ...correctiveAction, status: 'closed', eightDStep: 'D8' },
+    effective: true,
+  },
+  'mes.operation.completed.v1': {
+    operation: { productionOrder: '1000456', number: '0030', workCenter: 'LATHE-2' },
+    plant: 'P100',
+    measurements: [
+      { characteristic: 'DIA', value: '12.11', unit: 'MM', sample: 'S4', takenAt: '2025-03-04T10:14:00Z' },
+    ],
+    consumed: [{ lot: 'B-778', material: 'M-100', quantity: kg(1200) }],
+    produced: [{ lot: 'F-9001', material: 'M-900', quantity: { units: 40, scale: 0, uom: 'EA' } }],
+    audit: { ...audit, sourceSystem: 'mes-p100', equipment: 'LATHE-2' },
+  },
+  'mes.packaging.verified.v1': {
+    lot: 'F-9001',
+    plant: 'P100',
+    productionOrder: '1000456',
+    checks: [
+      { name: 'label', passed: true },
+      { name: 'count', passed: true },
+    ],
+    verified: true,
+    audit: { ...audit, sourceSystem: 'mes-p100' },
+  },
+  'lims.result.reported.v1': {
+    sample: 'LS-2025-0042',
+    lot: 'F-9001',
+    plant: 'P100',
+    tests: [{ characteristic: 'HARDNESS', method: 'ISO 6508-1', value: '58.2', unit: 'HRC', result: 'pass' }],
+    audit: { ...audit, sourceSystem: 'lims' },
+  },
+  'crm.complaint.opened.v1': {
+    complaint: {
+      id: 'C-2025-311',
+      plant: 'P100',
+      customer: 'CUST-88',
+      material: 'M-900',
+      lots: ['F-9001'],
+      deliveries: ['80001234'],
+      severity: 'critical',
+      description: 'Shaft fractured in assembly',
+      audit: { ...audit, sourceSystem: 'crm' },
+    },
+  },
+  'md.plant.upserted.v1': {
+    version: 1,
+    plant: { id: 'P100', name: 'Plant Stuttgart', timezone: 'Europe/Berlin', audit },
+  },
+  'md.material.upserted.v1': {
+    version: 4,
+    material: {
+      id: 'M-100',
+      plant: 'P100',
+      description: 'Bar stock 42CrMo4 Ø14',
+      baseUom: 'KG',
+      batchManaged: true,
+      serialManaged: false,
+      materialType: 'ROH',
+      audit,
+    },
+  },
+  'md.supplier.upserted.v1': {
+    version: 2,
+    supplier: {
+      id: 'V-42',
+      plant: 'P100',
+      name: 'ACME Steel',
+      country: 'DE',
+      qualification: 'approved',
+      audit,
+    },
+  },
+  'md.inspection_plan.upserted.v1': {
+    version: 3,
+    inspectionPlan: {
+      id: 'PLAN-7',
+      plant: 'P100',
+      material: 'M-100',
+      version: 3,
+      characteristics: [
+        {
+          id: 'DIA',
+          name: 'Diameter',
+          quantitative: true,
+          target: '12.00',
+          lowerLimit: '11.92',
+          upperLimit: '12.08',
+          unit: 'MM',
+          sampleRule: { kind: 'aql', aql: '1.0', inspectionLevel: 'II' },
+          required: true,
+        },
+        {
+          id: 'VISUAL',
+          name: 'Surface',
+          quantitative: false,
+          sampleRule: { kind: 'fixed', sampleSize: 5 },
+          required: true,
+        },
+      ],
+      audit: qmsAudit,
+    },
+  },
+}
