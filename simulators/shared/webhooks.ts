@@ -32,6 +32,7 @@ export interface DeliveryRecord {
   readonly deliveryId: string
   readonly eventType: string
   readonly body: string
+  readonly contentType: string
   attempts: number
   status: number | 'network-error' | 'pending'
   /** True for the extra copy sent by the duplicate fault. */
@@ -56,14 +57,32 @@ export class WebhookSender {
    * Queues an event. The delivery id is stable across retries and duplicates, as a real sender's
    * would be, so a receiver can deduplicate on it.
    */
-  send(eventType: string, payload: unknown): string {
+  send(eventType: string, payload: unknown, contentType = 'application/json'): string {
     const deliveryId = randomUUID()
-    const body = JSON.stringify(payload)
+    // Non-JSON payloads (IDoc XML) are sent as the string they are.
+    const body =
+      typeof payload === 'string' && contentType !== 'application/json' ? payload : JSON.stringify(payload)
     const fault = this.opts.faults.decideCallback()
     const job = async (): Promise<void> => {
-      await this.deliver({ deliveryId, eventType, body, attempts: 0, status: 'pending', duplicate: false })
+      await this.deliver({
+        deliveryId,
+        eventType,
+        body,
+        contentType,
+        attempts: 0,
+        status: 'pending',
+        duplicate: false,
+      })
       if (fault === 'duplicate') {
-        await this.deliver({ deliveryId, eventType, body, attempts: 0, status: 'pending', duplicate: true })
+        await this.deliver({
+          deliveryId,
+          eventType,
+          body,
+          contentType,
+          attempts: 0,
+          status: 'pending',
+          duplicate: true,
+        })
       }
     }
     if (fault === 'out-of-order') {
@@ -104,7 +123,7 @@ export class WebhookSender {
     for (let attempt = 1; attempt <= max; attempt++) {
       rec.attempts = attempt
       const headers: Record<string, string> = {
-        'content-type': 'application/json',
+        'content-type': rec.contentType,
         [this.opts.deliveryIdHeader]: rec.deliveryId,
         [this.opts.eventTypeHeader]: rec.eventType,
       }
