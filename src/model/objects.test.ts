@@ -21,5 +21,12 @@ describe('canonical objects', () => {
     expect(systemOfRecord('inspection_lot', 'P100', config)).toBe('erp')
     expect(systemOfRecord('complaint', 'P100')).toBe('crm')
     expect(systemOfRecordResolver(config)('operation', 'P200')).toBe('mes')
+    const withOverride = {
+      ...config,
+      override: (kind: string, plant: string) =>
+        kind === 'lot' && plant === 'P300' ? ('qualink' as const) : undefined,
+    }
+    expect(systemOfRecord('lot', 'P300', withOverride)).toBe('qualink')
+    expect(systemOfRecord('nonconformance', 'P200', withOverride)).toBe('erp')
   })
 })

@@ -78,15 +78,25 @@ export const OBJECTS: Readonly<Record<ObjectKind, ObjectDefinition>> = {
 export interface SystemOfRecordConfig {
   readonly defaults?: Partial<Record<ObjectKind, SystemKind>>
   readonly plants?: Readonly<Record<string, Partial<Record<ObjectKind, SystemKind>>>>
+  /** Code-level override, asked first; return undefined to fall through to the tables. */
+  readonly override?: (kind: ObjectKind, plant: string) => SystemKind | undefined
 }
 
-/** Returns the owner of `kind` in `plant`: plant override, then configured default, then built-in. */
+/**
+ * Returns the owner of `kind` in `plant`: the override function, then the plant's table, then the
+ * configured default, then the built-in default.
+ */
 export function systemOfRecord(
   kind: ObjectKind,
   plant: string,
   config: SystemOfRecordConfig = {},
 ): SystemKind {
-  return config.plants?.[plant]?.[kind] ?? config.defaults?.[kind] ?? OBJECTS[kind].systemOfRecord
+  return (
+    config.override?.(kind, plant) ??
+    config.plants?.[plant]?.[kind] ??
+    config.defaults?.[kind] ??
+    OBJECTS[kind].systemOfRecord
+  )
 }
 
 /** A resolver bound to one configuration, for code that asks many times. */
