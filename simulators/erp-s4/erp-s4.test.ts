@@ -204,6 +204,22 @@ describe('erp-s4 simulator', () => {
     expect(sim.state.stock[0]!.buckets.qi).toBe(7_000)
   })
 
+  it('commit-then-drop on the UD stock posting: read-back shows it, the retry gets QA 185', async () => {
+    const lot = await receive('B9', '20')
+    await decide(lot)
+    const etag = await lotEtag(lot)
+    sim.faults.set({ dropResponseRate: 1, times: 1, match: { path: 'A_InspLotMatlDocItem' } })
+    const body = { InspectionLot: lot, UsageDecisionStockType: 'VMENGE01', InspLotQtyPosted: '20' }
+    await expect(c.send('POST', `${LOTS}/A_InspLotMatlDocItem`, body, { 'if-match': etag })).rejects.toThrow()
+    const back = await c.json<Many>(
+      await c.get(`${LOTS}/A_InspLotMatlDocItem?$filter=InspectionLot eq '${lot}'`),
+    )
+    expect(back.d.results.map((p) => p.InspLotQtyPosted)).toEqual(['20.000'])
+    const retry = await postUd(lot, 'VMENGE01', '20')
+    expect((await c.json<ErrBody>(retry)).error.code).toBe('QA/185')
+    expect(sim.state.counts.documentsByLotAndBucket['RAW-100|1000|B9']).toEqual({ qi: 1, unrestricted: 1 })
+  })
+
   it('cancels a document with a reversal and refuses a second cancel', async () => {
     const res = await c.send(
       'POST',
