@@ -125,9 +125,12 @@ describe('schema governance', () => {
 })
 
 describe('docs/canonical-model.md', () => {
-  it('lists every catalogue event type in its table', () => {
+  it('lists every domain event type of the catalogue in its table', () => {
     const doc = readFileSync(new URL('../../docs/canonical-model.md', import.meta.url), 'utf8')
-    const missing = catalogue.map((t) => t.type).filter((t) => !doc.includes(`| \`${t}\` |`))
+    // Kernel-internal qualink.* types are documented with the kernel, not here.
+    const missing = catalogue
+      .map((t) => t.type)
+      .filter((t) => !t.startsWith('qualink.') && !doc.includes(`| \`${t}\` |`))
     expect(missing).toEqual([])
   })
 })

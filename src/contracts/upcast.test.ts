@@ -44,6 +44,14 @@ describe('upcasting', () => {
     expect(Value.Check(schemaOf('qms.result.recorded.v2'), out.data)).toBe(true)
   })
 
+  it('upcasts a dimensionless value without inventing a unit', () => {
+    const { unit: _u, ...noUnit } = v1
+    const out = upcastToLatest('qms.result.recorded.v1', { ...noUnit, characteristic: 'PH', value: '7.2' })
+    expect(out.data).toMatchObject({ measured: { value: '7.2' } })
+    expect(out.data).not.toHaveProperty('measured.unit')
+    expect(Value.Check(schemaOf('qms.result.recorded.v2'), out.data)).toBe(true)
+  })
+
   it('leaves the newest version and unknown types alone', () => {
     expect(upcastToLatest('erp.stock.posted.v1', { a: 1 })).toEqual({
       type: 'erp.stock.posted.v1',
@@ -130,13 +138,14 @@ describe('event examples', () => {
   it('exist for every catalogue type and validate with Ajv 2020 (as the registry does)', () => {
     const ajv = new Ajv2020({ allErrors: true, strict: false })
     addFormats.default(ajv)
-    for (const t of catalogue) {
+    // Kernel-internal qualink.* types (tests, demo) may go without an example.
+    for (const t of catalogue.filter((c) => !c.type.startsWith('qualink.') || c.type in EVENT_EXAMPLES)) {
       const example = EVENT_EXAMPLES[t.type]
       expect(example, `${t.type} has an example`).toBeDefined()
       const validate = ajv.compile(t.schema)
       expect(validate(example) ? [] : validate.errors, t.type).toEqual([])
       expect(Value.Check(t.schema, example), t.type).toBe(true)
     }
-    expect(Object.keys(EVENT_EXAMPLES).sort()).toEqual(catalogue.map((t) => t.type).sort())
+    expect(Object.keys(EVENT_EXAMPLES).filter((t) => !catalogue.some((c) => c.type === t))).toEqual([])
   })
 })

@@ -15,7 +15,7 @@ interface DocRef {
 }
 type StockEventData =
   | { readonly materialDocument: DocRef; readonly quantity: Quantity; readonly bucket: Bucket }
-  | { readonly materialDocument: DocRef; readonly reversedDocument: DocRef }
+  | { readonly materialDocument: DocRef; readonly reversedDocument: DocRef; readonly quantity: Quantity }
   | {
       readonly materialDocument: DocRef
       readonly movementType: SapMovementType
@@ -51,7 +51,13 @@ export function lotStockEventFrom(type: string, data: StockEventData, sequence?:
     }
     case 'erp.goods_receipt.reversed.v1': {
       const d = data as Extract<StockEventData, { reversedDocument: DocRef }>
-      return { type: 'goods_receipt_reversed', documentId, receiptDocumentId: d.reversedDocument.id, ...seq }
+      return {
+        type: 'goods_receipt_reversed',
+        documentId,
+        receiptDocumentId: d.reversedDocument.id,
+        quantity: d.quantity,
+        ...seq,
+      }
     }
     case 'erp.stock.posted.v1': {
       const d = data as Extract<StockEventData, { movementType: SapMovementType }>

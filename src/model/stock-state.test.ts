@@ -121,6 +121,38 @@ describe('lot stock movements', () => {
     ).toThrow(/already reversed/)
   })
 
+  it('reverses part of a receipt, then the rest, never more than was received', () => {
+    const part = run(received, {
+      type: 'goods_receipt_reversed',
+      documentId: 'R1',
+      receiptDocumentId: 'GR-1',
+      quantity: kg(10000),
+    })
+    expect(part.stock).toMatchObject({ received: 40000, buckets: { qualityInspection: 40000 } })
+    expect(() =>
+      run(part, {
+        type: 'goods_receipt_reversed',
+        documentId: 'R2',
+        receiptDocumentId: 'GR-1',
+        quantity: kg(40001),
+      }),
+    ).toThrow(/exceeds the 40000 steps left of receipt GR-1/)
+    const rest = run(part, { type: 'goods_receipt_reversed', documentId: 'R3', receiptDocumentId: 'GR-1' })
+    expect(rest.stock.received).toBe(0)
+    expect(rest.documents['GR-1']).toMatchObject({ reversedUnits: 50000, cancelled: true })
+  })
+
+  it('refuses cancelling a cancellation document', () => {
+    const s = run(
+      received,
+      { type: 'movement', documentId: 'M', movementType: '321', quantity: kg(1) },
+      { type: 'document_cancelled', documentId: 'MC', cancelledDocumentId: 'M' },
+    )
+    expect(() =>
+      run(s, { type: 'document_cancelled', documentId: 'MCC', cancelledDocumentId: 'MC' }),
+    ).toThrow(/no cancellable movement document MC/)
+  })
+
   it('refuses reversing a receipt whose stock already moved on', () => {
     const s = run(received, { type: 'movement', documentId: 'MD-1', movementType: '321', quantity: kg(1000) })
     expect(() =>

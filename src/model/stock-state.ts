@@ -20,6 +20,8 @@ export interface PostedDocument {
   readonly from?: StockPlace
   readonly to: StockPlace
   readonly units: number
+  /** For a receipt: steps reversed so far (102 may reverse part of it). */
+  readonly reversedUnits?: number
   readonly cancelled: boolean
 }
 
@@ -43,6 +45,8 @@ export type LotStockEvent = SequencedEvent &
         readonly type: 'goods_receipt_reversed'
         readonly documentId: string
         readonly receiptDocumentId: string
+        /** Partial reversal (SAP 102 for part of the item); absent = whatever is left of the receipt. */
+        readonly quantity?: Quantity
       }
     | {
         readonly type: 'movement'
@@ -211,17 +215,31 @@ export function applyLotStockEvent(state: LotStockState, event: LotStockEvent): 
       }
       if (receipt.cancelled)
         throw illegalTransition(ref, 'reversed', event.type, `receipt ${receipt.documentId} already reversed`)
-      const taken = withdraw(state.stock, ref, receipt.to, receipt.units)
-      stock = { ...taken, received: taken.received - receipt.units }
+      const remaining = receipt.units - (receipt.reversedUnits ?? 0)
+      const units = event.quantity ? toSteps(state, event.quantity) : remaining
+      if (units > remaining) {
+        throw conservation(
+          ref,
+          `reversal of ${units} steps exceeds the ${remaining} steps left of receipt ${receipt.documentId}`,
+          '/quantity',
+          'exceeds the unreversed receipt quantity',
+        )
+      }
+      const taken = withdraw(state.stock, ref, receipt.to, units)
+      stock = { ...taken, received: taken.received - units }
       doc = {
         documentId: event.documentId,
         movementType: '102',
         from: receipt.to,
         to: receipt.to,
-        units: receipt.units,
+        units,
         cancelled: false,
       }
-      documents = { ...documents, [receipt.documentId]: { ...receipt, cancelled: true } }
+      const reversedUnits = (receipt.reversedUnits ?? 0) + units
+      documents = {
+        ...documents,
+        [receipt.documentId]: { ...receipt, reversedUnits, cancelled: reversedUnits === receipt.units },
+      }
       break
     }
     case 'movement': {
@@ -244,7 +262,12 @@ export function applyLotStockEvent(state: LotStockState, event: LotStockEvent): 
     }
     case 'document_cancelled': {
       const original = state.documents[event.cancelledDocumentId]
-      if (!original || original.from === undefined || original.movementType === '102') {
+      // Receipts are undone by goods_receipt_reversed; reversals and cancellations are not themselves cancelled.
+      const cancellable =
+        original?.from !== undefined &&
+        original.movementType !== '102' &&
+        !original.movementType.endsWith('-cancel')
+      if (!original || !cancellable) {
         throw illegalTransition(
           ref,
           'posted',

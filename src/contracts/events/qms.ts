@@ -22,7 +22,8 @@ export const ResultRecordV2 = Strict({
   measured: Type.Optional(
     Strict({
       value: DecimalString,
-      unit: Strict({ code: UomCode, system: Type.Enum(['qualink', 'ucum', 'sap']) }),
+      // Absent for dimensionless values (pH, counts): inventing a unit would be worse than none.
+      unit: Type.Optional(Strict({ code: UomCode, system: Type.Enum(['qualink', 'ucum', 'sap']) })),
     }),
   ),
   attribute: Type.Optional(Type.Enum(['pass', 'fail'])),
@@ -36,7 +37,10 @@ export const ResultRecordV2 = Strict({
 export function upcastResultV1(data: unknown): unknown {
   const { value, unit, ...rest } = data as Record<string, unknown>
   if (value === undefined) return rest
-  return { ...rest, measured: { value, unit: { code: unit ?? 'EA', system: 'qualink' } } }
+  return {
+    ...rest,
+    measured: unit === undefined ? { value } : { value, unit: { code: unit, system: 'qualink' } },
+  }
 }
 
 /** QMS events: inspection, decisions, nonconformances and CAPA, owned by the QMS. */
