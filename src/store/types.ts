@@ -1,3 +1,5 @@
+import type { EngineStore } from './engine-types.ts'
+
 /**
  * The narrow Store interface every other module talks to. Two dialects implement it
  * (src/store/sqlite, src/store/postgres); dialect-specific SQL lives only there.
@@ -150,6 +152,8 @@ export interface StoredRawDelivery extends RawDelivery {
 
 export interface Store {
   readonly dialect: 'sqlite' | 'postgres'
+  /** The durable execution engine's tables (runs, journal, waits, inbox, dead letters). */
+  readonly engine: EngineStore
   /** The database's clock in epoch ms: due times and lease expiry never use a worker's clock. */
   now(): Promise<number>
 
@@ -172,6 +176,8 @@ export interface Store {
 
   /** Writes an audit row outside any business write (operations such as config changes). */
   appendAudit(entries: readonly AuditEntry[]): Promise<void>
+  /** Audit rows of a subject or action, newest last (evidence, tests, the dashboard). */
+  listAudit(scope: Scope, filter: { subject?: string; action?: string; limit: number }): Promise<AuditRow[]>
   /** Committed, unsealed audit rows below the watermark, in chain order. */
   readUnsealedAudit(limit: number): Promise<AuditRow[]>
   chainHead(): Promise<ChainLink | undefined>

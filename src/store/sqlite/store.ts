@@ -31,6 +31,7 @@ import type {
   StoredEvent,
   StoredRawDelivery,
 } from '../types.ts'
+import { SqliteEngine } from './engine.ts'
 import { acquireLockFile } from './lock-file.ts'
 import { ReadPool } from './read-pool.ts'
 
@@ -56,6 +57,7 @@ export class SqliteStore implements Store {
   private readonly releaseLock: () => void
   private readonly pool: ReadPool | undefined
   private readonly stmt: ReturnType<SqliteStore['prepare']>
+  readonly engine: SqliteEngine
 
   static open(opts: SqliteOptions): SqliteStore {
     return new SqliteStore(opts)
@@ -74,6 +76,7 @@ export class SqliteStore implements Store {
       this.db.pragma('busy_timeout = 5000')
       this.migrate()
       this.stmt = this.prepare()
+      this.engine = new SqliteEngine(this.db, (now, a) => this.writeAudit(now, a))
     } catch (e) {
       this.releaseLock()
       throw e
@@ -177,6 +180,7 @@ export class SqliteStore implements Store {
               duplicate: true,
             }
           }
+          this.engine.routeInTx(now, e, inserted.seq)
           const payload = ingestAuditPayload({ ...e, seq: inserted.seq })
           this.writeAudit(now, {
             plant: e.plant,
@@ -298,6 +302,25 @@ export class SqliteStore implements Store {
       .prepare(`SELECT * FROM raw_deliveries WHERE seq = ? AND ${sc.sql}`)
       .all(seq, ...sc.params) as Row[]
     return rows[0] ? toRawDelivery(rows[0]) : undefined
+  }
+
+  async listAudit(scope: Scope, f: { subject?: string; action?: string; limit: number }): Promise<AuditRow[]> {
+    const sc = scopeClause(scope, 'plant', q, 0)
+    const where = [sc.sql]
+    const params: unknown[] = [...sc.params]
+    if (f.subject !== undefined) {
+      where.push('subject = ?')
+      params.push(f.subject)
+    }
+    if (f.action !== undefined) {
+      where.push('action = ?')
+      params.push(f.action)
+    }
+    const rows = await this.read(
+      `SELECT ${AUDIT_COLUMNS} FROM audit_log WHERE ${where.join(' AND ')} ORDER BY seq LIMIT ?`,
+      [...params, f.limit],
+    )
+    return rows.map(toAuditRow)
   }
 
   async readUnsealedAudit(limit: number): Promise<AuditRow[]> {

@@ -1,0 +1,231 @@
+import type { Logger } from '../observability/logger.ts'
+import type { EngineStore, RunRow } from '../store/engine-types.ts'
+import type { Store, StoredEvent } from '../store/types.ts'
+import { classify, Suspended } from './errors.ts'
+import { WorkflowRegistry } from './registry.ts'
+import { backoffDelay, DEFAULT_RETRY, type RetryPolicy } from './retry.ts'
+import { RunContext } from './run-context.ts'
+import type { WorkflowDefinition } from './workflow.ts'
+
+export interface EngineMetrics {
+  onOutcome(workflow: string, outcome: 'completed' | 'suspended' | 'retry' | 'dead_letter' | 'cancelled' | 'lease_lost'): void
+  onTakeover(workflow: string): void
+}
+
+export interface EngineOptions {
+  readonly store: Store
+  // biome-ignore lint/suspicious/noExplicitAny: workflows with different port and config types run side by side
+  readonly workflows: readonly WorkflowDefinition<any, any>[]
+  readonly ports?: unknown
+  readonly owner: string
+  /** lease length; connector timeouts must be shorter (DESIGN §6) */
+  readonly leaseTtlMs?: number
+  readonly concurrency?: number
+  readonly pollMs?: number
+  readonly logger?: Logger
+  readonly metrics?: EngineMetrics
+  readonly random?: () => number
+  readonly upcast?: (e: StoredEvent) => StoredEvent
+}
+
+/**
+ * The durable execution engine: claims due runs (the claim takes the run's lease, which is the
+ * key lock), replays each against its journal, and settles the outcome: completed, parked on a
+ * wait, retried with backoff, dead-lettered (key blocked or skipped by policy) or cancelled with
+ * compensation. It knows no workflow: they are registered.
+ */
+export class Engine {
+  readonly registry: WorkflowRegistry
+  private readonly engineStore: EngineStore
+  private readonly ttl: number
+  private readonly concurrency: number
+  private readonly inFlight = new Set<Promise<void>>()
+  private timer: NodeJS.Timeout | undefined
+  private stopping = false
+  private polling: Promise<void> | undefined
+  private wakeRequested = false
+
+  constructor(private readonly o: EngineOptions) {
+    this.registry = new WorkflowRegistry(o.workflows)
+    this.engineStore = o.store.engine
+    this.engineStore.setRouter(this.registry.router())
+    this.ttl = o.leaseTtlMs ?? 30_000
+    this.concurrency = o.concurrency ?? 8
+  }
+
+  /** Refuses to start when an active run's version has no registered code. */
+  async checkVersions(): Promise<void> {
+    const active = await this.engineStore.listRuns({ allPlants: true, reason: 'engine start check' }, { limit: 100_000 })
+    this.registry.assertExecutable(active.filter((r) => ['pending', 'waiting', 'failed'].includes(r.status)))
+  }
+
+  async start(): Promise<void> {
+    await this.checkVersions()
+    this.stopping = false
+    this.schedule(0)
+  }
+
+  /** Asks for a poll now (after this process stored events), instead of at the next tick. */
+  wake(): void {
+    if (this.stopping) return
+    if (this.polling) this.wakeRequested = true
+    else this.schedule(0)
+  }
+
+  private schedule(ms: number): void {
+    if (this.stopping) return
+    if (this.timer) clearTimeout(this.timer)
+    this.timer = setTimeout(() => {
+      this.timer = undefined
+      this.polling = this.poll().finally(() => {
+        this.polling = undefined
+        const again = this.wakeRequested
+        this.wakeRequested = false
+        this.schedule(again ? 0 : (this.o.pollMs ?? 100))
+      })
+    }, ms)
+  }
+
+  private async poll(): Promise<void> {
+    try {
+      for (;;) {
+        const room = this.concurrency - this.inFlight.size
+        if (room <= 0 || this.stopping) return
+        const claimed = await this.engineStore.claimRuns(this.o.owner, this.ttl, room)
+        if (claimed.length === 0) return
+        for (const run of claimed) this.track(this.execute(run))
+      }
+    } catch (e) {
+      this.o.logger?.error({ err: e }, 'engine poll failed; retrying at the next tick')
+    }
+  }
+
+  private track(p: Promise<void>): void {
+    this.inFlight.add(p)
+    p.finally(() => {
+      this.inFlight.delete(p)
+      if (!this.stopping) this.wake()
+    })
+  }
+
+  /** Runs until nothing is due and nothing is in flight (tests, tools). */
+  async drain(maxRounds = 10_000): Promise<void> {
+    for (let i = 0; i < maxRounds; i++) {
+      const claimed = await this.engineStore.claimRuns(this.o.owner, this.ttl, this.concurrency)
+      if (claimed.length === 0 && this.inFlight.size === 0) return
+      for (const run of claimed) this.track(this.execute(run))
+      if (this.inFlight.size > 0) await Promise.race(this.inFlight)
+    }
+    throw new Error('engine did not drain')
+  }
+
+  /** Graceful stop: claims nothing more and lets in-flight executions finish (or abandons them to lease expiry after `graceMs`). */
+  async stop(graceMs = 10_000): Promise<void> {
+    this.stopping = true
+    if (this.timer) clearTimeout(this.timer)
+    await this.polling
+    const all = Promise.all([...this.inFlight])
+    await Promise.race([all, new Promise((r) => setTimeout(r, graceMs).unref())])
+  }
+
+  private async execute(run: RunRow & { takenOver?: boolean }): Promise<void> {
+    const fence = { runId: run.id, token: run.leaseToken }
+    const s = this.engineStore
+    const def = this.registry.resolve(run.workflow, run.version)
+    if (run.takenOver) this.o.metrics?.onTakeover(run.workflow)
+    const heartbeat = setInterval(() => {
+      s.renewRun(fence, this.ttl).catch(() => {})
+    }, Math.max(50, Math.floor(this.ttl / 3)))
+    const audit = (action: string, payload: Record<string, unknown>) => ({
+      plant: run.plant,
+      actor: `workflow:${run.workflow}`,
+      action,
+      subject: run.key,
+      correlationId: null,
+      payload: { runId: run.id, workflow: run.workflow, version: run.version, ...payload },
+    })
+    try {
+      if (!def) {
+        await s.deadLetterRun(fence, 'block', 'QLK_CONFIG_INVALID', `no code registered for ${run.workflow} v${run.version}`, audit('workflow.dead_lettered', { errorCode: 'QLK_CONFIG_INVALID' }))
+        return
+      }
+      const loaded = await s.loadRun({ allPlants: true, reason: 'engine' }, run.id)
+      const trigger = run.triggerEventSeq === null ? undefined : await s.getEventBySeqInternal(run.triggerEventSeq)
+      if (!loaded || !trigger) throw new Error(`run ${run.id} or its trigger event is missing`)
+      const config = loaded.run.config ?? (await s.snapshotConfig(fence, def.config?.(run.plant) ?? {}))
+      const ctx = new RunContext({
+        store: s,
+        fence,
+        run: loaded.run,
+        trigger,
+        journal: loaded.journal,
+        waits: loaded.waits,
+        config,
+        ports: this.o.ports,
+        codeVersion: def.version,
+        attempt: run.attempts + 1,
+        dbNow: () => this.o.store.now(),
+        upcast: this.o.upcast ?? ((e) => e),
+        compensation: loaded.run.cancelRequested,
+      })
+      if (loaded.run.cancelRequested) {
+        const reason = loaded.run.cancelReason ?? 'cancelled'
+        await def.compensate?.(ctx, { reason, completedSteps: ctx.completedSteps() })
+        await s.completeRun(fence, 'cancelled', { reason }, audit('workflow.cancelled', { reason }))
+        this.o.metrics?.onOutcome(run.workflow, 'cancelled')
+        return
+      }
+      const result = await def.run(ctx, trigger)
+      await s.completeRun(fence, 'completed', result ?? null, audit('workflow.completed', {}))
+      this.o.metrics?.onOutcome(run.workflow, 'completed')
+    } catch (e) {
+      await this.settleFailure(run, def, fence, e, audit)
+    } finally {
+      clearInterval(heartbeat)
+    }
+  }
+
+  private async settleFailure(
+    run: RunRow,
+    // biome-ignore lint/suspicious/noExplicitAny: see EngineOptions.workflows
+    def: WorkflowDefinition<any, any> | undefined,
+    fence: { runId: string; token: number },
+    e: unknown,
+    audit: (action: string, payload: Record<string, unknown>) => Parameters<EngineStore['completeRun']>[3],
+  ): Promise<void> {
+    const s = this.engineStore
+    try {
+      if (e instanceof Suspended) {
+        await s.suspendRun(fence)
+        this.o.metrics?.onOutcome(run.workflow, 'suspended')
+        return
+      }
+      const c = classify(e)
+      if (c.code === 'QLK_LEASE_LOST') {
+        // Another worker owns the run now: this execution's results are void (fenced), stop here.
+        this.o.logger?.warn({ runId: run.id }, 'lease lost mid-run; the new owner continues')
+        this.o.metrics?.onOutcome(run.workflow, 'lease_lost')
+        return
+      }
+      const policy: RetryPolicy = { ...DEFAULT_RETRY, ...def?.retry }
+      const attempt = run.attempts + 1
+      if (c.retryable && attempt < policy.maxAttempts) {
+        await s.retryRun(fence, backoffDelay(attempt, policy, this.o.random, c.retryAfterMs), c.code, c.message)
+        this.o.metrics?.onOutcome(run.workflow, 'retry')
+        return
+      }
+      await s.deadLetterRun(
+        fence,
+        def?.poisonPolicy ?? 'block',
+        c.code,
+        c.message,
+        audit('workflow.dead_lettered', { errorCode: c.code, error: c.message, attempts: attempt }),
+      )
+      this.o.metrics?.onOutcome(run.workflow, 'dead_letter')
+      this.o.logger?.warn({ runId: run.id, workflow: run.workflow, key: run.key, code: c.code }, c.message)
+    } catch (settleError) {
+      // Usually a lost lease: the next owner settles the run. Never silent.
+      this.o.logger?.warn({ err: settleError, runId: run.id }, 'could not settle run outcome')
+    }
+  }
+}

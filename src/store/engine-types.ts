@@ -1,0 +1,153 @@
+/**
+ * What the durable execution engine needs from the store. Both dialects implement it; the
+ * engine (src/engine) holds no SQL. Every write made on behalf of a run is fenced: it commits
+ * only while the caller still holds the run's lease token.
+ */
+import type { AppendEvent, AuditEntry, Scope, StoredEvent } from './types.ts'
+
+export type RunStatus = 'pending' | 'waiting' | 'completed' | 'failed' | 'dead' | 'cancelled'
+export type PoisonPolicy = 'block' | 'skip'
+
+/** Where a newly stored event must go: decided by the engine's router, applied in the same transaction. */
+export interface RouteTarget {
+  readonly workflow: string
+  readonly version: number
+  readonly key: string
+}
+
+export type Router = (event: AppendEvent) => readonly RouteTarget[]
+
+export interface RunRow {
+  readonly id: string
+  readonly plant: string
+  readonly workflow: string
+  readonly version: number
+  readonly key: string
+  readonly status: RunStatus
+  readonly triggerEventSeq: number | null
+  readonly triggerEventId: string | null
+  readonly config: unknown
+  readonly dueAtMs: number | null
+  readonly attempts: number
+  readonly leaseOwner: string | null
+  readonly leaseToken: number
+  readonly leaseExpiresAtMs: number
+  readonly cancelRequested: boolean
+  readonly cancelReason: string | null
+  readonly result: unknown
+  readonly lastErrorCode: string | null
+  readonly lastError: string | null
+  readonly createdAtMs: number
+  readonly updatedAtMs: number
+  readonly completedAtMs: number | null
+}
+
+export type JournalKind = 'step' | 'wait' | 'sleep' | 'now' | 'receive'
+
+export interface JournalEntry {
+  readonly position: number
+  readonly kind: JournalKind
+  readonly name: string
+  readonly occurrence: number
+  readonly idempotencyKey: string | null
+  readonly result: unknown
+  readonly codeVersion: number
+  readonly completedAtMs: number
+}
+
+export type WaitKind = 'event' | 'inbox' | 'sleep'
+
+export interface WaitRow {
+  readonly position: number
+  readonly kind: WaitKind
+  readonly eventFamily: string | null
+  readonly subject: string | null
+  readonly afterSeq: number
+  readonly timeoutAtMs: number | null
+  readonly status: 'waiting' | 'matched' | 'timed_out'
+  readonly eventSeq: number | null
+}
+
+export interface DeadLetter {
+  readonly id: number
+  readonly plant: string
+  readonly runId: string
+  readonly workflow: string
+  readonly key: string
+  readonly errorCode: string
+  readonly error: string
+  readonly attempts: number
+  readonly status: 'open' | 'replayed' | 'discarded'
+  readonly reason: string | null
+  readonly createdAtMs: number
+  readonly resolvedAtMs: number | null
+  readonly resolvedBy: string | null
+}
+
+/** The lease a worker holds on a run; every write on the run's behalf presents it. */
+export interface Fence {
+  readonly runId: string
+  readonly token: number
+}
+
+export interface RunFilter {
+  readonly workflow?: string
+  readonly status?: RunStatus
+  readonly key?: string
+  readonly limit: number
+}
+
+export interface DeadLetterFilter {
+  readonly workflow?: string
+  readonly errorCode?: string
+  readonly status?: DeadLetter['status']
+  readonly limit: number
+}
+
+export interface EngineCounts {
+  readonly runsByStatus: Record<string, number>
+  readonly openDeadLetters: number
+  readonly blockedKeys: number
+  readonly dueNow: number
+}
+
+export interface EngineStore {
+  /** Installs the router consulted inside every appendEvents transaction. */
+  setRouter(router: Router | undefined): void
+
+  /** Takes up to `limit` due runs whose lease is free, raising each lease token (one statement). */
+  claimRuns(owner: string, ttlMs: number, limit: number): Promise<Array<RunRow & { takenOver: boolean }>>
+  renewRun(fence: Fence, ttlMs: number): Promise<boolean>
+  loadRun(scope: Scope, runId: string): Promise<{ run: RunRow; journal: JournalEntry[]; waits: WaitRow[] } | undefined>
+  getEventBySeqInternal(seq: number): Promise<StoredEvent | undefined>
+
+  /** Stores the config snapshot the first time a run executes; later executions keep it. */
+  snapshotConfig(fence: Fence, config: unknown): Promise<unknown>
+  /** Journals one completed command. Throws QLK_LEASE_LOST when the fence no longer holds. */
+  appendJournal(fence: Fence, entry: JournalEntry, audit?: AuditEntry): Promise<void>
+
+  /**
+   * Registers a wait and, in the same transaction, looks for an already stored event that
+   * satisfies it: an event that arrived early is found. Returns the event when found (the wait
+   * is then recorded as matched), otherwise parks the run with the given due time.
+   */
+  registerWait(fence: Fence, wait: WaitRow, excludeSeqs: readonly number[]): Promise<StoredEvent | undefined>
+  /** Compare-and-set of a waiting wait to timed_out; false when an event won the race. */
+  timeOutWait(runId: string, position: number): Promise<boolean>
+  /** Consumes the next inbox event of the run's key, or registers an inbox wait. */
+  takeInbox(fence: Fence, wait: WaitRow): Promise<StoredEvent | undefined>
+
+  /** Ends this execution without finishing: releases the lease; the run stays parked. */
+  suspendRun(fence: Fence): Promise<void>
+  retryRun(fence: Fence, delayMs: number, errorCode: string, error: string): Promise<void>
+  completeRun(fence: Fence, status: 'completed' | 'cancelled', result: unknown, audit: AuditEntry): Promise<void>
+  deadLetterRun(fence: Fence, policy: PoisonPolicy, errorCode: string, error: string, audit: AuditEntry): Promise<void>
+
+  requestCancel(scope: Scope, runId: string, reason: string, audit: Omit<AuditEntry, 'plant'>): Promise<RunRow | undefined>
+  listRuns(scope: Scope, filter: RunFilter): Promise<RunRow[]>
+  listDeadLetters(scope: Scope, filter: DeadLetterFilter): Promise<DeadLetter[]>
+  /** Reopens the dead-lettered run at its next step with the given code version; completed steps stay journaled. */
+  replayDeadLetter(scope: Scope, id: number, version: number, audit: Omit<AuditEntry, 'plant'>): Promise<DeadLetter | undefined>
+  discardDeadLetter(scope: Scope, id: number, reason: string, audit: Omit<AuditEntry, 'plant'>): Promise<DeadLetter | undefined>
+  engineCounts(): Promise<EngineCounts>
+}

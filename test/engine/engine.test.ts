@@ -1,0 +1,286 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { PermanentError } from '../../src/engine/errors.ts'
+import { defineWorkflow } from '../../src/engine/workflow.ts'
+import type { Store } from '../../src/store/types.ts'
+import { kernelDemo } from '../../src/workflows/kernel-demo.ts'
+import { createTestDatabase, DIALECTS, type Dialect, dialectAvailable, type TestDatabase } from '../dialects.ts'
+import { httpLedger, type LedgerServer, startLedgerServer } from '../fixtures/ledger-server.ts'
+import { ALL, append, demoEvent, engine, until } from './harness.ts'
+
+const available: Record<string, boolean> = { sqlite: true, postgres: false && (await dialectAvailable('postgres')) }
+
+describe.each(DIALECTS)('engine on %s', (dialect: Dialect) => {
+  let db: TestDatabase
+  let store: Store
+  let ledger: LedgerServer
+
+  beforeEach(async (ctx) => {
+    if (!available[dialect]) ctx.skip()
+    db = await createTestDatabase(dialect)
+    store = await db.open()
+    ledger = await startLedgerServer()
+  })
+  afterEach(async () => {
+    await ledger?.close()
+    await store?.close()
+    await db?.cleanup()
+  })
+
+  const ports = () => ({ ledger: httpLedger(ledger.url) })
+  const docsFor = (key: string) => ledger.docs.filter((d) => d.key === key)
+  const runOf = async (key: string) => (await store.engine.listRuns(ALL, { key, limit: 10 }))[0]!
+
+  it('runs a loop of steps once per iteration, waits, sleeps, and finishes', async () => {
+    const e = engine(store, { workflows: [kernelDemo], ports: ports() })
+    await append(store, demoEvent('order_received', { order: 'O-1', lines: 3 }))
+    await e.drain()
+    expect(docsFor('O-1')).toHaveLength(3)
+    expect((await runOf('O-1')).status).toBe('waiting')
+    await append(store, demoEvent('approval_given', { order: 'O-1', approver: 'qa' }))
+    await until(async () => {
+      await e.drain()
+      return (await runOf('O-1')).status === 'completed'
+    })
+    const run = await runOf('O-1')
+    expect(run.result).toMatchObject({ approved: true, posted: ['DOC-1', 'DOC-2', 'DOC-3'] })
+    const loaded = await store.engine.loadRun(ALL, run.id)
+    const lines = loaded!.journal.filter((j) => j.name === 'post-line')
+    expect(lines.map((j) => j.occurrence)).toEqual([1, 2, 3])
+    expect(new Set(lines.map((j) => j.idempotencyKey)).size).toBe(3)
+    expect(docsFor('O-1')).toHaveLength(4)
+  })
+
+  it('finds an event that arrived before its waitFor', async () => {
+    const e = engine(store, { workflows: [kernelDemo], ports: ports() })
+    // The approval is stored in the same transaction as the trigger, long before the wait.
+    await append(
+      store,
+      demoEvent('order_received', { order: 'O-2', lines: 1 }),
+      demoEvent('approval_given', { order: 'O-2', approver: 'qa' }),
+    )
+    await until(async () => {
+      await e.drain()
+      return (await runOf('O-2')).status === 'completed'
+    })
+    expect((await runOf('O-2')).result).toMatchObject({ approved: true })
+  })
+
+  it('settles a timeout racing an arrival exactly once', async () => {
+    const quick = defineWorkflow({ ...kernelDemo, config: () => ({ approvalTimeout: '1ms', settle: '1ms' }) })
+    const e = engine(store, { workflows: [quick], ports: ports() })
+    await append(store, demoEvent('order_received', { order: 'O-3', lines: 0 }))
+    await e.drain()
+    await until(async () => (await store.now()) > ((await runOf('O-3')).dueAtMs ?? 0))
+    // The timeout is due and the approval arrives: whichever CAS lands first wins, only once.
+    await append(store, demoEvent('approval_given', { order: 'O-3', approver: 'qa' }))
+    await until(async () => {
+      await e.drain()
+      return (await runOf('O-3')).status === 'completed'
+    })
+    const loaded = await store.engine.loadRun(ALL, (await runOf('O-3')).id)
+    expect(loaded!.journal.filter((j) => j.kind === 'wait')).toHaveLength(1)
+    expect(loaded!.waits.filter((w) => w.status !== 'waiting')).toHaveLength(loaded!.waits.filter((w) => w.kind === 'event').length)
+    expect(await store.engine.timeOutWait(loaded!.run.id, loaded!.waits[0]!.position)).toBe(false)
+  })
+
+  it('times out a wait on the database clock and escalates', async () => {
+    const quick = defineWorkflow({ ...kernelDemo, config: () => ({ approvalTimeout: '20ms', settle: '1ms' }) })
+    const e = engine(store, { workflows: [quick], ports: ports() })
+    await append(store, demoEvent('order_received', { order: 'O-4', lines: 0 }))
+    await until(async () => {
+      await e.drain()
+      return (await runOf('O-4')).status === 'completed'
+    })
+    expect((await runOf('O-4')).result).toEqual({ posted: [], approved: false })
+  })
+
+  it('delivers trigger events of a busy key to the active run’s inbox, in order', async () => {
+    const collector = defineWorkflow<unknown>({
+      name: 'collector',
+      version: 1,
+      triggers: ['qualink.demo.order_received.v1'],
+      key: (ev) => (ev.data as { order: string }).order,
+      async run(ctx, trigger) {
+        const seen = [(trigger.envelope.data as { lines: number }).lines]
+        for (let i = 0; i < 3; i++) {
+          const next = await ctx.receive({ timeout: '1h' })
+          if (next.timedOut) break
+          seen.push((next.event.envelope.data as { lines: number }).lines)
+        }
+        return seen
+      },
+    })
+    const e = engine(store, { workflows: [collector] })
+    await append(store, demoEvent('order_received', { order: 'K', lines: 1 }))
+    await e.drain()
+    await append(store, demoEvent('order_received', { order: 'K', lines: 2 }))
+    await append(store, demoEvent('order_received', { order: 'K', lines: 3 }), demoEvent('order_received', { order: 'K', lines: 4 }))
+    await append(store, demoEvent('order_received', { order: 'K', lines: 5 }))
+    await until(async () => {
+      await e.drain()
+      return (await store.engine.listRuns(ALL, { key: 'K', limit: 10 })).some((r) => r.status === 'completed')
+    })
+    const runs = await store.engine.listRuns(ALL, { key: 'K', limit: 10 })
+    const done = runs.find((r) => r.status === 'completed')!
+    expect(done.result).toEqual([1, 2, 3, 4])
+    // The fifth event queued behind the first run and started the key's next run.
+    expect(runs).toHaveLength(2)
+  })
+
+  it.each(['block', 'skip'] as const)('a poisoned key follows policy %s without stalling other keys', async (policy) => {
+    const poison = defineWorkflow<unknown>({
+      name: 'poison',
+      version: 1,
+      triggers: ['qualink.demo.order_received.v1'],
+      key: (ev) => (ev.data as { order: string }).order,
+      poisonPolicy: policy,
+      retry: { maxAttempts: 2 },
+      async run(_ctx, trigger) {
+        const d = trigger.envelope.data as { order: string; lines: number }
+        if (d.order === 'bad' && d.lines === 1) throw new Error('transient? no: always fails')
+        return d.lines
+      },
+    })
+    const e = engine(store, { workflows: [poison] })
+    await append(store, demoEvent('order_received', { order: 'bad', lines: 1 }))
+    await append(store, demoEvent('order_received', { order: 'bad', lines: 2 }))
+    await append(store, demoEvent('order_received', { order: 'good', lines: 7 }))
+    await until(async () => {
+      await e.drain()
+      return (await store.engine.listDeadLetters(ALL, { limit: 10 })).length === 1
+    })
+    expect((await runOf('good')).status).toBe('completed')
+    const dls = await store.engine.listDeadLetters(ALL, { limit: 10 })
+    expect(dls[0]).toMatchObject({ key: 'bad', attempts: 2, status: 'open' })
+    const bad = await store.engine.listRuns(ALL, { key: 'bad', limit: 10 })
+    if (policy === 'block') {
+      expect(bad.map((r) => r.status)).toEqual(['failed'])
+      expect((await store.engine.engineCounts()).blockedKeys).toBe(1)
+    } else {
+      expect(bad.map((r) => r.status).sort()).toEqual(['completed', 'dead'])
+    }
+  })
+
+  it('replays dead letters with fixed code and repeats no completed effect', async () => {
+    const e1 = engine(store, { workflows: [kernelDemo], ports: ports() })
+    await append(store, demoEvent('order_received', { order: 'R-1', lines: 3, failOnLine: 3 }))
+    await append(store, demoEvent('order_received', { order: 'R-2', lines: 3, failOnLine: 3 }))
+    await e1.drain()
+    expect(docsFor('R-1')).toHaveLength(2)
+    const dls = await store.engine.listDeadLetters(ALL, { status: 'open', limit: 10 })
+    expect(dls.map((d) => d.errorCode)).toEqual(['QLK_DEMO_REJECTED', 'QLK_DEMO_REJECTED'])
+
+    // v2 fixes the bug (no line is rejected) and declares itself compatible with v1.
+    const fixed = defineWorkflow({
+      ...kernelDemo,
+      version: 2,
+      compatibleWith: [1],
+      run: (ctx, trigger) =>
+        kernelDemo.run(ctx, {
+          ...trigger,
+          envelope: { ...trigger.envelope, data: { ...(trigger.envelope.data as object), failOnLine: undefined } },
+        }),
+    })
+    const e2 = engine(store, { workflows: [kernelDemo, fixed], ports: ports() })
+    for (const dl of dls) await store.engine.replayDeadLetter(ALL, dl.id, 2, { actor: 'test', action: 'dead_letter.replayed', subject: dl.key, correlationId: null, payload: { id: dl.id } })
+    await e2.drain()
+    expect(docsFor('R-1')).toHaveLength(3)
+    expect(docsFor('R-2')).toHaveLength(3)
+    const journal = (await store.engine.loadRun(ALL, (await runOf('R-1')).id))!.journal
+    expect(journal.filter((j) => j.name === 'post-line').map((j) => j.codeVersion)).toEqual([1, 1, 2])
+    expect((await store.engine.listDeadLetters(ALL, { status: 'replayed', limit: 10 })).length).toBe(2)
+  })
+
+  it('raises QLK_NONDETERMINISM when a replay’s steps differ from the journal', async () => {
+    const e1 = engine(store, { workflows: [kernelDemo], ports: ports() })
+    await append(store, demoEvent('order_received', { order: 'N-1', lines: 1 }))
+    await e1.drain()
+    expect((await runOf('N-1')).status).toBe('waiting')
+    const reordered = defineWorkflow({
+      ...kernelDemo,
+      version: 2,
+      compatibleWith: [1],
+      async run(ctx) {
+        await ctx.step('renamed-step', async () => 1)
+        return null
+      },
+    })
+    const e2 = engine(store, { workflows: [kernelDemo, reordered], ports: ports() })
+    await append(store, demoEvent('approval_given', { order: 'N-1', approver: 'qa' }))
+    await e2.drain()
+    const [dl] = await store.engine.listDeadLetters(ALL, { limit: 10 })
+    expect(dl).toMatchObject({ key: 'N-1', errorCode: 'QLK_NONDETERMINISM' })
+    expect(dl!.error).toMatch(/command 1 is step 'renamed-step' but the journal recorded step 'post-line'/)
+  })
+
+  it('cancels a run and runs its compensation, audited', async () => {
+    const e = engine(store, { workflows: [kernelDemo], ports: ports() })
+    await append(store, demoEvent('order_received', { order: 'C-1', lines: 2 }))
+    await e.drain()
+    const run = await runOf('C-1')
+    const r = await store.engine.requestCancel(ALL, run.id, 'order withdrawn', {
+      actor: 'user:qa',
+      action: 'workflow.cancel_requested',
+      subject: 'C-1',
+      correlationId: null,
+      payload: { runId: run.id },
+    })
+    expect(r?.cancelRequested).toBe(true)
+    await e.drain()
+    const after = await runOf('C-1')
+    expect(after.status).toBe('cancelled')
+    const journal = (await store.engine.loadRun(ALL, run.id))!.journal
+    expect(journal.find((j) => j.name === 'reverse-lines')?.result).toEqual({ reversed: 2 })
+    const audit = await store.listAudit(ALL, { subject: 'C-1', limit: 100 })
+    expect(audit.map((a) => a.action)).toEqual(
+      expect.arrayContaining(['workflow.step.completed', 'workflow.cancel_requested', 'workflow.cancelled']),
+    )
+  })
+
+  it('refuses a late journal write from a worker whose lease was taken over (fenced)', async () => {
+    engine(store, { workflows: [kernelDemo], ports: ports() }) // installs the router
+    await append(store, demoEvent('order_received', { order: 'F-1', lines: 1 }))
+    const [first] = await store.engine.claimRuns('A', 1, 1)
+    await until(async () => (await store.now()) > first!.leaseExpiresAtMs)
+    const [second] = await store.engine.claimRuns('B', 60_000, 1)
+    expect(second).toMatchObject({ id: first!.id, takenOver: true })
+    expect(second!.leaseToken).toBeGreaterThan(first!.leaseToken)
+    const entry = { position: 1, kind: 'step' as const, name: 'post-line', occurrence: 1, idempotencyKey: 'k', result: 1, codeVersion: 1, completedAtMs: 0 }
+    await expect(store.engine.appendJournal({ runId: first!.id, token: first!.leaseToken }, entry)).rejects.toMatchObject({
+      code: 'QLK_LEASE_LOST',
+    })
+    await store.engine.appendJournal({ runId: second!.id, token: second!.leaseToken }, entry)
+    expect((await store.engine.loadRun(ALL, first!.id))!.journal).toHaveLength(1)
+  })
+
+  it('keeps due times on the database clock when the worker’s clock is skewed', async () => {
+    const sleepy = defineWorkflow<unknown>({
+      name: 'sleepy',
+      version: 1,
+      triggers: ['qualink.demo.order_received.v1'],
+      key: (ev) => (ev.data as { order: string }).order,
+      async run(ctx) {
+        await ctx.sleep('300ms')
+        return 'woke'
+      },
+    })
+    const e = engine(store, { workflows: [sleepy] })
+    const realNow = Date.now
+    Date.now = () => realNow() + 3_600_000 // the worker's clock runs an hour ahead
+    try {
+      await append(store, demoEvent('order_received', { order: 'S-1', lines: 0 }))
+      await e.drain()
+      const parked = await runOf('S-1')
+      expect(parked.status).toBe('waiting')
+      const due = parked.dueAtMs!
+      expect(Math.abs(due - (await store.now()) - 300)).toBeLessThan(300)
+      await e.drain()
+      expect((await runOf('S-1')).status).toBe('waiting')
+      await until(async () => (await store.now()) >= due)
+      await e.drain()
+      expect((await runOf('S-1')).result).toBe('woke')
+    } finally {
+      Date.now = realNow
+    }
+  })
+})
