@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -8,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { catalogue } from './catalogue.ts'
 import { defineEventType, type EventType } from './event-type.ts'
 import {
+  checkAgainstGitRef,
   checkSchemas,
   DEFAULT_SCHEMAS_DIR,
   generateSchemas,
@@ -121,6 +123,29 @@ describe('schema governance', () => {
     expect(checkSchemas(dir, [v1(original), other]).problems).toEqual([
       expect.stringMatching(/qms\.gadget\.checked\.v1: no committed schema/),
     ])
+  })
+})
+
+describe('check against a git ref', () => {
+  it('catches a break relative to the base branch even after schemas/ was regenerated with --force', () => {
+    const repo = tempDir()
+    const git = (...args: string[]) =>
+      execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.org', ...args], {
+        cwd: repo,
+        stdio: 'pipe',
+      })
+    git('init', '-q')
+    const dir = join(repo, 'schemas')
+    writeSchemas(dir, { types: [v1(original)] })
+    git('add', '.')
+    git('commit', '-qm', 'base')
+    const changed = v1(Type.Object({ id: Type.String(), qty: Type.Integer() }))
+    writeSchemas(dir, { types: [changed], force: true })
+    expect(checkSchemas(dir, [changed]).ok).toBe(true)
+    const result = checkAgainstGitRef('HEAD', { schemasDir: dir, types: [changed] })
+    expect(result.ok).toBe(false)
+    expect(result.problems[0]).toMatch(/field_removed .*\/note.*\(against HEAD\)/)
+    expect(checkAgainstGitRef('HEAD', { schemasDir: dir, types: [v1(original)] }).ok).toBe(true)
   })
 })
 

@@ -1,5 +1,16 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs'
-import { join, resolve } from 'node:path'
+import { execFileSync } from 'node:child_process'
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { catalogue } from './catalogue.ts'
 import { type EventType, majorOf } from './event-type.ts'
@@ -97,10 +108,56 @@ export function checkSchemas(committedDir: string, types: readonly EventType[] =
   return { ok: problems.length === 0, problems, breaking }
 }
 
-/** Entry point for `qualink schemas check [dir]`. */
-export function runSchemasCheck(dir: string = DEFAULT_SCHEMAS_DIR): { ok: boolean; problems: string[] } {
-  const { ok, problems } = checkSchemas(dir)
-  return { ok, problems }
+/**
+ * Breaking changes relative to the schemas/ committed at a git ref (e.g. `origin/main`). This is the
+ * check CI should run: the working tree's schemas/ may already have been regenerated (even with
+ * --force), the base branch's cannot. Drift and new types are not problems here, only breaks.
+ */
+export function checkAgainstGitRef(
+  ref: string,
+  opts: { schemasDir?: string; types?: readonly EventType[] } = {},
+): SchemasCheck {
+  const schemasDir = resolve(opts.schemasDir ?? DEFAULT_SCHEMAS_DIR)
+  const cwd = dirname(schemasDir)
+  const git = (...args: string[]) =>
+    execFileSync('git', args, {
+      cwd,
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+  const prefix = git('rev-parse', '--show-prefix').trim()
+  const treePath = `${prefix}${relative(cwd, schemasDir)}`
+  let names: string[]
+  try {
+    names = git('ls-tree', '--name-only', `${ref}:${treePath}`)
+      .split('\n')
+      .filter((n) => n.endsWith('.json'))
+  } catch {
+    return { ok: true, problems: [], breaking: [] } // no schemas/ at that ref yet: nothing published
+  }
+  const baseline = mkdtempSync(join(tmpdir(), 'qlk-schemas-baseline-'))
+  try {
+    for (const n of names) writeFileSync(join(baseline, n), git('show', `${ref}:${treePath}/${n}`))
+    const { breaking } = checkSchemas(baseline, opts.types ?? catalogue)
+    const problems = breaking.map((b) => `${b} (against ${ref})`)
+    return { ok: problems.length === 0, problems, breaking: problems }
+  } finally {
+    rmSync(baseline, { recursive: true, force: true })
+  }
+}
+
+/**
+ * Entry point for `qualink schemas check [dir] [--against <git-ref>]`: drift and breaking changes
+ * against `dir`, plus breaking changes against the ref's committed schemas when `against` is given.
+ */
+export function runSchemasCheck(
+  dir: string = DEFAULT_SCHEMAS_DIR,
+  opts: { against?: string } = {},
+): { ok: boolean; problems: string[] } {
+  const problems = [...checkSchemas(dir).problems]
+  if (opts.against) problems.push(...checkAgainstGitRef(opts.against, { schemasDir: dir }).problems)
+  return { ok: problems.length === 0, problems }
 }
 
 /**
@@ -146,7 +203,9 @@ function main(argv: readonly string[]): number {
     console.log(`${written.length} schema file(s) written to ${dir}`)
     return 0
   }
-  const { ok, problems } = runSchemasCheck(dir)
+  const againstFlag = argv.indexOf('--against')
+  const against = againstFlag >= 0 ? argv[againstFlag + 1] : undefined
+  const { ok, problems } = runSchemasCheck(dir, against ? { against } : {})
   for (const p of problems) console.error(p)
   console.log(ok ? `schemas in ${dir} are in sync` : `${problems.length} problem(s)`)
   return ok ? 0 : 1
