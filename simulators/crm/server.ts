@@ -138,6 +138,9 @@ export async function startCrm(opts: CrmOptions = {}): Promise<CrmSim> {
     faults,
     webhooks,
     fileComplaint,
-    close: () => http.close(),
+    async close() {
+      await webhooks.stop()
+      await http.close()
+    },
   }
 }

@@ -186,6 +186,7 @@ export async function startErpEcc(opts: ErpEccOptions = {}): Promise<ErpEccSim> 
     async close() {
       watcher?.close()
       await scanning.catch(() => [])
+      await statusSender.stop()
       await http.close()
     },
   }

@@ -9,7 +9,7 @@ import { WebhookSender, type WebhookTarget } from '../shared/webhooks.ts'
 import { CsrfTokens } from './csrf.ts'
 import { recordGoodsReceipt, registerFeedRoutes } from './feed.ts'
 import { openLotForReceipt, registerInspectionLotRoutes, toBePosted } from './inspection-lots.ts'
-import { registerMaterialDocumentRoutes } from './material-documents.ts'
+import { type PostingHooks, registerMaterialDocumentRoutes } from './material-documents.ts'
 import { type MaterialSettings, S4Model } from './model.ts'
 import { odataError } from './odata.ts'
 import { registerOrderRoutes } from './orders.ts'
@@ -167,15 +167,9 @@ export async function startErpS4(opts: ErpS4Options = {}): Promise<ErpS4Sim> {
     const res: SimResponse = await next(req)
     return { ...res, headers: { ...(res.headers ?? {}), ...issued } }
   })
-  const hooks = {
-    openInspectionLot: (
-      doc: Parameters<typeof openLotForReceipt>[1],
-      item: Parameters<typeof openLotForReceipt>[2],
-    ) => openLotForReceipt(model, doc, item),
-    goodsReceiptPosted: (
-      doc: Parameters<typeof openLotForReceipt>[1],
-      item: Parameters<typeof openLotForReceipt>[2],
-    ) => recordGoodsReceipt(model, webhooks, doc, item),
+  const hooks: PostingHooks = {
+    openInspectionLot: (doc, item) => openLotForReceipt(model, doc, item),
+    goodsReceiptPosted: (doc, item) => recordGoodsReceipt(model, webhooks, doc, item),
   }
   registerMaterialDocumentRoutes(router, model, hooks)
   registerInspectionLotRoutes(router, model, hooks, {
@@ -222,6 +216,7 @@ export async function startErpS4(opts: ErpS4Options = {}): Promise<ErpS4Sim> {
     webhooks,
     csrf,
     async close() {
+      await webhooks.stop()
       await http.close()
     },
   }

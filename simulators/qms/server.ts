@@ -103,6 +103,9 @@ export async function startQms(opts: QmsOptions = {}): Promise<QmsSim> {
     createInspectionLot: (input) => createLot(model, emit, input),
     recordResult: (lotId, input) => recordResult(model, emit, lotOf(lotId), input),
     makeUsageDecision: (lotId, input) => makeUsageDecision(model, emit, lotOf(lotId), input),
-    close: () => http.close(),
+    async close() {
+      await webhooks.stop()
+      await http.close()
+    },
   }
 }

@@ -43,6 +43,7 @@ export class WebhookSender {
   private target: WebhookTarget | undefined
   private chain: Promise<void> = Promise.resolve()
   private heldBack: Array<() => Promise<void>> = []
+  private stopped = false
   readonly deliveries: DeliveryRecord[] = []
 
   constructor(private readonly opts: WebhookSenderOptions) {
@@ -113,9 +114,16 @@ export class WebhookSender {
     } while (seen !== this.chain)
   }
 
+  /** Stops retries and further deliveries (the simulator is closing); resolves when in-flight work ends. */
+  async stop(): Promise<void> {
+    this.stopped = true
+    this.heldBack = []
+    await this.chain
+  }
+
   private async deliver(rec: DeliveryRecord): Promise<void> {
     const target = this.target
-    if (!target) return
+    if (!target || this.stopped) return
     this.deliveries.push(rec)
     const max = this.opts.maxAttempts ?? 3
     const latency = this.opts.faults.callbackLatencyMs()
@@ -145,7 +153,8 @@ export class WebhookSender {
       } catch {
         rec.status = 'network-error'
       }
-      if (attempt < max) await delay((this.opts.retryDelayMs ?? 100) * 2 ** (attempt - 1))
+      if (attempt < max && !this.stopped) await delay((this.opts.retryDelayMs ?? 100) * 2 ** (attempt - 1))
+      if (this.stopped) return
     }
   }
 }
