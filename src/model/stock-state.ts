@@ -172,23 +172,52 @@ function checked(ref: ObjectRef, before: StockVector, after: StockVector): Stock
   return after
 }
 
+function isSameDocument(state: LotStockState, doc: PostedDocument, event: LotStockEvent): boolean {
+  const unitsOf = (q: Quantity | undefined) =>
+    q === undefined || q.uom !== state.stock.uom || q.scale > state.stock.scale
+      ? undefined
+      : rescale(q, state.stock.scale).units
+  switch (event.type) {
+    case 'goods_receipt':
+      return doc.movementType === '101' && doc.to === event.to && doc.units === unitsOf(event.quantity)
+    case 'goods_receipt_reversed':
+      return (
+        doc.movementType === '102' && (event.quantity === undefined || doc.units === unitsOf(event.quantity))
+      )
+    case 'movement':
+      return (
+        doc.movementType === event.movementType &&
+        doc.from === (event.from ?? SAP_MOVEMENT_TYPES[event.movementType].from) &&
+        doc.to === (event.to ?? SAP_MOVEMENT_TYPES[event.movementType].to) &&
+        doc.units === unitsOf(event.quantity)
+      )
+    case 'document_cancelled':
+      return doc.movementType.endsWith('-cancel')
+  }
+}
+
 /**
  * Applies one stock event to a lot. Receipts and their reversals change `received`; every other
  * movement moves steps between places, so the sum never changes. A cancelled material document is
  * undone by the exact inverse movement (SAP's /Cancel posts the reverse document).
  */
 export function applyLotStockEvent(state: LotStockState, event: LotStockEvent): Outcome<LotStockState> {
-  const stale = staleness(state, event)
-  if (stale) return stale
   const { ref } = state
-  if ('documentId' in event && state.documents[event.documentId]) {
+  // Checked before the sequence: a re-read of an old document is harmless and must not park.
+  const existing = state.documents[event.documentId]
+  if (existing) {
+    // The same material document seen again (a re-read, a reconciliation heal) changes nothing;
+    // a different posting under a known document number is a data error worth stopping for.
+    if (isSameDocument(state, existing, event)) return { parked: false, state }
     throw illegalTransition(
       ref,
       'posted',
       event.type,
-      `material document ${event.documentId} already applied`,
+      `material document ${event.documentId} already applied with different content`,
     )
   }
+  const stale = staleness(state, event)
+  if (stale) return stale
   const lastSequence = nextSequence(state, event)
   let stock: StockVector
   let doc: PostedDocument
