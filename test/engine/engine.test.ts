@@ -7,7 +7,7 @@ import { createTestDatabase, DIALECTS, type Dialect, dialectAvailable, type Test
 import { httpLedger, type LedgerServer, startLedgerServer } from '../fixtures/ledger-server.ts'
 import { ALL, append, demoEvent, engine, until } from './harness.ts'
 
-const available: Record<string, boolean> = { sqlite: true, postgres: false && (await dialectAvailable('postgres')) }
+const available = Object.fromEntries(await Promise.all(DIALECTS.map(async (d) => [d, await dialectAvailable(d)])))
 
 describe.each(DIALECTS)('engine on %s', (dialect: Dialect) => {
   let db: TestDatabase

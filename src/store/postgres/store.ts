@@ -13,6 +13,7 @@ import {
   toRawDelivery,
 } from '../rows.ts'
 import { scopeClause } from '../scope-sql.ts'
+import { PostgresEngine } from './engine.ts'
 import type {
   AppendRequest,
   AppendResult,
@@ -55,6 +56,7 @@ interface Planned {
 export class PostgresStore implements Store {
   readonly dialect = 'postgres' as const
   private readonly pool: pg.Pool
+  readonly engine: PostgresEngine
 
   static async open(opts: PostgresOptions): Promise<PostgresStore> {
     const s = new PostgresStore(opts)
@@ -71,6 +73,11 @@ export class PostgresStore implements Store {
     this.pool = new pg.Pool({ connectionString: opts.connectionString, max: opts.poolSize ?? 10 })
     // An idle client that loses its server (restart, pg_terminate_backend) must not crash the process.
     this.pool.on('error', () => {})
+    this.engine = new PostgresEngine(
+      this.pool,
+      (fn) => this.tx(async (c) => fn(c, Number((await c.query(`SELECT ${NOW_MS} AS now`)).rows[0].now))),
+      (c, now, entries) => this.writeAudit(c, now, entries),
+    )
   }
 
   private async migrate(): Promise<void> {
@@ -196,6 +203,11 @@ export class PostgresStore implements Store {
           }
         }),
       )
+      for (const req of requests)
+        for (const [i, e] of req.events.entries()) {
+          const r = results[requests.indexOf(req)]![i]!
+          if (!r.duplicate) await this.engine.routeInTx(c, now, e, r.seq)
+        }
       await this.writeAudit(c, now, audits)
       return results
     })
@@ -324,6 +336,27 @@ export class PostgresStore implements Store {
       ...sc.params,
     ])
     return r.rows[0] ? toRawDelivery(r.rows[0]) : undefined
+  }
+
+  async listAudit(scope: Scope, f: { subject?: string; action?: string; limit: number }): Promise<AuditRow[]> {
+    const sc = scopeClause(scope, 'plant', dollar, 0)
+    const where = [sc.sql]
+    const params: unknown[] = [...sc.params]
+    if (f.subject !== undefined) {
+      params.push(f.subject)
+      where.push(`subject = $${params.length}`)
+    }
+    if (f.action !== undefined) {
+      params.push(f.action)
+      where.push(`action = $${params.length}`)
+    }
+    params.push(f.limit)
+    const r = await this.pool.query(
+      `SELECT ${AUDIT_COLUMNS.replace('txid', 'txid::text AS txid')} FROM audit_log WHERE ${where.join(' AND ')}
+        ORDER BY seq LIMIT $${params.length}`,
+      params,
+    )
+    return r.rows.map(toAuditRow)
   }
 
   async readUnsealedAudit(limit: number): Promise<AuditRow[]> {

@@ -1,0 +1,435 @@
+import { randomUUID } from 'node:crypto'
+import type pg from 'pg'
+import { QualinkError } from '../../contracts/errors.ts'
+import {
+  ACTIVE_STATUSES,
+  CLAIMABLE_STATUSES,
+  toDeadLetter,
+  toJournal,
+  toRun,
+  toWait,
+  typeFamily,
+} from '../engine-rows.ts'
+import type {
+  DeadLetter,
+  DeadLetterFilter,
+  EngineCounts,
+  EngineStore,
+  Fence,
+  JournalEntry,
+  PoisonPolicy,
+  Router,
+  RunFilter,
+  RunRow,
+  WaitRow,
+} from '../engine-types.ts'
+import { EVENT_COLUMNS, toEvent } from '../rows.ts'
+import { scopeClause } from '../scope-sql.ts'
+import type { AppendEvent, AuditEntry, Scope, StoredEvent } from '../types.ts'
+
+type Row = Record<string, unknown>
+type Client = pg.PoolClient
+const NOW = '(extract(epoch from clock_timestamp()) * 1000)::bigint'
+const dollar = (i: number) => `$${i + 1}`
+const j = (v: unknown): string | null => (v === undefined ? null : JSON.stringify(v))
+
+export type Tx = <T>(fn: (c: Client, now: number) => Promise<T>) => Promise<T>
+export type WriteAudit = (c: Client, now: number, entries: readonly AuditEntry[]) => Promise<void>
+
+/**
+ * The engine's tables on PostgreSQL. Fencing locks the run row (FOR UPDATE) and checks the
+ * token in the same transaction as the write, so a takeover can never interleave with it.
+ */
+export class PostgresEngine implements EngineStore {
+  private router: Router | undefined
+
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly tx: Tx,
+    private readonly writeAudit: WriteAudit,
+  ) {}
+
+  private async fenced(c: Client, f: Fence): Promise<Row> {
+    const r = await c.query(
+      `SELECT * FROM workflow_runs WHERE id = $1 AND lease_token = $2 AND lease_expires_at_ms > ${NOW} FOR UPDATE`,
+      [f.runId, f.token],
+    )
+    if (r.rowCount === 0) throw new QualinkError('QLK_LEASE_LOST', `run ${f.runId}: lease token ${f.token} no longer holds`)
+    return r.rows[0]
+  }
+
+  setRouter(router: Router | undefined): void {
+    this.router = router
+  }
+
+  /** Called by appendEvents inside its transaction for each newly stored event. */
+  async routeInTx(c: Client, now: number, e: AppendEvent, seq: number): Promise<void> {
+    if (e.subject !== null) {
+      const woken = await c.query(
+        `UPDATE run_waits SET status = 'matched', event_seq = $1 WHERE status = 'waiting' AND kind = 'event'
+          AND event_family = $2 AND subject = $3 AND plant = $4 AND after_seq < $1 RETURNING run_id`,
+        [seq, typeFamily(e.type), e.subject, e.plant],
+      )
+      for (const w of woken.rows) await this.wake(c, now, String(w.run_id))
+    }
+    for (const t of this.router?.(e) ?? []) {
+      const started = await c.query(
+        `INSERT INTO workflow_runs (id, plant, workflow, version, run_key, status, trigger_event_seq, trigger_event_id,
+           due_at_ms, created_at_ms, updated_at_ms) VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8, $8, $8)
+         ON CONFLICT (workflow, run_key) WHERE status IN ${ACTIVE_STATUSES} DO NOTHING RETURNING id`,
+        [randomUUID(), e.plant, t.workflow, t.version, t.key, seq, e.id, now],
+      )
+      if (started.rowCount === 1) continue
+      // Signal-with-start: the key is busy, so the event joins the active run's inbox.
+      await c.query('INSERT INTO run_inbox (plant, workflow, run_key, version, event_seq) VALUES ($1, $2, $3, $4, $5)', [
+        e.plant,
+        t.workflow,
+        t.key,
+        t.version,
+        seq,
+      ])
+      const woken = await c.query(
+        `UPDATE run_waits SET status = 'matched', event_seq = $1 WHERE status = 'waiting' AND kind = 'inbox'
+          AND run_id = (SELECT id FROM workflow_runs WHERE workflow = $2 AND run_key = $3 AND status IN ${ACTIVE_STATUSES})
+          RETURNING run_id`,
+        [seq, t.workflow, t.key],
+      )
+      for (const w of woken.rows) await this.wake(c, now, String(w.run_id))
+    }
+  }
+
+  private async wake(c: Client, now: number, runId: string): Promise<void> {
+    await c.query(`UPDATE workflow_runs SET due_at_ms = $1, updated_at_ms = $1 WHERE id = $2 AND status = 'waiting'`, [
+      now,
+      runId,
+    ])
+  }
+
+  async claimRuns(owner: string, ttlMs: number, limit: number) {
+    // One statement: SKIP LOCKED spreads concurrent claimers over different runs (= keys).
+    const r = await this.pool.query(
+      `UPDATE workflow_runs w SET lease_owner = $1, lease_token = w.lease_token + 1,
+          lease_expires_at_ms = ${NOW} + $2, updated_at_ms = ${NOW}
+        FROM (SELECT id, lease_owner AS prev_owner FROM workflow_runs
+               WHERE status IN ${CLAIMABLE_STATUSES} AND due_at_ms <= ${NOW} AND lease_expires_at_ms <= ${NOW}
+               ORDER BY due_at_ms LIMIT $3 FOR UPDATE SKIP LOCKED) due
+        WHERE w.id = due.id RETURNING w.*, due.prev_owner`,
+      [owner, ttlMs, limit],
+    )
+    return r.rows.map((row) => ({ ...toRun(row), takenOver: row.prev_owner !== null }))
+  }
+
+  async renewRun(f: Fence, ttlMs: number): Promise<boolean> {
+    const r = await this.pool.query(
+      `UPDATE workflow_runs SET lease_expires_at_ms = ${NOW} + $1 WHERE id = $2 AND lease_token = $3
+        AND lease_expires_at_ms > ${NOW}`,
+      [ttlMs, f.runId, f.token],
+    )
+    return r.rowCount === 1
+  }
+
+  async loadRun(scope: Scope, runId: string) {
+    const sc = scopeClause(scope, 'plant', dollar, 1)
+    const run = await this.pool.query(`SELECT * FROM workflow_runs WHERE id = $1 AND ${sc.sql}`, [runId, ...sc.params])
+    if (run.rowCount === 0) return undefined
+    const journal = await this.pool.query('SELECT * FROM run_journal WHERE run_id = $1 ORDER BY position', [runId])
+    const waits = await this.pool.query('SELECT * FROM run_waits WHERE run_id = $1 ORDER BY position', [runId])
+    return { run: toRun(run.rows[0]), journal: journal.rows.map(toJournal), waits: waits.rows.map(toWait) }
+  }
+
+  async getEventBySeqInternal(seq: number): Promise<StoredEvent | undefined> {
+    const r = await this.pool.query(`SELECT ${EVENT_COLUMNS} FROM events WHERE seq = $1`, [seq])
+    return r.rows[0] ? toEvent(r.rows[0]) : undefined
+  }
+
+  async snapshotConfig(f: Fence, config: unknown): Promise<unknown> {
+    return this.tx(async (c) => {
+      const run = await this.fenced(c, f)
+      if (run.config !== null) return JSON.parse(String(run.config))
+      await c.query('UPDATE workflow_runs SET config = $1 WHERE id = $2', [j(config), f.runId])
+      return config
+    })
+  }
+
+  async appendJournal(f: Fence, e: JournalEntry, audit?: AuditEntry): Promise<void> {
+    await this.tx(async (c, now) => {
+      await this.fenced(c, f)
+      await c.query(
+        `INSERT INTO run_journal (run_id, position, kind, name, occurrence, idempotency_key, result, code_version,
+           completed_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+        [f.runId, e.position, e.kind, e.name, e.occurrence, e.idempotencyKey, j(e.result), e.codeVersion, now],
+      )
+      // Progress resets the retry budget: attempts count failures of the current step only.
+      await c.query('UPDATE workflow_runs SET attempts = 0, updated_at_ms = $1 WHERE id = $2', [now, f.runId])
+      if (audit) await this.writeAudit(c, now, [audit])
+    })
+  }
+
+  private async insertWait(c: Client, runId: string, plant: string, w: WaitRow, status: string, eventSeq: number | null) {
+    await c.query(
+      `INSERT INTO run_waits (run_id, position, plant, kind, event_family, subject, after_seq, timeout_at_ms, status,
+         event_seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+      [runId, w.position, plant, w.kind, w.eventFamily, w.subject, w.afterSeq, w.timeoutAtMs, status, eventSeq],
+    )
+  }
+
+  private async park(c: Client, now: number, runId: string, dueAtMs: number | null): Promise<void> {
+    await c.query(`UPDATE workflow_runs SET status = 'waiting', due_at_ms = $1, updated_at_ms = $2 WHERE id = $3`, [
+      dueAtMs,
+      now,
+      runId,
+    ])
+  }
+
+  private async findForWait(c: Client | pg.Pool, plant: string, w: WaitRow, exclude: readonly number[]) {
+    const r = await c.query(
+      `SELECT ${EVENT_COLUMNS} FROM events WHERE plant = $1 AND subject = $2 AND type LIKE $3 AND seq > $4
+        AND NOT (seq = ANY($5::bigint[])) ORDER BY seq LIMIT 1`,
+      [plant, w.subject, `${w.eventFamily}.v%`, w.afterSeq, exclude],
+    )
+    return r.rows[0] as Row | undefined
+  }
+
+  async registerWait(f: Fence, w: WaitRow, exclude: readonly number[]): Promise<StoredEvent | undefined> {
+    const first = await this.tx(async (c, now) => {
+      const run = await this.fenced(c, f)
+      const plant = String(run.plant)
+      if (w.kind === 'event') {
+        const found = await this.findForWait(c, plant, w, exclude)
+        if (found) {
+          await this.insertWait(c, f.runId, plant, w, 'matched', Number(found.seq))
+          return { event: toEvent(found), plant }
+        }
+      }
+      await this.insertWait(c, f.runId, plant, w, 'waiting', null)
+      await this.park(c, now, f.runId, w.timeoutAtMs)
+      return { event: undefined, plant }
+    })
+    if (first.event || w.kind !== 'event') return first.event
+    // An event committed concurrently may have missed both our search and our wait row (each
+    // transaction saw neither): look once more now that the wait is visible, and claim the
+    // match through the same compare-and-set the router uses.
+    const late = await this.findForWait(this.pool, first.plant, w, exclude)
+    if (!late) return undefined
+    const won = await this.pool.query(
+      `UPDATE run_waits SET status = 'matched', event_seq = $1 WHERE run_id = $2 AND position = $3 AND status = 'waiting'`,
+      [late.seq, f.runId, w.position],
+    )
+    if (won.rowCount === 1) return toEvent(late)
+    const settled = await this.pool.query('SELECT status, event_seq FROM run_waits WHERE run_id = $1 AND position = $2', [
+      f.runId,
+      w.position,
+    ])
+    const s = settled.rows[0]
+    return s?.status === 'matched' ? this.getEventBySeqInternal(Number(s.event_seq)) : undefined
+  }
+
+  async timeOutWait(runId: string, position: number): Promise<boolean> {
+    const r = await this.pool.query(
+      `UPDATE run_waits SET status = 'timed_out' WHERE run_id = $1 AND position = $2 AND status = 'waiting'`,
+      [runId, position],
+    )
+    return r.rowCount === 1
+  }
+
+  async takeInbox(f: Fence, w: WaitRow): Promise<StoredEvent | undefined> {
+    return this.tx(async (c, now) => {
+      const run = await this.fenced(c, f)
+      const next = await c.query(
+        `SELECT seq, event_seq FROM run_inbox WHERE workflow = $1 AND run_key = $2 AND run_id IS NULL
+          ORDER BY seq LIMIT 1 FOR UPDATE`,
+        [run.workflow, run.run_key],
+      )
+      await c.query('DELETE FROM run_waits WHERE run_id = $1 AND position = $2', [f.runId, w.position])
+      if (next.rows[0]) {
+        await c.query('UPDATE run_inbox SET run_id = $1, consumed_at_ms = $2 WHERE seq = $3', [f.runId, now, next.rows[0].seq])
+        const ev = await c.query(`SELECT ${EVENT_COLUMNS} FROM events WHERE seq = $1`, [next.rows[0].event_seq])
+        return toEvent(ev.rows[0])
+      }
+      await this.insertWait(c, f.runId, String(run.plant), w, 'waiting', null)
+      await this.park(c, now, f.runId, w.timeoutAtMs)
+      return undefined
+    })
+  }
+
+  async suspendRun(f: Fence): Promise<void> {
+    await this.pool.query(
+      'UPDATE workflow_runs SET lease_owner = NULL, lease_expires_at_ms = 0 WHERE id = $1 AND lease_token = $2',
+      [f.runId, f.token],
+    )
+  }
+
+  async retryRun(f: Fence, delayMs: number, code: string, error: string): Promise<void> {
+    await this.tx(async (c, now) => {
+      await this.fenced(c, f)
+      await c.query(
+        `UPDATE workflow_runs SET status = 'pending', attempts = attempts + 1, due_at_ms = $1, last_error_code = $2,
+           last_error = $3, lease_owner = NULL, lease_expires_at_ms = 0, updated_at_ms = $4 WHERE id = $5`,
+        [now + delayMs, code, error, now, f.runId],
+      )
+    })
+  }
+
+  /** The next inbox event of a key whose run just ended starts the key's next run, in order. */
+  private async startNextFromInbox(c: Client, now: number, workflow: string, key: string): Promise<void> {
+    const next = await c.query(
+      `SELECT i.seq, i.plant, i.version, i.event_seq, e.id FROM run_inbox i JOIN events e ON e.seq = i.event_seq
+        WHERE i.workflow = $1 AND i.run_key = $2 AND i.run_id IS NULL ORDER BY i.seq LIMIT 1 FOR UPDATE OF i`,
+      [workflow, key],
+    )
+    const n = next.rows[0]
+    if (!n) return
+    const id = randomUUID()
+    await c.query(
+      `INSERT INTO workflow_runs (id, plant, workflow, version, run_key, status, trigger_event_seq, trigger_event_id,
+         due_at_ms, created_at_ms, updated_at_ms) VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8, $8, $8)`,
+      [id, n.plant, workflow, n.version, key, n.event_seq, n.id, now],
+    )
+    await c.query('UPDATE run_inbox SET run_id = $1, consumed_at_ms = $2 WHERE seq = $3', [id, now, n.seq])
+  }
+
+  async completeRun(f: Fence, status: 'completed' | 'cancelled', result: unknown, audit: AuditEntry): Promise<void> {
+    await this.tx(async (c, now) => {
+      const run = await this.fenced(c, f)
+      await c.query(
+        `UPDATE workflow_runs SET status = $1, result = $2, completed_at_ms = $3, updated_at_ms = $3, due_at_ms = NULL,
+           lease_owner = NULL, lease_expires_at_ms = 0 WHERE id = $4`,
+        [status, j(result), now, f.runId],
+      )
+      await this.writeAudit(c, now, [audit])
+      await this.startNextFromInbox(c, now, String(run.workflow), String(run.run_key))
+    })
+  }
+
+  async deadLetterRun(f: Fence, policy: PoisonPolicy, code: string, error: string, audit: AuditEntry): Promise<void> {
+    await this.tx(async (c, now) => {
+      const run = await this.fenced(c, f)
+      await c.query(
+        `UPDATE workflow_runs SET status = $1, last_error_code = $2, last_error = $3, due_at_ms = NULL, lease_owner = NULL,
+           lease_expires_at_ms = 0, updated_at_ms = $4 WHERE id = $5`,
+        [policy === 'block' ? 'failed' : 'dead', code, error, now, f.runId],
+      )
+      await c.query(
+        `INSERT INTO dead_letters (plant, run_id, workflow, run_key, error_code, error, attempts, status, created_at_ms)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'open', $8)`,
+        [run.plant, f.runId, run.workflow, run.run_key, code, error, Number(run.attempts) + 1, now],
+      )
+      await this.writeAudit(c, now, [audit])
+      if (policy === 'skip') await this.startNextFromInbox(c, now, String(run.workflow), String(run.run_key))
+    })
+  }
+
+  async requestCancel(scope: Scope, runId: string, reason: string, audit: Omit<AuditEntry, 'plant'>) {
+    const sc = scopeClause(scope, 'plant', dollar, 3)
+    return this.tx(async (c, now) => {
+      const r = await c.query(
+        `UPDATE workflow_runs SET cancel_requested = TRUE, cancel_reason = $1, status = 'pending', due_at_ms = $2,
+           updated_at_ms = $2 WHERE id = $3 AND status IN ${ACTIVE_STATUSES} AND ${sc.sql} RETURNING *`,
+        [reason, now, runId, ...sc.params],
+      )
+      if (!r.rows[0]) return undefined
+      await this.writeAudit(c, now, [{ ...audit, plant: String(r.rows[0].plant) }])
+      return toRun(r.rows[0])
+    })
+  }
+
+  private async filtered(table: string, scope: Scope, filters: ReadonlyArray<[string, unknown]>, order: string, limit: number) {
+    const sc = scopeClause(scope, 'plant', dollar, 0)
+    const where = [sc.sql]
+    const params: unknown[] = [...sc.params]
+    for (const [col, v] of filters) {
+      if (v === undefined) continue
+      params.push(v)
+      where.push(`${col} = $${params.length}`)
+    }
+    params.push(limit)
+    return (await this.pool.query(`SELECT * FROM ${table} WHERE ${where.join(' AND ')} ORDER BY ${order} LIMIT $${params.length}`, params)).rows
+  }
+
+  async listRuns(scope: Scope, f: RunFilter): Promise<RunRow[]> {
+    const rows = await this.filtered('workflow_runs', scope, [['workflow', f.workflow], ['status', f.status], ['run_key', f.key]], 'created_at_ms DESC', f.limit)
+    return rows.map(toRun)
+  }
+
+  async listDeadLetters(scope: Scope, f: DeadLetterFilter): Promise<DeadLetter[]> {
+    const rows = await this.filtered('dead_letters', scope, [['workflow', f.workflow], ['error_code', f.errorCode], ['status', f.status]], 'id', f.limit)
+    return rows.map(toDeadLetter)
+  }
+
+  private async openDeadLetter(c: Client, scope: Scope, id: number): Promise<Row | undefined> {
+    const sc = scopeClause(scope, 'plant', dollar, 1)
+    const r = await c.query(`SELECT * FROM dead_letters WHERE id = $1 AND status = 'open' AND ${sc.sql} FOR UPDATE`, [
+      id,
+      ...sc.params,
+    ])
+    return r.rows[0]
+  }
+
+  async replayDeadLetter(scope: Scope, id: number, _version: number, audit: Omit<AuditEntry, 'plant'>) {
+    return this.tx(async (c, now) => {
+      const dl = await this.openDeadLetter(c, scope, id)
+      if (!dl) return undefined
+      await c.query('SAVEPOINT reopen')
+      try {
+        await c.query(
+          `UPDATE workflow_runs SET status = 'pending', attempts = 0, due_at_ms = $1, updated_at_ms = $1,
+             last_error_code = NULL, last_error = NULL WHERE id = $2`,
+          [now, dl.run_id],
+        )
+      } catch (e) {
+        await c.query('ROLLBACK TO SAVEPOINT reopen')
+        throw new QualinkError(
+          'QLK_VALIDATION',
+          `run ${dl.run_id} cannot be replayed while another run of key '${dl.run_key}' is active`,
+          [{ path: '/id', message: 'the key has an active run; replay after it finishes' }],
+          { cause: e },
+        )
+      }
+      return this.resolveDeadLetter(c, now, dl, 'replayed', null, audit)
+    })
+  }
+
+  async discardDeadLetter(scope: Scope, id: number, reason: string, audit: Omit<AuditEntry, 'plant'>) {
+    return this.tx(async (c, now) => {
+      const dl = await this.openDeadLetter(c, scope, id)
+      if (!dl) return undefined
+      // Discarding a blocked key's failure unblocks the key: its queued events run next.
+      const r = await c.query(
+        `UPDATE workflow_runs SET status = 'dead', updated_at_ms = $1 WHERE id = $2 AND status = 'failed'
+          RETURNING workflow, run_key`,
+        [now, dl.run_id],
+      )
+      if (r.rows[0]) await this.startNextFromInbox(c, now, String(r.rows[0].workflow), String(r.rows[0].run_key))
+      return this.resolveDeadLetter(c, now, dl, 'discarded', reason, audit)
+    })
+  }
+
+  private async resolveDeadLetter(
+    c: Client,
+    now: number,
+    dl: Row,
+    status: 'replayed' | 'discarded',
+    reason: string | null,
+    audit: Omit<AuditEntry, 'plant'>,
+  ): Promise<DeadLetter> {
+    const r = await c.query(
+      `UPDATE dead_letters SET status = $1, reason = $2, resolved_at_ms = $3, resolved_by = $4 WHERE id = $5 RETURNING *`,
+      [status, reason, now, audit.actor, dl.id],
+    )
+    await this.writeAudit(c, now, [{ ...audit, plant: String(dl.plant) }])
+    return toDeadLetter(r.rows[0])
+  }
+
+  async engineCounts(): Promise<EngineCounts> {
+    const byStatus = await this.pool.query('SELECT status, COUNT(*)::bigint AS n FROM workflow_runs GROUP BY status')
+    const one = async (sql: string) => Number((await this.pool.query(sql)).rows[0].n)
+    return {
+      runsByStatus: Object.fromEntries(byStatus.rows.map((r) => [String(r.status), Number(r.n)])),
+      openDeadLetters: await one(`SELECT COUNT(*)::bigint AS n FROM dead_letters WHERE status = 'open'`),
+      blockedKeys: await one(`SELECT COUNT(*)::bigint AS n FROM workflow_runs WHERE status = 'failed'`),
+      dueNow: await one(
+        `SELECT COUNT(*)::bigint AS n FROM workflow_runs WHERE status IN ${CLAIMABLE_STATUSES} AND due_at_ms <= ${NOW}`,
+      ),
+    }
+  }
+}
