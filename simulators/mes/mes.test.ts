@@ -21,7 +21,11 @@ describe.skipIf(!up)('mes simulator (local Mosquitto)', () => {
     sub = await mqtt.connectAsync(BROKER, { clientId: uniqueName('sub') })
     sub.on('message', (_t, payload) => {
       got.push(JSON.parse(payload.toString()) as OperationCompleted)
-      waiters = waiters.filter((w) => (got.length >= w.n ? (w.resolve(), false) : true))
+      waiters = waiters.filter((w) => {
+        if (got.length < w.n) return true
+        w.resolve()
+        return false
+      })
     })
     await sub.subscribeAsync(`${prefix}/#`, { qos: 1 })
     sim = await startMes({

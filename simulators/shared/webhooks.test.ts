@@ -25,7 +25,7 @@ afterEach(() => rx.close())
 const seqs = () => rx.received.map((r) => (JSON.parse(r.body) as { seq: number }).seq)
 
 describe('webhook sender', () => {
-  it('signs `${t}.${rawBody}` with HMAC-SHA256 and sends a delivery id', async () => {
+  it('signs "<t>.<rawBody>" with HMAC-SHA256 and sends a delivery id', async () => {
     sender.send('thing.created', { seq: 1 })
     const [d] = await rx.waitFor(1)
     expect(d!.headers['x-sig']).toBe(signPayload('s3cret', 1_700_000_000, d!.body))
