@@ -1,4 +1,6 @@
 import client from 'prom-client'
+import type { EngineMetrics } from '../engine/engine.ts'
+import type { EngineCounts, EngineStore } from '../store/engine-types.ts'
 import type { WriteQueueMetrics } from '../store/write-queue.ts'
 
 /**
@@ -43,6 +45,72 @@ export class KernelMetrics {
     help: 'Audit rows chained by the sealer in this process',
     registers: [this.registry],
   })
+
+  readonly workflowOutcomes = new client.Counter({
+    name: 'qualink_workflow_outcomes_total',
+    help: 'Run executions by outcome (completed, suspended, retry, dead_letter, cancelled, lease_lost)',
+    labelNames: ['workflow', 'outcome'] as const,
+    registers: [this.registry],
+  })
+  readonly leaseTakeovers = new client.Counter({
+    name: 'qualink_lease_takeovers_total',
+    help: 'Runs claimed after their previous worker’s lease expired unreleased (a worker died)',
+    labelNames: ['workflow'] as const,
+    registers: [this.registry],
+  })
+  private engineStore: EngineStore | undefined
+  private countsCache: { at: number; value: Promise<EngineCounts | undefined> } | undefined
+
+  /** One store read per scrape, shared by the engine gauges (they are collected concurrently). */
+  private counts(): Promise<EngineCounts | undefined> {
+    const now = Date.now()
+    if (!this.countsCache || now - this.countsCache.at > 250) {
+      this.countsCache = { at: now, value: this.engineStore ? this.engineStore.engineCounts() : Promise.resolve(undefined) }
+    }
+    return this.countsCache.value
+  }
+
+  private readonly runs = new client.Gauge({
+    name: 'qualink_runs',
+    help: 'Workflow runs by status',
+    labelNames: ['status'] as const,
+    registers: [this.registry],
+    collect: async () => {
+      const c = await this.counts()
+      this.runs.reset()
+      for (const [status, n] of Object.entries(c?.runsByStatus ?? {})) this.runs.set({ status }, n)
+    },
+  })
+  private readonly deadLettersOpen: client.Gauge = new client.Gauge({
+    name: 'qualink_dead_letters_open',
+    help: 'Dead letters awaiting replay or discard',
+    registers: [this.registry],
+    collect: async (): Promise<void> => this.deadLettersOpen.set((await this.counts())?.openDeadLetters ?? 0),
+  })
+  private readonly blockedKeys: client.Gauge = new client.Gauge({
+    name: 'qualink_blocked_keys',
+    help: 'Keys blocked behind a dead-lettered run (poison policy block)',
+    registers: [this.registry],
+    collect: async (): Promise<void> => this.blockedKeys.set((await this.counts())?.blockedKeys ?? 0),
+  })
+  private readonly runsDue: client.Gauge = new client.Gauge({
+    name: 'qualink_runs_due',
+    help: 'Runs due now and not yet claimed: the engine queue depth',
+    registers: [this.registry],
+    collect: async (): Promise<void> => this.runsDue.set((await this.counts())?.dueNow ?? 0),
+  })
+
+  /** Run gauges are read from the store at scrape time. */
+  observeEngine(store: EngineStore): void {
+    this.engineStore = store
+  }
+
+  engine(): EngineMetrics {
+    return {
+      onOutcome: (workflow, outcome) => this.workflowOutcomes.inc({ workflow, outcome }),
+      onTakeover: (workflow) => this.leaseTakeovers.inc({ workflow }),
+    }
+  }
 
   writeQueue(): WriteQueueMetrics {
     return {

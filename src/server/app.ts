@@ -5,6 +5,7 @@ import type { ServerContext } from './context.ts'
 import { problem, sendProblem, toProblem } from './problem.ts'
 import { registerEventRoutes } from './routes/events.ts'
 import { registerOpsRoutes } from './routes/ops.ts'
+import { registerRunRoutes } from './routes/runs.ts'
 
 export const BODY_LIMIT_BYTES = 1024 * 1024
 
@@ -32,6 +33,7 @@ export function buildApp(ctx: ServerContext): FastifyInstance {
 
   registerEventRoutes(app, ctx)
   registerOpsRoutes(app, ctx)
+  registerRunRoutes(app, ctx)
   registerUiRoutes(app, ctx)
   return app
 }

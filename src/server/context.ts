@@ -16,4 +16,6 @@ export interface ServerContext {
   /** the plants a request may see; authentication (security issue) narrows it per caller */
   readonly scopeOf: (headers: Record<string, string | string[] | undefined>) => Scope
   readonly isShuttingDown: () => boolean
+  /** asks the engine to claim due runs now (after a write that made runs due) */
+  readonly wakeEngine: () => void
 }

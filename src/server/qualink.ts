@@ -4,6 +4,8 @@ import { FileAnchorSink } from '../audit/anchors.ts'
 import { AuditSealer } from '../audit/sealer.ts'
 import { catalogue } from '../contracts/catalogue.ts'
 import { EventRegistry } from '../contracts/registry.ts'
+import { Engine } from '../engine/engine.ts'
+import type { WorkflowDefinition } from '../engine/workflow.ts'
 import { createLogger, type Logger } from '../observability/logger.ts'
 import { KernelMetrics } from '../observability/metrics.ts'
 import { openStore } from '../store/open.ts'
@@ -23,6 +25,14 @@ export interface QualinkOptions {
   readonly store?: Store
   readonly anchorFile?: string
   readonly sealIntervalMs?: number
+  /** workflows this process executes (and routes events to) */
+  // biome-ignore lint/suspicious/noExplicitAny: workflows of different port and config types run side by side
+  readonly workflows?: readonly WorkflowDefinition<any, any>[]
+  /** the ports (connectors) the workflows use */
+  readonly ports?: unknown
+  /** false: route events but execute nothing here (an API-only process) */
+  readonly runEngine?: boolean
+  readonly leaseTtlMs?: number
 }
 
 export interface Qualink {
@@ -30,6 +40,7 @@ export interface Qualink {
   readonly store: Store
   readonly url: string
   readonly sealer: AuditSealer
+  readonly engine: Engine
   close(): Promise<void>
 }
 
@@ -56,6 +67,16 @@ export async function startQualink(opts: QualinkOptions = {}): Promise<Qualink> 
     onError: (e) => logger.error({ err: e }, 'audit sealer failed; will retry'),
     onSealed: (n) => metrics.auditSealed.inc(n),
   })
+  const engine = new Engine({
+    store,
+    workflows: opts.workflows ?? [],
+    ports: opts.ports,
+    owner: `${process.pid}@${Date.now()}`,
+    leaseTtlMs: opts.leaseTtlMs,
+    logger,
+    metrics: metrics.engine(),
+  })
+  metrics.observeEngine(store.engine)
   let shuttingDown = false
   const app = buildApp({
     store,
@@ -66,20 +87,28 @@ export async function startQualink(opts: QualinkOptions = {}): Promise<Qualink> 
     logger,
     scopeOf: () => ({ allPlants: true, reason: 'no authentication configured: loopback-only deployment' }),
     isShuttingDown: () => shuttingDown,
+    wakeEngine: () => engine.wake(),
+  })
+  // Events this process stored may have made runs due: claim them now, not at the next poll.
+  app.addHook('onResponse', async (req) => {
+    if (req.method === 'POST') engine.wake()
   })
   app.addHook('onClose', async () => {
     shuttingDown = true
     await queue.drain()
+    await engine.stop()
     await sealer.stop()
     if (!opts.store) await store.close()
   })
   const address = await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 8080 })
   sealer.start()
+  if (opts.runEngine !== false) await engine.start()
   return {
     app,
     store,
     url: address,
     sealer,
+    engine,
     close: async () => {
       shuttingDown = true
       await app.close()

@@ -4,7 +4,7 @@ import { defineWorkflow } from '../../src/engine/workflow.ts'
 import type { Store } from '../../src/store/types.ts'
 import { kernelDemo } from '../../src/workflows/kernel-demo.ts'
 import { createTestDatabase, DIALECTS, type Dialect, dialectAvailable, type TestDatabase } from '../dialects.ts'
-import { httpLedger, type LedgerServer, startLedgerServer } from '../fixtures/ledger-server.ts'
+import { httpLedger, type LedgerServer, startLedgerServer } from '../../simulators/ledger/server.ts'
 import { ALL, append, demoEvent, engine, until } from './harness.ts'
 
 const available = Object.fromEntries(await Promise.all(DIALECTS.map(async (d) => [d, await dialectAvailable(d)])))

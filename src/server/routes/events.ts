@@ -11,11 +11,18 @@ function publicEvent(e: StoredEvent) {
 }
 
 export function registerEventRoutes(app: FastifyInstance, ctx: ServerContext): void {
-  // Raw bytes: we parse JSON ourselves so malformed input gets QLK_MALFORMED_JSON with a path.
-  app.addContentTypeParser(INGEST_TYPES, { parseAs: 'buffer' }, (_req, body, done) => done(null, body))
-  app.removeContentTypeParser('application/json')
-  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => done(null, body))
+  // An encapsulated context: only the ingest route reads raw bytes (we parse JSON ourselves so
+  // malformed input gets QLK_MALFORMED_JSON with a path); every other route keeps fastify's parser.
+  app.register(async (ingest) => {
+    ingest.addContentTypeParser(INGEST_TYPES, { parseAs: 'buffer' }, (_req, body, done) => done(null, body))
+    ingest.removeContentTypeParser('application/json')
+    ingest.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => done(null, body))
+    registerIngest(ingest, ctx)
+  })
+  registerQueries(app, ctx)
+}
 
+function registerIngest(app: FastifyInstance, ctx: ServerContext): void {
   app.post('/v1/events', async (req, reply) => {
     const started = process.hrtime.bigint()
     if (ctx.isShuttingDown())
@@ -51,7 +58,9 @@ export function registerEventRoutes(app: FastifyInstance, ctx: ServerContext): v
       ctx.metrics.ingestDuration.observe({ mode }, Number(process.hrtime.bigint() - started) / 1e9)
     }
   })
+}
 
+function registerQueries(app: FastifyInstance, ctx: ServerContext): void {
   app.get<{
     Querystring: { type?: string; subject?: string; after?: string; cursor?: string; limit?: string }
   }>(
