@@ -2,7 +2,9 @@ import { Command } from 'commander'
 import { isQualinkError } from '../contracts/errors.ts'
 import { registerAuditCommands } from './commands/audit.ts'
 import { registerDemoCommand } from './commands/demo.ts'
+import { registerRunCommands } from './commands/runs.ts'
 import { registerStartCommand } from './commands/start.ts'
+import { registerToolCommands } from './commands/tools.ts'
 
 const program = new Command()
   .name('qualink')
@@ -12,6 +14,8 @@ const program = new Command()
 registerStartCommand(program)
 registerDemoCommand(program)
 registerAuditCommands(program)
+registerRunCommands(program)
+registerToolCommands(program)
 
 try {
   await program.parseAsync(process.argv)

@@ -8,7 +8,10 @@ import { RunContext } from './run-context.ts'
 import type { WorkflowDefinition } from './workflow.ts'
 
 export interface EngineMetrics {
-  onOutcome(workflow: string, outcome: 'completed' | 'suspended' | 'retry' | 'dead_letter' | 'cancelled' | 'lease_lost'): void
+  onOutcome(
+    workflow: string,
+    outcome: 'completed' | 'suspended' | 'retry' | 'dead_letter' | 'cancelled' | 'lease_lost',
+  ): void
   onTakeover(workflow: string): void
 }
 
@@ -55,7 +58,10 @@ export class Engine {
 
   /** Refuses to start when an active run's version has no registered code. */
   async checkVersions(): Promise<void> {
-    const active = await this.engineStore.listRuns({ allPlants: true, reason: 'engine start check' }, { limit: 100_000 })
+    const active = await this.engineStore.listRuns(
+      { allPlants: true, reason: 'engine start check' },
+      { limit: 100_000 },
+    )
     this.registry.assertExecutable(active.filter((r) => ['pending', 'waiting', 'failed'].includes(r.status)))
   }
 
@@ -133,9 +139,12 @@ export class Engine {
     const s = this.engineStore
     const def = this.registry.resolve(run.workflow, run.version)
     if (run.takenOver) this.o.metrics?.onTakeover(run.workflow)
-    const heartbeat = setInterval(() => {
-      s.renewRun(fence, this.ttl).catch(() => {})
-    }, Math.max(50, Math.floor(this.ttl / 3)))
+    const heartbeat = setInterval(
+      () => {
+        s.renewRun(fence, this.ttl).catch(() => {})
+      },
+      Math.max(50, Math.floor(this.ttl / 3)),
+    )
     const audit = (action: string, payload: Record<string, unknown>) => ({
       plant: run.plant,
       actor: `workflow:${run.workflow}`,
@@ -146,11 +155,18 @@ export class Engine {
     })
     try {
       if (!def) {
-        await s.deadLetterRun(fence, 'block', 'QLK_CONFIG_INVALID', `no code registered for ${run.workflow} v${run.version}`, audit('workflow.dead_lettered', { errorCode: 'QLK_CONFIG_INVALID' }))
+        await s.deadLetterRun(
+          fence,
+          'block',
+          'QLK_CONFIG_INVALID',
+          `no code registered for ${run.workflow} v${run.version}`,
+          audit('workflow.dead_lettered', { errorCode: 'QLK_CONFIG_INVALID' }),
+        )
         return
       }
       const loaded = await s.loadRun({ allPlants: true, reason: 'engine' }, run.id)
-      const trigger = run.triggerEventSeq === null ? undefined : await s.getEventBySeqInternal(run.triggerEventSeq)
+      const trigger =
+        run.triggerEventSeq === null ? undefined : await s.getEventBySeqInternal(run.triggerEventSeq)
       if (!loaded || !trigger) throw new Error(`run ${run.id} or its trigger event is missing`)
       const config = loaded.run.config ?? (await s.snapshotConfig(fence, def.config?.(run.plant) ?? {}))
       const ctx = new RunContext({
@@ -210,7 +226,12 @@ export class Engine {
       const policy: RetryPolicy = { ...DEFAULT_RETRY, ...def?.retry }
       const attempt = run.attempts + 1
       if (c.retryable && attempt < policy.maxAttempts) {
-        await s.retryRun(fence, backoffDelay(attempt, policy, this.o.random, c.retryAfterMs), c.code, c.message)
+        await s.retryRun(
+          fence,
+          backoffDelay(attempt, policy, this.o.random, c.retryAfterMs),
+          c.code,
+          c.message,
+        )
         this.o.metrics?.onOutcome(run.workflow, 'retry')
         return
       }

@@ -1,5 +1,5 @@
 import { QualinkError } from '../contracts/errors.ts'
-import type { RouteTarget, Router } from '../store/engine-types.ts'
+import type { Router, RouteTarget } from '../store/engine-types.ts'
 import type { AppendEvent } from '../store/types.ts'
 import type { WorkflowDefinition } from './workflow.ts'
 
@@ -13,7 +13,8 @@ export class WorkflowRegistry {
   constructor(defs: readonly AnyWorkflow[]) {
     for (const d of defs) {
       const list = this.byName.get(d.name) ?? []
-      if (list.some((x) => x.version === d.version)) throw new Error(`workflow ${d.name} v${d.version} registered twice`)
+      if (list.some((x) => x.version === d.version))
+        throw new Error(`workflow ${d.name} v${d.version} registered twice`)
       list.push(d)
       list.sort((a, b) => b.version - a.version)
       this.byName.set(d.name, list)

@@ -23,10 +23,13 @@ describe('backoff', () => {
       const schedule = () => {
         attempt++
         if (attempt > 4) return
-        setTimeout(() => {
-          fired.push(Date.now() - start)
-          schedule()
-        }, backoffDelay(attempt, DEFAULT_RETRY, () => 0.5))
+        setTimeout(
+          () => {
+            fired.push(Date.now() - start)
+            schedule()
+          },
+          backoffDelay(attempt, DEFAULT_RETRY, () => 0.5),
+        )
       }
       schedule()
       await vi.advanceTimersByTimeAsync(60_000)

@@ -73,7 +73,10 @@ export class RunContext implements WorkflowContext {
     return [...this.byPosition.values()].filter((e) => e.kind === 'step').map((e) => e.name)
   }
 
-  private next(kind: JournalKind, name: string): { position: number; occurrence: number; entry?: JournalEntry } {
+  private next(
+    kind: JournalKind,
+    name: string,
+  ): { position: number; occurrence: number; entry?: JournalEntry } {
     const occKey = `${kind}\u0000${name}`
     const occurrence = (this.occurrences.get(occKey) ?? 0) + 1
     this.occurrences.set(occKey, occurrence)
@@ -93,7 +96,14 @@ export class RunContext implements WorkflowContext {
     return { position, occurrence, entry }
   }
 
-  private async record(kind: JournalKind, name: string, position: number, occurrence: number, result: unknown, key: string | null) {
+  private async record(
+    kind: JournalKind,
+    name: string,
+    position: number,
+    occurrence: number,
+    result: unknown,
+    key: string | null,
+  ) {
     const entry: JournalEntry = {
       position,
       kind,
@@ -127,7 +137,8 @@ export class RunContext implements WorkflowContext {
     const { position, occurrence, entry } = this.next('step', name)
     if (entry) return entry.result as T
     const idempotencyKey =
-      opts.key ?? `${this.d.run.workflow}/${this.d.run.key}/${this.d.run.triggerEventId ?? this.d.run.id}/${name}#${occurrence}`
+      opts.key ??
+      `${this.d.run.workflow}/${this.d.run.key}/${this.d.run.triggerEventId ?? this.d.run.id}/${name}#${occurrence}`
     const result = await fn({ idempotencyKey, attempt: this.d.attempt })
     await this.record('step', name, position, occurrence, result, idempotencyKey)
     return result
@@ -155,9 +166,9 @@ export class RunContext implements WorkflowContext {
     if (w.status === 'waiting' && w.timeoutAtMs !== null && (await this.d.dbNow()) >= w.timeoutAtMs) {
       // Timeout and arrival race through one compare-and-set on the wait: only one wins.
       if (!(await this.d.store.timeOutWait(this.d.run.id, position))) {
-        const fresh = (await this.d.store.loadRun({ allPlants: true, reason: 'engine' }, this.d.run.id))?.waits.find(
-          (x) => x.position === position,
-        )
+        const fresh = (
+          await this.d.store.loadRun({ allPlants: true, reason: 'engine' }, this.d.run.id)
+        )?.waits.find((x) => x.position === position)
         if (fresh) return this.resolveWait(kind, name, position, occurrence, fresh)
       }
       await this.record(kind, name, position, occurrence, { timedOut: true }, null)
@@ -174,7 +185,13 @@ export class RunContext implements WorkflowContext {
     return undefined
   }
 
-  private async deliver(kind: JournalKind, name: string, position: number, occurrence: number, event: StoredEvent) {
+  private async deliver(
+    kind: JournalKind,
+    name: string,
+    position: number,
+    occurrence: number,
+    event: StoredEvent,
+  ) {
     const up = this.d.upcast(event)
     await this.record(kind, name, position, occurrence, { event: up }, null)
     return { event: up }
@@ -190,7 +207,10 @@ export class RunContext implements WorkflowContext {
       .map((e) => (e.result as { event: StoredEvent }).event.seq)
   }
 
-  async waitFor(type: string, opts: { subject: string; timeout?: string | number; afterSeq?: number }): Promise<WaitResult> {
+  async waitFor(
+    type: string,
+    opts: { subject: string; timeout?: string | number; afterSeq?: number },
+  ): Promise<WaitResult> {
     const family = typeFamily(type)
     const name = `${family}@${opts.subject}`
     const { position, occurrence, entry } = this.next('wait', name)

@@ -2,7 +2,9 @@ import type { PoisonPolicy } from '../store/engine-types.ts'
 import type { StoredEvent } from '../store/types.ts'
 import type { RetryPolicy } from './retry.ts'
 
-export type WaitResult = { readonly event: StoredEvent; readonly timedOut?: undefined } | { readonly timedOut: true }
+export type WaitResult =
+  | { readonly event: StoredEvent; readonly timedOut?: undefined }
+  | { readonly timedOut: true }
 
 export interface StepInfo {
   /** derived from business identity: the same business effect always carries the same key */
@@ -27,7 +29,10 @@ export interface WorkflowContext<Ports = unknown, Config = unknown> {
   /** runs `fn` at most once per successful completion; its JSON result is journaled */
   step<T>(name: string, fn: (info: StepInfo) => Promise<T>, opts?: { key?: string }): Promise<T>
   /** waits for an event of the type's family about `subject`; one that arrived early is found */
-  waitFor(type: string, opts: { subject: string; timeout?: string | number; afterSeq?: number }): Promise<WaitResult>
+  waitFor(
+    type: string,
+    opts: { subject: string; timeout?: string | number; afterSeq?: number },
+  ): Promise<WaitResult>
   /** the next trigger event for this key that arrived while the run was active */
   receive(opts?: { timeout?: string | number }): Promise<WaitResult>
   sleep(duration: string | number): Promise<void>
@@ -48,7 +53,13 @@ export interface WorkflowDefinition<Ports = unknown, Config = unknown> {
   readonly compatibleWith?: readonly number[]
   readonly triggers: readonly string[]
   /** one active run per key; trigger events of a busy key go to its inbox */
-  readonly key: (event: { type: string; subject: string | null; plant: string; data: unknown; id: string }) => string
+  readonly key: (event: {
+    type: string
+    subject: string | null
+    plant: string
+    data: unknown
+    id: string
+  }) => string
   readonly poisonPolicy?: PoisonPolicy
   readonly retry?: Partial<RetryPolicy>
   /** the configuration snapshot for a new run of this plant */
@@ -60,7 +71,9 @@ export interface WorkflowDefinition<Ports = unknown, Config = unknown> {
 export function defineWorkflow<Ports, Config = unknown>(
   def: WorkflowDefinition<Ports, Config>,
 ): WorkflowDefinition<Ports, Config> {
-  if (!/^[a-z][a-z0-9-]{0,62}$/.test(def.name)) throw new Error(`workflow name '${def.name}' must be kebab-case`)
-  if (!Number.isInteger(def.version) || def.version < 1) throw new Error(`workflow ${def.name}: version must be >= 1`)
+  if (!/^[a-z][a-z0-9-]{0,62}$/.test(def.name))
+    throw new Error(`workflow name '${def.name}' must be kebab-case`)
+  if (!Number.isInteger(def.version) || def.version < 1)
+    throw new Error(`workflow ${def.name}: version must be >= 1`)
   return def
 }

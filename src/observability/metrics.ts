@@ -65,7 +65,10 @@ export class KernelMetrics {
   private counts(): Promise<EngineCounts | undefined> {
     const now = Date.now()
     if (!this.countsCache || now - this.countsCache.at > 250) {
-      this.countsCache = { at: now, value: this.engineStore ? this.engineStore.engineCounts() : Promise.resolve(undefined) }
+      this.countsCache = {
+        at: now,
+        value: this.engineStore ? this.engineStore.engineCounts() : Promise.resolve(undefined),
+      }
     }
     return this.countsCache.value
   }

@@ -118,7 +118,10 @@ export interface EngineStore {
   /** Takes up to `limit` due runs whose lease is free, raising each lease token (one statement). */
   claimRuns(owner: string, ttlMs: number, limit: number): Promise<Array<RunRow & { takenOver: boolean }>>
   renewRun(fence: Fence, ttlMs: number): Promise<boolean>
-  loadRun(scope: Scope, runId: string): Promise<{ run: RunRow; journal: JournalEntry[]; waits: WaitRow[] } | undefined>
+  loadRun(
+    scope: Scope,
+    runId: string,
+  ): Promise<{ run: RunRow; journal: JournalEntry[]; waits: WaitRow[] } | undefined>
   getEventBySeqInternal(seq: number): Promise<StoredEvent | undefined>
 
   /** Stores the config snapshot the first time a run executes; later executions keep it. */
@@ -140,14 +143,40 @@ export interface EngineStore {
   /** Ends this execution without finishing: releases the lease; the run stays parked. */
   suspendRun(fence: Fence): Promise<void>
   retryRun(fence: Fence, delayMs: number, errorCode: string, error: string): Promise<void>
-  completeRun(fence: Fence, status: 'completed' | 'cancelled', result: unknown, audit: AuditEntry): Promise<void>
-  deadLetterRun(fence: Fence, policy: PoisonPolicy, errorCode: string, error: string, audit: AuditEntry): Promise<void>
+  completeRun(
+    fence: Fence,
+    status: 'completed' | 'cancelled',
+    result: unknown,
+    audit: AuditEntry,
+  ): Promise<void>
+  deadLetterRun(
+    fence: Fence,
+    policy: PoisonPolicy,
+    errorCode: string,
+    error: string,
+    audit: AuditEntry,
+  ): Promise<void>
 
-  requestCancel(scope: Scope, runId: string, reason: string, audit: Omit<AuditEntry, 'plant'>): Promise<RunRow | undefined>
+  requestCancel(
+    scope: Scope,
+    runId: string,
+    reason: string,
+    audit: Omit<AuditEntry, 'plant'>,
+  ): Promise<RunRow | undefined>
   listRuns(scope: Scope, filter: RunFilter): Promise<RunRow[]>
   listDeadLetters(scope: Scope, filter: DeadLetterFilter): Promise<DeadLetter[]>
   /** Reopens the dead-lettered run at its next step with the given code version; completed steps stay journaled. */
-  replayDeadLetter(scope: Scope, id: number, version: number, audit: Omit<AuditEntry, 'plant'>): Promise<DeadLetter | undefined>
-  discardDeadLetter(scope: Scope, id: number, reason: string, audit: Omit<AuditEntry, 'plant'>): Promise<DeadLetter | undefined>
+  replayDeadLetter(
+    scope: Scope,
+    id: number,
+    version: number,
+    audit: Omit<AuditEntry, 'plant'>,
+  ): Promise<DeadLetter | undefined>
+  discardDeadLetter(
+    scope: Scope,
+    id: number,
+    reason: string,
+    audit: Omit<AuditEntry, 'plant'>,
+  ): Promise<DeadLetter | undefined>
   engineCounts(): Promise<EngineCounts>
 }

@@ -39,7 +39,8 @@ export const kernelDemo = defineWorkflow<KernelDemoPorts, DemoConfig>({
     const posted: string[] = []
     for (let line = 1; line <= order.lines; line++) {
       const doc = await ctx.step('post-line', async ({ idempotencyKey }) => {
-        if (order.failOnLine === line) throw new PermanentError('QLK_DEMO_REJECTED', `line ${line} rejected by the ledger`)
+        if (order.failOnLine === line)
+          throw new PermanentError('QLK_DEMO_REJECTED', `line ${line} rejected by the ledger`)
         return postOnce(ctx.ports.ledger, { ref: idempotencyKey, key: ctx.key, line })
       })
       posted.push(doc.id)
@@ -59,6 +60,8 @@ export const kernelDemo = defineWorkflow<KernelDemoPorts, DemoConfig>({
     return { posted, closing: closing.id, approved: true }
   },
   async compensate(ctx, info) {
-    await ctx.step('reverse-lines', async () => ({ reversed: info.completedSteps.filter((s) => s === 'post-line').length }))
+    await ctx.step('reverse-lines', async () => ({
+      reversed: info.completedSteps.filter((s) => s === 'post-line').length,
+    }))
   },
 })

@@ -1,13 +1,20 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { PermanentError } from '../../src/engine/errors.ts'
+import { httpLedger, type LedgerServer, startLedgerServer } from '../../simulators/ledger/server.ts'
 import { defineWorkflow } from '../../src/engine/workflow.ts'
 import type { Store } from '../../src/store/types.ts'
 import { kernelDemo } from '../../src/workflows/kernel-demo.ts'
-import { createTestDatabase, DIALECTS, type Dialect, dialectAvailable, type TestDatabase } from '../dialects.ts'
-import { httpLedger, type LedgerServer, startLedgerServer } from '../../simulators/ledger/server.ts'
+import {
+  createTestDatabase,
+  DIALECTS,
+  type Dialect,
+  dialectAvailable,
+  type TestDatabase,
+} from '../dialects.ts'
 import { ALL, append, demoEvent, engine, until } from './harness.ts'
 
-const available = Object.fromEntries(await Promise.all(DIALECTS.map(async (d) => [d, await dialectAvailable(d)])))
+const available = Object.fromEntries(
+  await Promise.all(DIALECTS.map(async (d) => [d, await dialectAvailable(d)])),
+)
 
 describe.each(DIALECTS)('engine on %s', (dialect: Dialect) => {
   let db: TestDatabase
@@ -79,12 +86,17 @@ describe.each(DIALECTS)('engine on %s', (dialect: Dialect) => {
     })
     const loaded = await store.engine.loadRun(ALL, (await runOf('O-3')).id)
     expect(loaded!.journal.filter((j) => j.kind === 'wait')).toHaveLength(1)
-    expect(loaded!.waits.filter((w) => w.status !== 'waiting')).toHaveLength(loaded!.waits.filter((w) => w.kind === 'event').length)
+    expect(loaded!.waits.filter((w) => w.status !== 'waiting')).toHaveLength(
+      loaded!.waits.filter((w) => w.kind === 'event').length,
+    )
     expect(await store.engine.timeOutWait(loaded!.run.id, loaded!.waits[0]!.position)).toBe(false)
   })
 
   it('times out a wait on the database clock and escalates', async () => {
-    const quick = defineWorkflow({ ...kernelDemo, config: () => ({ approvalTimeout: '20ms', settle: '1ms' }) })
+    const quick = defineWorkflow({
+      ...kernelDemo,
+      config: () => ({ approvalTimeout: '20ms', settle: '1ms' }),
+    })
     const e = engine(store, { workflows: [quick], ports: ports() })
     await append(store, demoEvent('order_received', { order: 'O-4', lines: 0 }))
     await until(async () => {
@@ -114,7 +126,11 @@ describe.each(DIALECTS)('engine on %s', (dialect: Dialect) => {
     await append(store, demoEvent('order_received', { order: 'K', lines: 1 }))
     await e.drain()
     await append(store, demoEvent('order_received', { order: 'K', lines: 2 }))
-    await append(store, demoEvent('order_received', { order: 'K', lines: 3 }), demoEvent('order_received', { order: 'K', lines: 4 }))
+    await append(
+      store,
+      demoEvent('order_received', { order: 'K', lines: 3 }),
+      demoEvent('order_received', { order: 'K', lines: 4 }),
+    )
     await append(store, demoEvent('order_received', { order: 'K', lines: 5 }))
     await until(async () => {
       await e.drain()
@@ -127,39 +143,42 @@ describe.each(DIALECTS)('engine on %s', (dialect: Dialect) => {
     expect(runs).toHaveLength(2)
   })
 
-  it.each(['block', 'skip'] as const)('a poisoned key follows policy %s without stalling other keys', async (policy) => {
-    const poison = defineWorkflow<unknown>({
-      name: 'poison',
-      version: 1,
-      triggers: ['qualink.demo.order_received.v1'],
-      key: (ev) => (ev.data as { order: string }).order,
-      poisonPolicy: policy,
-      retry: { maxAttempts: 2 },
-      async run(_ctx, trigger) {
-        const d = trigger.envelope.data as { order: string; lines: number }
-        if (d.order === 'bad' && d.lines === 1) throw new Error('transient? no: always fails')
-        return d.lines
-      },
-    })
-    const e = engine(store, { workflows: [poison] })
-    await append(store, demoEvent('order_received', { order: 'bad', lines: 1 }))
-    await append(store, demoEvent('order_received', { order: 'bad', lines: 2 }))
-    await append(store, demoEvent('order_received', { order: 'good', lines: 7 }))
-    await until(async () => {
-      await e.drain()
-      return (await store.engine.listDeadLetters(ALL, { limit: 10 })).length === 1
-    })
-    expect((await runOf('good')).status).toBe('completed')
-    const dls = await store.engine.listDeadLetters(ALL, { limit: 10 })
-    expect(dls[0]).toMatchObject({ key: 'bad', attempts: 2, status: 'open' })
-    const bad = await store.engine.listRuns(ALL, { key: 'bad', limit: 10 })
-    if (policy === 'block') {
-      expect(bad.map((r) => r.status)).toEqual(['failed'])
-      expect((await store.engine.engineCounts()).blockedKeys).toBe(1)
-    } else {
-      expect(bad.map((r) => r.status).sort()).toEqual(['completed', 'dead'])
-    }
-  })
+  it.each(['block', 'skip'] as const)(
+    'a poisoned key follows policy %s without stalling other keys',
+    async (policy) => {
+      const poison = defineWorkflow<unknown>({
+        name: 'poison',
+        version: 1,
+        triggers: ['qualink.demo.order_received.v1'],
+        key: (ev) => (ev.data as { order: string }).order,
+        poisonPolicy: policy,
+        retry: { maxAttempts: 2 },
+        async run(_ctx, trigger) {
+          const d = trigger.envelope.data as { order: string; lines: number }
+          if (d.order === 'bad' && d.lines === 1) throw new Error('transient? no: always fails')
+          return d.lines
+        },
+      })
+      const e = engine(store, { workflows: [poison] })
+      await append(store, demoEvent('order_received', { order: 'bad', lines: 1 }))
+      await append(store, demoEvent('order_received', { order: 'bad', lines: 2 }))
+      await append(store, demoEvent('order_received', { order: 'good', lines: 7 }))
+      await until(async () => {
+        await e.drain()
+        return (await store.engine.listDeadLetters(ALL, { limit: 10 })).length === 1
+      })
+      expect((await runOf('good')).status).toBe('completed')
+      const dls = await store.engine.listDeadLetters(ALL, { limit: 10 })
+      expect(dls[0]).toMatchObject({ key: 'bad', attempts: 2, status: 'open' })
+      const bad = await store.engine.listRuns(ALL, { key: 'bad', limit: 10 })
+      if (policy === 'block') {
+        expect(bad.map((r) => r.status)).toEqual(['failed'])
+        expect((await store.engine.engineCounts()).blockedKeys).toBe(1)
+      } else {
+        expect(bad.map((r) => r.status).sort()).toEqual(['completed', 'dead'])
+      }
+    },
+  )
 
   it('replays dead letters with fixed code and repeats no completed effect', async () => {
     const e1 = engine(store, { workflows: [kernelDemo], ports: ports() })
@@ -178,11 +197,21 @@ describe.each(DIALECTS)('engine on %s', (dialect: Dialect) => {
       run: (ctx, trigger) =>
         kernelDemo.run(ctx, {
           ...trigger,
-          envelope: { ...trigger.envelope, data: { ...(trigger.envelope.data as object), failOnLine: undefined } },
+          envelope: {
+            ...trigger.envelope,
+            data: { ...(trigger.envelope.data as object), failOnLine: undefined },
+          },
         }),
     })
     const e2 = engine(store, { workflows: [kernelDemo, fixed], ports: ports() })
-    for (const dl of dls) await store.engine.replayDeadLetter(ALL, dl.id, 2, { actor: 'test', action: 'dead_letter.replayed', subject: dl.key, correlationId: null, payload: { id: dl.id } })
+    for (const dl of dls)
+      await store.engine.replayDeadLetter(ALL, dl.id, 2, {
+        actor: 'test',
+        action: 'dead_letter.replayed',
+        subject: dl.key,
+        correlationId: null,
+        payload: { id: dl.id },
+      })
     await e2.drain()
     expect(docsFor('R-1')).toHaveLength(3)
     expect(docsFor('R-2')).toHaveLength(3)
@@ -245,8 +274,19 @@ describe.each(DIALECTS)('engine on %s', (dialect: Dialect) => {
     const [second] = await store.engine.claimRuns('B', 60_000, 1)
     expect(second).toMatchObject({ id: first!.id, takenOver: true })
     expect(second!.leaseToken).toBeGreaterThan(first!.leaseToken)
-    const entry = { position: 1, kind: 'step' as const, name: 'post-line', occurrence: 1, idempotencyKey: 'k', result: 1, codeVersion: 1, completedAtMs: 0 }
-    await expect(store.engine.appendJournal({ runId: first!.id, token: first!.leaseToken }, entry)).rejects.toMatchObject({
+    const entry = {
+      position: 1,
+      kind: 'step' as const,
+      name: 'post-line',
+      occurrence: 1,
+      idempotencyKey: 'k',
+      result: 1,
+      codeVersion: 1,
+      completedAtMs: 0,
+    }
+    await expect(
+      store.engine.appendJournal({ runId: first!.id, token: first!.leaseToken }, entry),
+    ).rejects.toMatchObject({
       code: 'QLK_LEASE_LOST',
     })
     await store.engine.appendJournal({ runId: second!.id, token: second!.leaseToken }, entry)

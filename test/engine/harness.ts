@@ -7,7 +7,11 @@ import type { Store } from '../../src/store/types.ts'
 
 export const ALL = { allPlants: true, reason: 'test' } as const
 
-export function demoEvent(type: 'order_received' | 'approval_given', data: Record<string, unknown>, extra: Record<string, unknown> = {}) {
+export function demoEvent(
+  type: 'order_received' | 'approval_given',
+  data: Record<string, unknown>,
+  extra: Record<string, unknown> = {},
+) {
   return {
     specversion: '1.0',
     id: randomUUID(),
@@ -25,7 +29,10 @@ export async function append(store: Store, ...events: CloudEvent[]): Promise<voi
   await store.appendEvents([{ actor: 'test', events: events.map((e) => toAppendEvent(e, at)) }])
 }
 
-export function engine(store: Store, opts: Partial<EngineOptions> & Pick<EngineOptions, 'workflows'>): Engine {
+export function engine(
+  store: Store,
+  opts: Partial<EngineOptions> & Pick<EngineOptions, 'workflows'>,
+): Engine {
   return new Engine({
     store,
     owner: `test-${randomUUID().slice(0, 8)}`,

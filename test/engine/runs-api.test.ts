@@ -1,14 +1,22 @@
 import path from 'node:path'
 import pino from 'pino'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { httpLedger, type LedgerServer, startLedgerServer } from '../../simulators/ledger/server.ts'
 import { type Qualink, startQualink } from '../../src/server/qualink.ts'
 import type { Store } from '../../src/store/types.ts'
 import { kernelDemo } from '../../src/workflows/kernel-demo.ts'
-import { httpLedger, type LedgerServer, startLedgerServer } from '../../simulators/ledger/server.ts'
-import { createTestDatabase, DIALECTS, type Dialect, dialectAvailable, type TestDatabase } from '../dialects.ts'
+import {
+  createTestDatabase,
+  DIALECTS,
+  type Dialect,
+  dialectAvailable,
+  type TestDatabase,
+} from '../dialects.ts'
 import { demoEvent, until } from './harness.ts'
 
-const available = Object.fromEntries(await Promise.all(DIALECTS.map(async (d) => [d, await dialectAvailable(d)])))
+const available = Object.fromEntries(
+  await Promise.all(DIALECTS.map(async (d) => [d, await dialectAvailable(d)])),
+)
 
 describe.each(DIALECTS)('runs and dead-letter API on %s', (dialect: Dialect) => {
   let db: TestDatabase
@@ -50,7 +58,8 @@ describe.each(DIALECTS)('runs and dead-letter API on %s', (dialect: Dialect) => 
     })
 
   it('lists, shows, dry-runs, bulk-replays and discards dead letters; cancels runs', async () => {
-    for (const order of ['A', 'B', 'C']) await post(demoEvent('order_received', { order, lines: 2, failOnLine: 2 }))
+    for (const order of ['A', 'B', 'C'])
+      await post(demoEvent('order_received', { order, lines: 2, failOnLine: 2 }))
     await until(async () => (await call('GET', '/v1/dead-letters?status=open')).body.deadLetters.length === 3)
     const { body } = await call('GET', '/v1/dead-letters?errorCode=QLK_DEMO_REJECTED')
     expect(body.deadLetters.map((d: { key: string }) => d.key).sort()).toEqual(['A', 'B', 'C'])
@@ -60,7 +69,10 @@ describe.each(DIALECTS)('runs and dead-letter API on %s', (dialect: Dialect) => 
     expect(shown.body).toMatchObject({ status: 'failed', lastErrorCode: 'QLK_DEMO_REJECTED' })
     expect(shown.body.journal.map((j: { name: string }) => j.name)).toEqual(['post-line'])
 
-    const dry = await call('POST', '/v1/dead-letters/replay', { errorCode: 'QLK_DEMO_REJECTED', dryRun: true })
+    const dry = await call('POST', '/v1/dead-letters/replay', {
+      errorCode: 'QLK_DEMO_REJECTED',
+      dryRun: true,
+    })
     expect(dry.body.wouldReplay).toHaveLength(3)
     expect((await call('GET', '/v1/dead-letters?status=open')).body.deadLetters).toHaveLength(3)
 
@@ -68,8 +80,14 @@ describe.each(DIALECTS)('runs and dead-letter API on %s', (dialect: Dialect) => 
     const noReason = await call('POST', `/v1/dead-letters/${discardC.id}/discard`, {})
     expect(noReason.status).toBe(400)
     expect(noReason.body.code).toBe('QLK_VALIDATION')
-    const discarded = await call('POST', `/v1/dead-letters/${discardC.id}/discard`, { reason: 'duplicate order' })
-    expect(discarded.body).toMatchObject({ status: 'discarded', reason: 'duplicate order', resolvedBy: 'api:alice' })
+    const discarded = await call('POST', `/v1/dead-letters/${discardC.id}/discard`, {
+      reason: 'duplicate order',
+    })
+    expect(discarded.body).toMatchObject({
+      status: 'discarded',
+      reason: 'duplicate order',
+      resolvedBy: 'api:alice',
+    })
 
     // Still failing code: the bulk replay re-runs and they dead-letter again, without re-posting line 1.
     const bulk = await call('POST', '/v1/dead-letters/replay', { errorCode: 'QLK_DEMO_REJECTED' })
@@ -90,7 +108,9 @@ describe.each(DIALECTS)('runs and dead-letter API on %s', (dialect: Dialect) => 
     const metrics = (await q.app.inject({ method: 'GET', url: '/metrics' })).body
     expect(metrics).toMatch(/qualink_dead_letters_open 2/)
     expect(metrics).toMatch(/qualink_blocked_keys 2/)
-    expect(metrics).toMatch(/qualink_workflow_outcomes_total\{workflow="kernel-demo",outcome="dead_letter"\} 5/)
+    expect(metrics).toMatch(
+      /qualink_workflow_outcomes_total\{workflow="kernel-demo",outcome="dead_letter"\} 5/,
+    )
     expect(metrics).toMatch(/qualink_runs\{status="cancelled"\} 1/)
   })
 })

@@ -16,7 +16,9 @@ export function registerEventRoutes(app: FastifyInstance, ctx: ServerContext): v
   app.register(async (ingest) => {
     ingest.addContentTypeParser(INGEST_TYPES, { parseAs: 'buffer' }, (_req, body, done) => done(null, body))
     ingest.removeContentTypeParser('application/json')
-    ingest.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => done(null, body))
+    ingest.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) =>
+      done(null, body),
+    )
     registerIngest(ingest, ctx)
   })
   registerQueries(app, ctx)

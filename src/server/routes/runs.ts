@@ -67,7 +67,9 @@ export function registerRunRoutes(app: FastifyInstance, ctx: ServerContext): voi
     },
   )
 
-  app.get<{ Querystring: { workflow?: string; errorCode?: string; status?: DeadLetter['status']; limit: number } }>(
+  app.get<{
+    Querystring: { workflow?: string; errorCode?: string; status?: DeadLetter['status']; limit: number }
+  }>(
     '/v1/dead-letters',
     {
       schema: {
@@ -124,7 +126,11 @@ export function registerRunRoutes(app: FastifyInstance, ctx: ServerContext): voi
     },
     async (req, reply) => {
       const { dryRun, max, ...filter } = req.body
-      const matching = await engine.listDeadLetters(ctx.scopeOf(req.headers), { ...filter, status: 'open', limit: max ?? 1000 })
+      const matching = await engine.listDeadLetters(ctx.scopeOf(req.headers), {
+        ...filter,
+        status: 'open',
+        limit: max ?? 1000,
+      })
       if (dryRun) return { dryRun: true, wouldReplay: matching }
       const replayed: DeadLetter[] = []
       const refused: Array<{ id: number; code: string; detail: string }> = []

@@ -54,7 +54,8 @@ export class PostgresEngine implements EngineStore {
       `SELECT * FROM workflow_runs WHERE id = $1 AND lease_token = $2 AND lease_expires_at_ms > ${NOW} FOR UPDATE`,
       [f.runId, f.token],
     )
-    if (r.rowCount === 0) throw new QualinkError('QLK_LEASE_LOST', `run ${f.runId}: lease token ${f.token} no longer holds`)
+    if (r.rowCount === 0)
+      throw new QualinkError('QLK_LEASE_LOST', `run ${f.runId}: lease token ${f.token} no longer holds`)
     return r.rows[0]
   }
 
@@ -81,13 +82,10 @@ export class PostgresEngine implements EngineStore {
       )
       if (started.rowCount === 1) continue
       // Signal-with-start: the key is busy, so the event joins the active run's inbox.
-      await c.query('INSERT INTO run_inbox (plant, workflow, run_key, version, event_seq) VALUES ($1, $2, $3, $4, $5)', [
-        e.plant,
-        t.workflow,
-        t.key,
-        t.version,
-        seq,
-      ])
+      await c.query(
+        'INSERT INTO run_inbox (plant, workflow, run_key, version, event_seq) VALUES ($1, $2, $3, $4, $5)',
+        [e.plant, t.workflow, t.key, t.version, seq],
+      )
       const woken = await c.query(
         `UPDATE run_waits SET status = 'matched', event_seq = $1 WHERE status = 'waiting' AND kind = 'inbox'
           AND run_id = (SELECT id FROM workflow_runs WHERE workflow = $2 AND run_key = $3 AND status IN ${ACTIVE_STATUSES})
@@ -99,10 +97,10 @@ export class PostgresEngine implements EngineStore {
   }
 
   private async wake(c: Client, now: number, runId: string): Promise<void> {
-    await c.query(`UPDATE workflow_runs SET due_at_ms = $1, updated_at_ms = $1 WHERE id = $2 AND status = 'waiting'`, [
-      now,
-      runId,
-    ])
+    await c.query(
+      `UPDATE workflow_runs SET due_at_ms = $1, updated_at_ms = $1 WHERE id = $2 AND status = 'waiting'`,
+      [now, runId],
+    )
   }
 
   async claimRuns(owner: string, ttlMs: number, limit: number) {
@@ -130,10 +128,17 @@ export class PostgresEngine implements EngineStore {
 
   async loadRun(scope: Scope, runId: string) {
     const sc = scopeClause(scope, 'plant', dollar, 1)
-    const run = await this.pool.query(`SELECT * FROM workflow_runs WHERE id = $1 AND ${sc.sql}`, [runId, ...sc.params])
+    const run = await this.pool.query(`SELECT * FROM workflow_runs WHERE id = $1 AND ${sc.sql}`, [
+      runId,
+      ...sc.params,
+    ])
     if (run.rowCount === 0) return undefined
-    const journal = await this.pool.query('SELECT * FROM run_journal WHERE run_id = $1 ORDER BY position', [runId])
-    const waits = await this.pool.query('SELECT * FROM run_waits WHERE run_id = $1 ORDER BY position', [runId])
+    const journal = await this.pool.query('SELECT * FROM run_journal WHERE run_id = $1 ORDER BY position', [
+      runId,
+    ])
+    const waits = await this.pool.query('SELECT * FROM run_waits WHERE run_id = $1 ORDER BY position', [
+      runId,
+    ])
     return { run: toRun(run.rows[0]), journal: journal.rows.map(toJournal), waits: waits.rows.map(toWait) }
   }
 
@@ -157,7 +162,17 @@ export class PostgresEngine implements EngineStore {
       await c.query(
         `INSERT INTO run_journal (run_id, position, kind, name, occurrence, idempotency_key, result, code_version,
            completed_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-        [f.runId, e.position, e.kind, e.name, e.occurrence, e.idempotencyKey, j(e.result), e.codeVersion, now],
+        [
+          f.runId,
+          e.position,
+          e.kind,
+          e.name,
+          e.occurrence,
+          e.idempotencyKey,
+          j(e.result),
+          e.codeVersion,
+          now,
+        ],
       )
       // Progress resets the retry budget: attempts count failures of the current step only.
       await c.query('UPDATE workflow_runs SET attempts = 0, updated_at_ms = $1 WHERE id = $2', [now, f.runId])
@@ -165,20 +180,37 @@ export class PostgresEngine implements EngineStore {
     })
   }
 
-  private async insertWait(c: Client, runId: string, plant: string, w: WaitRow, status: string, eventSeq: number | null) {
+  private async insertWait(
+    c: Client,
+    runId: string,
+    plant: string,
+    w: WaitRow,
+    status: string,
+    eventSeq: number | null,
+  ) {
     await c.query(
       `INSERT INTO run_waits (run_id, position, plant, kind, event_family, subject, after_seq, timeout_at_ms, status,
          event_seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-      [runId, w.position, plant, w.kind, w.eventFamily, w.subject, w.afterSeq, w.timeoutAtMs, status, eventSeq],
+      [
+        runId,
+        w.position,
+        plant,
+        w.kind,
+        w.eventFamily,
+        w.subject,
+        w.afterSeq,
+        w.timeoutAtMs,
+        status,
+        eventSeq,
+      ],
     )
   }
 
   private async park(c: Client, now: number, runId: string, dueAtMs: number | null): Promise<void> {
-    await c.query(`UPDATE workflow_runs SET status = 'waiting', due_at_ms = $1, updated_at_ms = $2 WHERE id = $3`, [
-      dueAtMs,
-      now,
-      runId,
-    ])
+    await c.query(
+      `UPDATE workflow_runs SET status = 'waiting', due_at_ms = $1, updated_at_ms = $2 WHERE id = $3`,
+      [dueAtMs, now, runId],
+    )
   }
 
   private async findForWait(c: Client | pg.Pool, plant: string, w: WaitRow, exclude: readonly number[]) {
@@ -216,10 +248,10 @@ export class PostgresEngine implements EngineStore {
       [late.seq, f.runId, w.position],
     )
     if (won.rowCount === 1) return toEvent(late)
-    const settled = await this.pool.query('SELECT status, event_seq FROM run_waits WHERE run_id = $1 AND position = $2', [
-      f.runId,
-      w.position,
-    ])
+    const settled = await this.pool.query(
+      'SELECT status, event_seq FROM run_waits WHERE run_id = $1 AND position = $2',
+      [f.runId, w.position],
+    )
     const s = settled.rows[0]
     return s?.status === 'matched' ? this.getEventBySeqInternal(Number(s.event_seq)) : undefined
   }
@@ -242,8 +274,14 @@ export class PostgresEngine implements EngineStore {
       )
       await c.query('DELETE FROM run_waits WHERE run_id = $1 AND position = $2', [f.runId, w.position])
       if (next.rows[0]) {
-        await c.query('UPDATE run_inbox SET run_id = $1, consumed_at_ms = $2 WHERE seq = $3', [f.runId, now, next.rows[0].seq])
-        const ev = await c.query(`SELECT ${EVENT_COLUMNS} FROM events WHERE seq = $1`, [next.rows[0].event_seq])
+        await c.query('UPDATE run_inbox SET run_id = $1, consumed_at_ms = $2 WHERE seq = $3', [
+          f.runId,
+          now,
+          next.rows[0].seq,
+        ])
+        const ev = await c.query(`SELECT ${EVENT_COLUMNS} FROM events WHERE seq = $1`, [
+          next.rows[0].event_seq,
+        ])
         return toEvent(ev.rows[0])
       }
       await this.insertWait(c, f.runId, String(run.plant), w, 'waiting', null)
@@ -288,7 +326,12 @@ export class PostgresEngine implements EngineStore {
     await c.query('UPDATE run_inbox SET run_id = $1, consumed_at_ms = $2 WHERE seq = $3', [id, now, n.seq])
   }
 
-  async completeRun(f: Fence, status: 'completed' | 'cancelled', result: unknown, audit: AuditEntry): Promise<void> {
+  async completeRun(
+    f: Fence,
+    status: 'completed' | 'cancelled',
+    result: unknown,
+    audit: AuditEntry,
+  ): Promise<void> {
     await this.tx(async (c, now) => {
       const run = await this.fenced(c, f)
       await c.query(
@@ -301,7 +344,13 @@ export class PostgresEngine implements EngineStore {
     })
   }
 
-  async deadLetterRun(f: Fence, policy: PoisonPolicy, code: string, error: string, audit: AuditEntry): Promise<void> {
+  async deadLetterRun(
+    f: Fence,
+    policy: PoisonPolicy,
+    code: string,
+    error: string,
+    audit: AuditEntry,
+  ): Promise<void> {
     await this.tx(async (c, now) => {
       const run = await this.fenced(c, f)
       await c.query(
@@ -333,7 +382,13 @@ export class PostgresEngine implements EngineStore {
     })
   }
 
-  private async filtered(table: string, scope: Scope, filters: ReadonlyArray<[string, unknown]>, order: string, limit: number) {
+  private async filtered(
+    table: string,
+    scope: Scope,
+    filters: ReadonlyArray<[string, unknown]>,
+    order: string,
+    limit: number,
+  ) {
     const sc = scopeClause(scope, 'plant', dollar, 0)
     const where = [sc.sql]
     const params: unknown[] = [...sc.params]
@@ -343,25 +398,50 @@ export class PostgresEngine implements EngineStore {
       where.push(`${col} = $${params.length}`)
     }
     params.push(limit)
-    return (await this.pool.query(`SELECT * FROM ${table} WHERE ${where.join(' AND ')} ORDER BY ${order} LIMIT $${params.length}`, params)).rows
+    return (
+      await this.pool.query(
+        `SELECT * FROM ${table} WHERE ${where.join(' AND ')} ORDER BY ${order} LIMIT $${params.length}`,
+        params,
+      )
+    ).rows
   }
 
   async listRuns(scope: Scope, f: RunFilter): Promise<RunRow[]> {
-    const rows = await this.filtered('workflow_runs', scope, [['workflow', f.workflow], ['status', f.status], ['run_key', f.key]], 'created_at_ms DESC', f.limit)
+    const rows = await this.filtered(
+      'workflow_runs',
+      scope,
+      [
+        ['workflow', f.workflow],
+        ['status', f.status],
+        ['run_key', f.key],
+      ],
+      'created_at_ms DESC',
+      f.limit,
+    )
     return rows.map(toRun)
   }
 
   async listDeadLetters(scope: Scope, f: DeadLetterFilter): Promise<DeadLetter[]> {
-    const rows = await this.filtered('dead_letters', scope, [['workflow', f.workflow], ['error_code', f.errorCode], ['status', f.status]], 'id', f.limit)
+    const rows = await this.filtered(
+      'dead_letters',
+      scope,
+      [
+        ['workflow', f.workflow],
+        ['error_code', f.errorCode],
+        ['status', f.status],
+      ],
+      'id',
+      f.limit,
+    )
     return rows.map(toDeadLetter)
   }
 
   private async openDeadLetter(c: Client, scope: Scope, id: number): Promise<Row | undefined> {
     const sc = scopeClause(scope, 'plant', dollar, 1)
-    const r = await c.query(`SELECT * FROM dead_letters WHERE id = $1 AND status = 'open' AND ${sc.sql} FOR UPDATE`, [
-      id,
-      ...sc.params,
-    ])
+    const r = await c.query(
+      `SELECT * FROM dead_letters WHERE id = $1 AND status = 'open' AND ${sc.sql} FOR UPDATE`,
+      [id, ...sc.params],
+    )
     return r.rows[0]
   }
 
@@ -399,7 +479,8 @@ export class PostgresEngine implements EngineStore {
           RETURNING workflow, run_key`,
         [now, dl.run_id],
       )
-      if (r.rows[0]) await this.startNextFromInbox(c, now, String(r.rows[0].workflow), String(r.rows[0].run_key))
+      if (r.rows[0])
+        await this.startNextFromInbox(c, now, String(r.rows[0].workflow), String(r.rows[0].run_key))
       return this.resolveDeadLetter(c, now, dl, 'discarded', reason, audit)
     })
   }
@@ -421,7 +502,9 @@ export class PostgresEngine implements EngineStore {
   }
 
   async engineCounts(): Promise<EngineCounts> {
-    const byStatus = await this.pool.query('SELECT status, COUNT(*)::bigint AS n FROM workflow_runs GROUP BY status')
+    const byStatus = await this.pool.query(
+      'SELECT status, COUNT(*)::bigint AS n FROM workflow_runs GROUP BY status',
+    )
     const one = async (sql: string) => Number((await this.pool.query(sql)).rows[0].n)
     return {
       runsByStatus: Object.fromEntries(byStatus.rows.map((r) => [String(r.status), Number(r.n)])),

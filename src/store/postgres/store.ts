@@ -13,7 +13,6 @@ import {
   toRawDelivery,
 } from '../rows.ts'
 import { scopeClause } from '../scope-sql.ts'
-import { PostgresEngine } from './engine.ts'
 import type {
   AppendRequest,
   AppendResult,
@@ -30,6 +29,7 @@ import type {
   StoredEvent,
   StoredRawDelivery,
 } from '../types.ts'
+import { PostgresEngine } from './engine.ts'
 
 // seq, ms timestamps and counts fit in a double; parse int8 as number, not string.
 pg.types.setTypeParser(20, (v) => Number(v))
@@ -338,7 +338,10 @@ export class PostgresStore implements Store {
     return r.rows[0] ? toRawDelivery(r.rows[0]) : undefined
   }
 
-  async listAudit(scope: Scope, f: { subject?: string; action?: string; limit: number }): Promise<AuditRow[]> {
+  async listAudit(
+    scope: Scope,
+    f: { subject?: string; action?: string; limit: number },
+  ): Promise<AuditRow[]> {
     const sc = scopeClause(scope, 'plant', dollar, 0)
     const where = [sc.sql]
     const params: unknown[] = [...sc.params]

@@ -54,9 +54,12 @@ export class SqliteEngine implements EngineStore {
 
   private fenced(f: Fence): void {
     const ok = this.db
-      .prepare(`SELECT 1 FROM workflow_runs WHERE id = ? AND lease_token = ? AND lease_expires_at_ms > ${NOW}`)
+      .prepare(
+        `SELECT 1 FROM workflow_runs WHERE id = ? AND lease_token = ? AND lease_expires_at_ms > ${NOW}`,
+      )
       .get(f.runId, f.token)
-    if (!ok) throw new QualinkError('QLK_LEASE_LOST', `run ${f.runId}: lease token ${f.token} no longer holds`)
+    if (!ok)
+      throw new QualinkError('QLK_LEASE_LOST', `run ${f.runId}: lease token ${f.token} no longer holds`)
   }
 
   setRouter(router: Router | undefined): void {
@@ -82,7 +85,9 @@ export class SqliteEngine implements EngineStore {
       if (started) continue
       // Signal-with-start: the key is busy, so the event joins the active run's inbox.
       this.db
-        .prepare('INSERT INTO run_inbox (plant, workflow, run_key, version, event_seq) VALUES (?, ?, ?, ?, ?)')
+        .prepare(
+          'INSERT INTO run_inbox (plant, workflow, run_key, version, event_seq) VALUES (?, ?, ?, ?, ?)',
+        )
         .run(e.plant, t.workflow, t.key, t.version, seq)
       const woken = this.db
         .prepare(`UPDATE run_waits SET status = 'matched', event_seq = ? WHERE status = 'waiting' AND kind = 'inbox'
@@ -95,7 +100,9 @@ export class SqliteEngine implements EngineStore {
 
   private wake(now: number, runId: string): void {
     this.db
-      .prepare(`UPDATE workflow_runs SET due_at_ms = ?, updated_at_ms = ? WHERE id = ? AND status = 'waiting'`)
+      .prepare(
+        `UPDATE workflow_runs SET due_at_ms = ?, updated_at_ms = ? WHERE id = ? AND status = 'waiting'`,
+      )
       .run(now, now, runId)
   }
 
@@ -108,7 +115,10 @@ export class SqliteEngine implements EngineStore {
       const claim = this.db.prepare(`UPDATE workflow_runs SET lease_owner = ?, lease_token = lease_token + 1,
           lease_expires_at_ms = ?, updated_at_ms = ? WHERE id = ? RETURNING *`)
       // A lease that expired without being released means its worker died: a takeover.
-      return due.map((d) => ({ ...toRun(claim.get(owner, now + ttlMs, now, d.id) as Row), takenOver: d.lease_owner !== null }))
+      return due.map((d) => ({
+        ...toRun(claim.get(owner, now + ttlMs, now, d.id) as Row),
+        takenOver: d.lease_owner !== null,
+      }))
     })
   }
 
@@ -122,12 +132,16 @@ export class SqliteEngine implements EngineStore {
 
   async loadRun(scope: Scope, runId: string) {
     const sc = scopeClause(scope, 'plant', q, 0)
-    const run = this.db.prepare(`SELECT * FROM workflow_runs WHERE id = ? AND ${sc.sql}`).get(runId, ...sc.params) as
-      | Row
-      | undefined
+    const run = this.db
+      .prepare(`SELECT * FROM workflow_runs WHERE id = ? AND ${sc.sql}`)
+      .get(runId, ...sc.params) as Row | undefined
     if (!run) return undefined
-    const journal = this.db.prepare('SELECT * FROM run_journal WHERE run_id = ? ORDER BY position').all(runId) as Row[]
-    const waits = this.db.prepare('SELECT * FROM run_waits WHERE run_id = ? ORDER BY position').all(runId) as Row[]
+    const journal = this.db
+      .prepare('SELECT * FROM run_journal WHERE run_id = ? ORDER BY position')
+      .all(runId) as Row[]
+    const waits = this.db
+      .prepare('SELECT * FROM run_waits WHERE run_id = ? ORDER BY position')
+      .all(runId) as Row[]
     return { run: toRun(run), journal: journal.map(toJournal), waits: waits.map(toWait) }
   }
 
@@ -139,7 +153,9 @@ export class SqliteEngine implements EngineStore {
   async snapshotConfig(f: Fence, config: unknown): Promise<unknown> {
     return this.tx(() => {
       this.fenced(f)
-      this.db.prepare('UPDATE workflow_runs SET config = ? WHERE id = ? AND config IS NULL').run(j(config), f.runId)
+      this.db
+        .prepare('UPDATE workflow_runs SET config = ? WHERE id = ? AND config IS NULL')
+        .run(j(config), f.runId)
       const r = this.db.prepare('SELECT config FROM workflow_runs WHERE id = ?').get(f.runId) as Row
       return JSON.parse(String(r.config))
     })
@@ -151,18 +167,47 @@ export class SqliteEngine implements EngineStore {
       this.db
         .prepare(`INSERT INTO run_journal (run_id, position, kind, name, occurrence, idempotency_key, result,
             code_version, completed_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-        .run(f.runId, e.position, e.kind, e.name, e.occurrence, e.idempotencyKey, j(e.result), e.codeVersion, now)
+        .run(
+          f.runId,
+          e.position,
+          e.kind,
+          e.name,
+          e.occurrence,
+          e.idempotencyKey,
+          j(e.result),
+          e.codeVersion,
+          now,
+        )
       // Progress resets the retry budget: attempts count failures of the current step only.
-      this.db.prepare('UPDATE workflow_runs SET attempts = 0, updated_at_ms = ? WHERE id = ?').run(now, f.runId)
+      this.db
+        .prepare('UPDATE workflow_runs SET attempts = 0, updated_at_ms = ? WHERE id = ?')
+        .run(now, f.runId)
       if (audit) this.writeAudit(now, audit)
     })
   }
 
-  private insertWait(runId: string, plant: string, w: WaitRow, status: WaitRow['status'], eventSeq: number | null) {
+  private insertWait(
+    runId: string,
+    plant: string,
+    w: WaitRow,
+    status: WaitRow['status'],
+    eventSeq: number | null,
+  ) {
     this.db
       .prepare(`INSERT INTO run_waits (run_id, position, plant, kind, event_family, subject, after_seq, timeout_at_ms,
           status, event_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-      .run(runId, w.position, plant, w.kind, w.eventFamily, w.subject, w.afterSeq, w.timeoutAtMs, status, eventSeq)
+      .run(
+        runId,
+        w.position,
+        plant,
+        w.kind,
+        w.eventFamily,
+        w.subject,
+        w.afterSeq,
+        w.timeoutAtMs,
+        status,
+        eventSeq,
+      )
   }
 
   private park(now: number, runId: string, dueAtMs: number | null): void {
@@ -197,7 +242,9 @@ export class SqliteEngine implements EngineStore {
 
   async timeOutWait(runId: string, position: number): Promise<boolean> {
     const r = this.db
-      .prepare(`UPDATE run_waits SET status = 'timed_out' WHERE run_id = ? AND position = ? AND status = 'waiting'`)
+      .prepare(
+        `UPDATE run_waits SET status = 'timed_out' WHERE run_id = ? AND position = ? AND status = 'waiting'`,
+      )
       .run(runId, position)
     return r.changes === 1
   }
@@ -211,9 +258,13 @@ export class SqliteEngine implements EngineStore {
           ORDER BY seq LIMIT 1`)
         .get(run.workflow, run.run_key) as Row | undefined
       if (next) {
-        this.db.prepare('UPDATE run_inbox SET run_id = ?, consumed_at_ms = ? WHERE seq = ?').run(f.runId, now, next.seq)
+        this.db
+          .prepare('UPDATE run_inbox SET run_id = ?, consumed_at_ms = ? WHERE seq = ?')
+          .run(f.runId, now, next.seq)
         this.db.prepare('DELETE FROM run_waits WHERE run_id = ? AND position = ?').run(f.runId, w.position)
-        return toEvent(this.db.prepare(`SELECT ${EVENT_COLUMNS} FROM events WHERE seq = ?`).get(next.event_seq) as Row)
+        return toEvent(
+          this.db.prepare(`SELECT ${EVENT_COLUMNS} FROM events WHERE seq = ?`).get(next.event_seq) as Row,
+        )
       }
       this.db.prepare('DELETE FROM run_waits WHERE run_id = ? AND position = ?').run(f.runId, w.position)
       this.insertWait(f.runId, String(run.plant), w, 'waiting', null)
@@ -224,7 +275,9 @@ export class SqliteEngine implements EngineStore {
 
   async suspendRun(f: Fence): Promise<void> {
     this.db
-      .prepare(`UPDATE workflow_runs SET lease_owner = NULL, lease_expires_at_ms = 0 WHERE id = ? AND lease_token = ?`)
+      .prepare(
+        `UPDATE workflow_runs SET lease_owner = NULL, lease_expires_at_ms = 0 WHERE id = ? AND lease_token = ?`,
+      )
       .run(f.runId, f.token)
   }
 
@@ -251,10 +304,17 @@ export class SqliteEngine implements EngineStore {
       .prepare(`INSERT INTO workflow_runs (id, plant, workflow, version, run_key, status, trigger_event_seq,
           trigger_event_id, due_at_ms, created_at_ms, updated_at_ms) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?)`)
       .run(id, next.plant, workflow, next.version, key, next.event_seq, next.id, now, now, now)
-    this.db.prepare('UPDATE run_inbox SET run_id = ?, consumed_at_ms = ? WHERE seq = ?').run(id, now, next.seq)
+    this.db
+      .prepare('UPDATE run_inbox SET run_id = ?, consumed_at_ms = ? WHERE seq = ?')
+      .run(id, now, next.seq)
   }
 
-  async completeRun(f: Fence, status: 'completed' | 'cancelled', result: unknown, audit: AuditEntry): Promise<void> {
+  async completeRun(
+    f: Fence,
+    status: 'completed' | 'cancelled',
+    result: unknown,
+    audit: AuditEntry,
+  ): Promise<void> {
     this.tx((now) => {
       this.fenced(f)
       const run = this.db
@@ -266,7 +326,13 @@ export class SqliteEngine implements EngineStore {
     })
   }
 
-  async deadLetterRun(f: Fence, policy: PoisonPolicy, code: string, error: string, audit: AuditEntry): Promise<void> {
+  async deadLetterRun(
+    f: Fence,
+    policy: PoisonPolicy,
+    code: string,
+    error: string,
+    audit: AuditEntry,
+  ): Promise<void> {
     this.tx((now) => {
       this.fenced(f)
       const run = this.db
@@ -392,13 +458,18 @@ export class SqliteEngine implements EngineStore {
 
   async engineCounts(): Promise<EngineCounts> {
     const now = this.now()
-    const byStatus = this.db.prepare('SELECT status, COUNT(*) AS n FROM workflow_runs GROUP BY status').all() as Row[]
+    const byStatus = this.db
+      .prepare('SELECT status, COUNT(*) AS n FROM workflow_runs GROUP BY status')
+      .all() as Row[]
     const one = (sql: string, ...p: unknown[]) => Number((this.db.prepare(sql).get(...p) as Row).n)
     return {
       runsByStatus: Object.fromEntries(byStatus.map((r) => [String(r.status), Number(r.n)])),
       openDeadLetters: one(`SELECT COUNT(*) AS n FROM dead_letters WHERE status = 'open'`),
       blockedKeys: one(`SELECT COUNT(*) AS n FROM workflow_runs WHERE status = 'failed'`),
-      dueNow: one(`SELECT COUNT(*) AS n FROM workflow_runs WHERE status IN ${CLAIMABLE_STATUSES} AND due_at_ms <= ?`, now),
+      dueNow: one(
+        `SELECT COUNT(*) AS n FROM workflow_runs WHERE status IN ${CLAIMABLE_STATUSES} AND due_at_ms <= ?`,
+        now,
+      ),
     }
   }
 }

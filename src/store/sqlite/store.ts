@@ -304,7 +304,10 @@ export class SqliteStore implements Store {
     return rows[0] ? toRawDelivery(rows[0]) : undefined
   }
 
-  async listAudit(scope: Scope, f: { subject?: string; action?: string; limit: number }): Promise<AuditRow[]> {
+  async listAudit(
+    scope: Scope,
+    f: { subject?: string; action?: string; limit: number },
+  ): Promise<AuditRow[]> {
     const sc = scopeClause(scope, 'plant', q, 0)
     const where = [sc.sql]
     const params: unknown[] = [...sc.params]

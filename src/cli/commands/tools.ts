@@ -1,0 +1,47 @@
+import type { Command } from 'commander'
+import { runSchemasCheck } from '../../contracts/schemas-gen.ts'
+import { runUntilSignal } from './start.ts'
+
+export function registerToolCommands(program: Command): void {
+  const schemas = program.command('schemas').description('event schema governance')
+  schemas
+    .command('check')
+    .description(
+      'fail when schemas/ is out of sync with the sources, or changed incompatibly without a new major',
+    )
+    .option('--dir <dir>', 'the committed schema snapshot', 'schemas')
+    .option('--against <git-ref>', 'also compare with the schemas committed at this ref (e.g. origin/main)')
+    .action((o: { dir: string; against?: string }) => {
+      const r = runSchemasCheck(o.dir, { against: o.against })
+      if (r.ok) {
+        console.log('schemas OK: in sync, no breaking change without a new major version')
+        return
+      }
+      for (const p of r.problems) console.log(`- ${p}`)
+      process.exitCode = 1
+    })
+
+  program
+    .command('simulate <name>')
+    .description('run one plant simulator alone: erp-s4, erp-ecc, erpnext, qms, mes, lims, crm')
+    .option('--port <port>', 'TCP port (0 = any free one)', '0')
+    .option('--broker <url>', 'MQTT broker for the mes simulator', 'mqtt://127.0.0.1:1883')
+    .option('--dir <dir>', 'output folder for the lims simulator', './data/lims')
+    .action(async (name: string, o: { port: string; broker: string; dir: string }) => {
+      // Lazy: nothing under src/ may import simulators/ except this command and the demo.
+      const sims = await import('../../../simulators/index.ts')
+      if (!(sims.SIMULATORS as readonly string[]).includes(name)) {
+        throw new Error(`unknown simulator '${name}'; choose one of ${sims.SIMULATORS.join(', ')}`)
+      }
+      const sim = await sims.startSimulator(name as (typeof sims.SIMULATORS)[number], {
+        port: Number(o.port),
+        brokerUrl: o.broker,
+        dir: o.dir,
+      })
+      console.log(`${name} simulator listening at ${sim.url}  (state: ${sim.url}/__sim/state)`)
+      await runUntilSignal(
+        () => sim.close(),
+        (m) => console.log(m),
+      )
+    })
+}
