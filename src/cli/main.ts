@@ -4,7 +4,7 @@ import { registerAuditCommands } from './commands/audit.ts'
 import { registerDemoCommand } from './commands/demo.ts'
 import { registerRunCommands } from './commands/runs.ts'
 import { registerStartCommand } from './commands/start.ts'
-import { registerToolCommands } from './commands/tools.ts'
+import { registerToolCommands, registerXrefCommands } from './commands/tools.ts'
 
 const program = new Command()
   .name('qualink')
@@ -16,6 +16,7 @@ registerDemoCommand(program)
 registerAuditCommands(program)
 registerRunCommands(program)
 registerToolCommands(program)
+registerXrefCommands(program)
 
 try {
   await program.parseAsync(process.argv)

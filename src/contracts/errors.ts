@@ -50,6 +50,16 @@ export const ERRORS = {
     retryable: false,
   },
   QLK_AUDIT_BROKEN: { status: 500, title: 'Audit chain verification failed', retryable: false },
+  QLK_SIGNATURE_INVALID: {
+    status: 401,
+    title: 'Webhook signature missing, stale or wrong',
+    retryable: false,
+  },
+  QLK_UNKNOWN_SOURCE: {
+    status: 404,
+    title: 'No ingress source of that name is configured',
+    retryable: false,
+  },
   QLK_INTERNAL: { status: 500, title: 'Internal error', retryable: true },
 } as const satisfies Record<string, ErrorSpec>
 

@@ -4,6 +4,7 @@ import { registerUiRoutes } from '../ui/routes.ts'
 import type { ServerContext } from './context.ts'
 import { problem, sendProblem, toProblem } from './problem.ts'
 import { registerEventRoutes } from './routes/events.ts'
+import { registerIngressRoutes } from './routes/ingress.ts'
 import { registerOpsRoutes } from './routes/ops.ts'
 import { registerRunRoutes } from './routes/runs.ts'
 
@@ -34,6 +35,7 @@ export function buildApp(ctx: ServerContext): FastifyInstance {
   registerEventRoutes(app, ctx)
   registerOpsRoutes(app, ctx)
   registerRunRoutes(app, ctx)
+  registerIngressRoutes(app, ctx, ctx.ingress.sources, ctx.ingress.onStored)
   registerUiRoutes(app, ctx)
   return app
 }

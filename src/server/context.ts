@@ -1,4 +1,5 @@
 import type { AnchorSink } from '../audit/anchors.ts'
+import type { WebhookSource } from '../connectors/ingress/webhook-source.ts'
 import type { EventRegistry } from '../contracts/registry.ts'
 import type { Logger } from '../observability/logger.ts'
 import type { KernelMetrics } from '../observability/metrics.ts'
@@ -18,4 +19,6 @@ export interface ServerContext {
   readonly isShuttingDown: () => boolean
   /** asks the engine to claim due runs now (after a write that made runs due) */
   readonly wakeEngine: () => void
+  /** webhook sources accepted on /v1/ingress/:source, and the hook that wakes translation */
+  readonly ingress: { readonly sources: readonly WebhookSource[]; readonly onStored: () => void }
 }

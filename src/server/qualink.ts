@@ -2,9 +2,11 @@ import path from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { FileAnchorSink } from '../audit/anchors.ts'
 import { AuditSealer } from '../audit/sealer.ts'
+import type { WebhookSource } from '../connectors/ingress/webhook-source.ts'
 import { catalogue } from '../contracts/catalogue.ts'
 import { EventRegistry } from '../contracts/registry.ts'
 import { Engine } from '../engine/engine.ts'
+import { TranslationStage, type Translator } from '../engine/translation-stage.ts'
 import type { WorkflowDefinition } from '../engine/workflow.ts'
 import { createLogger, type Logger } from '../observability/logger.ts'
 import { KernelMetrics } from '../observability/metrics.ts'
@@ -33,6 +35,10 @@ export interface QualinkOptions {
   /** false: route events but execute nothing here (an API-only process) */
   readonly runEngine?: boolean
   readonly leaseTtlMs?: number
+  /** webhook sources accepted on /v1/ingress/:source */
+  readonly webhooks?: readonly WebhookSource[]
+  /** translators from raw deliveries to canonical events, one per source */
+  readonly translators?: readonly Translator[]
 }
 
 export interface Qualink {
@@ -41,6 +47,7 @@ export interface Qualink {
   readonly url: string
   readonly sealer: AuditSealer
   readonly engine: Engine
+  readonly translation: TranslationStage
   close(): Promise<void>
 }
 
@@ -77,17 +84,26 @@ export async function startQualink(opts: QualinkOptions = {}): Promise<Qualink> 
     metrics: metrics.engine(),
   })
   metrics.observeEngine(store.engine)
+  const registry = new EventRegistry(catalogue, { passthrough: opts.passthrough })
+  const translation = new TranslationStage({
+    store,
+    queue,
+    registry,
+    translators: opts.translators ?? [],
+    logger,
+  })
   let shuttingDown = false
   const app = buildApp({
     store,
     queue,
-    registry: new EventRegistry(catalogue, { passthrough: opts.passthrough }),
+    registry,
     anchors,
     metrics,
     logger,
     scopeOf: () => ({ allPlants: true, reason: 'no authentication configured: loopback-only deployment' }),
     isShuttingDown: () => shuttingDown,
     wakeEngine: () => engine.wake(),
+    ingress: { sources: opts.webhooks ?? [], onStored: () => translation.wake() },
   })
   // Events this process stored may have made runs due: claim them now, not at the next poll.
   app.addHook('onResponse', async (req) => {
@@ -95,6 +111,7 @@ export async function startQualink(opts: QualinkOptions = {}): Promise<Qualink> 
   })
   app.addHook('onClose', async () => {
     shuttingDown = true
+    await translation.stop()
     await queue.drain()
     await engine.stop()
     await sealer.stop()
@@ -102,13 +119,17 @@ export async function startQualink(opts: QualinkOptions = {}): Promise<Qualink> 
   })
   const address = await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 8080 })
   sealer.start()
-  if (opts.runEngine !== false) await engine.start()
+  if (opts.runEngine !== false) {
+    translation.start()
+    await engine.start()
+  }
   return {
     app,
     store,
     url: address,
     sealer,
     engine,
+    translation,
     close: async () => {
       shuttingDown = true
       await app.close()

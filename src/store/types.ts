@@ -1,4 +1,5 @@
 import type { EngineStore } from './engine-types.ts'
+import type { IngressStore } from './ingress-types.ts'
 
 /**
  * The narrow Store interface every other module talks to. Two dialects implement it
@@ -154,6 +155,8 @@ export interface Store {
   readonly dialect: 'sqlite' | 'postgres'
   /** The durable execution engine's tables (runs, journal, waits, inbox, dead letters). */
   readonly engine: EngineStore
+  /** Raw deliveries' translation stage and the identity mapping it needs. */
+  readonly ingress: IngressStore
   /** The database's clock in epoch ms: due times and lease expiry never use a worker's clock. */
   now(): Promise<number>
 

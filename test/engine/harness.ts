@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import pino from 'pino'
 import type { CloudEvent } from '../../src/contracts/envelope.ts'
 import { Engine, type EngineOptions } from '../../src/engine/engine.ts'
-import { toAppendEvent } from '../../src/server/ingest.ts'
+import { toAppendEvent } from '../../src/store/append-event.ts'
 import type { Store } from '../../src/store/types.ts'
 
 export const ALL = { allPlants: true, reason: 'test' } as const

@@ -5,7 +5,7 @@ import { linkHash } from '../../src/audit/chain.ts'
 import { AuditSealer } from '../../src/audit/sealer.ts'
 import { verifyAudit } from '../../src/audit/verify.ts'
 import type { CloudEvent } from '../../src/contracts/envelope.ts'
-import { toAppendEvent } from '../../src/server/ingest.ts'
+import { toAppendEvent } from '../../src/store/append-event.ts'
 import type { Store } from '../../src/store/types.ts'
 import {
   createTestDatabase,

@@ -1,7 +1,7 @@
 import pg from 'pg'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { CloudEvent } from '../../src/contracts/envelope.ts'
-import { toAppendEvent } from '../../src/server/ingest.ts'
+import { toAppendEvent } from '../../src/store/append-event.ts'
 import { LOG_START, type LogCursor, type Store } from '../../src/store/types.ts'
 import { createTestDatabase, dialectAvailable, type TestDatabase } from '../dialects.ts'
 import { ping } from '../event-fixtures.ts'

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { CloudEvent } from '../../src/contracts/envelope.ts'
-import { toAppendEvent } from '../../src/server/ingest.ts'
+import { toAppendEvent } from '../../src/store/append-event.ts'
 import type { AppendRequest, Store } from '../../src/store/types.ts'
 import { WriteQueue } from '../../src/store/write-queue.ts'
 import {

@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs'
 import type { Command } from 'commander'
 import { runSchemasCheck } from '../../contracts/schemas-gen.ts'
+import { DEFAULT_URL } from '../api-client.ts'
 import { runUntilSignal } from './start.ts'
 
 export function registerToolCommands(program: Command): void {
@@ -43,5 +45,40 @@ export function registerToolCommands(program: Command): void {
         () => sim.close(),
         (m) => console.log(m),
       )
+    })
+}
+
+export function registerXrefCommands(program: Command): void {
+  const xref = program.command('xref').description('identity mapping (through the API of a running Qualink)')
+  xref
+    .command('import <file>')
+    .description(
+      'upsert mappings from a CSV file (system,entity_type,external_code,plant,enterprise_id); all or nothing',
+    )
+    .option('--url <url>', 'Qualink API', DEFAULT_URL)
+    .action(async (file: string, o: { url: string }) => {
+      const res = await fetch(`${o.url}/v1/xref/import`, {
+        method: 'POST',
+        headers: { 'content-type': 'text/csv', 'x-qualink-actor': `cli:${process.env.USER ?? 'unknown'}` },
+        body: readFileSync(file, 'utf8'),
+      })
+      const body = (await res.json()) as {
+        upserted?: number
+        resumed?: number
+        errors?: Array<{ path: string; message: string }>
+      }
+      if (!res.ok) {
+        for (const e of body.errors ?? []) console.error(`  ${e.message}`)
+        throw new Error(`import refused (HTTP ${res.status}); nothing was imported`)
+      }
+      console.log(`${body.upserted} mapping(s) upserted; ${body.resumed} parked deliveries resumed`)
+    })
+  xref
+    .command('export')
+    .description('print every mapping in your plants as CSV')
+    .option('--url <url>', 'Qualink API', DEFAULT_URL)
+    .action(async (o: { url: string }) => {
+      const res = await fetch(`${o.url}/v1/xref?format=csv`)
+      process.stdout.write(await res.text())
     })
 }

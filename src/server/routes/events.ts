@@ -1,8 +1,9 @@
 import type { FastifyInstance } from 'fastify'
 import { QualinkError } from '../../contracts/errors.ts'
+import { toAppendEvent } from '../../store/append-event.ts'
 import { decodeCursor, encodeCursor, LOG_START, type StoredEvent } from '../../store/types.ts'
 import type { ServerContext } from '../context.ts'
-import { parseIngest, toAppendEvent, validateAll } from '../ingest.ts'
+import { parseIngest, validateAll } from '../ingest-parse.ts'
 
 const INGEST_TYPES = ['application/cloudevents+json', 'application/cloudevents-batch+json']
 

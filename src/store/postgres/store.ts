@@ -30,6 +30,7 @@ import type {
   StoredRawDelivery,
 } from '../types.ts'
 import { PostgresEngine } from './engine.ts'
+import { PostgresIngress } from './ingress.ts'
 
 // seq, ms timestamps and counts fit in a double; parse int8 as number, not string.
 pg.types.setTypeParser(20, (v) => Number(v))
@@ -57,6 +58,7 @@ export class PostgresStore implements Store {
   readonly dialect = 'postgres' as const
   private readonly pool: pg.Pool
   readonly engine: PostgresEngine
+  readonly ingress: PostgresIngress
 
   static async open(opts: PostgresOptions): Promise<PostgresStore> {
     const s = new PostgresStore(opts)
@@ -73,10 +75,11 @@ export class PostgresStore implements Store {
     this.pool = new pg.Pool({ connectionString: opts.connectionString, max: opts.poolSize ?? 10 })
     // An idle client that loses its server (restart, pg_terminate_backend) must not crash the process.
     this.pool.on('error', () => {})
-    this.engine = new PostgresEngine(
-      this.pool,
-      (fn) => this.tx(async (c) => fn(c, Number((await c.query(`SELECT ${NOW_MS} AS now`)).rows[0].now))),
-      (c, now, entries) => this.writeAudit(c, now, entries),
+    const txNow = <T>(fn: (c: pg.PoolClient, now: number) => Promise<T>) =>
+      this.tx(async (c) => fn(c, Number((await c.query(`SELECT ${NOW_MS} AS now`)).rows[0].now)))
+    this.engine = new PostgresEngine(this.pool, txNow, (c, now, entries) => this.writeAudit(c, now, entries))
+    this.ingress = new PostgresIngress(this.pool, txNow, (c, now, entries) =>
+      this.writeAudit(c, now, entries),
     )
   }
 

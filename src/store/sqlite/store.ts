@@ -32,6 +32,7 @@ import type {
   StoredRawDelivery,
 } from '../types.ts'
 import { SqliteEngine } from './engine.ts'
+import { SqliteIngress } from './ingress.ts'
 import { acquireLockFile } from './lock-file.ts'
 import { ReadPool } from './read-pool.ts'
 
@@ -58,6 +59,7 @@ export class SqliteStore implements Store {
   private readonly pool: ReadPool | undefined
   private readonly stmt: ReturnType<SqliteStore['prepare']>
   readonly engine: SqliteEngine
+  readonly ingress: SqliteIngress
 
   static open(opts: SqliteOptions): SqliteStore {
     return new SqliteStore(opts)
@@ -77,6 +79,7 @@ export class SqliteStore implements Store {
       this.migrate()
       this.stmt = this.prepare()
       this.engine = new SqliteEngine(this.db, (now, a) => this.writeAudit(now, a))
+      this.ingress = new SqliteIngress(this.db, (now, a) => this.writeAudit(now, a))
     } catch (e) {
       this.releaseLock()
       throw e

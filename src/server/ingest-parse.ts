@@ -1,8 +1,6 @@
-import { hashCanonical } from '../audit/canonical-json.ts'
 import type { CloudEvent } from '../contracts/envelope.ts'
 import { QualinkError } from '../contracts/errors.ts'
 import type { EventRegistry } from '../contracts/registry.ts'
-import type { AppendEvent } from '../store/types.ts'
 
 export const MAX_BATCH_EVENTS = 1000
 
@@ -93,22 +91,4 @@ export function validateAll(registry: EventRegistry, mode: IngestMode, candidate
     )
   }
   return events
-}
-
-export function toAppendEvent(e: CloudEvent, receivedAt: string): AppendEvent {
-  const time = e.time ?? receivedAt
-  const correlationId = e.correlationid ?? e.id
-  return {
-    plant: e.plant,
-    source: e.source,
-    id: e.id,
-    type: e.type,
-    subject: e.subject ?? null,
-    time,
-    correlationId,
-    causationId: e.causationid ?? null,
-    sourceSequence: e.sequence ?? null,
-    dataHash: hashCanonical(e.data),
-    envelopeJson: JSON.stringify({ ...e, time, correlationid: correlationId }),
-  }
 }

@@ -1,0 +1,154 @@
+import type { CloudEvent } from '../contracts/envelope.ts'
+import { isQualinkError, QualinkError } from '../contracts/errors.ts'
+import type { EventRegistry } from '../contracts/registry.ts'
+import type { XrefKey, XrefResolver } from '../mapping/xref.ts'
+import type { Logger } from '../observability/logger.ts'
+import { toAppendEvent } from '../store/append-event.ts'
+import { xrefKeyString } from '../store/ingress-types.ts'
+import type { Store, StoredRawDelivery } from '../store/types.ts'
+import type { WriteQueue } from '../store/write-queue.ts'
+import { classify, RetryableError } from './errors.ts'
+import { backoffDelay, DEFAULT_RETRY, type RetryPolicy } from './retry.ts'
+
+/**
+ * Turns one raw delivery of a source into canonical events. Ids must derive from the delivery
+ * (e.g. `<delivery id>#<n>`): a delivery translated twice (crash between append and settle)
+ * then deduplicates on (source, id) instead of storing twice.
+ */
+export interface Translator {
+  readonly source: string
+  translate(raw: StoredRawDelivery, xref: XrefResolver): Promise<CloudEvent[]>
+}
+
+export interface TranslationStageOptions {
+  readonly store: Store
+  readonly queue: WriteQueue
+  readonly registry: EventRegistry
+  readonly translators: readonly Translator[]
+  readonly logger?: Logger
+  readonly retry?: RetryPolicy
+  readonly batch?: number
+  readonly pollMs?: number
+  readonly onOutcome?: (source: string, status: string) => void
+}
+
+/**
+ * The retryable stage between a stored raw delivery and the event log (DESIGN §6): translate,
+ * map identities, validate, append. A missing identity mapping parks the delivery (it resumes
+ * when the mapping is added); invalid content is dead-lettered with its raw body kept;
+ * anything else is retried with backoff.
+ */
+export class TranslationStage {
+  private readonly bySource: Map<string, Translator>
+  private timer: NodeJS.Timeout | undefined
+  private running: Promise<unknown> = Promise.resolve()
+  private stopped = true
+
+  constructor(private readonly o: TranslationStageOptions) {
+    this.bySource = new Map(o.translators.map((t) => [t.source, t]))
+  }
+
+  /** Translates what is due now; returns how many deliveries were settled. */
+  async runOnce(): Promise<number> {
+    const due = await this.o.store.ingress.claimRawDeliveries(this.o.batch ?? 50, 30_000)
+    for (const raw of due) await this.settle(raw)
+    return due.length
+  }
+
+  private async settle(raw: StoredRawDelivery): Promise<void> {
+    const ingress = this.o.store.ingress
+    const missing: XrefKey[] = []
+    // Store failures during lookups are transient; anything else a translator throws is about the content.
+    const transient = (e: unknown) =>
+      new RetryableError('QLK_STORE_UNAVAILABLE', `identity lookup failed: ${String(e)}`)
+    const resolver: XrefResolver = {
+      resolve: async (k) => {
+        const id = await ingress.resolveXref(k).catch((e) => Promise.reject(transient(e)))
+        if (id === undefined) missing.push(k)
+        return id
+      },
+      reverse: (s, t, e, p) => ingress.reverseXref(s, t, e, p).catch((err) => Promise.reject(transient(err))),
+    }
+    try {
+      const translator = this.bySource.get(raw.source)
+      if (!translator) {
+        throw new QualinkError('QLK_CONFIG_INVALID', `no translator is configured for source '${raw.source}'`)
+      }
+      const produced = await translator.translate(raw, resolver)
+      const events = produced.map((e, i) =>
+        this.o.registry.validate(
+          {
+            ...e,
+            id: e.id ?? `${raw.deliveryId}#${i}`,
+            causationid: e.causationid ?? `raw:${raw.source}:${raw.deliveryId}`,
+          },
+          `/events/${i}`,
+        ),
+      )
+      const receivedAt = new Date(raw.receivedAtMs).toISOString()
+      const results = events.length
+        ? await this.o.queue.submit({
+            actor: `connector:${raw.source}`,
+            events: events.map((e) => toAppendEvent(e, receivedAt)),
+          })
+        : []
+      await ingress.settleRawDelivery(raw.seq, { status: 'translated', eventSeq: results[0]?.seq ?? null })
+      this.o.onOutcome?.(raw.source, 'translated')
+    } catch (e) {
+      const c = classify(e)
+      if (c.code === 'QLK_XREF_MISSING' && missing.length > 0) {
+        await ingress.settleRawDelivery(raw.seq, {
+          status: 'parked',
+          code: c.code,
+          error: c.message,
+          parkedOn: missing.map(xrefKeyString),
+        })
+        this.o.onOutcome?.(raw.source, 'parked')
+        return
+      }
+      const policy = this.o.retry ?? DEFAULT_RETRY
+      const transientFailure = e instanceof RetryableError || (isQualinkError(e) && e.retryable)
+      if (transientFailure && raw.attempts < policy.maxAttempts) {
+        await ingress.settleRawDelivery(raw.seq, {
+          status: 'pending',
+          retryInMs: backoffDelay(raw.attempts, policy),
+          code: c.code,
+          error: c.message,
+        })
+        this.o.onOutcome?.(raw.source, 'retry')
+        return
+      }
+      // The raw body stays stored: "what exactly did the ERP send?" always has an answer.
+      await ingress.settleRawDelivery(raw.seq, { status: 'dead', code: c.code, error: c.message })
+      this.o.onOutcome?.(raw.source, 'dead')
+      this.o.logger?.warn({ source: raw.source, deliveryId: raw.deliveryId, code: c.code }, c.message)
+    }
+  }
+
+  private schedule(ms: number): void {
+    if (this.stopped) return
+    if (this.timer) clearTimeout(this.timer)
+    this.timer = setTimeout(() => {
+      this.timer = undefined
+      this.running = this.runOnce()
+        .catch((e) => this.o.logger?.error({ err: e }, 'translation stage failed; retrying'))
+        .finally(() => this.schedule(this.o.pollMs ?? 200))
+    }, ms)
+  }
+
+  start(): void {
+    this.stopped = false
+    this.schedule(0)
+  }
+
+  /** A delivery was just stored: translate it now rather than at the next tick (a running pass reschedules itself). */
+  wake(): void {
+    if (this.timer) this.schedule(0)
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true
+    if (this.timer) clearTimeout(this.timer)
+    await this.running
+  }
+}

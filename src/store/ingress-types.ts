@@ -1,0 +1,41 @@
+import type { XrefKey, XrefRow } from '../mapping/xref.ts'
+import type { Scope, StoredRawDelivery } from './types.ts'
+
+/** How one translation attempt of a raw delivery ended. */
+export type RawOutcome =
+  | { readonly status: 'translated'; readonly eventSeq: number | null }
+  /** waits for identity mappings; adding any of `parkedOn` makes it due again */
+  | {
+      readonly status: 'parked'
+      readonly code: string
+      readonly error: string
+      readonly parkedOn: readonly string[]
+    }
+  | { readonly status: 'dead'; readonly code: string; readonly error: string }
+  | { readonly status: 'pending'; readonly retryInMs: number; readonly code: string; readonly error: string }
+
+export function xrefKeyString(k: XrefKey): string {
+  return JSON.stringify([k.plant, k.system, k.entityType, k.externalCode])
+}
+
+/** Raw deliveries (connector ingress) and the identity mapping their translation needs. */
+export interface IngressStore {
+  /** Takes up to `limit` due pending deliveries, pushing their due time out by `leaseMs`. */
+  claimRawDeliveries(limit: number, leaseMs: number): Promise<StoredRawDelivery[]>
+  settleRawDelivery(seq: number, outcome: RawOutcome): Promise<void>
+  listRawDeliveries(
+    scope: Scope,
+    filter: { status?: StoredRawDelivery['status']; source?: string; limit: number },
+  ): Promise<StoredRawDelivery[]>
+
+  resolveXref(key: XrefKey): Promise<string | undefined>
+  reverseXref(
+    system: string,
+    entityType: string,
+    enterpriseId: string,
+    plant: string,
+  ): Promise<string | undefined>
+  /** Upserts mappings in one transaction, audited; parked deliveries waiting for any of them resume. */
+  upsertXref(rows: readonly XrefRow[], actor: string): Promise<{ upserted: number; resumed: number }>
+  listXref(scope: Scope, filter: { system?: string; entityType?: string; limit: number }): Promise<XrefRow[]>
+}
