@@ -37,5 +37,7 @@ export interface IngressStore {
   ): Promise<string | undefined>
   /** Upserts mappings in one transaction, audited; parked deliveries waiting for any of them resume. */
   upsertXref(rows: readonly XrefRow[], actor: string): Promise<{ upserted: number; resumed: number }>
+  getCursor(name: string): Promise<string | null>
+  setCursor(name: string, cursor: string): Promise<void>
   listXref(scope: Scope, filter: { system?: string; entityType?: string; limit: number }): Promise<XrefRow[]>
 }

@@ -134,6 +134,19 @@ export class PostgresIngress implements IngressStore {
     })
   }
 
+  async getCursor(name: string): Promise<string | null> {
+    const r = await this.pool.query('SELECT cursor FROM ingress_cursors WHERE name = $1', [name])
+    return r.rows[0] ? String(r.rows[0].cursor) : null
+  }
+
+  async setCursor(name: string, cursor: string): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO ingress_cursors (name, cursor, updated_at_ms) VALUES ($1, $2, ${NOW})
+       ON CONFLICT (name) DO UPDATE SET cursor = excluded.cursor, updated_at_ms = excluded.updated_at_ms`,
+      [name, cursor],
+    )
+  }
+
   async listXref(
     scope: Scope,
     f: { system?: string; entityType?: string; limit: number },

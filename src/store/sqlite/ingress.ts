@@ -133,6 +133,20 @@ export class SqliteIngress implements IngressStore {
       .immediate()
   }
 
+  async getCursor(name: string): Promise<string | null> {
+    const r = this.db.prepare('SELECT cursor FROM ingress_cursors WHERE name = ?').get(name) as
+      | Row
+      | undefined
+    return r ? String(r.cursor) : null
+  }
+
+  async setCursor(name: string, cursor: string): Promise<void> {
+    this.db
+      .prepare(`INSERT INTO ingress_cursors (name, cursor, updated_at_ms) VALUES (?, ?, ${NOW})
+        ON CONFLICT (name) DO UPDATE SET cursor = excluded.cursor, updated_at_ms = excluded.updated_at_ms`)
+      .run(name, cursor)
+  }
+
   async listXref(
     scope: Scope,
     f: { system?: string; entityType?: string; limit: number },

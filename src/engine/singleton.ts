@@ -1,0 +1,73 @@
+import type { Logger } from '../observability/logger.ts'
+import type { Lease, Store } from '../store/types.ts'
+
+export interface SingletonOptions {
+  readonly store: Store
+  readonly name: string
+  readonly owner: string
+  readonly ttlMs?: number
+  readonly logger?: Logger
+  /** start the duty; called when this process takes the lease */
+  readonly run: (lease: Lease) => Promise<void> | void
+  /** stop the duty; called when the lease is lost or on stop */
+  readonly halt: () => Promise<void> | void
+}
+
+/**
+ * Something that must run once across all processes (an MQTT session with one client id, a
+ * file watcher, a polling cursor, the relay): it runs only while this process holds the lease,
+ * renews it by heartbeat, halts the moment a renewal fails, and another process takes over
+ * after expiry (DESIGN §6 "Singletons when scaled out").
+ */
+export class Singleton {
+  private lease: Lease | undefined
+  private timer: NodeJS.Timeout | undefined
+  private stopped = false
+  private readonly ttl: number
+
+  constructor(private readonly o: SingletonOptions) {
+    this.ttl = o.ttlMs ?? 15_000
+  }
+
+  get held(): boolean {
+    return this.lease !== undefined
+  }
+
+  private async tick(): Promise<void> {
+    try {
+      if (this.lease) {
+        this.lease = await this.o.store.renewLease(this.lease, this.ttl)
+        if (!this.lease) {
+          this.o.logger?.warn({ singleton: this.o.name }, 'lease lost: halting')
+          await this.o.halt()
+        }
+      } else {
+        this.lease = await this.o.store.acquireLease(this.o.name, this.o.owner, this.ttl)
+        if (this.lease) {
+          this.o.logger?.info({ singleton: this.o.name, token: this.lease.token }, 'lease taken: running')
+          await this.o.run(this.lease)
+        }
+      }
+    } catch (e) {
+      this.o.logger?.error({ err: e, singleton: this.o.name }, 'singleton heartbeat failed')
+    }
+  }
+
+  start(): void {
+    const loop = async () => {
+      await this.tick()
+      if (!this.stopped) this.timer = setTimeout(loop, Math.max(50, Math.floor(this.ttl / 3)))
+    }
+    void loop()
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true
+    if (this.timer) clearTimeout(this.timer)
+    if (this.lease) {
+      await this.o.halt()
+      await this.o.store.releaseLease(this.lease).catch(() => {})
+      this.lease = undefined
+    }
+  }
+}
