@@ -60,6 +60,47 @@ export const ERRORS = {
     title: 'No ingress source of that name is configured',
     retryable: false,
   },
+  // Connector egress (src/connectors/sdk/egress.ts). Retryable ones are retried by the engine;
+  // an ambiguous failure is safe to retry only because connectors read back before re-posting.
+  QLK_EGRESS_DENIED: {
+    status: 403,
+    title: 'Outbound URL is not on the connector egress allowlist',
+    retryable: false,
+  },
+  QLK_EGRESS_REDIRECT: {
+    status: 502,
+    title: 'Remote redirected to another origin; not followed',
+    retryable: false,
+  },
+  QLK_EGRESS_NETWORK: { status: 502, title: 'Remote unreachable; the request was not sent', retryable: true },
+  QLK_EGRESS_TIMEOUT: {
+    status: 504,
+    title: 'Remote did not answer within the connector timeout',
+    retryable: true,
+  },
+  QLK_EGRESS_AMBIGUOUS: {
+    status: 502,
+    title: 'Connection lost after the request was sent; outcome unknown until read back',
+    retryable: true,
+  },
+  QLK_CIRCUIT_OPEN: { status: 503, title: 'Circuit breaker open for this remote target', retryable: true },
+  QLK_REMOTE_RATE_LIMITED: { status: 429, title: 'Remote asked to slow down (429)', retryable: true },
+  QLK_REMOTE_UNAVAILABLE: {
+    status: 502,
+    title: 'Remote answered with a server error (5xx)',
+    retryable: true,
+  },
+  QLK_REMOTE_REJECTED: { status: 502, title: 'Remote refused the request (4xx)', retryable: false },
+  QLK_REMOTE_INVALID_RESPONSE: {
+    status: 502,
+    title: 'Remote answer could not be understood',
+    retryable: true,
+  },
+  QLK_REMOTE_CONFLICT: {
+    status: 409,
+    title: 'Remote state contradicts the requested effect; needs a person',
+    retryable: false,
+  },
   QLK_INTERNAL: { status: 500, title: 'Internal error', retryable: true },
 } as const satisfies Record<string, ErrorSpec>
 

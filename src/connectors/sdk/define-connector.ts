@@ -1,0 +1,130 @@
+/**
+ * `defineConnector`: a connector declares its kind, its config schema (TypeBox), the egress
+ * actions it offers (methods of the port it implements) and how to build that port from a valid
+ * config and an egress client. `instantiate` validates the config with errors naming each field,
+ * checks the connector's targets against the admin-owned allowlist up front, and hands it the one
+ * egress client (src/connectors/sdk/egress.ts) — a connector never calls fetch itself.
+ *
+ * Ingress triggers (webhooks, MQTT, file drop, polling) are declared beside this by the ingress
+ * SDK; `triggers` is kept here as a name list so one definition can describe both halves.
+ */
+import { type Static, type TSchema, Type } from 'typebox'
+import { Value } from 'typebox/value'
+import { PermanentError } from '../../engine/errors.ts'
+import { EgressAllowlist } from './allowlist.ts'
+import type { Clock } from './clock.ts'
+import { DEFAULT_TIMEOUT_MS, EgressClient } from './egress.ts'
+import type { EgressMetrics } from './metrics.ts'
+
+/** The `egress:` block every connector config may carry (timeouts, rate limit, breaker). */
+export const EgressSettings = Type.Object(
+  {
+    timeoutMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 60_000, description: 'per request' })),
+    rateLimit: Type.Optional(
+      Type.Object(
+        {
+          ratePerSecond: Type.Number({ exclusiveMinimum: 0, maximum: 10_000 }),
+          burst: Type.Integer({ minimum: 1, maximum: 10_000 }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    breaker: Type.Optional(
+      Type.Object(
+        {
+          failureThreshold: Type.Integer({ minimum: 1, maximum: 1000 }),
+          openMs: Type.Integer({ minimum: 100, maximum: 3_600_000 }),
+          halfOpenProbes: Type.Integer({ minimum: 1, maximum: 100 }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+)
+export type EgressSettings = Static<typeof EgressSettings>
+
+export interface ConnectorContext {
+  /** instance name from qualink.yaml, e.g. `sap-plant-a` */
+  readonly name: string
+  readonly egress: EgressClient
+  readonly clock: Clock | undefined
+}
+
+export interface ConnectorDefinition<S extends TSchema, Port extends object> {
+  /** `<system kind>/<product>`, e.g. `erp/sap-s4` — also its folder under src/connectors */
+  readonly kind: string
+  readonly description: string
+  readonly configSchema: S
+  /** egress actions: the port methods this connector implements */
+  readonly actions: readonly (keyof Port & string)[]
+  /** ingress trigger names, declared by the ingress half */
+  readonly triggers?: readonly string[]
+  /** every base URL the connector will call; each must be on the allowlist */
+  targets(config: Static<S>): readonly string[]
+  egressSettings?(config: Static<S>): EgressSettings | undefined
+  create(config: Static<S>, ctx: ConnectorContext): Port
+}
+
+export interface ConnectorRuntime {
+  readonly name: string
+  /** admin-owned: scheme://host:port entries this instance may reach */
+  readonly allowlist: readonly string[]
+  readonly metrics?: EgressMetrics
+  readonly clock?: Clock
+  /** the engine lease; the egress timeout must be shorter (DESIGN §6) */
+  readonly leaseMs?: number
+}
+
+export interface Connector<S extends TSchema, Port extends object> extends ConnectorDefinition<S, Port> {
+  /** validates `config` (QLK_CONFIG_INVALID naming each field) and builds the port */
+  instantiate(config: unknown, runtime: ConnectorRuntime): Port
+}
+
+function invalid(kind: string, name: string, problems: string[]): PermanentError {
+  return new PermanentError('QLK_CONFIG_INVALID', `connector ${name} (${kind}): ${problems.join('; ')}`)
+}
+
+export function defineConnector<S extends TSchema, Port extends object>(
+  def: ConnectorDefinition<S, Port>,
+): Connector<S, Port> {
+  if (!/^[a-z]+\/[a-z0-9-]+$/.test(def.kind))
+    throw new Error(`connector kind '${def.kind}' must be <kind>/<name>`)
+  return {
+    ...def,
+    instantiate(raw, runtime) {
+      const withDefaults = Value.Default(def.configSchema, structuredClone(raw)) as unknown
+      if (!Value.Check(def.configSchema, withDefaults)) {
+        const problems = [...Value.Errors(def.configSchema, withDefaults)].map(
+          (e) => `${e.instancePath || '/'} ${e.message}`,
+        )
+        throw invalid(def.kind, runtime.name, problems)
+      }
+      const config = withDefaults as Static<S>
+      const allowlist = new EgressAllowlist(runtime.allowlist)
+      const denied = def.targets(config).filter((t) => !allowlist.allows(new URL(t)))
+      if (denied.length > 0)
+        throw invalid(def.kind, runtime.name, [`targets not on the egress allowlist: ${denied.join(', ')}`])
+      const settings = def.egressSettings?.(config) ?? {}
+      const timeoutMs = settings.timeoutMs ?? DEFAULT_TIMEOUT_MS
+      if (runtime.leaseMs !== undefined && timeoutMs >= runtime.leaseMs)
+        throw invalid(def.kind, runtime.name, [
+          `/egress/timeoutMs ${timeoutMs} must be shorter than the engine lease (${runtime.leaseMs} ms)`,
+        ])
+      const egress = new EgressClient({
+        connector: runtime.name,
+        allowlist,
+        timeoutMs,
+        rateLimit: settings.rateLimit,
+        breaker: settings.breaker,
+        metrics: runtime.metrics,
+        clock: runtime.clock,
+      })
+      const port = def.create(config, { name: runtime.name, egress, clock: runtime.clock })
+      const missing = def.actions.filter((a) => typeof port[a] !== 'function')
+      if (missing.length > 0)
+        throw new Error(`connector ${def.kind} does not implement ${missing.join(', ')}`)
+      return port
+    },
+  }
+}

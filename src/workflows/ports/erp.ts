@@ -1,0 +1,120 @@
+/**
+ * ErpPort: what the quality workflows ask of an ERP, in canonical terms (src/model). Connectors
+ * (erp/sap-s4, erp/erpnext, …) translate to their system; a workflow never sees SAP field names.
+ *
+ * Every effect takes an `idempotencyKey` (the engine's step key, derived from business identity,
+ * DESIGN §6). ERPs ignore Idempotency-Key headers, so an implementation must find its own earlier
+ * effect in the ERP (a reference field it wrote, or the lot's posted quantities) before posting,
+ * and report `alreadyDone` when the read-back shows the effect is there.
+ */
+import type { DispositionCode } from '../../model/nonconformance.ts'
+import type { Quantity } from '../../model/quantity.ts'
+import type { Bucket } from '../../model/stock.ts'
+
+/** A lot (batch) of one material in one plant, in the ERP's identifiers after identity mapping. */
+export interface LotRef {
+  readonly plant: string
+  readonly material: string
+  readonly lot: string
+}
+
+/**
+ * Where a usage decision sends quantity out of quality-inspection stock (quality-domain.md §1.4):
+ * release → unrestricted, block → blocked, scrap, return (to vendor), sample (consumed),
+ * reserves (retained sample), regrade (to another material/batch).
+ */
+export const UD_BUCKETS = ['release', 'block', 'scrap', 'return', 'sample', 'reserves', 'regrade'] as const
+export type UsageDecisionBucket = (typeof UD_BUCKETS)[number]
+
+/** Canonical disposition code → usage-decision bucket (same table as model/stock-state.ts). */
+export const DISPOSITION_BUCKET: Readonly<Record<DispositionCode, UsageDecisionBucket>> = {
+  RELEASE: 'release',
+  USE_AS_IS: 'release',
+  BLOCK: 'block',
+  REWORK: 'block',
+  REPAIR: 'block',
+  SCRAP: 'scrap',
+  SAMPLE_CONSUMED: 'sample',
+  RETAIN_SAMPLE: 'reserves',
+  RETURN_TO_VENDOR: 'return',
+  REGRADE: 'regrade',
+}
+
+export interface StockSplitLine {
+  readonly bucket: UsageDecisionBucket
+  readonly quantity: Quantity
+  /** regrade only: the material and/or batch the quantity moves to */
+  readonly targetMaterial?: string
+  readonly targetLot?: string
+}
+
+export interface PostStockDispositionInput {
+  readonly idempotencyKey: string
+  /** the ERP's inspection lot number */
+  readonly inspectionLot: string
+  readonly lot: LotRef
+  /** the split of the decided quantity; lines of one bucket are added up */
+  readonly lines: readonly StockSplitLine[]
+  readonly traceparent?: string
+}
+
+export interface StockPostingResult {
+  /** ERP document numbers that carry the effect (new or found by read-back) */
+  readonly documents: readonly string[]
+  /** true when the read-back found every line already posted and nothing was sent */
+  readonly alreadyDone: boolean
+}
+
+export interface RecordUsageDecisionInput {
+  readonly idempotencyKey: string
+  readonly inspectionLot: string
+  readonly valuation: 'accepted' | 'rejected'
+  /** the ERP's UD code (catalog 3), after code mapping */
+  readonly code: string
+  readonly codeGroup?: string
+  readonly decidedBy?: string
+  readonly traceparent?: string
+}
+
+export interface TransferStockInput {
+  readonly idempotencyKey: string
+  readonly lot: LotRef
+  readonly from: Bucket
+  readonly to: Bucket
+  readonly quantity: Quantity
+  /** free text for the ERP user (reason, NC number); the connector may shorten it */
+  readonly reason?: string
+  readonly traceparent?: string
+}
+
+export interface LotStockReading {
+  readonly lot: LotRef
+  /** buckets the ERP reports as physical stock; others (scrap, returned, sample) have left stock */
+  readonly quantities: Readonly<Partial<Record<Bucket, Quantity>>>
+}
+
+export interface HoldInput {
+  readonly idempotencyKey: string
+  readonly onHold: boolean
+  readonly reason?: string
+  readonly traceparent?: string
+}
+
+export interface StateChangeResult {
+  /** false when the ERP already was in the requested state (read first) */
+  readonly changed: boolean
+}
+
+export interface ErpPort {
+  /** Records the usage decision on the ERP's inspection lot (SAP: A_InspLotUsageDecision). */
+  recordUsageDecision(input: RecordUsageDecisionInput): Promise<StateChangeResult>
+  /** Posts the decided split out of QI stock (SAP: UD stock posting). A separate call from the UD. */
+  postStockDisposition(input: PostStockDispositionInput): Promise<StockPostingResult>
+  readLotStock(lot: LotRef, opts?: { readonly traceparent?: string }): Promise<LotStockReading>
+  /** One transfer posting between stock types of a lot (e.g. unrestricted → blocked on a complaint). */
+  transferStock(input: TransferStockInput): Promise<StockPostingResult>
+  setProductionOrderHold(input: HoldInput & { readonly order: string }): Promise<StateChangeResult>
+  setDeliveryBlock(
+    input: Omit<HoldInput, 'onHold'> & { readonly delivery: string; readonly blocked: boolean },
+  ): Promise<StateChangeResult>
+}

@@ -1,0 +1,81 @@
+/**
+ * QmsPort: what the quality workflows ask of a QMS, canonical (src/model). Creating records is
+ * made idempotent the same way as ERP effects: the key is written to the record's external
+ * reference and looked up before any create.
+ */
+import type { InspectionLotStatus } from '../../model/inspection.ts'
+import type { DispositionCode, NonconformanceStatus } from '../../model/nonconformance.ts'
+import type { Quantity } from '../../model/quantity.ts'
+
+export interface CreateInspectionLotInput {
+  readonly idempotencyKey: string
+  readonly plant: string
+  readonly material: string
+  readonly lot: string
+  readonly quantity: Quantity
+  /** units to inspect (from the sampling plan); the QMS picks one when absent */
+  readonly sampleSize?: number
+  readonly supplier?: string
+  /** SAP-style origin code (01 goods receipt, 04 production receipt, …) */
+  readonly origin?: string
+  readonly traceparent?: string
+}
+
+export interface QmsInspectionLotView {
+  readonly id: string
+  readonly plant: string
+  readonly material: string
+  readonly lot: string
+  readonly quantity: Quantity
+  readonly sampleSize: number
+  readonly status: InspectionLotStatus
+}
+
+export interface Created<T> {
+  readonly record: T
+  /** false when the read-back found the record made by an earlier attempt */
+  readonly created: boolean
+}
+
+export interface UsageDecisionView {
+  readonly inspectionLot: string
+  readonly valuation: 'accepted' | 'rejected'
+  readonly code: string
+  readonly lines: ReadonlyArray<{ readonly code: DispositionCode; readonly quantity: Quantity }>
+  readonly decidedBy: string
+  readonly decidedAt: string
+}
+
+export interface OpenNonconformanceInput {
+  readonly idempotencyKey: string
+  readonly plant: string
+  readonly title: string
+  readonly description?: string
+  readonly severity: 'minor' | 'major' | 'critical'
+  readonly inspectionLot?: string
+  readonly lot?: string
+  readonly traceparent?: string
+}
+
+export interface NonconformanceView {
+  readonly id: string
+  readonly title: string
+  readonly severity: 'minor' | 'major' | 'critical'
+  readonly status: NonconformanceStatus
+  readonly inspectionLot?: string
+  readonly lot?: string
+}
+
+export interface QmsPort {
+  createInspectionLot(input: CreateInspectionLotInput): Promise<Created<QmsInspectionLotView>>
+  getInspectionLot(id: string): Promise<QmsInspectionLotView | null>
+  /** null while no decision has been made */
+  getUsageDecision(inspectionLot: string): Promise<UsageDecisionView | null>
+  openNonconformance(input: OpenNonconformanceInput): Promise<Created<NonconformanceView>>
+  /** moves the NC along its lifecycle; no change when it already is in `status` */
+  setNonconformanceStatus(input: {
+    readonly id: string
+    readonly status: NonconformanceStatus
+    readonly traceparent?: string
+  }): Promise<{ readonly changed: boolean }>
+}
