@@ -37,9 +37,28 @@ export function html(strings: TemplateStringsArray, ...parts: Part[]): Html {
 
 const NAV: ReadonlyArray<[string, string]> = [
   ['/', 'Overview'],
+  ['/ui/exceptions', 'Exceptions'],
+  ['/ui/runs', 'Workflows'],
   ['/ui/events', 'Events'],
   ['/ui/audit', 'Audit'],
 ]
+
+/**
+ * htmx settings under the page's Content-Security-Policy: no injected <style> element (the
+ * indicator styles live in style.css), no eval, and 4xx fragments are swapped like 2xx ones so
+ * a refused action shows its message in the page (the server names the target).
+ */
+const HTMX_CONFIG = JSON.stringify({
+  includeIndicatorStyles: false,
+  allowEval: false,
+  allowScriptTags: false,
+  responseHandling: [
+    { code: '204', swap: false },
+    { code: '[23]..', swap: true },
+    { code: '4..', swap: true, error: false },
+    { code: '...', swap: false, error: true },
+  ],
+})
 
 export function page(title: string, active: string, body: Html): string {
   return html`<!doctype html>
@@ -47,15 +66,20 @@ export function page(title: string, active: string, body: Html): string {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="htmx-config" content="${HTMX_CONFIG}">
 <title>${title} · Qualink</title>
+<link rel="icon" href="/ui/favicon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="/ui/style.css">
 <script src="/ui/htmx.min.js" defer></script>
 </head>
 <body>
-<header><strong>Qualink</strong>
+<header><a class="brand" href="/">Qualink</a>
 <nav>${NAV.map(([href, label]) => html`<a href="${href}" class="${href === active ? 'active' : ''}">${label}</a>`)}</nav>
+<span class="tagline">operations console</span>
 </header>
-<main><h1>${title}</h1>${body}</main>
+<main><h1>${title}</h1>
+<div id="flash" role="alert"></div>
+${body}</main>
 </body>
 </html>`.value
 }

@@ -1,32 +1,114 @@
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import type { FastifyInstance } from 'fastify'
+import formbody from '@fastify/formbody'
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { isQualinkError } from '../contracts/errors.ts'
 import type { ServerContext } from '../server/context.ts'
-import { page } from './html.ts'
+import { registerUiActions } from './actions.ts'
+import { field, isHtmx } from './format.ts'
+import { type Html, html, page } from './html.ts'
 import { auditPage } from './pages/audit.ts'
+import { deadLetterPage } from './pages/dead-letter.ts'
 import { eventsPage } from './pages/events.ts'
+import { deadLetterTable, exceptionsPage, openDeadLetters } from './pages/exceptions.ts'
 import { overviewCards, overviewPage } from './pages/overview.ts'
+import { runDetailPage } from './pages/run-detail.ts'
+import { runsPage } from './pages/runs.ts'
+import { addSecurityHeaders } from './security-headers.ts'
 
 const require = createRequire(import.meta.url)
 const HTMX = readFileSync(require.resolve('htmx.org/dist/htmx.min.js'))
 const CSS = readFileSync(new URL('./style.css', import.meta.url))
+const ICON =
+  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#1d2430"/><path d="M4 8.5l2.5 2.5L12 5" stroke="#4da3ff" stroke-width="2" fill="none"/></svg>'
 
-/** The operations dashboard: server-rendered HTML, htmx for refresh, no build step. */
+type Q = Record<string, unknown>
+
+function sendPage(reply: FastifyReply, title: string, active: string, body: Html): FastifyReply {
+  return reply.type('text/html; charset=utf-8').send(page(title, active, body))
+}
+
+/** Pages answer errors in HTML: a full page, or for htmx a message in the page's flash slot. */
+function uiErrorHandler(ctx: ServerContext) {
+  return (err: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
+    const known = isQualinkError(err)
+    const status = known ? err.status : (err.statusCode ?? 500)
+    const message = known || status < 500 ? err.message : 'An internal error occurred; it has been logged.'
+    if (status >= 500) ctx.logger.error({ err }, 'dashboard request failed')
+    reply.code(status).type('text/html; charset=utf-8')
+    if (isHtmx(req.headers)) {
+      return reply
+        .header('hx-retarget', '#flash')
+        .header('hx-reswap', 'innerHTML')
+        .send(html`<p class="error">${message}</p>`.value)
+    }
+    return reply.send(page(status === 404 ? 'Not found' : 'Error', '', html`<p class="error">${message}</p>`))
+  }
+}
+
+/**
+ * The operations dashboard: server-rendered HTML, htmx for refresh and actions, no build step.
+ * Encapsulated so its form-body parser, error pages and security headers stay off the API.
+ */
 export function registerUiRoutes(app: FastifyInstance, ctx: ServerContext): void {
-  app.get('/ui/htmx.min.js', async (_req, reply) =>
-    reply.type('application/javascript').header('cache-control', 'max-age=86400').send(HTMX),
-  )
-  app.get('/ui/style.css', async (_req, reply) => reply.type('text/css').send(CSS))
-  app.get('/', async (req, reply) =>
-    reply.type('text/html').send(page('Overview', '/', await overviewPage(ctx, req.headers))),
-  )
-  app.get('/ui/partials/overview', async (req, reply) =>
-    reply.type('text/html').send((await overviewCards(ctx, req.headers)).value),
-  )
-  app.get<{ Querystring: { type?: string; subject?: string } }>('/ui/events', async (req, reply) =>
-    reply.type('text/html').send(page('Events', '/ui/events', await eventsPage(ctx, req.headers, req.query))),
-  )
-  app.get('/ui/audit', async (_req, reply) =>
-    reply.type('text/html').send(page('Audit trail', '/ui/audit', await auditPage(ctx))),
-  )
+  app.register(async (ui) => {
+    await ui.register(formbody)
+    ui.addHook('onRequest', addSecurityHeaders)
+    ui.setErrorHandler(uiErrorHandler(ctx))
+
+    ui.get('/ui/htmx.min.js', async (_req, reply) =>
+      reply.type('application/javascript').header('cache-control', 'max-age=86400').send(HTMX),
+    )
+    ui.get('/ui/style.css', async (_req, reply) => reply.type('text/css').send(CSS))
+    ui.get('/ui/favicon.svg', async (_req, reply) => reply.type('image/svg+xml').send(ICON))
+
+    ui.get('/', async (req, reply) => sendPage(reply, 'Overview', '/', await overviewPage(ctx, req.headers)))
+    ui.get('/ui/partials/overview', async (req, reply) =>
+      reply.type('text/html; charset=utf-8').send((await overviewCards(ctx, req.headers)).value),
+    )
+    ui.get<{ Querystring: { type?: string; subject?: string } }>('/ui/events', async (req, reply) =>
+      sendPage(reply, 'Events', '/ui/events', await eventsPage(ctx, req.headers, req.query)),
+    )
+    ui.get('/ui/audit', async (_req, reply) =>
+      sendPage(reply, 'Audit trail', '/ui/audit', await auditPage(ctx)),
+    )
+
+    ui.get<{ Querystring: Q }>('/ui/exceptions', async (req, reply) => {
+      const f = {
+        errorCode: field(req.query.errorCode, 64),
+        workflow: field(req.query.workflow, 64),
+        plant: field(req.query.plant, 64),
+      }
+      return sendPage(reply, 'Exceptions', '/ui/exceptions', await exceptionsPage(ctx, req.headers, f))
+    })
+    ui.get<{ Querystring: Q }>('/ui/partials/exceptions', async (req, reply) => {
+      const f = {
+        errorCode: field(req.query.errorCode, 64),
+        workflow: field(req.query.workflow, 64),
+        plant: field(req.query.plant, 64),
+      }
+      const list = await openDeadLetters(ctx, req.headers, f)
+      return reply.type('text/html; charset=utf-8').send(deadLetterTable(list, Date.now()).value)
+    })
+    ui.get<{ Params: { id: string } }>('/ui/exceptions/:id', async (req, reply) =>
+      sendPage(
+        reply,
+        `Dead letter ${req.params.id}`,
+        '/ui/exceptions',
+        await deadLetterPage(ctx, req.headers, req.params.id),
+      ),
+    )
+    ui.get<{ Querystring: Q }>('/ui/runs', async (req, reply) => {
+      const f = {
+        workflow: field(req.query.workflow, 64),
+        status: field(req.query.status, 16),
+        key: field(req.query.key, 500),
+      }
+      return sendPage(reply, 'Workflows', '/ui/runs', await runsPage(ctx, req.headers, f))
+    })
+    ui.get<{ Params: { id: string } }>('/ui/runs/:id', async (req, reply) =>
+      sendPage(reply, 'Workflow run', '/ui/runs', await runDetailPage(ctx, req.headers, req.params.id)),
+    )
+    registerUiActions(ui, ctx)
+  })
 }

@@ -18,7 +18,16 @@ export async function overviewCards(
   const head = await ctx.store.chainHead()
   const rejected = await ingestOutcome(ctx, 'rejected')
   const duplicates = await ingestOutcome(ctx, 'duplicate')
-  return html`<div class="cards">
+  const engine = await ctx.store.engine.engineCounts()
+  return html`<h2 class="section">Workflows</h2>
+<div class="cards">
+  <a class="card" href="/ui/runs?status=waiting"><div class="value">${engine.runsByStatus.waiting ?? 0}</div><div class="label">runs waiting</div></a>
+  <a class="card" href="/ui/runs?status=pending"><div class="value">${engine.dueNow}</div><div class="label">runs due now</div></a>
+  <a class="card ${engine.openDeadLetters ? 'alert' : ''}" href="/ui/exceptions"><div class="value ${engine.openDeadLetters ? 'bad' : ''}">${engine.openDeadLetters}</div><div class="label">open dead letters</div></a>
+  <a class="card" href="/ui/runs?status=failed"><div class="value ${engine.blockedKeys ? 'warn' : ''}">${engine.blockedKeys}</div><div class="label">keys blocked by a failed run</div></a>
+</div>
+<h2 class="section">Ingest and audit</h2>
+<div class="cards">
   <div class="card"><div class="value">${total}</div><div class="label">events in the log</div></div>
   <div class="card"><div class="value">${duplicates}</div><div class="label">duplicate deliveries absorbed</div></div>
   <div class="card"><div class="value ${rejected ? 'warn' : ''}">${rejected}</div><div class="label">events refused (bad input)</div></div>
@@ -27,6 +36,7 @@ export async function overviewCards(
   <div class="card"><div class="value">${ctx.queue.depth}</div><div class="label">write queue depth</div></div>
   <div class="card"><div class="value">${await ingestOutcome(ctx, 'stored')}</div><div class="label">events stored since start</div></div>
 </div>
+<h2 class="section">Events by plant and type</h2>
 <table><thead><tr><th>Plant</th><th>Event type</th><th>Count</th></tr></thead><tbody>
 ${counts.map((c) => html`<tr><td>${c.plant}</td><td><a href="/ui/events?type=${encodeURIComponent(c.type)}">${c.type}</a></td><td>${c.count}</td></tr>`)}
 </tbody></table>`

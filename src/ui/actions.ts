@@ -1,0 +1,192 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { isQualinkError } from '../contracts/errors.ts'
+import type { ServerContext } from '../server/context.ts'
+import type { DeadLetter } from '../store/engine-types.ts'
+import { actorOf, field, isHtmx } from './format.ts'
+import { type Html, html, page } from './html.ts'
+import { type BulkOutcome, bulkPreview, bulkResult } from './pages/bulk-replay.ts'
+import { detailActions, findDeadLetter, resolvedNote } from './pages/dead-letter.ts'
+import { deadLetterRow, openDeadLetters } from './pages/exceptions.ts'
+import { cancelSection, loadRunOrThrow } from './pages/run-detail.ts'
+
+type Body = Record<string, unknown>
+type Req = FastifyRequest<{ Params: { id: string }; Body: Body | undefined }>
+
+const BULK_MAX = 1000
+export const CHANGED_EVENT = 'qlk-dead-letters-changed'
+
+/**
+ * Answers an action. htmx swaps the fragment in place; a refusal is retargeted to the message
+ * slot next to the control, so a table never receives an error. Without JavaScript the same
+ * fragment comes back inside a full page with a way back.
+ */
+function answer(
+  req: FastifyRequest,
+  reply: FastifyReply,
+  status: number,
+  fragment: Html,
+  back: { href: string; active: string; msgTarget?: string },
+): FastifyReply {
+  reply.code(status).type('text/html; charset=utf-8')
+  if (isHtmx(req.headers)) {
+    if (status >= 400 && back.msgTarget)
+      reply.header('hx-retarget', back.msgTarget).header('hx-reswap', 'innerHTML')
+    return reply.send(fragment.value)
+  }
+  const title = status >= 400 ? 'Action refused' : 'Done'
+  return reply.send(page(title, back.active, html`${fragment}<p><a href="${back.href}">Back</a></p>`))
+}
+
+function refusal(message: string): Html {
+  return html`<p class="error">${message}</p>`
+}
+
+const REASON_RULE = 'A reason is required (at least 3 characters, at most 500).'
+
+function reasonOf(body: Body): string | undefined {
+  const r = field(body.reason, 1000)
+  return r.length >= 3 && r.length <= 500 ? r : undefined
+}
+
+function viewOf(body: Body): 'row' | 'detail' {
+  return field(body.view) === 'detail' ? 'detail' : 'row'
+}
+
+function resolvedFragment(dl: DeadLetter, view: 'row' | 'detail'): Html {
+  return view === 'row' ? deadLetterRow(dl, Date.now(), resolvedNote(dl)) : detailActions(dl)
+}
+
+function stillOpen(dl: DeadLetter): string | undefined {
+  if (dl.status === 'open') return undefined
+  return `Dead letter ${dl.id} is no longer open: it was ${dl.status} by ${dl.resolvedBy ?? 'someone else'}.`
+}
+
+/** The dashboard's write actions, posted as forms; they call the engine store as the API does. */
+export function registerUiActions(ui: FastifyInstance, ctx: ServerContext): void {
+  const engine = ctx.store.engine
+
+  ui.post('/ui/exceptions/:id/replay', async (req: Req, reply) => {
+    const body = req.body ?? {}
+    const view = viewOf(body)
+    const back = {
+      href: `/ui/exceptions/${req.params.id}`,
+      active: '/ui/exceptions',
+      msgTarget: `#dl-${req.params.id}-msg`,
+    }
+    const dl = await findDeadLetter(ctx, req.headers, req.params.id)
+    const closed = stillOpen(dl)
+    if (closed) return answer(req, reply, 409, refusal(closed), back)
+    try {
+      const replayed = await engine.replayDeadLetter(ctx.scopeOf(req.headers), dl.id, 0, {
+        actor: actorOf(req.headers),
+        action: 'dead_letter.replayed',
+        subject: dl.key,
+        correlationId: null,
+        payload: { deadLetterId: dl.id, runId: dl.runId, errorCode: dl.errorCode },
+      })
+      if (!replayed) return answer(req, reply, 409, refusal(`Dead letter ${dl.id} is no longer open.`), back)
+      ctx.wakeEngine()
+      return answer(req, reply, 200, resolvedFragment(replayed, view), back)
+    } catch (e) {
+      if (!isQualinkError(e)) throw e
+      return answer(req, reply, 409, refusal(`Replay refused: ${e.message}`), back)
+    }
+  })
+
+  ui.post('/ui/exceptions/:id/discard', async (req: Req, reply) => {
+    const body = req.body ?? {}
+    const back = {
+      href: `/ui/exceptions/${req.params.id}`,
+      active: '/ui/exceptions',
+      msgTarget: `#dl-${req.params.id}-msg`,
+    }
+    const reason = reasonOf(body)
+    if (!reason) return answer(req, reply, 422, refusal(`Not discarded. ${REASON_RULE}`), back)
+    const dl = await findDeadLetter(ctx, req.headers, req.params.id)
+    const closed = stillOpen(dl)
+    if (closed) return answer(req, reply, 409, refusal(closed), back)
+    const discarded = await engine.discardDeadLetter(ctx.scopeOf(req.headers), dl.id, reason, {
+      actor: actorOf(req.headers),
+      action: 'dead_letter.discarded',
+      subject: String(dl.id),
+      correlationId: null,
+      payload: { deadLetterId: dl.id, reason },
+    })
+    if (!discarded) return answer(req, reply, 409, refusal(`Dead letter ${dl.id} is no longer open.`), back)
+    ctx.wakeEngine()
+    return answer(req, reply, 200, resolvedFragment(discarded, viewOf(body)), back)
+  })
+
+  ui.post('/ui/exceptions/bulk/preview', async (req: Req, reply) => {
+    const body = req.body ?? {}
+    const f = { errorCode: field(body.errorCode, 64), workflow: field(body.workflow, 64) }
+    const matching = (await openDeadLetters(ctx, req.headers, f)).slice(0, BULK_MAX)
+    return answer(req, reply, 200, bulkPreview(f, matching), {
+      href: '/ui/exceptions',
+      active: '/ui/exceptions',
+    })
+  })
+
+  ui.post('/ui/exceptions/bulk/replay', async (req: Req, reply) => {
+    const body = req.body ?? {}
+    const raw = Array.isArray(body.id) ? body.id : body.id === undefined ? [] : [body.id]
+    const ids = [...new Set(raw.map(Number).filter(Number.isSafeInteger))]
+    const back = { href: '/ui/exceptions', active: '/ui/exceptions' }
+    if (ids.length === 0) return answer(req, reply, 422, refusal('Nothing to replay: preview first.'), back)
+    if (ids.length > BULK_MAX)
+      return answer(req, reply, 422, refusal(`At most ${BULK_MAX} dead letters per bulk replay.`), back)
+    const open = new Map((await openDeadLetters(ctx, req.headers)).map((d) => [d.id, d]))
+    const outcome: { replayed: DeadLetter[]; refused: BulkOutcome['refused'][number][]; gone: number } = {
+      replayed: [],
+      refused: [],
+      gone: 0,
+    }
+    for (const id of ids) {
+      const dl = open.get(id)
+      if (!dl) {
+        outcome.gone++
+        continue
+      }
+      try {
+        const r = await engine.replayDeadLetter(ctx.scopeOf(req.headers), id, 0, {
+          actor: actorOf(req.headers),
+          action: 'dead_letter.replayed',
+          subject: dl.key,
+          correlationId: null,
+          payload: { deadLetterId: id, runId: dl.runId, errorCode: dl.errorCode, bulk: true },
+        })
+        if (r) outcome.replayed.push(r)
+        else outcome.gone++
+      } catch (e) {
+        if (!isQualinkError(e)) throw e
+        outcome.refused.push({ id, key: dl.key, detail: e.message })
+      }
+    }
+    ctx.wakeEngine()
+    reply.header('hx-trigger', CHANGED_EVENT)
+    return answer(req, reply, 200, bulkResult({ requested: ids.length, ...outcome }), back)
+  })
+
+  ui.post('/ui/runs/:id/cancel', async (req: Req, reply) => {
+    const body = req.body ?? {}
+    const back = {
+      href: `/ui/runs/${encodeURIComponent(req.params.id)}`,
+      active: '/ui/runs',
+      msgTarget: '#run-cancel-msg',
+    }
+    const reason = reasonOf(body)
+    if (!reason) return answer(req, reply, 422, refusal(`Not cancelled. ${REASON_RULE}`), back)
+    await loadRunOrThrow(ctx, req.headers, req.params.id)
+    const run = await engine.requestCancel(ctx.scopeOf(req.headers), req.params.id, reason, {
+      actor: actorOf(req.headers),
+      action: 'workflow.cancel_requested',
+      subject: req.params.id,
+      correlationId: null,
+      payload: { runId: req.params.id, reason },
+    })
+    if (!run) return answer(req, reply, 409, refusal('The run is no longer active; nothing to cancel.'), back)
+    ctx.wakeEngine()
+    const note = html`<p class="ok">Cancellation requested by ${actorOf(req.headers)}: “${reason}”.</p>`
+    return answer(req, reply, 200, cancelSection(run, note), back)
+  })
+}
