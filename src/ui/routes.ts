@@ -42,7 +42,13 @@ function uiErrorHandler(ctx: ServerContext) {
         .header('hx-reswap', 'innerHTML')
         .send(html`<p class="error">${message}</p>`.value)
     }
-    return reply.send(page(status === 404 ? 'Not found' : 'Error', '', html`<p class="error">${message}</p>`))
+    return reply.send(
+      page(
+        status === 404 ? 'Not found' : 'Error',
+        '',
+        html`<p class="error">${message}</p><p><a href="/">Back to the overview</a></p>`,
+      ),
+    )
   }
 }
 

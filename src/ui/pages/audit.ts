@@ -5,7 +5,7 @@ import { type Html, html } from '../html.ts'
 export async function auditPage(ctx: ServerContext): Promise<Html> {
   const r = await verifyAudit(ctx.store, ctx.anchors)
   const verdict = r.ok
-    ? html`<div class="banner ok" role="status"><strong>Chain intact.</strong> ${r.checked} entries verified against ${r.anchorsChecked} anchors.</div>`
+    ? html`<div class="banner ok" role="status"><strong>Chain intact.</strong> ${r.checked} entries verified against ${r.anchorsChecked} anchor${r.anchorsChecked === 1 ? '' : 's'}.</div>`
     : html`<div class="banner bad" role="alert"><strong>Chain broken at entry ${r.firstBroken!.pos}.</strong> ${r.firstBroken!.reason}</div>`
   return html`${verdict}
 <table class="facts-table"><tbody>

@@ -76,7 +76,7 @@ function groupPanel(
   f: ExceptionsFilter,
 ): Html {
   return html`<section class="panel group"><h3>${title}</h3>
-${rows.length === 0 ? html`<p class="empty">—</p>` : ''}
+${rows.length === 0 ? html`<p class="empty">none open</p>` : ''}
 <ul>${rows.map(
     ([value, n]) =>
       html`<li class="${f[name] === value ? 'selected' : ''}"><a href="/ui/exceptions${query({ ...f, [name]: value })}">${value}</a><span class="count">${n}</span></li>`,

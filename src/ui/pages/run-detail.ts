@@ -11,7 +11,9 @@ const CANCELLABLE: ReadonlySet<RunRow['status']> = new Set(['pending', 'waiting'
 export function cancelSection(run: RunRow, message?: Html): Html {
   const body =
     run.cancelRequested || !CANCELLABLE.has(run.status)
-      ? html`<p class="muted">${run.cancelRequested ? 'Cancellation requested; the engine compensates and ends the run.' : `A ${run.status} run cannot be cancelled.`}</p>`
+      ? message
+        ? html`<p class="muted">The engine compensates and ends the run.</p>`
+        : html`<p class="muted">${run.cancelRequested ? 'Cancellation requested; the engine compensates and ends the run.' : `A ${run.status} run cannot be cancelled.`}</p>`
       : html`<form class="toolbar" method="post" action="/ui/runs/${encodeURIComponent(run.id)}/cancel" hx-post="/ui/runs/${encodeURIComponent(run.id)}/cancel" hx-target="#run-cancel" hx-swap="outerHTML">
 <input name="reason" required minlength="3" maxlength="500" placeholder="reason to cancel" aria-label="Reason to cancel the run" size="40">
 <button type="submit" class="danger">Cancel run</button></form>`
