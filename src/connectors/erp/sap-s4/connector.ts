@@ -1,0 +1,72 @@
+/**
+ * erp/sap-s4: the ErpPort over S/4HANA OData v2 (API_INSPECTIONLOT_SRV, API_MATERIAL_DOCUMENT_SRV,
+ * API_MATERIAL_STOCK_SRV, production order and outbound delivery services). Tested against
+ * simulators/erp-s4 (docs/simulators.md), which like SAP does not deduplicate.
+ */
+import { PermanentError } from '../../../engine/errors.ts'
+import type { ErpPort } from '../../../workflows/ports/erp.ts'
+import { defineConnector } from '../../sdk/define-connector.ts'
+import { SapS4Config, SERVICES } from './config.ts'
+import { key, setState } from './holds.ts'
+import { ODataClient } from './odata.ts'
+import { StockPoster } from './stock.ts'
+import { UsageDecisionPoster } from './usage-decision.ts'
+
+function basicAuth(config: SapS4Config): string | undefined {
+  if (!config.auth) return undefined
+  const password = process.env[config.auth.passwordEnv]
+  if (password === undefined)
+    throw new PermanentError(
+      'QLK_CONFIG_INVALID',
+      `erp/sap-s4: environment variable ${config.auth.passwordEnv} is not set`,
+    )
+  return `Basic ${Buffer.from(`${config.auth.username}:${password}`).toString('base64')}`
+}
+
+export const sapS4Connector = defineConnector({
+  kind: 'erp/sap-s4',
+  description:
+    'SAP S/4HANA over OData v2: usage decisions, UD stock postings, transfers, holds, delivery blocks',
+  configSchema: SapS4Config,
+  actions: [
+    'recordUsageDecision',
+    'postStockDisposition',
+    'readLotStock',
+    'transferStock',
+    'setProductionOrderHold',
+    'setDeliveryBlock',
+  ],
+  targets: (c) => [c.baseUrl],
+  egressSettings: (c) => c.egress,
+  create(config, ctx): ErpPort {
+    const odata = new ODataClient(ctx.egress, config.baseUrl, basicAuth(config))
+    const ud = new UsageDecisionPoster(odata, config)
+    const stock = new StockPoster(odata, config)
+    return {
+      recordUsageDecision: (input) => ud.recordUsageDecision(input),
+      postStockDisposition: (input) => ud.post(input),
+      transferStock: (input) => stock.transfer(input),
+      readLotStock: (lot, opts) => stock.readLotStock(lot, opts?.traceparent),
+      setProductionOrderHold: (input) =>
+        setState(odata, {
+          service: SERVICES.orders,
+          entityPath: `/A_ProductionOrder_2(${key(input.order)})`,
+          what: `production order ${input.order}`,
+          isDone: (e) => e.MfgOrderIsOnHold === input.onHold,
+          patch: { MfgOrderIsOnHold: input.onHold, MfgOrderHoldReason: (input.reason ?? '').slice(0, 40) },
+          traceparent: input.traceparent,
+        }),
+      setDeliveryBlock: (input) => {
+        const reason = input.blocked ? config.deliveryBlockReason : ''
+        return setState(odata, {
+          service: SERVICES.deliveries,
+          entityPath: `/A_OutbDeliveryHeader(${key(input.delivery)})`,
+          what: `outbound delivery ${input.delivery}`,
+          isDone: (e) => (input.blocked ? e.DeliveryBlockReason !== '' : e.DeliveryBlockReason === ''),
+          patch: { DeliveryBlockReason: reason },
+          traceparent: input.traceparent,
+        })
+      },
+    }
+  },
+})

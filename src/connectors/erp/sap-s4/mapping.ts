@@ -1,0 +1,77 @@
+/**
+ * Canonical ↔ SAP: usage-decision buckets → UsageDecisionStockType (VMENGE01–04 [S], 05–07 as the
+ * erp-s4 simulator assigns them, [U] in quality-domain.md §1.4), stock-type transfers → movement
+ * types (321/322/343/344/349/350 [V]/[S], 551/553/555, 331/333), quantities ↔ DEC 13,3 strings.
+ */
+import { createHash } from 'node:crypto'
+import { PermanentError } from '../../../engine/errors.ts'
+import { formatDecimal, parseDecimal, type Quantity, rescale } from '../../../model/quantity.ts'
+import type { Bucket } from '../../../model/stock.ts'
+import type { UsageDecisionBucket } from '../../../workflows/ports/erp.ts'
+
+export const UD_STOCK_TYPE: Readonly<Record<UsageDecisionBucket, string>> = {
+  release: 'VMENGE01',
+  scrap: 'VMENGE02',
+  sample: 'VMENGE03',
+  block: 'VMENGE04',
+  reserves: 'VMENGE05',
+  regrade: 'VMENGE06',
+  return: 'VMENGE07',
+}
+
+/** [movement type, GoodsMovementCode] per (from, to); 04 = transfer posting, 03 = goods issue. */
+const TRANSFERS: Readonly<Record<string, readonly [string, string]>> = {
+  'qualityInspection>unrestricted': ['321', '04'],
+  'unrestricted>qualityInspection': ['322', '04'],
+  'blocked>unrestricted': ['343', '04'],
+  'unrestricted>blocked': ['344', '04'],
+  'blocked>qualityInspection': ['349', '04'],
+  'qualityInspection>blocked': ['350', '04'],
+  'unrestricted>scrap': ['551', '03'],
+  'qualityInspection>scrap': ['553', '03'],
+  'blocked>scrap': ['555', '03'],
+  'qualityInspection>sample': ['331', '03'],
+  'unrestricted>sample': ['333', '03'],
+}
+
+/** InventoryStockType of the source bucket ('07' blocked is the simulator's choice, [U]). */
+const STOCK_TYPE: Partial<Record<Bucket, string>> = {
+  unrestricted: '01',
+  qualityInspection: '02',
+  blocked: '07',
+}
+
+export function transferMovement(
+  from: Bucket,
+  to: Bucket,
+): { movementType: string; code: string; stockType: string } {
+  const m = TRANSFERS[`${from}>${to}`]
+  if (!m)
+    throw new PermanentError(
+      'QLK_VALIDATION',
+      `transferStock: no SAP movement from ${from} to ${to}; supported: ${Object.keys(TRANSFERS).join(', ')}`,
+    )
+  return { movementType: m[0], code: m[1], stockType: STOCK_TYPE[from] ?? '' }
+}
+
+/**
+ * The reference written into MaterialDocumentHeaderText (BKTXT, CHAR 25) and read back before any
+ * retry. Engine keys are longer than 25, so the field carries a digest: 'QLK' + 22 hex of SHA-256
+ * (88 bits; the audit trail keeps key → reference).
+ */
+export function referenceFor(idempotencyKey: string): string {
+  return `QLK${createHash('sha256').update(idempotencyKey).digest('hex').slice(0, 22).toUpperCase()}`
+}
+
+/** Canonical quantity → SAP decimal string at the configured scale (exact or refused). */
+export function toSap(q: Quantity, scale: number, field: string): string {
+  return formatDecimal(rescale(q, scale, field))
+}
+
+export function steps(q: Quantity, scale: number, field: string): number {
+  return rescale(q, scale, field).units
+}
+
+export function fromSap(value: unknown, scale: number, uom: string, field: string): Quantity {
+  return parseDecimal(typeof value === 'string' ? value : String(value ?? '0'), scale, uom, field)
+}
