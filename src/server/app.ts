@@ -5,6 +5,7 @@ import type { ServerContext } from './context.ts'
 import { problem, sendProblem, toProblem } from './problem.ts'
 import { registerEventRoutes } from './routes/events.ts'
 import { registerIngressRoutes } from './routes/ingress.ts'
+import { registerLotRoutes } from './routes/lots.ts'
 import { registerOpsRoutes } from './routes/ops.ts'
 import { registerRunRoutes } from './routes/runs.ts'
 
@@ -36,6 +37,7 @@ export function buildApp(ctx: ServerContext): FastifyInstance {
   registerOpsRoutes(app, ctx)
   registerRunRoutes(app, ctx)
   registerIngressRoutes(app, ctx, ctx.ingress.sources, ctx.ingress.onStored)
+  registerLotRoutes(app, ctx, ctx.catchUpProjections)
   registerUiRoutes(app, ctx)
   return app
 }

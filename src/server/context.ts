@@ -21,4 +21,6 @@ export interface ServerContext {
   readonly wakeEngine: () => void
   /** webhook sources accepted on /v1/ingress/:source, and the hook that wakes translation */
   readonly ingress: { readonly sources: readonly WebhookSource[]; readonly onStored: () => void }
+  /** brings the genealogy projection up to the log before a lot query */
+  readonly catchUpProjections: () => Promise<unknown>
 }

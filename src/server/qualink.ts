@@ -6,10 +6,12 @@ import type { WebhookSource } from '../connectors/ingress/webhook-source.ts'
 import { catalogue } from '../contracts/catalogue.ts'
 import { EventRegistry } from '../contracts/registry.ts'
 import { Engine } from '../engine/engine.ts'
+import { Singleton } from '../engine/singleton.ts'
 import { TranslationStage, type Translator } from '../engine/translation-stage.ts'
 import type { WorkflowDefinition } from '../engine/workflow.ts'
 import { createLogger, type Logger } from '../observability/logger.ts'
 import { KernelMetrics } from '../observability/metrics.ts'
+import { GENEALOGY_PROJECTION, GenealogyProjector } from '../projections/genealogy-projector.ts'
 import { openStore } from '../store/open.ts'
 import type { Store } from '../store/types.ts'
 import { WriteQueue } from '../store/write-queue.ts'
@@ -92,6 +94,34 @@ export async function startQualink(opts: QualinkOptions = {}): Promise<Qualink> 
     translators: opts.translators ?? [],
     logger,
   })
+  const projector = new GenealogyProjector(store)
+  let projecting: NodeJS.Timeout | undefined
+  let catchingUp: Promise<unknown> = Promise.resolve()
+  // One catch-up at a time per process; the cursor's compare-and-set guards across processes.
+  const catchUp = () => {
+    catchingUp = catchingUp
+      .then(() => projector.catchUp())
+      .catch((e) => logger.error({ err: e }, 'projection failed'))
+    return catchingUp
+  }
+  const projection = new Singleton({
+    store,
+    name: `projection:${GENEALOGY_PROJECTION}`,
+    owner: `${process.pid}@${Date.now()}`,
+    logger,
+    run: () => {
+      const loop = () => {
+        void catchUp().finally(() => {
+          if (projecting) projecting = setTimeout(loop, 500)
+        })
+      }
+      projecting = setTimeout(loop, 0)
+    },
+    halt: () => {
+      if (projecting) clearTimeout(projecting)
+      projecting = undefined
+    },
+  })
   let shuttingDown = false
   const app = buildApp({
     store,
@@ -104,6 +134,7 @@ export async function startQualink(opts: QualinkOptions = {}): Promise<Qualink> 
     isShuttingDown: () => shuttingDown,
     wakeEngine: () => engine.wake(),
     ingress: { sources: opts.webhooks ?? [], onStored: () => translation.wake() },
+    catchUpProjections: catchUp,
   })
   // Events this process stored may have made runs due: claim them now, not at the next poll.
   app.addHook('onResponse', async (req) => {
@@ -114,6 +145,8 @@ export async function startQualink(opts: QualinkOptions = {}): Promise<Qualink> 
     await translation.stop()
     await queue.drain()
     await engine.stop()
+    await projection.stop()
+    await catchingUp
     await sealer.stop()
     if (!opts.store) await store.close()
   })
@@ -121,6 +154,7 @@ export async function startQualink(opts: QualinkOptions = {}): Promise<Qualink> 
   sealer.start()
   if (opts.runEngine !== false) {
     translation.start()
+    projection.start()
     await engine.start()
   }
   return {

@@ -1,5 +1,7 @@
 import type { EngineStore } from './engine-types.ts'
+import type { GenealogyStore } from './genealogy-types.ts'
 import type { IngressStore } from './ingress-types.ts'
+import type { SqlExecutor } from './sql-executor.ts'
 
 /**
  * The narrow Store interface every other module talks to. Two dialects implement it
@@ -157,6 +159,10 @@ export interface Store {
   readonly engine: EngineStore
   /** Raw deliveries' translation stage and the identity mapping it needs. */
   readonly ingress: IngressStore
+  /** The genealogy projection (lots, edges, shipments) and its cursor. */
+  readonly genealogy: GenealogyStore
+  /** Standard SQL that runs unchanged on both dialects (`?` placeholders), for shared store parts. */
+  readonly sql: SqlExecutor
   /** The database's clock in epoch ms: due times and lease expiry never use a worker's clock. */
   now(): Promise<number>
 

@@ -1,5 +1,5 @@
 import { Type } from 'typebox'
-import { BLOCK_STATES } from '../../model/customer.ts'
+import { BLOCK_STATES, DeliveryLine } from '../../model/customer.ts'
 import { HOLD_STATES } from '../../model/production.ts'
 import { BucketSchema } from '../../model/stock.ts'
 import { SAP_MOVEMENT_TYPES } from '../../model/stock-state.ts'
@@ -79,6 +79,19 @@ export const erpEventTypes = [
       hold: Type.Enum(HOLD_STATES),
       reason: Type.Optional(Type.String({ maxLength: 500 })),
       nonconformance: Type.Optional(Id),
+      audit: Audit,
+    }),
+  }),
+  defineEventType({
+    type: 'erp.delivery.shipped.v1',
+    routing: 'transactional',
+    description:
+      'Goods issue posted for an outbound delivery: which lots went to which customer (forward genealogy, recall scope).',
+    schema: Strict({
+      delivery: Id,
+      plant: PlantId,
+      customer: Id,
+      lines: Type.Array(DeliveryLine, { minItems: 1 }),
       audit: Audit,
     }),
   }),

@@ -78,6 +78,15 @@ export const EVENT_EXAMPLES: Readonly<Record<string, unknown>> = {
     nonconformance: 'NC-7',
     audit,
   },
+  'erp.delivery.shipped.v1': {
+    delivery: '80001234',
+    plant: 'P100',
+    customer: 'CUST-88',
+    lines: [
+      { item: '000010', material: 'M-900', lot: 'F-9001', quantity: { units: 40, scale: 0, uom: 'EA' } },
+    ],
+    audit,
+  },
   'erp.delivery.block_changed.v1': { delivery: '80001234', plant: 'P100', block: 'unblocked', audit },
   'qms.inspection_lot.created.v1': { inspectionLot },
   'qms.inspection_lot.cancelled.v1': {

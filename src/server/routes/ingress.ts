@@ -136,14 +136,12 @@ export function registerIngressRoutes(
 
   const schemas = generateSchemas()
   app.get('/v1/schemas', async () => ({
-    schemas: ctx.registry
-      .list()
-      .map((t) => ({
-        type: t.type,
-        routing: t.routing,
-        description: t.description,
-        $id: schemas.get(t.type)?.$id,
-      })),
+    schemas: ctx.registry.list().map((t) => ({
+      type: t.type,
+      routing: t.routing,
+      description: t.description,
+      $id: schemas.get(t.type)?.$id,
+    })),
   }))
   app.get<{ Params: { type: string } }>('/v1/schemas/:type', async (req, reply) => {
     const s = schemas.get(req.params.type)

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import pg from 'pg'
 import { hashCanonical } from '../../audit/canonical-json.ts'
+import { GenealogySql } from '../genealogy-sql.ts'
 import { loadMigrations, planMigrations } from '../migrations.ts'
 import {
   AUDIT_COLUMNS,
@@ -13,6 +14,7 @@ import {
   toRawDelivery,
 } from '../rows.ts'
 import { scopeClause } from '../scope-sql.ts'
+import { numbered, type SqlExecutor } from '../sql-executor.ts'
 import type {
   AppendRequest,
   AppendResult,
@@ -59,6 +61,9 @@ export class PostgresStore implements Store {
   private readonly pool: pg.Pool
   readonly engine: PostgresEngine
   readonly ingress: PostgresIngress
+  readonly genealogy: GenealogySql
+  /** standard-SQL access shared with the SQLite store (see sql-executor.ts) */
+  readonly sql: SqlExecutor
 
   static async open(opts: PostgresOptions): Promise<PostgresStore> {
     const s = new PostgresStore(opts)
@@ -81,6 +86,13 @@ export class PostgresStore implements Store {
     this.ingress = new PostgresIngress(this.pool, txNow, (c, now, entries) =>
       this.writeAudit(c, now, entries),
     )
+    const on = (q: pg.Pool | pg.PoolClient): SqlExecutor => ({
+      all: async (sql, params = []) => (await q.query(numbered(sql), [...params])).rows,
+      run: async (sql, params = []) => (await q.query(numbered(sql), [...params])).rowCount ?? 0,
+      tx: (fn) => this.tx((c) => fn(on(c))),
+    })
+    this.sql = on(this.pool)
+    this.genealogy = new GenealogySql(this.sql)
   }
 
   private async migrate(): Promise<void> {

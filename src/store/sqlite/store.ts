@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs'
 import path from 'node:path'
 import Database from 'better-sqlite3'
 import { hashCanonical } from '../../audit/canonical-json.ts'
+import { GenealogySql } from '../genealogy-sql.ts'
 import { loadMigrations, planMigrations } from '../migrations.ts'
 import {
   AUDIT_COLUMNS,
@@ -15,6 +16,7 @@ import {
   toRawDelivery,
 } from '../rows.ts'
 import { scopeClause } from '../scope-sql.ts'
+import type { SqlExecutor } from '../sql-executor.ts'
 import type {
   AppendRequest,
   AppendResult,
@@ -60,6 +62,9 @@ export class SqliteStore implements Store {
   private readonly stmt: ReturnType<SqliteStore['prepare']>
   readonly engine: SqliteEngine
   readonly ingress: SqliteIngress
+  readonly genealogy: GenealogySql
+  /** standard-SQL access shared with the PostgreSQL store (see sql-executor.ts) */
+  readonly sql: SqlExecutor
 
   static open(opts: SqliteOptions): SqliteStore {
     return new SqliteStore(opts)
@@ -80,6 +85,8 @@ export class SqliteStore implements Store {
       this.stmt = this.prepare()
       this.engine = new SqliteEngine(this.db, (now, a) => this.writeAudit(now, a))
       this.ingress = new SqliteIngress(this.db, (now, a) => this.writeAudit(now, a))
+      this.sql = this.executor()
+      this.genealogy = new GenealogySql(this.sql)
     } catch (e) {
       this.releaseLock()
       throw e
@@ -381,6 +388,29 @@ export class SqliteStore implements Store {
 
   async releaseLease(lease: Lease): Promise<void> {
     this.stmt.releaseLease.run(lease.name, lease.token)
+  }
+
+  /**
+   * Standard-SQL access for store parts shared by both dialects. better-sqlite3 is synchronous,
+   * so a transaction here must not await anything but this executor's own calls.
+   */
+  private executor(): SqlExecutor {
+    const x: SqlExecutor = {
+      all: async (sql, params = []) => this.db.prepare(sql).all(...params) as Record<string, unknown>[],
+      run: async (sql, params = []) => this.db.prepare(sql).run(...params).changes,
+      tx: async (fn) => {
+        this.db.exec('BEGIN IMMEDIATE')
+        try {
+          const out = await fn(x)
+          this.db.exec('COMMIT')
+          return out
+        } catch (e) {
+          this.db.exec('ROLLBACK')
+          throw e
+        }
+      },
+    }
+    return x
   }
 
   /** For tests and tools that need raw SQL against the file (tamper simulation, fixtures). */

@@ -1,0 +1,101 @@
+import { marks } from '../store/sql-executor.ts'
+import { type AuditRow, type Scope, type Store, type StoredEvent, scopeIncludes } from '../store/types.ts'
+import type { Anchor, AnchorSink } from './anchors.ts'
+
+/** One audited entry of the bundle with the link that chains it. */
+export interface EvidenceEntry {
+  readonly row: AuditRow
+  readonly payload: unknown
+  readonly link: { pos: number; prevHash: string; hash: string }
+}
+
+/**
+ * Everything about a lot an auditor asks for, in one file that verifies offline: the events, the
+ * workflow steps, the audit entries with their payloads, and the chain proof — every link hash
+ * from the first entry to the next anchor (the head written outside the database).
+ */
+export interface EvidenceBundle {
+  readonly format: 'qualink-evidence/1'
+  readonly lot: string
+  readonly generatedAt: string
+  readonly events: StoredEvent[]
+  readonly runs: Array<{ id: string; workflow: string; version: number; status: string; journal: unknown[] }>
+  readonly audit: EvidenceEntry[]
+  /** contiguous links [first entry .. anchor]; hashes only for links of other subjects */
+  readonly chain: Array<{ pos: number; prevHash: string; hash: string }>
+  readonly anchor: Anchor | null
+  /** entries not chained yet (the sealer runs shortly after commit): listed, not provable yet */
+  readonly unsealed: number
+}
+
+export async function buildEvidence(
+  store: Store,
+  sink: AnchorSink,
+  scope: Scope,
+  lot: string,
+): Promise<EvidenceBundle | undefined> {
+  const node = await store.genealogy.getLot(scope, lot)
+  const events = await store.listEvents(scope, { subject: lot, limit: 10_000 })
+  if (!node && events.length === 0) return undefined
+  const runs = await store.engine.listRuns(scope, { key: lot, limit: 1000 })
+  const journals = await Promise.all(runs.map((r) => store.engine.loadRun(scope, r.id)))
+  const rows = (await store.listAudit(scope, { subject: lot, limit: 100_000 })).filter((r) =>
+    scopeIncludes(scope, r.plant),
+  )
+  const seqs = rows.map((r) => r.seq)
+  const links = new Map<number, { pos: number; prevHash: string; hash: string }>()
+  const payloads = new Map<number, unknown>()
+  for (let i = 0; i < seqs.length; i += 500) {
+    const part = seqs.slice(i, i + 500)
+    for (const l of await store.sql.all(
+      `SELECT pos, audit_seq, prev_hash, hash FROM audit_chain WHERE audit_seq IN (${marks(part.length)})`,
+      part,
+    ))
+      links.set(Number(l.audit_seq), {
+        pos: Number(l.pos),
+        prevHash: String(l.prev_hash),
+        hash: String(l.hash),
+      })
+    for (const p of await store.sql.all(
+      `SELECT audit_seq, payload FROM audit_payloads WHERE audit_seq IN (${marks(part.length)})`,
+      part,
+    ))
+      payloads.set(Number(p.audit_seq), typeof p.payload === 'string' ? JSON.parse(p.payload) : p.payload)
+  }
+  const sealed = rows.filter((r) => links.has(r.seq))
+  const audit = sealed.map((row) => ({
+    row,
+    payload: payloads.get(row.seq) ?? null,
+    link: links.get(row.seq)!,
+  }))
+  let chain: EvidenceBundle['chain'] = []
+  let anchor: Anchor | null = null
+  if (audit.length > 0) {
+    const first = Math.min(...audit.map((a) => a.link.pos))
+    const last = Math.max(...audit.map((a) => a.link.pos))
+    anchor = (await sink.readAll()).filter((a) => a.pos >= last).sort((a, b) => a.pos - b.pos)[0] ?? null
+    const end = anchor?.pos ?? last
+    chain = (await store.readChain(first, end - first + 1)).map((l) => ({
+      pos: l.pos,
+      prevHash: l.prevHash,
+      hash: l.hash,
+    }))
+  }
+  return {
+    format: 'qualink-evidence/1',
+    lot,
+    generatedAt: new Date(await store.now()).toISOString(),
+    events,
+    runs: runs.map((r, i) => ({
+      id: r.id,
+      workflow: r.workflow,
+      version: r.version,
+      status: r.status,
+      journal: journals[i]?.journal ?? [],
+    })),
+    audit,
+    chain,
+    anchor,
+    unsealed: rows.length - sealed.length,
+  }
+}

@@ -1,0 +1,181 @@
+import type { Quantity } from '../model/quantity.ts'
+import { add, subtract } from '../model/quantity.ts'
+import type { GenealogyBatch, GenealogyEdge, LotNode, Shipment } from '../store/genealogy-types.ts'
+import type { Store, StoredEvent } from '../store/types.ts'
+
+export const GENEALOGY_PROJECTION = 'genealogy'
+
+type Lot = LotNode & { firstSeenSeq: number; lastEventSeq: number }
+interface LotRef {
+  id: string
+  material?: string
+  plant?: string
+}
+
+/**
+ * Builds lots, genealogy edges and shipments from the event log: MES operations (consumed →
+ * produced, ISA-95 MaterialActual), ERP stock postings (bucket moves; 309 to a new batch is a
+ * split edge), goods receipts (supplier, stock) and delivery goods issues (shipments). Each batch
+ * is applied with the cursor move in one transaction, so a crash replays a batch, never half of one.
+ */
+export class GenealogyProjector {
+  constructor(private readonly store: Store) {}
+
+  /** Projects everything committed so far; returns the number of events read. */
+  async catchUp(batchSize = 500): Promise<number> {
+    let total = 0
+    for (;;) {
+      const from = await this.store.genealogy.projectionCursor(GENEALOGY_PROJECTION)
+      const page = await this.store.tailEvents(
+        { allPlants: true, reason: 'genealogy projection' },
+        from,
+        batchSize,
+      )
+      if (page.events.length === 0) return total
+      const batch = await this.project(page.events)
+      if (!(await this.store.genealogy.applyGenealogy(GENEALOGY_PROJECTION, from, page.cursor, batch)))
+        return total
+      total += page.events.length
+    }
+  }
+
+  private async project(events: readonly StoredEvent[]): Promise<GenealogyBatch> {
+    const lots = new Map<string, Lot>()
+    const edges: GenealogyEdge[] = []
+    const shipments: Shipment[] = []
+    const ids = new Set<string>()
+    for (const e of events) for (const r of lotRefs(e)) ids.add(r.id)
+    for (const l of await this.store.genealogy.lotsById([...ids]))
+      lots.set(l.lot, { ...l, firstSeenSeq: 0, lastEventSeq: 0 })
+
+    const touch = (ref: LotRef, e: StoredEvent): Lot => {
+      const existing = lots.get(ref.id)
+      const lot: Lot = existing
+        ? { ...existing, material: existing.material ?? ref.material ?? null, lastEventSeq: e.seq }
+        : {
+            lot: ref.id,
+            plant: ref.plant ?? e.plant,
+            material: ref.material ?? null,
+            supplier: null,
+            stock: {},
+            firstSeenSeq: e.seq,
+            lastEventSeq: e.seq,
+          }
+      lots.set(ref.id, lot)
+      return lot
+    }
+    const move = (lot: Lot, bucket: string, q: Quantity, sign: 1 | -1) => {
+      const cur = lot.stock[bucket]
+      const next = cur
+        ? sign > 0
+          ? add(cur, q)
+          : subtract(cur, q)
+        : sign > 0
+          ? q
+          : { ...q, units: -q.units }
+      lots.set(lot.lot, { ...lot, stock: { ...lot.stock, [bucket]: next } })
+    }
+
+    for (const e of events) {
+      const d = e.envelope.data as Record<string, unknown>
+      switch (e.type) {
+        case 'erp.goods_receipt.posted.v1': {
+          const lot = touch(d.lot as LotRef, e)
+          lots.set(lot.lot, { ...lot, supplier: (d.supplier as string | undefined) ?? lot.supplier })
+          move(lots.get(lot.lot)!, String(d.bucket ?? 'qualityInspection'), d.quantity as Quantity, 1)
+          break
+        }
+        case 'erp.stock.posted.v1': {
+          const lot = touch(d.lot as LotRef, e)
+          const q = d.quantity as Quantity
+          move(lot, String(d.from), q, -1)
+          if (d.to === 'transferredOut' && typeof d.targetLot === 'string') {
+            const target = touch(
+              {
+                id: d.targetLot,
+                material: (d.targetMaterial as string) ?? lot.material ?? undefined,
+                plant: lot.plant,
+              },
+              e,
+            )
+            move(target, 'unrestricted', q, 1)
+            edges.push(edge(e, lot.lot, target.lot, 'split', null, null, q))
+          } else {
+            move(lots.get(lot.lot)!, String(d.to), q, 1)
+          }
+          break
+        }
+        case 'mes.operation.completed.v1': {
+          const op = d.operation as { productionOrder: string; number: string }
+          const consumed = d.consumed as Array<{ lot: string; material: string; quantity: Quantity }>
+          const produced = d.produced as Array<{ lot: string; material: string; quantity: Quantity }>
+          for (const c of consumed) touch({ id: c.lot, material: c.material }, e)
+          for (const p of produced) touch({ id: p.lot, material: p.material }, e)
+          for (const c of consumed)
+            for (const p of produced)
+              edges.push(edge(e, c.lot, p.lot, 'consumed', op.number, op.productionOrder, c.quantity))
+          break
+        }
+        case 'erp.delivery.shipped.v1': {
+          const lines = d.lines as Array<{ item: string; material: string; lot?: string; quantity: Quantity }>
+          for (const l of lines) {
+            if (!l.lot) continue
+            touch({ id: l.lot, material: l.material }, e)
+            shipments.push({
+              eventSeq: e.seq,
+              plant: e.plant,
+              delivery: String(d.delivery),
+              item: l.item,
+              customer: String(d.customer),
+              lot: l.lot,
+              material: l.material,
+              quantity: l.quantity,
+              at: e.time,
+            })
+          }
+          break
+        }
+      }
+    }
+    return { lots: [...lots.values()].filter((l) => l.lastEventSeq > 0), edges, shipments }
+  }
+}
+
+function edge(
+  e: StoredEvent,
+  fromLot: string,
+  toLot: string,
+  kind: GenealogyEdge['kind'],
+  operation: string | null,
+  productionOrder: string | null,
+  quantity: Quantity | null,
+): GenealogyEdge {
+  return {
+    eventSeq: e.seq,
+    plant: e.plant,
+    fromLot,
+    toLot,
+    kind,
+    operation,
+    productionOrder,
+    quantity,
+    at: e.time,
+  }
+}
+
+function lotRefs(e: StoredEvent): LotRef[] {
+  const d = e.envelope.data as Record<string, unknown>
+  switch (e.type) {
+    case 'erp.goods_receipt.posted.v1':
+    case 'erp.stock.posted.v1':
+      return [d.lot as LotRef, ...(typeof d.targetLot === 'string' ? [{ id: d.targetLot }] : [])]
+    case 'mes.operation.completed.v1':
+      return [...(d.consumed as Array<{ lot: string }>), ...(d.produced as Array<{ lot: string }>)].map(
+        (x) => ({ id: x.lot }),
+      )
+    case 'erp.delivery.shipped.v1':
+      return (d.lines as Array<{ lot?: string }>).filter((l) => l.lot).map((l) => ({ id: l.lot! }))
+    default:
+      return []
+  }
+}

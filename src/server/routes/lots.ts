@@ -1,0 +1,72 @@
+import type { FastifyInstance } from 'fastify'
+import { buildEvidence } from '../../audit/evidence.ts'
+import { QualinkError } from '../../contracts/errors.ts'
+import { recallCsv, recallScope, trace } from '../../projections/trace.ts'
+import type { ServerContext } from '../context.ts'
+
+/** Lots: genealogy trace, recall scope, evidence bundle. Another plant's lot answers 404. */
+export function registerLotRoutes(
+  app: FastifyInstance,
+  ctx: ServerContext,
+  catchUp: () => Promise<unknown>,
+): void {
+  const notFound = (lot: string) => new QualinkError('QLK_NOT_FOUND', `lot ${lot} not found`)
+
+  app.get<{ Params: { id: string } }>('/v1/lots/:id', async (req) => {
+    await catchUp()
+    const lot = await ctx.store.genealogy.getLot(ctx.scopeOf(req.headers), req.params.id)
+    if (!lot) throw notFound(req.params.id)
+    return lot
+  })
+
+  app.get<{
+    Params: { id: string }
+    Querystring: { direction: 'forward' | 'backward'; depth: number; limit: number; cursor?: string }
+  }>(
+    '/v1/lots/:id/trace',
+    {
+      schema: {
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            direction: { type: 'string', enum: ['forward', 'backward'], default: 'backward' },
+            depth: { type: 'integer', minimum: 1, maximum: 50, default: 10 },
+            limit: { type: 'integer', minimum: 1, maximum: 5000, default: 1000 },
+            cursor: { type: 'string', pattern: '^[0-9]{1,9}$' },
+          },
+        },
+      },
+    },
+    async (req) => {
+      await catchUp()
+      const q = req.query
+      const r = await trace(ctx.store, ctx.scopeOf(req.headers), req.params.id, {
+        direction: q.direction,
+        depth: q.depth,
+        limit: q.limit,
+        cursor: q.cursor === undefined ? 0 : Number(q.cursor),
+      })
+      if (!r) throw notFound(req.params.id)
+      return r
+    },
+  )
+
+  app.get<{ Params: { id: string }; Querystring: { format?: 'json' | 'csv' } }>(
+    '/v1/lots/:id/recall',
+    async (req, reply) => {
+      await catchUp()
+      const r = await recallScope(ctx.store, ctx.scopeOf(req.headers), req.params.id)
+      if (!r) throw notFound(req.params.id)
+      if (req.query.format === 'csv') return reply.type('text/csv').send(recallCsv(r))
+      return r
+    },
+  )
+
+  app.get<{ Params: { id: string } }>('/v1/lots/:id/evidence', async (req) => {
+    await catchUp()
+    const b = await buildEvidence(ctx.store, ctx.anchors, ctx.scopeOf(req.headers), req.params.id)
+    if (!b) throw notFound(req.params.id)
+    return b
+  })
+}

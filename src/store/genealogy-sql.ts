@@ -1,0 +1,150 @@
+import type { GenealogyBatch, GenealogyEdge, GenealogyStore, LotNode, Shipment } from './genealogy-types.ts'
+import { marks, type Row, type SqlExecutor } from './sql-executor.ts'
+import { LOG_START, type LogCursor, type Scope, scopeIncludes } from './types.ts'
+
+const j = (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : v)
+// SQLite caps bound parameters per statement; chunk long IN lists.
+const CHUNK = 500
+
+function toLot(r: Row): LotNode {
+  return {
+    lot: String(r.lot),
+    plant: String(r.plant),
+    material: r.material === null ? null : String(r.material),
+    supplier: r.supplier === null ? null : String(r.supplier),
+    stock: j(r.stock) as LotNode['stock'],
+  }
+}
+
+function toEdge(r: Row): GenealogyEdge {
+  return {
+    eventSeq: Number(r.event_seq),
+    plant: String(r.plant),
+    fromLot: String(r.from_lot),
+    toLot: String(r.to_lot),
+    kind: String(r.kind) as GenealogyEdge['kind'],
+    operation: r.operation === null ? null : String(r.operation),
+    productionOrder: r.production_order === null ? null : String(r.production_order),
+    quantity: r.quantity === null ? null : (j(r.quantity) as GenealogyEdge['quantity']),
+    at: String(r.at),
+  }
+}
+
+function toShipment(r: Row): Shipment {
+  return {
+    eventSeq: Number(r.event_seq),
+    plant: String(r.plant),
+    delivery: String(r.delivery),
+    item: String(r.item),
+    customer: String(r.customer),
+    lot: String(r.lot),
+    material: String(r.material),
+    quantity: j(r.quantity) as Shipment['quantity'],
+    at: String(r.at),
+  }
+}
+
+/** The genealogy projection's tables; the SQL is standard, so one implementation serves both dialects. */
+export class GenealogySql implements GenealogyStore {
+  constructor(private readonly x: SqlExecutor) {}
+
+  async projectionCursor(name: string): Promise<LogCursor> {
+    const [r] = await this.x.all('SELECT txid, seq FROM projection_cursors WHERE name = ?', [name])
+    return r ? { txid: String(r.txid), seq: Number(r.seq) } : LOG_START
+  }
+
+  async applyGenealogy(name: string, from: LogCursor, to: LogCursor, b: GenealogyBatch): Promise<boolean> {
+    return this.x.tx(async (x) => {
+      const [cur] = await x.all('SELECT txid, seq FROM projection_cursors WHERE name = ?', [name])
+      const at = cur ? { txid: String(cur.txid), seq: Number(cur.seq) } : LOG_START
+      if (at.txid !== from.txid || at.seq !== from.seq) return false
+      for (const l of b.lots) {
+        await x.run(
+          `INSERT INTO lots (lot, plant, material, supplier, stock, first_seen_seq, last_event_seq)
+           VALUES (?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (lot) DO UPDATE SET material = COALESCE(excluded.material, lots.material),
+             supplier = COALESCE(excluded.supplier, lots.supplier), stock = excluded.stock,
+             last_event_seq = excluded.last_event_seq`,
+          [l.lot, l.plant, l.material, l.supplier, JSON.stringify(l.stock), l.firstSeenSeq, l.lastEventSeq],
+        )
+      }
+      for (const e of b.edges) {
+        await x.run(
+          `INSERT INTO genealogy_edges (event_seq, plant, from_lot, to_lot, kind, operation, production_order, quantity, at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+          [
+            e.eventSeq,
+            e.plant,
+            e.fromLot,
+            e.toLot,
+            e.kind,
+            e.operation,
+            e.productionOrder,
+            e.quantity && JSON.stringify(e.quantity),
+            e.at,
+          ],
+        )
+      }
+      for (const s of b.shipments) {
+        await x.run(
+          `INSERT INTO shipments (event_seq, plant, delivery, item, customer, lot, material, quantity, at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+          [
+            s.eventSeq,
+            s.plant,
+            s.delivery,
+            s.item,
+            s.customer,
+            s.lot,
+            s.material,
+            JSON.stringify(s.quantity),
+            s.at,
+          ],
+        )
+      }
+      await x.run(
+        `INSERT INTO projection_cursors (name, txid, seq) VALUES (?, ?, ?)
+         ON CONFLICT (name) DO UPDATE SET txid = excluded.txid, seq = excluded.seq`,
+        [name, to.txid, to.seq],
+      )
+      return true
+    })
+  }
+
+  private async inChunks(sql: (m: string) => string, ids: readonly string[]): Promise<Row[]> {
+    const out: Row[] = []
+    for (let i = 0; i < ids.length; i += CHUNK) {
+      const part = ids.slice(i, i + CHUNK)
+      out.push(...(await this.x.all(sql(marks(part.length)), part)))
+    }
+    return out
+  }
+
+  async lotsById(ids: readonly string[]): Promise<LotNode[]> {
+    return (await this.inChunks((m) => `SELECT * FROM lots WHERE lot IN (${m})`, ids)).map(toLot)
+  }
+
+  async edgesFrom(lots: readonly string[]): Promise<GenealogyEdge[]> {
+    return (await this.inChunks((m) => `SELECT * FROM genealogy_edges WHERE from_lot IN (${m})`, lots)).map(
+      toEdge,
+    )
+  }
+
+  async edgesTo(lots: readonly string[]): Promise<GenealogyEdge[]> {
+    return (await this.inChunks((m) => `SELECT * FROM genealogy_edges WHERE to_lot IN (${m})`, lots)).map(
+      toEdge,
+    )
+  }
+
+  async shipmentsOf(lots: readonly string[]): Promise<Shipment[]> {
+    return (
+      await this.inChunks((m) => `SELECT * FROM shipments WHERE lot IN (${m}) ORDER BY event_seq`, lots)
+    ).map(toShipment)
+  }
+
+  async getLot(scope: Scope, lot: string): Promise<LotNode | undefined> {
+    const [r] = await this.x.all('SELECT * FROM lots WHERE lot = ?', [lot])
+    const node = r ? toLot(r) : undefined
+    return node && scopeIncludes(scope, node.plant) ? node : undefined
+  }
+}

@@ -1,0 +1,53 @@
+import type { LogCursor, Scope } from './types.ts'
+
+/** A lot as the genealogy projection knows it. `stock` maps bucket → fixed-point quantity. */
+export interface LotNode {
+  readonly lot: string
+  readonly plant: string
+  readonly material: string | null
+  readonly supplier: string | null
+  readonly stock: Record<string, { units: number; scale: number; uom: string }>
+}
+
+export interface GenealogyEdge {
+  readonly eventSeq: number
+  readonly plant: string
+  readonly fromLot: string
+  readonly toLot: string
+  readonly kind: 'consumed' | 'split'
+  readonly operation: string | null
+  readonly productionOrder: string | null
+  readonly quantity: { units: number; scale: number; uom: string } | null
+  readonly at: string
+}
+
+export interface Shipment {
+  readonly eventSeq: number
+  readonly plant: string
+  readonly delivery: string
+  readonly item: string
+  readonly customer: string
+  readonly lot: string
+  readonly material: string
+  readonly quantity: { units: number; scale: number; uom: string }
+  readonly at: string
+}
+
+export interface GenealogyBatch {
+  readonly lots: readonly (LotNode & { readonly firstSeenSeq: number; readonly lastEventSeq: number })[]
+  readonly edges: readonly GenealogyEdge[]
+  readonly shipments: readonly Shipment[]
+}
+
+export interface GenealogyStore {
+  projectionCursor(name: string): Promise<LogCursor>
+  /** Applies a batch and moves the cursor from `from` to `to` in one transaction; false if `from` is stale. */
+  applyGenealogy(name: string, from: LogCursor, to: LogCursor, batch: GenealogyBatch): Promise<boolean>
+  /** Lots by id, whatever their plant (the caller applies the scope and counts what it hides). */
+  lotsById(ids: readonly string[]): Promise<LotNode[]>
+  edgesFrom(lots: readonly string[]): Promise<GenealogyEdge[]>
+  edgesTo(lots: readonly string[]): Promise<GenealogyEdge[]>
+  shipmentsOf(lots: readonly string[]): Promise<Shipment[]>
+  /** A plant-scoped lot lookup for the API (404 outside the scope). */
+  getLot(scope: Scope, lot: string): Promise<LotNode | undefined>
+}

@@ -1,0 +1,23 @@
+/**
+ * The smallest common ground of the two dialects, for store parts whose SQL is standard (no
+ * dialect-specific syntax): one implementation serves both. Queries use `?` placeholders; the
+ * PostgreSQL executor renumbers them to `$n`.
+ */
+export type Row = Record<string, unknown>
+
+export interface SqlExecutor {
+  all(sql: string, params?: readonly unknown[]): Promise<Row[]>
+  run(sql: string, params?: readonly unknown[]): Promise<number>
+  /** runs `fn` in one transaction with an executor bound to it */
+  tx<T>(fn: (x: SqlExecutor) => Promise<T>): Promise<T>
+}
+
+/** `?` → `$1, $2, …` (no `?` appears inside our SQL string literals). */
+export function numbered(sql: string): string {
+  let i = 0
+  return sql.replace(/\?/g, () => `$${++i}`)
+}
+
+export function marks(n: number): string {
+  return Array.from({ length: n }, () => '?').join(', ')
+}

@@ -1,0 +1,208 @@
+import { randomUUID } from 'node:crypto'
+import path from 'node:path'
+import pino from 'pino'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { FileAnchorSink } from '../../src/audit/anchors.ts'
+import { buildEvidence, type EvidenceBundle } from '../../src/audit/evidence.ts'
+import { verifyBundle } from '../../src/audit/evidence-verify.ts'
+import type { CloudEvent } from '../../src/contracts/envelope.ts'
+import { GenealogyProjector } from '../../src/projections/genealogy-projector.ts'
+import { recallCsv, recallScope, trace, walk } from '../../src/projections/trace.ts'
+import { type Qualink, startQualink } from '../../src/server/qualink.ts'
+import type { Store } from '../../src/store/types.ts'
+import {
+  createTestDatabase,
+  DIALECTS,
+  type Dialect,
+  dialectAvailable,
+  type TestDatabase,
+} from '../dialects.ts'
+import { append } from '../engine/harness.ts'
+
+const available = Object.fromEntries(
+  await Promise.all(DIALECTS.map(async (d) => [d, await dialectAvailable(d)])),
+)
+const ALL = { allPlants: true, reason: 'test' } as const
+const audit = { timestamp: '2026-11-27T08:00:00Z', sourceSystem: 'test', approvalStatus: 'not_required' }
+const kg = (n: number) => ({ units: n * 1000, scale: 3, uom: 'KG' })
+
+function ev(type: string, plant: string, subject: string, data: Record<string, unknown>): CloudEvent {
+  return {
+    specversion: '1.0',
+    id: randomUUID(),
+    source: 'urn:test',
+    type,
+    subject,
+    plant,
+    data: { ...data, audit },
+  } as unknown as CloudEvent
+}
+const receipt = (lot: string, material: string, qty: number, plant = 'P100') =>
+  ev('erp.goods_receipt.posted.v1', plant, lot, {
+    materialDocument: { id: randomUUID().slice(0, 10), year: 2026, item: '0001' },
+    lot: { id: lot, material, plant },
+    supplier: 'V-42',
+    quantity: kg(qty),
+    bucket: 'unrestricted',
+  })
+const operation = (plant: string, order: string, consumed: string[], produced: string[]) =>
+  ev('mes.operation.completed.v1', plant, order, {
+    operation: { productionOrder: order, number: '0010' },
+    plant,
+    measurements: [],
+    consumed: consumed.map((lot) => ({ lot, material: 'RAW', quantity: kg(1) })),
+    produced: produced.map((lot) => ({ lot, material: 'FG', quantity: kg(1) })),
+  })
+const split = (lot: string, target: string, qty: number) =>
+  ev('erp.stock.posted.v1', 'P100', lot, {
+    materialDocument: { id: randomUUID().slice(0, 10), year: 2026, item: '0001' },
+    movementType: '309',
+    lot: { id: lot, material: 'FG', plant: 'P100' },
+    from: 'unrestricted',
+    to: 'transferredOut',
+    quantity: kg(qty),
+    targetLot: target,
+  })
+const shipped = (lot: string, customer: string, qty: number) =>
+  ev('erp.delivery.shipped.v1', 'P100', lot, {
+    delivery: `80${Math.floor(Math.random() * 1e6)}`,
+    plant: 'P100',
+    customer,
+    lines: [{ item: '000010', material: 'FG', lot, quantity: kg(qty) }],
+  })
+
+describe.each(DIALECTS)('genealogy and traceability on %s', (dialect: Dialect) => {
+  let db: TestDatabase
+  let store: Store
+
+  beforeEach(async (ctx) => {
+    if (!available[dialect]) ctx.skip()
+    db = await createTestDatabase(dialect)
+    store = await db.open()
+  })
+  afterEach(async () => {
+    await store?.close()
+    await db?.cleanup()
+  })
+
+  /** R1,R2 → I1 (merge); I1 → F1,F2 (split by operation); F2 → I1 (rework loop); F1 → F1A (309 split); I1 → X1 in P200. */
+  async function plantHistory() {
+    await append(store, receipt('R1', 'RAW', 100), receipt('R2', 'RAW', 50), receipt('F1', 'FG', 0))
+    await append(store, operation('P100', 'PO-1', ['R1', 'R2'], ['I1']))
+    await append(store, operation('P100', 'PO-2', ['I1'], ['F1', 'F2']))
+    await append(store, operation('P100', 'PO-3', ['F2'], ['I1']))
+    await append(store, receipt('F1', 'FG', 30))
+    await append(store, split('F1', 'F1A', 12))
+    await append(store, shipped('F1A', 'CUST-1', 10))
+    await append(store, operation('P200', 'PO-9', ['I1'], ['X1']))
+    await new GenealogyProjector(store).catchUp(3) // small batches: the cursor moves many times
+  }
+
+  it('traces forward and backward through merges, splits and a rework loop, counting other plants', async () => {
+    await plantHistory()
+    const scope = { plants: ['P100'] }
+    const fwd = await trace(store, scope, 'R1', { direction: 'forward', depth: 10, limit: 100 })
+    expect(fwd!.nodes.map((n) => `${n.lot}@${n.depth}`)).toEqual(['R1@0', 'I1@1', 'F1@2', 'F2@2', 'F1A@3'])
+    expect(fwd!.outOfScope).toEqual({ lots: 1, plants: ['P200'] })
+    expect(fwd!.total).toBe(6)
+    const back = await trace(store, scope, 'F1A', { direction: 'backward', depth: 10, limit: 100 })
+    expect(back!.nodes.map((n) => n.lot).sort()).toEqual(['F1', 'F1A', 'F2', 'I1', 'R1', 'R2'])
+    const shallow = await trace(store, scope, 'F1A', { direction: 'backward', depth: 1, limit: 100 })
+    expect(shallow!.nodes.map((n) => n.lot)).toEqual(['F1A', 'F1'])
+    const paged = await trace(store, scope, 'R1', { direction: 'forward', depth: 10, limit: 2 })
+    expect(paged!.nodes).toHaveLength(2)
+    const page2 = await trace(store, scope, 'R1', {
+      direction: 'forward',
+      depth: 10,
+      limit: 2,
+      cursor: Number(paged!.nextCursor),
+    })
+    expect(page2!.nodes.map((n) => n.lot)).toEqual(['F1', 'F2'])
+    expect(
+      await trace(store, { plants: ['P200'] }, 'R1', { direction: 'forward', depth: 10, limit: 10 }),
+    ).toBeUndefined()
+  })
+
+  it('sums the recall scope: shipped versus still in stock, with customers', async () => {
+    await plantHistory()
+    const r = await recallScope(store, { plants: ['P100'] }, 'I1')
+    expect(r!.customers).toEqual(['CUST-1'])
+    const fg = r!.totals.find((t) => t.material === 'FG')!
+    expect(fg.shipped).toEqual(kg(10))
+    // F1: 30 received − 12 split off = 18; F1A: 12 arrived by the split; shipping is a separate ERP posting.
+    expect(fg.inStock).toEqual(kg(30))
+    expect(r!.outOfScope.lots).toBe(1)
+    expect(recallCsv(r!)).toContain('shipment,F1A,P100,FG,,')
+  })
+
+  it('matches an independent reachability computation on generated graphs with cycles', async () => {
+    let seed = 42
+    const rnd = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31
+      return seed / 2 ** 31
+    }
+    const n = 120
+    const edges: Array<[number, number]> = []
+    for (let i = 0; i < 300; i++) edges.push([Math.floor(rnd() * n), Math.floor(rnd() * n)])
+    const batch: CloudEvent[] = edges.map(([a, b], i) => operation('P100', `PO-${i}`, [`L${a}`], [`L${b}`]))
+    for (let i = 0; i < batch.length; i += 50) await append(store, ...batch.slice(i, i + 50))
+    await new GenealogyProjector(store).catchUp()
+    for (const start of [0, 7, 33]) {
+      const expected = new Map<number, number>([[start, 0]])
+      let frontier = [start]
+      for (let d = 1; d <= 4; d++) {
+        const next: number[] = []
+        for (const f of frontier)
+          for (const [a, b] of edges)
+            if (a === f && !expected.has(b)) {
+              expected.set(b, d)
+              next.push(b)
+            }
+        frontier = next
+      }
+      const { depthOf } = await walk(store, `L${start}`, 'forward', 4)
+      expect(new Map([...depthOf].map(([k, v]) => [Number(k.slice(1)), v]))).toEqual(expected)
+    }
+  })
+
+  it('exports an evidence bundle that verifies offline and fails when one byte changes', async () => {
+    const q: Qualink = await startQualink({
+      store,
+      port: 0,
+      logger: pino({ level: 'silent' }),
+      anchorFile: path.join(db.dir, 'anchors.jsonl'),
+      runEngine: false,
+    })
+    try {
+      await append(store, receipt('R7', 'RAW', 5), operation('P100', 'PO-7', ['R7'], ['F7']))
+      await q.sealer.sealOnce()
+      const res = await q.app.inject({ method: 'GET', url: '/v1/lots/R7/evidence' })
+      expect(res.statusCode).toBe(200)
+      const bundle = res.json() as EvidenceBundle
+      expect(bundle.events.map((e) => e.type)).toEqual(['erp.goods_receipt.posted.v1'])
+      expect(bundle.anchor).not.toBeNull()
+      expect(verifyBundle(bundle)).toMatchObject({ ok: true })
+      const text = JSON.stringify(bundle)
+      for (const [from, to] of [
+        ['"supplier":"V-42"', '"supplier":"V-43"'],
+        ['"actor":"test"', '"actor":"tesu"'],
+        [bundle.chain[0]!.hash, bundle.chain[0]!.hash.replace(/.$/, (c) => (c === '0' ? '1' : '0'))],
+      ] as const) {
+        expect(text.includes(from)).toBe(true)
+        expect(verifyBundle(JSON.parse(text.replace(from, to))).ok, `after changing ${from}`).toBe(false)
+      }
+      const direct = await buildEvidence(
+        store,
+        new FileAnchorSink(path.join(db.dir, 'anchors.jsonl')),
+        { plants: ['P200'] },
+        'R7',
+      )
+      expect(direct).toBeUndefined()
+      const tr = await q.app.inject({ method: 'GET', url: '/v1/lots/F7/trace?direction=backward' })
+      expect(tr.json().nodes.map((n: { lot: string }) => n.lot)).toEqual(['F7', 'R7'])
+      expect((await q.app.inject({ method: 'GET', url: '/v1/lots/F7/trace?depth=99' })).statusCode).toBe(400)
+    } finally {
+      await q.close()
+    }
+  })
+})
