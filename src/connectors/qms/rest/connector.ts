@@ -1,0 +1,188 @@
+/**
+ * qms/rest: the QmsPort over a SaaS QMS REST API (tested against simulators/qms). The QMS does not
+ * deduplicate on `externalRef`, so creates are made idempotent the DESIGN §6 way: the step's key is
+ * written to `externalRef` and looked up before any create and after any ambiguous failure.
+ */
+import { PermanentError } from '../../../engine/errors.ts'
+import { formatDecimal, rescale } from '../../../model/quantity.ts'
+import type { Created, QmsPort } from '../../../workflows/ports/qms.ts'
+import { defineConnector } from '../../sdk/define-connector.ts'
+import type { EgressClient } from '../../sdk/egress.ts'
+import { EgressFailure } from '../../sdk/http-errors.ts'
+import { QmsRestConfig } from './config.ts'
+import { decisionFrom, type Json, lotFrom, ncFrom, originWord } from './mapping.ts'
+
+class QmsApi {
+  constructor(
+    private readonly egress: EgressClient,
+    private readonly base: string,
+    private readonly auth: string | undefined,
+  ) {}
+
+  private headers(): Record<string, string> {
+    return this.auth ? { authorization: this.auth } : {}
+  }
+
+  async get(path: string, context: string, traceparent?: string): Promise<Json | null> {
+    const res = await this.egress.request({
+      method: 'GET',
+      url: `${this.base}/api/v1${path}`,
+      headers: this.headers(),
+      accept: [404],
+      traceparent,
+      context,
+    })
+    return res.status === 404 ? null : res.json<Json>()
+  }
+
+  async send(method: 'POST' | 'PATCH', path: string, body: unknown, context: string, traceparent?: string) {
+    const res = await this.egress.request({
+      method,
+      url: `${this.base}/api/v1${path}`,
+      headers: this.headers(),
+      json: body,
+      traceparent,
+      context,
+    })
+    return res.json<Json>()
+  }
+
+  /** Read back by externalRef, create if absent, read back again after an ambiguous failure. */
+  async createOnce<T>(
+    collection: string,
+    key: string,
+    body: Json,
+    view: (o: Json) => T,
+    traceparent?: string,
+  ): Promise<Created<T>> {
+    for (let round = 0; round < 3; round++) {
+      const found = await this.get(
+        `/${collection}?externalRef=${encodeURIComponent(key)}`,
+        `find ${collection} ${key}`,
+        traceparent,
+      )
+      const items = Array.isArray(found?.items) ? (found.items as Json[]) : []
+      if (items.length > 0) return { record: view(items[0]!), created: round > 0 }
+      try {
+        return {
+          record: view(
+            await this.send(
+              'POST',
+              `/${collection}`,
+              { ...body, externalRef: key },
+              `create ${collection}`,
+              traceparent,
+            ),
+          ),
+          created: true,
+        }
+      } catch (e) {
+        if (!(e instanceof EgressFailure && e.ambiguous)) throw e
+      }
+    }
+    throw new EgressFailure(
+      'QLK_EGRESS_AMBIGUOUS',
+      `create ${collection} ${key}: not confirmed by read-back`,
+      { ambiguous: true },
+    )
+  }
+}
+
+export const qmsRestConnector = defineConnector({
+  kind: 'qms/rest',
+  description: 'SaaS QMS over REST: inspection lots, usage decisions, nonconformances',
+  configSchema: QmsRestConfig,
+  actions: [
+    'createInspectionLot',
+    'getInspectionLot',
+    'getUsageDecision',
+    'openNonconformance',
+    'setNonconformanceStatus',
+  ],
+  targets: (c) => [c.baseUrl],
+  egressSettings: (c) => c.egress,
+  create(config, ctx): QmsPort {
+    let auth: string | undefined
+    if (config.apiKeyEnv) {
+      const key = process.env[config.apiKeyEnv]
+      if (key === undefined)
+        throw new PermanentError(
+          'QLK_CONFIG_INVALID',
+          `qms/rest: environment variable ${config.apiKeyEnv} is not set`,
+        )
+      auth = `Bearer ${key}`
+    }
+    const api = new QmsApi(ctx.egress, config.baseUrl, auth)
+    const scale = config.quantityScale
+    return {
+      createInspectionLot: (i) =>
+        api.createOnce(
+          'inspection-lots',
+          i.idempotencyKey,
+          {
+            material: i.material,
+            batch: i.lot,
+            plant: i.plant,
+            ...(i.supplier ? { supplier: i.supplier } : {}),
+            origin: originWord(i.origin),
+            quantity: formatDecimal(rescale(i.quantity, scale, 'quantity')),
+            unit: i.quantity.uom,
+            ...(i.sampleSize !== undefined ? { sampleSize: i.sampleSize } : {}),
+          },
+          (o) => lotFrom(o, scale),
+          i.traceparent,
+        ),
+      async getInspectionLot(id) {
+        const o = await api.get(`/inspection-lots/${encodeURIComponent(id)}`, `read inspection lot ${id}`)
+        return o ? lotFrom(o, scale) : null
+      },
+      async getUsageDecision(id) {
+        const lot = await api.get(`/inspection-lots/${encodeURIComponent(id)}`, `read inspection lot ${id}`)
+        if (!lot) throw new PermanentError('QLK_REMOTE_REJECTED', `QMS inspection lot ${id} does not exist`)
+        const ud = lot.usageDecision
+        return typeof ud === 'object' && ud !== null ? decisionFrom(lot, ud as Json, scale) : null
+      },
+      openNonconformance: (i) =>
+        api.createOnce(
+          'nonconformances',
+          i.idempotencyKey,
+          {
+            title: i.title,
+            severity: i.severity.toUpperCase(),
+            ...(i.description ? { description: i.description } : {}),
+            ...(i.inspectionLot ? { inspectionLotId: i.inspectionLot } : {}),
+            ...(i.lot ? { batch: i.lot } : {}),
+          },
+          ncFrom,
+          i.traceparent,
+        ),
+      async setNonconformanceStatus({ id, status, traceparent }) {
+        // A status is a state: read, and change only when different (a repeated step is a no-op).
+        for (let round = 0; round < 3; round++) {
+          const nc = await api.get(
+            `/nonconformances/${encodeURIComponent(id)}`,
+            `read nonconformance ${id}`,
+            traceparent,
+          )
+          if (!nc) throw new PermanentError('QLK_REMOTE_REJECTED', `QMS nonconformance ${id} does not exist`)
+          if (ncFrom(nc).status === status) return { changed: round > 0 }
+          try {
+            await api.send(
+              'PATCH',
+              `/nonconformances/${encodeURIComponent(id)}`,
+              { status: status.toUpperCase() },
+              `set status of ${id}`,
+              traceparent,
+            )
+            return { changed: true }
+          } catch (e) {
+            if (!(e instanceof EgressFailure && e.ambiguous)) throw e
+          }
+        }
+        throw new EgressFailure('QLK_EGRESS_AMBIGUOUS', `status of ${id}: not confirmed by read-back`, {
+          ambiguous: true,
+        })
+      },
+    }
+  },
+})
