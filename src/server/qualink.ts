@@ -2,6 +2,8 @@ import path from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { FileAnchorSink } from '../audit/anchors.ts'
 import { AuditSealer } from '../audit/sealer.ts'
+import { type FileDropConfig, startFileDrop } from '../connectors/ingress/file-drop.ts'
+import { type MqttSourceConfig, startMqttSource } from '../connectors/ingress/mqtt-source.ts'
 import type { WebhookSource } from '../connectors/ingress/webhook-source.ts'
 import { catalogue } from '../contracts/catalogue.ts'
 import { EventRegistry } from '../contracts/registry.ts'
@@ -41,6 +43,10 @@ export interface QualinkOptions {
   readonly webhooks?: readonly WebhookSource[]
   /** translators from raw deliveries to canonical events, one per source */
   readonly translators?: readonly Translator[]
+  /** MQTT subscriptions (each a lease-fenced singleton: one session per client id) */
+  readonly mqtt?: readonly MqttSourceConfig[]
+  /** watched folders (each a lease-fenced singleton) */
+  readonly fileDrops?: readonly FileDropConfig[]
 }
 
 export interface Qualink {
@@ -122,6 +128,48 @@ export async function startQualink(opts: QualinkOptions = {}): Promise<Qualink> 
       projecting = undefined
     },
   })
+  const storeRaw = async (d: Parameters<Store['insertRawDelivery']>[0]) => {
+    const r = await store.insertRawDelivery(d)
+    translation.wake()
+    return r
+  }
+  const owner = `${process.pid}@${Date.now()}`
+  const sources: Singleton[] = [
+    ...(opts.mqtt ?? []).map((cfg) => {
+      let sub: { close(): Promise<void> } | undefined
+      return new Singleton({
+        store,
+        name: `ingress:${cfg.name}`,
+        owner,
+        logger,
+        run: async () => {
+          sub = await startMqttSource(cfg, storeRaw, (e) =>
+            logger.warn({ err: e, source: cfg.name }, 'MQTT source error'),
+          )
+        },
+        halt: async () => {
+          await sub?.close()
+          sub = undefined
+        },
+      })
+    }),
+    ...(opts.fileDrops ?? []).map((cfg) => {
+      let drop: { close(): Promise<void> } | undefined
+      return new Singleton({
+        store,
+        name: `ingress:${cfg.name}`,
+        owner,
+        logger,
+        run: () => {
+          drop = startFileDrop(cfg, storeRaw)
+        },
+        halt: async () => {
+          await drop?.close()
+          drop = undefined
+        },
+      })
+    }),
+  ]
   let shuttingDown = false
   const app = buildApp({
     store,
@@ -142,6 +190,7 @@ export async function startQualink(opts: QualinkOptions = {}): Promise<Qualink> 
   })
   app.addHook('onClose', async () => {
     shuttingDown = true
+    await Promise.all(sources.map((x) => x.stop()))
     await translation.stop()
     await queue.drain()
     await engine.stop()
@@ -155,6 +204,7 @@ export async function startQualink(opts: QualinkOptions = {}): Promise<Qualink> 
   if (opts.runEngine !== false) {
     translation.start()
     projection.start()
+    for (const x of sources) x.start()
     await engine.start()
   }
   return {

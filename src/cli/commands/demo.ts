@@ -1,25 +1,74 @@
+import { createHash } from 'node:crypto'
+import net from 'node:net'
+import path from 'node:path'
 import type { Command } from 'commander'
 import { runtimeFromEnv } from '../../config/runtime.ts'
+import { checkLimsFile, limsCsvTranslator } from '../../connectors/lims/csv/translator.ts'
+import { mesTranslator } from '../../connectors/mes/mqtt/translator.ts'
 import { createLogger } from '../../observability/logger.ts'
 import { startQualink } from '../../server/qualink.ts'
+import { kernelDemo } from '../../workflows/kernel-demo.ts'
 import { runUntilSignal } from './start.ts'
 
+function reachable(url: string, timeoutMs = 500): Promise<boolean> {
+  const u = new URL(url)
+  return new Promise((resolve) => {
+    const s = net.connect({ host: u.hostname, port: Number(u.port || 1883) })
+    const done = (ok: boolean) => {
+      s.destroy()
+      resolve(ok)
+    }
+    s.setTimeout(timeoutMs, () => done(false))
+    s.once('connect', () => done(true))
+    s.once('error', () => done(false))
+  })
+}
+
 /**
- * `npm start`: Qualink on embedded SQLite in ./data with the plant simulators and a traffic
- * generator. Simulators are imported lazily: nothing else under src/ may import them.
+ * `npm start`: Qualink on embedded SQLite in ./data with the plant simulators and a plant-day
+ * traffic generator. Simulators are imported lazily: nothing else under src/ may import them.
  */
 export function registerDemoCommand(program: Command): void {
   program
     .command('demo')
     .description('run the demo plant: Qualink on SQLite, simulators, traffic, dashboard')
     .option('--port <port>', 'dashboard/API port', '8080')
-    .action(async (opts: { port: string }) => {
+    .option('--broker <url>', 'MQTT broker for the MES (skipped when unreachable)', 'mqtt://127.0.0.1:1883')
+    .action(async (opts: { port: string; broker: string }) => {
       const rt = runtimeFromEnv()
       const logger = createLogger(process.env.QUALINK_LOG_LEVEL ?? 'warn')
       const port = Number(process.env.QUALINK_PORT ?? opts.port)
-      const q = await startQualink({ dataDir: rt.dataDir, host: '127.0.0.1', port, logger })
-      const { startKernelTraffic } = await import('../../../simulators/traffic/kernel-traffic.ts')
-      const traffic = startKernelTraffic({ url: q.url })
+      const plant = 'P100'
+      const limsDir = path.join(rt.dataDir, 'lims-drop')
+      const mqttUp = await reachable(opts.broker)
+      // The same client id on every start: the broker keeps the session, so a restart resumes it.
+      const clientId = `qualink-demo-${createHash('sha256').update(path.resolve(rt.dataDir)).digest('hex').slice(0, 12)}`
+      const { startLedgerServer, httpLedger } = await import('../../../simulators/ledger/server.ts')
+      const { startPlantDay } = await import('../../../simulators/traffic/plant-day.ts')
+      const ledger = await startLedgerServer()
+      const q = await startQualink({
+        dataDir: rt.dataDir,
+        host: '127.0.0.1',
+        port,
+        logger,
+        workflows: [kernelDemo],
+        ports: { ledger: httpLedger(ledger.url) },
+        translators: [mesTranslator({ source: 'mes-p100' }), limsCsvTranslator('lims-p100')],
+        mqtt: mqttUp
+          ? [{ name: 'mes-p100', plant, url: opts.broker, clientId, topics: ['qualink-demo/#'] }]
+          : [],
+        fileDrops: [
+          { name: 'lims-p100', plant, dir: limsDir, pollMs: 1000, settleMs: 1000, check: checkLimsFile },
+        ],
+      })
+      const traffic = await startPlantDay({
+        url: q.url,
+        plant,
+        brokerUrl: mqttUp ? opts.broker : undefined,
+        mqttTopicPrefix: 'qualink-demo',
+        limsDir,
+        log: (m) => console.log(`  ${m}`),
+      })
       const dashboard = q.url.replace('127.0.0.1', 'localhost')
       console.log(
         [
@@ -27,6 +76,8 @@ export function registerDemoCommand(program: Command): void {
           `  Qualink demo is running on embedded SQLite (${rt.dataDir}/qualink.db).`,
           `  Dashboard:  ${dashboard}/`,
           `  API:        ${dashboard}/v1/events   metrics: ${dashboard}/metrics`,
+          `  Plant day:  ERP receipts, MES completions over ${mqttUp ? `MQTT (${opts.broker})` : 'the API (no MQTT broker found)'},`,
+          `              LIMS files in ${limsDir}, shipments, and orders through the kernel-demo workflow.`,
           '  No authentication is configured, so Qualink listens on 127.0.0.1 only.',
           '  Press Ctrl-C to stop; running it again resumes from the same data.',
           '',
@@ -36,10 +87,11 @@ export function registerDemoCommand(program: Command): void {
         async () => {
           await traffic.stop()
           await q.close()
+          await ledger.close()
           const s = traffic.stats
           console.log(
-            `  stopped cleanly: ${s.accepted} events stored, ${s.duplicates} redeliveries absorbed, ` +
-              `${s.refused} bad events refused, ${s.failed} failed`,
+            `  stopped cleanly: ${s.receipts} receipts, ${s.operations} operations, ${s.labFiles} lab files, ` +
+              `${s.shipments} shipments, ${s.orders} orders`,
           )
         },
         (m) => console.log(`  ${m}`),

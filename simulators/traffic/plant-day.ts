@@ -1,0 +1,256 @@
+import { randomUUID } from 'node:crypto'
+import { startLims, startMes } from '../index.ts'
+import type { LimsSim } from '../lims/server.ts'
+import type { MesSim } from '../mes/server.ts'
+
+export interface PlantDayOptions {
+  /** Qualink's API */
+  readonly url: string
+  readonly plant?: string
+  /** MQTT broker for the MES simulator; without one, MES completions are posted as canonical events */
+  readonly brokerUrl?: string
+  readonly mqttTopicPrefix?: string
+  /** the folder Qualink watches for LIMS result files */
+  readonly limsDir: string
+  readonly tickMs?: number
+  readonly log?: (msg: string) => void
+}
+
+export interface PlantDay {
+  readonly stats: Record<string, number>
+  stop(): Promise<void>
+}
+
+const audit = (system: string) => ({
+  timestamp: new Date().toISOString(),
+  sourceSystem: system,
+  approvalStatus: 'not_required',
+})
+const kg = (n: number) => ({ units: Math.round(n * 1000), scale: 3, uom: 'KG' })
+
+/**
+ * A plant day for the demo: supplier receipts land in quality-inspection stock and are released,
+ * the MES completes operations (raw lot → finished lot, torque measurements, now and then out of
+ * tolerance) over MQTT, the LIMS drops result files (some failing), finished lots ship to
+ * customers, and orders run through the kernel demo workflow, some rejected by the ledger so the
+ * Exceptions page has real dead letters to replay. Deterministic in its rhythm, not in its ids.
+ */
+export async function startPlantDay(o: PlantDayOptions): Promise<PlantDay> {
+  const plant = o.plant ?? 'P100'
+  const run = Date.now().toString(36).toUpperCase()
+  const stats: Record<string, number> = {
+    receipts: 0,
+    operations: 0,
+    labFiles: 0,
+    shipments: 0,
+    orders: 0,
+    refused: 0,
+    failed: 0,
+  }
+  const lims: LimsSim = await startLims({ dir: o.limsDir })
+  let mes: MesSim | undefined
+  if (o.brokerUrl) {
+    try {
+      mes = await startMes({
+        brokerUrl: o.brokerUrl,
+        topicPrefix: o.mqttTopicPrefix ?? 'plant',
+        clientId: `qualink-demo-mes-${run}`,
+      })
+    } catch (e) {
+      o.log?.(
+        `MES simulator could not reach ${o.brokerUrl} (${(e as Error).message}); MES completions go to the API instead`,
+      )
+    }
+  }
+  const rawLots: string[] = []
+  const finished: string[] = []
+  let tick = 0
+
+  async function post(
+    type: string,
+    subject: string,
+    data: Record<string, unknown>,
+    source: string,
+  ): Promise<void> {
+    const r = await fetch(`${o.url}/v1/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/cloudevents+json', 'x-qualink-actor': 'demo-traffic' },
+      body: JSON.stringify({
+        specversion: '1.0',
+        id: randomUUID(),
+        source,
+        type,
+        subject,
+        plant,
+        time: new Date().toISOString(),
+        data,
+      }),
+    })
+    if (r.status >= 500) stats.failed!++
+    else if (r.status >= 400) stats.refused!++
+  }
+
+  async function receipt(): Promise<void> {
+    const lot = `RAW-${run}-${String(rawLots.length + 1).padStart(3, '0')}`
+    rawLots.push(lot)
+    const doc = { id: String(5_000_000_000 + tick), year: new Date().getFullYear(), item: '0001' }
+    await post(
+      'erp.goods_receipt.posted.v1',
+      lot,
+      {
+        materialDocument: doc,
+        lot: { id: lot, material: 'RAW-100', plant },
+        supplier: tick % 20 === 0 ? 'V-77' : 'V-42',
+        quantity: kg(500),
+        bucket: 'qualityInspection',
+        audit: audit('sap-p100'),
+      },
+      'urn:erp:sap-p100',
+    )
+    stats.receipts!++
+  }
+
+  async function release(lot: string): Promise<void> {
+    await post(
+      'erp.stock.posted.v1',
+      lot,
+      {
+        materialDocument: { id: String(4_900_000_000 + tick), year: new Date().getFullYear(), item: '0001' },
+        movementType: '321',
+        lot: { id: lot, material: 'RAW-100', plant },
+        from: 'qualityInspection',
+        to: 'unrestricted',
+        quantity: kg(500),
+        audit: audit('sap-p100'),
+      },
+      'urn:erp:sap-p100',
+    )
+  }
+
+  async function operation(): Promise<void> {
+    const raw = rawLots.at(-1)
+    if (!raw) return
+    const fg = `FG-${run}-${String(finished.length + 1).padStart(4, '0')}`
+    finished.push(fg)
+    const order = `PO-${run}-${Math.floor(finished.length / 4) + 1}`
+    const torque = tick % 17 === 0 ? 13.6 : 12 + (tick % 7) / 10 // now and then above the 13 Nm limit
+    const consumed = [{ lot: raw, material: 'RAW-100', quantity: '25', unit: 'KG' }]
+    const produced = [{ lot: fg, material: 'FG-900', quantity: '40', unit: 'PC' }]
+    const measurements = [
+      { characteristic: 'torque', value: torque, unit: 'Nm', lowerLimit: 11, upperLimit: 13 },
+    ]
+    if (mes) {
+      await mes.completeOperation({
+        orderId: order,
+        line: 'L1',
+        operation: '0010',
+        consumed,
+        produced,
+        measurements,
+      })
+    } else {
+      await post(
+        'mes.operation.completed.v1',
+        order,
+        {
+          operation: { productionOrder: order, number: '0010', workCenter: 'L1' },
+          plant,
+          measurements: [{ characteristic: 'TORQUE', value: String(torque), unit: 'NM' }],
+          consumed: [{ lot: raw, material: 'RAW-100', quantity: kg(25) }],
+          produced: [{ lot: fg, material: 'FG-900', quantity: { units: 40, scale: 0, uom: 'PC' } }],
+          audit: audit('mes-p100'),
+        },
+        'urn:mes:p100',
+      )
+    }
+    stats.operations!++
+  }
+
+  async function labResults(): Promise<void> {
+    const lot = finished.at(-1)
+    if (!lot) return
+    const value = tick % 24 === 0 ? '61.2' : (57 + (tick % 5) * 0.4).toFixed(1) // spec 55-60 HRC
+    await lims.writeResults([
+      {
+        sampleId: `LS-${lot}`,
+        lot,
+        material: 'FG-900',
+        analysis: 'hardness',
+        value,
+        unit: 'HRC',
+        specMin: '55',
+        specMax: '60',
+        analyst: 'lab.tech',
+        timestamp: new Date().toISOString(),
+      },
+    ])
+    stats.labFiles!++
+  }
+
+  async function ship(): Promise<void> {
+    const lot = finished[Math.max(0, finished.length - 5)]
+    if (!lot) return
+    await post(
+      'erp.delivery.shipped.v1',
+      lot,
+      {
+        delivery: `80${run.slice(-4)}${String(stats.shipments).padStart(3, '0')}`,
+        plant,
+        customer: ['CUST-88', 'CUST-12', 'CUST-40'][stats.shipments! % 3],
+        lines: [{ item: '000010', material: 'FG-900', lot, quantity: { units: 30, scale: 0, uom: 'PC' } }],
+        audit: audit('sap-p100'),
+      },
+      'urn:erp:sap-p100',
+    )
+    stats.shipments!++
+  }
+
+  async function order(): Promise<void> {
+    const id = `SO-${run}-${stats.orders! + 1}`
+    stats.orders!++
+    await post(
+      'qualink.demo.order_received.v1',
+      id,
+      { order: id, lines: 2, ...(stats.orders! % 4 === 0 ? { failOnLine: 2 } : {}) },
+      'urn:demo:orders',
+    )
+    setTimeout(
+      () => {
+        void post(
+          'qualink.demo.approval_given.v1',
+          id,
+          { order: id, approver: 'qa.lead' },
+          'urn:demo:orders',
+        ).catch(() => {})
+      },
+      2 * (o.tickMs ?? 1500),
+    ).unref()
+  }
+
+  let stopped = false
+  let chain: Promise<void> = Promise.resolve()
+  const step = async () => {
+    tick++
+    if (tick % 10 === 1) await receipt()
+    if (tick % 10 === 3 && rawLots.length) await release(rawLots.at(-1)!)
+    if (tick % 3 === 0) await operation()
+    if (tick % 6 === 0) await labResults()
+    if (tick % 12 === 0) await ship()
+    if (tick % 5 === 0) await order()
+  }
+  const timer = setInterval(() => {
+    if (stopped) return
+    chain = chain.then(step).catch((e) => o.log?.(`traffic step failed: ${(e as Error).message}`))
+  }, o.tickMs ?? 1500)
+
+  return {
+    stats,
+    async stop() {
+      stopped = true
+      clearInterval(timer)
+      await chain
+      await mes?.close()
+      await lims.close()
+    },
+  }
+}
