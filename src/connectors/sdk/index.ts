@@ -28,3 +28,4 @@ export {
   RecordingMetrics,
 } from './metrics.ts'
 export { DEFAULT_RATE_LIMIT, type RateLimitSettings, TokenBucket } from './rate-limit.ts'
+export { referenceFor } from './reference.ts'

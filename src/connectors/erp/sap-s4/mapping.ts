@@ -3,7 +3,6 @@
  * erp-s4 simulator assigns them, [U] in quality-domain.md §1.4), stock-type transfers → movement
  * types (321/322/343/344/349/350 [V]/[S], 551/553/555, 331/333), quantities ↔ DEC 13,3 strings.
  */
-import { createHash } from 'node:crypto'
 import { PermanentError } from '../../../engine/errors.ts'
 import { formatDecimal, parseDecimal, type Quantity, rescale } from '../../../model/quantity.ts'
 import type { Bucket } from '../../../model/stock.ts'
@@ -54,14 +53,8 @@ export function transferMovement(
   return { movementType: m[0], code: m[1], stockType: STOCK_TYPE[from] ?? '' }
 }
 
-/**
- * The reference written into MaterialDocumentHeaderText (BKTXT, CHAR 25) and read back before any
- * retry. Engine keys are longer than 25, so the field carries a digest: 'QLK' + 22 hex of SHA-256
- * (88 bits; the audit trail keeps key → reference).
- */
-export function referenceFor(idempotencyKey: string): string {
-  return `QLK${createHash('sha256').update(idempotencyKey).digest('hex').slice(0, 22).toUpperCase()}`
-}
+/** MaterialDocumentHeaderText (BKTXT) is CHAR 25: the SDK's 25-character digest reference fits. */
+export { referenceFor } from '../../sdk/reference.ts'
 
 /** Canonical quantity → SAP decimal string at the configured scale (exact or refused). */
 export function toSap(q: Quantity, scale: number, field: string): string {

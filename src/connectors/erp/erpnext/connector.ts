@@ -1,0 +1,189 @@
+/**
+ * erp/erpnext: the stock half of the ErpPort over Frappe REST (`/api/resource/<Doctype>`, token
+ * auth; quality-domain.md §2.1). ERPNext has no stock types: holds are warehouses, so a bucket is a
+ * configured warehouse and every effect is a submitted Stock Entry (Material Transfer).
+ *
+ * Idempotency: the reference (same digest as erp/sap-s4) goes into the Stock Entry's `remarks` and
+ * is looked up with a `filters` query before posting and after an ambiguous failure. Frappe, like
+ * the simulator, never deduplicates. ERPNext has no production-order hold or delivery block API and
+ * no stock-type read in the simulator: those methods refuse with QLK_VALIDATION (a plant on ERPNext
+ * must not route those steps here).
+ */
+import { type Static, Type } from 'typebox'
+import { PermanentError } from '../../../engine/errors.ts'
+import { formatDecimal, type Quantity } from '../../../model/quantity.ts'
+import type { Bucket } from '../../../model/stock.ts'
+import type {
+  ErpPort,
+  LotRef,
+  StockPostingResult,
+  UsageDecisionBucket,
+} from '../../../workflows/ports/erp.ts'
+import { defineConnector, EgressSettings } from '../../sdk/define-connector.ts'
+import type { EgressClient } from '../../sdk/egress.ts'
+import { EgressFailure } from '../../sdk/http-errors.ts'
+import { referenceFor } from '../../sdk/reference.ts'
+
+const Warehouse = Type.Optional(Type.String({ minLength: 1 }))
+export const ErpNextConfig = Type.Object(
+  {
+    baseUrl: Type.String({ pattern: '^https?://[^/]+$' }),
+    apiKeyEnv: Type.String({ pattern: '^[A-Z_][A-Z0-9_]*$' }),
+    apiSecretEnv: Type.String({ pattern: '^[A-Z_][A-Z0-9_]*$' }),
+    /** canonical bucket → warehouse name */
+    warehouses: Type.Object(
+      {
+        unrestricted: Type.String({ minLength: 1 }),
+        qualityInspection: Type.String({ minLength: 1 }),
+        blocked: Warehouse,
+        scrap: Warehouse,
+        returned: Warehouse,
+        sample: Warehouse,
+        reserves: Warehouse,
+      },
+      { additionalProperties: false },
+    ),
+    egress: Type.Optional(EgressSettings),
+  },
+  { additionalProperties: false },
+)
+export type ErpNextConfig = Static<typeof ErpNextConfig>
+
+const UD_TO_BUCKET: Record<UsageDecisionBucket, Bucket | undefined> = {
+  release: 'unrestricted',
+  block: 'blocked',
+  scrap: 'scrap',
+  return: 'returned',
+  sample: 'sample',
+  reserves: 'reserves',
+  regrade: undefined,
+}
+
+type Json = Record<string, unknown>
+const STOCK_ENTRY = '/api/resource/Stock%20Entry'
+
+function unsupported(what: string): never {
+  throw new PermanentError(
+    'QLK_VALIDATION',
+    `erp/erpnext: ${what} is not available on ERPNext; route it elsewhere`,
+  )
+}
+
+class StockEntries {
+  constructor(
+    private readonly egress: EgressClient,
+    private readonly config: ErpNextConfig,
+    private readonly auth: string,
+  ) {}
+
+  warehouse(b: Bucket): string {
+    const w = this.config.warehouses[b]
+    if (!w)
+      throw new PermanentError('QLK_CONFIG_INVALID', `erp/erpnext: no warehouse configured for bucket ${b}`)
+    return w
+  }
+
+  private async find(reference: string, traceparent?: string): Promise<Json[]> {
+    const filters = encodeURIComponent(JSON.stringify([['remarks', '=', reference]]))
+    const fields = encodeURIComponent(JSON.stringify(['name', 'docstatus']))
+    const res = await this.egress.request({
+      method: 'GET',
+      url: `${this.config.baseUrl}${STOCK_ENTRY}?filters=${filters}&fields=${fields}&limit_page_length=0`,
+      headers: { authorization: this.auth },
+      traceparent,
+      context: `read back Stock Entry ${reference}`,
+    })
+    const data = res.json<{ data?: unknown }>().data
+    return Array.isArray(data) ? (data as Json[]) : []
+  }
+
+  /** One submitted Material Transfer carrying `reference`, posted at most once. */
+  async transferOnce(
+    key: string,
+    lot: LotRef,
+    moves: ReadonlyArray<{ from: Bucket; to: Bucket; quantity: Quantity }>,
+    traceparent?: string,
+  ): Promise<StockPostingResult> {
+    const reference = referenceFor(key)
+    const items = moves.map((m) => ({
+      item_code: lot.material,
+      batch_no: lot.lot,
+      // A decimal string: Frappe casts with flt(), and no float decides our quantities.
+      qty: formatDecimal(m.quantity),
+      uom: m.quantity.uom,
+      s_warehouse: this.warehouse(m.from),
+      t_warehouse: this.warehouse(m.to),
+    }))
+    for (let round = 0; round < 3; round++) {
+      const found = await this.find(reference, traceparent)
+      const live = found.filter((d) => d.docstatus === 1)
+      if (live.length > 0) return { documents: live.map((d) => String(d.name)), alreadyDone: round === 0 }
+      if (found.some((d) => d.docstatus === 2))
+        throw new PermanentError(
+          'QLK_REMOTE_CONFLICT',
+          `Stock Entry ${reference} was cancelled in ERPNext; not posting again`,
+        )
+      try {
+        const res = await this.egress.request({
+          method: 'POST',
+          url: `${this.config.baseUrl}${STOCK_ENTRY}`,
+          headers: { authorization: this.auth },
+          json: { purpose: 'Material Transfer', remarks: reference, docstatus: 1, items },
+          traceparent,
+          context: `post Stock Entry ${reference}`,
+        })
+        const d = res.json<{ data?: Json }>().data ?? {}
+        return { documents: [String(d.name)], alreadyDone: false }
+      } catch (e) {
+        if (!(e instanceof EgressFailure && e.ambiguous)) throw e
+      }
+    }
+    throw new EgressFailure('QLK_EGRESS_AMBIGUOUS', `Stock Entry ${reference}: not confirmed by read-back`, {
+      ambiguous: true,
+    })
+  }
+}
+
+export const erpNextConnector = defineConnector({
+  kind: 'erp/erpnext',
+  description: 'ERPNext (Frappe REST): UD splits and transfers as Stock Entries between warehouses',
+  configSchema: ErpNextConfig,
+  actions: ['postStockDisposition', 'transferStock'],
+  targets: (c) => [c.baseUrl],
+  egressSettings: (c) => c.egress,
+  create(config, ctx): ErpPort {
+    const key = process.env[config.apiKeyEnv]
+    const secret = process.env[config.apiSecretEnv]
+    if (!key || !secret)
+      throw new PermanentError(
+        'QLK_CONFIG_INVALID',
+        `erp/erpnext: ${config.apiKeyEnv} / ${config.apiSecretEnv} not set`,
+      )
+    const entries = new StockEntries(ctx.egress, config, `token ${key}:${secret}`)
+    return {
+      postStockDisposition: (input) =>
+        entries.transferOnce(
+          input.idempotencyKey,
+          input.lot,
+          input.lines.map((l, i) => {
+            const to = UD_TO_BUCKET[l.bucket]
+            if (!to) unsupported(`lines[${i}]: ${l.bucket} (regrade needs a Repack entry)`)
+            return { from: 'qualityInspection' as const, to, quantity: l.quantity }
+          }),
+          input.traceparent,
+        ),
+      transferStock: (i) =>
+        entries.transferOnce(
+          i.idempotencyKey,
+          i.lot,
+          [{ from: i.from, to: i.to, quantity: i.quantity }],
+          i.traceparent,
+        ),
+      recordUsageDecision: async () =>
+        unsupported('recordUsageDecision (the QI status belongs to the QMS side)'),
+      readLotStock: async () => unsupported('readLotStock'),
+      setProductionOrderHold: async () => unsupported('setProductionOrderHold'),
+      setDeliveryBlock: async () => unsupported('setDeliveryBlock'),
+    }
+  },
+})
