@@ -67,3 +67,20 @@ export async function rawExec(db: TestDatabase, store: Store, sql: string): Prom
   if (db.dialect === 'sqlite') (store as SqliteStore).rawDatabase().exec(sql)
   else await (store as PostgresStore).rawPool().query(sql)
 }
+
+/**
+ * On PostgreSQL, tailing readers stop below the cluster-wide xmin: a transaction held open by a
+ * concurrent test (in any database of the cluster) delays them. Wait until every committed
+ * event is below the watermark before asserting on a tail-driven consumer.
+ */
+export async function untilTailCaughtUp(store: Store, timeoutMs = 20_000): Promise<void> {
+  const all = { allPlants: true, reason: 'test' } as const
+  const end = Date.now() + timeoutMs
+  for (;;) {
+    const listed = await store.listEvents(all, { limit: 1_000_000 })
+    const tailed = await store.tailEvents(all, { txid: '0', seq: 0 }, 1_000_000)
+    if (tailed.events.length === listed.length) return
+    if (Date.now() > end) throw new Error('tail did not catch up: a transaction holds the watermark back')
+    await new Promise((r) => setTimeout(r, 20))
+  }
+}

@@ -40,8 +40,16 @@ export class AuditSealer {
     return this.lease
   }
 
-  /** Seals what is committed now; returns how many rows were chained. */
-  async sealOnce(): Promise<number> {
+  private serial: Promise<unknown> = Promise.resolve()
+
+  /** Seals what is committed now; returns how many rows were chained. Calls never overlap. */
+  sealOnce(): Promise<number> {
+    const next = this.serial.then(() => this.seal())
+    this.serial = next.catch(() => undefined)
+    return next
+  }
+
+  private async seal(): Promise<number> {
     let sealed = 0
     for (;;) {
       const lease = await this.holdLease()

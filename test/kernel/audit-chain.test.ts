@@ -16,6 +16,7 @@ import {
   type TestDatabase,
 } from '../dialects.ts'
 import { ping } from '../event-fixtures.ts'
+import { until } from '../engine/harness.ts'
 
 const available = Object.fromEntries(
   await Promise.all(DIALECTS.map(async (d) => [d, await dialectAvailable(d)])),
@@ -43,7 +44,12 @@ describe.each(DIALECTS)('audit chain on %s', (dialect: Dialect) => {
       await store.appendEvents([
         { actor: 'test', events: Array.from({ length: n }, () => toAppendEvent(ping() as CloudEvent, at)) },
       ])
-      await sealer.sealOnce() // one anchor per batch
+      // One anchor per batch. On PostgreSQL a concurrent test's open transaction can hold the
+      // watermark back, so seal until this batch is chained.
+      await until(async () => {
+        await sealer.sealOnce()
+        return (await store.countUnsealedAudit()) === 0
+      })
     }
   }
 

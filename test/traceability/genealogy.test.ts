@@ -16,8 +16,9 @@ import {
   type Dialect,
   dialectAvailable,
   type TestDatabase,
+  untilTailCaughtUp,
 } from '../dialects.ts'
-import { append } from '../engine/harness.ts'
+import { append, until } from '../engine/harness.ts'
 
 const available = Object.fromEntries(
   await Promise.all(DIALECTS.map(async (d) => [d, await dialectAvailable(d)])),
@@ -95,6 +96,7 @@ describe.each(DIALECTS)('genealogy and traceability on %s', (dialect: Dialect) =
     await append(store, split('F1', 'F1A', 12))
     await append(store, shipped('F1A', 'CUST-1', 10))
     await append(store, operation('P200', 'PO-9', ['I1'], ['X1']))
+    await untilTailCaughtUp(store)
     await new GenealogyProjector(store).catchUp(3) // small batches: the cursor moves many times
   }
 
@@ -146,6 +148,7 @@ describe.each(DIALECTS)('genealogy and traceability on %s', (dialect: Dialect) =
     for (let i = 0; i < 300; i++) edges.push([Math.floor(rnd() * n), Math.floor(rnd() * n)])
     const batch: CloudEvent[] = edges.map(([a, b], i) => operation('P100', `PO-${i}`, [`L${a}`], [`L${b}`]))
     for (let i = 0; i < batch.length; i += 50) await append(store, ...batch.slice(i, i + 50))
+    await untilTailCaughtUp(store)
     await new GenealogyProjector(store).catchUp()
     for (const start of [0, 7, 33]) {
       const expected = new Map<number, number>([[start, 0]])
@@ -175,7 +178,11 @@ describe.each(DIALECTS)('genealogy and traceability on %s', (dialect: Dialect) =
     })
     try {
       await append(store, receipt('R7', 'RAW', 5), operation('P100', 'PO-7', ['R7'], ['F7']))
-      await q.sealer.sealOnce()
+      await untilTailCaughtUp(store)
+      await until(async () => {
+        await q.sealer.sealOnce()
+        return (await store.countUnsealedAudit()) === 0
+      })
       const res = await q.app.inject({ method: 'GET', url: '/v1/lots/R7/evidence' })
       expect(res.statusCode).toBe(200)
       const bundle = res.json() as EvidenceBundle
