@@ -22,6 +22,8 @@ export const erpEventTypes = [
       purchaseOrder: Type.Optional(Id),
       quantity: Quantity,
       bucket: BucketSchema,
+      /** the ERP's inspection lot opened by this receipt (SAP origin 01), when QM is active */
+      inspectionLot: Type.Optional(Id),
       audit: Audit,
     }),
   }),

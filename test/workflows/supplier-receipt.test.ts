@@ -1,0 +1,189 @@
+import net from 'node:net'
+import pino from 'pino'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { goodsReceipt, MATDOC, s4Client } from '../../simulators/erp-s4/test-client.ts'
+import { type ErpS4Sim, type QmsSim, startErpS4, startQms } from '../../simulators/index.ts'
+import { sapS4Connector } from '../../src/connectors/erp/sap-s4/connector.ts'
+import { sapS4GoodsReceiptTranslator } from '../../src/connectors/erp/sap-s4/gr-translator.ts'
+import { qmsRestConnector } from '../../src/connectors/qms/rest/connector.ts'
+import { qmsWebhookTranslator } from '../../src/connectors/qms/rest/webhook-translator.ts'
+import { type Qualink, startQualink } from '../../src/server/qualink.ts'
+import type { Store } from '../../src/store/types.ts'
+import { supplierReceiptInspection } from '../../src/workflows/supplier-receipt-inspection.ts'
+import {
+  createTestDatabase,
+  DIALECTS,
+  type Dialect,
+  dialectAvailable,
+  type TestDatabase,
+} from '../dialects.ts'
+import { until } from '../engine/harness.ts'
+
+const available = Object.fromEntries(
+  await Promise.all(DIALECTS.map(async (d) => [d, await dialectAvailable(d)])),
+)
+const ALL = { allPlants: true, reason: 'test' } as const
+const BATCH_KEY = (batch: string) => `RAW-100|1000|${batch}`
+
+async function freePort(): Promise<number> {
+  const s = net.createServer()
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r))
+  const port = (s.address() as net.AddressInfo).port
+  await new Promise((r) => s.close(r))
+  return port
+}
+
+describe.each(DIALECTS)('supplier receipt inspection end to end on %s', (dialect: Dialect) => {
+  let db: TestDatabase
+  let store: Store
+  let erp: ErpS4Sim
+  let qms: QmsSim
+  let q: Qualink
+
+  beforeEach(async (ctx) => {
+    if (!available[dialect]) ctx.skip()
+    db = await createTestDatabase(dialect)
+    store = await db.open()
+    const port = await freePort()
+    const base = `http://127.0.0.1:${port}`
+    erp = await startErpS4({
+      materials: { 'RAW-100': { baseUnit: 'KG' } },
+      webhook: { url: `${base}/v1/ingress/erp-s4`, secret: 'erp-secret' },
+    })
+    qms = await startQms({ webhook: { url: `${base}/v1/ingress/qms`, secret: 'qms-secret' } })
+    const runtime = (name: string, url: string) => ({ name, allowlist: [url], leaseMs: 30_000 })
+    q = await startQualink({
+      store,
+      port,
+      logger: pino({ level: 'silent' }),
+      anchorFile: `${db.dir}/anchors.jsonl`,
+      leaseTtlMs: 30_000,
+      webhooks: [
+        {
+          name: 'erp-s4',
+          plant: 'P100',
+          secrets: ['erp-secret'],
+          signatureHeader: 'x-erp-signature',
+          deliveryIdHeader: 'x-erp-delivery-id',
+        },
+        {
+          name: 'qms',
+          plant: 'P100',
+          secrets: ['qms-secret'],
+          signatureHeader: 'x-qms-signature',
+          deliveryIdHeader: 'x-qms-delivery-id',
+        },
+      ],
+      translators: [sapS4GoodsReceiptTranslator('erp-s4'), qmsWebhookTranslator('qms')],
+      workflows: [supplierReceiptInspection()],
+      ports: {
+        erp: sapS4Connector.instantiate(
+          { baseUrl: erp.url, egress: { timeoutMs: 2000 } },
+          runtime('erp', erp.url),
+        ),
+        qms: qmsRestConnector.instantiate(
+          { baseUrl: qms.url, egress: { timeoutMs: 2000 } },
+          runtime('qms', qms.url),
+        ),
+      },
+    })
+  })
+  afterEach(async () => {
+    await q?.close()
+    await erp?.close()
+    await qms?.close()
+    await store?.close()
+    await db?.cleanup()
+  })
+
+  const runOf = async (lot: string) => (await store.engine.listRuns(ALL, { key: lot, limit: 5 }))[0]
+  const receive = async (batch: string, qty: string) => {
+    const res = await s4Client(erp.url).send(
+      'POST',
+      `${MATDOC}/A_MaterialDocumentHeader`,
+      goodsReceipt(batch, qty),
+    )
+    expect(res.status).toBe(201)
+  }
+  const qmsLotFor = async (batch: string) => {
+    const find = () => qms.state.inspectionLots.find((l) => l.batch === batch)
+    await until(() => find() !== undefined)
+    return find() as { id: string; sampleSize: number }
+  }
+
+  it('posts a split decision exactly once per bucket through ERP faults and duplicate webhooks', async () => {
+    // Every webhook is delivered twice; the ERP answers the first UD posting 503 and drops the
+    // response of the next one after committing it (the ambiguous case).
+    qms.faults.set({ duplicateRate: 1, seed: 7 })
+    await receive('B1', '100')
+    const lot = await qmsLotFor('B1')
+    expect(lot.sampleSize).toBe(13) // Z1.4: lot of 100 → code F, level II, AQL 1.0 normal → n = 13
+    erp.faults.set({
+      errorRate: 1,
+      errorStatus: 503,
+      times: 1,
+      match: { method: 'POST', path: 'A_InspLotMatlDocItem' },
+      seed: 1,
+    })
+    qms.makeUsageDecision(lot.id, {
+      decision: 'ACCEPT',
+      code: 'A2',
+      dispositions: [
+        { disposition: 'USE_AS_IS', quantity: '60' },
+        { disposition: 'REWORK', quantity: '30' },
+        { disposition: 'SCRAP', quantity: '10' },
+      ],
+    })
+    await until(async () => erp.faults.counts.error >= 1, 20_000)
+    erp.faults.set({
+      errorRate: 0,
+      dropResponseRate: 1,
+      times: 1,
+      match: { method: 'POST', path: 'A_InspLotMatlDocItem' },
+    })
+    await until(async () => (await runOf('B1'))?.status === 'completed', 30_000)
+
+    const docs = erp.state.counts.documentsByLotAndBucket[BATCH_KEY('B1')]!
+    expect(Object.values(docs).every((n) => n === 1)).toBe(true)
+    expect(erp.faults.counts.dropResponse).toBe(1)
+    expect(qms.faults.counts.duplicate).toBeGreaterThan(0)
+    const stock = erp.state.stock.find((s) => s.lot === BATCH_KEY('B1'))!
+    expect(stock.buckets).toMatchObject({ qi: 0, unrestricted: 60_000, blocked: 30_000, scrap: 10_000 })
+    const run = (await runOf('B1'))!
+    expect(run.result).toMatchObject({
+      valuation: 'accepted',
+      decision: 'A2',
+      score: { supplier: 'SUP-7', accepted: true, inspected: 13 },
+    })
+    const audit = await store.listAudit(ALL, { subject: 'B1', limit: 100 })
+    const journal = (await store.engine.loadRun(ALL, run.id))!.journal
+    expect(journal.map((j) => `${j.kind}:${j.name}`)).toEqual([
+      'step:sampling-plan',
+      'step:create-inspection-lot',
+      'wait:qms.usage_decision.made@B1',
+      'step:record-usage-decision',
+      'step:post-stock',
+      'step:confirm-posting',
+      'step:supplier-scorecard',
+    ])
+    expect(audit.filter((a) => a.action === 'workflow.step.completed')).toHaveLength(6)
+    expect(audit.some((a) => a.action === 'workflow.completed')).toBe(true)
+    const uds = await store.listEvents(ALL, { type: 'qms.usage_decision.made.v1', limit: 10 })
+    expect(uds).toHaveLength(1) // the duplicate webhook was absorbed at ingress
+  })
+
+  it('never releases on a rejecting decision: the run dead-letters and the ERP is untouched', async () => {
+    await receive('B2', '50')
+    const lot = await qmsLotFor('B2')
+    qms.makeUsageDecision(lot.id, {
+      decision: 'REJECT',
+      code: 'R1',
+      dispositions: [{ disposition: 'USE_AS_IS', quantity: '50' }],
+    })
+    await until(async () => (await store.engine.listDeadLetters(ALL, { limit: 5 })).length === 1, 20_000)
+    const [dl] = await store.engine.listDeadLetters(ALL, { limit: 5 })
+    expect(dl).toMatchObject({ key: 'B2', errorCode: 'QLK_RELEASE_WITHOUT_ACCEPTANCE' })
+    expect(erp.state.counts.documentsByLotAndBucket[BATCH_KEY('B2')]).toMatchObject({ qi: 1 })
+    expect(Object.keys(erp.state.counts.documentsByLotAndBucket[BATCH_KEY('B2')]!)).toEqual(['qi'])
+  })
+})
