@@ -15,8 +15,8 @@ import {
   rawExec,
   type TestDatabase,
 } from '../dialects.ts'
-import { ping } from '../event-fixtures.ts'
 import { until } from '../engine/harness.ts'
+import { ping } from '../event-fixtures.ts'
 
 const available = Object.fromEntries(
   await Promise.all(DIALECTS.map(async (d) => [d, await dialectAvailable(d)])),

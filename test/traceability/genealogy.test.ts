@@ -23,7 +23,6 @@ import { append, until } from '../engine/harness.ts'
 const available = Object.fromEntries(
   await Promise.all(DIALECTS.map(async (d) => [d, await dialectAvailable(d)])),
 )
-const ALL = { allPlants: true, reason: 'test' } as const
 const audit = { timestamp: '2026-11-27T08:00:00Z', sourceSystem: 'test', approvalStatus: 'not_required' }
 const kg = (n: number) => ({ units: n * 1000, scale: 3, uom: 'KG' })
 
