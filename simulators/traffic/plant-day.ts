@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto'
+import type { ErpS4Sim } from '../erp-s4/server.ts'
+import { MATDOC, s4Client } from '../erp-s4/test-client.ts'
 import { startLims, startMes } from '../index.ts'
 import type { LimsSim } from '../lims/server.ts'
 import type { MesSim } from '../mes/server.ts'
+import type { QmsSim } from '../qms/server.ts'
 
 export interface PlantDayOptions {
   /** Qualink's API */
@@ -14,6 +17,10 @@ export interface PlantDayOptions {
   readonly limsDir: string
   readonly tickMs?: number
   readonly log?: (msg: string) => void
+  /** when given, receipts are posted in this ERP (its webhook tells Qualink) instead of as events */
+  readonly erp?: ErpS4Sim
+  /** when given, a quality engineer decides this QMS's open inspection lots */
+  readonly qms?: QmsSim
 }
 
 export interface PlantDay {
@@ -40,6 +47,7 @@ export async function startPlantDay(o: PlantDayOptions): Promise<PlantDay> {
   const run = Date.now().toString(36).toUpperCase()
   const stats: Record<string, number> = {
     receipts: 0,
+    decisions: 0,
     operations: 0,
     labFiles: 0,
     shipments: 0,
@@ -63,6 +71,7 @@ export async function startPlantDay(o: PlantDayOptions): Promise<PlantDay> {
     }
   }
   const rawLots: string[] = []
+  const decided = new Set<string>()
   const finished: string[] = []
   let tick = 0
 
@@ -93,6 +102,31 @@ export async function startPlantDay(o: PlantDayOptions): Promise<PlantDay> {
   async function receipt(): Promise<void> {
     const lot = `RAW-${run}-${String(rawLots.length + 1).padStart(3, '0')}`
     rawLots.push(lot)
+    const supplier = tick % 20 === 0 ? 'V-77' : 'V-42'
+    stats.receipts!++
+    if (o.erp) {
+      // A 101 goods receipt into quality-inspection stock; the ERP opens its inspection lot and
+      // tells Qualink by webhook, which starts the supplier-receipt-inspection workflow.
+      const res = await s4Client(o.erp.url).send('POST', `${MATDOC}/A_MaterialDocumentHeader`, {
+        GoodsMovementCode: '01',
+        to_MaterialDocumentItem: [
+          {
+            Material: 'RAW-100',
+            Plant: plant,
+            StorageLocation: '0001',
+            Batch: lot,
+            GoodsMovementType: '101',
+            PurchaseOrder: '4500000017',
+            PurchaseOrderItem: '10',
+            Supplier: supplier,
+            QuantityInEntryUnit: '500',
+            EntryUnit: 'KG',
+          },
+        ],
+      })
+      if (res.status !== 201) stats.failed!++
+      return
+    }
     const doc = { id: String(5_000_000_000 + tick), year: new Date().getFullYear(), item: '0001' }
     await post(
       'erp.goods_receipt.posted.v1',
@@ -100,14 +134,42 @@ export async function startPlantDay(o: PlantDayOptions): Promise<PlantDay> {
       {
         materialDocument: doc,
         lot: { id: lot, material: 'RAW-100', plant },
-        supplier: tick % 20 === 0 ? 'V-77' : 'V-42',
+        supplier,
         quantity: kg(500),
         bucket: 'qualityInspection',
         audit: audit('sap-p100'),
       },
       'urn:erp:sap-p100',
     )
-    stats.receipts!++
+  }
+
+  /** A quality engineer decides open inspection lots: mostly accept, some split, some reject. */
+  function decide(): void {
+    if (!o.qms) return
+    for (const l of o.qms.state.inspectionLots) {
+      if (l.status !== 'OPEN' || decided.has(String(l.id))) continue
+      decided.add(String(l.id))
+      const n = decided.size
+      const qty = String(l.quantity)
+      if (n % 7 === 0)
+        o.qms.makeUsageDecision(String(l.id), {
+          decision: 'REJECT',
+          code: 'R1',
+          dispositions: [{ disposition: 'RETURN_TO_VENDOR', quantity: qty }],
+        })
+      else if (n % 5 === 0)
+        o.qms.makeUsageDecision(String(l.id), {
+          decision: 'ACCEPT',
+          code: 'A2',
+          dispositions: [
+            { disposition: 'USE_AS_IS', quantity: String(Number(qty) - 20) },
+            { disposition: 'SCRAP', quantity: '20' },
+          ],
+        })
+      else o.qms.makeUsageDecision(String(l.id), { decision: 'ACCEPT', code: 'A1' })
+      stats.decisions!++
+      return // one decision per tick, like a person working a queue
+    }
   }
 
   async function release(lot: string): Promise<void> {
@@ -232,7 +294,8 @@ export async function startPlantDay(o: PlantDayOptions): Promise<PlantDay> {
   const step = async () => {
     tick++
     if (tick % 10 === 1) await receipt()
-    if (tick % 10 === 3 && rawLots.length) await release(rawLots.at(-1)!)
+    if (tick % 10 === 3 && rawLots.length && !o.erp) await release(rawLots.at(-1)!)
+    if (tick % 4 === 2) decide()
     if (tick % 3 === 0) await operation()
     if (tick % 6 === 0) await labResults()
     if (tick % 12 === 0) await ship()

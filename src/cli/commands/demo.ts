@@ -3,11 +3,19 @@ import net from 'node:net'
 import path from 'node:path'
 import type { Command } from 'commander'
 import { runtimeFromEnv } from '../../config/runtime.ts'
+import { sapS4Connector } from '../../connectors/erp/sap-s4/connector.ts'
+import { sapS4GoodsReceiptTranslator } from '../../connectors/erp/sap-s4/gr-translator.ts'
 import { checkLimsFile, limsCsvTranslator } from '../../connectors/lims/csv/translator.ts'
 import { mesTranslator } from '../../connectors/mes/mqtt/translator.ts'
+import { qmsRestConnector } from '../../connectors/qms/rest/connector.ts'
+import { qmsWebhookTranslator } from '../../connectors/qms/rest/webhook-translator.ts'
 import { createLogger } from '../../observability/logger.ts'
 import { startQualink } from '../../server/qualink.ts'
 import { kernelDemo } from '../../workflows/kernel-demo.ts'
+import {
+  DEFAULT_RECEIPT_SETTINGS,
+  supplierReceiptInspection,
+} from '../../workflows/supplier-receipt-inspection.ts'
 import { runUntilSignal } from './start.ts'
 
 function reachable(url: string, timeoutMs = 500): Promise<boolean> {
@@ -36,7 +44,7 @@ export function registerDemoCommand(program: Command): void {
     .option('--broker <url>', 'MQTT broker for the MES (skipped when unreachable)', 'mqtt://127.0.0.1:1883')
     .action(async (opts: { port: string; broker: string }) => {
       const rt = runtimeFromEnv()
-      const logger = createLogger(process.env.QUALINK_LOG_LEVEL ?? 'warn')
+      const logger = createLogger(process.env.QUALINK_LOG_LEVEL ?? 'error')
       const port = Number(process.env.QUALINK_PORT ?? opts.port)
       const plant = 'P100'
       const limsDir = path.join(rt.dataDir, 'lims-drop')
@@ -45,15 +53,52 @@ export function registerDemoCommand(program: Command): void {
       const clientId = `qualink-demo-${createHash('sha256').update(path.resolve(rt.dataDir)).digest('hex').slice(0, 12)}`
       const { startLedgerServer, httpLedger } = await import('../../../simulators/ledger/server.ts')
       const { startPlantDay } = await import('../../../simulators/traffic/plant-day.ts')
+      const { startErpS4, startQms } = await import('../../../simulators/index.ts')
       const ledger = await startLedgerServer()
+      // The simulators call Qualink back on its fixed demo port; secrets are demo-only.
+      const base = `http://127.0.0.1:${port}`
+      const erp = await startErpS4({
+        materials: { 'RAW-100': { baseUnit: 'KG' } },
+        webhook: { url: `${base}/v1/ingress/erp-s4`, secret: 'demo-erp-secret' },
+      })
+      const qms = await startQms({ webhook: { url: `${base}/v1/ingress/qms`, secret: 'demo-qms-secret' } })
+      const runtime = (name: string, url: string) => ({ name, allowlist: [url], leaseMs: 30_000 })
       const q = await startQualink({
         dataDir: rt.dataDir,
         host: '127.0.0.1',
         port,
         logger,
-        workflows: [kernelDemo],
-        ports: { ledger: httpLedger(ledger.url) },
-        translators: [mesTranslator({ source: 'mes-p100' }), limsCsvTranslator('lims-p100')],
+        workflows: [
+          kernelDemo,
+          supplierReceiptInspection(() => ({ ...DEFAULT_RECEIPT_SETTINGS, decisionDeadline: '2m' })),
+        ],
+        ports: {
+          ledger: httpLedger(ledger.url),
+          erp: sapS4Connector.instantiate({ baseUrl: erp.url }, runtime('erp-s4', erp.url)),
+          qms: qmsRestConnector.instantiate({ baseUrl: qms.url }, runtime('qms', qms.url)),
+        },
+        webhooks: [
+          {
+            name: 'erp-s4',
+            plant,
+            secrets: ['demo-erp-secret'],
+            signatureHeader: 'x-erp-signature',
+            deliveryIdHeader: 'x-erp-delivery-id',
+          },
+          {
+            name: 'qms',
+            plant,
+            secrets: ['demo-qms-secret'],
+            signatureHeader: 'x-qms-signature',
+            deliveryIdHeader: 'x-qms-delivery-id',
+          },
+        ],
+        translators: [
+          mesTranslator({ source: 'mes-p100' }),
+          limsCsvTranslator('lims-p100'),
+          sapS4GoodsReceiptTranslator('erp-s4'),
+          qmsWebhookTranslator('qms'),
+        ],
         mqtt: mqttUp
           ? [{ name: 'mes-p100', plant, url: opts.broker, clientId, topics: ['qualink-demo/#'] }]
           : [],
@@ -67,6 +112,8 @@ export function registerDemoCommand(program: Command): void {
         brokerUrl: mqttUp ? opts.broker : undefined,
         mqttTopicPrefix: 'qualink-demo',
         limsDir,
+        erp,
+        qms,
         log: (m) => console.log(`  ${m}`),
       })
       const dashboard = q.url.replace('127.0.0.1', 'localhost')
@@ -76,8 +123,10 @@ export function registerDemoCommand(program: Command): void {
           `  Qualink demo is running on embedded SQLite (${rt.dataDir}/qualink.db).`,
           `  Dashboard:  ${dashboard}/`,
           `  API:        ${dashboard}/v1/events   metrics: ${dashboard}/metrics`,
-          `  Plant day:  ERP receipts, MES completions over ${mqttUp ? `MQTT (${opts.broker})` : 'the API (no MQTT broker found)'},`,
-          `              LIMS files in ${limsDir}, shipments, and orders through the kernel-demo workflow.`,
+          `  Plant day:  ERP goods receipts (S/4-style simulator ${erp.url}) run supplier receipt inspection`,
+          `              with the QMS simulator (${qms.url}); MES completions over`,
+          `              ${mqttUp ? `MQTT (${opts.broker})` : 'the API (no MQTT broker found)'}; LIMS files in ${limsDir}; shipments;`,
+          '              orders through the kernel-demo workflow (some rejected: see Exceptions).',
           '  No authentication is configured, so Qualink listens on 127.0.0.1 only.',
           '  Press Ctrl-C to stop; running it again resumes from the same data.',
           '',
@@ -87,10 +136,10 @@ export function registerDemoCommand(program: Command): void {
         async () => {
           await traffic.stop()
           await q.close()
-          await ledger.close()
+          await Promise.all([ledger.close(), erp.close(), qms.close()])
           const s = traffic.stats
           console.log(
-            `  stopped cleanly: ${s.receipts} receipts, ${s.operations} operations, ${s.labFiles} lab files, ` +
+            `  stopped cleanly: ${s.receipts} receipts, ${s.decisions} usage decisions, ${s.operations} operations, ${s.labFiles} lab files, ` +
               `${s.shipments} shipments, ${s.orders} orders`,
           )
         },
