@@ -1,0 +1,155 @@
+import { defineWorkflow } from '../engine/workflow.ts'
+import {
+  type CharacteristicResult,
+  evaluateCharacteristic,
+  evaluateRunRules,
+  type Tolerance,
+  type Violation,
+  westernElectricRules,
+} from '../rules/index.ts'
+import type { ErpPort } from './ports/erp.ts'
+import type { MeasurementHistoryPort } from './ports/history.ts'
+import type { NotifyPort } from './ports/notify.ts'
+import type { QmsPort } from './ports/qms.ts'
+
+export interface InProcessPorts {
+  readonly erp: ErpPort
+  readonly qms: QmsPort
+  readonly history: MeasurementHistoryPort
+  readonly notify?: NotifyPort
+}
+
+export interface CharacteristicSpec {
+  readonly unit: string
+  readonly tolerance: Tolerance
+  /** phase-I baseline (frozen): SPC judges new points against it, never against the window itself */
+  readonly baseline?: { readonly center: number; readonly sigma: number }
+}
+
+export interface InProcessSettings {
+  readonly characteristics: Readonly<Record<string, CharacteristicSpec>>
+  /** Western Electric rules switched on (we-1 … we-4) */
+  readonly runRules: ReadonlyArray<'we-1' | 'we-2' | 'we-3' | 'we-4'>
+  readonly window: number
+  readonly dispositionDeadline: string
+}
+
+export const DEFAULT_IN_PROCESS_SETTINGS: InProcessSettings = {
+  characteristics: {
+    TORQUE: { unit: 'NM', tolerance: { kind: 'two-sided', lower: '11', upper: '13' }, baseline: { center: 12.3, sigma: 0.25 } },
+  },
+  runRules: ['we-1', 'we-2', 'we-3', 'we-4'],
+  window: 20,
+  dispositionDeadline: '24h',
+}
+
+interface Completion {
+  operation: { productionOrder: string; number: string; workCenter?: string }
+  plant: string
+  measurements: Array<{ characteristic: string; value: string; unit: string }>
+  produced: Array<{ lot: string }>
+}
+
+interface Finding {
+  characteristic: string
+  spec?: CharacteristicResult
+  rules: Array<Pick<Violation, 'ruleId' | 'ruleName' | 'points'>>
+}
+
+/**
+ * In-process quality check (DESIGN §1): an MES completion's measurements are judged against spec
+ * limits and SPC run rules (frozen phase-I baseline); out of tolerance or a rule violation puts
+ * the production order on hold in the ERP, opens a nonconformance in the QMS, tells the
+ * supervisor, and keeps the hold until the nonconformance is dispositioned; then the hold is
+ * released and the QMS learns the disposition was executed.
+ */
+export function inProcessQualityCheck(settings: (plant: string) => InProcessSettings = () => DEFAULT_IN_PROCESS_SETTINGS) {
+  return defineWorkflow<InProcessPorts, InProcessSettings>({
+    name: 'in-process-quality-check',
+    version: 1,
+    triggers: ['mes.operation.completed.v1'],
+    key: (e) => (e.data as Completion).operation.productionOrder,
+    config: settings,
+    async run(ctx, trigger) {
+      const c = trigger.envelope.data as Completion
+      const order = c.operation.productionOrder
+      const findings = await ctx.step('evaluate', async () => {
+        const out: Finding[] = []
+        for (const m of c.measurements) {
+          const spec = ctx.config.characteristics[m.characteristic]
+          if (!spec) continue
+          const result = evaluateCharacteristic({ id: m.characteristic, unit: spec.unit, tolerance: spec.tolerance }, { value: m.value, unit: m.unit })
+          let rules: Finding['rules'] = []
+          if (spec.baseline) {
+            const past = await ctx.ports.history.recent({
+              plant: c.plant,
+              characteristic: m.characteristic,
+              workCenter: c.operation.workCenter,
+              beforeSeq: trigger.seq,
+              limit: ctx.config.window - 1,
+            })
+            const values = [...past, Number(m.value)]
+            const enabled = westernElectricRules().filter((r) => (ctx.config.runRules as readonly string[]).includes(r.id))
+            rules = evaluateRunRules({ values, ...spec.baseline }, enabled)
+              .filter((v) => v.points.includes(values.length - 1)) // only what this point completes
+              .map((v) => ({ ruleId: v.ruleId, ruleName: v.ruleName, points: v.points }))
+          }
+          if (result.status === 'fail' || rules.length > 0) out.push({ characteristic: m.characteristic, spec: result, rules })
+        }
+        return out
+      })
+      if (findings.length === 0) return { order, verdict: 'conforming' }
+
+      const lot = c.produced[0]?.lot
+      const summary = findings
+        .map((f) => `${f.characteristic}: ${f.spec?.status === 'fail' ? `${f.spec.value} ${f.spec.unit} beyond ${f.spec.violated} limit` : ''}${f.rules.map((r) => ` ${r.ruleName}`).join(',')}`)
+        .join('; ')
+      await ctx.step('hold-order', ({ idempotencyKey }) =>
+        ctx.ports.erp.setProductionOrderHold({ idempotencyKey, order, onHold: true, reason: summary.slice(0, 120) }),
+      )
+      const nc = await ctx.step('open-nonconformance', ({ idempotencyKey }) =>
+        ctx.ports.qms.openNonconformance({
+          idempotencyKey,
+          plant: c.plant,
+          title: `Order ${order} op ${c.operation.number}: ${summary}`.slice(0, 200),
+          severity: findings.some((f) => f.spec?.status === 'fail') ? 'major' : 'minor',
+          ...(lot ? { lot } : {}),
+        }),
+      )
+      await ctx.step('notify-supervisor', async ({ idempotencyKey }) => {
+        await ctx.ports.notify?.send({
+          idempotencyKey,
+          title: `Production order ${order} on quality hold`,
+          text: `${summary}. Nonconformance ${nc.record.id} opened; the hold stays until it is dispositioned.`,
+          severity: 'warning',
+        })
+        return { notified: Boolean(ctx.ports.notify) }
+      })
+      const disposition = await ctx.waitFor('qms.nonconformance.dispositioned.v1', {
+        subject: lot ?? order,
+        timeout: ctx.config.dispositionDeadline,
+      })
+      if (disposition.timedOut) {
+        // The hold stays: an overdue disposition escalates, it never releases by itself.
+        await ctx.step('escalate-overdue-disposition', async ({ idempotencyKey }) => {
+          await ctx.ports.notify?.send({
+            idempotencyKey,
+            title: `Disposition overdue for ${nc.record.id}`,
+            text: `Order ${order} remains on hold.`,
+            severity: 'critical',
+          })
+          return { escalated: true }
+        })
+        return { order, verdict: 'held', nonconformance: nc.record.id, escalated: true }
+      }
+      const lines = (disposition.event.envelope.data as { disposition: { lines: Array<{ code: string }> } }).disposition.lines
+      await ctx.step('release-hold', ({ idempotencyKey }) =>
+        ctx.ports.erp.setProductionOrderHold({ idempotencyKey, order, onHold: false, reason: `NC ${nc.record.id} dispositioned` }),
+      )
+      await ctx.step('disposition-executed', () =>
+        ctx.ports.qms.setNonconformanceStatus({ id: nc.record.id, status: 'disposition_executed' }),
+      )
+      return { order, verdict: 'dispositioned', nonconformance: nc.record.id, disposition: lines.map((l) => l.code), findings }
+    },
+  })
+}

@@ -1,0 +1,121 @@
+/**
+ * Plant routing: one ErpPort / QmsPort / NotifyPort whose calls go to the connector configured
+ * for the plant they concern, so P100 on erp/sap-s4 and P200 on erp/erpnext run side by side
+ * behind the same `ctx.ports.erp`. Pure dispatch: no I/O, no state, no retries of its own.
+ *
+ * Calls whose input names a plant (a LotRef, a QMS create) are routed by it. Calls that carry only
+ * a document id (an inspection lot, an order, a delivery, a notification) may carry an optional
+ * `plant`; without one they go to the single connector every plant shares, and are refused
+ * (permanent: the run dead-letters, visibly) when plants use different connectors — guessing
+ * which ERP owns an order number could post to the wrong plant.
+ */
+import { PermanentError } from '../../engine/errors.ts'
+import type { ErpPort, HoldInput, RecordUsageDecisionInput } from './erp.ts'
+import type { Notification, NotifyPort } from './notify.ts'
+import type { QmsPort } from './qms.ts'
+
+/** An input that may name its plant (routing only; the connector ignores it). */
+export type WithPlant<T> = T & { readonly plant?: string }
+
+export interface PlantRoutes<P> {
+  /** plant code → that plant's port */
+  readonly byPlant: Readonly<Record<string, P>>
+  /** port name in messages, e.g. `erp` */
+  readonly port: string
+}
+
+export interface PlantRouted<P> {
+  /** the port of one plant (refused for an unconfigured plant) */
+  forPlant(plant: string): P
+  readonly plants: readonly string[]
+}
+
+class Router<P> {
+  constructor(private readonly routes: PlantRoutes<P>) {}
+
+  get plants(): string[] {
+    return Object.keys(this.routes.byPlant)
+  }
+
+  forPlant(plant: string): P {
+    const p = Object.hasOwn(this.routes.byPlant, plant) ? this.routes.byPlant[plant] : undefined
+    if (!p)
+      throw new PermanentError(
+        'QLK_CONFIG_INVALID',
+        `no ${this.routes.port} connector is configured for plant '${plant}' (configured: ${this.plants.join(', ') || 'none'})`,
+      )
+    return p
+  }
+
+  /** by the input's plant, else the one port all plants share */
+  pick(plant: string | undefined, call: string): P {
+    if (plant !== undefined) return this.forPlant(plant)
+    const distinct = [...new Set(Object.values(this.routes.byPlant))]
+    if (distinct.length === 1) return distinct[0]!
+    throw new PermanentError(
+      'QLK_CONFIG_INVALID',
+      `${this.routes.port}.${call} names no plant and plants ${this.plants.join(', ')} use different ${this.routes.port} connectors; pass 'plant'`,
+    )
+  }
+}
+
+export type PlantRoutedErpPort = PlantRouted<ErpPort> & {
+  recordUsageDecision(input: WithPlant<RecordUsageDecisionInput>): ReturnType<ErpPort['recordUsageDecision']>
+  setProductionOrderHold(
+    input: WithPlant<HoldInput & { readonly order: string }>,
+  ): ReturnType<ErpPort['setProductionOrderHold']>
+  setDeliveryBlock(
+    input: WithPlant<Parameters<ErpPort['setDeliveryBlock']>[0]>,
+  ): ReturnType<ErpPort['setDeliveryBlock']>
+} & Omit<ErpPort, 'recordUsageDecision' | 'setProductionOrderHold' | 'setDeliveryBlock'>
+
+export function erpByPlant(byPlant: Readonly<Record<string, ErpPort>>): PlantRoutedErpPort {
+  const r = new Router({ byPlant, port: 'erp' })
+  return {
+    plants: r.plants,
+    forPlant: (plant) => r.forPlant(plant),
+    recordUsageDecision: ({ plant, ...input }) =>
+      r.pick(plant, 'recordUsageDecision').recordUsageDecision(input),
+    postStockDisposition: (input) => r.forPlant(input.lot.plant).postStockDisposition(input),
+    readLotStock: (lot, opts) => r.forPlant(lot.plant).readLotStock(lot, opts),
+    transferStock: (input) => r.forPlant(input.lot.plant).transferStock(input),
+    setProductionOrderHold: ({ plant, ...input }) =>
+      r.pick(plant, 'setProductionOrderHold').setProductionOrderHold(input),
+    setDeliveryBlock: ({ plant, ...input }) => r.pick(plant, 'setDeliveryBlock').setDeliveryBlock(input),
+  }
+}
+
+export type PlantRoutedQmsPort = PlantRouted<QmsPort> & {
+  getInspectionLot(id: string, plant?: string): ReturnType<QmsPort['getInspectionLot']>
+  getUsageDecision(inspectionLot: string, plant?: string): ReturnType<QmsPort['getUsageDecision']>
+  setNonconformanceStatus(
+    input: WithPlant<Parameters<QmsPort['setNonconformanceStatus']>[0]>,
+  ): ReturnType<QmsPort['setNonconformanceStatus']>
+} & Omit<QmsPort, 'getInspectionLot' | 'getUsageDecision' | 'setNonconformanceStatus'>
+
+export function qmsByPlant(byPlant: Readonly<Record<string, QmsPort>>): PlantRoutedQmsPort {
+  const r = new Router({ byPlant, port: 'qms' })
+  return {
+    plants: r.plants,
+    forPlant: (plant) => r.forPlant(plant),
+    createInspectionLot: (input) => r.forPlant(input.plant).createInspectionLot(input),
+    getInspectionLot: (id, plant) => r.pick(plant, 'getInspectionLot').getInspectionLot(id),
+    getUsageDecision: (lot, plant) => r.pick(plant, 'getUsageDecision').getUsageDecision(lot),
+    openNonconformance: (input) => r.forPlant(input.plant).openNonconformance(input),
+    setNonconformanceStatus: ({ plant, ...input }) =>
+      r.pick(plant, 'setNonconformanceStatus').setNonconformanceStatus(input),
+  }
+}
+
+export type PlantRoutedNotifyPort = PlantRouted<NotifyPort> & {
+  send(message: WithPlant<Notification>): ReturnType<NotifyPort['send']>
+}
+
+export function notifyByPlant(byPlant: Readonly<Record<string, NotifyPort>>): PlantRoutedNotifyPort {
+  const r = new Router({ byPlant, port: 'notify' })
+  return {
+    plants: r.plants,
+    forPlant: (plant) => r.forPlant(plant),
+    send: ({ plant, ...message }) => r.pick(plant, 'send').send(message),
+  }
+}

@@ -1,0 +1,127 @@
+import { randomUUID } from 'node:crypto'
+import pino from 'pino'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { type ErpS4Sim, type QmsSim, startErpS4, startQms } from '../../simulators/index.ts'
+import { sapS4Connector } from '../../src/connectors/erp/sap-s4/connector.ts'
+import { qmsRestConnector } from '../../src/connectors/qms/rest/connector.ts'
+import { eventLogHistory } from '../../src/projections/measurement-history.ts'
+import { type Qualink, startQualink } from '../../src/server/qualink.ts'
+import type { Store } from '../../src/store/types.ts'
+import { inProcessQualityCheck } from '../../src/workflows/in-process-check.ts'
+import { createTestDatabase, DIALECTS, type Dialect, dialectAvailable, type TestDatabase } from '../dialects.ts'
+import { until } from '../engine/harness.ts'
+
+const available = Object.fromEntries(await Promise.all(DIALECTS.map(async (d) => [d, await dialectAvailable(d)])))
+const ALL = { allPlants: true, reason: 'test' } as const
+const audit = { timestamp: '2026-11-27T08:00:00Z', sourceSystem: 'mes-p100', approvalStatus: 'not_required' }
+const ORDERS = ['PO-1', 'PO-2', 'PO-3']
+
+describe.each(DIALECTS)('in-process quality check end to end on %s', (dialect: Dialect) => {
+  let db: TestDatabase
+  let store: Store
+  let erp: ErpS4Sim
+  let qms: QmsSim
+  let q: Qualink
+
+  beforeEach(async (ctx) => {
+    if (!available[dialect]) ctx.skip()
+    db = await createTestDatabase(dialect)
+    store = await db.open()
+    erp = await startErpS4({
+      productionOrders: ORDERS.map((o) => ({ ManufacturingOrder: o, Material: 'FG-1', ProductionPlant: '1000', TotalQuantity: '100' })),
+    })
+    qms = await startQms()
+    const runtime = (name: string, url: string) => ({ name, allowlist: [url], leaseMs: 30_000 })
+    q = await startQualink({
+      store,
+      port: 0,
+      logger: pino({ level: 'silent' }),
+      anchorFile: `${db.dir}/anchors.jsonl`,
+      workflows: [inProcessQualityCheck()],
+      ports: {
+        erp: sapS4Connector.instantiate({ baseUrl: erp.url }, runtime('erp', erp.url)),
+        qms: qmsRestConnector.instantiate({ baseUrl: qms.url }, runtime('qms', qms.url)),
+        history: eventLogHistory(store),
+      },
+    })
+  })
+  afterEach(async () => {
+    await q?.close()
+    await erp?.close()
+    await qms?.close()
+    await store?.close()
+    await db?.cleanup()
+  })
+
+  const post = async (type: string, subject: string, data: Record<string, unknown>) => {
+    const r = await q.app.inject({
+      method: 'POST',
+      url: '/v1/events',
+      headers: { 'content-type': 'application/cloudevents+json' },
+      payload: JSON.stringify({ specversion: '1.0', id: randomUUID(), source: 'urn:test', type, subject, plant: 'P100', data }),
+    })
+    expect(r.statusCode).toBe(202)
+  }
+  const complete = (order: string, lot: string, torque: string) =>
+    post('mes.operation.completed.v1', order, {
+      operation: { productionOrder: order, number: '0010', workCenter: 'L1' },
+      plant: 'P100',
+      measurements: [{ characteristic: 'TORQUE', value: torque, unit: 'NM' }],
+      consumed: [],
+      produced: [{ lot, material: 'FG-1', quantity: { units: 10, scale: 0, uom: 'PC' } }],
+      audit,
+    })
+  const runs = async (order: string) => store.engine.listRuns(ALL, { key: order, limit: 20 })
+  const held = (order: string) => erp.state.productionOrders.find((o) => o.order === order)!
+
+  it('holds the order, opens an NC and keeps the hold until the disposition, then releases', async () => {
+    for (const [i, t] of ['12.3', '12.2', '12.4', '12.3'].entries()) await complete('PO-1', `F1-${i}`, t)
+    await until(async () => (await runs('PO-1')).filter((r) => r.status === 'completed').length === 4)
+    expect((await runs('PO-1')).every((r) => (r.result as { verdict: string }).verdict === 'conforming')).toBe(true)
+    expect(held('PO-1').onHold).toBe(false)
+
+    await complete('PO-2', 'F2-1', '13.6') // above the 13 Nm upper limit
+    await until(async () => (await runs('PO-2'))[0]?.status === 'waiting')
+    expect(held('PO-2')).toMatchObject({ onHold: true, holdChanges: 1 })
+    const ncs = (await (await fetch(`${qms.url}/api/v1/nonconformances`)).json()) as { items?: Array<{ id: string; lot?: string; batch?: string; severity: string }> } | Array<{ id: string }>
+    const list = Array.isArray(ncs) ? ncs : (ncs.items ?? [])
+    expect(list).toHaveLength(1)
+    const ncId = list[0]!.id
+
+    // The quality engineer works the NC in the QMS; its disposition arrives as a canonical event.
+    for (const status of ['CONTAINED', 'UNDER_REVIEW', 'DISPOSITIONED']) {
+      const r = await fetch(`${qms.url}/api/v1/nonconformances/${ncId}`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ status }) })
+      expect(r.status).toBe(200)
+    }
+    expect(held('PO-2').onHold).toBe(true)
+    await post('qms.nonconformance.dispositioned.v1', 'F2-1', {
+      disposition: {
+        id: 'DISP-1',
+        plant: 'P100',
+        lot: 'F2-1',
+        nonconformance: ncId,
+        lines: [{ code: 'REWORK', quantity: { units: 10, scale: 0, uom: 'PC' } }],
+        audit: { ...audit, sourceSystem: 'qms' },
+      },
+    })
+    await until(async () => (await runs('PO-2'))[0]?.status === 'completed')
+    expect(held('PO-2')).toMatchObject({ onHold: false, holdChanges: 2 })
+    expect((await runs('PO-2'))[0]!.result).toMatchObject({ verdict: 'dispositioned', disposition: ['REWORK'] })
+    const nc = (await (await fetch(`${qms.url}/api/v1/nonconformances/${ncId}`)).json()) as { status: string }
+    expect(nc.status).toBe('DISPOSITION_EXECUTED')
+  })
+
+  it('holds on an SPC run-rule violation inside the spec limits', async () => {
+    // Baseline 12.3 ± 0.25 (σ): two of three points beyond 2σ (12.8) on the same side is WE rule 2.
+    for (const [i, t] of ['12.3', '12.85', '12.2'].entries()) await complete('PO-3', `F3-${i}`, t)
+    await until(async () => (await runs('PO-3')).filter((r) => r.status === 'completed').length === 3)
+    await complete('PO-3', 'F3-9', '12.9')
+    await until(async () => (await runs('PO-3')).some((r) => r.status === 'waiting'))
+    const waiting = (await runs('PO-3')).find((r) => r.status === 'waiting')!
+    const journal = (await store.engine.loadRun(ALL, waiting.id))!.journal
+    const findings = journal.find((j) => j.name === 'evaluate')!.result as Array<{ spec: { status: string }; rules: Array<{ ruleId: string }> }>
+    expect(findings[0]!.spec.status).toBe('pass')
+    expect(findings[0]!.rules.map((r) => r.ruleId)).toContain('we-2')
+    expect(held('PO-3').onHold).toBe(true)
+  })
+})
