@@ -6,6 +6,9 @@ import type { LimsSim } from '../lims/server.ts'
 import type { MesSim } from '../mes/server.ts'
 import type { QmsSim } from '../qms/server.ts'
 
+/** Production orders the demo ERP is seeded with; the MES completes operations on them. */
+export const DEMO_ORDERS = Array.from({ length: 40 }, (_, i) => `PO-${1001 + i}`)
+
 export interface PlantDayOptions {
   /** Qualink's API */
   readonly url: string
@@ -48,6 +51,7 @@ export async function startPlantDay(o: PlantDayOptions): Promise<PlantDay> {
   const stats: Record<string, number> = {
     receipts: 0,
     decisions: 0,
+    dispositions: 0,
     operations: 0,
     labFiles: 0,
     shipments: 0,
@@ -72,6 +76,7 @@ export async function startPlantDay(o: PlantDayOptions): Promise<PlantDay> {
   }
   const rawLots: string[] = []
   const decided = new Set<string>()
+  const pendingDispositions: Array<{ lot: string; due: number }> = []
   const finished: string[] = []
   let tick = 0
 
@@ -194,8 +199,9 @@ export async function startPlantDay(o: PlantDayOptions): Promise<PlantDay> {
     if (!raw) return
     const fg = `FG-${run}-${String(finished.length + 1).padStart(4, '0')}`
     finished.push(fg)
-    const order = `PO-${run}-${Math.floor(finished.length / 4) + 1}`
-    const torque = tick % 17 === 0 ? 13.6 : 12 + (tick % 7) / 10 // now and then above the 13 Nm limit
+    // Orders come from the ERP's seeded pool (DEMO_ORDERS), four completions each.
+    const order = DEMO_ORDERS[Math.floor(finished.length / 4) % DEMO_ORDERS.length]!
+    const torque = tick % 15 === 0 ? 13.6 : 12 + (tick % 7) / 10 // now and then above the 13 Nm limit
     const consumed = [{ lot: raw, material: 'RAW-100', quantity: '25', unit: 'KG' }]
     const produced = [{ lot: fg, material: 'FG-900', quantity: '40', unit: 'PC' }]
     const measurements = [
@@ -226,6 +232,42 @@ export async function startPlantDay(o: PlantDayOptions): Promise<PlantDay> {
       )
     }
     stats.operations!++
+    if (torque > 13) pendingDispositions.push({ lot: fg, due: tick + 8 })
+  }
+
+  /** The quality engineer works out-of-tolerance nonconformances: contain, review, disposition. */
+  async function disposition(): Promise<void> {
+    const next = pendingDispositions[0]
+    if (!next || next.due > tick || !o.qms) return
+    const list = (await (await fetch(`${o.qms.url}/api/v1/nonconformances`)).json()) as
+      | Array<{ id: string; batch?: string; status: string }>
+      | { items?: Array<{ id: string; batch?: string; status: string }> }
+    const nc = (Array.isArray(list) ? list : (list.items ?? [])).find((x) => x.batch === next.lot)
+    if (!nc) return // not opened yet: try again next tick
+    pendingDispositions.shift()
+    for (const status of ['CONTAINED', 'UNDER_REVIEW', 'DISPOSITIONED']) {
+      await fetch(`${o.qms.url}/api/v1/nonconformances/${nc.id}`, {
+        method: 'PATCH',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ status }),
+      })
+    }
+    await post(
+      'qms.nonconformance.dispositioned.v1',
+      next.lot,
+      {
+        disposition: {
+          id: `DISP-${nc.id}`,
+          plant,
+          lot: next.lot,
+          nonconformance: nc.id,
+          lines: [{ code: 'REWORK', quantity: { units: 40, scale: 0, uom: 'PC' } }],
+          audit: audit('qms'),
+        },
+      },
+      'urn:qms:cloud',
+    )
+    stats.dispositions!++
   }
 
   async function labResults(): Promise<void> {
@@ -296,6 +338,7 @@ export async function startPlantDay(o: PlantDayOptions): Promise<PlantDay> {
     if (tick % 10 === 1) await receipt()
     if (tick % 10 === 3 && rawLots.length && !o.erp) await release(rawLots.at(-1)!)
     if (tick % 4 === 2) decide()
+    await disposition()
     if (tick % 3 === 0) await operation()
     if (tick % 6 === 0) await labResults()
     if (tick % 12 === 0) await ship()

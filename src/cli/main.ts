@@ -1,6 +1,7 @@
 import { Command } from 'commander'
 import { isQualinkError } from '../contracts/errors.ts'
 import { registerAuditCommands } from './commands/audit.ts'
+import { registerConfigCommands } from './commands/config.ts'
 import { registerDemoCommand } from './commands/demo.ts'
 import { registerRunCommands } from './commands/runs.ts'
 import { registerStartCommand } from './commands/start.ts'
@@ -13,6 +14,7 @@ const program = new Command()
 
 registerStartCommand(program)
 registerDemoCommand(program)
+registerConfigCommands(program)
 registerAuditCommands(program)
 registerRunCommands(program)
 registerToolCommands(program)

@@ -10,7 +10,10 @@ import { mesTranslator } from '../../connectors/mes/mqtt/translator.ts'
 import { qmsRestConnector } from '../../connectors/qms/rest/connector.ts'
 import { qmsWebhookTranslator } from '../../connectors/qms/rest/webhook-translator.ts'
 import { createLogger } from '../../observability/logger.ts'
+import { eventLogHistory } from '../../projections/measurement-history.ts'
 import { startQualink } from '../../server/qualink.ts'
+import { openStore } from '../../store/open.ts'
+import { inProcessQualityCheck } from '../../workflows/in-process-check.ts'
 import { kernelDemo } from '../../workflows/kernel-demo.ts'
 import {
   DEFAULT_RECEIPT_SETTINGS,
@@ -52,18 +55,26 @@ export function registerDemoCommand(program: Command): void {
       // The same client id on every start: the broker keeps the session, so a restart resumes it.
       const clientId = `qualink-demo-${createHash('sha256').update(path.resolve(rt.dataDir)).digest('hex').slice(0, 12)}`
       const { startLedgerServer, httpLedger } = await import('../../../simulators/ledger/server.ts')
-      const { startPlantDay } = await import('../../../simulators/traffic/plant-day.ts')
+      const { startPlantDay, DEMO_ORDERS } = await import('../../../simulators/traffic/plant-day.ts')
       const { startErpS4, startQms } = await import('../../../simulators/index.ts')
       const ledger = await startLedgerServer()
       // The simulators call Qualink back on its fixed demo port; secrets are demo-only.
       const base = `http://127.0.0.1:${port}`
       const erp = await startErpS4({
         materials: { 'RAW-100': { baseUnit: 'KG' } },
+        productionOrders: DEMO_ORDERS.map((o) => ({
+          ManufacturingOrder: o,
+          Material: 'FG-900',
+          ProductionPlant: plant,
+          TotalQuantity: '160',
+        })),
         webhook: { url: `${base}/v1/ingress/erp-s4`, secret: 'demo-erp-secret' },
       })
       const qms = await startQms({ webhook: { url: `${base}/v1/ingress/qms`, secret: 'demo-qms-secret' } })
       const runtime = (name: string, url: string) => ({ name, allowlist: [url], leaseMs: 30_000 })
+      const store = await openStore({ sqliteFile: path.join(rt.dataDir, 'qualink.db') })
       const q = await startQualink({
+        store,
         dataDir: rt.dataDir,
         host: '127.0.0.1',
         port,
@@ -71,11 +82,13 @@ export function registerDemoCommand(program: Command): void {
         workflows: [
           kernelDemo,
           supplierReceiptInspection(() => ({ ...DEFAULT_RECEIPT_SETTINGS, decisionDeadline: '2m' })),
+          inProcessQualityCheck(),
         ],
         ports: {
           ledger: httpLedger(ledger.url),
           erp: sapS4Connector.instantiate({ baseUrl: erp.url }, runtime('erp-s4', erp.url)),
           qms: qmsRestConnector.instantiate({ baseUrl: qms.url }, runtime('qms', qms.url)),
+          history: eventLogHistory(store),
         },
         webhooks: [
           {
@@ -136,10 +149,12 @@ export function registerDemoCommand(program: Command): void {
         async () => {
           await traffic.stop()
           await q.close()
+          await store.close()
           await Promise.all([ledger.close(), erp.close(), qms.close()])
           const s = traffic.stats
           console.log(
-            `  stopped cleanly: ${s.receipts} receipts, ${s.decisions} usage decisions, ${s.operations} operations, ${s.labFiles} lab files, ` +
+            `  stopped cleanly: ${s.receipts} receipts, ${s.decisions} usage decisions, ${s.operations} operations, ` +
+              `${s.dispositions} dispositions, ${s.labFiles} lab files, ` +
               `${s.shipments} shipments, ${s.orders} orders`,
           )
         },
