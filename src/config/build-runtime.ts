@@ -1,0 +1,197 @@
+/**
+ * `buildRuntime`: a validated qualink.yaml → the part of QualinkOptions it decides (ingress
+ * sources with their translators, connectors behind plant-routing ports, enabled workflows
+ * with their per-plant settings). Secrets are read here, at start, from the environment or files;
+ * a missing one is a QLK_CONFIG_INVALID problem at its path, listed with all the others.
+ */
+import path from 'node:path'
+import type { FileDropConfig } from '../connectors/ingress/file-drop.ts'
+import type { MqttSourceConfig } from '../connectors/ingress/mqtt-source.ts'
+import type { WebhookSource } from '../connectors/ingress/webhook-source.ts'
+import { type FieldProblem, isQualinkError, QualinkError } from '../contracts/errors.ts'
+import { PermanentError } from '../engine/errors.ts'
+import type { Translator } from '../engine/translation-stage.ts'
+import type { QualinkOptions } from '../server/qualink.ts'
+import {
+  erpByPlant,
+  notifyByPlant,
+  type PlantRoutedErpPort,
+  type PlantRoutedNotifyPort,
+  type PlantRoutedQmsPort,
+  qmsByPlant,
+} from '../workflows/ports/by-plant.ts'
+import type { ErpPort } from '../workflows/ports/erp.ts'
+import type { NotifyPort } from '../workflows/ports/notify.ts'
+import type { QmsPort } from '../workflows/ports/qms.ts'
+import { workflowSettings } from './checks.ts'
+import { CONNECTORS, TRANSLATORS, WORKFLOWS } from './kinds.ts'
+import type { LoadedConfig } from './load.ts'
+import { seg } from './problems.ts'
+import { resolveSecret } from './secrets.ts'
+
+/** What every configured workflow gets as `ctx.ports`: each call goes to its plant's connector. */
+export interface ConfiguredPorts {
+  readonly erp: PlantRoutedErpPort
+  readonly qms: PlantRoutedQmsPort
+  readonly notify?: PlantRoutedNotifyPort
+}
+
+export type RuntimeFragment = Pick<
+  QualinkOptions,
+  | 'dataDir'
+  | 'databaseUrl'
+  | 'host'
+  | 'port'
+  | 'leaseTtlMs'
+  | 'webhooks'
+  | 'translators'
+  | 'mqtt'
+  | 'fileDrops'
+  | 'workflows'
+>
+
+export interface ConfiguredRuntime {
+  readonly options: RuntimeFragment & { readonly ports: ConfiguredPorts }
+  readonly ports: ConfiguredPorts
+  /** connector instances by name (tests, diagnostics) */
+  readonly connectors: Readonly<Record<string, object>>
+  readonly plants: readonly string[]
+  /** one line: plants, connectors, sources, workflows */
+  readonly summary: string
+}
+
+const DEFAULT_LEASE_MS = 30_000
+
+export function buildRuntime(loaded: LoadedConfig, env: NodeJS.ProcessEnv = process.env): ConfiguredRuntime {
+  const { config, baseDir } = loaded
+  const problems: FieldProblem[] = []
+  const server = config.server ?? {}
+  const leaseMs = server.leaseMs ?? DEFAULT_LEASE_MS
+
+  const connectors: Record<string, object> = {}
+  for (const [name, c] of Object.entries(config.connectors ?? {})) {
+    const kind = CONNECTORS[c.kind]!
+    try {
+      connectors[name] = kind.connector.instantiate(c.config, {
+        name,
+        allowlist: config.egress?.allowlist[name] ?? [],
+        leaseMs,
+      })
+    } catch (e) {
+      if (!(e instanceof PermanentError) && !isQualinkError(e)) throw e
+      problems.push({ path: `/connectors/${seg(name)}`, message: e.message })
+    }
+  }
+
+  const plants = Object.keys(config.plants)
+  const routes = <P>(role: 'erp' | 'qms' | 'notify'): Record<string, P> => {
+    const out: Record<string, P> = {}
+    for (const [code, p] of Object.entries(config.plants)) {
+      const ref = p[role]
+      if (ref !== undefined && connectors[ref]) out[code] = connectors[ref] as P
+    }
+    return out
+  }
+  const notifyRoutes = routes<NotifyPort>('notify')
+  const ports: ConfiguredPorts = {
+    erp: erpByPlant(routes<ErpPort>('erp')),
+    qms: qmsByPlant(routes<QmsPort>('qms')),
+    ...(Object.keys(notifyRoutes).length > 0 ? { notify: notifyByPlant(notifyRoutes) } : {}),
+  }
+
+  const translators: Translator[] = []
+  const translatorOf = (name: string, kind: string, mapMaterials?: boolean) => {
+    const t = TRANSLATORS.find((x) => x.name === kind)!
+    translators.push(t.create(name, { mapMaterials }))
+    return t
+  }
+  const ingress = config.ingress ?? {}
+  const webhooks: WebhookSource[] = Object.entries(ingress.webhooks ?? {}).map(([name, w]) => {
+    translatorOf(name, w.translator)
+    return {
+      name,
+      plant: w.plant,
+      secrets: w.secrets?.map((s, i) =>
+        resolveSecret(s, `/ingress/webhooks/${name}/secrets/${i}`, env, baseDir, problems),
+      ),
+      signatureHeader: w.signatureHeader,
+      deliveryIdHeader: w.deliveryIdHeader,
+      toleranceSeconds: w.toleranceSeconds,
+    }
+  })
+  const mqtt: MqttSourceConfig[] = Object.entries(ingress.mqtt ?? {}).map(([name, m]) => {
+    translatorOf(name, m.translator, m.mapMaterials)
+    return {
+      name,
+      plant: m.plant,
+      url: m.url,
+      clientId: m.clientId,
+      topics: m.topics,
+      username: m.username,
+      password: m.password
+        ? resolveSecret(m.password, `/ingress/mqtt/${name}/password`, env, baseDir, problems)
+        : undefined,
+    }
+  })
+  const fileDrops: FileDropConfig[] = Object.entries(ingress.fileDrops ?? {}).map(([name, f]) => {
+    const t = translatorOf(name, f.translator)
+    return {
+      name,
+      plant: f.plant,
+      dir: path.resolve(baseDir, f.dir),
+      pattern: f.pattern === undefined ? undefined : new RegExp(f.pattern),
+      pollMs: f.pollMs,
+      settleMs: f.settleMs,
+      check: t.checkFile,
+    }
+  })
+
+  const workflows = Object.entries(config.workflows ?? {})
+    .filter(([, wf]) => wf !== undefined && wf.enabled !== false)
+    .map(([name, wf]) => {
+      const def = WORKFLOWS[name]!
+      const byPlant = new Map(
+        plants.map((plant) => [
+          plant,
+          workflowSettings(name, plant, config.plants[plant]!, {
+            defaults: wf?.defaults,
+            plants: wf?.plants as Record<string, Record<string, unknown>> | undefined,
+          }).settings,
+        ]),
+      )
+      return def.create((plant) => {
+        if (!byPlant.has(plant))
+          throw new PermanentError(
+            'QLK_CONFIG_INVALID',
+            `workflow ${name}: plant '${plant}' is not configured`,
+          )
+        return structuredClone(byPlant.get(plant))
+      })
+    })
+
+  const databaseUrl = server.databaseUrl
+    ? resolveSecret(server.databaseUrl, '/server/databaseUrl', env, baseDir, problems)
+    : undefined
+  if (problems.length > 0)
+    throw new QualinkError('QLK_CONFIG_INVALID', `${loaded.files.join(' + ')}: cannot start`, problems)
+
+  const options = {
+    dataDir: server.dataDir === undefined ? undefined : path.resolve(baseDir, server.dataDir),
+    databaseUrl,
+    host: server.host,
+    port: server.port,
+    leaseTtlMs: leaseMs,
+    webhooks,
+    translators,
+    mqtt,
+    fileDrops,
+    workflows,
+    ports,
+  }
+  const summary =
+    `${plants.length} plant${plants.length === 1 ? '' : 's'} (${plants.join(', ')}), ` +
+    `${Object.keys(connectors).length} connectors, ` +
+    `${webhooks.length + mqtt.length + fileDrops.length} ingress sources, ` +
+    `${workflows.length} workflow${workflows.length === 1 ? '' : 's'} (${workflows.map((w) => w.name).join(', ') || 'none'})`
+  return { options, ports, connectors, plants, summary }
+}

@@ -1,0 +1,210 @@
+/**
+ * What the schema alone cannot say: references between sections (a plant's ERP names a
+ * connector of kind erp/…), each connector's config against its own schema, its targets against
+ * the admin-owned allowlist, and each workflow's merged per-plant settings against the
+ * workflow's schema. Written over the raw document so that one run reports every problem, even
+ * where the schema already found others.
+ */
+import { EgressAllowlist } from '../connectors/sdk/allowlist.ts'
+import type { FieldProblem } from '../contracts/errors.ts'
+import { CONNECTORS, type SystemRole, TRANSLATORS, WORKFLOWS } from './kinds.ts'
+import { seg, unique, validate } from './problems.ts'
+import type { PlantConfig } from './schema.ts'
+
+type Obj = Record<string, unknown>
+const isObject = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v)
+const entries = (v: unknown): [string, Obj][] =>
+  isObject(v) ? (Object.entries(v).filter(([, x]) => isObject(x)) as [string, Obj][]) : []
+
+const SOURCE_SECTIONS = ['webhooks', 'mqtt', 'fileDrops'] as const
+
+/** Deep merge for environment overlays: objects merge, anything else is replaced, `null` removes. */
+export function deepMerge(base: unknown, overlay: unknown): unknown {
+  if (!isObject(base) || !isObject(overlay)) return overlay === undefined ? base : overlay
+  const out: Obj = { ...base }
+  for (const [k, v] of Object.entries(overlay)) {
+    if (v === null) delete out[k]
+    else out[k] = deepMerge(base[k], v)
+  }
+  return out
+}
+
+function pointer(v: unknown, p: string): unknown {
+  let cur = v
+  for (const s of p.split('/').slice(1)) {
+    if (!isObject(cur)) return undefined
+    cur = cur[s.replace(/~1/g, '/').replace(/~0/g, '~')]
+  }
+  return cur
+}
+
+function checkConnectors(doc: Obj, out: FieldProblem[]): void {
+  const allow = isObject(doc.egress) && isObject(doc.egress.allowlist) ? doc.egress.allowlist : {}
+  const connectors = isObject(doc.connectors) ? doc.connectors : {}
+  for (const name of Object.keys(allow))
+    if (!Object.hasOwn(connectors, name))
+      out.push({ path: `/egress/allowlist/${seg(name)}`, message: `references unknown connector '${name}'` })
+  for (const [name, c] of entries(connectors)) {
+    const kind = typeof c.kind === 'string' ? CONNECTORS[c.kind] : undefined
+    if (!kind || !isObject(c.config)) continue
+    const at = `/connectors/${seg(name)}/config`
+    const config = structuredClone(c.config)
+    const bad = validate(kind.connector.configSchema, config, at)
+    out.push(...bad)
+    const list = Array.isArray(allow[name]) ? (allow[name] as unknown[]) : []
+    const origins: string[] = []
+    list.forEach((entry, i) => {
+      try {
+        new EgressAllowlist([String(entry)])
+        origins.push(String(entry))
+      } catch (e) {
+        out.push({ path: `/egress/allowlist/${seg(name)}/${i}`, message: (e as Error).message })
+      }
+    })
+    if (bad.length > 0) continue
+    let targets: readonly string[]
+    try {
+      targets = kind.connector.targets(config)
+    } catch {
+      // targets that come from the environment (a notify webhook URL) are checked at start
+      continue
+    }
+    const allowed = new EgressAllowlist(origins)
+    for (const t of targets) {
+      if (allowed.allows(new URL(t))) continue
+      const field = config.baseUrl === t ? '/baseUrl' : ''
+      out.push({
+        path: `${at}${field}`,
+        message: `${new URL(t).origin} is not on the egress allowlist (egress.allowlist.${name}: ${origins.join(', ') || 'none'})`,
+      })
+    }
+  }
+}
+
+interface Source {
+  readonly section: string
+  readonly plant: unknown
+  readonly role: SystemRole | undefined
+}
+
+function checkSources(doc: Obj, plants: Obj, out: FieldProblem[]): Map<string, Source> {
+  const sources = new Map<string, Source>()
+  const ingress = isObject(doc.ingress) ? doc.ingress : {}
+  for (const section of SOURCE_SECTIONS) {
+    for (const [name, s] of entries(ingress[section])) {
+      const at = `/ingress/${section}/${seg(name)}`
+      const other = sources.get(name)
+      if (other)
+        out.push({ path: at, message: `source name '${name}' is also used under ingress.${other.section}` })
+      const role = TRANSLATORS.find((t) => t.name === s.translator)?.role
+      sources.set(name, { section, plant: s.plant, role })
+      if (typeof s.plant === 'string' && !Object.hasOwn(plants, s.plant))
+        out.push({ path: `${at}/plant`, message: `references unknown plant '${s.plant}'` })
+      if (typeof s.pattern === 'string') {
+        try {
+          new RegExp(s.pattern)
+        } catch (e) {
+          out.push({ path: `${at}/pattern`, message: `not a regular expression: ${(e as Error).message}` })
+        }
+      }
+    }
+  }
+  return sources
+}
+
+function checkPlants(doc: Obj, plants: Obj, sources: Map<string, Source>, out: FieldProblem[]): void {
+  const connectors = isObject(doc.connectors) ? doc.connectors : {}
+  for (const [code, p] of entries(plants)) {
+    const at = `/plants/${seg(code)}`
+    for (const role of ['erp', 'qms', 'notify'] as const) {
+      const ref = p[role]
+      if (typeof ref !== 'string') continue
+      const c = connectors[ref]
+      if (!isObject(c)) out.push({ path: `${at}/${role}`, message: `references unknown connector '${ref}'` })
+      else if (typeof c.kind === 'string' && CONNECTORS[c.kind] && CONNECTORS[c.kind]!.role !== role)
+        out.push({
+          path: `${at}/${role}`,
+          message: `connector '${ref}' is ${c.kind}, not a ${role} connector`,
+        })
+    }
+    for (const role of ['mes', 'lims'] as const) {
+      const ref = p[role]
+      if (typeof ref !== 'string') continue
+      const s = sources.get(ref)
+      if (!s) out.push({ path: `${at}/${role}`, message: `references unknown ingress source '${ref}'` })
+      else if (s.role !== undefined && s.role !== role)
+        out.push({ path: `${at}/${role}`, message: `ingress source '${ref}' is not a ${role} source` })
+      else if (s.plant !== code)
+        out.push({
+          path: `${at}/${role}`,
+          message: `ingress source '${ref}' belongs to plant '${String(s.plant)}'`,
+        })
+    }
+    const spc = isObject(p.spc) ? p.spc : undefined
+    if (spc && Array.isArray(spc.enabled)) {
+      const prefix = spc.ruleSet === 'nelson' ? 'nelson-' : 'we-'
+      spc.enabled.forEach((id, i) => {
+        if (typeof id === 'string' && !id.startsWith(prefix))
+          out.push({
+            path: `${at}/spc/enabled/${i}`,
+            message: `'${id}' is not a rule of ruleSet '${String(spc.ruleSet ?? 'western-electric')}'`,
+          })
+      })
+    }
+  }
+}
+
+/** The settings one workflow runs with in one plant; paths of problems point at the layer that set them. */
+export function workflowSettings(
+  name: string,
+  plant: string,
+  plantConfig: PlantConfig,
+  wf: { defaults?: Obj; plants?: Record<string, Obj> },
+): { settings: unknown; problems: FieldProblem[] } {
+  const def = WORKFLOWS[name]!
+  const layers: Array<{ prefix: string; value: unknown }> = [
+    { prefix: `/workflows/${name}/plants/${seg(plant)}`, value: wf.plants?.[plant] ?? {} },
+    { prefix: `/plants/${seg(plant)}`, value: def.fromPlant?.(plantConfig) ?? {} },
+    { prefix: `/workflows/${name}/defaults`, value: wf.defaults ?? {} },
+  ]
+  const settings = [...layers]
+    .reverse()
+    .reduce((acc, l) => deepMerge(acc, l.value), structuredClone(def.defaults))
+  const problems = validate(def.settings, settings).map((pr) => {
+    const layer = layers.find((l) => pointer(l.value, pr.path) !== undefined) ?? layers[0]!
+    return { path: `${layer.prefix}${pr.path}`, message: pr.message }
+  })
+  return { settings, problems }
+}
+
+function checkWorkflows(doc: Obj, plants: Obj, out: FieldProblem[]): void {
+  for (const [name, wf] of entries(doc.workflows)) {
+    if (!WORKFLOWS[name]) continue
+    for (const plant of Object.keys(isObject(wf.plants) ? wf.plants : {}))
+      if (!Object.hasOwn(plants, plant))
+        out.push({
+          path: `/workflows/${name}/plants/${seg(plant)}`,
+          message: `references unknown plant '${plant}'`,
+        })
+    if (wf.enabled === false) continue
+    for (const [plant, p] of entries(plants)) {
+      const { problems } = workflowSettings(name, plant, p as PlantConfig, {
+        defaults: isObject(wf.defaults) ? wf.defaults : undefined,
+        plants: isObject(wf.plants) ? (wf.plants as Record<string, Obj>) : undefined,
+      })
+      out.push(...problems)
+    }
+  }
+}
+
+/** Every cross-section problem of a (merged) document. */
+export function semanticProblems(doc: unknown): FieldProblem[] {
+  if (!isObject(doc)) return []
+  const out: FieldProblem[] = []
+  const plants = isObject(doc.plants) ? doc.plants : {}
+  checkConnectors(doc, out)
+  const sources = checkSources(doc, plants, out)
+  checkPlants(doc, plants, sources, out)
+  checkWorkflows(doc, plants, out)
+  return unique(out)
+}

@@ -1,0 +1,127 @@
+/**
+ * What qualink.yaml may name: connector kinds (each validates its own `config`), translator
+ * kinds for ingress sources, and configurable workflows (each declares its own settings schema
+ * and how a plant's settings feed it). A new connector, translator or workflow is added here, once.
+ */
+import { type Static, type TSchema, Type } from 'typebox'
+import { erpNextConnector } from '../connectors/erp/erpnext/connector.ts'
+import { sapS4Connector } from '../connectors/erp/sap-s4/connector.ts'
+import { sapS4GoodsReceiptTranslator } from '../connectors/erp/sap-s4/gr-translator.ts'
+import { checkLimsFile, limsCsvTranslator } from '../connectors/lims/csv/translator.ts'
+import { mesTranslator } from '../connectors/mes/mqtt/translator.ts'
+import { notifyWebhookConnector } from '../connectors/notify/webhook/connector.ts'
+import { qmsRestConnector } from '../connectors/qms/rest/connector.ts'
+import { qmsWebhookTranslator } from '../connectors/qms/rest/webhook-translator.ts'
+import type { Connector } from '../connectors/sdk/define-connector.ts'
+import type { FieldProblem } from '../contracts/errors.ts'
+import type { Translator } from '../engine/translation-stage.ts'
+import type { WorkflowDefinition } from '../engine/workflow.ts'
+import { AQLS, INSPECTION_LEVELS } from '../rules/index.ts'
+import {
+  DEFAULT_RECEIPT_SETTINGS,
+  type ReceiptInspectionSettings,
+  supplierReceiptInspection,
+} from '../workflows/supplier-receipt-inspection.ts'
+import type { PlantConfig } from './schema.ts'
+
+export type SystemRole = 'erp' | 'qms' | 'notify' | 'mes' | 'lims'
+
+export interface ConnectorKind {
+  // biome-ignore lint/suspicious/noExplicitAny: connectors of different config schemas and ports sit side by side
+  readonly connector: Pick<Connector<any, any>, 'kind' | 'configSchema' | 'targets' | 'instantiate'>
+  readonly role: SystemRole
+}
+
+export const CONNECTORS: Readonly<Record<string, ConnectorKind>> = {
+  'erp/sap-s4': { connector: sapS4Connector, role: 'erp' },
+  'erp/erpnext': { connector: erpNextConnector, role: 'erp' },
+  'qms/rest': { connector: qmsRestConnector, role: 'qms' },
+  'notify/webhook': { connector: notifyWebhookConnector, role: 'notify' },
+}
+export const CONNECTOR_KINDS = Object.keys(CONNECTORS)
+
+export interface TranslatorKind {
+  readonly name: string
+  readonly ingress: 'webhook' | 'mqtt' | 'fileDrop'
+  /** the kind of system the source is, for a plant's `mes:` / `lims:` references */
+  readonly role: SystemRole
+  create(source: string, opts: { readonly mapMaterials?: boolean }): Translator
+  /** structural check of a dropped file before anything is stored */
+  readonly checkFile?: (fileName: string, content: Buffer) => FieldProblem[]
+}
+
+export const TRANSLATORS: readonly TranslatorKind[] = [
+  {
+    name: 'sap-s4-goods-receipt',
+    ingress: 'webhook',
+    role: 'erp',
+    create: (s) => sapS4GoodsReceiptTranslator(s),
+  },
+  { name: 'qms-rest-webhook', ingress: 'webhook', role: 'qms', create: (s) => qmsWebhookTranslator(s) },
+  {
+    name: 'mes-mqtt',
+    ingress: 'mqtt',
+    role: 'mes',
+    create: (s, o) => mesTranslator({ source: s, mapMaterials: o.mapMaterials }),
+  },
+  {
+    name: 'lims-csv',
+    ingress: 'fileDrop',
+    role: 'lims',
+    create: (s) => limsCsvTranslator(s),
+    checkFile: checkLimsFile,
+  },
+]
+
+/**
+ * A workflow qualink.yaml can enable. Settings per plant are, lowest first: `defaults` here,
+ * the file's `workflows.<name>.defaults`, what the plant's own settings imply (`fromPlant`: a
+ * plant's sampling and deadlines beat a workflow-wide default), then
+ * `workflows.<name>.plants.<plant>`; the merge must satisfy `settings`.
+ */
+export interface ConfigurableWorkflow<S extends TSchema = TSchema> {
+  readonly name: string
+  readonly settings: S
+  readonly defaults: Static<S>
+  readonly fromPlant?: (plant: PlantConfig) => Record<string, unknown>
+  /** which ports it needs, checked against every plant's assignments */
+  readonly needs: readonly SystemRole[]
+  // biome-ignore lint/suspicious/noExplicitAny: workflows of different port and config types run side by side
+  create(settingsFor: (plant: string) => Static<S>): WorkflowDefinition<any, any>
+}
+
+const ReceiptSettings = Type.Object(
+  {
+    sampling: Type.Object(
+      {
+        level: Type.Enum([...INSPECTION_LEVELS]),
+        aql: Type.Enum([...AQLS]),
+        severity: Type.Enum(['normal', 'tightened', 'reduced']),
+      },
+      { additionalProperties: false },
+    ),
+    decisionDeadline: Type.String({ pattern: '^\\d+(\\.\\d+)?(ms|s|m|h|d)$' }),
+    maxEscalations: Type.Integer({ minimum: 1, maximum: 20 }),
+  },
+  { additionalProperties: false },
+)
+
+const receiptInspection: ConfigurableWorkflow<typeof ReceiptSettings> = {
+  name: 'supplier-receipt-inspection',
+  settings: ReceiptSettings,
+  defaults: DEFAULT_RECEIPT_SETTINGS as Static<typeof ReceiptSettings>,
+  fromPlant: (p) => ({
+    ...(p.sampling ? { sampling: p.sampling.default } : {}),
+    ...(p.deadlines?.usageDecision ? { decisionDeadline: p.deadlines.usageDecision } : {}),
+    ...(p.deadlines?.maxEscalations ? { maxEscalations: p.deadlines.maxEscalations } : {}),
+  }),
+  needs: ['erp', 'qms'],
+  create: (settingsFor) =>
+    supplierReceiptInspection((plant) => settingsFor(plant) as ReceiptInspectionSettings),
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: each workflow has its own settings schema
+export const WORKFLOWS: Readonly<Record<string, ConfigurableWorkflow<any>>> = {
+  [receiptInspection.name]: receiptInspection,
+}
+export const WORKFLOW_NAMES = Object.keys(WORKFLOWS)

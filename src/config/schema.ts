@@ -1,0 +1,230 @@
+/**
+ * The shape of qualink.yaml (docs/configuration.md is its reference). Everything here is
+ * structure; what a connector's `config` or a workflow's settings may hold is decided by that
+ * connector's and that workflow's own schema (src/config/kinds.ts), validated under its path.
+ * Every object refuses unknown keys: a misspelt key is an error, never a silent default.
+ */
+import { type Static, type TSchema, Type } from 'typebox'
+import { AQLS, INSPECTION_LEVELS } from '../rules/index.ts'
+import { CONNECTOR_KINDS, TRANSLATORS, WORKFLOW_NAMES } from './kinds.ts'
+
+const closed = { additionalProperties: false } as const
+
+/** connector and ingress source names: they appear in URLs (/v1/ingress/<name>) and in metrics */
+export const NAME_PATTERN = '^[a-z][a-z0-9-]{0,62}$'
+export const PLANT_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_-]{0,19}$'
+export const ENV_PATTERN = '^[A-Z_][A-Z0-9_]*$'
+/** what engine/retry.ts parseDuration accepts as text */
+export const DURATION_PATTERN = '^\\d+(\\.\\d+)?(ms|s|m|h|d)$'
+
+const Name = Type.String({ pattern: NAME_PATTERN })
+const PlantCode = Type.String({ pattern: PLANT_PATTERN })
+const Duration = Type.String({ pattern: DURATION_PATTERN, description: '250ms, 30s, 5m, 72h, 2d' })
+const byName = <T extends TSchema>(item: T) => Type.Record(Type.String({ pattern: NAME_PATTERN }), item)
+const byPlant = <T extends TSchema>(item: T) => Type.Record(Type.String({ pattern: PLANT_PATTERN }), item)
+
+/** A secret is never in the file: exactly one of an environment variable or a file (e.g. /run/secrets/x). */
+export const SecretRef = Type.Object(
+  {
+    secretEnv: Type.Optional(Type.String({ pattern: ENV_PATTERN })),
+    secretFile: Type.Optional(Type.String({ minLength: 1 })),
+  },
+  { ...closed, minProperties: 1, maxProperties: 1 },
+)
+export type SecretRef = Static<typeof SecretRef>
+
+export const ServerConfig = Type.Object(
+  {
+    host: Type.Optional(Type.String({ minLength: 1 })),
+    port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
+    dataDir: Type.Optional(Type.String({ minLength: 1 })),
+    /** a PostgreSQL URL carries a password, so it is a secret reference; absent: embedded SQLite */
+    databaseUrl: Type.Optional(SecretRef),
+    /** engine lease; every connector's egress timeout must be shorter */
+    leaseMs: Type.Optional(Type.Integer({ minimum: 1000, maximum: 600_000 })),
+  },
+  closed,
+)
+
+export const ConnectorConfig = Type.Object(
+  {
+    kind: Type.Enum([...CONNECTOR_KINDS]),
+    description: Type.Optional(Type.String()),
+    /** validated by the connector kind's own schema (docs/connectors.md) */
+    config: Type.Record(Type.String(), Type.Unknown()),
+  },
+  closed,
+)
+export type ConnectorConfig = Static<typeof ConnectorConfig>
+
+const sourceBase = {
+  /** every delivery of the source belongs to this plant */
+  plant: PlantCode,
+  description: Type.Optional(Type.String()),
+}
+
+export const WebhookConfig = Type.Object(
+  {
+    ...sourceBase,
+    translator: Type.Enum(TRANSLATORS.filter((t) => t.ingress === 'webhook').map((t) => t.name)),
+    /** current first; two during a rotation */
+    secrets: Type.Optional(Type.Array(SecretRef, { minItems: 1, maxItems: 2 })),
+    signatureHeader: Type.Optional(Type.String({ pattern: '^[a-z0-9-]+$' })),
+    deliveryIdHeader: Type.Optional(Type.String({ pattern: '^[a-z0-9-]+$' })),
+    toleranceSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 86_400 })),
+  },
+  closed,
+)
+
+export const MqttConfig = Type.Object(
+  {
+    ...sourceBase,
+    translator: Type.Enum(TRANSLATORS.filter((t) => t.ingress === 'mqtt').map((t) => t.name)),
+    url: Type.String({ pattern: '^(mqtts?|wss?)://[^/]+' }),
+    /** fixed per source: the broker keeps the persistent session (and its QoS 1 backlog) under it */
+    clientId: Type.String({ minLength: 1, maxLength: 64 }),
+    topics: Type.Array(Type.String({ minLength: 1 }), { minItems: 1 }),
+    username: Type.Optional(Type.String({ minLength: 1 })),
+    password: Type.Optional(SecretRef),
+    /** map MES material codes through the identity map (xref) instead of taking them as is */
+    mapMaterials: Type.Optional(Type.Boolean()),
+  },
+  closed,
+)
+
+export const FileDropConfig = Type.Object(
+  {
+    ...sourceBase,
+    translator: Type.Enum(TRANSLATORS.filter((t) => t.ingress === 'fileDrop').map((t) => t.name)),
+    dir: Type.String({ minLength: 1 }),
+    /** regular expression over the file name; default: every non-hidden file */
+    pattern: Type.Optional(Type.String({ minLength: 1 })),
+    pollMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 3_600_000 })),
+    settleMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 3_600_000 })),
+  },
+  closed,
+)
+
+export const IngressConfig = Type.Object(
+  {
+    webhooks: Type.Optional(byName(WebhookConfig)),
+    mqtt: Type.Optional(byName(MqttConfig)),
+    fileDrops: Type.Optional(byName(FileDropConfig)),
+  },
+  closed,
+)
+
+export const SamplingSettings = Type.Object(
+  {
+    level: Type.Enum([...INSPECTION_LEVELS], { default: 'II' }),
+    aql: Type.Enum([...AQLS], { default: '1.0' }),
+    severity: Type.Enum(['normal', 'tightened', 'reduced'], { default: 'normal' }),
+  },
+  closed,
+)
+export type SamplingSettings = Static<typeof SamplingSettings>
+
+export const SPC_RULE_IDS = [
+  ...Array.from({ length: 8 }, (_, i) => `nelson-${i + 1}`),
+  ...Array.from({ length: 4 }, (_, i) => `we-${i + 1}`),
+] as const
+export const RELEASE_CHECKPOINTS = ['lims-results', 'packaging-verification', 'qms-approval'] as const
+
+export const PlantConfig = Type.Object(
+  {
+    description: Type.Optional(Type.String()),
+    /** connector names (kind erp/…, qms/…, notify/…) */
+    erp: Name,
+    qms: Name,
+    notify: Type.Optional(Name),
+    /** ingress source names (an MQTT/webhook source with a mes translator; a source with a lims translator) */
+    mes: Type.Optional(Name),
+    lims: Type.Optional(Name),
+    sampling: Type.Optional(
+      Type.Object(
+        {
+          default: SamplingSettings,
+          /** material group (ERP) → sampling; a group not listed uses `default` */
+          materialGroups: Type.Optional(Type.Record(Type.String({ minLength: 1 }), SamplingSettings)),
+        },
+        closed,
+      ),
+    ),
+    spc: Type.Optional(
+      Type.Object(
+        {
+          ruleSet: Type.Enum(['western-electric', 'nelson'], { default: 'western-electric' }),
+          /** ids of the enabled rules of the set; default all of them */
+          enabled: Type.Optional(Type.Array(Type.Enum([...SPC_RULE_IDS]), { uniqueItems: true })),
+        },
+        closed,
+      ),
+    ),
+    release: Type.Optional(
+      Type.Object(
+        {
+          /** product family → checkpoints that must all pass before the delivery block is removed */
+          productFamilies: Type.Record(
+            Type.String({ minLength: 1 }),
+            Type.Object(
+              {
+                checkpoints: Type.Array(Type.Enum([...RELEASE_CHECKPOINTS]), {
+                  minItems: 1,
+                  uniqueItems: true,
+                }),
+                deadline: Type.Optional(Duration),
+              },
+              closed,
+            ),
+          ),
+        },
+        closed,
+      ),
+    ),
+    deadlines: Type.Optional(
+      Type.Object(
+        {
+          usageDecision: Type.Optional(Duration),
+          nonconformanceDisposition: Type.Optional(Duration),
+          release: Type.Optional(Duration),
+          /** escalations before a run gives up and dead-letters */
+          maxEscalations: Type.Optional(Type.Integer({ minimum: 1, maximum: 20 })),
+        },
+        closed,
+      ),
+    ),
+  },
+  closed,
+)
+export type PlantConfig = Static<typeof PlantConfig>
+
+export const WorkflowConfig = Type.Object(
+  {
+    enabled: Type.Boolean({ default: true }),
+    /** settings for every plant; validated (after merging) by the workflow's own schema */
+    defaults: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    /** per-plant settings, over `defaults` and over what the plant's settings imply */
+    plants: Type.Optional(byPlant(Type.Record(Type.String(), Type.Unknown()))),
+  },
+  closed,
+)
+export type WorkflowConfig = Static<typeof WorkflowConfig>
+
+export const QualinkConfig = Type.Object(
+  {
+    version: Type.Literal(1),
+    server: Type.Optional(ServerConfig),
+    connectors: Type.Optional(byName(ConnectorConfig)),
+    /** admin-owned: per connector, the origins (scheme://host:port) it may reach */
+    egress: Type.Optional(
+      Type.Object({ allowlist: byName(Type.Array(Type.String({ minLength: 1 }))) }, closed),
+    ),
+    ingress: Type.Optional(IngressConfig),
+    plants: byPlant(PlantConfig),
+    workflows: Type.Optional(
+      Type.Object(Object.fromEntries(WORKFLOW_NAMES.map((n) => [n, Type.Optional(WorkflowConfig)])), closed),
+    ),
+  },
+  closed,
+)
+export type QualinkConfig = Static<typeof QualinkConfig>
