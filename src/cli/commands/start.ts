@@ -1,4 +1,7 @@
+import { existsSync } from 'node:fs'
 import type { Command } from 'commander'
+import { buildRuntime, type RuntimeFragment } from '../../config/build-runtime.ts'
+import { loadConfig } from '../../config/load.ts'
 import { runtimeFromEnv } from '../../config/runtime.ts'
 import { createLogger } from '../../observability/logger.ts'
 import { startQualink } from '../../server/qualink.ts'
@@ -22,23 +25,47 @@ export async function runUntilSignal(close: () => Promise<void>, log: (msg: stri
   })
 }
 
+/**
+ * The configured plant(s) when a qualink.yaml is given or present in the working directory;
+ * an explicit --config that does not exist is an error, not a silent empty start.
+ */
+function configured(file: string | undefined): { fragment: Partial<RuntimeFragment>; summary?: string } {
+  const path = file ?? (existsSync('./qualink.yaml') ? './qualink.yaml' : undefined)
+  if (path === undefined) return { fragment: {} }
+  if (!existsSync(path)) throw new Error(`--config ${path}: no such file`)
+  const rt = buildRuntime(loadConfig(path))
+  return { fragment: rt.options, summary: rt.summary }
+}
+
 export function registerStartCommand(program: Command): void {
   program
     .command('start')
     .description('run Qualink: embedded SQLite in ./data, or PostgreSQL when DATABASE_URL is set')
+    .option(
+      '--config <path>',
+      'qualink.yaml with plants, connectors, ingress and workflows (default ./qualink.yaml if present)',
+    )
     .option('--port <port>', 'HTTP port (QUALINK_PORT)')
     .option('--host <host>', 'bind address (QUALINK_HOST); loopback unless authentication is configured')
-    .action(async (opts: { port?: string; host?: string }) => {
-      const rt = runtimeFromEnv()
+    .action(async (opts: { config?: string; port?: string; host?: string }) => {
+      const env = runtimeFromEnv()
       const logger = createLogger()
+      const { fragment, summary } = configured(opts.config)
+      // flags over environment variables over the file: a deployment overrides without editing it
       const q = await startQualink({
-        dataDir: rt.dataDir,
-        databaseUrl: rt.databaseUrl,
-        host: opts.host ?? rt.host,
-        port: opts.port === undefined ? rt.port : Number(opts.port),
+        ...fragment,
+        dataDir: process.env.QUALINK_DATA_DIR ?? fragment.dataDir ?? env.dataDir,
+        databaseUrl: env.databaseUrl ?? fragment.databaseUrl,
+        host: opts.host ?? process.env.QUALINK_HOST ?? fragment.host ?? env.host,
+        port:
+          opts.port !== undefined
+            ? Number(opts.port)
+            : process.env.QUALINK_PORT || process.env.PORT
+              ? env.port
+              : (fragment.port ?? env.port),
         logger,
       })
-      logger.info({ url: q.url, dialect: q.store.dialect }, 'qualink listening')
+      logger.info({ url: q.url, dialect: q.store.dialect, config: summary ?? 'none' }, 'qualink listening')
       await runUntilSignal(q.close, (m) => logger.info(m))
     })
 }
