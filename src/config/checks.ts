@@ -170,10 +170,13 @@ export function workflowSettings(
   const settings = [...layers]
     .reverse()
     .reduce((acc, l) => deepMerge(acc, l.value), structuredClone(def.defaults))
-  const problems = validate(def.settings, settings).map((pr) => {
+  const problems: FieldProblem[] = []
+  for (const pr of validate(def.settings, settings)) {
     const layer = layers.find((l) => pointer(l.value, pr.path) !== undefined) ?? layers[0]!
-    return { path: `${layer.prefix}${pr.path}`, message: pr.message }
-  })
+    // a value taken from the plant's own settings is reported by the plant's schema, at its real path
+    if (layer === layers[1]) continue
+    problems.push({ path: `${layer.prefix}${pr.path}`, message: pr.message })
+  }
   return { settings, problems }
 }
 
