@@ -74,7 +74,7 @@ describe.skipIf(!(await serviceUp('mosquitto')))('MQTT ingress against the local
       expect(ev.data).toMatchObject({
         operation: { productionOrder: '1001', number: '0010' },
         consumed: [{ lot: 'RAW-1', quantity: { units: 10500, scale: 3, uom: 'KG' } }],
-        measurements: [{ characteristic: 'torque', value: '12.3', unit: 'NM' }],
+        measurements: [{ characteristic: 'TORQUE', value: '12.3', unit: 'NM' }],
       })
     } finally {
       await mes.close()

@@ -76,7 +76,7 @@ export function mesTranslator(o: MesTranslatorOptions): Translator {
             operation: { productionOrder: m.orderId, number: m.operation, workCenter: m.line },
             plant: raw.plant,
             measurements: (m.measurements ?? []).map((x) => ({
-              characteristic: x.characteristic,
+              characteristic: x.characteristic.toUpperCase().replace(/[^A-Z0-9_-]/g, '_'),
               value: String(x.value),
               unit: uom(x.unit),
               takenAt: m.completedAt,
