@@ -16,10 +16,14 @@ export function eventLogHistory(store: Store): MeasurementHistoryPort {
       const values: number[] = []
       for (const row of events) {
         const env = (typeof row.envelope === 'string' ? JSON.parse(row.envelope) : row.envelope) as {
-          data: { operation: { workCenter?: string }; measurements: Array<{ characteristic: string; value: string }> }
+          data: {
+            operation: { workCenter?: string }
+            measurements: Array<{ characteristic: string; value: string }>
+          }
         }
         if (workCenter && env.data.operation.workCenter !== workCenter) continue
-        for (const m of env.data.measurements) if (m.characteristic === characteristic) values.push(Number(m.value))
+        for (const m of env.data.measurements)
+          if (m.characteristic === characteristic) values.push(Number(m.value))
         if (values.length >= limit) break
       }
       return values.slice(0, limit).reverse()

@@ -36,7 +36,11 @@ export interface InProcessSettings {
 
 export const DEFAULT_IN_PROCESS_SETTINGS: InProcessSettings = {
   characteristics: {
-    TORQUE: { unit: 'NM', tolerance: { kind: 'two-sided', lower: '11', upper: '13' }, baseline: { center: 12.3, sigma: 0.25 } },
+    TORQUE: {
+      unit: 'NM',
+      tolerance: { kind: 'two-sided', lower: '11', upper: '13' },
+      baseline: { center: 12.3, sigma: 0.25 },
+    },
   },
   runRules: ['we-1', 'we-2', 'we-3', 'we-4'],
   window: 20,
@@ -63,7 +67,9 @@ interface Finding {
  * supervisor, and keeps the hold until the nonconformance is dispositioned; then the hold is
  * released and the QMS learns the disposition was executed.
  */
-export function inProcessQualityCheck(settings: (plant: string) => InProcessSettings = () => DEFAULT_IN_PROCESS_SETTINGS) {
+export function inProcessQualityCheck(
+  settings: (plant: string) => InProcessSettings = () => DEFAULT_IN_PROCESS_SETTINGS,
+) {
   return defineWorkflow<InProcessPorts, InProcessSettings>({
     name: 'in-process-quality-check',
     version: 1,
@@ -78,7 +84,10 @@ export function inProcessQualityCheck(settings: (plant: string) => InProcessSett
         for (const m of c.measurements) {
           const spec = ctx.config.characteristics[m.characteristic]
           if (!spec) continue
-          const result = evaluateCharacteristic({ id: m.characteristic, unit: spec.unit, tolerance: spec.tolerance }, { value: m.value, unit: m.unit })
+          const result = evaluateCharacteristic(
+            { id: m.characteristic, unit: spec.unit, tolerance: spec.tolerance },
+            { value: m.value, unit: m.unit },
+          )
           let rules: Finding['rules'] = []
           if (spec.baseline) {
             const past = await ctx.ports.history.recent({
@@ -89,12 +98,15 @@ export function inProcessQualityCheck(settings: (plant: string) => InProcessSett
               limit: ctx.config.window - 1,
             })
             const values = [...past, Number(m.value)]
-            const enabled = westernElectricRules().filter((r) => (ctx.config.runRules as readonly string[]).includes(r.id))
+            const enabled = westernElectricRules().filter((r) =>
+              (ctx.config.runRules as readonly string[]).includes(r.id),
+            )
             rules = evaluateRunRules({ values, ...spec.baseline }, enabled)
               .filter((v) => v.points.includes(values.length - 1)) // only what this point completes
               .map((v) => ({ ruleId: v.ruleId, ruleName: v.ruleName, points: v.points }))
           }
-          if (result.status === 'fail' || rules.length > 0) out.push({ characteristic: m.characteristic, spec: result, rules })
+          if (result.status === 'fail' || rules.length > 0)
+            out.push({ characteristic: m.characteristic, spec: result, rules })
         }
         return out
       })
@@ -102,10 +114,18 @@ export function inProcessQualityCheck(settings: (plant: string) => InProcessSett
 
       const lot = c.produced[0]?.lot
       const summary = findings
-        .map((f) => `${f.characteristic}: ${f.spec?.status === 'fail' ? `${f.spec.value} ${f.spec.unit} beyond ${f.spec.violated} limit` : ''}${f.rules.map((r) => ` ${r.ruleName}`).join(',')}`)
+        .map(
+          (f) =>
+            `${f.characteristic}: ${f.spec?.status === 'fail' ? `${f.spec.value} ${f.spec.unit} beyond ${f.spec.violated} limit` : ''}${f.rules.map((r) => ` ${r.ruleName}`).join(',')}`,
+        )
         .join('; ')
       await ctx.step('hold-order', ({ idempotencyKey }) =>
-        ctx.ports.erp.setProductionOrderHold({ idempotencyKey, order, onHold: true, reason: summary.slice(0, 120) }),
+        ctx.ports.erp.setProductionOrderHold({
+          idempotencyKey,
+          order,
+          onHold: true,
+          reason: summary.slice(0, 120),
+        }),
       )
       const nc = await ctx.step('open-nonconformance', ({ idempotencyKey }) =>
         ctx.ports.qms.openNonconformance({
@@ -142,14 +162,26 @@ export function inProcessQualityCheck(settings: (plant: string) => InProcessSett
         })
         return { order, verdict: 'held', nonconformance: nc.record.id, escalated: true }
       }
-      const lines = (disposition.event.envelope.data as { disposition: { lines: Array<{ code: string }> } }).disposition.lines
+      const lines = (disposition.event.envelope.data as { disposition: { lines: Array<{ code: string }> } })
+        .disposition.lines
       await ctx.step('release-hold', ({ idempotencyKey }) =>
-        ctx.ports.erp.setProductionOrderHold({ idempotencyKey, order, onHold: false, reason: `NC ${nc.record.id} dispositioned` }),
+        ctx.ports.erp.setProductionOrderHold({
+          idempotencyKey,
+          order,
+          onHold: false,
+          reason: `NC ${nc.record.id} dispositioned`,
+        }),
       )
       await ctx.step('disposition-executed', () =>
         ctx.ports.qms.setNonconformanceStatus({ id: nc.record.id, status: 'disposition_executed' }),
       )
-      return { order, verdict: 'dispositioned', nonconformance: nc.record.id, disposition: lines.map((l) => l.code), findings }
+      return {
+        order,
+        verdict: 'dispositioned',
+        nonconformance: nc.record.id,
+        disposition: lines.map((l) => l.code),
+        findings,
+      }
     },
   })
 }

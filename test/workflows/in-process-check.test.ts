@@ -8,10 +8,18 @@ import { eventLogHistory } from '../../src/projections/measurement-history.ts'
 import { type Qualink, startQualink } from '../../src/server/qualink.ts'
 import type { Store } from '../../src/store/types.ts'
 import { inProcessQualityCheck } from '../../src/workflows/in-process-check.ts'
-import { createTestDatabase, DIALECTS, type Dialect, dialectAvailable, type TestDatabase } from '../dialects.ts'
+import {
+  createTestDatabase,
+  DIALECTS,
+  type Dialect,
+  dialectAvailable,
+  type TestDatabase,
+} from '../dialects.ts'
 import { until } from '../engine/harness.ts'
 
-const available = Object.fromEntries(await Promise.all(DIALECTS.map(async (d) => [d, await dialectAvailable(d)])))
+const available = Object.fromEntries(
+  await Promise.all(DIALECTS.map(async (d) => [d, await dialectAvailable(d)])),
+)
 const ALL = { allPlants: true, reason: 'test' } as const
 const audit = { timestamp: '2026-11-27T08:00:00Z', sourceSystem: 'mes-p100', approvalStatus: 'not_required' }
 const ORDERS = ['PO-1', 'PO-2', 'PO-3']
@@ -28,7 +36,12 @@ describe.each(DIALECTS)('in-process quality check end to end on %s', (dialect: D
     db = await createTestDatabase(dialect)
     store = await db.open()
     erp = await startErpS4({
-      productionOrders: ORDERS.map((o) => ({ ManufacturingOrder: o, Material: 'FG-1', ProductionPlant: '1000', TotalQuantity: '100' })),
+      productionOrders: ORDERS.map((o) => ({
+        ManufacturingOrder: o,
+        Material: 'FG-1',
+        ProductionPlant: '1000',
+        TotalQuantity: '100',
+      })),
     })
     qms = await startQms()
     const runtime = (name: string, url: string) => ({ name, allowlist: [url], leaseMs: 30_000 })
@@ -58,7 +71,15 @@ describe.each(DIALECTS)('in-process quality check end to end on %s', (dialect: D
       method: 'POST',
       url: '/v1/events',
       headers: { 'content-type': 'application/cloudevents+json' },
-      payload: JSON.stringify({ specversion: '1.0', id: randomUUID(), source: 'urn:test', type, subject, plant: 'P100', data }),
+      payload: JSON.stringify({
+        specversion: '1.0',
+        id: randomUUID(),
+        source: 'urn:test',
+        type,
+        subject,
+        plant: 'P100',
+        data,
+      }),
     })
     expect(r.statusCode).toBe(202)
   }
@@ -77,20 +98,28 @@ describe.each(DIALECTS)('in-process quality check end to end on %s', (dialect: D
   it('holds the order, opens an NC and keeps the hold until the disposition, then releases', async () => {
     for (const [i, t] of ['12.3', '12.2', '12.4', '12.3'].entries()) await complete('PO-1', `F1-${i}`, t)
     await until(async () => (await runs('PO-1')).filter((r) => r.status === 'completed').length === 4)
-    expect((await runs('PO-1')).every((r) => (r.result as { verdict: string }).verdict === 'conforming')).toBe(true)
+    expect(
+      (await runs('PO-1')).every((r) => (r.result as { verdict: string }).verdict === 'conforming'),
+    ).toBe(true)
     expect(held('PO-1').onHold).toBe(false)
 
     await complete('PO-2', 'F2-1', '13.6') // above the 13 Nm upper limit
     await until(async () => (await runs('PO-2'))[0]?.status === 'waiting')
     expect(held('PO-2')).toMatchObject({ onHold: true, holdChanges: 1 })
-    const ncs = (await (await fetch(`${qms.url}/api/v1/nonconformances`)).json()) as { items?: Array<{ id: string; lot?: string; batch?: string; severity: string }> } | Array<{ id: string }>
+    const ncs = (await (await fetch(`${qms.url}/api/v1/nonconformances`)).json()) as
+      | { items?: Array<{ id: string; lot?: string; batch?: string; severity: string }> }
+      | Array<{ id: string }>
     const list = Array.isArray(ncs) ? ncs : (ncs.items ?? [])
     expect(list).toHaveLength(1)
     const ncId = list[0]!.id
 
     // The quality engineer works the NC in the QMS; its disposition arrives as a canonical event.
     for (const status of ['CONTAINED', 'UNDER_REVIEW', 'DISPOSITIONED']) {
-      const r = await fetch(`${qms.url}/api/v1/nonconformances/${ncId}`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ status }) })
+      const r = await fetch(`${qms.url}/api/v1/nonconformances/${ncId}`, {
+        method: 'PATCH',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ status }),
+      })
       expect(r.status).toBe(200)
     }
     expect(held('PO-2').onHold).toBe(true)
@@ -106,7 +135,10 @@ describe.each(DIALECTS)('in-process quality check end to end on %s', (dialect: D
     })
     await until(async () => (await runs('PO-2'))[0]?.status === 'completed')
     expect(held('PO-2')).toMatchObject({ onHold: false, holdChanges: 2 })
-    expect((await runs('PO-2'))[0]!.result).toMatchObject({ verdict: 'dispositioned', disposition: ['REWORK'] })
+    expect((await runs('PO-2'))[0]!.result).toMatchObject({
+      verdict: 'dispositioned',
+      disposition: ['REWORK'],
+    })
     const nc = (await (await fetch(`${qms.url}/api/v1/nonconformances/${ncId}`)).json()) as { status: string }
     expect(nc.status).toBe('DISPOSITION_EXECUTED')
   })
@@ -119,7 +151,10 @@ describe.each(DIALECTS)('in-process quality check end to end on %s', (dialect: D
     await until(async () => (await runs('PO-3')).some((r) => r.status === 'waiting'))
     const waiting = (await runs('PO-3')).find((r) => r.status === 'waiting')!
     const journal = (await store.engine.loadRun(ALL, waiting.id))!.journal
-    const findings = journal.find((j) => j.name === 'evaluate')!.result as Array<{ spec: { status: string }; rules: Array<{ ruleId: string }> }>
+    const findings = journal.find((j) => j.name === 'evaluate')!.result as Array<{
+      spec: { status: string }
+      rules: Array<{ ruleId: string }>
+    }>
     expect(findings[0]!.spec.status).toBe('pass')
     expect(findings[0]!.rules.map((r) => r.ruleId)).toContain('we-2')
     expect(held('PO-3').onHold).toBe(true)
