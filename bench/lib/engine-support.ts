@@ -1,0 +1,122 @@
+import { randomBytes } from 'node:crypto'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import pg from 'pg'
+
+/** Helpers of the engine benchmark only (bench/engine.ts); other benchmarks keep their own. */
+
+export function median(xs: readonly number[]): number {
+  if (xs.length === 0) return Number.NaN
+  const s = [...xs].sort((a, b) => a - b)
+  const mid = Math.floor(s.length / 2)
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2
+}
+
+/** Nearest-rank percentile (p in 0..100): with 200 samples p99 is the 198th smallest. */
+export function percentile(xs: readonly number[], p: number): number {
+  if (xs.length === 0) return Number.NaN
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!
+}
+
+export function fmt(x: number, digits = 0): string {
+  if (!Number.isFinite(x)) return 'n/a'
+  return x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
+}
+
+export interface Machine {
+  readonly date: string
+  readonly nproc: number
+  readonly cpuModel: string
+  readonly memGiB: number
+  readonly loadAvgAtStart: readonly number[]
+  readonly node: string
+  readonly postgres?: { readonly version: string; readonly settings: Record<string, string> }
+}
+
+const PG_SETTINGS = ['fsync', 'synchronous_commit', 'wal_sync_method', 'shared_buffers', 'max_connections']
+
+export async function describeMachine(adminUrl: string | undefined): Promise<Machine> {
+  const cpu = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))
+  const base = {
+    date: new Date().toISOString(),
+    nproc: os.availableParallelism(),
+    cpuModel: cpu ? cpu[1]!.trim() : (os.cpus()[0]?.model ?? 'unknown'),
+    memGiB: Math.round(os.totalmem() / 2 ** 30),
+    loadAvgAtStart: os.loadavg().map((x) => Math.round(x * 100) / 100),
+    node: process.version,
+  }
+  if (!adminUrl) return base
+  const c = new pg.Client({ connectionString: adminUrl })
+  await c.connect()
+  try {
+    const version = String((await c.query('SHOW server_version')).rows[0].server_version)
+    const settings: Record<string, string> = {}
+    for (const s of PG_SETTINGS) settings[s] = String((await c.query(`SHOW ${s}`)).rows[0][s])
+    return { ...base, postgres: { version, settings } }
+  } finally {
+    await c.end()
+  }
+}
+
+export interface TempDatabase {
+  readonly url: string
+  readonly name: string
+  drop(): Promise<void>
+}
+
+/**
+ * `qlk_bench_<label>_<pid>_<random>` on the admin URL's server, optionally a copy of `template`
+ * (a database of ours with no open connection); only that database is ever dropped.
+ */
+export async function createTempDatabase(
+  adminUrl: string,
+  label: string,
+  template?: TempDatabase,
+): Promise<TempDatabase> {
+  const name = `qlk_bench_${label}_${process.pid}_${randomBytes(4).toString('hex')}`
+  const admin = new pg.Client({ connectionString: adminUrl })
+  await admin.connect()
+  try {
+    await admin.query(`CREATE DATABASE ${name}${template ? ` TEMPLATE ${template.name}` : ''}`)
+  } finally {
+    await admin.end()
+  }
+  const u = new URL(adminUrl)
+  u.pathname = `/${name}`
+  return {
+    url: u.toString(),
+    name,
+    drop: async () => {
+      const c = new pg.Client({ connectionString: adminUrl })
+      await c.connect()
+      try {
+        await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+      } finally {
+        await c.end()
+      }
+    },
+  }
+}
+
+/**
+ * Replaces the `## <heading>` section of `text` (up to the next `## ` heading) with `body`, or
+ * appends it; every other section stays byte for byte (other benchmarks own them).
+ */
+export function withSection(text: string, heading: string, body: string): string {
+  const title = `## ${heading}`
+  const section = `${title}\n\n${body.trim()}\n`
+  const lines = text.split('\n')
+  const start = lines.findIndex((l) => l.trim() === title)
+  if (start < 0) return `${text.replace(/\n*$/, '\n')}\n${section}`
+  let end = lines.findIndex((l, i) => i > start && l.startsWith('## '))
+  if (end < 0) end = lines.length
+  const before = lines.slice(0, start).join('\n')
+  const after = lines.slice(end).join('\n')
+  return `${before}\n${section}${after ? `\n${after}` : ''}`
+}
+
+export function writeSection(file: string, heading: string, body: string): void {
+  const text = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n'
+  writeFileSync(file, withSection(text, heading, body))
+}
