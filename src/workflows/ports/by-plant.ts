@@ -3,6 +3,7 @@
  * for the plant they concern, so P100 on erp/sap-s4 and P200 on erp/erpnext run side by side
  * behind the same `ctx.ports.erp`. Pure dispatch: no I/O, no state, no retries of its own.
  *
+ * Every routed call is async: a refusal is a rejected promise, like any connector failure.
  * Calls whose input names a plant (a LotRef, a QMS create) are routed by it. Calls that carry only
  * a document id (an inspection lot, an order, a delivery, a notification) may carry an optional
  * `plant`; without one they go to the single connector every plant shares, and are refused
@@ -74,14 +75,15 @@ export function erpByPlant(byPlant: Readonly<Record<string, ErpPort>>): PlantRou
   return {
     plants: r.plants,
     forPlant: (plant) => r.forPlant(plant),
-    recordUsageDecision: ({ plant, ...input }) =>
+    recordUsageDecision: async ({ plant, ...input }) =>
       r.pick(plant, 'recordUsageDecision').recordUsageDecision(input),
-    postStockDisposition: (input) => r.forPlant(input.lot.plant).postStockDisposition(input),
-    readLotStock: (lot, opts) => r.forPlant(lot.plant).readLotStock(lot, opts),
-    transferStock: (input) => r.forPlant(input.lot.plant).transferStock(input),
-    setProductionOrderHold: ({ plant, ...input }) =>
+    postStockDisposition: async (input) => r.forPlant(input.lot.plant).postStockDisposition(input),
+    readLotStock: async (lot, opts) => r.forPlant(lot.plant).readLotStock(lot, opts),
+    transferStock: async (input) => r.forPlant(input.lot.plant).transferStock(input),
+    setProductionOrderHold: async ({ plant, ...input }) =>
       r.pick(plant, 'setProductionOrderHold').setProductionOrderHold(input),
-    setDeliveryBlock: ({ plant, ...input }) => r.pick(plant, 'setDeliveryBlock').setDeliveryBlock(input),
+    setDeliveryBlock: async ({ plant, ...input }) =>
+      r.pick(plant, 'setDeliveryBlock').setDeliveryBlock(input),
   }
 }
 
@@ -98,11 +100,11 @@ export function qmsByPlant(byPlant: Readonly<Record<string, QmsPort>>): PlantRou
   return {
     plants: r.plants,
     forPlant: (plant) => r.forPlant(plant),
-    createInspectionLot: (input) => r.forPlant(input.plant).createInspectionLot(input),
-    getInspectionLot: (id, plant) => r.pick(plant, 'getInspectionLot').getInspectionLot(id),
-    getUsageDecision: (lot, plant) => r.pick(plant, 'getUsageDecision').getUsageDecision(lot),
-    openNonconformance: (input) => r.forPlant(input.plant).openNonconformance(input),
-    setNonconformanceStatus: ({ plant, ...input }) =>
+    createInspectionLot: async (input) => r.forPlant(input.plant).createInspectionLot(input),
+    getInspectionLot: async (id, plant) => r.pick(plant, 'getInspectionLot').getInspectionLot(id),
+    getUsageDecision: async (lot, plant) => r.pick(plant, 'getUsageDecision').getUsageDecision(lot),
+    openNonconformance: async (input) => r.forPlant(input.plant).openNonconformance(input),
+    setNonconformanceStatus: async ({ plant, ...input }) =>
       r.pick(plant, 'setNonconformanceStatus').setNonconformanceStatus(input),
   }
 }
@@ -116,6 +118,6 @@ export function notifyByPlant(byPlant: Readonly<Record<string, NotifyPort>>): Pl
   return {
     plants: r.plants,
     forPlant: (plant) => r.forPlant(plant),
-    send: ({ plant, ...message }) => r.pick(plant, 'send').send(message),
+    send: async ({ plant, ...message }) => r.pick(plant, 'send').send(message),
   }
 }
