@@ -1,0 +1,117 @@
+import { defineWorkflow } from '../engine/workflow.ts'
+import type { ErpPort } from './ports/erp.ts'
+import type { NotifyPort } from './ports/notify.ts'
+import type { QmsPort } from './ports/qms.ts'
+import type { TraceabilityPort } from './ports/traceability.ts'
+
+export interface ComplaintPorts {
+  readonly erp: ErpPort
+  readonly qms: QmsPort
+  readonly trace: TraceabilityPort
+  readonly notify?: NotifyPort
+}
+
+export interface ComplaintSettings {
+  /** complaint severities that block the suspect lots' unrestricted stock in the ERP */
+  readonly blockOn: ReadonlyArray<'minor' | 'major' | 'critical'>
+  readonly depth: number
+}
+
+export const DEFAULT_COMPLAINT_SETTINGS: ComplaintSettings = { blockOn: ['major', 'critical'], depth: 20 }
+
+interface ComplaintData {
+  complaint: {
+    id: string
+    plant: string
+    customer: string
+    lots: string[]
+    severity: 'minor' | 'major' | 'critical'
+    description: string
+  }
+}
+
+/**
+ * Customer complaint traceability (DESIGN §1): backward trace from the complained lots to the
+ * supplier lots and production orders, forward to every affected lot, delivery and customer (the
+ * recall scope) → suspect stock still unrestricted in the ERP is blocked where the plant's
+ * policy says so → a nonconformance is opened with the trace attached.
+ */
+export function complaintTraceability(
+  settings: (plant: string) => ComplaintSettings = () => DEFAULT_COMPLAINT_SETTINGS,
+) {
+  return defineWorkflow<ComplaintPorts, ComplaintSettings>({
+    name: 'complaint-traceability',
+    version: 1,
+    triggers: ['crm.complaint.opened.v1'],
+    key: (e) => (e.data as ComplaintData).complaint.id,
+    config: settings,
+    async run(ctx, trigger) {
+      const c = (trigger.envelope.data as ComplaintData).complaint
+      const scope = await ctx.step('trace', () => ctx.ports.trace.investigate(c.lots, ctx.config.depth))
+      const blocked: Array<{ lot: string; documents: readonly string[] }> = []
+      if (ctx.config.blockOn.includes(c.severity)) {
+        for (const l of scope.affectedLots) {
+          if (!l.material) continue
+          const lot = { plant: l.plant, material: l.material, lot: l.lot }
+          // What the ERP holds decides what is blocked, not the projection: read it in the step.
+          const r = await ctx.step(
+            'block-suspect-stock',
+            async ({ idempotencyKey }) => {
+              const stock = await ctx.ports.erp.readLotStock(lot)
+              const free = stock.quantities.unrestricted
+              if (!free || free.units <= 0) return { lot: l.lot, documents: [] as string[] }
+              const posted = await ctx.ports.erp.transferStock({
+                idempotencyKey,
+                lot,
+                from: 'unrestricted',
+                to: 'blocked',
+                quantity: free,
+                reason: `complaint ${c.id}`,
+              })
+              return { lot: l.lot, documents: [...posted.documents] }
+            },
+            { key: `complaint/${c.id}/block/${l.lot}` },
+          )
+          if (r.documents.length > 0) blocked.push(r)
+        }
+      }
+      const summary =
+        `Complaint ${c.id} (${c.customer}): supplier lots ${scope.supplierLots.map((s) => `${s.lot}/${s.supplier}`).join(', ') || 'none'}; ` +
+        `${scope.affectedLots.length} affected lots; customers ${scope.customers.join(', ') || 'none'}`
+      const nc = await ctx.step('open-nonconformance', ({ idempotencyKey }) =>
+        ctx.ports.qms.openNonconformance({
+          idempotencyKey,
+          plant: c.plant,
+          title: summary.slice(0, 200),
+          description:
+            `${c.description}\n\nTrace: ${JSON.stringify({ supplierLots: scope.supplierLots, productionOrders: scope.productionOrders, shipments: scope.shipments })}`.slice(
+              0,
+              3900,
+            ),
+          severity: c.severity,
+          lot: c.lots[0],
+        }),
+      )
+      await ctx.step('notify-quality', async ({ idempotencyKey }) => {
+        await ctx.ports.notify?.send({
+          idempotencyKey,
+          title: `Complaint ${c.id}: recall scope ready`,
+          text: summary,
+          severity: c.severity === 'critical' ? 'critical' : 'warning',
+        })
+        return { notified: Boolean(ctx.ports.notify) }
+      })
+      return {
+        complaint: c.id,
+        nonconformance: nc.record.id,
+        supplierLots: scope.supplierLots,
+        productionOrders: scope.productionOrders,
+        affectedLots: scope.affectedLots.length,
+        customers: scope.customers,
+        deliveries: [...new Set(scope.shipments.map((s) => s.delivery))].sort(),
+        blocked,
+        truncated: scope.truncated,
+      }
+    },
+  })
+}

@@ -1,0 +1,198 @@
+import { randomUUID } from 'node:crypto'
+import net from 'node:net'
+import pino from 'pino'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { goodsReceipt, MATDOC, s4Client } from '../../simulators/erp-s4/test-client.ts'
+import {
+  type CrmSim,
+  type ErpS4Sim,
+  type QmsSim,
+  startCrm,
+  startErpS4,
+  startQms,
+} from '../../simulators/index.ts'
+import { crmWebhookTranslator } from '../../src/connectors/crm/webhook/translator.ts'
+import { sapS4Connector } from '../../src/connectors/erp/sap-s4/connector.ts'
+import { sapS4GoodsReceiptTranslator } from '../../src/connectors/erp/sap-s4/gr-translator.ts'
+import { qmsRestConnector } from '../../src/connectors/qms/rest/connector.ts'
+import { GenealogyProjector } from '../../src/projections/genealogy-projector.ts'
+import { genealogyTraceability } from '../../src/projections/traceability-port.ts'
+import { type Qualink, startQualink } from '../../src/server/qualink.ts'
+import type { Store } from '../../src/store/types.ts'
+import { complaintTraceability } from '../../src/workflows/complaint-traceability.ts'
+import {
+  createTestDatabase,
+  DIALECTS,
+  type Dialect,
+  dialectAvailable,
+  type TestDatabase,
+  untilTailCaughtUp,
+} from '../dialects.ts'
+import { until } from '../engine/harness.ts'
+
+const available = Object.fromEntries(
+  await Promise.all(DIALECTS.map(async (d) => [d, await dialectAvailable(d)])),
+)
+const ALL = { allPlants: true, reason: 'test' } as const
+const audit = { timestamp: '2026-11-27T08:00:00Z', sourceSystem: 'test', approvalStatus: 'not_required' }
+
+async function freePort(): Promise<number> {
+  const s = net.createServer()
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r))
+  const port = (s.address() as net.AddressInfo).port
+  await new Promise((r) => s.close(r))
+  return port
+}
+
+describe.each(DIALECTS)('complaint traceability end to end on %s', (dialect: Dialect) => {
+  let db: TestDatabase
+  let store: Store
+  let erp: ErpS4Sim
+  let qms: QmsSim
+  let crm: CrmSim
+  let q: Qualink
+
+  beforeEach(async (ctx) => {
+    if (!available[dialect]) ctx.skip()
+    db = await createTestDatabase(dialect)
+    store = await db.open()
+    const port = await freePort()
+    const base = `http://127.0.0.1:${port}`
+    // Not inspection-relevant: the receipt lands in unrestricted stock, ready to be used.
+    erp = await startErpS4({
+      materials: { 'RAW-100': { inspectionRelevant: false, baseUnit: 'KG' } },
+      webhook: { url: `${base}/v1/ingress/erp-s4`, secret: 'e' },
+    })
+    qms = await startQms()
+    crm = await startCrm({ webhook: { url: `${base}/v1/ingress/crm`, secret: 'c' } })
+    const projector = new GenealogyProjector(store)
+    q = await startQualink({
+      store,
+      port,
+      logger: pino({ level: 'silent' }),
+      anchorFile: `${db.dir}/anchors.jsonl`,
+      webhooks: [
+        {
+          name: 'erp-s4',
+          plant: 'P100',
+          secrets: ['e'],
+          signatureHeader: 'x-erp-signature',
+          deliveryIdHeader: 'x-erp-delivery-id',
+        },
+        {
+          name: 'crm',
+          plant: 'P100',
+          secrets: ['c'],
+          signatureHeader: 'x-crm-signature',
+          deliveryIdHeader: 'x-crm-delivery-id',
+        },
+      ],
+      translators: [sapS4GoodsReceiptTranslator('erp-s4'), crmWebhookTranslator('crm')],
+      workflows: [complaintTraceability()],
+      ports: {
+        erp: sapS4Connector.instantiate(
+          { baseUrl: erp.url },
+          { name: 'erp', allowlist: [erp.url], leaseMs: 30_000 },
+        ),
+        qms: qmsRestConnector.instantiate(
+          { baseUrl: qms.url },
+          { name: 'qms', allowlist: [qms.url], leaseMs: 30_000 },
+        ),
+        trace: genealogyTraceability(store, async () => {
+          await untilTailCaughtUp(store)
+          await projector.catchUp()
+        }),
+      },
+    })
+  })
+  afterEach(async () => {
+    await q?.close()
+    await Promise.all([erp?.close(), qms?.close(), crm?.close()])
+    await store?.close()
+    await db?.cleanup()
+  })
+
+  const post = async (type: string, subject: string, data: Record<string, unknown>) => {
+    const r = await q.app.inject({
+      method: 'POST',
+      url: '/v1/events',
+      headers: { 'content-type': 'application/cloudevents+json' },
+      payload: JSON.stringify({
+        specversion: '1.0',
+        id: randomUUID(),
+        source: 'urn:test',
+        type,
+        subject,
+        plant: 'P100',
+        data,
+      }),
+    })
+    expect(r.statusCode).toBe(202)
+  }
+
+  it('traces to the supplier lot and every customer, blocks the suspect stock once, and opens an NC', async () => {
+    expect(
+      (
+        await s4Client(erp.url).send(
+          'POST',
+          `${MATDOC}/A_MaterialDocumentHeader`,
+          goodsReceipt('RAW-B1', '100'),
+        )
+      ).status,
+    ).toBe(201)
+    await until(
+      async () =>
+        (await store.listEvents(ALL, { type: 'erp.goods_receipt.posted.v1', limit: 5 })).length === 1,
+    )
+    const op = (order: string, produced: string) =>
+      post('mes.operation.completed.v1', order, {
+        operation: { productionOrder: order, number: '0010' },
+        plant: 'P100',
+        measurements: [],
+        consumed: [{ lot: 'RAW-B1', material: 'RAW-100', quantity: { units: 10_000, scale: 3, uom: 'KG' } }],
+        produced: [{ lot: produced, material: 'FG-1', quantity: { units: 40, scale: 0, uom: 'PC' } }],
+        audit,
+      })
+    await op('PO-1', 'FG-1')
+    await op('PO-2', 'FG-2')
+    for (const [lot, customer] of [
+      ['FG-1', 'CUST-1'],
+      ['FG-2', 'CUST-2'],
+    ] as const) {
+      await post('erp.delivery.shipped.v1', lot, {
+        delivery: `80-${lot}`,
+        plant: 'P100',
+        customer,
+        lines: [{ item: '000010', material: 'FG-1', lot, quantity: { units: 40, scale: 0, uom: 'PC' } }],
+        audit,
+      })
+    }
+
+    crm.fileComplaint({
+      customer: 'CUST-1',
+      material: 'FG-1',
+      batch: 'FG-1',
+      severity: 'HIGH',
+      description: 'cracked housing',
+    })
+    await until(
+      async () =>
+        (await store.engine.listRuns(ALL, { workflow: 'complaint-traceability', limit: 5 }))[0]?.status ===
+        'completed',
+      20_000,
+    )
+    const run = (await store.engine.listRuns(ALL, { workflow: 'complaint-traceability', limit: 5 }))[0]!
+    expect(run.result).toMatchObject({
+      supplierLots: [{ lot: 'RAW-B1', supplier: 'SUP-7' }],
+      productionOrders: ['PO-1'],
+      customers: ['CUST-1', 'CUST-2'],
+      deliveries: ['80-FG-1', '80-FG-2'],
+      affectedLots: 3,
+    })
+    // The raw lot's unrestricted stock is blocked, with one document; the FG lots hold no ERP stock.
+    const stock = erp.state.stock.find((s) => s.key.batch === 'RAW-B1')!
+    expect(stock.buckets).toMatchObject({ unrestricted: 0, blocked: 100_000 })
+    expect(erp.state.counts.documentsByLotAndBucket['RAW-100|1000|RAW-B1']).toMatchObject({ blocked: 1 })
+    expect(qms.state.nonconformances).toBe(1)
+  })
+})
