@@ -1,0 +1,134 @@
+import { defineWorkflow, type WaitResult } from '../engine/workflow.ts'
+import { type Checkpoint, evaluateRelease, type ReleaseCondition } from '../rules/index.ts'
+import type { ErpPort } from './ports/erp.ts'
+import type { NotifyPort } from './ports/notify.ts'
+
+export interface ReleasePorts {
+  readonly erp: ErpPort
+  readonly notify?: NotifyPort
+}
+
+export interface ReleaseSettings {
+  /** required checkpoints (lab, packaging, qms-approval), as an all/any condition */
+  readonly condition: ReleaseCondition
+  /** how long after the first checkpoint the others may take before escalating */
+  readonly deadline: string
+}
+
+export const DEFAULT_RELEASE_SETTINGS: ReleaseSettings = {
+  condition: { all: [{ checkpoint: 'lab' }, { checkpoint: 'packaging' }, { checkpoint: 'qms-approval' }] },
+  deadline: '8h',
+}
+
+interface LimsResult {
+  lot: string
+  tests: Array<{ result: string }>
+}
+interface Packaging {
+  lot: string
+  delivery?: string
+  verified: boolean
+}
+
+const MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const
+const durationMs = (d: string) => {
+  const m = /^(\d+)(ms|s|m|h|d)$/.exec(d)
+  return m ? Number(m[1]) * MS[m[2] as keyof typeof MS] : 0
+}
+
+/**
+ * Finished goods release (DESIGN §1): LIMS results and MES packaging verification arrive in any
+ * order and with duplicates (the first starts the run, the rest reach its inbox); the QMS
+ * approval is awaited (one that came first is found). The ERP delivery block is removed only when
+ * the plant's release condition is met with every required checkpoint passed; a failing or
+ * missing checkpoint past the deadline escalates and keeps the block.
+ */
+export function finishedGoodsRelease(
+  settings: (plant: string) => ReleaseSettings = () => DEFAULT_RELEASE_SETTINGS,
+) {
+  return defineWorkflow<ReleasePorts, ReleaseSettings>({
+    name: 'finished-goods-release',
+    version: 1,
+    triggers: ['lims.result.reported.v1', 'mes.packaging.verified.v1'],
+    key: (e) => (e.data as { lot: string }).lot,
+    config: settings,
+    async run(ctx, trigger) {
+      const start = (await ctx.now()).getTime()
+      const deadline = start + durationMs(ctx.config.deadline)
+      const status: Record<string, Checkpoint['status']> = {
+        lab: 'pending',
+        packaging: 'pending',
+        'qms-approval': 'pending',
+      }
+      let delivery: string | undefined
+      const apply = (type: string, data: unknown) => {
+        if (type === 'lims.result.reported.v1') {
+          const r = data as LimsResult
+          status.lab = r.tests.every((t) => t.result === 'pass') ? 'passed' : 'failed'
+        } else if (type === 'mes.packaging.verified.v1') {
+          const p = data as Packaging
+          status.packaging = p.verified ? 'passed' : 'failed'
+          delivery = p.delivery ?? delivery
+        }
+      }
+      apply(trigger.type, trigger.envelope.data)
+      const remaining = async () => Math.max(1, deadline - (await ctx.now()).getTime())
+      while (status.lab === 'pending' || status.packaging === 'pending') {
+        const next: WaitResult = await ctx.receive({ timeout: await remaining() })
+        if (next.timedOut) break
+        apply(next.event.type, next.event.envelope.data)
+      }
+      if (status.lab === 'passed' && status.packaging === 'passed') {
+        const approval = await ctx.waitFor('qms.usage_decision.made.v1', {
+          subject: ctx.key,
+          timeout: await remaining(),
+        })
+        if (!approval.timedOut) {
+          status['qms-approval'] =
+            (approval.event.envelope.data as { valuation: string }).valuation === 'accepted'
+              ? 'passed'
+              : 'failed'
+        }
+      }
+      const now = await ctx.now()
+      const evaluation = await ctx.step('evaluate-release', async () =>
+        evaluateRelease(
+          ctx.config.condition,
+          Object.entries(status).map(([id, s]) => ({
+            id,
+            status: s,
+            deadline: new Date(deadline).toISOString(),
+          })),
+          now.toISOString(),
+        ),
+      )
+      if (evaluation.decision === 'released' && delivery) {
+        await ctx.step('remove-delivery-block', ({ idempotencyKey }) =>
+          ctx.ports.erp.setDeliveryBlock({
+            idempotencyKey,
+            delivery: delivery!,
+            blocked: false,
+            reason: `lot ${ctx.key} released`,
+          }),
+        )
+        return { lot: ctx.key, decision: 'released', delivery, checkpoints: status }
+      }
+      await ctx.step('escalate', async ({ idempotencyKey }) => {
+        await ctx.ports.notify?.send({
+          idempotencyKey,
+          title: `Lot ${ctx.key} not released`,
+          text: evaluation.reasons.map((r) => `${r.checkpoint}: ${r.message}`).join('; '),
+          severity: 'warning',
+        })
+        return { notified: Boolean(ctx.ports.notify) }
+      })
+      return {
+        lot: ctx.key,
+        decision: evaluation.decision === 'released' ? 'released-no-delivery' : 'blocked',
+        delivery: delivery ?? null,
+        checkpoints: status,
+        reasons: evaluation.reasons,
+      }
+    },
+  })
+}

@@ -1,0 +1,135 @@
+import { randomUUID } from 'node:crypto'
+import pino from 'pino'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { type ErpS4Sim, startErpS4 } from '../../simulators/index.ts'
+import { sapS4Connector } from '../../src/connectors/erp/sap-s4/connector.ts'
+import { type Qualink, startQualink } from '../../src/server/qualink.ts'
+import type { Store } from '../../src/store/types.ts'
+import { finishedGoodsRelease } from '../../src/workflows/finished-goods-release.ts'
+import type { ErpPort } from '../../src/workflows/ports/erp.ts'
+import {
+  createTestDatabase,
+  DIALECTS,
+  type Dialect,
+  dialectAvailable,
+  type TestDatabase,
+} from '../dialects.ts'
+import { until } from '../engine/harness.ts'
+
+const available = Object.fromEntries(
+  await Promise.all(DIALECTS.map(async (d) => [d, await dialectAvailable(d)])),
+)
+const ALL = { allPlants: true, reason: 'test' } as const
+const audit = { timestamp: '2026-11-27T08:00:00Z', sourceSystem: 'test', approvalStatus: 'not_required' }
+
+describe.each(DIALECTS)('finished goods release end to end on %s', (dialect: Dialect) => {
+  let db: TestDatabase
+  let store: Store
+  let erp: ErpS4Sim
+  let erpPort: ErpPort
+  let q: Qualink
+
+  beforeEach(async (ctx) => {
+    if (!available[dialect]) ctx.skip()
+    db = await createTestDatabase(dialect)
+    store = await db.open()
+    erp = await startErpS4({
+      deliveries: ['F1', 'F2'].map((lot, i) => ({
+        DeliveryDocument: `8000000${i + 1}`,
+        ShipToParty: 'CUST-1',
+        items: [{ Material: 'FG-1', Plant: '1000', Batch: lot, quantity: '10' }],
+      })),
+    })
+    erpPort = sapS4Connector.instantiate(
+      { baseUrl: erp.url },
+      { name: 'erp', allowlist: [erp.url], leaseMs: 30_000 },
+    )
+    // Deliveries of finished lots start blocked until the release says otherwise.
+    for (const d of ['80000001', '80000002'])
+      await erpPort.setDeliveryBlock({ idempotencyKey: `init-${d}`, delivery: d, blocked: true })
+    q = await startQualink({
+      store,
+      port: 0,
+      logger: pino({ level: 'silent' }),
+      anchorFile: `${db.dir}/anchors.jsonl`,
+      workflows: [finishedGoodsRelease()],
+      ports: { erp: erpPort },
+    })
+  })
+  afterEach(async () => {
+    await q?.close()
+    await erp?.close()
+    await store?.close()
+    await db?.cleanup()
+  })
+
+  const post = async (type: string, subject: string, data: Record<string, unknown>) => {
+    const r = await q.app.inject({
+      method: 'POST',
+      url: '/v1/events',
+      headers: { 'content-type': 'application/cloudevents+json' },
+      payload: JSON.stringify({
+        specversion: '1.0',
+        id: randomUUID(),
+        source: 'urn:test',
+        type,
+        subject,
+        plant: 'P100',
+        data,
+      }),
+    })
+    expect(r.statusCode).toBe(202)
+  }
+  const lab = (lot: string, result: 'pass' | 'fail') =>
+    post('lims.result.reported.v1', lot, {
+      sample: `S-${lot}-${randomUUID().slice(0, 4)}`,
+      lot,
+      plant: 'P100',
+      tests: [{ characteristic: 'HARDNESS', value: '58', unit: 'HRC', result }],
+      audit,
+    })
+  const packaging = (lot: string, delivery: string) =>
+    post('mes.packaging.verified.v1', lot, {
+      lot,
+      plant: 'P100',
+      delivery,
+      checks: [{ name: 'label', passed: true }],
+      verified: true,
+      audit,
+    })
+  const approval = (lot: string, valuation: 'accepted' | 'rejected') =>
+    post('qms.usage_decision.made.v1', lot, {
+      inspectionLot: `IL-${lot}`,
+      plant: 'P100',
+      lot,
+      code: valuation === 'accepted' ? 'A1' : 'R1',
+      valuation,
+      stockPostings: [],
+      audit,
+    })
+  const blockOf = (d: string) => erp.state.deliveries.find((x) => x.delivery === d)!
+  const runOf = async (lot: string) => (await store.engine.listRuns(ALL, { key: lot, limit: 5 }))[0]
+
+  it('removes the delivery block once every checkpoint passed, in any order and with duplicates', async () => {
+    await approval('F1', 'accepted') // the approval comes first: found later by the wait
+    await lab('F1', 'pass')
+    await lab('F1', 'pass') // a LIMS re-export
+    expect(blockOf('80000001').blockReason).not.toBe('')
+    await packaging('F1', '80000001')
+    await until(async () => (await runOf('F1'))?.status === 'completed')
+    expect((await runOf('F1'))!.result).toMatchObject({ decision: 'released', delivery: '80000001' })
+    expect(blockOf('80000001')).toMatchObject({ blockReason: '', blockChanges: 2 })
+  })
+
+  it('keeps the block when a checkpoint fails', async () => {
+    await packaging('F2', '80000002')
+    await lab('F2', 'fail')
+    await until(async () => (await runOf('F2'))?.status === 'completed')
+    expect((await runOf('F2'))!.result).toMatchObject({
+      decision: 'blocked',
+      checkpoints: { lab: 'failed', packaging: 'passed' },
+    })
+    expect(blockOf('80000002').blockReason).not.toBe('')
+    expect(blockOf('80000002').blockChanges).toBe(1)
+  })
+})
