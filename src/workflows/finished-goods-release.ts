@@ -106,6 +106,7 @@ export function finishedGoodsRelease(
         await ctx.step('remove-delivery-block', ({ idempotencyKey }) =>
           ctx.ports.erp.setDeliveryBlock({
             idempotencyKey,
+            plant: ctx.plant,
             delivery: delivery!,
             blocked: false,
             reason: `lot ${ctx.key} released`,

@@ -122,6 +122,7 @@ export function inProcessQualityCheck(
       await ctx.step('hold-order', ({ idempotencyKey }) =>
         ctx.ports.erp.setProductionOrderHold({
           idempotencyKey,
+          plant: c.plant,
           order,
           onHold: true,
           reason: summary.slice(0, 120),
@@ -167,6 +168,7 @@ export function inProcessQualityCheck(
       await ctx.step('release-hold', ({ idempotencyKey }) =>
         ctx.ports.erp.setProductionOrderHold({
           idempotencyKey,
+          plant: c.plant,
           order,
           onHold: false,
           reason: `NC ${nc.record.id} dispositioned`,

@@ -167,6 +167,7 @@ export function supplierReceiptInspection(
       await ctx.step('record-usage-decision', ({ idempotencyKey }) =>
         ctx.ports.erp.recordUsageDecision({
           idempotencyKey,
+          plant: lot.plant,
           inspectionLot: gr.inspectionLot!,
           valuation: decision.valuation,
           code: decision.code,

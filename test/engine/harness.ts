@@ -43,7 +43,7 @@ export function engine(
   })
 }
 
-export async function until(cond: () => Promise<boolean> | boolean, timeoutMs = 10_000): Promise<void> {
+export async function until(cond: () => Promise<boolean> | boolean, timeoutMs = 30_000): Promise<void> {
   const end = Date.now() + timeoutMs
   while (!(await cond())) {
     if (Date.now() > end) throw new Error('condition not met in time')

@@ -134,14 +134,14 @@ describe.each(DIALECTS)('supplier receipt inspection end to end on %s', (dialect
         { disposition: 'SCRAP', quantity: '10' },
       ],
     })
-    await until(async () => erp.faults.counts.error >= 1, 20_000)
+    await until(async () => erp.faults.counts.error >= 1, 45_000)
     erp.faults.set({
       errorRate: 0,
       dropResponseRate: 1,
       times: 1,
       match: { method: 'POST', path: 'A_InspLotMatlDocItem' },
     })
-    await until(async () => (await runOf('B1'))?.status === 'completed', 30_000)
+    await until(async () => (await runOf('B1'))?.status === 'completed', 45_000)
 
     const docs = erp.state.counts.documentsByLotAndBucket[BATCH_KEY('B1')]!
     expect(Object.values(docs).every((n) => n === 1)).toBe(true)
@@ -180,7 +180,7 @@ describe.each(DIALECTS)('supplier receipt inspection end to end on %s', (dialect
       code: 'R1',
       dispositions: [{ disposition: 'USE_AS_IS', quantity: '50' }],
     })
-    await until(async () => (await store.engine.listDeadLetters(ALL, { limit: 5 })).length === 1, 20_000)
+    await until(async () => (await store.engine.listDeadLetters(ALL, { limit: 5 })).length === 1, 45_000)
     const [dl] = await store.engine.listDeadLetters(ALL, { limit: 5 })
     expect(dl).toMatchObject({ key: 'B2', errorCode: 'QLK_RELEASE_WITHOUT_ACCEPTANCE' })
     expect(erp.state.counts.documentsByLotAndBucket[BATCH_KEY('B2')]).toMatchObject({ qi: 1 })

@@ -67,6 +67,8 @@ export interface StockPostingResult {
 
 export interface RecordUsageDecisionInput {
   readonly idempotencyKey: string
+  /** the plant the decision concerns: routes the call when plants run different ERPs (ports/by-plant.ts) */
+  readonly plant?: string
   readonly inspectionLot: string
   readonly valuation: 'accepted' | 'rejected'
   /** the ERP's UD code (catalog 3), after code mapping */
@@ -95,6 +97,8 @@ export interface LotStockReading {
 
 export interface HoldInput {
   readonly idempotencyKey: string
+  /** the plant of the order or delivery: routes the call when plants run different ERPs */
+  readonly plant?: string
   readonly onHold: boolean
   readonly reason?: string
   readonly traceparent?: string
