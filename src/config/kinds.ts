@@ -18,6 +18,21 @@ import type { Translator } from '../engine/translation-stage.ts'
 import type { WorkflowDefinition } from '../engine/workflow.ts'
 import { AQLS, INSPECTION_LEVELS } from '../rules/index.ts'
 import {
+  type ComplaintSettings,
+  complaintTraceability,
+  DEFAULT_COMPLAINT_SETTINGS,
+} from '../workflows/complaint-traceability.ts'
+import {
+  DEFAULT_RELEASE_SETTINGS,
+  finishedGoodsRelease,
+  type ReleaseSettings,
+} from '../workflows/finished-goods-release.ts'
+import {
+  DEFAULT_IN_PROCESS_SETTINGS,
+  type InProcessSettings,
+  inProcessQualityCheck,
+} from '../workflows/in-process-check.ts'
+import {
   DEFAULT_RECEIPT_SETTINGS,
   type ReceiptInspectionSettings,
   supplierReceiptInspection,
@@ -120,8 +135,82 @@ const receiptInspection: ConfigurableWorkflow<typeof ReceiptSettings> = {
     supplierReceiptInspection((plant) => settingsFor(plant) as ReceiptInspectionSettings),
 }
 
+const Duration = Type.String({ pattern: '^\\d+(\\.\\d+)?(ms|s|m|h|d)$' })
+
+const InProcessSettingsSchema = Type.Object(
+  {
+    characteristics: Type.Record(
+      Type.String({ pattern: '^[A-Z0-9_-]{1,64}$' }),
+      Type.Object(
+        {
+          unit: Type.String({ minLength: 1 }),
+          tolerance: Type.Unknown({
+            description: 'two-sided | upper-only | lower-only | target (rules/spec-limits.ts)',
+          }),
+          baseline: Type.Optional(
+            Type.Object({ center: Type.Number(), sigma: Type.Number({ exclusiveMinimum: 0 }) }),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    runRules: Type.Array(Type.Enum(['we-1', 'we-2', 'we-3', 'we-4'])),
+    window: Type.Integer({ minimum: 2, maximum: 500 }),
+    dispositionDeadline: Duration,
+  },
+  { additionalProperties: false },
+)
+
+const inProcess: ConfigurableWorkflow<typeof InProcessSettingsSchema> = {
+  name: 'in-process-quality-check',
+  settings: InProcessSettingsSchema,
+  defaults: DEFAULT_IN_PROCESS_SETTINGS as Static<typeof InProcessSettingsSchema>,
+  fromPlant: (p) =>
+    p.deadlines?.nonconformanceDisposition
+      ? { dispositionDeadline: p.deadlines.nonconformanceDisposition }
+      : {},
+  needs: ['erp', 'qms'],
+  create: (settingsFor) => inProcessQualityCheck((plant) => settingsFor(plant) as InProcessSettings),
+}
+
+const ComplaintSettingsSchema = Type.Object(
+  {
+    blockOn: Type.Array(Type.Enum(['minor', 'major', 'critical'])),
+    depth: Type.Integer({ minimum: 1, maximum: 50 }),
+  },
+  { additionalProperties: false },
+)
+
+const complaint: ConfigurableWorkflow<typeof ComplaintSettingsSchema> = {
+  name: 'complaint-traceability',
+  settings: ComplaintSettingsSchema,
+  defaults: DEFAULT_COMPLAINT_SETTINGS as Static<typeof ComplaintSettingsSchema>,
+  needs: ['erp', 'qms'],
+  create: (settingsFor) => complaintTraceability((plant) => settingsFor(plant) as ComplaintSettings),
+}
+
+const ReleaseSettingsSchema = Type.Object(
+  {
+    condition: Type.Unknown({ description: 'all/any of { checkpoint: lab | packaging | qms-approval }' }),
+    deadline: Duration,
+  },
+  { additionalProperties: false },
+)
+
+const release: ConfigurableWorkflow<typeof ReleaseSettingsSchema> = {
+  name: 'finished-goods-release',
+  settings: ReleaseSettingsSchema,
+  defaults: DEFAULT_RELEASE_SETTINGS as Static<typeof ReleaseSettingsSchema>,
+  fromPlant: (p) => (p.deadlines?.release ? { deadline: p.deadlines.release } : {}),
+  needs: ['erp'],
+  create: (settingsFor) => finishedGoodsRelease((plant) => settingsFor(plant) as ReleaseSettings),
+}
+
 // biome-ignore lint/suspicious/noExplicitAny: each workflow has its own settings schema
 export const WORKFLOWS: Readonly<Record<string, ConfigurableWorkflow<any>>> = {
   [receiptInspection.name]: receiptInspection,
+  [inProcess.name]: inProcess,
+  [complaint.name]: complaint,
+  [release.name]: release,
 }
 export const WORKFLOW_NAMES = Object.keys(WORKFLOWS)

@@ -14,6 +14,8 @@ import type { WorkflowDefinition } from '../engine/workflow.ts'
 import { createLogger, type Logger } from '../observability/logger.ts'
 import { KernelMetrics } from '../observability/metrics.ts'
 import { GENEALOGY_PROJECTION, GenealogyProjector } from '../projections/genealogy-projector.ts'
+import { eventLogHistory } from '../projections/measurement-history.ts'
+import { genealogyTraceability } from '../projections/traceability-port.ts'
 import { openStore } from '../store/open.ts'
 import type { Store } from '../store/types.ts'
 import { WriteQueue } from '../store/write-queue.ts'
@@ -82,10 +84,26 @@ export async function startQualink(opts: QualinkOptions = {}): Promise<Qualink> 
     onError: (e) => logger.error({ err: e }, 'audit sealer failed; will retry'),
     onSealed: (n) => metrics.auditSealed.inc(n),
   })
+  const projector = new GenealogyProjector(store)
+  let projecting: NodeJS.Timeout | undefined
+  let catchingUp: Promise<unknown> = Promise.resolve()
+  // One catch-up at a time per process; the cursor's compare-and-set guards across processes.
+  const catchUp = () => {
+    catchingUp = catchingUp
+      .then(() => projector.catchUp())
+      .catch((e) => logger.error({ err: e }, 'projection failed'))
+    return catchingUp
+  }
+  // Store-backed ports every process has: measurement history (SPC) and genealogy (traceability).
+  const ports = {
+    history: eventLogHistory(store),
+    trace: genealogyTraceability(store, () => catchUp()),
+    ...(opts.ports as Record<string, unknown> | undefined),
+  }
   const engine = new Engine({
     store,
     workflows: opts.workflows ?? [],
-    ports: opts.ports,
+    ports,
     owner: `${process.pid}@${Date.now()}`,
     leaseTtlMs: opts.leaseTtlMs,
     logger,
@@ -100,16 +118,6 @@ export async function startQualink(opts: QualinkOptions = {}): Promise<Qualink> 
     translators: opts.translators ?? [],
     logger,
   })
-  const projector = new GenealogyProjector(store)
-  let projecting: NodeJS.Timeout | undefined
-  let catchingUp: Promise<unknown> = Promise.resolve()
-  // One catch-up at a time per process; the cursor's compare-and-set guards across processes.
-  const catchUp = () => {
-    catchingUp = catchingUp
-      .then(() => projector.catchUp())
-      .catch((e) => logger.error({ err: e }, 'projection failed'))
-    return catchingUp
-  }
   const projection = new Singleton({
     store,
     name: `projection:${GENEALOGY_PROJECTION}`,

@@ -10,9 +10,7 @@ import { mesTranslator } from '../../connectors/mes/mqtt/translator.ts'
 import { qmsRestConnector } from '../../connectors/qms/rest/connector.ts'
 import { qmsWebhookTranslator } from '../../connectors/qms/rest/webhook-translator.ts'
 import { createLogger } from '../../observability/logger.ts'
-import { eventLogHistory } from '../../projections/measurement-history.ts'
 import { startQualink } from '../../server/qualink.ts'
-import { openStore } from '../../store/open.ts'
 import { inProcessQualityCheck } from '../../workflows/in-process-check.ts'
 import { kernelDemo } from '../../workflows/kernel-demo.ts'
 import {
@@ -72,9 +70,7 @@ export function registerDemoCommand(program: Command): void {
       })
       const qms = await startQms({ webhook: { url: `${base}/v1/ingress/qms`, secret: 'demo-qms-secret' } })
       const runtime = (name: string, url: string) => ({ name, allowlist: [url], leaseMs: 30_000 })
-      const store = await openStore({ sqliteFile: path.join(rt.dataDir, 'qualink.db') })
       const q = await startQualink({
-        store,
         dataDir: rt.dataDir,
         host: '127.0.0.1',
         port,
@@ -88,7 +84,6 @@ export function registerDemoCommand(program: Command): void {
           ledger: httpLedger(ledger.url),
           erp: sapS4Connector.instantiate({ baseUrl: erp.url }, runtime('erp-s4', erp.url)),
           qms: qmsRestConnector.instantiate({ baseUrl: qms.url }, runtime('qms', qms.url)),
-          history: eventLogHistory(store),
         },
         webhooks: [
           {
@@ -149,7 +144,6 @@ export function registerDemoCommand(program: Command): void {
         async () => {
           await traffic.stop()
           await q.close()
-          await store.close()
           await Promise.all([ledger.close(), erp.close(), qms.close()])
           const s = traffic.stats
           console.log(
