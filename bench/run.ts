@@ -1,0 +1,63 @@
+/**
+ * Benchmark dispatcher: `npm run bench -- <name|all> [options passed to the benchmark]`.
+ * Each benchmark runs in its own child process (fresh heap and JIT, nothing shared with the others).
+ * To add one, add a row to BENCHMARKS; the file is run with tsx and receives the remaining arguments.
+ */
+import { spawn } from 'node:child_process'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+interface Benchmark {
+  /** script under bench/ */
+  readonly file: string
+  readonly description: string
+}
+
+const BENCHMARKS: Readonly<Record<string, Benchmark>> = {
+  ingest: {
+    file: 'ingest.ts',
+    description:
+      'Kernel I: ingest shapes (a) single events, (b) batches, (c) per-event tx vs physical limits',
+  },
+  // rules: { file: 'rules.bench.ts', description: '...' },
+  engine: {
+    file: 'engine.ts',
+    description: 'Kernel II: engine backlog drain and idle latency, graphile-worker 0.17.3 baseline',
+  },
+}
+
+const HERE = path.dirname(fileURLToPath(import.meta.url))
+
+function usage(): string {
+  const rows = Object.entries(BENCHMARKS).map(([name, b]) => `  ${name.padEnd(10)} ${b.description}`)
+  return ['usage: npm run bench -- <name|all> [options]', '', ...rows].join('\n')
+}
+
+function runOne(name: string, b: Benchmark, args: readonly string[]): Promise<number> {
+  process.stderr.write(`\n=== bench ${name} (${b.file}) ===\n`)
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(HERE, b.file), ...args], {
+      cwd: path.resolve(HERE, '..'),
+      stdio: 'inherit',
+    })
+    child.on('error', reject)
+    child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)))
+  })
+}
+
+const [name, ...rest] = process.argv.slice(2)
+if (!name || name === '--help' || name === '-h') {
+  process.stdout.write(`${usage()}\n`)
+  process.exit(name ? 0 : 2)
+}
+const selected = name === 'all' ? Object.entries(BENCHMARKS) : [[name, BENCHMARKS[name]] as const]
+let failed = 0
+for (const [n, b] of selected) {
+  if (!b) {
+    process.stderr.write(`unknown benchmark '${n}'\n${usage()}\n`)
+    process.exit(2)
+  }
+  // A benchmark's exit code says whether it ran, never whether it met a target.
+  if ((await runOne(n, b, rest)) !== 0) failed++
+}
+process.exit(failed > 0 ? 1 : 0)
