@@ -18,6 +18,7 @@
  *      (default postgres://postgres@127.0.0.1:5432/postgres) for the postgres dialect.
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { graphileDrain, graphileLatency } from './lib/engine-graphile.ts'
@@ -259,7 +260,12 @@ ${perRep(results)}
 
 ${method(plan, opts.reps)}
 
-Whole benchmark: ${fmt(elapsed)} s.`
+Whole benchmark: ${fmt(elapsed)} s; load average at the end ${os
+    .loadavg()
+    .map((x) => fmt(x, 2))
+    .join(
+      ' ',
+    )} (other processes on the box are not controlled; a load above 2 on 2 cores means the numbers shared the CPU).`
   writeSection(path.join(HERE, 'README.md'), 'Kernel II: engine', body)
   log('bench/README.md: section "Kernel II: engine" written')
 }

@@ -21,14 +21,11 @@ const logger = new Logger(silent)
 
 const ADD_BATCH = 10_000
 
+/** Our own pool, so it is ended (and its idle clients gone) before the database is dropped. */
 function options(url: string, concurrency: number) {
-  return {
-    connectionString: url,
-    concurrency,
-    maxPoolSize: Math.max(10, concurrency + 2),
-    noHandleSignals: true,
-    logger,
-  }
+  const pgPool = new pg.Pool({ connectionString: url, max: Math.max(10, concurrency + 2) })
+  pgPool.on('error', () => {})
+  return { pgPool, concurrency, noHandleSignals: true, logger }
 }
 
 /**
@@ -42,10 +39,13 @@ export async function graphileDrain(
   windowSeconds: number,
 ): Promise<DrainResult & { readonly addSeconds: number }> {
   const db = await createTempDatabase(adminUrl, 'gw_drain')
+  const pools: pg.Pool[] = []
   let runner: Runner | undefined
   const probe = new pg.Client({ connectionString: db.url })
   try {
-    await runMigrations(options(db.url, concurrency))
+    const migrate = options(db.url, concurrency)
+    await runMigrations(migrate)
+    await migrate.pgPool.end()
     await probe.connect()
     const p0 = performance.now()
     // Bulk add through graphile-worker's own add_jobs (one call per 10,000 jobs).
@@ -68,7 +68,9 @@ export async function graphileDrain(
       onAllDone = resolve
     })
     const t0 = performance.now()
-    runner = await run({ ...options(db.url, concurrency), taskList: { noop: async () => {} } })
+    const drainOpts = options(db.url, concurrency)
+    pools.push(drainOpts.pgPool)
+    runner = await run({ ...drainOpts, taskList: { noop: async () => {} } })
     const startSeconds = (performance.now() - t0) / 1000
     runner.events.on('job:complete', () => {
       if (++completed >= jobs) onAllDone()
@@ -107,6 +109,7 @@ export async function graphileDrain(
   } finally {
     await runner?.stop().catch(() => {})
     await probe.end().catch(() => {})
+    for (const p of pools) await p.end().catch(() => {})
     await db.drop()
   }
 }
@@ -122,7 +125,7 @@ export async function graphileLatency(
   const db = await createTempDatabase(adminUrl, 'gw_latency')
   const opts = options(db.url, concurrency)
   let runner: Runner | undefined
-  const utils = await makeWorkerUtils({ connectionString: db.url, logger })
+  const utils = await makeWorkerUtils({ pgPool: opts.pgPool, logger })
   try {
     await utils.migrate()
     const committedAt = new Map<number, number>()
@@ -173,6 +176,7 @@ export async function graphileLatency(
   } finally {
     await runner?.stop().catch(() => {})
     await utils.release()
+    await opts.pgPool.end().catch(() => {})
     await db.drop()
   }
 }
