@@ -9,6 +9,7 @@ import {
   type Dialect,
   dialectAvailable,
   type TestDatabase,
+  untilTailCaughtUp,
 } from '../dialects.ts'
 import { ping } from '../event-fixtures.ts'
 
@@ -71,6 +72,7 @@ describe.each(DIALECTS)('store on %s', (dialect: Dialect) => {
     expect(listed.map((e) => e.plant)).toEqual(['P100'])
     expect(await store.getEvent(scope, theirs.id as string)).toBeUndefined()
     expect(await store.getEvent(scope, mine.id as string)).toBeDefined()
+    await untilTailCaughtUp(store)
     const tail = await store.tailEvents(scope, { txid: '0', seq: 0 }, 10)
     expect(tail.events.map((e) => e.plant)).toEqual(['P100'])
     expect(await store.listEvents({ plants: [] }, { limit: 10 })).toEqual([])

@@ -112,15 +112,15 @@ describe.each(DIALECTS)('supplier receipt inspection end to end on %s', (dialect
   }
 
   it('posts a split decision exactly once per bucket through ERP faults and duplicate webhooks', async () => {
-    // Every webhook is delivered twice; the ERP answers the first UD posting 503 and drops the
-    // response of the next one after committing it (the ambiguous case).
+    // Every webhook is delivered twice, and the ERP commits the first UD stock posting but drops
+    // its response (the ambiguous case: only a read-back can tell it happened). 503s and 429s on
+    // these calls are covered by the connector's own tests.
     qms.faults.set({ duplicateRate: 1, seed: 7 })
     await receive('B1', '100')
     const lot = await qmsLotFor('B1')
     expect(lot.sampleSize).toBe(13) // Z1.4: lot of 100 → code F, level II, AQL 1.0 normal → n = 13
     erp.faults.set({
-      errorRate: 1,
-      errorStatus: 503,
+      dropResponseRate: 1,
       times: 1,
       match: { method: 'POST', path: 'A_InspLotMatlDocItem' },
       seed: 1,
@@ -133,13 +133,6 @@ describe.each(DIALECTS)('supplier receipt inspection end to end on %s', (dialect
         { disposition: 'REWORK', quantity: '30' },
         { disposition: 'SCRAP', quantity: '10' },
       ],
-    })
-    await until(async () => erp.faults.counts.error >= 1, 45_000)
-    erp.faults.set({
-      errorRate: 0,
-      dropResponseRate: 1,
-      times: 1,
-      match: { method: 'POST', path: 'A_InspLotMatlDocItem' },
     })
     await until(async () => (await runOf('B1'))?.status === 'completed', 45_000)
 
@@ -180,7 +173,26 @@ describe.each(DIALECTS)('supplier receipt inspection end to end on %s', (dialect
       code: 'R1',
       dispositions: [{ disposition: 'USE_AS_IS', quantity: '50' }],
     })
-    await until(async () => (await store.engine.listDeadLetters(ALL, { limit: 5 })).length === 1, 45_000)
+    await until(
+      async () => (await store.engine.listDeadLetters(ALL, { limit: 5 })).length === 1,
+      15_000,
+    ).catch(async (e) => {
+      console.log(
+        dialect,
+        JSON.stringify(await store.engine.listRuns(ALL, { limit: 5 })),
+        JSON.stringify(
+          (await store.ingress.listRawDeliveries(ALL, { limit: 20 })).map((r) => [
+            r.source,
+            r.status,
+            r.lastErrorCode,
+            r.lastError,
+          ]),
+        ),
+        JSON.stringify(await store.listEvents(ALL, { limit: 20 })).slice(0, 3000),
+        JSON.stringify(qms.state.webhooks),
+      )
+      throw e
+    })
     const [dl] = await store.engine.listDeadLetters(ALL, { limit: 5 })
     expect(dl).toMatchObject({ key: 'B2', errorCode: 'QLK_RELEASE_WITHOUT_ACCEPTANCE' })
     expect(erp.state.counts.documentsByLotAndBucket[BATCH_KEY('B2')]).toMatchObject({ qi: 1 })

@@ -19,6 +19,7 @@ import type {
   JournalEntry,
   PoisonPolicy,
   Router,
+  RouteTarget,
   RunFilter,
   RunRow,
   WaitRow,
@@ -32,6 +33,17 @@ type Client = pg.PoolClient
 const NOW = '(extract(epoch from clock_timestamp()) * 1000)::bigint'
 const dollar = (i: number) => `$${i + 1}`
 const j = (v: unknown): string | null => (v === undefined ? null : JSON.stringify(v))
+
+const waitLock = (family: string, subject: string) => `wait|${family}|${subject}`
+const inboxLock = (workflow: string, key: string) => `inbox|${workflow}|${key}`
+
+async function lockAll(c: Client, keys: string[]): Promise<void> {
+  if (keys.length === 0) return
+  await c.query(
+    'SELECT pg_advisory_xact_lock(hashtextextended(k, 7162)) FROM unnest($1::text[]) AS k ORDER BY k',
+    [keys.sort()],
+  )
+}
 
 export type Tx = <T>(fn: (c: Client, now: number) => Promise<T>) => Promise<T>
 export type WriteAudit = (c: Client, now: number, entries: readonly AuditEntry[]) => Promise<void>
@@ -63,8 +75,36 @@ export class PostgresEngine implements EngineStore {
     this.router = router
   }
 
-  /** Called by appendEvents inside its transaction for each newly stored event. */
-  async routeInTx(c: Client, now: number, e: AppendEvent, seq: number): Promise<void> {
+  /**
+   * Called by appendEvents inside its transaction with the newly stored events. A wait (or an
+   * inbox receive) is registered in another transaction; under READ COMMITTED each side could
+   * miss the other's uncommitted row and the run would sleep until its timeout. Both sides take
+   * the same transaction-level advisory lock per (type family, subject) and per (workflow, key)
+   * first, so one always sees the other's commit. Keys are locked in sorted order: two group
+   * commits never deadlock on them.
+   */
+  async routeBatchInTx(
+    c: Client,
+    now: number,
+    stored: ReadonlyArray<{ e: AppendEvent; seq: number }>,
+  ): Promise<void> {
+    const routed = stored.map(({ e, seq }) => ({ e, seq, targets: this.router?.(e) ?? [] }))
+    const keys = new Set<string>()
+    for (const { e, targets } of routed) {
+      if (e.subject !== null) keys.add(waitLock(typeFamily(e.type), e.subject))
+      for (const t of targets) keys.add(inboxLock(t.workflow, t.key))
+    }
+    await lockAll(c, [...keys])
+    for (const r of routed) await this.routeInTx(c, now, r.e, r.seq, r.targets)
+  }
+
+  private async routeInTx(
+    c: Client,
+    now: number,
+    e: AppendEvent,
+    seq: number,
+    targets: readonly RouteTarget[],
+  ): Promise<void> {
     if (e.subject !== null) {
       const woken = await c.query(
         `UPDATE run_waits SET status = 'matched', event_seq = $1 WHERE status = 'waiting' AND kind = 'event'
@@ -73,7 +113,7 @@ export class PostgresEngine implements EngineStore {
       )
       for (const w of woken.rows) await this.wake(c, now, String(w.run_id))
     }
-    for (const t of this.router?.(e) ?? []) {
+    for (const t of targets) {
       const started = await c.query(
         `INSERT INTO workflow_runs (id, plant, workflow, version, run_key, status, trigger_event_seq, trigger_event_id,
            due_at_ms, created_at_ms, updated_at_ms) VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8, $8, $8)
@@ -223,37 +263,23 @@ export class PostgresEngine implements EngineStore {
   }
 
   async registerWait(f: Fence, w: WaitRow, exclude: readonly number[]): Promise<StoredEvent | undefined> {
-    const first = await this.tx(async (c, now) => {
+    return this.tx(async (c, now) => {
       const run = await this.fenced(c, f)
       const plant = String(run.plant)
       if (w.kind === 'event') {
+        // Same lock as routing (routeBatchInTx): an event committing concurrently is either
+        // visible to this search or sees this wait row when it routes.
+        await lockAll(c, [waitLock(w.eventFamily!, w.subject!)])
         const found = await this.findForWait(c, plant, w, exclude)
         if (found) {
           await this.insertWait(c, f.runId, plant, w, 'matched', Number(found.seq))
-          return { event: toEvent(found), plant }
+          return toEvent(found)
         }
       }
       await this.insertWait(c, f.runId, plant, w, 'waiting', null)
       await this.park(c, now, f.runId, w.timeoutAtMs)
-      return { event: undefined, plant }
+      return undefined
     })
-    if (first.event || w.kind !== 'event') return first.event
-    // An event committed concurrently may have missed both our search and our wait row (each
-    // transaction saw neither): look once more now that the wait is visible, and claim the
-    // match through the same compare-and-set the router uses.
-    const late = await this.findForWait(this.pool, first.plant, w, exclude)
-    if (!late) return undefined
-    const won = await this.pool.query(
-      `UPDATE run_waits SET status = 'matched', event_seq = $1 WHERE run_id = $2 AND position = $3 AND status = 'waiting'`,
-      [late.seq, f.runId, w.position],
-    )
-    if (won.rowCount === 1) return toEvent(late)
-    const settled = await this.pool.query(
-      'SELECT status, event_seq FROM run_waits WHERE run_id = $1 AND position = $2',
-      [f.runId, w.position],
-    )
-    const s = settled.rows[0]
-    return s?.status === 'matched' ? this.getEventBySeqInternal(Number(s.event_seq)) : undefined
   }
 
   async timeOutWait(runId: string, position: number): Promise<boolean> {
@@ -267,6 +293,7 @@ export class PostgresEngine implements EngineStore {
   async takeInbox(f: Fence, w: WaitRow): Promise<StoredEvent | undefined> {
     return this.tx(async (c, now) => {
       const run = await this.fenced(c, f)
+      await lockAll(c, [inboxLock(String(run.workflow), String(run.run_key))])
       const next = await c.query(
         `SELECT seq, event_seq FROM run_inbox WHERE workflow = $1 AND run_key = $2 AND run_id IS NULL
           ORDER BY seq LIMIT 1 FOR UPDATE`,

@@ -218,11 +218,10 @@ export class PostgresStore implements Store {
           }
         }),
       )
-      for (const req of requests)
-        for (const [i, e] of req.events.entries()) {
-          const r = results[requests.indexOf(req)]![i]!
-          if (!r.duplicate) await this.engine.routeInTx(c, now, e, r.seq)
-        }
+      const stored = requests.flatMap((req, ri) =>
+        req.events.flatMap((e, i) => (results[ri]![i]!.duplicate ? [] : [{ e, seq: results[ri]![i]!.seq }])),
+      )
+      await this.engine.routeBatchInTx(c, now, stored)
       await this.writeAudit(c, now, audits)
       return results
     })
