@@ -45,6 +45,8 @@ export class Engine {
   private readonly inFlight = new Set<Promise<void>>()
   private timer: NodeJS.Timeout | undefined
   private stopping = false
+  /** polling runs only after start(); drain() alone never leaves a timer behind */
+  private started = false
   private polling: Promise<void> | undefined
   private wakeRequested = false
 
@@ -68,18 +70,19 @@ export class Engine {
   async start(): Promise<void> {
     await this.checkVersions()
     this.stopping = false
+    this.started = true
     this.schedule(0)
   }
 
   /** Asks for a poll now (after this process stored events), instead of at the next tick. */
   wake(): void {
-    if (this.stopping) return
+    if (this.stopping || !this.started) return
     if (this.polling) this.wakeRequested = true
     else this.schedule(0)
   }
 
   private schedule(ms: number): void {
-    if (this.stopping) return
+    if (this.stopping || !this.started) return
     if (this.timer) clearTimeout(this.timer)
     this.timer = setTimeout(() => {
       this.timer = undefined

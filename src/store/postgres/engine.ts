@@ -95,7 +95,45 @@ export class PostgresEngine implements EngineStore {
       for (const t of targets) keys.add(inboxLock(t.workflow, t.key))
     }
     await lockAll(c, [...keys])
-    for (const r of routed) await this.routeInTx(c, now, r.e, r.seq, r.targets)
+    await this.matchWaits(c, now, routed)
+    for (const r of routed) if (r.targets.length > 0) await this.routeInTx(c, now, r.e, r.seq, r.targets)
+  }
+
+  /**
+   * One statement for the whole group: every waiting event-wait matched by any new event, the
+   * earliest event winning (DISTINCT ON … ORDER BY seq). Measured: per-event UPDATEs held a
+   * group of 100 open for 100 round trips; batched, store-only ingest went ~2.4k → 5–7k ev/s.
+   */
+  private async matchWaits(
+    c: Client,
+    now: number,
+    routed: ReadonlyArray<{ e: AppendEvent; seq: number }>,
+  ): Promise<void> {
+    const withSubject = routed.filter((r) => r.e.subject !== null)
+    if (withSubject.length === 0) return
+    const woken = await c.query(
+      `WITH ev(seq, family, subject, plant) AS (
+         SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[])),
+       m AS (
+         SELECT DISTINCT ON (w.run_id, w.position) w.run_id, w.position, ev.seq
+           FROM run_waits w JOIN ev ON w.event_family = ev.family AND w.subject = ev.subject AND w.plant = ev.plant
+          WHERE w.status = 'waiting' AND w.kind = 'event' AND w.after_seq < ev.seq
+          ORDER BY w.run_id, w.position, ev.seq)
+       UPDATE run_waits w SET status = 'matched', event_seq = m.seq FROM m
+        WHERE w.run_id = m.run_id AND w.position = m.position AND w.status = 'waiting'
+       RETURNING w.run_id`,
+      [
+        withSubject.map((r) => r.seq),
+        withSubject.map((r) => typeFamily(r.e.type)),
+        withSubject.map((r) => r.e.subject),
+        withSubject.map((r) => r.e.plant),
+      ],
+    )
+    if (woken.rowCount === 0) return
+    await c.query(
+      `UPDATE workflow_runs SET due_at_ms = $1, updated_at_ms = $1 WHERE id = ANY($2::text[]) AND status = 'waiting'`,
+      [now, woken.rows.map((w) => String(w.run_id))],
+    )
   }
 
   private async routeInTx(
@@ -105,14 +143,6 @@ export class PostgresEngine implements EngineStore {
     seq: number,
     targets: readonly RouteTarget[],
   ): Promise<void> {
-    if (e.subject !== null) {
-      const woken = await c.query(
-        `UPDATE run_waits SET status = 'matched', event_seq = $1 WHERE status = 'waiting' AND kind = 'event'
-          AND event_family = $2 AND subject = $3 AND plant = $4 AND after_seq < $1 RETURNING run_id`,
-        [seq, typeFamily(e.type), e.subject, e.plant],
-      )
-      for (const w of woken.rows) await this.wake(c, now, String(w.run_id))
-    }
     for (const t of targets) {
       const started = await c.query(
         `INSERT INTO workflow_runs (id, plant, workflow, version, run_key, status, trigger_event_seq, trigger_event_id,
