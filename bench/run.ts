@@ -19,7 +19,10 @@ const BENCHMARKS: Readonly<Record<string, Benchmark>> = {
     description:
       'Kernel I: ingest shapes (a) single events, (b) batches, (c) per-event tx vs physical limits',
   },
-  // rules: { file: 'rules.bench.ts', description: '...' },
+  rules: {
+    file: 'rules.bench.ts',
+    description: 'Quality rules: all Nelson rules over 10,000 points, sampling-plan lookups, naive baselines',
+  },
   engine: {
     file: 'engine.ts',
     description: 'Kernel II: engine backlog drain and idle latency, graphile-worker 0.17.3 baseline',
