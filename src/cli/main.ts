@@ -3,6 +3,7 @@ import { isQualinkError } from '../contracts/errors.ts'
 import { registerAuditCommands } from './commands/audit.ts'
 import { registerConfigCommands } from './commands/config.ts'
 import { registerDemoCommand } from './commands/demo.ts'
+import { registerLotCommands } from './commands/lots.ts'
 import { registerRunCommands } from './commands/runs.ts'
 import { registerStartCommand } from './commands/start.ts'
 import { registerToolCommands, registerXrefCommands } from './commands/tools.ts'
@@ -16,6 +17,7 @@ registerStartCommand(program)
 registerDemoCommand(program)
 registerConfigCommands(program)
 registerAuditCommands(program)
+registerLotCommands(program)
 registerRunCommands(program)
 registerToolCommands(program)
 registerXrefCommands(program)

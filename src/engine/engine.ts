@@ -173,7 +173,8 @@ export class Engine {
       if (!loaded || !trigger) throw new Error(`run ${run.id} or its trigger event is missing`)
       // A workflow without plant configuration needs no snapshot transaction (measured: one of
       // three commits per no-op run on PostgreSQL).
-      const config = loaded.run.config ?? (def.config ? await s.snapshotConfig(fence, def.config(run.plant)) : {})
+      const config =
+        loaded.run.config ?? (def.config ? await s.snapshotConfig(fence, def.config(run.plant)) : {})
       const ctx = new RunContext({
         store: s,
         fence,

@@ -1,0 +1,85 @@
+import { writeFileSync } from 'node:fs'
+import type { Command } from 'commander'
+import type { EvidenceBundle } from '../../audit/evidence.ts'
+import type { TraceNode, TraceResult } from '../../projections/trace.ts'
+import { api, DEFAULT_URL } from '../api-client.ts'
+
+/** Prints a trace as an indented tree: each lot under the lot it was reached from. */
+function tree(t: TraceResult): string {
+  const children = new Map<string, string[]>()
+  const byLot = new Map<string, TraceNode>(t.nodes.map((n) => [n.lot, n]))
+  for (const e of t.edges) {
+    const [from, to] = t.direction === 'forward' ? [e.fromLot, e.toLot] : [e.toLot, e.fromLot]
+    const a = byLot.get(from)
+    const b = byLot.get(to)
+    if (!a || !b || b.depth !== a.depth + 1) continue
+    const list = children.get(from) ?? []
+    if (!list.includes(to)) list.push(to)
+    children.set(from, list)
+  }
+  const lines: string[] = []
+  const seen = new Set<string>()
+  const walk = (lot: string, indent: string) => {
+    const n = byLot.get(lot)!
+    const stock = Object.entries(n.stock)
+      .filter(([, q]) => q.units !== 0)
+      .map(([b, q]) => `${b} ${q.units / 10 ** q.scale} ${q.uom}`)
+      .join(', ')
+    lines.push(
+      `${indent}${lot}  ${n.material ?? '?'}  [${n.plant}]${stock ? `  ${stock}` : ''}${seen.has(lot) ? '  (see above)' : ''}`,
+    )
+    if (seen.has(lot)) return
+    seen.add(lot)
+    for (const c of (children.get(lot) ?? []).sort()) walk(c, `${indent}  `)
+  }
+  walk(t.root, '')
+  if (t.outOfScope.lots > 0)
+    lines.push(`… and ${t.outOfScope.lots} lot(s) in other plants (${t.outOfScope.plants.join(', ')})`)
+  if (t.nextCursor)
+    lines.push(`… ${t.total - t.nodes.length} more lot(s): page with --cursor ${t.nextCursor}`)
+  return lines.join('\n')
+}
+
+export function registerLotCommands(program: Command): void {
+  program
+    .command('trace <lot>')
+    .description('genealogy of a lot as a tree (through the API of a running Qualink)')
+    .option('--direction <d>', 'backward (to suppliers) or forward (to customers)', 'backward')
+    .option('--depth <n>', 'levels to follow', '10')
+    .option('--cursor <n>', 'page position from a previous answer')
+    .option('--json', 'print the API answer')
+    .option('--url <url>', 'Qualink API', DEFAULT_URL)
+    .action(
+      async (
+        lot: string,
+        o: { direction: string; depth: string; cursor?: string; json?: boolean; url: string },
+      ) => {
+        const q = new URLSearchParams({
+          direction: o.direction,
+          depth: o.depth,
+          ...(o.cursor ? { cursor: o.cursor } : {}),
+        })
+        const t = await api<TraceResult>(o, 'GET', `/v1/lots/${encodeURIComponent(lot)}/trace?${q}`)
+        console.log(o.json ? JSON.stringify(t, null, 2) : tree(t))
+      },
+    )
+
+  const audit = program.commands.find((c) => c.name() === 'audit') ?? program.command('audit')
+  audit
+    .command('export')
+    .description(
+      'write the evidence bundle of a lot; verify it offline with: npx tsx src/audit/evidence-verify.ts <file>',
+    )
+    .requiredOption('--lot <lot>', 'the lot')
+    .option('--out <file>', 'output file', '')
+    .option('--url <url>', 'Qualink API', DEFAULT_URL)
+    .action(async (o: { lot: string; out: string; url: string }) => {
+      const b = await api<EvidenceBundle>(o, 'GET', `/v1/lots/${encodeURIComponent(o.lot)}/evidence`)
+      const file = o.out || `evidence-${o.lot}.json`
+      writeFileSync(file, JSON.stringify(b, null, 2))
+      console.log(
+        `${file}: ${b.events.length} events, ${b.runs.length} runs, ${b.audit.length} audit entries, ` +
+          `${b.chain.length} chain links${b.anchor ? `, anchored at link ${b.anchor.pos}` : ', not anchored yet'}`,
+      )
+    })
+}

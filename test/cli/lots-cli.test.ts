@@ -1,0 +1,83 @@
+import { execFile } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import path from 'node:path'
+import { promisify } from 'node:util'
+import pino from 'pino'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { verifyBundle } from '../../src/audit/evidence-verify.ts'
+import type { CloudEvent } from '../../src/contracts/envelope.ts'
+import { type Qualink, startQualink } from '../../src/server/qualink.ts'
+import type { Store } from '../../src/store/types.ts'
+import { createTestDatabase, type TestDatabase } from '../dialects.ts'
+import { append, until } from '../engine/harness.ts'
+
+const run = promisify(execFile)
+const audit = { timestamp: '2026-11-27T08:00:00Z', sourceSystem: 'test', approvalStatus: 'not_required' }
+
+describe('qualink trace and audit export against a running server', () => {
+  let db: TestDatabase
+  let store: Store
+  let q: Qualink
+
+  beforeAll(async () => {
+    db = await createTestDatabase('sqlite')
+    store = await db.open()
+    q = await startQualink({
+      store,
+      port: 0,
+      logger: pino({ level: 'silent' }),
+      anchorFile: path.join(db.dir, 'a.jsonl'),
+    })
+    const op = (order: string, consumed: string, produced: string) =>
+      ({
+        specversion: '1.0',
+        id: `${order}-${produced}`,
+        source: 'urn:test',
+        type: 'mes.operation.completed.v1',
+        subject: produced,
+        plant: 'P100',
+        data: {
+          operation: { productionOrder: order, number: '0010' },
+          plant: 'P100',
+          measurements: [],
+          consumed: [{ lot: consumed, material: 'RAW', quantity: { units: 1, scale: 0, uom: 'EA' } }],
+          produced: [{ lot: produced, material: 'FG', quantity: { units: 1, scale: 0, uom: 'EA' } }],
+          audit,
+        },
+      }) as unknown as CloudEvent
+    await append(store, op('PO-1', 'R1', 'I1'), op('PO-2', 'I1', 'F1'))
+    await until(async () => {
+      await q.sealer.sealOnce()
+      return (await store.countUnsealedAudit()) === 0
+    })
+  })
+  afterAll(async () => {
+    await q?.close()
+    await store?.close()
+    await db?.cleanup()
+  })
+
+  const cli = (...args: string[]) =>
+    run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args, '--url', q.url], {
+      cwd: process.cwd(),
+    })
+
+  it('prints a backward trace as a tree', async () => {
+    const { stdout } = await cli('trace', 'F1')
+    expect(stdout.split('\n').slice(0, 3)).toEqual([
+      'F1  FG  [P100]',
+      '  I1  FG  [P100]',
+      '    R1  RAW  [P100]',
+    ])
+  })
+
+  it('exports an evidence bundle that verifies offline', async () => {
+    const out = path.join(db.dir, 'bundle.json')
+    const { stdout } = await cli('audit', 'export', '--lot', 'F1', '--out', out)
+    expect(stdout).toMatch(/1 events/)
+    expect(verifyBundle(JSON.parse(readFileSync(out, 'utf8'))).ok).toBe(true)
+    await expect(cli('trace', 'NOPE')).rejects.toMatchObject({
+      stderr: expect.stringMatching(/QLK_NOT_FOUND/),
+    })
+  })
+})
