@@ -84,3 +84,8 @@ export async function untilTailCaughtUp(store: Store, timeoutMs = 20_000): Promi
     await new Promise((r) => setTimeout(r, 20))
   }
 }
+
+/** Which dialects can run here (PostgreSQL needs the local service), probed once per test file. */
+export const AVAILABLE: Readonly<Record<Dialect, boolean>> = Object.fromEntries(
+  await Promise.all(DIALECTS.map(async (d) => [d, await dialectAvailable(d)] as const)),
+) as Record<Dialect, boolean>

@@ -3,25 +3,15 @@ import { once } from 'node:events'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { httpLedger, type LedgerServer, startLedgerServer } from '../../simulators/ledger/server.ts'
 import { kernelDemo } from '../../src/workflows/kernel-demo.ts'
-import {
-  createTestDatabase,
-  DIALECTS,
-  type Dialect,
-  dialectAvailable,
-  type TestDatabase,
-} from '../dialects.ts'
+import { AVAILABLE, createTestDatabase, DIALECTS, type Dialect, type TestDatabase } from '../dialects.ts'
 import { ALL, append, demoEvent, engine, until } from './harness.ts'
-
-const available = Object.fromEntries(
-  await Promise.all(DIALECTS.map(async (d) => [d, await dialectAvailable(d)])),
-)
 
 describe.each(DIALECTS)('a worker killed mid-step on %s', (dialect: Dialect) => {
   let db: TestDatabase
   let ledger: LedgerServer
 
   beforeEach(async (ctx) => {
-    if (!available[dialect]) ctx.skip()
+    if (!AVAILABLE[dialect]) ctx.skip()
     db = await createTestDatabase(dialect)
     ledger = await startLedgerServer()
   })

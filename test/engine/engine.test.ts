@@ -3,18 +3,8 @@ import { httpLedger, type LedgerServer, startLedgerServer } from '../../simulato
 import { defineWorkflow } from '../../src/engine/workflow.ts'
 import type { Store } from '../../src/store/types.ts'
 import { kernelDemo } from '../../src/workflows/kernel-demo.ts'
-import {
-  createTestDatabase,
-  DIALECTS,
-  type Dialect,
-  dialectAvailable,
-  type TestDatabase,
-} from '../dialects.ts'
+import { AVAILABLE, createTestDatabase, DIALECTS, type Dialect, type TestDatabase } from '../dialects.ts'
 import { ALL, append, demoEvent, engine, until } from './harness.ts'
-
-const available = Object.fromEntries(
-  await Promise.all(DIALECTS.map(async (d) => [d, await dialectAvailable(d)])),
-)
 
 describe.each(DIALECTS)('engine on %s', (dialect: Dialect) => {
   let db: TestDatabase
@@ -22,7 +12,7 @@ describe.each(DIALECTS)('engine on %s', (dialect: Dialect) => {
   let ledger: LedgerServer
 
   beforeEach(async (ctx) => {
-    if (!available[dialect]) ctx.skip()
+    if (!AVAILABLE[dialect]) ctx.skip()
     db = await createTestDatabase(dialect)
     store = await db.open()
     ledger = await startLedgerServer()

@@ -5,18 +5,8 @@ import { httpLedger, type LedgerServer, startLedgerServer } from '../../simulato
 import { type Qualink, startQualink } from '../../src/server/qualink.ts'
 import type { Store } from '../../src/store/types.ts'
 import { kernelDemo } from '../../src/workflows/kernel-demo.ts'
-import {
-  createTestDatabase,
-  DIALECTS,
-  type Dialect,
-  dialectAvailable,
-  type TestDatabase,
-} from '../dialects.ts'
+import { AVAILABLE, createTestDatabase, DIALECTS, type Dialect, type TestDatabase } from '../dialects.ts'
 import { demoEvent, until } from './harness.ts'
-
-const available = Object.fromEntries(
-  await Promise.all(DIALECTS.map(async (d) => [d, await dialectAvailable(d)])),
-)
 
 describe.each(DIALECTS)('runs and dead-letter API on %s', (dialect: Dialect) => {
   let db: TestDatabase
@@ -25,7 +15,7 @@ describe.each(DIALECTS)('runs and dead-letter API on %s', (dialect: Dialect) => 
   let q: Qualink
 
   beforeEach(async (ctx) => {
-    if (!available[dialect]) ctx.skip()
+    if (!AVAILABLE[dialect]) ctx.skip()
     db = await createTestDatabase(dialect)
     store = await db.open()
     ledger = await startLedgerServer()

@@ -8,19 +8,15 @@ import type { CloudEvent } from '../../src/contracts/envelope.ts'
 import { toAppendEvent } from '../../src/store/append-event.ts'
 import type { Store } from '../../src/store/types.ts'
 import {
+  AVAILABLE,
   createTestDatabase,
   DIALECTS,
   type Dialect,
-  dialectAvailable,
   rawExec,
   type TestDatabase,
 } from '../dialects.ts'
 import { until } from '../engine/harness.ts'
 import { ping } from '../event-fixtures.ts'
-
-const available = Object.fromEntries(
-  await Promise.all(DIALECTS.map(async (d) => [d, await dialectAvailable(d)])),
-)
 
 describe.each(DIALECTS)('audit chain on %s', (dialect: Dialect) => {
   let db: TestDatabase
@@ -54,7 +50,7 @@ describe.each(DIALECTS)('audit chain on %s', (dialect: Dialect) => {
   }
 
   beforeEach(async (ctx) => {
-    if (!available[dialect]) ctx.skip()
+    if (!AVAILABLE[dialect]) ctx.skip()
     db = await createTestDatabase(dialect)
     store = await db.open()
     anchors = new FileAnchorSink(path.join(db.dir, 'anchors.jsonl'))

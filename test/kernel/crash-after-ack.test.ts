@@ -2,18 +2,8 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import readline from 'node:readline'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import {
-  createTestDatabase,
-  DIALECTS,
-  type Dialect,
-  dialectAvailable,
-  type TestDatabase,
-} from '../dialects.ts'
+import { AVAILABLE, createTestDatabase, DIALECTS, type Dialect, type TestDatabase } from '../dialects.ts'
 import { ping } from '../event-fixtures.ts'
-
-const available = Object.fromEntries(
-  await Promise.all(DIALECTS.map(async (d) => [d, await dialectAvailable(d)])),
-)
 
 async function spawnServer(db: TestDatabase): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(
@@ -30,7 +20,7 @@ describe.each(DIALECTS)('a process killed right after a 202 on %s', (dialect: Di
   let db: TestDatabase
 
   beforeEach(async (ctx) => {
-    if (!available[dialect]) ctx.skip()
+    if (!AVAILABLE[dialect]) ctx.skip()
     db = await createTestDatabase(dialect)
   })
   afterEach(async () => {

@@ -4,18 +4,14 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { type Qualink, startQualink } from '../../src/server/qualink.ts'
 import type { Store } from '../../src/store/types.ts'
 import {
+  AVAILABLE,
   createTestDatabase,
   DIALECTS,
   type Dialect,
-  dialectAvailable,
   rawExec,
   type TestDatabase,
 } from '../dialects.ts'
 import { ping } from '../event-fixtures.ts'
-
-const available = Object.fromEntries(
-  await Promise.all(DIALECTS.map(async (d) => [d, await dialectAvailable(d)])),
-)
 
 /** A real database-side failure: SQLite aborts the insert; PostgreSQL fails at COMMIT (deferred). */
 const POISON: Record<Dialect, string> = {
@@ -33,7 +29,7 @@ describe.each(DIALECTS)('a failed group commit on %s', (dialect: Dialect) => {
   let q: Qualink
 
   beforeEach(async (ctx) => {
-    if (!available[dialect]) ctx.skip()
+    if (!AVAILABLE[dialect]) ctx.skip()
     db = await createTestDatabase(dialect)
     store = await db.open()
     await rawExec(db, store, POISON[dialect])

@@ -3,18 +3,9 @@ import pino from 'pino'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { type Qualink, startQualink } from '../../src/server/qualink.ts'
 import type { Store } from '../../src/store/types.ts'
-import {
-  createTestDatabase,
-  DIALECTS,
-  type Dialect,
-  dialectAvailable,
-  type TestDatabase,
-} from '../dialects.ts'
+import { AVAILABLE, createTestDatabase, DIALECTS, type Dialect, type TestDatabase } from '../dialects.ts'
 import { ping } from '../event-fixtures.ts'
 
-const available = Object.fromEntries(
-  await Promise.all(DIALECTS.map(async (d) => [d, await dialectAvailable(d)])),
-)
 const CE = 'application/cloudevents+json'
 const BATCH = 'application/cloudevents-batch+json'
 
@@ -24,7 +15,7 @@ describe.each(DIALECTS)('ingest API on %s', (dialect: Dialect) => {
   let q: Qualink
 
   beforeEach(async (ctx) => {
-    if (!available[dialect]) ctx.skip()
+    if (!AVAILABLE[dialect]) ctx.skip()
     db = await createTestDatabase(dialect)
     store = await db.open()
     q = await startQualink({

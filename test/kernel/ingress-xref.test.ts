@@ -7,17 +7,8 @@ import type { Translator } from '../../src/engine/translation-stage.ts'
 import { resolveOrPark } from '../../src/mapping/xref.ts'
 import { type Qualink, startQualink } from '../../src/server/qualink.ts'
 import type { Store } from '../../src/store/types.ts'
-import {
-  createTestDatabase,
-  DIALECTS,
-  type Dialect,
-  dialectAvailable,
-  type TestDatabase,
-} from '../dialects.ts'
+import { AVAILABLE, createTestDatabase, DIALECTS, type Dialect, type TestDatabase } from '../dialects.ts'
 
-const available = Object.fromEntries(
-  await Promise.all(DIALECTS.map(async (d) => [d, await dialectAvailable(d)])),
-)
 const ALL = { allPlants: true, reason: 'test' } as const
 
 /** A QMS-style delivery naming a material by the QMS's own code. */
@@ -50,7 +41,7 @@ describe.each(DIALECTS)('raw ingress, translation and identity mapping on %s', (
   let q: Qualink
 
   beforeEach(async (ctx) => {
-    if (!available[dialect]) ctx.skip()
+    if (!AVAILABLE[dialect]) ctx.skip()
     db = await createTestDatabase(dialect)
     store = await db.open()
     q = await startQualink({

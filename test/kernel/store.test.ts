@@ -4,18 +4,14 @@ import { toAppendEvent } from '../../src/store/append-event.ts'
 import type { AppendRequest, Store } from '../../src/store/types.ts'
 import { WriteQueue } from '../../src/store/write-queue.ts'
 import {
+  AVAILABLE,
   createTestDatabase,
   DIALECTS,
   type Dialect,
-  dialectAvailable,
   type TestDatabase,
   untilTailCaughtUp,
 } from '../dialects.ts'
 import { ping } from '../event-fixtures.ts'
-
-const available = Object.fromEntries(
-  await Promise.all(DIALECTS.map(async (d) => [d, await dialectAvailable(d)])),
-)
 
 function request(...events: Record<string, unknown>[]): AppendRequest {
   const at = new Date().toISOString()
@@ -27,7 +23,7 @@ describe.each(DIALECTS)('store on %s', (dialect: Dialect) => {
   let store: Store
 
   beforeEach(async (ctx) => {
-    if (!available[dialect]) ctx.skip()
+    if (!AVAILABLE[dialect]) ctx.skip()
     db = await createTestDatabase(dialect)
     store = await db.open()
   })

@@ -11,18 +11,15 @@ import { recallCsv, recallScope, trace, walk } from '../../src/projections/trace
 import { type Qualink, startQualink } from '../../src/server/qualink.ts'
 import type { Store } from '../../src/store/types.ts'
 import {
+  AVAILABLE,
   createTestDatabase,
   DIALECTS,
   type Dialect,
-  dialectAvailable,
   type TestDatabase,
   untilTailCaughtUp,
 } from '../dialects.ts'
 import { append, until } from '../engine/harness.ts'
 
-const available = Object.fromEntries(
-  await Promise.all(DIALECTS.map(async (d) => [d, await dialectAvailable(d)])),
-)
 const audit = { timestamp: '2026-11-27T08:00:00Z', sourceSystem: 'test', approvalStatus: 'not_required' }
 const kg = (n: number) => ({ units: n * 1000, scale: 3, uom: 'KG' })
 
@@ -76,7 +73,7 @@ describe.each(DIALECTS)('genealogy and traceability on %s', (dialect: Dialect) =
   let store: Store
 
   beforeEach(async (ctx) => {
-    if (!available[dialect]) ctx.skip()
+    if (!AVAILABLE[dialect]) ctx.skip()
     db = await createTestDatabase(dialect)
     store = await db.open()
   })

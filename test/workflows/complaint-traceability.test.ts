@@ -1,5 +1,3 @@
-import { randomUUID } from 'node:crypto'
-import net from 'node:net'
 import pino from 'pino'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { goodsReceipt, MATDOC, s4Client } from '../../simulators/erp-s4/test-client.ts'
@@ -21,28 +19,18 @@ import { type Qualink, startQualink } from '../../src/server/qualink.ts'
 import type { Store } from '../../src/store/types.ts'
 import { complaintTraceability } from '../../src/workflows/complaint-traceability.ts'
 import {
+  AVAILABLE,
   createTestDatabase,
   DIALECTS,
   type Dialect,
-  dialectAvailable,
   type TestDatabase,
   untilTailCaughtUp,
 } from '../dialects.ts'
 import { until } from '../engine/harness.ts'
+import { freePort, postEvent } from './helpers.ts'
 
-const available = Object.fromEntries(
-  await Promise.all(DIALECTS.map(async (d) => [d, await dialectAvailable(d)])),
-)
 const ALL = { allPlants: true, reason: 'test' } as const
 const audit = { timestamp: '2026-11-27T08:00:00Z', sourceSystem: 'test', approvalStatus: 'not_required' }
-
-async function freePort(): Promise<number> {
-  const s = net.createServer()
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r))
-  const port = (s.address() as net.AddressInfo).port
-  await new Promise((r) => s.close(r))
-  return port
-}
 
 describe.each(DIALECTS)('complaint traceability end to end on %s', (dialect: Dialect) => {
   let db: TestDatabase
@@ -53,7 +41,7 @@ describe.each(DIALECTS)('complaint traceability end to end on %s', (dialect: Dia
   let q: Qualink
 
   beforeEach(async (ctx) => {
-    if (!available[dialect]) ctx.skip()
+    if (!AVAILABLE[dialect]) ctx.skip()
     db = await createTestDatabase(dialect)
     store = await db.open()
     const port = await freePort()
@@ -112,23 +100,8 @@ describe.each(DIALECTS)('complaint traceability end to end on %s', (dialect: Dia
     await db?.cleanup()
   })
 
-  const post = async (type: string, subject: string, data: Record<string, unknown>) => {
-    const r = await q.app.inject({
-      method: 'POST',
-      url: '/v1/events',
-      headers: { 'content-type': 'application/cloudevents+json' },
-      payload: JSON.stringify({
-        specversion: '1.0',
-        id: randomUUID(),
-        source: 'urn:test',
-        type,
-        subject,
-        plant: 'P100',
-        data,
-      }),
-    })
-    expect(r.statusCode).toBe(202)
-  }
+  const post = (type: string, subject: string, data: Record<string, unknown>) =>
+    postEvent(q, type, subject, data)
 
   it('traces to the supplier lot and every customer, blocks the suspect stock once, and opens an NC', async () => {
     expect(

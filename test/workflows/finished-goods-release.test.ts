@@ -7,18 +7,10 @@ import { type Qualink, startQualink } from '../../src/server/qualink.ts'
 import type { Store } from '../../src/store/types.ts'
 import { finishedGoodsRelease } from '../../src/workflows/finished-goods-release.ts'
 import type { ErpPort } from '../../src/workflows/ports/erp.ts'
-import {
-  createTestDatabase,
-  DIALECTS,
-  type Dialect,
-  dialectAvailable,
-  type TestDatabase,
-} from '../dialects.ts'
+import { AVAILABLE, createTestDatabase, DIALECTS, type Dialect, type TestDatabase } from '../dialects.ts'
 import { until } from '../engine/harness.ts'
+import { postEvent } from './helpers.ts'
 
-const available = Object.fromEntries(
-  await Promise.all(DIALECTS.map(async (d) => [d, await dialectAvailable(d)])),
-)
 const ALL = { allPlants: true, reason: 'test' } as const
 const audit = { timestamp: '2026-11-27T08:00:00Z', sourceSystem: 'test', approvalStatus: 'not_required' }
 
@@ -30,7 +22,7 @@ describe.each(DIALECTS)('finished goods release end to end on %s', (dialect: Dia
   let q: Qualink
 
   beforeEach(async (ctx) => {
-    if (!available[dialect]) ctx.skip()
+    if (!AVAILABLE[dialect]) ctx.skip()
     db = await createTestDatabase(dialect)
     store = await db.open()
     erp = await startErpS4({
@@ -63,23 +55,8 @@ describe.each(DIALECTS)('finished goods release end to end on %s', (dialect: Dia
     await db?.cleanup()
   })
 
-  const post = async (type: string, subject: string, data: Record<string, unknown>) => {
-    const r = await q.app.inject({
-      method: 'POST',
-      url: '/v1/events',
-      headers: { 'content-type': 'application/cloudevents+json' },
-      payload: JSON.stringify({
-        specversion: '1.0',
-        id: randomUUID(),
-        source: 'urn:test',
-        type,
-        subject,
-        plant: 'P100',
-        data,
-      }),
-    })
-    expect(r.statusCode).toBe(202)
-  }
+  const post = (type: string, subject: string, data: Record<string, unknown>) =>
+    postEvent(q, type, subject, data)
   const lab = (lot: string, result: 'pass' | 'fail') =>
     post('lims.result.reported.v1', lot, {
       sample: `S-${lot}-${randomUUID().slice(0, 4)}`,

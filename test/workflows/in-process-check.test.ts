@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto'
 import pino from 'pino'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { type ErpS4Sim, type QmsSim, startErpS4, startQms } from '../../simulators/index.ts'
@@ -8,18 +7,10 @@ import { eventLogHistory } from '../../src/projections/measurement-history.ts'
 import { type Qualink, startQualink } from '../../src/server/qualink.ts'
 import type { Store } from '../../src/store/types.ts'
 import { inProcessQualityCheck } from '../../src/workflows/in-process-check.ts'
-import {
-  createTestDatabase,
-  DIALECTS,
-  type Dialect,
-  dialectAvailable,
-  type TestDatabase,
-} from '../dialects.ts'
+import { AVAILABLE, createTestDatabase, DIALECTS, type Dialect, type TestDatabase } from '../dialects.ts'
 import { until } from '../engine/harness.ts'
+import { postEvent } from './helpers.ts'
 
-const available = Object.fromEntries(
-  await Promise.all(DIALECTS.map(async (d) => [d, await dialectAvailable(d)])),
-)
 const ALL = { allPlants: true, reason: 'test' } as const
 const audit = { timestamp: '2026-11-27T08:00:00Z', sourceSystem: 'mes-p100', approvalStatus: 'not_required' }
 const ORDERS = ['PO-1', 'PO-2', 'PO-3']
@@ -32,7 +23,7 @@ describe.each(DIALECTS)('in-process quality check end to end on %s', (dialect: D
   let q: Qualink
 
   beforeEach(async (ctx) => {
-    if (!available[dialect]) ctx.skip()
+    if (!AVAILABLE[dialect]) ctx.skip()
     db = await createTestDatabase(dialect)
     store = await db.open()
     erp = await startErpS4({
@@ -66,23 +57,8 @@ describe.each(DIALECTS)('in-process quality check end to end on %s', (dialect: D
     await db?.cleanup()
   })
 
-  const post = async (type: string, subject: string, data: Record<string, unknown>) => {
-    const r = await q.app.inject({
-      method: 'POST',
-      url: '/v1/events',
-      headers: { 'content-type': 'application/cloudevents+json' },
-      payload: JSON.stringify({
-        specversion: '1.0',
-        id: randomUUID(),
-        source: 'urn:test',
-        type,
-        subject,
-        plant: 'P100',
-        data,
-      }),
-    })
-    expect(r.statusCode).toBe(202)
-  }
+  const post = (type: string, subject: string, data: Record<string, unknown>) =>
+    postEvent(q, type, subject, data)
   const complete = (order: string, lot: string, torque: string) =>
     post('mes.operation.completed.v1', order, {
       operation: { productionOrder: order, number: '0010', workCenter: 'L1' },

@@ -1,4 +1,3 @@
-import net from 'node:net'
 import pino from 'pino'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { goodsReceipt, MATDOC, s4Client } from '../../simulators/erp-s4/test-client.ts'
@@ -10,28 +9,12 @@ import { qmsWebhookTranslator } from '../../src/connectors/qms/rest/webhook-tran
 import { type Qualink, startQualink } from '../../src/server/qualink.ts'
 import type { Store } from '../../src/store/types.ts'
 import { supplierReceiptInspection } from '../../src/workflows/supplier-receipt-inspection.ts'
-import {
-  createTestDatabase,
-  DIALECTS,
-  type Dialect,
-  dialectAvailable,
-  type TestDatabase,
-} from '../dialects.ts'
+import { AVAILABLE, createTestDatabase, DIALECTS, type Dialect, type TestDatabase } from '../dialects.ts'
 import { until } from '../engine/harness.ts'
+import { freePort } from './helpers.ts'
 
-const available = Object.fromEntries(
-  await Promise.all(DIALECTS.map(async (d) => [d, await dialectAvailable(d)])),
-)
 const ALL = { allPlants: true, reason: 'test' } as const
 const BATCH_KEY = (batch: string) => `RAW-100|1000|${batch}`
-
-async function freePort(): Promise<number> {
-  const s = net.createServer()
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r))
-  const port = (s.address() as net.AddressInfo).port
-  await new Promise((r) => s.close(r))
-  return port
-}
 
 describe.each(DIALECTS)('supplier receipt inspection end to end on %s', (dialect: Dialect) => {
   let db: TestDatabase
@@ -41,7 +24,7 @@ describe.each(DIALECTS)('supplier receipt inspection end to end on %s', (dialect
   let q: Qualink
 
   beforeEach(async (ctx) => {
-    if (!available[dialect]) ctx.skip()
+    if (!AVAILABLE[dialect]) ctx.skip()
     db = await createTestDatabase(dialect)
     store = await db.open()
     const port = await freePort()
