@@ -156,26 +156,7 @@ describe.each(DIALECTS)('supplier receipt inspection end to end on %s', (dialect
       code: 'R1',
       dispositions: [{ disposition: 'USE_AS_IS', quantity: '50' }],
     })
-    await until(
-      async () => (await store.engine.listDeadLetters(ALL, { limit: 5 })).length === 1,
-      15_000,
-    ).catch(async (e) => {
-      console.log(
-        dialect,
-        JSON.stringify(await store.engine.listRuns(ALL, { limit: 5 })),
-        JSON.stringify(
-          (await store.ingress.listRawDeliveries(ALL, { limit: 20 })).map((r) => [
-            r.source,
-            r.status,
-            r.lastErrorCode,
-            r.lastError,
-          ]),
-        ),
-        JSON.stringify(await store.listEvents(ALL, { limit: 20 })).slice(0, 3000),
-        JSON.stringify(qms.state.webhooks),
-      )
-      throw e
-    })
+    await until(async () => (await store.engine.listDeadLetters(ALL, { limit: 5 })).length === 1, 45_000)
     const [dl] = await store.engine.listDeadLetters(ALL, { limit: 5 })
     expect(dl).toMatchObject({ key: 'B2', errorCode: 'QLK_RELEASE_WITHOUT_ACCEPTANCE' })
     expect(erp.state.counts.documentsByLotAndBucket[BATCH_KEY('B2')]).toMatchObject({ qi: 1 })
