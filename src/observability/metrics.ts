@@ -1,7 +1,9 @@
 import client from 'prom-client'
 import type { EngineMetrics } from '../engine/engine.ts'
 import type { EngineCounts, EngineStore } from '../store/engine-types.ts'
+import type { SqlExecutor } from '../store/sql-executor.ts'
 import type { WriteQueueMetrics } from '../store/write-queue.ts'
+import { registerBusinessMetrics } from './business-metrics.ts'
 
 /**
  * Kernel metrics. Names and labels are part of the product: docs/metrics.md lists them and a
@@ -103,9 +105,16 @@ export class KernelMetrics {
     collect: async (): Promise<void> => this.runsDue.set((await this.counts())?.dueNow ?? 0),
   })
 
-  /** Run gauges are read from the store at scrape time. */
-  observeEngine(store: EngineStore): void {
+  private sql: SqlExecutor | undefined
+
+  constructor() {
+    registerBusinessMetrics(this.registry, () => this.sql)
+  }
+
+  /** Run gauges and business gauges are read from the store at scrape time. */
+  observeEngine(store: EngineStore, sql?: SqlExecutor): void {
     this.engineStore = store
+    this.sql = sql
   }
 
   engine(): EngineMetrics {

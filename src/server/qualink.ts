@@ -109,7 +109,7 @@ export async function startQualink(opts: QualinkOptions = {}): Promise<Qualink> 
     logger,
     metrics: metrics.engine(),
   })
-  metrics.observeEngine(store.engine)
+  metrics.observeEngine(store.engine, store.sql)
   const registry = new EventRegistry(catalogue, { passthrough: opts.passthrough })
   const translation = new TranslationStage({
     store,

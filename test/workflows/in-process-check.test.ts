@@ -82,6 +82,8 @@ describe.each(DIALECTS)('in-process quality check end to end on %s', (dialect: D
     await complete('PO-2', 'F2-1', '13.6') // above the 13 Nm upper limit
     await until(async () => (await runs('PO-2'))[0]?.status === 'waiting')
     expect(held('PO-2')).toMatchObject({ onHold: true, holdChanges: 1 })
+    const scrape = async () => (await q.app.inject({ method: 'GET', url: '/metrics' })).body
+    expect(await scrape()).toMatch(/qualink_orders_on_quality_hold\{plant="P100"\} 1/)
     const ncs = (await (await fetch(`${qms.url}/api/v1/nonconformances`)).json()) as
       | { items?: Array<{ id: string; lot?: string; batch?: string; severity: string }> }
       | Array<{ id: string }>
@@ -111,6 +113,7 @@ describe.each(DIALECTS)('in-process quality check end to end on %s', (dialect: D
     })
     await until(async () => (await runs('PO-2'))[0]?.status === 'completed')
     expect(held('PO-2')).toMatchObject({ onHold: false, holdChanges: 2 })
+    expect(await scrape()).not.toMatch(/qualink_orders_on_quality_hold\{plant="P100"\} [1-9]/)
     expect((await runs('PO-2'))[0]!.result).toMatchObject({
       verdict: 'dispositioned',
       disposition: ['REWORK'],

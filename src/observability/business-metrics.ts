@@ -1,0 +1,74 @@
+import client from 'prom-client'
+import type { SqlExecutor } from '../store/sql-executor.ts'
+
+/**
+ * Metrics in the plant's language, read from the runs table at scrape time (one query): lots
+ * waiting for a usage decision, production orders on quality hold, deliveries waiting for
+ * release, complaints under investigation, and how long the oldest of each has waited.
+ */
+const WAITING: ReadonlyArray<{ workflow: string; metric: string; help: string }> = [
+  {
+    workflow: 'supplier-receipt-inspection',
+    metric: 'qualink_lots_awaiting_usage_decision',
+    help: 'Received lots in quality inspection whose usage decision is pending',
+  },
+  {
+    workflow: 'in-process-quality-check',
+    metric: 'qualink_orders_on_quality_hold',
+    help: 'Production orders on quality hold until their nonconformance is dispositioned',
+  },
+  {
+    workflow: 'finished-goods-release',
+    metric: 'qualink_lots_awaiting_release',
+    help: 'Finished lots whose delivery block waits for release checkpoints',
+  },
+  {
+    workflow: 'complaint-traceability',
+    metric: 'qualink_complaints_open',
+    help: 'Customer complaints whose investigation is running',
+  },
+]
+
+export function registerBusinessMetrics(registry: client.Registry, sql: () => SqlExecutor | undefined): void {
+  let cache: { at: number; rows: Promise<Array<Record<string, unknown>>> } | undefined
+  const rows = () => {
+    const x = sql()
+    if (!x) return Promise.resolve([])
+    if (!cache || Date.now() - cache.at > 250) {
+      cache = {
+        at: Date.now(),
+        rows: x.all(
+          `SELECT workflow, plant, COUNT(*) AS n, MIN(updated_at_ms) AS oldest FROM workflow_runs
+            WHERE status IN ('pending', 'waiting') GROUP BY workflow, plant`,
+        ),
+      }
+    }
+    return cache.rows
+  }
+  const now = () => Date.now()
+  for (const w of WAITING) {
+    const count: client.Gauge<'plant'> = new client.Gauge({
+      name: w.metric,
+      help: w.help,
+      labelNames: ['plant'] as const,
+      registers: [registry],
+      collect: async (): Promise<void> => {
+        count.reset()
+        for (const r of await rows())
+          if (r.workflow === w.workflow) count.set({ plant: String(r.plant) }, Number(r.n))
+      },
+    })
+    const age: client.Gauge<'plant'> = new client.Gauge({
+      name: `${w.metric}_oldest_age_seconds`,
+      help: `Age of the oldest of: ${w.help.toLowerCase()}`,
+      labelNames: ['plant'] as const,
+      registers: [registry],
+      collect: async (): Promise<void> => {
+        age.reset()
+        for (const r of await rows())
+          if (r.workflow === w.workflow)
+            age.set({ plant: String(r.plant) }, Math.max(0, (now() - Number(r.oldest)) / 1000))
+      },
+    })
+  }
+}
