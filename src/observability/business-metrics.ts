@@ -1,5 +1,6 @@
 import client from 'prom-client'
 import type { SqlExecutor } from '../store/sql-executor.ts'
+import { perScrape } from './per-scrape.ts'
 
 /**
  * Metrics in the plant's language, read from the runs table at scrape time (one query): lots
@@ -30,21 +31,14 @@ const WAITING: ReadonlyArray<{ workflow: string; metric: string; help: string }>
 ]
 
 export function registerBusinessMetrics(registry: client.Registry, sql: () => SqlExecutor | undefined): void {
-  let cache: { at: number; rows: Promise<Array<Record<string, unknown>>> } | undefined
-  const rows = () => {
+  const rows = perScrape(async () => {
     const x = sql()
-    if (!x) return Promise.resolve([])
-    if (!cache || Date.now() - cache.at > 250) {
-      cache = {
-        at: Date.now(),
-        rows: x.all(
-          `SELECT workflow, plant, COUNT(*) AS n, MIN(updated_at_ms) AS oldest FROM workflow_runs
-            WHERE status IN ('pending', 'waiting') GROUP BY workflow, plant`,
-        ),
-      }
-    }
-    return cache.rows
-  }
+    if (!x) return []
+    return x.all(
+      `SELECT workflow, plant, COUNT(*) AS n, MIN(updated_at_ms) AS oldest FROM workflow_runs
+        WHERE status IN ('pending', 'waiting') GROUP BY workflow, plant`,
+    )
+  })
   const now = () => Date.now()
   for (const w of WAITING) {
     const count: client.Gauge<'plant'> = new client.Gauge({

@@ -4,6 +4,7 @@ import type { EngineCounts, EngineStore } from '../store/engine-types.ts'
 import type { SqlExecutor } from '../store/sql-executor.ts'
 import type { WriteQueueMetrics } from '../store/write-queue.ts'
 import { registerBusinessMetrics } from './business-metrics.ts'
+import { perScrape } from './per-scrape.ts'
 
 /**
  * Kernel metrics. Names and labels are part of the product: docs/metrics.md lists them and a
@@ -61,19 +62,9 @@ export class KernelMetrics {
     registers: [this.registry],
   })
   private engineStore: EngineStore | undefined
-  private countsCache: { at: number; value: Promise<EngineCounts | undefined> } | undefined
-
-  /** One store read per scrape, shared by the engine gauges (they are collected concurrently). */
-  private counts(): Promise<EngineCounts | undefined> {
-    const now = Date.now()
-    if (!this.countsCache || now - this.countsCache.at > 250) {
-      this.countsCache = {
-        at: now,
-        value: this.engineStore ? this.engineStore.engineCounts() : Promise.resolve(undefined),
-      }
-    }
-    return this.countsCache.value
-  }
+  private readonly counts = perScrape(
+    async (): Promise<EngineCounts | undefined> => this.engineStore?.engineCounts(),
+  )
 
   private readonly runs = new client.Gauge({
     name: 'qualink_runs',
