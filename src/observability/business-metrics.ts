@@ -7,7 +7,7 @@ import { perScrape } from './per-scrape.ts'
  * waiting for a usage decision, production orders on quality hold, deliveries waiting for
  * release, complaints under investigation, and how long the oldest of each has waited.
  */
-const WAITING: ReadonlyArray<{ workflow: string; metric: string; help: string }> = [
+export const WAITING: ReadonlyArray<{ workflow: string; metric: string; help: string }> = [
   {
     workflow: 'supplier-receipt-inspection',
     metric: 'qualink_lots_awaiting_usage_decision',
@@ -30,14 +30,29 @@ const WAITING: ReadonlyArray<{ workflow: string; metric: string; help: string }>
   },
 ]
 
-export function registerBusinessMetrics(registry: client.Registry, sql: () => SqlExecutor | undefined): void {
-  const rows = perScrape(async () => {
-    const x = sql()
-    if (!x) return []
-    return x.all(
+/** Active runs per workflow and plant with the oldest one's last change (the quality backlog). */
+export function qualityBacklog(
+  sql: SqlExecutor,
+): Promise<Array<{ workflow: string; plant: string; n: number; oldest: number }>> {
+  return sql
+    .all(
       `SELECT workflow, plant, COUNT(*) AS n, MIN(updated_at_ms) AS oldest FROM workflow_runs
         WHERE status IN ('pending', 'waiting') GROUP BY workflow, plant`,
     )
+    .then((rows) =>
+      rows.map((r) => ({
+        workflow: String(r.workflow),
+        plant: String(r.plant),
+        n: Number(r.n),
+        oldest: Number(r.oldest),
+      })),
+    )
+}
+
+export function registerBusinessMetrics(registry: client.Registry, sql: () => SqlExecutor | undefined): void {
+  const rows = perScrape(async () => {
+    const x = sql()
+    return x ? qualityBacklog(x) : []
   })
   const now = () => Date.now()
   for (const w of WAITING) {
@@ -48,8 +63,7 @@ export function registerBusinessMetrics(registry: client.Registry, sql: () => Sq
       registers: [registry],
       collect: async (): Promise<void> => {
         count.reset()
-        for (const r of await rows())
-          if (r.workflow === w.workflow) count.set({ plant: String(r.plant) }, Number(r.n))
+        for (const r of await rows()) if (r.workflow === w.workflow) count.set({ plant: r.plant }, r.n)
       },
     })
     const age: client.Gauge<'plant'> = new client.Gauge({
@@ -60,8 +74,7 @@ export function registerBusinessMetrics(registry: client.Registry, sql: () => Sq
       collect: async (): Promise<void> => {
         age.reset()
         for (const r of await rows())
-          if (r.workflow === w.workflow)
-            age.set({ plant: String(r.plant) }, Math.max(0, (now() - Number(r.oldest)) / 1000))
+          if (r.workflow === w.workflow) age.set({ plant: r.plant }, Math.max(0, (now() - r.oldest) / 1000))
       },
     })
   }

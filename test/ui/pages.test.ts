@@ -58,6 +58,9 @@ describe('dashboard pages and actions (fastify inject)', () => {
     expect(body).toMatch(/>1<\/div><div class="label">runs waiting/)
     expect(body).toContain('keys blocked by a failed run')
     expect(body).toContain('events in the log')
+    // The quality backlog speaks the plant's language; this fixture runs only kernel-demo orders.
+    expect(body).toMatch(/>0<\/div><div class="label">orders on quality hold/)
+    expect(body).toContain('lots awaiting a usage decision')
   })
 
   it('exceptions: grouped counts, a table with the hostile key escaped, filters', async () => {

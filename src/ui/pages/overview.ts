@@ -1,9 +1,25 @@
+import { qualityBacklog } from '../../observability/business-metrics.ts'
 import type { ServerContext } from '../../server/context.ts'
+import { scopeIncludes } from '../../store/types.ts'
 import { type Html, html } from '../html.ts'
 
 async function ingestOutcome(ctx: ServerContext, outcome: string): Promise<number> {
   const m = await ctx.metrics.ingestEvents.get()
   return m.values.filter((v) => v.labels.outcome === outcome).reduce((n, v) => n + v.value, 0)
+}
+
+const QUALITY_CARDS = [
+  { workflow: 'supplier-receipt-inspection', label: 'lots awaiting a usage decision' },
+  { workflow: 'in-process-quality-check', label: 'orders on quality hold' },
+  { workflow: 'finished-goods-release', label: 'lots awaiting release' },
+  { workflow: 'complaint-traceability', label: 'complaints under investigation' },
+] as const
+
+function ageText(ms: number): string {
+  const s = Math.round(ms / 1000)
+  if (s < 120) return `${s} s`
+  if (s < 7200) return `${Math.round(s / 60)} min`
+  return `${Math.round(s / 3600)} h`
 }
 
 /** The live part of the overview, refreshed by htmx every few seconds. */
@@ -19,7 +35,22 @@ export async function overviewCards(
   const rejected = await ingestOutcome(ctx, 'rejected')
   const duplicates = await ingestOutcome(ctx, 'duplicate')
   const engine = await ctx.store.engine.engineCounts()
-  return html`<h2 class="section">Workflows</h2>
+  const backlog = (await qualityBacklog(ctx.store.sql)).filter((r) => scopeIncludes(scope, r.plant))
+  const now = Date.now()
+  const quality = QUALITY_CARDS.map((c) => {
+    const rows = backlog.filter((r) => r.workflow === c.workflow)
+    const n = rows.reduce((sum, r) => sum + r.n, 0)
+    const oldest = rows.length ? Math.min(...rows.map((r) => r.oldest)) : now
+    return { ...c, n, age: n ? ageText(now - oldest) : '' }
+  })
+  return html`<h2 class="section">Quality</h2>
+<div class="cards">
+${quality.map(
+  (q) =>
+    html`<a class="card" href="/ui/runs?workflow=${q.workflow}"><div class="value ${q.n ? 'warn' : ''}">${q.n}</div><div class="label">${q.label}${q.age ? html`<br>oldest ${q.age}` : ''}</div></a>`,
+)}
+</div>
+<h2 class="section">Workflows</h2>
 <div class="cards">
   <a class="card" href="/ui/runs?status=waiting"><div class="value">${engine.runsByStatus.waiting ?? 0}</div><div class="label">runs waiting</div></a>
   <a class="card" href="/ui/runs?status=pending"><div class="value">${engine.dueNow}</div><div class="label">runs due now</div></a>
