@@ -146,6 +146,20 @@ describe.each(DIALECTS)('supplier receipt inspection end to end on %s', (dialect
     expect(audit.some((a) => a.action === 'workflow.completed')).toBe(true)
     const uds = await store.listEvents(ALL, { type: 'qms.usage_decision.made.v1', limit: 10 })
     expect(uds).toHaveLength(1) // the duplicate webhook was absorbed at ingress
+
+    // The ERP redelivers the finished lot's goods receipt (same document): absorbed, no new run,
+    // no new document. A re-posted usage decision is absorbed the same way.
+    const before = JSON.stringify(erp.state.counts.documentsByLotAndBucket)
+    const [gr] = await store.listEvents(ALL, { type: 'erp.goods_receipt.posted.v1', limit: 1 })
+    const again = await q.app.inject({
+      method: 'POST',
+      url: '/v1/events',
+      headers: { 'content-type': 'application/cloudevents+json' },
+      payload: JSON.stringify(gr!.envelope),
+    })
+    expect(again.json()).toMatchObject({ duplicate: true, seq: gr!.seq })
+    expect(await store.engine.listRuns(ALL, { key: 'B1', limit: 5 })).toHaveLength(1)
+    expect(JSON.stringify(erp.state.counts.documentsByLotAndBucket)).toBe(before)
   })
 
   it('never releases on a rejecting decision: the run dead-letters and the ERP is untouched', async () => {
