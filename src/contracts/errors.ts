@@ -101,6 +101,8 @@ export const ERRORS = {
     title: 'Remote state contradicts the requested effect; needs a person',
     retryable: false,
   },
+  QLK_UNAUTHENTICATED: { status: 401, title: 'Authentication required', retryable: false },
+  QLK_FORBIDDEN: { status: 403, title: 'The role of the caller does not allow this', retryable: false },
   QLK_INTERNAL: { status: 500, title: 'Internal error', retryable: true },
 } as const satisfies Record<string, ErrorSpec>
 

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify'
+import { QualinkError } from '../contracts/errors.ts'
 import { registerUiRoutes } from '../ui/routes.ts'
+import { hasRole, requiredRole } from './auth.ts'
 import type { ServerContext } from './context.ts'
 import { problem, sendProblem, toProblem } from './problem.ts'
 import { registerEventRoutes } from './routes/events.ts'
@@ -29,6 +31,21 @@ export function buildApp(ctx: ServerContext): FastifyInstance {
     else req.log.info({ code: p.code, status: p.status }, p.detail)
     return sendProblem(reply, { ...p, instance: req.url })
   })
+  // Authentication and function-level authorization before any handler runs (OWASP API2, API5).
+  app.addHook('onRequest', async (req) => {
+    if (!ctx.authenticator.enabled) return
+    const need = requiredRole(req.method, req.routeOptions.url ?? req.url.split('?')[0]!)
+    if (need === 'public' || need === 'signed') return
+    const who = ctx.authenticator.principal(req.headers)
+    if (!hasRole(who, need)) {
+      throw new QualinkError(
+        'QLK_FORBIDDEN',
+        `${need} role required for ${req.method} ${req.routeOptions.url ?? req.url}`,
+        [{ path: '/headers/authorization', message: `the key ${who.id} lacks the ${need} role` }],
+      )
+    }
+  })
+
   app.setNotFoundHandler((req, reply) =>
     sendProblem(reply, problem('QLK_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`)),
   )

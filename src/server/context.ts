@@ -5,6 +5,7 @@ import type { Logger } from '../observability/logger.ts'
 import type { KernelMetrics } from '../observability/metrics.ts'
 import type { Scope, Store } from '../store/types.ts'
 import type { WriteQueue } from '../store/write-queue.ts'
+import type { Authenticator } from './auth.ts'
 
 /** What the HTTP layer is given; built once in server/qualink.ts. */
 export interface ServerContext {
@@ -14,13 +15,17 @@ export interface ServerContext {
   readonly anchors: AnchorSink
   readonly metrics: KernelMetrics
   readonly logger: Logger
-  /** the plants a request may see; authentication (security issue) narrows it per caller */
+  /** the plants a request may see: the caller's API key's plants, or all on a loopback-only deployment */
   readonly scopeOf: (headers: Record<string, string | string[] | undefined>) => Scope
+  /** who acts, for audit entries: the API key id when authentication is on */
+  readonly actorOf: (headers: Record<string, string | string[] | undefined>, channel: 'api' | 'ui') => string
   readonly isShuttingDown: () => boolean
   /** asks the engine to claim due runs now (after a write that made runs due) */
   readonly wakeEngine: () => void
   /** webhook sources accepted on /v1/ingress/:source, and the hook that wakes translation */
   readonly ingress: { readonly sources: readonly WebhookSource[]; readonly onStored: () => void }
+  /** resolves callers from API keys (disabled when none are configured) */
+  readonly authenticator: Authenticator
   /** brings the genealogy projection up to the log before a lot query */
   readonly catchUpProjections: () => Promise<unknown>
 }

@@ -6,6 +6,7 @@ import { type FileDropConfig, startFileDrop } from '../connectors/ingress/file-d
 import { type MqttSourceConfig, startMqttSource } from '../connectors/ingress/mqtt-source.ts'
 import type { WebhookSource } from '../connectors/ingress/webhook-source.ts'
 import { catalogue } from '../contracts/catalogue.ts'
+import { QualinkError } from '../contracts/errors.ts'
 import { EventRegistry } from '../contracts/registry.ts'
 import { Engine } from '../engine/engine.ts'
 import { Singleton } from '../engine/singleton.ts'
@@ -20,6 +21,7 @@ import { openStore } from '../store/open.ts'
 import type { Store } from '../store/types.ts'
 import { WriteQueue } from '../store/write-queue.ts'
 import { buildApp } from './app.ts'
+import { type ApiKeyConfig, Authenticator } from './auth.ts'
 
 export interface QualinkOptions {
   readonly dataDir?: string
@@ -49,6 +51,8 @@ export interface QualinkOptions {
   readonly mqtt?: readonly MqttSourceConfig[]
   /** watched folders (each a lease-fenced singleton) */
   readonly fileDrops?: readonly FileDropConfig[]
+  /** API keys (hashed) with roles and plants; none = loopback-only, every caller sees every plant */
+  readonly apiKeys?: readonly ApiKeyConfig[]
 }
 
 export interface Qualink {
@@ -66,7 +70,18 @@ export interface Qualink {
  * stops accepting, lets in-flight requests finish, drains the write queue, seals what was
  * committed, and closes the store, in that order.
  */
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost'])
+
 export async function startQualink(opts: QualinkOptions = {}): Promise<Qualink> {
+  const auth = new Authenticator(opts.apiKeys ?? [])
+  const host = opts.host ?? '127.0.0.1'
+  if (!auth.enabled && !LOOPBACK.has(host)) {
+    throw new QualinkError(
+      'QLK_CONFIG_INVALID',
+      `refusing to listen on ${host} without authentication: configure API keys, or bind to 127.0.0.1`,
+      [{ path: '/server/host', message: 'must be a loopback address while no API keys are configured' }],
+    )
+  }
   const dataDir = opts.dataDir ?? './data'
   const logger = opts.logger ?? createLogger()
   const store =
@@ -186,7 +201,13 @@ export async function startQualink(opts: QualinkOptions = {}): Promise<Qualink> 
     anchors,
     metrics,
     logger,
-    scopeOf: () => ({ allPlants: true, reason: 'no authentication configured: loopback-only deployment' }),
+    scopeOf: (headers) => auth.principal(headers).scope,
+    actorOf: (headers, channel) => {
+      if (auth.enabled) return `${channel}:${auth.principal(headers).id}`
+      const declared = headers['x-qualink-actor']
+      return `${channel}:${typeof declared === 'string' && /^[\w.@:-]{1,64}$/.test(declared) ? declared : 'anonymous'}`
+    },
+    authenticator: auth,
     isShuttingDown: () => shuttingDown,
     wakeEngine: () => engine.wake(),
     ingress: { sources: opts.webhooks ?? [], onStored: () => translation.wake() },
@@ -207,7 +228,7 @@ export async function startQualink(opts: QualinkOptions = {}): Promise<Qualink> 
     await sealer.stop()
     if (!opts.store) await store.close()
   })
-  const address = await app.listen({ host: opts.host ?? '127.0.0.1', port: opts.port ?? 8080 })
+  const address = await app.listen({ host, port: opts.port ?? 8080 })
   sealer.start()
   if (opts.runEngine !== false) {
     translation.start()

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { isQualinkError } from '../contracts/errors.ts'
 import type { ServerContext } from '../server/context.ts'
 import type { DeadLetter } from '../store/engine-types.ts'
-import { actorOf, field, isHtmx } from './format.ts'
+import { field, isHtmx } from './format.ts'
 import { type Html, html, page } from './html.ts'
 import { type BulkOutcome, bulkPreview, bulkResult } from './pages/bulk-replay.ts'
 import { detailActions, findDeadLetter, resolvedNote } from './pages/dead-letter.ts'
@@ -78,7 +78,7 @@ export function registerUiActions(ui: FastifyInstance, ctx: ServerContext): void
     if (closed) return answer(req, reply, 409, refusal(closed), back)
     try {
       const replayed = await engine.replayDeadLetter(ctx.scopeOf(req.headers), dl.id, 0, {
-        actor: actorOf(req.headers),
+        actor: ctx.actorOf(req.headers, 'ui'),
         action: 'dead_letter.replayed',
         subject: dl.key,
         correlationId: null,
@@ -106,7 +106,7 @@ export function registerUiActions(ui: FastifyInstance, ctx: ServerContext): void
     const closed = stillOpen(dl)
     if (closed) return answer(req, reply, 409, refusal(closed), back)
     const discarded = await engine.discardDeadLetter(ctx.scopeOf(req.headers), dl.id, reason, {
-      actor: actorOf(req.headers),
+      actor: ctx.actorOf(req.headers, 'ui'),
       action: 'dead_letter.discarded',
       subject: String(dl.id),
       correlationId: null,
@@ -149,7 +149,7 @@ export function registerUiActions(ui: FastifyInstance, ctx: ServerContext): void
       }
       try {
         const r = await engine.replayDeadLetter(ctx.scopeOf(req.headers), id, 0, {
-          actor: actorOf(req.headers),
+          actor: ctx.actorOf(req.headers, 'ui'),
           action: 'dead_letter.replayed',
           subject: dl.key,
           correlationId: null,
@@ -178,7 +178,7 @@ export function registerUiActions(ui: FastifyInstance, ctx: ServerContext): void
     if (!reason) return answer(req, reply, 422, refusal(`Not cancelled. ${REASON_RULE}`), back)
     await loadRunOrThrow(ctx, req.headers, req.params.id)
     const run = await engine.requestCancel(ctx.scopeOf(req.headers), req.params.id, reason, {
-      actor: actorOf(req.headers),
+      actor: ctx.actorOf(req.headers, 'ui'),
       action: 'workflow.cancel_requested',
       subject: req.params.id,
       correlationId: null,
@@ -186,7 +186,7 @@ export function registerUiActions(ui: FastifyInstance, ctx: ServerContext): void
     })
     if (!run) return answer(req, reply, 409, refusal('The run is no longer active; nothing to cancel.'), back)
     ctx.wakeEngine()
-    const note = html`<p class="ok">Cancellation requested by ${actorOf(req.headers)}: “${reason}”.</p>`
+    const note = html`<p class="ok">Cancellation requested by ${ctx.actorOf(req.headers, 'ui')}: “${reason}”.</p>`
     return answer(req, reply, 200, cancelSection(run, note), back)
   })
 }

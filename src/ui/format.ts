@@ -67,12 +67,6 @@ export function badge(status: string): Html {
   return html`<span class="badge ${TONE[status] ?? 'info'}">${status}</span>`
 }
 
-/** Who did it, for the audit entry; authentication (security issue) will replace the header. */
-export function actorOf(headers: Headers): string {
-  const a = headers['x-qualink-actor']
-  return `ui:${typeof a === 'string' && a ? a : 'anonymous'}`
-}
-
 export function isHtmx(headers: Headers): boolean {
   return headers['hx-request'] === 'true'
 }

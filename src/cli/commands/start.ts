@@ -1,9 +1,10 @@
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import type { Command } from 'commander'
 import { buildRuntime, type RuntimeFragment } from '../../config/build-runtime.ts'
 import { loadConfig } from '../../config/load.ts'
 import { runtimeFromEnv } from '../../config/runtime.ts'
 import { createLogger } from '../../observability/logger.ts'
+import type { ApiKeyConfig } from '../../server/auth.ts'
 import { startQualink } from '../../server/qualink.ts'
 
 /** Runs until SIGINT/SIGTERM, then shuts down in order (see server/qualink.ts). */
@@ -64,8 +65,20 @@ export function registerStartCommand(program: Command): void {
               ? env.port
               : (fragment.port ?? env.port),
         logger,
+        apiKeys: loadApiKeys(process.env.QUALINK_API_KEYS_FILE),
       })
       logger.info({ url: q.url, dialect: q.store.dialect, config: summary ?? 'none' }, 'qualink listening')
       await runUntilSignal(q.close, (m) => logger.info(m))
     })
+}
+
+/**
+ * API keys from a JSON file (`[{ id, sha256, roles, plants }]`); the file holds hashes only:
+ * `printf %s "$KEY" | sha256sum`. Without it Qualink serves loopback only.
+ */
+export function loadApiKeys(file: string | undefined): ApiKeyConfig[] | undefined {
+  if (!file) return undefined
+  const keys = JSON.parse(readFileSync(file, 'utf8')) as ApiKeyConfig[]
+  if (!Array.isArray(keys)) throw new Error(`${file}: expected a JSON array of { id, sha256, roles, plants }`)
+  return keys
 }

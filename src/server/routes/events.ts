@@ -38,7 +38,7 @@ function registerIngest(app: FastifyInstance, ctx: ServerContext): void {
       const events = validateAll(ctx.registry, parsed.mode, parsed.candidates)
       const receivedAt = new Date().toISOString()
       const results = await ctx.queue.submit({
-        actor: `api:${req.headers['x-qualink-actor'] ?? 'anonymous'}`,
+        actor: ctx.actorOf(req.headers, 'api'),
         events: events.map((e) => toAppendEvent(e, receivedAt)),
       })
       for (const r of results) ctx.metrics.ingestEvents.inc({ outcome: r.duplicate ? 'duplicate' : 'stored' })

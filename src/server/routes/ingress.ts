@@ -12,9 +12,6 @@ import type { XrefRow } from '../../mapping/xref.ts'
 import { formatXrefCsv, parseXrefCsv } from '../../mapping/xref-csv.ts'
 import type { ServerContext } from '../context.ts'
 
-const actorOf = (h: Record<string, string | string[] | undefined>) =>
-  `api:${typeof h['x-qualink-actor'] === 'string' && h['x-qualink-actor'] ? h['x-qualink-actor'] : 'anonymous'}`
-
 /**
  * Raw ingress (store first, translate later), identity mapping, raw delivery inspection, and
  * the published event schemas.
@@ -69,7 +66,7 @@ export function registerIngressRoutes(
     raw.post('/v1/xref/import', async (req) => {
       const text = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : ''
       const rows = parseXrefCsv(text)
-      return ctx.store.ingress.upsertXref(rows, actorOf(req.headers))
+      return ctx.store.ingress.upsertXref(rows, ctx.actorOf(req.headers, 'api'))
     })
   })
 
@@ -115,7 +112,7 @@ export function registerIngressRoutes(
       },
     },
     async (req) => {
-      const r = await ctx.store.ingress.upsertXref(req.body.rows, actorOf(req.headers))
+      const r = await ctx.store.ingress.upsertXref(req.body.rows, ctx.actorOf(req.headers, 'api'))
       onStored()
       return r
     },

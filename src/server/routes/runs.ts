@@ -7,11 +7,6 @@ const RUN_STATUSES = ['pending', 'waiting', 'completed', 'failed', 'dead', 'canc
 const DL_STATUSES = ['open', 'replayed', 'discarded']
 const limitSchema = { type: 'integer', minimum: 1, maximum: 1000, default: 100 }
 
-function actorOf(headers: Record<string, string | string[] | undefined>): string {
-  const a = headers['x-qualink-actor']
-  return `api:${typeof a === 'string' && a ? a : 'anonymous'}`
-}
-
 /** Runs with their journals and waits; dead letters with replay (single, bulk, dry run) and discard. */
 export function registerRunRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const engine = ctx.store.engine
@@ -55,7 +50,7 @@ export function registerRunRoutes(app: FastifyInstance, ctx: ServerContext): voi
     },
     async (req, reply) => {
       const run = await engine.requestCancel(ctx.scopeOf(req.headers), req.params.id, req.body.reason, {
-        actor: actorOf(req.headers),
+        actor: ctx.actorOf(req.headers, 'api'),
         action: 'workflow.cancel_requested',
         subject: req.params.id,
         correlationId: null,
@@ -90,7 +85,7 @@ export function registerRunRoutes(app: FastifyInstance, ctx: ServerContext): voi
 
   const replayOne = async (headers: Record<string, string | string[] | undefined>, dl: DeadLetter) =>
     engine.replayDeadLetter(ctx.scopeOf(headers), dl.id, 0, {
-      actor: actorOf(headers),
+      actor: ctx.actorOf(headers, 'api'),
       action: 'dead_letter.replayed',
       subject: dl.key,
       correlationId: null,
@@ -164,7 +159,7 @@ export function registerRunRoutes(app: FastifyInstance, ctx: ServerContext): voi
       const id = Number(req.params.id)
       const dl = Number.isSafeInteger(id)
         ? await engine.discardDeadLetter(ctx.scopeOf(req.headers), id, req.body.reason, {
-            actor: actorOf(req.headers),
+            actor: ctx.actorOf(req.headers, 'api'),
             action: 'dead_letter.discarded',
             subject: req.params.id,
             correlationId: null,
