@@ -78,4 +78,20 @@ export function registerBusinessMetrics(registry: client.Registry, sql: () => Sq
       },
     })
   }
+  const drift = perScrape(async () => {
+    const x = sql()
+    return x
+      ? x.all(`SELECT plant, kind, COUNT(*) AS n FROM drift WHERE status = 'open' GROUP BY plant, kind`)
+      : []
+  })
+  const open: client.Gauge<'plant' | 'kind'> = new client.Gauge({
+    name: 'qualink_drift_open',
+    help: 'Lots where the ERP disagrees with the QMS decision (reconciliation), by kind',
+    labelNames: ['plant', 'kind'] as const,
+    registers: [registry],
+    collect: async (): Promise<void> => {
+      open.reset()
+      for (const r of await drift()) open.set({ plant: String(r.plant), kind: String(r.kind) }, Number(r.n))
+    },
+  })
 }

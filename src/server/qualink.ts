@@ -16,10 +16,12 @@ import { createLogger, type Logger } from '../observability/logger.ts'
 import { KernelMetrics } from '../observability/metrics.ts'
 import { GENEALOGY_PROJECTION, GenealogyProjector } from '../projections/genealogy-projector.ts'
 import { eventLogHistory } from '../projections/measurement-history.ts'
+import { type DriftPolicy, Reconciler } from '../projections/reconciliation.ts'
 import { genealogyTraceability } from '../projections/traceability-port.ts'
 import { openStore } from '../store/open.ts'
 import type { Store } from '../store/types.ts'
 import { WriteQueue } from '../store/write-queue.ts'
+import type { ErpPort } from '../workflows/ports/erp.ts'
 import { buildApp } from './app.ts'
 import { type ApiKeyConfig, Authenticator } from './auth.ts'
 
@@ -53,6 +55,8 @@ export interface QualinkOptions {
   readonly fileDrops?: readonly FileDropConfig[]
   /** API keys (hashed) with roles and plants; none = loopback-only, every caller sees every plant */
   readonly apiKeys?: readonly ApiKeyConfig[]
+  /** QMS–ERP reconciliation of finished receipt inspections (needs an `erp` port) */
+  readonly reconcile?: { readonly intervalMs: number; readonly policy: (plant: string) => DriftPolicy }
 }
 
 export interface Qualink {
@@ -62,6 +66,7 @@ export interface Qualink {
   readonly sealer: AuditSealer
   readonly engine: Engine
   readonly translation: TranslationStage
+  readonly reconciler: Reconciler | undefined
   close(): Promise<void>
 }
 
@@ -193,6 +198,38 @@ export async function startQualink(opts: QualinkOptions = {}): Promise<Qualink> 
       })
     }),
   ]
+  const erpPort = (opts.ports as { erp?: ErpPort } | undefined)?.erp
+  const reconciler =
+    opts.reconcile && erpPort ? new Reconciler(store, erpPort, opts.reconcile.policy, logger) : undefined
+  let reconciling: NodeJS.Timeout | undefined
+  let reconcilePass: Promise<unknown> = Promise.resolve()
+  if (reconciler && opts.reconcile) {
+    const every = opts.reconcile.intervalMs
+    sources.push(
+      new Singleton({
+        store,
+        name: 'reconciliation',
+        owner,
+        logger,
+        run: () => {
+          const loop = () => {
+            reconcilePass = reconciler
+              .runOnce()
+              .catch((e) => logger.error({ err: e }, 'reconciliation pass failed'))
+              .finally(() => {
+                if (reconciling) reconciling = setTimeout(loop, every)
+              })
+          }
+          reconciling = setTimeout(loop, every)
+        },
+        halt: async () => {
+          if (reconciling) clearTimeout(reconciling)
+          reconciling = undefined
+          await reconcilePass
+        },
+      }),
+    )
+  }
   let shuttingDown = false
   const app = buildApp({
     store,
@@ -243,6 +280,7 @@ export async function startQualink(opts: QualinkOptions = {}): Promise<Qualink> 
     sealer,
     engine,
     translation,
+    reconciler,
     close: async () => {
       shuttingDown = true
       await app.close()

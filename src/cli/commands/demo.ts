@@ -110,6 +110,8 @@ export function registerDemoCommand(program: Command): void {
         mqtt: mqttUp
           ? [{ name: 'mes-p100', plant, url: opts.broker, clientId, topics: ['qualink-demo/#'] }]
           : [],
+        // QMS–ERP reconciliation every 30 s; the demo only alerts (see /v1/drift, qualink_drift_open).
+        reconcile: { intervalMs: 30_000, policy: () => 'alert' },
         fileDrops: [
           { name: 'lims-p100', plant, dir: limsDir, pollMs: 1000, settleMs: 1000, check: checkLimsFile },
         ],

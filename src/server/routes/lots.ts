@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { buildEvidence } from '../../audit/evidence.ts'
 import { QualinkError } from '../../contracts/errors.ts'
+import { listDrift } from '../../projections/reconciliation.ts'
 import { recallCsv, recallScope, trace } from '../../projections/trace.ts'
 import type { ServerContext } from '../context.ts'
 
@@ -61,6 +62,20 @@ export function registerLotRoutes(
       if (req.query.format === 'csv') return reply.type('text/csv').send(recallCsv(r))
       return r
     },
+  )
+
+  app.get<{ Querystring: { status?: 'open' | 'healed' | 'resolved' } }>(
+    '/v1/drift',
+    {
+      schema: {
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { status: { type: 'string', enum: ['open', 'healed', 'resolved'] } },
+        },
+      },
+    },
+    async (req) => ({ drift: await listDrift(ctx.store, ctx.scopeOf(req.headers), req.query.status) }),
   )
 
   app.get<{ Params: { id: string } }>('/v1/lots/:id/evidence', async (req) => {
