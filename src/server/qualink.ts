@@ -2,6 +2,7 @@ import path from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { FileAnchorSink } from '../audit/anchors.ts'
 import { AuditSealer } from '../audit/sealer.ts'
+import { type NatsRelay, type NatsRelayConfig, startNatsRelay } from '../connectors/broker/nats-relay.ts'
 import { type FileDropConfig, startFileDrop } from '../connectors/ingress/file-drop.ts'
 import { type MqttSourceConfig, startMqttSource } from '../connectors/ingress/mqtt-source.ts'
 import type { WebhookSource } from '../connectors/ingress/webhook-source.ts'
@@ -57,6 +58,8 @@ export interface QualinkOptions {
   readonly apiKeys?: readonly ApiKeyConfig[]
   /** QMS–ERP reconciliation of finished receipt inspections (needs an `erp` port) */
   readonly reconcile?: { readonly intervalMs: number; readonly policy: (plant: string) => DriftPolicy }
+  /** fan-out of every event to NATS JetStream (a lease-fenced singleton) */
+  readonly natsRelay?: NatsRelayConfig
 }
 
 export interface Qualink {
@@ -226,6 +229,25 @@ export async function startQualink(opts: QualinkOptions = {}): Promise<Qualink> 
           if (reconciling) clearTimeout(reconciling)
           reconciling = undefined
           await reconcilePass
+        },
+      }),
+    )
+  }
+  if (opts.natsRelay) {
+    const cfg = opts.natsRelay
+    let relay: NatsRelay | undefined
+    sources.push(
+      new Singleton({
+        store,
+        name: `relay:${cfg.name ?? 'nats'}`,
+        owner,
+        logger,
+        run: async () => {
+          relay = await startNatsRelay(store, cfg)
+        },
+        halt: async () => {
+          await relay?.close()
+          relay = undefined
         },
       }),
     )
