@@ -46,9 +46,16 @@ export function registerStartCommand(program: Command): void {
       '--config <path>',
       'qualink.yaml with plants, connectors, ingress and workflows (default ./qualink.yaml if present)',
     )
+    .option(
+      '--role <role>',
+      'all | api (serves the API, executes nothing) | worker (executes runs and singletons)',
+      'all',
+    )
     .option('--port <port>', 'HTTP port (QUALINK_PORT)')
     .option('--host <host>', 'bind address (QUALINK_HOST); loopback unless authentication is configured')
-    .action(async (opts: { config?: string; port?: string; host?: string }) => {
+    .action(async (opts: { config?: string; port?: string; host?: string; role: string }) => {
+      if (!['all', 'api', 'worker'].includes(opts.role))
+        throw new Error(`--role must be all, api or worker, got ${opts.role}`)
       const env = runtimeFromEnv()
       const logger = createLogger()
       const { fragment, summary } = configured(opts.config)
@@ -66,6 +73,8 @@ export function registerStartCommand(program: Command): void {
               : (fragment.port ?? env.port),
         logger,
         apiKeys: loadApiKeys(process.env.QUALINK_API_KEYS_FILE),
+        // An API-only process stores and routes events; workers claim and execute the runs.
+        runEngine: opts.role !== 'api',
       })
       logger.info({ url: q.url, dialect: q.store.dialect, config: summary ?? 'none' }, 'qualink listening')
       await runUntilSignal(q.close, (m) => logger.info(m))
