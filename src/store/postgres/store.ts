@@ -96,7 +96,7 @@ export class PostgresStore implements Store {
   }
 
   private async migrate(): Promise<void> {
-    const c = await this.pool.connect()
+    const c = await this.checkout()
     try {
       await c.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK])
       await c.query(`CREATE TABLE IF NOT EXISTS qualink_migrations (
@@ -127,8 +127,19 @@ export class PostgresStore implements Store {
     }
   }
 
-  private async tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+  /**
+   * A checked-out client whose connection dies (database restart, pg_terminate_backend) emits
+   * 'error'; without a listener that would crash the process. The failing query rejects anyway,
+   * so the listener only has to exist; the pool discards the client on release.
+   */
+  private async checkout(): Promise<pg.PoolClient> {
     const c = await this.pool.connect()
+    if (c.listenerCount('error') === 0) c.on('error', () => {})
+    return c
+  }
+
+  private async tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    const c = await this.checkout()
     try {
       await c.query('BEGIN')
       const out = await fn(c)

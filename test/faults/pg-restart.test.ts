@@ -1,0 +1,80 @@
+import { mkdtempSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import pino from 'pino'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type Qualink, startQualink } from '../../src/server/qualink.ts'
+import { ping } from '../event-fixtures.ts'
+import { PrivatePostgres, privatePostgresPossible } from './private-postgres.ts'
+
+/**
+ * F3 (reference/perf-reliability.md §6): PostgreSQL restarted with `-m immediate` under load.
+ * Invariants: every event acknowledged with 202 is stored; Qualink reconnects by itself (no
+ * process restart); time to recover is reported.
+ */
+describe.skipIf(!privatePostgresPossible())('F3: immediate PostgreSQL restart under ingest load', () => {
+  let pg: PrivatePostgres
+  let q: Qualink
+
+  beforeAll(async () => {
+    pg = await PrivatePostgres.create()
+    q = await startQualink({
+      databaseUrl: pg.url,
+      dataDir: mkdtempSync(path.join(os.tmpdir(), 'qlk-f3-')),
+      port: 0,
+      logger: pino({ level: 'silent' }),
+      runEngine: false,
+    })
+  }, 60_000)
+  afterAll(async () => {
+    await q?.close().catch(() => {})
+    pg?.destroy()
+  })
+
+  it('loses no acknowledged event and recovers without a restart', async () => {
+    const acked: string[] = []
+    let failed = 0
+    const post = async () => {
+      const e = ping()
+      try {
+        const r = await fetch(`${q.url}/v1/events`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/cloudevents+json' },
+          body: JSON.stringify(e),
+          signal: AbortSignal.timeout(5000),
+        })
+        if (r.status === 202) acked.push(e.id as string)
+        else failed++
+      } catch {
+        failed++
+      }
+    }
+    const load = async (n: number) => {
+      for (let i = 0; i < n; i += 8) await Promise.all(Array.from({ length: 8 }, post))
+    }
+    await load(200)
+    const before = acked.length
+    pg.crash()
+    const crashedAt = Date.now()
+    await load(40) // answered 503 (nothing stored), never 202
+    pg.start()
+    // Recovery: the first 202 after the restart, without restarting Qualink.
+    let recoveredAt = 0
+    for (let i = 0; i < 200 && !recoveredAt; i++) {
+      const n = acked.length
+      await post()
+      if (acked.length > n) recoveredAt = Date.now()
+      else await new Promise((r) => setTimeout(r, 50))
+    }
+    expect(recoveredAt).toBeGreaterThan(0)
+    await load(200)
+    console.log(
+      `F3: ${acked.length} acked (${before} before the crash), ${failed} refused or failed while down, ` +
+        `recovered ${recoveredAt - crashedAt} ms after the crash (restart included)`,
+    )
+    const all = await q.store.listEvents({ allPlants: true, reason: 'test' }, { limit: 100_000 })
+    const stored = new Set(all.map((e) => e.id))
+    expect(acked.filter((id) => !stored.has(id))).toEqual([]) // lost = acked − stored
+    expect(failed).toBeGreaterThan(0) // the outage was real
+  })
+})
