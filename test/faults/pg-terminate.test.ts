@@ -1,0 +1,94 @@
+import { mkdtempSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import pg from 'pg'
+import pino from 'pino'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { httpLedger, type LedgerServer, startLedgerServer } from '../../simulators/ledger/server.ts'
+import { type Qualink, startQualink } from '../../src/server/qualink.ts'
+import { kernelDemo } from '../../src/workflows/kernel-demo.ts'
+import { demoEvent, until } from '../engine/harness.ts'
+import { PrivatePostgres, privatePostgresPossible } from './private-postgres.ts'
+
+const ALL = { allPlants: true, reason: 'test' } as const
+
+/**
+ * F4 (reference/perf-reliability.md §6): Qualink's database sessions are killed again and again
+ * (`pg_terminate_backend`) while events are ingested and runs execute. Invariants: every acked
+ * event stored, every run finishes its effects once per business key, nothing stuck.
+ */
+describe.skipIf(!privatePostgresPossible())(
+  'F4: repeated pg_terminate_backend during ingest and execution',
+  () => {
+    let db: PrivatePostgres
+    let q: Qualink
+    let ledger: LedgerServer
+
+    beforeAll(async () => {
+      db = await PrivatePostgres.create()
+      ledger = await startLedgerServer()
+      q = await startQualink({
+        databaseUrl: db.url,
+        dataDir: mkdtempSync(path.join(os.tmpdir(), 'qlk-f4-')),
+        port: 0,
+        logger: pino({ level: 'silent' }),
+        workflows: [kernelDemo],
+        ports: { ledger: httpLedger(ledger.url) },
+        leaseTtlMs: 2000,
+      })
+    }, 60_000)
+    afterAll(async () => {
+      await q?.close().catch(() => {})
+      await ledger?.close()
+      db?.destroy()
+    })
+
+    it('loses nothing, doubles nothing, and leaves no run stuck', async () => {
+      const killer = new pg.Client({ connectionString: db.url, application_name: 'qualink-f4-killer' })
+      await killer.connect()
+      let kills = 0
+      let stop = false
+      const killing = (async () => {
+        while (!stop) {
+          const r = await killer.query(
+            `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+            WHERE pid <> pg_backend_pid() AND datname = 'postgres' AND application_name <> 'qualink-f4-killer'`,
+          )
+          kills += r.rowCount ?? 0
+          await new Promise((res) => setTimeout(res, 150))
+        }
+      })()
+      const acked: string[] = []
+      for (let i = 0; i < 40; i++) {
+        const e = demoEvent('order_received', { order: `F4-${i}`, lines: 2 })
+        for (let attempt = 0; attempt < 20; attempt++) {
+          const r = await fetch(`${q.url}/v1/events`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/cloudevents+json' },
+            body: JSON.stringify(e),
+          }).catch(() => undefined)
+          if (r?.status === 202) {
+            acked.push(e.id)
+            break
+          }
+          await new Promise((res) => setTimeout(res, 50)) // a client retry with the same event id
+        }
+      }
+      await new Promise((res) => setTimeout(res, 1500))
+      stop = true
+      await killing
+      await killer.end()
+      expect(kills).toBeGreaterThan(0)
+      expect(acked).toHaveLength(40)
+      await until(async () => {
+        const runs = await q.store.engine.listRuns(ALL, { workflow: 'kernel-demo', limit: 100 })
+        return runs.length === 40 && runs.every((r) => r.status === 'waiting')
+      }, 60_000)
+      const stored = new Set((await q.store.listEvents(ALL, { limit: 1000 })).map((e) => e.id))
+      expect(acked.filter((id) => !stored.has(id))).toEqual([])
+      for (let i = 0; i < 40; i++)
+        expect(ledger.docs.filter((d) => d.key === `F4-${i}`).map((d) => d.line)).toEqual([1, 2])
+      console.log(`F4: ${kills} backends terminated; 40/40 acked, stored and executed once`)
+    })
+  },
+)
