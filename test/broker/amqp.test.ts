@@ -83,7 +83,7 @@ describe.skipIf(!(await serviceUp('rabbitmq')))('RabbitMQ relay and source again
       const raws = await store.ingress.listRawDeliveries(ALL, { limit: 10 })
       expect(raws.map((r) => r.deliveryId).sort()).toEqual(['m-1', 'm-2'])
       const dead = await ch.get(names.dlq, { noAck: true })
-      expect(dead && dead.properties.messageId).toBe('poison')
+      expect(dead ? dead.properties.messageId : undefined).toBe('poison')
     } finally {
       await source.close()
       await conn.close()
