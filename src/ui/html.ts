@@ -37,6 +37,8 @@ export function html(strings: TemplateStringsArray, ...parts: Part[]): Html {
 
 const NAV: ReadonlyArray<[string, string]> = [
   ['/', 'Overview'],
+  ['/ui/lots', 'Lots'],
+  ['/ui/drift', 'Drift'],
   ['/ui/exceptions', 'Exceptions'],
   ['/ui/runs', 'Workflows'],
   ['/ui/events', 'Events'],

@@ -9,8 +9,11 @@ import { field, isHtmx } from './format.ts'
 import { type Html, html, page } from './html.ts'
 import { auditPage } from './pages/audit.ts'
 import { deadLetterPage } from './pages/dead-letter.ts'
+import { driftPage } from './pages/drift.ts'
 import { eventsPage } from './pages/events.ts'
 import { deadLetterTable, exceptionsPage, openDeadLetters } from './pages/exceptions.ts'
+import { lotDetailPage } from './pages/lot-detail.ts'
+import { lotHref, lotsPage, recentLots } from './pages/lots.ts'
 import { overviewCards, overviewPage } from './pages/overview.ts'
 import { runDetailPage } from './pages/run-detail.ts'
 import { runsPage } from './pages/runs.ts'
@@ -114,6 +117,26 @@ export function registerUiRoutes(app: FastifyInstance, ctx: ServerContext): void
     })
     ui.get<{ Params: { id: string } }>('/ui/runs/:id', async (req, reply) =>
       sendPage(reply, 'Workflow run', '/ui/runs', await runDetailPage(ctx, req.headers, req.params.id)),
+    )
+    ui.get<{ Querystring: Q }>('/ui/lots', async (req, reply) => {
+      const search = field(req.query.lot, 200)
+      // An exact id goes straight to the lot; anything else lists the lots containing it.
+      if (search) {
+        const found = await recentLots(ctx, req.headers, search)
+        if (found.some((l) => l.lot === search)) return reply.redirect(lotHref(search), 303)
+      }
+      return sendPage(reply, 'Lots', '/ui/lots', await lotsPage(ctx, req.headers, search))
+    })
+    ui.get<{ Params: { id: string } }>('/ui/lots/:id', async (req, reply) =>
+      sendPage(
+        reply,
+        `Lot ${req.params.id}`,
+        '/ui/lots',
+        await lotDetailPage(ctx, req.headers, req.params.id),
+      ),
+    )
+    ui.get('/ui/drift', async (req, reply) =>
+      sendPage(reply, 'Drift', '/ui/drift', await driftPage(ctx, req.headers)),
     )
     registerUiActions(ui, ctx)
   })

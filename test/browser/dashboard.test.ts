@@ -100,6 +100,8 @@ describe.runIf(present)('dashboard in Chromium', () => {
     await visit('/ui/events', '06-events', /Events/)
     await visit('/ui/audit', '07-audit', /Audit/)
     expect(await page.locator('.banner').textContent()).toContain('Chain intact')
+    await visit('/ui/lots', '08-lots', /Lots/)
+    await visit('/ui/drift', '09-drift', /Drift/)
     expect(dialogs).toBe(0)
   })
 
