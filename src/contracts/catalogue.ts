@@ -1,5 +1,6 @@
 import type { EventType } from './event-type.ts'
 import { crmEventTypes } from './events/crm.ts'
+import { ediEventTypes } from './events/edi.ts'
 import { erpEventTypes } from './events/erp.ts'
 import { kernelEventTypes } from './events/kernel.ts'
 import { limsEventTypes } from './events/lims.ts'
@@ -14,6 +15,7 @@ import { qmsEventTypes } from './events/qms.ts'
 export const catalogue: readonly EventType[] = [
   ...kernelEventTypes,
   ...erpEventTypes,
+  ...ediEventTypes,
   ...qmsEventTypes,
   ...mesEventTypes,
   ...limsEventTypes,

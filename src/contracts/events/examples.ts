@@ -53,6 +53,23 @@ export const EVENT_EXAMPLES: Readonly<Record<string, unknown>> = {
     reason: 'wrong purchase order',
     audit,
   },
+  'erp.ship_notice.received.v1': {
+    shipment: 'ASN-2025-0042',
+    plant: 'P100',
+    supplier: 'V-42',
+    shippedAt: '2025-03-04T10:15:00Z',
+    lines: [
+      {
+        line: '3',
+        material: 'M-100',
+        supplierLot: 'ACME-2025-118',
+        purchaseOrder: '4500000017',
+        quantity: kg(500000),
+      },
+    ],
+    interchange: { sender: 'V42SUPPLIER', controlNumber: '000000101', transaction: '0001' },
+    audit: { ...audit, sourceSystem: 'edi-v42' },
+  },
   'erp.stock.posted.v1': {
     materialDocument: { id: '4900000321' },
     movementType: '321',
