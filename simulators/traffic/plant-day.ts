@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import type { CrmSim } from '../crm/server.ts'
 import type { ErpS4Sim } from '../erp-s4/server.ts'
 import { MATDOC, s4Client } from '../erp-s4/test-client.ts'
 import { startLims, startMes } from '../index.ts'
@@ -24,6 +25,8 @@ export interface PlantDayOptions {
   readonly erp?: ErpS4Sim
   /** when given, a quality engineer decides this QMS's open inspection lots */
   readonly qms?: QmsSim
+  /** when given, a customer now and then complains about a shipped lot */
+  readonly crm?: CrmSim
 }
 
 export interface PlantDay {
@@ -51,6 +54,7 @@ export async function startPlantDay(o: PlantDayOptions): Promise<PlantDay> {
   const stats: Record<string, number> = {
     receipts: 0,
     decisions: 0,
+    complaints: 0,
     dispositions: 0,
     operations: 0,
     labFiles: 0,
@@ -76,6 +80,7 @@ export async function startPlantDay(o: PlantDayOptions): Promise<PlantDay> {
   }
   const rawLots: string[] = []
   const decided = new Set<string>()
+  const shipped: Array<{ lot: string; customer: string }> = []
   const pendingDispositions: Array<{ lot: string; due: number }> = []
   const finished: string[] = []
   let tick = 0
@@ -307,6 +312,21 @@ export async function startPlantDay(o: PlantDayOptions): Promise<PlantDay> {
       'urn:erp:sap-p100',
     )
     stats.shipments!++
+    shipped.push({ lot, customer: ['CUST-88', 'CUST-12', 'CUST-40'][(stats.shipments! - 1) % 3]! })
+  }
+
+  /** A customer complains about a lot it received: the complaint traceability workflow starts. */
+  function complain(): void {
+    const target = shipped.at(-1)
+    if (!o.crm || !target) return
+    o.crm.fileComplaint({
+      customer: target.customer,
+      material: 'FG-900',
+      batch: target.lot,
+      severity: 'HIGH',
+      description: 'housing cracked on assembly',
+    })
+    stats.complaints!++
   }
 
   async function order(): Promise<void> {
@@ -343,6 +363,7 @@ export async function startPlantDay(o: PlantDayOptions): Promise<PlantDay> {
     if (tick % 6 === 0) await labResults()
     if (tick % 12 === 0) await ship()
     if (tick % 5 === 0) await order()
+    if (tick % 40 === 39) complain()
   }
   const timer = setInterval(() => {
     if (stopped) return

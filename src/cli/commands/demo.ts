@@ -3,6 +3,7 @@ import net from 'node:net'
 import path from 'node:path'
 import type { Command } from 'commander'
 import { runtimeFromEnv } from '../../config/runtime.ts'
+import { crmWebhookTranslator } from '../../connectors/crm/webhook/translator.ts'
 import { sapS4Connector } from '../../connectors/erp/sap-s4/connector.ts'
 import { sapS4GoodsReceiptTranslator } from '../../connectors/erp/sap-s4/gr-translator.ts'
 import { checkLimsFile, limsCsvTranslator } from '../../connectors/lims/csv/translator.ts'
@@ -11,6 +12,7 @@ import { qmsRestConnector } from '../../connectors/qms/rest/connector.ts'
 import { qmsWebhookTranslator } from '../../connectors/qms/rest/webhook-translator.ts'
 import { createLogger } from '../../observability/logger.ts'
 import { startQualink } from '../../server/qualink.ts'
+import { complaintTraceability } from '../../workflows/complaint-traceability.ts'
 import { inProcessQualityCheck } from '../../workflows/in-process-check.ts'
 import { kernelDemo } from '../../workflows/kernel-demo.ts'
 import {
@@ -54,7 +56,7 @@ export function registerDemoCommand(program: Command): void {
       const clientId = `qualink-demo-${createHash('sha256').update(path.resolve(rt.dataDir)).digest('hex').slice(0, 12)}`
       const { startLedgerServer, httpLedger } = await import('../../../simulators/ledger/server.ts')
       const { startPlantDay, DEMO_ORDERS } = await import('../../../simulators/traffic/plant-day.ts')
-      const { startErpS4, startQms } = await import('../../../simulators/index.ts')
+      const { startCrm, startErpS4, startQms } = await import('../../../simulators/index.ts')
       const ledger = await startLedgerServer()
       // The simulators call Qualink back on its fixed demo port; secrets are demo-only.
       const base = `http://127.0.0.1:${port}`
@@ -69,6 +71,7 @@ export function registerDemoCommand(program: Command): void {
         webhook: { url: `${base}/v1/ingress/erp-s4`, secret: 'demo-erp-secret' },
       })
       const qms = await startQms({ webhook: { url: `${base}/v1/ingress/qms`, secret: 'demo-qms-secret' } })
+      const crm = await startCrm({ webhook: { url: `${base}/v1/ingress/crm`, secret: 'demo-crm-secret' } })
       const runtime = (name: string, url: string) => ({ name, allowlist: [url], leaseMs: 30_000 })
       const q = await startQualink({
         dataDir: rt.dataDir,
@@ -79,6 +82,7 @@ export function registerDemoCommand(program: Command): void {
           kernelDemo,
           supplierReceiptInspection(() => ({ ...DEFAULT_RECEIPT_SETTINGS, decisionDeadline: '2m' })),
           inProcessQualityCheck(),
+          complaintTraceability(),
         ],
         ports: {
           ledger: httpLedger(ledger.url),
@@ -94,6 +98,13 @@ export function registerDemoCommand(program: Command): void {
             deliveryIdHeader: 'x-erp-delivery-id',
           },
           {
+            name: 'crm',
+            plant,
+            secrets: ['demo-crm-secret'],
+            signatureHeader: 'x-crm-signature',
+            deliveryIdHeader: 'x-crm-delivery-id',
+          },
+          {
             name: 'qms',
             plant,
             secrets: ['demo-qms-secret'],
@@ -106,6 +117,7 @@ export function registerDemoCommand(program: Command): void {
           limsCsvTranslator('lims-p100'),
           sapS4GoodsReceiptTranslator('erp-s4'),
           qmsWebhookTranslator('qms'),
+          crmWebhookTranslator('crm'),
         ],
         mqtt: mqttUp
           ? [{ name: 'mes-p100', plant, url: opts.broker, clientId, topics: ['qualink-demo/#'] }]
@@ -124,6 +136,7 @@ export function registerDemoCommand(program: Command): void {
         limsDir,
         erp,
         qms,
+        crm,
         log: (m) => console.log(`  ${m}`),
       })
       const dashboard = q.url.replace('127.0.0.1', 'localhost')
@@ -146,7 +159,7 @@ export function registerDemoCommand(program: Command): void {
         async () => {
           await traffic.stop()
           await q.close()
-          await Promise.all([ledger.close(), erp.close(), qms.close()])
+          await Promise.all([ledger.close(), erp.close(), qms.close(), crm.close()])
           const s = traffic.stats
           console.log(
             `  stopped cleanly: ${s.receipts} receipts, ${s.decisions} usage decisions, ${s.operations} operations, ` +
