@@ -27,7 +27,7 @@ import {
   untilTailCaughtUp,
 } from '../dialects.ts'
 import { until } from '../engine/harness.ts'
-import { freePort, postEvent } from './helpers.ts'
+import { freePort, postEvent, webhookSource } from './helpers.ts'
 
 const ALL = { allPlants: true, reason: 'test' } as const
 const audit = { timestamp: '2026-11-27T08:00:00Z', sourceSystem: 'test', approvalStatus: 'not_required' }
@@ -59,22 +59,7 @@ describe.each(DIALECTS)('complaint traceability end to end on %s', (dialect: Dia
       port,
       logger: pino({ level: 'silent' }),
       anchorFile: `${db.dir}/anchors.jsonl`,
-      webhooks: [
-        {
-          name: 'erp-s4',
-          plant: 'P100',
-          secrets: ['e'],
-          signatureHeader: 'x-erp-signature',
-          deliveryIdHeader: 'x-erp-delivery-id',
-        },
-        {
-          name: 'crm',
-          plant: 'P100',
-          secrets: ['c'],
-          signatureHeader: 'x-crm-signature',
-          deliveryIdHeader: 'x-crm-delivery-id',
-        },
-      ],
+      webhooks: [webhookSource.erp('e'), webhookSource.crm('c')],
       translators: [sapS4GoodsReceiptTranslator('erp-s4'), crmWebhookTranslator('crm')],
       workflows: [complaintTraceability()],
       ports: {

@@ -1,15 +1,13 @@
 import pino from 'pino'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { type ErpS4Sim, type QmsSim, startErpS4, startQms } from '../../simulators/index.ts'
-import { sapS4Connector } from '../../src/connectors/erp/sap-s4/connector.ts'
-import { qmsRestConnector } from '../../src/connectors/qms/rest/connector.ts'
 import { eventLogHistory } from '../../src/projections/measurement-history.ts'
 import { type Qualink, startQualink } from '../../src/server/qualink.ts'
 import type { Store } from '../../src/store/types.ts'
 import { inProcessQualityCheck } from '../../src/workflows/in-process-check.ts'
 import { AVAILABLE, createTestDatabase, DIALECTS, type Dialect, type TestDatabase } from '../dialects.ts'
 import { until } from '../engine/harness.ts'
-import { postEvent } from './helpers.ts'
+import { postEvent, simulatorPorts } from './helpers.ts'
 
 const ALL = { allPlants: true, reason: 'test' } as const
 const audit = { timestamp: '2026-11-27T08:00:00Z', sourceSystem: 'mes-p100', approvalStatus: 'not_required' }
@@ -35,7 +33,6 @@ describe.each(DIALECTS)('in-process quality check end to end on %s', (dialect: D
       })),
     })
     qms = await startQms()
-    const runtime = (name: string, url: string) => ({ name, allowlist: [url], leaseMs: 30_000 })
     q = await startQualink({
       store,
       port: 0,
@@ -43,8 +40,7 @@ describe.each(DIALECTS)('in-process quality check end to end on %s', (dialect: D
       anchorFile: `${db.dir}/anchors.jsonl`,
       workflows: [inProcessQualityCheck()],
       ports: {
-        erp: sapS4Connector.instantiate({ baseUrl: erp.url }, runtime('erp', erp.url)),
-        qms: qmsRestConnector.instantiate({ baseUrl: qms.url }, runtime('qms', qms.url)),
+        ...simulatorPorts({ erp: erp.url, qms: qms.url }),
         history: eventLogHistory(store),
       },
     })

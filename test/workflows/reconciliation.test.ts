@@ -2,9 +2,7 @@ import pino from 'pino'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { goodsReceipt, MATDOC, s4Client } from '../../simulators/erp-s4/test-client.ts'
 import { type ErpS4Sim, type QmsSim, startErpS4, startQms } from '../../simulators/index.ts'
-import { sapS4Connector } from '../../src/connectors/erp/sap-s4/connector.ts'
 import { sapS4GoodsReceiptTranslator } from '../../src/connectors/erp/sap-s4/gr-translator.ts'
-import { qmsRestConnector } from '../../src/connectors/qms/rest/connector.ts'
 import { qmsWebhookTranslator } from '../../src/connectors/qms/rest/webhook-translator.ts'
 import type { DriftPolicy } from '../../src/projections/reconciliation.ts'
 import { type Qualink, startQualink } from '../../src/server/qualink.ts'
@@ -12,7 +10,7 @@ import type { Store } from '../../src/store/types.ts'
 import { supplierReceiptInspection } from '../../src/workflows/supplier-receipt-inspection.ts'
 import { AVAILABLE, createTestDatabase, DIALECTS, type Dialect, type TestDatabase } from '../dialects.ts'
 import { until } from '../engine/harness.ts'
-import { freePort } from './helpers.ts'
+import { freePort, simulatorPorts, webhookSource } from './helpers.ts'
 
 const ALL = { allPlants: true, reason: 'test' } as const
 const KEY = 'RAW-100|1000|B1'
@@ -36,33 +34,16 @@ describe.each(DIALECTS)('QMS–ERP reconciliation on %s', (dialect: Dialect) => 
       webhook: { url: `${base}/v1/ingress/erp-s4`, secret: 'e' },
     })
     qms = await startQms({ webhook: { url: `${base}/v1/ingress/qms`, secret: 'q' } })
-    const runtime = (name: string, url: string) => ({ name, allowlist: [url], leaseMs: 30_000 })
     q = await startQualink({
       store,
       port,
       logger: pino({ level: 'silent' }),
       anchorFile: `${db.dir}/anchors.jsonl`,
-      webhooks: [
-        {
-          name: 'erp-s4',
-          plant: 'P100',
-          secrets: ['e'],
-          signatureHeader: 'x-erp-signature',
-          deliveryIdHeader: 'x-erp-delivery-id',
-        },
-        {
-          name: 'qms',
-          plant: 'P100',
-          secrets: ['q'],
-          signatureHeader: 'x-qms-signature',
-          deliveryIdHeader: 'x-qms-delivery-id',
-        },
-      ],
+      webhooks: [webhookSource.erp('e'), webhookSource.qms('q')],
       translators: [sapS4GoodsReceiptTranslator('erp-s4'), qmsWebhookTranslator('qms')],
       workflows: [supplierReceiptInspection()],
       ports: {
-        erp: sapS4Connector.instantiate({ baseUrl: erp.url }, runtime('erp', erp.url)),
-        qms: qmsRestConnector.instantiate({ baseUrl: qms.url }, runtime('qms', qms.url)),
+        ...simulatorPorts({ erp: erp.url, qms: qms.url }),
       },
       // The test drives the passes itself.
       reconcile: { intervalMs: 3_600_000, policy: () => policy },

@@ -11,7 +11,7 @@ import type { Store } from '../../src/store/types.ts'
 import { supplierReceiptInspection } from '../../src/workflows/supplier-receipt-inspection.ts'
 import { AVAILABLE, createTestDatabase, DIALECTS, type Dialect, type TestDatabase } from '../dialects.ts'
 import { until } from '../engine/harness.ts'
-import { freePort } from './helpers.ts'
+import { freePort, webhookSource } from './helpers.ts'
 
 const ALL = { allPlants: true, reason: 'test' } as const
 const BATCH_KEY = (batch: string) => `RAW-100|1000|${batch}`
@@ -41,22 +41,7 @@ describe.each(DIALECTS)('supplier receipt inspection end to end on %s', (dialect
       logger: pino({ level: 'silent' }),
       anchorFile: `${db.dir}/anchors.jsonl`,
       leaseTtlMs: 30_000,
-      webhooks: [
-        {
-          name: 'erp-s4',
-          plant: 'P100',
-          secrets: ['erp-secret'],
-          signatureHeader: 'x-erp-signature',
-          deliveryIdHeader: 'x-erp-delivery-id',
-        },
-        {
-          name: 'qms',
-          plant: 'P100',
-          secrets: ['qms-secret'],
-          signatureHeader: 'x-qms-signature',
-          deliveryIdHeader: 'x-qms-delivery-id',
-        },
-      ],
+      webhooks: [webhookSource.erp('erp-secret'), webhookSource.qms('qms-secret')],
       translators: [sapS4GoodsReceiptTranslator('erp-s4'), qmsWebhookTranslator('qms')],
       workflows: [supplierReceiptInspection()],
       ports: {
