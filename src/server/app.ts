@@ -4,6 +4,7 @@ import { QualinkError } from '../contracts/errors.ts'
 import { registerUiRoutes } from '../ui/routes.ts'
 import { hasRole, requiredRole } from './auth.ts'
 import type { ServerContext } from './context.ts'
+import { collectRoutes, openapiDocument } from './openapi.ts'
 import { problem, sendProblem, toProblem } from './problem.ts'
 import { registerEventRoutes } from './routes/events.ts'
 import { registerIngressRoutes } from './routes/ingress.ts'
@@ -50,6 +51,8 @@ export function buildApp(ctx: ServerContext): FastifyInstance {
     sendProblem(reply, problem('QLK_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`)),
   )
 
+  const routes = collectRoutes(app)
+  app.get('/openapi.json', async () => openapiDocument(routes, '1'))
   registerEventRoutes(app, ctx)
   registerOpsRoutes(app, ctx)
   registerRunRoutes(app, ctx)

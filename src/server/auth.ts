@@ -90,7 +90,7 @@ export class Authenticator {
 
 /** Which role a request needs, by method and route: reading is viewer; effects need more. */
 export function requiredRole(method: string, route: string): Role | 'public' | 'signed' {
-  if (route === '/healthz' || route === '/readyz') return 'public'
+  if (route === '/healthz' || route === '/readyz' || route === '/openapi.json') return 'public'
   if (route.startsWith('/v1/ingress/')) return 'signed' // webhooks authenticate by their signature
   if (route === '/v1/audit/verify' || route.endsWith('/evidence')) return 'auditor'
   if (method === 'GET' || method === 'HEAD') return 'viewer'
