@@ -34,6 +34,17 @@ function problemsOf(text: string | Buffer) {
   return []
 }
 
+/** The supplier as a trading partner, and Qualink's own interchange identity. */
+const partner: TradingPartner = {
+  id: 'V-42',
+  qualifier: 'ZZ',
+  interchangeId: 'V42SUPPLIER',
+  applicationId: 'V42SUPPLIER',
+  usage: 'T',
+  rejectedConditionCode: '07',
+}
+const self = { qualifier: 'ZZ', interchangeId: 'QUALINKP100', applicationId: 'QUALINKP100' }
+
 describe('X12 parser', () => {
   it('reads the envelope of the sample 856: delimiters from the ISA, control numbers, one SH group', () => {
     const x = parseX12(fixture('856-valid.x12'))
@@ -220,15 +231,6 @@ describe('EDI X12 over folder transport with a real store', () => {
 
   it('writes 861 acceptance certificates atomically with increasing, durable control numbers that round-trip', async () => {
     const outbound = path.join(db.dir, 'edi-out')
-    const partner: TradingPartner = {
-      id: 'V-42',
-      qualifier: 'ZZ',
-      interchangeId: 'V42SUPPLIER',
-      applicationId: 'V42SUPPLIER',
-      usage: 'T',
-      rejectedConditionCode: '07',
-    }
-    const self = { qualifier: 'ZZ', interchangeId: 'QUALINKP100', applicationId: 'QUALINKP100' }
     const receipt = {
       material: 'M-100',
       supplierLot: 'ACME-2025-118',
@@ -296,15 +298,6 @@ describe('EDI X12 over folder transport with a real store', () => {
 
   it('burns no control number on a decision it cannot certify', async () => {
     const outbound = path.join(db.dir, 'edi-out')
-    const partner: TradingPartner = {
-      id: 'V-42',
-      qualifier: 'ZZ',
-      interchangeId: 'V42SUPPLIER',
-      applicationId: 'V42SUPPLIER',
-      usage: 'T',
-      rejectedConditionCode: '07',
-    }
-    const self = { qualifier: 'ZZ', interchangeId: 'QUALINKP100', applicationId: 'QUALINKP100' }
     const decision = {
       inspectionLot: '010000000124',
       code: 'A1',
