@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { buildEvidence } from '../../audit/evidence.ts'
 import { QualinkError } from '../../contracts/errors.ts'
+import { exportLotIsa95 } from '../../projections/isa95-export.ts'
 import { listDrift } from '../../projections/reconciliation.ts'
 import { recallCsv, recallScope, trace } from '../../projections/trace.ts'
 import type { ServerContext } from '../context.ts'
@@ -61,6 +62,26 @@ export function registerLotRoutes(
       if (!r) throw notFound(req.params.id)
       if (req.query.format === 'csv') return reply.type('text/csv').send(recallCsv(r))
       return r
+    },
+  )
+
+  app.get<{ Params: { id: string }; Querystring: { format?: 'xml' | 'json' } }>(
+    '/v1/lots/:id/isa95',
+    {
+      schema: {
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { format: { type: 'string', enum: ['xml', 'json'], default: 'xml' } },
+        },
+      },
+    },
+    async (req, reply) => {
+      await catchUp()
+      const format = req.query.format ?? 'xml'
+      const doc = await exportLotIsa95(ctx.store, ctx.scopeOf(req.headers), req.params.id, format)
+      if (doc === undefined) throw notFound(req.params.id)
+      return reply.type(format === 'xml' ? 'application/xml' : 'application/json').send(doc)
     },
   )
 
