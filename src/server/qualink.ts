@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import { FileAnchorSink } from '../audit/anchors.ts'
 import { AuditSealer } from '../audit/sealer.ts'
 import { type NatsRelay, type NatsRelayConfig, startNatsRelay } from '../connectors/broker/nats-relay.ts'
+import { type NatsSourceConfig, startNatsSource } from '../connectors/broker/nats-source.ts'
 import { type FileDropConfig, startFileDrop } from '../connectors/ingress/file-drop.ts'
 import { type MqttSourceConfig, startMqttSource } from '../connectors/ingress/mqtt-source.ts'
 import type { WebhookSource } from '../connectors/ingress/webhook-source.ts'
@@ -60,6 +61,8 @@ export interface QualinkOptions {
   readonly reconcile?: { readonly intervalMs: number; readonly policy: (plant: string) => DriftPolicy }
   /** fan-out of every event to NATS JetStream (a lease-fenced singleton) */
   readonly natsRelay?: NatsRelayConfig
+  /** JetStream durable consumers feeding raw deliveries (each a lease-fenced singleton) */
+  readonly natsSources?: readonly NatsSourceConfig[]
 }
 
 export interface Qualink {
@@ -229,6 +232,24 @@ export async function startQualink(opts: QualinkOptions = {}): Promise<Qualink> 
           if (reconciling) clearTimeout(reconciling)
           reconciling = undefined
           await reconcilePass
+        },
+      }),
+    )
+  }
+  for (const cfg of opts.natsSources ?? []) {
+    let src: { close(): Promise<void> } | undefined
+    sources.push(
+      new Singleton({
+        store,
+        name: `ingress:${cfg.name}`,
+        owner,
+        logger,
+        run: async () => {
+          src = await startNatsSource(cfg, storeRaw)
+        },
+        halt: async () => {
+          await src?.close()
+          src = undefined
         },
       }),
     )
