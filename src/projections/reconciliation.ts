@@ -1,8 +1,9 @@
+import type { DispositionCode } from '../model/nonconformance.ts'
 import type { Quantity } from '../model/quantity.ts'
 import { add, compare, subtract } from '../model/quantity.ts'
 import type { Logger } from '../observability/logger.ts'
 import type { Scope, Store } from '../store/types.ts'
-import type { ErpPort, LotRef } from '../workflows/ports/erp.ts'
+import { DISPOSITION_BUCKET, type ErpPort, type LotRef } from '../workflows/ports/erp.ts'
 
 export type DriftPolicy = 'alert' | 'heal'
 export type DriftKind = 'posting-missing' | 'released-beyond-decision'
@@ -25,11 +26,9 @@ interface Expected {
   lot: LotRef
   inspectionLot: string
   postStockKey: string | null
-  lines: Array<{ code: string; quantity: Quantity }>
+  lines: Array<{ code: DispositionCode; quantity: Quantity }>
   released: Quantity | null
 }
-
-const RELEASING = new Set(['RELEASE', 'USE_AS_IS'])
 
 /**
  * Compares, per lot whose receipt inspection finished, what the QMS decided with the stock the
@@ -74,7 +73,7 @@ export class Reconciler {
         .event
       if (!ud || !gr.inspectionLot) continue
       const lines = ud.envelope.data.stockPostings
-      const releasing = lines.filter((l) => RELEASING.has(l.code)).map((l) => l.quantity)
+      const releasing = lines.filter((l) => DISPOSITION_BUCKET[l.code] === 'release').map((l) => l.quantity)
       out.push({
         plant: run.plant,
         lot: { plant: gr.lot.plant, material: gr.lot.material, lot: gr.lot.id },
@@ -104,17 +103,7 @@ export class Reconciler {
               idempotencyKey: e.postStockKey ?? `reconcile/${e.lot.lot}/post-stock`,
               inspectionLot: e.inspectionLot,
               lot: e.lot,
-              lines: e.lines.map((l) => ({
-                bucket:
-                  l.code === 'RELEASE' || l.code === 'USE_AS_IS'
-                    ? 'release'
-                    : l.code === 'SCRAP'
-                      ? 'scrap'
-                      : l.code === 'RETURN_TO_VENDOR'
-                        ? 'return'
-                        : 'block',
-                quantity: l.quantity,
-              })),
+              lines: e.lines.map((l) => ({ bucket: DISPOSITION_BUCKET[l.code], quantity: l.quantity })),
             }),
         })
       }
