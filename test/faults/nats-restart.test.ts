@@ -12,16 +12,9 @@ import type { Store } from '../../src/store/types.ts'
 import { createTestDatabase, type TestDatabase } from '../dialects.ts'
 import { append, until } from '../engine/harness.ts'
 import { ping } from '../event-fixtures.ts'
+import { freePort } from '../services.ts'
 
 const NATS_BIN = '/usr/sbin/nats-server'
-
-async function freePort(): Promise<number> {
-  const s = net.createServer()
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r))
-  const port = (s.address() as net.AddressInfo).port
-  await new Promise((r) => s.close(r))
-  return port
-}
 
 async function portOpen(port: number): Promise<boolean> {
   return new Promise((resolve) => {

@@ -11,6 +11,7 @@ import {
   type TestDatabase,
   untilTailCaughtUp,
 } from '../dialects.ts'
+import { until } from '../engine/harness.ts'
 import { ping } from '../event-fixtures.ts'
 
 function request(...events: Record<string, unknown>[]): AppendRequest {
@@ -108,17 +109,9 @@ describe.each(DIALECTS)('store on %s', (dialect: Dialect) => {
     const renewed = await store.renewLease(a!, 60_000)
     expect(renewed?.token).toBe(1)
     const short = await store.acquireLease('short', 'A', 1)
-    await until(async () => (await store.now()) > short!.expiresAtMs)
+    await until(async () => (await store.now()) > short!.expiresAtMs, 5000)
     const taken = await store.acquireLease('short', 'B', 60_000)
     expect(taken?.token).toBe(2)
     expect(await store.renewLease(short!, 60_000)).toBeUndefined()
   })
 })
-
-async function until(cond: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const end = Date.now() + timeoutMs
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error('condition not met in time')
-    await new Promise((r) => setTimeout(r, 2))
-  }
-}

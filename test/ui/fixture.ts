@@ -7,6 +7,7 @@ import type { DeadLetter, RunRow } from '../../src/store/engine-types.ts'
 import type { Store } from '../../src/store/types.ts'
 import { kernelDemo } from '../../src/workflows/kernel-demo.ts'
 import { createTestDatabase, type TestDatabase } from '../dialects.ts'
+import { until as harnessUntil } from '../engine/harness.ts'
 
 export const ALL = { allPlants: true, reason: 'test' } as const
 /** A run key no page may render as markup. */
@@ -30,13 +31,8 @@ export interface Dashboard {
   close(): Promise<void>
 }
 
-export async function until(cond: () => Promise<boolean> | boolean, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error('condition not met in time')
-    await new Promise((r) => setTimeout(r, 20))
-  }
-}
+export const until = (cond: () => Promise<boolean> | boolean, timeoutMs = 10_000) =>
+  harnessUntil(cond, timeoutMs)
 
 /**
  * A live Qualink on a fresh SQLite file with the kernel demo workflow and the ledger simulator,

@@ -1,18 +1,11 @@
 import { randomUUID } from 'node:crypto'
-import net from 'node:net'
 import { expect } from 'vitest'
+
+export { freePort } from '../services.ts'
+
 import { sapS4Connector } from '../../src/connectors/erp/sap-s4/connector.ts'
 import { qmsRestConnector } from '../../src/connectors/qms/rest/connector.ts'
 import type { Qualink } from '../../src/server/qualink.ts'
-
-/** A free loopback port, for simulators that must know Qualink's URL before it starts. */
-export async function freePort(): Promise<number> {
-  const s = net.createServer()
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r))
-  const port = (s.address() as net.AddressInfo).port
-  await new Promise((r) => s.close(r))
-  return port
-}
 
 /** Posts one canonical event through the ingest API, as a connector would, and expects 202. */
 export async function postEvent(
