@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { QualinkError } from '../../contracts/errors.ts'
+import { getDeadLetter } from '../../store/dead-letters.ts'
 import type { DeadLetter, RunStatus } from '../../store/engine-types.ts'
 import type { ServerContext } from '../context.ts'
 
@@ -93,11 +94,8 @@ export function registerRunRoutes(app: FastifyInstance, ctx: ServerContext): voi
     })
 
   app.post<{ Params: { id: string } }>('/v1/dead-letters/:id/replay', async (req, reply) => {
-    const scope = ctx.scopeOf(req.headers)
-    const [dl] = (await engine.listDeadLetters(scope, { status: 'open', limit: 100_000 })).filter(
-      (d) => String(d.id) === req.params.id,
-    )
-    const replayed = dl && (await replayOne(req.headers, dl))
+    const dl = await getDeadLetter(ctx.store, ctx.scopeOf(req.headers), Number(req.params.id))
+    const replayed = dl?.status === 'open' ? await replayOne(req.headers, dl) : undefined
     if (!replayed) throw new QualinkError('QLK_NOT_FOUND', `no open dead letter ${req.params.id}`)
     ctx.wakeEngine()
     return reply.code(202).send(replayed)

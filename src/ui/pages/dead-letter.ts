@@ -1,5 +1,6 @@
 import { QualinkError } from '../../contracts/errors.ts'
 import type { ServerContext } from '../../server/context.ts'
+import { getDeadLetter } from '../../store/dead-letters.ts'
 import type { DeadLetter } from '../../store/engine-types.ts'
 import { age, badge, when } from '../format.ts'
 import { type Html, html } from '../html.ts'
@@ -8,17 +9,8 @@ import { eventSection, journalTable, runSummary, triggerEvent, waitsTable } from
 
 type Headers = Record<string, string | string[] | undefined>
 
-/**
- * The store has no get-by-id for dead letters and src/store is not the dashboard's to change:
- * list (any status) and pick. Dead letters are few; revisit if that stops being true.
- */
 export async function findDeadLetter(ctx: ServerContext, headers: Headers, id: string): Promise<DeadLetter> {
-  const n = Number(id)
-  const dl = Number.isSafeInteger(n)
-    ? (await ctx.store.engine.listDeadLetters(ctx.scopeOf(headers), { limit: 100_000 })).find(
-        (d) => d.id === n,
-      )
-    : undefined
+  const dl = await getDeadLetter(ctx.store, ctx.scopeOf(headers), Number(id))
   if (!dl) throw new QualinkError('QLK_NOT_FOUND', `dead letter ${id} not found`)
   return dl
 }
