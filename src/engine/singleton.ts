@@ -71,3 +71,48 @@ export class Singleton {
     }
   }
 }
+
+type Duty = Pick<SingletonOptions, 'run' | 'halt'>
+
+/** A duty that is a resource: opened when this process takes the lease, closed when it loses it. */
+export function resourceDuty(
+  open: () => Promise<{ close(): Promise<void> }> | { close(): Promise<void> },
+): Duty {
+  let handle: { close(): Promise<void> } | undefined
+  return {
+    run: async () => {
+      handle = await open()
+    },
+    halt: async () => {
+      const h = handle
+      handle = undefined
+      await h?.close()
+    },
+  }
+}
+
+/** A duty that repeats `pass` every `everyMs` while the lease is held; halting waits for the pass in flight. */
+export function periodicDuty(pass: () => Promise<unknown>, everyMs: number, firstMs = everyMs): Duty {
+  let timer: NodeJS.Timeout | undefined
+  let active = false
+  let current: Promise<unknown> = Promise.resolve()
+  const loop = () => {
+    current = pass()
+      .catch(() => undefined)
+      .finally(() => {
+        if (active) timer = setTimeout(loop, everyMs)
+      })
+  }
+  return {
+    run: () => {
+      active = true
+      timer = setTimeout(loop, firstMs)
+    },
+    halt: async () => {
+      active = false
+      if (timer) clearTimeout(timer)
+      timer = undefined
+      await current
+    },
+  }
+}

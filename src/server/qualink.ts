@@ -2,7 +2,7 @@ import path from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { FileAnchorSink } from '../audit/anchors.ts'
 import { AuditSealer } from '../audit/sealer.ts'
-import { type NatsRelay, type NatsRelayConfig, startNatsRelay } from '../connectors/broker/nats-relay.ts'
+import { type NatsRelayConfig, startNatsRelay } from '../connectors/broker/nats-relay.ts'
 import { type NatsSourceConfig, startNatsSource } from '../connectors/broker/nats-source.ts'
 import { type FileDropConfig, startFileDrop } from '../connectors/ingress/file-drop.ts'
 import { type MqttSourceConfig, startMqttSource } from '../connectors/ingress/mqtt-source.ts'
@@ -11,7 +11,7 @@ import { catalogue } from '../contracts/catalogue.ts'
 import { QualinkError } from '../contracts/errors.ts'
 import { EventRegistry } from '../contracts/registry.ts'
 import { Engine } from '../engine/engine.ts'
-import { Singleton } from '../engine/singleton.ts'
+import { periodicDuty, resourceDuty, Singleton, type SingletonOptions } from '../engine/singleton.ts'
 import { TranslationStage, type Translator } from '../engine/translation-stage.ts'
 import type { WorkflowDefinition } from '../engine/workflow.ts'
 import { createLogger, type Logger } from '../observability/logger.ts'
@@ -111,7 +111,6 @@ export async function startQualink(opts: QualinkOptions = {}): Promise<Qualink> 
     onSealed: (n) => metrics.auditSealed.inc(n),
   })
   const projector = new GenealogyProjector(store)
-  let projecting: NodeJS.Timeout | undefined
   let catchingUp: Promise<unknown> = Promise.resolve()
   // One catch-up at a time per process; the cursor's compare-and-set guards across processes.
   const catchUp = () => {
@@ -144,133 +143,54 @@ export async function startQualink(opts: QualinkOptions = {}): Promise<Qualink> 
     translators: opts.translators ?? [],
     logger,
   })
-  const projection = new Singleton({
-    store,
-    name: `projection:${GENEALOGY_PROJECTION}`,
-    owner: `${process.pid}@${Date.now()}`,
-    logger,
-    run: () => {
-      const loop = () => {
-        void catchUp().finally(() => {
-          if (projecting) projecting = setTimeout(loop, 500)
-        })
-      }
-      projecting = setTimeout(loop, 0)
-    },
-    halt: () => {
-      if (projecting) clearTimeout(projecting)
-      projecting = undefined
-    },
-  })
+  const owner = `${process.pid}@${Date.now()}`
+  const singleton = (name: string, duty: Pick<SingletonOptions, 'run' | 'halt'>) =>
+    new Singleton({ store, name, owner, logger, ...duty })
+  const projection = singleton(`projection:${GENEALOGY_PROJECTION}`, periodicDuty(catchUp, 500, 0))
   const storeRaw = async (d: Parameters<Store['insertRawDelivery']>[0]) => {
     const r = await store.insertRawDelivery(d)
     translation.wake()
     return r
   }
-  const owner = `${process.pid}@${Date.now()}`
   const sources: Singleton[] = [
-    ...(opts.mqtt ?? []).map((cfg) => {
-      let sub: { close(): Promise<void> } | undefined
-      return new Singleton({
-        store,
-        name: `ingress:${cfg.name}`,
-        owner,
-        logger,
-        run: async () => {
-          sub = await startMqttSource(cfg, storeRaw, (e) =>
+    ...(opts.mqtt ?? []).map((cfg) =>
+      singleton(
+        `ingress:${cfg.name}`,
+        resourceDuty(() =>
+          startMqttSource(cfg, storeRaw, (e) =>
             logger.warn({ err: e, source: cfg.name }, 'MQTT source error'),
-          )
-        },
-        halt: async () => {
-          await sub?.close()
-          sub = undefined
-        },
-      })
-    }),
-    ...(opts.fileDrops ?? []).map((cfg) => {
-      let drop: { close(): Promise<void> } | undefined
-      return new Singleton({
-        store,
-        name: `ingress:${cfg.name}`,
-        owner,
-        logger,
-        run: () => {
-          drop = startFileDrop(cfg, storeRaw)
-        },
-        halt: async () => {
-          await drop?.close()
-          drop = undefined
-        },
-      })
-    }),
+          ),
+        ),
+      ),
+    ),
+    ...(opts.fileDrops ?? []).map((cfg) =>
+      singleton(
+        `ingress:${cfg.name}`,
+        resourceDuty(() => startFileDrop(cfg, storeRaw)),
+      ),
+    ),
+    ...(opts.natsSources ?? []).map((cfg) =>
+      singleton(
+        `ingress:${cfg.name}`,
+        resourceDuty(() => startNatsSource(cfg, storeRaw)),
+      ),
+    ),
   ]
   const erpPort = (opts.ports as { erp?: ErpPort } | undefined)?.erp
   const reconciler =
     opts.reconcile && erpPort ? new Reconciler(store, erpPort, opts.reconcile.policy, logger) : undefined
-  let reconciling: NodeJS.Timeout | undefined
-  let reconcilePass: Promise<unknown> = Promise.resolve()
   if (reconciler && opts.reconcile) {
-    const every = opts.reconcile.intervalMs
-    sources.push(
-      new Singleton({
-        store,
-        name: 'reconciliation',
-        owner,
-        logger,
-        run: () => {
-          const loop = () => {
-            reconcilePass = reconciler
-              .runOnce()
-              .catch((e) => logger.error({ err: e }, 'reconciliation pass failed'))
-              .finally(() => {
-                if (reconciling) reconciling = setTimeout(loop, every)
-              })
-          }
-          reconciling = setTimeout(loop, every)
-        },
-        halt: async () => {
-          if (reconciling) clearTimeout(reconciling)
-          reconciling = undefined
-          await reconcilePass
-        },
-      }),
-    )
-  }
-  for (const cfg of opts.natsSources ?? []) {
-    let src: { close(): Promise<void> } | undefined
-    sources.push(
-      new Singleton({
-        store,
-        name: `ingress:${cfg.name}`,
-        owner,
-        logger,
-        run: async () => {
-          src = await startNatsSource(cfg, storeRaw)
-        },
-        halt: async () => {
-          await src?.close()
-          src = undefined
-        },
-      }),
-    )
+    const pass = () =>
+      reconciler.runOnce().catch((e) => logger.error({ err: e }, 'reconciliation pass failed'))
+    sources.push(singleton('reconciliation', periodicDuty(pass, opts.reconcile.intervalMs)))
   }
   if (opts.natsRelay) {
     const cfg = opts.natsRelay
-    let relay: NatsRelay | undefined
     sources.push(
-      new Singleton({
-        store,
-        name: `relay:${cfg.name ?? 'nats'}`,
-        owner,
-        logger,
-        run: async () => {
-          relay = await startNatsRelay(store, cfg)
-        },
-        halt: async () => {
-          await relay?.close()
-          relay = undefined
-        },
-      }),
+      singleton(
+        `relay:${cfg.name ?? 'nats'}`,
+        resourceDuty(() => startNatsRelay(store, cfg)),
+      ),
     )
   }
   let shuttingDown = false
