@@ -14,12 +14,14 @@ import {
  * the delivery block (workflows c, d). Holding a held order is refused rather than ignored, so a
  * duplicate effect shows up instead of silently passing.
  */
-export interface ProductionOrderHoldState {
+interface GateState<S extends string> {
   readonly ref: ObjectRef
-  readonly status: HoldState
+  readonly status: S
   readonly reason?: string
   readonly lastSequence?: number
 }
+
+export type ProductionOrderHoldState = GateState<HoldState>
 
 export type ProductionOrderHoldEvent = SequencedEvent &
   ({ readonly type: 'hold'; readonly reason: string } | { readonly type: 'release_hold' })
@@ -37,22 +39,10 @@ export function applyProductionOrderHoldEvent(
   state: ProductionOrderHoldState,
   event: ProductionOrderHoldEvent,
 ): Outcome<ProductionOrderHoldState> {
-  const stale = staleness(state, event)
-  if (stale) return stale
-  const status = applyTable<HoldState, ProductionOrderHoldEvent>(state.ref, state.status, event, HOLD_TABLE)
-  const reason = event.type === 'hold' ? event.reason : undefined
-  return {
-    parked: false,
-    state: { ref: state.ref, status, reason, lastSequence: nextSequence(state, event) },
-  }
+  return applyGateEvent(state, event, HOLD_TABLE, 'hold')
 }
 
-export interface DeliveryBlockState {
-  readonly ref: ObjectRef
-  readonly status: BlockState
-  readonly reason?: string
-  readonly lastSequence?: number
-}
+export type DeliveryBlockState = GateState<BlockState>
 
 export type DeliveryBlockEvent = SequencedEvent &
   ({ readonly type: 'block'; readonly reason: string } | { readonly type: 'unblock' })
@@ -71,10 +61,20 @@ export function applyDeliveryBlockEvent(
   state: DeliveryBlockState,
   event: DeliveryBlockEvent,
 ): Outcome<DeliveryBlockState> {
+  return applyGateEvent(state, event, BLOCK_TABLE, 'block')
+}
+
+/** Both gates: park stale events, move by the table, keep the reason only from the closing event (hold, block). */
+function applyGateEvent<S extends string, E extends SequencedEvent & { readonly reason?: string }>(
+  state: GateState<S>,
+  event: E,
+  table: Readonly<Record<string, Partial<Readonly<Record<S, S>>>>>,
+  closing: E['type'],
+): Outcome<GateState<S>> {
   const stale = staleness(state, event)
   if (stale) return stale
-  const status = applyTable<BlockState, DeliveryBlockEvent>(state.ref, state.status, event, BLOCK_TABLE)
-  const reason = event.type === 'block' ? event.reason : undefined
+  const status = applyTable<S, E>(state.ref, state.status, event, table)
+  const reason = event.type === closing ? event.reason : undefined
   return {
     parked: false,
     state: { ref: state.ref, status, reason, lastSequence: nextSequence(state, event) },
