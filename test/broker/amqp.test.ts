@@ -4,12 +4,11 @@ import { startAmqpRelay, startAmqpSource } from '../../src/connectors/broker/amq
 import type { CloudEvent } from '../../src/contracts/envelope.ts'
 import type { Store } from '../../src/store/types.ts'
 import { createTestDatabase, type TestDatabase } from '../dialects.ts'
-import { append, until } from '../engine/harness.ts'
+import { ALL, append, until } from '../engine/harness.ts'
 import { ping } from '../event-fixtures.ts'
 import { serviceUp, uniqueName } from '../services.ts'
 
 const URL = 'amqp://guest:guest@127.0.0.1:5672'
-const ALL = { allPlants: true, reason: 'test' } as const
 
 describe.skipIf(!(await serviceUp('rabbitmq')))('RabbitMQ relay and source against the local broker', () => {
   let db: TestDatabase

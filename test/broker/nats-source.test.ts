@@ -4,11 +4,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { startNatsSource } from '../../src/connectors/broker/nats-source.ts'
 import type { Store } from '../../src/store/types.ts'
 import { createTestDatabase, type TestDatabase } from '../dialects.ts'
-import { until } from '../engine/harness.ts'
+import { ALL, until } from '../engine/harness.ts'
 import { serviceUp, uniqueName } from '../services.ts'
 
 const NATS = 'nats://127.0.0.1:4222'
-const ALL = { allPlants: true, reason: 'test' } as const
 
 describe.skipIf(!(await serviceUp('nats')))('ingest from the local NATS JetStream', () => {
   let db: TestDatabase

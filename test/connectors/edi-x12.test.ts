@@ -19,9 +19,9 @@ import { EventRegistry } from '../../src/contracts/registry.ts'
 import { memoryXrefResolver } from '../../src/mapping/xref.ts'
 import type { Store } from '../../src/store/types.ts'
 import { createTestDatabase, type TestDatabase } from '../dialects.ts'
+import { ALL } from '../engine/harness.ts'
 
 const FIXTURES = path.join(import.meta.dirname, '../fixtures/edi')
-const ALL = { allPlants: true, reason: 'test' } as const
 const fixture = (name: string) => readFileSync(path.join(FIXTURES, name))
 
 function problemsOf(text: string | Buffer) {

@@ -1,9 +1,14 @@
 import { randomUUID } from 'node:crypto'
+import path from 'node:path'
 import pino from 'pino'
+import { httpLedger, type LedgerServer, startLedgerServer } from '../../simulators/ledger/server.ts'
 import type { CloudEvent } from '../../src/contracts/envelope.ts'
 import { Engine, type EngineOptions } from '../../src/engine/engine.ts'
+import { type Qualink, type QualinkOptions, startQualink } from '../../src/server/qualink.ts'
 import { toAppendEvent } from '../../src/store/append-event.ts'
 import type { Store } from '../../src/store/types.ts'
+import { kernelDemo } from '../../src/workflows/kernel-demo.ts'
+import { createTestDatabase, type Dialect } from '../dialects.ts'
 
 export const ALL = { allPlants: true, reason: 'test' } as const
 
@@ -48,5 +53,46 @@ export async function until(cond: () => Promise<boolean> | boolean, timeoutMs = 
   while (!(await cond())) {
     if (Date.now() > end) throw new Error('condition not met in time')
     await new Promise((r) => setTimeout(r, 10))
+  }
+}
+
+export interface DemoHub {
+  readonly q: Qualink
+  readonly store: Store
+  readonly ledger: LedgerServer
+  close(): Promise<void>
+}
+
+/**
+ * A live Qualink on a fresh `dialect` database with the kernel demo workflow and the ledger
+ * simulator; `extra` adds or overrides options (API keys, ...). `close` stops and removes it all.
+ */
+export async function startDemoHub(dialect: Dialect, extra: Partial<QualinkOptions> = {}): Promise<DemoHub> {
+  const db = await createTestDatabase(dialect)
+  let store: Store | undefined
+  let ledger: LedgerServer | undefined
+  let q: Qualink | undefined
+  const close = async () => {
+    await q?.close()
+    await ledger?.close()
+    await store?.close()
+    await db.cleanup()
+  }
+  try {
+    store = await db.open()
+    ledger = await startLedgerServer()
+    q = await startQualink({
+      store,
+      port: 0,
+      logger: pino({ level: 'silent' }),
+      anchorFile: path.join(db.dir, 'anchors.jsonl'),
+      workflows: [kernelDemo],
+      ports: { ledger: httpLedger(ledger.url) },
+      ...extra,
+    })
+    return { q, store, ledger, close }
+  } catch (e) {
+    await close()
+    throw e
   }
 }

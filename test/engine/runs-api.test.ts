@@ -1,38 +1,22 @@
-import path from 'node:path'
-import pino from 'pino'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { httpLedger, type LedgerServer, startLedgerServer } from '../../simulators/ledger/server.ts'
-import { type Qualink, startQualink } from '../../src/server/qualink.ts'
-import type { Store } from '../../src/store/types.ts'
-import { kernelDemo } from '../../src/workflows/kernel-demo.ts'
-import { AVAILABLE, createTestDatabase, DIALECTS, type Dialect, type TestDatabase } from '../dialects.ts'
-import { demoEvent, until } from './harness.ts'
+import type { LedgerServer } from '../../simulators/ledger/server.ts'
+import type { Qualink } from '../../src/server/qualink.ts'
+import { AVAILABLE, DIALECTS, type Dialect } from '../dialects.ts'
+import { type DemoHub, demoEvent, startDemoHub, until } from './harness.ts'
 
 describe.each(DIALECTS)('runs and dead-letter API on %s', (dialect: Dialect) => {
-  let db: TestDatabase
-  let store: Store
+  let hub: DemoHub | undefined
   let ledger: LedgerServer
   let q: Qualink
 
   beforeEach(async (ctx) => {
     if (!AVAILABLE[dialect]) ctx.skip()
-    db = await createTestDatabase(dialect)
-    store = await db.open()
-    ledger = await startLedgerServer()
-    q = await startQualink({
-      store,
-      port: 0,
-      logger: pino({ level: 'silent' }),
-      anchorFile: path.join(db.dir, 'a.jsonl'),
-      workflows: [kernelDemo],
-      ports: { ledger: httpLedger(ledger.url) },
-    })
+    hub = await startDemoHub(dialect)
+    ;({ q, ledger } = hub)
   })
   afterEach(async () => {
-    await q?.close()
-    await ledger?.close()
-    await store?.close()
-    await db?.cleanup()
+    await hub?.close()
+    hub = undefined
   })
 
   const call = async (method: 'GET' | 'POST', url: string, payload?: object) => {

@@ -7,10 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { httpLedger, type LedgerServer, startLedgerServer } from '../../simulators/ledger/server.ts'
 import { type Qualink, startQualink } from '../../src/server/qualink.ts'
 import { kernelDemo } from '../../src/workflows/kernel-demo.ts'
-import { demoEvent, until } from '../engine/harness.ts'
+import { ALL, demoEvent, until } from '../engine/harness.ts'
 import { PrivatePostgres, privatePostgresPossible } from './private-postgres.ts'
-
-const ALL = { allPlants: true, reason: 'test' } as const
 
 /**
  * F4 (reference/perf-reliability.md §6): Qualink's database sessions are killed again and again

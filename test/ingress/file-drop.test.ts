@@ -9,8 +9,8 @@ import { catalogue } from '../../src/contracts/catalogue.ts'
 import { EventRegistry } from '../../src/contracts/registry.ts'
 import type { Store } from '../../src/store/types.ts'
 import { createTestDatabase, type TestDatabase } from '../dialects.ts'
+import { ALL } from '../engine/harness.ts'
 
-const ALL = { allPlants: true, reason: 'test' } as const
 const row = (sampleId: string, value: string) => ({
   sampleId,
   lot: 'F-9001',

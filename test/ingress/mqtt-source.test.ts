@@ -7,11 +7,10 @@ import { catalogue } from '../../src/contracts/catalogue.ts'
 import { EventRegistry } from '../../src/contracts/registry.ts'
 import type { Store } from '../../src/store/types.ts'
 import { createTestDatabase, type TestDatabase } from '../dialects.ts'
-import { until } from '../engine/harness.ts'
+import { ALL, until } from '../engine/harness.ts'
 import { serviceUp, uniqueName } from '../services.ts'
 
 const BROKER = 'mqtt://127.0.0.1:1883'
-const ALL = { allPlants: true, reason: 'test' } as const
 
 describe.skipIf(!(await serviceUp('mosquitto')))('MQTT ingress against the local Mosquitto', () => {
   let db: TestDatabase

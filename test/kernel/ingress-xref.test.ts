@@ -8,8 +8,7 @@ import { resolveOrPark } from '../../src/mapping/xref.ts'
 import { type Qualink, startQualink } from '../../src/server/qualink.ts'
 import type { Store } from '../../src/store/types.ts'
 import { AVAILABLE, createTestDatabase, DIALECTS, type Dialect, type TestDatabase } from '../dialects.ts'
-
-const ALL = { allPlants: true, reason: 'test' } as const
+import { ALL } from '../engine/harness.ts'
 
 /** A QMS-style delivery naming a material by the QMS's own code. */
 const translator: Translator = {

@@ -4,10 +4,8 @@ import type { CloudEvent } from '../../src/contracts/envelope.ts'
 import { toAppendEvent } from '../../src/store/append-event.ts'
 import { LOG_START, type LogCursor, type Store } from '../../src/store/types.ts'
 import { createTestDatabase, dialectAvailable, type TestDatabase } from '../dialects.ts'
-import { until } from '../engine/harness.ts'
+import { ALL, until } from '../engine/harness.ts'
 import { ping } from '../event-fixtures.ts'
-
-const ALL = { allPlants: true, reason: 'test' } as const
 
 /**
  * PostgreSQL assigns seq at insert, not at commit. A transaction that inserted seq 1 and

@@ -1,13 +1,10 @@
-import path from 'node:path'
 import pino from 'pino'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { httpLedger, type LedgerServer, startLedgerServer } from '../../simulators/ledger/server.ts'
 import { hashApiKey } from '../../src/server/auth.ts'
 import { type Qualink, startQualink } from '../../src/server/qualink.ts'
 import type { Store } from '../../src/store/types.ts'
-import { kernelDemo } from '../../src/workflows/kernel-demo.ts'
-import { AVAILABLE, createTestDatabase, DIALECTS, type Dialect, type TestDatabase } from '../dialects.ts'
-import { until } from '../engine/harness.ts'
+import { AVAILABLE, DIALECTS, type Dialect } from '../dialects.ts'
+import { type DemoHub, startDemoHub, until } from '../engine/harness.ts'
 import { ping } from '../event-fixtures.ts'
 
 const KEYS = {
@@ -18,23 +15,13 @@ const KEYS = {
 } as const
 
 describe.each(DIALECTS)('authentication and plant-scoped access on %s', (dialect: Dialect) => {
-  let db: TestDatabase
+  let hub: DemoHub | undefined
   let store: Store
-  let ledger: LedgerServer
   let q: Qualink
 
   beforeEach(async (ctx) => {
     if (!AVAILABLE[dialect]) ctx.skip()
-    db = await createTestDatabase(dialect)
-    store = await db.open()
-    ledger = await startLedgerServer()
-    q = await startQualink({
-      store,
-      port: 0,
-      logger: pino({ level: 'silent' }),
-      anchorFile: path.join(db.dir, 'a.jsonl'),
-      workflows: [kernelDemo],
-      ports: { ledger: httpLedger(ledger.url) },
+    hub = await startDemoHub(dialect, {
       apiKeys: [
         { id: 'viewer-p100', sha256: hashApiKey(KEYS.p100Viewer), roles: ['viewer'], plants: ['P100'] },
         { id: 'operator-p100', sha256: hashApiKey(KEYS.p100Operator), roles: ['operator'], plants: ['P100'] },
@@ -42,12 +29,11 @@ describe.each(DIALECTS)('authentication and plant-scoped access on %s', (dialect
         { id: 'admin', sha256: hashApiKey(KEYS.admin), roles: ['admin', 'auditor'], plants: ['*'] },
       ],
     })
+    ;({ q, store } = hub)
   })
   afterEach(async () => {
-    await q?.close()
-    await ledger?.close()
-    await store?.close()
-    await db?.cleanup()
+    await hub?.close()
+    hub = undefined
   })
 
   const call = (

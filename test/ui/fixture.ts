@@ -1,15 +1,10 @@
-import { randomUUID } from 'node:crypto'
-import path from 'node:path'
-import pino from 'pino'
-import { httpLedger, type LedgerServer, startLedgerServer } from '../../simulators/ledger/server.ts'
-import { type Qualink, startQualink } from '../../src/server/qualink.ts'
+import type { LedgerServer } from '../../simulators/ledger/server.ts'
+import type { Qualink } from '../../src/server/qualink.ts'
 import type { DeadLetter, RunRow } from '../../src/store/engine-types.ts'
 import type { Store } from '../../src/store/types.ts'
-import { kernelDemo } from '../../src/workflows/kernel-demo.ts'
-import { createTestDatabase, type TestDatabase } from '../dialects.ts'
-import { until as harnessUntil } from '../engine/harness.ts'
+import { ALL, demoEvent, until as harnessUntil, startDemoHub } from '../engine/harness.ts'
 
-export const ALL = { allPlants: true, reason: 'test' } as const
+export { ALL }
 /** A run key no page may render as markup. */
 export const EVIL_KEY = '<script>alert("qlk")</script>'
 export const SECRET = 'sk-live-do-not-show'
@@ -40,31 +35,17 @@ export const until = (cond: () => Promise<boolean> | boolean, timeoutMs = 10_000
  * secret-named extension) and one that waits for approval.
  */
 export async function startDashboard(): Promise<Dashboard> {
-  const db: TestDatabase = await createTestDatabase('sqlite')
-  const store = await db.open()
-  const ledger = await startLedgerServer()
-  const q = await startQualink({
-    store,
-    port: 0,
-    logger: pino({ level: 'silent' }),
-    anchorFile: path.join(db.dir, 'anchors.jsonl'),
-    workflows: [kernelDemo],
-    ports: { ledger: httpLedger(ledger.url) },
-  })
-  const post = async (type: string, data: Record<string, unknown>, extra: object = {}) => {
+  const hub = await startDemoHub('sqlite')
+  const { q, store, ledger } = hub
+  const post = async (
+    type: Parameters<typeof demoEvent>[0],
+    data: Record<string, unknown>,
+    extra: object = {},
+  ) => {
     const r = await fetch(`${q.url}/v1/events`, {
       method: 'POST',
       headers: { 'content-type': 'application/cloudevents+json' },
-      body: JSON.stringify({
-        specversion: '1.0',
-        id: randomUUID(),
-        source: 'urn:test:dashboard',
-        type: `qualink.demo.${type}.v1`,
-        subject: String(data.order),
-        plant: 'P100',
-        data,
-        ...extra,
-      }),
+      body: JSON.stringify(demoEvent(type, data, { source: 'urn:test:dashboard', ...extra })),
     })
     await r.arrayBuffer()
     return r.status
@@ -90,11 +71,6 @@ export async function startDashboard(): Promise<Dashboard> {
     waiting: waiting!,
     post,
     openDeadLetters,
-    close: async () => {
-      await q.close()
-      await ledger.close()
-      await store.close()
-      await db.cleanup()
-    },
+    close: hub.close,
   }
 }

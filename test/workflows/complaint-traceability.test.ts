@@ -26,10 +26,9 @@ import {
   type TestDatabase,
   untilTailCaughtUp,
 } from '../dialects.ts'
-import { until } from '../engine/harness.ts'
+import { ALL, until } from '../engine/harness.ts'
 import { freePort, postEvent, webhookSource } from './helpers.ts'
 
-const ALL = { allPlants: true, reason: 'test' } as const
 const audit = { timestamp: '2026-11-27T08:00:00Z', sourceSystem: 'test', approvalStatus: 'not_required' }
 
 describe.each(DIALECTS)('complaint traceability end to end on %s', (dialect: Dialect) => {

@@ -8,10 +8,9 @@ import type { Store } from '../../src/store/types.ts'
 import { finishedGoodsRelease } from '../../src/workflows/finished-goods-release.ts'
 import type { ErpPort } from '../../src/workflows/ports/erp.ts'
 import { AVAILABLE, createTestDatabase, DIALECTS, type Dialect, type TestDatabase } from '../dialects.ts'
-import { until } from '../engine/harness.ts'
+import { ALL, until } from '../engine/harness.ts'
 import { postEvent } from './helpers.ts'
 
-const ALL = { allPlants: true, reason: 'test' } as const
 const audit = { timestamp: '2026-11-27T08:00:00Z', sourceSystem: 'test', approvalStatus: 'not_required' }
 
 describe.each(DIALECTS)('finished goods release end to end on %s', (dialect: Dialect) => {

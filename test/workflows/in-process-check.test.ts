@@ -6,10 +6,9 @@ import { type Qualink, startQualink } from '../../src/server/qualink.ts'
 import type { Store } from '../../src/store/types.ts'
 import { inProcessQualityCheck } from '../../src/workflows/in-process-check.ts'
 import { AVAILABLE, createTestDatabase, DIALECTS, type Dialect, type TestDatabase } from '../dialects.ts'
-import { until } from '../engine/harness.ts'
+import { ALL, until } from '../engine/harness.ts'
 import { postEvent, simulatorPorts } from './helpers.ts'
 
-const ALL = { allPlants: true, reason: 'test' } as const
 const audit = { timestamp: '2026-11-27T08:00:00Z', sourceSystem: 'mes-p100', approvalStatus: 'not_required' }
 const ORDERS = ['PO-1', 'PO-2', 'PO-3']
 

@@ -9,10 +9,9 @@ import { type Qualink, startQualink } from '../../src/server/qualink.ts'
 import type { Store } from '../../src/store/types.ts'
 import { supplierReceiptInspection } from '../../src/workflows/supplier-receipt-inspection.ts'
 import { AVAILABLE, createTestDatabase, DIALECTS, type Dialect, type TestDatabase } from '../dialects.ts'
-import { until } from '../engine/harness.ts'
+import { ALL, until } from '../engine/harness.ts'
 import { freePort, simulatorPorts, webhookSource } from './helpers.ts'
 
-const ALL = { allPlants: true, reason: 'test' } as const
 const KEY = 'RAW-100|1000|B1'
 
 describe.each(DIALECTS)('QMS–ERP reconciliation on %s', (dialect: Dialect) => {

@@ -10,10 +10,9 @@ import { type Qualink, startQualink } from '../../src/server/qualink.ts'
 import type { Store } from '../../src/store/types.ts'
 import { supplierReceiptInspection } from '../../src/workflows/supplier-receipt-inspection.ts'
 import { AVAILABLE, createTestDatabase, DIALECTS, type Dialect, type TestDatabase } from '../dialects.ts'
-import { until } from '../engine/harness.ts'
+import { ALL, until } from '../engine/harness.ts'
 import { freePort, webhookSource } from './helpers.ts'
 
-const ALL = { allPlants: true, reason: 'test' } as const
 const BATCH_KEY = (batch: string) => `RAW-100|1000|${batch}`
 
 describe.each(DIALECTS)('supplier receipt inspection end to end on %s', (dialect: Dialect) => {
