@@ -95,8 +95,9 @@ describe('file-drop ingress with the LIMS simulator', () => {
       const [file] = await lims.writeResults([row('S1', '57.1'), row('S2', 'n/a')])
       const name = path.basename(file!)
       now = Date.now() + 2500
-      await drop.scanOnce()
-      const { rejected } = await drop.scanOnce()
+      // The drop's own first scan may already have seen the file, so it can be taken on
+      // either of these two passes; it must be rejected exactly once.
+      const rejected = [...(await drop.scanOnce()).rejected, ...(await drop.scanOnce()).rejected]
       expect(rejected).toEqual([name])
       expect(await raws()).toEqual([])
       const report = JSON.parse(
