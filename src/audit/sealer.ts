@@ -34,9 +34,20 @@ export class AuditSealer {
     this.batch = opts.batch ?? 1000
   }
 
+  /** local monotonic time of the last acquire or renew */
+  private heldSince = 0
+
+  /**
+   * Renews once a third of the TTL has passed rather than before every batch: each renewal is a
+   * committed write (an fsync on SQLite), and appendChain re-checks token and expiry in its own
+   * transaction, so a lapsed lease is refused there, never written through.
+   */
   private async holdLease(): Promise<Lease | undefined> {
+    if (this.lease && performance.now() - this.heldSince < this.ttl / 3) return this.lease
+    const now = performance.now()
     if (this.lease) this.lease = await this.store.renewLease(this.lease, this.ttl)
     if (!this.lease) this.lease = await this.store.acquireLease(SEALER_LEASE, this.opts.owner, this.ttl)
+    this.heldSince = now
     return this.lease
   }
 

@@ -39,10 +39,11 @@ const inboxLock = (workflow: string, key: string) => `inbox|${workflow}|${key}`
 
 async function lockAll(c: Client, keys: string[]): Promise<void> {
   if (keys.length === 0) return
-  await c.query(
-    'SELECT pg_advisory_xact_lock(hashtextextended(k, 7162)) FROM unnest($1::text[]) AS k ORDER BY k',
-    [keys.sort()],
-  )
+  await c.query({
+    name: 'qlk_lock_all',
+    text: 'SELECT pg_advisory_xact_lock(hashtextextended(k, 7162)) FROM unnest($1::text[]) AS k ORDER BY k',
+    values: [keys.sort()],
+  })
 }
 
 export type Tx = <T>(fn: (c: Client, now: number) => Promise<T>) => Promise<T>
@@ -111,8 +112,9 @@ export class PostgresEngine implements EngineStore {
   ): Promise<void> {
     const withSubject = routed.filter((r) => r.e.subject !== null)
     if (withSubject.length === 0) return
-    const woken = await c.query(
-      `WITH ev(seq, family, subject, plant) AS (
+    const woken = await c.query({
+      name: 'qlk_match_waits',
+      text: `WITH ev(seq, family, subject, plant) AS (
          SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[])),
        m AS (
          SELECT DISTINCT ON (w.run_id, w.position) w.run_id, w.position, ev.seq
@@ -122,13 +124,13 @@ export class PostgresEngine implements EngineStore {
        UPDATE run_waits w SET status = 'matched', event_seq = m.seq FROM m
         WHERE w.run_id = m.run_id AND w.position = m.position AND w.status = 'waiting'
        RETURNING w.run_id`,
-      [
+      values: [
         withSubject.map((r) => r.seq),
         withSubject.map((r) => typeFamily(r.e.type)),
         withSubject.map((r) => r.e.subject),
         withSubject.map((r) => r.e.plant),
       ],
-    )
+    })
     if (woken.rowCount === 0) return
     await c.query(
       `UPDATE workflow_runs SET due_at_ms = $1, updated_at_ms = $1 WHERE id = ANY($2::text[]) AND status = 'waiting'`,
