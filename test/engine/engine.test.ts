@@ -62,6 +62,36 @@ describe.each(DIALECTS)('engine on %s', (dialect: Dialect) => {
     expect((await runOf('O-2')).result).toMatchObject({ approved: true })
   })
 
+  it('wakes each waiting run once when concurrent ingests of one subject race, without deadlock', async () => {
+    const e = engine(store, { workflows: [kernelDemo], ports: ports() })
+    const orders = ['O-R1', 'O-R2', 'O-R3', 'O-R4']
+    await append(store, ...orders.map((order) => demoEvent('order_received', { order, lines: 0 })))
+    await e.drain()
+    for (const o of orders) expect((await runOf(o)).status).toBe('waiting')
+    // Eight transactions at once, each with an approval for every order, in rotated orders: on
+    // PostgreSQL they share the subjects' wait locks and meet on the same wait rows.
+    await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        append(
+          store,
+          ...orders.map((_, j) =>
+            demoEvent('approval_given', { order: orders[(i + j) % 4], approver: `qa${i}` }),
+          ),
+        ),
+      ),
+    )
+    await until(async () => {
+      await e.drain()
+      return (await Promise.all(orders.map(runOf))).every((r) => r.status === 'completed')
+    })
+    for (const o of orders) {
+      const loaded = await store.engine.loadRun(ALL, (await runOf(o)).id)
+      const matched = loaded!.waits.filter((w) => w.kind === 'event' && w.status === 'matched')
+      expect(matched).toHaveLength(1)
+      expect(loaded!.run.result).toMatchObject({ approved: true })
+    }
+  })
+
   it('settles a timeout racing an arrival exactly once', async () => {
     const quick = defineWorkflow({ ...kernelDemo, config: () => ({ approvalTimeout: '1ms', settle: '1ms' }) })
     const e = engine(store, { workflows: [quick], ports: ports() })

@@ -37,12 +37,20 @@ const j = (v: unknown): string | null => (v === undefined ? null : JSON.stringif
 const waitLock = (family: string, subject: string) => `wait|${family}|${subject}`
 const inboxLock = (workflow: string, key: string) => `inbox|${workflow}|${key}`
 
-async function lockAll(c: Client, keys: string[]): Promise<void> {
+/**
+ * Transaction-level advisory locks, taken in one sorted pass so two transactions never deadlock
+ * on them. Keys in `shared` are taken in share mode: ingest takes the wait keys shared (ingests
+ * of one subject do not exclude each other), a wait registration takes its key exclusively.
+ */
+async function lockAll(c: Client, keys: string[], shared: ReadonlySet<string> = new Set()): Promise<void> {
   if (keys.length === 0) return
+  keys.sort()
   await c.query({
     name: 'qlk_lock_all',
-    text: 'SELECT pg_advisory_xact_lock(hashtextextended(k, 7162)) FROM unnest($1::text[]) AS k ORDER BY k',
-    values: [keys.sort()],
+    text: `SELECT CASE WHEN s THEN pg_advisory_xact_lock_shared(hashtextextended(k, 7162))
+                   ELSE pg_advisory_xact_lock(hashtextextended(k, 7162)) END
+             FROM unnest($1::text[], $2::boolean[]) AS u(k, s) ORDER BY k`,
+    values: [keys, keys.map((k) => shared.has(k))],
   })
 }
 
@@ -81,8 +89,10 @@ export class PostgresEngine implements EngineStore {
    * inbox receive) is registered in another transaction; under READ COMMITTED each side could
    * miss the other's uncommitted row and the run would sleep until its timeout. Both sides take
    * the same transaction-level advisory lock per (type family, subject) and per (workflow, key)
-   * first, so one always sees the other's commit. Keys are locked in sorted order: two group
-   * commits never deadlock on them.
+   * first, so one always sees the other's commit. Ingest takes the wait key in share mode (a
+   * wait registration takes it exclusively), so ingests of one subject run concurrently; the
+   * waits they both match are row-locked in a fixed order by matchWaits. Keys are locked in
+   * sorted order: two transactions never deadlock on them.
    */
   async routeBatchInTx(
     c: Client,
@@ -91,11 +101,13 @@ export class PostgresEngine implements EngineStore {
   ): Promise<void> {
     const routed = stored.map(({ e, seq }) => ({ e, seq, targets: this.router?.(e) ?? [] }))
     const keys = new Set<string>()
+    const shared = new Set<string>()
     for (const { e, targets } of routed) {
-      if (e.subject !== null) keys.add(waitLock(typeFamily(e.type), e.subject))
+      if (e.subject !== null) shared.add(waitLock(typeFamily(e.type), e.subject))
       for (const t of targets) keys.add(inboxLock(t.workflow, t.key))
     }
-    await lockAll(c, [...keys])
+    for (const k of shared) keys.add(k)
+    await lockAll(c, [...keys], shared)
     await this.matchWaits(c, now, routed)
     for (const r of routed) if (r.targets.length > 0) await this.routeInTx(c, now, r.e, r.seq, r.targets)
   }
@@ -110,17 +122,24 @@ export class PostgresEngine implements EngineStore {
     now: number,
     routed: ReadonlyArray<{ e: AppendEvent; seq: number }>,
   ): Promise<void> {
+    // Concurrent ingests of one subject (share-mode key) lock the waits they could match in
+    // (run, position) order first, so they queue on each other instead of deadlocking.
     const withSubject = routed.filter((r) => r.e.subject !== null)
     if (withSubject.length === 0) return
     const woken = await c.query({
       name: 'qlk_match_waits',
       text: `WITH ev(seq, family, subject, plant) AS (
          SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[])),
+       locked AS (
+         SELECT w.run_id, w.position, w.event_family, w.subject, w.plant, w.after_seq FROM run_waits w
+          WHERE w.status = 'waiting' AND w.kind = 'event'
+            AND (w.event_family, w.subject, w.plant) IN (SELECT family, subject, plant FROM ev)
+          ORDER BY w.run_id, w.position FOR UPDATE),
        m AS (
-         SELECT DISTINCT ON (w.run_id, w.position) w.run_id, w.position, ev.seq
-           FROM run_waits w JOIN ev ON w.event_family = ev.family AND w.subject = ev.subject AND w.plant = ev.plant
-          WHERE w.status = 'waiting' AND w.kind = 'event' AND w.after_seq < ev.seq
-          ORDER BY w.run_id, w.position, ev.seq)
+         SELECT DISTINCT ON (l.run_id, l.position) l.run_id, l.position, ev.seq
+           FROM locked l JOIN ev ON l.event_family = ev.family AND l.subject = ev.subject AND l.plant = ev.plant
+          WHERE l.after_seq < ev.seq
+          ORDER BY l.run_id, l.position, ev.seq)
        UPDATE run_waits w SET status = 'matched', event_seq = m.seq FROM m
         WHERE w.run_id = m.run_id AND w.position = m.position AND w.status = 'waiting'
        RETURNING w.run_id`,
