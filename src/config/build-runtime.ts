@@ -10,6 +10,7 @@ import type { MqttSourceConfig } from '../connectors/ingress/mqtt-source.ts'
 import type { WebhookSource } from '../connectors/ingress/webhook-source.ts'
 import { type FieldProblem, isQualinkError, QualinkError } from '../contracts/errors.ts'
 import { PermanentError } from '../engine/errors.ts'
+import { parseDuration } from '../engine/retry.ts'
 import type { Translator } from '../engine/translation-stage.ts'
 import type { QualinkOptions } from '../server/qualink.ts'
 import {
@@ -48,6 +49,7 @@ export type RuntimeFragment = Pick<
   | 'mqtt'
   | 'fileDrops'
   | 'workflows'
+  | 'reconcile'
 >
 
 export interface ConfiguredRuntime {
@@ -187,6 +189,10 @@ export function buildRuntime(loaded: LoadedConfig, env: NodeJS.ProcessEnv = proc
     fileDrops,
     workflows,
     ports,
+    reconcile: config.reconciliation && {
+      intervalMs: parseDuration(config.reconciliation.interval),
+      policy: (plant: string) => config.plants[plant]?.reconciliation?.policy ?? 'alert',
+    },
   }
   const summary =
     `${plants.length} plant${plants.length === 1 ? '' : 's'} (${plants.join(', ')}), ` +

@@ -31,6 +31,7 @@ import {
   DEFAULT_IN_PROCESS_SETTINGS,
   type InProcessSettings,
   inProcessQualityCheck,
+  RUN_RULE_IDS,
 } from '../workflows/in-process-check.ts'
 import {
   DEFAULT_RECEIPT_SETTINGS,
@@ -154,7 +155,7 @@ const InProcessSettingsSchema = Type.Object(
         { additionalProperties: false },
       ),
     ),
-    runRules: Type.Array(Type.Enum(['we-1', 'we-2', 'we-3', 'we-4'])),
+    runRules: Type.Array(Type.Enum([...RUN_RULE_IDS]), { uniqueItems: true }),
     window: Type.Integer({ minimum: 2, maximum: 500 }),
     dispositionDeadline: Duration,
   },
@@ -165,10 +166,20 @@ const inProcess: ConfigurableWorkflow<typeof InProcessSettingsSchema> = {
   name: 'in-process-quality-check',
   settings: InProcessSettingsSchema,
   defaults: DEFAULT_IN_PROCESS_SETTINGS as Static<typeof InProcessSettingsSchema>,
-  fromPlant: (p) =>
-    p.deadlines?.nonconformanceDisposition
+  // The plant's SPC choice (schema: spc.ruleSet, spc.enabled; checks.ts keeps them consistent)
+  // becomes the workflow's run rules: the enabled ids, or every rule of the chosen set.
+  fromPlant: (p) => ({
+    ...(p.deadlines?.nonconformanceDisposition
       ? { dispositionDeadline: p.deadlines.nonconformanceDisposition }
-      : {},
+      : {}),
+    ...(p.spc
+      ? {
+          runRules:
+            p.spc.enabled ??
+            RUN_RULE_IDS.filter((id) => id.startsWith(p.spc!.ruleSet === 'nelson' ? 'nelson-' : 'we-')),
+        }
+      : {}),
+  }),
   needs: ['erp', 'qms'],
   create: (settingsFor) => inProcessQualityCheck((plant) => settingsFor(plant) as InProcessSettings),
 }

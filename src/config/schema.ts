@@ -181,6 +181,16 @@ export const PlantConfig = Type.Object(
         closed,
       ),
     ),
+    /** QMS–ERP reconciliation for this plant (runs when top-level `reconciliation` is set) */
+    reconciliation: Type.Optional(
+      Type.Object(
+        {
+          /** alert: record drift only; heal: also correct the ERP, once per drift */
+          policy: Type.Enum(['alert', 'heal']),
+        },
+        closed,
+      ),
+    ),
     deadlines: Type.Optional(
       Type.Object(
         {
@@ -221,6 +231,8 @@ export const QualinkConfig = Type.Object(
     ),
     ingress: Type.Optional(IngressConfig),
     plants: byPlant(PlantConfig),
+    /** the scheduled QMS–ERP comparison; a plant without its own policy only alerts */
+    reconciliation: Type.Optional(Type.Object({ interval: Duration }, closed)),
     workflows: Type.Optional(
       Type.Object(Object.fromEntries(WORKFLOW_NAMES.map((n) => [n, Type.Optional(WorkflowConfig)])), closed),
     ),

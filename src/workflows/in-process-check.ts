@@ -3,6 +3,7 @@ import {
   type CharacteristicResult,
   evaluateCharacteristic,
   evaluateRunRules,
+  nelsonRules,
   type Tolerance,
   type Violation,
   westernElectricRules,
@@ -26,10 +27,16 @@ export interface CharacteristicSpec {
   readonly baseline?: { readonly center: number; readonly sigma: number }
 }
 
+export type RunRuleId = `we-${1 | 2 | 3 | 4}` | `nelson-${1 | 2 | 3 | 4 | 5 | 6 | 7 | 8}`
+
+/** every run rule a plant can switch on, with the library's default parameters */
+const ALL_RUN_RULES = [...westernElectricRules(), ...nelsonRules()]
+export const RUN_RULE_IDS = ALL_RUN_RULES.map((r) => r.id as RunRuleId)
+
 export interface InProcessSettings {
   readonly characteristics: Readonly<Record<string, CharacteristicSpec>>
-  /** Western Electric rules switched on (we-1 … we-4) */
-  readonly runRules: ReadonlyArray<'we-1' | 'we-2' | 'we-3' | 'we-4'>
+  /** run rules switched on: Western Electric we-1 … we-4 and/or Nelson nelson-1 … nelson-8 */
+  readonly runRules: readonly RunRuleId[]
   readonly window: number
   readonly dispositionDeadline: string
 }
@@ -98,7 +105,7 @@ export function inProcessQualityCheck(
               limit: ctx.config.window - 1,
             })
             const values = [...past, Number(m.value)]
-            const enabled = westernElectricRules().filter((r) =>
+            const enabled = ALL_RUN_RULES.filter((r) =>
               (ctx.config.runRules as readonly string[]).includes(r.id),
             )
             rules = evaluateRunRules({ values, ...spec.baseline }, enabled)

@@ -32,6 +32,16 @@ describe('loadConfig', () => {
     expect(p!.message).toMatch(/^must be one of '0\.010', .*'0\.65', '1\.0'/)
   })
 
+  it('reconciliation: a bad policy and a bad interval are named by path', () => {
+    const d = baseDoc()
+    d.reconciliation = { interval: 'hourly' }
+    plants(d).P100!.reconciliation = { policy: 'fix' }
+    expect(paths(problemsOf(tmp, d)).sort()).toEqual([
+      '/plants/P100/reconciliation/policy',
+      '/reconciliation/interval',
+    ])
+  })
+
   it('unknown connector reference and a connector of the wrong kind', () => {
     const d = baseDoc()
     plants(d).P200!.erp = 'x'

@@ -77,6 +77,8 @@ beforeAll(async () => {
       allowlist: { 'sap-p100': [s4.url], 'erpnext-p200': [erpnext.url], 'qms-cloud': [qms.url] },
     },
     ingress: { webhooks: { 'erp-p100': { secrets: [{ secretFile: 'erp-secret.txt' }] } } },
+    reconciliation: { interval: '2m' },
+    plants: { P200: { reconciliation: { policy: 'heal' } } },
   })
   tmp.write('erp-secret.txt', 'from-a-file\n')
   // connectors read their credentials from the process environment
@@ -133,6 +135,13 @@ describe('examples/two-plants: buildRuntime against simulators', () => {
     expect(rt.summary).toBe(
       '2 plants (P100, P200), 4 connectors, 4 ingress sources, 1 workflow (supplier-receipt-inspection)',
     )
+  })
+
+  it('schedules reconciliation with each plant’s policy: P200 heals, P100 only alerts', () => {
+    const reconcile = rt.options.reconcile!
+    expect(reconcile.intervalMs).toBe(120_000)
+    expect(reconcile.policy('P200')).toBe('heal')
+    expect(reconcile.policy('P100')).toBe('alert')
   })
 
   it("P100's stock posting lands in the S/4 ERP and P200's in ERPNext, each exactly once", async () => {

@@ -1,10 +1,12 @@
 import pino from 'pino'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { type ErpS4Sim, type QmsSim, startErpS4, startQms } from '../../simulators/index.ts'
+import { workflowSettings } from '../../src/config/checks.ts'
+import type { PlantConfig } from '../../src/config/schema.ts'
 import { eventLogHistory } from '../../src/projections/measurement-history.ts'
 import { type Qualink, startQualink } from '../../src/server/qualink.ts'
 import type { Store } from '../../src/store/types.ts'
-import { inProcessQualityCheck } from '../../src/workflows/in-process-check.ts'
+import { type InProcessSettings, inProcessQualityCheck } from '../../src/workflows/in-process-check.ts'
 import { AVAILABLE, createTestDatabase, DIALECTS, type Dialect, type TestDatabase } from '../dialects.ts'
 import { ALL, until } from '../engine/harness.ts'
 import { postEvent, simulatorPorts } from './helpers.ts'
@@ -132,5 +134,38 @@ describe.each(DIALECTS)('in-process quality check end to end on %s', (dialect: D
     expect(findings[0]!.spec.status).toBe('pass')
     expect(findings[0]!.rules.map((r) => r.ruleId)).toContain('we-2')
     expect(held('PO-3').onHold).toBe(true)
+  })
+
+  it('a plant configured for Nelson rules holds on a steady rise inside the limits, a trend no WE rule sees', async () => {
+    // qualink.yaml `plants.P100.spc.ruleSet: nelson` → the workflow's run rules (config/kinds.ts)
+    const plant = { erp: 'erp', qms: 'qms', spc: { ruleSet: 'nelson' } } as unknown as PlantConfig
+    const { settings, problems } = workflowSettings('in-process-quality-check', 'P100', plant, {})
+    expect(problems).toEqual([])
+    expect((settings as InProcessSettings).runRules).toEqual(
+      Array.from({ length: 8 }, (_, i) => `nelson-${i + 1}`),
+    )
+    await q.close()
+    q = await startQualink({
+      store,
+      port: 0,
+      logger: pino({ level: 'silent' }),
+      anchorFile: `${db.dir}/anchors.jsonl`,
+      workflows: [inProcessQualityCheck(() => settings as InProcessSettings)],
+      ports: { ...simulatorPorts({ erp: erp.url, qms: qms.url }), history: eventLogHistory(store) },
+    })
+    // Baseline 12.3 ± 0.25 (σ): 12.0 … 12.5 stays within 1.2σ; six rising points are Nelson rule 3.
+    for (const [i, t] of ['12.0', '12.1', '12.2', '12.3', '12.4'].entries())
+      await complete('PO-2', `F2-${i}`, t)
+    await until(async () => (await runs('PO-2')).filter((r) => r.status === 'completed').length === 5)
+    expect(held('PO-2').onHold).toBe(false)
+    await complete('PO-2', 'F2-5', '12.5')
+    await until(async () => (await runs('PO-2')).some((r) => r.status === 'waiting'))
+    const waiting = (await runs('PO-2')).find((r) => r.status === 'waiting')!
+    const findings = (await store.engine.loadRun(ALL, waiting.id))!.journal.find(
+      (j) => j.name === 'evaluate',
+    )!.result as Array<{ spec: { status: string }; rules: Array<{ ruleId: string }> }>
+    expect(findings[0]!.spec.status).toBe('pass')
+    expect(findings[0]!.rules.map((r) => r.ruleId)).toEqual(['nelson-3'])
+    expect(held('PO-2').onHold).toBe(true)
   })
 })
