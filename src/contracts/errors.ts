@@ -103,6 +103,27 @@ export const ERRORS = {
   },
   QLK_UNAUTHENTICATED: { status: 401, title: 'Authentication required', retryable: false },
   QLK_FORBIDDEN: { status: 403, title: 'The role of the caller does not allow this', retryable: false },
+  QLK_AUTH_UNAVAILABLE: {
+    status: 503,
+    title: 'The identity provider’s signing keys could not be fetched',
+    retryable: true,
+  },
+  // Electronic signatures (src/signatures, 21 CFR Part 11 §11.50, §11.70, §11.200).
+  QLK_REAUTH_FAILED: {
+    status: 401,
+    title: 'Signer re-authentication failed; nothing signed',
+    retryable: false,
+  },
+  QLK_SIGNATURE_DUPLICATE: {
+    status: 409,
+    title: 'This person already signed this record version',
+    retryable: false,
+  },
+  QLK_SIGNATURES_REQUIRED: {
+    status: 403,
+    title: 'Signatures of two different people are required first',
+    retryable: false,
+  },
   QLK_INTERNAL: { status: 500, title: 'Internal error', retryable: true },
 } as const satisfies Record<string, ErrorSpec>
 

@@ -11,6 +11,7 @@ import { registerIngressRoutes } from './routes/ingress.ts'
 import { registerLotRoutes } from './routes/lots.ts'
 import { registerOpsRoutes } from './routes/ops.ts'
 import { registerRunRoutes } from './routes/runs.ts'
+import { registerSignatureRoutes } from './routes/signatures.ts'
 
 export const BODY_LIMIT_BYTES = 1024 * 1024
 
@@ -37,7 +38,7 @@ export function buildApp(ctx: ServerContext): FastifyInstance {
     if (!ctx.authenticator.enabled) return
     const need = requiredRole(req.method, req.routeOptions.url ?? req.url.split('?')[0]!)
     if (need === 'public' || need === 'signed') return
-    const who = ctx.authenticator.principal(req.headers)
+    const who = await ctx.authenticator.authenticate(req.headers)
     if (!hasRole(who, need)) {
       throw new QualinkError(
         'QLK_FORBIDDEN',
@@ -56,6 +57,7 @@ export function buildApp(ctx: ServerContext): FastifyInstance {
   registerEventRoutes(app, ctx)
   registerOpsRoutes(app, ctx)
   registerRunRoutes(app, ctx)
+  registerSignatureRoutes(app, ctx, ctx.signatures)
   registerIngressRoutes(app, ctx, ctx.ingress.sources, ctx.ingress.onStored)
   registerLotRoutes(app, ctx, ctx.catchUpProjections)
   registerUiRoutes(app, ctx)

@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { QualinkError } from '../contracts/errors.ts'
+import { looksLikeJwt, type OidcConfig, OidcVerifier } from '../security/oidc.ts'
 import type { Scope } from '../store/types.ts'
 
 /** Roles of issue 10: who may read, replay, sign, administer, audit. */
@@ -20,6 +21,12 @@ export interface Principal {
   readonly id: string
   readonly roles: ReadonlySet<Role>
   readonly scope: Scope
+  /** how the caller proved who it is */
+  readonly via: 'none' | 'api-key' | 'oidc'
+  /** the person's name from the identity provider (OIDC only) */
+  readonly name?: string
+  /** when the person last authenticated at the provider, epoch ms (OIDC only) */
+  readonly authenticatedAtMs?: number
 }
 
 type Headers = Record<string, string | string[] | undefined>
@@ -35,56 +42,116 @@ function presented(headers: Headers): string | undefined {
   return typeof key === 'string' && key ? key : undefined
 }
 
+function isRole(r: unknown): r is Role {
+  return (ROLES as readonly unknown[]).includes(r)
+}
+
+function scopeOf(plants: readonly string[], who: string): Scope {
+  return plants.includes('*') ? { allPlants: true, reason: who } : { plants: [...plants] }
+}
+
+/** Refuses a key whose hash, roles or plants are malformed, naming the key and the field. */
+function checkKey(k: ApiKeyConfig, i: number): void {
+  const at = `/apiKeys/${i}`
+  const bad = (path: string, message: string) =>
+    new QualinkError('QLK_CONFIG_INVALID', `API key ${k.id ?? i}: ${message}`, [
+      { path: `${at}${path}`, message },
+    ])
+  if (typeof k.id !== 'string' || k.id === '') throw bad('/id', 'id must be a non-empty string')
+  if (typeof k.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(k.sha256))
+    throw bad('/sha256', 'sha256 must be 64 hex digits (the hex SHA-256 of the key)')
+  if (!Array.isArray(k.roles)) throw bad('/roles', `roles must be a list of ${ROLES.join(', ')}`)
+  for (const [j, r] of k.roles.entries()) {
+    if (!isRole(r)) throw bad(`/roles/${j}`, `role "${String(r)}" is not one of ${ROLES.join(', ')}`)
+  }
+  if (!Array.isArray(k.plants) || k.plants.some((p) => typeof p !== 'string' || p === ''))
+    throw bad('/plants', 'plants must be a list of plant codes, or ["*"] for all')
+}
+
 /**
- * Resolves callers from their API key. Without configured keys Qualink is a loopback-only
- * deployment: every caller sees every plant (startQualink refuses a non-loopback bind then).
+ * Resolves callers from their API key or their OIDC bearer token. Without either configured
+ * Qualink is a loopback-only deployment: every caller sees every plant (startQualink refuses a
+ * non-loopback bind then). A JWT is verified asynchronously once per request by `authenticate`
+ * (the onRequest hook); `principal` then answers from that result for the same headers object.
  */
 export class Authenticator {
   private readonly keys: ReadonlyArray<ApiKeyConfig & { digest: Buffer }>
+  private readonly oidc: OidcVerifier | undefined
+  private readonly verified = new WeakMap<object, Principal>()
 
-  constructor(keys: readonly ApiKeyConfig[]) {
-    this.keys = keys.map((k) => {
-      if (!/^[0-9a-f]{64}$/.test(k.sha256)) {
-        throw new QualinkError('QLK_CONFIG_INVALID', `API key ${k.id}: sha256 must be 64 hex digits`, [
-          { path: `/apiKeys/${k.id}/sha256`, message: 'must be the hex SHA-256 of the key' },
-        ])
-      }
+  constructor(keys: readonly ApiKeyConfig[], opts: { oidc?: OidcConfig } = {}) {
+    this.keys = keys.map((k, i) => {
+      checkKey(k, i)
       return { ...k, digest: Buffer.from(k.sha256, 'hex') }
     })
+    this.oidc = opts.oidc ? new OidcVerifier(opts.oidc) : undefined
   }
 
   get enabled(): boolean {
-    return this.keys.length > 0
+    return this.keys.length > 0 || this.oidc !== undefined
   }
 
-  /** The caller, or a QLK_UNAUTHENTICATED error when keys are configured and none matches. */
+  /** The caller of a request, verifying a bearer JWT against the JWKS when one is presented. */
+  async authenticate(headers: Headers): Promise<Principal> {
+    const known = this.verified.get(headers)
+    if (known) return known
+    const token = presented(headers)
+    const byKey = this.byApiKey(token)
+    if (byKey || !this.oidc || !token || !looksLikeJwt(token)) return this.principal(headers)
+    const t = await this.oidc.verify(token)
+    const p: Principal = {
+      id: t.subject,
+      roles: new Set(t.roles.filter(isRole)),
+      scope: scopeOf(t.plants, `oidc ${t.subject}`),
+      via: 'oidc',
+      name: t.name,
+      authenticatedAtMs: t.authenticatedAtMs,
+    }
+    this.verified.set(headers, p)
+    return p
+  }
+
+  /** The caller, or a QLK_UNAUTHENTICATED error when authentication is on and nothing matches. */
   principal(headers: Headers): Principal {
     if (!this.enabled) {
       return {
         id: 'anonymous',
         roles: new Set(ROLES),
         scope: { allPlants: true, reason: 'no authentication configured: loopback-only deployment' },
+        via: 'none',
       }
     }
+    const known = this.verified.get(headers)
+    if (known) return known
     const key = presented(headers)
-    const digest = key ? createHash('sha256').update(key).digest() : undefined
-    // Every configured key is compared, in constant time, whatever matched first.
-    let found: (typeof this.keys)[number] | undefined
-    for (const k of this.keys) if (digest && timingSafeEqual(digest, k.digest)) found = k
+    const found = this.byApiKey(key)
     if (!found) {
       throw new QualinkError(
         'QLK_UNAUTHENTICATED',
-        key ? 'the API key is not valid' : 'an API key is required',
-        [{ path: '/headers/authorization', message: 'send Authorization: Bearer <api key> (or X-API-Key)' }],
+        key ? 'the API key or bearer token is not valid' : 'an API key or bearer token is required',
+        [
+          {
+            path: '/headers/authorization',
+            message: 'send Authorization: Bearer <api key or token> (or X-API-Key)',
+          },
+        ],
       )
     }
     return {
       id: found.id,
       roles: new Set(found.roles),
-      scope: found.plants.includes('*')
-        ? { allPlants: true, reason: `api key ${found.id}` }
-        : { plants: [...found.plants] },
+      scope: scopeOf(found.plants, `api key ${found.id}`),
+      via: 'api-key',
     }
+  }
+
+  private byApiKey(key: string | undefined): (typeof this.keys)[number] | undefined {
+    if (!key) return undefined
+    const digest = createHash('sha256').update(key).digest()
+    // Every configured key is compared, in constant time, whatever matched first.
+    let found: (typeof this.keys)[number] | undefined
+    for (const k of this.keys) if (timingSafeEqual(digest, k.digest)) found = k
+    return found
   }
 }
 
@@ -94,6 +161,7 @@ export function requiredRole(method: string, route: string): Role | 'public' | '
   if (route.startsWith('/v1/ingress/')) return 'signed' // webhooks authenticate by their signature
   if (route === '/v1/audit/verify' || route.endsWith('/evidence')) return 'auditor'
   if (method === 'GET' || method === 'HEAD') return 'viewer'
+  if (route === '/v1/signatures') return 'approver' // a quality approver signs (21 CFR 11.50)
   if (route.endsWith('/discard') || route.startsWith('/v1/xref')) return 'admin'
   return 'operator' // ingest, replay, bulk replay, cancel
 }

@@ -3,6 +3,7 @@ import type { WebhookSource } from '../connectors/ingress/webhook-source.ts'
 import type { EventRegistry } from '../contracts/registry.ts'
 import type { Logger } from '../observability/logger.ts'
 import type { KernelMetrics } from '../observability/metrics.ts'
+import type { SignatureService } from '../signatures/service.ts'
 import type { Scope, Store } from '../store/types.ts'
 import type { WriteQueue } from '../store/write-queue.ts'
 import type { Authenticator } from './auth.ts'
@@ -26,6 +27,8 @@ export interface ServerContext {
   readonly ingress: { readonly sources: readonly WebhookSource[]; readonly onStored: () => void }
   /** resolves callers from API keys (disabled when none are configured) */
   readonly authenticator: Authenticator
+  /** electronic signatures and the two-person rule (src/signatures) */
+  readonly signatures: SignatureService
   /** brings the genealogy projection up to the log before a lot query */
   readonly catchUpProjections: () => Promise<unknown>
 }

@@ -14,12 +14,15 @@ import { Engine } from '../engine/engine.ts'
 import { periodicDuty, resourceDuty, Singleton, type SingletonOptions } from '../engine/singleton.ts'
 import { TranslationStage, type Translator } from '../engine/translation-stage.ts'
 import type { WorkflowDefinition } from '../engine/workflow.ts'
+import type { ConnectorMetrics } from '../observability/connector-metrics.ts'
 import { createLogger, type Logger } from '../observability/logger.ts'
 import { KernelMetrics } from '../observability/metrics.ts'
 import { GENEALOGY_PROJECTION, GenealogyProjector } from '../projections/genealogy-projector.ts'
 import { eventLogHistory } from '../projections/measurement-history.ts'
 import { type DriftPolicy, Reconciler } from '../projections/reconciliation.ts'
 import { genealogyTraceability } from '../projections/traceability-port.ts'
+import type { OidcConfig } from '../security/oidc.ts'
+import { type SignatureOptions, SignatureService } from '../signatures/service.ts'
 import { openStore } from '../store/open.ts'
 import type { Store } from '../store/types.ts'
 import { WriteQueue } from '../store/write-queue.ts'
@@ -44,6 +47,8 @@ export interface QualinkOptions {
   readonly workflows?: readonly WorkflowDefinition<any, any>[]
   /** the ports (connectors) the workflows use */
   readonly ports?: unknown
+  /** the egress metrics those connectors were built with: exported on /metrics, shown on /ui/connectors */
+  readonly connectorMetrics?: ConnectorMetrics
   /** false: route events but execute nothing here (an API-only process) */
   readonly runEngine?: boolean
   readonly leaseTtlMs?: number
@@ -57,6 +62,10 @@ export interface QualinkOptions {
   readonly fileDrops?: readonly FileDropConfig[]
   /** API keys (hashed) with roles and plants; none = loopback-only, every caller sees every plant */
   readonly apiKeys?: readonly ApiKeyConfig[]
+  /** OIDC provider whose bearer JWTs are accepted next to the API keys */
+  readonly oidc?: OidcConfig
+  /** signers (scrypt password hashes) and the two-person rule for bulk replay */
+  readonly signatures?: SignatureOptions
   /** QMS–ERP reconciliation of finished receipt inspections (needs an `erp` port) */
   readonly reconcile?: { readonly intervalMs: number; readonly policy: (plant: string) => DriftPolicy }
   /** fan-out of every event to NATS JetStream (a lease-fenced singleton) */
@@ -84,7 +93,7 @@ export interface Qualink {
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost'])
 
 export async function startQualink(opts: QualinkOptions = {}): Promise<Qualink> {
-  const auth = new Authenticator(opts.apiKeys ?? [])
+  const auth = new Authenticator(opts.apiKeys ?? [], { oidc: opts.oidc })
   const host = opts.host ?? '127.0.0.1'
   if (!auth.enabled && !LOOPBACK.has(host)) {
     throw new QualinkError(
@@ -98,7 +107,7 @@ export async function startQualink(opts: QualinkOptions = {}): Promise<Qualink> 
   const store =
     opts.store ??
     (await openStore({ databaseUrl: opts.databaseUrl, sqliteFile: path.join(dataDir, 'qualink.db') }))
-  const metrics = new KernelMetrics()
+  const metrics = new KernelMetrics(opts.connectorMetrics)
   const queue = new WriteQueue(store, {
     groupCommit: opts.groupCommit ?? true,
     metrics: metrics.writeQueue(),
@@ -208,6 +217,7 @@ export async function startQualink(opts: QualinkOptions = {}): Promise<Qualink> 
       return `${channel}:${typeof declared === 'string' && /^[\w.@:-]{1,64}$/.test(declared) ? declared : 'anonymous'}`
     },
     authenticator: auth,
+    signatures: new SignatureService(store, opts.signatures),
     isShuttingDown: () => shuttingDown,
     wakeEngine: () => engine.wake(),
     ingress: { sources: opts.webhooks ?? [], onStored: () => translation.wake() },

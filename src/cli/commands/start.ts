@@ -73,6 +73,11 @@ export function registerStartCommand(program: Command): void {
               : (fragment.port ?? env.port),
         logger,
         apiKeys: loadApiKeys(process.env.QUALINK_API_KEYS_FILE),
+        oidc: loadJsonFile(process.env.QUALINK_OIDC_FILE, 'an object { issuer, audience, jwksUrl, … }'),
+        signatures: loadJsonFile(
+          process.env.QUALINK_SIGNATURES_FILE,
+          'an object { signers: [{ id, name, passwordHash, plants }], bulkReplayTwoPersonOver }',
+        ),
         // An API-only process stores and routes events; workers claim and execute the runs.
         runEngine: opts.role !== 'api',
       })
@@ -90,4 +95,17 @@ export function loadApiKeys(file: string | undefined): ApiKeyConfig[] | undefine
   const keys = JSON.parse(readFileSync(file, 'utf8')) as ApiKeyConfig[]
   if (!Array.isArray(keys)) throw new Error(`${file}: expected a JSON array of { id, sha256, roles, plants }`)
   return keys
+}
+
+/**
+ * OIDC provider (`QUALINK_OIDC_FILE`) or signers and the two-person rule
+ * (`QUALINK_SIGNATURES_FILE`) as JSON; validated where they are used (security/oidc.ts,
+ * signatures/service.ts), which name the offending field.
+ */
+function loadJsonFile<T extends object>(file: string | undefined, expected: string): T | undefined {
+  if (!file) return undefined
+  const value = JSON.parse(readFileSync(file, 'utf8'))
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw new Error(`${file}: expected ${expected}`)
+  return value as T
 }

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { QualinkError } from '../../contracts/errors.ts'
+import { normalFilter } from '../../signatures/records.ts'
 import { getDeadLetter } from '../../store/dead-letters.ts'
 import type { DeadLetter, RunStatus } from '../../store/engine-types.ts'
 import type { ServerContext } from '../context.ts'
@@ -125,6 +126,8 @@ export function registerRunRoutes(app: FastifyInstance, ctx: ServerContext): voi
         limit: max ?? 1000,
       })
       if (dryRun) return { dryRun: true, wouldReplay: matching }
+      // Two-person rule (when configured): the exact set must carry two approvers' signatures.
+      await ctx.signatures.requireForBulkReplay(ctx.scopeOf(req.headers), normalFilter(req.body), matching)
       const replayed: DeadLetter[] = []
       const refused: Array<{ id: number; code: string; detail: string }> = []
       for (const dl of matching) {

@@ -1,0 +1,101 @@
+import { canonicalJson, hashCanonical } from '../audit/canonical-json.ts'
+import { getDeadLetter } from '../store/dead-letters.ts'
+import type { DeadLetter } from '../store/engine-types.ts'
+import type { Scope, Store } from '../store/types.ts'
+
+/**
+ * What can be signed, and the exact version a signature binds to (21 CFR 11.70: a signature
+ * is linked to its record so it cannot be transferred to another record or version).
+ */
+export const RECORD_KINDS = ['dead-letter', 'run', 'bulk-replay'] as const
+export type RecordKind = (typeof RECORD_KINDS)[number]
+
+export interface BulkReplayFilter {
+  readonly workflow?: string
+  readonly errorCode?: string
+  readonly max: number
+}
+
+export type RecordRef =
+  | { readonly kind: 'dead-letter'; readonly id: string }
+  | { readonly kind: 'run'; readonly id: string }
+  | { readonly kind: 'bulk-replay'; readonly filter: BulkReplayFilter }
+
+export interface RecordVersion {
+  readonly kind: RecordKind
+  /** the record's identity: a dead letter or run id, or the bulk-replay request's canonical filter */
+  readonly id: string
+  /** `*` for a bulk replay over more than one plant */
+  readonly plant: string
+  /** SHA-256 (hex) of the canonical JSON of the record as it is now */
+  readonly hash: string
+}
+
+export const BULK_REPLAY_DEFAULT_MAX = 1000
+
+/** The bulk-replay filter in one canonical form, so signer and executor name the same request. */
+export function normalFilter(f: { workflow?: string; errorCode?: string; max?: number }): BulkReplayFilter {
+  return {
+    ...(f.workflow ? { workflow: f.workflow } : {}),
+    ...(f.errorCode ? { errorCode: f.errorCode } : {}),
+    max: f.max ?? BULK_REPLAY_DEFAULT_MAX,
+  }
+}
+
+function planOf(scope: Scope): string {
+  return 'plants' in scope && scope.plants.length === 1 ? scope.plants[0]! : '*'
+}
+
+/** A bulk replay's version is its filter plus every dead letter it would replay, as they are now. */
+export function bulkReplayVersion(
+  scope: Scope,
+  filter: BulkReplayFilter,
+  matching: readonly DeadLetter[],
+): RecordVersion {
+  return {
+    kind: 'bulk-replay',
+    id: canonicalJson(filter),
+    plant: planOf(scope),
+    hash: hashCanonical({ filter, deadLetters: matching }),
+  }
+}
+
+export async function matchingDeadLetters(
+  store: Store,
+  scope: Scope,
+  f: BulkReplayFilter,
+): Promise<DeadLetter[]> {
+  const { max, ...filter } = f
+  return store.engine.listDeadLetters(scope, { ...filter, status: 'open', limit: max })
+}
+
+/** The current version of a record in the caller's scope; undefined when absent or another plant's. */
+export async function currentVersion(
+  store: Store,
+  scope: Scope,
+  ref: RecordRef,
+): Promise<RecordVersion | undefined> {
+  if (ref.kind === 'bulk-replay') {
+    const filter = normalFilter(ref.filter)
+    return bulkReplayVersion(scope, filter, await matchingDeadLetters(store, scope, filter))
+  }
+  if (ref.kind === 'dead-letter') {
+    const dl = await getDeadLetter(store, scope, Number(ref.id))
+    return dl && { kind: ref.kind, id: String(dl.id), plant: dl.plant, hash: hashCanonical(dl) }
+  }
+  const r = await store.engine.loadRun(scope, ref.id)
+  if (!r) return undefined
+  // Lease bookkeeping changes while nothing about the run does; it is not part of its version.
+  const { leaseOwner: _o, leaseToken: _t, leaseExpiresAtMs: _e, ...run } = r.run
+  return {
+    kind: 'run',
+    id: r.run.id,
+    plant: r.run.plant,
+    hash: hashCanonical({ run, journal: r.journal, waits: r.waits }),
+  }
+}
+
+/** A stored signature's record, as a reference to re-read it. */
+export function refOf(kind: RecordKind, id: string): RecordRef {
+  return kind === 'bulk-replay' ? { kind, filter: JSON.parse(id) as BulkReplayFilter } : { kind, id }
+}
