@@ -93,6 +93,30 @@ describe.each(DIALECTS)('OIDC bearer tokens verified against a JWKS on %s', (dia
     expect(details['wrong key']).toMatch(/not signed by the configured identity provider/)
     expect((await call(ADMIN_KEY, 'GET', '/v1/events')).statusCode).toBe(200)
   })
+
+  it('lets a fresh token re-authenticate its own subject for signing, not an old one', async () => {
+    const sign = (token: string, signer?: string) =>
+      hub!.q.app.inject({
+        method: 'POST',
+        url: '/v1/signatures',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        payload: JSON.stringify({ record: { kind: 'bulk-replay', filter: {} }, meaning: 'reviewed', signer }),
+      })
+    const claims = { sub: 'qa@p100', name: 'Quinn Approver', roles: ['approver'], plants: ['*'] }
+    const fresh = await sign(await idp.token(claims))
+    expect(fresh.statusCode).toBe(201)
+    expect(fresh.json()).toMatchObject({
+      signerId: 'qa@p100',
+      printedName: 'Quinn Approver',
+      method: 'token',
+    })
+    const now = Math.floor(Date.now() / 1000)
+    const stale = await sign(await idp.token({ ...claims, iat: now - 3600, auth_time: now - 3600 }))
+    expect(stale.json()).toMatchObject({ status: 401, code: 'QLK_REAUTH_FAILED' })
+    const other = await sign(await idp.token(claims), 'someone-else')
+    expect(other.json()).toMatchObject({ status: 401, code: 'QLK_REAUTH_FAILED' })
+    expect(await hub!.store.listAudit(ALL, { action: 'signature.signed', limit: 10 })).toHaveLength(1)
+  })
 })
 
 describe('authentication configuration', () => {
