@@ -8,6 +8,7 @@ import path from 'node:path'
 import type { FileDropConfig } from '../connectors/ingress/file-drop.ts'
 import type { MqttSourceConfig } from '../connectors/ingress/mqtt-source.ts'
 import type { WebhookSource } from '../connectors/ingress/webhook-source.ts'
+import { ConnectorConfigError } from '../connectors/sdk/secrets.ts'
 import { type FieldProblem, isQualinkError, QualinkError } from '../contracts/errors.ts'
 import { PermanentError } from '../engine/errors.ts'
 import { parseDuration } from '../engine/retry.ts'
@@ -78,10 +79,15 @@ export function buildRuntime(loaded: LoadedConfig, env: NodeJS.ProcessEnv = proc
         name,
         allowlist: config.egress?.allowlist[name] ?? [],
         leaseMs,
+        environment: { env, baseDir },
       })
     } catch (e) {
-      if (!(e instanceof PermanentError) && !isQualinkError(e)) throw e
-      problems.push({ path: `/connectors/${seg(name)}`, message: e.message })
+      if (e instanceof ConnectorConfigError)
+        for (const p of e.problems)
+          problems.push({ path: `/connectors/${seg(name)}/config${p.path}`, message: p.message })
+      else if (e instanceof PermanentError || isQualinkError(e))
+        problems.push({ path: `/connectors/${seg(name)}`, message: e.message })
+      else throw e
     }
   }
 

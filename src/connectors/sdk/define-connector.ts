@@ -10,11 +10,11 @@
  */
 import { type Static, type TSchema, Type } from 'typebox'
 import { Value } from 'typebox/value'
-import { PermanentError } from '../../engine/errors.ts'
 import { EgressAllowlist } from './allowlist.ts'
 import type { Clock } from './clock.ts'
 import { DEFAULT_TIMEOUT_MS, EgressClient } from './egress.ts'
 import type { EgressMetrics } from './metrics.ts'
+import { ConnectorConfigError, type ConnectorEnvironment, processEnvironment } from './secrets.ts'
 
 /** The `egress:` block every connector config may carry (timeouts, rate limit, breaker). */
 export const EgressSettings = Type.Object(
@@ -49,6 +49,8 @@ export interface ConnectorContext {
   readonly name: string
   readonly egress: EgressClient
   readonly clock: Clock | undefined
+  /** where secrets (`…Env`, `…File`) and relative paths are read (sdk/secrets.ts) */
+  readonly environment: ConnectorEnvironment
 }
 
 export interface ConnectorDefinition<S extends TSchema, Port extends object> {
@@ -61,7 +63,7 @@ export interface ConnectorDefinition<S extends TSchema, Port extends object> {
   /** ingress trigger names, declared by the ingress half */
   readonly triggers?: readonly string[]
   /** every base URL the connector will call; each must be on the allowlist */
-  targets(config: Static<S>): readonly string[]
+  targets(config: Static<S>, environment?: ConnectorEnvironment): readonly string[]
   egressSettings?(config: Static<S>): EgressSettings | undefined
   create(config: Static<S>, ctx: ConnectorContext): Port
 }
@@ -74,6 +76,8 @@ export interface ConnectorRuntime {
   readonly clock?: Clock
   /** the engine lease; the egress timeout must be shorter (DESIGN §6) */
   readonly leaseMs?: number
+  /** buildRuntime's env and the config file's folder; default process.env and the working directory */
+  readonly environment?: ConnectorEnvironment
 }
 
 export interface Connector<S extends TSchema, Port extends object> extends ConnectorDefinition<S, Port> {
@@ -81,8 +85,8 @@ export interface Connector<S extends TSchema, Port extends object> extends Conne
   instantiate(config: unknown, runtime: ConnectorRuntime): Port
 }
 
-function invalid(kind: string, name: string, problems: string[]): PermanentError {
-  return new PermanentError('QLK_CONFIG_INVALID', `connector ${name} (${kind}): ${problems.join('; ')}`)
+function invalid(kind: string, name: string, problems: Array<{ path: string; message: string }>) {
+  return new ConnectorConfigError(kind, name, problems)
 }
 
 export function defineConnector<S extends TSchema, Port extends object>(
@@ -95,21 +99,31 @@ export function defineConnector<S extends TSchema, Port extends object>(
     instantiate(raw, runtime) {
       const withDefaults = Value.Default(def.configSchema, structuredClone(raw)) as unknown
       if (!Value.Check(def.configSchema, withDefaults)) {
-        const problems = [...Value.Errors(def.configSchema, withDefaults)].map(
-          (e) => `${e.instancePath || '/'} ${e.message}`,
-        )
+        // a missing key is named in the path, as `qualink config validate` does (config/problems.ts)
+        const problems = [...Value.Errors(def.configSchema, withDefaults)].flatMap((e) => {
+          const missing = (e.params as { requiredProperties?: unknown }).requiredProperties
+          return e.keyword === 'required' && Array.isArray(missing)
+            ? missing.map((k) => ({ path: `${e.instancePath}/${String(k)}`, message: 'is required' }))
+            : [{ path: e.instancePath, message: e.message }]
+        })
         throw invalid(def.kind, runtime.name, problems)
       }
       const config = withDefaults as Static<S>
+      const environment = runtime.environment ?? processEnvironment()
       const allowlist = new EgressAllowlist(runtime.allowlist)
-      const denied = def.targets(config).filter((t) => !allowlist.allows(new URL(t)))
+      const denied = def.targets(config, environment).filter((t) => !allowlist.allows(new URL(t)))
       if (denied.length > 0)
-        throw invalid(def.kind, runtime.name, [`targets not on the egress allowlist: ${denied.join(', ')}`])
+        throw invalid(def.kind, runtime.name, [
+          { path: '', message: `targets not on the egress allowlist: ${denied.join(', ')}` },
+        ])
       const settings = def.egressSettings?.(config) ?? {}
       const timeoutMs = settings.timeoutMs ?? DEFAULT_TIMEOUT_MS
       if (runtime.leaseMs !== undefined && timeoutMs >= runtime.leaseMs)
         throw invalid(def.kind, runtime.name, [
-          `/egress/timeoutMs ${timeoutMs} must be shorter than the engine lease (${runtime.leaseMs} ms)`,
+          {
+            path: '/egress/timeoutMs',
+            message: `${timeoutMs} must be shorter than the engine lease (${runtime.leaseMs} ms)`,
+          },
         ])
       const egress = new EgressClient({
         connector: runtime.name,
@@ -120,7 +134,7 @@ export function defineConnector<S extends TSchema, Port extends object>(
         metrics: runtime.metrics,
         clock: runtime.clock,
       })
-      const port = def.create(config, { name: runtime.name, egress, clock: runtime.clock })
+      const port = def.create(config, { name: runtime.name, egress, clock: runtime.clock, environment })
       const missing = def.actions.filter((a) => typeof port[a] !== 'function')
       if (missing.length > 0)
         throw new Error(`connector ${def.kind} does not implement ${missing.join(', ')}`)

@@ -50,6 +50,8 @@ export interface EgressRequest {
   readonly headers?: Readonly<Record<string, string>>
   /** sent as JSON */
   readonly json?: unknown
+  /** a non-JSON body (IDoc-XML, form data) with its content type; ignored when `json` is set */
+  readonly body?: { readonly contentType: string; readonly text: string }
   readonly timeoutMs?: number
   /** W3C trace context of the calling step, passed through unchanged */
   readonly traceparent?: string
@@ -90,9 +92,10 @@ export class EgressClient {
     let url = new URL(req.url)
     let method = req.method
     let json = req.json
+    let raw = req.body
     const context = req.context ?? `${req.method} ${url.pathname}`
     for (let redirects = 0; ; redirects++) {
-      const res = await this.send(url, method, json, req, context)
+      const res = await this.send(url, method, json, raw, req, context)
       if (res.status < 300 || res.status >= 400 || req.accept?.includes(res.status)) return res
       const location = res.headers.get('location')
       if (!location) return res
@@ -109,6 +112,7 @@ export class EgressClient {
       if (res.status === 303) {
         method = 'GET'
         json = undefined
+        raw = undefined
       }
       url = next
     }
@@ -135,6 +139,7 @@ export class EgressClient {
     url: URL,
     method: HttpMethod,
     json: unknown,
+    raw: EgressRequest['body'],
     req: EgressRequest,
     context: string,
   ): Promise<EgressResponse> {
@@ -147,8 +152,9 @@ export class EgressClient {
       ...req.headers,
     }
     if (json !== undefined) headers['content-type'] = 'application/json'
+    else if (raw !== undefined) headers['content-type'] = raw.contentType
     if (req.traceparent && TRACEPARENT.test(req.traceparent)) headers.traceparent = req.traceparent
-    const body = json === undefined ? undefined : JSON.stringify(json)
+    const body = json !== undefined ? JSON.stringify(json) : raw?.text
     const retries = this.o.rateLimitRetries ?? 2
     for (let attempt = 0; ; attempt++) {
       await this.admit(t, where)

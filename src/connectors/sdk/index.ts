@@ -29,3 +29,14 @@ export {
 } from './metrics.ts'
 export { DEFAULT_RATE_LIMIT, type RateLimitSettings, TokenBucket } from './rate-limit.ts'
 export { referenceFor } from './reference.ts'
+export {
+  atMostOneSecret,
+  ConnectorConfigError,
+  type ConnectorEnvironment,
+  connectorSecret,
+  exactlyOneSecret,
+  processEnvironment,
+  readSecret,
+  SecretEnvField,
+  SecretFileField,
+} from './secrets.ts'
