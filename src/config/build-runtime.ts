@@ -13,6 +13,7 @@ import { type FieldProblem, isQualinkError, QualinkError } from '../contracts/er
 import { PermanentError } from '../engine/errors.ts'
 import { parseDuration } from '../engine/retry.ts'
 import type { Translator } from '../engine/translation-stage.ts'
+import { ConnectorMetrics } from '../observability/connector-metrics.ts'
 import type { QualinkOptions } from '../server/qualink.ts'
 import {
   erpByPlant,
@@ -50,6 +51,7 @@ export type RuntimeFragment = Pick<
   | 'mqtt'
   | 'fileDrops'
   | 'workflows'
+  | 'connectorMetrics'
   | 'reconcile'
 >
 
@@ -72,13 +74,16 @@ export function buildRuntime(loaded: LoadedConfig, env: NodeJS.ProcessEnv = proc
   const leaseMs = server.leaseMs ?? DEFAULT_LEASE_MS
 
   const connectors: Record<string, object> = {}
+  const connectorMetrics = new ConnectorMetrics()
   for (const [name, c] of Object.entries(config.connectors ?? {})) {
     const kind = CONNECTORS[c.kind]!
     try {
+      connectorMetrics.declare(name, c.kind)
       connectors[name] = kind.connector.instantiate(c.config, {
         name,
         allowlist: config.egress?.allowlist[name] ?? [],
         leaseMs,
+        metrics: connectorMetrics,
         environment: { env, baseDir },
       })
     } catch (e) {
@@ -195,6 +200,7 @@ export function buildRuntime(loaded: LoadedConfig, env: NodeJS.ProcessEnv = proc
     fileDrops,
     workflows,
     ports,
+    connectorMetrics,
     reconcile: config.reconciliation && {
       intervalMs: parseDuration(config.reconciliation.interval),
       policy: (plant: string) => config.plants[plant]?.reconciliation?.policy ?? 'alert',

@@ -1,5 +1,7 @@
 import client from 'prom-client'
 import type { SqlExecutor } from '../store/sql-executor.ts'
+import { registerLegHistogram } from './business-legs.ts'
+import { failedDispositionUpdates, inspectionsAwaitingCreation } from './business-queries.ts'
 import { perScrape } from './per-scrape.ts'
 
 /**
@@ -94,4 +96,42 @@ export function registerBusinessMetrics(registry: client.Registry, sql: () => Sq
       for (const r of await drift()) open.set({ plant: String(r.plant), kind: String(r.kind) }, Number(r.n))
     },
   })
+  const awaiting = perScrape(async () => {
+    const x = sql()
+    return x ? inspectionsAwaitingCreation(x) : []
+  })
+  const awaitingCount: client.Gauge<'plant'> = new client.Gauge({
+    name: 'qualink_inspections_awaiting_creation',
+    help: 'Goods receipts whose inspection lot does not exist in the QMS yet',
+    labelNames: ['plant'] as const,
+    registers: [registry],
+    collect: async (): Promise<void> => {
+      awaitingCount.reset()
+      for (const r of await awaiting()) awaitingCount.set({ plant: r.plant }, r.n)
+    },
+  })
+  const awaitingAge: client.Gauge<'plant'> = new client.Gauge({
+    name: 'qualink_inspections_awaiting_creation_oldest_age_seconds',
+    help: 'Age of the oldest goods receipt whose inspection lot does not exist in the QMS yet',
+    labelNames: ['plant'] as const,
+    registers: [registry],
+    collect: async (): Promise<void> => {
+      awaitingAge.reset()
+      for (const r of await awaiting())
+        awaitingAge.set({ plant: r.plant }, Math.max(0, (now() - r.oldest) / 1000))
+    },
+  })
+  const failed: client.Gauge<'plant' | 'workflow'> = new client.Gauge({
+    name: 'qualink_disposition_updates_failed',
+    help: 'Quality decisions that dead-lettered on their way to the ERP (open dead letters after a usage decision or NC disposition)',
+    labelNames: ['plant', 'workflow'] as const,
+    registers: [registry],
+    collect: async (): Promise<void> => {
+      const x = sql()
+      failed.reset()
+      for (const r of x ? await failedDispositionUpdates(x, { open: true }) : [])
+        failed.set({ plant: r.plant, workflow: r.workflow }, r.n)
+    },
+  })
+  registerLegHistogram(registry, sql)
 }

@@ -4,6 +4,8 @@ import type { EngineCounts, EngineStore } from '../store/engine-types.ts'
 import type { SqlExecutor } from '../store/sql-executor.ts'
 import type { WriteQueueMetrics } from '../store/write-queue.ts'
 import { registerBusinessMetrics } from './business-metrics.ts'
+import { ConnectorMetrics } from './connector-metrics.ts'
+import { DuplicateEvents } from './duplicates.ts'
 import { perScrape } from './per-scrape.ts'
 
 /**
@@ -97,9 +99,17 @@ export class KernelMetrics {
   })
 
   private sql: SqlExecutor | undefined
+  /** duplicates absorbed at ingress, by plant and event type */
+  readonly duplicates: DuplicateEvents
 
-  constructor() {
+  /**
+   * `connectors`: the egress hooks the process's connectors were built with (their metrics are
+   * exported here); a fresh, empty one when the process has none.
+   */
+  constructor(readonly connectors: ConnectorMetrics = new ConnectorMetrics()) {
     registerBusinessMetrics(this.registry, () => this.sql)
+    this.duplicates = new DuplicateEvents(this.registry, () => this.sql)
+    for (const m of connectors.metrics()) this.registry.registerMetric(m)
   }
 
   /** Run gauges and business gauges are read from the store at scrape time. */

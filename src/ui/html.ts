@@ -41,6 +41,7 @@ const NAV: ReadonlyArray<[string, string]> = [
   ['/ui/drift', 'Drift'],
   ['/ui/exceptions', 'Exceptions'],
   ['/ui/runs', 'Workflows'],
+  ['/ui/connectors', 'Connectors'],
   ['/ui/events', 'Events'],
   ['/ui/audit', 'Audit'],
 ]

@@ -8,6 +8,7 @@ import { registerUiActions } from './actions.ts'
 import { field, isHtmx } from './format.ts'
 import { type Html, html, page } from './html.ts'
 import { auditPage } from './pages/audit.ts'
+import { connectorsPage } from './pages/connectors.ts'
 import { deadLetterPage } from './pages/dead-letter.ts'
 import { driftPage } from './pages/drift.ts'
 import { eventsPage } from './pages/events.ts'
@@ -134,6 +135,9 @@ export function registerUiRoutes(app: FastifyInstance, ctx: ServerContext): void
         '/ui/lots',
         await lotDetailPage(ctx, req.headers, req.params.id),
       ),
+    )
+    ui.get('/ui/connectors', async (_req, reply) =>
+      sendPage(reply, 'Connectors', '/ui/connectors', connectorsPage(ctx)),
     )
     ui.get('/ui/drift', async (req, reply) =>
       sendPage(reply, 'Drift', '/ui/drift', await driftPage(ctx, req.headers)),

@@ -10,6 +10,7 @@ import { checkLimsFile, limsCsvTranslator } from '../../connectors/lims/csv/tran
 import { mesTranslator } from '../../connectors/mes/mqtt/translator.ts'
 import { qmsRestConnector } from '../../connectors/qms/rest/connector.ts'
 import { qmsWebhookTranslator } from '../../connectors/qms/rest/webhook-translator.ts'
+import { ConnectorMetrics } from '../../observability/connector-metrics.ts'
 import { createLogger } from '../../observability/logger.ts'
 import { startQualink } from '../../server/qualink.ts'
 import { complaintTraceability } from '../../workflows/complaint-traceability.ts'
@@ -72,7 +73,11 @@ export function registerDemoCommand(program: Command): void {
       })
       const qms = await startQms({ webhook: { url: `${base}/v1/ingress/qms`, secret: 'demo-qms-secret' } })
       const crm = await startCrm({ webhook: { url: `${base}/v1/ingress/crm`, secret: 'demo-crm-secret' } })
-      const runtime = (name: string, url: string) => ({ name, allowlist: [url], leaseMs: 30_000 })
+      const connectorMetrics = new ConnectorMetrics()
+      const runtime = (name: string, url: string) => {
+        connectorMetrics.declare(name, name === 'qms' ? 'qms/rest' : 'erp/sap-s4')
+        return { name, allowlist: [url], leaseMs: 30_000, metrics: connectorMetrics }
+      }
       const q = await startQualink({
         dataDir: rt.dataDir,
         host: '127.0.0.1',
@@ -84,6 +89,7 @@ export function registerDemoCommand(program: Command): void {
           inProcessQualityCheck(),
           complaintTraceability(),
         ],
+        connectorMetrics,
         ports: {
           ledger: httpLedger(ledger.url),
           erp: sapS4Connector.instantiate({ baseUrl: erp.url }, runtime('erp-s4', erp.url)),

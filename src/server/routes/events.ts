@@ -37,11 +37,12 @@ function registerIngest(app: FastifyInstance, ctx: ServerContext): void {
       mode = parsed.mode
       const events = validateAll(ctx.registry, parsed.mode, parsed.candidates)
       const receivedAt = new Date().toISOString()
-      const results = await ctx.queue.submit({
-        actor: ctx.actorOf(req.headers, 'api'),
-        events: events.map((e) => toAppendEvent(e, receivedAt)),
-      })
+      const appended = events.map((e) => toAppendEvent(e, receivedAt))
+      const results = await ctx.queue.submit({ actor: ctx.actorOf(req.headers, 'api'), events: appended })
       for (const r of results) ctx.metrics.ingestEvents.inc({ outcome: r.duplicate ? 'duplicate' : 'stored' })
+      results.forEach((r, i) => {
+        if (r.duplicate) ctx.metrics.duplicates.event(appended[i]!.plant, appended[i]!.type)
+      })
       const first = results[0]!
       req.log.info(
         {

@@ -60,6 +60,7 @@ export function registerIngressRoutes(
         body,
       })
       onStored()
+      if (stored.duplicate) ctx.metrics.duplicates.delivery(src.plant, src.name, deliveryId)
       return reply.code(202).send({ seq: stored.seq, deliveryId, duplicate: stored.duplicate })
     })
 
