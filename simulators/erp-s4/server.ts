@@ -7,7 +7,7 @@ import { parseQuantity } from '../shared/quantity.ts'
 import type { Bucket } from '../shared/stock-ledger.ts'
 import { WebhookSender, type WebhookTarget } from '../shared/webhooks.ts'
 import { CsrfTokens } from './csrf.ts'
-import { recordGoodsReceipt, registerFeedRoutes } from './feed.ts'
+import { recordGoodsReceipt, recordGoodsReceiptReversal, registerFeedRoutes } from './feed.ts'
 import { openLotForReceipt, registerInspectionLotRoutes, toBePosted } from './inspection-lots.ts'
 import { type PostingHooks, registerMaterialDocumentRoutes } from './material-documents.ts'
 import { type MaterialSettings, S4Model } from './model.ts'
@@ -105,6 +105,8 @@ export interface ErpS4Sim {
   readonly model: S4Model
   readonly webhooks: WebhookSender
   readonly csrf: CsrfTokens
+  /** an outbound delivery created in the ERP, e.g. with a quality block ('01') awaiting release */
+  createDelivery(d: DeliverySeed, blockReason?: string): void
   close(): Promise<void>
 }
 
@@ -142,12 +144,12 @@ export async function startErpS4(opts: ErpS4Options = {}): Promise<ErpS4Sim> {
       holdChanges: 0,
     })
   }
-  for (const d of opts.deliveries ?? []) {
+  const addDelivery = (d: DeliverySeed, blockReason = '') =>
     model.deliveries.set(d.DeliveryDocument, {
       DeliveryDocument: d.DeliveryDocument,
       ShipToParty: d.ShipToParty,
       SoldToParty: d.SoldToParty ?? d.ShipToParty,
-      DeliveryBlockReason: '',
+      DeliveryBlockReason: blockReason,
       LastChangeDateTime: model.tick(),
       blockChanges: 0,
       items: d.items.map((it, i) => ({
@@ -159,7 +161,7 @@ export async function startErpS4(opts: ErpS4Options = {}): Promise<ErpS4Sim> {
         DeliveryQuantityUnit: it.unit ?? 'PC',
       })),
     })
-  }
+  for (const d of opts.deliveries ?? []) addDelivery(d)
 
   const router = new Router(async (req, next) => {
     csrf.check(req)
@@ -170,6 +172,7 @@ export async function startErpS4(opts: ErpS4Options = {}): Promise<ErpS4Sim> {
   const hooks: PostingHooks = {
     openInspectionLot: (doc, item) => openLotForReceipt(model, doc, item),
     goodsReceiptPosted: (doc, item) => recordGoodsReceipt(model, webhooks, doc, item),
+    goodsReceiptReversed: (doc, item) => recordGoodsReceiptReversal(model, webhooks, doc, item),
   }
   registerMaterialDocumentRoutes(router, model, hooks)
   registerInspectionLotRoutes(router, model, hooks, {
@@ -215,6 +218,9 @@ export async function startErpS4(opts: ErpS4Options = {}): Promise<ErpS4Sim> {
     model,
     webhooks,
     csrf,
+    createDelivery: (d, blockReason) => {
+      addDelivery(d, blockReason)
+    },
     async close() {
       await webhooks.stop()
       await http.close()

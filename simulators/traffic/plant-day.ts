@@ -58,6 +58,7 @@ export async function startPlantDay(o: PlantDayOptions): Promise<PlantDay> {
     dispositions: 0,
     operations: 0,
     labFiles: 0,
+    packed: 0,
     shipments: 0,
     orders: 0,
     refused: 0,
@@ -296,6 +297,56 @@ export async function startPlantDay(o: PlantDayOptions): Promise<PlantDay> {
     stats.labFiles!++
   }
 
+  /**
+   * Finished goods release: the ERP holds an outbound delivery for the lot under a quality block,
+   * the packing line verifies the lot, and QA signs the final approval in the QMS. Together with
+   * the LIMS file (some failing) that lets the release workflow lift the block, or keep it.
+   */
+  async function pack(): Promise<void> {
+    const lot = finished.at(-1)
+    if (!lot || !o.erp) return
+    const delivery = `81${run.slice(-5)}${String(stats.packed).padStart(3, '0')}`
+    o.erp.createDelivery(
+      {
+        DeliveryDocument: delivery,
+        ShipToParty: ['CUST-88', 'CUST-12', 'CUST-40'][stats.packed! % 3]!,
+        items: [{ Material: 'FG-900', Plant: plant, Batch: lot, quantity: '40' }],
+      },
+      '01',
+    )
+    await post(
+      'mes.packaging.verified.v1',
+      lot,
+      {
+        lot,
+        plant,
+        delivery,
+        checks: [
+          { name: 'label', passed: true },
+          { name: 'count', passed: true },
+        ],
+        verified: true,
+        audit: audit('mes-p100'),
+      },
+      'urn:mes:p100',
+    )
+    await post(
+      'qms.usage_decision.made.v1',
+      lot,
+      {
+        inspectionLot: `04${run.slice(-6)}${String(stats.packed).padStart(4, '0')}`,
+        plant,
+        lot,
+        code: 'A1',
+        valuation: 'accepted',
+        stockPostings: [{ code: 'RELEASE', quantity: { units: 40, scale: 0, uom: 'PC' } }],
+        audit: audit('qms'),
+      },
+      'urn:qms:cloud',
+    )
+    stats.packed!++
+  }
+
   async function ship(): Promise<void> {
     const lot = finished[Math.max(0, finished.length - 5)]
     if (!lot) return
@@ -360,7 +411,10 @@ export async function startPlantDay(o: PlantDayOptions): Promise<PlantDay> {
     if (tick % 4 === 2) decide()
     await disposition()
     if (tick % 3 === 0) await operation()
-    if (tick % 6 === 0) await labResults()
+    if (tick % 6 === 0) {
+      await labResults()
+      await pack()
+    }
     if (tick % 12 === 0) await ship()
     if (tick % 5 === 0) await order()
     if (tick % 40 === 39) complain()

@@ -14,6 +14,7 @@ import { ConnectorMetrics } from '../../observability/connector-metrics.ts'
 import { createLogger } from '../../observability/logger.ts'
 import { startQualink } from '../../server/qualink.ts'
 import { complaintTraceability } from '../../workflows/complaint-traceability.ts'
+import { DEFAULT_RELEASE_SETTINGS, finishedGoodsRelease } from '../../workflows/finished-goods-release.ts'
 import { inProcessQualityCheck } from '../../workflows/in-process-check.ts'
 import { kernelDemo } from '../../workflows/kernel-demo.ts'
 import {
@@ -46,7 +47,8 @@ export function registerDemoCommand(program: Command): void {
     .description('run the demo plant: Qualink on SQLite, simulators, traffic, dashboard')
     .option('--port <port>', 'dashboard/API port', '8080')
     .option('--broker <url>', 'MQTT broker for the MES (skipped when unreachable)', 'mqtt://127.0.0.1:1883')
-    .action(async (opts: { port: string; broker: string }) => {
+    .option('--tick-ms <ms>', 'plant-day rhythm: one traffic step every <ms> milliseconds', '1500')
+    .action(async (opts: { port: string; broker: string; tickMs: string }) => {
       const rt = runtimeFromEnv()
       const logger = createLogger(process.env.QUALINK_LOG_LEVEL ?? 'error')
       const port = Number(process.env.QUALINK_PORT ?? opts.port)
@@ -88,6 +90,7 @@ export function registerDemoCommand(program: Command): void {
           supplierReceiptInspection(() => ({ ...DEFAULT_RECEIPT_SETTINGS, decisionDeadline: '2m' })),
           inProcessQualityCheck(),
           complaintTraceability(),
+          finishedGoodsRelease(() => ({ ...DEFAULT_RELEASE_SETTINGS, deadline: '3m' })),
         ],
         connectorMetrics,
         ports: {
@@ -143,6 +146,7 @@ export function registerDemoCommand(program: Command): void {
         erp,
         qms,
         crm,
+        tickMs: Number(opts.tickMs),
         log: (m) => console.log(`  ${m}`),
       })
       const dashboard = q.url.replace('127.0.0.1', 'localhost')
@@ -154,7 +158,8 @@ export function registerDemoCommand(program: Command): void {
           `  API:        ${dashboard}/v1/events   metrics: ${dashboard}/metrics`,
           `  Plant day:  ERP goods receipts (S/4-style simulator ${erp.url}) run supplier receipt inspection`,
           `              with the QMS simulator (${qms.url}); MES completions over`,
-          `              ${mqttUp ? `MQTT (${opts.broker})` : 'the API (no MQTT broker found)'}; LIMS files in ${limsDir}; shipments;`,
+          `              ${mqttUp ? `MQTT (${opts.broker})` : 'the API (no MQTT broker found)'}; LIMS files in ${limsDir};`,
+          '              packed lots released from their ERP delivery block (lab + packing + QA); shipments;',
           '              orders through the kernel-demo workflow (some rejected: see Exceptions).',
           '  No authentication is configured, so Qualink listens on 127.0.0.1 only.',
           '  Press Ctrl-C to stop; running it again resumes from the same data.',
@@ -169,7 +174,7 @@ export function registerDemoCommand(program: Command): void {
           const s = traffic.stats
           console.log(
             `  stopped cleanly: ${s.receipts} receipts, ${s.decisions} usage decisions, ${s.operations} operations, ` +
-              `${s.dispositions} dispositions, ${s.labFiles} lab files, ` +
+              `${s.dispositions} dispositions, ${s.labFiles} lab files, ${s.packed} lots packed, ` +
               `${s.shipments} shipments, ${s.orders} orders`,
           )
         },
