@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { isQualinkError } from '../contracts/errors.ts'
+import { refuseCrossSite } from '../security/csrf.ts'
 import type { ServerContext } from '../server/context.ts'
 import type { DeadLetter } from '../store/engine-types.ts'
 import { field, isHtmx } from './format.ts'
@@ -64,8 +65,10 @@ function stillOpen(dl: DeadLetter): string | undefined {
 /** The dashboard's write actions, posted as forms; they call the engine store as the API does. */
 export function registerUiActions(ui: FastifyInstance, ctx: ServerContext): void {
   const engine = ctx.store.engine
+  // Every action refuses a cross-site post (CSRF): on loopback no key stands in the way.
+  const guarded = { onRequest: refuseCrossSite }
 
-  ui.post('/ui/exceptions/:id/replay', async (req: Req, reply) => {
+  ui.post('/ui/exceptions/:id/replay', guarded, async (req: Req, reply) => {
     const body = req.body ?? {}
     const view = viewOf(body)
     const back = {
@@ -93,7 +96,7 @@ export function registerUiActions(ui: FastifyInstance, ctx: ServerContext): void
     }
   })
 
-  ui.post('/ui/exceptions/:id/discard', async (req: Req, reply) => {
+  ui.post('/ui/exceptions/:id/discard', guarded, async (req: Req, reply) => {
     const body = req.body ?? {}
     const back = {
       href: `/ui/exceptions/${req.params.id}`,
@@ -117,7 +120,7 @@ export function registerUiActions(ui: FastifyInstance, ctx: ServerContext): void
     return answer(req, reply, 200, resolvedFragment(discarded, viewOf(body)), back)
   })
 
-  ui.post('/ui/exceptions/bulk/preview', async (req: Req, reply) => {
+  ui.post('/ui/exceptions/bulk/preview', guarded, async (req: Req, reply) => {
     const body = req.body ?? {}
     const f = { errorCode: field(body.errorCode, 64), workflow: field(body.workflow, 64) }
     const matching = (await openDeadLetters(ctx, req.headers, f)).slice(0, BULK_MAX)
@@ -127,7 +130,7 @@ export function registerUiActions(ui: FastifyInstance, ctx: ServerContext): void
     })
   })
 
-  ui.post('/ui/exceptions/bulk/replay', async (req: Req, reply) => {
+  ui.post('/ui/exceptions/bulk/replay', guarded, async (req: Req, reply) => {
     const body = req.body ?? {}
     const raw = Array.isArray(body.id) ? body.id : body.id === undefined ? [] : [body.id]
     const ids = [...new Set(raw.map(Number).filter(Number.isSafeInteger))]
@@ -135,6 +138,18 @@ export function registerUiActions(ui: FastifyInstance, ctx: ServerContext): void
     if (ids.length === 0) return answer(req, reply, 422, refusal('Nothing to replay: preview first.'), back)
     if (ids.length > BULK_MAX)
       return answer(req, reply, 422, refusal(`At most ${BULK_MAX} dead letters per bulk replay.`), back)
+    // The dashboard has no signing form: above the two-person threshold the signed API flow is the way.
+    const over = ctx.signatures.options.bulkReplayTwoPersonOver
+    if (over !== undefined && ids.length > over)
+      return answer(
+        req,
+        reply,
+        403,
+        refusal(
+          `Replaying more than ${over} dead letters at once needs approved signatures of two different people: sign with POST /v1/signatures, then replay with POST /v1/dead-letters/replay.`,
+        ),
+        back,
+      )
     const open = new Map((await openDeadLetters(ctx, req.headers)).map((d) => [d.id, d]))
     const outcome: { replayed: DeadLetter[]; refused: BulkOutcome['refused'][number][]; gone: number } = {
       replayed: [],
@@ -167,7 +182,7 @@ export function registerUiActions(ui: FastifyInstance, ctx: ServerContext): void
     return answer(req, reply, 200, bulkResult({ requested: ids.length, ...outcome }), back)
   })
 
-  ui.post('/ui/runs/:id/cancel', async (req: Req, reply) => {
+  ui.post('/ui/runs/:id/cancel', guarded, async (req: Req, reply) => {
     const body = req.body ?? {}
     const back = {
       href: `/ui/runs/${encodeURIComponent(req.params.id)}`,
