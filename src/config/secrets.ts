@@ -4,8 +4,7 @@
  * A literal that looks like a secret is refused before anything starts, so a password pasted into
  * the file fails review instead of landing in git and in backups.
  */
-import { readFileSync } from 'node:fs'
-import path from 'node:path'
+import { readSecret } from '../connectors/sdk/secrets.ts'
 import type { FieldProblem } from '../contracts/errors.ts'
 import { seg } from './problems.ts'
 import type { SecretRef } from './schema.ts'
@@ -53,7 +52,10 @@ export function findLiteralSecrets(doc: unknown, at = ''): FieldProblem[] {
   return out
 }
 
-/** Reads a secret at start; a missing variable or unreadable file is a problem at `where`. */
+/**
+ * Reads a secret at start; a missing variable or unreadable file is a problem at `where`. The same
+ * reader as connectors' `…Env` / `…File` fields (connectors/sdk/secrets.ts).
+ */
 export function resolveSecret(
   ref: SecretRef,
   where: string,
@@ -61,20 +63,8 @@ export function resolveSecret(
   baseDir: string,
   problems: FieldProblem[],
 ): string {
-  if (ref.secretEnv !== undefined) {
-    const v = env[ref.secretEnv]
-    if (v) return v
-    problems.push({ path: `${where}/secretEnv`, message: `environment variable ${ref.secretEnv} is not set` })
-    return ''
-  }
-  const file = path.resolve(baseDir, ref.secretFile ?? '')
-  try {
-    // a trailing newline is how `echo secret > file` and most secret mounts write it
-    const v = readFileSync(file, 'utf8').replace(/\r?\n$/, '')
-    if (v) return v
-    problems.push({ path: `${where}/secretFile`, message: `${file} is empty` })
-  } catch (e) {
-    problems.push({ path: `${where}/secretFile`, message: `cannot read ${file}: ${(e as Error).message}` })
-  }
+  const r = readSecret({ env: ref.secretEnv, file: ref.secretFile }, { env, baseDir })
+  if (r.ok) return r.value
+  problems.push({ path: `${where}/${r.field === 'env' ? 'secretEnv' : 'secretFile'}`, message: r.message })
   return ''
 }

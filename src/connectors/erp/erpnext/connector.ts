@@ -23,13 +23,17 @@ import { defineConnector, EgressSettings } from '../../sdk/define-connector.ts'
 import type { EgressClient } from '../../sdk/egress.ts'
 import { EgressFailure } from '../../sdk/http-errors.ts'
 import { referenceFor } from '../../sdk/reference.ts'
+import { connectorSecret, exactlyOneSecret, SecretEnvField, SecretFileField } from '../../sdk/secrets.ts'
 
 const Warehouse = Type.Optional(Type.String({ minLength: 1 }))
 export const ErpNextConfig = Type.Object(
   {
     baseUrl: Type.String({ pattern: '^https?://[^/]+$' }),
-    apiKeyEnv: Type.String({ pattern: '^[A-Z_][A-Z0-9_]*$' }),
-    apiSecretEnv: Type.String({ pattern: '^[A-Z_][A-Z0-9_]*$' }),
+    /** Frappe API key and secret (`token key:secret`): each from an environment variable or a file */
+    apiKeyEnv: SecretEnvField(),
+    apiKeyFile: SecretFileField(),
+    apiSecretEnv: SecretEnvField(),
+    apiSecretFile: SecretFileField(),
     /** canonical bucket → warehouse name */
     warehouses: Type.Object(
       {
@@ -45,7 +49,7 @@ export const ErpNextConfig = Type.Object(
     ),
     egress: Type.Optional(EgressSettings),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, ...exactlyOneSecret('apiKey', 'apiSecret') },
 )
 export type ErpNextConfig = Static<typeof ErpNextConfig>
 
@@ -152,13 +156,9 @@ export const erpNextConnector = defineConnector({
   targets: (c) => [c.baseUrl],
   egressSettings: (c) => c.egress,
   create(config, ctx): ErpPort {
-    const key = process.env[config.apiKeyEnv]
-    const secret = process.env[config.apiSecretEnv]
-    if (!key || !secret)
-      throw new PermanentError(
-        'QLK_CONFIG_INVALID',
-        `erp/erpnext: ${config.apiKeyEnv} / ${config.apiSecretEnv} not set`,
-      )
+    const who = { kind: 'erp/erpnext', name: ctx.name }
+    const key = connectorSecret(config, 'apiKey', '', ctx.environment, who)
+    const secret = connectorSecret(config, 'apiSecret', '', ctx.environment, who)
     const entries = new StockEntries(ctx.egress, config, `token ${key}:${secret}`)
     return {
       postStockDisposition: (input) =>

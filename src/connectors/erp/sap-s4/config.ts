@@ -1,6 +1,7 @@
-/** qualink.yaml `connectors[].config` of kind erp/sap-s4. Secrets come from the environment only. */
+/** qualink.yaml `connectors[].config` of kind erp/sap-s4. The password comes from an environment variable or a file. */
 import { type Static, Type } from 'typebox'
 import { EgressSettings } from '../../sdk/define-connector.ts'
+import { exactlyOneSecret, SecretEnvField, SecretFileField } from '../../sdk/secrets.ts'
 
 export const SapS4Config = Type.Object(
   {
@@ -12,12 +13,10 @@ export const SapS4Config = Type.Object(
       Type.Object(
         {
           username: Type.String({ minLength: 1 }),
-          passwordEnv: Type.String({
-            pattern: '^[A-Z_][A-Z0-9_]*$',
-            description: 'environment variable name',
-          }),
+          passwordEnv: SecretEnvField(),
+          passwordFile: SecretFileField(),
         },
-        { additionalProperties: false },
+        { additionalProperties: false, ...exactlyOneSecret('password') },
       ),
     ),
     /** SAP DEC 13,3 (quality-domain.md §1.4): quantities travel with three decimals */

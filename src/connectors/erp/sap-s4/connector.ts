@@ -3,23 +3,21 @@
  * API_MATERIAL_STOCK_SRV, production order and outbound delivery services). Tested against
  * simulators/erp-s4 (docs/simulators.md), which like SAP does not deduplicate.
  */
-import { PermanentError } from '../../../engine/errors.ts'
 import type { ErpPort } from '../../../workflows/ports/erp.ts'
-import { defineConnector } from '../../sdk/define-connector.ts'
+import { type ConnectorContext, defineConnector } from '../../sdk/define-connector.ts'
+import { connectorSecret } from '../../sdk/secrets.ts'
 import { SapS4Config, SERVICES } from './config.ts'
 import { key, setState } from './holds.ts'
 import { ODataClient } from './odata.ts'
 import { StockPoster } from './stock.ts'
 import { UsageDecisionPoster } from './usage-decision.ts'
 
-function basicAuth(config: SapS4Config): string | undefined {
+function basicAuth(config: SapS4Config, ctx: ConnectorContext): string | undefined {
   if (!config.auth) return undefined
-  const password = process.env[config.auth.passwordEnv]
-  if (password === undefined)
-    throw new PermanentError(
-      'QLK_CONFIG_INVALID',
-      `erp/sap-s4: environment variable ${config.auth.passwordEnv} is not set`,
-    )
+  const password = connectorSecret(config.auth, 'password', '/auth', ctx.environment, {
+    kind: 'erp/sap-s4',
+    name: ctx.name,
+  })
   return `Basic ${Buffer.from(`${config.auth.username}:${password}`).toString('base64')}`
 }
 
@@ -39,7 +37,7 @@ export const sapS4Connector = defineConnector({
   targets: (c) => [c.baseUrl],
   egressSettings: (c) => c.egress,
   create(config, ctx): ErpPort {
-    const odata = new ODataClient(ctx.egress, config.baseUrl, basicAuth(config))
+    const odata = new ODataClient(ctx.egress, config.baseUrl, basicAuth(config, ctx))
     const ud = new UsageDecisionPoster(odata, config)
     const stock = new StockPoster(odata, config)
     return {

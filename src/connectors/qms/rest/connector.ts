@@ -9,6 +9,7 @@ import type { Created, QmsPort } from '../../../workflows/ports/qms.ts'
 import { defineConnector } from '../../sdk/define-connector.ts'
 import type { EgressClient } from '../../sdk/egress.ts'
 import { EgressFailure } from '../../sdk/http-errors.ts'
+import { connectorSecret } from '../../sdk/secrets.ts'
 import { QmsRestConfig } from './config.ts'
 import { decisionFrom, type Json, lotFrom, ncFrom, originWord } from './mapping.ts'
 
@@ -102,16 +103,15 @@ export const qmsRestConnector = defineConnector({
   targets: (c) => [c.baseUrl],
   egressSettings: (c) => c.egress,
   create(config, ctx): QmsPort {
-    let auth: string | undefined
-    if (config.apiKeyEnv) {
-      const key = process.env[config.apiKeyEnv]
-      if (key === undefined)
-        throw new PermanentError(
-          'QLK_CONFIG_INVALID',
-          `qms/rest: environment variable ${config.apiKeyEnv} is not set`,
-        )
-      auth = `Bearer ${key}`
-    }
+    const key = connectorSecret(
+      config,
+      'apiKey',
+      '',
+      ctx.environment,
+      { kind: 'qms/rest', name: ctx.name },
+      true,
+    )
+    const auth = key === undefined ? undefined : `Bearer ${key}`
     const api = new QmsApi(ctx.egress, config.baseUrl, auth)
     const scale = config.quantityScale
     return {
