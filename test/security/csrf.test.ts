@@ -20,7 +20,7 @@ describe('dashboard actions refuse cross-site posts (CSRF)', () => {
 
   it('refuses a forged cross-site form post, over real HTTP too, and changes nothing', async () => {
     const dl = d.dead.get('C-300')!
-    const forged = [
+    const forged: Array<Record<string, string>> = [
       { 'sec-fetch-site': 'cross-site', origin: 'https://evil.example' },
       { 'sec-fetch-site': 'same-site' },
       { origin: 'https://evil.example' },
