@@ -35,13 +35,37 @@ export async function buildEvidence(
   lot: string,
 ): Promise<EvidenceBundle | undefined> {
   const node = await store.genealogy.getLot(scope, lot)
-  const events = await store.listEvents(scope, { subject: lot, limit: 10_000 })
-  if (!node && events.length === 0) return undefined
-  const runs = await store.engine.listRuns(scope, { key: lot, limit: 1000 })
-  const journals = await Promise.all(runs.map((r) => store.engine.loadRun(scope, r.id)))
-  const rows = (await store.listAudit(scope, { subject: lot, limit: 100_000 })).filter((r) =>
-    scopeIncludes(scope, r.plant),
+  const own = await store.listEvents(scope, { subject: lot, limit: 10_000 })
+  if (!node && own.length === 0) return undefined
+  // Events that touch the lot under another subject: the MES operation that consumed or produced
+  // it (subject: the order), the split, the delivery that shipped it — found through genealogy.
+  const [from, to, shipments] = await Promise.all([
+    store.genealogy.edgesFrom([lot]),
+    store.genealogy.edgesTo([lot]),
+    store.genealogy.shipmentsOf([lot]),
+  ])
+  const ownSeqs = new Set(own.map((e) => e.seq))
+  const relatedSeqs = [...new Set([...from, ...to, ...shipments].map((x) => x.eventSeq))].filter(
+    (seq) => !ownSeqs.has(seq),
   )
+  const related = (await Promise.all(relatedSeqs.map((seq) => store.getEventBySeq(scope, seq)))).filter(
+    (e): e is StoredEvent => e !== undefined,
+  )
+  const events = [...own, ...related].sort((a, b) => a.seq - b.seq)
+  // Runs and audit entries keyed by the lot, and by the production orders that made or used it
+  // (the in-process check's hold decisions for that order).
+  const orders = [...new Set([...from, ...to].map((x) => x.productionOrder).filter((o) => o !== null))]
+  const subjects = [lot, ...orders.filter((o) => o !== lot)]
+  const runs = (
+    await Promise.all(subjects.map((key) => store.engine.listRuns(scope, { key, limit: 1000 })))
+  ).flat()
+  const journals = await Promise.all(runs.map((r) => store.engine.loadRun(scope, r.id)))
+  const rows = (
+    await Promise.all(subjects.map((subject) => store.listAudit(scope, { subject, limit: 100_000 })))
+  )
+    .flat()
+    .filter((r) => scopeIncludes(scope, r.plant))
+    .sort((a, b) => a.seq - b.seq)
   const seqs = rows.map((r) => r.seq)
   const links = new Map<number, { pos: number; prevHash: string; hash: string }>()
   const payloads = new Map<number, unknown>()

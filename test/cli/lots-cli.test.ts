@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import pino from 'pino'
@@ -57,10 +57,9 @@ describe('qualink trace and audit export against a running server', () => {
     await db?.cleanup()
   })
 
-  const cli = (...args: string[]) =>
-    run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args, '--url', q.url], {
-      cwd: process.cwd(),
-    })
+  const offline = (...args: string[]) =>
+    run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: process.cwd() })
+  const cli = (...args: string[]) => offline(...args, '--url', q.url)
 
   it('prints a backward trace as a tree', async () => {
     const { stdout } = await cli('trace', 'F1')
@@ -76,6 +75,16 @@ describe('qualink trace and audit export against a running server', () => {
     const { stdout } = await cli('audit', 'export', '--lot', 'F1', '--out', out)
     expect(stdout).toMatch(/1 events/)
     expect(verifyBundle(JSON.parse(readFileSync(out, 'utf8'))).ok).toBe(true)
+    // the stand-alone verifier: only the file, no server
+    expect((await offline('audit', 'verify-bundle', out)).stdout).toMatch(/^evidence OK: \d+ audit entries/)
+    const bundle = readFileSync(out, 'utf8')
+    const tampered = path.join(db.dir, 'tampered.json')
+    writeFileSync(tampered, bundle.replace(/"actor": "([^"]+)"/, '"actor": "$1x"'))
+    expect(bundle).not.toBe(readFileSync(tampered, 'utf8'))
+    await expect(offline('audit', 'verify-bundle', tampered)).rejects.toMatchObject({
+      code: 1,
+      stdout: expect.stringMatching(/evidence BROKEN:\n- entry \d+: content does not match its link hash/),
+    })
     await expect(cli('trace', 'NOPE')).rejects.toMatchObject({
       stderr: expect.stringMatching(/QLK_NOT_FOUND/),
     })

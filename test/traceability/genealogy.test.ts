@@ -182,7 +182,18 @@ describe.each(DIALECTS)('genealogy and traceability on %s', (dialect: Dialect) =
       const res = await q.app.inject({ method: 'GET', url: '/v1/lots/R7/evidence' })
       expect(res.statusCode).toBe(200)
       const bundle = res.json() as EvidenceBundle
-      expect(bundle.events.map((e) => e.type)).toEqual(['erp.goods_receipt.posted.v1'])
+      // its own receipt, and the MES operation that consumed it (filed under the order, found
+      // through genealogy), with that event's ingest entry so the verifier checks it too
+      expect(bundle.events.map((e) => e.type)).toEqual([
+        'erp.goods_receipt.posted.v1',
+        'mes.operation.completed.v1',
+      ])
+      const consumedBy = bundle.events[1]!
+      expect(
+        bundle.audit.some(
+          (a) => a.row.action === 'event.ingested' && (a.payload as { id?: string })?.id === consumedBy.id,
+        ),
+      ).toBe(true)
       expect(bundle.anchor).not.toBeNull()
       expect(verifyBundle(bundle)).toMatchObject({ ok: true })
       const text = JSON.stringify(bundle)
@@ -204,6 +215,14 @@ describe.each(DIALECTS)('genealogy and traceability on %s', (dialect: Dialect) =
       const tr = await q.app.inject({ method: 'GET', url: '/v1/lots/F7/trace?direction=backward' })
       expect(tr.json().nodes.map((n: { lot: string }) => n.lot)).toEqual(['F7', 'R7'])
       expect((await q.app.inject({ method: 'GET', url: '/v1/lots/F7/trace?depth=99' })).statusCode).toBe(400)
+      const recall = await q.app.inject({ method: 'GET', url: '/v1/lots/R7/recall' })
+      expect(recall.statusCode).toBe(200)
+      expect(recall.json()).toMatchObject({ suspect: 'R7' })
+      expect(recall.json().lots.map((l: { lot: string }) => l.lot)).toContain('F7')
+      const csv = await q.app.inject({ method: 'GET', url: '/v1/lots/R7/recall?format=csv' })
+      expect(csv.headers['content-type']).toMatch(/^text\/csv/)
+      expect(csv.body).toMatch(/^record,lot,plant,material,depth,bucket_or_delivery,customer,quantity,uom\nstock,R7,P100,/)
+      expect((await q.app.inject({ method: 'GET', url: '/v1/lots/NOPE/recall' })).statusCode).toBe(404)
     } finally {
       await q.close()
     }

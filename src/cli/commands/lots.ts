@@ -1,6 +1,7 @@
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import type { Command } from 'commander'
 import type { EvidenceBundle } from '../../audit/evidence.ts'
+import { verifyBundle } from '../../audit/evidence-verify.ts'
 import type { TraceNode, TraceResult } from '../../projections/trace.ts'
 import { api, DEFAULT_URL } from '../api-client.ts'
 
@@ -68,7 +69,7 @@ export function registerLotCommands(program: Command): void {
   audit
     .command('export')
     .description(
-      'write the evidence bundle of a lot; verify it offline with: npx tsx src/audit/evidence-verify.ts <file>',
+      'write the evidence bundle of a lot; verify it offline with: qualink audit verify-bundle <file>',
     )
     .requiredOption('--lot <lot>', 'the lot')
     .option('--out <file>', 'output file', '')
@@ -81,5 +82,17 @@ export function registerLotCommands(program: Command): void {
         `${file}: ${b.events.length} events, ${b.runs.length} runs, ${b.audit.length} audit entries, ` +
           `${b.chain.length} chain links${b.anchor ? `, anchored at link ${b.anchor.pos}` : ', not anchored yet'}`,
       )
+    })
+  audit
+    .command('verify-bundle <file>')
+    .description('verify an evidence bundle offline: needs only the file, no server or database')
+    .action((file: string) => {
+      const r = verifyBundle(JSON.parse(readFileSync(file, 'utf8')) as EvidenceBundle)
+      console.log(
+        r.ok
+          ? `evidence OK: ${r.checked.entries} audit entries, ${r.checked.links} chain links, ${r.checked.events} events${r.checked.anchored ? ', anchored' : ', not anchored'}`
+          : `evidence BROKEN:\n- ${r.problems.join('\n- ')}`,
+      )
+      process.exitCode = r.ok ? 0 : 1
     })
 }
