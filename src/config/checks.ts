@@ -8,6 +8,7 @@
 import { EgressAllowlist } from '../connectors/sdk/allowlist.ts'
 import type { FieldProblem } from '../contracts/errors.ts'
 import { CONNECTORS, type SystemRole, TRANSLATORS, WORKFLOWS } from './kinds.ts'
+import { isLatency } from '../observability/slo.ts'
 import { seg, unique, validate } from './problems.ts'
 import type { PlantConfig } from './schema.ts'
 
@@ -200,6 +201,44 @@ function checkWorkflows(doc: Obj, plants: Obj, out: FieldProblem[]): void {
   }
 }
 
+/** SLOs: a threshold of the indicator's kind, known plants, and a notify connector to send breaches to. */
+function checkSlos(doc: Obj, plants: Obj, out: FieldProblem[]): void {
+  const slos = isObject(doc.slos) ? doc.slos : {}
+  for (const [name, o] of entries(slos.objectives)) {
+    const at = `/slos/objectives/${seg(name)}`
+    if (typeof o.indicator !== 'string') continue
+    const latency = isLatency(o.indicator)
+    if (latency && typeof o.threshold === 'number')
+      out.push({
+        path: `${at}/threshold`,
+        message: `must be a duration such as 30s or 4h for latency indicator '${o.indicator}'`,
+      })
+    if (!latency && typeof o.threshold === 'string')
+      out.push({
+        path: `${at}/threshold`,
+        message: `must be a whole number (a count) for indicator '${o.indicator}'`,
+      })
+    if (!latency && o.quantile !== undefined)
+      out.push({
+        path: `${at}/quantile`,
+        message: `applies to latency indicators only, not '${o.indicator}'`,
+      })
+    const covered = Array.isArray(o.plants)
+      ? o.plants.filter((p) => typeof p === 'string')
+      : Object.keys(plants)
+    covered.forEach((plant, i) => {
+      const p = plants[plant]
+      if (!isObject(p))
+        out.push({ path: `${at}/plants/${i}`, message: `references unknown plant '${plant}'` })
+      else if (typeof p.notify !== 'string')
+        out.push({
+          path: Array.isArray(o.plants) ? `${at}/plants/${i}` : at,
+          message: `plant '${plant}' has no notify connector (plants.${plant}.notify): SLO breaches are sent through it`,
+        })
+    })
+  }
+}
+
 /** Every cross-section problem of a (merged) document. */
 export function semanticProblems(doc: unknown): FieldProblem[] {
   if (!isObject(doc)) return []
@@ -209,5 +248,6 @@ export function semanticProblems(doc: unknown): FieldProblem[] {
   const sources = checkSources(doc, plants, out)
   checkPlants(doc, plants, sources, out)
   checkWorkflows(doc, plants, out)
+  checkSlos(doc, plants, out)
   return unique(out)
 }

@@ -5,6 +5,7 @@
  * Every object refuses unknown keys: a misspelt key is an error, never a silent default.
  */
 import { type Static, type TSchema, Type } from 'typebox'
+import { SLO_INDICATORS } from '../observability/slo.ts'
 import { AQLS, INSPECTION_LEVELS } from '../rules/index.ts'
 import { CONNECTOR_KINDS, TRANSLATORS, WORKFLOW_NAMES } from './kinds.ts'
 
@@ -220,6 +221,24 @@ export const WorkflowConfig = Type.Object(
 )
 export type WorkflowConfig = Static<typeof WorkflowConfig>
 
+/** One objective: the indicator's value per plant must stay at or below `threshold` (docs/operations.md). */
+export const SloConfig = Type.Object(
+  {
+    description: Type.Optional(Type.String()),
+    indicator: Type.Enum([...SLO_INDICATORS]),
+    /** a duration (30s, 4h) for a latency leg; a count for the others */
+    threshold: Type.Union([Duration, Type.Integer({ minimum: 0 })]),
+    /** latency: legs completed within it; counts: created within it; awaiting creation: older than it */
+    window: Duration,
+    /** latency legs only (nearest rank); default 0.95 */
+    quantile: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1 })),
+    /** default: every plant */
+    plants: Type.Optional(Type.Array(PlantCode, { minItems: 1, uniqueItems: true })),
+  },
+  closed,
+)
+export type SloConfig = Static<typeof SloConfig>
+
 export const QualinkConfig = Type.Object(
   {
     version: Type.Literal(1),
@@ -233,6 +252,10 @@ export const QualinkConfig = Type.Object(
     plants: byPlant(PlantConfig),
     /** the scheduled QMS–ERP comparison; a plant without its own policy only alerts */
     reconciliation: Type.Optional(Type.Object({ interval: Duration }, closed)),
+    /** objectives evaluated every `evaluateEvery` (default 1m); breaches go to each plant's notify connector */
+    slos: Type.Optional(
+      Type.Object({ evaluateEvery: Type.Optional(Duration), objectives: byName(SloConfig) }, closed),
+    ),
     workflows: Type.Optional(
       Type.Object(Object.fromEntries(WORKFLOW_NAMES.map((n) => [n, Type.Optional(WorkflowConfig)])), closed),
     ),
