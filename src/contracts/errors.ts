@@ -96,6 +96,11 @@ export const ERRORS = {
     title: 'Remote answer could not be understood',
     retryable: true,
   },
+  QLK_REMOTE_TOO_LARGE: {
+    status: 502,
+    title: 'Remote answer exceeds the connector response size limit',
+    retryable: false,
+  },
   QLK_REMOTE_CONFLICT: {
     status: 409,
     title: 'Remote state contradicts the requested effect; needs a person',

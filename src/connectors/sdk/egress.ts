@@ -20,6 +20,7 @@ import {
 } from './http-errors.ts'
 import { type CallOutcome, type EgressMetrics, noopMetrics } from './metrics.ts'
 import { DEFAULT_RATE_LIMIT, type RateLimitSettings, TokenBucket } from './rate-limit.ts'
+import { DEFAULT_MAX_RESPONSE_BYTES, ResponseTooLarge, readCapped } from './read-body.ts'
 
 export const DEFAULT_TIMEOUT_MS = 10_000
 
@@ -36,6 +37,8 @@ export interface EgressOptions {
   /** a Retry-After longer than this is not waited for here; the engine's backoff honours it */
   readonly maxInlineWaitMs?: number
   readonly maxRedirects?: number
+  /** an answer larger than this is refused unread (default 16 MiB; OWASP API10) */
+  readonly maxResponseBytes?: number
   readonly metrics?: EgressMetrics
   readonly clock?: Clock
   /** headers sent on every request (auth) */
@@ -176,8 +179,17 @@ export class EgressClient {
       const timer = setTimeout(() => abort.abort(), timeout)
       try {
         res = await fetch(url, { method, headers, body, redirect: 'manual', signal: abort.signal })
-        text = await res.text()
+        text = await readCapped(res, this.o.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES)
       } catch (err) {
+        if (err instanceof ResponseTooLarge) {
+          // The remote answered; its answer is what is wrong, and the same request gets the same answer.
+          t.breaker.success()
+          done('permanent', undefined, 'QLK_REMOTE_TOO_LARGE')
+          const applied = method !== 'GET' ? '; the request may have been applied: read back first' : ''
+          throw new PermanentError('QLK_REMOTE_TOO_LARGE', `${where}: ${err.message}${applied}`, {
+            cause: err,
+          })
+        }
         t.breaker.failure(this.clock.now())
         const f = abort.signal.aborted
           ? new EgressFailure(
