@@ -7,8 +7,8 @@
  */
 import { EgressAllowlist } from '../connectors/sdk/allowlist.ts'
 import type { FieldProblem } from '../contracts/errors.ts'
-import { CONNECTORS, type SystemRole, TRANSLATORS, WORKFLOWS } from './kinds.ts'
 import { isLatency } from '../observability/slo.ts'
+import { CONNECTORS, type SystemRole, TRANSLATORS, WORKFLOWS } from './kinds.ts'
 import { seg, unique, validate } from './problems.ts'
 import type { PlantConfig } from './schema.ts'
 
@@ -128,7 +128,7 @@ function checkPlants(doc: Obj, plants: Obj, sources: Map<string, Source>, out: F
           message: `connector '${ref}' is ${c.kind}, not a ${role} connector`,
         })
     }
-    for (const role of ['mes', 'lims'] as const) {
+    for (const role of ['mes', 'lims', 'crm'] as const) {
       const ref = p[role]
       if (typeof ref !== 'string') continue
       const s = sources.get(ref)

@@ -4,6 +4,7 @@
  * and how a plant's settings feed it). A new connector, translator or workflow is added here, once.
  */
 import { type Static, type TSchema, Type } from 'typebox'
+import { crmWebhookTranslator } from '../connectors/crm/webhook/translator.ts'
 import { erpNextConnector } from '../connectors/erp/erpnext/connector.ts'
 import { sapEccIdocConnector } from '../connectors/erp/sap-ecc-idoc/connector.ts'
 import { sapS4Connector } from '../connectors/erp/sap-s4/connector.ts'
@@ -41,7 +42,7 @@ import {
 } from '../workflows/supplier-receipt-inspection.ts'
 import type { PlantConfig } from './schema.ts'
 
-export type SystemRole = 'erp' | 'qms' | 'notify' | 'mes' | 'lims'
+export type SystemRole = 'erp' | 'qms' | 'notify' | 'mes' | 'lims' | 'crm'
 
 export interface ConnectorKind {
   // biome-ignore lint/suspicious/noExplicitAny: connectors of different config schemas and ports sit side by side
@@ -61,7 +62,7 @@ export const CONNECTOR_KINDS = Object.keys(CONNECTORS)
 export interface TranslatorKind {
   readonly name: string
   readonly ingress: 'webhook' | 'mqtt' | 'fileDrop'
-  /** the kind of system the source is, for a plant's `mes:` / `lims:` references */
+  /** the kind of system the source is, for a plant's `mes:` / `lims:` / `crm:` references */
   readonly role: SystemRole
   create(source: string, opts: { readonly mapMaterials?: boolean }): Translator
   /** structural check of a dropped file before anything is stored */
@@ -76,6 +77,8 @@ export const TRANSLATORS: readonly TranslatorKind[] = [
     create: (s) => sapS4GoodsReceiptTranslator(s),
   },
   { name: 'qms-rest-webhook', ingress: 'webhook', role: 'qms', create: (s) => qmsWebhookTranslator(s) },
+  // CRM `complaint.created` webhooks (X-CRM-Signature, X-CRM-Delivery-Id) → crm.complaint.opened.v1
+  { name: 'crm-webhook', ingress: 'webhook', role: 'crm', create: (s) => crmWebhookTranslator(s) },
   {
     name: 'mes-mqtt',
     ingress: 'mqtt',

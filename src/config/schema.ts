@@ -138,9 +138,10 @@ export const PlantConfig = Type.Object(
     erp: Name,
     qms: Name,
     notify: Type.Optional(Name),
-    /** ingress source names (an MQTT/webhook source with a mes translator; a source with a lims translator) */
+    /** ingress source names (an MQTT/webhook source with a mes translator; a source with a lims or crm translator) */
     mes: Type.Optional(Name),
     lims: Type.Optional(Name),
+    crm: Type.Optional(Name),
     sampling: Type.Optional(
       Type.Object(
         {
