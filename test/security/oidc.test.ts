@@ -119,6 +119,30 @@ describe.each(DIALECTS)('OIDC bearer tokens verified against a JWKS on %s', (dia
   })
 })
 
+describe('an unreachable identity provider', () => {
+  it('answers 503 QLK_AUTH_UNAVAILABLE, not 401, while API keys keep working', async () => {
+    // A port that was just listening and is now closed: connection refused.
+    const gone = await startTestIdp()
+    await gone.close()
+    const hub = await startDemoHub('sqlite', {
+      apiKeys: [{ id: 'admin', sha256: hashApiKey(ADMIN_KEY), roles: ['admin'], plants: ['*'] }],
+      oidc: { issuer: ISSUER, audience: AUDIENCE, jwksUrl: gone.jwksUrl },
+    })
+    try {
+      const token = await idp.token({ sub: 'ana@p100', roles: ['viewer'], plants: ['P100'] })
+      const r = await hub.q.app.inject({ url: '/v1/events', headers: { authorization: `Bearer ${token}` } })
+      expect(r.json()).toMatchObject({ status: 503, code: 'QLK_AUTH_UNAVAILABLE' })
+      const k = await hub.q.app.inject({
+        url: '/v1/events',
+        headers: { authorization: `Bearer ${ADMIN_KEY}` },
+      })
+      expect(k.statusCode).toBe(200)
+    } finally {
+      await hub.close()
+    }
+  })
+})
+
 describe('authentication configuration', () => {
   it('names the API key and the role that is not one of ROLES', () => {
     expect(
