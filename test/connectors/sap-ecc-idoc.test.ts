@@ -10,10 +10,14 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { type ErpEccSim, startErpEcc } from '../../simulators/erp-ecc/server.ts'
 import { mbgmcr } from '../../simulators/erp-ecc/test-idocs.ts'
 import type { FaultConfig } from '../../simulators/shared/faults.ts'
+import { buildRuntime } from '../../src/config/build-runtime.ts'
+import { loadConfig } from '../../src/config/load.ts'
 import { sapEccIdocConnector } from '../../src/connectors/erp/sap-ecc-idoc/connector.ts'
 import { ConnectorConfigError, ManualClock } from '../../src/connectors/sdk/index.ts'
+import { isQualinkError } from '../../src/contracts/errors.ts'
 import { PermanentError } from '../../src/engine/errors.ts'
 import type { ErpPort, LotRef, PostStockDispositionInput } from '../../src/workflows/ports/erp.ts'
+import { TempDir } from '../config/fixture.ts'
 import { asEngine } from './engine-retry.ts'
 
 const LOT: LotRef = { plant: '1000', material: 'RAW-100', lot: 'B1' }
@@ -261,5 +265,61 @@ describe('erp/sap-ecc-idoc config', () => {
     expect(() =>
       sapEccIdocConnector.instantiate({ baseUrl: sim.url, statusDir }, { name: 'x', allowlist: [] }),
     ).toThrow(/allowlist/)
+  })
+})
+
+describe('erp/sap-ecc-idoc chosen by a plant in qualink.yaml', () => {
+  const yaml = (config: Record<string, unknown>) => ({
+    version: 1,
+    connectors: {
+      ecc: { kind: 'erp/sap-ecc-idoc', config: { baseUrl: sim.url, ...config } },
+      qms: { kind: 'qms/rest', config: { baseUrl: 'https://qms.example' } },
+    },
+    egress: { allowlist: { ecc: [sim.url], qms: ['https://qms.example'] } },
+    plants: { '1000': { erp: 'ecc', qms: 'qms' } },
+  })
+
+  it("routes the plant's stock postings to ECC, statusDir relative to the file", async () => {
+    const tmp = new TempDir()
+    try {
+      const file = tmp.write('qualink.yaml', yaml({ statusDir: path.relative(tmp.dir, statusDir) }))
+      const rt = buildRuntime(loadConfig(file, {}), {})
+      const r = await rt.ports.erp.postStockDisposition(split())
+      expect(r.documents).toHaveLength(3)
+      expectOneDocumentPerBucket()
+    } finally {
+      tmp.remove()
+    }
+  })
+
+  it('reports each bad field at its path in the file', () => {
+    const tmp = new TempDir()
+    try {
+      const file = tmp.write('qualink.yaml', yaml({ statusDir: 'no-such-dir', statusWaitMs: 60_000 }))
+      let problems: unknown
+      try {
+        buildRuntime(loadConfig(file, {}), {})
+      } catch (e) {
+        if (isQualinkError(e)) problems = e.errors
+        else throw e
+      }
+      expect(problems).toContainEqual({
+        path: '/connectors/ecc/config/statusWaitMs',
+        message: expect.stringContaining('20000'),
+      })
+      const fixed = tmp.write('qualink.yaml', yaml({ statusDir: 'no-such-dir' }))
+      expect(() => buildRuntime(loadConfig(fixed, {}), {})).toThrow(
+        expect.objectContaining({
+          errors: [
+            {
+              path: '/connectors/ecc/config/statusDir',
+              message: expect.stringContaining('no-such-dir is not a directory'),
+            },
+          ],
+        }),
+      )
+    } finally {
+      tmp.remove()
+    }
   })
 })
