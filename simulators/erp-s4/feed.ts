@@ -26,12 +26,27 @@ export function eventView(e: GoodsReceiptEvent): ODataRecord {
   )
 }
 
+/**
+ * A receipt's reversal goes out the same two ways as the receipt, as a `GoodsReceiptReversed`
+ * webhook and a feed entry with movement type 102/502 naming the reversed document.
+ */
+export function recordGoodsReceiptReversal(
+  model: S4Model,
+  webhooks: WebhookSender,
+  reversal: MaterialDocument,
+  item: MaterialDocumentItem,
+): void {
+  recordGoodsReceipt(model, webhooks, reversal, item, 'GoodsReceiptReversed')
+}
+
 export function recordGoodsReceipt(
   model: S4Model,
   webhooks: WebhookSender,
   doc: MaterialDocument,
   item: MaterialDocumentItem,
+  eventType: 'GoodsReceiptPosted' | 'GoodsReceiptReversed' = 'GoodsReceiptPosted',
 ): void {
+  const reversed = eventType === 'GoodsReceiptReversed'
   const e: GoodsReceiptEvent = {
     EventSequence: model.grEvents.length + 1,
     EventID: randomUUID(),
@@ -49,13 +64,20 @@ export function recordGoodsReceipt(
     ManufacturingOrder: item.ManufacturingOrder,
     QuantityInEntryUnit: formatQuantity(item.quantity),
     EntryUnit: item.EntryUnit,
-    InventoryStockType: item.to === 'qi' ? '02' : item.InventoryStockType,
+    InventoryStockType: (reversed ? item.from : item.to) === 'qi' ? '02' : item.InventoryStockType,
     InspectionLot: item.InspectionLot,
     PostingDate: doc.PostingDate,
+    ...(reversed
+      ? {
+          ReversedMaterialDocument: item.ReversedMaterialDocument,
+          ReversedMaterialDocumentYear: item.ReversedMaterialDocumentYear,
+          ReversedMaterialDocumentItem: item.ReversedMaterialDocumentItem,
+        }
+      : {}),
   }
   model.grEvents.push(e)
-  webhooks.send('GoodsReceiptPosted', {
-    eventType: 'GoodsReceiptPosted',
+  webhooks.send(eventType, {
+    eventType,
     ...e,
     PostingDate: new Date(e.PostingDate).toISOString(),
   })

@@ -28,6 +28,8 @@ export interface PostingHooks {
   /** A receipt into QI stock of a QM-active material opens an inspection lot (origin 01/04/05). */
   openInspectionLot(doc: MaterialDocument, item: MaterialDocumentItem): InspectionLot
   goodsReceiptPosted(doc: MaterialDocument, item: MaterialDocumentItem): void
+  /** A receipt item was reversed (102/502): `item` is the reversal document's item. */
+  goodsReceiptReversed?(reversal: MaterialDocument, item: MaterialDocumentItem): void
 }
 
 export interface PostingInput {
@@ -314,6 +316,8 @@ export function registerMaterialDocumentRoutes(router: Router, model: S4Model, h
       unq(req.query.get('MaterialDocumentYear')),
       unq(req.query.get('MaterialDocument')),
     )
+    for (const it of rev.items)
+      if (['102', '502'].includes(it.GoodsMovementType)) hooks.goodsReceiptReversed?.(rev, it)
     return single(headerView(rev, true))
   })
 }

@@ -161,6 +161,10 @@ export interface GoodsReceiptEvent {
   readonly InventoryStockType: string
   readonly InspectionLot: string
   readonly PostingDate: number
+  /** set on a reversal (102/502): the receipt document it cancels */
+  readonly ReversedMaterialDocument?: string
+  readonly ReversedMaterialDocumentYear?: string
+  readonly ReversedMaterialDocumentItem?: string
 }
 
 export class S4Model {

@@ -135,6 +135,18 @@ export function makeUsageDecision(
 ): UsageDecision {
   if (lot.usageDecision)
     throw qmsError(409, 'UD_EXISTS', `inspection lot ${lot.id} already has a usage decision`)
+  if (lot.status === 'CANCELLED')
+    throw qmsError(409, 'LOT_CANCELLED', `inspection lot ${lot.id} was cancelled`)
+  const ud = decide(model, lot, input)
+  lot.usageDecision = ud
+  lot.status = 'DECIDED'
+  lot.updatedAt = ud.decidedAt
+  emit('usage_decision.made', { ...udView(ud), inspectionLot: lotView(lot) })
+  return ud
+}
+
+/** A decision's lines, checked against the lot quantity (also used when a decision is changed). */
+export function decide(model: QmsModel, lot: QmsInspectionLot, input: UsageDecisionInput): UsageDecision {
   if (input.decision !== 'ACCEPT' && input.decision !== 'REJECT') {
     throw qmsError(400, 'FIELD_INVALID', 'decision must be ACCEPT or REJECT', 'decision')
   }
@@ -168,7 +180,7 @@ export function makeUsageDecision(
       'dispositions',
     )
   }
-  const ud: UsageDecision = {
+  return {
     inspectionLotId: lot.id,
     decision: input.decision,
     code: input.code ?? (input.decision === 'ACCEPT' ? 'A1' : 'R1'),
@@ -176,11 +188,6 @@ export function makeUsageDecision(
     decidedBy: input.decidedBy ?? 'qa.manager',
     decidedAt: model.now(),
   }
-  lot.usageDecision = ud
-  lot.status = 'DECIDED'
-  lot.updatedAt = ud.decidedAt
-  emit('usage_decision.made', { ...udView(ud), inspectionLot: lotView(lot) })
-  return ud
 }
 
 export function parseUdInput(b: Record<string, unknown>): UsageDecisionInput {

@@ -33,12 +33,15 @@ export interface QmsInspectionLot {
   readonly plant: string
   readonly supplier: string
   readonly origin: string
-  readonly quantity: number
+  quantity: number
   readonly unit: string
-  readonly sampleSize: number
-  status: 'OPEN' | 'IN_PROGRESS' | 'DECIDED'
+  sampleSize: number
+  status: 'OPEN' | 'IN_PROGRESS' | 'DECIDED' | 'CANCELLED'
   readonly results: InspectionResult[]
   usageDecision?: UsageDecision
+  /** decisions replaced by a change, oldest first (a change never erases the record) */
+  readonly replacedDecisions?: UsageDecision[]
+  cancelReason?: string
   readonly createdAt: string
   updatedAt: string
 }

@@ -16,6 +16,12 @@ import {
   registerInspectionRoutes,
   type UsageDecisionInput,
 } from './inspections.ts'
+import {
+  type ChangeDecisionInput,
+  cancelLot,
+  changeUsageDecision,
+  registerLotChangeRoutes,
+} from './lot-changes.ts'
 import { type InspectionResult, type QmsInspectionLot, QmsModel, type UsageDecision } from './model.ts'
 import { registerQualityRecordRoutes } from './quality-records.ts'
 
@@ -51,6 +57,10 @@ export interface QmsSim {
   recordResult(lotId: string, input: Record<string, unknown>): InspectionResult
   /** Makes the decision as a QA user would in the UI, and sends the usage_decision.made webhook. */
   makeUsageDecision(lotId: string, input: UsageDecisionInput): UsageDecision
+  /** Cancels an undecided lot as a QA user would, and sends the inspection_lot.cancelled webhook. */
+  cancelInspectionLot(lotId: string, reason: string): QmsInspectionLot
+  /** Replaces the lot's decision (the old one stays on record) and sends usage_decision.changed. */
+  changeUsageDecision(lotId: string, input: ChangeDecisionInput): UsageDecision
   close(): Promise<void>
 }
 
@@ -83,6 +93,7 @@ export async function startQms(opts: QmsOptions = {}): Promise<QmsSim> {
   }
   registerInspectionRoutes(router, model, emit)
   registerQualityRecordRoutes(router, model, emit)
+  registerLotChangeRoutes(router, model, emit)
   const state = (): QmsState => ({
     inspectionLots: [...model.lots.values()].map(lotView),
     nonconformances: model.nonconformances.size,
@@ -103,6 +114,8 @@ export async function startQms(opts: QmsOptions = {}): Promise<QmsSim> {
     createInspectionLot: (input) => createLot(model, emit, input),
     recordResult: (lotId, input) => recordResult(model, emit, lotOf(lotId), input),
     makeUsageDecision: (lotId, input) => makeUsageDecision(model, emit, lotOf(lotId), input),
+    cancelInspectionLot: (lotId, reason) => cancelLot(model, emit, lotOf(lotId), reason),
+    changeUsageDecision: (lotId, input) => changeUsageDecision(model, emit, lotOf(lotId), input),
     async close() {
       await webhooks.stop()
       await http.close()

@@ -58,6 +58,8 @@ export const qmsEventTypes = [
     schema: Strict({
       inspectionLot: Id,
       plant: PlantId,
+      /** the lot (batch) the inspection was for: keys the receipt workflow's run */
+      lot: Type.Optional(Id),
       reason: Type.String({ minLength: 1, maxLength: 500 }),
       audit: Audit,
     }),
@@ -98,10 +100,19 @@ export const qmsEventTypes = [
     schema: Strict({
       inspectionLot: Id,
       plant: PlantId,
+      lot: Type.Optional(Id),
       previousCode: Type.String({ minLength: 1, maxLength: 16 }),
       code: Type.String({ minLength: 1, maxLength: 16 }),
       valuation: Valuation,
       reason: Type.String({ minLength: 1, maxLength: 500 }),
+      /** the new split; absent when only the code changed and no quantity moves */
+      stockPostings: Type.Optional(
+        Type.Array(Strict({ code: Type.Enum(DISPOSITION_CODES), quantity: Quantity })),
+      ),
+      /** the split the change replaces: the receipt workflow posts only the difference */
+      previousStockPostings: Type.Optional(
+        Type.Array(Strict({ code: Type.Enum(DISPOSITION_CODES), quantity: Quantity })),
+      ),
       audit: Audit,
     }),
   }),

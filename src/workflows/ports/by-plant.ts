@@ -93,7 +93,20 @@ export type PlantRoutedQmsPort = PlantRouted<QmsPort> & {
   setNonconformanceStatus(
     input: WithPlant<Parameters<QmsPort['setNonconformanceStatus']>[0]>,
   ): ReturnType<QmsPort['setNonconformanceStatus']>
-} & Omit<QmsPort, 'getInspectionLot' | 'getUsageDecision' | 'setNonconformanceStatus'>
+  setInspectionLotQuantity(
+    input: WithPlant<Parameters<QmsPort['setInspectionLotQuantity']>[0]>,
+  ): ReturnType<QmsPort['setInspectionLotQuantity']>
+  cancelInspectionLot(
+    input: WithPlant<Parameters<QmsPort['cancelInspectionLot']>[0]>,
+  ): ReturnType<QmsPort['cancelInspectionLot']>
+} & Omit<
+    QmsPort,
+    | 'getInspectionLot'
+    | 'getUsageDecision'
+    | 'setNonconformanceStatus'
+    | 'setInspectionLotQuantity'
+    | 'cancelInspectionLot'
+  >
 
 export function qmsByPlant(byPlant: Readonly<Record<string, QmsPort>>): PlantRoutedQmsPort {
   const r = new Router({ byPlant, port: 'qms' })
@@ -103,6 +116,10 @@ export function qmsByPlant(byPlant: Readonly<Record<string, QmsPort>>): PlantRou
     createInspectionLot: async (input) => r.forPlant(input.plant).createInspectionLot(input),
     getInspectionLot: async (id, plant) => r.pick(plant, 'getInspectionLot').getInspectionLot(id),
     getUsageDecision: async (lot, plant) => r.pick(plant, 'getUsageDecision').getUsageDecision(lot),
+    setInspectionLotQuantity: async ({ plant, ...input }) =>
+      r.pick(plant, 'setInspectionLotQuantity').setInspectionLotQuantity(input),
+    cancelInspectionLot: async ({ plant, ...input }) =>
+      r.pick(plant, 'cancelInspectionLot').cancelInspectionLot(input),
     openNonconformance: async (input) => r.forPlant(input.plant).openNonconformance(input),
     setNonconformanceStatus: async ({ plant, ...input }) =>
       r.pick(plant, 'setNonconformanceStatus').setNonconformanceStatus(input),

@@ -66,9 +66,26 @@ export interface NonconformanceView {
   readonly lot?: string
 }
 
+export interface SetInspectionLotQuantityInput {
+  readonly id: string
+  /** the lot's whole quantity after the change (a state, not an increment: repeating it is harmless) */
+  readonly quantity: Quantity
+  /** units to inspect for the new quantity (from the sampling plan) */
+  readonly sampleSize?: number
+  readonly traceparent?: string
+}
+
 export interface QmsPort {
   createInspectionLot(input: CreateInspectionLotInput): Promise<Created<QmsInspectionLotView>>
   getInspectionLot(id: string): Promise<QmsInspectionLotView | null>
+  /** resizes an undecided lot (a further partial receipt); refused once the lot is decided */
+  setInspectionLotQuantity(input: SetInspectionLotQuantityInput): Promise<QmsInspectionLotView>
+  /** cancels an undecided lot; no change when it already is cancelled */
+  cancelInspectionLot(input: {
+    readonly id: string
+    readonly reason: string
+    readonly traceparent?: string
+  }): Promise<{ readonly changed: boolean }>
   /** null while no decision has been made */
   getUsageDecision(inspectionLot: string): Promise<UsageDecisionView | null>
   openNonconformance(input: OpenNonconformanceInput): Promise<Created<NonconformanceView>>

@@ -5,6 +5,7 @@ import { parseDecimal } from '../../../model/quantity.ts'
 
 /** The GoodsReceiptPosted webhook / feed entry (docs/simulators.md, "Goods-receipt events"). */
 interface GoodsReceiptPosted {
+  eventType?: 'GoodsReceiptPosted' | 'GoodsReceiptReversed'
   EventID: string
   MaterialDocumentYear: string
   MaterialDocument: string
@@ -20,17 +21,29 @@ interface GoodsReceiptPosted {
   InventoryStockType: string
   InspectionLot?: string
   PostingDate: number | string
+  ReversedMaterialDocument?: string
+  ReversedMaterialDocumentYear?: string
+  ReversedMaterialDocumentItem?: string
 }
+
+/** Receipt reversal movement types (SAP pairs n / n+1: 101→102, 501→502). */
+const REVERSALS = new Set(['102', '502'])
 
 /** SAP InventoryStockType → canonical bucket ('02' quality inspection, '01' unrestricted; reference §1.5). */
 const BUCKET: Record<string, string> = { '01': 'unrestricted', '02': 'qualityInspection', '07': 'blocked' }
 
-/** erp-s4 goods receipt → `erp.goods_receipt.posted.v1`, one event per receipt item. */
+/**
+ * erp-s4 goods receipt → `erp.goods_receipt.posted.v1`, one event per receipt item; a reversal
+ * (webhook `GoodsReceiptReversed`, or a feed entry with 102/502) → `erp.goods_receipt.reversed.v1`
+ * naming the receipt document it cancels.
+ */
 export function sapS4GoodsReceiptTranslator(source: string): Translator {
   return {
     source,
     async translate(raw): Promise<CloudEvent[]> {
       const gr = JSON.parse(raw.body.toString('utf8')) as GoodsReceiptPosted
+      if (gr.eventType === 'GoodsReceiptReversed' || REVERSALS.has(gr.GoodsMovementType))
+        return [reversal(gr, source, raw.plant)]
       const bucket = BUCKET[gr.InventoryStockType]
       if (!bucket) {
         throw new QualinkError('QLK_VALIDATION', `unknown InventoryStockType '${gr.InventoryStockType}'`, [
@@ -72,4 +85,39 @@ export function sapS4GoodsReceiptTranslator(source: string): Translator {
       ]
     },
   }
+}
+
+function reversal(gr: GoodsReceiptPosted, source: string, plant: string): CloudEvent {
+  if (!gr.ReversedMaterialDocument) {
+    throw new QualinkError('QLK_VALIDATION', 'a goods-receipt reversal must name the reversed document', [
+      { path: '/ReversedMaterialDocument', message: 'required on a 102/502 reversal' },
+    ])
+  }
+  const time = new Date(
+    typeof gr.PostingDate === 'number' ? gr.PostingDate : Date.parse(gr.PostingDate),
+  ).toISOString()
+  return {
+    specversion: '1.0',
+    id: `${gr.MaterialDocumentYear}-${gr.MaterialDocument}-${gr.MaterialDocumentItem}`,
+    source: `urn:qualink:${source}`,
+    type: 'erp.goods_receipt.reversed.v1',
+    subject: gr.Batch,
+    time,
+    plant,
+    data: {
+      materialDocument: {
+        id: gr.MaterialDocument,
+        year: Number(gr.MaterialDocumentYear),
+        item: gr.MaterialDocumentItem,
+      },
+      reversedDocument: {
+        id: gr.ReversedMaterialDocument,
+        ...(gr.ReversedMaterialDocumentYear ? { year: Number(gr.ReversedMaterialDocumentYear) } : {}),
+        ...(gr.ReversedMaterialDocumentItem ? { item: gr.ReversedMaterialDocumentItem } : {}),
+      },
+      lot: { id: gr.Batch, material: gr.Material, plant: gr.Plant },
+      quantity: parseDecimal(gr.QuantityInEntryUnit, 3, gr.EntryUnit.toUpperCase(), '/QuantityInEntryUnit'),
+      audit: { timestamp: time, sourceSystem: source, approvalStatus: 'not_required' },
+    },
+  } as CloudEvent
 }

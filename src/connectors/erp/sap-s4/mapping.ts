@@ -31,6 +31,9 @@ const TRANSFERS: Readonly<Record<string, readonly [string, string]>> = {
   'blocked>scrap': ['555', '03'],
   'qualityInspection>sample': ['331', '03'],
   'unrestricted>sample': ['333', '03'],
+  // Return delivery to the vendor (122) from the stock type the item names (quality-domain.md §1.5).
+  'unrestricted>returned': ['122', '03'],
+  'blocked>returned': ['122', '03'],
 }
 
 /** InventoryStockType of the source bucket ('07' blocked is the simulator's choice, [U]). */

@@ -97,6 +97,8 @@ export const qmsRestConnector = defineConnector({
     'createInspectionLot',
     'getInspectionLot',
     'getUsageDecision',
+    'setInspectionLotQuantity',
+    'cancelInspectionLot',
     'openNonconformance',
     'setNonconformanceStatus',
   ],
@@ -141,6 +143,42 @@ export const qmsRestConnector = defineConnector({
         if (!lot) throw new PermanentError('QLK_REMOTE_REJECTED', `QMS inspection lot ${id} does not exist`)
         const ud = lot.usageDecision
         return typeof ud === 'object' && ud !== null ? decisionFrom(lot, ud as Json, scale) : null
+      },
+      async setInspectionLotQuantity({ id, quantity, sampleSize, traceparent }) {
+        // Setting a quantity is a state: a retry after a lost answer sets the same value again.
+        const o = await api.send(
+          'PATCH',
+          `/inspection-lots/${encodeURIComponent(id)}`,
+          {
+            quantity: formatDecimal(rescale(quantity, scale, 'quantity')),
+            ...(sampleSize !== undefined ? { sampleSize } : {}),
+          },
+          `resize inspection lot ${id}`,
+          traceparent,
+        )
+        return lotFrom(o, scale)
+      },
+      async cancelInspectionLot({ id, reason, traceparent }) {
+        for (let round = 0; round < 3; round++) {
+          const lot = await api.get(`/inspection-lots/${encodeURIComponent(id)}`, `read inspection lot ${id}`)
+          if (!lot) throw new PermanentError('QLK_REMOTE_REJECTED', `QMS inspection lot ${id} does not exist`)
+          if (lotFrom(lot, scale).status === 'cancelled') return { changed: round > 0 }
+          try {
+            await api.send(
+              'POST',
+              `/inspection-lots/${encodeURIComponent(id)}/cancel`,
+              { reason: reason.slice(0, 500) },
+              `cancel inspection lot ${id}`,
+              traceparent,
+            )
+            return { changed: true }
+          } catch (e) {
+            if (!(e instanceof EgressFailure && e.ambiguous)) throw e
+          }
+        }
+        throw new EgressFailure('QLK_EGRESS_AMBIGUOUS', `cancel of ${id}: not confirmed by read-back`, {
+          ambiguous: true,
+        })
       },
       openNonconformance: (i) =>
         api.createOnce(

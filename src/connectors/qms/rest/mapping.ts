@@ -39,6 +39,7 @@ const LOT_STATUS: Record<string, InspectionLotStatus> = {
   OPEN: 'released',
   IN_PROGRESS: 'in_inspection',
   DECIDED: 'usage_decision',
+  CANCELLED: 'cancelled',
 }
 
 export function lotFrom(o: Json, scale: number): QmsInspectionLotView {

@@ -1,71 +1,135 @@
 import type { CloudEvent } from '../../../contracts/envelope.ts'
 import type { Translator } from '../../../engine/translation-stage.ts'
-import { parseDecimal } from '../../../model/quantity.ts'
+import { parseDecimal, type Quantity } from '../../../model/quantity.ts'
+
+interface LotView {
+  id: string
+  batch: string
+  plant: string
+  quantity: string
+  unit: string
+}
+
+interface Decision {
+  decision: 'ACCEPT' | 'REJECT'
+  code: string
+  dispositions: Array<{ disposition: string; quantity: string }>
+  decidedBy: string
+  decidedAt: string
+}
 
 interface QmsWebhook {
   id: string
   type: string
   occurredAt: string
-  data: {
-    inspectionLotId: string
-    decision: 'ACCEPT' | 'REJECT'
-    code: string
-    dispositions: Array<{ disposition: string; quantity: string }>
-    decidedBy: string
-    decidedAt: string
-    inspectionLot: { batch: string; plant: string; quantity: string; unit: string }
-  }
+  data: Record<string, unknown>
 }
 
+type Line = { code: string; quantity: Quantity }
+
+/** A decision's split; a decision without split lines posts the whole lot (accept: release, reject: block). */
+function linesOf(d: Decision, lot: LotView, path: string): Line[] {
+  const unit = (lot.unit || 'EA').toUpperCase()
+  return d.dispositions.length
+    ? d.dispositions.map((x, i) => ({
+        code: x.disposition,
+        quantity: parseDecimal(x.quantity, 3, unit, `${path}/dispositions/${i}/quantity`),
+      }))
+    : [
+        {
+          code: d.decision === 'ACCEPT' ? 'RELEASE' : 'BLOCK',
+          quantity: parseDecimal(lot.quantity, 3, unit, '/data/inspectionLot/quantity'),
+        },
+      ]
+}
+
+const valuation = (d: Decision) => (d.decision === 'ACCEPT' ? 'accepted' : 'rejected')
+
 /**
- * QMS webhooks → canonical events. `usage_decision.made` becomes `qms.usage_decision.made.v1`
- * about the lot; a decision without split lines posts the whole lot (accept: release, reject:
- * block). Other webhook types are stored raw and produce no event yet.
+ * QMS webhooks → canonical events about the lot (subject: the batch):
+ * `usage_decision.made` → `qms.usage_decision.made.v1`; `usage_decision.changed` →
+ * `qms.usage_decision.changed.v1` with the new and the replaced split; `inspection_lot.cancelled`
+ * → `qms.inspection_lot.cancelled.v1`. Other webhook types are stored raw and produce no event yet.
  */
 export function qmsWebhookTranslator(source: string): Translator {
   return {
     source,
     async translate(raw): Promise<CloudEvent[]> {
       const w = JSON.parse(raw.body.toString('utf8')) as QmsWebhook
-      if (w.type !== 'usage_decision.made') return []
-      const d = w.data
-      const unit = (d.inspectionLot.unit || 'EA').toUpperCase()
-      const lines = d.dispositions.length
-        ? d.dispositions.map((x, i) => ({
-            code: x.disposition,
-            quantity: parseDecimal(x.quantity, 3, unit, `/data/dispositions/${i}/quantity`),
-          }))
-        : [
-            {
-              code: d.decision === 'ACCEPT' ? 'RELEASE' : 'BLOCK',
-              quantity: parseDecimal(d.inspectionLot.quantity, 3, unit, '/data/inspectionLot/quantity'),
-            },
-          ]
-      return [
-        {
+      const event = (type: string, subject: string, time: string, data: Record<string, unknown>) =>
+        ({
           specversion: '1.0',
           id: w.id,
           source: `urn:qualink:${source}`,
-          type: 'qms.usage_decision.made.v1',
-          subject: d.inspectionLot.batch,
-          time: d.decidedAt,
+          type,
+          subject,
+          time,
           plant: raw.plant,
-          data: {
+          data,
+        }) as CloudEvent
+      if (w.type === 'usage_decision.made') {
+        const d = w.data as unknown as Decision & { inspectionLotId: string; inspectionLot: LotView }
+        return [
+          event('qms.usage_decision.made.v1', d.inspectionLot.batch, d.decidedAt, {
             inspectionLot: d.inspectionLotId,
             plant: raw.plant,
             lot: d.inspectionLot.batch,
             code: d.code,
-            valuation: d.decision === 'ACCEPT' ? 'accepted' : 'rejected',
-            stockPostings: lines,
+            valuation: valuation(d),
+            stockPostings: linesOf(d, d.inspectionLot, '/data'),
             audit: {
               timestamp: d.decidedAt,
               operator: d.decidedBy,
               sourceSystem: source,
               approvalStatus: 'approved',
             },
-          },
-        } as CloudEvent,
-      ]
+          }),
+        ]
+      }
+      if (w.type === 'usage_decision.changed') {
+        const d = w.data as unknown as Decision & {
+          inspectionLotId: string
+          inspectionLot: LotView
+          previous: Decision
+          reason: string
+        }
+        return [
+          event('qms.usage_decision.changed.v1', d.inspectionLot.batch, d.decidedAt, {
+            inspectionLot: d.inspectionLotId,
+            plant: raw.plant,
+            lot: d.inspectionLot.batch,
+            previousCode: d.previous.code,
+            code: d.code,
+            valuation: valuation(d),
+            reason: d.reason,
+            stockPostings: linesOf(d, d.inspectionLot, '/data'),
+            previousStockPostings: linesOf(d.previous, d.inspectionLot, '/data/previous'),
+            audit: {
+              timestamp: d.decidedAt,
+              operator: d.decidedBy,
+              sourceSystem: source,
+              approvalStatus: 'approved',
+            },
+          }),
+        ]
+      }
+      if (w.type === 'inspection_lot.cancelled') {
+        const d = w.data as unknown as LotView & { reason: string; updatedAt: string }
+        return [
+          event('qms.inspection_lot.cancelled.v1', d.batch, d.updatedAt ?? w.occurredAt, {
+            inspectionLot: d.id,
+            plant: raw.plant,
+            lot: d.batch,
+            reason: d.reason,
+            audit: {
+              timestamp: d.updatedAt ?? w.occurredAt,
+              sourceSystem: source,
+              approvalStatus: 'not_required',
+            },
+          }),
+        ]
+      }
+      return []
     },
   }
 }
