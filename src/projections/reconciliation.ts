@@ -54,14 +54,34 @@ export class Reconciler {
       limit: 100_000,
     })
     const out: Expected[] = []
-    for (const run of runs) {
+    // Oldest first, so a later changed decision replaces the one its lot was first posted with.
+    for (const run of [...runs].sort((a, b) => a.createdAtMs - b.createdAtMs)) {
       const loaded = await this.store.engine.loadRun(scope, run.id)
       const trigger =
         run.triggerEventSeq === null
           ? undefined
           : await this.store.engine.getEventBySeqInternal(run.triggerEventSeq)
+      if (
+        trigger?.type === 'qms.usage_decision.changed.v1' &&
+        (run.result as { outcome?: string } | null)?.outcome === 'decision-changed'
+      ) {
+        const change = trigger.envelope.data as { lot?: string; stockPostings?: Expected['lines'] }
+        const e = out.find((x) => x.lot.lot === (change.lot ?? run.key))
+        if (e && change.stockPostings) {
+          e.lines = change.stockPostings
+          const rel = e.lines.filter((l) => DISPOSITION_BUCKET[l.code] === 'release').map((l) => l.quantity)
+          e.released = rel.length ? rel.reduce((a, b) => add(a, b)) : null
+        }
+        continue
+      }
+      // v1 waited for the decision; v2 takes it from the run's inbox (docs/workflows.md).
       const wait = loaded?.journal.find(
-        (j) => j.kind === 'wait' && j.name.startsWith('qms.usage_decision.made@'),
+        (j) =>
+          (j.kind === 'wait' && j.name.startsWith('qms.usage_decision.made@')) ||
+          (j.kind === 'receive' &&
+            /^qms\.usage_decision\.(made|changed)\./.test(
+              (j.result as { event?: { type?: string } } | null)?.event?.type ?? '',
+            )),
       )
       const post = loaded?.journal.find((j) => j.kind === 'step' && j.name === 'post-stock')
       if (!trigger || !wait) continue

@@ -120,6 +120,7 @@ describe.each(DIALECTS)('supplier receipt inspection end to end on %s', (dialect
     expect(journal.map((j) => `${j.kind}:${j.name}`)).toEqual([
       'step:sampling-plan',
       'step:create-inspection-lot',
+      'receive:inbox',
       'wait:qms.usage_decision.made@B1',
       'step:record-usage-decision',
       'step:post-stock',
