@@ -14,6 +14,7 @@ import { PermanentError } from '../engine/errors.ts'
 import { parseDuration } from '../engine/retry.ts'
 import type { Translator } from '../engine/translation-stage.ts'
 import { ConnectorMetrics } from '../observability/connector-metrics.ts'
+import type { SloIndicator } from '../observability/slo.ts'
 import type { QualinkOptions } from '../server/qualink.ts'
 import {
   erpByPlant,
@@ -52,6 +53,7 @@ export type RuntimeFragment = Pick<
   | 'fileDrops'
   | 'workflows'
   | 'connectorMetrics'
+  | 'slos'
   | 'reconcile'
 >
 
@@ -201,6 +203,17 @@ export function buildRuntime(loaded: LoadedConfig, env: NodeJS.ProcessEnv = proc
     workflows,
     ports,
     connectorMetrics,
+    slos: config.slos && {
+      everyMs: parseDuration(config.slos.evaluateEvery ?? '1m'),
+      objectives: Object.entries(config.slos.objectives).map(([name, o]) => ({
+        name,
+        indicator: o.indicator as SloIndicator,
+        threshold: typeof o.threshold === 'string' ? parseDuration(o.threshold) : o.threshold,
+        windowMs: parseDuration(o.window),
+        quantile: o.quantile,
+        plants: o.plants ?? plants,
+      })),
+    },
     reconcile: config.reconciliation && {
       intervalMs: parseDuration(config.reconciliation.interval),
       policy: (plant: string) => config.plants[plant]?.reconciliation?.policy ?? 'alert',

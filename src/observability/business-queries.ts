@@ -76,7 +76,8 @@ export async function inspectionsAwaitingCreation(
 
 /**
  * Failed disposition updates: dead letters of runs that had their quality decision (a usage
- * decision or an NC disposition, delivered or polled) and so died carrying it to the ERP.
+ * decision or an NC disposition, delivered by waitFor or to the run's inbox, or polled) and so
+ * died carrying it to the ERP. Journal results are the JSON of the delivered stored event.
  * `open`: only those awaiting replay or discard; otherwise every one created since `sinceMs`.
  */
 export async function failedDispositionUpdates(
@@ -88,10 +89,9 @@ export async function failedDispositionUpdates(
     `SELECT d.plant, d.workflow, COUNT(*) AS n FROM dead_letters d
       WHERE ${filter} AND EXISTS (
         SELECT 1 FROM run_journal j WHERE j.run_id = d.run_id AND (
-          (j.kind = 'wait'
-            AND (j.name LIKE 'qms.usage_decision.made@%'
-                 OR j.name LIKE 'qms.nonconformance.dispositioned@%')
-            AND j.result LIKE '{"event"%')
+          (j.kind IN ('wait', 'receive') AND j.result LIKE '{"event"%'
+            AND (j.result LIKE '%"type":"qms.usage_decision.%'
+                 OR j.result LIKE '%"type":"qms.nonconformance.dispositioned.%'))
           OR (j.kind = 'step' AND j.name = 'poll-usage-decision'
               AND j.result IS NOT NULL AND j.result <> 'null')))
       GROUP BY d.plant, d.workflow`,

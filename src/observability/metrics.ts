@@ -7,6 +7,7 @@ import { registerBusinessMetrics } from './business-metrics.ts'
 import { ConnectorMetrics } from './connector-metrics.ts'
 import { DuplicateEvents } from './duplicates.ts'
 import { perScrape } from './per-scrape.ts'
+import { isLatency, type SloDecision } from './slo.ts'
 
 /**
  * Kernel metrics. Names and labels are part of the product: docs/metrics.md lists them and a
@@ -61,6 +62,18 @@ export class KernelMetrics {
     name: 'qualink_lease_takeovers_total',
     help: 'Runs claimed after their previous worker’s lease expired unreleased (a worker died)',
     labelNames: ['workflow'] as const,
+    registers: [this.registry],
+  })
+  readonly sloBreached = new client.Gauge({
+    name: 'qualink_slo_breached',
+    help: 'Whether an SLO is breached in a plant (1) or met (0), as of its last evaluation',
+    labelNames: ['slo', 'plant'] as const,
+    registers: [this.registry],
+  })
+  readonly sloValue = new client.Gauge({
+    name: 'qualink_slo_indicator_value',
+    help: 'The SLO indicator as last evaluated: seconds for a latency leg, a count otherwise',
+    labelNames: ['slo', 'plant'] as const,
     registers: [this.registry],
   })
   private engineStore: EngineStore | undefined
@@ -123,6 +136,13 @@ export class KernelMetrics {
       onOutcome: (workflow, outcome) => this.workflowOutcomes.inc({ workflow, outcome }),
       onTakeover: (workflow) => this.leaseTakeovers.inc({ workflow }),
     }
+  }
+
+  sloDecision(d: SloDecision): void {
+    const labels = { slo: d.objective.name, plant: d.plant }
+    this.sloBreached.set(labels, d.state === 'breached' ? 1 : 0)
+    if (d.value === undefined) this.sloValue.remove(labels)
+    else this.sloValue.set(labels, isLatency(d.objective.indicator) ? d.value / 1000 : d.value)
   }
 
   writeQueue(): WriteQueueMetrics {

@@ -17,6 +17,7 @@ import type { WorkflowDefinition } from '../engine/workflow.ts'
 import type { ConnectorMetrics } from '../observability/connector-metrics.ts'
 import { createLogger, type Logger } from '../observability/logger.ts'
 import { KernelMetrics } from '../observability/metrics.ts'
+import { SloEvaluator, type SloNotifier, type SloOptions } from '../observability/slo-evaluator.ts'
 import { GENEALOGY_PROJECTION, GenealogyProjector } from '../projections/genealogy-projector.ts'
 import { eventLogHistory } from '../projections/measurement-history.ts'
 import { type DriftPolicy, Reconciler } from '../projections/reconciliation.ts'
@@ -68,6 +69,8 @@ export interface QualinkOptions {
   readonly signatures?: SignatureOptions
   /** QMS–ERP reconciliation of finished receipt inspections (needs an `erp` port) */
   readonly reconcile?: { readonly intervalMs: number; readonly policy: (plant: string) => DriftPolicy }
+  /** SLOs evaluated every `everyMs` (a lease-fenced singleton); transitions go to `ports.notify` */
+  readonly slos?: SloOptions
   /** fan-out of every event to NATS JetStream (a lease-fenced singleton) */
   readonly natsRelay?: NatsRelayConfig
   /** JetStream durable consumers feeding raw deliveries (each a lease-fenced singleton) */
@@ -82,6 +85,7 @@ export interface Qualink {
   readonly engine: Engine
   readonly translation: TranslationStage
   readonly reconciler: Reconciler | undefined
+  readonly sloEvaluator: SloEvaluator | undefined
   close(): Promise<void>
 }
 
@@ -193,6 +197,21 @@ export async function startQualink(opts: QualinkOptions = {}): Promise<Qualink> 
       reconciler.runOnce().catch((e) => logger.error({ err: e }, 'reconciliation pass failed'))
     sources.push(singleton('reconciliation', periodicDuty(pass, opts.reconcile.intervalMs)))
   }
+  const sloEvaluator = opts.slos?.objectives.length
+    ? new SloEvaluator(
+        store,
+        (opts.ports as { notify?: SloNotifier } | undefined)?.notify,
+        opts.slos.objectives,
+        {
+          logger,
+          onDecision: (d) => metrics.sloDecision(d),
+        },
+      )
+    : undefined
+  if (sloEvaluator && opts.slos) {
+    const pass = () => sloEvaluator.runOnce().catch((e) => logger.error({ err: e }, 'SLO evaluation failed'))
+    sources.push(singleton('slo-evaluation', periodicDuty(pass, opts.slos.everyMs)))
+  }
   if (opts.natsRelay) {
     const cfg = opts.natsRelay
     sources.push(
@@ -254,6 +273,7 @@ export async function startQualink(opts: QualinkOptions = {}): Promise<Qualink> 
     engine,
     translation,
     reconciler,
+    sloEvaluator,
     close: async () => {
       shuttingDown = true
       await app.close()

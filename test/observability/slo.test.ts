@@ -1,0 +1,145 @@
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import pino from 'pino'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { goodsReceipt, MATDOC, s4Client } from '../../simulators/erp-s4/test-client.ts'
+import { type ErpS4Sim, type QmsSim, startErpS4, startQms } from '../../simulators/index.ts'
+import { sapS4GoodsReceiptTranslator } from '../../src/connectors/erp/sap-s4/gr-translator.ts'
+import { notifyWebhookConnector } from '../../src/connectors/notify/webhook/connector.ts'
+import { SloEvaluator } from '../../src/observability/slo-evaluator.ts'
+import { type Qualink, startQualink } from '../../src/server/qualink.ts'
+import type { Store } from '../../src/store/types.ts'
+import { supplierReceiptInspection } from '../../src/workflows/supplier-receipt-inspection.ts'
+import { AVAILABLE, createTestDatabase, DIALECTS, type Dialect, type TestDatabase } from '../dialects.ts'
+import { ALL, until } from '../engine/harness.ts'
+import { freePort, simulatorPorts, webhookSource } from '../workflows/helpers.ts'
+import { parsePrometheus } from './prom-text.ts'
+
+interface Received {
+  readonly key: string | undefined
+  readonly body: { text: string; blocks: unknown[] }
+}
+
+/** A chat webhook receiver on a real socket: records every POST. */
+async function startReceiver(): Promise<{ url: string; got: Received[]; close(): Promise<void> }> {
+  const got: Received[] = []
+  const server: Server = createServer((req, res) => {
+    let body = ''
+    req.on('data', (c) => (body += c))
+    req.on('end', () => {
+      got.push({
+        key: req.headers['x-qualink-idempotency-key'] as string | undefined,
+        body: JSON.parse(body),
+      })
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok')
+    })
+  })
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks/qa`
+  return { url, got, close: () => new Promise((r) => server.close(() => r())) }
+}
+
+const OBJECTIVE = {
+  name: 'inspections-reach-qms',
+  indicator: 'inspections-awaiting-creation',
+  threshold: 0,
+  windowMs: 0,
+  plants: ['P100'],
+} as const
+
+describe.each(DIALECTS)('SLO breach and recovery notifications on %s', (dialect: Dialect) => {
+  let db: TestDatabase
+  let store: Store
+  let erp: ErpS4Sim
+  let qms: QmsSim
+  let q: Qualink
+  let receiver: Awaited<ReturnType<typeof startReceiver>>
+
+  beforeEach(async (ctx) => {
+    if (!AVAILABLE[dialect]) ctx.skip()
+    db = await createTestDatabase(dialect)
+    store = await db.open()
+    receiver = await startReceiver()
+    process.env.QLK_TEST_SLO_HOOK = receiver.url
+    const port = await freePort()
+    erp = await startErpS4({
+      materials: { 'RAW-100': { baseUnit: 'KG' } },
+      webhook: { url: `http://127.0.0.1:${port}/v1/ingress/erp-s4`, secret: 'erp-secret' },
+    })
+    qms = await startQms()
+    const notify = notifyWebhookConnector.instantiate(
+      { urlEnv: 'QLK_TEST_SLO_HOOK' },
+      { name: 'qa-chat', allowlist: [new URL(receiver.url).origin], leaseMs: 30_000 },
+    )
+    q = await startQualink({
+      store,
+      port,
+      logger: pino({ level: 'silent' }),
+      anchorFile: `${db.dir}/anchors.jsonl`,
+      webhooks: [webhookSource.erp('erp-secret')],
+      translators: [sapS4GoodsReceiptTranslator('erp-s4')],
+      workflows: [supplierReceiptInspection()],
+      ports: { ...simulatorPorts({ erp: erp.url, qms: qms.url }), notify },
+      slos: { everyMs: 50, objectives: [OBJECTIVE] },
+    })
+  })
+  afterEach(async () => {
+    await q?.close()
+    await erp?.close()
+    await qms?.close()
+    await receiver?.close()
+    await store?.close()
+    await db?.cleanup()
+    delete process.env.QLK_TEST_SLO_HOOK
+  })
+
+  const morePasses = async (n: number) => {
+    const target = q.sloEvaluator!.passes + n
+    await until(() => q.sloEvaluator!.passes >= target)
+  }
+  const scrape = async () => parsePrometheus((await q.app.inject({ method: 'GET', url: '/metrics' })).body)
+  const labels = { slo: OBJECTIVE.name, plant: 'P100' }
+
+  it('notifies a breach once while it lasts and a recovery once, each audited; a takeover does not repeat them', async () => {
+    await morePasses(2)
+    expect(receiver.got).toHaveLength(0)
+
+    // The QMS is down: the goods receipt's inspection cannot be created.
+    qms.faults.set({ errorRate: 1, errorStatus: 503, match: { method: 'POST' } })
+    const res = await s4Client(erp.url).send(
+      'POST',
+      `${MATDOC}/A_MaterialDocumentHeader`,
+      goodsReceipt('B1', '100'),
+    )
+    expect(res.status).toBe(201)
+    await until(() => receiver.got.length === 1)
+    await morePasses(3)
+    expect(receiver.got).toHaveLength(1)
+    const [breach] = receiver.got
+    expect(breach!.body.text).toMatch(
+      /^SLO breached: inspections-reach-qms \(P100\): inspections-awaiting-creation/,
+    )
+    expect(breach!.key).toBe('slo:inspections-reach-qms:P100:breach:0')
+    expect((await scrape()).value('qualink_slo_breached', labels)).toBe(1)
+    expect((await scrape()).value('qualink_slo_indicator_value', labels)).toBe(1)
+
+    // Another process taking the lease over reads the state from the audit trail: no repeat.
+    const successor = new SloEvaluator(store, { send: async () => expect.unreachable() }, [OBJECTIVE])
+    expect((await successor.runOnce())[0]).toMatchObject({ state: 'breached', transition: undefined })
+
+    // The QMS recovers; the inspection lot is created and the objective is met again.
+    qms.faults.reset()
+    await until(() => receiver.got.length === 2, 45_000)
+    await morePasses(3)
+    expect(receiver.got).toHaveLength(2)
+    expect(receiver.got[1]!.body.text).toMatch(/^SLO recovered: inspections-reach-qms \(P100\)/)
+    expect(receiver.got[1]!.key).toMatch(/^slo:inspections-reach-qms:P100:recovery:\d+$/)
+    expect((await scrape()).value('qualink_slo_breached', labels)).toBe(0)
+
+    const audit = await store.listAudit(ALL, { subject: 'slo:inspections-reach-qms', limit: 10 })
+    expect(audit.map((a) => `${a.plant} ${a.actor} ${a.action}`)).toEqual([
+      'P100 slo-evaluator slo.breached',
+      'P100 slo-evaluator slo.recovered',
+    ])
+  })
+})
