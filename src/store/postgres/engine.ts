@@ -45,13 +45,12 @@ const inboxLock = (workflow: string, key: string) => `inbox|${workflow}|${key}`
 async function lockAll(c: Client, keys: string[], shared: ReadonlySet<string> = new Set()): Promise<void> {
   if (keys.length === 0) return
   keys.sort()
-  await c.query({
-    name: 'qlk_lock_all',
-    text: `SELECT CASE WHEN s THEN pg_advisory_xact_lock_shared(hashtextextended(k, 7162))
+  await c.query(
+    `SELECT CASE WHEN s THEN pg_advisory_xact_lock_shared(hashtextextended(k, 7162))
                    ELSE pg_advisory_xact_lock(hashtextextended(k, 7162)) END
              FROM unnest($1::text[], $2::boolean[]) AS u(k, s) ORDER BY k`,
-    values: [keys, keys.map((k) => shared.has(k))],
-  })
+    [keys, keys.map((k) => shared.has(k))],
+  )
 }
 
 export type Tx = <T>(fn: (c: Client, now: number) => Promise<T>) => Promise<T>
@@ -126,9 +125,8 @@ export class PostgresEngine implements EngineStore {
     // (run, position) order first, so they queue on each other instead of deadlocking.
     const withSubject = routed.filter((r) => r.e.subject !== null)
     if (withSubject.length === 0) return
-    const woken = await c.query({
-      name: 'qlk_match_waits',
-      text: `WITH ev(seq, family, subject, plant) AS (
+    const woken = await c.query(
+      `WITH ev(seq, family, subject, plant) AS (
          SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[])),
        locked AS (
          SELECT w.run_id, w.position, w.event_family, w.subject, w.plant, w.after_seq FROM run_waits w
@@ -143,13 +141,13 @@ export class PostgresEngine implements EngineStore {
        UPDATE run_waits w SET status = 'matched', event_seq = m.seq FROM m
         WHERE w.run_id = m.run_id AND w.position = m.position AND w.status = 'waiting'
        RETURNING w.run_id`,
-      values: [
+      [
         withSubject.map((r) => r.seq),
         withSubject.map((r) => typeFamily(r.e.type)),
         withSubject.map((r) => r.e.subject),
         withSubject.map((r) => r.e.plant),
       ],
-    })
+    )
     if (woken.rowCount === 0) return
     await c.query(
       `UPDATE workflow_runs SET due_at_ms = $1, updated_at_ms = $1 WHERE id = ANY($2::text[]) AND status = 'waiting'`,

@@ -33,6 +33,7 @@ import type {
 } from '../types.ts'
 import { PostgresEngine } from './engine.ts'
 import { PostgresIngress } from './ingress.ts'
+import { PreparingClient } from './preparing-client.ts'
 
 // seq, ms timestamps and counts fit in a double; parse int8 as number, not string.
 pg.types.setTypeParser(20, (v) => Number(v))
@@ -77,11 +78,19 @@ export class PostgresStore implements Store {
   }
 
   private constructor(opts: PostgresOptions) {
-    this.pool = new pg.Pool({ connectionString: opts.connectionString, max: opts.poolSize ?? 10 })
+    this.pool = new pg.Pool({
+      connectionString: opts.connectionString,
+      max: opts.poolSize ?? 10,
+      Client: PreparingClient,
+    })
     // An idle client that loses its server (restart, pg_terminate_backend) must not crash the process.
     this.pool.on('error', () => {})
+    // BEGIN and the database clock in one round trip (a simple-protocol query of two statements).
     const txNow = <T>(fn: (c: pg.PoolClient, now: number) => Promise<T>) =>
-      this.tx(async (c) => fn(c, Number((await c.query(`SELECT ${NOW_MS} AS now`)).rows[0].now)))
+      this.tx(async (c) => {
+        const [, clock] = (await c.query(`BEGIN; SELECT ${NOW_MS} AS now`)) as unknown as pg.QueryResult[]
+        return fn(c, Number(clock!.rows[0].now))
+      }, false)
     this.engine = new PostgresEngine(this.pool, txNow, (c, now, entries) => this.writeAudit(c, now, entries))
     this.ingress = new PostgresIngress(this.pool, txNow, (c, now, entries) =>
       this.writeAudit(c, now, entries),
@@ -138,10 +147,11 @@ export class PostgresStore implements Store {
     return c
   }
 
-  private async tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+  /** `begin: false`: fn opens the transaction itself (to send BEGIN with its first statement). */
+  private async tx<T>(fn: (c: pg.PoolClient) => Promise<T>, begin = true): Promise<T> {
     const c = await this.checkout()
     try {
-      await c.query('BEGIN')
+      if (begin) await c.query('BEGIN')
       const out = await fn(c)
       await c.query('COMMIT')
       return out
@@ -158,10 +168,11 @@ export class PostgresStore implements Store {
   }
 
   /**
-   * One group transaction in four round trips on the common path (BEGIN, insert, wake waits,
-   * COMMIT), each a named prepared statement so PostgreSQL parses and plans it once per
-   * connection. Measured with tmp probes on this machine: nine unprepared statements cost
-   * ~2.9 ms for a one-event group; see bench/README.md for the effect on ingest.
+   * One group transaction: BEGIN, the insert (clock read inside it), the subjects' wait locks and
+   * the waits they wake (two statements, only when an event has a subject), the audit rows, COMMIT;
+   * each statement prepared once per connection (PreparingClient). Measured with a query-timing
+   * probe on this machine: the former nine unprepared statements cost ~2.9 ms for a one-event
+   * group, these ~1.8 ms; bench/README.md has the effect on ingest.
    */
   async appendEvents(requests: readonly AppendRequest[]): Promise<AppendResult[][]> {
     const all = requests.flatMap((r) => r.events)
@@ -170,15 +181,14 @@ export class PostgresStore implements Store {
     return this.tx(async (c) => {
       // One statement for the whole group; duplicates (also within the group) are skipped. The
       // database clock is read once (an init plan) and returned with the rows.
-      const inserted = await c.query({
-        name: 'qlk_append_events',
-        text: `INSERT INTO events (plant, source, id, type, subject, time, correlation_id, causation_id, source_sequence,
+      const inserted = await c.query(
+        `INSERT INTO events (plant, source, id, type, subject, time, correlation_id, causation_id, source_sequence,
            data_hash, envelope, recorded_at_ms)
          SELECT p, s, i, t, su, ti, co, ca, sq, h, e::jsonb, (SELECT ${NOW_MS})
            FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
                        $9::bigint[], $10::text[], $11::text[]) AS u(p, s, i, t, su, ti, co, ca, sq, h, e)
          ON CONFLICT (source, id) DO NOTHING RETURNING seq, source, id, recorded_at_ms`,
-        values: [
+        [
           col('plant'),
           col('source'),
           col('id'),
@@ -191,19 +201,18 @@ export class PostgresStore implements Store {
           col('dataHash'),
           col('envelopeJson'),
         ],
-      })
+      )
       const fresh = new Map<string, number>()
       for (const r of inserted.rows) fresh.set(`${r.source}\u0000${r.id}`, Number(r.seq))
       const now = inserted.rows.length > 0 ? Number(inserted.rows[0].recorded_at_ms) : 0
       const missing = all.filter((e) => !fresh.has(`${e.source}\u0000${e.id}`))
       const existing = new Map<string, { seq: number; correlationId: string }>()
       if (missing.length > 0) {
-        const found = await c.query({
-          name: 'qlk_append_existing',
-          text: `SELECT e.seq, e.source, e.id, e.correlation_id FROM events e
+        const found = await c.query(
+          `SELECT e.seq, e.source, e.id, e.correlation_id FROM events e
              JOIN unnest($1::text[], $2::text[]) AS u(s, i) ON e.source = u.s AND e.id = u.i`,
-          values: [missing.map((e) => e.source), missing.map((e) => e.id)],
-        })
+          [missing.map((e) => e.source), missing.map((e) => e.id)],
+        )
         for (const r of found.rows)
           existing.set(`${r.source}\u0000${r.id}`, { seq: Number(r.seq), correlationId: r.correlation_id })
       }
@@ -253,9 +262,8 @@ export class PostgresStore implements Store {
    */
   private async writeAudit(c: pg.PoolClient, now: number, entries: readonly AuditEntry[]): Promise<void> {
     if (entries.length === 0) return
-    await c.query({
-      name: 'qlk_write_audit',
-      text: `WITH u AS MATERIALIZED (
+    await c.query(
+      `WITH u AS MATERIALIZED (
            SELECT nextval(pg_get_serial_sequence('audit_log', 'seq')) AS s, p, a, ac, su, co, h, pl
              FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[])
                     WITH ORDINALITY AS x(p, a, ac, su, co, h, pl, o)
@@ -263,7 +271,7 @@ export class PostgresStore implements Store {
          a AS (INSERT INTO audit_log (seq, plant, at_ms, actor, action, subject, correlation_id, payload_hash)
                SELECT s, p, $8, a, ac, su, co, h FROM u)
        INSERT INTO audit_payloads (audit_seq, payload) SELECT s, pl FROM u`,
-      values: [
+      [
         entries.map((e) => e.plant),
         entries.map((e) => e.actor),
         entries.map((e) => e.action),
@@ -273,7 +281,7 @@ export class PostgresStore implements Store {
         entries.map((e) => JSON.stringify(e.payload)),
         now,
       ],
-    })
+    )
   }
 
   async appendAudit(entries: readonly AuditEntry[]): Promise<void> {
