@@ -102,6 +102,8 @@ describe.runIf(present)('dashboard in Chromium', () => {
     expect(await page.locator('.banner').textContent()).toContain('Chain intact')
     await visit('/ui/lots', '08-lots', /Lots/)
     await visit('/ui/drift', '09-drift', /Drift/)
+    await visit('/ui/connectors', '10-connectors', /Connectors/)
+    expect(await page.locator('nav a.active').textContent()).toBe('Connectors')
     expect(dialogs).toBe(0)
   })
 

@@ -1,0 +1,124 @@
+import pino from 'pino'
+import { afterEach, beforeEach, expect, it } from 'vitest'
+import { type ErpS4Sim, type QmsSim, startErpS4, startQms } from '../../simulators/index.ts'
+import { sapS4Connector } from '../../src/connectors/erp/sap-s4/connector.ts'
+import { qmsRestConnector } from '../../src/connectors/qms/rest/connector.ts'
+import { ConnectorMetrics } from '../../src/observability/connector-metrics.ts'
+import { type Qualink, startQualink } from '../../src/server/qualink.ts'
+import type { Store } from '../../src/store/types.ts'
+import { createTestDatabase, type TestDatabase } from '../dialects.ts'
+
+/**
+ * The Connectors page over real connectors: an ERP whose simulator answers 503 (the breaker
+ * opens: down), a QMS that answers (ok), and a configured connector never called (idle).
+ */
+let db: TestDatabase
+let store: Store
+let erp: ErpS4Sim
+let qms: QmsSim
+let q: Qualink
+let metrics: ConnectorMetrics
+let ports: {
+  erp: ReturnType<typeof sapS4Connector.instantiate>
+  qms: ReturnType<typeof qmsRestConnector.instantiate>
+}
+
+beforeEach(async () => {
+  db = await createTestDatabase('sqlite')
+  store = await db.open()
+  erp = await startErpS4({ materials: { 'RAW-100': { baseUnit: 'KG' } } })
+  qms = await startQms()
+  metrics = new ConnectorMetrics()
+  const runtime = (name: string, url: string) => ({ name, allowlist: [url], leaseMs: 30_000, metrics })
+  metrics.declare('sap-p100', 'erp/sap-s4')
+  metrics.declare('qms-cloud', 'qms/rest')
+  metrics.declare('chat', 'notify/webhook')
+  const egress = { timeoutMs: 2000, breaker: { failureThreshold: 1, openMs: 60_000, halfOpenProbes: 1 } }
+  ports = {
+    erp: sapS4Connector.instantiate({ baseUrl: erp.url, egress }, runtime('sap-p100', erp.url)),
+    qms: qmsRestConnector.instantiate({ baseUrl: qms.url, egress }, runtime('qms-cloud', qms.url)),
+  }
+  q = await startQualink({
+    store,
+    port: 0,
+    logger: pino({ level: 'silent' }),
+    anchorFile: `${db.dir}/anchors.jsonl`,
+    connectorMetrics: metrics,
+    ports,
+  })
+})
+afterEach(async () => {
+  await q?.close()
+  await erp?.close()
+  await qms?.close()
+  await store?.close()
+  await db?.cleanup()
+})
+
+const rowOf = (body: string, name: string) => {
+  const m = new RegExp(`<tr data-connector="${name}">[\\s\\S]*?</tr>`).exec(body)
+  expect(m, name).not.toBeNull()
+  return m![0]
+}
+
+it('shows per connector its health, circuit, calls, rate limiting and last error', async () => {
+  erp.faults.set({ errorRate: 1, errorStatus: 503 })
+  await expect(
+    ports.erp.readLotStock({ plant: 'P100', material: 'RAW-100', lot: 'B1' }),
+  ).rejects.toMatchObject({
+    code: 'QLK_REMOTE_UNAVAILABLE',
+  })
+  // the breaker is open now: the next call is refused without reaching the ERP
+  const before = erp.faults.counts.error
+  await expect(
+    ports.erp.readLotStock({ plant: 'P100', material: 'RAW-100', lot: 'B1' }),
+  ).rejects.toMatchObject({
+    code: 'QLK_CIRCUIT_OPEN',
+  })
+  expect(erp.faults.counts.error).toBe(before)
+  // the QMS answers (an unknown lot is a 404 the connector expects and turns into its own error)
+  await expect(ports.qms.getUsageDecision('no-such-lot')).rejects.toMatchObject({
+    code: 'QLK_REMOTE_REJECTED',
+  })
+
+  const r = await q.app.inject({ method: 'GET', url: '/ui/connectors' })
+  expect(r.statusCode).toBe(200)
+  expect(r.headers['content-security-policy']).toContain("script-src 'self'")
+  expect(r.body).toContain('<a href="/ui/connectors" class="active">Connectors</a>')
+  expect(r.body).toMatch(
+    /<strong>1<\/strong> down \(circuit open\), <strong>0<\/strong> degraded, of 3 connectors/,
+  )
+
+  const sap = rowOf(r.body, 'sap-p100')
+  expect(sap).toContain('<span class="badge bad">down</span>')
+  expect(sap).toContain(`<code>${new URL(erp.url).origin}</code>`)
+  expect(sap).toContain('<span class="badge bad">open</span>')
+  expect(sap).toContain('1 (1 failed)')
+  expect(sap).toMatch(/<code class="code">QLK_REMOTE_UNAVAILABLE<\/code> 503 on GET/)
+
+  const qmsRow = rowOf(r.body, 'qms-cloud')
+  expect(qmsRow).toContain('<span class="badge ok">ok</span>')
+  expect(qmsRow).toContain('<span class="badge ok">closed</span>')
+  expect(qmsRow).toContain('no waits')
+
+  const chat = rowOf(r.body, 'chat')
+  expect(chat).toContain('<span class="badge muted">idle</span>')
+  expect(chat).toContain('no call yet')
+})
+
+it('says so when the process has no connectors', async () => {
+  const bare = await startQualink({
+    store,
+    port: 0,
+    logger: pino({ level: 'silent' }),
+    anchorFile: `${db.dir}/anchors-2.jsonl`,
+    runEngine: false,
+  })
+  try {
+    const r = await bare.app.inject({ method: 'GET', url: '/ui/connectors' })
+    expect(r.statusCode).toBe(200)
+    expect(r.body).toContain('No connectors configured.')
+  } finally {
+    await bare.close()
+  }
+})
