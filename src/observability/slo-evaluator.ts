@@ -56,12 +56,11 @@ export class SloEvaluator {
 
   async runOnce(): Promise<SloDecision[]> {
     const now = await this.store.now()
-    const last = await this.lastTransitions()
     const decisions: SloDecision[] = []
     for (const objective of this.objectives) {
       const values = await this.measure(objective, now)
       for (const plant of objective.plants) {
-        const prior = last.get(`${plant}\u0000${subjectOf(objective)}`)
+        const prior = await this.lastTransition(plant, objective)
         const d = decide(objective, plant, values.get(plant), prior?.state)
         decisions.push(d)
         this.o.onDecision?.(d)
@@ -72,18 +71,17 @@ export class SloEvaluator {
     return decisions
   }
 
-  private async lastTransitions(): Promise<Map<string, { state: SloState; seq: number }>> {
-    const rows = await this.store.sql.all(
-      `SELECT plant, subject, action, seq FROM audit_log WHERE seq IN (
-         SELECT MAX(seq) FROM audit_log WHERE action IN (?, ?) GROUP BY plant, subject)`,
-      [BREACHED, RECOVERED],
+  /** The last recorded transition; the (plant, subject) index keeps it one short read per pass. */
+  private async lastTransition(
+    plant: string,
+    o: SloObjective,
+  ): Promise<{ state: SloState; seq: number } | undefined> {
+    const [row] = await this.store.sql.all(
+      `SELECT action, seq FROM audit_log WHERE plant = ? AND subject = ? AND action IN (?, ?)
+        ORDER BY seq DESC LIMIT 1`,
+      [plant, subjectOf(o), BREACHED, RECOVERED],
     )
-    return new Map(
-      rows.map((r) => [
-        `${r.plant}\u0000${r.subject}`,
-        { state: r.action === BREACHED ? 'breached' : 'met', seq: Number(r.seq) },
-      ]),
-    )
+    return row ? { state: row.action === BREACHED ? 'breached' : 'met', seq: Number(row.seq) } : undefined
   }
 
   /** The indicator's value per plant; a plant with no data is absent. */

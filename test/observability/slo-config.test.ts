@@ -27,7 +27,7 @@ function withChat(slos: unknown): Doc {
 }
 
 describe('slos in qualink.yaml', () => {
-  it('a valid objective becomes an evaluator option with durations in milliseconds', () => {
+  it('a valid objective becomes an evaluator option with durations in milliseconds; connectors get the metrics', () => {
     const loaded = loadConfig(
       tmp.write(
         'qualink.yaml',
@@ -53,6 +53,13 @@ describe('slos in qualink.yaml', () => {
       ENV,
     )
     const rt = buildRuntime(loaded, ENV)
+    // every connector built from the file reports to the process's connector metrics
+    expect(rt.options.connectorMetrics?.snapshot().map((c) => `${c.name} ${c.kind} ${c.health}`)).toEqual([
+      'chat notify/webhook idle',
+      'erpnext-p200 erp/erpnext idle',
+      'qms-cloud qms/rest idle',
+      'sap-p100 erp/sap-s4 idle',
+    ])
     expect(rt.options.slos).toEqual({
       everyMs: 30_000,
       objectives: [
