@@ -6,7 +6,7 @@ import { type InspectionLevel, samplingPlan } from '../rules/index.ts'
 import type { StoredEvent } from '../store/types.ts'
 import type { ErpPort, LotRef } from './ports/erp.ts'
 import type { NotifyPort } from './ports/notify.ts'
-import type { QmsPort, UsageDecisionView } from './ports/qms.ts'
+import type { QmsPort } from './ports/qms.ts'
 import {
   applyDecisionChange,
   type DecisionChanged,
@@ -21,6 +21,7 @@ import {
   splitLines,
   total,
 } from './supplier-receipt/split.ts'
+import { type Decision, fromPolled, waitForDecisionV1 } from './supplier-receipt/v1-wait.ts'
 
 export interface SupplierReceiptPorts {
   readonly erp: ErpPort
@@ -39,6 +40,8 @@ export interface ReceiptInspectionSettings {
   readonly decisionDeadline: string
   /** escalations before the run gives up and dead-letters (visible, replayable) */
   readonly maxEscalations: number
+  /** set by v2 in each new run's snapshot; absent in runs started on v1 (v1-wait.ts) */
+  readonly decisionFrom?: 'inbox'
 }
 
 export const DEFAULT_RECEIPT_SETTINGS: ReceiptInspectionSettings = {
@@ -56,14 +59,6 @@ interface GoodsReceipt {
   inspectionLot?: string
 }
 
-interface Decision {
-  inspectionLot: string
-  valuation: 'accepted' | 'rejected'
-  code: string
-  lines: DecisionLine[]
-  decidedBy?: string
-}
-
 type Ctx = WorkflowContext<SupplierReceiptPorts, ReceiptInspectionSettings>
 
 const GR_POSTED = 'erp.goods_receipt.posted.v1'
@@ -73,16 +68,6 @@ const UD_CHANGED = 'qms.usage_decision.changed.v1'
 const LOT_CANCELLED = 'qms.inspection_lot.cancelled.v1'
 
 const units = (q: Quantity) => Math.max(1, Math.floor(q.units / 10 ** q.scale))
-
-function fromPolled(ud: UsageDecisionView): Decision {
-  return {
-    inspectionLot: ud.inspectionLot,
-    valuation: ud.valuation,
-    code: ud.code,
-    lines: [...ud.lines],
-    decidedBy: ud.decidedBy,
-  }
-}
 
 /** The lot (batch) an event is about: every trigger of one batch lands on the same run key. */
 function lotKey(e: { subject: string | null; data: unknown }): string {
@@ -101,8 +86,8 @@ function lotKey(e: { subject: string | null; data: unknown }): string {
  * Every event about the batch is a trigger, so while the run is active they arrive in order in
  * its inbox (DESIGN §6) and take their documented path (docs/workflows.md): a further receipt
  * joins the inspection, a reversal or a QMS cancellation ends it without posting, a changed
- * decision after the run posts only the difference. v2: v1 waited for the decision with waitFor
- * and could not see the other events; in-flight v1 runs must finish before upgrading.
+ * decision after the run posts only the difference. v1 waited for the decision with waitFor and
+ * could not see the other events; its runs still replay here, through that same wait (v1-wait.ts).
  */
 export function supplierReceiptInspection(
   settings: (plant: string) => ReceiptInspectionSettings = () => DEFAULT_RECEIPT_SETTINGS,
@@ -110,9 +95,11 @@ export function supplierReceiptInspection(
   return defineWorkflow<SupplierReceiptPorts, ReceiptInspectionSettings>({
     name: 'supplier-receipt-inspection',
     version: 2,
+    // v1 runs replay on this code through the v1 wait (their snapshot has no decisionFrom).
+    compatibleWith: [1],
     triggers: [GR_POSTED, GR_REVERSED, UD_MADE, UD_CHANGED, LOT_CANCELLED],
     key: lotKey,
-    config: settings,
+    config: (plant) => ({ ...settings(plant), decisionFrom: 'inbox' }),
     async run(ctx, trigger) {
       const data = trigger.envelope.data
       switch (trigger.type) {
@@ -191,7 +178,8 @@ async function inspectReceipt(ctx: Ctx, gr: GoodsReceipt) {
       return { notified: ctx.ports.notify !== undefined }
     })
 
-  let decision: Decision | undefined
+  let decision: Decision | undefined =
+    ctx.config.decisionFrom === 'inbox' ? undefined : await waitForDecisionV1(ctx, lot.lot, qmsLot)
   for (let round = 1; !decision; ) {
     const w = await ctx.receive({ timeout: ctx.config.decisionDeadline })
     if (w.timedOut) {

@@ -14,6 +14,7 @@ import { sapS4GoodsReceiptTranslator } from '../../src/connectors/erp/sap-s4/gr-
 import { notifyWebhookConnector } from '../../src/connectors/notify/webhook/connector.ts'
 import { qmsRestConnector } from '../../src/connectors/qms/rest/connector.ts'
 import { qmsWebhookTranslator } from '../../src/connectors/qms/rest/webhook-translator.ts'
+import type { WorkflowDefinition } from '../../src/engine/workflow.ts'
 import { samplingPlan } from '../../src/rules/index.ts'
 import { type Qualink, startQualink } from '../../src/server/qualink.ts'
 import type { RunRow } from '../../src/store/engine-types.ts'
@@ -36,12 +37,13 @@ describe.each(DIALECTS)('supplier receipt exception paths on %s', (dialect: Dial
   let qms: QmsSim
   let chat: HttpStub
   let q: Qualink
+  let port: number
 
   beforeEach(async (ctx) => {
     if (!AVAILABLE[dialect]) ctx.skip()
     db = await createTestDatabase(dialect)
     store = await db.open()
-    const port = await freePort()
+    port = await freePort()
     const base = `http://127.0.0.1:${port}`
     erp = await startErpS4({
       materials: { 'RAW-100': { baseUnit: 'KG' } },
@@ -54,6 +56,11 @@ describe.each(DIALECTS)('supplier receipt exception paths on %s', (dialect: Dial
     // A Slack-compatible incoming webhook that records what people would be told.
     chat = await startStub(() => ({ status: 200, body: 'ok' }))
     process.env.QLK_PATHS_CHAT = `${chat.url}/services/T/B/X`
+    await boot(supplierReceiptInspection())
+  })
+  /** Starts Qualink on the test's store and port with one definition of the workflow. */
+  // biome-ignore lint/suspicious/noExplicitAny: a v1 stand-in and v2 have the same shape
+  const boot = async (workflow: WorkflowDefinition<any, any>) => {
     const runtime = (name: string, url: string) => ({ name, allowlist: [url], leaseMs: 30_000 })
     q = await startQualink({
       store,
@@ -63,7 +70,7 @@ describe.each(DIALECTS)('supplier receipt exception paths on %s', (dialect: Dial
       leaseTtlMs: 30_000,
       webhooks: [webhookSource.erp('erp-secret'), webhookSource.qms('qms-secret')],
       translators: [sapS4GoodsReceiptTranslator('erp-s4'), qmsWebhookTranslator('qms')],
-      workflows: [supplierReceiptInspection()],
+      workflows: [workflow],
       ports: {
         erp: sapS4Connector.instantiate(
           { baseUrl: erp.url, egress: { timeoutMs: 2000 } },
@@ -79,7 +86,7 @@ describe.each(DIALECTS)('supplier receipt exception paths on %s', (dialect: Dial
         ),
       },
     })
-  })
+  }
   afterEach(async () => {
     await q?.close()
     await erp?.close()
@@ -276,5 +283,35 @@ describe.each(DIALECTS)('supplier receipt exception paths on %s', (dialect: Dial
     const audit = await store.listAudit(ALL, { subject: 'U1', limit: 500 })
     expect(audit.filter((a) => a.action === 'workflow.step.completed')).toHaveLength(steps)
     expect(audit.some((a) => a.action === 'workflow.dead_lettered')).toBe(true)
+  })
+
+  it('a run started on v1 (waiting with waitFor) finishes on v2 code with the v1 journal', async () => {
+    // v1 as it was deployed: version 1, the receipt as only trigger, no decisionFrom in its snapshot.
+    await q.close()
+    const v2 = supplierReceiptInspection()
+    await boot({
+      ...v2,
+      version: 1,
+      compatibleWith: undefined,
+      triggers: ['erp.goods_receipt.posted.v1'],
+      config: () => DEFAULT_RECEIPT_SETTINGS,
+    })
+    await receive('V1', '50')
+    const lot = await qmsLotFor('V1')
+    await until(async () => (await runs('V1'))[0]?.status === 'waiting')
+    // Upgrade: the process restarts with v2 only; the v1 run is still waiting for its decision.
+    await q.close()
+    await boot(v2)
+    qms.makeUsageDecision(lot.id, { decision: 'ACCEPT', code: 'A1' })
+    const run = await runWith('V1', (r) => r.version === 1 && r.status === 'completed')
+    expect(run.result).toMatchObject({ valuation: 'accepted', decision: 'A1' })
+    const journal = (await store.engine.loadRun(ALL, run.id))!.journal.map((j) => `${j.kind}:${j.name}`)
+    expect(journal.slice(0, 4)).toEqual([
+      'step:sampling-plan',
+      'step:create-inspection-lot',
+      'wait:qms.usage_decision.made@V1',
+      'step:record-usage-decision',
+    ])
+    expect(docs('V1')).toEqual({ qi: 1, unrestricted: 1 })
   })
 })
