@@ -50,7 +50,14 @@ export interface QualinkOptions {
   readonly ports?: unknown
   /** the egress metrics those connectors were built with: exported on /metrics, shown on /ui/connectors */
   readonly connectorMetrics?: ConnectorMetrics
-  /** false: route events but execute nothing here (an API-only process) */
+  /**
+   * What this process runs besides the HTTP API (default `all`): `api` stores and routes events
+   * and seals the audit chain; `worker` also executes runs and translates raw deliveries
+   * (competing with other workers); `relay` runs the lease-fenced singletons (ingress
+   * subscriptions and watchers, fan-out relays, reconciliation, SLOs, projections).
+   */
+  readonly role?: ProcessRole
+  /** false: the `api` role (kept for callers that predate `role`) */
   readonly runEngine?: boolean
   readonly leaseTtlMs?: number
   /** webhook sources accepted on /v1/ingress/:source */
@@ -76,6 +83,9 @@ export interface QualinkOptions {
   /** JetStream durable consumers feeding raw deliveries (each a lease-fenced singleton) */
   readonly natsSources?: readonly NatsSourceConfig[]
 }
+
+export const PROCESS_ROLES = ['all', 'api', 'worker', 'relay'] as const
+export type ProcessRole = (typeof PROCESS_ROLES)[number]
 
 export interface Qualink {
   readonly app: FastifyInstance
@@ -259,10 +269,13 @@ export async function startQualink(opts: QualinkOptions = {}): Promise<Qualink> 
   })
   const address = await app.listen({ host, port: opts.port ?? 8080 })
   sealer.start()
-  if (opts.runEngine !== false) {
-    translation.start()
+  const role = opts.role ?? (opts.runEngine === false ? 'api' : 'all')
+  if (role === 'relay' || role === 'all') {
     projection.start()
     for (const x of sources) x.start()
+  }
+  if (role === 'worker' || role === 'all') {
+    translation.start()
     await engine.start()
   }
   return {

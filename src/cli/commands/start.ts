@@ -5,7 +5,7 @@ import { loadConfig } from '../../config/load.ts'
 import { runtimeFromEnv } from '../../config/runtime.ts'
 import { createLogger } from '../../observability/logger.ts'
 import type { ApiKeyConfig } from '../../server/auth.ts'
-import { startQualink } from '../../server/qualink.ts'
+import { PROCESS_ROLES, type ProcessRole, startQualink } from '../../server/qualink.ts'
 
 /** Runs until SIGINT/SIGTERM, then shuts down in order (see server/qualink.ts). */
 export async function runUntilSignal(close: () => Promise<void>, log: (msg: string) => void): Promise<void> {
@@ -48,14 +48,14 @@ export function registerStartCommand(program: Command): void {
     )
     .option(
       '--role <role>',
-      'all | api (serves the API, executes nothing) | worker (executes runs and singletons)',
+      'all | api (stores and serves, executes nothing) | worker (executes runs) | relay (runs the singletons: ingress subscriptions, relays, schedulers)',
       'all',
     )
     .option('--port <port>', 'HTTP port (QUALINK_PORT)')
     .option('--host <host>', 'bind address (QUALINK_HOST); loopback unless authentication is configured')
     .action(async (opts: { config?: string; port?: string; host?: string; role: string }) => {
-      if (!['all', 'api', 'worker'].includes(opts.role))
-        throw new Error(`--role must be all, api or worker, got ${opts.role}`)
+      if (!(PROCESS_ROLES as readonly string[]).includes(opts.role))
+        throw new Error(`--role must be one of ${PROCESS_ROLES.join(', ')}, got ${opts.role}`)
       const env = runtimeFromEnv()
       const logger = createLogger()
       const { fragment, summary } = configured(opts.config)
@@ -78,8 +78,7 @@ export function registerStartCommand(program: Command): void {
           process.env.QUALINK_SIGNATURES_FILE,
           'an object { signers: [{ id, name, passwordHash, plants }], bulkReplayTwoPersonOver }',
         ),
-        // An API-only process stores and routes events; workers claim and execute the runs.
-        runEngine: opts.role !== 'api',
+        role: opts.role as ProcessRole,
       })
       logger.info({ url: q.url, dialect: q.store.dialect, config: summary ?? 'none' }, 'qualink listening')
       await runUntilSignal(q.close, (m) => logger.info(m))
