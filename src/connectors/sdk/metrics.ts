@@ -1,6 +1,6 @@
 /**
- * Technical metrics hooks of one connector's egress. The lead binds them to prom-client in
- * src/observability; connectors never import prom-client (DESIGN §4 dependency rules).
+ * Technical metrics hooks of one connector's egress. src/observability/connector-metrics.ts binds
+ * them to prom-client; connectors never import prom-client (DESIGN §4 dependency rules).
  */
 export type CircuitState = 'closed' | 'open' | 'half-open'
 export type CallOutcome = 'ok' | 'retryable' | 'permanent'
