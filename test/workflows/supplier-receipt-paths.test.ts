@@ -238,6 +238,11 @@ describe.each(DIALECTS)('supplier receipt exception paths on %s', (dialect: Dial
     await runWith('U1', (r) => outcome('decision-changed')(r) && (r.result as { code: string }).code === 'A3')
     expect(stock('U1')).toMatchObject({ qi: 0, unrestricted: 60_000, blocked: 30_000, scrap: 10_000 })
     expect(docs('U1')).toEqual({ qi: 1, unrestricted: 1, blocked: 1, scrap: 1 })
+    const erpDecision = () => erpLotsOf('U1')[0]!.usageDecision!
+    expect(erpDecision()).toMatchObject({
+      InspectionLotUsageDecisionCode: 'A3',
+      InspLotUsageDecisionValuation: 'A',
+    })
 
     qms.changeUsageDecision(lot.id, {
       decision: 'REJECT',
@@ -252,6 +257,10 @@ describe.each(DIALECTS)('supplier receipt exception paths on %s', (dialect: Dial
     expect(stock('U1')).toMatchObject({ qi: 0, unrestricted: 0, blocked: 90_000, scrap: 10_000 })
     expect(docs('U1')).toEqual({ qi: 1, unrestricted: 1, blocked: 2, scrap: 1 })
     expect(told('changed: A3 → R2')).toBe(true)
+    expect(erpDecision()).toMatchObject({
+      InspectionLotUsageDecisionCode: 'R2',
+      InspLotUsageDecisionValuation: 'R',
+    })
 
     // A rejecting decision with a release line never releases: dead letter, ERP untouched.
     const before = JSON.stringify(docs('U1'))
@@ -268,6 +277,7 @@ describe.each(DIALECTS)('supplier receipt exception paths on %s', (dialect: Dial
     const [dl] = await store.engine.listDeadLetters(ALL, { limit: 5 })
     expect(dl).toMatchObject({ key: 'U1', errorCode: 'QLK_RELEASE_WITHOUT_ACCEPTANCE' })
     expect(JSON.stringify(docs('U1'))).toBe(before)
+    expect(erpDecision().InspectionLotUsageDecisionCode).toBe('R2')
 
     // The trail: each compensation is a journaled step of its run, each step an audit row, and
     // each journaled document exists in the ERP as exactly one document.

@@ -11,7 +11,7 @@
  * which ERP owns an order number could post to the wrong plant.
  */
 import { PermanentError } from '../../engine/errors.ts'
-import type { ErpPort, HoldInput, RecordUsageDecisionInput } from './erp.ts'
+import type { ChangeUsageDecisionInput, ErpPort, HoldInput, RecordUsageDecisionInput } from './erp.ts'
 import type { Notification, NotifyPort } from './notify.ts'
 import type { QmsPort } from './qms.ts'
 
@@ -62,13 +62,18 @@ class Router<P> {
 
 export type PlantRoutedErpPort = PlantRouted<ErpPort> & {
   recordUsageDecision(input: WithPlant<RecordUsageDecisionInput>): ReturnType<ErpPort['recordUsageDecision']>
+  /** routed by the lot's plant; `{ changed: false }` from an ERP that has no usage-decision record */
+  changeUsageDecision(input: ChangeUsageDecisionInput): ReturnType<ErpPort['recordUsageDecision']>
   setProductionOrderHold(
     input: WithPlant<HoldInput & { readonly order: string }>,
   ): ReturnType<ErpPort['setProductionOrderHold']>
   setDeliveryBlock(
     input: WithPlant<Parameters<ErpPort['setDeliveryBlock']>[0]>,
   ): ReturnType<ErpPort['setDeliveryBlock']>
-} & Omit<ErpPort, 'recordUsageDecision' | 'setProductionOrderHold' | 'setDeliveryBlock'>
+} & Omit<
+    ErpPort,
+    'recordUsageDecision' | 'changeUsageDecision' | 'setProductionOrderHold' | 'setDeliveryBlock'
+  >
 
 export function erpByPlant(byPlant: Readonly<Record<string, ErpPort>>): PlantRoutedErpPort {
   const r = new Router({ byPlant, port: 'erp' })
@@ -77,6 +82,10 @@ export function erpByPlant(byPlant: Readonly<Record<string, ErpPort>>): PlantRou
     forPlant: (plant) => r.forPlant(plant),
     recordUsageDecision: async ({ plant, ...input }) =>
       r.pick(plant, 'recordUsageDecision').recordUsageDecision(input),
+    changeUsageDecision: async (input) => {
+      const port = r.forPlant(input.lot.plant)
+      return port.changeUsageDecision ? port.changeUsageDecision(input) : { changed: false }
+    },
     postStockDisposition: async (input) => r.forPlant(input.lot.plant).postStockDisposition(input),
     readLotStock: async (lot, opts) => r.forPlant(lot.plant).readLotStock(lot, opts),
     transferStock: async (input) => r.forPlant(input.lot.plant).transferStock(input),

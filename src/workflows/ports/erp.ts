@@ -78,6 +78,17 @@ export interface RecordUsageDecisionInput {
   readonly traceparent?: string
 }
 
+export interface ChangeUsageDecisionInput {
+  readonly idempotencyKey: string
+  /** the batch: the connector finds its inspection lots (one per receipt) carrying `previousCode` */
+  readonly lot: LotRef
+  readonly previousCode: string
+  readonly code: string
+  readonly valuation: 'accepted' | 'rejected'
+  readonly codeGroup?: string
+  readonly traceparent?: string
+}
+
 export interface TransferStockInput {
   readonly idempotencyKey: string
   readonly lot: LotRef
@@ -112,6 +123,11 @@ export interface StateChangeResult {
 export interface ErpPort {
   /** Records the usage decision on the ERP's inspection lot (SAP: A_InspLotUsageDecision). */
   recordUsageDecision(input: RecordUsageDecisionInput): Promise<StateChangeResult>
+  /**
+   * Changes a recorded usage decision's code and valuation (no stock moves: the workflow posts
+   * compensating transfers). Optional: an ERP without a usage-decision record has nothing to change.
+   */
+  changeUsageDecision?(input: ChangeUsageDecisionInput): Promise<StateChangeResult>
   /** Posts the decided split out of QI stock (SAP: UD stock posting). A separate call from the UD. */
   postStockDisposition(input: PostStockDispositionInput): Promise<StockPostingResult>
   readLotStock(lot: LotRef, opts?: { readonly traceparent?: string }): Promise<LotStockReading>

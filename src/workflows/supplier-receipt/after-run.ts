@@ -79,6 +79,18 @@ export async function applyDecisionChange(ctx: Ctx, change: DecisionChanged, eve
     }
     return stock
   })
+  // The ERP's decision record follows the QMS (SAP: the UD code on each inspection lot of the batch).
+  await ctx.step('record-changed-decision', ({ idempotencyKey }) =>
+    ctx.ports.erp.changeUsageDecision
+      ? ctx.ports.erp.changeUsageDecision({
+          idempotencyKey,
+          lot,
+          previousCode: change.previousCode,
+          code: change.code,
+          valuation: change.valuation,
+        })
+      : Promise.resolve({ changed: false }),
+  )
   const documents: string[] = []
   for (const t of plan.transfers) {
     // Keyed by the change event and the movement, so a replay or a redelivery cannot post twice.

@@ -28,6 +28,7 @@ export const sapS4Connector = defineConnector({
   configSchema: SapS4Config,
   actions: [
     'recordUsageDecision',
+    'changeUsageDecision',
     'postStockDisposition',
     'readLotStock',
     'transferStock',
@@ -42,6 +43,7 @@ export const sapS4Connector = defineConnector({
     const stock = new StockPoster(odata, config)
     return {
       recordUsageDecision: (input) => ud.recordUsageDecision(input),
+      changeUsageDecision: (input) => ud.changeUsageDecision(input),
       postStockDisposition: (input) => ud.post(input),
       transferStock: (input) => stock.transfer(input),
       readLotStock: (lot, opts) => stock.readLotStock(lot, opts?.traceparent),

@@ -11,6 +11,7 @@
  */
 import { PermanentError } from '../../../engine/errors.ts'
 import type {
+  ChangeUsageDecisionInput,
   PostStockDispositionInput,
   RecordUsageDecisionInput,
   StateChangeResult,
@@ -19,8 +20,9 @@ import type {
 import { EgressFailure, RemoteRejected } from '../../sdk/http-errors.ts'
 import type { SapS4Config } from './config.ts'
 import { SERVICES } from './config.ts'
+import { setState } from './holds.ts'
 import { fromSap, steps, toSap, UD_STOCK_TYPE } from './mapping.ts'
-import { etagOf, literal, type ODataClient, type ODataEntity, text } from './odata.ts'
+import { etagOf, filterQuery, literal, type ODataClient, type ODataEntity, text } from './odata.ts'
 
 interface Group {
   readonly key: string
@@ -107,6 +109,51 @@ export class UsageDecisionPoster {
         ambiguous: true,
       },
     )
+  }
+
+  /**
+   * A changed decision on every inspection lot of the batch that carries the replaced code (one
+   * per receipt). SAP keeps one decision per lot and lets its code be changed (PATCH with the
+   * ETag); each lot is read first and changed only if it still differs, so a retry is a no-op.
+   */
+  async changeUsageDecision(input: ChangeUsageDecisionInput): Promise<StateChangeResult> {
+    const lots = await this.odata.getCollection(
+      `${SERVICES.lots}/A_InspectionLot?${filterQuery({ Material: input.lot.material, Plant: input.lot.plant, Batch: input.lot.lot })}`,
+      `find inspection lots of ${input.lot.lot}`,
+      input.traceparent,
+    )
+    let changed = false
+    let found = false
+    for (const l of lots) {
+      const id = text(l, 'InspectionLot')
+      const ud = await this.odata.getEntity(
+        `${SERVICES.lots}/A_InspLotUsageDecision(${literal(id)})`,
+        `read usage decision of ${id}`,
+        input.traceparent,
+      )
+      const code = ud ? text(ud, 'InspectionLotUsageDecisionCode') : ''
+      if (code !== input.previousCode && code !== input.code) continue
+      found = true
+      const r = await setState(this.odata, {
+        service: SERVICES.lots,
+        entityPath: `/A_InspLotUsageDecision(${literal(id)})`,
+        what: `usage decision of inspection lot ${id}`,
+        isDone: (e) => e.InspectionLotUsageDecisionCode === input.code,
+        patch: {
+          InspectionLotUsageDecisionCode: input.code,
+          InspLotUsageDecisionValuation: input.valuation === 'accepted' ? 'A' : 'R',
+          ...(input.codeGroup ? { InspLotUsageDecisionCodeGroup: input.codeGroup } : {}),
+        },
+        traceparent: input.traceparent,
+      })
+      changed ||= r.changed
+    }
+    if (!found)
+      throw new PermanentError(
+        'QLK_REMOTE_CONFLICT',
+        `no inspection lot of batch ${input.lot.lot} carries usage decision ${input.previousCode} or ${input.code} in SAP`,
+      )
+    return { changed }
   }
 
   private groups(input: PostStockDispositionInput, uom: string): Group[] {
