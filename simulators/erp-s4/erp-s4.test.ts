@@ -235,6 +235,29 @@ describe('erp-s4 simulator', () => {
     expect(sim.state.counts.conservationViolations).toEqual([])
   })
 
+  it('publishes a receipt reversal (102) by webhook and feed, naming the reversed document', async () => {
+    const res = await c.send('POST', `${MATDOC}/A_MaterialDocumentHeader`, goodsReceipt('B7', '4'))
+    const doc = (await c.json<One>(res)).d
+    const q = `MaterialDocumentYear='${doc.MaterialDocumentYear}'&MaterialDocument='${doc.MaterialDocument}'`
+    const rev = (await c.json<One>(await c.send('POST', `${MATDOC}/Cancel?${q}`, {}))).d
+    const got = await hook.waitFor(2)
+    const reversed = got.map((d) => JSON.parse(d.body) as Record<string, unknown>)[1]!
+    expect(reversed).toMatchObject({
+      eventType: 'GoodsReceiptReversed',
+      MaterialDocument: rev.MaterialDocument,
+      GoodsMovementType: '102',
+      Batch: 'B7',
+      QuantityInEntryUnit: '4.000',
+      InventoryStockType: '02',
+      ReversedMaterialDocument: doc.MaterialDocument,
+      ReversedMaterialDocumentItem: '1',
+    })
+    const feed = await c.json<Many>(
+      await c.get('/sap/opu/odata/sap/ZQUALINK_GR_FEED_SRV/GoodsReceiptEvents?$filter=EventSequence gt 1'),
+    )
+    expect(feed.d.results.map((e) => e.GoodsMovementType)).toEqual(['102'])
+  })
+
   it('transfers between stock types with GoodsMovementCode 04 and never lets a bucket go negative', async () => {
     const lot = await receive('B7', '10')
     expect(lot).not.toBe('')

@@ -114,4 +114,69 @@ describe('qms simulator', () => {
     const back = (await (await api('/inspection-lots?externalRef=QLK-9')).json()) as { total: number }
     expect(back.total).toBe(1)
   })
+
+  it('resizes an undecided lot, then refuses once it is decided', async () => {
+    const lot = sim.createInspectionLot({ material: 'M', batch: 'B7', quantity: '60', sampleSize: 13 })
+    const r = await api(`/inspection-lots/${lot.id}`, 'PATCH', { quantity: '100', sampleSize: 20 })
+    expect(r.status).toBe(200)
+    expect(await r.json()).toMatchObject({ quantity: '100.000', sampleSize: 20 })
+    // The decision must now cover the new quantity.
+    expect(
+      (await api(`/inspection-lots/${lot.id}/usage-decision`, 'POST', { decision: 'ACCEPT' })).status,
+    ).toBe(201)
+    expect(sim.model.lots.get(lot.id)!.usageDecision!.dispositions[0]!.quantity).toBe(100_000)
+    const late = await api(`/inspection-lots/${lot.id}`, 'PATCH', { quantity: '120' })
+    expect(late.status).toBe(409)
+    expect(await late.json()).toMatchObject({ error: { code: 'LOT_DECIDED' } })
+  })
+
+  it('cancels an undecided lot once (webhook with the reason) and refuses decisions after it', async () => {
+    const lot = sim.createInspectionLot({ material: 'M', batch: 'B8', quantity: '5' })
+    expect((await api(`/inspection-lots/${lot.id}/cancel`, 'POST', {})).status).toBe(400)
+    expect((await api(`/inspection-lots/${lot.id}/cancel`, 'POST', { reason: 'GR reversed' })).status).toBe(
+      200,
+    )
+    expect((await api(`/inspection-lots/${lot.id}/cancel`, 'POST', { reason: 'again' })).status).toBe(200)
+    const got = await hook.waitFor(2)
+    const cancelled = got.filter((d) => d.headers['x-qms-event'] === 'inspection_lot.cancelled')
+    expect(cancelled).toHaveLength(1)
+    expect((JSON.parse(cancelled[0]!.body) as Event).data).toMatchObject({
+      id: lot.id,
+      batch: 'B8',
+      status: 'CANCELLED',
+      reason: 'GR reversed',
+    })
+    const ud = await api(`/inspection-lots/${lot.id}/usage-decision`, 'POST', { decision: 'ACCEPT' })
+    expect(ud.status).toBe(409)
+  })
+
+  it('changes a decision, keeping the replaced one, and sends both splits', async () => {
+    const lot = sim.createInspectionLot({ material: 'M', batch: 'B9', quantity: '10' })
+    const noDecision = await api(`/inspection-lots/${lot.id}/usage-decision`, 'PUT', {
+      decision: 'REJECT',
+      reason: 'x',
+    })
+    expect(noDecision.status).toBe(409)
+    sim.makeUsageDecision(lot.id, { decision: 'ACCEPT', code: 'A1' })
+    const r = await api(`/inspection-lots/${lot.id}/usage-decision`, 'PUT', {
+      decision: 'REJECT',
+      code: 'R2',
+      reason: 'customer complaint',
+      dispositions: [
+        { disposition: 'REWORK', quantity: '7' },
+        { disposition: 'SCRAP', quantity: '3' },
+      ],
+    })
+    expect(r.status).toBe(200)
+    expect(sim.model.lots.get(lot.id)!.replacedDecisions!.map((d) => d.code)).toEqual(['A1'])
+    const got = await hook.waitFor(3)
+    const change = got.find((d) => d.headers['x-qms-event'] === 'usage_decision.changed')!
+    expect((JSON.parse(change.body) as Event).data).toMatchObject({
+      code: 'R2',
+      reason: 'customer complaint',
+      dispositions: [{ disposition: 'REWORK', quantity: '7.000' }, { disposition: 'SCRAP' }],
+      previous: { code: 'A1', dispositions: [{ disposition: 'USE_AS_IS', quantity: '10.000' }] },
+      inspectionLot: { batch: 'B9' },
+    })
+  })
 })
