@@ -39,6 +39,22 @@ export class GenealogyProjector {
     }
   }
 
+  /**
+   * The stored ERP event that posted material document `doc` for `lot` (receipts and postings are
+   * filed under their lot), to undo it exactly on a reversal or cancellation.
+   */
+  private async original(lot: string, doc: DocRef): Promise<StoredEvent | undefined> {
+    const scope = { allPlants: true, reason: 'genealogy projection' } as const
+    for (const type of ['erp.goods_receipt.posted.v1', 'erp.stock.posted.v1']) {
+      const found = (await this.store.listEvents(scope, { type, subject: lot, limit: 10_000 })).find((e) => {
+        const m = (e.envelope.data as { materialDocument?: DocRef }).materialDocument
+        return m?.id === doc.id && Number(m.year) === Number(doc.year)
+      })
+      if (found) return found
+    }
+    return undefined
+  }
+
   private async project(events: readonly StoredEvent[]): Promise<GenealogyBatch> {
     const lots = new Map<string, Lot>()
     const edges: GenealogyEdge[] = []
@@ -116,11 +132,39 @@ export class GenealogyProjector {
               edges.push(edge(e, c.lot, p.lot, 'consumed', op.number, op.productionOrder, c.quantity))
           break
         }
+        case 'erp.goods_receipt.reversed.v1': {
+          // SAP 102: the receipt's quantity leaves the bucket the receipt put it in
+          const lot = touch(d.lot as LotRef, e)
+          const original = await this.original(lot.lot, d.reversedDocument as DocRef)
+          move(lot, receiptBucket(original), d.quantity as Quantity, -1)
+          break
+        }
+        case 'erp.material_document.cancelled.v1': {
+          // the ERP posted the exact inverse of the cancelled document
+          const lot = touch(d.lot as LotRef, e)
+          const original = await this.original(lot.lot, d.cancelledDocument as DocRef)
+          const od = original?.envelope.data as Record<string, unknown> | undefined
+          if (original?.type === 'erp.goods_receipt.posted.v1') {
+            move(lot, receiptBucket(original), od!.quantity as Quantity, -1)
+          } else if (original?.type === 'erp.stock.posted.v1') {
+            const q = od!.quantity as Quantity
+            if (od!.to === 'transferredOut' && typeof od!.targetLot === 'string') {
+              const target = od!.targetLot
+              if (!lots.has(target))
+                for (const l of await this.store.genealogy.lotsById([target]))
+                  lots.set(l.lot, { ...l, firstSeenSeq: 0, lastEventSeq: 0 })
+              move(touch({ id: target, plant: lot.plant }, e), 'unrestricted', q, -1)
+            } else move(lot, String(od!.to), q, -1)
+            move(lots.get(lot.lot)!, String(od!.from), q, 1)
+          }
+          break
+        }
         case 'erp.delivery.shipped.v1': {
+          // the goods issue of the delivery: shipped quantities leave unrestricted stock
           const lines = d.lines as Array<{ item: string; material: string; lot?: string; quantity: Quantity }>
           for (const l of lines) {
             if (!l.lot) continue
-            touch({ id: l.lot, material: l.material }, e)
+            move(touch({ id: l.lot, material: l.material }, e), 'unrestricted', l.quantity, -1)
             shipments.push({
               eventSeq: e.seq,
               plant: e.plant,
@@ -139,6 +183,17 @@ export class GenealogyProjector {
     }
     return { lots: [...lots.values()].filter((l) => l.lastEventSeq > 0), edges, shipments }
   }
+}
+
+interface DocRef {
+  readonly id: string
+  readonly year: number
+}
+
+/** The bucket a goods receipt put its quantity in (quality inspection unless it says otherwise). */
+function receiptBucket(original: StoredEvent | undefined): string {
+  const d = original?.envelope.data as { bucket?: string } | undefined
+  return String(d?.bucket ?? 'qualityInspection')
 }
 
 function edge(
@@ -169,6 +224,9 @@ function lotRefs(e: StoredEvent): LotRef[] {
     case 'erp.goods_receipt.posted.v1':
     case 'erp.stock.posted.v1':
       return [d.lot as LotRef, ...(typeof d.targetLot === 'string' ? [{ id: d.targetLot }] : [])]
+    case 'erp.goods_receipt.reversed.v1':
+    case 'erp.material_document.cancelled.v1':
+      return [d.lot as LotRef]
     case 'mes.operation.completed.v1':
       return [...(d.consumed as Array<{ lot: string }>), ...(d.produced as Array<{ lot: string }>)].map(
         (x) => ({ id: x.lot }),

@@ -127,10 +127,53 @@ describe.each(DIALECTS)('genealogy and traceability on %s', (dialect: Dialect) =
     expect(r!.customers).toEqual(['CUST-1'])
     const fg = r!.totals.find((t) => t.material === 'FG')!
     expect(fg.shipped).toEqual(kg(10))
-    // F1: 30 received − 12 split off = 18; F1A: 12 arrived by the split; shipping is a separate ERP posting.
-    expect(fg.inStock).toEqual(kg(30))
+    // F1: 30 received − 12 split off = 18; F1A: 12 arrived by the split − 10 shipped (goods issue) = 2.
+    expect(fg.inStock).toEqual(kg(20))
     expect(r!.outOfScope.lots).toBe(1)
     expect(recallCsv(r!)).toContain('shipment,F1A,P100,FG,,')
+  })
+
+  it('undoes a reversed goods receipt and a cancelled posting exactly, and ships out of unrestricted', async () => {
+    const gr = receipt('R5', 'RAW', 40)
+    const grDoc = (gr.data as { materialDocument: { id: string; year: number } }).materialDocument
+    const release = ev('erp.stock.posted.v1', 'P100', 'R5', {
+      materialDocument: { id: 'M-REL-5', year: 2026, item: '0001' },
+      movementType: '321',
+      lot: { id: 'R5', material: 'RAW', plant: 'P100' },
+      from: 'unrestricted',
+      to: 'blocked',
+      quantity: kg(15),
+    })
+    const cut = split('R5', 'R5A', 5)
+    const cutDoc = (cut.data as { materialDocument: { id: string; year: number } }).materialDocument
+    await append(store, gr, release, cut)
+    const cancel = (doc: { id: string; year: number }, lot: string) =>
+      ev('erp.material_document.cancelled.v1', 'P100', lot, {
+        materialDocument: { id: randomUUID().slice(0, 10), year: 2026, item: '0001' },
+        cancelledDocument: doc,
+        lot: { id: lot, material: 'RAW', plant: 'P100' },
+      })
+    await append(store, cancel({ id: 'M-REL-5', year: 2026 }, 'R5'), cancel(cutDoc, 'R5'))
+    await append(
+      store,
+      ev('erp.goods_receipt.reversed.v1', 'P100', 'R5', {
+        materialDocument: { id: randomUUID().slice(0, 10), year: 2026, item: '0001' },
+        reversedDocument: grDoc,
+        lot: { id: 'R5', material: 'RAW', plant: 'P100' },
+        quantity: kg(10),
+      }),
+      shipped('R5', 'CUST-2', 1),
+    )
+    await untilTailCaughtUp(store)
+    await new GenealogyProjector(store).catchUp(2)
+    const [r5, r5a] = await store.genealogy
+      .lotsById(['R5', 'R5A'])
+      .then((ls) => ['R5', 'R5A'].map((id) => ls.find((l) => l.lot === id)!))
+    // R5: 40 received into unrestricted; 15 blocked and back (cancelled); 5 split off and back
+    // (cancelled); 10 reversed out of the bucket the receipt used; 1 shipped. R5A: 5 in, 5 back.
+    expect(r5!.stock.unrestricted).toEqual(kg(29))
+    expect(r5!.stock.blocked).toEqual(kg(0))
+    expect(r5a!.stock.unrestricted).toEqual(kg(0))
   })
 
   it('matches an independent reachability computation on generated graphs with cycles', async () => {
@@ -221,7 +264,9 @@ describe.each(DIALECTS)('genealogy and traceability on %s', (dialect: Dialect) =
       expect(recall.json().lots.map((l: { lot: string }) => l.lot)).toContain('F7')
       const csv = await q.app.inject({ method: 'GET', url: '/v1/lots/R7/recall?format=csv' })
       expect(csv.headers['content-type']).toMatch(/^text\/csv/)
-      expect(csv.body).toMatch(/^record,lot,plant,material,depth,bucket_or_delivery,customer,quantity,uom\nstock,R7,P100,/)
+      expect(csv.body).toMatch(
+        /^record,lot,plant,material,depth,bucket_or_delivery,customer,quantity,uom\nstock,R7,P100,/,
+      )
       expect((await q.app.inject({ method: 'GET', url: '/v1/lots/NOPE/recall' })).statusCode).toBe(404)
     } finally {
       await q.close()
