@@ -7,7 +7,7 @@ import { registerBusinessMetrics } from './business-metrics.ts'
 import { ConnectorMetrics } from './connector-metrics.ts'
 import { DuplicateEvents } from './duplicates.ts'
 import { perScrape } from './per-scrape.ts'
-import { isLatency, type SloDecision } from './slo.ts'
+import { isLatency, type SloDecision, type SloObjective } from './slo.ts'
 
 /**
  * Kernel metrics. Names and labels are part of the product: docs/metrics.md lists them and a
@@ -76,6 +76,8 @@ export class KernelMetrics {
     labelNames: ['slo', 'plant'] as const,
     registers: [this.registry],
   })
+  /** the objectives this deployment declares (shown on the overview), set at start */
+  sloObjectives: readonly SloObjective[] = []
   private engineStore: EngineStore | undefined
   private readonly counts = perScrape(
     async (): Promise<EngineCounts | undefined> => this.engineStore?.engineCounts(),

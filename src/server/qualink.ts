@@ -218,6 +218,7 @@ export async function startQualink(opts: QualinkOptions = {}): Promise<Qualink> 
         },
       )
     : undefined
+  metrics.sloObjectives = opts.slos?.objectives ?? []
   if (sloEvaluator && opts.slos) {
     const pass = () => sloEvaluator.runOnce().catch((e) => logger.error({ err: e }, 'SLO evaluation failed'))
     sources.push(singleton('slo-evaluation', periodicDuty(pass, opts.slos.everyMs)))

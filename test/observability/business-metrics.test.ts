@@ -211,6 +211,10 @@ describe.each(DIALECTS)('business and connector metrics on %s', (dialect: Dialec
     )
     const [dl] = await store.engine.listDeadLetters(ALL, { limit: 5 })
     expect(dl).toMatchObject({ key: 'B2', errorCode: 'QLK_RELEASE_WITHOUT_ACCEPTANCE' })
+    const overview = async () => (await q.app.inject({ method: 'GET', url: '/' })).body
+    expect(await overview()).toMatch(
+      /<div class="value bad">1<\/div><div class="label">disposition updates failed/,
+    )
     const r = await q.app.inject({
       method: 'POST',
       url: `/v1/dead-letters/${dl!.id}/discard`,
@@ -218,6 +222,9 @@ describe.each(DIALECTS)('business and connector metrics on %s', (dialect: Dialec
     })
     expect(r.statusCode).toBeLessThan(300)
     expect((await scrape()).value('qualink_disposition_updates_failed', RECEIPT)).toBe(0)
+    expect(await overview()).toMatch(
+      /<div class="value ">0<\/div><div class="label">disposition updates failed/,
+    )
   })
 
   it('in-process check: completion → ERP hold leg, and a re-posted completion counts as a duplicate', async () => {

@@ -123,6 +123,15 @@ describe.each(DIALECTS)('SLO breach and recovery notifications on %s', (dialect:
     expect((await scrape()).value('qualink_slo_breached', labels)).toBe(1)
     expect((await scrape()).value('qualink_slo_indicator_value', labels)).toBe(1)
 
+    // The overview shows the objective breached and the receipt not yet in the QMS.
+    const overview = async () => (await q.app.inject({ method: 'GET', url: '/' })).body
+    const sloRow = (body: string) =>
+      /<tr data-slo="inspections-reach-qms" data-plant="P100">[\s\S]*?<\/tr>/.exec(body)?.[0] ?? ''
+    let body = await overview()
+    expect(sloRow(body)).toContain('<span class="badge bad">breached</span>')
+    expect(sloRow(body)).toContain('<td>1</td>')
+    expect(body).toMatch(/<div class="value warn">1<\/div><div class="label">inspections not yet in the QMS/)
+
     // Another process taking the lease over reads the state from the audit trail: no repeat.
     const successor = new SloEvaluator(store, { send: async () => expect.unreachable() }, [OBJECTIVE])
     expect((await successor.runOnce())[0]).toMatchObject({ state: 'breached', transition: undefined })
@@ -135,6 +144,9 @@ describe.each(DIALECTS)('SLO breach and recovery notifications on %s', (dialect:
     expect(receiver.got[1]!.body.text).toMatch(/^SLO recovered: inspections-reach-qms \(P100\)/)
     expect(receiver.got[1]!.key).toMatch(/^slo:inspections-reach-qms:P100:recovery:\d+$/)
     expect((await scrape()).value('qualink_slo_breached', labels)).toBe(0)
+    body = await overview()
+    expect(sloRow(body)).toContain('<span class="badge ok">met</span>')
+    expect(body).toMatch(/<div class="value ">0<\/div><div class="label">inspections not yet in the QMS/)
 
     const audit = await store.listAudit(ALL, { subject: 'slo:inspections-reach-qms', limit: 10 })
     expect(audit.map((a) => `${a.plant} ${a.actor} ${a.action}`)).toEqual([

@@ -1,7 +1,12 @@
 import { qualityBacklog } from '../../observability/business-metrics.ts'
+import {
+  failedDispositionUpdates,
+  inspectionsAwaitingCreation,
+} from '../../observability/business-queries.ts'
 import type { ServerContext } from '../../server/context.ts'
 import { scopeIncludes } from '../../store/types.ts'
 import { type Html, html } from '../html.ts'
+import { sloSection } from './slo-status.ts'
 
 async function ingestOutcome(ctx: ServerContext, outcome: string): Promise<number> {
   const m = await ctx.metrics.ingestEvents.get()
@@ -43,13 +48,24 @@ export async function overviewCards(
     const oldest = rows.length ? Math.min(...rows.map((r) => r.oldest)) : now
     return { ...c, n, age: n ? ageText(now - oldest) : '' }
   })
+  const awaiting = (await inspectionsAwaitingCreation(ctx.store.sql)).filter((r) =>
+    scopeIncludes(scope, r.plant),
+  )
+  const notInQms = awaiting.reduce((sum, r) => sum + r.n, 0)
+  const oldestNotInQms = awaiting.length ? ageText(now - Math.min(...awaiting.map((r) => r.oldest))) : ''
+  const failed = (await failedDispositionUpdates(ctx.store.sql, { open: true }))
+    .filter((r) => scopeIncludes(scope, r.plant))
+    .reduce((sum, r) => sum + r.n, 0)
   return html`<h2 class="section">Quality</h2>
 <div class="cards">
 ${quality.map(
   (q) =>
     html`<a class="card" href="/ui/runs?workflow=${q.workflow}"><div class="value ${q.n ? 'warn' : ''}">${q.n}</div><div class="label">${q.label}${q.age ? html`<br>oldest ${q.age}` : ''}</div></a>`,
 )}
+  <a class="card" href="/ui/runs?workflow=supplier-receipt-inspection"><div class="value ${notInQms ? 'warn' : ''}">${notInQms}</div><div class="label">inspections not yet in the QMS${oldestNotInQms ? html`<br>oldest ${oldestNotInQms}` : ''}</div></a>
+  <a class="card ${failed ? 'alert' : ''}" href="/ui/exceptions"><div class="value ${failed ? 'bad' : ''}">${failed}</div><div class="label">disposition updates failed (open dead letters)</div></a>
 </div>
+${await sloSection(ctx, scope)}
 <h2 class="section">Workflows</h2>
 <div class="cards">
   <a class="card" href="/ui/runs?status=waiting"><div class="value">${engine.runsByStatus.waiting ?? 0}</div><div class="label">runs waiting</div></a>
