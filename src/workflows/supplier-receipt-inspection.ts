@@ -304,12 +304,28 @@ async function inspectReceipt(ctx: Ctx, gr: GoodsReceipt) {
     )
     documents.push(...posting.documents)
   }
-  // The posting is confirmed by the ERP's own stock: nothing may be left in quality inspection.
+  // Confirmed by the ERP itself: each of the run's inspection lots has nothing left to post out of
+  // QI (a later receipt of the batch has its own lot). An ERP that cannot tell is read by stock:
+  // nothing may be left in quality inspection.
   await ctx.step('confirm-posting', async () => {
-    const stock = await ctx.ports.erp.readLotStock(lot)
-    const qi = stock.quantities.qualityInspection
-    if (qi && qi.units > 0)
-      throw new RetryableError('QLK_POSTING_UNCONFIRMED', `lot ${lot.lot} still has quality-inspection stock`)
+    const erp = ctx.ports.erp
+    const left = erp.readInspectionLotRemainder
+      ? await Promise.all(
+          receipts.map((r) => erp.readInspectionLotRemainder!(r.erpInspectionLot, { plant: lot.plant })),
+        )
+      : []
+    const byLot = left.length > 0 && left.every((q) => q !== null)
+    const stock = await erp.readLotStock(lot)
+    const open = byLot
+      ? receipts.filter((_, i) => (left[i]?.units ?? 0) > 0).map((r) => r.erpInspectionLot)
+      : (stock.quantities.qualityInspection?.units ?? 0) > 0
+        ? ['quality-inspection stock']
+        : []
+    if (open.length > 0)
+      throw new RetryableError(
+        'QLK_POSTING_UNCONFIRMED',
+        `lot ${lot.lot}: not fully posted (${open.join(', ')})`,
+      )
     return stock.quantities
   })
   const score = await ctx.step('supplier-scorecard', async () => ({

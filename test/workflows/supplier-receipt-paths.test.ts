@@ -160,6 +160,41 @@ describe.each(DIALECTS)('supplier receipt exception paths on %s', (dialect: Dial
     expect(await store.listEvents(ALL, { type: 'erp.goods_receipt.posted.v1', limit: 10 })).toHaveLength(2)
   })
 
+  it('a receipt after the decision gets its own inspection; the first posting is confirmed per inspection lot', async () => {
+    await receive('L1', '50')
+    const lot = await qmsLotFor('L1')
+    // The ERP answers the UD stock posting with 503 until the second receipt is in, so that
+    // receipt lands in QI while the first run is between its decision and its confirmation.
+    const failPosting = {
+      errorRate: 1,
+      errorStatus: 503,
+      match: { method: 'POST', path: 'A_InspLotMatlDocItem' },
+    }
+    erp.faults.set({ ...failPosting, seed: 3 })
+    qms.makeUsageDecision(lot.id, { decision: 'ACCEPT', code: 'A1' })
+    await until(() => erp.faults.counts.error > 0, 45_000)
+    await receive('L1', '20')
+    await until(
+      async () =>
+        (await store.listEvents(ALL, { type: 'erp.goods_receipt.posted.v1', limit: 10 })).length === 2,
+    )
+    erp.faults.set({ duplicateRate: 1, seed: 3 })
+    const first = await runWith(
+      'L1',
+      (r) => r.status === 'completed' && (r.result as { valuation?: string })?.valuation === 'accepted',
+    )
+    expect(first.result).toMatchObject({
+      received: { units: 50_000 },
+      erpInspectionLots: [erpLotsOf('L1')[0]!.InspectionLot],
+    })
+    // The second receipt waited in the inbox and started the lot's next run and inspection.
+    const lots = () => [...qms.model.lots.values()].filter((l) => l.batch === 'L1')
+    await until(() => lots().length === 2, 45_000)
+    expect(lots()[1]!.quantity).toBe(20_000)
+    expect(stock('L1')).toMatchObject({ qi: 20_000, unrestricted: 50_000 })
+    expect(docs('L1')).toEqual({ qi: 2, unrestricted: 1 })
+  })
+
   it('a receipt reversed before the decision cancels the QMS inspection and posts nothing', async () => {
     const doc = await receive('R1', '50')
     const lot = await qmsLotFor('R1')

@@ -88,6 +88,10 @@ export function erpByPlant(byPlant: Readonly<Record<string, ErpPort>>): PlantRou
     },
     postStockDisposition: async (input) => r.forPlant(input.lot.plant).postStockDisposition(input),
     readLotStock: async (lot, opts) => r.forPlant(lot.plant).readLotStock(lot, opts),
+    readInspectionLotRemainder: async (id, opts) => {
+      const port = r.pick(opts?.plant, 'readInspectionLotRemainder')
+      return port.readInspectionLotRemainder ? port.readInspectionLotRemainder(id, opts) : null
+    },
     transferStock: async (input) => r.forPlant(input.lot.plant).transferStock(input),
     setProductionOrderHold: async ({ plant, ...input }) =>
       r.pick(plant, 'setProductionOrderHold').setProductionOrderHold(input),

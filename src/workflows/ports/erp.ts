@@ -131,6 +131,15 @@ export interface ErpPort {
   /** Posts the decided split out of QI stock (SAP: UD stock posting). A separate call from the UD. */
   postStockDisposition(input: PostStockDispositionInput): Promise<StockPostingResult>
   readLotStock(lot: LotRef, opts?: { readonly traceparent?: string }): Promise<LotStockReading>
+  /**
+   * What the ERP still has to post out of quality inspection for one of its inspection lots (SAP:
+   * InspLotQtyToBePosted); null when the ERP cannot tell. Optional: without it a posting is
+   * confirmed by the lot's QI stock, which a later receipt of the same batch also fills.
+   */
+  readInspectionLotRemainder?(
+    inspectionLot: string,
+    opts?: { readonly plant?: string; readonly traceparent?: string },
+  ): Promise<Quantity | null>
   /** One transfer posting between stock types of a lot (e.g. unrestricted → blocked on a complaint). */
   transferStock(input: TransferStockInput): Promise<StockPostingResult>
   setProductionOrderHold(input: HoldInput & { readonly order: string }): Promise<StateChangeResult>

@@ -31,6 +31,7 @@ export const sapS4Connector = defineConnector({
     'changeUsageDecision',
     'postStockDisposition',
     'readLotStock',
+    'readInspectionLotRemainder',
     'transferStock',
     'setProductionOrderHold',
     'setDeliveryBlock',
@@ -47,6 +48,7 @@ export const sapS4Connector = defineConnector({
       postStockDisposition: (input) => ud.post(input),
       transferStock: (input) => stock.transfer(input),
       readLotStock: (lot, opts) => stock.readLotStock(lot, opts?.traceparent),
+      readInspectionLotRemainder: (id, opts) => ud.remainder(id, opts?.traceparent),
       setProductionOrderHold: (input) =>
         setState(odata, {
           service: SERVICES.orders,

@@ -10,6 +10,7 @@
  * treats 185 as done; we verify first).
  */
 import { PermanentError } from '../../../engine/errors.ts'
+import type { Quantity } from '../../../model/quantity.ts'
 import type {
   ChangeUsageDecisionInput,
   PostStockDispositionInput,
@@ -61,6 +62,13 @@ export class UsageDecisionPoster {
     )
     if (!lot) throw new PermanentError('QLK_REMOTE_REJECTED', `inspection lot ${id} does not exist in SAP`)
     return lot
+  }
+
+  /** InspLotQtyToBePosted: zero once the decided split is fully posted out of QI. */
+  async remainder(id: string, traceparent?: string): Promise<Quantity> {
+    const lot = await this.lot(id, traceparent)
+    const uom = text(lot, 'InspectionLotQuantityUnit')
+    return fromSap(lot.InspLotQtyToBePosted, this.config.quantityScale, uom, 'InspLotQtyToBePosted')
   }
 
   async recordUsageDecision(input: RecordUsageDecisionInput): Promise<StateChangeResult> {
