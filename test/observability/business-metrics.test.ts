@@ -213,7 +213,7 @@ describe.each(DIALECTS)('business and connector metrics on %s', (dialect: Dialec
     expect(dl).toMatchObject({ key: 'B2', errorCode: 'QLK_RELEASE_WITHOUT_ACCEPTANCE' })
     const overview = async () => (await q.app.inject({ method: 'GET', url: '/' })).body
     expect(await overview()).toMatch(
-      /<div class="value bad">1<\/div><div class="label">disposition updates failed/,
+      /<div class="value bad">1<\/div><div class="label">failed disposition updates<br>/,
     )
     const r = await q.app.inject({
       method: 'POST',
@@ -223,7 +223,7 @@ describe.each(DIALECTS)('business and connector metrics on %s', (dialect: Dialec
     expect(r.statusCode).toBeLessThan(300)
     expect((await scrape()).value('qualink_disposition_updates_failed', RECEIPT)).toBe(0)
     expect(await overview()).toMatch(
-      /<div class="value ">0<\/div><div class="label">disposition updates failed/,
+      /<div class="value ">0<\/div><div class="label">failed disposition updates<br>/,
     )
   })
 

@@ -63,7 +63,7 @@ ${quality.map(
     html`<a class="card" href="/ui/runs?workflow=${q.workflow}"><div class="value ${q.n ? 'warn' : ''}">${q.n}</div><div class="label">${q.label}${q.age ? html`<br>oldest ${q.age}` : ''}</div></a>`,
 )}
   <a class="card" href="/ui/runs?workflow=supplier-receipt-inspection"><div class="value ${notInQms ? 'warn' : ''}">${notInQms}</div><div class="label">inspections not yet in the QMS${oldestNotInQms ? html`<br>oldest ${oldestNotInQms}` : ''}</div></a>
-  <a class="card ${failed ? 'alert' : ''}" href="/ui/exceptions"><div class="value ${failed ? 'bad' : ''}">${failed}</div><div class="label">disposition updates failed (open dead letters)</div></a>
+  <a class="card ${failed ? 'alert' : ''}" href="/ui/exceptions"><div class="value ${failed ? 'bad' : ''}">${failed}</div><div class="label">failed disposition updates<br>awaiting replay or discard</div></a>
 </div>
 ${await sloSection(ctx, scope)}
 <h2 class="section">Workflows</h2>
