@@ -1,9 +1,7 @@
 import { PermanentError, RetryableError } from '../engine/errors.ts'
 import type { WorkflowContext } from '../engine/workflow.ts'
 import { defineWorkflow } from '../engine/workflow.ts'
-import type { Quantity } from '../model/quantity.ts'
 import { type InspectionLevel, samplingPlan } from '../rules/index.ts'
-import type { StoredEvent } from '../store/types.ts'
 import type { ErpPort, LotRef } from './ports/erp.ts'
 import type { NotifyPort } from './ports/notify.ts'
 import type { QmsPort } from './ports/qms.ts'
@@ -14,14 +12,18 @@ import {
   reversalAfterRun,
 } from './supplier-receipt/after-run.ts'
 import {
-  allocate,
-  type DecisionLine,
-  type Receipt,
-  sameDocument,
-  splitLines,
-  total,
-} from './supplier-receipt/split.ts'
-import { type Decision, fromPolled, waitForDecisionV1 } from './supplier-receipt/v1-wait.ts'
+  awaitDecision,
+  type GoodsReceipt,
+  GR_POSTED,
+  GR_REVERSED,
+  LOT_CANCELLED,
+  type Round,
+  UD_CHANGED,
+  UD_MADE,
+  wholeUnits,
+} from './supplier-receipt/round.ts'
+import { allocate, type Receipt, splitLines, total } from './supplier-receipt/split.ts'
+import { type Decision, waitForDecisionV1 } from './supplier-receipt/v1-wait.ts'
 
 export interface SupplierReceiptPorts {
   readonly erp: ErpPort
@@ -50,24 +52,7 @@ export const DEFAULT_RECEIPT_SETTINGS: ReceiptInspectionSettings = {
   maxEscalations: 3,
 }
 
-interface GoodsReceipt {
-  materialDocument: Receipt['document']
-  lot: { id: string; material: string; plant: string }
-  supplier?: string
-  quantity: Quantity
-  bucket: string
-  inspectionLot?: string
-}
-
 type Ctx = WorkflowContext<SupplierReceiptPorts, ReceiptInspectionSettings>
-
-const GR_POSTED = 'erp.goods_receipt.posted.v1'
-const GR_REVERSED = 'erp.goods_receipt.reversed.v1'
-const UD_MADE = 'qms.usage_decision.made.v1'
-const UD_CHANGED = 'qms.usage_decision.changed.v1'
-const LOT_CANCELLED = 'qms.inspection_lot.cancelled.v1'
-
-const units = (q: Quantity) => Math.max(1, Math.floor(q.units / 10 ** q.scale))
 
 /** The lot (batch) an event is about: every trigger of one batch lands on the same run key. */
 function lotKey(e: { subject: string | null; data: unknown }): string {
@@ -128,11 +113,31 @@ async function inspectReceipt(ctx: Ctx, gr: GoodsReceipt) {
     )
   }
   const lot: LotRef = { plant: gr.lot.plant, material: gr.lot.material, lot: gr.lot.id }
-  const receipts: Receipt[] = [
+  let start: Receipt[] = [
     { document: gr.materialDocument, erpInspectionLot: gr.inspectionLot, quantity: gr.quantity },
   ]
-  let plan = await ctx.step('sampling-plan', async () =>
-    samplingPlan({ lotSize: units(gr.quantity), ...ctx.config.sampling }),
+  // Receipts the QMS could no longer take (it had decided) get a further round in the same run.
+  const rounds: Record<string, unknown>[] = []
+  while (start.length > 0) {
+    const r = await inspectOnce(ctx, gr, lot, start)
+    rounds.push(r.result)
+    start = r.deferred
+  }
+  return rounds.length === 1 ? rounds[0] : { ...rounds[rounds.length - 1], rounds }
+}
+
+async function inspectOnce(
+  ctx: Ctx,
+  gr: GoodsReceipt,
+  lot: LotRef,
+  start: Receipt[],
+): Promise<{ result: Record<string, unknown>; deferred: Receipt[] }> {
+  const quantity = total(
+    start.map((r) => r.quantity),
+    `receipts of lot ${lot.lot}`,
+  )
+  const plan = await ctx.step('sampling-plan', async () =>
+    samplingPlan({ lotSize: wholeUnits(quantity), ...ctx.config.sampling }),
   )
   const inspection = await ctx.step('create-inspection-lot', async ({ idempotencyKey }) =>
     ctx.ports.qms.createInspectionLot({
@@ -140,138 +145,25 @@ async function inspectReceipt(ctx: Ctx, gr: GoodsReceipt) {
       plant: lot.plant,
       material: lot.material,
       lot: lot.lot,
-      quantity: gr.quantity,
+      quantity,
       sampleSize: plan.unitsToInspect,
       supplier: gr.supplier,
       origin: '01',
     }),
   )
-  const qmsLot = inspection.record.id
+  const round: Round = { lot, qmsLot: inspection.record.id, receipts: [...start], deferred: [], plan }
+  const end =
+    ctx.config.decisionFrom === 'inbox'
+      ? await awaitDecision(ctx, round)
+      : { decision: await waitForDecisionV1(ctx, lot.lot, round.qmsLot) }
+  if ('ended' in end) return { result: end.ended, deferred: round.deferred }
+  return { result: await postDecision(ctx, gr, round, end.decision), deferred: round.deferred }
+}
 
-  /** The QMS lot follows the receipts: sample size for the new total, quantity set (not added). */
-  const resize = async () => {
-    const quantity = total(
-      receipts.map((r) => r.quantity),
-      `receipts of lot ${lot.lot}`,
-    )
-    plan = await ctx.step('resize-sampling-plan', async () =>
-      samplingPlan({ lotSize: units(quantity), ...ctx.config.sampling }),
-    )
-    await ctx.step('resize-inspection-lot', async () => {
-      const now = await ctx.ports.qms.getInspectionLot(qmsLot)
-      if (now?.status === 'usage_decision' || now?.status === 'cancelled')
-        throw new PermanentError(
-          'QLK_RECEIPT_AFTER_DECISION',
-          `lot ${lot.lot}: a receipt changed the quantity after QMS inspection lot ${qmsLot} was ${now.status === 'cancelled' ? 'cancelled' : 'decided'}; inspect it separately`,
-        )
-      const r = await ctx.ports.qms.setInspectionLotQuantity({
-        id: qmsLot,
-        quantity,
-        sampleSize: plan.unitsToInspect,
-      })
-      return { quantity: r.quantity, sampleSize: r.sampleSize }
-    })
-  }
-  const notify = (name: string, title: string, text: string) =>
-    ctx.step(name, async ({ idempotencyKey }) => {
-      await ctx.ports.notify?.send({ idempotencyKey, title, text, severity: 'warning' })
-      return { notified: ctx.ports.notify !== undefined }
-    })
-
-  let decision: Decision | undefined =
-    ctx.config.decisionFrom === 'inbox' ? undefined : await waitForDecisionV1(ctx, lot.lot, qmsLot)
-  for (let round = 1; !decision; ) {
-    const w = await ctx.receive({ timeout: ctx.config.decisionDeadline })
-    if (w.timedOut) {
-      // Past the deadline: the webhook may have been lost, so ask the QMS; then escalate.
-      const polled = await ctx.step('poll-usage-decision', async () => {
-        const l = await ctx.ports.qms.getInspectionLot(qmsLot)
-        if (l?.status === 'cancelled') return { cancelled: true as const }
-        // null when undecided: dashboards and metrics read a non-null poll as "a decision came"
-        return ctx.ports.qms.getUsageDecision(qmsLot)
-      })
-      if (polled && 'cancelled' in polled)
-        return cancelled(ctx, lot, qmsLot, 'found cancelled at the deadline')
-      if (polled) {
-        decision = fromPolled(polled)
-        break
-      }
-      await ctx.step('escalate', async ({ idempotencyKey }) => {
-        await ctx.ports.notify?.send({
-          idempotencyKey,
-          title: `Usage decision overdue for lot ${lot.lot}`,
-          text: `Inspection lot ${qmsLot} has no usage decision after ${ctx.config.decisionDeadline} (round ${round}).`,
-          severity: 'warning',
-        })
-        return { round }
-      })
-      if (round >= ctx.config.maxEscalations) {
-        throw new PermanentError(
-          'QLK_DECISION_OVERDUE',
-          `no usage decision for lot ${lot.lot} after ${round} escalations`,
-        )
-      }
-      round++
-      continue
-    }
-    const e: StoredEvent = w.event
-    const d = e.envelope.data as Record<string, unknown>
-    if (e.type === GR_POSTED) {
-      // Partial receipt: a further receipt of the batch before the decision joins this inspection.
-      const more = d as unknown as GoodsReceipt
-      if (more.bucket !== 'qualityInspection' || !more.inspectionLot) continue
-      if (receipts.some((r) => sameDocument(r.document, more.materialDocument))) continue
-      receipts.push({
-        document: more.materialDocument,
-        erpInspectionLot: more.inspectionLot,
-        quantity: more.quantity,
-      })
-      await resize()
-    } else if (e.type === GR_REVERSED) {
-      const rev = d as unknown as ReceiptReversed
-      const i = receipts.findIndex((r) => sameDocument(r.document, rev.reversedDocument))
-      if (i < 0) continue
-      receipts.splice(i, 1)
-      if (receipts.length > 0) {
-        await resize()
-        continue
-      }
-      // Nothing left to inspect: the ERP's reversal already took the stock out of QI.
-      await ctx.step('cancel-inspection-lot', () =>
-        ctx.ports.qms.cancelInspectionLot({
-          id: qmsLot,
-          reason: `goods receipt ${rev.reversedDocument.id} reversed by ${rev.materialDocument.id}`,
-        }),
-      )
-      await notify(
-        'notify-receipt-reversed',
-        `Goods receipt of lot ${lot.lot} reversed before the usage decision`,
-        `Receipt ${rev.reversedDocument.id} was reversed by ${rev.materialDocument.id}; QMS inspection lot ${qmsLot} was cancelled and nothing was posted.`,
-      )
-      return { outcome: 'receipt-reversed', inspectionLot: qmsLot, reversedDocument: rev.reversedDocument.id }
-    } else if (e.type === LOT_CANCELLED) {
-      if (d.inspectionLot !== qmsLot) continue
-      return cancelled(ctx, lot, qmsLot, String(d.reason ?? ''))
-    } else if (e.type === UD_MADE || e.type === UD_CHANGED) {
-      if (d.inspectionLot !== qmsLot) continue
-      if (e.type === UD_MADE) {
-        // Journal the decision under the wait v1 used (the stored event is found at once), so
-        // reconciliation and the failed-disposition metric read this run as they read v1 runs.
-        await ctx.waitFor(UD_MADE, { subject: lot.lot, afterSeq: e.seq - 1 })
-      }
-      // A change before the run posted anything simply is the decision to post.
-      const lines = d.stockPostings as DecisionLine[] | undefined
-      if (!lines) continue
-      decision = {
-        inspectionLot: qmsLot,
-        valuation: d.valuation as Decision['valuation'],
-        code: String(d.code),
-        lines,
-        decidedBy: (d.audit as { operator?: string } | undefined)?.operator,
-      }
-    }
-  }
-
+/** The decision, exactly as decided, on each receipt's ERP inspection lot; confirmed by the ERP. */
+async function postDecision(ctx: Ctx, gr: GoodsReceipt, round: Round, decision: Decision) {
+  const { lot, receipts, plan } = round
+  const qmsLot = round.qmsLot
   const lines = splitLines(decision.lines, lot.lot)
   if (decision.valuation !== 'accepted' && lines.some((l) => l.bucket === 'release')) {
     throw new PermanentError(
@@ -336,7 +228,7 @@ async function inspectReceipt(ctx: Ctx, gr: GoodsReceipt) {
   }))
   return {
     inspectionLot: qmsLot,
-    erpInspectionLot: gr.inspectionLot,
+    erpInspectionLot: receipts[0]?.erpInspectionLot,
     erpInspectionLots: receipts.map((r) => r.erpInspectionLot),
     received: total(
       receipts.map((r) => r.quantity),
@@ -347,18 +239,4 @@ async function inspectReceipt(ctx: Ctx, gr: GoodsReceipt) {
     documents,
     score,
   }
-}
-
-/** The QMS cancelled the inspection: no ERP posting; the stock stays in quality inspection. */
-async function cancelled(ctx: Ctx, lot: LotRef, qmsLot: string, reason: string) {
-  await ctx.step('notify-inspection-cancelled', async ({ idempotencyKey }) => {
-    await ctx.ports.notify?.send({
-      idempotencyKey,
-      title: `Inspection of lot ${lot.lot} cancelled in the QMS`,
-      text: `QMS inspection lot ${qmsLot} was cancelled (${reason || 'no reason given'}). Nothing was posted in the ERP; the stock stays in quality inspection until someone decides.`,
-      severity: 'warning',
-    })
-    return { notified: ctx.ports.notify !== undefined }
-  })
-  return { outcome: 'inspection-cancelled', inspectionLot: qmsLot, reason, stock: 'qualityInspection' }
 }

@@ -195,6 +195,40 @@ describe.each(DIALECTS)('supplier receipt exception paths on %s', (dialect: Dial
     expect(docs('L1')).toEqual({ qi: 2, unrestricted: 1 })
   })
 
+  it('a receipt the QMS can no longer take (already decided) gets a second round in the same run', async () => {
+    await receive('D1', '50')
+    const first = await qmsLotFor('D1')
+    // The decision's webhook is held back, so the second receipt reaches the run first while the
+    // QMS lot is already decided.
+    qms.faults.set({ outOfOrderRate: 1, times: 1, seed: 5 })
+    qms.makeUsageDecision(first.id, { decision: 'ACCEPT', code: 'A1' })
+    await receive('D1', '20')
+    const runId = async () => (await runs('D1'))[0]!.id
+    const journal = async () =>
+      (await store.engine.loadRun(ALL, await runId()))!.journal.map((j) => `${j.kind}:${j.name}`)
+    await until(async () => (await journal()).includes('step:resize-inspection-lot'), 45_000)
+    await qms.webhooks.idle() // releases the held-back decision
+    const lots = () => [...qms.model.lots.values()].filter((l) => l.batch === 'D1')
+    await until(() => lots().length === 2, 45_000)
+    expect(lots().map((l) => l.quantity)).toEqual([50_000, 20_000])
+    qms.makeUsageDecision(lots()[1]!.id, {
+      decision: 'REJECT',
+      code: 'R1',
+      dispositions: [{ disposition: 'RETURN_TO_VENDOR', quantity: '20' }],
+    })
+    const run = await runWith(
+      'D1',
+      (r) => r.status === 'completed' && (r.result as { rounds?: unknown[] })?.rounds !== undefined,
+    )
+    expect((run.result as { rounds: unknown[] }).rounds).toMatchObject([
+      { decision: 'A1', valuation: 'accepted', received: { units: 50_000 } },
+      { decision: 'R1', valuation: 'rejected', received: { units: 20_000 } },
+    ])
+    expect(stock('D1')).toMatchObject({ qi: 0, unrestricted: 50_000, returned: 20_000 })
+    expect(docs('D1')).toEqual({ qi: 2, unrestricted: 1, returned: 1 })
+    expect(erpLotsOf('D1').map((l) => l.usageDecision?.InspectionLotUsageDecisionCode)).toEqual(['A1', 'R1'])
+  })
+
   it('a receipt reversed before the decision cancels the QMS inspection and posts nothing', async () => {
     const doc = await receive('R1', '50')
     const lot = await qmsLotFor('R1')
