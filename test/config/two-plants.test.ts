@@ -125,11 +125,13 @@ describe('examples/two-plants: buildRuntime against simulators', () => {
       sampling: { level: 'II', aql: '1.0', severity: 'normal' },
       decisionDeadline: '72h',
       maxEscalations: 3,
+      decisionFrom: 'inbox', // the receipt workflow's v2 marker (v1 runs lack it)
     })
     expect(wf.config?.('P200')).toEqual({
       sampling: { level: 'II', aql: '0.65', severity: 'normal' },
       decisionDeadline: '24h',
       maxEscalations: 2,
+      decisionFrom: 'inbox',
     })
     expect(() => wf.config?.('P999')).toThrow(PermanentError)
     expect(rt.summary).toBe(
