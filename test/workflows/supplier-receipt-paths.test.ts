@@ -362,6 +362,17 @@ describe.each(DIALECTS)('supplier receipt exception paths on %s', (dialect: Dial
     const audit = await store.listAudit(ALL, { subject: 'U1', limit: 500 })
     expect(audit.filter((a) => a.action === 'workflow.step.completed')).toHaveLength(steps)
     expect(audit.some((a) => a.action === 'workflow.dead_lettered')).toBe(true)
+    // The lot's evidence bundle (sealed, hash-chained audit rows with their payloads) names each
+    // compensating transfer with its idempotency key.
+    const compensations = async () => {
+      const r = await q.app.inject({ method: 'GET', url: '/v1/lots/U1/evidence' })
+      const b = r.json() as { audit: Array<{ payload: { step?: string; idempotencyKey?: string } | null }> }
+      return (b.audit ?? []).filter((a) => a.payload?.step === 'compensate-transfer')
+    }
+    await until(async () => (await compensations()).length === 3, 45_000)
+    expect((await compensations()).map((a) => a.payload!.idempotencyKey).sort()).toEqual(
+      transfers.map((t) => t.idempotencyKey).sort(),
+    )
   })
 
   it('a run started on v1 (waiting with waitFor) finishes on v2 code with the v1 journal', async () => {
