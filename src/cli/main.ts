@@ -3,6 +3,7 @@ import { isQualinkError } from '../contracts/errors.ts'
 import { registerAuditCommands } from './commands/audit.ts'
 import { registerConfigCommands } from './commands/config.ts'
 import { registerDemoCommand } from './commands/demo.ts'
+import { registerKeyCommands } from './commands/keys.ts'
 import { registerLotCommands } from './commands/lots.ts'
 import { registerRunCommands } from './commands/runs.ts'
 import { registerStartCommand } from './commands/start.ts'
@@ -17,6 +18,7 @@ registerStartCommand(program)
 registerDemoCommand(program)
 registerConfigCommands(program)
 registerAuditCommands(program)
+registerKeyCommands(program)
 registerLotCommands(program)
 registerRunCommands(program)
 registerToolCommands(program)

@@ -15,6 +15,8 @@ import { parseDuration } from '../engine/retry.ts'
 import type { Translator } from '../engine/translation-stage.ts'
 import { ConnectorMetrics } from '../observability/connector-metrics.ts'
 import type { SloIndicator } from '../observability/slo.ts'
+import { buildFieldCipher } from '../security/encryption-config.ts'
+import { retentionProblems } from '../security/retention.ts'
 import type { QualinkOptions } from '../server/qualink.ts'
 import {
   erpByPlant,
@@ -55,6 +57,8 @@ export type RuntimeFragment = Pick<
   | 'connectorMetrics'
   | 'slos'
   | 'reconcile'
+  | 'encryption'
+  | 'retention'
 >
 
 export interface ConfiguredRuntime {
@@ -187,6 +191,20 @@ export function buildRuntime(loaded: LoadedConfig, env: NodeJS.ProcessEnv = proc
   const databaseUrl = server.databaseUrl
     ? resolveSecret(server.databaseUrl, '/server/databaseUrl', env, baseDir, problems)
     : undefined
+  const encryption = config.security?.encryption
+    ? buildFieldCipher(config.security.encryption, env, baseDir, problems)
+    : undefined
+  const retention = config.retention && {
+    events: Object.fromEntries(
+      Object.entries(config.retention.events).map(([t, d]) => [t, parseDuration(d)]),
+    ),
+    auditPayloadsMs:
+      config.retention.auditPayloads === undefined
+        ? undefined
+        : parseDuration(config.retention.auditPayloads),
+    everyMs: parseDuration(config.retention.every ?? '1h'),
+  }
+  problems.push(...retentionProblems(retention))
   if (problems.length > 0)
     throw new QualinkError('QLK_CONFIG_INVALID', `${loaded.files.join(' + ')}: cannot start`, problems)
 
@@ -214,6 +232,8 @@ export function buildRuntime(loaded: LoadedConfig, env: NodeJS.ProcessEnv = proc
         plants: o.plants ?? plants,
       })),
     },
+    encryption,
+    retention,
     reconcile: config.reconciliation && {
       intervalMs: parseDuration(config.reconciliation.interval),
       policy: (plant: string) => config.plants[plant]?.reconciliation?.policy ?? 'alert',

@@ -240,6 +240,38 @@ export const SloConfig = Type.Object(
 )
 export type SloConfig = Static<typeof SloConfig>
 
+/** Field-level encryption at rest (docs/operations.md "Encryption"): keys by id, never in the file. */
+export const EncryptionConfig = Type.Object(
+  {
+    keys: Type.Record(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$' }), SecretRef, {
+      minProperties: 1,
+    }),
+    /** the key id new values are written under */
+    activeKey: Type.String({ minLength: 1 }),
+    /** event type → JSON pointers (under /data) of its sensitive fields; `*` matches every item */
+    fields: Type.Record(
+      Type.String({ minLength: 1 }),
+      Type.Array(Type.String({ minLength: 2 }), { minItems: 1 }),
+    ),
+  },
+  closed,
+)
+export type EncryptionConfig = Static<typeof EncryptionConfig>
+
+/** Payload retention (docs/operations.md "Retention"); audit rows themselves are never purged. */
+export const RetentionConfig = Type.Object(
+  {
+    /** event type → how long its payload (`data`) is kept after it was recorded */
+    events: Type.Record(Type.String({ minLength: 1 }), Duration),
+    /** how long audit payloads are kept; at least the longest event retention; absent: forever */
+    auditPayloads: Type.Optional(Duration),
+    /** how often the purge runs (default 1h) */
+    every: Type.Optional(Duration),
+  },
+  closed,
+)
+export type RetentionConfig = Static<typeof RetentionConfig>
+
 export const QualinkConfig = Type.Object(
   {
     version: Type.Literal(1),
@@ -260,6 +292,8 @@ export const QualinkConfig = Type.Object(
     workflows: Type.Optional(
       Type.Object(Object.fromEntries(WORKFLOW_NAMES.map((n) => [n, Type.Optional(WorkflowConfig)])), closed),
     ),
+    security: Type.Optional(Type.Object({ encryption: Type.Optional(EncryptionConfig) }, closed)),
+    retention: Type.Optional(RetentionConfig),
   },
   closed,
 )

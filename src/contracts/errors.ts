@@ -129,6 +129,17 @@ export const ERRORS = {
     title: 'Signatures of two different people are required first',
     retryable: false,
   },
+  // Field-level encryption at rest (src/security/encryption.ts).
+  QLK_KEY_UNAVAILABLE: {
+    status: 500,
+    title: 'A value is encrypted under a key that is not configured',
+    retryable: false,
+  },
+  QLK_DECRYPT_FAILED: {
+    status: 500,
+    title: 'An encrypted value did not authenticate under its key',
+    retryable: false,
+  },
   QLK_INTERNAL: { status: 500, title: 'Internal error', retryable: true },
 } as const satisfies Record<string, ErrorSpec>
 

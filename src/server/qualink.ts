@@ -22,7 +22,15 @@ import { GENEALOGY_PROJECTION, GenealogyProjector } from '../projections/genealo
 import { eventLogHistory } from '../projections/measurement-history.ts'
 import { type DriftPolicy, Reconciler } from '../projections/reconciliation.ts'
 import { genealogyTraceability } from '../projections/traceability-port.ts'
+import type { FieldCipher } from '../security/encryption.ts'
+import { withFieldEncryption } from '../security/encryption-store.ts'
 import type { OidcConfig } from '../security/oidc.ts'
+import {
+  RETENTION_LEASE,
+  type RetentionOptions,
+  RetentionPurger,
+  retentionDuty,
+} from '../security/retention.ts'
 import { type SignatureOptions, SignatureService } from '../signatures/service.ts'
 import { openStore } from '../store/open.ts'
 import type { Store } from '../store/types.ts'
@@ -78,6 +86,10 @@ export interface QualinkOptions {
   readonly reconcile?: { readonly intervalMs: number; readonly policy: (plant: string) => DriftPolicy }
   /** SLOs evaluated every `everyMs` (a lease-fenced singleton); transitions go to `ports.notify` */
   readonly slos?: SloOptions
+  /** sensitive fields encrypted at rest (qualink.yaml `security.encryption`) */
+  readonly encryption?: FieldCipher
+  /** payload retention purge (qualink.yaml `retention`; a lease-fenced singleton) */
+  readonly retention?: RetentionOptions
   /** fan-out of every event to NATS JetStream (a lease-fenced singleton) */
   readonly natsRelay?: NatsRelayConfig
   /** JetStream durable consumers feeding raw deliveries (each a lease-fenced singleton) */
@@ -96,6 +108,7 @@ export interface Qualink {
   readonly translation: TranslationStage
   readonly reconciler: Reconciler | undefined
   readonly sloEvaluator: SloEvaluator | undefined
+  readonly retention: RetentionPurger | undefined
   close(): Promise<void>
 }
 
@@ -118,9 +131,11 @@ export async function startQualink(opts: QualinkOptions = {}): Promise<Qualink> 
   }
   const dataDir = opts.dataDir ?? './data'
   const logger = opts.logger ?? createLogger()
-  const store =
+  const opened =
     opts.store ??
     (await openStore({ databaseUrl: opts.databaseUrl, sqliteFile: path.join(dataDir, 'qualink.db') }))
+  // Every module below sees the decrypting store; only rotation and retention read raw rows.
+  const store = opts.encryption ? withFieldEncryption(opened, opts.encryption) : opened
   const metrics = new KernelMetrics(opts.connectorMetrics)
   const queue = new WriteQueue(store, {
     groupCommit: opts.groupCommit ?? true,
@@ -223,6 +238,9 @@ export async function startQualink(opts: QualinkOptions = {}): Promise<Qualink> 
     const pass = () => sloEvaluator.runOnce().catch((e) => logger.error({ err: e }, 'SLO evaluation failed'))
     sources.push(singleton('slo-evaluation', periodicDuty(pass, opts.slos.everyMs)))
   }
+  const retention = opts.retention && new RetentionPurger(store, opts.retention, logger)
+  if (retention && opts.retention)
+    sources.push(singleton(RETENTION_LEASE, retentionDuty(retention, opts.retention.everyMs, logger)))
   if (opts.natsRelay) {
     const cfg = opts.natsRelay
     sources.push(
@@ -288,6 +306,7 @@ export async function startQualink(opts: QualinkOptions = {}): Promise<Qualink> 
     translation,
     reconciler,
     sloEvaluator,
+    retention,
     close: async () => {
       shuttingDown = true
       await app.close()
