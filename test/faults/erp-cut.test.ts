@@ -1,0 +1,155 @@
+import pino from 'pino'
+import { afterEach, beforeEach, expect, it } from 'vitest'
+import { goodsReceipt, MATDOC, s4Client } from '../../simulators/erp-s4/test-client.ts'
+import { type ErpS4Sim, type QmsSim, startErpS4, startQms } from '../../simulators/index.ts'
+import { sapS4Connector } from '../../src/connectors/erp/sap-s4/connector.ts'
+import { sapS4GoodsReceiptTranslator } from '../../src/connectors/erp/sap-s4/gr-translator.ts'
+import { qmsRestConnector } from '../../src/connectors/qms/rest/connector.ts'
+import { qmsWebhookTranslator } from '../../src/connectors/qms/rest/webhook-translator.ts'
+import { type Qualink, startQualink } from '../../src/server/qualink.ts'
+import type { Store } from '../../src/store/types.ts'
+import { supplierReceiptInspection } from '../../src/workflows/supplier-receipt-inspection.ts'
+import { createTestDatabase, DIALECTS, type Dialect, type TestDatabase } from '../dialects.ts'
+import { ALL, until } from '../engine/harness.ts'
+import { freePort, webhookSource } from '../workflows/helpers.ts'
+import { FaultProxy } from './fault-proxy.ts'
+import { sharedPostgresMissing } from './prerequisites.ts'
+import { faultDescribe, report } from './report.ts'
+
+/**
+ * F10 (reference/perf-reliability.md §6): the ambiguous timeout. Qualink reaches the S/4
+ * simulator only through the TCP fault proxy, which forwards the usage decision and the stock
+ * postings, lets the ERP commit them, then swallows the answers and cuts the connection — at the
+ * network level, not the simulator's own fault switch. Invariant: the retry carries the same key
+ * and the ERP holds exactly one document per lot and stock bucket (SAP never deduplicates, so the
+ * simulator's document count is the effect ledger).
+ */
+const POST_UD = /^POST \S*\/A_InspLotUsageDecision HTTP/
+const POST_STOCK = /^POST \S*A_InspLotMatlDocItem/
+const BATCHES = ['B1', 'B2']
+const lotKey = (batch: string) => `RAW-100|1000|${batch}`
+
+const scenario = (dialect: Dialect) => () => {
+  let db: TestDatabase
+  let store: Store
+  let erp: ErpS4Sim
+  let qms: QmsSim
+  let proxy: FaultProxy
+  let q: Qualink
+
+  beforeEach(async () => {
+    db = await createTestDatabase(dialect)
+    store = await db.open()
+    const port = await freePort()
+    const base = `http://127.0.0.1:${port}`
+    erp = await startErpS4({
+      materials: { 'RAW-100': { baseUnit: 'KG' } },
+      webhook: { url: `${base}/v1/ingress/erp-s4`, secret: 'erp-secret' },
+    })
+    qms = await startQms({ webhook: { url: `${base}/v1/ingress/qms`, secret: 'qms-secret' } })
+    proxy = await FaultProxy.start({ port: Number(new URL(erp.url).port) })
+    const erpUrl = `http://${proxy.host}`
+    const runtime = (name: string, url: string) => ({ name, allowlist: [url], leaseMs: 30_000 })
+    q = await startQualink({
+      store,
+      port,
+      logger: pino({ level: 'silent' }),
+      anchorFile: `${db.dir}/anchors.jsonl`,
+      leaseTtlMs: 30_000,
+      webhooks: [webhookSource.erp('erp-secret'), webhookSource.qms('qms-secret')],
+      translators: [sapS4GoodsReceiptTranslator('erp-s4'), qmsWebhookTranslator('qms')],
+      workflows: [supplierReceiptInspection()],
+      ports: {
+        erp: sapS4Connector.instantiate(
+          { baseUrl: erpUrl, egress: { timeoutMs: 2000 } },
+          runtime('erp', erpUrl),
+        ),
+        qms: qmsRestConnector.instantiate(
+          { baseUrl: qms.url, egress: { timeoutMs: 2000 } },
+          runtime('qms', qms.url),
+        ),
+      },
+    })
+  })
+  afterEach(async () => {
+    await q?.close()
+    await proxy?.close()
+    await erp?.close()
+    await qms?.close()
+    await store?.close()
+    await db?.cleanup()
+  })
+
+  it('posts exactly one ERP document per bucket when the answers are cut after the commit', async () => {
+    const udPosts = proxy.tally(POST_UD)
+    const stockPosts = proxy.tally(POST_STOCK)
+    // Two cuts per batch on the usage decision and the stock postings: every first attempt of
+    // both ERP writes is applied by the ERP and its answer lost.
+    proxy.cutAfterForward(POST_UD, BATCHES.length)
+    proxy.cutAfterForward(POST_STOCK, BATCHES.length * 2)
+    for (const batch of BATCHES) {
+      const res = await s4Client(erp.url).send(
+        'POST',
+        `${MATDOC}/A_MaterialDocumentHeader`,
+        goodsReceipt(batch, '100'),
+      )
+      expect(res.status).toBe(201)
+    }
+    for (const batch of BATCHES) {
+      await until(() => qms.state.inspectionLots.some((l) => l.batch === batch))
+      const lot = qms.state.inspectionLots.find((l) => l.batch === batch) as { id: string }
+      qms.makeUsageDecision(lot.id, {
+        decision: 'ACCEPT',
+        code: 'A2',
+        dispositions: [
+          { disposition: 'USE_AS_IS', quantity: '60' },
+          { disposition: 'REWORK', quantity: '30' },
+          { disposition: 'SCRAP', quantity: '10' },
+        ],
+      })
+    }
+    const completed = async () => {
+      const runs = await Promise.all(BATCHES.map((b) => store.engine.listRuns(ALL, { key: b, limit: 5 })))
+      return runs.every((r) => r.length === 1 && r[0]!.status === 'completed')
+    }
+    await until(completed, 60_000)
+    const recoveredAt = Date.now()
+
+    // The effect ledger: one entry per ERP document, keyed by lot and stock bucket.
+    const effects = BATCHES.flatMap((b) =>
+      Object.entries(erp.state.counts.documentsByLotAndBucket[lotKey(b)] ?? {}).flatMap(([bucket, n]) =>
+        Array.from({ length: n }, () => `${lotKey(b)}/${bucket}`),
+      ),
+    )
+    const gr = await store.listEvents(ALL, { type: 'erp.goods_receipt.posted.v1', limit: 10 })
+    const stock = erp.state.stock.filter((s) => BATCHES.map(lotKey).includes(s.lot))
+    const r = report(`F10 ERP commit-then-drop (${dialect})`, {
+      acked: gr.map((e) => e.id),
+      stored: gr.map((e) => e.id),
+      effects,
+      faultEndedAt: proxy.lastFaultAt,
+      recoveredAt,
+      detail:
+        `cut after forwarding ${proxy.counts.cut}; UD POSTs seen ${udPosts()}, stock POSTs seen ${stockPosts()}; ` +
+        `ERP usage decisions ${erp.state.counts.usageDecisions}; time from last cut to both runs completed`,
+    })
+    expect(r.acknowledged).toBe(BATCHES.length)
+    expect(proxy.counts.cut).toBe(BATCHES.length * 3) // every planned cut fired
+    expect(new Set(effects).size).toBe(BATCHES.length * 4) // qi + unrestricted, blocked, scrap per lot
+    expect(erp.state.counts.usageDecisions).toBe(BATCHES.length)
+    for (const s of stock)
+      expect(s.buckets).toMatchObject({ qi: 0, unrestricted: 60_000, blocked: 30_000, scrap: 10_000 })
+    expect(stock).toHaveLength(BATCHES.length)
+  })
+}
+
+faultDescribe(
+  'F10: ERP connection cut after the request was forwarded (sqlite)',
+  undefined,
+  scenario('sqlite'),
+)
+faultDescribe(
+  'F10: ERP connection cut after the request was forwarded (postgres)',
+  await sharedPostgresMissing(),
+  scenario(DIALECTS[1]),
+)
