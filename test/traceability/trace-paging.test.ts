@@ -1,0 +1,175 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  adjacency,
+  edgeRow,
+  type Genealogy,
+  generateGenealogy,
+  lotId,
+  lotRow,
+  plantName,
+  reach,
+} from '../../bench/lib/genealogy-gen.ts'
+import { type Direction, type TraceResult, trace } from '../../src/projections/trace.ts'
+import { LOG_START, type Scope, type Store } from '../../src/store/types.ts'
+import { AVAILABLE, createTestDatabase, DIALECTS, type Dialect, type TestDatabase } from '../dialects.ts'
+
+// The benchmark's generator at 5,000 lots: bulk lots feeding a hundred or more, splits, rework loops.
+const g: Genealogy = generateGenealogy({
+  lots: 5000,
+  edges: 15_000,
+  seed: 7,
+  plants: 3,
+  bulkLots: 10,
+  window: 100,
+})
+const DEPTH = 10
+const LIMIT = 97
+
+async function load(store: Store): Promise<void> {
+  let from = LOG_START
+  const lots = Array.from({ length: g.spec.lots }, (_, i) => {
+    const l = lotRow(g, i)
+    return { ...l, firstSeenSeq: l.seq, lastEventSeq: l.seq }
+  })
+  const edges = Array.from({ length: g.spec.edges }, (_, j) => edgeRow(g, j))
+  for (let k = 0; k < 4; k++) {
+    const to = { txid: '0', seq: k + 1 }
+    const part = <T>(xs: T[]) => xs.slice((k * xs.length) / 4, ((k + 1) * xs.length) / 4)
+    expect(
+      await store.genealogy.applyGenealogy('paging-test', from, to, {
+        lots: part(lots),
+        edges: part(edges),
+        shipments: [],
+      }),
+    ).toBe(true)
+    from = to
+  }
+}
+
+/** The trace computed from the generator's arrays alone: listing, edges, counts. */
+function expected(root: number, direction: Direction, scope: Scope) {
+  const depthOf = reach(adjacency(g, direction), root, DEPTH)
+  const visible = (i: number) => 'allPlants' in scope || scope.plants.includes(plantName(g.plant[i]!))
+  const listing = [...depthOf]
+    .filter(([i]) => visible(i))
+    .map(([i, d]) => `${lotId(i)}@${d}`)
+    .sort((a, b) => {
+      const [la, da] = a.split('@') as [string, string]
+      const [lb, db] = b.split('@') as [string, string]
+      return Number(da) - Number(db) || (la < lb ? -1 : la > lb ? 1 : 0)
+    })
+  const edges: string[] = []
+  for (let j = 0; j < g.spec.edges; j++) {
+    const [src, dst] = direction === 'forward' ? [g.from[j]!, g.to[j]!] : [g.to[j]!, g.from[j]!]
+    const d = depthOf.get(src)
+    if (d !== undefined && d < DEPTH && visible(src) && visible(dst))
+      edges.push(`${g.seq[j]}:${lotId(g.from[j]!)}>${lotId(g.to[j]!)}`)
+  }
+  const hidden = [...depthOf.keys()].filter((i) => !visible(i))
+  return {
+    listing,
+    edges: edges.sort(),
+    total: depthOf.size,
+    outOfScope: {
+      lots: hidden.length,
+      plants: [...new Set(hidden.map((i) => plantName(g.plant[i]!)))].sort(),
+    },
+  }
+}
+
+async function allPages(store: Store, scope: Scope, root: number, direction: Direction) {
+  const pages: TraceResult[] = []
+  let cursor: number | undefined = 0
+  while (cursor !== undefined) {
+    const p = await trace(store, scope, lotId(root), { direction, depth: DEPTH, limit: LIMIT, cursor })
+    pages.push(p!)
+    cursor = p!.nextCursor === null ? undefined : Number(p!.nextCursor)
+  }
+  return pages
+}
+
+// Roots: the largest bulk lot (its forward trace spans most of the graph), a raw lot, a mid-tier
+// lot and the last (finished) lot; scopes: one plant of three, and all plants.
+const ROOTS = [0, 3, 2500, 4999]
+const SCOPES: Scope[] = [{ plants: [plantName(0)] }, { allPlants: true, reason: 'test' }]
+
+describe.each(DIALECTS)('trace paging on a generated 5,000-lot genealogy on %s', (dialect: Dialect) => {
+  let db: TestDatabase
+  let store: Store
+
+  beforeAll(async () => {
+    if (!AVAILABLE[dialect]) return
+    db = await createTestDatabase(dialect)
+    store = await db.open()
+    await load(store)
+  }, 120_000)
+  afterAll(async () => {
+    await store?.close()
+    await db?.cleanup()
+  })
+
+  it.for(['forward', 'backward'] as const)(
+    'the pages of a %s trace together are the full traversal, each lot and edge once',
+    async (direction, ctx) => {
+      if (!AVAILABLE[dialect]) ctx.skip()
+      let checked = 0
+      for (const scope of SCOPES)
+        for (const root of ROOTS) {
+          if (!('allPlants' in scope) && !scope.plants.includes(plantName(g.plant[root]!))) {
+            expect(
+              await trace(store, scope, lotId(root), { direction, depth: DEPTH, limit: LIMIT }),
+            ).toBeUndefined()
+            continue
+          }
+          const want = expected(root, direction, scope)
+          const pages = await allPages(store, scope, root, direction)
+          expect(pages.flatMap((p) => p.nodes.map((n) => `${n.lot}@${n.depth}`))).toEqual(want.listing)
+          expect(
+            pages.flatMap((p) => p.edges.map((e) => `${e.eventSeq}:${e.fromLot}>${e.toLot}`)).sort(),
+          ).toEqual(want.edges)
+          expect(pages.slice(0, -1).every((p) => p.nodes.length === LIMIT)).toBe(true)
+          for (const p of pages) {
+            // A page's counts are what was walked for it: exact when flagged, never more than the truth.
+            if (p.exactCounts)
+              expect({ total: p.total, outOfScope: p.outOfScope }).toEqual({
+                total: want.total,
+                outOfScope: want.outOfScope,
+              })
+            else {
+              expect(p.total).toBeLessThanOrEqual(want.total)
+              expect(p.outOfScope.lots).toBeLessThanOrEqual(want.outOfScope.lots)
+            }
+          }
+          const exact = await trace(store, scope, lotId(root), {
+            direction,
+            depth: DEPTH,
+            limit: LIMIT,
+            exactCounts: true,
+          })
+          expect({
+            total: exact!.total,
+            outOfScope: exact!.outOfScope,
+            exactCounts: exact!.exactCounts,
+          }).toEqual({
+            total: want.total,
+            outOfScope: want.outOfScope,
+            exactCounts: true,
+          })
+          checked += pages.length
+        }
+      // the bulk lot's forward trace is many pages, so the cursor and the cut levels are exercised
+      expect(checked).toBeGreaterThan(direction === 'forward' ? 20 : ROOTS.length)
+    },
+  )
+
+  it("cuts a bulk lot's first page before the walk ends and says its counts are lower bounds", async (ctx) => {
+    if (!AVAILABLE[dialect]) ctx.skip()
+    const all = { allPlants: true, reason: 'test' } as const
+    const want = expected(0, 'forward', all)
+    const first = await trace(store, all, lotId(0), { direction: 'forward', depth: DEPTH, limit: LIMIT })
+    expect(want.total).toBeGreaterThan(10 * LIMIT)
+    expect(first!.exactCounts).toBe(false)
+    expect(first!.total).toBeLessThan(want.total)
+    expect(first!.nodes.map((n) => `${n.lot}@${n.depth}`)).toEqual(want.listing.slice(0, LIMIT))
+  })
+})
