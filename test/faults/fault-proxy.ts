@@ -46,8 +46,8 @@ interface Link {
   down: number
   dropAfter?: { bytes: number; dir: Direction }
   doomed: boolean
-  /** chunks held during a blackhole, in order, per direction */
-  readonly held: Array<{ dir: Direction; chunk: Buffer }>
+  /** chunks (null: the sender's FIN) held during a blackhole, in arrival order */
+  readonly held: Array<{ dir: Direction; chunk: Buffer | null }>
   /** per-direction promise chain so delayed chunks keep their order */
   readonly chain: Record<Direction, Promise<void>>
 }
@@ -83,7 +83,9 @@ export class FaultProxy {
   /** Listens on a free loopback port and forwards to `target`. */
   static async start(target: { host?: string; port: number }): Promise<FaultProxy> {
     let self: FaultProxy | undefined
-    const server = net.createServer((client) => self!.accept(client, target.host ?? '127.0.0.1', target.port))
+    const server = net.createServer({ allowHalfOpen: true }, (client) =>
+      self!.accept(client, target.host ?? '127.0.0.1', target.port),
+    )
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
     self = new FaultProxy(server, (server.address() as net.AddressInfo).port)
     return self
@@ -132,7 +134,10 @@ export class FaultProxy {
 
   heal(): void {
     this.mode = 'pass'
-    for (const l of this.links) for (const h of l.held.splice(0)) this.forward(l, h.dir, h.chunk)
+    for (const l of this.links)
+      for (const h of l.held.splice(0))
+        if (h.chunk) this.forward(l, h.dir, h.chunk)
+        else this.onEnd(l, h.dir)
   }
 
   /** Open connections right now (for asserting that a pool reconnected). */
@@ -154,7 +159,7 @@ export class FaultProxy {
       return
     }
     this.counts.connections++
-    const upstream = net.connect({ host, port })
+    const upstream = net.connect({ host, port, allowHalfOpen: true })
     const link: Link = {
       client,
       upstream,
@@ -173,11 +178,26 @@ export class FaultProxy {
     upstream.setNoDelay(true)
     client.on('data', (chunk: Buffer) => this.onChunk(link, 'up', chunk))
     upstream.on('data', (chunk: Buffer) => this.onChunk(link, 'down', chunk))
-    const end = () => this.kill(link)
+    // A FIN is passed on after the bytes before it (HTTP `Connection: close` ends this way); an
+    // error on either side resets both; the link is gone once both sockets are closed.
+    client.on('end', () => this.onEnd(link, 'up'))
+    upstream.on('end', () => this.onEnd(link, 'down'))
     for (const s of [client, upstream]) {
-      s.on('error', end)
-      s.on('close', end)
+      s.on('error', () => this.kill(link))
+      s.on('close', () => {
+        if (client.destroyed && upstream.destroyed) this.links.delete(link)
+      })
     }
+  }
+
+  private onEnd(link: Link, dir: Direction): void {
+    if (this.mode === 'blackhole') {
+      link.held.push({ dir, chunk: null })
+      return
+    }
+    link.chain[dir] = link.chain[dir].then(() => {
+      if (this.links.has(link)) (dir === 'up' ? link.upstream : link.client).end()
+    })
   }
 
   private onChunk(link: Link, dir: Direction, chunk: Buffer): void {
@@ -227,11 +247,11 @@ export class FaultProxy {
       if (part.length < chunk.length || (dir === 'up' ? link.up : link.down) >= limit)
         this.kill(link, 'dropped')
     }
-    if (this.delayMs === 0) write()
-    else {
-      const ms = this.delayMs
-      link.chain[dir] = link.chain[dir].then(() => new Promise((r) => setTimeout(r, ms))).then(write)
-    }
+    // Always through the chain, so a chunk never overtakes one still waiting out an earlier delay.
+    const ms = this.delayMs
+    link.chain[dir] = link.chain[dir]
+      .then(() => (ms > 0 ? new Promise((r) => setTimeout(r, ms)) : undefined))
+      .then(write)
   }
 
   private kill(link: Link, count?: 'dropped'): void {
