@@ -163,6 +163,7 @@ const InProcessSettingsSchema = Type.Object(
     runRules: Type.Array(Type.Enum([...RUN_RULE_IDS]), { uniqueItems: true }),
     window: Type.Integer({ minimum: 2, maximum: 500 }),
     dispositionDeadline: Duration,
+    maxEscalations: Type.Integer({ minimum: 1, maximum: 20 }),
   },
   { additionalProperties: false },
 )
@@ -177,6 +178,7 @@ const inProcess: ConfigurableWorkflow<typeof InProcessSettingsSchema> = {
     ...(p.deadlines?.nonconformanceDisposition
       ? { dispositionDeadline: p.deadlines.nonconformanceDisposition }
       : {}),
+    ...(p.deadlines?.maxEscalations ? { maxEscalations: p.deadlines.maxEscalations } : {}),
     ...(p.spc
       ? {
           runRules:

@@ -1,4 +1,4 @@
-import { defineWorkflow } from '../engine/workflow.ts'
+import { defineWorkflow, type WaitResult } from '../engine/workflow.ts'
 import {
   type CharacteristicResult,
   evaluateCharacteristic,
@@ -39,6 +39,8 @@ export interface InProcessSettings {
   readonly runRules: readonly RunRuleId[]
   readonly window: number
   readonly dispositionDeadline: string
+  /** overdue-disposition escalations before the run waits on without a deadline */
+  readonly maxEscalations: number
 }
 
 export const DEFAULT_IN_PROCESS_SETTINGS: InProcessSettings = {
@@ -52,6 +54,7 @@ export const DEFAULT_IN_PROCESS_SETTINGS: InProcessSettings = {
   runRules: ['we-1', 'we-2', 'we-3', 'we-4'],
   window: 20,
   dispositionDeadline: '24h',
+  maxEscalations: 3,
 }
 
 interface Completion {
@@ -153,22 +156,26 @@ export function inProcessQualityCheck(
         })
         return { notified: Boolean(ctx.ports.notify) }
       })
-      const disposition = await ctx.waitFor('qms.nonconformance.dispositioned.v1', {
-        subject: lot ?? order,
-        timeout: ctx.config.dispositionDeadline,
-      })
-      if (disposition.timedOut) {
-        // The hold stays: an overdue disposition escalates, it never releases by itself.
+      // The hold stays until the disposition arrives, however late: each overdue deadline escalates
+      // (up to maxEscalations times), then the run keeps waiting without a deadline.
+      let escalations = 0
+      let disposition: WaitResult
+      for (;;) {
+        disposition = await ctx.waitFor('qms.nonconformance.dispositioned.v1', {
+          subject: lot ?? order,
+          timeout: escalations < ctx.config.maxEscalations ? ctx.config.dispositionDeadline : undefined,
+        })
+        if (!disposition.timedOut) break
+        escalations++
         await ctx.step('escalate-overdue-disposition', async ({ idempotencyKey }) => {
           await ctx.ports.notify?.send({
             idempotencyKey,
-            title: `Disposition overdue for ${nc.record.id}`,
-            text: `Order ${order} remains on hold.`,
+            title: `Disposition overdue for ${nc.record.id} (${escalations} of ${ctx.config.maxEscalations})`,
+            text: `Order ${order} remains on hold until the nonconformance is dispositioned.`,
             severity: 'critical',
           })
-          return { escalated: true }
+          return { escalated: escalations }
         })
-        return { order, verdict: 'held', nonconformance: nc.record.id, escalated: true }
       }
       const lines = (disposition.event.envelope.data as { disposition: { lines: Array<{ code: string }> } })
         .disposition.lines

@@ -6,7 +6,11 @@ import type { PlantConfig } from '../../src/config/schema.ts'
 import { eventLogHistory } from '../../src/projections/measurement-history.ts'
 import { type Qualink, startQualink } from '../../src/server/qualink.ts'
 import type { Store } from '../../src/store/types.ts'
-import { type InProcessSettings, inProcessQualityCheck } from '../../src/workflows/in-process-check.ts'
+import {
+  DEFAULT_IN_PROCESS_SETTINGS,
+  type InProcessSettings,
+  inProcessQualityCheck,
+} from '../../src/workflows/in-process-check.ts'
 import { AVAILABLE, createTestDatabase, DIALECTS, type Dialect, type TestDatabase } from '../dialects.ts'
 import { ALL, until } from '../engine/harness.ts'
 import { postEvent, simulatorPorts } from './helpers.ts'
@@ -117,6 +121,65 @@ describe.each(DIALECTS)('in-process quality check end to end on %s', (dialect: D
     })
     const nc = (await (await fetch(`${qms.url}/api/v1/nonconformances/${ncId}`)).json()) as { status: string }
     expect(nc.status).toBe('DISPOSITION_EXECUTED')
+  })
+
+  it('escalates each overdue disposition deadline, keeps the hold, and releases on a late disposition', async () => {
+    await q.close()
+    q = await startQualink({
+      store,
+      port: 0,
+      logger: pino({ level: 'silent' }),
+      anchorFile: `${db.dir}/anchors.jsonl`,
+      workflows: [
+        inProcessQualityCheck(() => ({
+          ...DEFAULT_IN_PROCESS_SETTINGS,
+          dispositionDeadline: '150ms',
+          maxEscalations: 2,
+        })),
+      ],
+      ports: { ...simulatorPorts({ erp: erp.url, qms: qms.url }), history: eventLogHistory(store) },
+    })
+    await complete('PO-1', 'F9-1', '13.7')
+    const escalations = async () => {
+      const run = (await runs('PO-1'))[0]
+      if (!run) return 0
+      const loaded = await store.engine.loadRun(ALL, run.id)
+      return loaded!.journal.filter((j) => j.name === 'escalate-overdue-disposition').length
+    }
+    await until(async () => (await escalations()) === 2)
+    // past maxEscalations the run waits on without a deadline: still waiting, still on hold
+    await until(async () => (await runs('PO-1'))[0]?.status === 'waiting')
+    expect(held('PO-1').onHold).toBe(true)
+    const nc = (await runs('PO-1'))[0]!
+    const ncId = (
+      (await store.engine.loadRun(ALL, nc.id))!.journal.find((j) => j.name === 'open-nonconformance')!
+        .result as { record: { id: string } }
+    ).record.id
+    for (const status of ['CONTAINED', 'UNDER_REVIEW', 'DISPOSITIONED']) {
+      const r = await fetch(`${qms.url}/api/v1/nonconformances/${ncId}`, {
+        method: 'PATCH',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ status }),
+      })
+      expect(r.status).toBe(200)
+    }
+    await post('qms.nonconformance.dispositioned.v1', 'F9-1', {
+      disposition: {
+        id: 'DISP-9',
+        plant: 'P100',
+        lot: 'F9-1',
+        nonconformance: ncId,
+        lines: [{ code: 'SCRAP', quantity: { units: 10, scale: 0, uom: 'PC' } }],
+        audit: { ...audit, sourceSystem: 'qms' },
+      },
+    })
+    await until(async () => (await runs('PO-1'))[0]?.status === 'completed')
+    expect(await escalations()).toBe(2)
+    expect((await runs('PO-1'))[0]!.result).toMatchObject({
+      verdict: 'dispositioned',
+      disposition: ['SCRAP'],
+    })
+    expect(held('PO-1')).toMatchObject({ onHold: false, holdChanges: 2 })
   })
 
   it('holds on an SPC run-rule violation inside the spec limits', async () => {
