@@ -253,6 +253,8 @@ export const EncryptionConfig = Type.Object(
       Type.String({ minLength: 1 }),
       Type.Array(Type.String({ minLength: 2 }), { minItems: 1 }),
     ),
+    /** encrypt raw delivery bodies whole (default true): they carry the same data in source form */
+    rawBodies: Type.Optional(Type.Boolean()),
   },
   closed,
 )

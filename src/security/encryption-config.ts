@@ -58,5 +58,5 @@ export function buildFieldCipher(
     else keys.set(kid, key)
   }
   if (problems.length > before) return undefined
-  return new FieldCipher({ keys, activeKey: enc.activeKey, fields: enc.fields })
+  return new FieldCipher({ keys, activeKey: enc.activeKey, fields: enc.fields, rawBodies: enc.rawBodies })
 }

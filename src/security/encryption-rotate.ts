@@ -1,7 +1,8 @@
 /**
  * `qualink keys rotate --to <kid>`: every encrypted value stored under another key is decrypted
  * and encrypted again under `kid`, in batches of rows, each batch one transaction. It reads the
- * raw tables (the event log's envelopes and the run journal's wait results), not the decrypting
+ * raw tables (the event log's envelopes, the run journal's wait results and the raw delivery
+ * bodies), not the decrypting
  * store, so what it rewrites is exactly what is at rest.
  *
  * Resumable without a cursor: a value already under `kid` is left alone, so running it again
@@ -41,6 +42,8 @@ interface Table {
   cursor(row: Record<string, unknown>): unknown[]
   update: string
   key(row: Record<string, unknown>): unknown[]
+  /** the column as stored → what the update writes back */
+  encode?(json: string): unknown
 }
 
 const TABLES: readonly Table[] = [
@@ -71,9 +74,25 @@ const TABLES: readonly Table[] = [
     update: 'UPDATE run_journal SET result = ? WHERE run_id = ? AND position = ? AND result = ?',
     key: (r) => [String(r.run_id), Number(r.position)],
   },
+  {
+    name: 'raw_deliveries',
+    select: (after, limit) => ({
+      sql: 'SELECT seq, body AS v FROM raw_deliveries WHERE seq > ? ORDER BY seq LIMIT ?',
+      params: [after?.[0] ?? 0, limit],
+    }),
+    cursor: (r) => [Number(r.seq)],
+    update: 'UPDATE raw_deliveries SET body = ? WHERE seq = ?',
+    key: (r) => [Number(r.seq)],
+    encode: (json) => Buffer.from(json),
+  },
 ]
 
-const text = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v))
+const text = (v: unknown) =>
+  typeof v === 'string'
+    ? v
+    : Buffer.isBuffer(v) || v instanceof Uint8Array
+      ? Buffer.from(v).toString('utf8')
+      : JSON.stringify(v)
 
 export async function rotateKeys(
   store: Store,
@@ -112,7 +131,8 @@ export async function rotateKeys(
       if (changes.length > 0) {
         await store.sql.tx(async (x) => {
           for (const c of changes) {
-            const params = [JSON.stringify(c.value), ...t.key(c.row)]
+            const json = JSON.stringify(c.value)
+            const params = [t.encode ? t.encode(json) : json, ...t.key(c.row)]
             // the journal's TEXT column: compare-and-set on the text read; events: not purged meanwhile
             if (t.name === 'run_journal') params.push(text(c.row.v))
             const n = await x.run(t.update, params)

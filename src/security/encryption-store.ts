@@ -14,7 +14,7 @@
  * to the real store bound to it (so `rawDatabase()` / `rawPool()` in tests still work).
  */
 import type { JournalEntry } from '../store/engine-types.ts'
-import type { AppendEvent, AppendRequest, Store, StoredEvent } from '../store/types.ts'
+import type { AppendEvent, AppendRequest, Store, StoredEvent, StoredRawDelivery } from '../store/types.ts'
 import type { FieldCipher } from './encryption.ts'
 
 type Router = Parameters<Store['engine']['setRouter']>[0]
@@ -53,6 +53,17 @@ function mapJournalEvent(entry: JournalEntry, f: (e: StoredEvent) => StoredEvent
 
 export function withFieldEncryption(store: Store, cipher: FieldCipher): Store {
   const dec = (e: StoredEvent | undefined) => decryptEvent(cipher, e)
+  const raw = cipher.encryptsRawBodies
+  const decRaw = <T extends StoredRawDelivery | undefined>(d: T): T =>
+    (d && raw ? { ...d, body: cipher.decryptBody(d.body) } : d) as T
+  // Raw deliveries hold what the source sent, sensitive fields included in its own format:
+  // the body is encrypted whole (its body_hash is then over the stored bytes).
+  const ingress = delegate(store.ingress, {
+    claimRawDeliveries: async (limit, leaseMs) =>
+      (await store.ingress.claimRawDeliveries(limit, leaseMs)).map(decRaw),
+    listRawDeliveries: async (scope, filter) =>
+      (await store.ingress.listRawDeliveries(scope, filter)).map(decRaw),
+  })
   const engine = delegate(store.engine, {
     setRouter: (router: Router) =>
       store.engine.setRouter(
@@ -82,6 +93,9 @@ export function withFieldEncryption(store: Store, cipher: FieldCipher): Store {
   })
   return delegate(store, {
     engine,
+    ingress,
+    insertRawDelivery: (d) => store.insertRawDelivery(raw ? { ...d, body: cipher.encryptBody(d.body) } : d),
+    getRawDelivery: async (scope, seq) => decRaw(await store.getRawDelivery(scope, seq)),
     appendEvents: (requests: readonly AppendRequest[]) =>
       store.appendEvents(
         requests.map((r) => ({ ...r, events: r.events.map((e) => encryptAppend(cipher, e)) })),

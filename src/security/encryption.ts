@@ -68,6 +68,8 @@ export interface FieldEncryptionConfig {
   readonly activeKey: string
   /** event type → pointers into the envelope (each under /data) */
   readonly fields: Readonly<Record<string, readonly string[]>>
+  /** encrypt raw delivery bodies whole (default true): they carry the same data in source form */
+  readonly rawBodies?: boolean
 }
 
 /** Per key id: how many encrypted values a walk found under it. */
@@ -130,6 +132,32 @@ export class FieldCipher {
     const out = structuredClone(envelope) as Record<string, unknown>
     for (const p of ptrs) replaceAt(out, p, (v) => (isEncryptedValue(v) ? v : this.encryptValue(v)))
     return out as T
+  }
+
+  get encryptsRawBodies(): boolean {
+    return this.config.rawBodies !== false
+  }
+
+  /** A raw delivery body as stored: the JSON of an encrypted value holding its bytes (base64). */
+  encryptBody(body: Buffer): Buffer {
+    return Buffer.from(JSON.stringify(this.encryptValue(body.toString('base64'))))
+  }
+
+  /** The bytes a delivery arrived with; a body stored before encryption was on is returned as is. */
+  decryptBody(stored: Buffer): Buffer {
+    if (
+      stored.length === 0 ||
+      stored[0] !== 0x7b ||
+      !stored.subarray(0, 16).toString('latin1').startsWith('{"$enc":"v1"')
+    )
+      return stored
+    let v: unknown
+    try {
+      v = JSON.parse(stored.toString('utf8'))
+    } catch {
+      return stored
+    }
+    return isEncryptedValue(v) ? Buffer.from(String(this.decryptValue(v)), 'base64') : stored
   }
 
   /** Every encrypted value anywhere in `value` decrypted (a copy; `value` is left as is). */
