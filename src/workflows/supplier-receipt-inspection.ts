@@ -2,6 +2,7 @@ import { PermanentError, RetryableError } from '../engine/errors.ts'
 import type { WorkflowContext } from '../engine/workflow.ts'
 import { defineWorkflow } from '../engine/workflow.ts'
 import { type InspectionLevel, samplingPlan } from '../rules/index.ts'
+import type { StoredEvent } from '../store/types.ts'
 import type { ErpPort, LotRef } from './ports/erp.ts'
 import type { NotifyPort } from './ports/notify.ts'
 import type { QmsPort } from './ports/qms.ts'
@@ -118,12 +119,22 @@ async function inspectReceipt(ctx: Ctx, gr: GoodsReceipt) {
   ]
   // Receipts the QMS could no longer take (it had decided) get a further round in the same run.
   const rounds: Record<string, unknown>[] = []
+  const later: StoredEvent[] = []
   while (start.length > 0) {
     const r = await inspectOnce(ctx, gr, lot, start)
     rounds.push(r.result)
+    later.push(...r.later)
     start = r.deferred
   }
-  return rounds.length === 1 ? rounds[0] : { ...rounds[rounds.length - 1], rounds }
+  // Events about earlier inspections of the batch, after this run's own posting, in arrival order.
+  const changes: Record<string, unknown>[] = []
+  for (const e of later) {
+    if (e.type === UD_CHANGED)
+      changes.push(await applyDecisionChange(ctx, e.envelope.data as DecisionChanged, e.id))
+    else changes.push(await reversalAfterRun(ctx, e.envelope.data as ReceiptReversed))
+  }
+  const result = rounds.length === 1 ? rounds[0]! : { ...rounds[rounds.length - 1], rounds }
+  return changes.length > 0 ? { ...result, earlierInspections: changes } : result
 }
 
 async function inspectOnce(
@@ -131,7 +142,7 @@ async function inspectOnce(
   gr: GoodsReceipt,
   lot: LotRef,
   start: Receipt[],
-): Promise<{ result: Record<string, unknown>; deferred: Receipt[] }> {
+): Promise<{ result: Record<string, unknown>; deferred: Receipt[]; later: StoredEvent[] }> {
   const quantity = total(
     start.map((r) => r.quantity),
     `receipts of lot ${lot.lot}`,
@@ -151,13 +162,21 @@ async function inspectOnce(
       origin: '01',
     }),
   )
-  const round: Round = { lot, qmsLot: inspection.record.id, receipts: [...start], deferred: [], plan }
+  const round: Round = {
+    lot,
+    qmsLot: inspection.record.id,
+    receipts: [...start],
+    deferred: [],
+    later: [],
+    plan,
+  }
   const end =
     ctx.config.decisionFrom === 'inbox'
       ? await awaitDecision(ctx, round)
       : { decision: await waitForDecisionV1(ctx, lot.lot, round.qmsLot) }
-  if ('ended' in end) return { result: end.ended, deferred: round.deferred }
-  return { result: await postDecision(ctx, gr, round, end.decision), deferred: round.deferred }
+  const { deferred, later } = round
+  if ('ended' in end) return { result: end.ended, deferred, later }
+  return { result: await postDecision(ctx, gr, round, end.decision), deferred, later }
 }
 
 /** The decision, exactly as decided, on each receipt's ERP inspection lot; confirmed by the ERP. */
@@ -184,6 +203,7 @@ async function postDecision(ctx: Ctx, gr: GoodsReceipt, round: Round, decision: 
         valuation: decision.valuation,
         code: decision.code,
         decidedBy: decision.decidedBy,
+        reference: qmsLot,
       }),
     )
     const posting = await ctx.step('post-stock', ({ idempotencyKey }) =>

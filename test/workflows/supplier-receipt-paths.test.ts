@@ -229,6 +229,55 @@ describe.each(DIALECTS)('supplier receipt exception paths on %s', (dialect: Dial
     expect(erpLotsOf('D1').map((l) => l.usageDecision?.InspectionLotUsageDecisionCode)).toEqual(['A1', 'R1'])
   })
 
+  it("a change to an earlier inspection's decision that reaches a later run is applied after that run's posting", async () => {
+    await receive('E1', '50')
+    const first = await qmsLotFor('E1')
+    qms.makeUsageDecision(first.id, { decision: 'ACCEPT', code: 'A1' })
+    await runWith(
+      'E1',
+      (r) => r.status === 'completed' && (r.result as { valuation?: string })?.valuation === 'accepted',
+    )
+    await receive('E1', '20')
+    const lots = () => [...qms.model.lots.values()].filter((l) => l.batch === 'E1')
+    await until(() => lots().length === 2, 45_000)
+    const second = async () => (await runs('E1')).find((r) => r.status === 'waiting')!
+    qms.changeUsageDecision(first.id, {
+      decision: 'ACCEPT',
+      code: 'A3',
+      reason: 'partly reworkable',
+      dispositions: [
+        { disposition: 'USE_AS_IS', quantity: '30' },
+        { disposition: 'REWORK', quantity: '20' },
+      ],
+    })
+    // The change is taken from the second run's inbox and kept for after its own posting.
+    await until(async () => {
+      const r = await second()
+      const j = r ? (await store.engine.loadRun(ALL, r.id))!.journal : []
+      return j.some((x) => x.kind === 'receive')
+    }, 45_000)
+    qms.makeUsageDecision(lots()[1]!.id, { decision: 'ACCEPT', code: 'A1' })
+    const run = await runWith(
+      'E1',
+      (r) =>
+        r.status === 'completed' &&
+        (r.result as { earlierInspections?: unknown[] })?.earlierInspections !== undefined,
+    )
+    expect(run.result).toMatchObject({
+      received: { units: 20_000 },
+      earlierInspections: [{ outcome: 'decision-changed', previousCode: 'A1', code: 'A3' }],
+    })
+    expect(stock('E1')).toMatchObject({ qi: 0, unrestricted: 50_000, blocked: 20_000 })
+    expect(docs('E1')).toEqual({ qi: 2, unrestricted: 2, blocked: 1 })
+    // Only the first inspection's SAP lot carries the changed code; the second keeps its own.
+    expect(
+      erpLotsOf('E1').map((l) => [l.InspectionLotText, l.usageDecision?.InspectionLotUsageDecisionCode]),
+    ).toEqual([
+      [first.id, 'A3'],
+      [lots()[1]!.id, 'A1'],
+    ])
+  })
+
   it('a receipt reversed before the decision cancels the QMS inspection and posts nothing', async () => {
     const doc = await receive('R1', '50')
     const lot = await qmsLotFor('R1')

@@ -36,6 +36,8 @@ export const erpEventTypes = [
       reversedDocument: MaterialDocument,
       lot: LotRef,
       quantity: Quantity,
+      /** the bucket the reversed receipt had landed in (QI stock when inspection is active) */
+      bucket: Type.Optional(BucketSchema),
       reason: Type.Optional(Type.String({ maxLength: 500 })),
       audit: Audit,
     }),

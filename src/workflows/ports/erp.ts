@@ -75,6 +75,11 @@ export interface RecordUsageDecisionInput {
   readonly code: string
   readonly codeGroup?: string
   readonly decidedBy?: string
+  /**
+   * The QMS inspection lot the decision came from. The connector writes it where the ERP keeps a
+   * free text on its lot (SAP: InspectionLotText), so a later change finds exactly these lots.
+   */
+  readonly reference?: string
   readonly traceparent?: string
 }
 
@@ -86,6 +91,8 @@ export interface ChangeUsageDecisionInput {
   readonly code: string
   readonly valuation: 'accepted' | 'rejected'
   readonly codeGroup?: string
+  /** the QMS inspection lot whose decision changed (see RecordUsageDecisionInput.reference) */
+  readonly reference?: string
   readonly traceparent?: string
 }
 

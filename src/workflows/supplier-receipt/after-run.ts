@@ -32,6 +32,7 @@ export interface ReceiptReversed {
   reversedDocument: { id: string; year?: number; item?: string }
   lot: { id: string; material: string; plant: string }
   quantity: Quantity
+  bucket?: Bucket
 }
 
 const units = (q: Quantity | undefined) => q?.units ?? 0
@@ -88,6 +89,7 @@ export async function applyDecisionChange(ctx: Ctx, change: DecisionChanged, eve
           previousCode: change.previousCode,
           code: change.code,
           valuation: change.valuation,
+          reference: change.inspectionLot,
         })
       : Promise.resolve({ changed: false }),
   )
@@ -147,10 +149,13 @@ export async function applyDecisionChange(ctx: Ctx, change: DecisionChanged, eve
 /**
  * A receipt reversed after its run ended. If the lot's stock is still all in quality inspection
  * (the run ended without posting, e.g. its inspection was cancelled) the ERP's own reversal is the
- * whole story. Otherwise the usage-decision posting already moved it and reversing it needs a
+ * whole story (scrapped or returned stock cannot be reversed in the ERP: there is nothing to take). Otherwise the usage-decision posting already moved it and reversing it needs a
  * person's decision (which bucket gives the quantity back): dead letter, never a guess.
  */
 export async function reversalAfterRun(ctx: Ctx, rev: ReceiptReversed) {
+  // A receipt that never went to quality inspection was never this workflow's to post.
+  if (rev.bucket !== undefined && rev.bucket !== 'qualityInspection')
+    return { skipped: `reversal of a receipt into ${rev.bucket}, not quality inspection` }
   const lot: LotRef = { plant: rev.lot.plant, material: rev.lot.material, lot: rev.lot.id }
   const stock = await ctx.step('read-lot-stock', () => readStock(ctx, lot))
   const posted = Object.entries(stock).filter(([b, n]) => b !== 'qualityInspection' && (n ?? 0) > 0)

@@ -5,6 +5,8 @@
  *   has already decided is deferred to the run's next round, with an inspection of its own;
  * - a receipt reversed leaves it; the last one reversed cancels the QMS lot (nothing posted);
  * - the QMS cancelling the lot ends the round (nothing posted, stock stays in QI);
+ * - a changed decision or a reversal about an earlier inspection of the batch waits for the end
+ *   of the run (`later`), which then handles it as that event's own run would have;
  * - nothing for `decisionDeadline` → ask the QMS, then escalate, then dead-letter.
  */
 import { PermanentError } from '../../engine/errors.ts'
@@ -42,6 +44,11 @@ export interface Round {
   readonly receipts: Receipt[]
   /** receipts that came after the QMS had decided: the next round inspects them */
   readonly deferred: Receipt[]
+  /**
+   * Events about an earlier inspection of the batch (its decision changed, its receipt reversed)
+   * that reached this run's inbox: handled after this run's own posting, as their own runs would.
+   */
+  readonly later: StoredEvent[]
   plan: SamplingPlan
 }
 
@@ -145,7 +152,10 @@ export async function awaitDecision(ctx: Ctx, r: Round): Promise<RoundEnd> {
         continue
       }
       const i = r.receipts.findIndex((x) => sameDocument(x.document, rev.reversedDocument))
-      if (i < 0) continue
+      if (i < 0) {
+        r.later.push(e)
+        continue
+      }
       r.receipts.splice(i, 1)
       // With receipts left the inspection goes on for less; a decision already made for the old
       // quantity then no longer adds up and the run dead-letters QLK_DECISION_QUANTITY_MISMATCH.
@@ -175,6 +185,8 @@ export async function awaitDecision(ctx: Ctx, r: Round): Promise<RoundEnd> {
       }
     } else if (e.type === LOT_CANCELLED) {
       if (d.inspectionLot === r.qmsLot) return { ended: await cancelled(ctx, r, String(d.reason ?? '')) }
+    } else if (e.type === UD_CHANGED && d.inspectionLot !== r.qmsLot) {
+      r.later.push(e)
     } else if ((e.type === UD_MADE || e.type === UD_CHANGED) && d.inspectionLot === r.qmsLot) {
       if (e.type === UD_MADE) {
         // Journal the decision under the wait v1 used (the stored event is found at once), so

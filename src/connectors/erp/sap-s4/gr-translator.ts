@@ -117,6 +117,7 @@ function reversal(gr: GoodsReceiptPosted, source: string, plant: string): CloudE
       },
       lot: { id: gr.Batch, material: gr.Material, plant: gr.Plant },
       quantity: parseDecimal(gr.QuantityInEntryUnit, 3, gr.EntryUnit.toUpperCase(), '/QuantityInEntryUnit'),
+      ...(BUCKET[gr.InventoryStockType] ? { bucket: BUCKET[gr.InventoryStockType] } : {}),
       audit: { timestamp: time, sourceSystem: source, approvalStatus: 'not_required' },
     },
   } as CloudEvent

@@ -72,6 +72,21 @@ export class UsageDecisionPoster {
   }
 
   async recordUsageDecision(input: RecordUsageDecisionInput): Promise<StateChangeResult> {
+    const r = await this.recordDecision(input)
+    // The QMS lot's id on the SAP lot (InspectionLotText, CHAR 40): how a later change finds it.
+    if (input.reference)
+      await setState(this.odata, {
+        service: SERVICES.lots,
+        entityPath: `/A_InspectionLot(${literal(input.inspectionLot)})`,
+        what: `text of inspection lot ${input.inspectionLot}`,
+        isDone: (e) => e.InspectionLotText === input.reference!.slice(0, 40),
+        patch: { InspectionLotText: input.reference.slice(0, 40) },
+        traceparent: input.traceparent,
+      })
+    return r
+  }
+
+  private async recordDecision(input: RecordUsageDecisionInput): Promise<StateChangeResult> {
     const lotId = input.inspectionLot
     const wanted = input.valuation === 'accepted' ? 'A' : 'R'
     for (let round = 0; round < 3; round++) {
@@ -120,8 +135,8 @@ export class UsageDecisionPoster {
   }
 
   /**
-   * A changed decision on every inspection lot of the batch that carries the replaced code (one
-   * per receipt). SAP keeps one decision per lot and lets its code be changed (PATCH with the
+   * A changed decision on the batch's inspection lots of the changed QMS inspection (found by the
+   * reference written with the decision; without one, every lot carrying the replaced code). SAP keeps one decision per lot and lets its code be changed (PATCH with the
    * ETag); each lot is read first and changed only if it still differs, so a retry is a no-op.
    */
   async changeUsageDecision(input: ChangeUsageDecisionInput): Promise<StateChangeResult> {
@@ -132,8 +147,11 @@ export class UsageDecisionPoster {
     )
     let changed = false
     let found = false
+    const ref = input.reference?.slice(0, 40)
     for (const l of lots) {
       const id = text(l, 'InspectionLot')
+      // With a reference only the lots of that QMS inspection; without, every lot with the code.
+      if (ref !== undefined && text(l, 'InspectionLotText') !== ref) continue
       const ud = await this.odata.getEntity(
         `${SERVICES.lots}/A_InspLotUsageDecision(${literal(id)})`,
         `read usage decision of ${id}`,
