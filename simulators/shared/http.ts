@@ -93,9 +93,12 @@ export interface HttpSimOptions {
 export interface HttpSim {
   readonly url: string
   readonly port: number
-  readonly stats: { requests: number; dropped: number; hanging: number }
+  /** `traceparents`: the W3C trace context headers of the last requests, as a real system logs them */
+  readonly stats: { requests: number; dropped: number; hanging: number; traceparents: readonly string[] }
   close(): Promise<void>
 }
+
+const KEPT_TRACEPARENTS = 100
 
 function buildRequest(req: http.IncomingMessage, rawBody: Buffer): SimRequest {
   const u = new URL(req.url ?? '/', 'http://sim.invalid')
@@ -165,7 +168,7 @@ async function adminRoute(req: SimRequest, opts: HttpSimOptions): Promise<SimRes
 
 export async function startHttpSim(opts: HttpSimOptions): Promise<HttpSim> {
   const hanging = new Set<http.ServerResponse>()
-  const stats = { requests: 0, dropped: 0, hanging: 0 }
+  const stats: HttpSim['stats'] = { requests: 0, dropped: 0, hanging: 0, traceparents: [] }
 
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = []
@@ -184,6 +187,9 @@ export async function startHttpSim(opts: HttpSimOptions): Promise<HttpSim> {
       return write(res, errorResponse(err))
     }
     stats.requests++
+    const traceparent = base.header('traceparent')
+    // A new array each time: state snapshots taken earlier keep what they saw.
+    if (traceparent) stats.traceparents = [...stats.traceparents.slice(1 - KEPT_TRACEPARENTS), traceparent]
     const fault = opts.faults.decideRequest(base.method, base.path)
     if (fault.latencyMs > 0) await delay(fault.latencyMs)
     if (fault.kind === 'hang') {

@@ -57,6 +57,7 @@ export type RuntimeFragment = Pick<
   | 'connectorMetrics'
   | 'slos'
   | 'reconcile'
+  | 'tracing'
   | 'encryption'
   | 'retention'
 >
@@ -214,6 +215,7 @@ export function buildRuntime(loaded: LoadedConfig, env: NodeJS.ProcessEnv = proc
     host: server.host,
     port: server.port,
     leaseTtlMs: leaseMs,
+    tracing: server.tracing,
     webhooks,
     translators,
     mqtt,

@@ -43,6 +43,19 @@ export const ServerConfig = Type.Object(
     databaseUrl: Type.Optional(SecretRef),
     /** engine lease; every connector's egress timeout must be shorter */
     leaseMs: Type.Optional(Type.Integer({ minimum: 1000, maximum: 600_000 })),
+    /** OpenTelemetry tracing (docs/operations.md "Tracing"); absent and no OTEL_EXPORTER_OTLP_ENDPOINT: off */
+    tracing: Type.Optional(
+      Type.Object(
+        {
+          /** OTLP/HTTP base URL; spans go to <url>/v1/traces; absent: traced and propagated, not exported */
+          otlpEndpoint: Type.Optional(Type.String({ pattern: '^https?://[^\\s/]+(/\\S*)?$' })),
+          serviceName: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+          /** share of new traces recorded; a sender's sampled flag is followed */
+          sampleRatio: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+        },
+        closed,
+      ),
+    ),
   },
   closed,
 )

@@ -1,4 +1,5 @@
 import type { Logger } from '../observability/logger.ts'
+import { startSpan, type TraceSpan } from '../observability/tracing.ts'
 import type { EngineStore, RunRow } from '../store/engine-types.ts'
 import type { Store, StoredEvent } from '../store/types.ts'
 import { classify, Suspended } from './errors.ts'
@@ -156,6 +157,7 @@ export class Engine {
       correlationId: null,
       payload: { runId: run.id, workflow: run.workflow, version: run.version, ...payload },
     })
+    let span: TraceSpan | undefined
     try {
       if (!def) {
         await s.deadLetterRun(
@@ -171,6 +173,7 @@ export class Engine {
       const trigger =
         run.triggerEventSeq === null ? undefined : await s.getEventBySeqInternal(run.triggerEventSeq)
       if (!loaded || !trigger) throw new Error(`run ${run.id} or its trigger event is missing`)
+      span = this.attemptSpan(run, trigger)
       // A workflow without plant configuration needs no snapshot transaction (measured: one of
       // three commits per no-op run on PostgreSQL).
       const config =
@@ -192,19 +195,50 @@ export class Engine {
       })
       if (loaded.run.cancelRequested) {
         const reason = loaded.run.cancelReason ?? 'cancelled'
-        await def.compensate?.(ctx, { reason, completedSteps: ctx.completedSteps() })
+        await span.run(() => def.compensate?.(ctx, { reason, completedSteps: ctx.completedSteps() }))
         await s.completeRun(fence, 'cancelled', { reason }, audit('workflow.cancelled', { reason }))
         this.o.metrics?.onOutcome(run.workflow, 'cancelled')
+        span.set({ 'qualink.run.outcome': 'cancelled' })
         return
       }
-      const result = await def.run(ctx, trigger)
+      // The workflow's code runs with the attempt's span active: its steps are children of it.
+      const result = await span.run(() => def.run(ctx, trigger))
       await s.completeRun(fence, 'completed', result ?? null, audit('workflow.completed', {}))
       this.o.metrics?.onOutcome(run.workflow, 'completed')
+      span.set({ 'qualink.run.outcome': 'completed' })
     } catch (e) {
-      await this.settleFailure(run, def, fence, e, audit)
+      if (e instanceof Suspended) span?.set({ 'qualink.run.outcome': 'suspended' })
+      else span?.fail(e, classify(e).code)
+      const settle = () => this.settleFailure(run, def, fence, e, audit)
+      await (span ? span.run(settle) : settle())
     } finally {
+      span?.end()
       clearInterval(heartbeat)
     }
+  }
+
+  /**
+   * One span per attempt. Its parent is the trigger event's traceparent (CloudEvents extension,
+   * stored in the envelope), so a run continues its event's trace across the durable boundary;
+   * without one it starts a trace rather than inherit whatever context woke the engine.
+   */
+  private attemptSpan(run: RunRow, trigger: StoredEvent): TraceSpan {
+    const tp = trigger.envelope.traceparent
+    return startSpan(`run ${run.workflow}`, {
+      kind: 'consumer',
+      parent: typeof tp === 'string' ? tp : null,
+      attributes: {
+        'qualink.workflow': run.workflow,
+        'qualink.workflow.version': run.version,
+        'qualink.run.id': run.id,
+        'qualink.run.key': run.key,
+        'qualink.run.attempt': run.attempts + 1,
+        'qualink.plant': run.plant,
+        'cloudevents.event_id': trigger.id,
+        'cloudevents.event_type': trigger.type,
+        'cloudevents.event_source': trigger.source,
+      },
+    })
   }
 
   private async settleFailure(

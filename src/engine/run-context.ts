@@ -1,4 +1,5 @@
 import { QualinkError } from '../contracts/errors.ts'
+import { inSpan } from '../observability/tracing.ts'
 import { typeFamily } from '../store/engine-rows.ts'
 import type { EngineStore, Fence, JournalEntry, JournalKind, RunRow, WaitRow } from '../store/engine-types.ts'
 import type { StoredEvent } from '../store/types.ts'
@@ -139,9 +140,19 @@ export class RunContext implements WorkflowContext {
     const idempotencyKey =
       opts.key ??
       `${this.d.run.workflow}/${this.d.run.key}/${this.d.run.triggerEventId ?? this.d.run.id}/${name}#${occurrence}`
-    const result = await fn({ idempotencyKey, attempt: this.d.attempt })
-    await this.record('step', name, position, occurrence, result, idempotencyKey)
-    return result
+    // A span only for a step that runs: a journaled one returned above did nothing this attempt.
+    const attributes = {
+      'qualink.workflow': this.d.run.workflow,
+      'qualink.run.id': this.d.run.id,
+      'qualink.step.name': name,
+      'qualink.step.occurrence': occurrence,
+      'qualink.step.idempotency_key': idempotencyKey,
+    }
+    return inSpan(`step ${name}`, { attributes }, async () => {
+      const result = await fn({ idempotencyKey, attempt: this.d.attempt })
+      await this.record('step', name, position, occurrence, result, idempotencyKey)
+      return result
+    })
   }
 
   async now(): Promise<Date> {

@@ -3,6 +3,7 @@ import { isQualinkError, QualinkError } from '../contracts/errors.ts'
 import type { EventRegistry } from '../contracts/registry.ts'
 import type { XrefKey, XrefResolver } from '../mapping/xref.ts'
 import type { Logger } from '../observability/logger.ts'
+import { inSpan, type TraceSpan } from '../observability/tracing.ts'
 import { toAppendEvent } from '../store/append-event.ts'
 import { xrefKeyString } from '../store/ingress-types.ts'
 import type { Store, StoredRawDelivery } from '../store/types.ts'
@@ -51,11 +52,23 @@ export class TranslationStage {
   /** Translates what is due now; returns how many deliveries were settled. */
   async runOnce(): Promise<number> {
     const due = await this.o.store.ingress.claimRawDeliveries(this.o.batch ?? 50, 30_000)
-    for (const raw of due) await this.settle(raw)
+    for (const raw of due) {
+      // Continues the sender's trace from the stored traceparent header, else starts one.
+      const span = {
+        kind: 'consumer' as const,
+        parent: raw.headers.traceparent ?? null,
+        attributes: {
+          'qualink.ingress.source': raw.source,
+          'qualink.ingress.delivery_id': raw.deliveryId,
+          'qualink.plant': raw.plant,
+        },
+      }
+      await inSpan(`translate ${raw.source}`, span, (s) => this.settle(raw, s))
+    }
     return due.length
   }
 
-  private async settle(raw: StoredRawDelivery): Promise<void> {
+  private async settle(raw: StoredRawDelivery, span?: TraceSpan): Promise<void> {
     const ingress = this.o.store.ingress
     const missing: XrefKey[] = []
     // Store failures during lookups are transient; anything else a translator throws is about the content.
@@ -81,6 +94,8 @@ export class TranslationStage {
             ...e,
             id: e.id ?? `${raw.deliveryId}#${i}`,
             causationid: e.causationid ?? `raw:${raw.source}:${raw.deliveryId}`,
+            // the run an event starts continues this delivery's trace
+            ...(e.traceparent || !span?.traceparent ? {} : { traceparent: span.traceparent }),
           },
           `/events/${i}`,
         ),

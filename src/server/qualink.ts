@@ -18,6 +18,7 @@ import type { ConnectorMetrics } from '../observability/connector-metrics.ts'
 import { createLogger, type Logger } from '../observability/logger.ts'
 import { KernelMetrics } from '../observability/metrics.ts'
 import { SloEvaluator, type SloNotifier, type SloOptions } from '../observability/slo-evaluator.ts'
+import { enableTracing, type TracingHandle, type TracingSettings } from '../observability/tracing.ts'
 import { GENEALOGY_PROJECTION, GenealogyProjector } from '../projections/genealogy-projector.ts'
 import { eventLogHistory } from '../projections/measurement-history.ts'
 import { type DriftPolicy, Reconciler } from '../projections/reconciliation.ts'
@@ -90,6 +91,8 @@ export interface QualinkOptions {
   readonly encryption?: FieldCipher
   /** payload retention purge (qualink.yaml `retention`; a lease-fenced singleton) */
   readonly retention?: RetentionOptions
+  /** OpenTelemetry tracing (qualink.yaml `server.tracing` with OTEL_* over it); absent: off */
+  readonly tracing?: TracingSettings
   /** fan-out of every event to NATS JetStream (a lease-fenced singleton) */
   readonly natsRelay?: NatsRelayConfig
   /** JetStream durable consumers feeding raw deliveries (each a lease-fenced singleton) */
@@ -251,6 +254,7 @@ export async function startQualink(opts: QualinkOptions = {}): Promise<Qualink> 
     )
   }
   let shuttingDown = false
+  let tracing: TracingHandle | undefined
   const app = buildApp({
     store,
     queue,
@@ -285,8 +289,11 @@ export async function startQualink(opts: QualinkOptions = {}): Promise<Qualink> 
     await catchingUp
     await sealer.stop()
     if (!opts.store) await store.close()
+    // Last: the spans of everything stopped above are ended, and are exported now.
+    await tracing?.shutdown()
   })
   const address = await app.listen({ host, port: opts.port ?? 8080 })
+  if (opts.tracing) tracing = enableTracing(opts.tracing, { warn: (m) => logger.warn(m) })
   sealer.start()
   const role = opts.role ?? (opts.runEngine === false ? 'api' : 'all')
   if (role === 'relay' || role === 'all') {

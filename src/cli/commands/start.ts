@@ -4,6 +4,7 @@ import { buildRuntime, type RuntimeFragment } from '../../config/build-runtime.t
 import { loadConfig } from '../../config/load.ts'
 import { runtimeFromEnv } from '../../config/runtime.ts'
 import { createLogger } from '../../observability/logger.ts'
+import { tracingSettings } from '../../observability/tracing.ts'
 import type { ApiKeyConfig } from '../../server/auth.ts'
 import { PROCESS_ROLES, type ProcessRole, startQualink } from '../../server/qualink.ts'
 
@@ -79,6 +80,7 @@ export function registerStartCommand(program: Command): void {
           'an object { signers: [{ id, name, passwordHash, plants }], bulkReplayTwoPersonOver }',
         ),
         role: opts.role as ProcessRole,
+        tracing: tracingSettings(fragment.tracing, process.env),
       })
       logger.info({ url: q.url, dialect: q.store.dialect, config: summary ?? 'none' }, 'qualink listening')
       await runUntilSignal(q.close, (m) => logger.info(m))

@@ -1,13 +1,15 @@
 /**
  * The one outbound HTTP client every connector uses (DESIGN §5): allowlist before any connection,
  * circuit breaker and token bucket per target (scheme://host:port), a per-request timeout shorter
- * than the engine lease, W3C traceparent pass-through, redirects only within the same origin, and
- * every outcome classified as RetryableError / PermanentError for the engine.
+ * than the engine lease, a client span per request whose W3C traceparent is sent, redirects only
+ * within the same origin, and every outcome classified as RetryableError / PermanentError for the
+ * engine.
  *
  * It adds no Idempotency-Key semantics of its own: real ERPs ignore the header (DESIGN §6), so
  * connectors make effects idempotent by writing a reference and reading it back.
  */
 import { PermanentError } from '../../engine/errors.ts'
+import { activeTraceIds, startSpan } from '../../observability/tracing.ts'
 import { type EgressAllowlist, originKey } from './allowlist.ts'
 import { type BreakerSettings, CircuitBreaker, DEFAULT_BREAKER } from './circuit-breaker.ts'
 import { type Clock, systemClock } from './clock.ts'
@@ -56,7 +58,10 @@ export interface EgressRequest {
   /** a non-JSON body (IDoc-XML, form data) with its content type; ignored when `json` is set */
   readonly body?: { readonly contentType: string; readonly text: string }
   readonly timeoutMs?: number
-  /** W3C trace context of the calling step, passed through unchanged */
+  /**
+   * W3C trace context of the caller, the parent of this call's span when no span is active;
+   * with tracing off it is passed through unchanged
+   */
   readonly traceparent?: string
   /** statuses the caller handles itself (e.g. 403 for a CSRF refresh, 404 for "not there") */
   readonly accept?: readonly number[]
@@ -70,8 +75,6 @@ export interface EgressResponse {
   readonly text: string
   json<T = unknown>(): T
 }
-
-const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/
 
 export class EgressClient {
   private readonly buckets = new Map<string, TokenBucket>()
@@ -156,13 +159,32 @@ export class EgressClient {
     }
     if (json !== undefined) headers['content-type'] = 'application/json'
     else if (raw !== undefined) headers['content-type'] = raw.contentType
-    if (req.traceparent && TRACEPARENT.test(req.traceparent)) headers.traceparent = req.traceparent
     const body = json !== undefined ? JSON.stringify(json) : raw?.text
     const retries = this.o.rateLimitRetries ?? 2
     for (let attempt = 0; ; attempt++) {
       await this.admit(t, where)
+      // One client span per request sent (a 429 retry is another), its own traceparent on the
+      // wire (W3C Trace Context §2.2: each hop sends its span as the parent-id).
+      const span = startSpan(`${method} ${this.o.connector}`, {
+        kind: 'client',
+        parent: activeTraceIds() ? undefined : req.traceparent,
+        attributes: {
+          'http.request.method': method,
+          'url.full': `${url.origin}${url.pathname}`,
+          'server.address': url.hostname,
+          'server.port': Number(url.port || (url.protocol === 'https:' ? 443 : 80)),
+          'http.request.resend_count': attempt > 0 ? attempt : undefined,
+          'qualink.connector': this.o.connector,
+          'qualink.egress.target': t.key,
+          'qualink.egress.context': context,
+        },
+      })
+      if (span.traceparent) headers.traceparent = span.traceparent
       const started = performance.now()
-      const done = (outcome: CallOutcome, status?: number, code?: string) =>
+      const done = (outcome: CallOutcome, status?: number, code?: string) => {
+        span.set({ 'http.response.status_code': status, 'qualink.egress.outcome': outcome })
+        if (outcome !== 'ok') span.fail(undefined, code)
+        span.end()
         this.metrics.call({
           connector: this.o.connector,
           target: t.key,
@@ -172,6 +194,7 @@ export class EgressClient {
           code,
           durationMs: performance.now() - started,
         })
+      }
       let res: Response
       let text: string
       const timeout = req.timeoutMs ?? this.timeoutMs

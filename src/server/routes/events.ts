@@ -1,5 +1,7 @@
 import type { FastifyInstance } from 'fastify'
+import type { CloudEvent } from '../../contracts/envelope.ts'
 import { QualinkError } from '../../contracts/errors.ts'
+import { isTraceparent, recordServerError, startSpan, type TraceSpan } from '../../observability/tracing.ts'
 import { toAppendEvent } from '../../store/append-event.ts'
 import { decodeCursor, encodeCursor, LOG_START, type StoredEvent } from '../../store/types.ts'
 import type { ServerContext } from '../context.ts'
@@ -32,10 +34,16 @@ function registerIngest(app: FastifyInstance, ctx: ServerContext): void {
       throw new QualinkError('QLK_SHUTTING_DOWN', 'Qualink is shutting down; retry shortly')
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0)
     let mode: ReturnType<typeof parseIngest>['mode'] = 'structured'
+    let span: TraceSpan | undefined
     try {
       const parsed = parseIngest(req.headers['content-type'], req.headers, body)
       mode = parsed.mode
-      const events = validateAll(ctx.registry, parsed.mode, parsed.candidates)
+      const header = req.headers.traceparent
+      span = startSpan('POST /v1/events', ingestSpan(parsed.candidates, header))
+      const events = stampTrace(
+        validateAll(ctx.registry, parsed.mode, parsed.candidates),
+        isTraceparent(header) ? header : span.traceparent,
+      )
       const receivedAt = new Date().toISOString()
       const appended = events.map((e) => toAppendEvent(e, receivedAt))
       const results = await ctx.queue.submit({ actor: ctx.actorOf(req.headers, 'api'), events: appended })
@@ -44,24 +52,67 @@ function registerIngest(app: FastifyInstance, ctx: ServerContext): void {
         if (r.duplicate) ctx.metrics.duplicates.event(appended[i]!.plant, appended[i]!.type)
       })
       const first = results[0]!
-      req.log.info(
-        {
-          correlationId: first.correlationId,
-          events: results.length,
-          duplicates: results.filter((r) => r.duplicate).length,
-        },
-        'ingested',
+      span.set({
+        'http.response.status_code': 202,
+        'cloudevents.event_id': first.id,
+        'cloudevents.event_type': appended[0]!.type,
+        'cloudevents.event_source': appended[0]!.source,
+        'cloudevents.event_subject': appended[0]!.subject,
+        'qualink.plant': appended[0]!.plant,
+        'qualink.ingest.events': results.length,
+        'qualink.ingest.duplicates': results.filter((r) => r.duplicate).length,
+      })
+      // written with the span active, so the line carries trace_id and span_id
+      span.run(() =>
+        req.log.info(
+          {
+            correlationId: first.correlationId,
+            events: results.length,
+            duplicates: results.filter((r) => r.duplicate).length,
+          },
+          'ingested',
+        ),
       )
       reply.code(202)
       if (parsed.mode === 'batch') return { results: results.map(({ source: _s, ...r }) => r) }
       return { id: first.id, seq: first.seq, correlationId: first.correlationId, duplicate: first.duplicate }
     } catch (e) {
       if (e instanceof QualinkError && e.status < 500) ctx.metrics.ingestEvents.inc({ outcome: 'rejected' })
+      if (span) recordServerError(span, e)
       throw e
     } finally {
+      span?.end()
       ctx.metrics.ingestDuration.observe({ mode }, Number(process.hrtime.bigint() - started) / 1e9)
     }
   })
+}
+
+/**
+ * The ingest span continues the sender's trace: the first event's `traceparent` extension, else
+ * the HTTP `traceparent` header (W3C Trace Context over HTTP); the other events' traces and a
+ * differing header are links. Without either, the request starts a trace.
+ */
+function ingestSpan(candidates: readonly unknown[], header: string | string[] | undefined) {
+  const own = candidates
+    .map((c) => (c as { traceparent?: unknown } | null)?.traceparent)
+    .filter(isTraceparent)
+  const parent = own[0] ?? (isTraceparent(header) ? header : null)
+  const links = [...new Set([...own, ...(isTraceparent(header) ? [header] : [])])].filter((t) => t !== parent)
+  return {
+    kind: 'server' as const,
+    parent,
+    links,
+    attributes: { 'http.request.method': 'POST', 'http.route': '/v1/events' },
+  }
+}
+
+/**
+ * An event without a traceparent is stored with the request's (the header's, else the ingest
+ * span's), so the run it starts continues that trace; an event's own is never replaced.
+ */
+function stampTrace(events: CloudEvent[], traceparent: string | undefined): CloudEvent[] {
+  if (!traceparent) return events
+  return events.map((e) => (e.traceparent ? e : { ...e, traceparent }))
 }
 
 function registerQueries(app: FastifyInstance, ctx: ServerContext): void {

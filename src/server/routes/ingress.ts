@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { verifyWebhookSignature } from '../../connectors/ingress/webhook-signature.ts'
 import {
   DEFAULT_DELIVERY_ID_HEADER,
@@ -10,6 +10,7 @@ import { QualinkError } from '../../contracts/errors.ts'
 import { generateSchemas } from '../../contracts/schemas-gen.ts'
 import type { XrefRow } from '../../mapping/xref.ts'
 import { formatXrefCsv, parseXrefCsv } from '../../mapping/xref-csv.ts'
+import { isTraceparent, recordServerError, startSpan, type TraceSpan } from '../../observability/tracing.ts'
 import type { ServerContext } from '../context.ts'
 
 /**
@@ -28,7 +29,11 @@ export function registerIngressRoutes(
     // Raw bytes for every content type: the signature covers exactly what was sent.
     raw.removeAllContentTypeParsers()
     raw.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body))
-    raw.post<{ Params: { source: string } }>('/v1/ingress/:source', async (req, reply) => {
+    const storeDelivery = async (
+      req: FastifyRequest<{ Params: { source: string } }>,
+      reply: FastifyReply,
+      span: TraceSpan,
+    ) => {
       const src = byName.get(req.params.source)
       if (!src)
         throw new QualinkError('QLK_UNKNOWN_SOURCE', `no ingress source '${req.params.source}' is configured`)
@@ -61,7 +66,35 @@ export function registerIngressRoutes(
       })
       onStored()
       if (stored.duplicate) ctx.metrics.duplicates.delivery(src.plant, src.name, deliveryId)
+      span.set({
+        'http.response.status_code': 202,
+        'qualink.plant': src.plant,
+        'qualink.ingress.delivery_id': deliveryId,
+        'qualink.ingress.duplicate': stored.duplicate,
+      })
       return reply.code(202).send({ seq: stored.seq, deliveryId, duplicate: stored.duplicate })
+    }
+
+    raw.post<{ Params: { source: string } }>('/v1/ingress/:source', async (req, reply) => {
+      // The raw delivery keeps the sender's traceparent header; translation continues from it.
+      const header = req.headers.traceparent
+      const span = startSpan('POST /v1/ingress/:source', {
+        kind: 'server',
+        parent: isTraceparent(header) ? header : null,
+        attributes: {
+          'http.request.method': 'POST',
+          'http.route': '/v1/ingress/:source',
+          'qualink.ingress.source': req.params.source,
+        },
+      })
+      try {
+        return await storeDelivery(req, reply, span)
+      } catch (e) {
+        recordServerError(span, e)
+        throw e
+      } finally {
+        span.end()
+      }
     })
 
     raw.post('/v1/xref/import', async (req) => {

@@ -1,0 +1,377 @@
+import { randomBytes, randomUUID } from 'node:crypto'
+import path from 'node:path'
+import { Writable } from 'node:stream'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { type ErpS4Sim, type QmsSim, startErpS4, startQms } from '../../simulators/index.ts'
+import { buildRuntime } from '../../src/config/build-runtime.ts'
+import { loadConfig } from '../../src/config/load.ts'
+import type { CloudEvent } from '../../src/contracts/envelope.ts'
+import type { Translator } from '../../src/engine/translation-stage.ts'
+import { createLogger } from '../../src/observability/logger.ts'
+import { type TracingSettings, tracingSettings } from '../../src/observability/tracing.ts'
+import { eventLogHistory } from '../../src/projections/measurement-history.ts'
+import { type Qualink, startQualink } from '../../src/server/qualink.ts'
+import type { Store } from '../../src/store/types.ts'
+import { inProcessQualityCheck } from '../../src/workflows/in-process-check.ts'
+import { problemsOf, TempDir } from '../config/fixture.ts'
+import { AVAILABLE, createTestDatabase, DIALECTS, type Dialect, type TestDatabase } from '../dialects.ts'
+import { ALL, until } from '../engine/harness.ts'
+import { simulatorPorts } from '../workflows/helpers.ts'
+import { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from './otlp-receiver.ts'
+
+const hex = (bytes: number) => randomBytes(bytes).toString('hex')
+const SERVER = 2
+const CLIENT = 3
+const audit = { timestamp: '2026-11-27T08:00:00Z', sourceSystem: 'mes-p100', approvalStatus: 'not_required' }
+
+/** An MES completion of PO-1 measuring `torque` Nm (the limit is 13 Nm: 13.6 puts the order on hold). */
+const completion = (lot: string, torque: string) => ({
+  operation: { productionOrder: 'PO-1', number: '0010', workCenter: 'L1' },
+  plant: 'P100',
+  measurements: [{ characteristic: 'TORQUE', value: torque, unit: 'NM' }],
+  consumed: [],
+  produced: [{ lot, material: 'FG-1', quantity: { units: 10, scale: 0, uom: 'PC' } }],
+  audit,
+})
+
+/** Raw MES deliveries on /v1/ingress/mes-test: the body is the completion's data. */
+const mesTranslator: Translator = {
+  source: 'mes-test',
+  async translate(raw) {
+    return [
+      {
+        specversion: '1.0',
+        id: `${raw.deliveryId}#0`,
+        source: 'urn:mes-test',
+        type: 'mes.operation.completed.v1',
+        subject: 'PO-1',
+        plant: raw.plant,
+        data: JSON.parse(raw.body.toString('utf8')),
+      } as CloudEvent,
+    ]
+  },
+}
+
+/** The pino lines Qualink wrote, parsed. */
+function logSink() {
+  const lines: Record<string, unknown>[] = []
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const line of chunk.toString('utf8').split('\n')) if (line) lines.push(JSON.parse(line))
+      done()
+    },
+  })
+  return { lines, stream }
+}
+
+describe.each(DIALECTS)('OpenTelemetry tracing end to end on %s', (dialect: Dialect) => {
+  let db: TestDatabase
+  let store: Store
+  let erp: ErpS4Sim
+  let qms: QmsSim
+  let receiver: OtlpReceiver
+  let q: Qualink | undefined
+  let logs: ReturnType<typeof logSink>
+
+  beforeEach(async (ctx) => {
+    if (!AVAILABLE[dialect]) ctx.skip()
+    db = await createTestDatabase(dialect)
+    store = await db.open()
+    erp = await startErpS4({
+      productionOrders: [
+        { ManufacturingOrder: 'PO-1', Material: 'FG-1', ProductionPlant: '1000', TotalQuantity: '100' },
+      ],
+    })
+    qms = await startQms()
+    receiver = await startOtlpReceiver()
+    logs = logSink()
+  })
+  afterEach(async () => {
+    await q?.close()
+    q = undefined
+    await receiver?.close()
+    await erp?.close()
+    await qms?.close()
+    await store?.close()
+    await db?.cleanup()
+  })
+
+  const start = async (tracing?: TracingSettings) => {
+    q = await startQualink({
+      store,
+      port: 0,
+      logger: createLogger('info', logs.stream),
+      anchorFile: path.join(db.dir, 'anchors.jsonl'),
+      workflows: [inProcessQualityCheck()],
+      ports: { ...simulatorPorts({ erp: erp.url, qms: qms.url }), history: eventLogHistory(store) },
+      webhooks: [{ name: 'mes-test', plant: 'P100' }],
+      translators: [mesTranslator],
+      tracing,
+    })
+    return q
+  }
+  const post = (qualink: Qualink, event: Record<string, unknown>, headers: Record<string, string> = {}) =>
+    fetch(`${qualink.url}/v1/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/cloudevents+json', ...headers },
+      body: JSON.stringify({ specversion: '1.0', source: 'urn:test', plant: 'P100', ...event }),
+    })
+  const run = async () => (await store.engine.listRuns(ALL, { key: 'PO-1', limit: 5 }))[0]
+  const storedTraceparent = async (qualink: Qualink, id: string) =>
+    ((await (await fetch(`${qualink.url}/v1/events/${encodeURIComponent(id)}`)).json()) as CloudEvent)
+      .traceparent
+  /** What the simulators received from Qualink: every traceparent header, as [trace id, parent id]. */
+  const sentToSystems = () =>
+    [...erp.state.http.traceparents, ...qms.state.http.traceparents].map((tp) => tp.split('-').slice(1, 3))
+  /** Each span's children must sit under one of `parents` in the same trace. */
+  const expectChildren = (children: ReceivedSpan[], parents: ReceivedSpan[], traceId: string) => {
+    const ids = new Set(parents.map((p) => p.spanId))
+    for (const c of children) {
+      expect(c.traceId, c.name).toBe(traceId)
+      expect(ids.has(c.parentSpanId ?? ''), `${c.name} under ${c.parentSpanId}`).toBe(true)
+    }
+  }
+
+  /** Works the NC through the QMS and sends its disposition from another trace (a header only). */
+  const disposition = async (qualink: Qualink, otherTrace: string) => {
+    const ncs = (await (await fetch(`${qms.url}/api/v1/nonconformances`)).json()) as
+      | { items?: { id: string }[] }
+      | { id: string }[]
+    const ncId = (Array.isArray(ncs) ? ncs : (ncs.items ?? []))[0]!.id
+    for (const status of ['CONTAINED', 'UNDER_REVIEW', 'DISPOSITIONED']) {
+      const r = await fetch(`${qms.url}/api/v1/nonconformances/${ncId}`, {
+        method: 'PATCH',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ status }),
+      })
+      expect(r.status).toBe(200)
+    }
+    const id = randomUUID()
+    const header = `00-${otherTrace}-${hex(8)}-01`
+    const r = await post(
+      qualink,
+      {
+        id,
+        type: 'qms.nonconformance.dispositioned.v1',
+        subject: 'F1-1',
+        data: {
+          disposition: {
+            id: 'DISP-1',
+            plant: 'P100',
+            lot: 'F1-1',
+            nonconformance: ncId,
+            lines: [{ code: 'REWORK', quantity: { units: 10, scale: 0, uom: 'PC' } }],
+            audit: { ...audit, sourceSystem: 'qms' },
+          },
+        },
+      },
+      { traceparent: header },
+    )
+    expect(r.status).toBe(202)
+    return { id, header }
+  }
+
+  it("continues an event's traceparent from ingest through each run attempt and step to every egress call, exported over OTLP", async () => {
+    const qualink = await start({ otlpEndpoint: receiver.url, serviceName: 'qualink-test' })
+    const traceId = hex(16)
+    const caller = hex(8)
+    const id = randomUUID()
+    const posted = await post(qualink, {
+      id,
+      type: 'mes.operation.completed.v1',
+      subject: 'PO-1',
+      traceparent: `00-${traceId}-${caller}-01`,
+      data: completion('F1-1', '13.6'),
+    })
+    expect(posted.status).toBe(202)
+    // The run parks on the disposition: the durable boundary the trace has to cross.
+    await until(async () => (await run())?.status === 'waiting')
+    expect(erp.state.productionOrders.find((o) => o.order === 'PO-1')?.onHold).toBe(true)
+    const otherTrace = hex(16)
+    const disp = await disposition(qualink, otherTrace)
+    await until(async () => (await run())?.status === 'completed')
+    expect(erp.state.productionOrders.find((o) => o.order === 'PO-1')?.onHold).toBe(false)
+    // Stored with the event: its own traceparent, or the HTTP header's when it had none.
+    expect(await storedTraceparent(qualink, id)).toBe(`00-${traceId}-${caller}-01`)
+    expect(await storedTraceparent(qualink, disp.id)).toBe(disp.header)
+    await qualink.close() // flushes the batch exporter
+    q = undefined
+
+    const spans = receiver.spans
+    expect(receiver.contentTypes.length).toBeGreaterThan(0)
+    expect(receiver.contentTypes.every((c) => c.startsWith('application/json'))).toBe(true)
+    expect(spans.every((s) => s.service === 'qualink-test')).toBe(true)
+
+    const ingest = spans.filter((s) => s.name === 'POST /v1/events' && s.traceId === traceId)
+    expect(ingest).toHaveLength(1)
+    expect(ingest[0]).toMatchObject({ parentSpanId: caller, kind: SERVER })
+    expect(ingest[0]!.attributes).toMatchObject({
+      'http.response.status_code': 202,
+      'cloudevents.event_id': id,
+      'cloudevents.event_type': 'mes.operation.completed.v1',
+      'qualink.plant': 'P100',
+    })
+
+    const attempts = spans.filter((s) => s.name === 'run in-process-quality-check')
+    expect(attempts.map((a) => a.attributes['qualink.run.outcome'])).toEqual(['suspended', 'completed'])
+    for (const a of attempts) {
+      expect(a).toMatchObject({ traceId, parentSpanId: caller })
+      expect(a.attributes).toMatchObject({ 'qualink.run.key': 'PO-1', 'cloudevents.event_id': id })
+    }
+
+    const steps = spans.filter((s) => s.name.startsWith('step '))
+    expect(steps.map((s) => s.attributes['qualink.step.name'])).toEqual(
+      expect.arrayContaining(['evaluate', 'hold-order', 'open-nonconformance', 'release-hold']),
+    )
+    expectChildren(steps, attempts, traceId)
+    // the step after the wait ran in the second attempt: same trace across the durable boundary
+    const release = steps.find((s) => s.attributes['qualink.step.name'] === 'release-hold')!
+    expect(release.parentSpanId).toBe(attempts[1]!.spanId)
+
+    const calls = spans.filter((s) => s.kind === CLIENT)
+    expect(new Set(calls.map((c) => c.attributes['qualink.connector']))).toEqual(new Set(['erp', 'qms']))
+    expectChildren(calls, steps, traceId)
+    for (const c of calls) expect(c.attributes['http.response.status_code']).toEqual(expect.any(Number))
+
+    // Each request reached its system with its own client span as the parent: nothing else.
+    const sent = sentToSystems()
+    expect(sent.length).toBe(calls.length)
+    expect(sent.every(([t]) => t === traceId)).toBe(true)
+    expect(new Set(sent.map(([, parent]) => parent))).toEqual(new Set(calls.map((c) => c.spanId)))
+
+    // The disposition's own ingest is in the trace its sender gave.
+    const dispIngest = spans.find((s) => s.attributes['cloudevents.event_id'] === disp.id)
+    expect(dispIngest).toMatchObject({ traceId: otherTrace, parentSpanId: disp.header.split('-')[2] })
+
+    // The log line of the ingest request carries the trace and the ingest span.
+    const ingested = logs.lines.filter((l) => l.msg === 'ingested' && l.trace_id === traceId)
+    expect(ingested).toHaveLength(1)
+    expect(ingested[0]).toMatchObject({ span_id: ingest[0]!.spanId })
+  })
+
+  it('continues the traceparent header of a raw delivery through translation into the run', async () => {
+    const qualink = await start({ otlpEndpoint: receiver.url })
+    const traceId = hex(16)
+    const caller = hex(8)
+    const r = await fetch(`${qualink.url}/v1/ingress/mes-test`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-delivery-id': 'mes-1',
+        traceparent: `00-${traceId}-${caller}-01`,
+      },
+      body: JSON.stringify(completion('F2-1', '13.6')),
+    })
+    expect(r.status).toBe(202)
+    const refused = await fetch(`${qualink.url}/v1/ingress/mes-test`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', traceparent: `00-${traceId}-${hex(8)}-01` },
+      body: '{}',
+    })
+    expect(refused.status).toBe(400)
+    await until(async () => (await run())?.status === 'waiting')
+    // The translated event carries the translation span's context, which continues the sender's trace.
+    const stored = await storedTraceparent(qualink, 'mes-1#0')
+    expect(stored?.split('-')[1]).toBe(traceId)
+    await qualink.close()
+    q = undefined
+
+    const spans = receiver.spans
+    const ingest = spans.find((s) => s.name === 'POST /v1/ingress/:source')
+    expect(ingest).toMatchObject({ traceId, parentSpanId: caller, kind: SERVER })
+    expect(ingest!.attributes).toMatchObject({
+      'qualink.ingress.delivery_id': 'mes-1',
+      'http.response.status_code': 202,
+    })
+    // A refused delivery is the caller's error: named, but the span's status stays unset (HTTP semconv).
+    const refusal = spans.find((s) => s.name === 'POST /v1/ingress/:source' && s.spanId !== ingest!.spanId)
+    expect(refusal).toMatchObject({ traceId, status: 0 })
+    expect(refusal!.attributes).toMatchObject({
+      'http.response.status_code': 400,
+      'error.type': 'QLK_VALIDATION',
+    })
+    const translate = spans.find((s) => s.name === 'translate mes-test')
+    expect(translate).toMatchObject({ traceId, parentSpanId: caller, spanId: stored!.split('-')[2] })
+    const attempt = spans.find((s) => s.name === 'run in-process-quality-check')
+    expect(attempt).toMatchObject({ traceId, parentSpanId: translate!.spanId })
+    const sent = sentToSystems()
+    expect(sent.length).toBeGreaterThan(0)
+    expect(sent.every(([t]) => t === traceId)).toBe(true)
+  })
+
+  it('is off without configuration: nothing is exported, no trace ids in logs, no traceparent sent', async () => {
+    const qualink = await start()
+    const traceparent = `00-${hex(16)}-${hex(8)}-01`
+    const id = randomUUID()
+    const r = await post(qualink, {
+      id,
+      type: 'mes.operation.completed.v1',
+      subject: 'PO-1',
+      traceparent,
+      data: completion('F3-1', '13.6'),
+    })
+    expect(r.status).toBe(202)
+    await until(async () => (await run())?.status === 'waiting')
+    expect(erp.state.productionOrders.find((o) => o.order === 'PO-1')?.onHold).toBe(true)
+    // The event keeps its traceparent for whoever reads it; Qualink itself traced nothing.
+    expect(await storedTraceparent(qualink, id)).toBe(traceparent)
+    await qualink.close()
+    q = undefined
+    expect(logs.lines.some((l) => l.msg === 'ingested')).toBe(true)
+    expect(logs.lines.filter((l) => 'trace_id' in l)).toEqual([])
+    expect(sentToSystems()).toEqual([])
+    expect(receiver.contentTypes).toEqual([])
+  })
+})
+
+describe('tracing configuration', () => {
+  const doc = (tracing: Record<string, unknown>) => ({
+    version: 1,
+    server: { tracing },
+    connectors: {
+      sap: { kind: 'erp/sap-s4', config: { baseUrl: 'https://s4.example' } },
+      qms: { kind: 'qms/rest', config: { baseUrl: 'https://qms.example' } },
+    },
+    egress: { allowlist: { sap: ['https://s4.example'], qms: ['https://qms.example'] } },
+    plants: { P100: { erp: 'sap', qms: 'qms' } },
+  })
+
+  it('reads server.tracing from qualink.yaml and names each bad field', () => {
+    const tmp = new TempDir()
+    try {
+      const tracing = {
+        otlpEndpoint: 'http://collector:4318',
+        serviceName: 'qualink-p100',
+        sampleRatio: 0.25,
+      }
+      const rt = buildRuntime(loadConfig(tmp.write('qualink.yaml', doc(tracing)), {}), {})
+      expect(rt.options.tracing).toEqual(tracing)
+      const problems = problemsOf(tmp, doc({ otlpEndpoint: 'collector:4318', sampleRatio: 2, sampler: 'x' }))
+      expect(problems).toEqual(
+        expect.arrayContaining([
+          { path: '/server/tracing/otlpEndpoint', message: expect.stringContaining('must match') },
+          { path: '/server/tracing/sampleRatio', message: 'must be <= 1' },
+          { path: '/server/tracing/sampler', message: 'unknown key' },
+        ]),
+      )
+    } finally {
+      tmp.remove()
+    }
+  })
+
+  it('is off unless configured; the OTel environment variables override the file', () => {
+    expect(tracingSettings(undefined, {})).toBeUndefined()
+    expect(tracingSettings(undefined, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel:4318' })).toEqual({
+      otlpEndpoint: 'http://otel:4318',
+    })
+    expect(
+      tracingSettings(
+        { otlpEndpoint: 'http://file:4318', sampleRatio: 0.5 },
+        { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://env:4318', OTEL_SERVICE_NAME: 'qualink-a' },
+      ),
+    ).toEqual({ otlpEndpoint: 'http://env:4318', sampleRatio: 0.5, serviceName: 'qualink-a' })
+    expect(() => tracingSettings(undefined, { OTEL_EXPORTER_OTLP_ENDPOINT: 'otel:4318' })).toThrow(
+      /OTEL_EXPORTER_OTLP_ENDPOINT must be an http\(s\) URL/,
+    )
+  })
+})
