@@ -5,6 +5,9 @@
  * a missing one is a QLK_CONFIG_INVALID problem at its path, listed with all the others.
  */
 import path from 'node:path'
+import type { AmqpRelayConfig, AmqpSourceConfig } from '../connectors/broker/amqp.ts'
+import type { NatsRelayConfig } from '../connectors/broker/nats-relay.ts'
+import type { NatsSourceConfig } from '../connectors/broker/nats-source.ts'
 import type { FileDropConfig } from '../connectors/ingress/file-drop.ts'
 import type { MqttSourceConfig } from '../connectors/ingress/mqtt-source.ts'
 import type { WebhookSource } from '../connectors/ingress/webhook-source.ts'
@@ -53,6 +56,10 @@ export type RuntimeFragment = Pick<
   | 'translators'
   | 'mqtt'
   | 'fileDrops'
+  | 'natsSources'
+  | 'amqpSources'
+  | 'natsRelay'
+  | 'amqpRelay'
   | 'workflows'
   | 'connectorMetrics'
   | 'slos'
@@ -165,6 +172,36 @@ export function buildRuntime(loaded: LoadedConfig, env: NodeJS.ProcessEnv = proc
       check: t.checkFile,
     }
   })
+  const natsSources: NatsSourceConfig[] = Object.entries(ingress.nats ?? {}).map(([name, n]) => {
+    translatorOf(name, n.translator)
+    return {
+      name,
+      plant: n.plant,
+      servers: n.servers,
+      stream: n.stream,
+      durable: n.durable,
+      filterSubject: n.filterSubject,
+    }
+  })
+  const amqpSources: AmqpSourceConfig[] = Object.entries(ingress.amqp ?? {}).map(([name, a]) => {
+    translatorOf(name, a.translator)
+    return {
+      name,
+      plant: a.plant,
+      url: resolveSecret(a.url, `/ingress/amqp/${seg(name)}/url`, env, baseDir, problems),
+      queue: a.queue,
+      deadLetterExchange: a.deadLetterExchange,
+    }
+  })
+  const fanout = config.fanout ?? {}
+  const natsRelay: NatsRelayConfig | undefined = fanout.nats && {
+    servers: fanout.nats.servers,
+    subjectPrefix: fanout.nats.subjectPrefix,
+  }
+  const amqpRelay: AmqpRelayConfig | undefined = fanout.amqp && {
+    url: resolveSecret(fanout.amqp.url, '/fanout/amqp/url', env, baseDir, problems),
+    exchange: fanout.amqp.exchange,
+  }
 
   const workflows = Object.entries(config.workflows ?? {})
     .filter(([, wf]) => wf !== undefined && wf.enabled !== false)
@@ -220,6 +257,10 @@ export function buildRuntime(loaded: LoadedConfig, env: NodeJS.ProcessEnv = proc
     translators,
     mqtt,
     fileDrops,
+    natsSources,
+    amqpSources,
+    natsRelay,
+    amqpRelay,
     workflows,
     ports,
     connectorMetrics,
@@ -244,7 +285,7 @@ export function buildRuntime(loaded: LoadedConfig, env: NodeJS.ProcessEnv = proc
   const summary =
     `${plants.length} plant${plants.length === 1 ? '' : 's'} (${plants.join(', ')}), ` +
     `${Object.keys(connectors).length} connectors, ` +
-    `${webhooks.length + mqtt.length + fileDrops.length} ingress sources, ` +
+    `${webhooks.length + mqtt.length + fileDrops.length + natsSources.length + amqpSources.length} ingress sources, ` +
     `${workflows.length} workflow${workflows.length === 1 ? '' : 's'} (${workflows.map((w) => w.name).join(', ') || 'none'})`
   return { options, ports, connectors, plants, summary }
 }

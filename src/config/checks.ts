@@ -18,7 +18,7 @@ const isObject = (v: unknown): v is Obj => typeof v === 'object' && v !== null &
 const entries = (v: unknown): [string, Obj][] =>
   isObject(v) ? (Object.entries(v).filter(([, x]) => isObject(x)) as [string, Obj][]) : []
 
-const SOURCE_SECTIONS = ['webhooks', 'mqtt', 'fileDrops'] as const
+const SOURCE_SECTIONS = ['webhooks', 'mqtt', 'fileDrops', 'nats', 'amqp'] as const
 
 /** Deep merge for environment overlays: objects merge, anything else is replaced, `null` removes. */
 export function deepMerge(base: unknown, overlay: unknown): unknown {

@@ -119,11 +119,74 @@ export const FileDropConfig = Type.Object(
   closed,
 )
 
+/** a broker message body is translated like a webhook or MQTT payload of the same system */
+const brokerTranslator = Type.Enum(TRANSLATORS.filter((t) => t.ingress !== 'fileDrop').map((t) => t.name))
+const NatsServers = Type.Union([
+  Type.String({ pattern: '^(nats|tls)://[^/]+' }),
+  Type.Array(Type.String({ pattern: '^(nats|tls)://[^/]+' }), { minItems: 1 }),
+])
+
+/** a JetStream durable pull consumer: acked only after the raw delivery is committed */
+export const NatsSourceConfig = Type.Object(
+  {
+    ...sourceBase,
+    translator: brokerTranslator,
+    servers: NatsServers,
+    stream: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }),
+    /** the consumer's durable name: its position survives restarts */
+    durable: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }),
+    filterSubject: Type.Optional(Type.String({ minLength: 1 })),
+  },
+  closed,
+)
+
+/** a RabbitMQ quorum queue, acked after commit; unacceptable messages go to the dead-letter exchange */
+export const AmqpSourceConfig = Type.Object(
+  {
+    ...sourceBase,
+    translator: brokerTranslator,
+    /** amqp(s)://user:password@host/vhost: a secret, since it carries the credentials */
+    url: SecretRef,
+    queue: Type.String({ minLength: 1, maxLength: 255 }),
+    deadLetterExchange: Type.String({ minLength: 1, maxLength: 255 }),
+  },
+  closed,
+)
+
+/** fan-out of every canonical event (a lease-fenced singleton per relay, cursor after the broker's ack) */
+export const FanoutConfig = Type.Object(
+  {
+    nats: Type.Optional(
+      Type.Object(
+        {
+          servers: NatsServers,
+          /** subjects `<prefix>.<plant>.<type>`; the stream capturing them is the broker admin's */
+          subjectPrefix: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*$' })),
+        },
+        closed,
+      ),
+    ),
+    amqp: Type.Optional(
+      Type.Object(
+        {
+          url: SecretRef,
+          /** a durable topic exchange; routing keys `<plant>.<type>` */
+          exchange: Type.String({ minLength: 1, maxLength: 255 }),
+        },
+        closed,
+      ),
+    ),
+  },
+  closed,
+)
+
 export const IngressConfig = Type.Object(
   {
     webhooks: Type.Optional(byName(WebhookConfig)),
     mqtt: Type.Optional(byName(MqttConfig)),
     fileDrops: Type.Optional(byName(FileDropConfig)),
+    nats: Type.Optional(byName(NatsSourceConfig)),
+    amqp: Type.Optional(byName(AmqpSourceConfig)),
   },
   closed,
 )
@@ -297,6 +360,7 @@ export const QualinkConfig = Type.Object(
       Type.Object({ allowlist: byName(Type.Array(Type.String({ minLength: 1 }))) }, closed),
     ),
     ingress: Type.Optional(IngressConfig),
+    fanout: Type.Optional(FanoutConfig),
     plants: byPlant(PlantConfig),
     /** the scheduled QMS–ERP comparison; a plant without its own policy only alerts */
     reconciliation: Type.Optional(Type.Object({ interval: Duration }, closed)),

@@ -2,6 +2,12 @@ import path from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { FileAnchorSink } from '../audit/anchors.ts'
 import { AuditSealer } from '../audit/sealer.ts'
+import {
+  type AmqpRelayConfig,
+  type AmqpSourceConfig,
+  startAmqpRelay,
+  startAmqpSource,
+} from '../connectors/broker/amqp.ts'
 import { type NatsRelayConfig, startNatsRelay } from '../connectors/broker/nats-relay.ts'
 import { type NatsSourceConfig, startNatsSource } from '../connectors/broker/nats-source.ts'
 import { type FileDropConfig, startFileDrop } from '../connectors/ingress/file-drop.ts'
@@ -97,6 +103,10 @@ export interface QualinkOptions {
   readonly natsRelay?: NatsRelayConfig
   /** JetStream durable consumers feeding raw deliveries (each a lease-fenced singleton) */
   readonly natsSources?: readonly NatsSourceConfig[]
+  /** fan-out of every event to a RabbitMQ topic exchange (a lease-fenced singleton) */
+  readonly amqpRelay?: AmqpRelayConfig
+  /** RabbitMQ quorum queues feeding raw deliveries (each a lease-fenced singleton) */
+  readonly amqpSources?: readonly AmqpSourceConfig[]
 }
 
 export const PROCESS_ROLES = ['all', 'api', 'worker', 'relay'] as const
@@ -216,6 +226,12 @@ export async function startQualink(opts: QualinkOptions = {}): Promise<Qualink> 
         resourceDuty(() => startNatsSource(cfg, storeRaw)),
       ),
     ),
+    ...(opts.amqpSources ?? []).map((cfg) =>
+      singleton(
+        `ingress:${cfg.name}`,
+        resourceDuty(() => startAmqpSource(cfg, storeRaw)),
+      ),
+    ),
   ]
   const erpPort = (opts.ports as { erp?: ErpPort } | undefined)?.erp
   const reconciler =
@@ -244,6 +260,15 @@ export async function startQualink(opts: QualinkOptions = {}): Promise<Qualink> 
   const retention = opts.retention && new RetentionPurger(store, opts.retention, logger)
   if (retention && opts.retention)
     sources.push(singleton(RETENTION_LEASE, retentionDuty(retention, opts.retention.everyMs, logger)))
+  if (opts.amqpRelay) {
+    const cfg = opts.amqpRelay
+    sources.push(
+      singleton(
+        `relay:${cfg.name ?? 'amqp'}`,
+        resourceDuty(() => startAmqpRelay(store, cfg)),
+      ),
+    )
+  }
   if (opts.natsRelay) {
     const cfg = opts.natsRelay
     sources.push(

@@ -9,6 +9,7 @@ import {
   type RawDelivery,
   type Store,
 } from '../../store/types.ts'
+import { relayLoop } from './relay-loop.ts'
 
 export interface AmqpRelayConfig {
   readonly url: string
@@ -16,6 +17,7 @@ export interface AmqpRelayConfig {
   readonly exchange: string
   readonly name?: string
   readonly batch?: number
+  readonly pollMs?: number
 }
 
 /**
@@ -29,7 +31,6 @@ export async function startAmqpRelay(store: Store, cfg: AmqpRelayConfig) {
   const ch = await conn.createConfirmChannel()
   await ch.assertExchange(cfg.exchange, 'topic', { durable: true })
   const name = `relay:${cfg.name ?? 'amqp'}`
-  let chain: Promise<unknown> = Promise.resolve()
 
   async function relayOnce(): Promise<number> {
     const saved = await store.ingress.getCursor(name)
@@ -57,14 +58,11 @@ export async function startAmqpRelay(store: Store, cfg: AmqpRelayConfig) {
     }
   }
 
+  const loop = relayLoop(relayOnce, cfg.pollMs ?? 500)
   return {
-    relayOnce: (): Promise<number> => {
-      const next = chain.then(relayOnce)
-      chain = next.catch(() => undefined)
-      return next
-    },
+    relayOnce: loop.once,
     close: async () => {
-      await chain
+      await loop.stop()
       await ch.close()
       await conn.close()
     },

@@ -1,6 +1,7 @@
 import { type JetStreamClient, jetstream } from '@nats-io/jetstream'
 import { connect, type NatsConnection } from '@nats-io/transport-node'
 import { decodeCursor, encodeCursor, LOG_START, type LogCursor, type Store } from '../../store/types.ts'
+import { relayLoop } from './relay-loop.ts'
 
 export interface NatsRelayConfig {
   readonly servers: string | string[]
@@ -31,15 +32,6 @@ export async function startNatsRelay(store: Store, cfg: NatsRelayConfig): Promis
   const js: JetStreamClient = jetstream(nc)
   const name = `relay:${cfg.name ?? 'nats'}`
   const prefix = cfg.subjectPrefix ?? 'qualink'
-  let timer: NodeJS.Timeout | undefined
-  let closed = false
-  // Passes never overlap: two at once could write the cursor out of order.
-  let chain: Promise<unknown> = Promise.resolve()
-  const pass = () => {
-    const next = chain.then(relayOnce)
-    chain = next.catch(() => undefined)
-    return next
-  }
 
   async function relayOnce() {
     const saved = await store.ingress.getCursor(name)
@@ -63,21 +55,11 @@ export async function startNatsRelay(store: Store, cfg: NatsRelayConfig): Promis
     }
   }
 
-  const loop = () => {
-    if (closed) return
-    pass()
-      .catch(() => undefined)
-      .finally(() => {
-        if (!closed) timer = setTimeout(loop, cfg.pollMs ?? 500)
-      })
-  }
-  timer = setTimeout(loop, 0)
+  const loop = relayLoop(relayOnce, cfg.pollMs ?? 500)
   return {
-    relayOnce: pass,
+    relayOnce: loop.once,
     close: async () => {
-      closed = true
-      if (timer) clearTimeout(timer)
-      await chain
+      await loop.stop()
       await nc.drain()
     },
   }
