@@ -44,6 +44,8 @@ interface Table {
   key(row: Record<string, unknown>): unknown[]
   /** the column as stored → what the update writes back */
   encode?(json: string): unknown
+  /** compare-and-set: the value as read, when the update checks it is unchanged */
+  expect?(row: Record<string, unknown>): unknown
 }
 
 const TABLES: readonly Table[] = [
@@ -73,6 +75,7 @@ const TABLES: readonly Table[] = [
     cursor: (r) => [String(r.run_id), Number(r.position)],
     update: 'UPDATE run_journal SET result = ? WHERE run_id = ? AND position = ? AND result = ?',
     key: (r) => [String(r.run_id), Number(r.position)],
+    expect: (r) => r.v,
   },
   {
     name: 'raw_deliveries',
@@ -81,9 +84,11 @@ const TABLES: readonly Table[] = [
       params: [after?.[0] ?? 0, limit],
     }),
     cursor: (r) => [Number(r.seq)],
-    update: 'UPDATE raw_deliveries SET body = ? WHERE seq = ?',
+    // compare-and-set on the bytes read: a retention purge that emptied the body meanwhile wins
+    update: 'UPDATE raw_deliveries SET body = ? WHERE seq = ? AND body = ?',
     key: (r) => [Number(r.seq)],
     encode: (json) => Buffer.from(json),
+    expect: (r) => r.v,
   },
 ]
 
@@ -133,8 +138,8 @@ export async function rotateKeys(
           for (const c of changes) {
             const json = JSON.stringify(c.value)
             const params = [t.encode ? t.encode(json) : json, ...t.key(c.row)]
-            // the journal's TEXT column: compare-and-set on the text read; events: not purged meanwhile
-            if (t.name === 'run_journal') params.push(text(c.row.v))
+            // events are only ever rewritten by a purge, which the update's condition excludes
+            if (t.expect) params.push(t.expect(c.row))
             const n = await x.run(t.update, params)
             if (n > 0) {
               rowsRewritten++
