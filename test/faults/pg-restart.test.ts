@@ -2,17 +2,19 @@ import { mkdtempSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import pino from 'pino'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, expect, it } from 'vitest'
 import { type Qualink, startQualink } from '../../src/server/qualink.ts'
 import { ping } from '../event-fixtures.ts'
-import { PrivatePostgres, privatePostgresPossible } from './private-postgres.ts'
+import { privatePostgresMissing } from './prerequisites.ts'
+import { PrivatePostgres } from './private-postgres.ts'
+import { faultDescribe, report } from './report.ts'
 
 /**
  * F3 (reference/perf-reliability.md §6): PostgreSQL restarted with `-m immediate` under load.
  * Invariants: every event acknowledged with 202 is stored; Qualink reconnects by itself (no
  * process restart); time to recover is reported.
  */
-describe.skipIf(!privatePostgresPossible())('F3: immediate PostgreSQL restart under ingest load', () => {
+faultDescribe('F3: immediate PostgreSQL restart under ingest load', privatePostgresMissing(), () => {
   let pg: PrivatePostgres
   let q: Qualink
 
@@ -58,6 +60,7 @@ describe.skipIf(!privatePostgresPossible())('F3: immediate PostgreSQL restart un
     const crashedAt = Date.now()
     await load(40) // answered 503 (nothing stored), never 202
     pg.start()
+    const restartedAt = Date.now()
     // Recovery: the first 202 after the restart, without restarting Qualink.
     let recoveredAt = 0
     for (let i = 0; i < 200 && !recoveredAt; i++) {
@@ -68,13 +71,16 @@ describe.skipIf(!privatePostgresPossible())('F3: immediate PostgreSQL restart un
     }
     expect(recoveredAt).toBeGreaterThan(0)
     await load(200)
-    console.log(
-      `F3: ${acked.length} acked (${before} before the crash), ${failed} refused or failed while down, ` +
-        `recovered ${recoveredAt - crashedAt} ms after the crash (restart included)`,
-    )
     const all = await q.store.listEvents({ allPlants: true, reason: 'test' }, { limit: 100_000 })
-    const stored = new Set(all.map((e) => e.id))
-    expect(acked.filter((id) => !stored.has(id))).toEqual([]) // lost = acked − stored
+    report('F3 PostgreSQL immediate restart', {
+      acked,
+      stored: all.map((e) => e.id),
+      faultEndedAt: restartedAt,
+      recoveredAt,
+      detail:
+        `${before} acked before the crash, ${failed} refused or failed while down; ` +
+        `${recoveredAt - crashedAt} ms from the crash to the first 202 (restart included)`,
+    })
     expect(failed).toBeGreaterThan(0) // the outage was real
   })
 })

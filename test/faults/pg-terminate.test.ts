@@ -3,20 +3,23 @@ import os from 'node:os'
 import path from 'node:path'
 import pg from 'pg'
 import pino from 'pino'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, expect, it } from 'vitest'
 import { httpLedger, type LedgerServer, startLedgerServer } from '../../simulators/ledger/server.ts'
 import { type Qualink, startQualink } from '../../src/server/qualink.ts'
 import { kernelDemo } from '../../src/workflows/kernel-demo.ts'
 import { ALL, demoEvent, until } from '../engine/harness.ts'
-import { PrivatePostgres, privatePostgresPossible } from './private-postgres.ts'
+import { privatePostgresMissing } from './prerequisites.ts'
+import { PrivatePostgres } from './private-postgres.ts'
+import { faultDescribe, report } from './report.ts'
 
 /**
  * F4 (reference/perf-reliability.md §6): Qualink's database sessions are killed again and again
  * (`pg_terminate_backend`) while events are ingested and runs execute. Invariants: every acked
  * event stored, every run finishes its effects once per business key, nothing stuck.
  */
-describe.skipIf(!privatePostgresPossible())(
+faultDescribe(
   'F4: repeated pg_terminate_backend during ingest and execution',
+  privatePostgresMissing(),
   () => {
     let db: PrivatePostgres
     let q: Qualink
@@ -75,6 +78,7 @@ describe.skipIf(!privatePostgresPossible())(
       await new Promise((res) => setTimeout(res, 1500))
       stop = true
       await killing
+      const killsEndedAt = Date.now()
       await killer.end()
       expect(kills).toBeGreaterThan(0)
       expect(acked).toHaveLength(40)
@@ -82,11 +86,19 @@ describe.skipIf(!privatePostgresPossible())(
         const runs = await q.store.engine.listRuns(ALL, { workflow: 'kernel-demo', limit: 100 })
         return runs.length === 40 && runs.every((r) => r.status === 'waiting')
       }, 60_000)
-      const stored = new Set((await q.store.listEvents(ALL, { limit: 1000 })).map((e) => e.id))
-      expect(acked.filter((id) => !stored.has(id))).toEqual([])
-      for (let i = 0; i < 40; i++)
-        expect(ledger.docs.filter((d) => d.key === `F4-${i}`).map((d) => d.line)).toEqual([1, 2])
-      console.log(`F4: ${kills} backends terminated; 40/40 acked, stored and executed once`)
+      const recoveredAt = Date.now()
+      const applied: Record<string, number[]> = {}
+      for (const d of ledger.docs) applied[d.key] = [...(applied[d.key] ?? []), d.line]
+      report('F4 repeated pg_terminate_backend', {
+        acked,
+        stored: (await q.store.listEvents(ALL, { limit: 1000 })).map((e) => e.id),
+        effects: ledger.docs.map((d) => `${d.key}/${d.line}`),
+        applied,
+        faultEndedAt: killsEndedAt,
+        recoveredAt,
+        detail: `${kills} backends terminated; recover = last kill to every run at its wait`,
+      })
+      for (let i = 0; i < 40; i++) expect(applied[`F4-${i}`]).toEqual([1, 2])
     })
   },
 )
