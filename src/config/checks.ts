@@ -9,6 +9,7 @@ import { EgressAllowlist } from '../connectors/sdk/allowlist.ts'
 import type { FieldProblem } from '../contracts/errors.ts'
 import { isLatency } from '../observability/slo.ts'
 import { encryptionProblems } from '../security/encryption-config.ts'
+import { retentionDocProblems } from '../security/retention.ts'
 import { CONNECTORS, type SystemRole, TRANSLATORS, WORKFLOWS } from './kinds.ts'
 import { seg, unique, validate } from './problems.ts'
 import type { PlantConfig } from './schema.ts'
@@ -251,5 +252,6 @@ export function semanticProblems(doc: unknown): FieldProblem[] {
   checkWorkflows(doc, plants, out)
   checkSlos(doc, plants, out)
   out.push(...encryptionProblems(isObject(doc.security) ? doc.security.encryption : undefined))
+  out.push(...retentionDocProblems(doc.retention))
   return unique(out)
 }

@@ -13,7 +13,9 @@
  * Every batch is audited (`retention.purged`) in the transaction that purges it.
  */
 import { hashCanonical } from '../audit/canonical-json.ts'
-import { QualinkError } from '../contracts/errors.ts'
+import { catalogue } from '../contracts/catalogue.ts'
+import { type FieldProblem, QualinkError } from '../contracts/errors.ts'
+import { parseDuration } from '../engine/retry.ts'
 import type { SingletonOptions } from '../engine/singleton.ts'
 import type { Logger } from '../observability/logger.ts'
 import { marks, type SqlExecutor } from '../store/sql-executor.ts'
@@ -60,6 +62,34 @@ export function retentionProblems(
         },
       ]
     : []
+}
+
+/** Problems of qualink.yaml's `retention` as written (`qualink config validate`): types and the audit rule. */
+export function retentionDocProblems(r: unknown): FieldProblem[] {
+  if (typeof r !== 'object' || r === null || Array.isArray(r)) return []
+  const doc = r as { events?: unknown; auditPayloads?: unknown }
+  const events =
+    typeof doc.events === 'object' && doc.events !== null ? (doc.events as Record<string, unknown>) : {}
+  const known = new Set(catalogue.map((t) => t.type))
+  const out: FieldProblem[] = Object.keys(events)
+    .filter((t) => !known.has(t))
+    .map((t) => ({ path: `/retention/events/${t}`, message: 'must be a registered canonical event type' }))
+  const ms = (d: unknown) => {
+    try {
+      return typeof d === 'string' ? parseDuration(d) : undefined
+    } catch {
+      return undefined
+    }
+  }
+  const periods = Object.values(events).map(ms)
+  if (periods.some((p) => p === undefined)) return out
+  return [
+    ...out,
+    ...retentionProblems({
+      events: Object.fromEntries(periods.map((p, i) => [i, p!])),
+      auditPayloadsMs: ms(doc.auditPayloads),
+    }),
+  ]
 }
 
 const parse = (v: unknown): Record<string, unknown> =>

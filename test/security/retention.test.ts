@@ -7,7 +7,7 @@ import { FileAnchorSink } from '../../src/audit/anchors.ts'
 import { buildEvidence } from '../../src/audit/evidence.ts'
 import { verifyBundle } from '../../src/audit/evidence-verify.ts'
 import { verifyAudit } from '../../src/audit/verify.ts'
-import { RetentionPurger, retentionProblems } from '../../src/security/retention.ts'
+import { RetentionPurger, retentionDocProblems, retentionProblems } from '../../src/security/retention.ts'
 import type { Store } from '../../src/store/types.ts'
 import { AVAILABLE, DIALECTS, type Dialect } from '../dialects.ts'
 import { ALL, type DemoHub, demoEvent, startDemoHub, until } from '../engine/harness.ts'
@@ -214,6 +214,20 @@ describe.each(DIALECTS)('payload retention on %s', (dialect: Dialect) => {
 })
 
 describe('retention configuration', () => {
+  it('names an unregistered event type and a too-short audit period as qualink.yaml spells them', () => {
+    expect(
+      retentionDocProblems({
+        events: { 'crm.complaint.opened.v1': '365d', 'no.such.thing.v1': '1d' },
+        auditPayloads: '30d',
+      })
+        .map((p) => p.path)
+        .sort(),
+    ).toEqual(['/retention/auditPayloads', '/retention/events/no.such.thing.v1'])
+    expect(
+      retentionDocProblems({ events: { 'crm.complaint.opened.v1': '365d' }, auditPayloads: '3650d' }),
+    ).toEqual([])
+  })
+
   it('refuses audit payloads kept shorter than the records they describe', () => {
     expect(
       retentionProblems({ events: { 'crm.complaint.opened.v1': 365 * DAY }, auditPayloadsMs: 30 * DAY }),
