@@ -265,7 +265,10 @@ export function enableTracing(
           context.disable()
           contextManager = undefined
         }
-        await provider.shutdown()
+        // A collector that is down must not fail the process's shutdown: the spans are lost, said once.
+        await provider
+          .shutdown()
+          .catch((e: unknown) => opts.warn?.(`opentelemetry: spans not exported at shutdown: ${String(e)}`))
       })()
       return done
     },

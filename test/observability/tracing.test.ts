@@ -299,6 +299,25 @@ describe.each(DIALECTS)('OpenTelemetry tracing end to end on %s', (dialect: Dial
     expect(sent.every(([t]) => t === traceId)).toBe(true)
   })
 
+  it('a collector that cannot be reached costs a warning, not the shutdown', async () => {
+    const gone = await startOtlpReceiver()
+    await gone.close()
+    const qualink = await start({ otlpEndpoint: gone.url })
+    const r = await post(qualink, {
+      id: randomUUID(),
+      type: 'mes.operation.completed.v1',
+      subject: 'PO-1',
+      data: completion('F4-1', '12.5'),
+    })
+    expect(r.status).toBe(202)
+    await until(async () => (await run())?.status === 'completed')
+    await qualink.close()
+    q = undefined
+    const warnings = logs.lines.filter((l) => l.level === 40 && String(l.msg).startsWith('opentelemetry:'))
+    expect(warnings.length).toBeGreaterThan(0)
+    expect(String(warnings[0]!.msg)).toMatch(/ECONNREFUSED/)
+  })
+
   it('is off without configuration: nothing is exported, no trace ids in logs, no traceparent sent', async () => {
     const qualink = await start()
     const traceparent = `00-${hex(16)}-${hex(8)}-01`
