@@ -66,6 +66,9 @@ export interface Nonconformance {
   readonly description: string
   readonly severity: 'MINOR' | 'MAJOR' | 'CRITICAL'
   status: NcStatus
+  /** the quantity split decided when it was dispositioned (like a usage decision's) */
+  dispositions?: Array<{ disposition: string; quantity: string; unit: string }>
+  dispositionedBy?: string
   readonly createdAt: string
   updatedAt: string
 }

@@ -14,6 +14,33 @@ const NC_NEXT: Record<NcStatus, readonly NcStatus[]> = {
   CANCELLED: [],
 }
 
+/**
+ * The optional split of a disposition (`dispositions: [{ disposition, quantity, unit }]`), allowed
+ * only when the status becomes DISPOSITIONED; without one the change is a bare status change.
+ */
+function dispositionLines(
+  b: Record<string, unknown>,
+  status: NcStatus,
+): Nonconformance['dispositions'] | undefined {
+  if (b.dispositions === undefined) return undefined
+  if (status !== 'DISPOSITIONED')
+    throw qmsError(
+      400,
+      'FIELD_INVALID',
+      'dispositions are given only with status DISPOSITIONED',
+      'dispositions',
+    )
+  if (!Array.isArray(b.dispositions) || b.dispositions.length === 0)
+    throw qmsError(400, 'FIELD_INVALID', 'dispositions must be a non-empty list', 'dispositions')
+  return b.dispositions.map((d, i) => {
+    const line = obj(d)
+    const quantity = text(line, 'quantity', true)
+    if (!/^\d+(\.\d+)?$/.test(quantity))
+      throw qmsError(400, 'FIELD_INVALID', 'quantity must be a decimal', `dispositions/${i}/quantity`)
+    return { disposition: text(line, 'disposition', true), quantity, unit: text(line, 'unit') || 'PC' }
+  })
+}
+
 export function createNonconformance(
   model: QmsModel,
   emit: Emit,
@@ -69,15 +96,23 @@ export function registerQualityRecordRoutes(router: Router, model: QmsModel, emi
   }))
   router.on('PATCH', /^\/api\/v1\/nonconformances\/([^/]+)$/, (req) => {
     const nc = ncOf(req.params[0]!)
-    const status = text(obj(req.json()), 'status', true) as NcStatus
+    const b = obj(req.json())
+    const status = text(b, 'status', true) as NcStatus
     if (!NC_STATUSES.includes(status))
       throw qmsError(400, 'FIELD_INVALID', `status must be one of ${NC_STATUSES.join(', ')}`, 'status')
+    const dispositions = dispositionLines(b, status)
     if (status !== nc.status) {
       if (!NC_NEXT[nc.status].includes(status))
         throw qmsError(409, 'ILLEGAL_TRANSITION', `${nc.status} → ${status} is not allowed`, 'status')
       nc.status = status
       nc.updatedAt = model.now()
+      if (dispositions) {
+        nc.dispositions = dispositions
+        nc.dispositionedBy = text(b, 'dispositionedBy') || 'qe.sim'
+      }
       emit('nonconformance.updated', nc)
+      // a disposition decided with its quantity split is what the plant's systems act on
+      if (dispositions) emit('nonconformance.dispositioned', nc)
     }
     return { status: 200, body: nc }
   })

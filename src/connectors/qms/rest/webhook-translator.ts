@@ -1,4 +1,5 @@
 import type { CloudEvent } from '../../../contracts/envelope.ts'
+import { PermanentError } from '../../../engine/errors.ts'
 import type { Translator } from '../../../engine/translation-stage.ts'
 import { parseDecimal, type Quantity } from '../../../model/quantity.ts'
 
@@ -49,7 +50,9 @@ const valuation = (d: Decision) => (d.decision === 'ACCEPT' ? 'accepted' : 'reje
  * QMS webhooks → canonical events about the lot (subject: the batch):
  * `usage_decision.made` → `qms.usage_decision.made.v1`; `usage_decision.changed` →
  * `qms.usage_decision.changed.v1` with the new and the replaced split; `inspection_lot.cancelled`
- * → `qms.inspection_lot.cancelled.v1`. Other webhook types are stored raw and produce no event yet.
+ * → `qms.inspection_lot.cancelled.v1`; `nonconformance.dispositioned` (a disposition with its
+ * quantity split) → `qms.nonconformance.dispositioned.v1`. Other webhook types are stored raw and
+ * produce no event yet.
  */
 export function qmsWebhookTranslator(source: string): Translator {
   return {
@@ -109,6 +112,45 @@ export function qmsWebhookTranslator(source: string): Translator {
               operator: d.decidedBy,
               sourceSystem: source,
               approvalStatus: 'approved',
+            },
+          }),
+        ]
+      }
+      if (w.type === 'nonconformance.dispositioned') {
+        const nc = w.data as unknown as {
+          id: string
+          batch: string
+          updatedAt: string
+          dispositionedBy?: string
+          dispositions: Array<{ disposition: string; quantity: string; unit: string }>
+        }
+        if (!nc.batch)
+          throw new PermanentError(
+            'QLK_VALIDATION',
+            `/data/batch: QMS nonconformance ${nc.id} was dispositioned without a batch; a disposition needs the lot it applies to`,
+          )
+        return [
+          event('qms.nonconformance.dispositioned.v1', nc.batch, nc.updatedAt, {
+            disposition: {
+              id: `DISP-${nc.id}`,
+              plant: raw.plant,
+              lot: nc.batch,
+              nonconformance: nc.id,
+              lines: nc.dispositions.map((x, i) => ({
+                code: x.disposition,
+                quantity: parseDecimal(
+                  x.quantity,
+                  3,
+                  (x.unit || 'EA').toUpperCase(),
+                  `/data/dispositions/${i}/quantity`,
+                ),
+              })),
+              audit: {
+                timestamp: nc.updatedAt,
+                ...(nc.dispositionedBy ? { operator: nc.dispositionedBy } : {}),
+                sourceSystem: source,
+                approvalStatus: 'approved',
+              },
             },
           }),
         ]
