@@ -23,6 +23,10 @@ import { faultDescribe, report } from './report.ts'
  * network level, not the simulator's own fault switch. Invariant: the retry carries the same key
  * and the ERP holds exactly one document per lot and stock bucket (SAP never deduplicates, so the
  * simulator's document count is the effect ledger).
+ *
+ * F13 on the same link: the proxy goes silent (DROP-style partition) as the decisions arrive;
+ * the ERP calls hang to the egress timeout and the runs retry. After the heal every run completes,
+ * nothing is dead-lettered, and the documents are still one per bucket.
  */
 const POST_UD = /^POST \S*\/A_InspLotUsageDecision HTTP/
 const POST_STOCK = /^POST \S*A_InspLotMatlDocItem/
@@ -80,13 +84,8 @@ const scenario = (dialect: Dialect) => () => {
     await db?.cleanup()
   })
 
-  it('posts exactly one ERP document per bucket when the answers are cut after the commit', async () => {
-    const udPosts = proxy.tally(POST_UD)
-    const stockPosts = proxy.tally(POST_STOCK)
-    // Two cuts per batch on the usage decision and the stock postings: every first attempt of
-    // both ERP writes is applied by the ERP and its answer lost.
-    proxy.cutAfterForward(POST_UD, BATCHES.length)
-    proxy.cutAfterForward(POST_STOCK, BATCHES.length * 2)
+  /** Goods receipts at the ERP, then the QMS decides every lot: 60 release, 30 block, 10 scrap. */
+  const receiveAndDecide = async () => {
     for (const batch of BATCHES) {
       const res = await s4Client(erp.url).send(
         'POST',
@@ -108,48 +107,100 @@ const scenario = (dialect: Dialect) => () => {
         ],
       })
     }
-    const completed = async () => {
-      const runs = await Promise.all(BATCHES.map((b) => store.engine.listRuns(ALL, { key: b, limit: 5 })))
-      return runs.every((r) => r.length === 1 && r[0]!.status === 'completed')
-    }
-    await until(completed, 60_000)
-    const recoveredAt = Date.now()
-
-    // The effect ledger: one entry per ERP document, keyed by lot and stock bucket.
-    const effects = BATCHES.flatMap((b) =>
-      Object.entries(erp.state.counts.documentsByLotAndBucket[lotKey(b)] ?? {}).flatMap(([bucket, n]) =>
-        Array.from({ length: n }, () => `${lotKey(b)}/${bucket}`),
-      ),
+  }
+  const completedRuns = async () =>
+    (await Promise.all(BATCHES.map((b) => store.engine.listRuns(ALL, { key: b, limit: 5 }))))
+      .flat()
+      .filter((r) => r.status === 'completed')
+      .map((r) => r.key)
+  /**
+   * Acknowledged: the lots whose usage decision the hub answered 2xx to the QMS webhook for;
+   * stored: the lots whose run completed. Effects: one per ERP document, by lot and stock bucket.
+   */
+  const observe = async () => {
+    await qms.webhooks.idle()
+    const decided = qms.webhooks.deliveries.filter(
+      (d) => d.eventType.includes('usage') && typeof d.status === 'number' && d.status < 300,
     )
-    const gr = await store.listEvents(ALL, { type: 'erp.goods_receipt.posted.v1', limit: 10 })
+    return {
+      acked: BATCHES.filter((b) => decided.some((d) => d.body.includes(`"batch":"${b}"`))),
+      stored: await completedRuns(),
+      effects: BATCHES.flatMap((b) =>
+        Object.entries(erp.state.counts.documentsByLotAndBucket[lotKey(b)] ?? {}).flatMap(([bucket, n]) =>
+          Array.from({ length: n }, () => `${lotKey(b)}/${bucket}`),
+        ),
+      ),
+    }
+  }
+  const expectPosted = (effects: readonly string[]) => {
+    expect(new Set(effects).size).toBe(BATCHES.length * 4) // qi + unrestricted, blocked, scrap per lot
+    expect(erp.state.counts.usageDecisions).toBe(BATCHES.length)
     const stock = erp.state.stock.filter((s) => BATCHES.map(lotKey).includes(s.lot))
+    expect(stock).toHaveLength(BATCHES.length)
+    for (const s of stock)
+      expect(s.buckets).toMatchObject({ qi: 0, unrestricted: 60_000, blocked: 30_000, scrap: 10_000 })
+  }
+
+  it('posts exactly one ERP document per bucket when the answers are cut after the commit', async () => {
+    const udPosts = proxy.tally(POST_UD)
+    const stockPosts = proxy.tally(POST_STOCK)
+    // Every first attempt of the usage decision and the first two stock postings per lot are
+    // applied by the ERP and their answers lost.
+    proxy.cutAfterForward(POST_UD, BATCHES.length)
+    proxy.cutAfterForward(POST_STOCK, BATCHES.length * 2)
+    await receiveAndDecide()
+    await until(async () => (await completedRuns()).length === BATCHES.length, 60_000)
+    const recoveredAt = Date.now()
+    const o = await observe()
     const r = report(`F10 ERP commit-then-drop (${dialect})`, {
-      acked: gr.map((e) => e.id),
-      stored: gr.map((e) => e.id),
-      effects,
+      ...o,
       faultEndedAt: proxy.lastFaultAt,
       recoveredAt,
       detail:
         `cut after forwarding ${proxy.counts.cut}; UD POSTs seen ${udPosts()}, stock POSTs seen ${stockPosts()}; ` +
-        `ERP usage decisions ${erp.state.counts.usageDecisions}; time from last cut to both runs completed`,
+        `ERP usage decisions ${erp.state.counts.usageDecisions}; recover = last cut to every run completed`,
     })
     expect(r.acknowledged).toBe(BATCHES.length)
     expect(proxy.counts.cut).toBe(BATCHES.length * 3) // every planned cut fired
-    expect(new Set(effects).size).toBe(BATCHES.length * 4) // qi + unrestricted, blocked, scrap per lot
-    expect(erp.state.counts.usageDecisions).toBe(BATCHES.length)
-    for (const s of stock)
-      expect(s.buckets).toMatchObject({ qi: 0, unrestricted: 60_000, blocked: 30_000, scrap: 10_000 })
-    expect(stock).toHaveLength(BATCHES.length)
+    expectPosted(o.effects)
+  })
+
+  it('F13 to the ERP: a silent link while the decisions arrive, drained after the heal, once per bucket', async () => {
+    await receiveAndDecide() // the link goes silent as the decisions reach the hub
+    proxy.partition('blackhole')
+    const startedAt = Date.now()
+    // The runs reach the ERP, hang until the egress timeout (ambiguous for a POST) and retry.
+    await until(
+      async () => (await store.engine.listRuns(ALL, { limit: 10 })).some((r) => r.attempts > 1),
+      30_000,
+    )
+    const stuck = await completedRuns()
+    proxy.heal()
+    const healedAt = Date.now()
+    await until(async () => (await completedRuns()).length === BATCHES.length, 60_000)
+    const recoveredAt = Date.now()
+    const o = await observe()
+    report(`F13 ERP partition (${dialect})`, {
+      ...o,
+      faultEndedAt: healedAt,
+      recoveredAt,
+      detail:
+        `partition lasted ${healedAt - startedAt} ms; runs completed during it ${stuck.length}; ` +
+        `dead letters ${(await store.engine.listDeadLetters(ALL, { limit: 5 })).length}; recover = heal to every run completed`,
+    })
+    expect(stuck).toEqual([])
+    expect(await store.engine.listDeadLetters(ALL, { limit: 5 })).toEqual([])
+    expectPosted(o.effects)
   })
 }
 
 faultDescribe(
-  'F10: ERP connection cut after the request was forwarded (sqlite)',
+  'F10 and F13 on the ERP link: answers cut after the commit, a silent link (sqlite)',
   undefined,
   scenario('sqlite'),
 )
 faultDescribe(
-  'F10: ERP connection cut after the request was forwarded (postgres)',
+  'F10 and F13 on the ERP link: answers cut after the commit, a silent link (postgres)',
   await sharedPostgresMissing(),
   scenario(DIALECTS[1]),
 )
