@@ -109,6 +109,7 @@ export class TranslationStage {
         : []
       await ingress.settleRawDelivery(raw.seq, { status: 'translated', eventSeq: results[0]?.seq ?? null })
       this.o.onOutcome?.(raw.source, 'translated')
+      span?.set({ 'qualink.translation.outcome': 'translated', 'qualink.translation.events': events.length })
     } catch (e) {
       const c = classify(e)
       if (c.code === 'QLK_XREF_MISSING' && missing.length > 0) {
@@ -119,6 +120,7 @@ export class TranslationStage {
           parkedOn: missing.map(xrefKeyString),
         })
         this.o.onOutcome?.(raw.source, 'parked')
+        span?.set({ 'qualink.translation.outcome': 'parked', 'error.type': c.code })
         return
       }
       const policy = this.o.retry ?? DEFAULT_RETRY
@@ -131,11 +133,14 @@ export class TranslationStage {
           error: c.message,
         })
         this.o.onOutcome?.(raw.source, 'retry')
+        span?.fail(e, c.code)
         return
       }
       // The raw body stays stored: "what exactly did the ERP send?" always has an answer.
       await ingress.settleRawDelivery(raw.seq, { status: 'dead', code: c.code, error: c.message })
       this.o.onOutcome?.(raw.source, 'dead')
+      span?.set({ 'qualink.translation.outcome': 'dead' })
+      span?.fail(e, c.code)
       this.o.logger?.warn({ source: raw.source, deliveryId: raw.deliveryId, code: c.code }, c.message)
     }
   }

@@ -269,6 +269,23 @@ describe.each(DIALECTS)('OpenTelemetry tracing end to end on %s', (dialect: Dial
       body: '{}',
     })
     expect(refused.status).toBe(400)
+    const unreadable = await fetch(`${qualink.url}/v1/ingress/mes-test`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-delivery-id': 'mes-2',
+        traceparent: `00-${traceId}-${hex(8)}-01`,
+      },
+      body: '{"torque":',
+    })
+    expect(unreadable.status).toBe(202)
+    const dead = async () =>
+      (
+        (await (await fetch(`${qualink.url}/v1/raw-deliveries?status=dead`)).json()) as {
+          deliveries: unknown[]
+        }
+      ).deliveries.length
+    await until(async () => (await dead()) === 1)
     await until(async () => (await run())?.status === 'waiting')
     // The translated event carries the translation span's context, which continues the sender's trace.
     const stored = await storedTraceparent(qualink, 'mes-1#0')
@@ -277,21 +294,37 @@ describe.each(DIALECTS)('OpenTelemetry tracing end to end on %s', (dialect: Dial
     q = undefined
 
     const spans = receiver.spans
-    const ingest = spans.find((s) => s.name === 'POST /v1/ingress/:source')
+    const deliveries = spans.filter((s) => s.name === 'POST /v1/ingress/:source')
+    const ingest = deliveries.find((s) => s.attributes['qualink.ingress.delivery_id'] === 'mes-1')
     expect(ingest).toMatchObject({ traceId, parentSpanId: caller, kind: SERVER })
     expect(ingest!.attributes).toMatchObject({
       'qualink.ingress.delivery_id': 'mes-1',
       'http.response.status_code': 202,
     })
     // A refused delivery is the caller's error: named, but the span's status stays unset (HTTP semconv).
-    const refusal = spans.find((s) => s.name === 'POST /v1/ingress/:source' && s.spanId !== ingest!.spanId)
+    const refusal = deliveries.find((s) => s.attributes['qualink.ingress.delivery_id'] === undefined)
     expect(refusal).toMatchObject({ traceId, status: 0 })
     expect(refusal!.attributes).toMatchObject({
       'http.response.status_code': 400,
       'error.type': 'QLK_VALIDATION',
     })
-    const translate = spans.find((s) => s.name === 'translate mes-test')
+    const translate = spans.find(
+      (s) => s.name === 'translate mes-test' && s.attributes['qualink.ingress.delivery_id'] === 'mes-1',
+    )
     expect(translate).toMatchObject({ traceId, parentSpanId: caller, spanId: stored!.split('-')[2] })
+    expect(translate!.attributes).toMatchObject({
+      'qualink.translation.outcome': 'translated',
+      'qualink.translation.events': 1,
+    })
+    // A delivery that cannot be translated is dead-lettered with its body kept: an error in its trace.
+    const failed = spans.find(
+      (s) => s.name === 'translate mes-test' && s.attributes['qualink.ingress.delivery_id'] === 'mes-2',
+    )
+    expect(failed).toMatchObject({ traceId, status: 2 })
+    expect(failed!.attributes).toMatchObject({
+      'qualink.translation.outcome': 'dead',
+      'error.type': expect.any(String),
+    })
     const attempt = spans.find((s) => s.name === 'run in-process-quality-check')
     expect(attempt).toMatchObject({ traceId, parentSpanId: translate!.spanId })
     const sent = sentToSystems()
