@@ -3,17 +3,14 @@ import path from 'node:path'
 import { Writable } from 'node:stream'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { type ErpS4Sim, type QmsSim, startErpS4, startQms } from '../../simulators/index.ts'
-import { buildRuntime } from '../../src/config/build-runtime.ts'
-import { loadConfig } from '../../src/config/load.ts'
 import type { CloudEvent } from '../../src/contracts/envelope.ts'
 import type { Translator } from '../../src/engine/translation-stage.ts'
 import { createLogger } from '../../src/observability/logger.ts'
-import { type TracingSettings, tracingSettings } from '../../src/observability/tracing.ts'
+import type { TracingSettings } from '../../src/observability/tracing.ts'
 import { eventLogHistory } from '../../src/projections/measurement-history.ts'
 import { type Qualink, startQualink } from '../../src/server/qualink.ts'
 import type { Store } from '../../src/store/types.ts'
 import { inProcessQualityCheck } from '../../src/workflows/in-process-check.ts'
-import { problemsOf, TempDir } from '../config/fixture.ts'
 import { AVAILABLE, createTestDatabase, DIALECTS, type Dialect, type TestDatabase } from '../dialects.ts'
 import { ALL, until } from '../engine/harness.ts'
 import { simulatorPorts } from '../workflows/helpers.ts'
@@ -373,57 +370,5 @@ describe.each(DIALECTS)('OpenTelemetry tracing end to end on %s', (dialect: Dial
     expect(logs.lines.filter((l) => 'trace_id' in l)).toEqual([])
     expect(sentToSystems()).toEqual([])
     expect(receiver.contentTypes).toEqual([])
-  })
-})
-
-describe('tracing configuration', () => {
-  const doc = (tracing: Record<string, unknown>) => ({
-    version: 1,
-    server: { tracing },
-    connectors: {
-      sap: { kind: 'erp/sap-s4', config: { baseUrl: 'https://s4.example' } },
-      qms: { kind: 'qms/rest', config: { baseUrl: 'https://qms.example' } },
-    },
-    egress: { allowlist: { sap: ['https://s4.example'], qms: ['https://qms.example'] } },
-    plants: { P100: { erp: 'sap', qms: 'qms' } },
-  })
-
-  it('reads server.tracing from qualink.yaml and names each bad field', () => {
-    const tmp = new TempDir()
-    try {
-      const tracing = {
-        otlpEndpoint: 'http://collector:4318',
-        serviceName: 'qualink-p100',
-        sampleRatio: 0.25,
-      }
-      const rt = buildRuntime(loadConfig(tmp.write('qualink.yaml', doc(tracing)), {}), {})
-      expect(rt.options.tracing).toEqual(tracing)
-      const problems = problemsOf(tmp, doc({ otlpEndpoint: 'collector:4318', sampleRatio: 2, sampler: 'x' }))
-      expect(problems).toEqual(
-        expect.arrayContaining([
-          { path: '/server/tracing/otlpEndpoint', message: expect.stringContaining('must match') },
-          { path: '/server/tracing/sampleRatio', message: 'must be <= 1' },
-          { path: '/server/tracing/sampler', message: 'unknown key' },
-        ]),
-      )
-    } finally {
-      tmp.remove()
-    }
-  })
-
-  it('is off unless configured; the OTel environment variables override the file', () => {
-    expect(tracingSettings(undefined, {})).toBeUndefined()
-    expect(tracingSettings(undefined, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel:4318' })).toEqual({
-      otlpEndpoint: 'http://otel:4318',
-    })
-    expect(
-      tracingSettings(
-        { otlpEndpoint: 'http://file:4318', sampleRatio: 0.5 },
-        { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://env:4318', OTEL_SERVICE_NAME: 'qualink-a' },
-      ),
-    ).toEqual({ otlpEndpoint: 'http://env:4318', sampleRatio: 0.5, serviceName: 'qualink-a' })
-    expect(() => tracingSettings(undefined, { OTEL_EXPORTER_OTLP_ENDPOINT: 'otel:4318' })).toThrow(
-      /OTEL_EXPORTER_OTLP_ENDPOINT must be an http\(s\) URL/,
-    )
   })
 })
