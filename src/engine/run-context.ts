@@ -1,5 +1,5 @@
 import { QualinkError } from '../contracts/errors.ts'
-import { inSpan } from '../observability/tracing.ts'
+import { inSpan, linkActiveSpan } from '../observability/tracing.ts'
 import { typeFamily } from '../store/engine-rows.ts'
 import type { EngineStore, Fence, JournalEntry, JournalKind, RunRow, WaitRow } from '../store/engine-types.ts'
 import type { StoredEvent } from '../store/types.ts'
@@ -204,6 +204,8 @@ export class RunContext implements WorkflowContext {
     event: StoredEvent,
   ) {
     const up = this.d.upcast(event)
+    // The event's sender traced its own ingest; the attempt that receives it points there.
+    linkActiveSpan(up.envelope.traceparent, { 'cloudevents.event_id': up.id, 'qualink.wait': name })
     await this.record(kind, name, position, occurrence, { event: up }, null)
     return { event: up }
   }

@@ -202,6 +202,16 @@ export function recordServerError(span: TraceSpan, error: unknown): void {
   else span.fail(error)
 }
 
+/**
+ * Links the active span to another trace (an event a run received mid-way, whose own ingest is
+ * in its sender's trace); nothing when tracing is off or `traceparent` is not one.
+ */
+export function linkActiveSpan(traceparent: unknown, attributes?: SpanAttributes): void {
+  if (!contextManager || !isTraceparent(traceparent)) return
+  const linked = trace.getSpanContext(remoteContext(traceparent))
+  if (linked) trace.getActiveSpan()?.addLink({ context: linked, attributes: clean(attributes) })
+}
+
 /** The active span's ids, for log lines (OpenTelemetry log data model field names). */
 export function activeTraceIds(): { trace_id: string; span_id: string } | undefined {
   if (!contextManager) return undefined

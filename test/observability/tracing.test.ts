@@ -224,6 +224,11 @@ describe.each(DIALECTS)('OpenTelemetry tracing end to end on %s', (dialect: Dial
     // the step after the wait ran in the second attempt: same trace across the durable boundary
     const release = steps.find((s) => s.attributes['qualink.step.name'] === 'release-hold')!
     expect(release.parentSpanId).toBe(attempts[1]!.spanId)
+    // and that attempt links to the trace of the disposition it received
+    expect(attempts[1]!.links).toEqual([
+      expect.objectContaining({ traceId: otherTrace, spanId: disp.header.split('-')[2] }),
+    ])
+    expect(attempts[0]!.links).toEqual([])
 
     const calls = spans.filter((s) => s.kind === CLIENT)
     expect(new Set(calls.map((c) => c.attributes['qualink.connector']))).toEqual(new Set(['erp', 'qms']))
