@@ -251,28 +251,22 @@ export async function startPlantDay(o: PlantDayOptions): Promise<PlantDay> {
     const nc = (Array.isArray(list) ? list : (list.items ?? [])).find((x) => x.batch === next.lot)
     if (!nc) return // not opened yet: try again next tick
     pendingDispositions.shift()
+    // The disposition with its quantity split reaches Qualink as the QMS's own signed webhook.
     for (const status of ['CONTAINED', 'UNDER_REVIEW', 'DISPOSITIONED']) {
       await fetch(`${o.qms.url}/api/v1/nonconformances/${nc.id}`, {
         method: 'PATCH',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ status }),
+        body: JSON.stringify(
+          status === 'DISPOSITIONED'
+            ? {
+                status,
+                dispositionedBy: 'qe.on.duty',
+                dispositions: [{ disposition: 'REWORK', quantity: '40', unit: 'PC' }],
+              }
+            : { status },
+        ),
       })
     }
-    await post(
-      'qms.nonconformance.dispositioned.v1',
-      next.lot,
-      {
-        disposition: {
-          id: `DISP-${nc.id}`,
-          plant,
-          lot: next.lot,
-          nonconformance: nc.id,
-          lines: [{ code: 'REWORK', quantity: { units: 40, scale: 0, uom: 'PC' } }],
-          audit: audit('qms'),
-        },
-      },
-      'urn:qms:cloud',
-    )
     stats.dispositions!++
   }
 

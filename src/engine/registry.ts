@@ -57,7 +57,12 @@ export class WorkflowRegistry {
       if (!defs) return []
       const env = JSON.parse(e.envelopeJson) as { data: unknown }
       const view = { type: e.type, subject: e.subject, plant: e.plant, data: env.data, id: e.id }
-      return defs.map((d) => ({ workflow: d.name, version: d.version, key: d.key(view) }))
+      return defs.map((d) => ({
+        workflow: d.name,
+        version: d.version,
+        key: d.key(view),
+        start: !d.startsOn || d.startsOn.includes(e.type),
+      }))
     }
   }
 }

@@ -52,6 +52,12 @@ export interface WorkflowDefinition<Ports = unknown, Config = unknown> {
   /** older versions whose in-flight runs and replays this version may execute (a patch) */
   readonly compatibleWith?: readonly number[]
   readonly triggers: readonly string[]
+  /**
+   * The triggers that may start a run (default: all of them). The others only join the inbox of
+   * the key's active run; with none active they are stored and route nowhere (a late decision
+   * webhook must not start a run that has nothing to do).
+   */
+  readonly startsOn?: readonly string[]
   /** one active run per key; trigger events of a busy key go to its inbox */
   readonly key: (event: {
     type: string

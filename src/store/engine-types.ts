@@ -13,6 +13,8 @@ export interface RouteTarget {
   readonly workflow: string
   readonly version: number
   readonly key: string
+  /** false: join the key's active run's inbox, or nothing when none is active */
+  readonly start: boolean
 }
 
 export type Router = (event: AppendEvent) => readonly RouteTarget[]

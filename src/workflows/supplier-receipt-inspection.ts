@@ -84,6 +84,10 @@ export function supplierReceiptInspection(
     // v1 runs replay on this code through the v1 wait (their snapshot has no decisionFrom).
     compatibleWith: [1],
     triggers: [GR_POSTED, GR_REVERSED, UD_MADE, UD_CHANGED, LOT_CANCELLED],
+    // A decision or a QMS cancellation matters only to the batch's active run; one that finds
+    // none (a finished-goods approval, a late webhook, our own cancellation echoed back) starts
+    // nothing. Reversals and changed decisions after a run still start one: they must be acted on.
+    startsOn: [GR_POSTED, GR_REVERSED, UD_CHANGED],
     key: lotKey,
     config: (plant) => ({ ...settings(plant), decisionFrom: 'inbox' }),
     async run(ctx, trigger) {
@@ -96,8 +100,8 @@ export function supplierReceiptInspection(
         case UD_CHANGED:
           return applyDecisionChange(ctx, data as DecisionChanged, trigger.id)
         default:
-          // A decision or cancellation no receipt run is waiting for: already applied (e.g. a
-          // late webhook after the deadline poll found the decision) or a lot Qualink never received.
+          // Not a starting trigger (startsOn): reached only when a run was started from the
+          // inbox this event was left in after the batch's previous run completed.
           return { skipped: `${trigger.type} of lot ${ctx.key}: no receipt run is waiting for it` }
       }
     },

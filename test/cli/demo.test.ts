@@ -44,9 +44,15 @@ describe('the npm start demo', () => {
       output += String(b)
     })
     const completed = async (workflow: string) => {
-      const r = await fetch(`http://127.0.0.1:${port}/v1/runs?workflow=${workflow}&status=completed&limit=5`)
+      const r = await fetch(
+        `http://127.0.0.1:${port}/v1/runs?workflow=${workflow}&status=completed&limit=200`,
+      )
       return r.ok ? ((await r.json()) as { runs: unknown[] }).runs : []
     }
+    const dispositioned = async () =>
+      ((await completed('in-process-quality-check')) as Array<{ result: { verdict: string } }>).some(
+        (r) => r.result.verdict === 'dispositioned',
+      )
     await until(async () => {
       try {
         return (await Promise.all(WORKFLOWS.map(completed))).every((runs) => runs.length > 0)
@@ -54,6 +60,9 @@ describe('the npm start demo', () => {
         return false // not listening yet
       }
     }, 150_000)
+    // an out-of-tolerance order held, its nonconformance dispositioned in the QMS, the QMS webhook
+    // translated, and the hold released
+    await until(dispositioned, 60_000)
     expect(output).toContain('Qualink demo is running on embedded SQLite')
     // a released lot: its ERP delivery block lifted after lab, packing and QA approval
     const releases = (await completed('finished-goods-release')) as Array<{ result: { decision: string } }>

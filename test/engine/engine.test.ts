@@ -163,6 +163,40 @@ describe.each(DIALECTS)('engine on %s', (dialect: Dialect) => {
     expect(runs).toHaveLength(2)
   })
 
+  it('a trigger outside startsOn joins an active run but never starts one', async () => {
+    const gated = defineWorkflow<unknown>({
+      name: 'gated',
+      version: 1,
+      triggers: ['qualink.demo.order_received.v1', 'qualink.demo.approval_given.v1'],
+      startsOn: ['qualink.demo.order_received.v1'],
+      key: (ev) => (ev.data as { order: string }).order,
+      async run(ctx) {
+        const next = await ctx.receive({ timeout: '1h' })
+        return next.timedOut ? 'timed out' : (next.event.envelope.data as { approver: string }).approver
+      },
+    })
+    const e = engine(store, { workflows: [gated] })
+    const runsOf = (key: string) => store.engine.listRuns(ALL, { key, limit: 10 })
+    // an approval for a key with no active run: stored, routed nowhere
+    await append(store, demoEvent('approval_given', { order: 'G-0', approver: 'early' }))
+    await e.drain()
+    expect(await runsOf('G-0')).toEqual([])
+    expect(await store.listEvents(ALL, { type: 'qualink.demo.approval_given.v1', limit: 5 })).toHaveLength(1)
+    // with a run active, the same kind of event reaches its inbox
+    await append(store, demoEvent('order_received', { order: 'G-1', lines: 1 }))
+    await e.drain()
+    await append(store, demoEvent('approval_given', { order: 'G-1', approver: 'qa' }))
+    await until(async () => {
+      await e.drain()
+      return (await runsOf('G-1'))[0]?.status === 'completed'
+    })
+    expect((await runsOf('G-1')).map((r) => r.result)).toEqual(['qa'])
+    // after it completed, a late approval again starts nothing
+    await append(store, demoEvent('approval_given', { order: 'G-1', approver: 'late' }))
+    await e.drain()
+    expect(await runsOf('G-1')).toHaveLength(1)
+  })
+
   it.each(['block', 'skip'] as const)(
     'a poisoned key follows policy %s without stalling other keys',
     async (policy) => {

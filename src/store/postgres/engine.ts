@@ -163,18 +163,23 @@ export class PostgresEngine implements EngineStore {
     targets: readonly RouteTarget[],
   ): Promise<void> {
     for (const t of targets) {
-      const started = await c.query(
-        `INSERT INTO workflow_runs (id, plant, workflow, version, run_key, status, trigger_event_seq, trigger_event_id,
-           due_at_ms, created_at_ms, updated_at_ms) VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8, $8, $8)
-         ON CONFLICT (workflow, run_key) WHERE status IN ${ACTIVE_STATUSES} DO NOTHING RETURNING id`,
-        [randomUUID(), e.plant, t.workflow, t.version, t.key, seq, e.id, now],
-      )
-      if (started.rowCount === 1) continue
-      // Signal-with-start: the key is busy, so the event joins the active run's inbox.
-      await c.query(
-        'INSERT INTO run_inbox (plant, workflow, run_key, version, event_seq) VALUES ($1, $2, $3, $4, $5)',
+      if (t.start) {
+        const started = await c.query(
+          `INSERT INTO workflow_runs (id, plant, workflow, version, run_key, status, trigger_event_seq, trigger_event_id,
+             due_at_ms, created_at_ms, updated_at_ms) VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8, $8, $8)
+           ON CONFLICT (workflow, run_key) WHERE status IN ${ACTIVE_STATUSES} DO NOTHING RETURNING id`,
+          [randomUUID(), e.plant, t.workflow, t.version, t.key, seq, e.id, now],
+        )
+        if (started.rowCount === 1) continue
+      }
+      // Signal-with-start: the key is busy, so the event joins the active run's inbox (a
+      // trigger that may not start a run joins only an active one).
+      const joined = await c.query(
+        `INSERT INTO run_inbox (plant, workflow, run_key, version, event_seq) SELECT $1, $2, $3, $4, $5
+          WHERE EXISTS (SELECT 1 FROM workflow_runs WHERE workflow = $2 AND run_key = $3 AND status IN ${ACTIVE_STATUSES})`,
         [e.plant, t.workflow, t.key, t.version, seq],
       )
+      if (joined.rowCount === 0) continue
       const woken = await c.query(
         `UPDATE run_waits SET status = 'matched', event_seq = $1 WHERE status = 'waiting' AND kind = 'inbox'
           AND run_id = (SELECT id FROM workflow_runs WHERE workflow = $2 AND run_key = $3 AND status IN ${ACTIVE_STATUSES})

@@ -92,6 +92,7 @@ export class SqliteEngine implements EngineStore {
     }
     for (const t of this.router?.(e) ?? []) {
       const started =
+        t.start &&
         this.q(`INSERT INTO workflow_runs (id, plant, workflow, version, run_key, status, trigger_event_seq,
             trigger_event_id, due_at_ms, created_at_ms, updated_at_ms)
           VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?)
@@ -108,10 +109,13 @@ export class SqliteEngine implements EngineStore {
           now,
         )
       if (started) continue
-      // Signal-with-start: the key is busy, so the event joins the active run's inbox.
-      this.q(
-        'INSERT INTO run_inbox (plant, workflow, run_key, version, event_seq) VALUES (?, ?, ?, ?, ?)',
-      ).run(e.plant, t.workflow, t.key, t.version, seq)
+      // Signal-with-start: the key is busy, so the event joins the active run's inbox (a
+      // trigger that may not start a run joins only an active one).
+      const joined = this.q(
+        `INSERT INTO run_inbox (plant, workflow, run_key, version, event_seq) SELECT ?, ?, ?, ?, ?
+          WHERE EXISTS (SELECT 1 FROM workflow_runs WHERE workflow = ? AND run_key = ? AND status IN ${ACTIVE_STATUSES})`,
+      ).run(e.plant, t.workflow, t.key, t.version, seq, t.workflow, t.key)
+      if (joined.changes === 0) continue
       const woken =
         this.q(`UPDATE run_waits SET status = 'matched', event_seq = ? WHERE status = 'waiting' AND kind = 'inbox'
           AND run_id = (SELECT id FROM workflow_runs WHERE workflow = ? AND run_key = ? AND status IN ${ACTIVE_STATUSES})
