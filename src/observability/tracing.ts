@@ -279,6 +279,8 @@ export function enableTracing(
         await provider
           .shutdown()
           .catch((e: unknown) => opts.warn?.(`opentelemetry: spans not exported at shutdown: ${String(e)}`))
+        // The SDK's warnings went to this process's logger; none is left to hear them.
+        if (enabled.length === 0) diag.disable()
       })()
       return done
     },
