@@ -68,8 +68,10 @@ export async function inspectionsAwaitingCreation(
         AND NOT EXISTS (
               SELECT 1 FROM run_journal j
                WHERE j.run_id = r.id AND j.kind = 'step' AND j.name = 'create-inspection-lot')
+        -- runs a receipt started; those started by a changed decision or a late reversal create no lot
+        AND EXISTS (SELECT 1 FROM events e WHERE e.seq = r.trigger_event_seq AND e.type = ?)
       GROUP BY r.plant`,
-    [RECEIPT_WORKFLOW, beforeMs],
+    [RECEIPT_WORKFLOW, beforeMs, 'erp.goods_receipt.posted.v1'],
   )
   return rows.map((r) => ({ plant: String(r.plant), n: Number(r.n), oldest: Number(r.oldest) }))
 }

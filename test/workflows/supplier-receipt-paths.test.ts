@@ -111,6 +111,10 @@ describe.each(DIALECTS)('supplier receipt exception paths on %s', (dialect: Dial
     expect(dl).toMatchObject({ key: 'R2', errorCode: 'QLK_REVERSAL_AFTER_POSTING' })
     expect(JSON.stringify(docs('R2'))).toBe(before)
     expect(told('reversed after its stock was posted')).toBe(true)
+    // a run a reversal started creates no QMS lot: it is not an inspection awaiting creation
+    const scrape = (await q.app.inject({ method: 'GET', url: '/metrics' })).body
+    expect(scrape).toMatch(/^# TYPE qualink_inspections_awaiting_creation gauge$/m)
+    expect(scrape).not.toMatch(/^qualink_inspections_awaiting_creation\{plant="P100"\} [1-9]/m)
   })
 
   it('an inspection lot cancelled in the QMS ends the run with the stock left in quality inspection', async () => {
