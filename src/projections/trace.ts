@@ -2,8 +2,9 @@ import type { Quantity } from '../model/quantity.ts'
 import { add, formatDecimal } from '../model/quantity.ts'
 import type { GenealogyEdge, LotNode, Shipment } from '../store/genealogy-types.ts'
 import { type Scope, type Store, scopeIncludes } from '../store/types.ts'
+import { type Direction, edgeRows, pageLinks, walkUntil } from './trace-page.ts'
 
-export type Direction = 'forward' | 'backward'
+export type { Direction }
 
 export interface TraceNode extends LotNode {
   readonly depth: number
@@ -46,9 +47,6 @@ export interface TraceOptions {
 }
 
 export const MAX_TRACE_NODES = 200_000
-
-/** Lot ids in code-unit order: the listing order must not depend on the server's locale. */
-const byId = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
 
 /** The edges leaving `lots` in the walk direction. */
 function step(store: Store, lots: readonly string[], direction: Direction): Promise<GenealogyEdge[]> {
@@ -113,93 +111,6 @@ export async function traceCounts(
   }
 }
 
-/** The walk so far: lots in the caller's plants in listing order, and what was counted on the way. */
-interface Walked {
-  readonly depthOf: Map<string, number>
-  readonly listed: TraceNode[]
-  readonly hidden: Map<string, string>
-  /** walk-direction edges by their source and by their target, for every level expanded */
-  readonly out: Map<string, GenealogyEdge[]>
-  readonly into: Map<string, GenealogyEdge[]>
-  /** deepest level reached; levels above it were expanded */
-  level: number
-  complete: boolean
-  truncated: boolean
-}
-
-const push = <K, V>(m: Map<K, V[]>, k: K, v: V) => {
-  const list = m.get(k)
-  if (list) list.push(v)
-  else m.set(k, [v])
-}
-
-/**
- * Walks level by level only until `want` lots in scope are listed. Listing order is (depth, lot
- * id), and a level's membership needs every shallower level (the visited set), so the cost is
- * the levels up to the page's end, not the whole graph: a bulk lot's first page reads its direct
- * consumers' ids and loads only the lots the page needs. Within the last level, lots are loaded
- * in id order and only as far as the page reaches.
- */
-async function walkUntil(
-  store: Store,
-  scope: Scope,
-  root: LotNode,
-  o: TraceOptions,
-  want: number,
-): Promise<Walked> {
-  const w: Walked = {
-    depthOf: new Map([[root.lot, 0]]),
-    listed: [{ ...root, depth: 0 }],
-    hidden: new Map(),
-    out: new Map(),
-    into: new Map(),
-    level: 0,
-    complete: true,
-    truncated: false,
-  }
-  let frontier = [root.lot]
-  while (w.listed.length < want && w.level < o.depth && frontier.length > 0) {
-    const found = await step(store, frontier, o.direction)
-    const next: string[] = []
-    for (const e of found) {
-      const [from, to] = ends(e, o.direction) as [string, string]
-      push(w.out, from, e)
-      push(w.into, to, e)
-      if (w.depthOf.has(to) || w.truncated) continue
-      if (w.depthOf.size >= MAX_TRACE_NODES) {
-        w.truncated = true
-        continue
-      }
-      w.depthOf.set(to, w.level + 1)
-      next.push(to)
-    }
-    w.level++
-    next.sort(byId)
-    let i = 0
-    while (i < next.length && w.listed.length < want) {
-      const chunk = next.slice(i, i + Math.max(want - w.listed.length, 100))
-      const lots = new Map((await store.genealogy.lotsById(chunk)).map((l) => [l.lot, l]))
-      for (const id of chunk) {
-        const l = lots.get(id)
-        // An edge to a lot the projection has no row for: reached (total) but neither listed nor hidden.
-        if (!l) continue
-        if (scopeIncludes(scope, l.plant)) w.listed.push({ ...l, depth: w.level })
-        else w.hidden.set(id, l.plant)
-      }
-      i += chunk.length
-    }
-    frontier = next
-    if (i < next.length) {
-      w.complete = false
-      return w
-    }
-  }
-  // Stopped with levels left to walk within the depth: what lies beyond is not counted yet.
-  if (frontier.length > 0 && w.level < o.depth) w.complete = false
-  if (w.truncated) w.complete = false
-  return w
-}
-
 /**
  * One page of a lot's genealogy in the caller's plants. Lots are listed by depth, then lot id;
  * `cursor` is a position in that listing, so paging is stable while the graph does not change.
@@ -210,79 +121,31 @@ export async function trace(
   root: string,
   o: TraceOptions,
 ): Promise<TraceResult | undefined> {
-  const rootLot = await store.genealogy.getLot(scope, root)
-  if (!rootLot) return undefined
+  if (!(await store.genealogy.getLot(scope, root))) return undefined
   const start = o.cursor ?? 0
+  const end = start + o.limit
   // One lot past the page says whether there is a next page.
-  const w = await walkUntil(store, scope, rootLot, o, start + o.limit + 1)
-  const page = w.listed.slice(start, start + o.limit)
-  const edges = await pageEdges(store, w, page, start, o)
+  const w = await walkUntil(store, scope, root, { ...o, maxNodes: MAX_TRACE_NODES }, end + 1)
+  const listed = w.listed.slice(start, end)
+  const lots = new Map((await store.genealogy.lotsById(listed.map((n) => n.lot))).map((l) => [l.lot, l]))
+  const edges = await edgeRows(store, await pageLinks(store, w, start, end, o))
   const counts =
     o.exactCounts && !w.complete ? await traceCounts(store, scope, root, o.direction, o.depth) : null
-  const hiddenPlants = [...new Set(w.hidden.values())].sort()
   return {
     root,
     direction: o.direction,
     depth: o.depth,
     total: counts?.total ?? w.depthOf.size,
-    nodes: page,
+    nodes: listed.flatMap((n) => {
+      const l = lots.get(n.lot)
+      return l ? [{ ...l, depth: n.depth }] : []
+    }),
     edges,
-    outOfScope: counts?.outOfScope ?? { lots: w.hidden.size, plants: hiddenPlants },
-    nextCursor: w.listed.length > start + o.limit ? String(start + o.limit) : null,
+    outOfScope: counts?.outOfScope ?? { lots: w.hidden.size, plants: [...new Set(w.hidden.values())].sort() },
+    nextCursor: w.listed.length > end ? String(end) : null,
     truncated: counts?.truncated ?? w.truncated,
     exactCounts: counts !== null || w.complete,
   }
-}
-
-/**
- * The page's edges (see TraceResult.edges). An edge counts when its source was expanded, i.e. lies
- * above the depth limit, as in the full walk. Edges of lots on the deepest level walked were not
- * read by the walk; they are read here for the page's lots only.
- */
-async function pageEdges(
-  store: Store,
-  w: Walked,
-  page: readonly TraceNode[],
-  start: number,
-  o: TraceOptions,
-): Promise<GenealogyEdge[]> {
-  const pos = new Map(w.listed.slice(0, start + page.length).map((n, i) => [n.lot, i]))
-  const unread = page.filter((n) => n.depth === w.level).map((n) => n.lot)
-  if (unread.length > 0 && w.level < o.depth) {
-    const back: Direction = o.direction === 'forward' ? 'backward' : 'forward'
-    const [outs, ins] = await Promise.all([step(store, unread, o.direction), step(store, unread, back)])
-    const seen = new Set<string>()
-    for (const e of [...outs, ...ins]) {
-      const k = `${e.eventSeq}\u0000${e.fromLot}\u0000${e.toLot}`
-      if (seen.has(k)) continue
-      seen.add(k)
-      const [from, to] = ends(e, o.direction) as [string, string]
-      // Edges into this level from shallower lots were already read when those lots were expanded.
-      if (w.depthOf.get(from) !== w.level) continue
-      push(w.out, from, e)
-      push(w.into, to, e)
-    }
-  }
-  const expanded = (lot: string) => (w.depthOf.get(lot) ?? o.depth) < o.depth
-  const out: GenealogyEdge[] = []
-  for (const n of page) {
-    const p = pos.get(n.lot)!
-    const mine: GenealogyEdge[] = []
-    if (expanded(n.lot))
-      for (const e of w.out.get(n.lot) ?? []) {
-        const q = pos.get(ends(e, o.direction)[1]!)
-        if (q !== undefined && q <= p) mine.push(e)
-      }
-    for (const e of w.into.get(n.lot) ?? []) {
-      const from = ends(e, o.direction)[0]!
-      const q = pos.get(from)
-      if (q !== undefined && q < p && expanded(from)) mine.push(e)
-    }
-    out.push(
-      ...mine.sort((a, b) => byId(a.fromLot, b.fromLot) || byId(a.toLot, b.toLot) || a.eventSeq - b.eventSeq),
-    )
-  }
-  return out
 }
 
 export interface RecallScope {
