@@ -27,6 +27,11 @@ const BENCHMARKS: Readonly<Record<string, Benchmark>> = {
     file: 'engine.ts',
     description: 'Kernel II: engine backlog drain and idle latency, graphile-worker 0.17.3 baseline',
   },
+  genealogy: {
+    file: 'genealogy.ts',
+    description:
+      'Issue 7: trace p95 on 1M lots / 3M edges, bulk first page, reconciliation lots/s; CTE baseline',
+  },
 }
 
 const HERE = path.dirname(fileURLToPath(import.meta.url))
