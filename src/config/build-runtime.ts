@@ -52,6 +52,7 @@ export type RuntimeFragment = Pick<
   | 'host'
   | 'port'
   | 'leaseTtlMs'
+  | 'singletonLeaseMs'
   | 'webhooks'
   | 'translators'
   | 'mqtt'
@@ -252,6 +253,7 @@ export function buildRuntime(loaded: LoadedConfig, env: NodeJS.ProcessEnv = proc
     host: server.host,
     port: server.port,
     leaseTtlMs: leaseMs,
+    singletonLeaseMs: server.singletonLeaseMs,
     tracing: server.tracing,
     webhooks,
     translators,

@@ -43,6 +43,11 @@ export const ServerConfig = Type.Object(
     databaseUrl: Type.Optional(SecretRef),
     /** engine lease; every connector's egress timeout must be shorter */
     leaseMs: Type.Optional(Type.Integer({ minimum: 1000, maximum: 600_000 })),
+    /**
+     * lease of each singleton (MQTT session, watched folder, relay, scheduler): a dead holder's
+     * duty moves to another process this long after its last renewal (renewed every third of it)
+     */
+    singletonLeaseMs: Type.Optional(Type.Integer({ minimum: 1000, maximum: 600_000 })),
     /** OpenTelemetry tracing (docs/operations.md "Tracing"); absent and no OTEL_EXPORTER_OTLP_ENDPOINT: off */
     tracing: Type.Optional(
       Type.Object(

@@ -75,6 +75,8 @@ export interface QualinkOptions {
   /** false: the `api` role (kept for callers that predate `role`) */
   readonly runEngine?: boolean
   readonly leaseTtlMs?: number
+  /** lease of each singleton (default 15 s): how soon a dead holder's duty moves elsewhere */
+  readonly singletonLeaseMs?: number
   /** webhook sources accepted on /v1/ingress/:source */
   readonly webhooks?: readonly WebhookSource[]
   /** translators from raw deliveries to canonical events, one per source */
@@ -157,6 +159,7 @@ export async function startQualink(opts: QualinkOptions = {}): Promise<Qualink> 
   const anchors = new FileAnchorSink(opts.anchorFile ?? path.join(dataDir, 'audit-anchors.jsonl'))
   const sealer = new AuditSealer(store, anchors, {
     owner: `${process.pid}@${Date.now()}`,
+    leaseTtlMs: opts.singletonLeaseMs,
     intervalMs: opts.sealIntervalMs,
     onError: (e) => logger.error({ err: e }, 'audit sealer failed; will retry'),
     onSealed: (n) => metrics.auditSealed.inc(n),
@@ -196,7 +199,7 @@ export async function startQualink(opts: QualinkOptions = {}): Promise<Qualink> 
   })
   const owner = `${process.pid}@${Date.now()}`
   const singleton = (name: string, duty: Pick<SingletonOptions, 'run' | 'halt'>) =>
-    new Singleton({ store, name, owner, logger, ...duty })
+    new Singleton({ store, name, owner, logger, ttlMs: opts.singletonLeaseMs, ...duty })
   const projection = singleton(`projection:${GENEALOGY_PROJECTION}`, periodicDuty(catchUp, 500, 0))
   const storeRaw = async (d: Parameters<Store['insertRawDelivery']>[0]) => {
     const r = await store.insertRawDelivery(d)
