@@ -90,7 +90,7 @@ function parseArgs(argv: readonly string[]): Options {
     dialects,
     quick,
     samples: samples > 0 ? samples : quick ? 100 : 400,
-    reconLots: reconLots > 0 ? reconLots : quick ? 200 : 2000,
+    reconLots: reconLots > 0 ? reconLots : quick ? 200 : 1000,
   }
 }
 

@@ -5,8 +5,9 @@ import { type Scope, type Store, scopeIncludes } from '../store/types.ts'
 /**
  * The paged walk behind `trace()`. It reads only what a page needs: edge ends and lot plants while
  * walking (narrow queries on the 0005_genealogy.sql tables, standard SQL through `store.sql`), the
- * full lot and edge rows for the page alone. Reading whole edge rows for a bulk lot's 9,699 direct
- * consumers took ~35 ms on SQLite against ~10 ms for the narrow read (bench/genealogy.ts graph).
+ * full lot and edge rows for the page alone. On the 100,000-lot generated graph of
+ * bench/genealogy.ts, reading a bulk lot's 1,376 consumer edges as full rows (`edgesFrom`) took
+ * 3.8–4.6 ms on SQLite, the narrow read 1.5–1.8 ms.
  */
 
 export type Direction = 'forward' | 'backward'
