@@ -179,47 +179,39 @@ export async function walkUntil(
 }
 
 /**
- * The links of a page: each between two listed lots, on the page of its later end, counted when
- * its source lies above the depth limit (as in the full walk). Links of the page's lots on the
- * deepest level walked were not read by the walk; they are read here, for the page's lots only.
+ * The links of a page (see TraceResult.edges), from what the walk read: a link into the next level
+ * with the lot it reaches (that level's links were read to find the lot); a link within a level or
+ * back to an earlier one (a loop) with the last listed lot of its source's level, whose page is
+ * the first to have read that level's links. Only links whose source lies above the depth limit
+ * count, as in the full walk. A page whose last level was not expanded reads nothing more.
  */
-export async function pageLinks(
-  store: Store,
+export function pageLinks(
   w: Walked,
   start: number,
   end: number,
   o: { readonly direction: Direction; readonly depth: number },
-): Promise<Link[]> {
-  const page = w.listed.slice(start, end)
-  const pos = new Map(w.listed.slice(0, end).map((n, i) => [n.lot, i]))
-  const unread = page.filter((n) => n.depth === w.level).map((n) => n.lot)
-  if (unread.length > 0 && w.level < o.depth) {
-    const back: Direction = o.direction === 'forward' ? 'backward' : 'forward'
-    const seen = new Set<string>()
-    for (const l of [...(await links(store, unread, o.direction)), ...(await links(store, unread, back))]) {
-      const k = key(l.seq, l.from, l.to)
-      const [from, to] = ends(l, o.direction)
-      // Links into this level from shallower lots were read when those lots were expanded.
-      if (seen.has(k) || w.depthOf.get(from) !== w.level) continue
-      seen.add(k)
-      push(w.out, from, l)
-      push(w.into, to, l)
-    }
-  }
-  const expanded = (lot: string) => (w.depthOf.get(lot) ?? o.depth) < o.depth
+): Link[] {
+  const listed = w.listed.slice(0, end)
+  const pos = new Map(listed.map((n, i) => [n.lot, i]))
+  // Last listed position of each level whose links were read (the levels above the deepest).
+  const last = new Map<number, number>()
+  listed.forEach((n, i) => {
+    if (n.depth < w.level) last.set(n.depth, i)
+  })
   const out: Link[] = []
-  for (const n of page) {
-    const p = pos.get(n.lot)!
+  for (let p = start; p < listed.length; p++) {
+    const n = listed[p]!
     const mine: Link[] = []
-    if (expanded(n.lot))
-      for (const l of w.out.get(n.lot) ?? []) {
-        const q = pos.get(ends(l, o.direction)[1])
-        if (q !== undefined && q <= p) mine.push(l)
-      }
     for (const l of w.into.get(n.lot) ?? []) {
       const from = ends(l, o.direction)[0]
-      const q = pos.get(from)
-      if (q !== undefined && q < p && expanded(from)) mine.push(l)
+      if (w.depthOf.get(from) === n.depth - 1 && pos.has(from)) mine.push(l)
+    }
+    if (last.get(n.depth) === p && n.depth < o.depth) {
+      for (let q = p; q >= 0 && listed[q]!.depth === n.depth; q--)
+        for (const l of w.out.get(listed[q]!.lot) ?? []) {
+          const to = ends(l, o.direction)[1]
+          if (pos.has(to) && w.depthOf.get(to)! <= n.depth) mine.push(l)
+        }
     }
     out.push(...mine.sort((a, b) => byId(a.from, b.from) || byId(a.to, b.to) || a.seq - b.seq))
   }

@@ -18,9 +18,10 @@ export interface TraceResult {
   readonly total: number
   readonly nodes: TraceNode[]
   /**
-   * Each edge between two listed lots appears once, on the page of whichever end comes later in
-   * the listing; so a page's edges join its lots to each other and to lots of earlier pages, and
-   * the pages together hold every edge of the trace whose both ends are in the caller's plants.
+   * Each edge between two listed lots appears on exactly one page: an edge into the next level
+   * (how the walk reached a lot) on the page of the lot it reaches; an edge within a level or
+   * back to an earlier level (a loop) on the page of the last listed lot of its source's level.
+   * The pages together hold every edge of the trace whose both ends are in the caller's plants.
    */
   readonly edges: GenealogyEdge[]
   /** lots reached in other plants: counted, never silently dropped, so a recall is not understated */
@@ -128,7 +129,7 @@ export async function trace(
   const w = await walkUntil(store, scope, root, { ...o, maxNodes: MAX_TRACE_NODES }, end + 1)
   const listed = w.listed.slice(start, end)
   const lots = new Map((await store.genealogy.lotsById(listed.map((n) => n.lot))).map((l) => [l.lot, l]))
-  const edges = await edgeRows(store, await pageLinks(store, w, start, end, o))
+  const edges = await edgeRows(store, pageLinks(w, start, end, o))
   const counts =
     o.exactCounts && !w.complete ? await traceCounts(store, scope, root, o.direction, o.depth) : null
   return {
