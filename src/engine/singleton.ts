@@ -33,20 +33,29 @@ export class Singleton {
     return this.lease !== undefined
   }
 
+  /** the duty started under the current lease (false after `run` threw: retried at the next tick) */
+  private running = false
+
   private async tick(): Promise<void> {
     try {
       if (this.lease) {
         this.lease = await this.o.store.renewLease(this.lease, this.ttl)
         if (!this.lease) {
           this.o.logger?.warn({ singleton: this.o.name }, 'lease lost: halting')
+          this.running = false
           await this.o.halt()
+          return
         }
       } else {
         this.lease = await this.o.store.acquireLease(this.o.name, this.o.owner, this.ttl)
-        if (this.lease) {
+        if (this.lease)
           this.o.logger?.info({ singleton: this.o.name, token: this.lease.token }, 'lease taken: running')
-          await this.o.run(this.lease)
-        }
+      }
+      // A duty that failed to start (its broker or folder unreachable) is retried while the
+      // lease is held, instead of holding the lease with nothing running.
+      if (this.lease && !this.running) {
+        await this.o.run(this.lease)
+        this.running = true
       }
     } catch (e) {
       this.o.logger?.error({ err: e, singleton: this.o.name }, 'singleton heartbeat failed')
@@ -68,6 +77,7 @@ export class Singleton {
       await this.o.halt()
       await this.o.store.releaseLease(this.lease).catch(() => {})
       this.lease = undefined
+      this.running = false
     }
   }
 }

@@ -24,15 +24,32 @@ export interface AmqpRelayConfig {
  * Fan-out of the event log to RabbitMQ with publisher confirms (rabbitmq.com/docs/confirms: a
  * persistent message routed to a quorum queue is confirmed once a quorum of replicas has it).
  * The cursor moves only after the broker confirmed the page; a crash republishes, so consumers
- * deduplicate by `messageId` (the event id).
+ * deduplicate by `messageId` (the event id). A lost connection (broker restart, network cut)
+ * fails the pass in flight, which is retried on a new connection at the next tick.
  */
 export async function startAmqpRelay(store: Store, cfg: AmqpRelayConfig) {
-  const conn = await amqp.connect(cfg.url)
-  const ch = await conn.createConfirmChannel()
-  await ch.assertExchange(cfg.exchange, 'topic', { durable: true })
   const name = `relay:${cfg.name ?? 'amqp'}`
+  let link: { conn: amqp.ChannelModel; ch: amqp.ConfirmChannel } | undefined
+  const connect = async () => {
+    if (link) return link
+    const conn = await amqp.connect(cfg.url)
+    const ch = await conn.createConfirmChannel()
+    const current = { conn, ch }
+    const drop = () => {
+      if (link === current) link = undefined
+    }
+    conn.on('error', drop)
+    conn.on('close', drop)
+    ch.on('error', drop)
+    ch.on('close', drop)
+    await ch.assertExchange(cfg.exchange, 'topic', { durable: true })
+    link = current
+    return current
+  }
+  await connect()
 
   async function relayOnce(): Promise<number> {
+    const { ch } = await connect()
     const saved = await store.ingress.getCursor(name)
     let cursor: LogCursor = (saved && decodeCursor(saved)) || LOG_START
     let published = 0
@@ -63,8 +80,10 @@ export async function startAmqpRelay(store: Store, cfg: AmqpRelayConfig) {
     relayOnce: loop.once,
     close: async () => {
       await loop.stop()
-      await ch.close()
-      await conn.close()
+      const l = link
+      link = undefined
+      await l?.ch.close().catch(() => {})
+      await l?.conn.close().catch(() => {})
     },
   }
 }
@@ -84,49 +103,84 @@ export interface AmqpSourceConfig {
  * delivery is committed, nacked back to the queue when the store fails, and rejected to the
  * dead-letter exchange when it can never be accepted (empty, oversize). What it contains is
  * judged later by the translation stage, which keeps the raw body of what it cannot translate.
+ * A lost connection is re-opened with backoff; what was delivered but not acked comes again and
+ * is absorbed by the raw-delivery dedup on `messageId`.
  */
 export async function startAmqpSource(cfg: AmqpSourceConfig, store: (d: RawDelivery) => Promise<unknown>) {
-  const conn = await amqp.connect(cfg.url)
-  const ch = await conn.createChannel()
-  await ch.assertExchange(cfg.deadLetterExchange, 'fanout', { durable: true })
-  await ch.assertQueue(cfg.queue, {
-    durable: true,
-    arguments: { 'x-queue-type': 'quorum', 'x-dead-letter-exchange': cfg.deadLetterExchange },
-  })
-  await ch.prefetch(50)
   const max = cfg.maxBytes ?? 1024 * 1024
-  const { consumerTag } = await ch.consume(
-    cfg.queue,
-    (m: ConsumeMessage | null) => {
-      if (!m) return
-      if (m.content.length === 0 || m.content.length > max) {
-        ch.nack(m, false, false) // to the dead-letter exchange, with x-death saying why
-        return
-      }
-      const id =
-        (typeof m.properties.messageId === 'string' && m.properties.messageId) ||
-        createHash('sha256').update(m.fields.routingKey).update('\n').update(m.content).digest('hex')
-      store({
-        plant: cfg.plant,
-        source: cfg.name,
-        deliveryId: id,
-        headers: {
-          'routing-key': m.fields.routingKey,
-          'content-type': String(m.properties.contentType ?? ''),
-        },
-        body: m.content,
-      }).then(
-        () => ch.ack(m),
-        () => ch.nack(m, false, true),
-      )
-    },
-    { noAck: false },
-  )
+  let closed = false
+  let link: { conn: amqp.ChannelModel; ch: amqp.Channel; consumerTag: string } | undefined
+  let retry: NodeJS.Timeout | undefined
+  let backoffMs = 100
+
+  const consume = async () => {
+    const conn = await amqp.connect(cfg.url)
+    conn.on('error', () => {})
+    const ch = await conn.createChannel()
+    ch.on('error', () => {})
+    await ch.assertExchange(cfg.deadLetterExchange, 'fanout', { durable: true })
+    await ch.assertQueue(cfg.queue, {
+      durable: true,
+      arguments: { 'x-queue-type': 'quorum', 'x-dead-letter-exchange': cfg.deadLetterExchange },
+    })
+    await ch.prefetch(50)
+    const { consumerTag } = await ch.consume(
+      cfg.queue,
+      (m: ConsumeMessage | null) => {
+        if (!m) return
+        if (m.content.length === 0 || m.content.length > max) {
+          ch.nack(m, false, false) // to the dead-letter exchange, with x-death saying why
+          return
+        }
+        const id =
+          (typeof m.properties.messageId === 'string' && m.properties.messageId) ||
+          createHash('sha256').update(m.fields.routingKey).update('\n').update(m.content).digest('hex')
+        store({
+          plant: cfg.plant,
+          source: cfg.name,
+          deliveryId: id,
+          headers: {
+            'routing-key': m.fields.routingKey,
+            'content-type': String(m.properties.contentType ?? ''),
+          },
+          body: m.content,
+        })
+          .then(
+            () => ch.ack(m),
+            () => ch.nack(m, false, true),
+          )
+          .catch(() => {}) // the channel died meanwhile: the broker redelivers
+      },
+      { noAck: false },
+    )
+    conn.on('close', () => {
+      if (link?.conn === conn) link = undefined
+      if (!closed) reconnect()
+    })
+    link = { conn, ch, consumerTag }
+    backoffMs = 100
+  }
+  const reconnect = () => {
+    if (closed || retry) return
+    retry = setTimeout(() => {
+      retry = undefined
+      consume().catch(() => {
+        backoffMs = Math.min(backoffMs * 2, 10_000)
+        reconnect()
+      })
+    }, backoffMs)
+  }
+  await consume()
   return {
     close: async () => {
-      await ch.cancel(consumerTag)
-      await ch.close()
-      await conn.close()
+      closed = true
+      if (retry) clearTimeout(retry)
+      const l = link
+      link = undefined
+      if (!l) return
+      await l.ch.cancel(l.consumerTag).catch(() => {})
+      await l.ch.close().catch(() => {})
+      await l.conn.close().catch(() => {})
     },
   }
 }
