@@ -14,7 +14,7 @@
  *      [--recon-lots N] (or npm run bench -- genealogy …). Not a test: no assertion, exit 0;
  *      PASS/FAIL is against issue 7's targets. Only a full run writes bench/README.md.
  */
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { performance } from 'node:perf_hooks'
@@ -278,6 +278,11 @@ export async function main(argv: readonly string[]): Promise<void> {
   for (const d of opts.dialects)
     recon.push({ dialect: d, r: await reconciliationBench(d, ADMIN_URL, opts.reconLots, 3, log) })
   const elapsed = (performance.now() - started) / 1000
+  mkdirSync(path.join(HERE, 'results'), { recursive: true })
+  writeFileSync(
+    path.join(HERE, 'results', `genealogy${opts.quick ? '-quick' : ''}.json`),
+    `${JSON.stringify({ machine, pg: pgInfo, spec, genSeconds, dist, sample, results, recon, elapsed }, null, 1)}\n`,
+  )
   const body = report({
     machine,
     pg: pgInfo,
