@@ -11,6 +11,7 @@ import type { NatsSourceConfig } from '../connectors/broker/nats-source.ts'
 import type { FileDropConfig } from '../connectors/ingress/file-drop.ts'
 import type { MqttSourceConfig } from '../connectors/ingress/mqtt-source.ts'
 import type { WebhookSource } from '../connectors/ingress/webhook-source.ts'
+import type { SharedLimitsRef } from '../connectors/sdk/rate-limit.ts'
 import { ConnectorConfigError } from '../connectors/sdk/secrets.ts'
 import { type FieldProblem, isQualinkError, QualinkError } from '../contracts/errors.ts'
 import { PermanentError } from '../engine/errors.ts'
@@ -63,6 +64,7 @@ export type RuntimeFragment = Pick<
   | 'amqpRelay'
   | 'workflows'
   | 'connectorMetrics'
+  | 'sharedLimits'
   | 'slos'
   | 'reconcile'
   | 'tracing'
@@ -90,6 +92,8 @@ export function buildRuntime(loaded: LoadedConfig, env: NodeJS.ProcessEnv = proc
 
   const connectors: Record<string, object> = {}
   const connectorMetrics = new ConnectorMetrics()
+  // bound to the store by startQualink: on PostgreSQL every process shares each target's limits
+  const sharedLimits: SharedLimitsRef = {}
   for (const [name, c] of Object.entries(config.connectors ?? {})) {
     const kind = CONNECTORS[c.kind]!
     try {
@@ -100,6 +104,7 @@ export function buildRuntime(loaded: LoadedConfig, env: NodeJS.ProcessEnv = proc
         leaseMs,
         metrics: connectorMetrics,
         environment: { env, baseDir },
+        sharedLimits,
       })
     } catch (e) {
       if (e instanceof ConnectorConfigError)
@@ -266,6 +271,7 @@ export function buildRuntime(loaded: LoadedConfig, env: NodeJS.ProcessEnv = proc
     workflows,
     ports,
     connectorMetrics,
+    sharedLimits,
     slos: config.slos && {
       everyMs: parseDuration(config.slos.evaluateEvery ?? '1m'),
       objectives: Object.entries(config.slos.objectives).map(([name, o]) => ({

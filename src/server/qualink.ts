@@ -13,6 +13,7 @@ import { type NatsSourceConfig, startNatsSource } from '../connectors/broker/nat
 import { type FileDropConfig, startFileDrop } from '../connectors/ingress/file-drop.ts'
 import { type MqttSourceConfig, startMqttSource } from '../connectors/ingress/mqtt-source.ts'
 import type { WebhookSource } from '../connectors/ingress/webhook-source.ts'
+import type { SharedLimitsRef } from '../connectors/sdk/rate-limit.ts'
 import { catalogue } from '../contracts/catalogue.ts'
 import { QualinkError } from '../contracts/errors.ts'
 import { EventRegistry } from '../contracts/registry.ts'
@@ -38,6 +39,8 @@ import {
   RetentionPurger,
   retentionDuty,
 } from '../security/retention.ts'
+import { DashboardLogin, type LoginPolicy } from '../security/sessions.ts'
+import { checkUsers, type DashboardUser } from '../security/users.ts'
 import { type SignatureOptions, SignatureService } from '../signatures/service.ts'
 import { openStore } from '../store/open.ts'
 import type { Store } from '../store/types.ts'
@@ -63,6 +66,8 @@ export interface QualinkOptions {
   readonly workflows?: readonly WorkflowDefinition<any, any>[]
   /** the ports (connectors) the workflows use */
   readonly ports?: unknown
+  /** where the connectors look for limits shared across processes; bound here to the store's */
+  readonly sharedLimits?: SharedLimitsRef
   /** the egress metrics those connectors were built with: exported on /metrics, shown on /ui/connectors */
   readonly connectorMetrics?: ConnectorMetrics
   /**
@@ -89,6 +94,10 @@ export interface QualinkOptions {
   readonly apiKeys?: readonly ApiKeyConfig[]
   /** OIDC provider whose bearer JWTs are accepted next to the API keys */
   readonly oidc?: OidcConfig
+  /** dashboard users (scrypt password hashes, roles, plants): login form and sessions on /ui */
+  readonly users?: readonly DashboardUser[]
+  /** timeouts and attempt limits of dashboard login (defaults: security/sessions.ts) */
+  readonly login?: Partial<LoginPolicy>
   /** signers (scrypt password hashes) and the two-person rule for bulk replay */
   readonly signatures?: SignatureOptions
   /** QMS–ERP reconciliation of finished receipt inspections (needs an `erp` port) */
@@ -135,13 +144,19 @@ export interface Qualink {
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost'])
 
 export async function startQualink(opts: QualinkOptions = {}): Promise<Qualink> {
-  const auth = new Authenticator(opts.apiKeys ?? [], { oidc: opts.oidc })
+  const dashboard = opts.users?.length ? new DashboardLogin(checkUsers(opts.users), opts.login) : undefined
+  const auth = new Authenticator(opts.apiKeys ?? [], { oidc: opts.oidc, dashboard })
   const host = opts.host ?? '127.0.0.1'
   if (!auth.enabled && !LOOPBACK.has(host)) {
     throw new QualinkError(
       'QLK_CONFIG_INVALID',
-      `refusing to listen on ${host} without authentication: configure API keys, or bind to 127.0.0.1`,
-      [{ path: '/server/host', message: 'must be a loopback address while no API keys are configured' }],
+      `refusing to listen on ${host} without authentication: configure API keys, OIDC or dashboard users, or bind to 127.0.0.1`,
+      [
+        {
+          path: '/server/host',
+          message: 'must be a loopback address while no API keys, OIDC or users are configured',
+        },
+      ],
     )
   }
   const dataDir = opts.dataDir ?? './data'
@@ -152,6 +167,7 @@ export async function startQualink(opts: QualinkOptions = {}): Promise<Qualink> 
   // Every module below sees the decrypting store; only rotation and retention read raw rows.
   const store = opts.encryption ? withFieldEncryption(opened, opts.encryption) : opened
   const metrics = new KernelMetrics(opts.connectorMetrics)
+  if (opts.sharedLimits && store.rateLimits) opts.sharedLimits.current = store.rateLimits
   const queue = new WriteQueue(store, {
     groupCommit: opts.groupCommit ?? true,
     metrics: metrics.writeQueue(),

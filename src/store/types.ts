@@ -1,3 +1,4 @@
+import type { SharedLimits } from '../connectors/sdk/rate-limit.ts'
 import type { EngineStore } from './engine-types.ts'
 import type { GenealogyStore } from './genealogy-types.ts'
 import type { IngressStore } from './ingress-types.ts'
@@ -163,6 +164,11 @@ export interface Store {
   readonly genealogy: GenealogyStore
   /** Standard SQL that runs unchanged on both dialects (`?` placeholders), for shared store parts. */
   readonly sql: SqlExecutor
+  /**
+   * Egress rate limits and open circuits shared by all processes on this database; absent on the
+   * embedded SQLite store, whose single process keeps them in memory.
+   */
+  readonly rateLimits?: SharedLimits
   /** The database's clock in epoch ms: due times and lease expiry never use a worker's clock. */
   now(): Promise<number>
 

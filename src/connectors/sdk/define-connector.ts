@@ -14,6 +14,7 @@ import { EgressAllowlist } from './allowlist.ts'
 import type { Clock } from './clock.ts'
 import { DEFAULT_TIMEOUT_MS, EgressClient } from './egress.ts'
 import type { EgressMetrics } from './metrics.ts'
+import type { SharedLimitsRef } from './rate-limit.ts'
 import { ConnectorConfigError, type ConnectorEnvironment, processEnvironment } from './secrets.ts'
 
 /** The `egress:` block every connector config may carry (timeouts, rate limit, breaker). */
@@ -78,6 +79,8 @@ export interface ConnectorRuntime {
   readonly leaseMs?: number
   /** buildRuntime's env and the config file's folder; default process.env and the working directory */
   readonly environment?: ConnectorEnvironment
+  /** rate limits and open circuits shared by all processes (bound by startQualink) */
+  readonly sharedLimits?: SharedLimitsRef
 }
 
 export interface Connector<S extends TSchema, Port extends object> extends ConnectorDefinition<S, Port> {
@@ -133,6 +136,7 @@ export function defineConnector<S extends TSchema, Port extends object>(
         breaker: settings.breaker,
         metrics: runtime.metrics,
         clock: runtime.clock,
+        shared: runtime.sharedLimits,
       })
       const port = def.create(config, { name: runtime.name, egress, clock: runtime.clock, environment })
       const missing = def.actions.filter((a) => typeof port[a] !== 'function')

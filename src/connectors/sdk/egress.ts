@@ -21,7 +21,12 @@ import {
   RemoteRejected,
 } from './http-errors.ts'
 import { type CallOutcome, type EgressMetrics, noopMetrics } from './metrics.ts'
-import { DEFAULT_RATE_LIMIT, type RateLimitSettings, TokenBucket } from './rate-limit.ts'
+import {
+  DEFAULT_RATE_LIMIT,
+  type RateLimitSettings,
+  type SharedLimitsRef,
+  TokenBucket,
+} from './rate-limit.ts'
 import { DEFAULT_MAX_RESPONSE_BYTES, ResponseTooLarge, readCapped } from './read-body.ts'
 
 export const DEFAULT_TIMEOUT_MS = 10_000
@@ -43,6 +48,8 @@ export interface EgressOptions {
   readonly maxResponseBytes?: number
   readonly metrics?: EgressMetrics
   readonly clock?: Clock
+  /** limits shared with the other processes on the same database, when bound */
+  readonly shared?: SharedLimitsRef
   /** headers sent on every request (auth) */
   readonly defaultHeaders?: Readonly<Record<string, string>>
 }
@@ -133,9 +140,12 @@ export class EgressClient {
     }
     let breaker = this.breakers.get(key)
     if (!breaker) {
-      breaker = new CircuitBreaker(this.o.breaker ?? DEFAULT_BREAKER, (state) =>
-        this.metrics.circuitState({ connector: this.o.connector, target: key, state }),
-      )
+      const settings = this.o.breaker ?? DEFAULT_BREAKER
+      breaker = new CircuitBreaker(settings, (state) => {
+        this.metrics.circuitState({ connector: this.o.connector, target: key, state })
+        // Tell the other processes, so they stay away too instead of finding out one by one.
+        if (state === 'open') this.o.shared?.current?.openCircuit(key, settings.openMs).catch(() => {})
+      })
       this.breakers.set(key, breaker)
     }
     return { key, bucket, breaker }
@@ -237,6 +247,7 @@ export class EgressClient {
         t.breaker.success()
         const wait = retryAfterMs ?? 1000
         t.bucket.pause(this.clock.now(), wait)
+        await this.o.shared?.current?.pause(t.key, wait).catch(() => {})
         done('retryable', status, 'QLK_REMOTE_RATE_LIMITED')
         if (attempt < retries && wait <= (this.o.maxInlineWaitMs ?? 5_000)) continue
         throw new EgressFailure('QLK_REMOTE_RATE_LIMITED', `${where}: 429, retry after ${wait} ms`, {
@@ -247,7 +258,10 @@ export class EgressClient {
       }
       if (status >= 500 && !req.accept?.includes(status)) {
         t.breaker.failure(this.clock.now())
-        if (retryAfterMs !== undefined) t.bucket.pause(this.clock.now(), retryAfterMs)
+        if (retryAfterMs !== undefined) {
+          t.bucket.pause(this.clock.now(), retryAfterMs)
+          await this.o.shared?.current?.pause(t.key, retryAfterMs).catch(() => {})
+        }
         const remote = describeRemoteError(text)
         done('retryable', status, 'QLK_REMOTE_UNAVAILABLE')
         throw new EgressFailure('QLK_REMOTE_UNAVAILABLE', `${where}: ${status} ${remote.message}`, {
@@ -292,8 +306,16 @@ export class EgressClient {
         ambiguous: false,
         retryAfterMs: blockedFor,
       })
+    const shared = this.o.shared?.current
     for (;;) {
-      const r = t.bucket.reserve(this.clock.now())
+      const r = shared
+        ? await shared.reserve(t.key, this.o.rateLimit ?? DEFAULT_RATE_LIMIT)
+        : { ...t.bucket.reserve(this.clock.now()), circuitOpenForMs: 0 }
+      if (r.circuitOpenForMs > 0)
+        throw new EgressFailure('QLK_CIRCUIT_OPEN', `${where}: circuit open for ${t.key} (another process)`, {
+          ambiguous: false,
+          retryAfterMs: r.circuitOpenForMs,
+        })
       if (r.waitMs <= 0) return
       this.metrics.rateLimitWait({
         connector: this.o.connector,

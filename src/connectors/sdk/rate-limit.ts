@@ -3,8 +3,9 @@
  * so the egress client can report the wait (metrics) and sleep on its injected clock. A 429/503
  * Retry-After pauses the whole target, so concurrent calls wait instead of hammering.
  *
- * In-process only: DESIGN §6 wants limits shared through the database when scaled out; this class
- * is the per-process part and keeps the same interface for a shared implementation.
+ * This class is the per-process part. Scaled out, the egress client also asks `SharedLimits`
+ * (the database, on PostgreSQL) so N processes together keep the configured rate, share a
+ * remote's Retry-After and an open circuit (DESIGN §6).
  */
 export interface RateLimitSettings {
   /** sustained requests per second toward the target */
@@ -46,4 +47,28 @@ export class TokenBucket {
   pause(now: number, ms: number): void {
     this.pausedUntil = Math.max(this.pausedUntil, now + ms)
   }
+}
+
+/** Limits toward each target shared by every process on one database. */
+export interface SharedLimits {
+  /**
+   * Takes a token for `target` from the shared bucket: `waitMs` 0 means go; otherwise nothing was
+   * taken. `circuitOpenForMs` > 0: another process opened the target's circuit.
+   */
+  reserve(
+    target: string,
+    s: RateLimitSettings,
+  ): Promise<{ waitMs: number; reason: 'bucket' | 'retry-after'; circuitOpenForMs: number }>
+  /** the remote said "not before now + ms" (Retry-After), for every process */
+  pause(target: string, ms: number): Promise<void>
+  /** this process's breaker opened: every process stays away for `ms` */
+  openCircuit(target: string, ms: number): Promise<void>
+}
+
+/**
+ * Connectors are built from qualink.yaml before the store is open; the process binds the shared
+ * limits here once it is (PostgreSQL only: an embedded SQLite store has one process anyway).
+ */
+export interface SharedLimitsRef {
+  current?: SharedLimits
 }

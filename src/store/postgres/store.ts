@@ -34,6 +34,7 @@ import type {
 import { PostgresEngine } from './engine.ts'
 import { PostgresIngress } from './ingress.ts'
 import { PreparingClient } from './preparing-client.ts'
+import { PostgresRateLimits } from './rate-limits.ts'
 
 // seq, ms timestamps and counts fit in a double; parse int8 as number, not string.
 pg.types.setTypeParser(20, (v) => Number(v))
@@ -63,6 +64,7 @@ export class PostgresStore implements Store {
   readonly engine: PostgresEngine
   readonly ingress: PostgresIngress
   readonly genealogy: GenealogySql
+  readonly rateLimits: PostgresRateLimits
   /** standard-SQL access shared with the SQLite store (see sql-executor.ts) */
   readonly sql: SqlExecutor
 
@@ -92,6 +94,7 @@ export class PostgresStore implements Store {
         return fn(c, Number(clock!.rows[0].now))
       }, false)
     this.engine = new PostgresEngine(this.pool, txNow, (c, now, entries) => this.writeAudit(c, now, entries))
+    this.rateLimits = new PostgresRateLimits(txNow)
     this.ingress = new PostgresIngress(this.pool, txNow, (c, now, entries) =>
       this.writeAudit(c, now, entries),
     )
