@@ -3,6 +3,8 @@
  * (POST /sap/bc/idoc_xml, as ECC's IDoc-XML HTTP inbound) or dropped into a watched folder;
  * SYSTAT01 status IDocs (53 posted / 51 error) out to a callback URL and/or an outbound folder.
  * Stock runs on the same material-document core and ledger as erp-s4.
+ * A SOAP face (soap.ts) offers BAPI-style function modules over the same model: WSDL at
+ * GET /sap/bc/soap/wsdl (or wsdl11) ?services=…, calls at POST /sap/bc/soap/rfc[/sap/<FM>].
  */
 import { type FSWatcher, watch } from 'node:fs'
 import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises'
@@ -14,6 +16,7 @@ import { type FaultConfig, Faults } from '../shared/faults.ts'
 import { HttpError, type HttpSim, Router, startHttpSim } from '../shared/http.ts'
 import { WebhookSender } from '../shared/webhooks.ts'
 import { type BatchMaster, IdocProcessor, type IdocResult, statusIdoc } from './idocs.ts'
+import { SoapFace, type SoapFaceOptions } from './soap.ts'
 import { parseXml, XmlError } from './xml.ts'
 
 export interface ErpEccOptions {
@@ -28,6 +31,8 @@ export interface ErpEccOptions {
   readonly materials?: Record<string, { inspectionRelevant?: boolean; baseUnit?: string }>
   readonly faults?: Partial<FaultConfig>
   readonly clock?: () => number
+  /** which function modules the SOAP face offers (default all) and the reserves storage location */
+  readonly soap?: SoapFaceOptions
 }
 
 export interface ErpEccState {
@@ -39,6 +44,14 @@ export interface ErpEccState {
     items: Array<{ movementType: string; lot: string; from: string; to: string; quantity: number }>
   }>
   readonly stock: ReturnType<S4Model['ledger']['snapshot']>
+  /** lots opened by receipts of inspection-relevant materials, with their usage decision (SOAP face) */
+  readonly inspectionLots: Array<{
+    number: string
+    lot: string
+    quantity: number
+    udCode: string
+    text: string
+  }>
   readonly counts: {
     documentsByLotAndBucket: ReturnType<S4Model['documentsByLotAndBucket']>
     conservationViolations: string[]
@@ -136,6 +149,7 @@ export async function startErpEcc(opts: ErpEccOptions = {}): Promise<ErpEccSim> 
     void scanInbound()
   }
 
+  const soap = new SoapFace(model, hooks, opts.soap)
   const router = new Router().on('POST', /^\/sap\/bc\/idoc_xml$/, async (req) => {
     let results: IdocResult[]
     try {
@@ -152,6 +166,12 @@ export async function startErpEcc(opts: ErpEccOptions = {}): Promise<ErpEccSim> 
     }
   })
 
+  router
+    .on('GET', /^\/sap\/bc\/soap\/wsdl(?:11)?$/, (req) => soap.wsdl(req, http.url))
+    .on('POST', /^\/sap\/bc\/soap\/rfc(?:\/sap\/([A-Za-z0-9_]+))?$/, (req) =>
+      soap.call(req, req.params[0] ?? ''),
+    )
+
   const state = (): ErpEccState => ({
     idocs: [...processor.results],
     batches: [...processor.batches.values()],
@@ -167,6 +187,13 @@ export async function startErpEcc(opts: ErpEccOptions = {}): Promise<ErpEccSim> 
       })),
     })),
     stock: model.ledger.snapshot(),
+    inspectionLots: [...model.lots.values()].map((l) => ({
+      number: l.InspectionLot,
+      lot: `${l.Material}|${l.Plant}|${l.Batch}`,
+      quantity: l.quantity,
+      udCode: l.usageDecision?.InspectionLotUsageDecisionCode ?? '',
+      text: l.InspectionLotText,
+    })),
     counts: {
       documentsByLotAndBucket: model.documentsByLotAndBucket(),
       conservationViolations: model.ledger.violations(),

@@ -7,6 +7,7 @@ import { type Static, type TSchema, Type } from 'typebox'
 import { crmWebhookTranslator } from '../connectors/crm/webhook/translator.ts'
 import { erpNextConnector } from '../connectors/erp/erpnext/connector.ts'
 import { sapEccIdocConnector } from '../connectors/erp/sap-ecc-idoc/connector.ts'
+import { sapEccSoapConnector } from '../connectors/erp/sap-ecc-soap/connector.ts'
 import { sapS4Connector } from '../connectors/erp/sap-s4/connector.ts'
 import { sapS4GoodsReceiptTranslator } from '../connectors/erp/sap-s4/gr-translator.ts'
 import { checkLimsFile, limsCsvTranslator } from '../connectors/lims/csv/translator.ts'
@@ -54,6 +55,7 @@ export const CONNECTORS: Readonly<Record<string, ConnectorKind>> = {
   'erp/sap-s4': { connector: sapS4Connector, role: 'erp' },
   'erp/erpnext': { connector: erpNextConnector, role: 'erp' },
   'erp/sap-ecc-idoc': { connector: sapEccIdocConnector, role: 'erp' },
+  'erp/sap-ecc-soap': { connector: sapEccSoapConnector, role: 'erp' },
   'qms/rest': { connector: qmsRestConnector, role: 'qms' },
   'notify/webhook': { connector: notifyWebhookConnector, role: 'notify' },
 }

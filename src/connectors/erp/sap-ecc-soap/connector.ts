@@ -1,0 +1,191 @@
+/**
+ * erp/sap-ecc-soap: the ErpPort for a SAP ECC plant reached through SOAP calls of RFC function
+ * modules (SICF /sap/bc/soap/rfc), driven by the service's WSDL (client.ts). Tested against the
+ * SOAP face of simulators/erp-ecc (docs/simulators.md), which like ECC does not deduplicate.
+ *
+ * - recordUsageDecision: BAPI_INSPLOT_SETUSAGEDECISION on ECC's inspection lot (quality-domain.md
+ *   §1.3). A lot holds one decision; ECC refuses a second ("already made", QA 094 style). That
+ *   refusal, or an answer lost after sending, is settled by reading the lot (BAPI_INSPLOT_GETDETAIL):
+ *   the same code there is success, another code a conflict for a person, none means not arrived.
+ * - postStockDisposition: the split out of quality-inspection stock as goods movements
+ *   (BAPI_GOODSMVT_CREATE), one material document per bucket, movement types as erp/sap-s4 and
+ *   erp/sap-ecc-idoc map them (quality-domain.md §1.4 table: 321, 553, 331, 350, 350 to the
+ *   reserves storage location, 309, 122).
+ * - transferStock: one goods movement per transfer (movement types of sap-s4/mapping.ts).
+ * - readLotStock: Z_BATCH_STOCK_READ (stock per stock type of the batch).
+ * Production-order hold and delivery block have no function module here and refuse with
+ * QLK_VALIDATION naming the operation; a changed decision (QA12 in ECC) is not offered.
+ */
+import { PermanentError } from '../../../engine/errors.ts'
+import type { ErpPort, RecordUsageDecisionInput, StateChangeResult } from '../../../workflows/ports/erp.ts'
+import { systemClock } from '../../sdk/clock.ts'
+import { defineConnector } from '../../sdk/define-connector.ts'
+import { EgressFailure, RemoteRejected } from '../../sdk/http-errors.ts'
+import { referenceFor } from '../../sdk/reference.ts'
+import { connectorSecret } from '../../sdk/secrets.ts'
+import { transferItem, UD_MOVEMENT, yyyymmdd } from '../sap-ecc-idoc/idocs.ts'
+import { toSap } from '../sap-s4/mapping.ts'
+import { KIND, SoapClient } from './client.ts'
+import { SapEccSoapConfig } from './config.ts'
+import { type GoodsMovementItem, GoodsMovementPoster, groups } from './goods-movements.ts'
+import { child, text } from './xml.ts'
+
+function unsupported(operation: string, why: string): never {
+  throw new PermanentError('QLK_VALIDATION', `${KIND}: ${operation} is not available: ${why}`)
+}
+
+/** The lot's recorded usage-decision code ('' when none yet). */
+async function decisionOf(soap: SoapClient, lot: string, traceparent?: string): Promise<string> {
+  const r = await soap.call(
+    'BAPI_INSPLOT_GETDETAIL',
+    { NUMBER: lot },
+    `read inspection lot ${lot}`,
+    traceparent,
+  )
+  return text(child(r.body, 'USAGEDECISION_DATA'), 'UD_CODE')
+}
+
+async function recordUsageDecision(
+  soap: SoapClient,
+  language: string,
+  input: RecordUsageDecisionInput,
+): Promise<StateChangeResult> {
+  const lot = input.inspectionLot
+  const params = {
+    NUMBER: lot,
+    UD_DATA: {
+      ...(input.plant ? { UD_PLANT: input.plant } : {}),
+      UD_CODE_GROUP: input.codeGroup ?? '',
+      UD_CODE: input.code,
+      UD_RECORDED_BY_USER: (input.decidedBy ?? 'QUALINK').slice(0, 12),
+      // The QMS lot, so a person in QA03 sees where the decision came from (CHAR 40).
+      UD_TEXT_LINE: (input.reference ?? '').slice(0, 40),
+    },
+    LANGUAGE: language,
+  }
+  for (let round = 0; round < 3; round++) {
+    let alreadyMade = false
+    try {
+      await soap.call(
+        'BAPI_INSPLOT_SETUSAGEDECISION',
+        params,
+        `record usage decision of ${lot}`,
+        input.traceparent,
+      )
+      return { changed: true }
+    } catch (e) {
+      alreadyMade = e instanceof RemoteRejected && e.remoteCode === 'QA/094'
+      if (!(alreadyMade || (e instanceof EgressFailure && e.ambiguous))) throw e
+    }
+    // "Already made" counts as success only when the lot shows this very code.
+    const code = await decisionOf(soap, lot, input.traceparent)
+    if (code === input.code) return { changed: !(alreadyMade && round === 0) }
+    if (code !== '')
+      throw new PermanentError(
+        'QLK_REMOTE_CONFLICT',
+        `inspection lot ${lot} already has usage decision ${code} in ECC, not ${input.code}; change it in ECC (QA12) or the QMS`,
+      )
+    if (alreadyMade)
+      throw new PermanentError(
+        'QLK_REMOTE_CONFLICT',
+        `ECC says inspection lot ${lot} has a usage decision but GETDETAIL shows none; check the lot in QA03`,
+      )
+  }
+  throw new EgressFailure('QLK_EGRESS_AMBIGUOUS', `usage decision of ${lot}: not confirmed by read-back`, {
+    ambiguous: true,
+  })
+}
+
+export const sapEccSoapConnector = defineConnector({
+  kind: KIND,
+  description:
+    'SAP ECC over SOAP (RFC function modules, WSDL-checked): usage decisions, UD stock splits and transfers as goods movements, batch stock',
+  configSchema: SapEccSoapConfig,
+  actions: [
+    'recordUsageDecision',
+    'postStockDisposition',
+    'readLotStock',
+    'transferStock',
+    'setProductionOrderHold',
+    'setDeliveryBlock',
+  ],
+  targets: (c) => [c.baseUrl],
+  egressSettings: (c) => c.egress,
+  create(config, ctx): ErpPort {
+    const password = config.auth
+      ? connectorSecret(config.auth, 'password', '/auth', ctx.environment, { kind: KIND, name: ctx.name })
+      : undefined
+    const authorization = config.auth
+      ? `Basic ${Buffer.from(`${config.auth.username}:${password}`).toString('base64')}`
+      : undefined
+    const soap = new SoapClient(ctx.egress, config, ctx.name, authorization)
+    const poster = new GoodsMovementPoster(soap, config)
+    const clock = ctx.clock ?? systemClock
+    const scale = config.quantityScale
+    const movement = (reference: string, code: string, item: GoodsMovementItem) => ({
+      reference,
+      code,
+      postingDate: yyyymmdd(clock.now()),
+      item,
+    })
+
+    return {
+      recordUsageDecision: (input) => recordUsageDecision(soap, config.language, input),
+      async postStockDisposition(input) {
+        const documents: string[] = []
+        let alreadyDone = true
+        for (const g of groups(input, scale)) {
+          const [movementType, code] = UD_MOVEMENT[g.bucket]
+          const reference = referenceFor(
+            `${input.idempotencyKey}|${g.bucket}|${g.targetMaterial}|${g.targetLot}`,
+          )
+          const r = await poster.post(
+            movement(reference, code, {
+              lot: input.lot,
+              movementType,
+              stockType: 'X',
+              quantity: toSap({ units: g.units, scale, uom: g.uom }, scale, `${g.bucket} quantity`),
+              uom: g.uom,
+              storageLocation:
+                g.bucket === 'reserves' ? config.reservesStorageLocation : config.storageLocation,
+              ...(g.bucket === 'regrade'
+                ? {
+                    moveMaterial: g.targetMaterial || input.lot.material,
+                    moveBatch: g.targetLot || input.lot.lot,
+                  }
+                : {}),
+            }),
+            `post ${g.bucket} of ${input.lot.material}/${input.lot.lot} (inspection lot ${input.inspectionLot})`,
+            input.traceparent,
+          )
+          documents.push(...r.documents)
+          alreadyDone &&= r.alreadyDone
+        }
+        return { documents, alreadyDone }
+      },
+      transferStock(input) {
+        const m = transferItem(input.from, input.to)
+        return poster.post(
+          movement(referenceFor(input.idempotencyKey), m.code, {
+            lot: input.lot,
+            movementType: m.movementType,
+            stockType: m.stockType,
+            quantity: toSap(input.quantity, scale, 'quantity'),
+            uom: input.quantity.uom,
+            storageLocation: config.storageLocation,
+          }),
+          `transfer ${input.from}→${input.to} of ${input.lot.material}/${input.lot.lot}`,
+          input.traceparent,
+        )
+      },
+      readLotStock: (lot, opts) => poster.readLotStock(lot, opts?.traceparent),
+      setProductionOrderHold: async () =>
+        unsupported(
+          'setProductionOrderHold',
+          'no production-order function module is configured for ECC SOAP',
+        ),
+      setDeliveryBlock: async () =>
+        unsupported('setDeliveryBlock', 'no delivery function module is configured for ECC SOAP'),
+    }
+  },
+})
