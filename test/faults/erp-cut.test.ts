@@ -1,17 +1,11 @@
-import pino from 'pino'
 import { afterEach, beforeEach, expect, it } from 'vitest'
 import { goodsReceipt, MATDOC, s4Client } from '../../simulators/erp-s4/test-client.ts'
-import { type ErpS4Sim, type QmsSim, startErpS4, startQms } from '../../simulators/index.ts'
-import { sapS4Connector } from '../../src/connectors/erp/sap-s4/connector.ts'
-import { sapS4GoodsReceiptTranslator } from '../../src/connectors/erp/sap-s4/gr-translator.ts'
-import { qmsRestConnector } from '../../src/connectors/qms/rest/connector.ts'
-import { qmsWebhookTranslator } from '../../src/connectors/qms/rest/webhook-translator.ts'
-import { type Qualink, startQualink } from '../../src/server/qualink.ts'
+import type { ErpS4Sim, QmsSim } from '../../simulators/index.ts'
 import type { Store } from '../../src/store/types.ts'
 import { supplierReceiptInspection } from '../../src/workflows/supplier-receipt-inspection.ts'
-import { createTestDatabase, DIALECTS, type Dialect, type TestDatabase } from '../dialects.ts'
+import { DIALECTS, type Dialect } from '../dialects.ts'
 import { ALL, until } from '../engine/harness.ts'
-import { freePort, webhookSource } from '../workflows/helpers.ts'
+import { type PlantHub, startPlantHub } from '../workflows/plant-hub.ts'
 import { FaultProxy } from './fault-proxy.ts'
 import { sharedPostgresMissing } from './prerequisites.ts'
 import { faultDescribe, report } from './report.ts'
@@ -34,55 +28,27 @@ const BATCHES = ['B1', 'B2']
 const lotKey = (batch: string) => `RAW-100|1000|${batch}`
 
 const scenario = (dialect: Dialect) => () => {
-  let db: TestDatabase
+  let hub: PlantHub
   let store: Store
   let erp: ErpS4Sim
   let qms: QmsSim
   let proxy: FaultProxy
-  let q: Qualink
 
   beforeEach(async () => {
-    db = await createTestDatabase(dialect)
-    store = await db.open()
-    const port = await freePort()
-    const base = `http://127.0.0.1:${port}`
-    erp = await startErpS4({
-      materials: { 'RAW-100': { baseUnit: 'KG' } },
-      webhook: { url: `${base}/v1/ingress/erp-s4`, secret: 'erp-secret' },
-    })
-    qms = await startQms({ webhook: { url: `${base}/v1/ingress/qms`, secret: 'qms-secret' } })
-    proxy = await FaultProxy.start({ port: Number(new URL(erp.url).port) })
-    const erpUrl = `http://${proxy.host}`
-    const runtime = (name: string, url: string) => ({ name, allowlist: [url], leaseMs: 30_000 })
-    q = await startQualink({
-      store,
-      port,
-      logger: pino({ level: 'silent' }),
-      anchorFile: `${db.dir}/anchors.jsonl`,
-      leaseTtlMs: 30_000,
-      webhooks: [webhookSource.erp('erp-secret'), webhookSource.qms('qms-secret')],
-      translators: [sapS4GoodsReceiptTranslator('erp-s4'), qmsWebhookTranslator('qms')],
-      workflows: [supplierReceiptInspection()],
-      ports: {
-        erp: sapS4Connector.instantiate(
-          { baseUrl: erpUrl, egress: { timeoutMs: 2000 } },
-          runtime('erp', erpUrl),
-        ),
-        qms: qmsRestConnector.instantiate(
-          { baseUrl: qms.url, egress: { timeoutMs: 2000 } },
-          runtime('qms', qms.url),
-        ),
+    hub = await startPlantHub(dialect, {
+      erp: { materials: { 'RAW-100': { baseUnit: 'KG' } }, webhook: true },
+      qms: { webhook: true },
+      erpVia: async (erp) => {
+        proxy = await FaultProxy.start({ port: Number(new URL(erp.url).port) })
+        return { url: `http://${proxy.host}`, close: () => proxy.close() }
       },
+      egress: { timeoutMs: 2000 },
+      leaseTtlMs: 30_000,
+      workflows: [supplierReceiptInspection()],
     })
+    ;({ store, erp, qms } = hub)
   })
-  afterEach(async () => {
-    await q?.close()
-    await proxy?.close()
-    await erp?.close()
-    await qms?.close()
-    await store?.close()
-    await db?.cleanup()
-  })
+  afterEach(() => hub?.close())
 
   /** Goods receipts at the ERP, then the QMS decides every lot: 60 release, 30 block, 10 scrap. */
   const receiveAndDecide = async () => {

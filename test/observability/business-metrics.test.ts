@@ -1,20 +1,15 @@
 import { randomUUID } from 'node:crypto'
-import pino from 'pino'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { goodsReceipt, MATDOC, s4Client } from '../../simulators/erp-s4/test-client.ts'
-import { type ErpS4Sim, type QmsSim, startErpS4, startQms } from '../../simulators/index.ts'
-import { sapS4Connector } from '../../src/connectors/erp/sap-s4/connector.ts'
-import { sapS4GoodsReceiptTranslator } from '../../src/connectors/erp/sap-s4/gr-translator.ts'
-import { qmsRestConnector } from '../../src/connectors/qms/rest/connector.ts'
-import { qmsWebhookTranslator } from '../../src/connectors/qms/rest/webhook-translator.ts'
+import type { ErpS4Sim, QmsSim } from '../../simulators/index.ts'
 import { ConnectorMetrics } from '../../src/observability/connector-metrics.ts'
-import { type Qualink, startQualink } from '../../src/server/qualink.ts'
+import type { Qualink } from '../../src/server/qualink.ts'
 import type { Store } from '../../src/store/types.ts'
 import { inProcessQualityCheck } from '../../src/workflows/in-process-check.ts'
 import { supplierReceiptInspection } from '../../src/workflows/supplier-receipt-inspection.ts'
-import { AVAILABLE, createTestDatabase, DIALECTS, type Dialect, type TestDatabase } from '../dialects.ts'
+import { AVAILABLE, DIALECTS, type Dialect } from '../dialects.ts'
 import { ALL, until } from '../engine/harness.ts'
-import { freePort, webhookSource } from '../workflows/helpers.ts'
+import { type PlantHub, startPlantHub } from '../workflows/plant-hub.ts'
 import { parsePrometheus } from './prom-text.ts'
 
 const P100 = { plant: 'P100' }
@@ -26,7 +21,7 @@ const RECEIPT = { ...P100, workflow: 'supplier-receipt-inspection' }
  * read back through a real /metrics scrape parsed as Prometheus text.
  */
 describe.each(DIALECTS)('business and connector metrics on %s', (dialect: Dialect) => {
-  let db: TestDatabase
+  let hub: PlantHub
   let store: Store
   let erp: ErpS4Sim
   let qms: QmsSim
@@ -34,49 +29,23 @@ describe.each(DIALECTS)('business and connector metrics on %s', (dialect: Dialec
 
   beforeEach(async (ctx) => {
     if (!AVAILABLE[dialect]) ctx.skip()
-    db = await createTestDatabase(dialect)
-    store = await db.open()
-    const port = await freePort()
-    const base = `http://127.0.0.1:${port}`
-    erp = await startErpS4({
-      materials: { 'RAW-100': { baseUnit: 'KG' } },
-      productionOrders: [
-        { ManufacturingOrder: 'PO-2', Material: 'FG-1', ProductionPlant: '1000', TotalQuantity: '100' },
-      ],
-      webhook: { url: `${base}/v1/ingress/erp-s4`, secret: 'erp-secret' },
-    })
-    qms = await startQms({ webhook: { url: `${base}/v1/ingress/qms`, secret: 'qms-secret' } })
-    const connectorMetrics = new ConnectorMetrics()
-    // A breaker that opens on the first failure and probes after 300 ms, so one QMS outage opens it.
-    const egress = { timeoutMs: 2000, breaker: { failureThreshold: 1, openMs: 300, halfOpenProbes: 1 } }
-    const runtime = (name: string, url: string) => ({
-      name,
-      allowlist: [url],
-      leaseMs: 30_000,
-      metrics: connectorMetrics,
-    })
-    q = await startQualink({
-      store,
-      port,
-      logger: pino({ level: 'silent' }),
-      anchorFile: `${db.dir}/anchors.jsonl`,
-      webhooks: [webhookSource.erp('erp-secret'), webhookSource.qms('qms-secret')],
-      translators: [sapS4GoodsReceiptTranslator('erp-s4'), qmsWebhookTranslator('qms')],
-      workflows: [supplierReceiptInspection(), inProcessQualityCheck()],
-      connectorMetrics,
-      ports: {
-        erp: sapS4Connector.instantiate({ baseUrl: erp.url, egress }, runtime('erp', erp.url)),
-        qms: qmsRestConnector.instantiate({ baseUrl: qms.url, egress }, runtime('qms', qms.url)),
+    hub = await startPlantHub(dialect, {
+      erp: {
+        materials: { 'RAW-100': { baseUnit: 'KG' } },
+        productionOrders: [
+          { ManufacturingOrder: 'PO-2', Material: 'FG-1', ProductionPlant: '1000', TotalQuantity: '100' },
+        ],
+        webhook: true,
       },
+      qms: { webhook: true },
+      connectorMetrics: new ConnectorMetrics(),
+      // A breaker that opens on the first failure and probes after 300 ms, so one QMS outage opens it.
+      egress: { timeoutMs: 2000, breaker: { failureThreshold: 1, openMs: 300, halfOpenProbes: 1 } },
+      workflows: [supplierReceiptInspection(), inProcessQualityCheck()],
     })
+    ;({ store, q, erp, qms } = hub)
   })
-  afterEach(async () => {
-    await q?.close()
-    await erp?.close()
-    await qms?.close()
-    await store?.close()
-    await db?.cleanup()
-  })
+  afterEach(() => hub?.close())
 
   const scrape = async () => {
     const r = await q.app.inject({ method: 'GET', url: '/metrics' })

@@ -1,18 +1,16 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import pino from 'pino'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { goodsReceipt, MATDOC, s4Client } from '../../simulators/erp-s4/test-client.ts'
-import { type ErpS4Sim, type QmsSim, startErpS4, startQms } from '../../simulators/index.ts'
-import { sapS4GoodsReceiptTranslator } from '../../src/connectors/erp/sap-s4/gr-translator.ts'
+import type { ErpS4Sim, QmsSim } from '../../simulators/index.ts'
 import { notifyWebhookConnector } from '../../src/connectors/notify/webhook/connector.ts'
 import { SloEvaluator } from '../../src/observability/slo-evaluator.ts'
-import { type Qualink, startQualink } from '../../src/server/qualink.ts'
+import type { Qualink } from '../../src/server/qualink.ts'
 import type { Store } from '../../src/store/types.ts'
 import { supplierReceiptInspection } from '../../src/workflows/supplier-receipt-inspection.ts'
-import { AVAILABLE, createTestDatabase, DIALECTS, type Dialect, type TestDatabase } from '../dialects.ts'
+import { AVAILABLE, DIALECTS, type Dialect } from '../dialects.ts'
 import { ALL, until } from '../engine/harness.ts'
-import { freePort, simulatorPorts, webhookSource } from '../workflows/helpers.ts'
+import { type PlantHub, startPlantHub } from '../workflows/plant-hub.ts'
 import { parsePrometheus } from './prom-text.ts'
 
 interface Received {
@@ -48,7 +46,7 @@ const OBJECTIVE = {
 } as const
 
 describe.each(DIALECTS)('SLO breach and recovery notifications on %s', (dialect: Dialect) => {
-  let db: TestDatabase
+  let hub: PlantHub
   let store: Store
   let erp: ErpS4Sim
   let qms: QmsSim
@@ -57,39 +55,24 @@ describe.each(DIALECTS)('SLO breach and recovery notifications on %s', (dialect:
 
   beforeEach(async (ctx) => {
     if (!AVAILABLE[dialect]) ctx.skip()
-    db = await createTestDatabase(dialect)
-    store = await db.open()
     receiver = await startReceiver()
     process.env.QLK_TEST_SLO_HOOK = receiver.url
-    const port = await freePort()
-    erp = await startErpS4({
-      materials: { 'RAW-100': { baseUnit: 'KG' } },
-      webhook: { url: `http://127.0.0.1:${port}/v1/ingress/erp-s4`, secret: 'erp-secret' },
-    })
-    qms = await startQms()
     const notify = notifyWebhookConnector.instantiate(
       { urlEnv: 'QLK_TEST_SLO_HOOK' },
       { name: 'qa-chat', allowlist: [new URL(receiver.url).origin], leaseMs: 30_000 },
     )
-    q = await startQualink({
-      store,
-      port,
-      logger: pino({ level: 'silent' }),
-      anchorFile: `${db.dir}/anchors.jsonl`,
-      webhooks: [webhookSource.erp('erp-secret')],
-      translators: [sapS4GoodsReceiptTranslator('erp-s4')],
+    hub = await startPlantHub(dialect, {
+      erp: { materials: { 'RAW-100': { baseUnit: 'KG' } }, webhook: true },
+      qms: {},
       workflows: [supplierReceiptInspection()],
-      ports: { ...simulatorPorts({ erp: erp.url, qms: qms.url }), notify },
+      ports: () => ({ notify }),
       slos: { everyMs: 50, objectives: [OBJECTIVE] },
     })
+    ;({ store, q, erp, qms } = hub)
   })
   afterEach(async () => {
-    await q?.close()
-    await erp?.close()
-    await qms?.close()
+    await hub?.close()
     await receiver?.close()
-    await store?.close()
-    await db?.cleanup()
     delete process.env.QLK_TEST_SLO_HOOK
   })
 

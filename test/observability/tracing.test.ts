@@ -1,19 +1,19 @@
 import { randomBytes, randomUUID } from 'node:crypto'
-import path from 'node:path'
 import { Writable } from 'node:stream'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { type ErpS4Sim, type QmsSim, startErpS4, startQms } from '../../simulators/index.ts'
+import type { ErpS4Sim, QmsSim } from '../../simulators/index.ts'
 import type { CloudEvent } from '../../src/contracts/envelope.ts'
 import type { Translator } from '../../src/engine/translation-stage.ts'
 import { createLogger } from '../../src/observability/logger.ts'
 import type { TracingSettings } from '../../src/observability/tracing.ts'
 import { eventLogHistory } from '../../src/projections/measurement-history.ts'
-import { type Qualink, startQualink } from '../../src/server/qualink.ts'
+import type { Qualink } from '../../src/server/qualink.ts'
 import type { Store } from '../../src/store/types.ts'
 import { inProcessQualityCheck } from '../../src/workflows/in-process-check.ts'
-import { AVAILABLE, createTestDatabase, DIALECTS, type Dialect, type TestDatabase } from '../dialects.ts'
+import { AVAILABLE, DIALECTS, type Dialect } from '../dialects.ts'
 import { ALL, until } from '../engine/harness.ts'
-import { simulatorPorts } from '../workflows/helpers.ts'
+import { workNonconformance } from '../workflows/helpers.ts'
+import { type PlantHub, startPlantHub } from '../workflows/plant-hub.ts'
 import { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from './otlp-receiver.ts'
 
 const hex = (bytes: number) => randomBytes(bytes).toString('hex')
@@ -62,7 +62,7 @@ function logSink() {
 }
 
 describe.each(DIALECTS)('OpenTelemetry tracing end to end on %s', (dialect: Dialect) => {
-  let db: TestDatabase
+  let hub: PlantHub
   let store: Store
   let erp: ErpS4Sim
   let qms: QmsSim
@@ -72,35 +72,29 @@ describe.each(DIALECTS)('OpenTelemetry tracing end to end on %s', (dialect: Dial
 
   beforeEach(async (ctx) => {
     if (!AVAILABLE[dialect]) ctx.skip()
-    db = await createTestDatabase(dialect)
-    store = await db.open()
-    erp = await startErpS4({
-      productionOrders: [
-        { ManufacturingOrder: 'PO-1', Material: 'FG-1', ProductionPlant: '1000', TotalQuantity: '100' },
-      ],
+    hub = await startPlantHub(dialect, {
+      erp: {
+        productionOrders: [
+          { ManufacturingOrder: 'PO-1', Material: 'FG-1', ProductionPlant: '1000', TotalQuantity: '100' },
+        ],
+      },
+      qms: {},
+      workflows: [inProcessQualityCheck()],
+      ports: ({ store }) => ({ history: eventLogHistory(store) }),
+      deferStart: true,
     })
-    qms = await startQms()
+    ;({ store, erp, qms } = hub)
     receiver = await startOtlpReceiver()
     logs = logSink()
   })
   afterEach(async () => {
-    await q?.close()
-    q = undefined
+    await hub?.close()
     await receiver?.close()
-    await erp?.close()
-    await qms?.close()
-    await store?.close()
-    await db?.cleanup()
   })
 
   const start = async (tracing?: TracingSettings) => {
-    q = await startQualink({
-      store,
-      port: 0,
+    q = await hub.start({
       logger: createLogger('info', logs.stream),
-      anchorFile: path.join(db.dir, 'anchors.jsonl'),
-      workflows: [inProcessQualityCheck()],
-      ports: { ...simulatorPorts({ erp: erp.url, qms: qms.url }), history: eventLogHistory(store) },
       webhooks: [{ name: 'mes-test', plant: 'P100' }],
       translators: [mesTranslator],
       tracing,
@@ -135,14 +129,7 @@ describe.each(DIALECTS)('OpenTelemetry tracing end to end on %s', (dialect: Dial
       | { items?: { id: string }[] }
       | { id: string }[]
     const ncId = (Array.isArray(ncs) ? ncs : (ncs.items ?? []))[0]!.id
-    for (const status of ['CONTAINED', 'UNDER_REVIEW', 'DISPOSITIONED']) {
-      const r = await fetch(`${qms.url}/api/v1/nonconformances/${ncId}`, {
-        method: 'PATCH',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ status }),
-      })
-      expect(r.status).toBe(200)
-    }
+    await workNonconformance(qms.url, ncId)
     const id = randomUUID()
     const header = `00-${otherTrace}-${hex(8)}-01`
     const r = await post(

@@ -1,59 +1,40 @@
 import pino from 'pino'
 import { afterEach, beforeEach, expect, it } from 'vitest'
-import { type ErpS4Sim, type QmsSim, startErpS4, startQms } from '../../simulators/index.ts'
-import { sapS4Connector } from '../../src/connectors/erp/sap-s4/connector.ts'
-import { qmsRestConnector } from '../../src/connectors/qms/rest/connector.ts'
+import type { ErpS4Sim } from '../../simulators/index.ts'
 import { ConnectorMetrics } from '../../src/observability/connector-metrics.ts'
 import { type Qualink, startQualink } from '../../src/server/qualink.ts'
 import type { Store } from '../../src/store/types.ts'
-import { createTestDatabase, type TestDatabase } from '../dialects.ts'
+import type { TestDatabase } from '../dialects.ts'
+import { type PlantHub, type SimulatorPorts, startPlantHub } from '../workflows/plant-hub.ts'
 
 /**
  * The Connectors page over real connectors: an ERP whose simulator answers 503 (the breaker
  * opens: down), a QMS that answers (ok), and a configured connector never called (idle).
  */
+let hub: PlantHub
 let db: TestDatabase
 let store: Store
 let erp: ErpS4Sim
-let qms: QmsSim
 let q: Qualink
 let metrics: ConnectorMetrics
-let ports: {
-  erp: ReturnType<typeof sapS4Connector.instantiate>
-  qms: ReturnType<typeof qmsRestConnector.instantiate>
-}
+let ports: Required<SimulatorPorts>
 
 beforeEach(async () => {
-  db = await createTestDatabase('sqlite')
-  store = await db.open()
-  erp = await startErpS4({ materials: { 'RAW-100': { baseUnit: 'KG' } } })
-  qms = await startQms()
   metrics = new ConnectorMetrics()
-  const runtime = (name: string, url: string) => ({ name, allowlist: [url], leaseMs: 30_000, metrics })
   metrics.declare('sap-p100', 'erp/sap-s4')
   metrics.declare('qms-cloud', 'qms/rest')
   metrics.declare('chat', 'notify/webhook')
-  const egress = { timeoutMs: 2000, breaker: { failureThreshold: 1, openMs: 60_000, halfOpenProbes: 1 } }
-  ports = {
-    erp: sapS4Connector.instantiate({ baseUrl: erp.url, egress }, runtime('sap-p100', erp.url)),
-    qms: qmsRestConnector.instantiate({ baseUrl: qms.url, egress }, runtime('qms-cloud', qms.url)),
-  }
-  q = await startQualink({
-    store,
-    port: 0,
-    logger: pino({ level: 'silent' }),
-    anchorFile: `${db.dir}/anchors.jsonl`,
+  hub = await startPlantHub('sqlite', {
+    erp: { materials: { 'RAW-100': { baseUnit: 'KG' } } },
+    qms: {},
+    names: { erp: 'sap-p100', qms: 'qms-cloud' },
     connectorMetrics: metrics,
-    ports,
+    egress: { timeoutMs: 2000, breaker: { failureThreshold: 1, openMs: 60_000, halfOpenProbes: 1 } },
   })
+  ;({ db, store, q, erp } = hub)
+  ports = { erp: hub.ports.erp!, qms: hub.ports.qms! }
 })
-afterEach(async () => {
-  await q?.close()
-  await erp?.close()
-  await qms?.close()
-  await store?.close()
-  await db?.cleanup()
-})
+afterEach(() => hub?.close())
 
 const rowOf = (body: string, name: string) => {
   const m = new RegExp(`<tr data-connector="${name}">[\\s\\S]*?</tr>`).exec(body)

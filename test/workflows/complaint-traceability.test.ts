@@ -1,88 +1,47 @@
-import pino from 'pino'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { goodsReceipt, MATDOC, s4Client } from '../../simulators/erp-s4/test-client.ts'
-import {
-  type CrmSim,
-  type ErpS4Sim,
-  type QmsSim,
-  startCrm,
-  startErpS4,
-  startQms,
-} from '../../simulators/index.ts'
-import { crmWebhookTranslator } from '../../src/connectors/crm/webhook/translator.ts'
-import { sapS4Connector } from '../../src/connectors/erp/sap-s4/connector.ts'
-import { sapS4GoodsReceiptTranslator } from '../../src/connectors/erp/sap-s4/gr-translator.ts'
-import { qmsRestConnector } from '../../src/connectors/qms/rest/connector.ts'
+import type { CrmSim, ErpS4Sim, QmsSim } from '../../simulators/index.ts'
 import { GenealogyProjector } from '../../src/projections/genealogy-projector.ts'
 import { genealogyTraceability } from '../../src/projections/traceability-port.ts'
-import { type Qualink, startQualink } from '../../src/server/qualink.ts'
+import type { Qualink } from '../../src/server/qualink.ts'
 import type { Store } from '../../src/store/types.ts'
 import { complaintTraceability } from '../../src/workflows/complaint-traceability.ts'
-import {
-  AVAILABLE,
-  createTestDatabase,
-  DIALECTS,
-  type Dialect,
-  type TestDatabase,
-  untilTailCaughtUp,
-} from '../dialects.ts'
+import { AVAILABLE, DIALECTS, type Dialect, untilTailCaughtUp } from '../dialects.ts'
 import { ALL, until } from '../engine/harness.ts'
-import { freePort, postEvent, webhookSource } from './helpers.ts'
+import { postEvent } from './helpers.ts'
+import { type PlantHub, startPlantHub } from './plant-hub.ts'
 
 const audit = { timestamp: '2026-11-27T08:00:00Z', sourceSystem: 'test', approvalStatus: 'not_required' }
 
 describe.each(DIALECTS)('complaint traceability end to end on %s', (dialect: Dialect) => {
-  let db: TestDatabase
   let store: Store
   let erp: ErpS4Sim
   let qms: QmsSim
   let crm: CrmSim
   let q: Qualink
+  let hub: PlantHub
 
   beforeEach(async (ctx) => {
     if (!AVAILABLE[dialect]) ctx.skip()
-    db = await createTestDatabase(dialect)
-    store = await db.open()
-    const port = await freePort()
-    const base = `http://127.0.0.1:${port}`
-    // Not inspection-relevant: the receipt lands in unrestricted stock, ready to be used.
-    erp = await startErpS4({
-      materials: { 'RAW-100': { inspectionRelevant: false, baseUnit: 'KG' } },
-      webhook: { url: `${base}/v1/ingress/erp-s4`, secret: 'e' },
-    })
-    qms = await startQms()
-    crm = await startCrm({ webhook: { url: `${base}/v1/ingress/crm`, secret: 'c' } })
-    const projector = new GenealogyProjector(store)
-    q = await startQualink({
-      store,
-      port,
-      logger: pino({ level: 'silent' }),
-      anchorFile: `${db.dir}/anchors.jsonl`,
-      webhooks: [webhookSource.erp('e'), webhookSource.crm('c')],
-      translators: [sapS4GoodsReceiptTranslator('erp-s4'), crmWebhookTranslator('crm')],
+    hub = await startPlantHub(dialect, {
+      // Not inspection-relevant: the receipt lands in unrestricted stock, ready to be used.
+      erp: { materials: { 'RAW-100': { inspectionRelevant: false, baseUnit: 'KG' } }, webhook: true },
+      qms: {},
+      crm: { webhook: true },
       workflows: [complaintTraceability()],
-      ports: {
-        erp: sapS4Connector.instantiate(
-          { baseUrl: erp.url },
-          { name: 'erp', allowlist: [erp.url], leaseMs: 30_000 },
-        ),
-        qms: qmsRestConnector.instantiate(
-          { baseUrl: qms.url },
-          { name: 'qms', allowlist: [qms.url], leaseMs: 30_000 },
-        ),
-        trace: genealogyTraceability(store, async () => {
-          await untilTailCaughtUp(store)
-          await projector.catchUp()
-        }),
+      ports: ({ store }) => {
+        const projector = new GenealogyProjector(store)
+        return {
+          trace: genealogyTraceability(store, async () => {
+            await untilTailCaughtUp(store)
+            await projector.catchUp()
+          }),
+        }
       },
     })
+    ;({ store, q, erp, qms, crm } = hub)
   })
-  afterEach(async () => {
-    await q?.close()
-    await Promise.all([erp?.close(), qms?.close(), crm?.close()])
-    await store?.close()
-    await db?.cleanup()
-  })
+  afterEach(() => hub?.close())
 
   const post = (type: string, subject: string, data: Record<string, unknown>) =>
     postEvent(q, type, subject, data)

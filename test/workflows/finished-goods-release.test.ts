@@ -1,58 +1,45 @@
 import { randomUUID } from 'node:crypto'
-import pino from 'pino'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { type ErpS4Sim, startErpS4 } from '../../simulators/index.ts'
-import { sapS4Connector } from '../../src/connectors/erp/sap-s4/connector.ts'
-import { type Qualink, startQualink } from '../../src/server/qualink.ts'
+import type { ErpS4Sim } from '../../simulators/index.ts'
+import type { Qualink } from '../../src/server/qualink.ts'
 import type { Store } from '../../src/store/types.ts'
 import { finishedGoodsRelease } from '../../src/workflows/finished-goods-release.ts'
 import type { ErpPort } from '../../src/workflows/ports/erp.ts'
-import { AVAILABLE, createTestDatabase, DIALECTS, type Dialect, type TestDatabase } from '../dialects.ts'
+import { AVAILABLE, DIALECTS, type Dialect } from '../dialects.ts'
 import { ALL, until } from '../engine/harness.ts'
 import { postEvent } from './helpers.ts'
+import { type PlantHub, startPlantHub } from './plant-hub.ts'
 
 const audit = { timestamp: '2026-11-27T08:00:00Z', sourceSystem: 'test', approvalStatus: 'not_required' }
 
 describe.each(DIALECTS)('finished goods release end to end on %s', (dialect: Dialect) => {
-  let db: TestDatabase
   let store: Store
   let erp: ErpS4Sim
   let erpPort: ErpPort
   let q: Qualink
+  let hub: PlantHub
 
   beforeEach(async (ctx) => {
     if (!AVAILABLE[dialect]) ctx.skip()
-    db = await createTestDatabase(dialect)
-    store = await db.open()
-    erp = await startErpS4({
-      deliveries: ['F1', 'F2'].map((lot, i) => ({
-        DeliveryDocument: `8000000${i + 1}`,
-        ShipToParty: 'CUST-1',
-        items: [{ Material: 'FG-1', Plant: '1000', Batch: lot, quantity: '10' }],
-      })),
+    hub = await startPlantHub(dialect, {
+      erp: {
+        deliveries: ['F1', 'F2'].map((lot, i) => ({
+          DeliveryDocument: `8000000${i + 1}`,
+          ShipToParty: 'CUST-1',
+          items: [{ Material: 'FG-1', Plant: '1000', Batch: lot, quantity: '10' }],
+        })),
+      },
+      workflows: [finishedGoodsRelease()],
+      deferStart: true,
     })
-    erpPort = sapS4Connector.instantiate(
-      { baseUrl: erp.url },
-      { name: 'erp', allowlist: [erp.url], leaseMs: 30_000 },
-    )
+    ;({ store, erp } = hub)
+    erpPort = hub.ports.erp!
     // Deliveries of finished lots start blocked until the release says otherwise.
     for (const d of ['80000001', '80000002'])
       await erpPort.setDeliveryBlock({ idempotencyKey: `init-${d}`, delivery: d, blocked: true })
-    q = await startQualink({
-      store,
-      port: 0,
-      logger: pino({ level: 'silent' }),
-      anchorFile: `${db.dir}/anchors.jsonl`,
-      workflows: [finishedGoodsRelease()],
-      ports: { erp: erpPort },
-    })
+    q = await hub.start()
   })
-  afterEach(async () => {
-    await q?.close()
-    await erp?.close()
-    await store?.close()
-    await db?.cleanup()
-  })
+  afterEach(() => hub?.close())
 
   const post = (type: string, subject: string, data: Record<string, unknown>) =>
     postEvent(q, type, subject, data)

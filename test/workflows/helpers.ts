@@ -3,9 +3,8 @@ import { expect } from 'vitest'
 
 export { freePort } from '../services.ts'
 
-import { sapS4Connector } from '../../src/connectors/erp/sap-s4/connector.ts'
-import { qmsRestConnector } from '../../src/connectors/qms/rest/connector.ts'
 import type { Qualink } from '../../src/server/qualink.ts'
+import { connectorPorts } from './plant-hub.ts'
 
 /** Posts one canonical event through the ingest API, as a connector would, and expects 202. */
 export async function postEvent(
@@ -32,38 +31,26 @@ export async function postEvent(
   expect(r.statusCode).toBe(202)
 }
 
-/** The simulators' webhook sources as Qualink configures them (their header names). */
-export const webhookSource = {
-  erp: (secret: string) => ({
-    name: 'erp-s4',
-    plant: 'P100',
-    secrets: [secret],
-    signatureHeader: 'x-erp-signature',
-    deliveryIdHeader: 'x-erp-delivery-id',
-  }),
-  qms: (secret: string) => ({
-    name: 'qms',
-    plant: 'P100',
-    secrets: [secret],
-    signatureHeader: 'x-qms-signature',
-    deliveryIdHeader: 'x-qms-delivery-id',
-  }),
-  crm: (secret: string) => ({
-    name: 'crm',
-    plant: 'P100',
-    secrets: [secret],
-    signatureHeader: 'x-crm-signature',
-    deliveryIdHeader: 'x-crm-delivery-id',
-  }),
-}
+export { webhookSource } from './plant-hub.ts'
 
 /** ERP and QMS ports over the simulators, each allowed to reach only its own simulator. */
-export function simulatorPorts(urls: { erp?: string; qms?: string }) {
-  const runtime = (name: string, url: string) => ({ name, allowlist: [url], leaseMs: 30_000 })
-  return {
-    ...(urls.erp ? { erp: sapS4Connector.instantiate({ baseUrl: urls.erp }, runtime('erp', urls.erp)) } : {}),
-    ...(urls.qms
-      ? { qms: qmsRestConnector.instantiate({ baseUrl: urls.qms }, runtime('qms', urls.qms)) }
-      : {}),
+export const simulatorPorts = (urls: { erp?: string; qms?: string }) => connectorPorts(urls)
+
+/**
+ * Works a nonconformance through the QMS simulator's lifecycle by its REST API, as the quality
+ * engineer would: CONTAINED → UNDER_REVIEW → DISPOSITIONED (or the first of `statuses`), each 200.
+ */
+export async function workNonconformance(
+  qmsUrl: string,
+  ncId: string,
+  statuses: readonly string[] = ['CONTAINED', 'UNDER_REVIEW', 'DISPOSITIONED'],
+): Promise<void> {
+  for (const status of statuses) {
+    const r = await fetch(`${qmsUrl}/api/v1/nonconformances/${ncId}`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ status }),
+    })
+    expect(r.status, status).toBe(200)
   }
 }

@@ -1,62 +1,48 @@
-import pino from 'pino'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { type ErpS4Sim, type QmsSim, startErpS4, startQms } from '../../simulators/index.ts'
+import type { ErpS4Sim, QmsSim } from '../../simulators/index.ts'
 import { workflowSettings } from '../../src/config/checks.ts'
 import type { PlantConfig } from '../../src/config/schema.ts'
 import { eventLogHistory } from '../../src/projections/measurement-history.ts'
-import { type Qualink, startQualink } from '../../src/server/qualink.ts'
+import type { Qualink } from '../../src/server/qualink.ts'
 import type { Store } from '../../src/store/types.ts'
 import {
   DEFAULT_IN_PROCESS_SETTINGS,
   type InProcessSettings,
   inProcessQualityCheck,
 } from '../../src/workflows/in-process-check.ts'
-import { AVAILABLE, createTestDatabase, DIALECTS, type Dialect, type TestDatabase } from '../dialects.ts'
+import { AVAILABLE, DIALECTS, type Dialect } from '../dialects.ts'
 import { ALL, until } from '../engine/harness.ts'
-import { postEvent, simulatorPorts } from './helpers.ts'
+import { postEvent, workNonconformance } from './helpers.ts'
+import { type PlantHub, startPlantHub } from './plant-hub.ts'
 
 const audit = { timestamp: '2026-11-27T08:00:00Z', sourceSystem: 'mes-p100', approvalStatus: 'not_required' }
 const ORDERS = ['PO-1', 'PO-2', 'PO-3']
 
 describe.each(DIALECTS)('in-process quality check end to end on %s', (dialect: Dialect) => {
-  let db: TestDatabase
   let store: Store
   let erp: ErpS4Sim
   let qms: QmsSim
   let q: Qualink
+  let hub: PlantHub
 
   beforeEach(async (ctx) => {
     if (!AVAILABLE[dialect]) ctx.skip()
-    db = await createTestDatabase(dialect)
-    store = await db.open()
-    erp = await startErpS4({
-      productionOrders: ORDERS.map((o) => ({
-        ManufacturingOrder: o,
-        Material: 'FG-1',
-        ProductionPlant: '1000',
-        TotalQuantity: '100',
-      })),
-    })
-    qms = await startQms()
-    q = await startQualink({
-      store,
-      port: 0,
-      logger: pino({ level: 'silent' }),
-      anchorFile: `${db.dir}/anchors.jsonl`,
-      workflows: [inProcessQualityCheck()],
-      ports: {
-        ...simulatorPorts({ erp: erp.url, qms: qms.url }),
-        history: eventLogHistory(store),
+    hub = await startPlantHub(dialect, {
+      erp: {
+        productionOrders: ORDERS.map((o) => ({
+          ManufacturingOrder: o,
+          Material: 'FG-1',
+          ProductionPlant: '1000',
+          TotalQuantity: '100',
+        })),
       },
+      qms: {},
+      workflows: [inProcessQualityCheck()],
+      ports: ({ store }) => ({ history: eventLogHistory(store) }),
     })
+    ;({ store, q, erp, qms } = hub)
   })
-  afterEach(async () => {
-    await q?.close()
-    await erp?.close()
-    await qms?.close()
-    await store?.close()
-    await db?.cleanup()
-  })
+  afterEach(() => hub?.close())
 
   const post = (type: string, subject: string, data: Record<string, unknown>) =>
     postEvent(q, type, subject, data)
@@ -93,14 +79,7 @@ describe.each(DIALECTS)('in-process quality check end to end on %s', (dialect: D
     const ncId = list[0]!.id
 
     // The quality engineer works the NC in the QMS; its disposition arrives as a canonical event.
-    for (const status of ['CONTAINED', 'UNDER_REVIEW', 'DISPOSITIONED']) {
-      const r = await fetch(`${qms.url}/api/v1/nonconformances/${ncId}`, {
-        method: 'PATCH',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ status }),
-      })
-      expect(r.status).toBe(200)
-    }
+    await workNonconformance(qms.url, ncId)
     expect(held('PO-2').onHold).toBe(true)
     await post('qms.nonconformance.dispositioned.v1', 'F2-1', {
       disposition: {
@@ -125,11 +104,7 @@ describe.each(DIALECTS)('in-process quality check end to end on %s', (dialect: D
 
   it('escalates each overdue disposition deadline, keeps the hold, and releases on a late disposition', async () => {
     await q.close()
-    q = await startQualink({
-      store,
-      port: 0,
-      logger: pino({ level: 'silent' }),
-      anchorFile: `${db.dir}/anchors.jsonl`,
+    q = await hub.start({
       workflows: [
         inProcessQualityCheck(() => ({
           ...DEFAULT_IN_PROCESS_SETTINGS,
@@ -137,7 +112,6 @@ describe.each(DIALECTS)('in-process quality check end to end on %s', (dialect: D
           maxEscalations: 2,
         })),
       ],
-      ports: { ...simulatorPorts({ erp: erp.url, qms: qms.url }), history: eventLogHistory(store) },
     })
     await complete('PO-1', 'F9-1', '13.7')
     const escalations = async () => {
@@ -155,14 +129,7 @@ describe.each(DIALECTS)('in-process quality check end to end on %s', (dialect: D
       (await store.engine.loadRun(ALL, nc.id))!.journal.find((j) => j.name === 'open-nonconformance')!
         .result as { record: { id: string } }
     ).record.id
-    for (const status of ['CONTAINED', 'UNDER_REVIEW', 'DISPOSITIONED']) {
-      const r = await fetch(`${qms.url}/api/v1/nonconformances/${ncId}`, {
-        method: 'PATCH',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ status }),
-      })
-      expect(r.status).toBe(200)
-    }
+    await workNonconformance(qms.url, ncId)
     await post('qms.nonconformance.dispositioned.v1', 'F9-1', {
       disposition: {
         id: 'DISP-9',
@@ -208,14 +175,7 @@ describe.each(DIALECTS)('in-process quality check end to end on %s', (dialect: D
       Array.from({ length: 8 }, (_, i) => `nelson-${i + 1}`),
     )
     await q.close()
-    q = await startQualink({
-      store,
-      port: 0,
-      logger: pino({ level: 'silent' }),
-      anchorFile: `${db.dir}/anchors.jsonl`,
-      workflows: [inProcessQualityCheck(() => settings as InProcessSettings)],
-      ports: { ...simulatorPorts({ erp: erp.url, qms: qms.url }), history: eventLogHistory(store) },
-    })
+    q = await hub.start({ workflows: [inProcessQualityCheck(() => settings as InProcessSettings)] })
     // Baseline 12.3 ± 0.25 (σ): 12.0 … 12.5 stays within 1.2σ; six rising points are Nelson rule 3.
     for (const [i, t] of ['12.0', '12.1', '12.2', '12.3', '12.4'].entries())
       await complete('PO-2', `F2-${i}`, t)

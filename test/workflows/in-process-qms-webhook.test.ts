@@ -4,59 +4,41 @@
  * webhook reaches Qualink, the QMS translator turns it into qms.nonconformance.dispositioned.v1,
  * and the held order is released. No event is posted by hand.
  */
-import pino from 'pino'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { type ErpS4Sim, type QmsSim, startErpS4, startQms } from '../../simulators/index.ts'
-import { qmsWebhookTranslator } from '../../src/connectors/qms/rest/webhook-translator.ts'
+import type { ErpS4Sim, QmsSim } from '../../simulators/index.ts'
 import { eventLogHistory } from '../../src/projections/measurement-history.ts'
-import { type Qualink, startQualink } from '../../src/server/qualink.ts'
+import type { Qualink } from '../../src/server/qualink.ts'
 import type { Store } from '../../src/store/types.ts'
 import { inProcessQualityCheck } from '../../src/workflows/in-process-check.ts'
-import { AVAILABLE, createTestDatabase, DIALECTS, type Dialect, type TestDatabase } from '../dialects.ts'
+import { AVAILABLE, DIALECTS, type Dialect } from '../dialects.ts'
 import { ALL, until } from '../engine/harness.ts'
-import { freePort } from '../services.ts'
-import { postEvent, simulatorPorts, webhookSource } from './helpers.ts'
+import { postEvent } from './helpers.ts'
+import { type PlantHub, startPlantHub } from './plant-hub.ts'
 
 const audit = { timestamp: '2026-11-27T08:00:00Z', sourceSystem: 'mes-p100', approvalStatus: 'not_required' }
 
 describe.each(DIALECTS)('in-process check with the QMS webhook on %s', (dialect: Dialect) => {
-  let db: TestDatabase
   let store: Store
   let erp: ErpS4Sim
   let qms: QmsSim
   let q: Qualink
+  let hub: PlantHub
 
   beforeEach(async (ctx) => {
     if (!AVAILABLE[dialect]) ctx.skip()
-    db = await createTestDatabase(dialect)
-    store = await db.open()
-    const port = await freePort()
-    erp = await startErpS4({
-      productionOrders: [
-        { ManufacturingOrder: 'PO-7', Material: 'FG-1', ProductionPlant: '1000', TotalQuantity: '100' },
-      ],
-    })
-    qms = await startQms({
-      webhook: { url: `http://127.0.0.1:${port}/v1/ingress/qms`, secret: 'qms-secret' },
-    })
-    q = await startQualink({
-      store,
-      port,
-      logger: pino({ level: 'silent' }),
-      anchorFile: `${db.dir}/anchors.jsonl`,
-      webhooks: [webhookSource.qms('qms-secret')],
-      translators: [qmsWebhookTranslator('qms')],
+    hub = await startPlantHub(dialect, {
+      erp: {
+        productionOrders: [
+          { ManufacturingOrder: 'PO-7', Material: 'FG-1', ProductionPlant: '1000', TotalQuantity: '100' },
+        ],
+      },
+      qms: { webhook: true },
       workflows: [inProcessQualityCheck()],
-      ports: { ...simulatorPorts({ erp: erp.url, qms: qms.url }), history: eventLogHistory(store) },
+      ports: ({ store }) => ({ history: eventLogHistory(store) }),
     })
+    ;({ store, q, erp, qms } = hub)
   })
-  afterEach(async () => {
-    await q?.close()
-    await erp?.close()
-    await qms?.close()
-    await store?.close()
-    await db?.cleanup()
-  })
+  afterEach(() => hub?.close())
 
   it('releases the hold when the QMS dispositions the nonconformance, through its webhook', async () => {
     await postEvent(q, 'mes.operation.completed.v1', 'PO-7', {

@@ -1,52 +1,34 @@
-import pino from 'pino'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { goodsReceipt, MATDOC, s4Client } from '../../simulators/erp-s4/test-client.ts'
-import { type ErpS4Sim, type QmsSim, startErpS4, startQms } from '../../simulators/index.ts'
-import { sapS4GoodsReceiptTranslator } from '../../src/connectors/erp/sap-s4/gr-translator.ts'
-import { qmsWebhookTranslator } from '../../src/connectors/qms/rest/webhook-translator.ts'
+import type { ErpS4Sim, QmsSim } from '../../simulators/index.ts'
 import type { DriftPolicy } from '../../src/projections/reconciliation.ts'
-import { type Qualink, startQualink } from '../../src/server/qualink.ts'
+import type { Qualink } from '../../src/server/qualink.ts'
 import type { Store } from '../../src/store/types.ts'
 import { supplierReceiptInspection } from '../../src/workflows/supplier-receipt-inspection.ts'
-import { AVAILABLE, createTestDatabase, DIALECTS, type Dialect, type TestDatabase } from '../dialects.ts'
+import { AVAILABLE, DIALECTS, type Dialect } from '../dialects.ts'
 import { ALL, until } from '../engine/harness.ts'
-import { freePort, simulatorPorts, webhookSource } from './helpers.ts'
+import { type PlantHub, startPlantHub } from './plant-hub.ts'
 
 const KEY = 'RAW-100|1000|B1'
 
 describe.each(DIALECTS)('QMS–ERP reconciliation on %s', (dialect: Dialect) => {
-  let db: TestDatabase
   let store: Store
   let erp: ErpS4Sim
   let qms: QmsSim
   let q: Qualink
+  let hub: PlantHub
   let policy: DriftPolicy = 'alert'
 
   beforeEach(async (ctx) => {
     if (!AVAILABLE[dialect]) ctx.skip()
-    db = await createTestDatabase(dialect)
-    store = await db.open()
-    const port = await freePort()
-    const base = `http://127.0.0.1:${port}`
-    erp = await startErpS4({
-      materials: { 'RAW-100': { baseUnit: 'KG' } },
-      webhook: { url: `${base}/v1/ingress/erp-s4`, secret: 'e' },
-    })
-    qms = await startQms({ webhook: { url: `${base}/v1/ingress/qms`, secret: 'q' } })
-    q = await startQualink({
-      store,
-      port,
-      logger: pino({ level: 'silent' }),
-      anchorFile: `${db.dir}/anchors.jsonl`,
-      webhooks: [webhookSource.erp('e'), webhookSource.qms('q')],
-      translators: [sapS4GoodsReceiptTranslator('erp-s4'), qmsWebhookTranslator('qms')],
+    hub = await startPlantHub(dialect, {
+      erp: { materials: { 'RAW-100': { baseUnit: 'KG' } }, webhook: true },
+      qms: { webhook: true },
       workflows: [supplierReceiptInspection()],
-      ports: {
-        ...simulatorPorts({ erp: erp.url, qms: qms.url }),
-      },
       // The test drives the passes itself.
       reconcile: { intervalMs: 3_600_000, policy: () => policy },
     })
+    ;({ store, q, erp, qms } = hub)
     expect(
       (await s4Client(erp.url).send('POST', `${MATDOC}/A_MaterialDocumentHeader`, goodsReceipt('B1', '100')))
         .status,
@@ -64,12 +46,7 @@ describe.each(DIALECTS)('QMS–ERP reconciliation on %s', (dialect: Dialect) => 
       async () => (await store.engine.listRuns(ALL, { key: 'B1', limit: 1 }))[0]?.status === 'completed',
     )
   })
-  afterEach(async () => {
-    await q?.close()
-    await Promise.all([erp?.close(), qms?.close()])
-    await store?.close()
-    await db?.cleanup()
-  })
+  afterEach(() => hub?.close())
 
   /** Someone moves blocked stock to unrestricted in the ERP behind Qualink's back (mvt 343). */
   const releaseBehindTheBack = async () => {

@@ -3,48 +3,41 @@
  * simulators with every webhook delivered twice, a chat webhook stub that records notifications,
  * and Qualink started with the workflow. The bindings are live (ESM): tests read the current ones.
  */
-import pino from 'pino'
 import { afterEach, beforeEach, expect } from 'vitest'
 import { goodsReceipt, MATDOC, s4Client } from '../../simulators/erp-s4/test-client.ts'
-import { type ErpS4Sim, type QmsSim, startErpS4, startQms } from '../../simulators/index.ts'
-import { sapS4Connector } from '../../src/connectors/erp/sap-s4/connector.ts'
-import { sapS4GoodsReceiptTranslator } from '../../src/connectors/erp/sap-s4/gr-translator.ts'
+import type { ErpS4Sim, QmsSim } from '../../simulators/index.ts'
 import { notifyWebhookConnector } from '../../src/connectors/notify/webhook/connector.ts'
-import { qmsRestConnector } from '../../src/connectors/qms/rest/connector.ts'
-import { qmsWebhookTranslator } from '../../src/connectors/qms/rest/webhook-translator.ts'
 import type { WorkflowDefinition } from '../../src/engine/workflow.ts'
-import { type Qualink, startQualink } from '../../src/server/qualink.ts'
+import type { Qualink } from '../../src/server/qualink.ts'
 import type { RunRow } from '../../src/store/engine-types.ts'
 import type { Store } from '../../src/store/types.ts'
 import { supplierReceiptInspection } from '../../src/workflows/supplier-receipt-inspection.ts'
 import { type HttpStub, startStub } from '../connectors/http-stub.ts'
-import { AVAILABLE, createTestDatabase, type Dialect, type TestDatabase } from '../dialects.ts'
+import { AVAILABLE, type Dialect } from '../dialects.ts'
 import { ALL, until } from '../engine/harness.ts'
-import { freePort, webhookSource } from './helpers.ts'
+import { type PlantHub, startPlantHub } from './plant-hub.ts'
 
 const KEY = (batch: string) => `RAW-100|1000|${batch}`
 
-let db: TestDatabase
+let hub: PlantHub
 export let store: Store
 export let erp: ErpS4Sim
 export let qms: QmsSim
 export let chat: HttpStub
 export let q: Qualink
-let port: number
 
 /** Registers the per-test set-up and tear-down; call inside the dialect's describe. */
 export function useReceiptHarness(dialect: Dialect): void {
   beforeEach(async (ctx) => {
     if (!AVAILABLE[dialect]) ctx.skip()
-    db = await createTestDatabase(dialect)
-    store = await db.open()
-    port = await freePort()
-    const base = `http://127.0.0.1:${port}`
-    erp = await startErpS4({
-      materials: { 'RAW-100': { baseUnit: 'KG' } },
-      webhook: { url: `${base}/v1/ingress/erp-s4`, secret: 'erp-secret' },
+    hub = await startPlantHub(dialect, {
+      erp: { materials: { 'RAW-100': { baseUnit: 'KG' } }, webhook: true },
+      qms: { webhook: true },
+      egress: { timeoutMs: 2000 },
+      leaseTtlMs: 30_000,
+      deferStart: true,
     })
-    qms = await startQms({ webhook: { url: `${base}/v1/ingress/qms`, secret: 'qms-secret' } })
+    ;({ store, erp, qms } = hub)
     // Every webhook of both systems arrives twice.
     erp.faults.set({ duplicateRate: 1, seed: 3 })
     qms.faults.set({ duplicateRate: 1, seed: 5 })
@@ -54,43 +47,19 @@ export function useReceiptHarness(dialect: Dialect): void {
     await boot(supplierReceiptInspection())
   })
   afterEach(async () => {
-    await q?.close()
-    await erp?.close()
-    await qms?.close()
+    await hub?.close()
     await chat?.close()
-    await store?.close()
-    await db?.cleanup()
   })
 }
 
 /** Starts Qualink on the test's store and port with one definition of the workflow. */
 // biome-ignore lint/suspicious/noExplicitAny: a v1 stand-in and v2 have the same shape
 export const boot = async (workflow: WorkflowDefinition<any, any>) => {
-  const runtime = (name: string, url: string) => ({ name, allowlist: [url], leaseMs: 30_000 })
-  q = await startQualink({
-    store,
-    port,
-    logger: pino({ level: 'silent' }),
-    anchorFile: `${db.dir}/anchors.jsonl`,
-    leaseTtlMs: 30_000,
-    webhooks: [webhookSource.erp('erp-secret'), webhookSource.qms('qms-secret')],
-    translators: [sapS4GoodsReceiptTranslator('erp-s4'), qmsWebhookTranslator('qms')],
-    workflows: [workflow],
-    ports: {
-      erp: sapS4Connector.instantiate(
-        { baseUrl: erp.url, egress: { timeoutMs: 2000 } },
-        runtime('erp', erp.url),
-      ),
-      qms: qmsRestConnector.instantiate(
-        { baseUrl: qms.url, egress: { timeoutMs: 2000 } },
-        runtime('qms', qms.url),
-      ),
-      notify: notifyWebhookConnector.instantiate(
-        { urlEnv: 'QLK_PATHS_CHAT', format: 'slack' },
-        runtime('notify', chat.url),
-      ),
-    },
-  })
+  const notify = notifyWebhookConnector.instantiate(
+    { urlEnv: 'QLK_PATHS_CHAT', format: 'slack' },
+    { name: 'notify', allowlist: [chat.url], leaseMs: 30_000 },
+  )
+  q = await hub.start({ workflows: [workflow], ports: { notify } })
 }
 
 export const s4 = () => s4Client(erp.url)

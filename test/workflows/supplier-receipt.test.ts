@@ -1,67 +1,34 @@
-import pino from 'pino'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { goodsReceipt, MATDOC, s4Client } from '../../simulators/erp-s4/test-client.ts'
-import { type ErpS4Sim, type QmsSim, startErpS4, startQms } from '../../simulators/index.ts'
-import { sapS4Connector } from '../../src/connectors/erp/sap-s4/connector.ts'
-import { sapS4GoodsReceiptTranslator } from '../../src/connectors/erp/sap-s4/gr-translator.ts'
-import { qmsRestConnector } from '../../src/connectors/qms/rest/connector.ts'
-import { qmsWebhookTranslator } from '../../src/connectors/qms/rest/webhook-translator.ts'
-import { type Qualink, startQualink } from '../../src/server/qualink.ts'
+import type { ErpS4Sim, QmsSim } from '../../simulators/index.ts'
+import type { Qualink } from '../../src/server/qualink.ts'
 import type { Store } from '../../src/store/types.ts'
 import { supplierReceiptInspection } from '../../src/workflows/supplier-receipt-inspection.ts'
-import { AVAILABLE, createTestDatabase, DIALECTS, type Dialect, type TestDatabase } from '../dialects.ts'
+import { AVAILABLE, DIALECTS, type Dialect } from '../dialects.ts'
 import { ALL, until } from '../engine/harness.ts'
-import { freePort, webhookSource } from './helpers.ts'
+import { type PlantHub, startPlantHub } from './plant-hub.ts'
 
 const BATCH_KEY = (batch: string) => `RAW-100|1000|${batch}`
 
 describe.each(DIALECTS)('supplier receipt inspection end to end on %s', (dialect: Dialect) => {
-  let db: TestDatabase
   let store: Store
   let erp: ErpS4Sim
   let qms: QmsSim
   let q: Qualink
+  let hub: PlantHub
 
   beforeEach(async (ctx) => {
     if (!AVAILABLE[dialect]) ctx.skip()
-    db = await createTestDatabase(dialect)
-    store = await db.open()
-    const port = await freePort()
-    const base = `http://127.0.0.1:${port}`
-    erp = await startErpS4({
-      materials: { 'RAW-100': { baseUnit: 'KG' } },
-      webhook: { url: `${base}/v1/ingress/erp-s4`, secret: 'erp-secret' },
-    })
-    qms = await startQms({ webhook: { url: `${base}/v1/ingress/qms`, secret: 'qms-secret' } })
-    const runtime = (name: string, url: string) => ({ name, allowlist: [url], leaseMs: 30_000 })
-    q = await startQualink({
-      store,
-      port,
-      logger: pino({ level: 'silent' }),
-      anchorFile: `${db.dir}/anchors.jsonl`,
+    hub = await startPlantHub(dialect, {
+      erp: { materials: { 'RAW-100': { baseUnit: 'KG' } }, webhook: true },
+      qms: { webhook: true },
+      egress: { timeoutMs: 2000 },
       leaseTtlMs: 30_000,
-      webhooks: [webhookSource.erp('erp-secret'), webhookSource.qms('qms-secret')],
-      translators: [sapS4GoodsReceiptTranslator('erp-s4'), qmsWebhookTranslator('qms')],
       workflows: [supplierReceiptInspection()],
-      ports: {
-        erp: sapS4Connector.instantiate(
-          { baseUrl: erp.url, egress: { timeoutMs: 2000 } },
-          runtime('erp', erp.url),
-        ),
-        qms: qmsRestConnector.instantiate(
-          { baseUrl: qms.url, egress: { timeoutMs: 2000 } },
-          runtime('qms', qms.url),
-        ),
-      },
     })
+    ;({ store, q, erp, qms } = hub)
   })
-  afterEach(async () => {
-    await q?.close()
-    await erp?.close()
-    await qms?.close()
-    await store?.close()
-    await db?.cleanup()
-  })
+  afterEach(() => hub?.close())
 
   const runOf = async (lot: string) => (await store.engine.listRuns(ALL, { key: lot, limit: 5 }))[0]
   const receive = async (batch: string, qty: string) => {

@@ -1,0 +1,283 @@
+/**
+ * One plant's systems around a Qualink under test: a store per dialect, the S/4, QMS and CRM
+ * simulators each test asks for (their webhooks, when wanted, pointed at Qualink on a free port),
+ * and Qualink started with those webhooks, their translators, the workflows and ports over the
+ * simulators. `close()` tears down whatever was started, in reverse order; a setup that fails
+ * half-way closes what it had started before throwing.
+ */
+import pino from 'pino'
+import {
+  type CrmOptions,
+  type CrmSim,
+  type ErpS4Options,
+  type ErpS4Sim,
+  type QmsOptions,
+  type QmsSim,
+  startCrm,
+  startErpS4,
+  startQms,
+} from '../../simulators/index.ts'
+import { crmWebhookTranslator } from '../../src/connectors/crm/webhook/translator.ts'
+import { sapS4Connector } from '../../src/connectors/erp/sap-s4/connector.ts'
+import { sapS4GoodsReceiptTranslator } from '../../src/connectors/erp/sap-s4/gr-translator.ts'
+import { qmsRestConnector } from '../../src/connectors/qms/rest/connector.ts'
+import { qmsWebhookTranslator } from '../../src/connectors/qms/rest/webhook-translator.ts'
+import type { EgressSettings } from '../../src/connectors/sdk/define-connector.ts'
+import type { ConnectorMetrics } from '../../src/observability/connector-metrics.ts'
+import { type Qualink, type QualinkOptions, startQualink } from '../../src/server/qualink.ts'
+import type { Store } from '../../src/store/types.ts'
+import { createTestDatabase, type Dialect, type TestDatabase } from '../dialects.ts'
+import { freePort } from '../services.ts'
+
+/** A simulator's own options; `webhook: true` sends its webhooks to this Qualink, signed. */
+type SimulatorSetup<O> = Omit<O, 'webhook'> & { readonly webhook?: boolean }
+
+/** Something started beside the simulators that must stop after Qualink (a fault proxy). */
+export interface Interposed {
+  readonly url: string
+  close(): Promise<void>
+}
+
+export interface PlantSystems {
+  readonly db: TestDatabase
+  readonly store: Store
+  /** The simulators asked for; reading one that was not throws. */
+  readonly erp: ErpS4Sim
+  readonly qms: QmsSim
+  readonly crm: CrmSim
+}
+
+export interface PlantHubOptions
+  extends Omit<QualinkOptions, 'store' | 'port' | 'ports' | 'anchorFile' | 'connectorMetrics'> {
+  /** Start the S/4 simulator (its `erp` port is added). */
+  readonly erp?: SimulatorSetup<ErpS4Options>
+  /** Start the QMS simulator (its `qms` port is added). */
+  readonly qms?: SimulatorSetup<QmsOptions>
+  /** Start the CRM simulator (webhooks only: no port). */
+  readonly crm?: SimulatorSetup<CrmOptions>
+  /** Qualink reaches the ERP through this instead (started after the ERP, closed after Qualink). */
+  readonly erpVia?: (erp: ErpS4Sim) => Promise<Interposed>
+  /** Connector instance names (default `erp`, `qms`). */
+  readonly names?: { readonly erp?: string; readonly qms?: string }
+  /** The `egress:` block of both simulator connectors (default none). */
+  readonly egress?: EgressSettings
+  /** Egress metrics of the simulator connectors, exported by Qualink as well. */
+  readonly connectorMetrics?: ConnectorMetrics
+  /** Ports beside the simulators' (they win over the simulator ports of the same name). */
+  readonly ports?: (systems: PlantSystems) => Record<string, unknown>
+  /** Leave Qualink to the test's `start()` (to seed the simulators through a port, or per test). */
+  readonly deferStart?: boolean
+}
+
+/** The simulator ports as the hub builds them: `erp` and `qms` when those run. */
+export interface SimulatorPorts {
+  readonly erp?: ReturnType<typeof sapS4Connector.instantiate>
+  readonly qms?: ReturnType<typeof qmsRestConnector.instantiate>
+}
+
+export interface PlantHub extends PlantSystems {
+  /** Qualink's port: free when a simulator sends webhooks, else 0 (any). */
+  readonly port: number
+  readonly ports: SimulatorPorts
+  /** The Qualink started last. */
+  readonly q: Qualink
+  /**
+   * Starts Qualink with the hub's options, `extra` over them: its webhooks and translators are
+   * added, its ports merged, the rest replaces. A running Qualink is the caller's to close first;
+   * closing one twice is harmless.
+   */
+  start(extra?: Partial<QualinkOptions>): Promise<Qualink>
+  close(): Promise<void>
+}
+
+/** The simulators' webhook sources as Qualink configures them (their header names). */
+export const webhookSource = {
+  erp: (secret: string) => ({
+    name: 'erp-s4',
+    plant: 'P100',
+    secrets: [secret],
+    signatureHeader: 'x-erp-signature',
+    deliveryIdHeader: 'x-erp-delivery-id',
+  }),
+  qms: (secret: string) => ({
+    name: 'qms',
+    plant: 'P100',
+    secrets: [secret],
+    signatureHeader: 'x-qms-signature',
+    deliveryIdHeader: 'x-qms-delivery-id',
+  }),
+  crm: (secret: string) => ({
+    name: 'crm',
+    plant: 'P100',
+    secrets: [secret],
+    signatureHeader: 'x-crm-signature',
+    deliveryIdHeader: 'x-crm-delivery-id',
+  }),
+}
+
+const SECRET = { erp: 'erp-secret', qms: 'qms-secret', crm: 'crm-secret' } as const
+
+/** The ERP and QMS connectors over simulators, each allowed to reach only its own simulator. */
+export function connectorPorts(
+  urls: { erp?: string; qms?: string },
+  opts: Pick<PlantHubOptions, 'names' | 'egress' | 'connectorMetrics'> = {},
+): SimulatorPorts {
+  const runtime = (name: string, url: string) => ({
+    name,
+    allowlist: [url],
+    leaseMs: 30_000,
+    ...(opts.connectorMetrics ? { metrics: opts.connectorMetrics } : {}),
+  })
+  const config = (baseUrl: string) => ({ baseUrl, ...(opts.egress ? { egress: opts.egress } : {}) })
+  return {
+    ...(urls.erp
+      ? { erp: sapS4Connector.instantiate(config(urls.erp), runtime(opts.names?.erp ?? 'erp', urls.erp)) }
+      : {}),
+    ...(urls.qms
+      ? { qms: qmsRestConnector.instantiate(config(urls.qms), runtime(opts.names?.qms ?? 'qms', urls.qms)) }
+      : {}),
+  }
+}
+
+export async function startPlantHub(dialect: Dialect, options: PlantHubOptions = {}): Promise<PlantHub> {
+  const {
+    erp: erpSetup,
+    qms: qmsSetup,
+    crm: crmSetup,
+    erpVia,
+    names,
+    egress,
+    connectorMetrics,
+    ports: extraPorts,
+    deferStart,
+    ...qualinkOptions
+  } = options
+  const closers: Array<() => Promise<unknown>> = []
+  let q: Qualink | undefined
+  const close = async () => {
+    const running = q
+    q = undefined
+    await running?.close()
+    for (const c of closers.splice(0).reverse()) await c()
+  }
+  try {
+    const db = await createTestDatabase(dialect)
+    closers.push(() => db.cleanup())
+    const store = await db.open()
+    closers.push(() => store.close())
+    const withWebhook = [erpSetup, qmsSetup, crmSetup].some((s) => s?.webhook)
+    const port = withWebhook ? await freePort() : 0
+    const target = (source: string, secret: string) => ({
+      url: `http://127.0.0.1:${port}/v1/ingress/${source}`,
+      secret,
+    })
+    const webhooks: NonNullable<QualinkOptions['webhooks']>[number][] = []
+    const translators: NonNullable<QualinkOptions['translators']>[number][] = []
+
+    let erp: ErpS4Sim | undefined
+    if (erpSetup) {
+      const { webhook, ...opts } = erpSetup
+      erp = await startErpS4({ ...opts, ...(webhook ? { webhook: target('erp-s4', SECRET.erp) } : {}) })
+      closers.push(() => erp!.close())
+      if (webhook) {
+        webhooks.push(webhookSource.erp(SECRET.erp))
+        translators.push(sapS4GoodsReceiptTranslator('erp-s4'))
+      }
+    }
+    let qms: QmsSim | undefined
+    if (qmsSetup) {
+      const { webhook, ...opts } = qmsSetup
+      qms = await startQms({ ...opts, ...(webhook ? { webhook: target('qms', SECRET.qms) } : {}) })
+      closers.push(() => qms!.close())
+      if (webhook) {
+        webhooks.push(webhookSource.qms(SECRET.qms))
+        translators.push(qmsWebhookTranslator('qms'))
+      }
+    }
+    let crm: CrmSim | undefined
+    if (crmSetup) {
+      const { webhook, ...opts } = crmSetup
+      crm = await startCrm({ ...opts, ...(webhook ? { webhook: target('crm', SECRET.crm) } : {}) })
+      closers.push(() => crm!.close())
+      if (webhook) {
+        webhooks.push(webhookSource.crm(SECRET.crm))
+        translators.push(crmWebhookTranslator('crm'))
+      }
+    }
+    let erpUrl = erp?.url
+    if (erp && erpVia) {
+      const via = await erpVia(erp)
+      closers.push(() => via.close())
+      erpUrl = via.url
+    }
+
+    const started = <T>(name: string, sim: T | undefined): T => {
+      if (!sim) throw new Error(`the ${name} simulator was not started: pass the '${name}' option`)
+      return sim
+    }
+    const systems: PlantSystems = {
+      db,
+      store,
+      get erp() {
+        return started('erp', erp)
+      },
+      get qms() {
+        return started('qms', qms)
+      },
+      get crm() {
+        return started('crm', crm)
+      },
+    }
+    const simulatorPorts = connectorPorts({ erp: erpUrl, qms: qms?.url }, { names, egress, connectorMetrics })
+    const ports = { ...simulatorPorts, ...extraPorts?.(systems) }
+    const start = async (extra: Partial<QualinkOptions> = {}) => {
+      const allWebhooks = [...webhooks, ...(qualinkOptions.webhooks ?? []), ...(extra.webhooks ?? [])]
+      const allTranslators = [
+        ...translators,
+        ...(qualinkOptions.translators ?? []),
+        ...(extra.translators ?? []),
+      ]
+      const started = await startQualink({
+        store,
+        port,
+        logger: pino({ level: 'silent' }),
+        anchorFile: `${db.dir}/anchors.jsonl`,
+        ...(connectorMetrics ? { connectorMetrics } : {}),
+        ...qualinkOptions,
+        ...extra,
+        ...(allWebhooks.length > 0 ? { webhooks: allWebhooks } : {}),
+        ...(allTranslators.length > 0 ? { translators: allTranslators } : {}),
+        ports: { ...ports, ...(extra.ports as object | undefined) },
+      })
+      // Closed once however often it is asked to: by the test, then by the hub's close().
+      let closing: Promise<void> | undefined
+      q = { ...started, close: () => (closing ??= started.close()) }
+      return q
+    }
+    if (!deferStart) await start()
+    return {
+      db,
+      store,
+      get erp() {
+        return systems.erp
+      },
+      get qms() {
+        return systems.qms
+      },
+      get crm() {
+        return systems.crm
+      },
+      port,
+      ports: simulatorPorts,
+      get q() {
+        if (!q) throw new Error('Qualink has not been started: call start()')
+        return q
+      },
+      start,
+      close,
+    }
+  } catch (err) {
+    await close()
+    throw err
+  }
+}
