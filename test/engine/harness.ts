@@ -48,6 +48,29 @@ export function engine(
   })
 }
 
+/** One LIMS CSV result row: lot F-1 measured 57.1 HRC, inside its 55–60 specification. */
+export const limsHardnessRow = (sampleId: string) => ({
+  sampleId,
+  lot: 'F-1',
+  material: 'M-1',
+  analysis: 'hardness',
+  value: '57.1',
+  unit: 'HRC',
+  specMin: '55',
+  specMax: '60',
+  analyst: 'lab',
+  timestamp: '2026-11-27T08:00:00Z',
+})
+
+/** Posts a CloudEvents envelope to /v1/events in-process; the response is the caller's to check. */
+export const injectEvent = (q: Qualink, body: object) =>
+  q.app.inject({
+    method: 'POST',
+    url: '/v1/events',
+    headers: { 'content-type': 'application/cloudevents+json' },
+    payload: JSON.stringify(body),
+  })
+
 export async function until(cond: () => Promise<boolean> | boolean, timeoutMs = 30_000): Promise<void> {
   const end = Date.now() + timeoutMs
   while (!(await cond())) {

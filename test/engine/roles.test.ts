@@ -14,7 +14,7 @@ import { type ProcessRole, type Qualink, startQualink } from '../../src/server/q
 import type { Store } from '../../src/store/types.ts'
 import { kernelDemo } from '../../src/workflows/kernel-demo.ts'
 import { AVAILABLE, createTestDatabase, type TestDatabase } from '../dialects.ts'
-import { ALL, demoEvent, until } from './harness.ts'
+import { ALL, demoEvent, injectEvent, limsHardnessRow, until } from './harness.ts'
 
 describe.skipIf(!AVAILABLE.postgres)('process roles on one PostgreSQL database', () => {
   let db: TestDatabase
@@ -57,30 +57,11 @@ describe.skipIf(!AVAILABLE.postgres)('process roles on one PostgreSQL database',
 
   it('api stores and routes only; the worker executes; the relay alone watches the folder', async () => {
     const api = await start('api')
-    const post = (e: object) =>
-      api.q.app.inject({
-        method: 'POST',
-        url: '/v1/events',
-        headers: { 'content-type': 'application/cloudevents+json' },
-        payload: JSON.stringify(e),
-      })
+    const post = (e: object) => injectEvent(api.q, e)
     expect((await post(demoEvent('order_received', { order: 'R-1', lines: 2 }))).statusCode).toBe(202)
     const lims = await startLims({ dir: limsDir })
     try {
-      await lims.writeResults([
-        {
-          sampleId: 'S1',
-          lot: 'F-1',
-          material: 'M-1',
-          analysis: 'hardness',
-          value: '57.1',
-          unit: 'HRC',
-          specMin: '55',
-          specMax: '60',
-          analyst: 'lab',
-          timestamp: '2026-11-27T08:00:00Z',
-        },
-      ])
+      await lims.writeResults([limsHardnessRow('S1')])
     } finally {
       await lims.close()
     }

@@ -14,21 +14,9 @@ import type { Store } from '../../src/store/types.ts'
 import { baseDoc, TempDir } from '../config/fixture.ts'
 import { AVAILABLE, createTestDatabase, type TestDatabase } from '../dialects.ts'
 import { freePort } from '../services.ts'
-import { ALL, until } from './harness.ts'
+import { ALL, limsHardnessRow, until } from './harness.ts'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
-const row = (sampleId: string) => ({
-  sampleId,
-  lot: 'F-1',
-  material: 'M-1',
-  analysis: 'hardness',
-  value: '57.1',
-  unit: 'HRC',
-  specMin: '55',
-  specMax: '60',
-  analyst: 'lab',
-  timestamp: '2026-11-27T08:00:00Z',
-})
 
 describe.skipIf(!AVAILABLE.postgres)('singleton takeover between two relay processes', () => {
   let db: TestDatabase
@@ -117,13 +105,13 @@ describe.skipIf(!AVAILABLE.postgres)('singleton takeover between two relay proce
     const first = (await holder())!
     const lims = await startLims({ dir: drop })
     try {
-      await lims.writeResults([row('S1')])
+      await lims.writeResults([limsHardnessRow('S1')])
       await until(async () => (await raws()).length === 1)
       // kill whichever process holds the folder's lease
       const victim = [a, b].find((p) => first.owner.startsWith(`${p.pid}@`))!
       const survivor = victim === a ? b : a
       victim.kill('SIGKILL')
-      await lims.writeResults([row('S2')])
+      await lims.writeResults([limsHardnessRow('S2')])
       await until(async () => (await raws()).length === 2, 20_000)
       const now = (await holder())!
       expect(now.owner.startsWith(`${survivor.pid}@`)).toBe(true)
