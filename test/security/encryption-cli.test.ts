@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process'
-import { randomBytes, randomUUID } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { promisify } from 'node:util'
@@ -9,6 +9,7 @@ import { FieldCipher } from '../../src/security/encryption.ts'
 import { withFieldEncryption } from '../../src/security/encryption-store.ts'
 import { AVAILABLE, createTestDatabase, DIALECTS, type Dialect, type TestDatabase } from '../dialects.ts'
 import { ALL, append } from '../engine/harness.ts'
+import { complaintEvent } from './fixtures.ts'
 
 const run = promisify(execFile)
 const K1 = randomBytes(32)
@@ -16,25 +17,10 @@ const K2 = randomBytes(32)
 const FIELDS = { 'crm.complaint.opened.v1': ['/data/complaint/description', '/data/complaint/customer'] }
 
 const complaint = (n: number) =>
-  ({
-    specversion: '1.0',
-    id: randomUUID(),
-    source: 'urn:test:crm',
-    type: 'crm.complaint.opened.v1',
-    subject: 'F-9001',
-    plant: 'P100',
-    data: {
-      complaint: {
-        id: `C-${n}`,
-        plant: 'P100',
-        customer: `CUST-${n}`,
-        lots: ['F-9001'],
-        deliveries: ['80001234'],
-        severity: 'minor',
-        description: `burr on the flange, case ${n}`,
-        audit: { timestamp: '2025-03-01T08:00:00Z', sourceSystem: 'crm', approvalStatus: 'not_required' },
-      },
-    },
+  complaintEvent(n, {
+    customer: `CUST-${n}`,
+    severity: 'minor',
+    description: `burr on the flange, case ${n}`,
   }) as unknown as CloudEvent
 
 const YAML = `version: 1

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto'
-import { existsSync, readFileSync } from 'node:fs'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { type CrmSim, startCrm } from '../../simulators/index.ts'
 import { crmWebhookTranslator } from '../../src/connectors/crm/webhook/translator.ts'
@@ -12,6 +11,7 @@ import type { Store } from '../../src/store/types.ts'
 import { AVAILABLE, DIALECTS, type Dialect } from '../dialects.ts'
 import { ALL, type DemoHub, startDemoHub, until } from '../engine/harness.ts'
 import { webhookSource } from '../workflows/helpers.ts'
+import { sqliteFileText } from './fixtures.ts'
 
 const K1 = randomBytes(32)
 const K2 = randomBytes(32)
@@ -20,13 +20,7 @@ const cipher = (keys: Record<string, Buffer>, activeKey: string) =>
   new FieldCipher({ keys: new Map(Object.entries(keys)), activeKey, fields: FIELDS })
 
 async function rawText(store: Store): Promise<string> {
-  if (store.dialect === 'sqlite') {
-    const file = (store as SqliteStore).rawDatabase().name
-    return [file, `${file}-wal`]
-      .filter((f) => existsSync(f))
-      .map((f) => readFileSync(f).toString('latin1'))
-      .join('\n')
-  }
+  if (store.dialect === 'sqlite') return sqliteFileText(store as SqliteStore)
   const pool = (store as PostgresStore).rawPool()
   const rows = await pool.query(
     `SELECT t::text AS row FROM events t UNION ALL SELECT t::text FROM raw_deliveries t

@@ -1,5 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto'
-import { existsSync, readFileSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { hashCanonical } from '../../src/audit/canonical-json.ts'
 import { verifyBundle } from '../../src/audit/evidence-verify.ts'
@@ -10,7 +9,8 @@ import type { PostgresStore } from '../../src/store/postgres/store.ts'
 import type { SqliteStore } from '../../src/store/sqlite/store.ts'
 import type { Store } from '../../src/store/types.ts'
 import { AVAILABLE, DIALECTS, type Dialect } from '../dialects.ts'
-import { ALL, type DemoHub, demoEvent, startDemoHub, until } from '../engine/harness.ts'
+import { ALL, type DemoHub, demoEvent, injectEvent, startDemoHub, until } from '../engine/harness.ts'
+import { complaintEvent, sqliteFileText } from './fixtures.ts'
 
 const K1 = randomBytes(32)
 const K2 = randomBytes(32)
@@ -22,38 +22,16 @@ const FIELDS = {
 const cipher = (keys: Record<string, Buffer>, activeKey: string) =>
   new FieldCipher({ keys: new Map(Object.entries(keys)), activeKey, fields: FIELDS } as FieldEncryptionConfig)
 
-function complaint(n: number, tag: string) {
-  return {
-    specversion: '1.0',
-    id: randomUUID(),
-    source: 'urn:test:crm',
-    type: 'crm.complaint.opened.v1',
-    subject: 'F-9001',
-    plant: 'P100',
-    data: {
-      complaint: {
-        id: `C-${n}`,
-        plant: 'P100',
-        customer: `CUSTOMER-${tag}-${n}`,
-        lots: ['F-9001'],
-        deliveries: ['80001234'],
-        severity: 'major',
-        description: `Shaft fractured, contact Jane Roe +49 711 ${tag} case ${n}`,
-        audit: { timestamp: '2025-03-01T08:00:00Z', sourceSystem: 'crm', approvalStatus: 'not_required' },
-      },
-    },
-  }
-}
+const complaint = (n: number, tag: string) =>
+  complaintEvent(n, {
+    customer: `CUSTOMER-${tag}-${n}`,
+    severity: 'major',
+    description: `Shaft fractured, contact Jane Roe +49 711 ${tag} case ${n}`,
+  })
 
 /** Everything the database holds, as text: the SQLite file and its WAL, or every PostgreSQL row. */
 async function rawDatabaseText(store: Store): Promise<string> {
-  if (store.dialect === 'sqlite') {
-    const file = (store as SqliteStore).rawDatabase().name
-    return [file, `${file}-wal`]
-      .filter((f) => existsSync(f))
-      .map((f) => readFileSync(f).toString('latin1'))
-      .join('\n')
-  }
+  if (store.dialect === 'sqlite') return sqliteFileText(store as SqliteStore)
   const pool = (store as PostgresStore).rawPool()
   const tables = await pool.query(`SELECT tablename FROM pg_tables WHERE schemaname = 'public'`)
   const parts: string[] = []
@@ -77,13 +55,7 @@ describe.each(DIALECTS)('field-level encryption at rest on %s', (dialect: Dialec
     hub = undefined
   })
 
-  const post = (body: object) =>
-    hub!.q.app.inject({
-      method: 'POST',
-      url: '/v1/events',
-      headers: { 'content-type': 'application/cloudevents+json' },
-      payload: JSON.stringify(body),
-    })
+  const post = (body: object) => injectEvent(hub!.q, body)
 
   /** Complaints plus a demo order approved by a named person (its wait result is journaled). */
   async function seed(n: number) {

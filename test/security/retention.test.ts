@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { mkdtempSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -10,33 +10,19 @@ import { verifyAudit } from '../../src/audit/verify.ts'
 import { RetentionPurger, retentionDocProblems, retentionProblems } from '../../src/security/retention.ts'
 import type { Store } from '../../src/store/types.ts'
 import { AVAILABLE, DIALECTS, type Dialect } from '../dialects.ts'
-import { ALL, type DemoHub, demoEvent, startDemoHub, until } from '../engine/harness.ts'
+import { ALL, type DemoHub, demoEvent, injectEvent, startDemoHub, until } from '../engine/harness.ts'
+import { complaintEvent } from './fixtures.ts'
 
 const DAY = 86_400_000
 const LOT = 'F-RET-1'
 
-function complaint(n: number, tag: string) {
-  return {
-    specversion: '1.0',
-    id: randomUUID(),
-    source: 'urn:test:crm',
-    type: 'crm.complaint.opened.v1',
-    subject: LOT,
-    plant: 'P100',
-    data: {
-      complaint: {
-        id: `C-${n}`,
-        plant: 'P100',
-        customer: 'CUST-88',
-        lots: [LOT],
-        deliveries: ['80001234'],
-        severity: 'major',
-        description: `retained text ${tag} ${n}`,
-        audit: { timestamp: '2025-03-01T08:00:00Z', sourceSystem: 'crm', approvalStatus: 'not_required' },
-      },
-    },
-  }
-}
+const complaint = (n: number, tag: string) =>
+  complaintEvent(n, {
+    lot: LOT,
+    customer: 'CUST-88',
+    severity: 'major',
+    description: `retained text ${tag} ${n}`,
+  })
 
 const envelopeOf = async (store: Store, id: string) => {
   const [row] = await store.sql.all(
@@ -77,13 +63,7 @@ describe.each(DIALECTS)('payload retention on %s', (dialect: Dialect) => {
     hub = undefined
   })
 
-  const post = (body: object) =>
-    hub!.q.app.inject({
-      method: 'POST',
-      url: '/v1/events',
-      headers: { 'content-type': 'application/cloudevents+json' },
-      payload: JSON.stringify(body),
-    })
+  const post = (body: object) => injectEvent(hub!.q, body)
   const sink = () => new FileAnchorSink(anchorFile)
   const sealed = () => until(async () => (await hub!.store.countUnsealedAudit()) === 0)
 
