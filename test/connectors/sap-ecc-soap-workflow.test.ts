@@ -65,7 +65,7 @@ describe.each(DIALECTS)('supplier receipt inspection on an ECC-SOAP plant on %s'
     })
     const find = () => qms.state.inspectionLots.find((l) => l.batch === 'B1')
     await until(() => find() !== undefined)
-    const qmsLot = find()!
+    const qmsLot = find() as { id: string }
     // ECC commits the first goods movement and its answer is lost: only the read-back can tell.
     ecc!.faults.set({
       dropResponseRate: 1,
