@@ -8,6 +8,7 @@ import { collectRoutes, openapiDocument } from './openapi.ts'
 import { problem, sendProblem, toProblem } from './problem.ts'
 import { registerEventRoutes } from './routes/events.ts'
 import { registerIngressRoutes } from './routes/ingress.ts'
+import { registerKpiRoutes } from './routes/kpis.ts'
 import { registerLotRoutes } from './routes/lots.ts'
 import { registerOpsRoutes } from './routes/ops.ts'
 import { registerRunRoutes } from './routes/runs.ts'
@@ -60,6 +61,7 @@ export function buildApp(ctx: ServerContext): FastifyInstance {
   registerSignatureRoutes(app, ctx, ctx.signatures)
   registerIngressRoutes(app, ctx, ctx.ingress.sources, ctx.ingress.onStored)
   registerLotRoutes(app, ctx, ctx.catchUpProjections)
+  registerKpiRoutes(app, ctx)
   registerUiRoutes(app, ctx)
   return app
 }

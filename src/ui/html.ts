@@ -37,6 +37,7 @@ export function html(strings: TemplateStringsArray, ...parts: Part[]): Html {
 
 const NAV: ReadonlyArray<[string, string]> = [
   ['/', 'Overview'],
+  ['/ui/kpis', 'KPIs'],
   ['/ui/lots', 'Lots'],
   ['/ui/drift', 'Drift'],
   ['/ui/exceptions', 'Exceptions'],

@@ -13,6 +13,7 @@ import { deadLetterPage } from './pages/dead-letter.ts'
 import { driftPage } from './pages/drift.ts'
 import { eventsPage } from './pages/events.ts'
 import { deadLetterTable, exceptionsPage, openDeadLetters } from './pages/exceptions.ts'
+import { kpisPage } from './pages/kpis.ts'
 import { lotDetailPage } from './pages/lot-detail.ts'
 import { lotHref, lotsPage, recentLots } from './pages/lots.ts'
 import { overviewCards, overviewPage } from './pages/overview.ts'
@@ -139,6 +140,15 @@ export function registerUiRoutes(app: FastifyInstance, ctx: ServerContext): void
     ui.get('/ui/connectors', async (_req, reply) =>
       sendPage(reply, 'Connectors', '/ui/connectors', connectorsPage(ctx)),
     )
+    ui.get<{ Querystring: Q }>('/ui/kpis', async (req, reply) => {
+      const opt = (v: string) => v || undefined
+      const f = {
+        plant: opt(field(req.query.plant, 64)),
+        from: opt(field(req.query.from, 10)),
+        to: opt(field(req.query.to, 10)),
+      }
+      return sendPage(reply, 'Outcome KPIs', '/ui/kpis', await kpisPage(ctx, req.headers, f))
+    })
     ui.get('/ui/drift', async (req, reply) =>
       sendPage(reply, 'Drift', '/ui/drift', await driftPage(ctx, req.headers)),
     )

@@ -107,6 +107,21 @@ describe.runIf(present)('dashboard in Chromium', () => {
     expect(dialogs).toBe(0)
   })
 
+  it('draws the overview charts and the KPI sparklines under the CSP', async () => {
+    await visit('/', '13-overview-charts', /Overview/)
+    const aging = page.locator('svg[data-chart="hold-aging"]')
+    expect((await aging.boundingBox())?.width).toBeGreaterThan(0)
+    expect(await page.locator('svg[data-chart^="latency-"]').count()).toBe(3)
+    await visit('/ui/kpis', '14-kpis', /Outcome KPIs/)
+    // the four seeded dead letters, opened today, on the incidents row and its sparkline
+    const incidents = page.locator('tr[data-kpi="dead-letters"]')
+    expect(await incidents.locator('td.num').textContent()).toBe(String(d.dead.size))
+    const spark = incidents.locator('svg.spark')
+    expect((await spark.boundingBox())?.height).toBeGreaterThan(0)
+    expect(await spark.locator('polyline').count()).toBe(1)
+    expect(await page.locator('nav a.active').textContent()).toBe('KPIs')
+  })
+
   it('replays a dead letter from the Exceptions page', async () => {
     const a = d.dead.get('A-100')!
     await page.goto(`${d.url}/ui/exceptions`)
