@@ -27,6 +27,10 @@ const BENCHMARKS: Readonly<Record<string, Benchmark>> = {
     file: 'engine.ts',
     description: 'Kernel II: engine backlog drain and idle latency, graphile-worker 0.17.3 baseline',
   },
+  demo: {
+    file: 'demo.ts',
+    description: 'Issue 12: start-up time and RSS of the npm start demo, bare fastify floor',
+  },
   genealogy: {
     file: 'genealogy.ts',
     description:
