@@ -8,6 +8,7 @@ import { registerLotCommands } from './commands/lots.ts'
 import { registerRunCommands } from './commands/runs.ts'
 import { registerStartCommand } from './commands/start.ts'
 import { registerToolCommands, registerXrefCommands } from './commands/tools.ts'
+import { registerUserCommands } from './commands/users.ts'
 
 const program = new Command()
   .name('qualink')
@@ -19,6 +20,7 @@ registerDemoCommand(program)
 registerConfigCommands(program)
 registerAuditCommands(program)
 registerKeyCommands(program)
+registerUserCommands(program)
 registerLotCommands(program)
 registerRunCommands(program)
 registerToolCommands(program)

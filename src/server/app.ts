@@ -37,9 +37,14 @@ export function buildApp(ctx: ServerContext): FastifyInstance {
   // Authentication and function-level authorization before any handler runs (OWASP API2, API5).
   app.addHook('onRequest', async (req) => {
     if (!ctx.authenticator.enabled) return
-    const need = requiredRole(req.method, req.routeOptions.url ?? req.url.split('?')[0]!)
+    const route = req.routeOptions.url ?? req.url.split('?')[0]!
+    const need = requiredRole(req.method, route)
     if (need === 'public' || need === 'signed') return
-    const who = await ctx.authenticator.authenticate(req.headers)
+    // A dashboard session cookie counts on /ui routes only; polling partials do not keep it alive.
+    const who = await ctx.authenticator.authenticate(req.headers, {
+      dashboard: route === '/ui' || route.startsWith('/ui/'),
+      touch: !route.startsWith('/ui/partials/'),
+    })
     if (!hasRole(who, need)) {
       throw new QualinkError(
         'QLK_FORBIDDEN',

@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { QualinkError } from '../contracts/errors.ts'
 import { looksLikeJwt, type OidcConfig, OidcVerifier } from '../security/oidc.ts'
+import type { DashboardLogin } from '../security/sessions.ts'
 import type { Scope } from '../store/types.ts'
 
 /** Roles of issue 10: who may read, replay, sign, administer, audit. */
@@ -22,8 +23,8 @@ export interface Principal {
   readonly roles: ReadonlySet<Role>
   readonly scope: Scope
   /** how the caller proved who it is */
-  readonly via: 'none' | 'api-key' | 'oidc'
-  /** the person's name from the identity provider (OIDC only) */
+  readonly via: 'none' | 'api-key' | 'oidc' | 'session'
+  /** the person's name from the identity provider (OIDC) or the users file (dashboard session) */
   readonly name?: string
   /** when the person last authenticated at the provider, epoch ms (OIDC only) */
   readonly authenticatedAtMs?: number
@@ -78,24 +79,41 @@ export class Authenticator {
   private readonly keys: ReadonlyArray<ApiKeyConfig & { digest: Buffer }>
   private readonly oidc: OidcVerifier | undefined
   private readonly verified = new WeakMap<object, Principal>()
+  /** dashboard users and their sessions (security/sessions.ts); honoured on /ui routes only */
+  readonly dashboard: DashboardLogin | undefined
 
-  constructor(keys: readonly ApiKeyConfig[], opts: { oidc?: OidcConfig } = {}) {
+  constructor(keys: readonly ApiKeyConfig[], opts: { oidc?: OidcConfig; dashboard?: DashboardLogin } = {}) {
     this.keys = keys.map((k, i) => {
       checkKey(k, i)
       return { ...k, digest: Buffer.from(k.sha256, 'hex') }
     })
     this.oidc = opts.oidc ? new OidcVerifier(opts.oidc) : undefined
+    this.dashboard = opts.dashboard?.configured ? opts.dashboard : undefined
   }
 
   get enabled(): boolean {
-    return this.keys.length > 0 || this.oidc !== undefined
+    return this.keys.length > 0 || this.oidc !== undefined || this.dashboard !== undefined
   }
 
-  /** The caller of a request, verifying a bearer JWT against the JWKS when one is presented. */
-  async authenticate(headers: Headers): Promise<Principal> {
+  /**
+   * The caller of a request, verifying a bearer JWT against the JWKS when one is presented.
+   * On dashboard routes (`dashboard`), a request without a key or token may stand on its session
+   * cookie; `touch: false` (polling partials) leaves the session's idle clock alone.
+   */
+  async authenticate(
+    headers: Headers,
+    where: { dashboard?: boolean; touch?: boolean } = {},
+  ): Promise<Principal> {
     const known = this.verified.get(headers)
     if (known) return known
     const token = presented(headers)
+    if (!token && where.dashboard && this.dashboard) {
+      const p = this.dashboard.principalOf(headers.cookie, where.touch ?? true)
+      if (p) {
+        this.verified.set(headers, p)
+        return p
+      }
+    }
     const byKey = this.byApiKey(token)
     if (byKey || !this.oidc || !token || !looksLikeJwt(token)) return this.principal(headers)
     const t = await this.oidc.verify(token)
@@ -155,9 +173,13 @@ export class Authenticator {
   }
 }
 
+const UI_ASSETS = new Set(['/ui/style.css', '/ui/htmx.min.js', '/ui/favicon.svg'])
+
 /** Which role a request needs, by method and route: reading is viewer; effects need more. */
 export function requiredRole(method: string, route: string): Role | 'public' | 'signed' {
   if (route === '/healthz' || route === '/readyz' || route === '/openapi.json') return 'public'
+  // The login form, and the assets it needs to render, come before any credentials.
+  if (route === '/ui/login' || route === '/ui/logout' || UI_ASSETS.has(route)) return 'public'
   if (route.startsWith('/v1/ingress/')) return 'signed' // webhooks authenticate by their signature
   if (route === '/v1/audit/verify' || route.endsWith('/evidence')) return 'auditor'
   if (method === 'GET' || method === 'HEAD') return 'viewer'

@@ -36,7 +36,8 @@ export function html(strings: TemplateStringsArray, ...parts: Part[]): Html {
 }
 
 const NAV: ReadonlyArray<[string, string]> = [
-  ['/', 'Overview'],
+  // /ui, not /: the dashboard session cookie is scoped to Path=/ui.
+  ['/ui', 'Overview'],
   ['/ui/kpis', 'KPIs'],
   ['/ui/lots', 'Lots'],
   ['/ui/drift', 'Drift'],
@@ -64,7 +65,20 @@ const HTMX_CONFIG = JSON.stringify({
   ],
 })
 
-export function page(title: string, active: string, body: Html): string {
+/** Who is signed in (a dashboard session): shown with a log-out button. No nav on the login page. */
+export interface PageChrome {
+  readonly user?: string
+  readonly nav?: boolean
+}
+
+export function page(title: string, active: string, body: Html, chrome: PageChrome = {}): string {
+  const nav =
+    chrome.nav === false
+      ? ''
+      : html`<nav>${NAV.map(([href, label]) => html`<a href="${href}" class="${href === active ? 'active' : ''}">${label}</a>`)}</nav>`
+  const who = chrome.user
+    ? html`<form class="tagline signed-in" method="post" action="/ui/logout"><span>${chrome.user}</span> <button type="submit">Log out</button></form>`
+    : html`<span class="tagline">operations console</span>`
   return html`<!doctype html>
 <html lang="en">
 <head>
@@ -77,9 +91,9 @@ export function page(title: string, active: string, body: Html): string {
 <script src="/ui/htmx.min.js" defer></script>
 </head>
 <body>
-<header><a class="brand" href="/">Qualink</a>
-<nav>${NAV.map(([href, label]) => html`<a href="${href}" class="${href === active ? 'active' : ''}">${label}</a>`)}</nav>
-<span class="tagline">operations console</span>
+<header><a class="brand" href="/ui">Qualink</a>
+${nav}
+${who}
 </header>
 <main><h1>${title}</h1>
 <div id="flash" role="alert"></div>

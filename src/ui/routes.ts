@@ -14,6 +14,7 @@ import { driftPage } from './pages/drift.ts'
 import { eventsPage } from './pages/events.ts'
 import { deadLetterTable, exceptionsPage, openDeadLetters } from './pages/exceptions.ts'
 import { kpisPage } from './pages/kpis.ts'
+import { registerLoginRoutes, sendToLogin, signedInAs } from './pages/login.ts'
 import { lotDetailPage } from './pages/lot-detail.ts'
 import { lotHref, lotsPage, recentLots } from './pages/lots.ts'
 import { overviewCards, overviewPage } from './pages/overview.ts'
@@ -30,13 +31,16 @@ const ICON =
 type Q = Record<string, unknown>
 
 function sendPage(reply: FastifyReply, title: string, active: string, body: Html): FastifyReply {
-  return reply.type('text/html; charset=utf-8').send(page(title, active, body))
+  return reply
+    .type('text/html; charset=utf-8')
+    .send(page(title, active, body, { user: signedInAs(reply.request) }))
 }
 
 /** Pages answer errors in HTML: a full page, or for htmx a message in the page's flash slot. */
 function uiErrorHandler(ctx: ServerContext) {
   return (err: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
     const known = isQualinkError(err)
+    if (known && err.code === 'QLK_UNAUTHENTICATED' && sendToLogin(ctx, req, reply)) return reply
     const status = known ? err.status : (err.statusCode ?? 500)
     const message = known || status < 500 ? err.message : 'An internal error occurred; it has been logged.'
     if (status >= 500) ctx.logger.error({ err }, 'dashboard request failed')
@@ -51,7 +55,7 @@ function uiErrorHandler(ctx: ServerContext) {
       page(
         status === 404 ? 'Not found' : 'Error',
         '',
-        html`<p class="error">${message}</p><p><a href="/">Back to the overview</a></p>`,
+        html`<p class="error">${message}</p><p><a href="/ui">Back to the overview</a></p>`,
       ),
     )
   }
@@ -73,7 +77,12 @@ export function registerUiRoutes(app: FastifyInstance, ctx: ServerContext): void
     ui.get('/ui/style.css', async (_req, reply) => reply.type('text/css').send(CSS))
     ui.get('/ui/favicon.svg', async (_req, reply) => reply.type('image/svg+xml').send(ICON))
 
-    ui.get('/', async (req, reply) => sendPage(reply, 'Overview', '/', await overviewPage(ctx, req.headers)))
+    ui.get('/', async (req, reply) =>
+      sendPage(reply, 'Overview', '/ui', await overviewPage(ctx, req.headers)),
+    )
+    ui.get('/ui', async (req, reply) =>
+      sendPage(reply, 'Overview', '/ui', await overviewPage(ctx, req.headers)),
+    )
     ui.get('/ui/partials/overview', async (req, reply) =>
       reply.type('text/html; charset=utf-8').send((await overviewCards(ctx, req.headers)).value),
     )
@@ -153,5 +162,6 @@ export function registerUiRoutes(app: FastifyInstance, ctx: ServerContext): void
       sendPage(reply, 'Drift', '/ui/drift', await driftPage(ctx, req.headers)),
     )
     registerUiActions(ui, ctx)
+    registerLoginRoutes(ui, ctx)
   })
 }

@@ -5,6 +5,7 @@ import { loadConfig } from '../../config/load.ts'
 import { runtimeFromEnv } from '../../config/runtime.ts'
 import { createLogger } from '../../observability/logger.ts'
 import { tracingSettings } from '../../observability/tracing.ts'
+import { loadUsersFile } from '../../security/users.ts'
 import type { ApiKeyConfig } from '../../server/auth.ts'
 import { PROCESS_ROLES, type ProcessRole, startQualink } from '../../server/qualink.ts'
 
@@ -75,6 +76,9 @@ export function registerStartCommand(program: Command): void {
         logger,
         apiKeys: loadApiKeys(process.env.QUALINK_API_KEYS_FILE),
         oidc: loadJsonFile(process.env.QUALINK_OIDC_FILE, 'an object { issuer, audience, jwksUrl, … }'),
+        // Dashboard login; Secure cookies over plain HTTP when a proxy in front terminates TLS.
+        users: loadUsersFile(process.env.QUALINK_USERS_FILE),
+        login: { secureCookie: process.env.QUALINK_SESSION_COOKIE_SECURE === 'true' },
         signatures: loadJsonFile(
           process.env.QUALINK_SIGNATURES_FILE,
           'an object { signers: [{ id, name, passwordHash, plants }], bulkReplayTwoPersonOver }',
