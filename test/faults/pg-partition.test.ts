@@ -1,13 +1,9 @@
-import { mkdtempSync } from 'node:fs'
-import os from 'node:os'
-import path from 'node:path'
-import pino from 'pino'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { type Qualink, startQualink } from '../../src/server/qualink.ts'
+import type { Qualink } from '../../src/server/qualink.ts'
 import { ping } from '../event-fixtures.ts'
 import { FaultProxy } from './fault-proxy.ts'
 import { privatePostgresMissing } from './prerequisites.ts'
-import { PrivatePostgres } from './private-postgres.ts'
+import { PrivatePostgres, startQualinkOnPostgres } from './private-postgres.ts'
 import { faultDescribe, report } from './report.ts'
 
 /**
@@ -26,11 +22,7 @@ faultDescribe('F13: partition between Qualink and PostgreSQL during ingest', pri
   beforeAll(async () => {
     db = await PrivatePostgres.create()
     proxy = await FaultProxy.start({ port: db.port })
-    q = await startQualink({
-      databaseUrl: `postgres://postgres@${proxy.host}/postgres`,
-      dataDir: mkdtempSync(path.join(os.tmpdir(), 'qlk-f13-')),
-      port: 0,
-      logger: pino({ level: 'silent' }),
+    q = await startQualinkOnPostgres(`postgres://postgres@${proxy.host}/postgres`, 'f13', {
       runEngine: false,
     })
   }, 60_000)

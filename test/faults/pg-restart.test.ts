@@ -1,12 +1,8 @@
-import { mkdtempSync } from 'node:fs'
-import os from 'node:os'
-import path from 'node:path'
-import pino from 'pino'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { type Qualink, startQualink } from '../../src/server/qualink.ts'
+import type { Qualink } from '../../src/server/qualink.ts'
 import { ping } from '../event-fixtures.ts'
 import { privatePostgresMissing } from './prerequisites.ts'
-import { PrivatePostgres } from './private-postgres.ts'
+import { PrivatePostgres, startQualinkOnPostgres } from './private-postgres.ts'
 import { faultDescribe, report } from './report.ts'
 
 /**
@@ -20,13 +16,7 @@ faultDescribe('F3: immediate PostgreSQL restart under ingest load', privatePostg
 
   beforeAll(async () => {
     pg = await PrivatePostgres.create()
-    q = await startQualink({
-      databaseUrl: pg.url,
-      dataDir: mkdtempSync(path.join(os.tmpdir(), 'qlk-f3-')),
-      port: 0,
-      logger: pino({ level: 'silent' }),
-      runEngine: false,
-    })
+    q = await startQualinkOnPostgres(pg.url, 'f3', { runEngine: false })
   }, 60_000)
   afterAll(async () => {
     await q?.close().catch(() => {})

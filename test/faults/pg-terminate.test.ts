@@ -1,15 +1,11 @@
-import { mkdtempSync } from 'node:fs'
-import os from 'node:os'
-import path from 'node:path'
 import pg from 'pg'
-import pino from 'pino'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { httpLedger, type LedgerServer, startLedgerServer } from '../../simulators/ledger/server.ts'
-import { type Qualink, startQualink } from '../../src/server/qualink.ts'
+import type { Qualink } from '../../src/server/qualink.ts'
 import { kernelDemo } from '../../src/workflows/kernel-demo.ts'
 import { ALL, demoEvent, until } from '../engine/harness.ts'
 import { privatePostgresMissing } from './prerequisites.ts'
-import { PrivatePostgres } from './private-postgres.ts'
+import { PrivatePostgres, startQualinkOnPostgres } from './private-postgres.ts'
 import { faultDescribe, report } from './report.ts'
 
 /**
@@ -28,11 +24,7 @@ faultDescribe(
     beforeAll(async () => {
       db = await PrivatePostgres.create()
       ledger = await startLedgerServer()
-      q = await startQualink({
-        databaseUrl: db.url,
-        dataDir: mkdtempSync(path.join(os.tmpdir(), 'qlk-f4-')),
-        port: 0,
-        logger: pino({ level: 'silent' }),
+      q = await startQualinkOnPostgres(db.url, 'f4', {
         workflows: [kernelDemo],
         ports: { ledger: httpLedger(ledger.url) },
         leaseTtlMs: 2000,

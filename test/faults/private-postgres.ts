@@ -2,6 +2,8 @@ import { execFileSync } from 'node:child_process'
 import { chmodSync, chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import pino from 'pino'
+import { type Qualink, type QualinkOptions, startQualink } from '../../src/server/qualink.ts'
 import { freePort } from '../services.ts'
 
 const BIN = '/usr/lib/postgresql/15/bin'
@@ -9,6 +11,24 @@ const BIN = '/usr/lib/postgresql/15/bin'
 /** True when this machine can run a private PostgreSQL cluster (binaries, a postgres user, root). */
 export function privatePostgresPossible(): boolean {
   return existsSync(`${BIN}/initdb`) && typeof process.getuid === 'function' && process.getuid() === 0
+}
+
+/**
+ * A silent Qualink on `databaseUrl` (any port) with a fresh data directory named after the fault
+ * (`qlk-f3-…`); `extra` adds workflows, ports, or `runEngine: false` for an ingest-only process.
+ */
+export function startQualinkOnPostgres(
+  databaseUrl: string,
+  fault: string,
+  extra: Partial<QualinkOptions> = {},
+): Promise<Qualink> {
+  return startQualink({
+    databaseUrl,
+    dataDir: mkdtempSync(path.join(os.tmpdir(), `qlk-${fault}-`)),
+    port: 0,
+    logger: pino({ level: 'silent' }),
+    ...extra,
+  })
 }
 
 function uid(name: string): number {
