@@ -154,6 +154,7 @@ describe('erp/sap-ecc-soap usage decision and stock split', () => {
       { rateLimitRate: 1, retryAfterSeconds: 1, times: 2, match: at('BAPI_GOODSMVT_CREATE') },
     ],
     ['hang', { hangRate: 1, times: 1, match: at('BAPI_GOODSMVT_CREATE') }],
+    ['latency', { latencyMs: 20, match: at('BAPI_GOODSMVT_CREATE') }],
   ]
   for (const [name, faults] of FAULTS) {
     it(`${name}: exactly one document per bucket`, async () => {
@@ -161,7 +162,8 @@ describe('erp/sap-ecc-soap usage decision and stock split', () => {
       const r = await asEngine(() => erp.postStockDisposition(split()))
       expect(r.documents).toHaveLength(3)
       expectOneDocumentPerBucket()
-      expect(Object.values(sim.state.faultsInjected).reduce((a, b) => a + b, 0)).toBeGreaterThan(0)
+      const injected = Object.values(sim.state.faultsInjected).reduce((a, b) => a + b, 0)
+      if (!faults.latencyMs) expect(injected).toBeGreaterThan(0)
     })
   }
 
@@ -265,6 +267,14 @@ describe('erp/sap-ecc-soap WSDL check', () => {
     expect(missingFromWsdl(parseWsdl(noUdData), NEEDED)).toEqual([
       'input parameter BAPI_INSPLOT_SETUSAGEDECISION.UD_DATA',
     ])
+  })
+
+  it('a wsdlPath that does not answer a WSDL is a configuration error naming it', async () => {
+    const wrong = connect({ wsdlPath: '/__sim/state' })
+    await expect(wrong.readLotStock(LOT)).rejects.toMatchObject({
+      code: 'QLK_CONFIG_INVALID',
+      message: expect.stringMatching(/wsdlPath .*\/__sim\/state\?services=\S+ is not a usable WSDL 1.1 document/),
+    })
   })
 
   it('a WSDL that cannot be read is retryable and read again at the next call', async () => {

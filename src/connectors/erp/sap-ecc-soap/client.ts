@@ -91,9 +91,10 @@ export class SoapClient {
       try {
         return parseWsdl(res.text)
       } catch (e) {
+        // The configured wsdlPath points at something else: a person must fix the configuration.
         throw new PermanentError(
-          'QLK_REMOTE_INVALID_RESPONSE',
-          `${this.connectorName}: ${this.wsdlUrl} is not a usable WSDL 1.1 document: ${(e as Error).message}`,
+          'QLK_CONFIG_INVALID',
+          `connector ${this.connectorName} (${KIND}): wsdlPath ${this.wsdlUrl} is not a usable WSDL 1.1 document: ${(e as Error).message}`,
         )
       }
     })()
