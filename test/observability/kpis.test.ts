@@ -121,7 +121,11 @@ describe.each(DIALECTS)('outcome KPIs on %s', (dialect: Dialect) => {
       (await s4Client(erp.url).send('POST', `${MATDOC}/A_MaterialDocumentHeader`, goodsReceipt(batch, qty)))
         .status,
     ).toBe(201)
-  const decide = async (batch: string, decision: 'ACCEPT' | 'REJECT', lines: Array<['USE_AS_IS' | 'REWORK', string]>) => {
+  const decide = async (
+    batch: string,
+    decision: 'ACCEPT' | 'REJECT',
+    lines: Array<['USE_AS_IS' | 'REWORK', string]>,
+  ) => {
     const find = () => qms.state.inspectionLots.find((l) => l.batch === batch)
     await until(() => find() !== undefined)
     qms.makeUsageDecision(String(find()!.id), {
@@ -199,7 +203,11 @@ describe.each(DIALECTS)('outcome KPIs on %s', (dialect: Dialect) => {
     const overview = await get('/ui')
     expect(overview.statusCode).toBe(200)
     expect(overview.body).toMatch(
-      /<svg class="chart" data-chart="hold-aging"[^>]*aria-label="Holds by age \(1\): &lt;1h: 1,/,
+      /<svg class="chart" data-chart="hold-aging-orders"[^>]*aria-label="Orders on quality hold by age \(1\): &lt;1h: 1,/,
+    )
+    // B1 and B2 are released and B3 is dead-lettered: no lot awaits its decision
+    expect(overview.body).toMatch(
+      /data-chart="hold-aging-lots"[^>]*aria-label="Lots awaiting a usage decision by age \(0\):/,
     )
     expect(overview.body).toMatch(
       /data-chart="latency-receipt-to-erp-posting"[^>]*aria-label="receipt-to-erp-posting, last 7 days \(2\):/,

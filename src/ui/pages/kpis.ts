@@ -1,4 +1,9 @@
-import { LEGS, legsCompleted } from '../../observability/business-queries.ts'
+import {
+  IN_PROCESS_WORKFLOW,
+  LEGS,
+  legsCompleted,
+  RECEIPT_WORKFLOW,
+} from '../../observability/business-queries.ts'
 import {
   AGE_BUCKETS,
   bucketCounts,
@@ -16,15 +21,22 @@ import { type Html, html } from '../html.ts'
 
 const LATENCY_DAYS = 7
 
-/** Orders on quality hold and lots awaiting a usage decision, by how long they have been held. */
-export async function holdAgingChart(ctx: ServerContext, scope: Scope, now: number): Promise<Html> {
+const HOLDS = [
+  { chart: 'hold-aging-orders', workflow: IN_PROCESS_WORKFLOW, title: 'Orders on quality hold by age' },
+  { chart: 'hold-aging-lots', workflow: RECEIPT_WORKFLOW, title: 'Lots awaiting a usage decision by age' },
+] as const
+
+/** Orders on quality hold and lots awaiting a usage decision, by how long each has been held. */
+export async function holdAgingCharts(ctx: ServerContext, scope: Scope, now: number): Promise<Html> {
   const holds = (await openHolds(ctx.store.sql)).filter((h) => scopeIncludes(scope, h.plant))
-  const ages = holds.map((h) => Math.max(0, now - h.sinceMs))
-  return barChart(
-    'hold-aging',
-    `Holds by age (${holds.length})`,
-    bucketCounts(AGE_BUCKETS, (b) => b.maxMs, ages),
-  )
+  return html`${HOLDS.map((h) => {
+    const ages = holds.filter((x) => x.workflow === h.workflow).map((x) => Math.max(0, now - x.sinceMs))
+    return html`<div class="card">${barChart(
+      h.chart,
+      `${h.title} (${ages.length})`,
+      bucketCounts(AGE_BUCKETS, (b) => b.maxMs, ages),
+    )}<div class="label">${h.title.toLowerCase()}</div></div>`
+  })}`
 }
 
 /** One bar chart per business latency leg, over the last days' completed legs. */

@@ -6,7 +6,7 @@ import {
 import type { ServerContext } from '../../server/context.ts'
 import { scopeIncludes } from '../../store/types.ts'
 import { type Html, html } from '../html.ts'
-import { holdAgingChart, latencyCharts } from './kpis.ts'
+import { holdAgingCharts, latencyCharts } from './kpis.ts'
 import { sloSection } from './slo-status.ts'
 
 async function ingestOutcome(ctx: ServerContext, outcome: string): Promise<number> {
@@ -100,7 +100,7 @@ export async function overviewPage(
   return html`<div hx-get="/ui/partials/overview" hx-trigger="every 3s" hx-swap="innerHTML">${await overviewCards(ctx, headers)}</div>
 <h2 class="section">Charts</h2>
 <div class="cards charts">
-  <div class="card">${await holdAgingChart(ctx, scope, now)}<div class="label">holds by age: orders on quality hold and lots awaiting a usage decision</div></div>
+  ${await holdAgingCharts(ctx, scope, now)}
   ${await latencyCharts(ctx, scope, now)}
 </div>
 <p><a href="/ui/kpis">Outcome KPIs per plant and day</a></p>`
