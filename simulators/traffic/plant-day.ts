@@ -48,6 +48,12 @@ const kg = (n: number) => ({ units: Math.round(n * 1000), scale: 3, uom: 'KG' })
  * customers, and orders run through the kernel demo workflow, some rejected by the ledger so the
  * Exceptions page has real dead letters to replay. Deterministic in its rhythm, not in its ids.
  */
+/** a late decision comes this many ticks after the lot was opened (2.5 min at 1.5 s a tick) */
+const LATE_DECISION_TICKS = 100
+/** an ERP outage of 20 ticks (30 s) every 200 ticks (5 min) */
+const OUTAGE_EVERY_TICKS = 200
+const OUTAGE_TICKS = 20
+
 export async function startPlantDay(o: PlantDayOptions): Promise<PlantDay> {
   const plant = o.plant ?? 'P100'
   const run = Date.now().toString(36).toUpperCase()
@@ -59,6 +65,8 @@ export async function startPlantDay(o: PlantDayOptions): Promise<PlantDay> {
     operations: 0,
     labFiles: 0,
     packed: 0,
+    lateDecisions: 0,
+    erpOutages: 0,
     shipments: 0,
     orders: 0,
     refused: 0,
@@ -84,6 +92,7 @@ export async function startPlantDay(o: PlantDayOptions): Promise<PlantDay> {
   const shipped: Array<{ lot: string; customer: string }> = []
   const pendingDispositions: Array<{ lot: string; due: number }> = []
   const finished: string[] = []
+  const lateUntil = new Map<string, number>()
   let tick = 0
 
   async function post(
@@ -154,12 +163,24 @@ export async function startPlantDay(o: PlantDayOptions): Promise<PlantDay> {
     )
   }
 
-  /** A quality engineer decides open inspection lots: mostly accept, some split, some reject. */
+  /**
+   * A quality engineer decides open inspection lots: mostly accept, some split, some reject; now
+   * and then one waits for a late lab result, past the demo's 2-minute decision deadline, so the
+   * run asks the QMS, escalates, and still finishes when the decision comes.
+   */
   function decide(): void {
     if (!o.qms) return
     for (const l of o.qms.state.inspectionLots) {
-      if (l.status !== 'OPEN' || decided.has(String(l.id))) continue
-      decided.add(String(l.id))
+      const id = String(l.id)
+      if (l.status !== 'OPEN' || decided.has(id)) continue
+      if (!lateUntil.has(id)) {
+        // every ninth lot the engineer sees waits for a late lab result
+        const late = (lateUntil.size + 1) % 9 === 0
+        lateUntil.set(id, late ? tick + LATE_DECISION_TICKS : 0)
+        if (late) stats.lateDecisions!++
+      }
+      if (tick < lateUntil.get(id)!) continue
+      decided.add(id)
       const n = decided.size
       const qty = String(l.quantity)
       if (n % 7 === 0)
@@ -396,10 +417,24 @@ export async function startPlantDay(o: PlantDayOptions): Promise<PlantDay> {
     ).unref()
   }
 
+  /** Now and then the ERP is down for a while (every call 503): runs retry, the breaker opens. */
+  function erpWeather(): void {
+    if (!o.erp) return
+    if (tick % OUTAGE_EVERY_TICKS === OUTAGE_EVERY_TICKS - OUTAGE_TICKS) {
+      o.erp.faults.set({ errorRate: 1, errorStatus: 503 })
+      stats.erpOutages!++
+      o.log?.('ERP outage: every ERP call answers 503 for a while')
+    } else if (tick % OUTAGE_EVERY_TICKS === 0 && stats.erpOutages! > 0) {
+      o.erp.faults.set({})
+      o.log?.('ERP back')
+    }
+  }
+
   let stopped = false
   let chain: Promise<void> = Promise.resolve()
   const step = async () => {
     tick++
+    erpWeather()
     if (tick % 10 === 1) await receipt()
     if (tick % 10 === 3 && rawLots.length && !o.erp) await release(rawLots.at(-1)!)
     if (tick % 4 === 2) decide()

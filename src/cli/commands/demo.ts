@@ -160,7 +160,8 @@ export function registerDemoCommand(program: Command): void {
           `              with the QMS simulator (${qms.url}); MES completions over`,
           `              ${mqttUp ? `MQTT (${opts.broker})` : 'the API (no MQTT broker found)'}; LIMS files in ${limsDir};`,
           '              packed lots released from their ERP delivery block (lab + packing + QA); shipments;',
-          '              orders through the kernel-demo workflow (some rejected: see Exceptions).',
+          '              orders through the kernel-demo workflow (some rejected: see Exceptions);',
+          '              now and then a usage decision comes after its deadline and the ERP is down for 30 s.',
           '  No authentication is configured, so Qualink listens on 127.0.0.1 only.',
           '  Press Ctrl-C to stop; running it again resumes from the same data.',
           '',
@@ -175,6 +176,7 @@ export function registerDemoCommand(program: Command): void {
           console.log(
             `  stopped cleanly: ${s.receipts} receipts, ${s.decisions} usage decisions, ${s.operations} operations, ` +
               `${s.dispositions} dispositions, ${s.labFiles} lab files, ${s.packed} lots packed, ` +
+              `${s.lateDecisions} late decisions, ${s.erpOutages} ERP outages, ` +
               `${s.shipments} shipments, ${s.orders} orders`,
           )
         },
