@@ -49,7 +49,12 @@ export function buildApp(ctx: ServerContext): FastifyInstance {
       throw new QualinkError(
         'QLK_FORBIDDEN',
         `${need} role required for ${req.method} ${req.routeOptions.url ?? req.url}`,
-        [{ path: '/headers/authorization', message: `the key ${who.id} lacks the ${need} role` }],
+        [
+          {
+            path: '/headers/authorization',
+            message: `the ${who.via === 'session' ? 'user' : 'key'} ${who.id} lacks the ${need} role`,
+          },
+        ],
       )
     }
   })

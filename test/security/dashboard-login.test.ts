@@ -140,6 +140,15 @@ describe.each(DIALECTS.filter((d) => AVAILABLE[d]))('dashboard login on %s', (di
     const page = await get('/ui/lots')
     expect(page.statusCode).toBe(303)
     expect(page.headers.location).toBe('/ui/login?next=%2Fui%2Flots')
+    // A polling fragment sends htmx to the login form, to come back to the page it was on.
+    const poll = await hub.q.app.inject({
+      method: 'GET',
+      url: '/ui/partials/overview',
+      headers: { 'hx-request': 'true', 'hx-current-url': 'http://127.0.0.1/ui/exceptions?plant=P100' },
+    })
+    expect(poll.statusCode).toBe(401)
+    expect(poll.headers['hx-redirect']).toBe('/ui/login?next=%2Fui%2Fexceptions%3Fplant%3DP100')
+    expect((await get('/')).headers.location).toBe('/ui/login?next=%2Fui')
     const form = await get('/ui/login?next=%2Fui%2Flots')
     expect(form.statusCode).toBe(200)
     expect(form.body).toContain('<input type="hidden" name="next" value="/ui/lots">')
@@ -200,6 +209,7 @@ describe.each(DIALECTS.filter((d) => AVAILABLE[d]))('dashboard login on %s', (di
     })
     expect(replay.statusCode).toBe(403)
     expect(replay.body).toContain('operator role required')
+    expect(replay.body).not.toContain(String(dl.key))
     expect((await openDeadLetters()).map((d) => d.id)).toContain(dl.id)
     // The cookie is the dashboard's only: /v1 stays key- or token-only.
     expect((await get('/v1/events', cookie)).statusCode).toBe(401)

@@ -154,18 +154,24 @@ function safePrincipal(ctx: ServerContext, req: FastifyRequest) {
 }
 
 /**
- * For a dashboard request refused for want of credentials while login is configured: a page
- * load goes to the login form (and back afterwards), an htmx request is told to do the same.
+ * For a dashboard request refused for want of credentials while login is configured: the
+ * browser goes to the login form (and back afterwards); an htmx request is told to do the same.
  */
 export function sendToLogin(ctx: ServerContext, req: FastifyRequest, reply: FastifyReply): boolean {
   if (!ctx.authenticator.dashboard) return false
-  const next = safeNext(req.method === 'GET' ? req.url : DEFAULT_NEXT)
-  const to = `/ui/login?next=${encodeURIComponent(next)}`
   if (isHtmx(req.headers)) {
-    reply.code(401).header('hx-redirect', to).send('')
+    // A fragment's own URL is no place to land: come back to the page the browser shows.
+    const current = req.headers['hx-current-url']
+    const shown = typeof current === 'string' && URL.canParse(current) ? new URL(current) : undefined
+    const back = safeNext(shown ? shown.pathname + shown.search : DEFAULT_NEXT)
+    reply
+      .code(401)
+      .header('hx-redirect', `/ui/login?next=${encodeURIComponent(back)}`)
+      .send('')
     return true
   }
-  if (req.method !== 'GET' && req.method !== 'HEAD') return false
-  reply.redirect(to, 303)
+  // A form posted after the session ended is not carried out: log in again, then redo it.
+  const next = req.method === 'GET' || req.method === 'HEAD' ? safeNext(req.url) : DEFAULT_NEXT
+  reply.redirect(`/ui/login?next=${encodeURIComponent(next)}`, 303)
   return true
 }
