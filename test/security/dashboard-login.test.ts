@@ -269,6 +269,8 @@ describe.each(DIALECTS.filter((d) => AVAILABLE[d]))('dashboard login on %s', (di
     // An off-site `next` is not followed (open redirect).
     const off = await login('ada', PW.all, '127.0.0.1', '//evil.example/ui')
     expect(off.headers.location).toBe('/ui')
+    for (const climb of ['/ui/../v1/events', '/ui/%2E%2e/v1/events'])
+      expect((await login('ada', PW.all, '127.0.0.1', climb)).headers.location).toBe('/ui')
     const forged = await hub.q.app.inject({
       method: 'POST',
       url: '/ui/login',

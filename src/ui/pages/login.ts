@@ -19,8 +19,8 @@ const NO_PLANT = '*'
 /** Where to go after login: a dashboard path of this server only (no open redirect). */
 export function safeNext(next: unknown): string {
   const n = field(next, 500)
-  if (!/^\/ui(\/[\w\-./%?=&]*)?$/.test(n) || n.includes('//') || n.startsWith('/ui/login'))
-    return DEFAULT_NEXT
+  // `%2e%2e` is a dot segment too (WHATWG URL): neither may climb out of /ui.
+  if (!/^\/ui(\/[\w\-./%?=&]*)?$/.test(n) || /\/\/|\.\.|%2e|^\/ui\/login/i.test(n)) return DEFAULT_NEXT
   return n
 }
 
