@@ -71,7 +71,8 @@ export function validateSignatureOptions(o: SignatureOptions): void {
 
 // A valid hash of a password nobody knows: an unknown signer costs the same scrypt run as a
 // known one, so response time does not reveal which ids exist.
-const DECOY = 'scrypt$131072$8$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'
+export const SIGNER_DECOY =
+  'scrypt$131072$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'
 
 /** Signing, verification and the two-person rule; the store holds the signatures append-only. */
 export class SignatureService {
@@ -161,7 +162,7 @@ export class SignatureService {
     if (who.via === 'oidc' && req.signer !== who.id)
       throw failed(`signer must be the token's subject ${who.id}`)
     const s = this.signers.get(req.signer)
-    const ok = await verifyPassword(req.password, s?.passwordHash ?? DECOY)
+    const ok = await verifyPassword(req.password, s?.passwordHash ?? SIGNER_DECOY)
     if (!s || !ok) throw failed('unknown signer or wrong password')
     return { signerId: s.id, printedName: s.name, method: 'password', plants: s.plants }
   }

@@ -1,8 +1,8 @@
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { hashCanonical } from '../../src/audit/canonical-json.ts'
 import { hashApiKey } from '../../src/server/auth.ts'
-import { hashPassword } from '../../src/signatures/password.ts'
-import type { SignerConfig } from '../../src/signatures/service.ts'
+import { hashPassword, parseScrypt } from '../../src/signatures/password.ts'
+import { SIGNER_DECOY, type SignerConfig } from '../../src/signatures/service.ts'
 import { AVAILABLE, DIALECTS, type Dialect } from '../dialects.ts'
 import { ALL, type DemoHub, demoEvent, startDemoHub, until } from '../engine/harness.ts'
 
@@ -121,6 +121,9 @@ describe.each(DIALECTS)('electronic signatures and the two-person rule on %s', (
   })
 
   it('refuses a wrong password, an unknown signer and a non-approver, storing nothing', async () => {
+    // an unknown signer is checked against a decoy with the real parameters, so it costs the same
+    // scrypt run as a known one (a malformed decoy would skip it and answer faster)
+    expect(parseScrypt(SIGNER_DECOY)?.params).toEqual({ N: 2 ** 17, r: 8, p: 1 })
     const [dl] = await deadLetters(1)
     const record = { kind: 'dead-letter', id: String(dl!.id) }
     for (const [signer, password] of [
