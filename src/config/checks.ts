@@ -103,6 +103,18 @@ function checkSources(doc: Obj, plants: Obj, out: FieldProblem[]): Map<string, S
       sources.set(name, { section, plant: s.plant, role })
       if (typeof s.plant === 'string' && !Object.hasOwn(plants, s.plant))
         out.push({ path: `${at}/plant`, message: `references unknown plant '${s.plant}'` })
+      // A webhook nobody signs is a door anyone on the network can post through: say so explicitly.
+      if (section === 'webhooks') {
+        const signed = Array.isArray(s.secrets) && s.secrets.length > 0
+        if (!signed && s.unsigned !== true)
+          out.push({
+            path: `${at}/secrets`,
+            message:
+              'required: deliveries must be signed (HMAC); set unsigned: true only for a source that cannot sign',
+          })
+        if (signed && s.unsigned === true)
+          out.push({ path: `${at}/unsigned`, message: 'contradicts secrets: a signed source is not unsigned' })
+      }
       if (typeof s.pattern === 'string') {
         try {
           new RegExp(s.pattern)

@@ -86,8 +86,10 @@ export const WebhookConfig = Type.Object(
   {
     ...sourceBase,
     translator: Type.Enum(TRANSLATORS.filter((t) => t.ingress === 'webhook').map((t) => t.name)),
-    /** current first; two during a rotation */
+    /** current first; two during a rotation; required unless `unsigned: true` */
     secrets: Type.Optional(Type.Array(SecretRef, { minItems: 1, maxItems: 2 })),
+    /** accept deliveries without a signature: only for a source that cannot sign (config/checks.ts) */
+    unsigned: Type.Optional(Type.Boolean()),
     signatureHeader: Type.Optional(Type.String({ pattern: '^[a-z0-9-]+$' })),
     deliveryIdHeader: Type.Optional(Type.String({ pattern: '^[a-z0-9-]+$' })),
     toleranceSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 86_400 })),

@@ -42,6 +42,17 @@ describe('loadConfig', () => {
     ])
   })
 
+  it('a webhook source must be signed unless it says unsigned: true, and not both', () => {
+    const d = baseDoc()
+    const hooks = (d.ingress as { webhooks: Record<string, Doc> }).webhooks
+    delete hooks['erp-p100']!.secrets
+    expect(paths(problemsOf(tmp, d))).toEqual(['/ingress/webhooks/erp-p100/secrets'])
+    hooks['erp-p100']!.unsigned = true
+    expect(() => loadConfig(tmp.write('qualink.yaml', d), {})).not.toThrow()
+    hooks['erp-p100']!.secrets = [{ secretEnv: 'ERP_SECRET' }]
+    expect(paths(problemsOf(tmp, d))).toEqual(['/ingress/webhooks/erp-p100/unsigned'])
+  })
+
   it('unknown connector reference and a connector of the wrong kind', () => {
     const d = baseDoc()
     plants(d).P200!.erp = 'x'
