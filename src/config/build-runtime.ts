@@ -8,8 +8,11 @@ import path from 'node:path'
 import type { AmqpRelayConfig, AmqpSourceConfig } from '../connectors/broker/amqp.ts'
 import type { NatsRelayConfig } from '../connectors/broker/nats-relay.ts'
 import type { NatsSourceConfig } from '../connectors/broker/nats-source.ts'
+import type { GoodsReceiptFeed } from '../connectors/erp/sap-s4/connector.ts'
+import { sapS4GoodsReceiptTranslator } from '../connectors/erp/sap-s4/gr-translator.ts'
 import type { FileDropConfig } from '../connectors/ingress/file-drop.ts'
 import type { MqttSourceConfig } from '../connectors/ingress/mqtt-source.ts'
+import type { PollingFeedConfig } from '../connectors/ingress/polling-feed.ts'
 import type { WebhookSource } from '../connectors/ingress/webhook-source.ts'
 import type { SharedLimitsRef } from '../connectors/sdk/rate-limit.ts'
 import { ConnectorConfigError } from '../connectors/sdk/secrets.ts'
@@ -59,6 +62,7 @@ export type RuntimeFragment = Pick<
   | 'mqtt'
   | 'fileDrops'
   | 'natsSources'
+  | 'feeds'
   | 'amqpSources'
   | 'natsRelay'
   | 'amqpRelay'
@@ -199,6 +203,14 @@ export function buildRuntime(loaded: LoadedConfig, env: NodeJS.ProcessEnv = proc
       deadLetterExchange: a.deadLetterExchange,
     }
   })
+  const feeds: PollingFeedConfig[] = Object.entries(ingress.feeds ?? {}).flatMap(([name, f]) => {
+    const connector = connectors[f.connector] as Partial<GoodsReceiptFeed> | undefined
+    if (typeof connector?.readGoodsReceiptFeed !== 'function') return [] // refused by checks.ts
+    translators.push(sapS4GoodsReceiptTranslator(name))
+    const read = connector.readGoodsReceiptFeed.bind(connector)
+    const pageSize = f.pageSize ?? 100
+    return [{ name, plant: f.plant, pollMs: f.pollMs, fetch: (cursor) => read(cursor, pageSize) }]
+  })
   const fanout = config.fanout ?? {}
   const natsRelay: NatsRelayConfig | undefined = fanout.nats && {
     servers: fanout.nats.servers,
@@ -266,6 +278,7 @@ export function buildRuntime(loaded: LoadedConfig, env: NodeJS.ProcessEnv = proc
     fileDrops,
     natsSources,
     amqpSources,
+    feeds,
     natsRelay,
     amqpRelay,
     workflows,
@@ -293,7 +306,7 @@ export function buildRuntime(loaded: LoadedConfig, env: NodeJS.ProcessEnv = proc
   const summary =
     `${plants.length} plant${plants.length === 1 ? '' : 's'} (${plants.join(', ')}), ` +
     `${Object.keys(connectors).length} connectors, ` +
-    `${webhooks.length + mqtt.length + fileDrops.length + natsSources.length + amqpSources.length} ingress sources, ` +
+    `${webhooks.length + mqtt.length + fileDrops.length + natsSources.length + amqpSources.length + feeds.length} ingress sources, ` +
     `${workflows.length} workflow${workflows.length === 1 ? '' : 's'} (${workflows.map((w) => w.name).join(', ') || 'none'})`
   return { options, ports, connectors, plants, summary }
 }

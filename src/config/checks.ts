@@ -19,7 +19,9 @@ const isObject = (v: unknown): v is Obj => typeof v === 'object' && v !== null &
 const entries = (v: unknown): [string, Obj][] =>
   isObject(v) ? (Object.entries(v).filter(([, x]) => isObject(x)) as [string, Obj][]) : []
 
-const SOURCE_SECTIONS = ['webhooks', 'mqtt', 'fileDrops', 'nats', 'amqp'] as const
+/** the connector kind whose goods-receipt feed `ingress.feeds` polls */
+export const FEED_CONNECTOR_KIND = 'erp/sap-s4'
+const SOURCE_SECTIONS = ['webhooks', 'mqtt', 'fileDrops', 'nats', 'amqp', 'feeds'] as const
 
 /** Deep merge for environment overlays: objects merge, anything else is replaced, `null` removes. */
 export function deepMerge(base: unknown, overlay: unknown): unknown {
@@ -103,6 +105,16 @@ function checkSources(doc: Obj, plants: Obj, out: FieldProblem[]): Map<string, S
       sources.set(name, { section, plant: s.plant, role })
       if (typeof s.plant === 'string' && !Object.hasOwn(plants, s.plant))
         out.push({ path: `${at}/plant`, message: `references unknown plant '${s.plant}'` })
+      if (section === 'feeds' && typeof s.connector === 'string') {
+        const c = (isObject(doc.connectors) ? doc.connectors : {})[s.connector]
+        if (!isObject(c))
+          out.push({ path: `${at}/connector`, message: `references unknown connector '${s.connector}'` })
+        else if (c.kind !== FEED_CONNECTOR_KIND)
+          out.push({
+            path: `${at}/connector`,
+            message: `connector '${s.connector}' is ${String(c.kind)}; only ${FEED_CONNECTOR_KIND} offers a feed`,
+          })
+      }
       // A webhook nobody signs is a door anyone on the network can post through: say so explicitly.
       if (section === 'webhooks') {
         const signed = Array.isArray(s.secrets) && s.secrets.length > 0
@@ -113,7 +125,10 @@ function checkSources(doc: Obj, plants: Obj, out: FieldProblem[]): Map<string, S
               'required: deliveries must be signed (HMAC); set unsigned: true only for a source that cannot sign',
           })
         if (signed && s.unsigned === true)
-          out.push({ path: `${at}/unsigned`, message: 'contradicts secrets: a signed source is not unsigned' })
+          out.push({
+            path: `${at}/unsigned`,
+            message: 'contradicts secrets: a signed source is not unsigned',
+          })
       }
       if (typeof s.pattern === 'string') {
         try {

@@ -133,6 +133,21 @@ const NatsServers = Type.Union([
   Type.Array(Type.String({ pattern: '^(nats|tls)://[^/]+' }), { minItems: 1 }),
 ])
 
+/**
+ * A polled change list with a durable cursor, read through an ERP connector that offers one
+ * (erp/sap-s4: ZQUALINK_GR_FEED_SRV goods receipts, translated like its webhook).
+ */
+export const FeedConfig = Type.Object(
+  {
+    ...sourceBase,
+    /** name of the connector whose feed is polled (its address, credentials and allowlist) */
+    connector: Name,
+    pollMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 3_600_000 })),
+    pageSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+  },
+  closed,
+)
+
 /** a JetStream durable pull consumer: acked only after the raw delivery is committed */
 export const NatsSourceConfig = Type.Object(
   {
@@ -194,6 +209,7 @@ export const IngressConfig = Type.Object(
     fileDrops: Type.Optional(byName(FileDropConfig)),
     nats: Type.Optional(byName(NatsSourceConfig)),
     amqp: Type.Optional(byName(AmqpSourceConfig)),
+    feeds: Type.Optional(byName(FeedConfig)),
   },
   closed,
 )

@@ -12,6 +12,7 @@ import { type NatsRelayConfig, startNatsRelay } from '../connectors/broker/nats-
 import { type NatsSourceConfig, startNatsSource } from '../connectors/broker/nats-source.ts'
 import { type FileDropConfig, startFileDrop } from '../connectors/ingress/file-drop.ts'
 import { type MqttSourceConfig, startMqttSource } from '../connectors/ingress/mqtt-source.ts'
+import { type PollingFeedConfig, startPollingFeed } from '../connectors/ingress/polling-feed.ts'
 import type { WebhookSource } from '../connectors/ingress/webhook-source.ts'
 import type { SharedLimitsRef } from '../connectors/sdk/rate-limit.ts'
 import { catalogue } from '../contracts/catalogue.ts'
@@ -118,6 +119,8 @@ export interface QualinkOptions {
   readonly amqpRelay?: AmqpRelayConfig
   /** RabbitMQ quorum queues feeding raw deliveries (each a lease-fenced singleton) */
   readonly amqpSources?: readonly AmqpSourceConfig[]
+  /** polled change lists with durable cursors (each a lease-fenced singleton) */
+  readonly feeds?: readonly PollingFeedConfig[]
 }
 
 export const PROCESS_ROLES = ['all', 'api', 'worker', 'relay'] as const
@@ -243,6 +246,12 @@ export async function startQualink(opts: QualinkOptions = {}): Promise<Qualink> 
       singleton(
         `ingress:${cfg.name}`,
         resourceDuty(() => startNatsSource(cfg, storeRaw)),
+      ),
+    ),
+    ...(opts.feeds ?? []).map((cfg) =>
+      singleton(
+        `ingress:${cfg.name}`,
+        resourceDuty(() => startPollingFeed(cfg, store, () => translation.wake())),
       ),
     ),
     ...(opts.amqpSources ?? []).map((cfg) =>

@@ -7,10 +7,16 @@ import type { ErpPort } from '../../../workflows/ports/erp.ts'
 import { type ConnectorContext, defineConnector } from '../../sdk/define-connector.ts'
 import { connectorSecret } from '../../sdk/secrets.ts'
 import { SapS4Config, SERVICES } from './config.ts'
+import { type FeedItem, readGoodsReceiptFeed } from './gr-feed.ts'
 import { key, setState } from './holds.ts'
 import { ODataClient } from './odata.ts'
 import { StockPoster } from './stock.ts'
 import { UsageDecisionPoster } from './usage-decision.ts'
+
+/** What a polled ingress feed needs from the connector (config: `ingress.feeds`). */
+export interface GoodsReceiptFeed {
+  readGoodsReceiptFeed(after: string | null, top: number): Promise<FeedItem[]>
+}
 
 function basicAuth(config: SapS4Config, ctx: ConnectorContext): string | undefined {
   if (!config.auth) return undefined
@@ -38,7 +44,7 @@ export const sapS4Connector = defineConnector({
   ],
   targets: (c) => [c.baseUrl],
   egressSettings: (c) => c.egress,
-  create(config, ctx): ErpPort {
+  create(config, ctx): ErpPort & GoodsReceiptFeed {
     const odata = new ODataClient(ctx.egress, config.baseUrl, basicAuth(config, ctx))
     const ud = new UsageDecisionPoster(odata, config)
     const stock = new StockPoster(odata, config)
@@ -58,6 +64,7 @@ export const sapS4Connector = defineConnector({
           patch: { MfgOrderIsOnHold: input.onHold, MfgOrderHoldReason: (input.reason ?? '').slice(0, 40) },
           traceparent: input.traceparent,
         }),
+      readGoodsReceiptFeed: (after, top) => readGoodsReceiptFeed(odata, after, top),
       setDeliveryBlock: (input) => {
         const reason = input.blocked ? config.deliveryBlockReason : ''
         return setState(odata, {
