@@ -1,11 +1,9 @@
-import { afterEach, beforeEach, expect, it } from 'vitest'
+import { expect, it } from 'vitest'
 import { goodsReceipt, MATDOC, s4Client } from '../../simulators/erp-s4/test-client.ts'
-import type { ErpS4Sim, QmsSim } from '../../simulators/index.ts'
-import type { Store } from '../../src/store/types.ts'
 import { supplierReceiptInspection } from '../../src/workflows/supplier-receipt-inspection.ts'
 import { DIALECTS, type Dialect } from '../dialects.ts'
 import { ALL, until } from '../engine/harness.ts'
-import { type PlantHub, startPlantHub } from '../workflows/plant-hub.ts'
+import { usePlantHub } from '../workflows/plant-hub.ts'
 import { FaultProxy } from './fault-proxy.ts'
 import { sharedPostgresMissing } from './prerequisites.ts'
 import { faultDescribe, report } from './report.ts'
@@ -28,32 +26,24 @@ const BATCHES = ['B1', 'B2']
 const lotKey = (batch: string) => `RAW-100|1000|${batch}`
 
 const scenario = (dialect: Dialect) => () => {
-  let hub: PlantHub
-  let store: Store
-  let erp: ErpS4Sim
-  let qms: QmsSim
   let proxy: FaultProxy
 
-  beforeEach(async () => {
-    hub = await startPlantHub(dialect, {
-      erp: { materials: { 'RAW-100': { baseUnit: 'KG' } }, webhook: true },
-      qms: { webhook: true },
-      erpVia: async (erp) => {
-        proxy = await FaultProxy.start({ port: Number(new URL(erp.url).port) })
-        return { url: `http://${proxy.host}`, close: () => proxy.close() }
-      },
-      egress: { timeoutMs: 2000 },
-      leaseTtlMs: 30_000,
-      workflows: [supplierReceiptInspection()],
-    })
-    ;({ store, erp, qms } = hub)
-  })
-  afterEach(() => hub?.close())
+  const hub = usePlantHub(dialect, () => ({
+    erp: { materials: { 'RAW-100': { baseUnit: 'KG' } }, webhook: true },
+    qms: { webhook: true },
+    erpVia: async (erp) => {
+      proxy = await FaultProxy.start({ port: Number(new URL(erp.url).port) })
+      return { url: `http://${proxy.host}`, close: () => proxy.close() }
+    },
+    egress: { timeoutMs: 2000 },
+    leaseTtlMs: 30_000,
+    workflows: [supplierReceiptInspection()],
+  }))
 
   /** Goods receipts at the ERP, then the QMS decides every lot: 60 release, 30 block, 10 scrap. */
   const receiveAndDecide = async () => {
     for (const batch of BATCHES) {
-      const res = await s4Client(erp.url).send(
+      const res = await s4Client(hub.erp.url).send(
         'POST',
         `${MATDOC}/A_MaterialDocumentHeader`,
         goodsReceipt(batch, '100'),
@@ -61,9 +51,9 @@ const scenario = (dialect: Dialect) => () => {
       expect(res.status).toBe(201)
     }
     for (const batch of BATCHES) {
-      await until(() => qms.state.inspectionLots.some((l) => l.batch === batch))
-      const lot = qms.state.inspectionLots.find((l) => l.batch === batch) as { id: string }
-      qms.makeUsageDecision(lot.id, {
+      await until(() => hub.qms.state.inspectionLots.some((l) => l.batch === batch))
+      const lot = hub.qms.state.inspectionLots.find((l) => l.batch === batch) as { id: string }
+      hub.qms.makeUsageDecision(lot.id, {
         decision: 'ACCEPT',
         code: 'A2',
         dispositions: [
@@ -75,7 +65,7 @@ const scenario = (dialect: Dialect) => () => {
     }
   }
   const completedRuns = async () =>
-    (await Promise.all(BATCHES.map((b) => store.engine.listRuns(ALL, { key: b, limit: 5 }))))
+    (await Promise.all(BATCHES.map((b) => hub.store.engine.listRuns(ALL, { key: b, limit: 5 }))))
       .flat()
       .filter((r) => r.status === 'completed')
       .map((r) => r.key)
@@ -84,15 +74,15 @@ const scenario = (dialect: Dialect) => () => {
    * stored: the lots whose run completed. Effects: one per ERP document, by lot and stock bucket.
    */
   const observe = async () => {
-    await qms.webhooks.idle()
-    const decided = qms.webhooks.deliveries.filter(
+    await hub.qms.webhooks.idle()
+    const decided = hub.qms.webhooks.deliveries.filter(
       (d) => d.eventType.includes('usage') && typeof d.status === 'number' && d.status < 300,
     )
     return {
       acked: BATCHES.filter((b) => decided.some((d) => d.body.includes(`"batch":"${b}"`))),
       stored: await completedRuns(),
       effects: BATCHES.flatMap((b) =>
-        Object.entries(erp.state.counts.documentsByLotAndBucket[lotKey(b)] ?? {}).flatMap(([bucket, n]) =>
+        Object.entries(hub.erp.state.counts.documentsByLotAndBucket[lotKey(b)] ?? {}).flatMap(([bucket, n]) =>
           Array.from({ length: n }, () => `${lotKey(b)}/${bucket}`),
         ),
       ),
@@ -100,8 +90,8 @@ const scenario = (dialect: Dialect) => () => {
   }
   const expectPosted = (effects: readonly string[]) => {
     expect(new Set(effects).size).toBe(BATCHES.length * 4) // qi + unrestricted, blocked, scrap per lot
-    expect(erp.state.counts.usageDecisions).toBe(BATCHES.length)
-    const stock = erp.state.stock.filter((s) => BATCHES.map(lotKey).includes(s.lot))
+    expect(hub.erp.state.counts.usageDecisions).toBe(BATCHES.length)
+    const stock = hub.erp.state.stock.filter((s) => BATCHES.map(lotKey).includes(s.lot))
     expect(stock).toHaveLength(BATCHES.length)
     for (const s of stock)
       expect(s.buckets).toMatchObject({ qi: 0, unrestricted: 60_000, blocked: 30_000, scrap: 10_000 })
@@ -124,7 +114,7 @@ const scenario = (dialect: Dialect) => () => {
       recoveredAt,
       detail:
         `cut after forwarding ${proxy.counts.cut}; UD POSTs seen ${udPosts()}, stock POSTs seen ${stockPosts()}; ` +
-        `ERP usage decisions ${erp.state.counts.usageDecisions}; recover = last cut to every run completed`,
+        `ERP usage decisions ${hub.erp.state.counts.usageDecisions}; recover = last cut to every run completed`,
     })
     expect(r.acknowledged).toBe(BATCHES.length)
     expect(proxy.counts.cut).toBe(BATCHES.length * 3) // every planned cut fired
@@ -137,7 +127,7 @@ const scenario = (dialect: Dialect) => () => {
     const startedAt = Date.now()
     // The runs reach the ERP, hang until the egress timeout (ambiguous for a POST) and retry.
     await until(
-      async () => (await store.engine.listRuns(ALL, { limit: 10 })).some((r) => r.attempts > 1),
+      async () => (await hub.store.engine.listRuns(ALL, { limit: 10 })).some((r) => r.attempts > 1),
       30_000,
     )
     const stuck = await completedRuns()
@@ -152,10 +142,10 @@ const scenario = (dialect: Dialect) => () => {
       recoveredAt,
       detail:
         `partition lasted ${healedAt - startedAt} ms; runs completed during it ${stuck.length}; ` +
-        `dead letters ${(await store.engine.listDeadLetters(ALL, { limit: 5 })).length}; recover = heal to every run completed`,
+        `dead letters ${(await hub.store.engine.listDeadLetters(ALL, { limit: 5 })).length}; recover = heal to every run completed`,
     })
     expect(stuck).toEqual([])
-    expect(await store.engine.listDeadLetters(ALL, { limit: 5 })).toEqual([])
+    expect(await hub.store.engine.listDeadLetters(ALL, { limit: 5 })).toEqual([])
     expectPosted(o.effects)
   })
 }

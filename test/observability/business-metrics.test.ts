@@ -1,15 +1,12 @@
 import { randomUUID } from 'node:crypto'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { goodsReceipt, MATDOC, s4Client } from '../../simulators/erp-s4/test-client.ts'
-import type { ErpS4Sim, QmsSim } from '../../simulators/index.ts'
 import { ConnectorMetrics } from '../../src/observability/connector-metrics.ts'
-import type { Qualink } from '../../src/server/qualink.ts'
-import type { Store } from '../../src/store/types.ts'
 import { inProcessQualityCheck } from '../../src/workflows/in-process-check.ts'
 import { supplierReceiptInspection } from '../../src/workflows/supplier-receipt-inspection.ts'
-import { AVAILABLE, DIALECTS, type Dialect } from '../dialects.ts'
+import { DIALECTS, type Dialect } from '../dialects.ts'
 import { ALL, until } from '../engine/harness.ts'
-import { type PlantHub, startPlantHub } from '../workflows/plant-hub.ts'
+import { usePlantHub } from '../workflows/plant-hub.ts'
 import { parsePrometheus } from './prom-text.ts'
 
 const P100 = { plant: 'P100' }
@@ -21,40 +18,29 @@ const RECEIPT = { ...P100, workflow: 'supplier-receipt-inspection' }
  * read back through a real /metrics scrape parsed as Prometheus text.
  */
 describe.each(DIALECTS)('business and connector metrics on %s', (dialect: Dialect) => {
-  let hub: PlantHub
-  let store: Store
-  let erp: ErpS4Sim
-  let qms: QmsSim
-  let q: Qualink
-
-  beforeEach(async (ctx) => {
-    if (!AVAILABLE[dialect]) ctx.skip()
-    hub = await startPlantHub(dialect, {
-      erp: {
-        materials: { 'RAW-100': { baseUnit: 'KG' } },
-        productionOrders: [
-          { ManufacturingOrder: 'PO-2', Material: 'FG-1', ProductionPlant: '1000', TotalQuantity: '100' },
-        ],
-        webhook: true,
-      },
-      qms: { webhook: true },
-      connectorMetrics: new ConnectorMetrics(),
-      // A breaker that opens on the first failure and probes after 300 ms, so one QMS outage opens it.
-      egress: { timeoutMs: 2000, breaker: { failureThreshold: 1, openMs: 300, halfOpenProbes: 1 } },
-      workflows: [supplierReceiptInspection(), inProcessQualityCheck()],
-    })
-    ;({ store, q, erp, qms } = hub)
-  })
-  afterEach(() => hub?.close())
+  const hub = usePlantHub(dialect, () => ({
+    erp: {
+      materials: { 'RAW-100': { baseUnit: 'KG' } },
+      productionOrders: [
+        { ManufacturingOrder: 'PO-2', Material: 'FG-1', ProductionPlant: '1000', TotalQuantity: '100' },
+      ],
+      webhook: true,
+    },
+    qms: { webhook: true },
+    connectorMetrics: new ConnectorMetrics(),
+    // A breaker that opens on the first failure and probes after 300 ms, so one QMS outage opens it.
+    egress: { timeoutMs: 2000, breaker: { failureThreshold: 1, openMs: 300, halfOpenProbes: 1 } },
+    workflows: [supplierReceiptInspection(), inProcessQualityCheck()],
+  }))
 
   const scrape = async () => {
-    const r = await q.app.inject({ method: 'GET', url: '/metrics' })
+    const r = await hub.q.app.inject({ method: 'GET', url: '/metrics' })
     expect(r.statusCode).toBe(200)
     return parsePrometheus(r.body)
   }
-  const runOf = async (key: string) => (await store.engine.listRuns(ALL, { key, limit: 5 }))[0]
+  const runOf = async (key: string) => (await hub.store.engine.listRuns(ALL, { key, limit: 5 }))[0]
   const receive = async (batch: string, qty: string) => {
-    const res = await s4Client(erp.url).send(
+    const res = await s4Client(hub.erp.url).send(
       'POST',
       `${MATDOC}/A_MaterialDocumentHeader`,
       goodsReceipt(batch, qty),
@@ -62,7 +48,7 @@ describe.each(DIALECTS)('business and connector metrics on %s', (dialect: Dialec
     expect(res.status).toBe(201)
   }
   const qmsLotFor = async (batch: string) => {
-    const find = () => qms.state.inspectionLots.find((l) => l.batch === batch)
+    const find = () => hub.qms.state.inspectionLots.find((l) => l.batch === batch)
     await until(() => find() !== undefined)
     return find() as { id: string }
   }
@@ -73,7 +59,7 @@ describe.each(DIALECTS)('business and connector metrics on %s', (dialect: Dialec
     expect(before.value('qualink_inspections_awaiting_creation', P100)).toBe(0)
 
     // The QMS is down: the receipt's inspection lot cannot be created, the breaker opens.
-    qms.faults.set({ errorRate: 1, errorStatus: 503, match: { method: 'POST' } })
+    hub.qms.faults.set({ errorRate: 1, errorStatus: 503, match: { method: 'POST' } })
     await receive('B1', '100')
     await until(async () => (await scrape()).value('qualink_inspections_awaiting_creation', P100) === 1)
     await until(
@@ -104,7 +90,7 @@ describe.each(DIALECTS)('business and connector metrics on %s', (dialect: Dialec
     ).toBe(0)
 
     // The QMS recovers: a probe closes the breaker and the inspection lot is created.
-    qms.faults.reset()
+    hub.qms.faults.reset()
     const lot = await qmsLotFor('B1')
     await until(async () => (await scrape()).value('qualink_inspections_awaiting_creation', P100) === 0)
     const up = await scrape()
@@ -115,14 +101,14 @@ describe.each(DIALECTS)('business and connector metrics on %s', (dialect: Dialec
 
     // The ERP asks for a pause once (429, Retry-After 1 s) on the stock posting; the QMS
     // delivers its usage-decision webhook twice.
-    erp.faults.set({
+    hub.erp.faults.set({
       rateLimitRate: 1,
       retryAfterSeconds: 1,
       times: 1,
       match: { method: 'POST', path: 'A_InspLotMatlDocItem' },
     })
-    qms.faults.set({ duplicateRate: 1, seed: 3 })
-    qms.makeUsageDecision(lot.id, {
+    hub.qms.faults.set({ duplicateRate: 1, seed: 3 })
+    hub.qms.makeUsageDecision(lot.id, {
       decision: 'ACCEPT',
       code: 'A1',
       dispositions: [{ disposition: 'USE_AS_IS', quantity: '100' }],
@@ -136,7 +122,7 @@ describe.each(DIALECTS)('business and connector metrics on %s', (dialect: Dialec
         }) >= 1,
     )
     const done = await scrape()
-    expect(erp.faults.counts.rateLimit).toBe(1)
+    expect(hub.erp.faults.counts.rateLimit).toBe(1)
     expect(
       done.value('qualink_connector_rate_limit_waits_total', { connector: 'erp', reason: 'retry-after' }),
     ).toBe(1)
@@ -159,9 +145,9 @@ describe.each(DIALECTS)('business and connector metrics on %s', (dialect: Dialec
     expect((await scrape()).value('qualink_business_leg_duration_seconds_count', posting)).toBe(1)
 
     // The Connectors page shows the same state.
-    const page = await q.app.inject({ method: 'GET', url: '/ui/connectors' })
+    const page = await hub.q.app.inject({ method: 'GET', url: '/ui/connectors' })
     expect(page.statusCode).toBe(200)
-    expect(page.body).toContain(`<code>${qms.url.replace(/\/$/, '')}</code>`)
+    expect(page.body).toContain(`<code>${hub.qms.url.replace(/\/$/, '')}</code>`)
     expect(page.body).toMatch(/data-connector="qms"[\s\S]*QLK_REMOTE_UNAVAILABLE/)
     expect(page.body).toMatch(/data-connector="erp"[\s\S]*remote Retry-After/)
   })
@@ -169,7 +155,7 @@ describe.each(DIALECTS)('business and connector metrics on %s', (dialect: Dialec
   it('failed disposition updates: a rejecting decision that dead-letters counts until discarded', async () => {
     await receive('B2', '50')
     const lot = await qmsLotFor('B2')
-    qms.makeUsageDecision(lot.id, {
+    hub.qms.makeUsageDecision(lot.id, {
       decision: 'REJECT',
       code: 'R1',
       dispositions: [{ disposition: 'USE_AS_IS', quantity: '50' }],
@@ -178,13 +164,13 @@ describe.each(DIALECTS)('business and connector metrics on %s', (dialect: Dialec
       async () => (await scrape()).value('qualink_disposition_updates_failed', RECEIPT) === 1,
       45_000,
     )
-    const [dl] = await store.engine.listDeadLetters(ALL, { limit: 5 })
+    const [dl] = await hub.store.engine.listDeadLetters(ALL, { limit: 5 })
     expect(dl).toMatchObject({ key: 'B2', errorCode: 'QLK_RELEASE_WITHOUT_ACCEPTANCE' })
-    const overview = async () => (await q.app.inject({ method: 'GET', url: '/' })).body
+    const overview = async () => (await hub.q.app.inject({ method: 'GET', url: '/' })).body
     expect(await overview()).toMatch(
       /<div class="value bad">1<\/div><div class="label">failed disposition updates<br>/,
     )
-    const r = await q.app.inject({
+    const r = await hub.q.app.inject({
       method: 'POST',
       url: `/v1/dead-letters/${dl!.id}/discard`,
       payload: { reason: 'returned to vendor by hand' },
@@ -218,7 +204,7 @@ describe.each(DIALECTS)('business and connector metrics on %s', (dialect: Dialec
       },
     }
     const post = () =>
-      q.app.inject({
+      hub.q.app.inject({
         method: 'POST',
         url: '/v1/events',
         headers: { 'content-type': 'application/cloudevents+json' },
@@ -226,7 +212,7 @@ describe.each(DIALECTS)('business and connector metrics on %s', (dialect: Dialec
       })
     expect((await post()).statusCode).toBe(202)
     await until(async () => (await runOf('PO-2'))?.status === 'waiting')
-    expect(erp.state.productionOrders.find((o) => o.order === 'PO-2')).toMatchObject({ onHold: true })
+    expect(hub.erp.state.productionOrders.find((o) => o.order === 'PO-2')).toMatchObject({ onHold: true })
     const hold = { ...P100, leg: 'completion-to-erp-hold' }
     const s = await scrape()
     expect(s.value('qualink_business_leg_duration_seconds_count', hold)).toBe(1)

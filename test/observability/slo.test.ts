@@ -2,15 +2,12 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { goodsReceipt, MATDOC, s4Client } from '../../simulators/erp-s4/test-client.ts'
-import type { ErpS4Sim, QmsSim } from '../../simulators/index.ts'
 import { notifyWebhookConnector } from '../../src/connectors/notify/webhook/connector.ts'
 import { SloEvaluator } from '../../src/observability/slo-evaluator.ts'
-import type { Qualink } from '../../src/server/qualink.ts'
-import type { Store } from '../../src/store/types.ts'
 import { supplierReceiptInspection } from '../../src/workflows/supplier-receipt-inspection.ts'
 import { AVAILABLE, DIALECTS, type Dialect } from '../dialects.ts'
 import { ALL, until } from '../engine/harness.ts'
-import { type PlantHub, startPlantHub } from '../workflows/plant-hub.ts'
+import { usePlantHub } from '../workflows/plant-hub.ts'
 import { parsePrometheus } from './prom-text.ts'
 
 interface Received {
@@ -46,41 +43,36 @@ const OBJECTIVE = {
 } as const
 
 describe.each(DIALECTS)('SLO breach and recovery notifications on %s', (dialect: Dialect) => {
-  let hub: PlantHub
-  let store: Store
-  let erp: ErpS4Sim
-  let qms: QmsSim
-  let q: Qualink
   let receiver: Awaited<ReturnType<typeof startReceiver>>
 
   beforeEach(async (ctx) => {
     if (!AVAILABLE[dialect]) ctx.skip()
     receiver = await startReceiver()
     process.env.QLK_TEST_SLO_HOOK = receiver.url
-    const notify = notifyWebhookConnector.instantiate(
-      { urlEnv: 'QLK_TEST_SLO_HOOK' },
-      { name: 'qa-chat', allowlist: [new URL(receiver.url).origin], leaseMs: 30_000 },
-    )
-    hub = await startPlantHub(dialect, {
-      erp: { materials: { 'RAW-100': { baseUnit: 'KG' } }, webhook: true },
-      qms: {},
-      workflows: [supplierReceiptInspection()],
-      ports: () => ({ notify }),
-      slos: { everyMs: 50, objectives: [OBJECTIVE] },
-    })
-    ;({ store, q, erp, qms } = hub)
   })
   afterEach(async () => {
-    await hub?.close()
     await receiver?.close()
     delete process.env.QLK_TEST_SLO_HOOK
   })
+  const hub = usePlantHub(dialect, () => ({
+    erp: { materials: { 'RAW-100': { baseUnit: 'KG' } }, webhook: true },
+    qms: {},
+    workflows: [supplierReceiptInspection()],
+    ports: () => ({
+      notify: notifyWebhookConnector.instantiate(
+        { urlEnv: 'QLK_TEST_SLO_HOOK' },
+        { name: 'qa-chat', allowlist: [new URL(receiver.url).origin], leaseMs: 30_000 },
+      ),
+    }),
+    slos: { everyMs: 50, objectives: [OBJECTIVE] },
+  }))
 
   const morePasses = async (n: number) => {
-    const target = q.sloEvaluator!.passes + n
-    await until(() => q.sloEvaluator!.passes >= target)
+    const target = hub.q.sloEvaluator!.passes + n
+    await until(() => hub.q.sloEvaluator!.passes >= target)
   }
-  const scrape = async () => parsePrometheus((await q.app.inject({ method: 'GET', url: '/metrics' })).body)
+  const scrape = async () =>
+    parsePrometheus((await hub.q.app.inject({ method: 'GET', url: '/metrics' })).body)
   const labels = { slo: OBJECTIVE.name, plant: 'P100' }
 
   it('notifies a breach once while it lasts and a recovery once, each audited; a takeover does not repeat them', async () => {
@@ -88,8 +80,8 @@ describe.each(DIALECTS)('SLO breach and recovery notifications on %s', (dialect:
     expect(receiver.got).toHaveLength(0)
 
     // The QMS is down: the goods receipt's inspection cannot be created.
-    qms.faults.set({ errorRate: 1, errorStatus: 503, match: { method: 'POST' } })
-    const res = await s4Client(erp.url).send(
+    hub.qms.faults.set({ errorRate: 1, errorStatus: 503, match: { method: 'POST' } })
+    const res = await s4Client(hub.erp.url).send(
       'POST',
       `${MATDOC}/A_MaterialDocumentHeader`,
       goodsReceipt('B1', '100'),
@@ -107,7 +99,7 @@ describe.each(DIALECTS)('SLO breach and recovery notifications on %s', (dialect:
     expect((await scrape()).value('qualink_slo_indicator_value', labels)).toBe(1)
 
     // The overview shows the objective breached and the receipt not yet in the QMS.
-    const overview = async () => (await q.app.inject({ method: 'GET', url: '/' })).body
+    const overview = async () => (await hub.q.app.inject({ method: 'GET', url: '/' })).body
     const sloRow = (body: string) =>
       /<tr data-slo="inspections-reach-qms" data-plant="P100">[\s\S]*?<\/tr>/.exec(body)?.[0] ?? ''
     let body = await overview()
@@ -116,11 +108,11 @@ describe.each(DIALECTS)('SLO breach and recovery notifications on %s', (dialect:
     expect(body).toMatch(/<div class="value warn">1<\/div><div class="label">inspections not yet in the QMS/)
 
     // Another process taking the lease over reads the state from the audit trail: no repeat.
-    const successor = new SloEvaluator(store, { send: async () => expect.unreachable() }, [OBJECTIVE])
+    const successor = new SloEvaluator(hub.store, { send: async () => expect.unreachable() }, [OBJECTIVE])
     expect((await successor.runOnce())[0]).toMatchObject({ state: 'breached', transition: undefined })
 
     // The QMS recovers; the inspection lot is created and the objective is met again.
-    qms.faults.reset()
+    hub.qms.faults.reset()
     await until(() => receiver.got.length === 2, 45_000)
     await morePasses(3)
     expect(receiver.got).toHaveLength(2)
@@ -131,7 +123,7 @@ describe.each(DIALECTS)('SLO breach and recovery notifications on %s', (dialect:
     expect(sloRow(body)).toContain('<span class="badge ok">met</span>')
     expect(body).toMatch(/<div class="value ">0<\/div><div class="label">inspections not yet in the QMS/)
 
-    const audit = await store.listAudit(ALL, { subject: 'slo:inspections-reach-qms', limit: 10 })
+    const audit = await hub.store.listAudit(ALL, { subject: 'slo:inspections-reach-qms', limit: 10 })
     expect(audit.map((a) => `${a.plant} ${a.actor} ${a.action}`)).toEqual([
       'P100 slo-evaluator slo.breached',
       'P100 slo-evaluator slo.recovered',

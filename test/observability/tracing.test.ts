@@ -1,19 +1,17 @@
 import { randomBytes, randomUUID } from 'node:crypto'
 import { Writable } from 'node:stream'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import type { ErpS4Sim, QmsSim } from '../../simulators/index.ts'
 import type { CloudEvent } from '../../src/contracts/envelope.ts'
 import type { Translator } from '../../src/engine/translation-stage.ts'
 import { createLogger } from '../../src/observability/logger.ts'
 import type { TracingSettings } from '../../src/observability/tracing.ts'
 import { eventLogHistory } from '../../src/projections/measurement-history.ts'
 import type { Qualink } from '../../src/server/qualink.ts'
-import type { Store } from '../../src/store/types.ts'
 import { inProcessQualityCheck } from '../../src/workflows/in-process-check.ts'
-import { AVAILABLE, DIALECTS, type Dialect } from '../dialects.ts'
+import { DIALECTS, type Dialect } from '../dialects.ts'
 import { ALL, until } from '../engine/harness.ts'
 import { workNonconformance } from '../workflows/helpers.ts'
-import { type PlantHub, startPlantHub } from '../workflows/plant-hub.ts'
+import { usePlantHub } from '../workflows/plant-hub.ts'
 import { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from './otlp-receiver.ts'
 
 const hex = (bytes: number) => randomBytes(bytes).toString('hex')
@@ -62,58 +60,50 @@ function logSink() {
 }
 
 describe.each(DIALECTS)('OpenTelemetry tracing end to end on %s', (dialect: Dialect) => {
-  let hub: PlantHub
-  let store: Store
-  let erp: ErpS4Sim
-  let qms: QmsSim
   let receiver: OtlpReceiver
-  let q: Qualink | undefined
   let logs: ReturnType<typeof logSink>
 
-  beforeEach(async (ctx) => {
-    if (!AVAILABLE[dialect]) ctx.skip()
-    hub = await startPlantHub(dialect, {
-      erp: {
-        productionOrders: [
-          { ManufacturingOrder: 'PO-1', Material: 'FG-1', ProductionPlant: '1000', TotalQuantity: '100' },
-        ],
-      },
-      qms: {},
-      workflows: [inProcessQualityCheck()],
-      ports: ({ store }) => ({ history: eventLogHistory(store) }),
-      deferStart: true,
-    })
-    ;({ store, erp, qms } = hub)
+  afterEach(async () => {
+    await receiver?.close()
+  })
+  const hub = usePlantHub(dialect, () => ({
+    erp: {
+      productionOrders: [
+        { ManufacturingOrder: 'PO-1', Material: 'FG-1', ProductionPlant: '1000', TotalQuantity: '100' },
+      ],
+    },
+    qms: {},
+    workflows: [inProcessQualityCheck()],
+    ports: ({ store }) => ({ history: eventLogHistory(store) }),
+    deferStart: true,
+  }))
+  beforeEach(async () => {
     receiver = await startOtlpReceiver()
     logs = logSink()
   })
-  afterEach(async () => {
-    await hub?.close()
-    await receiver?.close()
-  })
 
-  const start = async (tracing?: TracingSettings) => {
-    q = await hub.start({
+  const start = (tracing?: TracingSettings) =>
+    hub.start({
       logger: createLogger('info', logs.stream),
       webhooks: [{ name: 'mes-test', plant: 'P100' }],
       translators: [mesTranslator],
       tracing,
     })
-    return q
-  }
   const post = (qualink: Qualink, event: Record<string, unknown>, headers: Record<string, string> = {}) =>
     fetch(`${qualink.url}/v1/events`, {
       method: 'POST',
       headers: { 'content-type': 'application/cloudevents+json', ...headers },
       body: JSON.stringify({ specversion: '1.0', source: 'urn:test', plant: 'P100', ...event }),
     })
-  const run = async () => (await store.engine.listRuns(ALL, { key: 'PO-1', limit: 5 }))[0]
+  const run = async () => (await hub.store.engine.listRuns(ALL, { key: 'PO-1', limit: 5 }))[0]
   const storedTraceparent = async (qualink: Qualink, id: string) =>
     ((await (await fetch(`${qualink.url}/v1/events/${encodeURIComponent(id)}`)).json()) as CloudEvent)
       .traceparent
   /** What the simulators received from Qualink: every traceparent header, as [trace id, parent id]. */
   const sentToSystems = () =>
-    [...erp.state.http.traceparents, ...qms.state.http.traceparents].map((tp) => tp.split('-').slice(1, 3))
+    [...hub.erp.state.http.traceparents, ...hub.qms.state.http.traceparents].map((tp) =>
+      tp.split('-').slice(1, 3),
+    )
   /** Each span's children must sit under one of `parents` in the same trace. */
   const expectChildren = (children: ReceivedSpan[], parents: ReceivedSpan[], traceId: string) => {
     const ids = new Set(parents.map((p) => p.spanId))
@@ -125,11 +115,11 @@ describe.each(DIALECTS)('OpenTelemetry tracing end to end on %s', (dialect: Dial
 
   /** Works the NC through the QMS and sends its disposition from another trace (a header only). */
   const disposition = async (qualink: Qualink, otherTrace: string) => {
-    const ncs = (await (await fetch(`${qms.url}/api/v1/nonconformances`)).json()) as
+    const ncs = (await (await fetch(`${hub.qms.url}/api/v1/nonconformances`)).json()) as
       | { items?: { id: string }[] }
       | { id: string }[]
     const ncId = (Array.isArray(ncs) ? ncs : (ncs.items ?? []))[0]!.id
-    await workNonconformance(qms.url, ncId)
+    await workNonconformance(hub.qms.url, ncId)
     const id = randomUUID()
     const header = `00-${otherTrace}-${hex(8)}-01`
     const r = await post(
@@ -170,16 +160,15 @@ describe.each(DIALECTS)('OpenTelemetry tracing end to end on %s', (dialect: Dial
     expect(posted.status).toBe(202)
     // The run parks on the disposition: the durable boundary the trace has to cross.
     await until(async () => (await run())?.status === 'waiting')
-    expect(erp.state.productionOrders.find((o) => o.order === 'PO-1')?.onHold).toBe(true)
+    expect(hub.erp.state.productionOrders.find((o) => o.order === 'PO-1')?.onHold).toBe(true)
     const otherTrace = hex(16)
     const disp = await disposition(qualink, otherTrace)
     await until(async () => (await run())?.status === 'completed')
-    expect(erp.state.productionOrders.find((o) => o.order === 'PO-1')?.onHold).toBe(false)
+    expect(hub.erp.state.productionOrders.find((o) => o.order === 'PO-1')?.onHold).toBe(false)
     // Stored with the event: its own traceparent, or the HTTP header's when it had none.
     expect(await storedTraceparent(qualink, id)).toBe(`00-${traceId}-${caller}-01`)
     expect(await storedTraceparent(qualink, disp.id)).toBe(disp.header)
     await qualink.close() // flushes the batch exporter
-    q = undefined
 
     const spans = receiver.spans
     expect(receiver.contentTypes.length).toBeGreaterThan(0)
@@ -280,7 +269,6 @@ describe.each(DIALECTS)('OpenTelemetry tracing end to end on %s', (dialect: Dial
     const stored = await storedTraceparent(qualink, 'mes-1#0')
     expect(stored?.split('-')[1]).toBe(traceId)
     await qualink.close()
-    q = undefined
 
     const spans = receiver.spans
     const deliveries = spans.filter((s) => s.name === 'POST /v1/ingress/:source')
@@ -334,7 +322,6 @@ describe.each(DIALECTS)('OpenTelemetry tracing end to end on %s', (dialect: Dial
     expect(r.status).toBe(202)
     await until(async () => (await run())?.status === 'completed')
     await qualink.close()
-    q = undefined
     const warnings = logs.lines.filter((l) => l.level === 40 && String(l.msg).startsWith('opentelemetry:'))
     expect(warnings.length).toBeGreaterThan(0)
     expect(String(warnings[0]!.msg)).toMatch(/ECONNREFUSED/)
@@ -353,11 +340,10 @@ describe.each(DIALECTS)('OpenTelemetry tracing end to end on %s', (dialect: Dial
     })
     expect(r.status).toBe(202)
     await until(async () => (await run())?.status === 'waiting')
-    expect(erp.state.productionOrders.find((o) => o.order === 'PO-1')?.onHold).toBe(true)
+    expect(hub.erp.state.productionOrders.find((o) => o.order === 'PO-1')?.onHold).toBe(true)
     // The event keeps its traceparent for whoever reads it; Qualink itself traced nothing.
     expect(await storedTraceparent(qualink, id)).toBe(traceparent)
     await qualink.close()
-    q = undefined
     expect(logs.lines.some((l) => l.msg === 'ingested')).toBe(true)
     expect(logs.lines.filter((l) => 'trace_id' in l)).toEqual([])
     expect(sentToSystems()).toEqual([])

@@ -1,21 +1,13 @@
 import pino from 'pino'
-import { afterEach, beforeEach, expect, it } from 'vitest'
-import type { ErpS4Sim } from '../../simulators/index.ts'
+import { beforeEach, expect, it } from 'vitest'
 import { ConnectorMetrics } from '../../src/observability/connector-metrics.ts'
-import { type Qualink, startQualink } from '../../src/server/qualink.ts'
-import type { Store } from '../../src/store/types.ts'
-import type { TestDatabase } from '../dialects.ts'
-import { type PlantHub, type SimulatorPorts, startPlantHub } from '../workflows/plant-hub.ts'
+import { startQualink } from '../../src/server/qualink.ts'
+import { type SimulatorPorts, usePlantHub } from '../workflows/plant-hub.ts'
 
 /**
  * The Connectors page over real connectors: an ERP whose simulator answers 503 (the breaker
  * opens: down), a QMS that answers (ok), and a configured connector never called (idle).
  */
-let hub: PlantHub
-let db: TestDatabase
-let store: Store
-let erp: ErpS4Sim
-let q: Qualink
 let metrics: ConnectorMetrics
 let ports: Required<SimulatorPorts>
 
@@ -24,17 +16,17 @@ beforeEach(async () => {
   metrics.declare('sap-p100', 'erp/sap-s4')
   metrics.declare('qms-cloud', 'qms/rest')
   metrics.declare('chat', 'notify/webhook')
-  hub = await startPlantHub('sqlite', {
-    erp: { materials: { 'RAW-100': { baseUnit: 'KG' } } },
-    qms: {},
-    names: { erp: 'sap-p100', qms: 'qms-cloud' },
-    connectorMetrics: metrics,
-    egress: { timeoutMs: 2000, breaker: { failureThreshold: 1, openMs: 60_000, halfOpenProbes: 1 } },
-  })
-  ;({ db, store, q, erp } = hub)
+})
+const hub = usePlantHub('sqlite', () => ({
+  erp: { materials: { 'RAW-100': { baseUnit: 'KG' } } },
+  qms: {},
+  names: { erp: 'sap-p100', qms: 'qms-cloud' },
+  connectorMetrics: metrics,
+  egress: { timeoutMs: 2000, breaker: { failureThreshold: 1, openMs: 60_000, halfOpenProbes: 1 } },
+}))
+beforeEach(async () => {
   ports = { erp: hub.ports.erp!, qms: hub.ports.qms! }
 })
-afterEach(() => hub?.close())
 
 const rowOf = (body: string, name: string) => {
   const m = new RegExp(`<tr data-connector="${name}">[\\s\\S]*?</tr>`).exec(body)
@@ -43,26 +35,26 @@ const rowOf = (body: string, name: string) => {
 }
 
 it('shows per connector its health, circuit, calls, rate limiting and last error', async () => {
-  erp.faults.set({ errorRate: 1, errorStatus: 503 })
+  hub.erp.faults.set({ errorRate: 1, errorStatus: 503 })
   await expect(
     ports.erp.readLotStock({ plant: 'P100', material: 'RAW-100', lot: 'B1' }),
   ).rejects.toMatchObject({
     code: 'QLK_REMOTE_UNAVAILABLE',
   })
   // the breaker is open now: the next call is refused without reaching the ERP
-  const before = erp.faults.counts.error
+  const before = hub.erp.faults.counts.error
   await expect(
     ports.erp.readLotStock({ plant: 'P100', material: 'RAW-100', lot: 'B1' }),
   ).rejects.toMatchObject({
     code: 'QLK_CIRCUIT_OPEN',
   })
-  expect(erp.faults.counts.error).toBe(before)
+  expect(hub.erp.faults.counts.error).toBe(before)
   // the QMS answers (an unknown lot is a 404 the connector expects and turns into its own error)
   await expect(ports.qms.getUsageDecision('no-such-lot')).rejects.toMatchObject({
     code: 'QLK_REMOTE_REJECTED',
   })
 
-  const r = await q.app.inject({ method: 'GET', url: '/ui/connectors' })
+  const r = await hub.q.app.inject({ method: 'GET', url: '/ui/connectors' })
   expect(r.statusCode).toBe(200)
   expect(r.headers['content-security-policy']).toContain("script-src 'self'")
   expect(r.body).toContain('<a href="/ui/connectors" class="active">Connectors</a>')
@@ -72,7 +64,7 @@ it('shows per connector its health, circuit, calls, rate limiting and last error
 
   const sap = rowOf(r.body, 'sap-p100')
   expect(sap).toContain('<span class="badge bad">down</span>')
-  expect(sap).toContain(`<code>${new URL(erp.url).origin}</code>`)
+  expect(sap).toContain(`<code>${new URL(hub.erp.url).origin}</code>`)
   expect(sap).toContain('<span class="badge bad">open</span>')
   expect(sap).toContain('1 (1 failed)')
   expect(sap).toMatch(/<code class="code">QLK_REMOTE_UNAVAILABLE<\/code> 503 on GET/)
@@ -89,10 +81,10 @@ it('shows per connector its health, circuit, calls, rate limiting and last error
 
 it('says so when the process has no connectors', async () => {
   const bare = await startQualink({
-    store,
+    store: hub.store,
     port: 0,
     logger: pino({ level: 'silent' }),
-    anchorFile: `${db.dir}/anchors-2.jsonl`,
+    anchorFile: `${hub.db.dir}/anchors-2.jsonl`,
     runEngine: false,
   })
   try {

@@ -1,55 +1,40 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { goodsReceipt, MATDOC, s4Client } from '../../simulators/erp-s4/test-client.ts'
-import type { CrmSim, ErpS4Sim, QmsSim } from '../../simulators/index.ts'
 import { GenealogyProjector } from '../../src/projections/genealogy-projector.ts'
 import { genealogyTraceability } from '../../src/projections/traceability-port.ts'
-import type { Qualink } from '../../src/server/qualink.ts'
-import type { Store } from '../../src/store/types.ts'
 import { complaintTraceability } from '../../src/workflows/complaint-traceability.ts'
-import { AVAILABLE, DIALECTS, type Dialect, untilTailCaughtUp } from '../dialects.ts'
+import { DIALECTS, type Dialect, untilTailCaughtUp } from '../dialects.ts'
 import { ALL, until } from '../engine/harness.ts'
 import { postEvent } from './helpers.ts'
-import { type PlantHub, startPlantHub } from './plant-hub.ts'
+import { usePlantHub } from './plant-hub.ts'
 
 const audit = { timestamp: '2026-11-27T08:00:00Z', sourceSystem: 'test', approvalStatus: 'not_required' }
 
 describe.each(DIALECTS)('complaint traceability end to end on %s', (dialect: Dialect) => {
-  let store: Store
-  let erp: ErpS4Sim
-  let qms: QmsSim
-  let crm: CrmSim
-  let q: Qualink
-  let hub: PlantHub
-
-  beforeEach(async (ctx) => {
-    if (!AVAILABLE[dialect]) ctx.skip()
-    hub = await startPlantHub(dialect, {
-      // Not inspection-relevant: the receipt lands in unrestricted stock, ready to be used.
-      erp: { materials: { 'RAW-100': { inspectionRelevant: false, baseUnit: 'KG' } }, webhook: true },
-      qms: {},
-      crm: { webhook: true },
-      workflows: [complaintTraceability()],
-      ports: ({ store }) => {
-        const projector = new GenealogyProjector(store)
-        return {
-          trace: genealogyTraceability(store, async () => {
-            await untilTailCaughtUp(store)
-            await projector.catchUp()
-          }),
-        }
-      },
-    })
-    ;({ store, q, erp, qms, crm } = hub)
-  })
-  afterEach(() => hub?.close())
+  const hub = usePlantHub(dialect, () => ({
+    // Not inspection-relevant: the receipt lands in unrestricted stock, ready to be used.
+    erp: { materials: { 'RAW-100': { inspectionRelevant: false, baseUnit: 'KG' } }, webhook: true },
+    qms: {},
+    crm: { webhook: true },
+    workflows: [complaintTraceability()],
+    ports: ({ store }) => {
+      const projector = new GenealogyProjector(store)
+      return {
+        trace: genealogyTraceability(store, async () => {
+          await untilTailCaughtUp(store)
+          await projector.catchUp()
+        }),
+      }
+    },
+  }))
 
   const post = (type: string, subject: string, data: Record<string, unknown>) =>
-    postEvent(q, type, subject, data)
+    postEvent(hub.q, type, subject, data)
 
   it('traces to the supplier lot and every customer, blocks the suspect stock once, and opens an NC', async () => {
     expect(
       (
-        await s4Client(erp.url).send(
+        await s4Client(hub.erp.url).send(
           'POST',
           `${MATDOC}/A_MaterialDocumentHeader`,
           goodsReceipt('RAW-B1', '100'),
@@ -58,7 +43,7 @@ describe.each(DIALECTS)('complaint traceability end to end on %s', (dialect: Dia
     ).toBe(201)
     await until(
       async () =>
-        (await store.listEvents(ALL, { type: 'erp.goods_receipt.posted.v1', limit: 5 })).length === 1,
+        (await hub.store.listEvents(ALL, { type: 'erp.goods_receipt.posted.v1', limit: 5 })).length === 1,
     )
     const op = (order: string, produced: string) =>
       post('mes.operation.completed.v1', order, {
@@ -84,7 +69,7 @@ describe.each(DIALECTS)('complaint traceability end to end on %s', (dialect: Dia
       })
     }
 
-    crm.fileComplaint({
+    hub.crm.fileComplaint({
       customer: 'CUST-1',
       material: 'FG-1',
       batch: 'FG-1',
@@ -93,11 +78,11 @@ describe.each(DIALECTS)('complaint traceability end to end on %s', (dialect: Dia
     })
     await until(
       async () =>
-        (await store.engine.listRuns(ALL, { workflow: 'complaint-traceability', limit: 5 }))[0]?.status ===
-        'completed',
+        (await hub.store.engine.listRuns(ALL, { workflow: 'complaint-traceability', limit: 5 }))[0]
+          ?.status === 'completed',
       20_000,
     )
-    const run = (await store.engine.listRuns(ALL, { workflow: 'complaint-traceability', limit: 5 }))[0]!
+    const run = (await hub.store.engine.listRuns(ALL, { workflow: 'complaint-traceability', limit: 5 }))[0]!
     expect(run.result).toMatchObject({
       supplierLots: [{ lot: 'RAW-B1', supplier: 'SUP-7' }],
       productionOrders: ['PO-1'],
@@ -106,9 +91,9 @@ describe.each(DIALECTS)('complaint traceability end to end on %s', (dialect: Dia
       affectedLots: 3,
     })
     // The raw lot's unrestricted stock is blocked, with one document; the FG lots hold no ERP stock.
-    const stock = erp.state.stock.find((s) => s.key.batch === 'RAW-B1')!
+    const stock = hub.erp.state.stock.find((s) => s.key.batch === 'RAW-B1')!
     expect(stock.buckets).toMatchObject({ unrestricted: 0, blocked: 100_000 })
-    expect(erp.state.counts.documentsByLotAndBucket['RAW-100|1000|RAW-B1']).toMatchObject({ blocked: 1 })
-    expect(qms.state.nonconformances).toBe(1)
+    expect(hub.erp.state.counts.documentsByLotAndBucket['RAW-100|1000|RAW-B1']).toMatchObject({ blocked: 1 })
+    expect(hub.qms.state.nonconformances).toBe(1)
   })
 })

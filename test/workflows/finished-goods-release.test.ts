@@ -1,48 +1,38 @@
 import { randomUUID } from 'node:crypto'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import type { ErpS4Sim } from '../../simulators/index.ts'
-import type { Qualink } from '../../src/server/qualink.ts'
-import type { Store } from '../../src/store/types.ts'
+import { beforeEach, describe, expect, it } from 'vitest'
 import { finishedGoodsRelease } from '../../src/workflows/finished-goods-release.ts'
 import type { ErpPort } from '../../src/workflows/ports/erp.ts'
-import { AVAILABLE, DIALECTS, type Dialect } from '../dialects.ts'
+import { DIALECTS, type Dialect } from '../dialects.ts'
 import { ALL, until } from '../engine/harness.ts'
 import { postEvent } from './helpers.ts'
-import { type PlantHub, startPlantHub } from './plant-hub.ts'
+import { usePlantHub } from './plant-hub.ts'
 
 const audit = { timestamp: '2026-11-27T08:00:00Z', sourceSystem: 'test', approvalStatus: 'not_required' }
 
 describe.each(DIALECTS)('finished goods release end to end on %s', (dialect: Dialect) => {
-  let store: Store
-  let erp: ErpS4Sim
   let erpPort: ErpPort
-  let q: Qualink
-  let hub: PlantHub
 
-  beforeEach(async (ctx) => {
-    if (!AVAILABLE[dialect]) ctx.skip()
-    hub = await startPlantHub(dialect, {
-      erp: {
-        deliveries: ['F1', 'F2'].map((lot, i) => ({
-          DeliveryDocument: `8000000${i + 1}`,
-          ShipToParty: 'CUST-1',
-          items: [{ Material: 'FG-1', Plant: '1000', Batch: lot, quantity: '10' }],
-        })),
-      },
-      workflows: [finishedGoodsRelease()],
-      deferStart: true,
-    })
-    ;({ store, erp } = hub)
+  const hub = usePlantHub(dialect, () => ({
+    erp: {
+      deliveries: ['F1', 'F2'].map((lot, i) => ({
+        DeliveryDocument: `8000000${i + 1}`,
+        ShipToParty: 'CUST-1',
+        items: [{ Material: 'FG-1', Plant: '1000', Batch: lot, quantity: '10' }],
+      })),
+    },
+    workflows: [finishedGoodsRelease()],
+    deferStart: true,
+  }))
+  beforeEach(async () => {
     erpPort = hub.ports.erp!
     // Deliveries of finished lots start blocked until the release says otherwise.
     for (const d of ['80000001', '80000002'])
       await erpPort.setDeliveryBlock({ idempotencyKey: `init-${d}`, delivery: d, blocked: true })
-    q = await hub.start()
+    await hub.start()
   })
-  afterEach(() => hub?.close())
 
   const post = (type: string, subject: string, data: Record<string, unknown>) =>
-    postEvent(q, type, subject, data)
+    postEvent(hub.q, type, subject, data)
   const lab = (lot: string, result: 'pass' | 'fail') =>
     post('lims.result.reported.v1', lot, {
       sample: `S-${lot}-${randomUUID().slice(0, 4)}`,
@@ -70,8 +60,8 @@ describe.each(DIALECTS)('finished goods release end to end on %s', (dialect: Dia
       stockPostings: [],
       audit,
     })
-  const blockOf = (d: string) => erp.state.deliveries.find((x) => x.delivery === d)!
-  const runOf = async (lot: string) => (await store.engine.listRuns(ALL, { key: lot, limit: 5 }))[0]
+  const blockOf = (d: string) => hub.erp.state.deliveries.find((x) => x.delivery === d)!
+  const runOf = async (lot: string) => (await hub.store.engine.listRuns(ALL, { key: lot, limit: 5 }))[0]
 
   it('removes the delivery block once every checkpoint passed, in any order and with duplicates', async () => {
     await approval('F1', 'accepted') // the approval comes first: found later by the wait

@@ -4,44 +4,30 @@
  * webhook reaches Qualink, the QMS translator turns it into qms.nonconformance.dispositioned.v1,
  * and the held order is released. No event is posted by hand.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import type { ErpS4Sim, QmsSim } from '../../simulators/index.ts'
+import { describe, expect, it } from 'vitest'
 import { eventLogHistory } from '../../src/projections/measurement-history.ts'
-import type { Qualink } from '../../src/server/qualink.ts'
-import type { Store } from '../../src/store/types.ts'
 import { inProcessQualityCheck } from '../../src/workflows/in-process-check.ts'
-import { AVAILABLE, DIALECTS, type Dialect } from '../dialects.ts'
+import { DIALECTS, type Dialect } from '../dialects.ts'
 import { ALL, until } from '../engine/harness.ts'
 import { postEvent } from './helpers.ts'
-import { type PlantHub, startPlantHub } from './plant-hub.ts'
+import { usePlantHub } from './plant-hub.ts'
 
 const audit = { timestamp: '2026-11-27T08:00:00Z', sourceSystem: 'mes-p100', approvalStatus: 'not_required' }
 
 describe.each(DIALECTS)('in-process check with the QMS webhook on %s', (dialect: Dialect) => {
-  let store: Store
-  let erp: ErpS4Sim
-  let qms: QmsSim
-  let q: Qualink
-  let hub: PlantHub
-
-  beforeEach(async (ctx) => {
-    if (!AVAILABLE[dialect]) ctx.skip()
-    hub = await startPlantHub(dialect, {
-      erp: {
-        productionOrders: [
-          { ManufacturingOrder: 'PO-7', Material: 'FG-1', ProductionPlant: '1000', TotalQuantity: '100' },
-        ],
-      },
-      qms: { webhook: true },
-      workflows: [inProcessQualityCheck()],
-      ports: ({ store }) => ({ history: eventLogHistory(store) }),
-    })
-    ;({ store, q, erp, qms } = hub)
-  })
-  afterEach(() => hub?.close())
+  const hub = usePlantHub(dialect, () => ({
+    erp: {
+      productionOrders: [
+        { ManufacturingOrder: 'PO-7', Material: 'FG-1', ProductionPlant: '1000', TotalQuantity: '100' },
+      ],
+    },
+    qms: { webhook: true },
+    workflows: [inProcessQualityCheck()],
+    ports: ({ store }) => ({ history: eventLogHistory(store) }),
+  }))
 
   it('releases the hold when the QMS dispositions the nonconformance, through its webhook', async () => {
-    await postEvent(q, 'mes.operation.completed.v1', 'PO-7', {
+    await postEvent(hub.q, 'mes.operation.completed.v1', 'PO-7', {
       operation: { productionOrder: 'PO-7', number: '0010', workCenter: 'L1' },
       plant: 'P100',
       measurements: [{ characteristic: 'TORQUE', value: '13.8', unit: 'NM' }],
@@ -49,13 +35,13 @@ describe.each(DIALECTS)('in-process check with the QMS webhook on %s', (dialect:
       produced: [{ lot: 'F7-1', material: 'FG-1', quantity: { units: 10, scale: 0, uom: 'PC' } }],
       audit,
     })
-    const runs = () => store.engine.listRuns(ALL, { key: 'PO-7', limit: 5 })
+    const runs = () => hub.store.engine.listRuns(ALL, { key: 'PO-7', limit: 5 })
     await until(async () => (await runs())[0]?.status === 'waiting')
-    const order = () => erp.state.productionOrders.find((o) => o.order === 'PO-7')!
+    const order = () => hub.erp.state.productionOrders.find((o) => o.order === 'PO-7')!
     expect(order().onHold).toBe(true)
-    const nc = [...qms.model.nonconformances.values()].find((n) => n.batch === 'F7-1')!
+    const nc = [...hub.qms.model.nonconformances.values()].find((n) => n.batch === 'F7-1')!
     const patch = (body: object) =>
-      fetch(`${qms.url}/api/v1/nonconformances/${nc.id}`, {
+      fetch(`${hub.qms.url}/api/v1/nonconformances/${nc.id}`, {
         method: 'PATCH',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify(body),
@@ -77,7 +63,7 @@ describe.each(DIALECTS)('in-process check with the QMS webhook on %s', (dialect:
       disposition: ['REWORK', 'SCRAP'],
     })
     expect(order()).toMatchObject({ onHold: false, holdChanges: 2 })
-    const [event] = await store.listEvents(ALL, { type: 'qms.nonconformance.dispositioned.v1', limit: 5 })
+    const [event] = await hub.store.listEvents(ALL, { type: 'qms.nonconformance.dispositioned.v1', limit: 5 })
     expect(event!.envelope.data).toMatchObject({
       disposition: {
         lot: 'F7-1',
@@ -89,6 +75,6 @@ describe.each(DIALECTS)('in-process check with the QMS webhook on %s', (dialect:
         audit: { operator: 'qe.meyer', sourceSystem: 'qms' },
       },
     })
-    expect(qms.model.nonconformances.get(nc.id)!.status).toBe('DISPOSITION_EXECUTED')
+    expect(hub.qms.model.nonconformances.get(nc.id)!.status).toBe('DISPOSITION_EXECUTED')
   })
 })

@@ -6,6 +6,7 @@
  * half-way closes what it had started before throwing.
  */
 import pino from 'pino'
+import { afterEach, beforeEach } from 'vitest'
 import {
   type CrmOptions,
   type CrmSim,
@@ -26,7 +27,7 @@ import type { EgressSettings } from '../../src/connectors/sdk/define-connector.t
 import type { ConnectorMetrics } from '../../src/observability/connector-metrics.ts'
 import { type Qualink, type QualinkOptions, startQualink } from '../../src/server/qualink.ts'
 import type { Store } from '../../src/store/types.ts'
-import { createTestDatabase, type Dialect, type TestDatabase } from '../dialects.ts'
+import { AVAILABLE, createTestDatabase, type Dialect, type TestDatabase } from '../dialects.ts'
 import { freePort } from '../services.ts'
 
 /** A simulator's own options; `webhook: true` sends its webhooks to this Qualink, signed. */
@@ -279,5 +280,54 @@ export async function startPlantHub(dialect: Dialect, options: PlantHubOptions =
   } catch (err) {
     await close()
     throw err
+  }
+}
+
+/**
+ * Registers a hub per test (the test is skipped where `dialect` cannot run) and returns a view of
+ * the current one for the test bodies. `options` is called per test, so each gets fresh metrics
+ * and workflow instances; hooks registered before this one run before the hub starts.
+ */
+export function usePlantHub(dialect: Dialect, options: () => PlantHubOptions): PlantHub {
+  let current: PlantHub | undefined
+  beforeEach(async (ctx) => {
+    if (!AVAILABLE[dialect]) ctx.skip()
+    current = await startPlantHub(dialect, options())
+  })
+  afterEach(async () => {
+    await current?.close()
+    current = undefined
+  })
+  const hub = () => {
+    if (!current) throw new Error('the plant hub runs only inside a test')
+    return current
+  }
+  return {
+    get db() {
+      return hub().db
+    },
+    get store() {
+      return hub().store
+    },
+    get erp() {
+      return hub().erp
+    },
+    get qms() {
+      return hub().qms
+    },
+    get crm() {
+      return hub().crm
+    },
+    get port() {
+      return hub().port
+    },
+    get ports() {
+      return hub().ports
+    },
+    get q() {
+      return hub().q
+    },
+    start: (extra) => hub().start(extra),
+    close: () => hub().close(),
   }
 }

@@ -1,38 +1,24 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { goodsReceipt, MATDOC, s4Client } from '../../simulators/erp-s4/test-client.ts'
-import type { ErpS4Sim, QmsSim } from '../../simulators/index.ts'
-import type { Qualink } from '../../src/server/qualink.ts'
-import type { Store } from '../../src/store/types.ts'
 import { supplierReceiptInspection } from '../../src/workflows/supplier-receipt-inspection.ts'
-import { AVAILABLE, DIALECTS, type Dialect } from '../dialects.ts'
+import { DIALECTS, type Dialect } from '../dialects.ts'
 import { ALL, until } from '../engine/harness.ts'
-import { type PlantHub, startPlantHub } from './plant-hub.ts'
+import { usePlantHub } from './plant-hub.ts'
 
 const BATCH_KEY = (batch: string) => `RAW-100|1000|${batch}`
 
 describe.each(DIALECTS)('supplier receipt inspection end to end on %s', (dialect: Dialect) => {
-  let store: Store
-  let erp: ErpS4Sim
-  let qms: QmsSim
-  let q: Qualink
-  let hub: PlantHub
+  const hub = usePlantHub(dialect, () => ({
+    erp: { materials: { 'RAW-100': { baseUnit: 'KG' } }, webhook: true },
+    qms: { webhook: true },
+    egress: { timeoutMs: 2000 },
+    leaseTtlMs: 30_000,
+    workflows: [supplierReceiptInspection()],
+  }))
 
-  beforeEach(async (ctx) => {
-    if (!AVAILABLE[dialect]) ctx.skip()
-    hub = await startPlantHub(dialect, {
-      erp: { materials: { 'RAW-100': { baseUnit: 'KG' } }, webhook: true },
-      qms: { webhook: true },
-      egress: { timeoutMs: 2000 },
-      leaseTtlMs: 30_000,
-      workflows: [supplierReceiptInspection()],
-    })
-    ;({ store, q, erp, qms } = hub)
-  })
-  afterEach(() => hub?.close())
-
-  const runOf = async (lot: string) => (await store.engine.listRuns(ALL, { key: lot, limit: 5 }))[0]
+  const runOf = async (lot: string) => (await hub.store.engine.listRuns(ALL, { key: lot, limit: 5 }))[0]
   const receive = async (batch: string, qty: string) => {
-    const res = await s4Client(erp.url).send(
+    const res = await s4Client(hub.erp.url).send(
       'POST',
       `${MATDOC}/A_MaterialDocumentHeader`,
       goodsReceipt(batch, qty),
@@ -40,7 +26,7 @@ describe.each(DIALECTS)('supplier receipt inspection end to end on %s', (dialect
     expect(res.status).toBe(201)
   }
   const qmsLotFor = async (batch: string) => {
-    const find = () => qms.state.inspectionLots.find((l) => l.batch === batch)
+    const find = () => hub.qms.state.inspectionLots.find((l) => l.batch === batch)
     await until(() => find() !== undefined)
     return find() as { id: string; sampleSize: number }
   }
@@ -49,17 +35,17 @@ describe.each(DIALECTS)('supplier receipt inspection end to end on %s', (dialect
     // Every webhook is delivered twice, and the ERP commits the first UD stock posting but drops
     // its response (the ambiguous case: only a read-back can tell it happened). 503s and 429s on
     // these calls are covered by the connector's own tests.
-    qms.faults.set({ duplicateRate: 1, seed: 7 })
+    hub.qms.faults.set({ duplicateRate: 1, seed: 7 })
     await receive('B1', '100')
     const lot = await qmsLotFor('B1')
     expect(lot.sampleSize).toBe(13) // Z1.4: lot of 100 → code F, level II, AQL 1.0 normal → n = 13
-    erp.faults.set({
+    hub.erp.faults.set({
       dropResponseRate: 1,
       times: 1,
       match: { method: 'POST', path: 'A_InspLotMatlDocItem' },
       seed: 1,
     })
-    qms.makeUsageDecision(lot.id, {
+    hub.qms.makeUsageDecision(lot.id, {
       decision: 'ACCEPT',
       code: 'A2',
       dispositions: [
@@ -70,11 +56,11 @@ describe.each(DIALECTS)('supplier receipt inspection end to end on %s', (dialect
     })
     await until(async () => (await runOf('B1'))?.status === 'completed', 45_000)
 
-    const docs = erp.state.counts.documentsByLotAndBucket[BATCH_KEY('B1')]!
+    const docs = hub.erp.state.counts.documentsByLotAndBucket[BATCH_KEY('B1')]!
     expect(Object.values(docs).every((n) => n === 1)).toBe(true)
-    expect(erp.faults.counts.dropResponse).toBe(1)
-    expect(qms.faults.counts.duplicate).toBeGreaterThan(0)
-    const stock = erp.state.stock.find((s) => s.lot === BATCH_KEY('B1'))!
+    expect(hub.erp.faults.counts.dropResponse).toBe(1)
+    expect(hub.qms.faults.counts.duplicate).toBeGreaterThan(0)
+    const stock = hub.erp.state.stock.find((s) => s.lot === BATCH_KEY('B1'))!
     expect(stock.buckets).toMatchObject({ qi: 0, unrestricted: 60_000, blocked: 30_000, scrap: 10_000 })
     const run = (await runOf('B1'))!
     expect(run.result).toMatchObject({
@@ -82,8 +68,8 @@ describe.each(DIALECTS)('supplier receipt inspection end to end on %s', (dialect
       decision: 'A2',
       score: { supplier: 'SUP-7', accepted: true, inspected: 13 },
     })
-    const audit = await store.listAudit(ALL, { subject: 'B1', limit: 100 })
-    const journal = (await store.engine.loadRun(ALL, run.id))!.journal
+    const audit = await hub.store.listAudit(ALL, { subject: 'B1', limit: 100 })
+    const journal = (await hub.store.engine.loadRun(ALL, run.id))!.journal
     expect(journal.map((j) => `${j.kind}:${j.name}`)).toEqual([
       'step:sampling-plan',
       'step:create-inspection-lot',
@@ -96,36 +82,36 @@ describe.each(DIALECTS)('supplier receipt inspection end to end on %s', (dialect
     ])
     expect(audit.filter((a) => a.action === 'workflow.step.completed')).toHaveLength(6)
     expect(audit.some((a) => a.action === 'workflow.completed')).toBe(true)
-    const uds = await store.listEvents(ALL, { type: 'qms.usage_decision.made.v1', limit: 10 })
+    const uds = await hub.store.listEvents(ALL, { type: 'qms.usage_decision.made.v1', limit: 10 })
     expect(uds).toHaveLength(1) // the duplicate webhook was absorbed at ingress
 
     // The ERP redelivers the finished lot's goods receipt (same document): absorbed, no new run,
     // no new document. A re-posted usage decision is absorbed the same way.
-    const before = JSON.stringify(erp.state.counts.documentsByLotAndBucket)
-    const [gr] = await store.listEvents(ALL, { type: 'erp.goods_receipt.posted.v1', limit: 1 })
-    const again = await q.app.inject({
+    const before = JSON.stringify(hub.erp.state.counts.documentsByLotAndBucket)
+    const [gr] = await hub.store.listEvents(ALL, { type: 'erp.goods_receipt.posted.v1', limit: 1 })
+    const again = await hub.q.app.inject({
       method: 'POST',
       url: '/v1/events',
       headers: { 'content-type': 'application/cloudevents+json' },
       payload: JSON.stringify(gr!.envelope),
     })
     expect(again.json()).toMatchObject({ duplicate: true, seq: gr!.seq })
-    expect(await store.engine.listRuns(ALL, { key: 'B1', limit: 5 })).toHaveLength(1)
-    expect(JSON.stringify(erp.state.counts.documentsByLotAndBucket)).toBe(before)
+    expect(await hub.store.engine.listRuns(ALL, { key: 'B1', limit: 5 })).toHaveLength(1)
+    expect(JSON.stringify(hub.erp.state.counts.documentsByLotAndBucket)).toBe(before)
   })
 
   it('never releases on a rejecting decision: the run dead-letters and the ERP is untouched', async () => {
     await receive('B2', '50')
     const lot = await qmsLotFor('B2')
-    qms.makeUsageDecision(lot.id, {
+    hub.qms.makeUsageDecision(lot.id, {
       decision: 'REJECT',
       code: 'R1',
       dispositions: [{ disposition: 'USE_AS_IS', quantity: '50' }],
     })
-    await until(async () => (await store.engine.listDeadLetters(ALL, { limit: 5 })).length === 1, 45_000)
-    const [dl] = await store.engine.listDeadLetters(ALL, { limit: 5 })
+    await until(async () => (await hub.store.engine.listDeadLetters(ALL, { limit: 5 })).length === 1, 45_000)
+    const [dl] = await hub.store.engine.listDeadLetters(ALL, { limit: 5 })
     expect(dl).toMatchObject({ key: 'B2', errorCode: 'QLK_RELEASE_WITHOUT_ACCEPTANCE' })
-    expect(erp.state.counts.documentsByLotAndBucket[BATCH_KEY('B2')]).toMatchObject({ qi: 1 })
-    expect(Object.keys(erp.state.counts.documentsByLotAndBucket[BATCH_KEY('B2')]!)).toEqual(['qi'])
+    expect(hub.erp.state.counts.documentsByLotAndBucket[BATCH_KEY('B2')]).toMatchObject({ qi: 1 })
+    expect(Object.keys(hub.erp.state.counts.documentsByLotAndBucket[BATCH_KEY('B2')]!)).toEqual(['qi'])
   })
 })
