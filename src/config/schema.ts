@@ -4,35 +4,30 @@
  * connector's and that workflow's own schema (src/config/kinds.ts), validated under its path.
  * Every object refuses unknown keys: a misspelt key is an error, never a silent default.
  */
-import { type Static, type TSchema, Type } from 'typebox'
+import { type Static, Type } from 'typebox'
 import { SLO_INDICATORS } from '../observability/slo.ts'
 import { AQLS, INSPECTION_LEVELS } from '../rules/index.ts'
-import { CONNECTOR_KINDS, TRANSLATORS, WORKFLOW_NAMES } from './kinds.ts'
+import { CONNECTOR_KINDS, WORKFLOW_NAMES } from './kinds.ts'
+import { FanoutConfig, IngressConfig } from './schema-ingress.ts'
+import { byName, byPlant, closed, Duration, Name, PlantCode, SecretRef } from './schema-parts.ts'
 
-const closed = { additionalProperties: false } as const
-
-/** connector and ingress source names: they appear in URLs (/v1/ingress/<name>) and in metrics */
-export const NAME_PATTERN = '^[a-z][a-z0-9-]{0,62}$'
-export const PLANT_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_-]{0,19}$'
-export const ENV_PATTERN = '^[A-Z_][A-Z0-9_]*$'
-/** what engine/retry.ts parseDuration accepts as text */
-export const DURATION_PATTERN = '^\\d+(\\.\\d+)?(ms|s|m|h|d)$'
-
-const Name = Type.String({ pattern: NAME_PATTERN })
-const PlantCode = Type.String({ pattern: PLANT_PATTERN })
-const Duration = Type.String({ pattern: DURATION_PATTERN, description: '250ms, 30s, 5m, 72h, 2d' })
-const byName = <T extends TSchema>(item: T) => Type.Record(Type.String({ pattern: NAME_PATTERN }), item)
-const byPlant = <T extends TSchema>(item: T) => Type.Record(Type.String({ pattern: PLANT_PATTERN }), item)
-
-/** A secret is never in the file: exactly one of an environment variable or a file (e.g. /run/secrets/x). */
-export const SecretRef = Type.Object(
-  {
-    secretEnv: Type.Optional(Type.String({ pattern: ENV_PATTERN })),
-    secretFile: Type.Optional(Type.String({ minLength: 1 })),
-  },
-  { ...closed, minProperties: 1, maxProperties: 1 },
-)
-export type SecretRef = Static<typeof SecretRef>
+export {
+  AmqpSourceConfig,
+  FanoutConfig,
+  FeedConfig,
+  FileDropConfig,
+  IngressConfig,
+  MqttConfig,
+  NatsSourceConfig,
+  WebhookConfig,
+} from './schema-ingress.ts'
+export {
+  DURATION_PATTERN,
+  ENV_PATTERN,
+  NAME_PATTERN,
+  PLANT_PATTERN,
+  SecretRef,
+} from './schema-parts.ts'
 
 export const ServerConfig = Type.Object(
   {
@@ -75,144 +70,6 @@ export const ConnectorConfig = Type.Object(
   closed,
 )
 export type ConnectorConfig = Static<typeof ConnectorConfig>
-
-const sourceBase = {
-  /** every delivery of the source belongs to this plant */
-  plant: PlantCode,
-  description: Type.Optional(Type.String()),
-}
-
-export const WebhookConfig = Type.Object(
-  {
-    ...sourceBase,
-    translator: Type.Enum(TRANSLATORS.filter((t) => t.ingress === 'webhook').map((t) => t.name)),
-    /** current first; two during a rotation; required unless `unsigned: true` */
-    secrets: Type.Optional(Type.Array(SecretRef, { minItems: 1, maxItems: 2 })),
-    /** accept deliveries without a signature: only for a source that cannot sign (config/checks.ts) */
-    unsigned: Type.Optional(Type.Boolean()),
-    signatureHeader: Type.Optional(Type.String({ pattern: '^[a-z0-9-]+$' })),
-    deliveryIdHeader: Type.Optional(Type.String({ pattern: '^[a-z0-9-]+$' })),
-    toleranceSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 86_400 })),
-  },
-  closed,
-)
-
-export const MqttConfig = Type.Object(
-  {
-    ...sourceBase,
-    translator: Type.Enum(TRANSLATORS.filter((t) => t.ingress === 'mqtt').map((t) => t.name)),
-    url: Type.String({ pattern: '^(mqtts?|wss?)://[^/]+' }),
-    /** fixed per source: the broker keeps the persistent session (and its QoS 1 backlog) under it */
-    clientId: Type.String({ minLength: 1, maxLength: 64 }),
-    topics: Type.Array(Type.String({ minLength: 1 }), { minItems: 1 }),
-    username: Type.Optional(Type.String({ minLength: 1 })),
-    password: Type.Optional(SecretRef),
-    /** map MES material codes through the identity map (xref) instead of taking them as is */
-    mapMaterials: Type.Optional(Type.Boolean()),
-  },
-  closed,
-)
-
-export const FileDropConfig = Type.Object(
-  {
-    ...sourceBase,
-    translator: Type.Enum(TRANSLATORS.filter((t) => t.ingress === 'fileDrop').map((t) => t.name)),
-    dir: Type.String({ minLength: 1 }),
-    /** regular expression over the file name; default: every non-hidden file */
-    pattern: Type.Optional(Type.String({ minLength: 1 })),
-    pollMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 3_600_000 })),
-    settleMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 3_600_000 })),
-  },
-  closed,
-)
-
-/** a broker message body is translated like a webhook or MQTT payload of the same system */
-const brokerTranslator = Type.Enum(TRANSLATORS.filter((t) => t.ingress !== 'fileDrop').map((t) => t.name))
-const NatsServers = Type.Union([
-  Type.String({ pattern: '^(nats|tls)://[^/]+' }),
-  Type.Array(Type.String({ pattern: '^(nats|tls)://[^/]+' }), { minItems: 1 }),
-])
-
-/**
- * A polled change list with a durable cursor, read through an ERP connector that offers one
- * (erp/sap-s4: ZQUALINK_GR_FEED_SRV goods receipts, translated like its webhook).
- */
-export const FeedConfig = Type.Object(
-  {
-    ...sourceBase,
-    /** name of the connector whose feed is polled (its address, credentials and allowlist) */
-    connector: Name,
-    pollMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 3_600_000 })),
-    pageSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
-  },
-  closed,
-)
-
-/** a JetStream durable pull consumer: acked only after the raw delivery is committed */
-export const NatsSourceConfig = Type.Object(
-  {
-    ...sourceBase,
-    translator: brokerTranslator,
-    servers: NatsServers,
-    stream: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }),
-    /** the consumer's durable name: its position survives restarts */
-    durable: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }),
-    filterSubject: Type.Optional(Type.String({ minLength: 1 })),
-  },
-  closed,
-)
-
-/** a RabbitMQ quorum queue, acked after commit; unacceptable messages go to the dead-letter exchange */
-export const AmqpSourceConfig = Type.Object(
-  {
-    ...sourceBase,
-    translator: brokerTranslator,
-    /** amqp(s)://user:password@host/vhost: a secret, since it carries the credentials */
-    url: SecretRef,
-    queue: Type.String({ minLength: 1, maxLength: 255 }),
-    deadLetterExchange: Type.String({ minLength: 1, maxLength: 255 }),
-  },
-  closed,
-)
-
-/** fan-out of every canonical event (a lease-fenced singleton per relay, cursor after the broker's ack) */
-export const FanoutConfig = Type.Object(
-  {
-    nats: Type.Optional(
-      Type.Object(
-        {
-          servers: NatsServers,
-          /** subjects `<prefix>.<plant>.<type>`; the stream capturing them is the broker admin's */
-          subjectPrefix: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*$' })),
-        },
-        closed,
-      ),
-    ),
-    amqp: Type.Optional(
-      Type.Object(
-        {
-          url: SecretRef,
-          /** a durable topic exchange; routing keys `<plant>.<type>` */
-          exchange: Type.String({ minLength: 1, maxLength: 255 }),
-        },
-        closed,
-      ),
-    ),
-  },
-  closed,
-)
-
-export const IngressConfig = Type.Object(
-  {
-    webhooks: Type.Optional(byName(WebhookConfig)),
-    mqtt: Type.Optional(byName(MqttConfig)),
-    fileDrops: Type.Optional(byName(FileDropConfig)),
-    nats: Type.Optional(byName(NatsSourceConfig)),
-    amqp: Type.Optional(byName(AmqpSourceConfig)),
-    feeds: Type.Optional(byName(FeedConfig)),
-  },
-  closed,
-)
 
 export const SamplingSettings = Type.Object(
   {
