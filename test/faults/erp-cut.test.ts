@@ -1,8 +1,8 @@
 import { expect, it } from 'vitest'
-import { goodsReceipt, MATDOC, s4Client } from '../../simulators/erp-s4/test-client.ts'
 import { supplierReceiptInspection } from '../../src/workflows/supplier-receipt-inspection.ts'
 import { DIALECTS, type Dialect } from '../dialects.ts'
 import { ALL, until } from '../engine/harness.ts'
+import { inspectionLotOf, receiveGoods } from '../workflows/helpers.ts'
 import { usePlantHub } from '../workflows/plant-hub.ts'
 import { FaultProxy } from './fault-proxy.ts'
 import { sharedPostgresMissing } from './prerequisites.ts'
@@ -42,17 +42,9 @@ const scenario = (dialect: Dialect) => () => {
 
   /** Goods receipts at the ERP, then the QMS decides every lot: 60 release, 30 block, 10 scrap. */
   const receiveAndDecide = async () => {
+    for (const batch of BATCHES) await receiveGoods(hub.erp, batch, '100')
     for (const batch of BATCHES) {
-      const res = await s4Client(hub.erp.url).send(
-        'POST',
-        `${MATDOC}/A_MaterialDocumentHeader`,
-        goodsReceipt(batch, '100'),
-      )
-      expect(res.status).toBe(201)
-    }
-    for (const batch of BATCHES) {
-      await until(() => hub.qms.state.inspectionLots.some((l) => l.batch === batch))
-      const lot = hub.qms.state.inspectionLots.find((l) => l.batch === batch) as { id: string }
+      const lot = await inspectionLotOf(hub.qms, batch)
       hub.qms.makeUsageDecision(lot.id, {
         decision: 'ACCEPT',
         code: 'A2',

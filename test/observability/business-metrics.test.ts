@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { goodsReceipt, MATDOC, s4Client } from '../../simulators/erp-s4/test-client.ts'
 import { ConnectorMetrics } from '../../src/observability/connector-metrics.ts'
 import { inProcessQualityCheck } from '../../src/workflows/in-process-check.ts'
 import { supplierReceiptInspection } from '../../src/workflows/supplier-receipt-inspection.ts'
 import { DIALECTS, type Dialect } from '../dialects.ts'
 import { ALL, until } from '../engine/harness.ts'
+import { inspectionLotOf, receiveGoods } from '../workflows/helpers.ts'
 import { usePlantHub } from '../workflows/plant-hub.ts'
 import { parsePrometheus } from './prom-text.ts'
 
@@ -39,19 +39,8 @@ describe.each(DIALECTS)('business and connector metrics on %s', (dialect: Dialec
     return parsePrometheus(r.body)
   }
   const runOf = async (key: string) => (await hub.store.engine.listRuns(ALL, { key, limit: 5 }))[0]
-  const receive = async (batch: string, qty: string) => {
-    const res = await s4Client(hub.erp.url).send(
-      'POST',
-      `${MATDOC}/A_MaterialDocumentHeader`,
-      goodsReceipt(batch, qty),
-    )
-    expect(res.status).toBe(201)
-  }
-  const qmsLotFor = async (batch: string) => {
-    const find = () => hub.qms.state.inspectionLots.find((l) => l.batch === batch)
-    await until(() => find() !== undefined)
-    return find() as { id: string }
-  }
+  const receive = (batch: string, qty: string) => receiveGoods(hub.erp, batch, qty)
+  const qmsLotFor = (batch: string) => inspectionLotOf(hub.qms, batch)
 
   it('receipt inspection: awaiting creation, connector errors and circuit, rate-limit waits, duplicates, legs', async () => {
     const before = await scrape()

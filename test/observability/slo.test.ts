@@ -1,12 +1,12 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { goodsReceipt, MATDOC, s4Client } from '../../simulators/erp-s4/test-client.ts'
 import { notifyWebhookConnector } from '../../src/connectors/notify/webhook/connector.ts'
 import { SloEvaluator } from '../../src/observability/slo-evaluator.ts'
 import { supplierReceiptInspection } from '../../src/workflows/supplier-receipt-inspection.ts'
 import { AVAILABLE, DIALECTS, type Dialect } from '../dialects.ts'
 import { ALL, until } from '../engine/harness.ts'
+import { receiveGoods } from '../workflows/helpers.ts'
 import { usePlantHub } from '../workflows/plant-hub.ts'
 import { parsePrometheus } from './prom-text.ts'
 
@@ -81,12 +81,7 @@ describe.each(DIALECTS)('SLO breach and recovery notifications on %s', (dialect:
 
     // The QMS is down: the goods receipt's inspection cannot be created.
     hub.qms.faults.set({ errorRate: 1, errorStatus: 503, match: { method: 'POST' } })
-    const res = await s4Client(hub.erp.url).send(
-      'POST',
-      `${MATDOC}/A_MaterialDocumentHeader`,
-      goodsReceipt('B1', '100'),
-    )
-    expect(res.status).toBe(201)
+    await receiveGoods(hub.erp, 'B1', '100')
     await until(() => receiver.got.length === 1)
     await morePasses(3)
     expect(receiver.got).toHaveLength(1)

@@ -1,11 +1,10 @@
 import { describe, expect, it } from 'vitest'
-import { goodsReceipt, MATDOC, s4Client } from '../../simulators/erp-s4/test-client.ts'
 import { GenealogyProjector } from '../../src/projections/genealogy-projector.ts'
 import { genealogyTraceability } from '../../src/projections/traceability-port.ts'
 import { complaintTraceability } from '../../src/workflows/complaint-traceability.ts'
 import { DIALECTS, type Dialect, untilTailCaughtUp } from '../dialects.ts'
 import { ALL, until } from '../engine/harness.ts'
-import { postEvent } from './helpers.ts'
+import { postEvent, receiveGoods } from './helpers.ts'
 import { usePlantHub } from './plant-hub.ts'
 
 const audit = { timestamp: '2026-11-27T08:00:00Z', sourceSystem: 'test', approvalStatus: 'not_required' }
@@ -32,15 +31,7 @@ describe.each(DIALECTS)('complaint traceability end to end on %s', (dialect: Dia
     postEvent(hub.q, type, subject, data)
 
   it('traces to the supplier lot and every customer, blocks the suspect stock once, and opens an NC', async () => {
-    expect(
-      (
-        await s4Client(hub.erp.url).send(
-          'POST',
-          `${MATDOC}/A_MaterialDocumentHeader`,
-          goodsReceipt('RAW-B1', '100'),
-        )
-      ).status,
-    ).toBe(201)
+    await receiveGoods(hub.erp, 'RAW-B1', '100')
     await until(
       async () =>
         (await hub.store.listEvents(ALL, { type: 'erp.goods_receipt.posted.v1', limit: 5 })).length === 1,

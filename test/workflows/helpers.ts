@@ -3,7 +3,10 @@ import { expect } from 'vitest'
 
 export { freePort } from '../services.ts'
 
+import { goodsReceipt, MATDOC, s4Client } from '../../simulators/erp-s4/test-client.ts'
+import type { ErpS4Sim, QmsSim } from '../../simulators/index.ts'
 import type { Qualink } from '../../src/server/qualink.ts'
+import { until } from '../engine/harness.ts'
 import { connectorPorts } from './plant-hub.ts'
 
 /** Posts one canonical event through the ingest API, as a connector would, and expects 202. */
@@ -53,4 +56,23 @@ export async function workNonconformance(
     })
     expect(r.status, status).toBe(200)
   }
+}
+
+/** Posts a goods receipt of RAW-100 batch `batch` (`qty` KG) in the S/4 simulator; its document. */
+export async function receiveGoods(erp: ErpS4Sim, batch: string, qty: string) {
+  const res = await s4Client(erp.url).send(
+    'POST',
+    `${MATDOC}/A_MaterialDocumentHeader`,
+    goodsReceipt(batch, qty),
+  )
+  expect(res.status).toBe(201)
+  const d = (await res.json()) as { d: { MaterialDocument: string; MaterialDocumentYear: string } }
+  return { id: d.d.MaterialDocument, year: d.d.MaterialDocumentYear }
+}
+
+/** Waits for the QMS simulator's inspection lot of `batch` (as its state lists it). */
+export async function inspectionLotOf(qms: QmsSim, batch: string) {
+  const find = () => qms.state.inspectionLots.find((l) => l.batch === batch)
+  await until(() => find() !== undefined)
+  return find() as { id: string } & Record<string, unknown>
 }

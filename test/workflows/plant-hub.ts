@@ -91,32 +91,27 @@ export interface PlantHub extends PlantSystems {
   close(): Promise<void>
 }
 
+const signedSource = (name: string, header: string) => (secret: string) => ({
+  name,
+  plant: 'P100',
+  secrets: [secret],
+  signatureHeader: `x-${header}-signature`,
+  deliveryIdHeader: `x-${header}-delivery-id`,
+})
+
 /** The simulators' webhook sources as Qualink configures them (their header names). */
 export const webhookSource = {
-  erp: (secret: string) => ({
-    name: 'erp-s4',
-    plant: 'P100',
-    secrets: [secret],
-    signatureHeader: 'x-erp-signature',
-    deliveryIdHeader: 'x-erp-delivery-id',
-  }),
-  qms: (secret: string) => ({
-    name: 'qms',
-    plant: 'P100',
-    secrets: [secret],
-    signatureHeader: 'x-qms-signature',
-    deliveryIdHeader: 'x-qms-delivery-id',
-  }),
-  crm: (secret: string) => ({
-    name: 'crm',
-    plant: 'P100',
-    secrets: [secret],
-    signatureHeader: 'x-crm-signature',
-    deliveryIdHeader: 'x-crm-delivery-id',
-  }),
+  erp: signedSource('erp-s4', 'erp'),
+  qms: signedSource('qms', 'qms'),
+  crm: signedSource('crm', 'crm'),
 }
 
-const SECRET = { erp: 'erp-secret', qms: 'qms-secret', crm: 'crm-secret' } as const
+/** Where each simulator's webhooks arrive, signed with what, and the translator of that source. */
+const INGRESS = {
+  erp: { source: 'erp-s4', secret: 'erp-secret', translator: () => sapS4GoodsReceiptTranslator('erp-s4') },
+  qms: { source: 'qms', secret: 'qms-secret', translator: () => qmsWebhookTranslator('qms') },
+  crm: { source: 'crm', secret: 'crm-secret', translator: () => crmWebhookTranslator('crm') },
+} as const
 
 /** The ERP and QMS connectors over simulators, each allowed to reach only its own simulator. */
 export function connectorPorts(
@@ -168,43 +163,31 @@ export async function startPlantHub(dialect: Dialect, options: PlantHubOptions =
     closers.push(() => store.close())
     const withWebhook = [erpSetup, qmsSetup, crmSetup].some((s) => s?.webhook)
     const port = withWebhook ? await freePort() : 0
-    const target = (source: string, secret: string) => ({
-      url: `http://127.0.0.1:${port}/v1/ingress/${source}`,
-      secret,
-    })
     const webhooks: NonNullable<QualinkOptions['webhooks']>[number][] = []
     const translators: NonNullable<QualinkOptions['translators']>[number][] = []
-
-    let erp: ErpS4Sim | undefined
-    if (erpSetup) {
-      const { webhook, ...opts } = erpSetup
-      erp = await startErpS4({ ...opts, ...(webhook ? { webhook: target('erp-s4', SECRET.erp) } : {}) })
-      closers.push(() => erp!.close())
+    const simulator = async <O, S extends { close(): Promise<void> }>(
+      kind: keyof typeof INGRESS,
+      setup: SimulatorSetup<O> | undefined,
+      startSimulator: (opts: O) => Promise<S>,
+    ): Promise<S | undefined> => {
+      if (!setup) return undefined
+      const { webhook, ...opts } = setup
+      const ingress = INGRESS[kind]
+      const url = `http://127.0.0.1:${port}/v1/ingress/${ingress.source}`
+      const sim = await startSimulator({
+        ...opts,
+        ...(webhook ? { webhook: { url, secret: ingress.secret } } : {}),
+      } as O)
+      closers.push(() => sim.close())
       if (webhook) {
-        webhooks.push(webhookSource.erp(SECRET.erp))
-        translators.push(sapS4GoodsReceiptTranslator('erp-s4'))
+        webhooks.push(webhookSource[kind](ingress.secret))
+        translators.push(ingress.translator())
       }
+      return sim
     }
-    let qms: QmsSim | undefined
-    if (qmsSetup) {
-      const { webhook, ...opts } = qmsSetup
-      qms = await startQms({ ...opts, ...(webhook ? { webhook: target('qms', SECRET.qms) } : {}) })
-      closers.push(() => qms!.close())
-      if (webhook) {
-        webhooks.push(webhookSource.qms(SECRET.qms))
-        translators.push(qmsWebhookTranslator('qms'))
-      }
-    }
-    let crm: CrmSim | undefined
-    if (crmSetup) {
-      const { webhook, ...opts } = crmSetup
-      crm = await startCrm({ ...opts, ...(webhook ? { webhook: target('crm', SECRET.crm) } : {}) })
-      closers.push(() => crm!.close())
-      if (webhook) {
-        webhooks.push(webhookSource.crm(SECRET.crm))
-        translators.push(crmWebhookTranslator('crm'))
-      }
-    }
+    const erp = await simulator('erp', erpSetup, startErpS4)
+    const qms = await simulator('qms', qmsSetup, startQms)
+    const crm = await simulator('crm', crmSetup, startCrm)
     let erpUrl = erp?.url
     if (erp && erpVia) {
       const via = await erpVia(erp)
@@ -216,7 +199,8 @@ export async function startPlantHub(dialect: Dialect, options: PlantHubOptions =
       if (!sim) throw new Error(`the ${name} simulator was not started: pass the '${name}' option`)
       return sim
     }
-    const systems: PlantSystems = {
+    const simulatorPorts = connectorPorts({ erp: erpUrl, qms: qms?.url }, { names, egress, connectorMetrics })
+    const hub: PlantHub = {
       db,
       store,
       get erp() {
@@ -228,10 +212,17 @@ export async function startPlantHub(dialect: Dialect, options: PlantHubOptions =
       get crm() {
         return started('crm', crm)
       },
+      port,
+      ports: simulatorPorts,
+      get q() {
+        if (!q) throw new Error('Qualink has not been started: call start()')
+        return q
+      },
+      start,
+      close,
     }
-    const simulatorPorts = connectorPorts({ erp: erpUrl, qms: qms?.url }, { names, egress, connectorMetrics })
-    const ports = { ...simulatorPorts, ...extraPorts?.(systems) }
-    const start = async (extra: Partial<QualinkOptions> = {}) => {
+    const ports = { ...simulatorPorts, ...extraPorts?.(hub) }
+    async function start(extra: Partial<QualinkOptions> = {}) {
       const allWebhooks = [...webhooks, ...(qualinkOptions.webhooks ?? []), ...(extra.webhooks ?? [])]
       const allTranslators = [
         ...translators,
@@ -256,27 +247,7 @@ export async function startPlantHub(dialect: Dialect, options: PlantHubOptions =
       return q
     }
     if (!deferStart) await start()
-    return {
-      db,
-      store,
-      get erp() {
-        return systems.erp
-      },
-      get qms() {
-        return systems.qms
-      },
-      get crm() {
-        return systems.crm
-      },
-      port,
-      ports: simulatorPorts,
-      get q() {
-        if (!q) throw new Error('Qualink has not been started: call start()')
-        return q
-      },
-      start,
-      close,
-    }
+    return hub
   } catch (err) {
     await close()
     throw err
@@ -298,36 +269,11 @@ export function usePlantHub(dialect: Dialect, options: () => PlantHubOptions): P
     await current?.close()
     current = undefined
   })
-  const hub = () => {
-    if (!current) throw new Error('the plant hub runs only inside a test')
-    return current
-  }
-  return {
-    get db() {
-      return hub().db
+  // A view of the current hub: each property is read from the hub of the test that is running.
+  return new Proxy({} as PlantHub, {
+    get: (_view, key) => {
+      if (!current) throw new Error('the plant hub runs only inside a test')
+      return Reflect.get(current, key)
     },
-    get store() {
-      return hub().store
-    },
-    get erp() {
-      return hub().erp
-    },
-    get qms() {
-      return hub().qms
-    },
-    get crm() {
-      return hub().crm
-    },
-    get port() {
-      return hub().port
-    },
-    get ports() {
-      return hub().ports
-    },
-    get q() {
-      return hub().q
-    },
-    start: (extra) => hub().start(extra),
-    close: () => hub().close(),
-  }
+  })
 }

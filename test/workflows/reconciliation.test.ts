@@ -1,9 +1,10 @@
 import { beforeEach, describe, expect, it } from 'vitest'
-import { goodsReceipt, MATDOC, s4Client } from '../../simulators/erp-s4/test-client.ts'
+import { MATDOC, s4Client } from '../../simulators/erp-s4/test-client.ts'
 import type { DriftPolicy } from '../../src/projections/reconciliation.ts'
 import { supplierReceiptInspection } from '../../src/workflows/supplier-receipt-inspection.ts'
 import { DIALECTS, type Dialect } from '../dialects.ts'
 import { ALL, until } from '../engine/harness.ts'
+import { receiveGoods } from './helpers.ts'
 import { usePlantHub } from './plant-hub.ts'
 
 const KEY = 'RAW-100|1000|B1'
@@ -19,15 +20,7 @@ describe.each(DIALECTS)('QMS–ERP reconciliation on %s', (dialect: Dialect) => 
     reconcile: { intervalMs: 3_600_000, policy: () => policy },
   }))
   beforeEach(async () => {
-    expect(
-      (
-        await s4Client(hub.erp.url).send(
-          'POST',
-          `${MATDOC}/A_MaterialDocumentHeader`,
-          goodsReceipt('B1', '100'),
-        )
-      ).status,
-    ).toBe(201)
+    await receiveGoods(hub.erp, 'B1', '100')
     await until(() => hub.qms.state.inspectionLots.length === 1)
     hub.qms.makeUsageDecision(String(hub.qms.state.inspectionLots[0]!.id), {
       decision: 'ACCEPT',

@@ -3,8 +3,8 @@
  * simulators with every webhook delivered twice, a chat webhook stub that records notifications,
  * and Qualink started with the workflow. The bindings are live (ESM): tests read the current ones.
  */
-import { afterEach, beforeEach, expect } from 'vitest'
-import { goodsReceipt, MATDOC, s4Client } from '../../simulators/erp-s4/test-client.ts'
+import { afterEach, beforeEach } from 'vitest'
+import { MATDOC, s4Client } from '../../simulators/erp-s4/test-client.ts'
 import type { ErpS4Sim, QmsSim } from '../../simulators/index.ts'
 import { notifyWebhookConnector } from '../../src/connectors/notify/webhook/connector.ts'
 import type { WorkflowDefinition } from '../../src/engine/workflow.ts'
@@ -15,6 +15,7 @@ import { supplierReceiptInspection } from '../../src/workflows/supplier-receipt-
 import { type HttpStub, startStub } from '../connectors/http-stub.ts'
 import { AVAILABLE, type Dialect } from '../dialects.ts'
 import { ALL, until } from '../engine/harness.ts'
+import { receiveGoods } from './helpers.ts'
 import { type PlantHub, startPlantHub } from './plant-hub.ts'
 
 const KEY = (batch: string) => `RAW-100|1000|${batch}`
@@ -64,12 +65,7 @@ export const boot = async (workflow: WorkflowDefinition<any, any>) => {
 
 export const s4 = () => s4Client(erp.url)
 /** Posts a goods receipt in the ERP; returns its material document. */
-export const receive = async (batch: string, qty: string) => {
-  const res = await s4().send('POST', `${MATDOC}/A_MaterialDocumentHeader`, goodsReceipt(batch, qty))
-  expect(res.status).toBe(201)
-  const d = (await res.json()) as { d: { MaterialDocument: string; MaterialDocumentYear: string } }
-  return { id: d.d.MaterialDocument, year: d.d.MaterialDocumentYear }
-}
+export const receive = (batch: string, qty: string) => receiveGoods(erp, batch, qty)
 export const cancelInErp = (doc: { id: string; year: string }) =>
   s4().send('POST', `${MATDOC}/Cancel?MaterialDocumentYear='${doc.year}'&MaterialDocument='${doc.id}'`, {})
 export const qmsLotFor = async (batch: string) => {

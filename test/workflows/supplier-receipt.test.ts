@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import { goodsReceipt, MATDOC, s4Client } from '../../simulators/erp-s4/test-client.ts'
 import { supplierReceiptInspection } from '../../src/workflows/supplier-receipt-inspection.ts'
 import { DIALECTS, type Dialect } from '../dialects.ts'
 import { ALL, until } from '../engine/harness.ts'
+import { inspectionLotOf, receiveGoods } from './helpers.ts'
 import { usePlantHub } from './plant-hub.ts'
 
 const BATCH_KEY = (batch: string) => `RAW-100|1000|${batch}`
@@ -17,19 +17,8 @@ describe.each(DIALECTS)('supplier receipt inspection end to end on %s', (dialect
   }))
 
   const runOf = async (lot: string) => (await hub.store.engine.listRuns(ALL, { key: lot, limit: 5 }))[0]
-  const receive = async (batch: string, qty: string) => {
-    const res = await s4Client(hub.erp.url).send(
-      'POST',
-      `${MATDOC}/A_MaterialDocumentHeader`,
-      goodsReceipt(batch, qty),
-    )
-    expect(res.status).toBe(201)
-  }
-  const qmsLotFor = async (batch: string) => {
-    const find = () => hub.qms.state.inspectionLots.find((l) => l.batch === batch)
-    await until(() => find() !== undefined)
-    return find() as { id: string; sampleSize: number }
-  }
+  const receive = (batch: string, qty: string) => receiveGoods(hub.erp, batch, qty)
+  const qmsLotFor = (batch: string) => inspectionLotOf(hub.qms, batch)
 
   it('posts a split decision exactly once per bucket through ERP faults and duplicate webhooks', async () => {
     // Every webhook is delivered twice, and the ERP commits the first UD stock posting but drops
