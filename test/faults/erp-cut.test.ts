@@ -2,7 +2,7 @@ import { expect, it } from 'vitest'
 import { supplierReceiptInspection } from '../../src/workflows/supplier-receipt-inspection.ts'
 import { DIALECTS, type Dialect } from '../dialects.ts'
 import { ALL, until } from '../engine/harness.ts'
-import { inspectionLotOf, receiveGoods } from '../workflows/helpers.ts'
+import { ACCEPT_SPLIT_60_30_10, inspectionLotOf, receiveGoods } from '../workflows/helpers.ts'
 import { usePlantHub } from '../workflows/plant-hub.ts'
 import { FaultProxy } from './fault-proxy.ts'
 import { sharedPostgresMissing } from './prerequisites.ts'
@@ -45,15 +45,7 @@ const scenario = (dialect: Dialect) => () => {
     for (const batch of BATCHES) await receiveGoods(hub.erp, batch, '100')
     for (const batch of BATCHES) {
       const lot = await inspectionLotOf(hub.qms, batch)
-      hub.qms.makeUsageDecision(lot.id, {
-        decision: 'ACCEPT',
-        code: 'A2',
-        dispositions: [
-          { disposition: 'USE_AS_IS', quantity: '60' },
-          { disposition: 'REWORK', quantity: '30' },
-          { disposition: 'SCRAP', quantity: '10' },
-        ],
-      })
+      hub.qms.makeUsageDecision(lot.id, ACCEPT_SPLIT_60_30_10)
     }
   }
   const completedRuns = async () =>

@@ -5,7 +5,7 @@ import { inProcessQualityCheck } from '../../src/workflows/in-process-check.ts'
 import { supplierReceiptInspection } from '../../src/workflows/supplier-receipt-inspection.ts'
 import { DIALECTS, type Dialect } from '../dialects.ts'
 import { ALL, until } from '../engine/harness.ts'
-import { inspectionLotOf, receiveGoods } from '../workflows/helpers.ts'
+import { inspectionLotOf, REJECT_50_AS_IS, receiveGoods } from '../workflows/helpers.ts'
 import { usePlantHub } from '../workflows/plant-hub.ts'
 import { parsePrometheus } from './prom-text.ts'
 
@@ -144,11 +144,7 @@ describe.each(DIALECTS)('business and connector metrics on %s', (dialect: Dialec
   it('failed disposition updates: a rejecting decision that dead-letters counts until discarded', async () => {
     await receive('B2', '50')
     const lot = await qmsLotFor('B2')
-    hub.qms.makeUsageDecision(lot.id, {
-      decision: 'REJECT',
-      code: 'R1',
-      dispositions: [{ disposition: 'USE_AS_IS', quantity: '50' }],
-    })
+    hub.qms.makeUsageDecision(lot.id, REJECT_50_AS_IS)
     await until(
       async () => (await scrape()).value('qualink_disposition_updates_failed', RECEIPT) === 1,
       45_000,

@@ -5,6 +5,7 @@ export { freePort } from '../services.ts'
 
 import { goodsReceipt, MATDOC, s4Client } from '../../simulators/erp-s4/test-client.ts'
 import type { ErpS4Sim, QmsSim } from '../../simulators/index.ts'
+import type { UsageDecisionInput } from '../../simulators/qms/inspections.ts'
 import type { Qualink } from '../../src/server/qualink.ts'
 import { until } from '../engine/harness.ts'
 import { connectorPorts } from './plant-hub.ts'
@@ -75,4 +76,22 @@ export async function inspectionLotOf(qms: QmsSim, batch: string) {
   const find = () => qms.state.inspectionLots.find((l) => l.batch === batch)
   await until(() => find() !== undefined)
   return find() as { id: string } & Record<string, unknown>
+}
+
+/** The QMS accepts a lot of 100 split three ways (A2): 60 used as is, 30 reworked, 10 scrapped. */
+export const ACCEPT_SPLIT_60_30_10: UsageDecisionInput = {
+  decision: 'ACCEPT',
+  code: 'A2',
+  dispositions: [
+    { disposition: 'USE_AS_IS', quantity: '60' },
+    { disposition: 'REWORK', quantity: '30' },
+    { disposition: 'SCRAP', quantity: '10' },
+  ],
+}
+
+/** The QMS rejects a lot of 50 (R1) yet lists it as used as is: nothing may be released on it. */
+export const REJECT_50_AS_IS: UsageDecisionInput = {
+  decision: 'REJECT',
+  code: 'R1',
+  dispositions: [{ disposition: 'USE_AS_IS', quantity: '50' }],
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { supplierReceiptInspection } from '../../src/workflows/supplier-receipt-inspection.ts'
 import { DIALECTS, type Dialect } from '../dialects.ts'
 import { ALL, until } from '../engine/harness.ts'
-import { inspectionLotOf, receiveGoods } from './helpers.ts'
+import { ACCEPT_SPLIT_60_30_10, inspectionLotOf, REJECT_50_AS_IS, receiveGoods } from './helpers.ts'
 import { usePlantHub } from './plant-hub.ts'
 
 const BATCH_KEY = (batch: string) => `RAW-100|1000|${batch}`
@@ -34,15 +34,7 @@ describe.each(DIALECTS)('supplier receipt inspection end to end on %s', (dialect
       match: { method: 'POST', path: 'A_InspLotMatlDocItem' },
       seed: 1,
     })
-    hub.qms.makeUsageDecision(lot.id, {
-      decision: 'ACCEPT',
-      code: 'A2',
-      dispositions: [
-        { disposition: 'USE_AS_IS', quantity: '60' },
-        { disposition: 'REWORK', quantity: '30' },
-        { disposition: 'SCRAP', quantity: '10' },
-      ],
-    })
+    hub.qms.makeUsageDecision(lot.id, ACCEPT_SPLIT_60_30_10)
     await until(async () => (await runOf('B1'))?.status === 'completed', 45_000)
 
     const docs = hub.erp.state.counts.documentsByLotAndBucket[BATCH_KEY('B1')]!
@@ -92,11 +84,7 @@ describe.each(DIALECTS)('supplier receipt inspection end to end on %s', (dialect
   it('never releases on a rejecting decision: the run dead-letters and the ERP is untouched', async () => {
     await receive('B2', '50')
     const lot = await qmsLotFor('B2')
-    hub.qms.makeUsageDecision(lot.id, {
-      decision: 'REJECT',
-      code: 'R1',
-      dispositions: [{ disposition: 'USE_AS_IS', quantity: '50' }],
-    })
+    hub.qms.makeUsageDecision(lot.id, REJECT_50_AS_IS)
     await until(async () => (await hub.store.engine.listDeadLetters(ALL, { limit: 5 })).length === 1, 45_000)
     const [dl] = await hub.store.engine.listDeadLetters(ALL, { limit: 5 })
     expect(dl).toMatchObject({ key: 'B2', errorCode: 'QLK_RELEASE_WITHOUT_ACCEPTANCE' })
