@@ -11,7 +11,7 @@ import { samplingPlan } from '../../src/rules/index.ts'
 import { DEFAULT_RECEIPT_SETTINGS } from '../../src/workflows/supplier-receipt-inspection.ts'
 import { DIALECTS, type Dialect } from '../dialects.ts'
 import { ALL, until } from '../engine/harness.ts'
-import { postEvent } from './helpers.ts'
+import { ACCEPT_SPLIT_60_30_10, postEvent } from './helpers.ts'
 import {
   cancelInErp,
   docs,
@@ -140,14 +140,9 @@ describe.each(DIALECTS)('supplier receipt exception paths on %s', (dialect: Dial
     expect(docs('U1')).toEqual({ qi: 1, unrestricted: 1 })
 
     qms.changeUsageDecision(lot.id, {
-      decision: 'ACCEPT',
+      ...ACCEPT_SPLIT_60_30_10,
       code: 'A3',
       reason: 'rework found on re-inspection',
-      dispositions: [
-        { disposition: 'USE_AS_IS', quantity: '60' },
-        { disposition: 'REWORK', quantity: '30' },
-        { disposition: 'SCRAP', quantity: '10' },
-      ],
     })
     await runWith('U1', (r) => outcome('decision-changed')(r) && (r.result as { code: string }).code === 'A3')
     expect(stock('U1')).toMatchObject({ qi: 0, unrestricted: 60_000, blocked: 30_000, scrap: 10_000 })
