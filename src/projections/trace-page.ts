@@ -62,32 +62,63 @@ export async function plantsOf(store: Store, lots: readonly string[]): Promise<M
 const key = (seq: number, from: string, to: string) => `${seq}\u0000${from}\u0000${to}`
 const j = (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : v)
 
-/** The full rows of `wanted` links (by primary key), in the order given. */
+function toEdge(r: Record<string, unknown>): GenealogyEdge {
+  return {
+    eventSeq: Number(r.event_seq),
+    plant: String(r.plant),
+    fromLot: String(r.from_lot),
+    toLot: String(r.to_lot),
+    kind: String(r.kind) as GenealogyEdge['kind'],
+    operation: r.operation === null ? null : String(r.operation),
+    productionOrder: r.production_order === null ? null : String(r.production_order),
+    quantity: r.quantity === null ? null : (j(r.quantity) as GenealogyEdge['quantity']),
+    at: String(r.at),
+  }
+}
+
+/**
+ * The full rows of `wanted` links (by primary key), in the order given. Links sharing a source (a
+ * bulk lot's edges to the lots on its first page) are read by source and targets, the rest by
+ * primary key: one statement per 499 targets instead of one per 166 keys.
+ */
 export async function edgeRows(store: Store, wanted: readonly Link[]): Promise<GenealogyEdge[]> {
   const found = new Map<string, GenealogyEdge>()
-  const per = Math.floor(CHUNK / 3)
-  for (let i = 0; i < wanted.length; i += per) {
-    const part = wanted.slice(i, i + per)
-    const rows = await store.sql.all(
-      `SELECT * FROM genealogy_edges WHERE (event_seq, from_lot, to_lot) IN (VALUES ${part
-        .map(() => '(CAST(? AS BIGINT), ?, ?)')
-        .join(', ')})`,
-      part.flatMap((l) => [l.seq, l.from, l.to]),
-    )
+  const keep = (rows: Record<string, unknown>[]) => {
     for (const r of rows) {
-      const e: GenealogyEdge = {
-        eventSeq: Number(r.event_seq),
-        plant: String(r.plant),
-        fromLot: String(r.from_lot),
-        toLot: String(r.to_lot),
-        kind: String(r.kind) as GenealogyEdge['kind'],
-        operation: r.operation === null ? null : String(r.operation),
-        productionOrder: r.production_order === null ? null : String(r.production_order),
-        quantity: r.quantity === null ? null : (j(r.quantity) as GenealogyEdge['quantity']),
-        at: String(r.at),
-      }
+      const e = toEdge(r)
       found.set(key(e.eventSeq, e.fromLot, e.toLot), e)
     }
+  }
+  const bySource = new Map<string, Link[]>()
+  for (const l of wanted) push(bySource, l.from, l)
+  const scattered: Link[] = []
+  for (const [from, ls] of bySource) {
+    if (ls.length < 20) {
+      scattered.push(...ls)
+      continue
+    }
+    const targets = [...new Set(ls.map((l) => l.to))]
+    for (let i = 0; i < targets.length; i += CHUNK - 1) {
+      const part = targets.slice(i, i + CHUNK - 1)
+      keep(
+        await store.sql.all(
+          `SELECT * FROM genealogy_edges WHERE from_lot = ? AND to_lot IN (${marks(part.length)})`,
+          [from, ...part],
+        ),
+      )
+    }
+  }
+  const per = Math.floor(CHUNK / 3)
+  for (let i = 0; i < scattered.length; i += per) {
+    const part = scattered.slice(i, i + per)
+    keep(
+      await store.sql.all(
+        `SELECT * FROM genealogy_edges WHERE (event_seq, from_lot, to_lot) IN (VALUES ${part
+          .map(() => '(CAST(? AS BIGINT), ?, ?)')
+          .join(', ')})`,
+        part.flatMap((l) => [l.seq, l.from, l.to]),
+      ),
+    )
   }
   return wanted.flatMap((l) => found.get(key(l.seq, l.from, l.to)) ?? [])
 }
@@ -138,6 +169,8 @@ export async function walkUntil(
     truncated: false,
   }
   let frontier = [root]
+  let seen = 0
+  let kept = 0
   while (w.listed.length < want && w.level < o.depth && frontier.length > 0) {
     const next: string[] = []
     for (const l of await links(store, frontier, o.direction)) {
@@ -156,14 +189,21 @@ export async function walkUntil(
     next.sort(byId)
     let i = 0
     while (i < next.length && w.listed.length < want) {
-      const chunk = next.slice(i, i + Math.max(want - w.listed.length, 100))
+      // Chunks sized by the share in scope so far: a plant-scoped page of a bulk lot (a quarter of
+      // its consumers in the plant) takes a couple of round trips, not one per hundred lots.
+      const share = seen === 0 ? 1 : Math.max(kept / seen, 0.05)
+      const size = Math.min(Math.max(Math.ceil((1.1 * (want - w.listed.length)) / share), 100), 5000)
+      const chunk = next.slice(i, i + size)
       const plants = await plantsOf(store, chunk)
       for (const id of chunk) {
         const plant = plants.get(id)
         // An edge to a lot the projection has no row for: reached (total) but neither listed nor hidden.
         if (plant === undefined) continue
-        if (scopeIncludes(scope, plant)) w.listed.push({ lot: id, depth: w.level })
-        else w.hidden.set(id, plant)
+        seen++
+        if (scopeIncludes(scope, plant)) {
+          w.listed.push({ lot: id, depth: w.level })
+          kept++
+        } else w.hidden.set(id, plant)
       }
       i += chunk.length
     }
