@@ -255,6 +255,8 @@ describe.each(DIALECTS)('genealogy and traceability on %s', (dialect: Dialect) =
         'R7',
       )
       expect(direct).toBeUndefined()
+      const exact = await q.app.inject({ method: 'GET', url: '/v1/lots/F7/trace?exactCounts=true' })
+      expect(exact.json()).toMatchObject({ exactCounts: true, total: 2 })
       const tr = await q.app.inject({ method: 'GET', url: '/v1/lots/F7/trace?direction=backward' })
       expect(tr.json().nodes.map((n: { lot: string }) => n.lot)).toEqual(['F7', 'R7'])
       expect((await q.app.inject({ method: 'GET', url: '/v1/lots/F7/trace?depth=99' })).statusCode).toBe(400)

@@ -153,8 +153,8 @@ export async function startPlantHub(dialect: Dialect, options: PlantHubOptions =
   const close = async () => {
     const running = q
     q = undefined
-    await running?.close()
-    for (const c of closers.splice(0).reverse()) await c()
+    await slowly('Qualink close', () => running?.close())
+    for (const c of closers.splice(0).reverse()) await slowly(c.toString(), c)
   }
   try {
     const db = await createTestDatabase(dialect)
@@ -251,6 +251,20 @@ export async function startPlantHub(dialect: Dialect, options: PlantHubOptions =
   } catch (err) {
     await close()
     throw err
+  }
+}
+
+/** Runs a teardown step; one still running after 10 s is named on stderr (a hang in CI says where). */
+async function slowly(what: string, step: () => Promise<unknown> | undefined): Promise<void> {
+  const t0 = Date.now()
+  const warn = setInterval(
+    () => console.warn(`[plant-hub] teardown step still running after ${Date.now() - t0} ms: ${what}`),
+    10_000,
+  )
+  try {
+    await step()
+  } finally {
+    clearInterval(warn)
   }
 }
 

@@ -34,10 +34,13 @@ function tree(t: TraceResult): string {
     for (const c of (children.get(lot) ?? []).sort()) walk(c, `${indent}  `)
   }
   walk(t.root, '')
+  const atLeast = t.exactCounts ? '' : 'at least '
   if (t.outOfScope.lots > 0)
-    lines.push(`… and ${t.outOfScope.lots} lot(s) in other plants (${t.outOfScope.plants.join(', ')})`)
+    lines.push(
+      `… and ${atLeast}${t.outOfScope.lots} lot(s) in other plants (${t.outOfScope.plants.join(', ')})`,
+    )
   if (t.nextCursor)
-    lines.push(`… ${t.total - t.nodes.length} more lot(s): page with --cursor ${t.nextCursor}`)
+    lines.push(`… ${atLeast}${t.total - t.nodes.length} more lot(s): page with --cursor ${t.nextCursor}`)
   return lines.join('\n')
 }
 

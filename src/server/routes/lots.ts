@@ -23,7 +23,13 @@ export function registerLotRoutes(
 
   app.get<{
     Params: { id: string }
-    Querystring: { direction: 'forward' | 'backward'; depth: number; limit: number; cursor?: string }
+    Querystring: {
+      direction: 'forward' | 'backward'
+      depth: number
+      limit: number
+      cursor?: string
+      exactCounts: boolean
+    }
   }>(
     '/v1/lots/:id/trace',
     {
@@ -36,6 +42,8 @@ export function registerLotRoutes(
             depth: { type: 'integer', minimum: 1, maximum: 50, default: 10 },
             limit: { type: 'integer', minimum: 1, maximum: 5000, default: 1000 },
             cursor: { type: 'string', pattern: '^[0-9]{1,9}$' },
+            /** true: total and outOfScope exact (walks the whole graph); false: lower bounds */
+            exactCounts: { type: 'boolean', default: false },
           },
         },
       },
@@ -48,6 +56,7 @@ export function registerLotRoutes(
         depth: q.depth,
         limit: q.limit,
         cursor: q.cursor === undefined ? 0 : Number(q.cursor),
+        exactCounts: q.exactCounts,
       })
       if (!r) throw notFound(req.params.id)
       return r

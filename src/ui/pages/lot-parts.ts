@@ -89,7 +89,7 @@ export function genealogyTree(t: TraceResult): Html {
   const tree = branch(t.root, new Set([t.root]), 0)
   const hidden =
     t.outOfScope.lots > 0
-      ? html`<p class="note">${t.outOfScope.lots} more lot${t.outOfScope.lots === 1 ? '' : 's'} in plants outside your scope (${t.outOfScope.plants.join(', ')}).</p>`
+      ? html`<p class="note">${t.exactCounts ? '' : 'At least '}${t.outOfScope.lots} more lot${t.outOfScope.lots === 1 ? '' : 's'} in plants outside your scope (${t.outOfScope.plants.join(', ')}).</p>`
       : ''
   return html`<div class="genealogy ${t.direction}"><h3>${t.direction === 'backward' ? 'Made from' : 'Went into'}</h3>
 ${tree.value === '' ? html`<p class="muted">${t.direction === 'backward' ? 'No source lots.' : 'No downstream lots.'}</p>` : html`<ul class="tree"><li>${label(t.root)}${tree}</li></ul>`}
