@@ -273,7 +273,9 @@ describe('erp/sap-ecc-soap WSDL check', () => {
     const wrong = connect({ wsdlPath: '/__sim/state' })
     await expect(wrong.readLotStock(LOT)).rejects.toMatchObject({
       code: 'QLK_CONFIG_INVALID',
-      message: expect.stringMatching(/wsdlPath .*\/__sim\/state\?services=\S+ is not a usable WSDL 1.1 document/),
+      message: expect.stringMatching(
+        /wsdlPath .*\/__sim\/state\?services=\S+ is not a usable WSDL 1.1 document/,
+      ),
     })
   })
 
