@@ -48,7 +48,7 @@ describe('the OpenAPI 3.1 document', () => {
       { name: 'id', in: 'path', required: true, schema: { type: 'string' } },
     ])
     const trace = doc.paths['/v1/lots/{id}/trace'].get.parameters.map((p: { name: string }) => p.name)
-    expect(trace).toEqual(['id', 'direction', 'depth', 'limit', 'cursor'])
+    expect(trace).toEqual(['id', 'direction', 'depth', 'limit', 'cursor', 'exactCounts'])
     expect(doc.components.schemas.Problem.properties.code.enum).toEqual(Object.keys(ERRORS))
     expect(paths.some((p) => p.startsWith('/ui'))).toBe(false)
   })
