@@ -70,6 +70,15 @@ describe('qualink trace and audit export against a running server', () => {
     ])
   })
 
+  it('pages a trace: a later page prints the lots it holds under the trace it continues', async () => {
+    const first = (await cli('trace', 'F1', '--limit', '2')).stdout.split('\n')
+    expect(first.slice(0, 2)).toEqual(['F1  FG  [P100]', '  I1  FG  [P100]'])
+    const next = /page with --cursor (\d+)/.exec(first.join('\n'))![1]!
+    const later = (await cli('trace', 'F1', '--limit', '2', '--cursor', next)).stdout.split('\n')
+    expect(later[0]).toBe('(continues the trace of F1)')
+    expect(later[1]).toMatch(/^ {4}R\d {2}RAW {2}\[P100\]/) // depth 2, under I1 of the first page
+  })
+
   it('exports an evidence bundle that verifies offline', async () => {
     const out = path.join(db.dir, 'bundle.json')
     const { stdout } = await cli('audit', 'export', '--lot', 'F1', '--out', out)

@@ -33,7 +33,17 @@ function tree(t: TraceResult): string {
     seen.add(lot)
     for (const c of (children.get(lot) ?? []).sort()) walk(c, `${indent}  `)
   }
-  walk(t.root, '')
+  if (byLot.has(t.root)) walk(t.root, '')
+  else {
+    // A later page: its lots hang under lots listed on earlier pages; start at each lot whose
+    // parent is not on this page, shallowest first.
+    lines.push(`(continues the trace of ${t.root})`)
+    const reached = new Set([...children.values()].flat())
+    const starts = t.nodes
+      .filter((n) => !reached.has(n.lot))
+      .sort((a, b) => a.depth - b.depth || (a.lot < b.lot ? -1 : a.lot > b.lot ? 1 : 0))
+    for (const n of starts) walk(n.lot, `${'  '.repeat(n.depth)}`)
+  }
   const atLeast = t.exactCounts ? '' : 'at least '
   if (t.outOfScope.lots > 0)
     lines.push(
@@ -51,16 +61,18 @@ export function registerLotCommands(program: Command): void {
     .option('--direction <d>', 'backward (to suppliers) or forward (to customers)', 'backward')
     .option('--depth <n>', 'levels to follow', '10')
     .option('--cursor <n>', 'page position from a previous answer')
+    .option('--limit <n>', 'lots per page', '1000')
     .option('--json', 'print the API answer')
     .option('--url <url>', 'Qualink API', DEFAULT_URL)
     .action(
       async (
         lot: string,
-        o: { direction: string; depth: string; cursor?: string; json?: boolean; url: string },
+        o: { direction: string; depth: string; cursor?: string; limit: string; json?: boolean; url: string },
       ) => {
         const q = new URLSearchParams({
           direction: o.direction,
           depth: o.depth,
+          limit: o.limit,
           ...(o.cursor ? { cursor: o.cursor } : {}),
         })
         const t = await api<TraceResult>(o, 'GET', `/v1/lots/${encodeURIComponent(lot)}/trace?${q}`)
