@@ -27,9 +27,18 @@ export function registerToolCommands(program: Command): void {
     .command('simulate <name>')
     .description('run one plant simulator alone: erp-s4, erp-ecc, erpnext, qms, mes, lims, crm')
     .option('--port <port>', 'TCP port (0 = any free one)', '0')
+    .option('--host <host>', 'bind address', '127.0.0.1')
+    .option('--webhook-url <url>', 'where the erp-s4, qms and crm simulators post their webhooks')
+    .option('--webhook-secret <secret>', 'HMAC secret the webhooks are signed with')
+    .option('--api-key <key>', 'API key (erpnext: with --api-secret; qms: bearer token)')
+    .option('--api-secret <secret>', 'API secret (erpnext)')
     .option('--broker <url>', 'MQTT broker for the mes simulator', 'mqtt://127.0.0.1:1883')
+    .option('--topic-prefix <prefix>', 'MQTT topic prefix for the mes simulator')
     .option('--dir <dir>', 'output folder for the lims simulator', './data/lims')
-    .action(async (name: string, o: { port: string; broker: string; dir: string }) => {
+    .option('--inbound <dir>', 'IDoc folder the erp-ecc simulator reads')
+    .option('--outbound <dir>', 'IDoc folder the erp-ecc simulator writes status IDocs to')
+    .option('--seed <n>', 'seed of the fault injection')
+    .action(async (name: string, o: Record<string, string | undefined>) => {
       // Lazy: nothing under src/ may import simulators/ except this command and the demo.
       const sims = await import('../../../simulators/index.ts')
       if (!(sims.SIMULATORS as readonly string[]).includes(name)) {
@@ -37,10 +46,21 @@ export function registerToolCommands(program: Command): void {
       }
       const sim = await sims.startSimulator(name as (typeof sims.SIMULATORS)[number], {
         port: Number(o.port),
+        host: o.host,
+        webhookUrl: o.webhookUrl,
+        webhookSecret: o.webhookSecret,
+        apiKey: o.apiKey,
+        apiSecret: o.apiSecret,
         brokerUrl: o.broker,
+        topicPrefix: o.topicPrefix,
         dir: o.dir,
+        inboundDir: o.inbound,
+        outboundDir: o.outbound,
+        faults: o.seed ? { seed: Number(o.seed) } : undefined,
       })
-      console.log(`${name} simulator listening at ${sim.url}  (state: ${sim.url}/__sim/state)`)
+      console.log(
+        `${name} simulator listening at ${sim.url}  (faults: ${sim.url}/__sim/faults, state: ${sim.url}/__sim/state)`,
+      )
       await runUntilSignal(
         () => sim.close(),
         (m) => console.log(m),
