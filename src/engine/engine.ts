@@ -133,9 +133,12 @@ export class Engine {
   async stop(graceMs = 10_000): Promise<void> {
     this.stopping = true
     if (this.timer) clearTimeout(this.timer)
-    await this.polling
+    // The claim in flight and the executions share one grace: a claim stuck on the database
+    // must not hold a shutdown forever (what it claimed is retaken after lease expiry).
+    const grace = new Promise((r) => setTimeout(r, graceMs).unref())
+    await Promise.race([this.polling, grace])
     const all = Promise.all([...this.inFlight])
-    await Promise.race([all, new Promise((r) => setTimeout(r, graceMs).unref())])
+    await Promise.race([all, grace])
   }
 
   private async execute(run: RunRow & { takenOver?: boolean }): Promise<void> {

@@ -332,16 +332,31 @@ export async function startQualink(opts: QualinkOptions = {}): Promise<Qualink> 
   app.addHook('onResponse', async (req) => {
     if (req.method === 'POST') engine.wake()
   })
+  // Each shutdown step that takes longer than 15 s is named (log and process warning), so a
+  // hung shutdown says where it hangs; the step is still awaited: nothing is cut short.
+  const step = async (name: string, run: () => Promise<unknown>) => {
+    const t0 = Date.now()
+    const slow = setInterval(() => {
+      const msg = `shutdown step '${name}' still running after ${Date.now() - t0} ms`
+      logger.warn({ step: name }, msg)
+      process.emitWarning(msg, 'QualinkShutdownWarning')
+    }, 15_000)
+    try {
+      await run()
+    } finally {
+      clearInterval(slow)
+    }
+  }
   app.addHook('onClose', async () => {
     shuttingDown = true
-    await Promise.all(sources.map((x) => x.stop()))
-    await translation.stop()
-    await queue.drain()
-    await engine.stop()
-    await projection.stop()
-    await catchingUp
-    await sealer.stop()
-    if (!opts.store) await store.close()
+    await step('sources', () => Promise.all(sources.map((x) => x.stop())))
+    await step('translation', () => translation.stop())
+    await step('write queue', () => queue.drain())
+    await step('engine', () => engine.stop())
+    await step('projection', () => projection.stop())
+    await step('projection catch-up', () => catchingUp)
+    await step('sealer', () => sealer.stop())
+    if (!opts.store) await step('store', () => store.close())
     // Last: the spans of everything stopped above are ended, and are exported now.
     await tracing?.shutdown()
   })
