@@ -12,18 +12,12 @@
  */
 import { existsSync, statSync } from 'node:fs'
 import path from 'node:path'
-import { PermanentError } from '../../../engine/errors.ts'
-import type {
-  ErpPort,
-  PostStockDispositionInput,
-  StockPostingResult,
-  StockSplitLine,
-} from '../../../workflows/ports/erp.ts'
+import type { ErpPort, StockPostingResult } from '../../../workflows/ports/erp.ts'
 import { systemClock } from '../../sdk/clock.ts'
 import { defineConnector } from '../../sdk/define-connector.ts'
 import { referenceFor } from '../../sdk/reference.ts'
 import { ConnectorConfigError, connectorSecret } from '../../sdk/secrets.ts'
-import { steps, toSap } from '../sap-s4/mapping.ts'
+import { dispositionGroups, toSap } from '../sap-s4/mapping.ts'
 import { SapEccIdocConfig } from './config.ts'
 import { IdocSender } from './idoc-sender.ts'
 import {
@@ -37,40 +31,6 @@ import {
 import { StatusFolder } from './status-folder.ts'
 
 const KIND = 'erp/sap-ecc-idoc'
-
-interface Group {
-  readonly bucket: StockSplitLine['bucket']
-  readonly targetMaterial: string
-  readonly targetLot: string
-  readonly uom: string
-  /** steps at the configured scale */
-  units: number
-}
-
-/** Lines of one bucket (and regrade target) are added up: one IDoc, one material document each. */
-function groups(input: PostStockDispositionInput, scale: number): Group[] {
-  const byKey = new Map<string, Group>()
-  input.lines.forEach((line, i) => {
-    const regrade = line.bucket === 'regrade'
-    if (regrade && !line.targetMaterial && !line.targetLot)
-      throw new PermanentError('QLK_VALIDATION', `lines[${i}]: regrade needs targetMaterial or targetLot`)
-    const units = steps(line.quantity, scale, `lines[${i}].quantity`)
-    if (units <= 0) throw new PermanentError('QLK_VALIDATION', `lines[${i}].quantity must be > 0`)
-    const targetMaterial = regrade ? (line.targetMaterial ?? '') : ''
-    const targetLot = regrade ? (line.targetLot ?? '') : ''
-    const key = `${line.bucket}|${targetMaterial}|${targetLot}`
-    const prev = byKey.get(key)
-    if (prev && prev.uom !== line.quantity.uom)
-      throw new PermanentError(
-        'QLK_UNIT_CONVERSION',
-        `lines[${i}].quantity is in ${line.quantity.uom}; an earlier ${line.bucket} line is in ${prev.uom}`,
-      )
-    if (prev) prev.units += units
-    else byKey.set(key, { bucket: line.bucket, targetMaterial, targetLot, uom: line.quantity.uom, units })
-  })
-  if (byKey.size === 0) throw new PermanentError('QLK_VALIDATION', 'lines must not be empty')
-  return [...byKey.values()]
-}
 
 export const sapEccIdocConnector = defineConnector({
   kind: KIND,
@@ -115,7 +75,7 @@ export const sapEccIdocConnector = defineConnector({
       async postStockDisposition(input) {
         const documents: string[] = []
         let alreadyDone = true
-        for (const g of groups(input, scale)) {
+        for (const g of dispositionGroups(input, scale)) {
           const [movementType, code] = UD_MOVEMENT[g.bucket]
           const reference = referenceFor(
             `${input.idempotencyKey}|${g.bucket}|${g.targetMaterial}|${g.targetLot}`,

@@ -24,10 +24,10 @@ import { EgressFailure, RemoteRejected } from '../../sdk/http-errors.ts'
 import { referenceFor } from '../../sdk/reference.ts'
 import { connectorSecret } from '../../sdk/secrets.ts'
 import { transferItem, UD_MOVEMENT, yyyymmdd } from '../sap-ecc-idoc/idocs.ts'
-import { toSap } from '../sap-s4/mapping.ts'
+import { dispositionGroups, toSap } from '../sap-s4/mapping.ts'
 import { KIND, SoapClient } from './client.ts'
 import { SapEccSoapConfig } from './config.ts'
-import { type GoodsMovementItem, GoodsMovementPoster, groups } from './goods-movements.ts'
+import { type GoodsMovementItem, GoodsMovementPoster } from './goods-movements.ts'
 import { child, text } from './xml.ts'
 
 function unsupported(operation: string, why: string): never {
@@ -134,7 +134,7 @@ export const sapEccSoapConnector = defineConnector({
       async postStockDisposition(input) {
         const documents: string[] = []
         let alreadyDone = true
-        for (const g of groups(input, scale)) {
+        for (const g of dispositionGroups(input, scale)) {
           const [movementType, code] = UD_MOVEMENT[g.bucket]
           const reference = referenceFor(
             `${input.idempotencyKey}|${g.bucket}|${g.targetMaterial}|${g.targetLot}`,

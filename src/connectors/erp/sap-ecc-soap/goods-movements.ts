@@ -1,26 +1,8 @@
-/**
- * Goods movements through BAPI_GOODSMVT_CREATE, at most once each (DESIGN §6), and the lot's
- * stock per stock type through Z_BATCH_STOCK_READ.
- *
- * Like SAP, ECC does not deduplicate: the same call twice posts two material documents. So every
- * movement carries a reference derived from the business key in the header text (BKTXT, CHAR 25;
- * its first 16 characters in REF_DOC_NO/XBLNR for MB51 searches), and before the first send and
- * after any answer that may hide a commit (lost connection, timeout, 5xx, Server fault) the lot's
- * material documents are read with BAPI_GOODSMVT_GETITEMS and searched for that header text: one
- * found means posted, nothing found means not arrived, so it is sent again.
- */
-import { PermanentError } from '../../../engine/errors.ts'
 import type { Quantity } from '../../../model/quantity.ts'
 import type { Bucket } from '../../../model/stock.ts'
-import type {
-  LotRef,
-  LotStockReading,
-  PostStockDispositionInput,
-  StockPostingResult,
-  StockSplitLine,
-} from '../../../workflows/ports/erp.ts'
+import type { LotRef, LotStockReading, StockPostingResult } from '../../../workflows/ports/erp.ts'
 import { EgressFailure } from '../../sdk/http-errors.ts'
-import { fromSap, steps } from '../sap-s4/mapping.ts'
+import { fromSap } from '../sap-s4/mapping.ts'
 import type { SoapClient } from './client.ts'
 import type { SapEccSoapConfig } from './config.ts'
 import { rows } from './soap.ts'
@@ -47,40 +29,6 @@ export interface GoodsMovement {
   /** YYYYMMDD */
   readonly postingDate: string
   readonly item: GoodsMovementItem
-}
-
-export interface Group {
-  readonly bucket: StockSplitLine['bucket']
-  readonly targetMaterial: string
-  readonly targetLot: string
-  readonly uom: string
-  /** steps at the configured scale */
-  units: number
-}
-
-/** Lines of one bucket (and regrade target) are added up: one goods movement, one document each. */
-export function groups(input: PostStockDispositionInput, scale: number): Group[] {
-  const byKey = new Map<string, Group>()
-  input.lines.forEach((line, i) => {
-    const regrade = line.bucket === 'regrade'
-    if (regrade && !line.targetMaterial && !line.targetLot)
-      throw new PermanentError('QLK_VALIDATION', `lines[${i}]: regrade needs targetMaterial or targetLot`)
-    const units = steps(line.quantity, scale, `lines[${i}].quantity`)
-    if (units <= 0) throw new PermanentError('QLK_VALIDATION', `lines[${i}].quantity must be > 0`)
-    const targetMaterial = regrade ? (line.targetMaterial ?? '') : ''
-    const targetLot = regrade ? (line.targetLot ?? '') : ''
-    const key = `${line.bucket}|${targetMaterial}|${targetLot}`
-    const prev = byKey.get(key)
-    if (prev && prev.uom !== line.quantity.uom)
-      throw new PermanentError(
-        'QLK_UNIT_CONVERSION',
-        `lines[${i}].quantity is in ${line.quantity.uom}; an earlier ${line.bucket} line is in ${prev.uom}`,
-      )
-    if (prev) prev.units += units
-    else byKey.set(key, { bucket: line.bucket, targetMaterial, targetLot, uom: line.quantity.uom, units })
-  })
-  if (byKey.size === 0) throw new PermanentError('QLK_VALIDATION', 'lines must not be empty')
-  return [...byKey.values()]
 }
 
 const eq = (v: string) => [{ SIGN: 'I', OPTION: 'EQ', LOW: v }]

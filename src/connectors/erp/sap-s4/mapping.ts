@@ -6,7 +6,11 @@
 import { PermanentError } from '../../../engine/errors.ts'
 import { formatDecimal, parseDecimal, type Quantity, rescale } from '../../../model/quantity.ts'
 import type { Bucket } from '../../../model/stock.ts'
-import type { UsageDecisionBucket } from '../../../workflows/ports/erp.ts'
+import type {
+  PostStockDispositionInput,
+  StockSplitLine,
+  UsageDecisionBucket,
+} from '../../../workflows/ports/erp.ts'
 
 export const UD_STOCK_TYPE: Readonly<Record<UsageDecisionBucket, string>> = {
   release: 'VMENGE01',
@@ -70,4 +74,42 @@ export function steps(q: Quantity, scale: number, field: string): number {
 
 export function fromSap(value: unknown, scale: number, uom: string, field: string): Quantity {
   return parseDecimal(typeof value === 'string' ? value : String(value ?? '0'), scale, uom, field)
+}
+
+/** A bucket (and regrade target) of a UD split, its lines added up, as the ECC connectors post it. */
+export interface DispositionGroup {
+  readonly bucket: StockSplitLine['bucket']
+  readonly targetMaterial: string
+  readonly targetLot: string
+  readonly uom: string
+  /** steps at the configured scale */
+  units: number
+}
+
+/**
+ * Lines of one bucket (and regrade target) are added up: one goods movement (IDoc or BAPI call),
+ * one material document each. Every line must be in the unit of the first of its bucket.
+ */
+export function dispositionGroups(input: PostStockDispositionInput, scale: number): DispositionGroup[] {
+  const byKey = new Map<string, DispositionGroup>()
+  input.lines.forEach((line, i) => {
+    const regrade = line.bucket === 'regrade'
+    if (regrade && !line.targetMaterial && !line.targetLot)
+      throw new PermanentError('QLK_VALIDATION', `lines[${i}]: regrade needs targetMaterial or targetLot`)
+    const units = steps(line.quantity, scale, `lines[${i}].quantity`)
+    if (units <= 0) throw new PermanentError('QLK_VALIDATION', `lines[${i}].quantity must be > 0`)
+    const targetMaterial = regrade ? (line.targetMaterial ?? '') : ''
+    const targetLot = regrade ? (line.targetLot ?? '') : ''
+    const key = `${line.bucket}|${targetMaterial}|${targetLot}`
+    const prev = byKey.get(key)
+    if (prev && prev.uom !== line.quantity.uom)
+      throw new PermanentError(
+        'QLK_UNIT_CONVERSION',
+        `lines[${i}].quantity is in ${line.quantity.uom}; an earlier ${line.bucket} line is in ${prev.uom}`,
+      )
+    if (prev) prev.units += units
+    else byKey.set(key, { bucket: line.bucket, targetMaterial, targetLot, uom: line.quantity.uom, units })
+  })
+  if (byKey.size === 0) throw new PermanentError('QLK_VALIDATION', 'lines must not be empty')
+  return [...byKey.values()]
 }
