@@ -67,6 +67,11 @@ export const ERRORS = {
     title: 'Outbound URL is not on the connector egress allowlist',
     retryable: false,
   },
+  QLK_EGRESS_ADDRESS_BLOCKED: {
+    status: 403,
+    title: 'Outbound host resolves to a blocked address (loopback, link-local, metadata, unspecified)',
+    retryable: false,
+  },
   QLK_EGRESS_REDIRECT: {
     status: 502,
     title: 'Remote redirected to another origin; not followed',
@@ -139,6 +144,12 @@ export const ERRORS = {
     status: 500,
     title: 'An encrypted value did not authenticate under its key',
     retryable: false,
+  },
+  // Abuse limits on /v1 (src/server/rate-limit.ts).
+  QLK_RATE_LIMITED: {
+    status: 429,
+    title: 'Too many requests from this API key or token subject; retry after Retry-After',
+    retryable: true,
   },
   QLK_INTERNAL: { status: 500, title: 'Internal error', retryable: true },
 } as const satisfies Record<string, ErrorSpec>
