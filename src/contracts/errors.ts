@@ -151,6 +151,16 @@ export const ERRORS = {
     title: 'Too many requests from this API key or token subject; retry after Retry-After',
     retryable: true,
   },
+  QLK_PROMOTION_REFUSED: {
+    status: 409,
+    title: 'Configuration not promoted: its synthetic run did not pass',
+    retryable: false,
+  },
+  QLK_ROLLBACK_UNAVAILABLE: {
+    status: 409,
+    title: 'No earlier promoted configuration to roll back to',
+    retryable: false,
+  },
   QLK_INTERNAL: { status: 500, title: 'Internal error', retryable: true },
 } as const satisfies Record<string, ErrorSpec>
 
