@@ -24,20 +24,29 @@ export function migrationsDir(dialect: 'sqlite' | 'postgres'): string {
 
 export function loadMigrations(dialect: 'sqlite' | 'postgres'): Migration[] {
   const dir = migrationsDir(dialect)
-  return readdirSync(dir)
+  const files = readdirSync(dir)
     .filter((f) => /^\d{4}_[a-z0-9_]+\.sql$/.test(f))
     .sort()
-    .map((file) => {
-      const sql = readFileSync(path.join(dir, file), 'utf8')
-      const flag = /^--\s*qualink:breaking=(true|false)\s*$/m.exec(sql)
-      if (!flag) throw new Error(`migration ${file} lacks its '-- qualink:breaking=true|false' header`)
-      return {
-        version: Number(file.slice(0, 4)),
-        name: file.replace(/\.sql$/, ''),
-        breaking: flag[1] === 'true',
-        sql,
-      }
-    })
+  // Two files with one version would make the second fail on qualink_migrations' primary key at
+  // start-up, far from the cause: refuse here and name both.
+  for (let i = 1; i < files.length; i++) {
+    if (files[i]!.slice(0, 4) === files[i - 1]!.slice(0, 4)) {
+      throw new Error(
+        `migrations ${files[i - 1]} and ${files[i]} (${dialect}) share version ${files[i]!.slice(0, 4)}: renumber the newer one`,
+      )
+    }
+  }
+  return files.map((file) => {
+    const sql = readFileSync(path.join(dir, file), 'utf8')
+    const flag = /^--\s*qualink:breaking=(true|false)\s*$/m.exec(sql)
+    if (!flag) throw new Error(`migration ${file} lacks its '-- qualink:breaking=true|false' header`)
+    return {
+      version: Number(file.slice(0, 4)),
+      name: file.replace(/\.sql$/, ''),
+      breaking: flag[1] === 'true',
+      sql,
+    }
+  })
 }
 
 /**
