@@ -16,7 +16,12 @@ export interface HttpStub {
   close(): Promise<void>
 }
 
-export async function startStub(answer: (req: StubRequest) => StubAnswer): Promise<HttpStub> {
+/** `host`/`port`: another loopback address or a fixed port (the DNS rebinding test needs both) */
+export async function startStub(
+  answer: (req: StubRequest) => StubAnswer,
+  host = '127.0.0.1',
+  port = 0,
+): Promise<HttpStub> {
   const requests: StubRequest[] = []
   const open = new Set<http.ServerResponse>()
   const server = http.createServer((req, res) => {
@@ -39,10 +44,10 @@ export async function startStub(answer: (req: StubRequest) => StubAnswer): Promi
       res.end(a.body ?? '')
     })
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
+  await new Promise<void>((resolve) => server.listen(port, host, resolve))
+  const bound = (server.address() as AddressInfo).port
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://${host}:${bound}`,
     requests,
     close: async () => {
       for (const res of open) res.socket?.destroy()

@@ -1,10 +1,13 @@
 /**
  * Admin-owned egress allowlist: scheme + host + port, nothing else (perf-reliability.md §4, OWASP
  * SSRF cheat sheet). A URL outside it is refused before any connection is opened. On-prem ERPs
- * live on private addresses, so private ranges are allowed when listed; the cloud metadata range
- * (169.254.0.0/16) is refused even then.
+ * live on private addresses, so private ranges are allowed when listed; what a listed name may
+ * resolve to (never link-local, metadata or unspecified addresses unless `allowAddresses` covers
+ * them) is checked at connect time by address-policy.ts.
  */
+import type { BlockList } from 'node:net'
 import { PermanentError } from '../../engine/errors.ts'
+import { allowedExplicitly, classify, METADATA_NAMES, parseAllowAddresses } from './address-policy.ts'
 
 const DEFAULT_PORTS: Record<string, string> = { 'http:': '80', 'https:': '443' }
 
@@ -14,15 +17,17 @@ export function originKey(url: URL): string {
   return `${url.protocol}//${url.hostname.toLowerCase()}:${port}`
 }
 
-function isLinkLocal(hostname: string): boolean {
-  return /^169\.254\./.test(hostname) || /^\[?fe80:/i.test(hostname)
-}
-
 export class EgressAllowlist {
   private readonly origins: ReadonlySet<string>
+  /** addresses and blocks the admin allowed although they are link-local, loopback, … */
+  readonly explicitAddresses: BlockList
 
-  /** entries like `https://erp.plant-a.local:44300` or `http://127.0.0.1:4101` */
-  constructor(entries: readonly string[]) {
+  /**
+   * entries like `https://erp.plant-a.local:44300` or `http://127.0.0.1:4101`; `allowAddresses`
+   * (addresses or CIDR blocks) lets a listed host resolve to an otherwise blocked address
+   */
+  constructor(entries: readonly string[], opts: { allowAddresses?: readonly string[] } = {}) {
+    this.explicitAddresses = parseAllowAddresses(opts.allowAddresses ?? [], 'egress allowAddresses')
     const out = new Set<string>()
     for (const [i, e] of entries.entries()) {
       let u: URL
@@ -38,10 +43,15 @@ export class EgressAllowlist {
           'QLK_CONFIG_INVALID',
           `egress allowlist[${i}]: '${e}' must be scheme://host[:port] only (no path, query or credentials)`,
         )
-      if (isLinkLocal(u.hostname))
+      const cls = /^[\d.]+$|^\[/.test(u.hostname) ? classify(u.hostname) : 'routable'
+      if (
+        METADATA_NAMES.has(u.hostname.toLowerCase()) ||
+        ((cls === 'link-local' || cls === 'metadata' || cls === 'unspecified') &&
+          !allowedExplicitly(this.explicitAddresses, u.hostname))
+      )
         throw new PermanentError(
           'QLK_CONFIG_INVALID',
-          `egress allowlist[${i}]: link-local ${u.hostname} is never allowed`,
+          `egress allowlist[${i}]: ${u.hostname} is ${cls === 'routable' ? 'a metadata endpoint' : `a ${cls} address`}; refused unless egress.allowAddresses lists it`,
         )
       out.add(originKey(u))
     }

@@ -1,5 +1,7 @@
 /**
  * The one outbound HTTP client every connector uses (DESIGN §5): allowlist before any connection,
+ * the host resolved once and the connection pinned to the vetted address (no DNS rebinding;
+ * address-policy.ts, pinned-http.ts),
  * circuit breaker and token bucket per target (scheme://host:port), a per-request timeout shorter
  * than the engine lease, a client span per request whose W3C traceparent is sent, redirects only
  * within the same origin, and every outcome classified as RetryableError / PermanentError for the
@@ -10,6 +12,7 @@
  */
 import { PermanentError } from '../../engine/errors.ts'
 import { activeTraceIds, startSpan } from '../../observability/tracing.ts'
+import { type Resolver, systemResolver, vetHost } from './address-policy.ts'
 import { type EgressAllowlist, originKey } from './allowlist.ts'
 import { type BreakerSettings, CircuitBreaker, DEFAULT_BREAKER } from './circuit-breaker.ts'
 import { type Clock, systemClock } from './clock.ts'
@@ -21,13 +24,14 @@ import {
   RemoteRejected,
 } from './http-errors.ts'
 import { type CallOutcome, type EgressMetrics, noopMetrics } from './metrics.ts'
+import { type PinnedAgents, pinnedAgents, sendPinned } from './pinned-http.ts'
 import {
   DEFAULT_RATE_LIMIT,
   type RateLimitSettings,
   type SharedLimitsRef,
   TokenBucket,
 } from './rate-limit.ts'
-import { DEFAULT_MAX_RESPONSE_BYTES, ResponseTooLarge, readCapped } from './read-body.ts'
+import { DEFAULT_MAX_RESPONSE_BYTES, ResponseTooLarge } from './read-body.ts'
 
 export const DEFAULT_TIMEOUT_MS = 10_000
 
@@ -52,6 +56,8 @@ export interface EgressOptions {
   readonly shared?: SharedLimitsRef
   /** headers sent on every request (auth) */
   readonly defaultHeaders?: Readonly<Record<string, string>>
+  /** DNS resolution (default: the system's); tests inject one to simulate DNS rebinding */
+  readonly resolver?: Resolver
 }
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'MERGE' | 'DELETE'
@@ -88,6 +94,7 @@ export class EgressClient {
   private readonly breakers = new Map<string, CircuitBreaker>()
   private readonly clock: Clock
   private readonly metrics: EgressMetrics
+  private readonly agents: PinnedAgents = pinnedAgents()
   readonly timeoutMs: number
 
   constructor(private readonly o: EgressOptions) {
@@ -205,15 +212,30 @@ export class EgressClient {
           durationMs: performance.now() - started,
         })
       }
-      let res: Response
-      let text: string
+      let res: Awaited<ReturnType<typeof sendPinned>>
       const timeout = req.timeoutMs ?? this.timeoutMs
       const abort = new AbortController()
       const timer = setTimeout(() => abort.abort(), timeout)
       try {
-        res = await fetch(url, { method, headers, body, redirect: 'manual', signal: abort.signal })
-        text = await readCapped(res, this.o.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES)
+        // Resolved once per attempt; the socket goes to the address that passed (no rebinding).
+        const to = await vetHost(url.hostname, {
+          resolver: this.o.resolver ?? systemResolver,
+          explicit: this.o.allowlist.explicitAddresses,
+          connector: this.o.connector,
+        })
+        res = await sendPinned(url, to, {
+          method,
+          headers,
+          body,
+          signal: abort.signal,
+          maxBytes: this.o.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
+          agents: this.agents,
+        })
       } catch (err) {
+        if (err instanceof PermanentError) {
+          done('permanent', undefined, err.code)
+          throw err
+        }
         if (err instanceof ResponseTooLarge) {
           // The remote answered; its answer is what is wrong, and the same request gets the same answer.
           t.breaker.success()
@@ -239,7 +261,7 @@ export class EgressClient {
       } finally {
         clearTimeout(timer)
       }
-      const status = res.status
+      const { status, text } = res
       const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'), this.clock.now())
       if (status === 429) {
         // The remote is alive and asked us to wait: not a breaker failure. Pause the whole target so

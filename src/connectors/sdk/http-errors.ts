@@ -94,7 +94,10 @@ const NOT_SENT = new Set([
 ])
 
 export function networkFailure(err: unknown, context: string): EgressFailure {
-  const cause = (err as { cause?: { code?: unknown; message?: unknown } } | undefined)?.cause
+  // fetch wraps the socket error in `cause`; node:http (pinned-http.ts) and DNS throw it bare.
+  const cause =
+    (err as { cause?: { code?: unknown; message?: unknown } } | undefined)?.cause ??
+    (err as { code?: unknown; message?: unknown } | undefined)
   const code = typeof cause?.code === 'string' ? cause.code : ''
   const detail =
     typeof cause?.message === 'string' ? cause.message : err instanceof Error ? err.message : String(err)
