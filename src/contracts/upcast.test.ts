@@ -107,6 +107,7 @@ describe('catalogue', () => {
       'qms.capa.closed.v1',
       'mes.operation.completed.v1',
       'mes.packaging.verified.v1',
+      'mes.measurement.sampled.v1',
       'lims.result.reported.v1',
       'crm.complaint.opened.v1',
       'md.material.upserted.v1',

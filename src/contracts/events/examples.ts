@@ -197,6 +197,23 @@ export const EVENT_EXAMPLES: Readonly<Record<string, unknown>> = {
     produced: [{ lot: 'F-9001', material: 'M-900', quantity: { units: 40, scale: 0, uom: 'EA' } }],
     audit: { ...audit, sourceSystem: 'mes-p100', equipment: 'LATHE-2' },
   },
+  'mes.measurement.sampled.v1': {
+    plant: 'P100',
+    equipment: 'LATHE-2',
+    measurement: { characteristic: 'DIA', value: '12.104', unit: 'MM', takenAt: '2025-03-04T10:14:00Z' },
+    summary: {
+      count: 600,
+      mean: '12.104',
+      min: '12.08',
+      max: '12.13',
+      from: '2025-03-04T10:13:00Z',
+      to: '2025-03-04T10:14:00Z',
+    },
+    productionOrder: '1000456',
+    operation: '0030',
+    origin: { endpoint: 'opc.tcp://lathe-2:4840', node: 'ns=2;s=Lathe2.Diameter' },
+    audit: { ...audit, sourceSystem: 'mes-p100-opcua', equipment: 'LATHE-2' },
+  },
   'mes.packaging.verified.v1': {
     lot: 'F-9001',
     plant: 'P100',

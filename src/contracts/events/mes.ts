@@ -12,6 +12,16 @@ const Measurement = Strict({
   takenAt: Type.Optional(Timestamp),
 })
 
+/** n, mean, min, max of the good values a sampled result stands for (from…to: their source times). */
+const Summary = Strict({
+  count: Type.Integer({ minimum: 1 }),
+  mean: DecimalString,
+  min: DecimalString,
+  max: DecimalString,
+  from: Timestamp,
+  to: Timestamp,
+})
+
 /** MES events: operations with measurements and genealogy (ISA-95 MaterialActual Consumed/Produced). */
 export const mesEventTypes = [
   defineEventType({
@@ -28,6 +38,27 @@ export const mesEventTypes = [
       measurements: Type.Array(Measurement),
       consumed: Type.Array(LotQuantity),
       produced: Type.Array(LotQuantity),
+      audit: Audit,
+    }),
+  }),
+  defineEventType({
+    type: 'mes.measurement.sampled.v1',
+    routing: 'transactional',
+    description:
+      'A sampled result of shop-floor telemetry (every Nth value, or one summary per window), not each raw value.',
+    schema: Strict({
+      plant: PlantId,
+      /** the machine or resource that measured (ISA-95 equipment) */
+      equipment: Type.String({ minLength: 1, maxLength: 128 }),
+      measurement: Measurement,
+      /** present for a window summary; `measurement.value` is then its mean */
+      summary: Type.Optional(Summary),
+      /** what was running when the value was taken, read from the source's context nodes */
+      productionOrder: Type.Optional(Id),
+      operation: Type.Optional(Type.String({ minLength: 1, maxLength: 16 })),
+      lot: Type.Optional(Id),
+      /** where the value came from, e.g. an OPC UA endpoint and NodeId */
+      origin: Strict({ endpoint: Type.String({ minLength: 1, maxLength: 256 }), node: Id }),
       audit: Audit,
     }),
   }),
