@@ -59,6 +59,8 @@ describe('lot stock movements', () => {
     }
     expect(Object.keys(SAP_MOVEMENT_TYPES).sort()).toEqual([
       '122',
+      '301',
+      '303',
       '309',
       '321',
       '331',

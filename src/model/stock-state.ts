@@ -80,6 +80,11 @@ export const SAP_MOVEMENT_TYPES = {
     to: 'transferredOut',
     meaning: 'transfer posting material to material',
   },
+  // Plant to plant (erpgreat.com "SAP movement types": 301 one step, unrestricted → unrestricted of
+  // the receiving plant; 303 two steps, removal into the receiving plant's stock in transfer, placed
+  // later by 305). For the issuing plant's lot both leave it; the event names the receiving plant.
+  '301': { from: 'unrestricted', to: 'transferredOut', meaning: 'plant to plant in one step' },
+  '303': { from: 'unrestricted', to: 'transferredOut', meaning: 'plant to plant in two steps (removal)' },
   // 343 is SAP's standard blocked → unrestricted transfer posting (not in the reference table; verify per ERP).
   '343': { from: 'blocked', to: 'unrestricted', meaning: 'blocked → unrestricted' },
 } as const satisfies Record<string, { from: Bucket; to: StockPlace; meaning: string }>

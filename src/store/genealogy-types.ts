@@ -14,7 +14,8 @@ export interface GenealogyEdge {
   readonly plant: string
   readonly fromLot: string
   readonly toLot: string
-  readonly kind: 'consumed' | 'split'
+  /** consumed → produced per operation; a 309 split; a plant-to-plant transfer (301/303) */
+  readonly kind: 'consumed' | 'split' | 'transfer'
   readonly operation: string | null
   readonly productionOrder: string | null
   readonly quantity: { units: number; scale: number; uom: string } | null

@@ -19,54 +19,7 @@ import {
   untilTailCaughtUp,
 } from '../dialects.ts'
 import { append, until } from '../engine/harness.ts'
-
-const audit = { timestamp: '2026-11-27T08:00:00Z', sourceSystem: 'test', approvalStatus: 'not_required' }
-const kg = (n: number) => ({ units: n * 1000, scale: 3, uom: 'KG' })
-
-function ev(type: string, plant: string, subject: string, data: Record<string, unknown>): CloudEvent {
-  return {
-    specversion: '1.0',
-    id: randomUUID(),
-    source: 'urn:test',
-    type,
-    subject,
-    plant,
-    data: { ...data, audit },
-  } as unknown as CloudEvent
-}
-const receipt = (lot: string, material: string, qty: number, plant = 'P100') =>
-  ev('erp.goods_receipt.posted.v1', plant, lot, {
-    materialDocument: { id: randomUUID().slice(0, 10), year: 2026, item: '0001' },
-    lot: { id: lot, material, plant },
-    supplier: 'V-42',
-    quantity: kg(qty),
-    bucket: 'unrestricted',
-  })
-const operation = (plant: string, order: string, consumed: string[], produced: string[]) =>
-  ev('mes.operation.completed.v1', plant, order, {
-    operation: { productionOrder: order, number: '0010' },
-    plant,
-    measurements: [],
-    consumed: consumed.map((lot) => ({ lot, material: 'RAW', quantity: kg(1) })),
-    produced: produced.map((lot) => ({ lot, material: 'FG', quantity: kg(1) })),
-  })
-const split = (lot: string, target: string, qty: number) =>
-  ev('erp.stock.posted.v1', 'P100', lot, {
-    materialDocument: { id: randomUUID().slice(0, 10), year: 2026, item: '0001' },
-    movementType: '309',
-    lot: { id: lot, material: 'FG', plant: 'P100' },
-    from: 'unrestricted',
-    to: 'transferredOut',
-    quantity: kg(qty),
-    targetLot: target,
-  })
-const shipped = (lot: string, customer: string, qty: number) =>
-  ev('erp.delivery.shipped.v1', 'P100', lot, {
-    delivery: `80${Math.floor(Math.random() * 1e6)}`,
-    plant: 'P100',
-    customer,
-    lines: [{ item: '000010', material: 'FG', lot, quantity: kg(qty) }],
-  })
+import { cancelled, documentOf, ev, kg, operation, receipt, shipped, split } from './genealogy-events.ts'
 
 describe.each(DIALECTS)('genealogy and traceability on %s', (dialect: Dialect) => {
   let db: TestDatabase
@@ -135,7 +88,7 @@ describe.each(DIALECTS)('genealogy and traceability on %s', (dialect: Dialect) =
 
   it('undoes a reversed goods receipt and a cancelled posting exactly, and ships out of unrestricted', async () => {
     const gr = receipt('R5', 'RAW', 40)
-    const grDoc = (gr.data as { materialDocument: { id: string; year: number } }).materialDocument
+    const grDoc = documentOf(gr)
     const release = ev('erp.stock.posted.v1', 'P100', 'R5', {
       materialDocument: { id: 'M-REL-5', year: 2026, item: '0001' },
       movementType: '321',
@@ -145,15 +98,9 @@ describe.each(DIALECTS)('genealogy and traceability on %s', (dialect: Dialect) =
       quantity: kg(15),
     })
     const cut = split('R5', 'R5A', 5)
-    const cutDoc = (cut.data as { materialDocument: { id: string; year: number } }).materialDocument
+    const cutDoc = documentOf(cut)
     await append(store, gr, release, cut)
-    const cancel = (doc: { id: string; year: number }, lot: string) =>
-      ev('erp.material_document.cancelled.v1', 'P100', lot, {
-        materialDocument: { id: randomUUID().slice(0, 10), year: 2026, item: '0001' },
-        cancelledDocument: doc,
-        lot: { id: lot, material: 'RAW', plant: 'P100' },
-      })
-    await append(store, cancel({ id: 'M-REL-5', year: 2026 }, 'R5'), cancel(cutDoc, 'R5'))
+    await append(store, cancelled({ id: 'M-REL-5', year: 2026 }, 'R5'), cancelled(cutDoc, 'R5'))
     await append(
       store,
       ev('erp.goods_receipt.reversed.v1', 'P100', 'R5', {

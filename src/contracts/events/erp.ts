@@ -45,7 +45,8 @@ export const erpEventTypes = [
   defineEventType({
     type: 'erp.stock.posted.v1',
     routing: 'transactional',
-    description: 'A stock movement between buckets of one lot (321, 350, 349, 553, 331, 122, 309).',
+    description:
+      'A stock movement between buckets of one lot (321, 350, 349, 553, 331, 122, 309), or out of it to another plant (301, 303: targetPlant).',
     schema: Strict({
       materialDocument: MaterialDocument,
       movementType: MovementType,
@@ -56,6 +57,8 @@ export const erpEventTypes = [
       inspectionLot: Type.Optional(Id),
       targetMaterial: Type.Optional(Id),
       targetLot: Type.Optional(Id),
+      /** the receiving plant of a plant-to-plant transfer (301/303); the batch keeps its number unless targetLot says otherwise */
+      targetPlant: Type.Optional(PlantId),
       reference: Type.Optional(
         Type.String({ maxLength: 64, description: 'Idempotency reference written on the document' }),
       ),

@@ -54,7 +54,12 @@ ${buckets.map(([bucket, q]) => html`<tr><td>${bucket}</td><td class="num">${qty(
 }
 
 function edgeNote(e: GenealogyEdge): Html {
-  const how = e.kind === 'split' ? 'split' : e.productionOrder ? `order ${e.productionOrder}` : 'consumed'
+  const how =
+    e.kind === 'split' || e.kind === 'transfer'
+      ? e.kind
+      : e.productionOrder
+        ? `order ${e.productionOrder}`
+        : 'consumed'
   return html` <span class="muted">${how}${e.quantity ? `, ${qty(e.quantity)}` : ''}</span>`
 }
 
