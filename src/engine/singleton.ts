@@ -86,12 +86,12 @@ type Duty = Pick<SingletonOptions, 'run' | 'halt'>
 
 /** A duty that is a resource: opened when this process takes the lease, closed when it loses it. */
 export function resourceDuty(
-  open: () => Promise<{ close(): Promise<void> }> | { close(): Promise<void> },
+  open: (lease: Lease) => Promise<{ close(): Promise<void> }> | { close(): Promise<void> },
 ): Duty {
   let handle: { close(): Promise<void> } | undefined
   return {
-    run: async () => {
-      handle = await open()
+    run: async (lease) => {
+      handle = await open(lease)
     },
     halt: async () => {
       const h = handle

@@ -251,7 +251,7 @@ export async function startQualink(opts: QualinkOptions = {}): Promise<Qualink> 
     ...(opts.feeds ?? []).map((cfg) =>
       singleton(
         `ingress:${cfg.name}`,
-        resourceDuty(() => startPollingFeed(cfg, store, () => translation.wake())),
+        resourceDuty((lease) => startPollingFeed(cfg, store, () => translation.wake(), lease)),
       ),
     ),
     ...(opts.amqpSources ?? []).map((cfg) =>
@@ -293,7 +293,7 @@ export async function startQualink(opts: QualinkOptions = {}): Promise<Qualink> 
     sources.push(
       singleton(
         `relay:${cfg.name ?? 'amqp'}`,
-        resourceDuty(() => startAmqpRelay(store, cfg)),
+        resourceDuty((lease) => startAmqpRelay(store, cfg, lease)),
       ),
     )
   }
@@ -302,7 +302,7 @@ export async function startQualink(opts: QualinkOptions = {}): Promise<Qualink> 
     sources.push(
       singleton(
         `relay:${cfg.name ?? 'nats'}`,
-        resourceDuty(() => startNatsRelay(store, cfg)),
+        resourceDuty((lease) => startNatsRelay(store, cfg, lease)),
       ),
     )
   }

@@ -1,5 +1,6 @@
+import { QualinkError } from '../contracts/errors.ts'
 import type { XrefKey, XrefRow } from '../mapping/xref.ts'
-import type { Scope, StoredRawDelivery } from './types.ts'
+import type { Lease, Scope, StoredRawDelivery } from './types.ts'
 
 /** How one translation attempt of a raw delivery ended. */
 export type RawOutcome =
@@ -13,6 +14,14 @@ export type RawOutcome =
     }
   | { readonly status: 'dead'; readonly code: string; readonly error: string }
   | { readonly status: 'pending'; readonly retryInMs: number; readonly code: string; readonly error: string }
+
+/** The error of a fenced cursor write whose lease no longer holds (see IngressStore.setCursor). */
+export function cursorFenceLost(name: string, fence: Lease | undefined): QualinkError {
+  return new QualinkError(
+    'QLK_LEASE_LOST',
+    `cursor ${name}: lease ${fence?.name} token ${fence?.token} no longer holds; the cursor was not moved`,
+  )
+}
 
 export function xrefKeyString(k: XrefKey): string {
   return JSON.stringify([k.plant, k.system, k.entityType, k.externalCode])
@@ -38,6 +47,11 @@ export interface IngressStore {
   /** Upserts mappings in one transaction, audited; parked deliveries waiting for any of them resume. */
   upsertXref(rows: readonly XrefRow[], actor: string): Promise<{ upserted: number; resumed: number }>
   getCursor(name: string): Promise<string | null>
-  setCursor(name: string, cursor: string): Promise<void>
+  /**
+   * Moves a durable cursor. With `fence` (the lease of the singleton that owns the cursor) the
+   * write happens only while that lease is still held with that token, else QLK_LEASE_LOST: a
+   * paused former owner can never move the cursor back over its successor's progress.
+   */
+  setCursor(name: string, cursor: string, fence?: Lease): Promise<void>
   listXref(scope: Scope, filter: { system?: string; entityType?: string; limit: number }): Promise<XrefRow[]>
 }

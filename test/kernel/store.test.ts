@@ -114,4 +114,24 @@ describe.each(DIALECTS)('store on %s', (dialect: Dialect) => {
     expect(taken?.token).toBe(2)
     expect(await store.renewLease(short!, 60_000)).toBeUndefined()
   })
+
+  it('moves a fenced cursor only while its lease holds: a taken-over owner cannot move it back', async () => {
+    const a = await store.acquireLease('relay:fenced', 'A', 1)
+    await store.ingress.setCursor('relay:fenced', 'a-1')
+    expect(await store.ingress.getCursor('relay:fenced')).toBe('a-1')
+    await until(async () => (await store.now()) > a!.expiresAtMs, 5000)
+    const b = await store.acquireLease('relay:fenced', 'B', 60_000)
+    await store.ingress.setCursor('relay:fenced', 'b-9', b)
+    await expect(store.ingress.setCursor('relay:fenced', 'a-2', a)).rejects.toMatchObject({
+      code: 'QLK_LEASE_LOST',
+    })
+    expect(await store.ingress.getCursor('relay:fenced')).toBe('b-9')
+    // a first write under a lease creates the row; under a lost lease nothing is created
+    await store.ingress.setCursor('feed:new', 'c-1', b)
+    await expect(store.ingress.setCursor('feed:other', 'x', a)).rejects.toMatchObject({
+      code: 'QLK_LEASE_LOST',
+    })
+    expect(await store.ingress.getCursor('feed:new')).toBe('c-1')
+    expect(await store.ingress.getCursor('feed:other')).toBeNull()
+  })
 })

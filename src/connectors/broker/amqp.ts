@@ -4,6 +4,7 @@ import amqp from 'amqplib'
 import {
   decodeCursor,
   encodeCursor,
+  type Lease,
   LOG_START,
   type LogCursor,
   type RawDelivery,
@@ -27,7 +28,7 @@ export interface AmqpRelayConfig {
  * deduplicate by `messageId` (the event id). A lost connection (broker restart, network cut)
  * fails the pass in flight, which is retried on a new connection at the next tick.
  */
-export async function startAmqpRelay(store: Store, cfg: AmqpRelayConfig) {
+export async function startAmqpRelay(store: Store, cfg: AmqpRelayConfig, fence?: Lease) {
   const name = `relay:${cfg.name ?? 'amqp'}`
   let link: { conn: amqp.ChannelModel; ch: amqp.ConfirmChannel } | undefined
   const connect = async () => {
@@ -71,7 +72,7 @@ export async function startAmqpRelay(store: Store, cfg: AmqpRelayConfig) {
       await ch.waitForConfirms()
       published += page.events.length
       cursor = page.cursor
-      await store.ingress.setCursor(name, encodeCursor(cursor))
+      await store.ingress.setCursor(name, encodeCursor(cursor), fence)
     }
   }
 

@@ -1,6 +1,13 @@
 import { type JetStreamClient, jetstream } from '@nats-io/jetstream'
 import { connect, type NatsConnection } from '@nats-io/transport-node'
-import { decodeCursor, encodeCursor, LOG_START, type LogCursor, type Store } from '../../store/types.ts'
+import {
+  decodeCursor,
+  encodeCursor,
+  type Lease,
+  LOG_START,
+  type LogCursor,
+  type Store,
+} from '../../store/types.ts'
 import { relayLoop } from './relay-loop.ts'
 
 export interface NatsRelayConfig {
@@ -27,7 +34,8 @@ export interface NatsRelay {
  * before fsync: consumers must deduplicate durably by event id; a relayed event stays
  * re-publishable from the log. Run it as a lease-fenced singleton (one relay per cursor).
  */
-export async function startNatsRelay(store: Store, cfg: NatsRelayConfig): Promise<NatsRelay> {
+/** `fence`: the singleton's lease; cursor writes then fail once it no longer holds (IngressStore.setCursor). */
+export async function startNatsRelay(store: Store, cfg: NatsRelayConfig, fence?: Lease): Promise<NatsRelay> {
   const nc: NatsConnection = await connect({ servers: cfg.servers, maxReconnectAttempts: -1 })
   const js: JetStreamClient = jetstream(nc)
   const name = `relay:${cfg.name ?? 'nats'}`
@@ -51,7 +59,7 @@ export async function startNatsRelay(store: Store, cfg: NatsRelayConfig): Promis
       published += acks.length
       duplicates += acks.filter((a) => a.duplicate).length
       cursor = page.cursor
-      await store.ingress.setCursor(name, encodeCursor(cursor))
+      await store.ingress.setCursor(name, encodeCursor(cursor), fence)
     }
   }
 

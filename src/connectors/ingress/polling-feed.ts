@@ -1,4 +1,4 @@
-import type { RawDelivery, Store } from '../../store/types.ts'
+import type { Lease, RawDelivery, Store } from '../../store/types.ts'
 
 export interface PollingFeedConfig {
   readonly name: string
@@ -18,7 +18,7 @@ export interface PollingFeedConfig {
  * stored as a raw delivery, then the cursor advances. A crash in between re-reads items that
  * deduplicate on their delivery id; the cursor never runs ahead of what was stored.
  */
-export function startPollingFeed(cfg: PollingFeedConfig, store: Store, onStored: () => void) {
+export function startPollingFeed(cfg: PollingFeedConfig, store: Store, onStored: () => void, fence?: Lease) {
   let timer: NodeJS.Timeout | undefined
   let closed = false
   let running: Promise<unknown> = Promise.resolve()
@@ -35,7 +35,7 @@ export function startPollingFeed(cfg: PollingFeedConfig, store: Store, onStored:
         body: item.body,
       }
       await store.insertRawDelivery(d)
-      await store.ingress.setCursor(cfg.name, item.cursor)
+      await store.ingress.setCursor(cfg.name, item.cursor, fence)
     }
     if (items.length > 0) onStored()
     return items.length

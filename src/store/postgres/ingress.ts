@@ -1,9 +1,9 @@
 import type pg from 'pg'
 import type { XrefKey, XrefRow } from '../../mapping/xref.ts'
-import { type IngressStore, type RawOutcome, xrefKeyString } from '../ingress-types.ts'
+import { cursorFenceLost, type IngressStore, type RawOutcome, xrefKeyString } from '../ingress-types.ts'
 import { toRawDelivery } from '../rows.ts'
 import { scopeClause } from '../scope-sql.ts'
-import type { AuditEntry, Scope, StoredRawDelivery } from '../types.ts'
+import type { AuditEntry, Lease, Scope, StoredRawDelivery } from '../types.ts'
 
 type Row = Record<string, unknown>
 const dollar = (i: number) => `$${i + 1}`
@@ -139,12 +139,24 @@ export class PostgresIngress implements IngressStore {
     return r.rows[0] ? String(r.rows[0].cursor) : null
   }
 
-  async setCursor(name: string, cursor: string): Promise<void> {
-    await this.pool.query(
-      `INSERT INTO ingress_cursors (name, cursor, updated_at_ms) VALUES ($1, $2, ${NOW})
+  async setCursor(name: string, cursor: string, fence?: Lease): Promise<void> {
+    if (!fence) {
+      await this.pool.query(
+        `INSERT INTO ingress_cursors (name, cursor, updated_at_ms) VALUES ($1, $2, ${NOW})
+         ON CONFLICT (name) DO UPDATE SET cursor = excluded.cursor, updated_at_ms = excluded.updated_at_ms`,
+        [name, cursor],
+      )
+      return
+    }
+    // The lease row is locked (FOR SHARE) so it cannot be taken over between check and write.
+    const r = await this.pool.query(
+      `INSERT INTO ingress_cursors (name, cursor, updated_at_ms)
+       SELECT $1, $2, ${NOW} FROM leases
+        WHERE name = $3 AND token = $4 AND expires_at_ms > ${NOW} FOR SHARE
        ON CONFLICT (name) DO UPDATE SET cursor = excluded.cursor, updated_at_ms = excluded.updated_at_ms`,
-      [name, cursor],
+      [name, cursor, fence.name, fence.token],
     )
+    if (r.rowCount !== 1) throw cursorFenceLost(name, fence)
   }
 
   async listXref(

@@ -1,9 +1,9 @@
 import type Database from 'better-sqlite3'
 import type { XrefKey, XrefRow } from '../../mapping/xref.ts'
-import { type IngressStore, type RawOutcome, xrefKeyString } from '../ingress-types.ts'
+import { cursorFenceLost, type IngressStore, type RawOutcome, xrefKeyString } from '../ingress-types.ts'
 import { toRawDelivery } from '../rows.ts'
 import { scopeClause } from '../scope-sql.ts'
-import type { AuditEntry, Scope, StoredRawDelivery } from '../types.ts'
+import type { AuditEntry, Lease, Scope, StoredRawDelivery } from '../types.ts'
 
 type Row = Record<string, unknown>
 const q = () => '?'
@@ -140,11 +140,15 @@ export class SqliteIngress implements IngressStore {
     return r ? String(r.cursor) : null
   }
 
-  async setCursor(name: string, cursor: string): Promise<void> {
-    this.db
-      .prepare(`INSERT INTO ingress_cursors (name, cursor, updated_at_ms) VALUES (?, ?, ${NOW})
+  async setCursor(name: string, cursor: string, fence?: Lease): Promise<void> {
+    // One statement: the lease check and the write cannot be split by another writer.
+    const r = this.db
+      .prepare(`INSERT INTO ingress_cursors (name, cursor, updated_at_ms)
+        SELECT ?, ?, ${NOW} WHERE ? IS NULL OR EXISTS
+          (SELECT 1 FROM leases WHERE name = ? AND token = ? AND expires_at_ms > ${NOW})
         ON CONFLICT (name) DO UPDATE SET cursor = excluded.cursor, updated_at_ms = excluded.updated_at_ms`)
-      .run(name, cursor)
+      .run(name, cursor, fence?.name ?? null, fence?.name ?? null, fence?.token ?? null)
+    if (r.changes !== 1) throw cursorFenceLost(name, fence)
   }
 
   async listXref(
