@@ -25,6 +25,7 @@ import type { SloIndicator } from '../observability/slo.ts'
 import { buildFieldCipher } from '../security/encryption-config.ts'
 import { retentionProblems } from '../security/retention.ts'
 import type { QualinkOptions } from '../server/qualink.ts'
+import { apiLimitsFrom } from '../server/rate-limit.ts'
 import {
   erpByPlant,
   notifyByPlant,
@@ -105,6 +106,7 @@ export function buildRuntime(loaded: LoadedConfig, env: NodeJS.ProcessEnv = proc
       connectors[name] = kind.connector.instantiate(c.config, {
         name,
         allowlist: config.egress?.allowlist[name] ?? [],
+        allowAddresses: config.egress?.allowAddresses?.[name],
         leaseMs,
         metrics: connectorMetrics,
         environment: { env, baseDir },
@@ -272,6 +274,13 @@ export function buildRuntime(loaded: LoadedConfig, env: NodeJS.ProcessEnv = proc
     leaseTtlMs: leaseMs,
     singletonLeaseMs: server.singletonLeaseMs,
     tracing: server.tracing,
+    apiLimits: server.limits?.enabled === false ? (false as const) : apiLimitsFrom(server.limits),
+    tls: server.tls && {
+      certFile: path.resolve(baseDir, server.tls.certFile),
+      keyFile: path.resolve(baseDir, server.tls.keyFile),
+      caFile: server.tls.caFile === undefined ? undefined : path.resolve(baseDir, server.tls.caFile),
+      minVersion: server.tls.minVersion,
+    },
     webhooks,
     translators,
     mqtt,

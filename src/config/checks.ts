@@ -58,9 +58,10 @@ function checkConnectors(doc: Obj, out: FieldProblem[]): void {
     out.push(...bad)
     const list = Array.isArray(allow[name]) ? (allow[name] as unknown[]) : []
     const origins: string[] = []
+    const addresses = allowAddressesOf(doc, name, out)
     list.forEach((entry, i) => {
       try {
-        new EgressAllowlist([String(entry)])
+        new EgressAllowlist([String(entry)], { allowAddresses: addresses })
         origins.push(String(entry))
       } catch (e) {
         out.push({ path: `/egress/allowlist/${seg(name)}/${i}`, message: (e as Error).message })
@@ -74,7 +75,7 @@ function checkConnectors(doc: Obj, out: FieldProblem[]): void {
       // targets that come from the environment (a notify webhook URL) are checked at start
       continue
     }
-    const allowed = new EgressAllowlist(origins)
+    const allowed = new EgressAllowlist(origins, { allowAddresses: addresses })
     for (const t of targets) {
       if (allowed.allows(new URL(t))) continue
       const field = config.baseUrl === t ? '/baseUrl' : ''
@@ -83,6 +84,19 @@ function checkConnectors(doc: Obj, out: FieldProblem[]): void {
         message: `${new URL(t).origin} is not on the egress allowlist (egress.allowlist.${name}: ${origins.join(', ') || 'none'})`,
       })
     }
+  }
+}
+
+/** `egress.allowAddresses.<connector>` when every entry parses (each bad one is a problem) */
+function allowAddressesOf(doc: Obj, name: string, out: FieldProblem[]): string[] {
+  const all = isObject(doc.egress) && isObject(doc.egress.allowAddresses) ? doc.egress.allowAddresses : {}
+  const list = Array.isArray(all[name]) ? (all[name] as unknown[]).map(String) : []
+  try {
+    new EgressAllowlist([], { allowAddresses: list })
+    return list
+  } catch (e) {
+    out.push({ path: `/egress/allowAddresses/${seg(name)}`, message: (e as Error).message })
+    return []
   }
 }
 

@@ -43,6 +43,45 @@ export const ServerConfig = Type.Object(
      * duty moves to another process this long after its last renewal (renewed every third of it)
      */
     singletonLeaseMs: Type.Optional(Type.Integer({ minimum: 1000, maximum: 600_000 })),
+    /**
+     * requests per second per API key and per OIDC subject on /v1 (docs/operations.md "Abuse
+     * limits"); `callers` gives one key or subject its own rate; `enabled: false` turns them off
+     */
+    limits: Type.Optional(
+      Type.Object(
+        {
+          enabled: Type.Optional(Type.Boolean()),
+          ratePerSecond: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 100_000 })),
+          burst: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })),
+          callers: Type.Optional(
+            Type.Record(
+              Type.String({ minLength: 1 }),
+              Type.Object(
+                {
+                  ratePerSecond: Type.Number({ exclusiveMinimum: 0, maximum: 100_000 }),
+                  burst: Type.Integer({ minimum: 1, maximum: 100_000 }),
+                },
+                closed,
+              ),
+            ),
+          ),
+        },
+        closed,
+      ),
+    ),
+    /** HTTPS served by Qualink itself (docs/operations.md "TLS"); paths relative to the file */
+    tls: Type.Optional(
+      Type.Object(
+        {
+          certFile: Type.String({ minLength: 1 }),
+          keyFile: Type.String({ minLength: 1 }),
+          /** client certificates signed by this CA are required (mutual TLS) */
+          caFile: Type.Optional(Type.String({ minLength: 1 })),
+          minVersion: Type.Optional(Type.Enum(['TLSv1.2', 'TLSv1.3'])),
+        },
+        closed,
+      ),
+    ),
     /** OpenTelemetry tracing (docs/operations.md "Tracing"); absent and no OTEL_EXPORTER_OTLP_ENDPOINT: off */
     tracing: Type.Optional(
       Type.Object(
@@ -237,7 +276,17 @@ export const QualinkConfig = Type.Object(
     connectors: Type.Optional(byName(ConnectorConfig)),
     /** admin-owned: per connector, the origins (scheme://host:port) it may reach */
     egress: Type.Optional(
-      Type.Object({ allowlist: byName(Type.Array(Type.String({ minLength: 1 }))) }, closed),
+      Type.Object(
+        {
+          allowlist: byName(Type.Array(Type.String({ minLength: 1 }))),
+          /**
+           * per connector, addresses or CIDR blocks its allowlisted hosts may resolve to although
+           * they are link-local, loopback or unspecified (docs/operations.md "Safe egress")
+           */
+          allowAddresses: Type.Optional(byName(Type.Array(Type.String({ minLength: 1 })))),
+        },
+        closed,
+      ),
     ),
     ingress: Type.Optional(IngressConfig),
     fanout: Type.Optional(FanoutConfig),

@@ -6,6 +6,7 @@ import { hasRole, requiredRole } from './auth.ts'
 import type { ServerContext } from './context.ts'
 import { collectRoutes, openapiDocument } from './openapi.ts'
 import { problem, sendProblem, toProblem } from './problem.ts'
+import { RateLimited } from './rate-limit.ts'
 import { registerEventRoutes } from './routes/events.ts'
 import { registerIngressRoutes } from './routes/ingress.ts'
 import { registerKpiRoutes } from './routes/kpis.ts'
@@ -18,6 +19,8 @@ export const BODY_LIMIT_BYTES = 1024 * 1024
 
 export function buildApp(ctx: ServerContext): FastifyInstance {
   const app = Fastify({
+    // HTTPS when server.tls is configured (server/tls.ts); plain HTTP otherwise
+    ...(ctx.https ? { https: ctx.https } : {}),
     loggerInstance: ctx.logger as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT_BYTES,
     // The correlation id rides on every log line of the request.
@@ -35,7 +38,7 @@ export function buildApp(ctx: ServerContext): FastifyInstance {
     return sendProblem(reply, { ...p, instance: req.url })
   })
   // Authentication and function-level authorization before any handler runs (OWASP API2, API5).
-  app.addHook('onRequest', async (req) => {
+  app.addHook('onRequest', async (req, reply) => {
     if (!ctx.authenticator.enabled) return
     const route = req.routeOptions.url ?? req.url.split('?')[0]!
     const need = requiredRole(req.method, route)
@@ -56,6 +59,15 @@ export function buildApp(ctx: ServerContext): FastifyInstance {
           },
         ],
       )
+    }
+    // Per-caller limits after authentication, so a key cannot spend another's (OWASP API4).
+    if (ctx.apiLimiter && route.startsWith('/v1/')) {
+      try {
+        await ctx.apiLimiter.admit(who)
+      } catch (e) {
+        if (e instanceof RateLimited) reply.header('retry-after', String(e.retryAfterSeconds))
+        throw e
+      }
     }
   })
 

@@ -1,3 +1,4 @@
+import type { SecureContextOptions, TlsOptions } from 'node:tls'
 import type { AnchorSink } from '../audit/anchors.ts'
 import type { WebhookSource } from '../connectors/ingress/webhook-source.ts'
 import type { EventRegistry } from '../contracts/registry.ts'
@@ -7,6 +8,7 @@ import type { SignatureService } from '../signatures/service.ts'
 import type { Scope, Store } from '../store/types.ts'
 import type { WriteQueue } from '../store/write-queue.ts'
 import type { Authenticator } from './auth.ts'
+import type { ApiRateLimiter } from './rate-limit.ts'
 
 /** What the HTTP layer is given; built once in server/qualink.ts. */
 export interface ServerContext {
@@ -27,6 +29,10 @@ export interface ServerContext {
   readonly ingress: { readonly sources: readonly WebhookSource[]; readonly onStored: () => void }
   /** resolves callers from API keys (disabled when none are configured) */
   readonly authenticator: Authenticator
+  /** per API key / token subject limits on /v1 (absent: authentication is off) */
+  readonly apiLimiter?: ApiRateLimiter
+  /** certificate and key when Qualink serves HTTPS itself (server/tls.ts) */
+  readonly https?: SecureContextOptions & TlsOptions
   /** electronic signatures and the two-person rule (src/signatures) */
   readonly signatures: SignatureService
   /** brings the genealogy projection up to the log before a lot query */

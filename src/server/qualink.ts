@@ -49,6 +49,8 @@ import { WriteQueue } from '../store/write-queue.ts'
 import type { ErpPort } from '../workflows/ports/erp.ts'
 import { buildApp } from './app.ts'
 import { type ApiKeyConfig, Authenticator } from './auth.ts'
+import { type ApiLimitSettings, ApiRateLimiter, DEFAULT_API_LIMITS } from './rate-limit.ts'
+import { httpsOptions, type TlsSettings } from './tls.ts'
 
 export interface QualinkOptions {
   readonly dataDir?: string
@@ -97,6 +99,13 @@ export interface QualinkOptions {
   readonly oidc?: OidcConfig
   /** dashboard users (scrypt password hashes, roles, plants): login form and sessions on /ui */
   readonly users?: readonly DashboardUser[]
+  /**
+   * requests per second per API key / token subject on /v1 (qualink.yaml `server.limits`; default
+   * server/rate-limit.ts); shared through the store on PostgreSQL; `false`: none
+   */
+  readonly apiLimits?: ApiLimitSettings | false
+  /** serve HTTPS (qualink.yaml `server.tls`); the dashboard cookie is then Secure */
+  readonly tls?: TlsSettings
   /** timeouts and attempt limits of dashboard login (defaults: security/sessions.ts) */
   readonly login?: Partial<LoginPolicy>
   /** signers (scrypt password hashes) and the two-person rule for bulk replay */
@@ -147,7 +156,10 @@ export interface Qualink {
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost'])
 
 export async function startQualink(opts: QualinkOptions = {}): Promise<Qualink> {
-  const dashboard = opts.users?.length ? new DashboardLogin(checkUsers(opts.users), opts.login) : undefined
+  // Certificate files first: a bad path fails before anything is opened.
+  const https = opts.tls ? httpsOptions(opts.tls) : undefined
+  const login = https ? { ...opts.login, secureCookie: true } : opts.login
+  const dashboard = opts.users?.length ? new DashboardLogin(checkUsers(opts.users), login) : undefined
   const auth = new Authenticator(opts.apiKeys ?? [], { oidc: opts.oidc, dashboard })
   const host = opts.host ?? '127.0.0.1'
   if (!auth.enabled && !LOOPBACK.has(host)) {
@@ -322,11 +334,16 @@ export async function startQualink(opts: QualinkOptions = {}): Promise<Qualink> 
       return `${channel}:${typeof declared === 'string' && /^[\w.@:-]{1,64}$/.test(declared) ? declared : 'anonymous'}`
     },
     authenticator: auth,
+    apiLimiter:
+      auth.enabled && opts.apiLimits !== false
+        ? new ApiRateLimiter(opts.apiLimits ?? DEFAULT_API_LIMITS, store.rateLimits)
+        : undefined,
     signatures: new SignatureService(store, opts.signatures),
     isShuttingDown: () => shuttingDown,
     wakeEngine: () => engine.wake(),
     ingress: { sources: opts.webhooks ?? [], onStored: () => translation.wake() },
     catchUpProjections: catchUp,
+    https,
   })
   // Events this process stored may have made runs due: claim them now, not at the next poll.
   app.addHook('onResponse', async (req) => {

@@ -73,6 +73,8 @@ export interface ConnectorRuntime {
   readonly name: string
   /** admin-owned: scheme://host:port entries this instance may reach */
   readonly allowlist: readonly string[]
+  /** admin-owned: addresses or CIDR blocks those hosts may resolve to although blocked by default */
+  readonly allowAddresses?: readonly string[]
   readonly metrics?: EgressMetrics
   readonly clock?: Clock
   /** the engine lease; the egress timeout must be shorter (DESIGN §6) */
@@ -113,7 +115,7 @@ export function defineConnector<S extends TSchema, Port extends object>(
       }
       const config = withDefaults as Static<S>
       const environment = runtime.environment ?? processEnvironment()
-      const allowlist = new EgressAllowlist(runtime.allowlist)
+      const allowlist = new EgressAllowlist(runtime.allowlist, { allowAddresses: runtime.allowAddresses })
       const denied = def.targets(config, environment).filter((t) => !allowlist.allows(new URL(t)))
       if (denied.length > 0)
         throw invalid(def.kind, runtime.name, [

@@ -1,0 +1,93 @@
+/**
+ * Per-caller rate limits on /v1 (issue 10 item 6; OWASP API4 "unrestricted resource
+ * consumption"): a token bucket per API key and per OIDC subject. On PostgreSQL the buckets live
+ * in the store's shared `rate_limits` table (migration 0009, the egress limits' table, refilled
+ * on the database clock), so N API processes together keep one rate per caller; on SQLite (one
+ * process) they are kept in memory. Over the limit: 429 QLK_RATE_LIMITED with Retry-After
+ * (RFC 9110 §10.2.3, delay-seconds).
+ */
+import { type RateLimitSettings, type SharedLimits, TokenBucket } from '../connectors/sdk/rate-limit.ts'
+import { QualinkError } from '../contracts/errors.ts'
+import type { Principal } from './auth.ts'
+
+export interface ApiLimitSettings extends RateLimitSettings {
+  /** a caller (API key id or token subject) with its own rate, e.g. a bulk importer */
+  readonly callers?: Readonly<Record<string, RateLimitSettings>>
+}
+
+/** Generous for people and integrations; a runaway script is held to it. */
+export const DEFAULT_API_LIMITS: ApiLimitSettings = { ratePerSecond: 50, burst: 100 }
+
+/** in-memory buckets kept at most; the least recently used goes past it (bounds memory) */
+const MAX_BUCKETS = 10_000
+
+export class ApiRateLimiter {
+  private readonly buckets = new Map<string, TokenBucket>()
+
+  constructor(
+    private readonly settings: ApiLimitSettings,
+    private readonly shared?: SharedLimits,
+    private readonly now: () => number = Date.now,
+  ) {
+    for (const s of [settings, ...Object.values(settings.callers ?? {})])
+      if (!(s.ratePerSecond > 0) || !(s.burst >= 1))
+        throw new QualinkError(
+          'QLK_CONFIG_INVALID',
+          'server.limits: ratePerSecond must be > 0 and burst >= 1',
+          [{ path: '/server/limits', message: 'ratePerSecond > 0 and burst >= 1' }],
+        )
+  }
+
+  /** The bucket of a caller: keys and subjects apart, so an API key id never shares a subject's. */
+  static keyOf(p: Principal): string | undefined {
+    if (p.via === 'api-key') return `api:key:${p.id}`
+    if (p.via === 'oidc') return `api:sub:${p.id}`
+    return undefined // no authentication (loopback-only) or a dashboard session (/ui only)
+  }
+
+  /** Takes a token for the caller, or throws QLK_RATE_LIMITED carrying the wait. */
+  async admit(p: Principal): Promise<void> {
+    const key = ApiRateLimiter.keyOf(p)
+    if (!key) return
+    const s = this.settings.callers?.[p.id] ?? this.settings
+    const waitMs = this.shared ? (await this.shared.reserve(key, s)).waitMs : this.local(key, s)
+    if (waitMs <= 0) return
+    throw new RateLimited(
+      `${p.via === 'api-key' ? 'API key' : 'token subject'} ${p.id} is over its limit of ${s.ratePerSecond} requests/s (burst ${s.burst})`,
+      waitMs,
+    )
+  }
+
+  private local(key: string, s: RateLimitSettings): number {
+    let b = this.buckets.get(key)
+    if (b) this.buckets.delete(key)
+    else b = new TokenBucket(s, this.now())
+    this.buckets.set(key, b) // most recently used last
+    if (this.buckets.size > MAX_BUCKETS) this.buckets.delete(this.buckets.keys().next().value as string)
+    return b.reserve(this.now()).waitMs
+  }
+}
+
+export class RateLimited extends QualinkError {
+  /** whole seconds to wait, for the Retry-After header */
+  readonly retryAfterSeconds: number
+  constructor(detail: string, waitMs: number) {
+    super('QLK_RATE_LIMITED', detail, [
+      { path: '/headers/authorization', message: `retry after ${Math.ceil(waitMs / 1000)} s` },
+    ])
+    this.retryAfterSeconds = Math.max(1, Math.ceil(waitMs / 1000))
+  }
+}
+
+/** qualink.yaml `server.limits` over the defaults */
+export function apiLimitsFrom(l?: {
+  readonly ratePerSecond?: number
+  readonly burst?: number
+  readonly callers?: Readonly<Record<string, RateLimitSettings>>
+}): ApiLimitSettings {
+  return {
+    ratePerSecond: l?.ratePerSecond ?? DEFAULT_API_LIMITS.ratePerSecond,
+    burst: l?.burst ?? DEFAULT_API_LIMITS.burst,
+    callers: l?.callers,
+  }
+}
