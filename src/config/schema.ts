@@ -126,6 +126,31 @@ export const SPC_RULE_IDS = [
 ] as const
 export const RELEASE_CHECKPOINTS = ['lims-results', 'packaging-verification', 'qms-approval'] as const
 
+/**
+ * Designated test records for `qualink synthetic run` (docs/operations.md "Synthetic
+ * transactions"): it refuses to run a plant without them, and touches nothing else.
+ */
+export const SyntheticConfig = Type.Object(
+  {
+    /** ERP material numbers kept for testing; the first is received, inspected and returned */
+    materials: Type.Array(Type.String({ minLength: 1, maxLength: 40 }), { minItems: 1, uniqueItems: true }),
+    supplier: Type.Optional(Type.String({ minLength: 1, maxLength: 10 })),
+    /** whole units of `unit` received per run (default 1) */
+    quantity: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
+    unit: Type.Optional(Type.String({ pattern: '^[A-Z0-9]{1,3}$' })),
+    /** start of each run's batch number (SAP batches are 10 characters; 8 are added) */
+    batchPrefix: Type.Optional(Type.String({ pattern: '^[A-Z]{1,2}$' })),
+    /** usage-decision code recorded in the ERP for the accepted test lot (default A1) */
+    usageDecisionCode: Type.Optional(Type.String({ minLength: 1, maxLength: 4 })),
+    /** a test production order: held and released again (in-process check) */
+    productionOrder: Type.Optional(Type.String({ minLength: 1, maxLength: 12 })),
+    /** a test outbound delivery: blocked, released and put back as it was (finished-goods release) */
+    delivery: Type.Optional(Type.String({ minLength: 1, maxLength: 10 })),
+  },
+  closed,
+)
+export type SyntheticConfig = Static<typeof SyntheticConfig>
+
 export const PlantConfig = Type.Object(
   {
     description: Type.Optional(Type.String()),
@@ -188,6 +213,7 @@ export const PlantConfig = Type.Object(
         closed,
       ),
     ),
+    synthetic: Type.Optional(SyntheticConfig),
     deadlines: Type.Optional(
       Type.Object(
         {

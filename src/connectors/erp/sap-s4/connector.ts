@@ -4,6 +4,7 @@
  * simulators/erp-s4 (docs/simulators.md), which like SAP does not deduplicate.
  */
 import type { ErpPort } from '../../../workflows/ports/erp.ts'
+import type { SyntheticErpPort } from '../../../workflows/ports/synthetic.ts'
 import { type ConnectorContext, defineConnector } from '../../sdk/define-connector.ts'
 import { connectorSecret } from '../../sdk/secrets.ts'
 import { SapS4Config, SERVICES } from './config.ts'
@@ -11,6 +12,7 @@ import { type FeedItem, readGoodsReceiptFeed } from './gr-feed.ts'
 import { key, setState } from './holds.ts'
 import { ODataClient } from './odata.ts'
 import { StockPoster } from './stock.ts'
+import { syntheticS4 } from './synthetic.ts'
 import { UsageDecisionPoster } from './usage-decision.ts'
 
 /** What a polled ingress feed needs from the connector (config: `ingress.feeds`). */
@@ -41,14 +43,17 @@ export const sapS4Connector = defineConnector({
     'transferStock',
     'setProductionOrderHold',
     'setDeliveryBlock',
+    'postGoodsReceipt',
+    'returnGoodsReceipt',
   ],
   targets: (c) => [c.baseUrl],
   egressSettings: (c) => c.egress,
-  create(config, ctx): ErpPort & GoodsReceiptFeed {
+  create(config, ctx): ErpPort & GoodsReceiptFeed & SyntheticErpPort {
     const odata = new ODataClient(ctx.egress, config.baseUrl, basicAuth(config, ctx))
     const ud = new UsageDecisionPoster(odata, config)
     const stock = new StockPoster(odata, config)
     return {
+      ...syntheticS4(odata, config),
       recordUsageDecision: (input) => ud.recordUsageDecision(input),
       changeUsageDecision: (input) => ud.changeUsageDecision(input),
       postStockDisposition: (input) => ud.post(input),
