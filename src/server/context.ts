@@ -2,6 +2,7 @@ import type { SecureContextOptions, TlsOptions } from 'node:tls'
 import type { AnchorSink } from '../audit/anchors.ts'
 import type { WebhookSource } from '../connectors/ingress/webhook-source.ts'
 import type { EventRegistry } from '../contracts/registry.ts'
+import type { CapaPolicy } from '../model/supplier-status.ts'
 import type { Logger } from '../observability/logger.ts'
 import type { KernelMetrics } from '../observability/metrics.ts'
 import type { SignatureService } from '../signatures/service.ts'
@@ -37,4 +38,6 @@ export interface ServerContext {
   readonly signatures: SignatureService
   /** brings the genealogy projection up to the log before a lot query */
   readonly catchUpProjections: () => Promise<unknown>
+  /** what an open supplier CAPA means for the supplier's quality status per plant (scorecard) */
+  readonly capaPolicy: (plant: string) => CapaPolicy
 }

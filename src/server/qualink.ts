@@ -22,6 +22,7 @@ import { Engine } from '../engine/engine.ts'
 import { periodicDuty, resourceDuty, Singleton, type SingletonOptions } from '../engine/singleton.ts'
 import { TranslationStage, type Translator } from '../engine/translation-stage.ts'
 import type { WorkflowDefinition } from '../engine/workflow.ts'
+import type { CapaPolicy } from '../model/supplier-status.ts'
 import type { ConnectorMetrics } from '../observability/connector-metrics.ts'
 import { createLogger, type Logger } from '../observability/logger.ts'
 import { KernelMetrics } from '../observability/metrics.ts'
@@ -30,6 +31,7 @@ import { enableTracing, type TracingHandle, type TracingSettings } from '../obse
 import { GENEALOGY_PROJECTION, GenealogyProjector } from '../projections/genealogy-projector.ts'
 import { eventLogHistory } from '../projections/measurement-history.ts'
 import { type DriftPolicy, Reconciler } from '../projections/reconciliation.ts'
+import { SupplierScorecardProjector } from '../projections/supplier-scorecard.ts'
 import { genealogyTraceability } from '../projections/traceability-port.ts'
 import type { FieldCipher } from '../security/encryption.ts'
 import { withFieldEncryption } from '../security/encryption-store.ts'
@@ -112,6 +114,8 @@ export interface QualinkOptions {
   readonly signatures?: SignatureOptions
   /** QMS–ERP reconciliation of finished receipt inspections (needs an `erp` port) */
   readonly reconcile?: { readonly intervalMs: number; readonly policy: (plant: string) => DriftPolicy }
+  /** what an open supplier CAPA means for the supplier's status per plant (scorecard; default none) */
+  readonly capaPolicy?: (plant: string) => CapaPolicy
   /** SLOs evaluated every `everyMs` (a lease-fenced singleton); transitions go to `ports.notify` */
   readonly slos?: SloOptions
   /** sensitive fields encrypted at rest (qualink.yaml `security.encryption`) */
@@ -196,11 +200,13 @@ export async function startQualink(opts: QualinkOptions = {}): Promise<Qualink> 
     onSealed: (n) => metrics.auditSealed.inc(n),
   })
   const projector = new GenealogyProjector(store)
+  const scorecard = new SupplierScorecardProjector(store)
   let catchingUp: Promise<unknown> = Promise.resolve()
   // One catch-up at a time per process; the cursor's compare-and-set guards across processes.
   const catchUp = () => {
     catchingUp = catchingUp
       .then(() => projector.catchUp())
+      .then(() => scorecard.catchUp())
       .catch((e) => logger.error({ err: e }, 'projection failed'))
     return catchingUp
   }
@@ -343,6 +349,7 @@ export async function startQualink(opts: QualinkOptions = {}): Promise<Qualink> 
     wakeEngine: () => engine.wake(),
     ingress: { sources: opts.webhooks ?? [], onStored: () => translation.wake() },
     catchUpProjections: catchUp,
+    capaPolicy: opts.capaPolicy ?? (() => 'none'),
     https,
   })
   // Events this process stored may have made runs due: claim them now, not at the next poll.

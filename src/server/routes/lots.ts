@@ -2,11 +2,16 @@ import type { FastifyInstance } from 'fastify'
 import { buildEvidence } from '../../audit/evidence.ts'
 import { QualinkError } from '../../contracts/errors.ts'
 import { exportLotIsa95 } from '../../projections/isa95-export.ts'
+import { lotStatus } from '../../projections/lot-status.ts'
 import { listDrift } from '../../projections/reconciliation.ts'
+import { supplierScorecard } from '../../projections/supplier-scorecard.ts'
 import { recallCsv, recallScope, trace } from '../../projections/trace.ts'
 import type { ServerContext } from '../context.ts'
 
-/** Lots: genealogy trace, recall scope, evidence bundle. Another plant's lot answers 404. */
+/**
+ * Lots: status across systems, genealogy trace, recall scope, evidence bundle; suppliers'
+ * scorecards. Another plant's lot or supplier answers 404.
+ */
 export function registerLotRoutes(
   app: FastifyInstance,
   ctx: ServerContext,
@@ -19,6 +24,20 @@ export function registerLotRoutes(
     const lot = await ctx.store.genealogy.getLot(ctx.scopeOf(req.headers), req.params.id)
     if (!lot) throw notFound(req.params.id)
     return lot
+  })
+
+  app.get<{ Params: { id: string } }>('/v1/lots/:id/status', async (req) => {
+    await catchUp()
+    const status = await lotStatus(ctx.store, ctx.scopeOf(req.headers), req.params.id)
+    if (!status) throw notFound(req.params.id)
+    return status
+  })
+
+  app.get<{ Params: { id: string } }>('/v1/suppliers/:id/scorecard', async (req) => {
+    await catchUp()
+    const card = await supplierScorecard(ctx.store, ctx.scopeOf(req.headers), req.params.id, ctx.capaPolicy)
+    if (!card) throw new QualinkError('QLK_NOT_FOUND', `supplier ${req.params.id} not found`)
+    return card
   })
 
   app.get<{

@@ -1,10 +1,9 @@
 import { verifyAudit } from '../../audit/verify.ts'
 import { QualinkError } from '../../contracts/errors.ts'
-import { listDrift } from '../../projections/reconciliation.ts'
+import { lotStatus, type PendingItem } from '../../projections/lot-status.ts'
 import { trace } from '../../projections/trace.ts'
 import type { ServerContext } from '../../server/context.ts'
-import type { RunRow } from '../../store/engine-types.ts'
-import type { AuditRow, Scope } from '../../store/types.ts'
+import type { AuditRow } from '../../store/types.ts'
 import { age, badge, jsonInline, when } from '../format.ts'
 import { type Html, html } from '../html.ts'
 import { erpView, genealogyTree, qmsView, timeline } from './lot-parts.ts'
@@ -17,19 +16,15 @@ const TRACE_LIMIT = 500
 const EVENT_LIMIT = 1000
 const SHOWN = 200
 
-async function pendingRuns(ctx: ServerContext, scope: Scope, lot: string): Promise<RunRow[]> {
-  const runs = await ctx.store.engine.listRuns(scope, { key: lot, limit: 100 })
-  return runs.filter((r) => r.status !== 'completed' && r.status !== 'cancelled')
-}
-
-function pendingTable(runs: readonly RunRow[], now: number): Html {
-  if (runs.length === 0) return html`<p class="muted">Nothing pending for this lot.</p>`
-  return html`<table class="pending"><thead><tr><th>Workflow</th><th>Status</th><th>Waiting since</th><th>Last error</th></tr></thead><tbody>
-${runs.map(
+function pendingTable(items: readonly PendingItem[], now: number): Html {
+  if (items.length === 0) return html`<p class="muted">Nothing pending for this lot.</p>`
+  return html`<table class="pending"><thead><tr><th>Workflow</th><th>Status</th><th>Waiting for</th><th>Since</th><th>Last error</th></tr></thead><tbody>
+${items.map(
   (
     r,
-  ) => html`<tr><td><a href="/ui/runs/${encodeURIComponent(r.id)}">${r.workflow}</a></td><td>${badge(r.status)}</td>
-<td>${when(r.updatedAtMs)} <span class="muted">(${age(r.updatedAtMs, now)})</span></td>
+  ) => html`<tr><td><a href="/ui/runs/${encodeURIComponent(r.runId)}">${r.workflow}</a></td><td>${badge(r.status)}</td>
+<td>${r.waitingFor ? html`<code>${r.waitingFor.event ?? r.waitingFor.kind}</code>` : r.lastStep ? html`after <code>${r.lastStep}</code>` : html`<span class="muted">—</span>`}</td>
+<td>${when(r.sinceMs)} <span class="muted">(${age(r.sinceMs, now)})</span></td>
 <td>${r.lastErrorCode ? html`<code class="code">${r.lastErrorCode}</code>` : html`<span class="muted">—</span>`}</td></tr>`,
 )}
 </tbody></table>`
@@ -45,38 +40,37 @@ ${rows.map((a) => html`<tr><td>${a.seq}</td><td>${a.action}</td><td>${a.actor}</
 export async function lotDetailPage(ctx: ServerContext, headers: Headers, id: string): Promise<Html> {
   await ctx.catchUpProjections()
   const scope = ctx.scopeOf(headers)
-  const lot = await ctx.store.genealogy.getLot(scope, id)
+  // The same per-lot projection as GET /v1/lots/:id/status (QMS decision, ERP stock, pending, drift).
+  const status = await lotStatus(ctx.store, scope, id)
   // Outside the caller's plants a lot is as unknown as one never seen: no existence oracle.
-  if (!lot) throw new QualinkError('QLK_NOT_FOUND', `lot ${id} not found`)
-  const [decisions, events, audit, runs, drift, back, fwd, chain] = await Promise.all([
-    ctx.store.listEvents(scope, { type: 'qms.usage_decision.made.v1', subject: id, limit: EVENT_LIMIT }),
+  if (!status) throw new QualinkError('QLK_NOT_FOUND', `lot ${id} not found`)
+  const [decision, events, audit, back, fwd, chain] = await Promise.all([
+    status.qms ? ctx.store.getEventBySeq(scope, status.qms.eventSeq) : undefined,
     ctx.store.listEvents(scope, { subject: id, limit: EVENT_LIMIT }),
     ctx.store.listAudit(scope, { subject: id, limit: SHOWN }),
-    pendingRuns(ctx, scope, id),
-    listDrift(ctx.store, scope, 'open'),
     trace(ctx.store, scope, id, { direction: 'backward', depth: TRACE_DEPTH, limit: TRACE_LIMIT }),
     trace(ctx.store, scope, id, { direction: 'forward', depth: TRACE_DEPTH, limit: TRACE_LIMIT }),
     verifyAudit(ctx.store, ctx.anchors),
   ])
   const now = Date.now()
   const newest = events.slice(-SHOWN).reverse()
-  const lotDrift = drift.filter((d) => d.lot === id)
+  const lotDrift = status.drift
   const chainBanner = chain.ok
     ? html`<div class="banner ok" role="status"><strong>Chain intact.</strong> ${chain.checked} entries verified${chain.unsealed ? `, ${chain.unsealed} awaiting the sealer` : ''}.</div>`
     : html`<div class="banner bad" role="alert"><strong>Chain broken at entry ${chain.firstBroken?.pos ?? '?'}.</strong> ${chain.firstBroken?.reason ?? ''}</div>`
   return html`<p class="crumbs"><a href="/ui/lots">Lots</a> › <code>${id}</code></p>
 <table class="facts-table lot-facts"><tbody>
-<tr><th>Material</th><td>${lot.material ?? '—'}</td></tr>
-<tr><th>Plant</th><td>${lot.plant}</td></tr>
-<tr><th>Supplier</th><td>${lot.supplier ?? '—'}</td></tr>
+<tr><th>Material</th><td>${status.material ?? '—'}</td></tr>
+<tr><th>Plant</th><td>${status.plant}</td></tr>
+<tr><th>Supplier</th><td>${status.supplier ?? '—'}</td></tr>
 </tbody></table>
 ${lotDrift.length > 0 ? html`<p class="banner bad">The QMS and the ERP disagree on this lot: see Drift below.</p>` : ''}
 <div class="columns">
-<section class="panel qms-view"><h2>QMS view</h2>${qmsView(decisions.at(-1))}</section>
-<section class="panel erp-view"><h2>ERP view</h2>${erpView(lot)}</section>
+<section class="panel qms-view"><h2>QMS view</h2>${qmsView(decision)}</section>
+<section class="panel erp-view"><h2>ERP view</h2>${erpView({ ...status, stock: status.erp.stock })}</section>
 </div>
 <div class="columns">
-<section class="panel"><h2>Pending</h2>${pendingTable(runs, now)}</section>
+<section class="panel"><h2>Pending</h2>${pendingTable(status.pending, now)}</section>
 <section class="panel"><h2>Drift</h2>${
     lotDrift.length === 0
       ? html`<p class="muted">No open drift.</p>`
