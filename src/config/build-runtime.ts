@@ -12,6 +12,7 @@ import type { GoodsReceiptFeed } from '../connectors/erp/sap-s4/connector.ts'
 import { sapS4GoodsReceiptTranslator } from '../connectors/erp/sap-s4/gr-translator.ts'
 import type { FileDropConfig } from '../connectors/ingress/file-drop.ts'
 import type { MqttSourceConfig } from '../connectors/ingress/mqtt-source.ts'
+import { opcUaSources } from './opcua-runtime.ts'
 import type { PollingFeedConfig } from '../connectors/ingress/polling-feed.ts'
 import type { WebhookSource } from '../connectors/ingress/webhook-source.ts'
 import type { SharedLimitsRef } from '../connectors/sdk/rate-limit.ts'
@@ -20,6 +21,7 @@ import { type FieldProblem, isQualinkError, QualinkError } from '../contracts/er
 import { PermanentError } from '../engine/errors.ts'
 import { parseDuration } from '../engine/retry.ts'
 import type { Translator } from '../engine/translation-stage.ts'
+import type { IdMappingSettings, XrefRef } from '../mapping/id-mapping.ts'
 import { ConnectorMetrics } from '../observability/connector-metrics.ts'
 import type { SloIndicator } from '../observability/slo.ts'
 import { buildFieldCipher } from '../security/encryption-config.ts'
@@ -35,6 +37,7 @@ import {
   qmsByPlant,
 } from '../workflows/ports/by-plant.ts'
 import type { ErpPort } from '../workflows/ports/erp.ts'
+import { mappedErpPort, mappedQmsPort } from '../workflows/ports/mapped.ts'
 import type { NotifyPort } from '../workflows/ports/notify.ts'
 import type { QmsPort } from '../workflows/ports/qms.ts'
 import { workflowSettings } from './checks.ts'
@@ -61,6 +64,7 @@ export type RuntimeFragment = Pick<
   | 'webhooks'
   | 'translators'
   | 'mqtt'
+  | 'opcua'
   | 'fileDrops'
   | 'natsSources'
   | 'feeds'
@@ -70,6 +74,7 @@ export type RuntimeFragment = Pick<
   | 'workflows'
   | 'connectorMetrics'
   | 'sharedLimits'
+  | 'xref'
   | 'slos'
   | 'reconcile'
   | 'tracing'
@@ -123,30 +128,40 @@ export function buildRuntime(loaded: LoadedConfig, env: NodeJS.ProcessEnv = proc
   }
 
   const plants = Object.keys(config.plants)
-  const routes = <P>(role: 'erp' | 'qms' | 'notify'): Record<string, P> => {
+  // bound to the store by startQualink: egress ports map enterprise ids to each system's codes
+  const xref: XrefRef = {}
+  const idsOf = (plant: string, name: string): IdMappingSettings | undefined => {
+    const m = config.plants[plant]?.idMapping?.[name]
+    return m && { system: m.system ?? name, entities: m.entities, unknown: m.unknown }
+  }
+  const routes = <P>(
+    role: 'erp' | 'qms' | 'notify',
+    mapped: (port: P, ids: IdMappingSettings | undefined, plant: string) => P = (port) => port,
+  ): Record<string, P> => {
     const out: Record<string, P> = {}
     for (const [code, p] of Object.entries(config.plants)) {
       const ref = p[role]
-      if (ref !== undefined && connectors[ref]) out[code] = connectors[ref] as P
+      if (ref !== undefined && connectors[ref])
+        out[code] = mapped(connectors[ref] as P, idsOf(code, ref), code)
     }
     return out
   }
   const notifyRoutes = routes<NotifyPort>('notify')
   const ports: ConfiguredPorts = {
-    erp: erpByPlant(routes<ErpPort>('erp')),
-    qms: qmsByPlant(routes<QmsPort>('qms')),
+    erp: erpByPlant(routes<ErpPort>('erp', (port, ids, plant) => mappedErpPort(port, xref, ids, plant))),
+    qms: qmsByPlant(routes<QmsPort>('qms', (port, ids, plant) => mappedQmsPort(port, xref, ids, plant))),
     ...(Object.keys(notifyRoutes).length > 0 ? { notify: notifyByPlant(notifyRoutes) } : {}),
   }
 
   const translators: Translator[] = []
-  const translatorOf = (name: string, kind: string, mapMaterials?: boolean) => {
+  const translatorOf = (name: string, kind: string, plant: string, mapMaterials?: boolean) => {
     const t = TRANSLATORS.find((x) => x.name === kind)!
-    translators.push(t.create(name, { mapMaterials }))
+    translators.push(t.create(name, { mapMaterials, ids: idsOf(plant, name) }))
     return t
   }
   const ingress = config.ingress ?? {}
   const webhooks: WebhookSource[] = Object.entries(ingress.webhooks ?? {}).map(([name, w]) => {
-    translatorOf(name, w.translator)
+    translatorOf(name, w.translator, w.plant)
     return {
       name,
       plant: w.plant,
@@ -159,7 +174,7 @@ export function buildRuntime(loaded: LoadedConfig, env: NodeJS.ProcessEnv = proc
     }
   })
   const mqtt: MqttSourceConfig[] = Object.entries(ingress.mqtt ?? {}).map(([name, m]) => {
-    translatorOf(name, m.translator, m.mapMaterials)
+    translatorOf(name, m.translator, m.plant, m.mapMaterials)
     return {
       name,
       plant: m.plant,
@@ -172,8 +187,14 @@ export function buildRuntime(loaded: LoadedConfig, env: NodeJS.ProcessEnv = proc
         : undefined,
     }
   })
+  const opcua = opcUaSources(ingress.opcua ?? {}, {
+    dataDir: path.resolve(baseDir, server.dataDir ?? 'data'),
+    baseDir,
+    secret: (ref, at) => resolveSecret(ref, at, env, baseDir, problems),
+    translatorOf,
+  })
   const fileDrops: FileDropConfig[] = Object.entries(ingress.fileDrops ?? {}).map(([name, f]) => {
-    const t = translatorOf(name, f.translator)
+    const t = translatorOf(name, f.translator, f.plant)
     return {
       name,
       plant: f.plant,
@@ -185,7 +206,7 @@ export function buildRuntime(loaded: LoadedConfig, env: NodeJS.ProcessEnv = proc
     }
   })
   const natsSources: NatsSourceConfig[] = Object.entries(ingress.nats ?? {}).map(([name, n]) => {
-    translatorOf(name, n.translator)
+    translatorOf(name, n.translator, n.plant)
     return {
       name,
       plant: n.plant,
@@ -196,7 +217,7 @@ export function buildRuntime(loaded: LoadedConfig, env: NodeJS.ProcessEnv = proc
     }
   })
   const amqpSources: AmqpSourceConfig[] = Object.entries(ingress.amqp ?? {}).map(([name, a]) => {
-    translatorOf(name, a.translator)
+    translatorOf(name, a.translator, a.plant)
     return {
       name,
       plant: a.plant,
@@ -208,7 +229,7 @@ export function buildRuntime(loaded: LoadedConfig, env: NodeJS.ProcessEnv = proc
   const feeds: PollingFeedConfig[] = Object.entries(ingress.feeds ?? {}).flatMap(([name, f]) => {
     const connector = connectors[f.connector] as Partial<GoodsReceiptFeed> | undefined
     if (typeof connector?.readGoodsReceiptFeed !== 'function') return [] // refused by checks.ts
-    translators.push(sapS4GoodsReceiptTranslator(name))
+    translators.push(sapS4GoodsReceiptTranslator(name, idsOf(f.plant, name)))
     const read = connector.readGoodsReceiptFeed.bind(connector)
     const pageSize = f.pageSize ?? 100
     return [{ name, plant: f.plant, pollMs: f.pollMs, fetch: (cursor) => read(cursor, pageSize) }]
@@ -284,6 +305,7 @@ export function buildRuntime(loaded: LoadedConfig, env: NodeJS.ProcessEnv = proc
     webhooks,
     translators,
     mqtt,
+    opcua,
     fileDrops,
     natsSources,
     amqpSources,
@@ -294,6 +316,7 @@ export function buildRuntime(loaded: LoadedConfig, env: NodeJS.ProcessEnv = proc
     ports,
     connectorMetrics,
     sharedLimits,
+    xref,
     slos: config.slos && {
       everyMs: parseDuration(config.slos.evaluateEvery ?? '1m'),
       objectives: Object.entries(config.slos.objectives).map(([name, o]) => ({

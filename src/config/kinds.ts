@@ -12,6 +12,7 @@ import { sapS4Connector } from '../connectors/erp/sap-s4/connector.ts'
 import { sapS4GoodsReceiptTranslator } from '../connectors/erp/sap-s4/gr-translator.ts'
 import { checkLimsFile, limsCsvTranslator } from '../connectors/lims/csv/translator.ts'
 import { mesTranslator } from '../connectors/mes/mqtt/translator.ts'
+import { opcUaTranslator } from '../connectors/mes/opcua/translator.ts'
 import { notifyWebhookConnector } from '../connectors/notify/webhook/connector.ts'
 import { qmsRestConnector } from '../connectors/qms/rest/connector.ts'
 import { qmsWebhookTranslator } from '../connectors/qms/rest/webhook-translator.ts'
@@ -19,6 +20,7 @@ import type { Connector } from '../connectors/sdk/define-connector.ts'
 import type { FieldProblem } from '../contracts/errors.ts'
 import type { Translator } from '../engine/translation-stage.ts'
 import type { WorkflowDefinition } from '../engine/workflow.ts'
+import type { IdMappingSettings } from '../mapping/id-mapping.ts'
 import { AQLS, INSPECTION_LEVELS } from '../rules/index.ts'
 import {
   type ComplaintSettings,
@@ -63,35 +65,47 @@ export const CONNECTOR_KINDS = Object.keys(CONNECTORS)
 
 export interface TranslatorKind {
   readonly name: string
-  readonly ingress: 'webhook' | 'mqtt' | 'fileDrop'
+  readonly ingress: 'webhook' | 'mqtt' | 'opcua' | 'fileDrop'
   /** the kind of system the source is, for a plant's `mes:` / `lims:` / `crm:` references */
   readonly role: SystemRole
-  create(source: string, opts: { readonly mapMaterials?: boolean }): Translator
+  create(
+    source: string,
+    opts: { readonly mapMaterials?: boolean; readonly ids?: IdMappingSettings | undefined },
+  ): Translator
   /** structural check of a dropped file before anything is stored */
   readonly checkFile?: (fileName: string, content: Buffer) => FieldProblem[]
 }
+
+export const OPCUA_TRANSLATOR = 'mes-opcua'
 
 export const TRANSLATORS: readonly TranslatorKind[] = [
   {
     name: 'sap-s4-goods-receipt',
     ingress: 'webhook',
     role: 'erp',
-    create: (s) => sapS4GoodsReceiptTranslator(s),
+    create: (s, o) => sapS4GoodsReceiptTranslator(s, o.ids),
   },
-  { name: 'qms-rest-webhook', ingress: 'webhook', role: 'qms', create: (s) => qmsWebhookTranslator(s) },
+  {
+    name: 'qms-rest-webhook',
+    ingress: 'webhook',
+    role: 'qms',
+    create: (s, o) => qmsWebhookTranslator(s, o.ids),
+  },
   // CRM `complaint.created` webhooks (X-CRM-Signature, X-CRM-Delivery-Id) → crm.complaint.opened.v1
-  { name: 'crm-webhook', ingress: 'webhook', role: 'crm', create: (s) => crmWebhookTranslator(s) },
+  { name: 'crm-webhook', ingress: 'webhook', role: 'crm', create: (s, o) => crmWebhookTranslator(s, o.ids) },
   {
     name: 'mes-mqtt',
     ingress: 'mqtt',
     role: 'mes',
-    create: (s, o) => mesTranslator({ source: s, mapMaterials: o.mapMaterials }),
+    create: (s, o) => mesTranslator({ source: s, mapMaterials: o.mapMaterials, ids: o.ids }),
   },
+  // the one translator of ingress.opcua sources: sampled results and completions (connectors/mes/opcua)
+  { name: OPCUA_TRANSLATOR, ingress: 'opcua', role: 'mes', create: (s, o) => opcUaTranslator(s, o.ids) },
   {
     name: 'lims-csv',
     ingress: 'fileDrop',
     role: 'lims',
-    create: (s) => limsCsvTranslator(s),
+    create: (s, o) => limsCsvTranslator(s, o.ids),
     checkFile: checkLimsFile,
   },
 ]

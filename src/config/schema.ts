@@ -5,6 +5,7 @@
  * Every object refuses unknown keys: a misspelt key is an error, never a silent default.
  */
 import { type Static, Type } from 'typebox'
+import { MAPPED_ENTITIES } from '../mapping/id-mapping.ts'
 import { SLO_INDICATORS } from '../observability/slo.ts'
 import { AQLS, INSPECTION_LEVELS } from '../rules/index.ts'
 import { CONNECTOR_KINDS, WORKFLOW_NAMES } from './kinds.ts'
@@ -201,6 +202,23 @@ export const PlantConfig = Type.Object(
           ),
         },
         closed,
+      ),
+    ),
+    /**
+     * Identity mapping per source or connector of this plant (src/mapping/id-mapping.ts): which
+     * kinds of id that system numbers its own way (xref rows under `system`, default the name),
+     * and whether a code without a mapping is rejected (QLK_XREF_MISSING) or passed unchanged.
+     */
+    idMapping: Type.Optional(
+      byName(
+        Type.Object(
+          {
+            entities: Type.Array(Type.Enum([...MAPPED_ENTITIES]), { minItems: 1, uniqueItems: true }),
+            unknown: Type.Enum(['reject', 'pass']),
+            system: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+          },
+          closed,
+        ),
       ),
     ),
     /** QMS–ERP reconciliation for this plant (runs when top-level `reconciliation` is set) */

@@ -22,6 +22,7 @@ import { Engine } from '../engine/engine.ts'
 import { periodicDuty, resourceDuty, Singleton, type SingletonOptions } from '../engine/singleton.ts'
 import { TranslationStage, type Translator } from '../engine/translation-stage.ts'
 import type { WorkflowDefinition } from '../engine/workflow.ts'
+import type { XrefRef } from '../mapping/id-mapping.ts'
 import type { CapaPolicy } from '../model/supplier-status.ts'
 import type { ConnectorMetrics } from '../observability/connector-metrics.ts'
 import { createLogger, type Logger } from '../observability/logger.ts'
@@ -73,6 +74,8 @@ export interface QualinkOptions {
   readonly ports?: unknown
   /** where the connectors look for limits shared across processes; bound here to the store's */
   readonly sharedLimits?: SharedLimitsRef
+  /** where egress ports look up identity mappings (src/workflows/ports/mapped.ts); bound here to the store's */
+  readonly xref?: XrefRef
   /** the egress metrics those connectors were built with: exported on /metrics, shown on /ui/connectors */
   readonly connectorMetrics?: ConnectorMetrics
   /**
@@ -187,6 +190,11 @@ export async function startQualink(opts: QualinkOptions = {}): Promise<Qualink> 
   const store = opts.encryption ? withFieldEncryption(opened, opts.encryption) : opened
   const metrics = new KernelMetrics(opts.connectorMetrics)
   if (opts.sharedLimits && store.rateLimits) opts.sharedLimits.current = store.rateLimits
+  if (opts.xref)
+    opts.xref.current = {
+      resolve: (k) => store.ingress.resolveXref(k),
+      reverse: (s, t, id, plant) => store.ingress.reverseXref(s, t, id, plant),
+    }
   const queue = new WriteQueue(store, {
     groupCommit: opts.groupCommit ?? true,
     metrics: metrics.writeQueue(),

@@ -1,5 +1,6 @@
 import type { CloudEvent } from '../../../contracts/envelope.ts'
 import type { Translator } from '../../../engine/translation-stage.ts'
+import { type IdMappingSettings, inboundIds } from '../../../mapping/id-mapping.ts'
 import { parseDecimal } from '../../../model/quantity.ts'
 
 interface CrmWebhook {
@@ -22,14 +23,24 @@ interface CrmWebhook {
 /** CRM priority → canonical severity: a safety case is critical, a high one major. */
 const SEVERITY = { LOW: 'minor', MEDIUM: 'minor', HIGH: 'major', SAFETY: 'critical' } as const
 
-/** CRM `complaint.created` webhook → `crm.complaint.opened.v1` (other types are kept raw only). */
-export function crmWebhookTranslator(source: string): Translator {
+/**
+ * CRM `complaint.created` webhook → `crm.complaint.opened.v1` (other types are kept raw only).
+ * Customer, material and batch go through the plant's identity mapping for this source when one
+ * is configured.
+ */
+export function crmWebhookTranslator(source: string, ids?: IdMappingSettings): Translator {
   return {
     source,
-    async translate(raw): Promise<CloudEvent[]> {
+    async translate(raw, xref): Promise<CloudEvent[]> {
       const w = JSON.parse(raw.body.toString('utf8')) as CrmWebhook
       if (w.type !== 'complaint.created') return []
-      const c = w.data
+      const map = inboundIds(xref, ids, raw.plant)
+      const c = {
+        ...w.data,
+        customer: await map('customer', w.data.customer, '/data/customer'),
+        material: await map('material', w.data.material, '/data/material'),
+        batch: await map('lot', w.data.batch, '/data/batch'),
+      }
       return [
         {
           specversion: '1.0',

@@ -1,6 +1,7 @@
 import type { CloudEvent } from '../../../contracts/envelope.ts'
 import { QualinkError } from '../../../contracts/errors.ts'
 import type { Translator } from '../../../engine/translation-stage.ts'
+import { type IdMappingSettings, inboundIds, type MapId, mapOptional } from '../../../mapping/id-mapping.ts'
 import { parseDecimal } from '../../../model/quantity.ts'
 
 /** The GoodsReceiptPosted webhook / feed entry (docs/simulators.md, "Goods-receipt events"). */
@@ -32,16 +33,30 @@ const REVERSALS = new Set(['102', '502'])
 /** SAP InventoryStockType → canonical bucket ('02' quality inspection, '01' unrestricted; reference §1.5). */
 const BUCKET: Record<string, string> = { '01': 'unrestricted', '02': 'qualityInspection', '07': 'blocked' }
 
+/** The receipt's material, batch and supplier in enterprise ids (src/mapping/id-mapping.ts). */
+async function mapped(gr: GoodsReceiptPosted, map: MapId): Promise<GoodsReceiptPosted> {
+  return {
+    ...gr,
+    Material: await map('material', gr.Material, '/Material'),
+    Batch: await map('lot', gr.Batch, '/Batch'),
+    Supplier: await mapOptional(map, 'supplier', gr.Supplier, '/Supplier'),
+  }
+}
+
 /**
  * erp-s4 goods receipt → `erp.goods_receipt.posted.v1`, one event per receipt item; a reversal
  * (webhook `GoodsReceiptReversed`, or a feed entry with 102/502) → `erp.goods_receipt.reversed.v1`
- * naming the receipt document it cancels.
+ * naming the receipt document it cancels. Material, batch and supplier go through the plant's
+ * identity mapping for this source when one is configured.
  */
-export function sapS4GoodsReceiptTranslator(source: string): Translator {
+export function sapS4GoodsReceiptTranslator(source: string, ids?: IdMappingSettings): Translator {
   return {
     source,
-    async translate(raw): Promise<CloudEvent[]> {
-      const gr = JSON.parse(raw.body.toString('utf8')) as GoodsReceiptPosted
+    async translate(raw, xref): Promise<CloudEvent[]> {
+      const gr = await mapped(
+        JSON.parse(raw.body.toString('utf8')) as GoodsReceiptPosted,
+        inboundIds(xref, ids, raw.plant),
+      )
       if (gr.eventType === 'GoodsReceiptReversed' || REVERSALS.has(gr.GoodsMovementType))
         return [reversal(gr, source, raw.plant)]
       const bucket = BUCKET[gr.InventoryStockType]

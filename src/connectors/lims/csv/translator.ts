@@ -1,6 +1,7 @@
 import type { CloudEvent } from '../../../contracts/envelope.ts'
 import { type FieldProblem, QualinkError } from '../../../contracts/errors.ts'
 import type { Translator } from '../../../engine/translation-stage.ts'
+import { type IdMappingSettings, inboundIds } from '../../../mapping/id-mapping.ts'
 
 /** The LIMS result file (docs/simulators.md "lims"): one row per analysis of a sample. */
 export const LIMS_COLUMNS = [
@@ -92,11 +93,14 @@ export function parseLimsCsv(text: string): { rows: Row[]; problems: FieldProble
   return { rows, problems }
 }
 
-/** LIMS CSV file → one `lims.result.reported.v1` per sample. */
-export function limsCsvTranslator(source: string): Translator {
+/**
+ * LIMS CSV file → one `lims.result.reported.v1` per sample; the LIMS's lot numbers go through the
+ * plant's identity mapping for this source when one is configured (entity `lot`).
+ */
+export function limsCsvTranslator(source: string, ids?: IdMappingSettings): Translator {
   return {
     source,
-    async translate(raw): Promise<CloudEvent[]> {
+    async translate(raw, xref): Promise<CloudEvent[]> {
       const { rows, problems } = parseLimsCsv(raw.body.toString('utf8'))
       if (problems.length > 0)
         throw new QualinkError(
@@ -104,18 +108,30 @@ export function limsCsvTranslator(source: string): Translator {
           `LIMS file ${raw.headers['file-name'] ?? raw.deliveryId} is invalid`,
           problems,
         )
-      const bySample = new Map<string, Row[]>()
-      for (const r of rows) bySample.set(r.sample_id, [...(bySample.get(r.sample_id) ?? []), r])
-      return [...bySample.entries()].map(([sample, rs]) => ({
+      const map = inboundIds(xref, ids, raw.plant)
+      const bySample = new Map<string, { line: number; rows: Row[] }>()
+      rows.forEach((r, i) => {
+        const seen = bySample.get(r.sample_id)
+        if (seen) seen.rows.push(r)
+        else bySample.set(r.sample_id, { line: i + 2, rows: [r] })
+      })
+      const samples = await Promise.all(
+        [...bySample.entries()].map(async ([sample, { line, rows: rs }]) => ({
+          sample,
+          rs,
+          lot: await map('lot', rs[0]!.lot, `/lines/${line}/lot`),
+        })),
+      )
+      return samples.map(({ sample, rs, lot }) => ({
         specversion: '1.0',
         id: `${raw.deliveryId}#${sample}`,
         source: `urn:qualink:${source}`,
         type: 'lims.result.reported.v1',
-        subject: rs[0]!.lot,
+        subject: lot,
         plant: raw.plant,
         data: {
           sample,
-          lot: rs[0]!.lot,
+          lot,
           plant: raw.plant,
           tests: rs.map((r) => ({
             characteristic: r.analysis.toUpperCase().replace(/[^A-Z0-9_-]/g, '_'),

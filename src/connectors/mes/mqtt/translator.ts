@@ -1,7 +1,8 @@
 import type { CloudEvent } from '../../../contracts/envelope.ts'
 import { QualinkError } from '../../../contracts/errors.ts'
 import type { Translator } from '../../../engine/translation-stage.ts'
-import { resolveOrPark, type XrefResolver } from '../../../mapping/xref.ts'
+import { type IdMappingSettings, inboundIds } from '../../../mapping/id-mapping.ts'
+import type { XrefResolver } from '../../../mapping/xref.ts'
 import { parseDecimal } from '../../../model/quantity.ts'
 
 /** The MES's operation-completed message (ISA-95 segment response; docs/simulators.md "mes"). */
@@ -22,6 +23,8 @@ export interface MesTranslatorOptions {
   readonly source: string
   /** map MES material codes to enterprise ids through the identity map (parks when unmapped) */
   readonly mapMaterials?: boolean
+  /** the plant's identity mapping for this source (wins over `mapMaterials`) */
+  readonly ids?: IdMappingSettings
 }
 
 const uom = (u: string) =>
@@ -46,19 +49,15 @@ export function mesTranslator(o: MesTranslatorOptions): Translator {
           { path: '/', message: 'is not valid JSON' },
         ])
       }
-      const material = async (code: string, field: string) =>
-        o.mapMaterials
-          ? resolveOrPark(
-              xref,
-              { system: o.source, entityType: 'material', externalCode: code, plant: raw.plant },
-              field,
-            )
-          : code
+      const settings: IdMappingSettings | undefined =
+        o.ids ??
+        (o.mapMaterials ? { system: o.source, entities: ['material'], unknown: 'reject' } : undefined)
+      const map = inboundIds(xref, settings, raw.plant)
       const lots = async (list: MesCompletion['consumed'], kind: string) =>
         Promise.all(
           (list ?? []).map(async (l, i) => ({
-            lot: l.lot,
-            material: await material(l.material, `/${kind}/${i}/material`),
+            lot: await map('lot', l.lot, `/${kind}/${i}/lot`),
+            material: await map('material', l.material, `/${kind}/${i}/material`),
             quantity: parseDecimal(String(l.quantity), 3, uom(l.unit), `/${kind}/${i}/quantity`),
           })),
         )

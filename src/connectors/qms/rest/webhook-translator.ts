@@ -1,6 +1,7 @@
 import type { CloudEvent } from '../../../contracts/envelope.ts'
 import { PermanentError } from '../../../engine/errors.ts'
 import type { Translator } from '../../../engine/translation-stage.ts'
+import { type IdMappingSettings, inboundIds } from '../../../mapping/id-mapping.ts'
 import { parseDecimal, type Quantity } from '../../../model/quantity.ts'
 
 interface LotView {
@@ -52,13 +53,15 @@ const valuation = (d: Decision) => (d.decision === 'ACCEPT' ? 'accepted' : 'reje
  * `qms.usage_decision.changed.v1` with the new and the replaced split; `inspection_lot.cancelled`
  * → `qms.inspection_lot.cancelled.v1`; `nonconformance.dispositioned` (a disposition with its
  * quantity split) → `qms.nonconformance.dispositioned.v1`. Other webhook types are stored raw and
- * produce no event yet.
+ * produce no event yet. The QMS's batch numbers go through the plant's identity mapping for this
+ * source when one is configured (entity `lot`).
  */
-export function qmsWebhookTranslator(source: string): Translator {
+export function qmsWebhookTranslator(source: string, ids?: IdMappingSettings): Translator {
   return {
     source,
-    async translate(raw): Promise<CloudEvent[]> {
+    async translate(raw, xref): Promise<CloudEvent[]> {
       const w = JSON.parse(raw.body.toString('utf8')) as QmsWebhook
+      const map = inboundIds(xref, ids, raw.plant)
       const event = (type: string, subject: string, time: string, data: Record<string, unknown>) =>
         ({
           specversion: '1.0',
@@ -72,11 +75,12 @@ export function qmsWebhookTranslator(source: string): Translator {
         }) as CloudEvent
       if (w.type === 'usage_decision.made') {
         const d = w.data as unknown as Decision & { inspectionLotId: string; inspectionLot: LotView }
+        const lot = await map('lot', d.inspectionLot.batch, '/data/inspectionLot/batch')
         return [
-          event('qms.usage_decision.made.v1', d.inspectionLot.batch, d.decidedAt, {
+          event('qms.usage_decision.made.v1', lot, d.decidedAt, {
             inspectionLot: d.inspectionLotId,
             plant: raw.plant,
-            lot: d.inspectionLot.batch,
+            lot,
             code: d.code,
             valuation: valuation(d),
             stockPostings: linesOf(d, d.inspectionLot, '/data'),
@@ -96,11 +100,12 @@ export function qmsWebhookTranslator(source: string): Translator {
           previous: Decision
           reason: string
         }
+        const lot = await map('lot', d.inspectionLot.batch, '/data/inspectionLot/batch')
         return [
-          event('qms.usage_decision.changed.v1', d.inspectionLot.batch, d.decidedAt, {
+          event('qms.usage_decision.changed.v1', lot, d.decidedAt, {
             inspectionLot: d.inspectionLotId,
             plant: raw.plant,
-            lot: d.inspectionLot.batch,
+            lot,
             previousCode: d.previous.code,
             code: d.code,
             valuation: valuation(d),
@@ -129,12 +134,13 @@ export function qmsWebhookTranslator(source: string): Translator {
             'QLK_VALIDATION',
             `/data/batch: QMS nonconformance ${nc.id} was dispositioned without a batch; a disposition needs the lot it applies to`,
           )
+        const lot = await map('lot', nc.batch, '/data/batch')
         return [
-          event('qms.nonconformance.dispositioned.v1', nc.batch, nc.updatedAt, {
+          event('qms.nonconformance.dispositioned.v1', lot, nc.updatedAt, {
             disposition: {
               id: `DISP-${nc.id}`,
               plant: raw.plant,
-              lot: nc.batch,
+              lot,
               nonconformance: nc.id,
               lines: nc.dispositions.map((x, i) => ({
                 code: x.disposition,
@@ -157,11 +163,12 @@ export function qmsWebhookTranslator(source: string): Translator {
       }
       if (w.type === 'inspection_lot.cancelled') {
         const d = w.data as unknown as LotView & { reason: string; updatedAt: string }
+        const lot = await map('lot', d.batch, '/data/batch')
         return [
-          event('qms.inspection_lot.cancelled.v1', d.batch, d.updatedAt ?? w.occurredAt, {
+          event('qms.inspection_lot.cancelled.v1', lot, d.updatedAt ?? w.occurredAt, {
             inspectionLot: d.id,
             plant: raw.plant,
-            lot: d.batch,
+            lot,
             reason: d.reason,
             audit: {
               timestamp: d.updatedAt ?? w.occurredAt,

@@ -1,0 +1,115 @@
+/**
+ * Reverse identity mapping on egress: a plant's ErpPort / QmsPort whose inputs carry enterprise ids
+ * (what the workflows speak) and whose connector receives the target system's own codes. The
+ * mapping itself is src/mapping/id-mapping.ts (the same code the translators use on ingress);
+ * this file only knows which fields of which call hold which kind of id. Results that echo a lot
+ * back carry the caller's (enterprise) ids, so a workflow never sees a foreign code.
+ */
+import {
+  type IdMappingSettings,
+  type MapId,
+  mapOptional,
+  outboundIds,
+  type XrefRef,
+} from '../../mapping/id-mapping.ts'
+import type { ErpPort, LotRef, StockSplitLine } from './erp.ts'
+import type { QmsPort } from './qms.ts'
+
+async function lotRef(map: MapId, lot: LotRef, field: string): Promise<LotRef> {
+  return {
+    ...lot,
+    material: await map('material', lot.material, `${field}/material`),
+    lot: await map('lot', lot.lot, `${field}/lot`),
+  }
+}
+
+async function splitLines(map: MapId, lines: readonly StockSplitLine[]): Promise<StockSplitLine[]> {
+  return Promise.all(
+    lines.map(async (l, i) => {
+      const targetMaterial = await mapOptional(
+        map,
+        'material',
+        l.targetMaterial,
+        `/lines/${i}/targetMaterial`,
+      )
+      const targetLot = await mapOptional(map, 'lot', l.targetLot, `/lines/${i}/targetLot`)
+      return {
+        ...l,
+        ...(targetMaterial === undefined ? {} : { targetMaterial }),
+        ...(targetLot === undefined ? {} : { targetLot }),
+      }
+    }),
+  )
+}
+
+/** The plant's ERP port with lots and materials mapped to the ERP's codes; identity without settings. */
+export function mappedErpPort(
+  port: ErpPort,
+  xref: XrefRef,
+  settings: IdMappingSettings | undefined,
+  plant: string,
+): ErpPort {
+  if (!settings || settings.entities.length === 0) return port
+  const map = outboundIds(xref, settings, plant)
+  const mapped: ErpPort = {
+    recordUsageDecision: (input) => port.recordUsageDecision(input),
+    postStockDisposition: async (input) =>
+      port.postStockDisposition({
+        ...input,
+        lot: await lotRef(map, input.lot, '/lot'),
+        lines: await splitLines(map, input.lines),
+      }),
+    readLotStock: async (lot, opts) => ({
+      ...(await port.readLotStock(await lotRef(map, lot, '/lot'), opts)),
+      lot,
+    }),
+    transferStock: async (input) =>
+      port.transferStock({ ...input, lot: await lotRef(map, input.lot, '/lot') }),
+    setProductionOrderHold: (input) => port.setProductionOrderHold(input),
+    setDeliveryBlock: (input) => port.setDeliveryBlock(input),
+  }
+  const change = port.changeUsageDecision?.bind(port)
+  const remainder = port.readInspectionLotRemainder?.bind(port)
+  return {
+    ...mapped,
+    ...(change
+      ? {
+          changeUsageDecision: async (input) =>
+            change({ ...input, lot: await lotRef(map, input.lot, '/lot') }),
+        }
+      : {}),
+    ...(remainder ? { readInspectionLotRemainder: remainder } : {}),
+  }
+}
+
+/** The plant's QMS port with materials, lots and suppliers mapped to the QMS's codes. */
+export function mappedQmsPort(
+  port: QmsPort,
+  xref: XrefRef,
+  settings: IdMappingSettings | undefined,
+  plant: string,
+): QmsPort {
+  if (!settings || settings.entities.length === 0) return port
+  const map = outboundIds(xref, settings, plant)
+  return {
+    createInspectionLot: async (input) => {
+      const supplier = await mapOptional(map, 'supplier', input.supplier, '/supplier')
+      const created = await port.createInspectionLot({
+        ...input,
+        material: await map('material', input.material, '/material'),
+        lot: await map('lot', input.lot, '/lot'),
+        ...(supplier === undefined ? {} : { supplier }),
+      })
+      return { ...created, record: { ...created.record, material: input.material, lot: input.lot } }
+    },
+    getInspectionLot: (id) => port.getInspectionLot(id),
+    getUsageDecision: (id) => port.getUsageDecision(id),
+    setInspectionLotQuantity: (input) => port.setInspectionLotQuantity(input),
+    cancelInspectionLot: (input) => port.cancelInspectionLot(input),
+    openNonconformance: async (input) => {
+      const lot = await mapOptional(map, 'lot', input.lot, '/lot')
+      return port.openNonconformance({ ...input, ...(lot === undefined ? {} : { lot }) })
+    },
+    setNonconformanceStatus: (input) => port.setNonconformanceStatus(input),
+  }
+}
