@@ -12,7 +12,6 @@ import type { GoodsReceiptFeed } from '../connectors/erp/sap-s4/connector.ts'
 import { sapS4GoodsReceiptTranslator } from '../connectors/erp/sap-s4/gr-translator.ts'
 import type { FileDropConfig } from '../connectors/ingress/file-drop.ts'
 import type { MqttSourceConfig } from '../connectors/ingress/mqtt-source.ts'
-import { opcUaSources } from './opcua-runtime.ts'
 import type { PollingFeedConfig } from '../connectors/ingress/polling-feed.ts'
 import type { WebhookSource } from '../connectors/ingress/webhook-source.ts'
 import type { SharedLimitsRef } from '../connectors/sdk/rate-limit.ts'
@@ -64,7 +63,6 @@ export type RuntimeFragment = Pick<
   | 'webhooks'
   | 'translators'
   | 'mqtt'
-  | 'opcua'
   | 'fileDrops'
   | 'natsSources'
   | 'feeds'
@@ -187,12 +185,6 @@ export function buildRuntime(loaded: LoadedConfig, env: NodeJS.ProcessEnv = proc
         : undefined,
     }
   })
-  const opcua = opcUaSources(ingress.opcua ?? {}, {
-    dataDir: path.resolve(baseDir, server.dataDir ?? 'data'),
-    baseDir,
-    secret: (ref, at) => resolveSecret(ref, at, env, baseDir, problems),
-    translatorOf,
-  })
   const fileDrops: FileDropConfig[] = Object.entries(ingress.fileDrops ?? {}).map(([name, f]) => {
     const t = translatorOf(name, f.translator, f.plant)
     return {
@@ -305,7 +297,6 @@ export function buildRuntime(loaded: LoadedConfig, env: NodeJS.ProcessEnv = proc
     webhooks,
     translators,
     mqtt,
-    opcua,
     fileDrops,
     natsSources,
     amqpSources,

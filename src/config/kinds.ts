@@ -12,7 +12,6 @@ import { sapS4Connector } from '../connectors/erp/sap-s4/connector.ts'
 import { sapS4GoodsReceiptTranslator } from '../connectors/erp/sap-s4/gr-translator.ts'
 import { checkLimsFile, limsCsvTranslator } from '../connectors/lims/csv/translator.ts'
 import { mesTranslator } from '../connectors/mes/mqtt/translator.ts'
-import { opcUaTranslator } from '../connectors/mes/opcua/translator.ts'
 import { notifyWebhookConnector } from '../connectors/notify/webhook/connector.ts'
 import { qmsRestConnector } from '../connectors/qms/rest/connector.ts'
 import { qmsWebhookTranslator } from '../connectors/qms/rest/webhook-translator.ts'
@@ -65,7 +64,7 @@ export const CONNECTOR_KINDS = Object.keys(CONNECTORS)
 
 export interface TranslatorKind {
   readonly name: string
-  readonly ingress: 'webhook' | 'mqtt' | 'opcua' | 'fileDrop'
+  readonly ingress: 'webhook' | 'mqtt' | 'fileDrop'
   /** the kind of system the source is, for a plant's `mes:` / `lims:` / `crm:` references */
   readonly role: SystemRole
   create(
@@ -75,8 +74,6 @@ export interface TranslatorKind {
   /** structural check of a dropped file before anything is stored */
   readonly checkFile?: (fileName: string, content: Buffer) => FieldProblem[]
 }
-
-export const OPCUA_TRANSLATOR = 'mes-opcua'
 
 export const TRANSLATORS: readonly TranslatorKind[] = [
   {
@@ -99,8 +96,6 @@ export const TRANSLATORS: readonly TranslatorKind[] = [
     role: 'mes',
     create: (s, o) => mesTranslator({ source: s, mapMaterials: o.mapMaterials, ids: o.ids }),
   },
-  // the one translator of ingress.opcua sources: sampled results and completions (connectors/mes/opcua)
-  { name: OPCUA_TRANSLATOR, ingress: 'opcua', role: 'mes', create: (s, o) => opcUaTranslator(s, o.ids) },
   {
     name: 'lims-csv',
     ingress: 'fileDrop',
