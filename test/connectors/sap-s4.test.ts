@@ -3,74 +3,30 @@
  * simulator's state (documents per lot and bucket), which, like SAP, never deduplicates.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { type ErpS4Sim, startErpS4 } from '../../simulators/erp-s4/server.ts'
-import { goodsReceipt, MATDOC, s4Client } from '../../simulators/erp-s4/test-client.ts'
+import type { ErpS4Sim } from '../../simulators/erp-s4/server.ts'
 import type { FaultConfig } from '../../simulators/shared/faults.ts'
 import { sapS4Connector } from '../../src/connectors/erp/sap-s4/connector.ts'
-import { ManualClock, RecordingMetrics } from '../../src/connectors/sdk/index.ts'
+import type { RecordingMetrics } from '../../src/connectors/sdk/index.ts'
 import { PermanentError } from '../../src/engine/errors.ts'
-import type { ErpPort, LotRef, PostStockDispositionInput } from '../../src/workflows/ports/erp.ts'
+import type { ErpPort, PostStockDispositionInput } from '../../src/workflows/ports/erp.ts'
 import { asEngine } from './engine-retry.ts'
+import { kg, LOT, type S4Fixture, STOCK_KEY, startS4Fixture } from './s4-fixture.ts'
 
-const LOT: LotRef = { plant: '1000', material: 'RAW-100', lot: 'B1' }
-const STOCK_KEY = 'RAW-100|1000|B1'
-const kg = (n: number) => ({ units: n * 1000, scale: 3, uom: 'KG' })
-
+let fx: S4Fixture
 let sim: ErpS4Sim
 let erp: ErpPort
 let metrics: RecordingMetrics
-let clock: ManualClock
 let inspectionLot: string
 
 beforeEach(async () => {
-  sim = await startErpS4({
-    port: 0,
-    materials: { 'RAW-100': { baseUnit: 'KG' } },
-    productionOrders: [
-      { ManufacturingOrder: '1000123', Material: 'FG-1', ProductionPlant: '1000', TotalQuantity: '10' },
-    ],
-    deliveries: [
-      {
-        DeliveryDocument: '80000001',
-        ShipToParty: 'C1',
-        items: [{ Material: 'FG-1', Plant: '1000', Batch: 'F1', quantity: '5' }],
-      },
-    ],
-  })
-  const res = await s4Client(sim.url).send(
-    'POST',
-    `${MATDOC}/A_MaterialDocumentHeader`,
-    goodsReceipt('B1', '100'),
-  )
-  expect(res.status).toBe(201)
-  inspectionLot = sim.state.inspectionLots[0]!.lot
-  metrics = new RecordingMetrics()
-  clock = new ManualClock()
-  erp = sapS4Connector.instantiate(
-    { baseUrl: sim.url, egress: { timeoutMs: 300 } },
-    { name: 'sap-test', allowlist: [sim.url], metrics, clock, leaseMs: 30_000 },
-  )
+  fx = await startS4Fixture()
+  ;({ sim, erp, metrics, inspectionLot } = fx)
 })
 afterEach(() => sim.close())
 
-const split = (key = 'run-1/post-stock'): PostStockDispositionInput => ({
-  idempotencyKey: key,
-  inspectionLot,
-  lot: LOT,
-  lines: [
-    { bucket: 'release', quantity: kg(60) },
-    { bucket: 'block', quantity: kg(30) },
-    { bucket: 'scrap', quantity: kg(10) },
-  ],
-})
-
-async function decide(): Promise<void> {
-  await erp.recordUsageDecision({
-    idempotencyKey: 'run-1/ud',
-    inspectionLot,
-    valuation: 'rejected',
-    code: 'R2',
-  })
+const split = (key?: string): PostStockDispositionInput => fx.split(key)
+const decide = async () => {
+  await fx.decide()
 }
 
 function expectOneDocumentPerBucket(): void {

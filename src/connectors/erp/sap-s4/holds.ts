@@ -1,12 +1,13 @@
 /**
  * Production order hold and outbound delivery block: plain PATCHes of a state, so the connector
  * reads first and changes only what differs (a repeated step changes nothing). If-Match carries
- * the entity's ETag; a 412 (changed meanwhile) or a lost answer means read again.
+ * the entity's ETag; a lost answer means read again, and so does a 412 (changed meanwhile) once
+ * (StaleEtagRule): a second 412 is a permanent QLK_REMOTE_CONFLICT.
  */
 import { PermanentError } from '../../../engine/errors.ts'
 import type { StateChangeResult } from '../../../workflows/ports/erp.ts'
-import { EgressFailure, RemoteRejected } from '../../sdk/http-errors.ts'
-import { etagOf, literal, type ODataClient, type ODataEntity } from './odata.ts'
+import { EgressFailure } from '../../sdk/http-errors.ts'
+import { etagOf, literal, type ODataClient, type ODataEntity, StaleEtagRule } from './odata.ts'
 
 export async function setState(
   odata: ODataClient,
@@ -19,10 +20,13 @@ export async function setState(
     traceparent?: string
   },
 ): Promise<StateChangeResult> {
+  const stale = new StaleEtagRule(o.what)
+  // true while the last PATCH may have applied (its answer was lost): a done state is then ours
+  let maybeOurs = false
   for (let round = 0; round < 3; round++) {
     const e = await odata.getEntity(`${o.service}${o.entityPath}`, `read ${o.what}`, o.traceparent)
     if (!e) throw new PermanentError('QLK_REMOTE_REJECTED', `${o.what} does not exist in SAP`)
-    if (o.isDone(e)) return { changed: round > 0 }
+    if (o.isDone(e)) return { changed: maybeOurs }
     try {
       await odata.modify('PATCH', o.service, o.entityPath, o.patch, {
         etag: etagOf(e),
@@ -31,10 +35,9 @@ export async function setState(
       })
       return { changed: true }
     } catch (err) {
-      const again =
-        (err instanceof EgressFailure && err.ambiguous) ||
-        (err instanceof RemoteRejected && err.status === 412)
-      if (!again) throw err
+      // a lost answer, or a stale ETag (once; someone else changed it): the next round's read decides
+      maybeOurs = err instanceof EgressFailure && err.ambiguous
+      if (!(maybeOurs || stale.reread(err))) throw err
     }
   }
   throw new EgressFailure('QLK_EGRESS_AMBIGUOUS', `${o.what}: change not confirmed by read-back`, {

@@ -4,8 +4,9 @@
  * "Required" (session timeout); If-Match with the entity's ETag on changes (quality-domain.md §1.4);
  * `{ d: { results } }` / `{ d: {...} }` bodies.
  */
+import { PermanentError } from '../../../engine/errors.ts'
 import type { EgressClient, EgressResponse, HttpMethod } from '../../sdk/egress.ts'
-import { EgressFailure } from '../../sdk/http-errors.ts'
+import { EgressFailure, RemoteRejected } from '../../sdk/http-errors.ts'
 
 export type ODataEntity = Record<string, unknown> & { __metadata?: { etag?: string } }
 
@@ -143,4 +144,26 @@ export function etagOf(e: ODataEntity): string | undefined {
 export function text(e: ODataEntity, field: string): string {
   const v = e[field]
   return typeof v === 'string' ? v : v === undefined || v === null ? '' : String(v)
+}
+
+/**
+ * The If-Match rule for one change (quality-domain.md §1.4: concurrency is checked on write): a
+ * 412 means someone changed the entity since it was read, so the caller reads it again and, if
+ * the change is still wanted, retries once with the fresh ETag. A second 412 means it keeps
+ * changing under Qualink: a permanent QLK_REMOTE_CONFLICT for a person, not a third guess.
+ */
+export class StaleEtagRule {
+  private stale = 0
+  constructor(private readonly what: string) {}
+
+  /** true when `e` is a 412 to answer by a re-read; throws on the second one */
+  reread(e: unknown): boolean {
+    if (!(e instanceof RemoteRejected && e.status === 412)) return false
+    if (++this.stale > 1)
+      throw new PermanentError(
+        'QLK_REMOTE_CONFLICT',
+        `${this.what}: changed in SAP again after a re-read (412 Precondition Failed twice); nothing more was sent`,
+      )
+    return true
+  }
 }

@@ -23,7 +23,15 @@ import type { SapS4Config } from './config.ts'
 import { SERVICES } from './config.ts'
 import { setState } from './holds.ts'
 import { fromSap, steps, toSap, UD_STOCK_TYPE } from './mapping.ts'
-import { etagOf, filterQuery, literal, type ODataClient, type ODataEntity, text } from './odata.ts'
+import {
+  etagOf,
+  filterQuery,
+  literal,
+  type ODataClient,
+  type ODataEntity,
+  StaleEtagRule,
+  text,
+} from './odata.ts'
 
 interface Group {
   readonly key: string
@@ -37,15 +45,15 @@ interface Group {
 const groupKey = (stockType: string, materialTo: string, batchTo: string) =>
   `${stockType}|${materialTo}|${batchTo}`
 
-/** Failures after which the lot is read again instead of giving up. */
-function rereadable(e: unknown): boolean {
+/**
+ * Failures after which the lot is read again instead of giving up: a lost answer; 185 (lot already
+ * complete: verify) and 186 (more than the remainder: someone posted meanwhile); a 412 (the lot
+ * changed since we read its ETag) once, then QLK_REMOTE_CONFLICT (StaleEtagRule).
+ */
+function rereadable(e: unknown, stale: StaleEtagRule): boolean {
   if (e instanceof EgressFailure) return e.ambiguous
-  // 185: lot already complete (verify); 186: more than the remainder (someone posted meanwhile);
-  // 412: the lot changed since we read its ETag.
-  return (
-    e instanceof RemoteRejected &&
-    (e.status === 412 || e.remoteCode === 'QA/185' || e.remoteCode === 'QA/186')
-  )
+  if (stale.reread(e)) return true
+  return e instanceof RemoteRejected && (e.remoteCode === 'QA/185' || e.remoteCode === 'QA/186')
 }
 
 export class UsageDecisionPoster {
@@ -89,6 +97,7 @@ export class UsageDecisionPoster {
   private async recordDecision(input: RecordUsageDecisionInput): Promise<StateChangeResult> {
     const lotId = input.inspectionLot
     const wanted = input.valuation === 'accepted' ? 'A' : 'R'
+    const stale = new StaleEtagRule(`usage decision of ${lotId}`)
     for (let round = 0; round < 3; round++) {
       const ud = await this.odata.getEntity(
         `${SERVICES.lots}/A_InspLotUsageDecision(${literal(lotId)})`,
@@ -122,7 +131,7 @@ export class UsageDecisionPoster {
         return { changed: true }
       } catch (e) {
         // QA/094 "already made" or a lost answer: the next round's read-back decides.
-        if (!(rereadable(e) || (e instanceof RemoteRejected && e.remoteCode === 'QA/094'))) throw e
+        if (!(rereadable(e, stale) || (e instanceof RemoteRejected && e.remoteCode === 'QA/094'))) throw e
       }
     }
     throw new EgressFailure(
@@ -212,6 +221,7 @@ export class UsageDecisionPoster {
     const scale = this.config.quantityScale
     let groups: Group[] | undefined
     const maxRounds = input.lines.length + 4
+    const stale = new StaleEtagRule(`UD stock posting of ${lotId}`)
     for (let round = 0; round < maxRounds; round++) {
       const lot = await this.lot(lotId, input.traceparent)
       const uom = text(lot, 'InspectionLotQuantityUnit')
@@ -291,7 +301,7 @@ export class UsageDecisionPoster {
           },
         )
       } catch (e) {
-        if (!rereadable(e)) throw e
+        if (!rereadable(e, stale)) throw e
       }
     }
     throw new EgressFailure(
