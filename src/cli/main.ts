@@ -7,6 +7,7 @@ import { registerKeyCommands } from './commands/keys.ts'
 import { registerLotCommands } from './commands/lots.ts'
 import { registerRunCommands } from './commands/runs.ts'
 import { registerStartCommand } from './commands/start.ts'
+import { registerSyntheticCommands } from './commands/synthetic.ts'
 import { registerSupplierCommands } from './commands/suppliers.ts'
 import { registerToolCommands, registerXrefCommands } from './commands/tools.ts'
 import { registerUserCommands } from './commands/users.ts'
@@ -24,6 +25,7 @@ registerKeyCommands(program)
 registerUserCommands(program)
 registerLotCommands(program)
 registerRunCommands(program)
+registerSyntheticCommands(program)
 registerSupplierCommands(program)
 registerToolCommands(program)
 registerXrefCommands(program)

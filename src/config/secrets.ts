@@ -9,7 +9,8 @@ import type { FieldProblem } from '../contracts/errors.ts'
 import { seg } from './problems.ts'
 import type { SecretRef } from './schema.ts'
 
-const SECRET_KEY = /(pass(word|wd|phrase)?|secret|token|api[-_]?key|credential|private[-_]?key|bearer)/i
+export const SECRET_KEY =
+  /(pass(word|wd|phrase)?|secret|token|api[-_]?key|credential|private[-_]?key|bearer)/i
 /** keys that name where a secret is, or a header that will carry it, never the secret itself */
 const REFERENCE_KEY = /(Env|File|Header|Headers)$/
 

@@ -3,6 +3,7 @@ import type { Command } from 'commander'
 import { buildRuntime } from '../../config/build-runtime.ts'
 import { loadConfig } from '../../config/load.ts'
 import { isQualinkError } from '../../contracts/errors.ts'
+import { registerChangeControlCommands } from './change-control.ts'
 
 export const DEFAULT_CONFIG_FILE = './qualink.yaml'
 
@@ -41,4 +42,5 @@ export function registerConfigCommands(program: Command): void {
         process.exitCode = 1
       }
     })
+  registerChangeControlCommands(config)
 }

@@ -2,12 +2,15 @@ import { existsSync, readFileSync } from 'node:fs'
 import type { Command } from 'commander'
 import { buildRuntime, type RuntimeFragment } from '../../config/build-runtime.ts'
 import { loadConfig } from '../../config/load.ts'
+import { configForStart, recordStart, type StartConfig } from '../../config/promote.ts'
 import { runtimeFromEnv } from '../../config/runtime.ts'
 import { createLogger } from '../../observability/logger.ts'
 import { tracingSettings } from '../../observability/tracing.ts'
 import { loadUsersFile } from '../../security/users.ts'
 import type { ApiKeyConfig } from '../../server/auth.ts'
 import { PROCESS_ROLES, type ProcessRole, startQualink } from '../../server/qualink.ts'
+import type { Store } from '../../store/types.ts'
+import { openConfiguredStore } from '../config-store.ts'
 
 /** Runs until SIGINT/SIGTERM, then shuts down in order (see server/qualink.ts). */
 export async function runUntilSignal(close: () => Promise<void>, log: (msg: string) => void): Promise<void> {
@@ -30,14 +33,34 @@ export async function runUntilSignal(close: () => Promise<void>, log: (msg: stri
 
 /**
  * The configured plant(s) when a qualink.yaml is given or present in the working directory;
- * an explicit --config that does not exist is an error, not a silent empty start.
+ * an explicit --config that does not exist is an error, not a silent empty start. Change control
+ * (config/promote.ts): an environment with a promoted version runs that version, and its canary
+ * version for the canary plant; what runs is recorded once Qualink is up.
  */
-function configured(file: string | undefined): { fragment: Partial<RuntimeFragment>; summary?: string } {
+async function configured(file: string | undefined): Promise<{
+  fragment: Partial<RuntimeFragment>
+  summary?: string
+  started?: StartConfig
+  record?: (store: Store) => Promise<unknown>
+}> {
   const path = file ?? (existsSync('./qualink.yaml') ? './qualink.yaml' : undefined)
   if (path === undefined) return { fragment: {} }
   if (!existsSync(path)) throw new Error(`--config ${path}: no such file`)
-  const rt = buildRuntime(loadConfig(path))
-  return { fragment: rt.options, summary: rt.summary }
+  const loaded = loadConfig(path)
+  const store = await openConfiguredStore(loaded)
+  let started: StartConfig
+  try {
+    started = await configForStart(store, loaded)
+  } finally {
+    await store.close()
+  }
+  const rt = buildRuntime({ ...loaded, config: started.config })
+  return {
+    fragment: rt.options,
+    summary: rt.summary,
+    started,
+    record: (s) => recordStart(s, loaded, started),
+  }
 }
 
 export function registerStartCommand(program: Command): void {
@@ -60,7 +83,7 @@ export function registerStartCommand(program: Command): void {
         throw new Error(`--role must be one of ${PROCESS_ROLES.join(', ')}, got ${opts.role}`)
       const env = runtimeFromEnv()
       const logger = createLogger()
-      const { fragment, summary } = configured(opts.config)
+      const { fragment, summary, started, record } = await configured(opts.config)
       // flags over environment variables over the file: a deployment overrides without editing it
       const q = await startQualink({
         ...fragment,
@@ -86,6 +109,13 @@ export function registerStartCommand(program: Command): void {
         role: opts.role as ProcessRole,
         tracing: tracingSettings(fragment.tracing, process.env),
       })
+      await record?.(q.store)
+      if (started?.promoted && started.promoted !== started.fileHash)
+        logger.warn(
+          { promoted: started.promoted, file: started.fileHash, environment: started.environment },
+          'the configuration file differs from the version promoted to this environment: running the promoted version',
+        )
+      if (started?.canary) logger.info({ canary: started.canary }, 'canary version applied to one plant')
       logger.info({ url: q.url, dialect: q.store.dialect, config: summary ?? 'none' }, 'qualink listening')
       await runUntilSignal(q.close, (m) => logger.info(m))
     })
