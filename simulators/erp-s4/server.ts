@@ -2,7 +2,7 @@
  * S/4HANA-style ERP simulator: OData v2 over node:http. See docs/simulators.md for endpoints.
  */
 import { type FaultConfig, Faults } from '../shared/faults.ts'
-import { type HttpSim, Router, type SimResponse, startHttpSim } from '../shared/http.ts'
+import { type HttpSim, type HttpSimOptions, Router, type SimResponse, startHttpSim } from '../shared/http.ts'
 import { parseQuantity } from '../shared/quantity.ts'
 import type { Bucket } from '../shared/stock-ledger.ts'
 import { WebhookSender, type WebhookTarget } from '../shared/webhooks.ts'
@@ -105,6 +105,8 @@ export interface ErpS4Sim {
   readonly model: S4Model
   readonly webhooks: WebhookSender
   readonly csrf: CsrfTokens
+  /** Awaited after a request changed the ERP and before its answer is sent (see HttpSimOptions). */
+  beforeAnswer: HttpSimOptions['beforeAnswer']
   /** an outbound delivery created in the ERP, e.g. with a quality block ('01') awaiting release */
   createDelivery(d: DeliverySeed, blockReason?: string): void
   close(): Promise<void>
@@ -194,7 +196,9 @@ export async function startErpS4(opts: ErpS4Options = {}): Promise<ErpS4Sim> {
   )
 
   const state = (): ErpS4State => snapshot(model, http, faults)
+  let beforeAnswer: HttpSimOptions['beforeAnswer']
   const http = await startHttpSim({
+    beforeAnswer: (req, out) => beforeAnswer?.(req, out),
     host: opts.host,
     port: opts.port,
     router,
@@ -218,6 +222,12 @@ export async function startErpS4(opts: ErpS4Options = {}): Promise<ErpS4Sim> {
     model,
     webhooks,
     csrf,
+    get beforeAnswer() {
+      return beforeAnswer
+    },
+    set beforeAnswer(hook) {
+      beforeAnswer = hook
+    },
     createDelivery: (d, blockReason) => {
       addDelivery(d, blockReason)
     },

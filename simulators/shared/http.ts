@@ -88,6 +88,11 @@ export interface HttpSimOptions {
   readonly state: () => unknown
   /** Body for a request no route matched; the simulators answer in their own error shape. */
   readonly notFound?: (req: SimRequest) => SimResponse
+  /**
+   * Awaited after a request was handled (its change applied) and before its answer is written:
+   * a fault test stops the client here, e.g. SIGKILLs it between the ERP's commit and its reply.
+   */
+  readonly beforeAnswer?: (req: SimRequest, out: SimResponse) => void | Promise<void>
 }
 
 export interface HttpSim {
@@ -225,6 +230,7 @@ export async function startHttpSim(opts: HttpSimOptions): Promise<HttpSim> {
       rawReq.socket.destroy()
       return
     }
+    await opts.beforeAnswer?.(base, out)
     write(res, out)
   }
 
