@@ -36,6 +36,11 @@ const BENCHMARKS: Readonly<Record<string, Benchmark>> = {
     description:
       'Issue 7: trace p95 on 1M lots / 3M edges, bulk first page, reconciliation lots/s; CTE baseline',
   },
+  pipeline: {
+    file: 'pipeline.ts',
+    description:
+      'Issue 12 B3: end-to-end supplier receipt, workflows/s and p99; graphile-worker and Node-RED baselines',
+  },
 }
 
 const HERE = path.dirname(fileURLToPath(import.meta.url))

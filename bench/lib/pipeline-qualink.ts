@@ -1,0 +1,81 @@
+/**
+ * B3, Qualink: the real supplier-receipt-inspection workflow in a real Qualink (startQualink:
+ * HTTP ingress with signature checks, translation stage, PostgreSQL store, engine with its shipped
+ * concurrency of 8, audit sealer) in the benchmark process: the worker runs in-process, as
+ * `qualink start` runs it. The S/4 and QMS connectors are the shipped ones, with their egress rate
+ * limit raised (the shipped default of 20 requests/s would be what is measured otherwise).
+ */
+import { mkdtempSync, rmSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import pg from 'pg'
+import pino from 'pino'
+import { sapS4Connector } from '../../src/connectors/erp/sap-s4/connector.ts'
+import { sapS4GoodsReceiptTranslator } from '../../src/connectors/erp/sap-s4/gr-translator.ts'
+import { qmsRestConnector } from '../../src/connectors/qms/rest/connector.ts'
+import { qmsWebhookTranslator } from '../../src/connectors/qms/rest/webhook-translator.ts'
+import { startQualink } from '../../src/server/qualink.ts'
+import { PostgresStore } from '../../src/store/postgres/store.ts'
+import { supplierReceiptInspection } from '../../src/workflows/supplier-receipt-inspection.ts'
+import { createTempDatabase } from './machine.ts'
+import { SIGNING, type Sims, type SystemUnderTest } from './pipeline-harness.ts'
+
+export const BENCH_EGRESS = { rateLimit: { ratePerSecond: 10_000, burst: 1_000 } }
+
+/** The shipped S/4 and QMS connectors against the simulators (also used by the graphile baseline). */
+export function benchPorts(sims: Sims) {
+  const runtime = (name: string, url: string) => ({ name, allowlist: [url], leaseMs: 30_000 })
+  return {
+    erp: sapS4Connector.instantiate(
+      { baseUrl: sims.erp.url, egress: BENCH_EGRESS },
+      runtime('erp', sims.erp.url),
+    ),
+    qms: qmsRestConnector.instantiate(
+      { baseUrl: sims.qms.url, egress: BENCH_EGRESS },
+      runtime('qms', sims.qms.url),
+    ),
+  }
+}
+
+const source = (name: string, s: (typeof SIGNING)['erp' | 'qms']) => ({
+  name,
+  plant: 'P100',
+  secrets: [s.secret],
+  signatureHeader: s.signature,
+  deliveryIdHeader: s.delivery,
+})
+
+export async function startQualinkSut(adminUrl: string, sims: Sims): Promise<SystemUnderTest> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'qlk-bench-pipeline-'))
+  const db = await createTempDatabase(adminUrl, 'pipeline')
+  const store = await PostgresStore.open({ connectionString: db.url })
+  const q = await startQualink({
+    store,
+    port: 0,
+    logger: pino({ level: 'silent' }),
+    anchorFile: path.join(dir, 'anchors.jsonl'),
+    webhooks: [source('erp-s4', SIGNING.erp), source('qms', SIGNING.qms)],
+    translators: [sapS4GoodsReceiptTranslator('erp-s4'), qmsWebhookTranslator('qms')],
+    workflows: [supplierReceiptInspection()],
+    ports: benchPorts(sims),
+  })
+  const base = q.url
+  const probe = new pg.Client({ connectionString: db.url })
+  await probe.connect()
+  return {
+    name: 'qualink',
+    goodsReceiptUrl: `${base}/v1/ingress/erp-s4`,
+    decisionUrl: `${base}/v1/ingress/qms`,
+    completed: async () =>
+      Number(
+        (await probe.query(`SELECT count(*) AS n FROM workflow_runs WHERE status = 'completed'`)).rows[0].n,
+      ),
+    close: async () => {
+      await probe.end().catch(() => {})
+      await q.close()
+      await store.close()
+      await db.drop()
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}

@@ -1,0 +1,239 @@
+/**
+ * B3 (issue 12): the end-to-end supplier-receipt pipeline, Qualink beside graphile-worker 0.17.3 and
+ * Node-RED, each against its own fresh ERP (S/4) and QMS simulator pair with 5 ms latency, in one run
+ * on one machine. The workload and the feed: bench/lib/pipeline-harness.ts.
+ *
+ * Per repetition and system: a closed loop of `--workflows` receipts from `--connections` senders
+ * (completed workflows/s, the system's maximum). Then Qualink in an open loop at half its median
+ * maximum for `--open-seconds` (p50/p99 receipt → final ERP posting). Targets of issue 12, printed
+ * PASS/FAIL: Qualink ≥ 2× graphile-worker; p99 ≤ 500 ms at the half-max rate; 0 duplicate effects.
+ *
+ * Run: npm run bench -- pipeline [--workflows N] [--runs N] [--open-seconds S] [--connections N]
+ *      [--systems qualink,graphile-worker,node-red]. Needs PostgreSQL at QUALINK_BENCH_PG_URL
+ *      (default postgres://postgres@127.0.0.1:5432/postgres). Node-RED is installed on first use
+ *      into bench/baselines/node-red (npm ci).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { percentile } from './lib/engine-support.ts'
+import { describeMachine, describePostgres, pgTestFsync, waitForQuiet } from './lib/machine.ts'
+import { startGraphileSut } from './lib/pipeline-graphile.ts'
+import {
+  closedLoop,
+  type FeedResult,
+  openLoop,
+  SIM_LATENCY_MS,
+  type Sims,
+  type SystemUnderTest,
+  startSims,
+} from './lib/pipeline-harness.ts'
+import { startNodeRedSut } from './lib/pipeline-node-red.ts'
+import { startQualinkSut } from './lib/pipeline-qualink.ts'
+import { machineSummary, writeReadmeSection, writeResultsRow } from './lib/readme.ts'
+import { fmt, median } from './lib/stats.ts'
+
+const ADMIN_URL = process.env.QUALINK_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
+const HERE = path.dirname(fileURLToPath(import.meta.url))
+const SYSTEMS = ['qualink', 'graphile-worker', 'node-red'] as const
+type SystemName = (typeof SYSTEMS)[number]
+const TIMEOUT_MS = 180_000
+
+const STARTERS: Record<SystemName, (sims: Sims) => Promise<SystemUnderTest>> = {
+  qualink: (sims) => startQualinkSut(ADMIN_URL, sims),
+  'graphile-worker': (sims) => startGraphileSut(ADMIN_URL, sims),
+  'node-red': (sims) => startNodeRedSut(sims),
+}
+
+interface Options {
+  workflows: number
+  runs: number
+  openSeconds: number
+  connections: number
+  systems: SystemName[]
+}
+
+const DEFAULTS: Options = { workflows: 200, runs: 3, openSeconds: 10, connections: 16, systems: [...SYSTEMS] }
+
+function parseArgs(argv: readonly string[]): Options {
+  const o: Options = { ...DEFAULTS, systems: [...DEFAULTS.systems] }
+  const int = (a: string, v: string | undefined) => {
+    const n = Number(v)
+    if (!Number.isInteger(n) || n < 1) throw new Error(`${a} must be a positive integer, not '${v}'`)
+    return n
+  }
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!
+    if (a === '--workflows') o.workflows = int(a, argv[++i])
+    else if (a === '--runs') o.runs = int(a, argv[++i])
+    else if (a === '--open-seconds') o.openSeconds = int(a, argv[++i])
+    else if (a === '--connections') o.connections = int(a, argv[++i])
+    else if (a === '--systems') {
+      const list = (argv[++i] ?? '').split(',')
+      for (const s of list)
+        if (!SYSTEMS.includes(s as SystemName))
+          throw new Error(`--systems: '${s}' is not one of ${SYSTEMS.join(', ')}`)
+      o.systems = list as SystemName[]
+    } else throw new Error(`unknown argument ${a}; see the header of bench/pipeline.ts`)
+  }
+  return o
+}
+
+const log = (s: string) => process.stderr.write(`${s}\n`)
+
+type Result = FeedResult & { failures: string[]; idle: number }
+
+async function once(
+  system: SystemName,
+  n: number,
+  feed: (
+    sims: Awaited<ReturnType<typeof startSims>>,
+    sut: SystemUnderTest,
+  ) => Promise<FeedResult & { failures: string[] }>,
+): Promise<Result> {
+  const idle = await waitForQuiet()
+  const sims = await startSims(n, `${system.slice(0, 2)}${Date.now().toString(36)}`)
+  let sut: SystemUnderTest | undefined
+  try {
+    sut = await STARTERS[system](sims)
+    return { ...(await feed(sims, sut)), idle }
+  } finally {
+    await sut?.close()
+    await sims.close()
+  }
+}
+
+function line(system: string, r: Result): string {
+  const p = (xs: number[], q: number) => fmt(percentile(xs, q), 0)
+  return `${system}: ${fmt(r.perSecond, 1)} workflows/s (${r.completed}/${r.workflows} in ${fmt(r.seconds, 1)} s${r.offeredPerSecond ? `, offered ${fmt(r.offeredPerSecond, 1)}/s` : ''}); receipt→posting p50 ${p(r.receiptToPostingMs, 50)} ms p99 ${p(r.receiptToPostingMs, 99)} ms; decision→posting p50 ${p(r.decisionToPostingMs, 50)} ms; duplicates ${r.duplicates}; lost ${r.lost}; idle before ${fmt(r.idle * 100)} %${r.failures.length ? `; ${r.failures.length} failures, first: ${r.failures[0]}` : ''}`
+}
+
+const verdict = (ok: boolean) => (ok ? 'PASS' : 'FAIL')
+
+export async function main(argv: readonly string[]): Promise<void> {
+  const o = parseArgs(argv)
+  const machine = await describeMachine()
+  const postgres = await describePostgres(ADMIN_URL)
+  const fsync = await pgTestFsync(os.tmpdir(), 2)
+  const started = Date.now()
+  const closed = new Map<SystemName, Result[]>(o.systems.map((s) => [s, []]))
+  const open: Result[] = []
+  for (let rep = 1; rep <= o.runs; rep++) {
+    for (const s of o.systems) {
+      const r = await once(s, o.workflows, (sims, sut) => closedLoop(sims, sut, o.connections, TIMEOUT_MS))
+      closed.get(s)!.push(r)
+      log(`closed ${rep}/${o.runs} ${line(s, r)}`)
+    }
+  }
+  const med = (s: SystemName, f: (r: Result) => number) => median((closed.get(s) ?? []).map(f))
+  const qMax = med('qualink', (r) => r.perSecond)
+  if (o.systems.includes('qualink') && Number.isFinite(qMax)) {
+    const rate = qMax / 2
+    const n = Math.max(1, Math.round(rate * o.openSeconds))
+    for (let rep = 1; rep <= o.runs; rep++) {
+      const r = await once('qualink', n, (sims, sut) => openLoop(sims, sut, rate, TIMEOUT_MS))
+      open.push(r)
+      log(`open ${rep}/${o.runs} ${line('qualink', r)}`)
+    }
+  }
+  const elapsed = (Date.now() - started) / 1000
+  const all = [...[...closed.values()].flat(), ...open]
+  const duplicates = all.reduce((s, r) => s + r.duplicates, 0)
+  const lost = all.reduce((s, r) => s + r.lost, 0)
+  const gwMax = med('graphile-worker', (r) => r.perSecond)
+  const ratio = qMax / gwMax
+  const openP50 = median(open.map((r) => percentile(r.receiptToPostingMs, 50)))
+  const openP99 = median(open.map((r) => percentile(r.receiptToPostingMs, 99)))
+
+  const rows = [
+    '| System | Completed workflows/s, closed loop (median) | Reps | Receipt → posting p50 / p99 ms under that load | Duplicates | Lost |',
+    '|---|---:|---|---|---:|---:|',
+  ]
+  const labels: Record<SystemName, string> = {
+    qualink: 'Qualink (PostgreSQL, worker in-process)',
+    'graphile-worker': 'graphile-worker 0.17.3, 3 chained jobs (PostgreSQL)',
+    'node-red': 'Node-RED 4.1.7, http-in → function → http request (no durability)',
+  }
+  for (const s of o.systems) {
+    const rs = closed.get(s)!
+    rows.push(
+      `| ${labels[s]} | ${fmt(
+        med(s, (r) => r.perSecond),
+        1,
+      )} | ${rs.map((r) => fmt(r.perSecond, 1)).join(' / ')} | ${fmt(med(s, (r) => percentile(r.receiptToPostingMs, 50)))} / ${fmt(med(s, (r) => percentile(r.receiptToPostingMs, 99)))} | ${rs.reduce((a, r) => a + r.duplicates, 0)} | ${rs.reduce((a, r) => a + r.lost, 0)} |`,
+    )
+  }
+  const targets = [
+    '| Target | Measured | Rule | Result |',
+    '|---|---|---|---|',
+    `| Qualink vs graphile-worker, same durability | ${fmt(ratio, 2)}× (${fmt(qMax, 1)} vs ${fmt(gwMax, 1)} workflows/s) | ≥ 2× | ${Number.isFinite(ratio) ? verdict(ratio >= 2) : 'n/a'} |`,
+    `| p99 at half of Qualink's max, open loop | p50 ${fmt(openP50)} ms, p99 ${fmt(openP99)} ms at ${fmt(qMax / 2, 1)} workflows/s (reps: ${open.map((r) => fmt(percentile(r.receiptToPostingMs, 99))).join(' / ')}) | p99 ≤ 500 ms | ${open.length ? verdict(openP99 <= 500) : 'n/a'} |`,
+    `| Duplicate effects, every run above | ${duplicates} (lost ${lost}) | = 0 | ${verdict(duplicates === 0)} |`,
+  ]
+  if (o.systems.includes('node-red') && o.systems.includes('qualink'))
+    targets.push(
+      `| Qualink vs Node-RED (information: Node-RED keeps nothing durable) | ${fmt(qMax / med('node-red', (r) => r.perSecond), 2)}× | — | info |`,
+    )
+  const failures = all.flatMap((r) => r.failures)
+  const text = `${rows.join('\n')}\n\n${targets.join('\n')}`
+  process.stdout.write(
+    `\n${text}\n\n(${fmt(elapsed)} s${failures.length ? `; ${failures.length} failures, e.g. ${failures.slice(0, 3).join('; ')}` : ''})\n`,
+  )
+  mkdirSync(path.join(HERE, 'results'), { recursive: true })
+  writeFileSync(
+    path.join(HERE, 'results', 'pipeline.json'),
+    `${JSON.stringify({ machine, postgres, fsync, options: o, elapsedSeconds: elapsed, closed: Object.fromEntries(closed), open }, null, 2)}\n`,
+  )
+  const full = o.runs >= 3 && o.systems.length === SYSTEMS.length && o.workflows >= DEFAULTS.workflows
+  if (!full) {
+    log(
+      'README and RESULTS.md not updated: only a full run (all systems, ≥ 3 runs, ≥ 200 workflows) is written there',
+    )
+    return
+  }
+  const summary = machineSummary(machine, postgres, fsync)
+  writeReadmeSection(
+    path.join(HERE, 'README.md'),
+    'B3: end-to-end pipeline',
+    `Issue 12's end-to-end benchmark. Run: \`npm run bench -- pipeline\` (options in the header of bench/pipeline.ts); raw numbers in \`bench/results/pipeline.json\`.
+
+${summary}
+
+${text}
+
+${method(o)}
+
+Whole benchmark: ${fmt(elapsed)} s; load average at the end ${os
+      .loadavg()
+      .map((x) => fmt(x, 2))
+      .join(
+        ' ',
+      )}; idle share before each measurement: min ${fmt(Math.min(...all.map((r) => r.idle)) * 100)} %.`,
+  )
+  writeResultsRow(
+    'pipeline',
+    'B3 end-to-end supplier receipt (issue 12)',
+    `Qualink ${fmt(qMax, 1)} wf/s vs graphile-worker ${fmt(gwMax, 1)} (${fmt(ratio, 2)}×, ≥ 2× ${verdict(ratio >= 2)}); p99 ${fmt(openP99)} ms at ${fmt(qMax / 2, 1)} wf/s (≤ 500 ${verdict(openP99 <= 500)}); Node-RED ${fmt(
+      med('node-red', (r) => r.perSecond),
+      1,
+    )} wf/s; duplicates ${duplicates}`,
+    machine,
+    postgres,
+    fsync,
+  )
+  log('bench/README.md section "B3: end-to-end pipeline" and bench/RESULTS.md row written')
+}
+
+function method(o: Options): string {
+  return `How it is measured (bench/lib/pipeline-harness.ts): every system gets a fresh S/4 simulator and QMS simulator with ${SIM_LATENCY_MS} ms latency on every request they serve (simulators' fault latency), in the benchmark process. ${fmt(o.workflows)} goods receipts (100 KG each, QM-active material) are posted in the ERP simulator before the timed part; the timed part POSTs their GoodsReceiptPosted webhook bodies, signed as the simulator signs them, to the system from ${o.connections} senders in a closed loop. When the system creates the QMS inspection lot, the harness decides it at once (ACCEPT A1, whole lot used as is) and POSTs the usage_decision.made webhook, signed, to the system. (The simulators' own webhook senders deliver one at a time; through them the feed would be measured.) Completed workflows/s = the system's own count of finished posting confirmations ÷ time from the first receipt sent to the last confirmation (polled every 10 ms). Receipt → posting = the ERP simulator's PostedAt of the lot's UD stock posting − the receipt's send time (open loop: its scheduled time, so queueing is not hidden). Duplicate effects, from the simulators' records: an ERP inspection lot with more posted out than it holds, or a second QMS inspection lot for one batch; lost = a receipt whose lot has no UD posting at the end. The ERP simulator runs with requireConcurrencyToken off for all three (Node-RED's flow sends no If-Match).
+- **Qualink**: startQualink as \`qualink start\` runs it (HTTP ingress with HMAC check → raw delivery → translation → event → supplier-receipt-inspection v2 run; engine concurrency 8 as shipped; PostgreSQL store in a fresh database; worker in the same process); the shipped S/4 and QMS connectors with the egress rate limit raised to 10,000/s. Per workflow: 11 store transactions or more, 7 QMS/ERP calls plus read-backs.
+- **graphile-worker 0.17.3** (bench/lib/pipeline-graphile.ts): fastify takes the webhooks (HMAC checked); receipt → row + \`add_job\` in one transaction; jobs create_qms_lot → (decision webhook) post_stock → confirm_posting, through the same connector instances, so the same HTTP calls, Idempotency-Keys and read-backs; concurrency 8, pool 10, its own fresh database.
+- **Node-RED 4.1.7** (bench/lib/pipeline-node-red.ts), embedded in the benchmark process: http-in → function → http request (QMS lot) → http response; http-in → function → http request (UD) → function → http request (stock posting) → function → http request (confirm read) → http response. No durability, no retries, no read-backs; the lot ↔ ERP inspection lot map lives in flow context (memory). Installed only for the benchmark (bench/baselines/node-red, \`npm ci\` on first use).
+- Open loop: Qualink only, at half its median closed-loop maximum, ${o.openSeconds} s of receipts per repetition.
+- Each cell is the median of ${o.runs} repetitions, systems interleaved; each measurement waited for ≥ 85 % idle CPU (up to 15 s). Simulators, feed and system share the process and the 2 cores with PostgreSQL; nothing pinned.`
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
+  await main(process.argv.slice(2))
+}
