@@ -17,7 +17,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describeMachine, waitForQuiet } from './lib/machine.ts'
-import { writeReadmeSection } from './lib/readme.ts'
+import { writeReadmeSection, writeResultsRow } from './lib/readme.ts'
 import { fmt, median } from './lib/stats.ts'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
@@ -143,4 +143,10 @@ Machine: ${m.cpuModel}, nproc ${m.nproc}, ${m.memGiB} GiB; Node ${m.node}; ${m.d
 | peak RSS | ${fmt(peak)} MB | <= 250 MB | ${peak <= 250 ? 'PASS' : 'FAIL'} |
 `
 writeReadmeSection(path.join(ROOT, 'bench', 'README.md'), 'Demo: start-up and memory', body)
+writeResultsRow(
+  'demo',
+  'Demo (npm start): start-up and RSS',
+  `start-up ${fmt(startup)} ms (<= 2,000 ${startup <= 2000 ? 'PASS' : 'FAIL'}); peak RSS ${fmt(peak)} MB (<= 250 ${peak <= 250 ? 'PASS' : 'FAIL'})`,
+  m,
+)
 process.stdout.write(`${body}\n`)

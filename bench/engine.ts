@@ -32,6 +32,8 @@ import {
   qualinkLatency,
 } from './lib/engine-qualink.ts'
 import { describeMachine, fmt, type Machine, median, writeSection } from './lib/engine-support.ts'
+import { describeMachine as describeBox } from './lib/machine.ts'
+import { writeResultsRow } from './lib/readme.ts'
 
 const ADMIN_URL = process.env.QUALINK_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
 const HERE = path.dirname(fileURLToPath(import.meta.url))
@@ -267,7 +269,22 @@ Whole benchmark: ${fmt(elapsed)} s; load average at the end ${os
       ' ',
     )} (other processes on the box are not controlled; a load above 2 on 2 cores means the numbers shared the CPU).`
   writeSection(path.join(HERE, 'README.md'), 'Kernel II: engine', body)
-  log('bench/README.md: section "Kernel II: engine" written')
+  const pg = results.find((r) => r.dialect === 'postgres')
+  const summary = results
+    .map(
+      (r) =>
+        `${r.dialect}: drain ${fmt(drainRate(r.drain))} steps/s, idle p50 ${fmt(p50(r.latency), 2)} ms (target ≥ ${fmt(TARGET_STEPS_PER_S)}: ${verdict(drainRate(r.drain) >= TARGET_STEPS_PER_S)}; ≤ ${TARGET_P50_MS} ms: ${verdict(p50(r.latency) <= TARGET_P50_MS)})`,
+    )
+    .join('; ')
+  const gw = pg?.graphileDrain ? `; graphile-worker ${fmt(drainRate(pg.graphileDrain))} jobs/s` : ''
+  writeResultsRow(
+    'engine',
+    'Kernel II: backlog drain and idle latency (B4, B5)',
+    `${summary}${gw}`,
+    { ...(await describeBox()), date: machine.date, loadAvgAtStart: machine.loadAvgAtStart },
+    machine.postgres,
+  )
+  log('bench/README.md: section "Kernel II: engine" and bench/RESULTS.md row written')
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {

@@ -35,7 +35,7 @@ import {
   type TempDatabase,
   waitForQuiet,
 } from './lib/machine.ts'
-import { writeReadmeSection } from './lib/readme.ts'
+import { writeReadmeSection, writeResultsRow } from './lib/readme.ts'
 import { fmt, median } from './lib/stats.ts'
 
 const execFileP = promisify(execFile)
@@ -506,7 +506,21 @@ export async function main(argv: readonly string[]): Promise<void> {
   ].join('\n')
   if (!quick && dialects.length === 2) {
     writeReadmeSection(path.join(HERE, 'README.md'), 'Kernel I: ingest', body)
-    log('bench/README.md section "Kernel I: ingest" updated')
+    const summary = reports
+      .map(
+        (r) =>
+          `${r.dialect}: ${r.targets.map((x) => `${x.id} ${x.measured} ${x.pass ? 'PASS' : 'FAIL'}`).join('; ')}`,
+      )
+      .join(' — ')
+    writeResultsRow(
+      'ingest',
+      'Kernel I: durable ingest shapes vs pgbench / better-sqlite3',
+      summary,
+      machine,
+      pg,
+      fsync,
+    )
+    log('bench/README.md section "Kernel I: ingest" and bench/RESULTS.md row updated')
   } else {
     log('bench/README.md left alone (only a full run of both dialects rewrites it)')
   }
