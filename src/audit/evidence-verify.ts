@@ -2,12 +2,70 @@ import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { hashCanonical } from './canonical-json.ts'
 import { linkHash } from './chain.ts'
-import type { EvidenceBundle } from './evidence.ts'
+import { EVIDENCE_FORMAT, type EvidenceBundle, type EvidenceSignature } from './evidence.ts'
 
 export interface BundleCheck {
   readonly ok: boolean
   readonly problems: string[]
-  readonly checked: { entries: number; links: number; events: number; anchored: boolean }
+  readonly checked: {
+    entries: number
+    links: number
+    events: number
+    anchored: boolean
+    /** signatures whose record hash matches the run in the bundle / that signed an earlier version */
+    signatures: { bound: number; earlier: number }
+  }
+}
+
+const isArray = (v: unknown): v is unknown[] => Array.isArray(v)
+
+/** The parts every check reads, present with the right kinds: a damaged file fails here, not by throwing. */
+function shapeProblems(b: EvidenceBundle): string[] {
+  if (typeof b !== 'object' || b === null) return ['the bundle is not a JSON object']
+  const out: string[] = []
+  if (b.format !== EVIDENCE_FORMAT) out.push(`format is '${String(b.format)}', not '${EVIDENCE_FORMAT}'`)
+  for (const k of ['events', 'runs', 'signatures', 'audit', 'chain'] as const)
+    if (!isArray(b[k])) out.push(`'${k}' is not a list`)
+  if (typeof b.digest !== 'string') out.push(`'digest' is missing`)
+  return out
+}
+
+/**
+ * A signature is proved by its sealed `signature.signed` audit entry (every field it shows must
+ * be the entry's) and bound to its run: a `current` signature's record hash must be the hash of
+ * `{ run: row, journal, waits }` as the bundle carries the run (21 CFR 11.70).
+ */
+function signatureProblems(b: EvidenceBundle, s: EvidenceSignature, problems: string[]): boolean {
+  const entry = b.audit.find((a) => a.row.seq === s.auditSeq)
+  const p = entry?.payload as Record<string, unknown> | null | undefined
+  if (entry?.row.action !== 'signature.signed' || !p) {
+    problems.push(`signature ${s.id}: its audit entry ${s.auditSeq} is not in the bundle`)
+    return false
+  }
+  const shown: Record<string, unknown> = {
+    signatureId: s.id,
+    signer: s.signer,
+    printedName: s.printedName,
+    meaning: s.meaning,
+    recordKind: s.recordKind,
+    recordId: s.recordId,
+    recordHash: s.recordHash,
+    method: s.method,
+  }
+  for (const [k, v] of Object.entries(shown))
+    if (p[k] !== v) problems.push(`signature ${s.id}: ${k} differs from its audit entry`)
+  if (entry.row.atMs !== s.signedAtMs || new Date(s.signedAtMs).toISOString() !== s.signedAt)
+    problems.push(`signature ${s.id}: time differs from its audit entry`)
+  if (entry.row.plant !== s.plant) problems.push(`signature ${s.id}: plant differs from its audit entry`)
+  const run = b.runs.find((r) => r.id === s.recordId)
+  if (!run) {
+    problems.push(`signature ${s.id}: run ${s.recordId} is not in the bundle`)
+    return false
+  }
+  const hash = hashCanonical({ run: run.row, journal: run.journal, waits: run.waits })
+  if (s.current && hash !== s.recordHash)
+    problems.push(`signature ${s.id}: run ${s.recordId} does not match the record hash it signed`)
+  return s.current
 }
 
 /**
@@ -17,7 +75,36 @@ export interface BundleCheck {
  * One changed byte anywhere breaks at least one of these.
  */
 export function verifyBundle(b: EvidenceBundle): BundleCheck {
-  const problems: string[] = []
+  const problems = shapeProblems(b)
+  if (problems.length > 0)
+    return {
+      ok: false,
+      problems,
+      checked: { entries: 0, links: 0, events: 0, anchored: false, signatures: { bound: 0, earlier: 0 } },
+    }
+  const { digest, ...body } = b
+  if (hashCanonical(body) !== digest) problems.push('the bundle does not match its digest (a changed copy)')
+  let bound = 0
+  try {
+    bound = checkContent(b, problems)
+  } catch (e) {
+    problems.push(`the bundle is malformed: ${(e as Error).message}`)
+  }
+  return {
+    ok: problems.length === 0,
+    problems,
+    checked: {
+      entries: b.audit.length,
+      links: b.chain.length,
+      events: b.events.length,
+      anchored: b.anchor !== null,
+      signatures: { bound, earlier: b.signatures.length - bound },
+    },
+  }
+}
+
+/** The chain, payload, event and signature checks; returns the number of bound signatures. */
+function checkContent(b: EvidenceBundle, problems: string[]): number {
   const byPos = new Map(b.chain.map((l) => [l.pos, l]))
   for (const a of b.audit) {
     const link = byPos.get(a.link.pos)
@@ -55,16 +142,9 @@ export function verifyBundle(b: EvidenceBundle): BundleCheck {
     if (audited !== undefined && audited !== e.dataHash)
       problems.push(`event ${e.id}: differs from what was audited at ingest`)
   }
-  return {
-    ok: problems.length === 0,
-    problems,
-    checked: {
-      entries: b.audit.length,
-      links: b.chain.length,
-      events: b.events.length,
-      anchored: b.anchor !== null,
-    },
-  }
+  let bound = 0
+  for (const s of b.signatures) if (signatureProblems(b, s, problems)) bound++
+  return bound
 }
 
 // `npx tsx src/audit/evidence-verify.ts bundle.json`: the stand-alone verifier.

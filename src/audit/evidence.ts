@@ -1,6 +1,34 @@
+import { runRecord } from '../signatures/records.ts'
+import { listSignatures, type Meaning } from '../signatures/signature-store.ts'
 import { marks } from '../store/sql-executor.ts'
 import { type AuditRow, type Scope, type Store, type StoredEvent, scopeIncludes } from '../store/types.ts'
 import type { Anchor, AnchorSink } from './anchors.ts'
+import { hashCanonical } from './canonical-json.ts'
+
+export const EVIDENCE_FORMAT = 'qualink-evidence/2'
+
+/**
+ * An electronic signature on one of the bundle's runs (21 CFR 11.50: printed name, time, meaning;
+ * 11.70: bound to the SHA-256 of the record version it signed). Listed only once its
+ * `signature.signed` audit entry is sealed, so the entry in `audit` proves every field.
+ */
+export interface EvidenceSignature {
+  readonly id: number
+  readonly plant: string
+  readonly signer: string
+  readonly printedName: string
+  readonly meaning: Meaning
+  readonly recordKind: 'run'
+  readonly recordId: string
+  readonly recordHash: string
+  readonly method: 'password' | 'token'
+  readonly signedAtMs: number
+  readonly signedAt: string
+  /** the audit entry (action `signature.signed`) that recorded it */
+  readonly auditSeq: number
+  /** true when it signed the run as the bundle carries it; false for an earlier version */
+  readonly current: boolean
+}
 
 /** One audited entry of the bundle with the link that chains it. */
 export interface EvidenceEntry {
@@ -15,17 +43,36 @@ export interface EvidenceEntry {
  * from the first entry to the next anchor (the head written outside the database).
  */
 export interface EvidenceBundle {
-  readonly format: 'qualink-evidence/1'
+  readonly format: typeof EVIDENCE_FORMAT
   readonly lot: string
   readonly generatedAt: string
   readonly events: StoredEvent[]
-  readonly runs: Array<{ id: string; workflow: string; version: number; status: string; journal: unknown[] }>
+  /**
+   * Runs as signed records: `row` (the run, lease bookkeeping excluded), `journal` and `waits`;
+   * SHA-256 of the canonical JSON of `{ run: row, journal, waits }` is what a signature binds.
+   */
+  readonly runs: Array<{
+    id: string
+    workflow: string
+    version: number
+    status: string
+    journal: unknown[]
+    waits: unknown[]
+    row: Record<string, unknown>
+  }>
+  readonly signatures: EvidenceSignature[]
   readonly audit: EvidenceEntry[]
   /** contiguous links [first entry .. anchor]; hashes only for links of other subjects */
   readonly chain: Array<{ pos: number; prevHash: string; hash: string }>
   readonly anchor: Anchor | null
   /** entries not chained yet (the sealer runs shortly after commit): listed, not provable yet */
   readonly unsealed: number
+  /**
+   * SHA-256 of the canonical JSON of the bundle without this field. It catches any changed byte
+   * (a damaged copy) in parts the chain does not prove (run journals, envelope fields); a forger
+   * can recompute it, so authenticity rests on the chain, the anchor and the bindings above.
+   */
+  readonly digest: string
 }
 
 export async function buildEvidence(
@@ -60,8 +107,11 @@ export async function buildEvidence(
     await Promise.all(subjects.map((key) => store.engine.listRuns(scope, { key, limit: 1000 })))
   ).flat()
   const journals = await Promise.all(runs.map((r) => store.engine.loadRun(scope, r.id)))
+  // Signatures on those runs, and their audit entries (subject `run:<id>`).
+  const sigs = (await Promise.all(runs.map((r) => listSignatures(store, scope, 'run', r.id)))).flat()
+  const auditSubjects = [...subjects, ...runs.map((r) => `run:${r.id}`)]
   const rows = (
-    await Promise.all(subjects.map((subject) => store.listAudit(scope, { subject, limit: 100_000 })))
+    await Promise.all(auditSubjects.map((subject) => store.listAudit(scope, { subject, limit: 100_000 })))
   )
     .flat()
     .filter((r) => scopeIncludes(scope, r.plant))
@@ -105,8 +155,18 @@ export async function buildEvidence(
       hash: l.hash,
     }))
   }
-  return {
-    format: 'qualink-evidence/1',
+  const records = runs.map((_, i) => {
+    const loaded = journals[i]
+    return loaded ? runRecord(loaded) : { run: {}, journal: [], waits: [] }
+  })
+  const hashOf = new Map(runs.map((r, i) => [r.id, hashCanonical(records[i])]))
+  const signedAt = new Map(
+    audit
+      .filter((a) => a.row.action === 'signature.signed')
+      .map((a) => [(a.payload as { signatureId?: number } | null)?.signatureId, a.row.seq]),
+  )
+  const body: Omit<EvidenceBundle, 'digest'> = {
+    format: EVIDENCE_FORMAT,
     lot,
     generatedAt: new Date(await store.now()).toISOString(),
     events,
@@ -115,11 +175,37 @@ export async function buildEvidence(
       workflow: r.workflow,
       version: r.version,
       status: r.status,
-      journal: journals[i]?.journal ?? [],
+      journal: records[i]!.journal,
+      waits: records[i]!.waits,
+      row: records[i]!.run,
     })),
+    signatures: sigs.flatMap((s) => {
+      const auditSeq = signedAt.get(s.id)
+      if (auditSeq === undefined) return [] // its entry is not sealed yet: counted in `unsealed`
+      return [
+        {
+          id: s.id,
+          plant: s.plant,
+          signer: s.signerId,
+          printedName: s.printedName,
+          meaning: s.meaning,
+          recordKind: 'run' as const,
+          recordId: s.recordId,
+          recordHash: s.recordHash,
+          method: s.method,
+          signedAtMs: s.signedAtMs,
+          signedAt: new Date(s.signedAtMs).toISOString(),
+          auditSeq,
+          current: hashOf.get(s.recordId) === s.recordHash,
+        },
+      ]
+    }),
     audit,
     chain,
     anchor,
     unsealed: rows.length - sealed.length,
   }
+  // The digest is over what a reader parses back, not over in-memory values JSON would drop.
+  const parsed = JSON.parse(JSON.stringify(body)) as Omit<EvidenceBundle, 'digest'>
+  return { ...parsed, digest: hashCanonical(parsed) }
 }

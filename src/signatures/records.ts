@@ -85,14 +85,23 @@ export async function currentVersion(
   }
   const r = await store.engine.loadRun(scope, ref.id)
   if (!r) return undefined
-  // Lease bookkeeping changes while nothing about the run does; it is not part of its version.
+  return { kind: 'run', id: r.run.id, plant: r.run.plant, hash: hashCanonical(runRecord(r)) }
+}
+
+type LoadedRun = NonNullable<Awaited<ReturnType<Store['engine']['loadRun']>>>
+
+/**
+ * A run as a signed record: the run row with its journal and waits. Lease bookkeeping changes
+ * while nothing about the run does; it is not part of its version. Evidence bundles carry this
+ * object so a verifier recomputes the hash a signature bound.
+ */
+export function runRecord(r: LoadedRun): {
+  run: Record<string, unknown>
+  journal: unknown[]
+  waits: unknown[]
+} {
   const { leaseOwner: _o, leaseToken: _t, leaseExpiresAtMs: _e, ...run } = r.run
-  return {
-    kind: 'run',
-    id: r.run.id,
-    plant: r.run.plant,
-    hash: hashCanonical({ run, journal: r.journal, waits: r.waits }),
-  }
+  return { run, journal: r.journal, waits: r.waits }
 }
 
 /** A stored signature's record, as a reference to re-read it. */

@@ -92,7 +92,9 @@ describe('qualink trace and audit export against a running server', () => {
     expect(bundle).not.toBe(readFileSync(tampered, 'utf8'))
     await expect(offline('audit', 'verify-bundle', tampered)).rejects.toMatchObject({
       code: 1,
-      stdout: expect.stringMatching(/evidence BROKEN:\n- entry \d+: content does not match its link hash/),
+      stdout: expect.stringMatching(
+        /evidence BROKEN:\n- the bundle does not match its digest \(a changed copy\)\n- entry \d+: content does not match its link hash/,
+      ),
     })
     await expect(cli('trace', 'NOPE')).rejects.toMatchObject({
       stderr: expect.stringMatching(/QLK_NOT_FOUND/),
