@@ -105,6 +105,7 @@ export async function startGraphileSut(adminUrl: string, sims: Sims): Promise<Sy
   const db = await createTempDatabase(adminUrl, 'pipeline_gw')
   const pool = new pg.Pool({ connectionString: db.url, max: CONCURRENCY + 2 })
   pool.on('error', () => {})
+  pool.on('connect', (c) => c.on('error', () => {}))
   const logger = new Logger(silent)
   await runMigrations({ pgPool: pool, logger })
   await pool.query(SCHEMA)
