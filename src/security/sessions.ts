@@ -1,14 +1,16 @@
 import { createHash, randomBytes } from 'node:crypto'
 import type { Principal, Role } from '../server/auth.ts'
 import { parseScrypt, verifyPassword } from '../signatures/password.ts'
+import { MemorySessions, type SessionBackend } from './session-store.ts'
 import type { DashboardUser } from './users.ts'
 
 /**
  * Dashboard login: password check, attempt limits and server-side sessions.
  * Defaults follow the OWASP cheat sheets: Session Management (idle 15–30 min, absolute 4–8 h,
  * ≥ 64 bits of session id entropy; we use 256) and Authentication ("lockout after a number of
- * failed attempts for a period, with a counter reset"). Sessions live in this process's memory:
- * a restart logs everyone out, and several API processes behind one address need sticky routing.
+ * failed attempts for a period, with a counter reset"). Sessions live in the store once bound
+ * (`persistIn`, session-store.ts): a restart keeps them, and every API process on the database
+ * knows them; attempt counters stay per process.
  */
 export interface LoginPolicy {
   /** a session unused this long ends (polling partials do not count as use) */
@@ -150,7 +152,7 @@ export interface Session {
   readonly roles: readonly Role[]
   readonly plants: readonly string[]
   readonly createdAt: number
-  lastSeenAt: number
+  readonly lastSeenAt: number
 }
 
 export type LoginOutcome =
@@ -163,14 +165,16 @@ export type LoginOutcome =
     }
 
 const digest = (id: string) => createHash('sha256').update(id).digest('hex')
+/** the last-use time of a session is written at most this often (or a tenth of the idle timeout) */
+const TOUCH_EVERY_MS = 60_000
 
 /** Users, attempt limits and sessions of one process's dashboard. */
 export class DashboardLogin {
   readonly policy: LoginPolicy
   private readonly users: ReadonlyMap<string, DashboardUser>
   private readonly limiter: AttemptLimiter
-  /** keyed by the SHA-256 of the session id: a lookup never compares the secret itself */
-  private readonly sessions = new Map<string, Session>()
+  /** keyed by the SHA-256 of the session id: neither a lookup nor the store holds the secret */
+  private sessions: SessionBackend = new MemorySessions()
   private readonly decoy: string
 
   constructor(users: readonly DashboardUser[], policy: Partial<LoginPolicy> = {}) {
@@ -185,6 +189,11 @@ export class DashboardLogin {
 
   get configured(): boolean {
     return this.users.size > 0
+  }
+
+  /** Keeps sessions in the store from now on (startQualink binds it once the store is open). */
+  persistIn(backend: SessionBackend): void {
+    this.sessions = backend
   }
 
   /** Checks a password under the per-user and per-address limits; a success opens a session. */
@@ -210,28 +219,48 @@ export class DashboardLogin {
     if (!user) return { ok: false, reason: 'unknown-user' }
     if (!ok) return { ok: false, reason: 'wrong-password' }
     this.limiter.clear(userKey)
-    return { ok: true, user, sessionId: this.open(user) }
+    return { ok: true, user, sessionId: await this.open(user) }
   }
 
-  /** The live session a cookie names; `touch` counts this request as use (idle timeout). */
-  session(cookieHeader: string | string[] | undefined, touch = false): Session | undefined {
+  /**
+   * The live session a cookie names; `touch` counts this request as use (idle timeout). The
+   * last-use time is written at most every TOUCH_EVERY_MS (idle is then exact to within it), so a
+   * busy dashboard does not write on every request.
+   */
+  async session(cookieHeader: string | string[] | undefined, touch = false): Promise<Session | undefined> {
     const id = cookieValue(cookieHeader, SESSION_COOKIE)
     if (!id || !/^[\w-]{43}$/.test(id)) return undefined
     const key = digest(id)
-    const s = this.sessions.get(key)
+    const s = await this.sessions.get(key)
     if (!s) return undefined
     const now = this.policy.now()
-    if (now - s.lastSeenAt > this.policy.idleMs || now - s.createdAt > this.policy.absoluteMs) {
-      this.sessions.delete(key)
+    const user = this.users.get(s.userId)
+    // a user removed from the users file has no session any more
+    if (!user || now - s.lastSeenAtMs > this.policy.idleMs || now - s.createdAtMs > this.policy.absoluteMs) {
+      await this.sessions.delete(key)
       return undefined
     }
-    if (touch) s.lastSeenAt = now
-    return s
+    let lastSeenAt = s.lastSeenAtMs
+    if (touch && now - lastSeenAt >= Math.min(TOUCH_EVERY_MS, this.policy.idleMs / 10)) {
+      await this.sessions.touch(key, now)
+      lastSeenAt = now
+    }
+    return {
+      userId: user.id,
+      name: user.name,
+      roles: user.roles,
+      plants: user.plants,
+      createdAt: s.createdAtMs,
+      lastSeenAt,
+    }
   }
 
-  /** The caller a session cookie stands for, with its user's roles and plants. */
-  principalOf(cookieHeader: string | string[] | undefined, touch: boolean): Principal | undefined {
-    const s = this.session(cookieHeader, touch)
+  /** The caller a session cookie stands for, with its user's roles and plants (read now, from the users file). */
+  async principalOf(
+    cookieHeader: string | string[] | undefined,
+    touch: boolean,
+  ): Promise<Principal | undefined> {
+    const s = await this.session(cookieHeader, touch)
     if (!s) return undefined
     return {
       id: s.userId,
@@ -244,35 +273,30 @@ export class DashboardLogin {
     }
   }
 
-  /** Ends the session a cookie names; returns it when there was one. */
-  logout(cookieHeader: string | string[] | undefined): Session | undefined {
-    const s = this.session(cookieHeader)
+  /** Ends the session a cookie names, for every process; returns it when there was one. */
+  async logout(cookieHeader: string | string[] | undefined): Promise<Session | undefined> {
+    const s = await this.session(cookieHeader)
     const id = cookieValue(cookieHeader, SESSION_COOKIE)
-    if (s && id) this.sessions.delete(digest(id))
+    if (s && id) await this.sessions.delete(digest(id))
     return s
   }
 
-  private open(user: DashboardUser): string {
+  /** Removes expired sessions (at each login, so the table holds live ones and a bounded rest). */
+  purgeExpired(): Promise<number> {
     const now = this.policy.now()
-    for (const [k, s] of this.sessions) {
-      if (now - s.lastSeenAt > this.policy.idleMs || now - s.createdAt > this.policy.absoluteMs)
-        this.sessions.delete(k)
-    }
-    while (this.sessions.size >= this.policy.maxSessions) {
-      const oldest = this.sessions.keys().next().value
-      if (oldest === undefined) break
-      this.sessions.delete(oldest)
-    }
+    return this.sessions.purge(now - this.policy.idleMs, now - this.policy.absoluteMs)
+  }
+
+  private async open(user: DashboardUser): Promise<string> {
+    const now = this.policy.now()
+    await this.purgeExpired()
     // 256 bits from the CSPRNG; a new id at every login, so no id chosen before login survives it.
     const id = randomBytes(32).toString('base64url')
-    this.sessions.set(digest(id), {
-      userId: user.id,
-      name: user.name,
-      roles: user.roles,
-      plants: user.plants,
-      createdAt: now,
-      lastSeenAt: now,
-    })
+    await this.sessions.create(
+      digest(id),
+      { userId: user.id, createdAtMs: now, lastSeenAtMs: now },
+      this.policy.maxSessions,
+    )
     return id
   }
 }

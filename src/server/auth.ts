@@ -108,7 +108,7 @@ export class Authenticator {
     if (known) return known
     const token = presented(headers)
     if (!token && where.dashboard && this.dashboard) {
-      const p = this.dashboard.principalOf(headers.cookie, where.touch ?? true)
+      const p = await this.dashboard.principalOf(headers.cookie, where.touch ?? true)
       if (p) {
         this.verified.set(headers, p)
         return p

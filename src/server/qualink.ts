@@ -43,6 +43,7 @@ import {
   RetentionPurger,
   retentionDuty,
 } from '../security/retention.ts'
+import { SqlSessions } from '../security/session-store.ts'
 import { DashboardLogin, type LoginPolicy } from '../security/sessions.ts'
 import { checkUsers, type DashboardUser } from '../security/users.ts'
 import { type SignatureOptions, SignatureService } from '../signatures/service.ts'
@@ -188,6 +189,8 @@ export async function startQualink(opts: QualinkOptions = {}): Promise<Qualink> 
     (await openStore({ databaseUrl: opts.databaseUrl, sqliteFile: path.join(dataDir, 'qualink.db') }))
   // Every module below sees the decrypting store; only rotation and retention read raw rows.
   const store = opts.encryption ? withFieldEncryption(opened, opts.encryption) : opened
+  // Dashboard sessions in the store: kept across restarts and shared by every API process.
+  dashboard?.persistIn(new SqlSessions(store.sql))
   const metrics = new KernelMetrics(opts.connectorMetrics)
   if (opts.sharedLimits && store.rateLimits) opts.sharedLimits.current = store.rateLimits
   if (opts.xref)

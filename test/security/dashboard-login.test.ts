@@ -290,19 +290,19 @@ describe('dashboard sessions and users (no server)', () => {
     if (!a.ok) throw new Error('login failed')
     const cookie = `qualink_session=${a.sessionId}`
     now = 900
-    expect(login.principalOf(cookie, true)?.id).toBe('vera')
+    expect((await login.principalOf(cookie, true))?.id).toBe('vera')
     now = 1800 // 900 ms after the last use: still alive
-    expect(login.principalOf(cookie, false)?.scope).toEqual({ plants: ['P100'] })
+    expect((await login.principalOf(cookie, false))?.scope).toEqual({ plants: ['P100'] })
     now = 2901 // untouched polling does not extend it: idle since 900
-    expect(login.principalOf(cookie, true)).toBeUndefined()
+    expect(await login.principalOf(cookie, true)).toBeUndefined()
     const b = await login.attempt('vera', PW.viewer, '127.0.0.1')
     if (!b.ok) throw new Error('login failed')
     for (let t = 3000; t <= 7800; t += 800) {
       now = t
-      expect(login.principalOf(`qualink_session=${b.sessionId}`, true)).toBeDefined()
+      expect(await login.principalOf(`qualink_session=${b.sessionId}`, true)).toBeDefined()
     }
     now = 8001
-    expect(login.principalOf(`qualink_session=${b.sessionId}`, true)).toBeUndefined()
+    expect(await login.principalOf(`qualink_session=${b.sessionId}`, true)).toBeUndefined()
   })
 
   it('marks the cookie Secure behind TLS', () => {

@@ -126,7 +126,7 @@ export function registerLoginRoutes(ui: FastifyInstance, ctx: ServerContext): vo
 
   ui.post('/ui/logout', { onRequest: refuseCrossSite }, async (req, reply) => {
     const login = loginOrThrow(ctx)
-    const ended = login.logout(req.headers.cookie)
+    const ended = await login.logout(req.headers.cookie)
     if (ended) {
       await ctx.store.appendAudit([
         {
