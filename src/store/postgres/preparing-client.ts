@@ -15,9 +15,13 @@ const MAX_PREPARED = 256
  */
 export class PreparingClient extends pg.Client {
   private readonly names = new Map<string, string>()
+  /** the last statement sent and when (Date.now()): named when a client is not released at close */
+  lastStatement: { readonly text: string; readonly atMs: number } | undefined
 
   // biome-ignore lint/suspicious/noExplicitAny: forwards node-postgres's overloaded query() unchanged
   override query(config: any, values?: any, callback?: any): any {
+    const text = typeof config === 'string' ? config : config?.text
+    if (typeof text === 'string') this.lastStatement = { text, atMs: Date.now() }
     if (typeof config === 'string' && Array.isArray(values)) {
       const name = this.nameOf(config)
       if (name) return super.query({ name, text: config, values }, callback)

@@ -50,6 +50,13 @@ const MIGRATION_LOCK = 7_162_534
 export interface PostgresOptions {
   readonly connectionString: string
   readonly poolSize?: number
+  /**
+   * How long a statement may wait for a pooled connection (a free slot or a new connection)
+   * before it fails instead of waiting forever; default 30 s.
+   */
+  readonly connectTimeoutMs?: number
+  /** How long close() waits for checked-out connections before ending them; default 10 s. */
+  readonly closeGraceMs?: number
 }
 
 interface Planned {
@@ -61,6 +68,9 @@ interface Planned {
 export class PostgresStore implements Store {
   readonly dialect = 'postgres' as const
   private readonly pool: pg.Pool
+  /** clients checked out of the pool now, with since when (Date.now()) */
+  private readonly checkedOut = new Map<pg.PoolClient, number>()
+  private readonly closeGraceMs: number
   readonly engine: PostgresEngine
   readonly ingress: PostgresIngress
   readonly genealogy: GenealogySql
@@ -83,10 +93,15 @@ export class PostgresStore implements Store {
     this.pool = new pg.Pool({
       connectionString: opts.connectionString,
       max: opts.poolSize ?? 10,
+      connectionTimeoutMillis: opts.connectTimeoutMs ?? 30_000,
       Client: PreparingClient,
     })
+    this.closeGraceMs = opts.closeGraceMs ?? 10_000
     // An idle client that loses its server (restart, pg_terminate_backend) must not crash the process.
     this.pool.on('error', () => {})
+    this.pool.on('acquire', (c) => this.checkedOut.set(c, Date.now()))
+    this.pool.on('release', (_e, c) => this.checkedOut.delete(c))
+    this.pool.on('remove', (c) => this.checkedOut.delete(c as pg.PoolClient))
     // BEGIN and the database clock in one round trip (a simple-protocol query of two statements).
     const txNow = <T>(fn: (c: pg.PoolClient, now: number) => Promise<T>) =>
       this.tx(async (c) => {
@@ -511,8 +526,26 @@ export class PostgresStore implements Store {
     return this.pool
   }
 
+  /**
+   * Ends the pool. pool.end() waits for every checked-out client; one that is never released
+   * (a statement that does not return) would hold close() forever. After the grace, each such
+   * client is named with its last statement (a process warning) and its connection ended, which
+   * fails its statement; close() then waits one more grace and returns regardless.
+   */
   async close(): Promise<void> {
-    await this.pool.end()
+    const ended = this.pool.end()
+    if (await settlesWithin(ended, this.closeGraceMs)) return
+    const now = Date.now()
+    for (const [c, since] of this.checkedOut) {
+      const last = (c as unknown as PreparingClient).lastStatement
+      process.emitWarning(
+        `PostgreSQL connection checked out ${now - since} ms was not released at close; ending it. ` +
+          `Last statement (${last ? now - last.atMs : '?'} ms ago): ${last?.text.slice(0, 300) ?? 'none'}`,
+        'QualinkShutdownWarning',
+      )
+      void (c as unknown as pg.Client).end().catch(() => {})
+    }
+    await settlesWithin(ended, this.closeGraceMs)
   }
 }
 
@@ -523,4 +556,18 @@ function toLease(r: Row): Lease {
     token: Number(r.token),
     expiresAtMs: Number(r.expires_at_ms),
   }
+}
+
+/** true when `p` settled (either way) within `ms` */
+function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined
+  return Promise.race([
+    p.then(
+      () => true,
+      () => true,
+    ),
+    new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), ms)
+    }),
+  ]).finally(() => clearTimeout(timer))
 }
