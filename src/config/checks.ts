@@ -196,6 +196,20 @@ function checkPlants(doc: Obj, plants: Obj, sources: Map<string, Source>, out: F
             : `'${name}' is neither a connector of plant ${code} (erp, qms, notify) nor one of its ingress sources`,
         })
     }
+    // a material names a group / family the plant defines (sampling per group, release per family)
+    for (const [part, defined, what] of [
+      ['sampling', 'materialGroups', 'material group'],
+      ['release', 'productFamilies', 'product family'],
+    ] as const) {
+      const section = isObject(p[part]) ? p[part] : {}
+      const known = isObject(section[defined]) ? section[defined] : {}
+      for (const [material, name] of Object.entries(isObject(section.materials) ? section.materials : {}))
+        if (typeof name === 'string' && !Object.hasOwn(known, name))
+          out.push({
+            path: `${at}/${part}/materials/${seg(material)}`,
+            message: `names ${what} '${name}', which ${part}.${defined} does not define`,
+          })
+    }
     const spc = isObject(p.spc) ? p.spc : undefined
     if (spc && Array.isArray(spc.enabled)) {
       const prefix = spc.ruleSet === 'nelson' ? 'nelson-' : 'we-'

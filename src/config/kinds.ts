@@ -28,6 +28,7 @@ import {
 } from '../workflows/complaint-traceability.ts'
 import {
   DEFAULT_RELEASE_SETTINGS,
+  familyCondition,
   finishedGoodsRelease,
   type ReleaseSettings,
 } from '../workflows/finished-goods-release.ts'
@@ -134,6 +135,8 @@ const ReceiptSettings = Type.Object(
     ),
     decisionDeadline: Type.String({ pattern: '^\\d+(\\.\\d+)?(ms|s|m|h|d)$' }),
     maxEscalations: Type.Integer({ minimum: 1, maximum: 20 }),
+    materialGroups: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    materialGroupOf: Type.Optional(Type.Record(Type.String(), Type.String())),
   },
   { additionalProperties: false },
 )
@@ -144,6 +147,8 @@ const receiptInspection: ConfigurableWorkflow<typeof ReceiptSettings> = {
   defaults: DEFAULT_RECEIPT_SETTINGS as Static<typeof ReceiptSettings>,
   fromPlant: (p) => ({
     ...(p.sampling ? { sampling: p.sampling.default } : {}),
+    ...(p.sampling?.materialGroups ? { materialGroups: p.sampling.materialGroups } : {}),
+    ...(p.sampling?.materials ? { materialGroupOf: p.sampling.materials } : {}),
     ...(p.deadlines?.usageDecision ? { decisionDeadline: p.deadlines.usageDecision } : {}),
     ...(p.deadlines?.maxEscalations ? { maxEscalations: p.deadlines.maxEscalations } : {}),
   }),
@@ -222,6 +227,16 @@ const ReleaseSettingsSchema = Type.Object(
   {
     condition: Type.Unknown({ description: 'all/any of { checkpoint: lab | packaging | qms-approval }' }),
     deadline: Duration,
+    productFamilies: Type.Optional(
+      Type.Record(
+        Type.String(),
+        Type.Object(
+          { condition: Type.Unknown(), deadline: Type.Optional(Duration) },
+          { additionalProperties: false },
+        ),
+      ),
+    ),
+    familyOf: Type.Optional(Type.Record(Type.String(), Type.String())),
   },
   { additionalProperties: false },
 )
@@ -230,7 +245,20 @@ const release: ConfigurableWorkflow<typeof ReleaseSettingsSchema> = {
   name: 'finished-goods-release',
   settings: ReleaseSettingsSchema,
   defaults: DEFAULT_RELEASE_SETTINGS as Static<typeof ReleaseSettingsSchema>,
-  fromPlant: (p) => (p.deadlines?.release ? { deadline: p.deadlines.release } : {}),
+  fromPlant: (p) => ({
+    ...(p.deadlines?.release ? { deadline: p.deadlines.release } : {}),
+    ...(p.release
+      ? {
+          productFamilies: Object.fromEntries(
+            Object.entries(p.release.productFamilies).map(([f, v]) => [
+              f,
+              { condition: familyCondition(v.checkpoints), ...(v.deadline ? { deadline: v.deadline } : {}) },
+            ]),
+          ),
+          familyOf: p.release.materials ?? {},
+        }
+      : {}),
+  }),
   needs: ['erp'],
   create: (settingsFor) => finishedGoodsRelease((plant) => settingsFor(plant) as ReleaseSettings),
 }

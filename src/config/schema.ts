@@ -169,6 +169,8 @@ export const PlantConfig = Type.Object(
           default: SamplingSettings,
           /** material group (ERP) → sampling; a group not listed uses `default` */
           materialGroups: Type.Optional(Type.Record(Type.String({ minLength: 1 }), SamplingSettings)),
+          /** material (the ERP's number) → its material group (a key of `materialGroups`) */
+          materials: Type.Optional(Type.Record(Type.String({ minLength: 1 }), Type.String({ minLength: 1 }))),
         },
         closed,
       ),
@@ -200,6 +202,8 @@ export const PlantConfig = Type.Object(
               closed,
             ),
           ),
+          /** finished material → its product family (a key of `productFamilies`); others: all three checkpoints */
+          materials: Type.Optional(Type.Record(Type.String({ minLength: 1 }), Type.String({ minLength: 1 }))),
         },
         closed,
       ),

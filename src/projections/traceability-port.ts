@@ -8,6 +8,11 @@ export function genealogyTraceability(
   catchUp: () => Promise<unknown> = async () => {},
 ): TraceabilityPort {
   return {
+    async materialOf(lot) {
+      await catchUp()
+      const [node] = await store.genealogy.lotsById([lot])
+      return node?.material ?? null
+    },
     async investigate(lots, depth): Promise<Investigation> {
       await catchUp()
       const upstream = new Map<string, number>()

@@ -1,11 +1,21 @@
+import { RetryableError } from '../engine/errors.ts'
 import { defineWorkflow, type WaitResult } from '../engine/workflow.ts'
 import { type Checkpoint, evaluateRelease, type ReleaseCondition } from '../rules/index.ts'
 import type { ErpPort } from './ports/erp.ts'
 import type { NotifyPort } from './ports/notify.ts'
+import type { TraceabilityPort } from './ports/traceability.ts'
 
 export interface ReleasePorts {
   readonly erp: ErpPort
   readonly notify?: NotifyPort
+  /** the lot's material, to find its product family (store-backed in every Qualink) */
+  readonly trace?: TraceabilityPort
+}
+
+export interface FamilyRelease {
+  readonly condition: ReleaseCondition
+  /** absent: the plant's `deadline` */
+  readonly deadline?: string
 }
 
 export interface ReleaseSettings {
@@ -13,6 +23,29 @@ export interface ReleaseSettings {
   readonly condition: ReleaseCondition
   /** how long after the first checkpoint the others may take before escalating */
   readonly deadline: string
+  /** per product family its own condition (and deadline); a lot of no listed family uses `condition` */
+  readonly productFamilies?: Readonly<Record<string, FamilyRelease>>
+  /** material (of the finished lot, as genealogy knows it) → product family */
+  readonly familyOf?: Readonly<Record<string, string>>
+}
+
+/** qualink.yaml's checkpoint names (`release.productFamilies.<f>.checkpoints`) → this workflow's. */
+export const CHECKPOINT_IDS = {
+  'lims-results': 'lab',
+  'packaging-verification': 'packaging',
+  'qms-approval': 'qms-approval',
+} as const
+
+/** A product family's checkpoints from qualink.yaml as the condition that all must pass. */
+export function familyCondition(checkpoints: readonly (keyof typeof CHECKPOINT_IDS)[]): ReleaseCondition {
+  return { all: checkpoints.map((c) => ({ checkpoint: CHECKPOINT_IDS[c] })) }
+}
+
+/** The checkpoint ids a condition names (anywhere in its all/any tree). */
+function named(c: ReleaseCondition): Set<string> {
+  if ('checkpoint' in c) return new Set([c.checkpoint])
+  const parts = 'all' in c ? c.all : c.any
+  return new Set(parts.flatMap((p) => [...named(p)]))
 }
 
 export const DEFAULT_RELEASE_SETTINGS: ReleaseSettings = {
@@ -29,6 +62,9 @@ interface Packaging {
   delivery?: string
   verified: boolean
 }
+
+/** tries of the product-family lookup while the lot's material is unknown */
+const MATERIAL_ATTEMPTS = 3
 
 const MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const
 const durationMs = (d: string) => {
@@ -54,7 +90,27 @@ export function finishedGoodsRelease(
     config: settings,
     async run(ctx, trigger) {
       const start = (await ctx.now()).getTime()
-      const deadline = start + durationMs(ctx.config.deadline)
+      // Runs started before product families existed have none in their snapshot: no extra step.
+      const families = ctx.config.productFamilies ?? {}
+      const family =
+        Object.keys(families).length === 0
+          ? null
+          : await ctx.step('product-family', async ({ attempt }) => {
+              const material = (await ctx.ports.trace?.materialOf?.(ctx.key)) ?? null
+              // The MES production event may not be projected yet (PostgreSQL projects below the
+              // visibility watermark): ask again before settling for the plant's default condition.
+              if (material === null && attempt < MATERIAL_ATTEMPTS)
+                throw new RetryableError(
+                  'QLK_NOT_FOUND',
+                  `lot ${ctx.key}: material not yet known to genealogy`,
+                )
+              const name = material === null ? undefined : ctx.config.familyOf?.[material]
+              return { material, family: name !== undefined && families[name] ? name : null }
+            })
+      const own = family?.family ? families[family.family] : undefined
+      const condition = own?.condition ?? ctx.config.condition
+      const required = named(condition)
+      const deadline = start + durationMs(own?.deadline ?? ctx.config.deadline)
       const status: Record<string, Checkpoint['status']> = {
         lab: 'pending',
         packaging: 'pending',
@@ -73,12 +129,14 @@ export function finishedGoodsRelease(
       }
       apply(trigger.type, trigger.envelope.data)
       const remaining = async () => Math.max(1, deadline - (await ctx.now()).getTime())
-      while (status.lab === 'pending' || status.packaging === 'pending') {
+      const waiting = (id: 'lab' | 'packaging') => required.has(id) && status[id] === 'pending'
+      while (waiting('lab') || waiting('packaging')) {
         const next: WaitResult = await ctx.receive({ timeout: await remaining() })
         if (next.timedOut) break
         apply(next.event.type, next.event.envelope.data)
       }
-      if (status.lab === 'passed' && status.packaging === 'passed') {
+      const passed = (id: string) => !required.has(id) || status[id] === 'passed'
+      if (required.has('qms-approval') && passed('lab') && passed('packaging')) {
         const approval = await ctx.waitFor('qms.usage_decision.made.v1', {
           subject: ctx.key,
           timeout: await remaining(),
@@ -93,7 +151,7 @@ export function finishedGoodsRelease(
       const now = await ctx.now()
       const evaluation = await ctx.step('evaluate-release', async () =>
         evaluateRelease(
-          ctx.config.condition,
+          condition,
           Object.entries(status).map(([id, s]) => ({
             id,
             status: s,
@@ -112,7 +170,13 @@ export function finishedGoodsRelease(
             reason: `lot ${ctx.key} released`,
           }),
         )
-        return { lot: ctx.key, decision: 'released', delivery, checkpoints: status }
+        return {
+          lot: ctx.key,
+          decision: 'released',
+          delivery,
+          checkpoints: status,
+          ...(family ? { productFamily: family.family } : {}),
+        }
       }
       await ctx.step('escalate', async ({ idempotencyKey }) => {
         await ctx.ports.notify?.send({
@@ -129,6 +193,7 @@ export function finishedGoodsRelease(
         delivery: delivery ?? null,
         checkpoints: status,
         reasons: evaluation.reasons,
+        ...(family ? { productFamily: family.family } : {}),
       }
     },
   })

@@ -23,6 +23,7 @@ import {
   UD_MADE,
   wholeUnits,
 } from './supplier-receipt/round.ts'
+import { samplingFor } from './supplier-receipt/sampling.ts'
 import { allocate, type Receipt, splitLines, total } from './supplier-receipt/split.ts'
 import { type Decision, waitForDecisionV1 } from './supplier-receipt/v1-wait.ts'
 
@@ -39,6 +40,10 @@ export interface ReceiptInspectionSettings {
     readonly aql: number | string
     readonly severity: 'normal' | 'tightened' | 'reduced'
   }
+  /** sampling per material group; a material whose group is not listed uses `sampling` */
+  readonly materialGroups?: Readonly<Record<string, ReceiptInspectionSettings['sampling']>>
+  /** material (the ERP's number) → its material group */
+  readonly materialGroupOf?: Readonly<Record<string, string>>
   /** how long to wait for the QMS's usage decision before asking it and escalating */
   readonly decisionDeadline: string
   /** escalations before the run gives up and dead-letters (visible, replayable) */
@@ -151,9 +156,11 @@ async function inspectOnce(
     start.map((r) => r.quantity),
     `receipts of lot ${lot.lot}`,
   )
-  const plan = await ctx.step('sampling-plan', async () =>
-    samplingPlan({ lotSize: wholeUnits(quantity), ...ctx.config.sampling }),
-  )
+  const { group, ...sampling } = samplingFor(ctx.config, lot.material)
+  const plan = await ctx.step('sampling-plan', async () => ({
+    ...samplingPlan({ lotSize: wholeUnits(quantity), ...sampling }),
+    ...(group === undefined ? {} : { materialGroup: group }),
+  }))
   const inspection = await ctx.step('create-inspection-lot', async ({ idempotencyKey }) =>
     ctx.ports.qms.createInspectionLot({
       idempotencyKey,

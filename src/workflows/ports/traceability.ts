@@ -29,4 +29,6 @@ export interface Investigation {
 
 export interface TraceabilityPort {
   investigate(lots: readonly string[], depth: number): Promise<Investigation>
+  /** the lot's material as genealogy knows it (MES production, receipts); null if unknown */
+  materialOf?(lot: string): Promise<string | null>
 }

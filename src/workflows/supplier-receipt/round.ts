@@ -17,6 +17,7 @@ import type { StoredEvent } from '../../store/types.ts'
 import type { LotRef } from '../ports/erp.ts'
 import type { ReceiptInspectionSettings, SupplierReceiptPorts } from '../supplier-receipt-inspection.ts'
 import type { ReceiptReversed } from './after-run.ts'
+import { samplingFor } from './sampling.ts'
 import { type DecisionLine, type Receipt, sameDocument, total } from './split.ts'
 import { type Decision, fromPolled } from './v1-wait.ts'
 
@@ -81,8 +82,9 @@ async function resize(ctx: Ctx, r: Round): Promise<boolean> {
     r.receipts.map((x) => x.quantity),
     `receipts of lot ${r.lot.lot}`,
   )
+  const { group: _, ...sampling } = samplingFor(ctx.config, r.lot.material)
   const plan = await ctx.step('resize-sampling-plan', async () =>
-    samplingPlan({ lotSize: wholeUnits(quantity), ...ctx.config.sampling }),
+    samplingPlan({ lotSize: wholeUnits(quantity), ...sampling }),
   )
   const done = await ctx.step('resize-inspection-lot', async () => {
     const now = await ctx.ports.qms.getInspectionLot(r.qmsLot)
