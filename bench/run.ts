@@ -41,6 +41,10 @@ const BENCHMARKS: Readonly<Record<string, Benchmark>> = {
     description:
       'Issue 12 B3: end-to-end supplier receipt, workflows/s and p99; graphile-worker and Node-RED baselines',
   },
+  replay: {
+    file: 'replay.ts',
+    description: 'Issue 12: dead-letter replay through the API, runs/s and duplicate effects (must be 0)',
+  },
 }
 
 const HERE = path.dirname(fileURLToPath(import.meta.url))

@@ -53,9 +53,9 @@ function openSqlite(dir: string): Fresh {
   }
 }
 
-const PING = 'qualink.test.pinged.v1'
+export const PING = 'qualink.test.pinged.v1'
 
-function pingEvents(from: number, count: number, at: string): AppendEvent[] {
+export function pingEvents(from: number, count: number, at: string): AppendEvent[] {
   const out: AppendEvent[] = []
   for (let i = from; i < from + count; i++) {
     const e = {
