@@ -1,9 +1,9 @@
 import type { CloudEvent } from '../../../contracts/envelope.ts'
-import { QualinkError } from '../../../contracts/errors.ts'
 import type { Translator } from '../../../engine/translation-stage.ts'
 import { type IdMappingSettings, inboundIds } from '../../../mapping/id-mapping.ts'
 import type { XrefResolver } from '../../../mapping/xref.ts'
 import { parseDecimal } from '../../../model/quantity.ts'
+import { parseJsonBody } from '../../sdk/json-body.ts'
 
 /** The MES's operation-completed message (ISA-95 segment response; docs/simulators.md "mes"). */
 interface MesCompletion {
@@ -41,14 +41,7 @@ export function mesTranslator(o: MesTranslatorOptions): Translator {
   return {
     source: o.source,
     async translate(raw, xref: XrefResolver): Promise<CloudEvent[]> {
-      let m: MesCompletion
-      try {
-        m = JSON.parse(raw.body.toString('utf8')) as MesCompletion
-      } catch (e) {
-        throw new QualinkError('QLK_MALFORMED_JSON', `MES message is not JSON: ${(e as Error).message}`, [
-          { path: '/', message: 'is not valid JSON' },
-        ])
-      }
+      const m = parseJsonBody<MesCompletion>(raw.body, 'MES message')
       const settings: IdMappingSettings | undefined =
         o.ids ??
         (o.mapMaterials ? { system: o.source, entities: ['material'], unknown: 'reject' } : undefined)
