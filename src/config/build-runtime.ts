@@ -42,6 +42,7 @@ import type { QmsPort } from '../workflows/ports/qms.ts'
 import { workflowSettings } from './checks.ts'
 import { CONNECTORS, TRANSLATORS, WORKFLOWS } from './kinds.ts'
 import type { LoadedConfig } from './load.ts'
+import { opcUaSources } from './opcua-runtime.ts'
 import { seg } from './problems.ts'
 import { resolveSecret } from './secrets.ts'
 
@@ -63,6 +64,7 @@ export type RuntimeFragment = Pick<
   | 'webhooks'
   | 'translators'
   | 'mqtt'
+  | 'opcua'
   | 'fileDrops'
   | 'natsSources'
   | 'feeds'
@@ -192,6 +194,12 @@ export function buildRuntime(loaded: LoadedConfig, env: NodeJS.ProcessEnv = proc
       plant: f.plant,
       dir: path.resolve(baseDir, f.dir),
       pattern: f.pattern === undefined ? undefined : new RegExp(f.pattern),
+  const opcua = opcUaSources(ingress.opcua ?? {}, {
+    dataDir: path.resolve(baseDir, server.dataDir ?? 'data'),
+    baseDir,
+    secret: (ref, at) => resolveSecret(ref, at, env, baseDir, problems),
+    translatorOf,
+  })
       pollMs: f.pollMs,
       settleMs: f.settleMs,
       check: t.checkFile,
@@ -304,6 +312,7 @@ export function buildRuntime(loaded: LoadedConfig, env: NodeJS.ProcessEnv = proc
     natsRelay,
     amqpRelay,
     workflows,
+    opcua,
     ports,
     connectorMetrics,
     sharedLimits,

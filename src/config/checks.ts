@@ -10,9 +10,10 @@ import type { FieldProblem } from '../contracts/errors.ts'
 import { isLatency } from '../observability/slo.ts'
 import { encryptionProblems } from '../security/encryption-config.ts'
 import { retentionDocProblems } from '../security/retention.ts'
-import { CONNECTORS, type SystemRole, TRANSLATORS, WORKFLOWS } from './kinds.ts'
+import { CONNECTORS, OPCUA_TRANSLATOR, type SystemRole, TRANSLATORS, WORKFLOWS } from './kinds.ts'
 import { seg, unique, validate } from './problems.ts'
 import type { PlantConfig } from './schema.ts'
+import { opcUaProblems } from './schema-opcua.ts'
 
 type Obj = Record<string, unknown>
 const isObject = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v)
@@ -21,7 +22,7 @@ const entries = (v: unknown): [string, Obj][] =>
 
 /** the connector kind whose goods-receipt feed `ingress.feeds` polls */
 export const FEED_CONNECTOR_KIND = 'erp/sap-s4'
-const SOURCE_SECTIONS = ['webhooks', 'mqtt', 'fileDrops', 'nats', 'amqp', 'feeds'] as const
+const SOURCE_SECTIONS = ['webhooks', 'mqtt', 'opcua', 'fileDrops', 'nats', 'amqp', 'feeds'] as const
 
 /** Deep merge for environment overlays: objects merge, anything else is replaced, `null` removes. */
 export function deepMerge(base: unknown, overlay: unknown): unknown {
@@ -115,7 +116,9 @@ function checkSources(doc: Obj, plants: Obj, out: FieldProblem[]): Map<string, S
       const other = sources.get(name)
       if (other)
         out.push({ path: at, message: `source name '${name}' is also used under ingress.${other.section}` })
-      const role = TRANSLATORS.find((t) => t.name === s.translator)?.role
+      // an OPC UA source has one translator, so it names none
+      const translator = section === 'opcua' ? OPCUA_TRANSLATOR : s.translator
+      const role = TRANSLATORS.find((t) => t.name === translator)?.role
       sources.set(name, { section, plant: s.plant, role })
       if (typeof s.plant === 'string' && !Object.hasOwn(plants, s.plant))
         out.push({ path: `${at}/plant`, message: `references unknown plant '${s.plant}'` })
@@ -144,6 +147,7 @@ function checkSources(doc: Obj, plants: Obj, out: FieldProblem[]): Map<string, S
             message: 'contradicts secrets: a signed source is not unsigned',
           })
       }
+      if (section === 'opcua') out.push(...opcUaProblems(s, at))
       if (typeof s.pattern === 'string') {
         try {
           new RegExp(s.pattern)

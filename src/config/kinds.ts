@@ -13,6 +13,7 @@ import { sapS4GoodsReceiptTranslator } from '../connectors/erp/sap-s4/gr-transla
 import { checkLimsFile, limsCsvTranslator } from '../connectors/lims/csv/translator.ts'
 import { mesTranslator } from '../connectors/mes/mqtt/translator.ts'
 import { notifyWebhookConnector } from '../connectors/notify/webhook/connector.ts'
+import { opcUaTranslator } from '../connectors/mes/opcua/translator.ts'
 import { qmsRestConnector } from '../connectors/qms/rest/connector.ts'
 import { qmsWebhookTranslator } from '../connectors/qms/rest/webhook-translator.ts'
 import type { Connector } from '../connectors/sdk/define-connector.ts'
@@ -65,7 +66,7 @@ export const CONNECTOR_KINDS = Object.keys(CONNECTORS)
 
 export interface TranslatorKind {
   readonly name: string
-  readonly ingress: 'webhook' | 'mqtt' | 'fileDrop'
+  readonly ingress: 'webhook' | 'mqtt' | 'opcua' | 'fileDrop'
   /** the kind of system the source is, for a plant's `mes:` / `lims:` / `crm:` references */
   readonly role: SystemRole
   create(
@@ -83,6 +84,8 @@ export const TRANSLATORS: readonly TranslatorKind[] = [
     role: 'erp',
     create: (s, o) => sapS4GoodsReceiptTranslator(s, o.ids),
   },
+export const OPCUA_TRANSLATOR = 'mes-opcua'
+
   {
     name: 'qms-rest-webhook',
     ingress: 'webhook',
@@ -111,6 +114,8 @@ export const TRANSLATORS: readonly TranslatorKind[] = [
  * the file's `workflows.<name>.defaults`, what the plant's own settings imply (`fromPlant`: a
  * plant's sampling and deadlines beat a workflow-wide default), then
  * `workflows.<name>.plants.<plant>`; the merge must satisfy `settings`.
+  // the one translator of ingress.opcua sources: sampled results and completions (connectors/mes/opcua)
+  { name: OPCUA_TRANSLATOR, ingress: 'opcua', role: 'mes', create: (s, o) => opcUaTranslator(s, o.ids) },
  */
 export interface ConfigurableWorkflow<S extends TSchema = TSchema> {
   readonly name: string

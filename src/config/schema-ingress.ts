@@ -1,6 +1,7 @@
 /** qualink.yaml `ingress` (where raw deliveries come from) and `fanout` (where events go). */
 import { Type } from 'typebox'
 import { TRANSLATORS } from './kinds.ts'
+import { OpcUaConfig } from './schema-opcua.ts'
 import { byName, closed, Name, PlantCode, SecretRef } from './schema-parts.ts'
 
 const sourceBase = {
@@ -54,7 +55,9 @@ export const FileDropConfig = Type.Object(
 )
 
 /** a broker message body is translated like a webhook or MQTT payload of the same system */
-const brokerTranslator = Type.Enum(TRANSLATORS.filter((t) => t.ingress !== 'fileDrop').map((t) => t.name))
+const brokerTranslator = Type.Enum(
+  TRANSLATORS.filter((t) => t.ingress !== 'fileDrop' && t.ingress !== 'opcua').map((t) => t.name),
+)
 const NatsServers = Type.Union([
   Type.String({ pattern: '^(nats|tls)://[^/]+' }),
   Type.Array(Type.String({ pattern: '^(nats|tls)://[^/]+' }), { minItems: 1 }),
@@ -135,6 +138,8 @@ export const IngressConfig = Type.Object(
     mqtt: Type.Optional(byName(MqttConfig)),
     fileDrops: Type.Optional(byName(FileDropConfig)),
     nats: Type.Optional(byName(NatsSourceConfig)),
+    /** OPC UA servers' measurement nodes: sampled results and completions become events */
+    opcua: Type.Optional(byName(OpcUaConfig)),
     amqp: Type.Optional(byName(AmqpSourceConfig)),
     feeds: Type.Optional(byName(FeedConfig)),
   },

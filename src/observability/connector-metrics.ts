@@ -4,6 +4,9 @@ import type {
   CircuitState,
   EgressCall,
   EgressMetrics,
+  IngressLinkState,
+  IngressMetrics,
+  IngressValueOutcome,
   RateLimitWait,
 } from '../connectors/sdk/metrics.ts'
 
@@ -14,6 +17,8 @@ import type {
  * before the server starts) and handed to KernelMetrics, which exports it on /metrics.
  */
 export const CIRCUIT_VALUE: Readonly<Record<CircuitState, number>> = { closed: 0, 'half-open': 1, open: 2 }
+
+const LINK_VALUE: Readonly<Record<IngressLinkState, number>> = { connected: 0, reconnecting: 1, down: 2 }
 
 // A connector call takes milliseconds to a timeout (≤ the lease, 30 s by default).
 const CALL_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
@@ -53,7 +58,7 @@ export function connectorHealth(c: { readonly targets: ReadonlyMap<string, Targe
   return ts.some((t) => t.calls > 0) ? 'ok' : 'idle'
 }
 
-export class ConnectorMetrics implements EgressMetrics {
+export class ConnectorMetrics implements EgressMetrics, IngressMetrics {
   readonly registry = new client.Registry()
   private readonly state = new Map<string, ConnectorState>()
   private readonly now: () => number
@@ -96,13 +101,35 @@ export class ConnectorMetrics implements EgressMetrics {
     registers: [this.registry],
   })
 
+  readonly ingressValues = new client.Counter({
+    name: 'qualink_ingress_values_total',
+    help: 'Values a subscribed ingress source (OPC UA) received, by outcome: accepted, sampled, completion, bad-quality, repeat, store-failed',
+    labelNames: ['source', 'outcome'] as const,
+    registers: [this.registry],
+  })
+  readonly ingressLink = new client.Gauge({
+    name: 'qualink_ingress_link_state',
+    help: 'Link of a subscribed ingress source to its server: 0 connected, 1 reconnecting, 2 down',
+    labelNames: ['source', 'target'] as const,
+    registers: [this.registry],
+  })
+
   constructor(opts: { now?: () => number } = {}) {
     this.now = opts.now ?? Date.now
   }
 
   /** Its prom-client metrics, for a registry that exports them beside others. */
   metrics(): client.Metric[] {
-    return [this.calls, this.errors, this.duration, this.circuit, this.waits, this.waitSeconds]
+    return [
+      this.calls,
+      this.errors,
+      this.duration,
+      this.circuit,
+      this.waits,
+      this.waitSeconds,
+      this.ingressValues,
+      this.ingressLink,
+    ]
   }
 
   /** A configured connector, listed (idle) before its first call. */
@@ -166,6 +193,18 @@ export class ConnectorMetrics implements EgressMetrics {
     t.circuit = e.state
     t.circuitSinceMs = this.now()
     this.circuit.set({ connector: e.connector, target: e.target }, CIRCUIT_VALUE[e.state])
+  }
+
+  value(e: {
+    readonly source: string
+    readonly outcome: IngressValueOutcome
+    readonly count?: number
+  }): void {
+    this.ingressValues.inc({ source: e.source, outcome: e.outcome }, e.count ?? 1)
+  }
+
+  link(e: { readonly source: string; readonly target: string; readonly state: IngressLinkState }): void {
+    this.ingressLink.set({ source: e.source, target: e.target }, LINK_VALUE[e.state])
   }
 
   /** Every connector known to this process, by name, with its targets. */

@@ -14,6 +14,7 @@ import { type FileDropConfig, startFileDrop } from '../connectors/ingress/file-d
 import { type MqttSourceConfig, startMqttSource } from '../connectors/ingress/mqtt-source.ts'
 import { type PollingFeedConfig, startPollingFeed } from '../connectors/ingress/polling-feed.ts'
 import type { WebhookSource } from '../connectors/ingress/webhook-source.ts'
+import { type OpcUaSourceConfig, startOpcUaSource } from '../connectors/mes/opcua/source.ts'
 import type { SharedLimitsRef } from '../connectors/sdk/rate-limit.ts'
 import { catalogue } from '../contracts/catalogue.ts'
 import { QualinkError } from '../contracts/errors.ts'
@@ -97,6 +98,8 @@ export interface QualinkOptions {
   readonly translators?: readonly Translator[]
   /** MQTT subscriptions (each a lease-fenced singleton: one session per client id) */
   readonly mqtt?: readonly MqttSourceConfig[]
+  /** OPC UA subscriptions (each a lease-fenced singleton: one client per server) */
+  readonly opcua?: readonly OpcUaSourceConfig[]
   /** watched folders (each a lease-fenced singleton) */
   readonly fileDrops?: readonly FileDropConfig[]
   /** API keys (hashed) with roles and plants; none = loopback-only, every caller sees every plant */
@@ -263,6 +266,12 @@ export async function startQualink(opts: QualinkOptions = {}): Promise<Qualink> 
             logger.warn({ err: e, source: cfg.name }, 'MQTT source error'),
           ),
         ),
+      ),
+    ),
+    ...(opts.opcua ?? []).map((cfg) =>
+      singleton(
+        `ingress:${cfg.name}`,
+        resourceDuty(() => startOpcUaSource(cfg, storeRaw, { logger, metrics: opts.connectorMetrics })),
       ),
     ),
     ...(opts.fileDrops ?? []).map((cfg) =>

@@ -53,3 +53,21 @@ export class RecordingMetrics implements EgressMetrics {
     this.states.push({ ...e })
   }
 }
+
+/** What an ingress subscription did with one value it received (OPC UA: ingress/opcua). */
+export type IngressValueOutcome =
+  | 'accepted'
+  | 'sampled'
+  | 'completion'
+  | 'bad-quality'
+  | 'repeat'
+  | 'store-failed'
+export type IngressLinkState = 'connected' | 'reconnecting' | 'down'
+
+/** Technical metrics hooks of a subscribed ingress source (bound to prom-client like the egress ones). */
+export interface IngressMetrics {
+  value(e: { readonly source: string; readonly outcome: IngressValueOutcome; readonly count?: number }): void
+  link(e: { readonly source: string; readonly target: string; readonly state: IngressLinkState }): void
+}
+
+export const noopIngressMetrics: IngressMetrics = { value: () => {}, link: () => {} }
