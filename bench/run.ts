@@ -36,6 +36,10 @@ const BENCHMARKS: Readonly<Record<string, Benchmark>> = {
     description:
       'Issue 7: trace p95 on 1M lots / 3M edges, bulk first page, reconciliation lots/s; CTE baseline',
   },
+  relay: {
+    file: 'relay.ts',
+    description: 'Issue 11: relay of the event log to NATS JetStream beside the broker alone (same messages)',
+  },
   pipeline: {
     file: 'pipeline.ts',
     description:
