@@ -187,6 +187,12 @@ export function buildRuntime(loaded: LoadedConfig, env: NodeJS.ProcessEnv = proc
         : undefined,
     }
   })
+  const opcua = opcUaSources(ingress.opcua ?? {}, {
+    dataDir: path.resolve(baseDir, server.dataDir ?? 'data'),
+    baseDir,
+    secret: (ref, at) => resolveSecret(ref, at, env, baseDir, problems),
+    translatorOf,
+  })
   const fileDrops: FileDropConfig[] = Object.entries(ingress.fileDrops ?? {}).map(([name, f]) => {
     const t = translatorOf(name, f.translator, f.plant)
     return {
@@ -194,12 +200,6 @@ export function buildRuntime(loaded: LoadedConfig, env: NodeJS.ProcessEnv = proc
       plant: f.plant,
       dir: path.resolve(baseDir, f.dir),
       pattern: f.pattern === undefined ? undefined : new RegExp(f.pattern),
-  const opcua = opcUaSources(ingress.opcua ?? {}, {
-    dataDir: path.resolve(baseDir, server.dataDir ?? 'data'),
-    baseDir,
-    secret: (ref, at) => resolveSecret(ref, at, env, baseDir, problems),
-    translatorOf,
-  })
       pollMs: f.pollMs,
       settleMs: f.settleMs,
       check: t.checkFile,
@@ -305,6 +305,7 @@ export function buildRuntime(loaded: LoadedConfig, env: NodeJS.ProcessEnv = proc
     webhooks,
     translators,
     mqtt,
+    opcua,
     fileDrops,
     natsSources,
     amqpSources,
@@ -312,7 +313,6 @@ export function buildRuntime(loaded: LoadedConfig, env: NodeJS.ProcessEnv = proc
     natsRelay,
     amqpRelay,
     workflows,
-    opcua,
     ports,
     connectorMetrics,
     sharedLimits,

@@ -12,8 +12,8 @@ import { sapS4Connector } from '../connectors/erp/sap-s4/connector.ts'
 import { sapS4GoodsReceiptTranslator } from '../connectors/erp/sap-s4/gr-translator.ts'
 import { checkLimsFile, limsCsvTranslator } from '../connectors/lims/csv/translator.ts'
 import { mesTranslator } from '../connectors/mes/mqtt/translator.ts'
-import { notifyWebhookConnector } from '../connectors/notify/webhook/connector.ts'
 import { opcUaTranslator } from '../connectors/mes/opcua/translator.ts'
+import { notifyWebhookConnector } from '../connectors/notify/webhook/connector.ts'
 import { qmsRestConnector } from '../connectors/qms/rest/connector.ts'
 import { qmsWebhookTranslator } from '../connectors/qms/rest/webhook-translator.ts'
 import type { Connector } from '../connectors/sdk/define-connector.ts'
@@ -77,6 +77,8 @@ export interface TranslatorKind {
   readonly checkFile?: (fileName: string, content: Buffer) => FieldProblem[]
 }
 
+export const OPCUA_TRANSLATOR = 'mes-opcua'
+
 export const TRANSLATORS: readonly TranslatorKind[] = [
   {
     name: 'sap-s4-goods-receipt',
@@ -84,8 +86,6 @@ export const TRANSLATORS: readonly TranslatorKind[] = [
     role: 'erp',
     create: (s, o) => sapS4GoodsReceiptTranslator(s, o.ids),
   },
-export const OPCUA_TRANSLATOR = 'mes-opcua'
-
   {
     name: 'qms-rest-webhook',
     ingress: 'webhook',
@@ -100,6 +100,8 @@ export const OPCUA_TRANSLATOR = 'mes-opcua'
     role: 'mes',
     create: (s, o) => mesTranslator({ source: s, mapMaterials: o.mapMaterials, ids: o.ids }),
   },
+  // the one translator of ingress.opcua sources: sampled results and completions (connectors/mes/opcua)
+  { name: OPCUA_TRANSLATOR, ingress: 'opcua', role: 'mes', create: (s, o) => opcUaTranslator(s, o.ids) },
   {
     name: 'lims-csv',
     ingress: 'fileDrop',
@@ -114,8 +116,6 @@ export const OPCUA_TRANSLATOR = 'mes-opcua'
  * the file's `workflows.<name>.defaults`, what the plant's own settings imply (`fromPlant`: a
  * plant's sampling and deadlines beat a workflow-wide default), then
  * `workflows.<name>.plants.<plant>`; the merge must satisfy `settings`.
-  // the one translator of ingress.opcua sources: sampled results and completions (connectors/mes/opcua)
-  { name: OPCUA_TRANSLATOR, ingress: 'opcua', role: 'mes', create: (s, o) => opcUaTranslator(s, o.ids) },
  */
 export interface ConfigurableWorkflow<S extends TSchema = TSchema> {
   readonly name: string
