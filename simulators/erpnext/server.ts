@@ -1,7 +1,10 @@
 /**
- * ERPNext (Frappe) simulator: /api/resource for Quality Inspection, Stock Entry and Batch.
- * Submitting (docstatus 0 → 1) a Stock Entry moves stock; cancelling (1 → 2) reverses it.
- * Like the real system it does not deduplicate: the same POST twice makes two documents.
+ * ERPNext (Frappe) simulator: /api/resource for Quality Inspection, Stock Entry, Batch, Purchase
+ * Receipt and (read only) Stock Ledger Entry. Submitting (docstatus 0 → 1) a Stock Entry or a
+ * Purchase Receipt moves stock and writes its Stock Ledger Entries; cancelling (1 → 2) reverses it
+ * (the entries are marked `is_cancelled`, as ERPNext does). A submitted Purchase Receipt is sent
+ * to the configured webhook, signed the way Frappe signs. Like the real system it does not
+ * deduplicate: the same POST twice makes two documents.
  */
 import { type FaultConfig, Faults } from '../shared/faults.ts'
 import { type HttpSim, Router, type SimRequest, startHttpSim } from '../shared/http.ts'
@@ -9,7 +12,8 @@ import { formatQuantity } from '../shared/quantity.ts'
 import { type Bucket, StockLedger } from '../shared/stock-ledger.ts'
 import { bodyData, checkToken, type Doc, frappeError, frappeTimestamp, listDocs } from './frappe.ts'
 import { evaluateQualityInspection } from './quality-inspection.ts'
-import { DEFAULT_WAREHOUSES, ErpNextStock } from './stock.ts'
+import { DEFAULT_WAREHOUSES, ErpNextStock, type LedgerLine } from './stock.ts'
+import { FrappeWebhooks, type FrappeWebhookTarget } from './webhooks.ts'
 
 export interface ErpNextOptions {
   readonly port?: number
@@ -21,6 +25,8 @@ export interface ErpNextOptions {
   readonly company?: string
   readonly faults?: Partial<FaultConfig>
   readonly clock?: () => number
+  /** where a submitted Purchase Receipt is posted (Frappe Webhook on_submit) */
+  readonly webhook?: FrappeWebhookTarget
 }
 
 export interface ErpNextState {
@@ -40,15 +46,24 @@ export interface ErpNextSim {
   readonly url: string
   readonly state: ErpNextState
   readonly faults: Faults
+  readonly webhooks: FrappeWebhooks
   close(): Promise<void>
 }
 
-const DOCTYPES = ['Quality Inspection', 'Stock Entry', 'Batch'] as const
+const DOCTYPES = [
+  'Quality Inspection',
+  'Stock Entry',
+  'Batch',
+  'Purchase Receipt',
+  'Stock Ledger Entry',
+] as const
 type Doctype = (typeof DOCTYPES)[number]
 const SERIES: Record<Doctype, string> = {
   'Quality Inspection': 'MAT-QA',
   'Stock Entry': 'MAT-STE',
   Batch: '',
+  'Purchase Receipt': 'MAT-PRE',
+  'Stock Ledger Entry': 'MAT-SLE',
 }
 
 export async function startErpNext(opts: ErpNextOptions = {}): Promise<ErpNextSim> {
@@ -60,6 +75,7 @@ export async function startErpNext(opts: ErpNextOptions = {}): Promise<ErpNextSi
   const stock = new ErpNextStock(ledger, opts.warehouses ?? DEFAULT_WAREHOUSES, opts.company ?? 'Sim Company')
   const docs = new Map<Doctype, Map<string, Doc>>(DOCTYPES.map((d) => [d, new Map()]))
   const counters = new Map<Doctype, number>()
+  const webhooks = new FrappeWebhooks(opts.webhook, faults)
   let lastTick = 0
   const tick = () => {
     lastTick = Math.max(clock(), lastTick + 1)
@@ -94,9 +110,26 @@ export async function startErpNext(opts: ErpNextOptions = {}): Promise<ErpNextSi
       doc.batch_id = doc.name
       if (!doc.item) throw frappeError('MandatoryError', '[Batch]: item')
     }
-    if (dt === 'Stock Entry' && doc.docstatus !== prevStatus) {
-      if (prevStatus === 0 && doc.docstatus === 1) stock.post(doc, 1)
-      else if (prevStatus === 1 && doc.docstatus === 2) stock.post(doc, -1)
+    if ((dt === 'Stock Entry' || dt === 'Purchase Receipt') && doc.docstatus !== prevStatus) {
+      // a Purchase Receipt receives its accepted quantity into each row's warehouse
+      const entry: Doc =
+        dt === 'Stock Entry'
+          ? doc
+          : {
+              ...doc,
+              purpose: 'Material Receipt',
+              items: ((doc.items as Array<Record<string, unknown>> | undefined) ?? []).map((it) => ({
+                ...it,
+                t_warehouse: it.warehouse,
+              })),
+            }
+      if (prevStatus === 0 && doc.docstatus === 1) ledgerEntries(dt, doc, stock.post(entry, 1))
+      else if (prevStatus === 1 && doc.docstatus === 2) {
+        stock.post(entry, -1)
+        for (const e of docs.get('Stock Ledger Entry')!.values())
+          if (e.voucher_no === doc.name) e.is_cancelled = 1
+      }
+      if (dt === 'Purchase Receipt' && doc.docstatus === 1) doc.status = 'To Bill'
     }
     if (
       dt === 'Quality Inspection' &&
@@ -112,6 +145,27 @@ export async function startErpNext(opts: ErpNextOptions = {}): Promise<ErpNextSi
       }
     }
     doc.modified = tick()
+  }
+
+  /** One Stock Ledger Entry per row and warehouse a submitted voucher moved (actual_qty signed). */
+  const ledgerEntries = (dt: Doctype, voucher: Doc, lines: LedgerLine[]) => {
+    for (const l of lines) {
+      const name = nextName('Stock Ledger Entry', {})
+      docs.get('Stock Ledger Entry')!.set(name, {
+        name,
+        doctype: 'Stock Ledger Entry',
+        docstatus: 1,
+        modified: tick(),
+        item_code: l.item,
+        batch_no: l.batch,
+        warehouse: l.warehouse,
+        actual_qty: Number(formatQuantity(l.qty)),
+        stock_uom: l.uom,
+        voucher_type: dt,
+        voucher_no: voucher.name,
+        is_cancelled: 0,
+      })
+    }
   }
 
   const router = new Router((req, next) => {
@@ -134,6 +188,8 @@ export async function startErpNext(opts: ErpNextOptions = {}): Promise<ErpNextSi
   })
   router.on('POST', /^\/api\/resource\/([^/]+)$/, (req) => {
     const dt = doctypeOf(req.params[0]!)
+    if (dt === 'Stock Ledger Entry')
+      throw frappeError('PermissionError', 'Stock Ledger Entries are written by submitted vouchers only')
     const body = bodyData(req)
     const docstatus = Number(body.docstatus ?? 0)
     if (docstatus !== 0 && docstatus !== 1)
@@ -151,6 +207,7 @@ export async function startErpNext(opts: ErpNextOptions = {}): Promise<ErpNextSi
     doc.docstatus = docstatus
     save(dt, doc, 0)
     docs.get(dt)!.set(doc.name, doc)
+    if (dt === 'Purchase Receipt' && doc.docstatus === 1) webhooks.send(view(dt, doc))
     return { status: 200, body: { data: view(dt, doc) } }
   })
   router.on('PUT', /^\/api\/resource\/([^/]+)\/([^/]+)$/, (req) => update(req))
@@ -165,6 +222,8 @@ export async function startErpNext(opts: ErpNextOptions = {}): Promise<ErpNextSi
 
   function update(req: SimRequest) {
     const dt = doctypeOf(req.params[0]!)
+    if (dt === 'Stock Ledger Entry')
+      throw frappeError('PermissionError', 'Stock Ledger Entries are written by submitted vouchers only')
     const doc = getDoc(dt, req.params[1]!)
     const body = bodyData(req)
     if (body.modified !== undefined && body.modified !== doc.modified) {
@@ -195,6 +254,7 @@ export async function startErpNext(opts: ErpNextOptions = {}): Promise<ErpNextSi
     }
     save(dt, draft, prev)
     docs.get(dt)!.set(doc.name, draft)
+    if (dt === 'Purchase Receipt' && prev === 0 && draft.docstatus === 1) webhooks.send(view(dt, draft))
     return { status: 200, body: { data: view(dt, draft) } }
   }
 
@@ -246,6 +306,10 @@ export async function startErpNext(opts: ErpNextOptions = {}): Promise<ErpNextSi
       return state()
     },
     faults,
-    close: () => http.close(),
+    webhooks,
+    close: async () => {
+      await webhooks.idle()
+      await http.close()
+    },
   }
 }

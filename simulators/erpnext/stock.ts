@@ -27,8 +27,18 @@ interface Line {
   item: string
   batch: string
   qty: number
+  uom: string
   from?: string
   to?: string
+}
+
+/** What one submitted row did to one warehouse (a Stock Ledger Entry; `qty` signed, milli-units). */
+export interface LedgerLine {
+  readonly item: string
+  readonly batch: string
+  readonly warehouse: string
+  readonly qty: number
+  readonly uom: string
 }
 
 export class ErpNextStock {
@@ -74,12 +84,13 @@ export class ErpNextStock {
           `Row ${i + 1}: Source and target warehouse are required for ${purpose}`,
         )
       it.idx = i + 1
-      return { item: String(it.item_code ?? ''), batch: String(it.batch_no ?? ''), qty, from, to }
+      const uom = String(it.stock_uom ?? it.uom ?? 'Nos')
+      return { item: String(it.item_code ?? ''), batch: String(it.batch_no ?? ''), qty, uom, from, to }
     })
   }
 
-  /** Submit (sign 1) or cancel (sign -1) a Stock Entry: all rows or none. */
-  post(doc: Doc, sign: 1 | -1): void {
+  /** Submit (sign 1) or cancel (sign -1) a Stock Entry: all rows or none; what each row did. */
+  post(doc: Doc, sign: 1 | -1): LedgerLine[] {
     const lines = this.lines(doc)
     const delta = new Map<string, number>()
     const movements: Movement[] = []
@@ -113,6 +124,12 @@ export class ErpNextStock {
       throw err
     }
     for (const [k, d] of delta) this.bins.set(k, (this.bins.get(k) ?? 0) + d)
+    return lines.flatMap((l) => [
+      ...(l.from
+        ? [{ item: l.item, batch: l.batch, warehouse: l.from, qty: -sign * l.qty, uom: l.uom }]
+        : []),
+      ...(l.to ? [{ item: l.item, batch: l.batch, warehouse: l.to, qty: sign * l.qty, uom: l.uom }] : []),
+    ])
   }
 
   batchQty(item: string, batch: string): number {

@@ -156,7 +156,11 @@ export function buildRuntime(loaded: LoadedConfig, env: NodeJS.ProcessEnv = proc
   const translators: Translator[] = []
   const translatorOf = (name: string, kind: string, plant: string, mapMaterials?: boolean) => {
     const t = TRANSLATORS.find((x) => x.name === kind)!
-    translators.push(t.create(name, { mapMaterials, ids: idsOf(plant, name) }))
+    // an ERPNext receipt webhook reads its warehouses from the plant's erp/erpnext connector
+    const erp = config.connectors?.[config.plants[plant]?.erp ?? '']
+    const erpWarehouses =
+      erp?.kind === 'erp/erpnext' ? (erp.config as { warehouses?: Record<string, string> }).warehouses : undefined
+    translators.push(t.create(name, { mapMaterials, ids: idsOf(plant, name), erpWarehouses }))
     return t
   }
   const ingress = config.ingress ?? {}
@@ -169,6 +173,7 @@ export function buildRuntime(loaded: LoadedConfig, env: NodeJS.ProcessEnv = proc
         resolveSecret(s, `/ingress/webhooks/${name}/secrets/${i}`, env, baseDir, problems),
       ),
       signatureHeader: w.signatureHeader,
+      signatureScheme: w.signatureScheme,
       deliveryIdHeader: w.deliveryIdHeader,
       toleranceSeconds: w.toleranceSeconds,
     }
@@ -187,12 +192,6 @@ export function buildRuntime(loaded: LoadedConfig, env: NodeJS.ProcessEnv = proc
         : undefined,
     }
   })
-  const opcua = opcUaSources(ingress.opcua ?? {}, {
-    dataDir: path.resolve(baseDir, server.dataDir ?? 'data'),
-    baseDir,
-    secret: (ref, at) => resolveSecret(ref, at, env, baseDir, problems),
-    translatorOf,
-  })
   const fileDrops: FileDropConfig[] = Object.entries(ingress.fileDrops ?? {}).map(([name, f]) => {
     const t = translatorOf(name, f.translator, f.plant)
     return {
@@ -200,6 +199,12 @@ export function buildRuntime(loaded: LoadedConfig, env: NodeJS.ProcessEnv = proc
       plant: f.plant,
       dir: path.resolve(baseDir, f.dir),
       pattern: f.pattern === undefined ? undefined : new RegExp(f.pattern),
+  const opcua = opcUaSources(ingress.opcua ?? {}, {
+    dataDir: path.resolve(baseDir, server.dataDir ?? 'data'),
+    baseDir,
+    secret: (ref, at) => resolveSecret(ref, at, env, baseDir, problems),
+    translatorOf,
+  })
       pollMs: f.pollMs,
       settleMs: f.settleMs,
       check: t.checkFile,
@@ -305,7 +310,6 @@ export function buildRuntime(loaded: LoadedConfig, env: NodeJS.ProcessEnv = proc
     webhooks,
     translators,
     mqtt,
-    opcua,
     fileDrops,
     natsSources,
     amqpSources,
@@ -313,6 +317,7 @@ export function buildRuntime(loaded: LoadedConfig, env: NodeJS.ProcessEnv = proc
     natsRelay,
     amqpRelay,
     workflows,
+    opcua,
     ports,
     connectorMetrics,
     sharedLimits,

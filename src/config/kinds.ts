@@ -6,6 +6,7 @@
 import { type Static, type TSchema, Type } from 'typebox'
 import { crmWebhookTranslator } from '../connectors/crm/webhook/translator.ts'
 import { erpNextConnector } from '../connectors/erp/erpnext/connector.ts'
+import { erpNextReceiptTranslator } from '../connectors/erp/erpnext/receipt-translator.ts'
 import { sapEccIdocConnector } from '../connectors/erp/sap-ecc-idoc/connector.ts'
 import { sapEccSoapConnector } from '../connectors/erp/sap-ecc-soap/connector.ts'
 import { sapS4Connector } from '../connectors/erp/sap-s4/connector.ts'
@@ -21,6 +22,7 @@ import type { FieldProblem } from '../contracts/errors.ts'
 import type { Translator } from '../engine/translation-stage.ts'
 import type { WorkflowDefinition } from '../engine/workflow.ts'
 import type { IdMappingSettings } from '../mapping/id-mapping.ts'
+import type { Bucket } from '../model/stock.ts'
 import { AQLS, INSPECTION_LEVELS } from '../rules/index.ts'
 import {
   type ComplaintSettings,
@@ -71,13 +73,16 @@ export interface TranslatorKind {
   readonly role: SystemRole
   create(
     source: string,
-    opts: { readonly mapMaterials?: boolean; readonly ids?: IdMappingSettings | undefined },
+    opts: {
+      readonly mapMaterials?: boolean
+      readonly ids?: IdMappingSettings | undefined
+      /** the plant's erp/erpnext connector warehouses (bucket → warehouse), for its receipt webhooks */
+      readonly erpWarehouses?: Readonly<Partial<Record<Bucket, string>>> | undefined
+    },
   ): Translator
   /** structural check of a dropped file before anything is stored */
   readonly checkFile?: (fileName: string, content: Buffer) => FieldProblem[]
 }
-
-export const OPCUA_TRANSLATOR = 'mes-opcua'
 
 export const TRANSLATORS: readonly TranslatorKind[] = [
   {
@@ -85,6 +90,15 @@ export const TRANSLATORS: readonly TranslatorKind[] = [
     ingress: 'webhook',
     role: 'erp',
     create: (s, o) => sapS4GoodsReceiptTranslator(s, o.ids),
+  },
+export const OPCUA_TRANSLATOR = 'mes-opcua'
+
+  // ERPNext Purchase Receipt webhooks (Frappe Webhook on_submit/on_cancel; signatureScheme: frappe)
+  {
+    name: 'erpnext-purchase-receipt',
+    ingress: 'webhook',
+    role: 'erp',
+    create: (s, o) => erpNextReceiptTranslator(s, { warehouses: o.erpWarehouses, ids: o.ids }),
   },
   {
     name: 'qms-rest-webhook',
@@ -100,8 +114,6 @@ export const TRANSLATORS: readonly TranslatorKind[] = [
     role: 'mes',
     create: (s, o) => mesTranslator({ source: s, mapMaterials: o.mapMaterials, ids: o.ids }),
   },
-  // the one translator of ingress.opcua sources: sampled results and completions (connectors/mes/opcua)
-  { name: OPCUA_TRANSLATOR, ingress: 'opcua', role: 'mes', create: (s, o) => opcUaTranslator(s, o.ids) },
   {
     name: 'lims-csv',
     ingress: 'fileDrop',
@@ -116,6 +128,8 @@ export const TRANSLATORS: readonly TranslatorKind[] = [
  * the file's `workflows.<name>.defaults`, what the plant's own settings imply (`fromPlant`: a
  * plant's sampling and deadlines beat a workflow-wide default), then
  * `workflows.<name>.plants.<plant>`; the merge must satisfy `settings`.
+  // the one translator of ingress.opcua sources: sampled results and completions (connectors/mes/opcua)
+  { name: OPCUA_TRANSLATOR, ingress: 'opcua', role: 'mes', create: (s, o) => opcUaTranslator(s, o.ids) },
  */
 export interface ConfigurableWorkflow<S extends TSchema = TSchema> {
   readonly name: string

@@ -19,6 +19,8 @@ export const WebhookConfig = Type.Object(
     /** accept deliveries without a signature: only for a source that cannot sign (config/checks.ts) */
     unsigned: Type.Optional(Type.Boolean()),
     signatureHeader: Type.Optional(Type.String({ pattern: '^[a-z0-9-]+$' })),
+    /** timestamped (default, t=…,v1=…) or frappe (ERPNext: base64 HMAC of the body, no delivery id) */
+    signatureScheme: Type.Optional(Type.Enum(['timestamped', 'frappe'])),
     deliveryIdHeader: Type.Optional(Type.String({ pattern: '^[a-z0-9-]+$' })),
     toleranceSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 86_400 })),
   },
@@ -136,10 +138,10 @@ export const IngressConfig = Type.Object(
   {
     webhooks: Type.Optional(byName(WebhookConfig)),
     mqtt: Type.Optional(byName(MqttConfig)),
-    /** OPC UA servers' measurement nodes: sampled results and completions become events */
-    opcua: Type.Optional(byName(OpcUaConfig)),
     fileDrops: Type.Optional(byName(FileDropConfig)),
     nats: Type.Optional(byName(NatsSourceConfig)),
+    /** OPC UA servers' measurement nodes: sampled results and completions become events */
+    opcua: Type.Optional(byName(OpcUaConfig)),
     amqp: Type.Optional(byName(AmqpSourceConfig)),
     feeds: Type.Optional(byName(FeedConfig)),
   },

@@ -140,3 +140,14 @@ export function convert(q: Quantity, toUom: string, opts: ConvertOptions = {}): 
   }
   return { units: Number(units), scale, uom: toUom }
 }
+
+/**
+ * A source system's unit text as a canonical unit code (the Quantity schema's `^[A-Z][A-Z0-9_]{0,11}$`):
+ * upper case, anything else an underscore, at most 12 characters. `Kg` → `KG`, `m/s` → `M_S`.
+ */
+export function canonicalUom(unit: string): string {
+  return unit
+    .toUpperCase()
+    .replace(/[^A-Z0-9_]/g, '_')
+    .slice(0, 12)
+}

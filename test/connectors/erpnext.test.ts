@@ -20,7 +20,15 @@ beforeEach(async () => {
     body: JSON.stringify({
       purpose: 'Material Receipt',
       docstatus: 1,
-      items: [{ item_code: 'RAW-100', batch_no: 'B1', qty: '100', t_warehouse: 'Quality Inspection - SIM' }],
+      items: [
+        {
+          item_code: 'RAW-100',
+          batch_no: 'B1',
+          qty: '100',
+          uom: 'Kg',
+          t_warehouse: 'Quality Inspection - SIM',
+        },
+      ],
     }),
   })
   expect(receipt.status).toBe(200)
@@ -80,9 +88,61 @@ describe('erp/erpnext', () => {
     })
   }
 
-  it('methods ERPNext has no API for refuse permanently', async () => {
+  it('methods ERPNext has no equivalent for refuse permanently, naming why', async () => {
     await expect(
       erp.setProductionOrderHold({ idempotencyKey: 'k', order: 'WO-1', onHold: true }),
-    ).rejects.toBeInstanceOf(PermanentError)
+    ).rejects.toThrow(/Work Order has no hold flag/)
+    const err = await erp
+      .setDeliveryBlock({ idempotencyKey: 'k', delivery: 'DN-1', blocked: true })
+      .catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(PermanentError)
+    expect((err as PermanentError).code).toBe('QLK_VALIDATION')
+  })
+
+  it('reads the lot stock from the Stock Ledger: physical warehouses only, cancelled entries excluded', async () => {
+    // ERPNext's stock UOM 'Kg' read as the canonical unit code 'KG'
+    const KG = (n: number) => ({ ...kg(n), uom: 'KG' })
+    expect((await erp.readLotStock(split.lot)).quantities).toEqual({ qualityInspection: KG(100) })
+    await erp.postStockDisposition(split)
+    expect((await erp.readLotStock(split.lot)).quantities).toEqual({ unrestricted: KG(70), blocked: KG(20) })
+  })
+})
+
+describe('erp/erpnext usage decision on the Quality Inspection', () => {
+  async function draftInspection(): Promise<string> {
+    const res = await fetch(`${sim.url}/api/resource/Quality%20Inspection`, {
+      method: 'POST',
+      headers: AUTH,
+      body: JSON.stringify({
+        inspection_type: 'Incoming',
+        reference_type: 'Stock Entry',
+        reference_name: 'MAT-STE-2025-00001',
+        item_code: 'RAW-100',
+        batch_no: 'B1',
+        sample_size: 13,
+        readings: [{ specification: 'Moisture', min_value: 0, max_value: 5, reading_1: '9' }],
+      }),
+    })
+    expect(res.status).toBe(200)
+    return String(((await res.json()) as { data: { name: string } }).data.name)
+  }
+  const qi = (name: string) => (sim.state.docs['Quality Inspection'] ?? []).find((d) => d.name === name)!
+
+  it('submits it Accepted once across a dropped answer, though its readings said Rejected', async () => {
+    const name = await draftInspection()
+    expect(qi(name)).toMatchObject({ status: 'Rejected', docstatus: 0 })
+    sim.faults.set({ dropResponseRate: 1, times: 1, match: { method: 'PUT' } })
+    const ud = { idempotencyKey: 'run-7/ud', inspectionLot: name, valuation: 'accepted', code: 'A2' } as const
+    await asEngine(() => erp.recordUsageDecision({ ...ud, reference: 'QMS-LOT-9' }))
+    expect(sim.state.faultsInjected.dropResponse).toBe(1)
+    expect(qi(name)).toMatchObject({
+      status: 'Accepted',
+      docstatus: 1,
+      manual_inspection: 1,
+      remarks: 'A2 QMS-LOT-9',
+    })
+    expect(await erp.recordUsageDecision(ud)).toEqual({ changed: false })
+    const other = await erp.recordUsageDecision({ ...ud, valuation: 'rejected' }).catch((e: unknown) => e)
+    expect((other as PermanentError).code).toBe('QLK_REMOTE_CONFLICT')
   })
 })

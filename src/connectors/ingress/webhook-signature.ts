@@ -48,6 +48,32 @@ export function verifyWebhookSignature(
   throw refuse('no configured secret produces this signature')
 }
 
+/**
+ * Verifies Frappe's webhook signature (frappe/integrations/doctype/webhook/webhook.py:
+ * `X-Frappe-Webhook-Signature` = base64 HMAC-SHA256 of the body under the Webhook Secret), over the
+ * raw bytes, in constant time, against every configured secret. Frappe signs no timestamp, so
+ * a replay is caught only by delivery deduplication (the route keys a Frappe delivery by its body).
+ */
+export function verifyFrappeSignature(
+  header: string | undefined,
+  rawBody: Buffer,
+  secrets: readonly string[],
+): void {
+  const refuse = (message: string) =>
+    new QualinkError('QLK_SIGNATURE_INVALID', `webhook signature refused: ${message}`, [
+      { path: '/headers/signature', message },
+    ])
+  if (!header) throw refuse('the signature header is missing')
+  const given = /^[A-Za-z0-9+/]{43}=$/.test(header.trim())
+    ? Buffer.from(header.trim(), 'base64')
+    : Buffer.alloc(0)
+  for (const secret of secrets) {
+    const expected = createHmac('sha256', secret).update(rawBody).digest()
+    if (given.length === expected.length && timingSafeEqual(given, expected)) return
+  }
+  throw refuse('no configured secret produces this signature (base64 HMAC-SHA256 of the body)')
+}
+
 export function signWebhook(
   secret: string,
   rawBody: Buffer | string,

@@ -1,8 +1,10 @@
+import { createHash } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { verifyWebhookSignature } from '../../connectors/ingress/webhook-signature.ts'
+import { verifyFrappeSignature, verifyWebhookSignature } from '../../connectors/ingress/webhook-signature.ts'
 import {
   DEFAULT_DELIVERY_ID_HEADER,
   DEFAULT_SIGNATURE_HEADER,
+  FRAPPE_SIGNATURE_HEADER,
   UNSTORED_HEADERS,
   type WebhookSource,
 } from '../../connectors/ingress/webhook-source.ts'
@@ -38,15 +40,22 @@ export function registerIngressRoutes(
       if (!src)
         throw new QualinkError('QLK_UNKNOWN_SOURCE', `no ingress source '${req.params.source}' is configured`)
       const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0)
+      const frappe = src.signatureScheme === 'frappe'
       if (src.secrets?.length) {
-        const sig = req.headers[src.signatureHeader ?? DEFAULT_SIGNATURE_HEADER]
-        verifyWebhookSignature(typeof sig === 'string' ? sig : undefined, body, {
-          secrets: src.secrets,
-          toleranceSeconds: src.toleranceSeconds,
-        })
+        const sig =
+          req.headers[src.signatureHeader ?? (frappe ? FRAPPE_SIGNATURE_HEADER : DEFAULT_SIGNATURE_HEADER)]
+        if (frappe) verifyFrappeSignature(typeof sig === 'string' ? sig : undefined, body, src.secrets)
+        else
+          verifyWebhookSignature(typeof sig === 'string' ? sig : undefined, body, {
+            secrets: src.secrets,
+            toleranceSeconds: src.toleranceSeconds,
+          })
       }
       const idHeader = src.deliveryIdHeader ?? DEFAULT_DELIVERY_ID_HEADER
-      const deliveryId = req.headers[idHeader]
+      // Frappe sends no delivery id and retries a failed post with the same body: key it by the body
+      const deliveryId =
+        req.headers[idHeader] ??
+        (frappe ? `sha256:${createHash('sha256').update(body).digest('hex')}` : undefined)
       if (typeof deliveryId !== 'string' || !/^[\w.:@/-]{1,200}$/.test(deliveryId)) {
         throw new QualinkError('QLK_VALIDATION', `header ${idHeader} must carry the delivery id`, [
           { path: `/headers/${idHeader}`, message: 'is required: 1-200 characters of [A-Za-z0-9_.:@/-]' },

@@ -1,13 +1,18 @@
 /**
- * erp/erpnext: the stock half of the ErpPort over Frappe REST (`/api/resource/<Doctype>`, token
- * auth; quality-domain.md §2.1). ERPNext has no stock types: holds are warehouses, so a bucket is a
- * configured warehouse and every effect is a submitted Stock Entry (Material Transfer).
+ * erp/erpnext: the ErpPort over Frappe REST (`/api/resource/<Doctype>`, token auth;
+ * quality-domain.md §2.1). ERPNext has no stock types: holds are warehouses, so a bucket is a
+ * configured warehouse and every stock effect is a submitted Stock Entry (Material Transfer) —
+ * a lot is held by a transfer into the hold (blocked) warehouse. The usage decision is the Quality
+ * Inspection's status and the stock reading comes from the Stock Ledger (quality.ts).
  *
  * Idempotency: the reference (same digest as erp/sap-s4) goes into the Stock Entry's `remarks` and
  * is looked up with a `filters` query before posting and after an ambiguous failure. Frappe, like
- * the simulator, never deduplicates. ERPNext has no production-order hold or delivery block API and
- * no stock-type read in the simulator: those methods refuse with QLK_VALIDATION (a plant on ERPNext
- * must not route those steps here).
+ * the simulator, never deduplicates.
+ *
+ * No equivalent in ERPNext's quality and stock doctypes (quality-domain.md §2.1 lists none): a
+ * production order hold (a Work Order has no hold flag; stopping it is a different state) and a
+ * delivery block (a Delivery Note has no block reason). Those two refuse with QLK_VALIDATION, so a
+ * plant on ERPNext must not route those steps here.
  */
 import { type Static, Type } from 'typebox'
 import { PermanentError } from '../../../engine/errors.ts'
@@ -24,6 +29,7 @@ import type { EgressClient } from '../../sdk/egress.ts'
 import { EgressFailure } from '../../sdk/http-errors.ts'
 import { referenceFor } from '../../sdk/reference.ts'
 import { connectorSecret, exactlyOneSecret, SecretEnvField, SecretFileField } from '../../sdk/secrets.ts'
+import { FrappeQuality } from './quality.ts'
 
 const Warehouse = Type.Optional(Type.String({ minLength: 1 }))
 export const ErpNextConfig = Type.Object(
@@ -150,16 +156,19 @@ class StockEntries {
 
 export const erpNextConnector = defineConnector({
   kind: 'erp/erpnext',
-  description: 'ERPNext (Frappe REST): UD splits and transfers as Stock Entries between warehouses',
+  description:
+    'ERPNext (Frappe REST): usage decision on the Quality Inspection, UD splits and transfers as Stock Entries between warehouses, stock from the Stock Ledger',
   configSchema: ErpNextConfig,
-  actions: ['postStockDisposition', 'transferStock'],
+  actions: ['recordUsageDecision', 'postStockDisposition', 'readLotStock', 'transferStock'],
   targets: (c) => [c.baseUrl],
   egressSettings: (c) => c.egress,
   create(config, ctx): ErpPort {
     const who = { kind: 'erp/erpnext', name: ctx.name }
     const key = connectorSecret(config, 'apiKey', '', ctx.environment, who)
     const secret = connectorSecret(config, 'apiSecret', '', ctx.environment, who)
-    const entries = new StockEntries(ctx.egress, config, `token ${key}:${secret}`)
+    const auth = `token ${key}:${secret}`
+    const entries = new StockEntries(ctx.egress, config, auth)
+    const quality = new FrappeQuality(ctx.egress, config.baseUrl, auth, config.warehouses)
     return {
       postStockDisposition: (input) =>
         entries.transferOnce(
@@ -179,11 +188,13 @@ export const erpNextConnector = defineConnector({
           [{ from: i.from, to: i.to, quantity: i.quantity }],
           i.traceparent,
         ),
-      recordUsageDecision: async () =>
-        unsupported('recordUsageDecision (the QI status belongs to the QMS side)'),
-      readLotStock: async () => unsupported('readLotStock'),
-      setProductionOrderHold: async () => unsupported('setProductionOrderHold'),
-      setDeliveryBlock: async () => unsupported('setDeliveryBlock'),
+      recordUsageDecision: (input) => quality.recordUsageDecision(input),
+      readLotStock: (lot, opts) => quality.readLotStock(lot, opts?.traceparent),
+      setProductionOrderHold: async () =>
+        unsupported(
+          'setProductionOrderHold (a Work Order has no hold flag; hold the lot by a transfer instead)',
+        ),
+      setDeliveryBlock: async () => unsupported('setDeliveryBlock (a Delivery Note has no block reason)'),
     }
   },
 })

@@ -2,6 +2,7 @@ import type { CloudEvent } from '../../../contracts/envelope.ts'
 import { type FieldProblem, QualinkError } from '../../../contracts/errors.ts'
 import type { Translator } from '../../../engine/translation-stage.ts'
 import { type IdMappingSettings, inboundIds } from '../../../mapping/id-mapping.ts'
+import { canonicalUom } from '../../../mapping/units.ts'
 
 /** The LIMS result file (docs/simulators.md "lims"): one row per analysis of a sample. */
 export const LIMS_COLUMNS = [
@@ -136,14 +137,7 @@ export function limsCsvTranslator(source: string, ids?: IdMappingSettings): Tran
           tests: rs.map((r) => ({
             characteristic: r.analysis.toUpperCase().replace(/[^A-Z0-9_-]/g, '_'),
             ...(r.value === '' ? {} : { value: r.value }),
-            ...(r.unit
-              ? {
-                  unit: r.unit
-                    .toUpperCase()
-                    .replace(/[^A-Z0-9_]/g, '_')
-                    .slice(0, 12),
-                }
-              : {}),
+            ...(r.unit ? { unit: canonicalUom(r.unit) } : {}),
             result: r.result === 'PASS' ? 'pass' : 'fail',
           })),
           audit: {

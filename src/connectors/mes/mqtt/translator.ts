@@ -1,6 +1,7 @@
 import type { CloudEvent } from '../../../contracts/envelope.ts'
 import type { Translator } from '../../../engine/translation-stage.ts'
 import { type IdMappingSettings, inboundIds } from '../../../mapping/id-mapping.ts'
+import { canonicalUom } from '../../../mapping/units.ts'
 import type { XrefResolver } from '../../../mapping/xref.ts'
 import { parseDecimal } from '../../../model/quantity.ts'
 import { parseJsonBody } from '../../sdk/json-body.ts'
@@ -27,11 +28,7 @@ export interface MesTranslatorOptions {
   readonly ids?: IdMappingSettings
 }
 
-const uom = (u: string) =>
-  u
-    .toUpperCase()
-    .replace(/[^A-Z0-9_]/g, '_')
-    .slice(0, 12)
+const uom = canonicalUom
 
 /**
  * MES completion → `mes.operation.completed.v1`. Measurements stay decimal strings and
