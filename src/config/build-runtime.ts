@@ -159,7 +159,9 @@ export function buildRuntime(loaded: LoadedConfig, env: NodeJS.ProcessEnv = proc
     // an ERPNext receipt webhook reads its warehouses from the plant's erp/erpnext connector
     const erp = config.connectors?.[config.plants[plant]?.erp ?? '']
     const erpWarehouses =
-      erp?.kind === 'erp/erpnext' ? (erp.config as { warehouses?: Record<string, string> }).warehouses : undefined
+      erp?.kind === 'erp/erpnext'
+        ? (erp.config as { warehouses?: Record<string, string> }).warehouses
+        : undefined
     translators.push(t.create(name, { mapMaterials, ids: idsOf(plant, name), erpWarehouses }))
     return t
   }
@@ -192,6 +194,12 @@ export function buildRuntime(loaded: LoadedConfig, env: NodeJS.ProcessEnv = proc
         : undefined,
     }
   })
+  const opcua = opcUaSources(ingress.opcua ?? {}, {
+    dataDir: path.resolve(baseDir, server.dataDir ?? 'data'),
+    baseDir,
+    secret: (ref, at) => resolveSecret(ref, at, env, baseDir, problems),
+    translatorOf,
+  })
   const fileDrops: FileDropConfig[] = Object.entries(ingress.fileDrops ?? {}).map(([name, f]) => {
     const t = translatorOf(name, f.translator, f.plant)
     return {
@@ -199,12 +207,6 @@ export function buildRuntime(loaded: LoadedConfig, env: NodeJS.ProcessEnv = proc
       plant: f.plant,
       dir: path.resolve(baseDir, f.dir),
       pattern: f.pattern === undefined ? undefined : new RegExp(f.pattern),
-  const opcua = opcUaSources(ingress.opcua ?? {}, {
-    dataDir: path.resolve(baseDir, server.dataDir ?? 'data'),
-    baseDir,
-    secret: (ref, at) => resolveSecret(ref, at, env, baseDir, problems),
-    translatorOf,
-  })
       pollMs: f.pollMs,
       settleMs: f.settleMs,
       check: t.checkFile,
@@ -310,6 +312,7 @@ export function buildRuntime(loaded: LoadedConfig, env: NodeJS.ProcessEnv = proc
     webhooks,
     translators,
     mqtt,
+    opcua,
     fileDrops,
     natsSources,
     amqpSources,
@@ -317,7 +320,6 @@ export function buildRuntime(loaded: LoadedConfig, env: NodeJS.ProcessEnv = proc
     natsRelay,
     amqpRelay,
     workflows,
-    opcua,
     ports,
     connectorMetrics,
     sharedLimits,

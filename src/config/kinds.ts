@@ -84,6 +84,8 @@ export interface TranslatorKind {
   readonly checkFile?: (fileName: string, content: Buffer) => FieldProblem[]
 }
 
+export const OPCUA_TRANSLATOR = 'mes-opcua'
+
 export const TRANSLATORS: readonly TranslatorKind[] = [
   {
     name: 'sap-s4-goods-receipt',
@@ -91,8 +93,6 @@ export const TRANSLATORS: readonly TranslatorKind[] = [
     role: 'erp',
     create: (s, o) => sapS4GoodsReceiptTranslator(s, o.ids),
   },
-export const OPCUA_TRANSLATOR = 'mes-opcua'
-
   // ERPNext Purchase Receipt webhooks (Frappe Webhook on_submit/on_cancel; signatureScheme: frappe)
   {
     name: 'erpnext-purchase-receipt',
@@ -114,6 +114,8 @@ export const OPCUA_TRANSLATOR = 'mes-opcua'
     role: 'mes',
     create: (s, o) => mesTranslator({ source: s, mapMaterials: o.mapMaterials, ids: o.ids }),
   },
+  // the one translator of ingress.opcua sources: sampled results and completions (connectors/mes/opcua)
+  { name: OPCUA_TRANSLATOR, ingress: 'opcua', role: 'mes', create: (s, o) => opcUaTranslator(s, o.ids) },
   {
     name: 'lims-csv',
     ingress: 'fileDrop',
@@ -128,8 +130,6 @@ export const OPCUA_TRANSLATOR = 'mes-opcua'
  * the file's `workflows.<name>.defaults`, what the plant's own settings imply (`fromPlant`: a
  * plant's sampling and deadlines beat a workflow-wide default), then
  * `workflows.<name>.plants.<plant>`; the merge must satisfy `settings`.
-  // the one translator of ingress.opcua sources: sampled results and completions (connectors/mes/opcua)
-  { name: OPCUA_TRANSLATOR, ingress: 'opcua', role: 'mes', create: (s, o) => opcUaTranslator(s, o.ids) },
  */
 export interface ConfigurableWorkflow<S extends TSchema = TSchema> {
   readonly name: string

@@ -138,10 +138,10 @@ export const IngressConfig = Type.Object(
   {
     webhooks: Type.Optional(byName(WebhookConfig)),
     mqtt: Type.Optional(byName(MqttConfig)),
-    fileDrops: Type.Optional(byName(FileDropConfig)),
-    nats: Type.Optional(byName(NatsSourceConfig)),
     /** OPC UA servers' measurement nodes: sampled results and completions become events */
     opcua: Type.Optional(byName(OpcUaConfig)),
+    fileDrops: Type.Optional(byName(FileDropConfig)),
+    nats: Type.Optional(byName(NatsSourceConfig)),
     amqp: Type.Optional(byName(AmqpSourceConfig)),
     feeds: Type.Optional(byName(FeedConfig)),
   },
