@@ -1,7 +1,6 @@
 import path from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { FileAnchorSink } from '../../src/audit/anchors.ts'
-import { linkHash } from '../../src/audit/chain.ts'
 import { AuditSealer } from '../../src/audit/sealer.ts'
 import { verifyAudit } from '../../src/audit/verify.ts'
 import type { CloudEvent } from '../../src/contracts/envelope.ts'
@@ -15,8 +14,8 @@ import {
   rawExec,
   type TestDatabase,
 } from '../dialects.ts'
-import { until } from '../engine/harness.ts'
 import { ping } from '../event-fixtures.ts'
+import { disableAuditGuards, ingestSealed, tamper } from './audit-tamper.ts'
 
 describe.each(DIALECTS)('audit chain on %s', (dialect: Dialect) => {
   let db: TestDatabase
@@ -24,30 +23,7 @@ describe.each(DIALECTS)('audit chain on %s', (dialect: Dialect) => {
   let anchors: FileAnchorSink
   let sealer: AuditSealer
 
-  const disableGuards = () =>
-    rawExec(
-      db,
-      store,
-      dialect === 'sqlite'
-        ? `DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete;
-           DROP TRIGGER audit_chain_no_update; DROP TRIGGER audit_chain_no_delete;`
-        : `ALTER TABLE audit_log DISABLE TRIGGER USER; ALTER TABLE audit_chain DISABLE TRIGGER USER;`,
-    )
-
-  async function ingest(n: number, batches = 3): Promise<void> {
-    for (let b = 0; b < batches; b++) {
-      const at = new Date().toISOString()
-      await store.appendEvents([
-        { actor: 'test', events: Array.from({ length: n }, () => toAppendEvent(ping() as CloudEvent, at)) },
-      ])
-      // One anchor per batch. On PostgreSQL a concurrent test's open transaction can hold the
-      // watermark back, so seal until this batch is chained.
-      await until(async () => {
-        await sealer.sealOnce()
-        return (await store.countUnsealedAudit()) === 0
-      })
-    }
-  }
+  const disableGuards = () => disableAuditGuards(db, store)
 
   beforeEach(async (ctx) => {
     if (!AVAILABLE[dialect]) ctx.skip()
@@ -55,7 +31,7 @@ describe.each(DIALECTS)('audit chain on %s', (dialect: Dialect) => {
     store = await db.open()
     anchors = new FileAnchorSink(path.join(db.dir, 'anchors.jsonl'))
     sealer = new AuditSealer(store, anchors, { owner: 'test-sealer' })
-    await ingest(4)
+    await ingestSealed(store, sealer, 4) // one anchor per batch of 4
   })
   afterEach(async () => {
     await store?.close()
@@ -82,31 +58,24 @@ describe.each(DIALECTS)('audit chain on %s', (dialect: Dialect) => {
 
   it('names the edited row', async () => {
     await disableGuards()
-    const [rec] = await store.readChain(5, 1)
-    await rawExec(db, store, `UPDATE audit_log SET actor = 'mallory' WHERE seq = ${rec!.auditSeq}`)
+    const auditSeq = await tamper.edit(db, store, 5)
     const r = await verifyAudit(store, anchors)
     expect(r.ok).toBe(false)
-    expect(r.firstBroken).toMatchObject({ pos: 5, auditSeq: rec!.auditSeq })
+    expect(r.firstBroken).toMatchObject({ pos: 5, auditSeq })
     expect(r.firstBroken?.reason).toMatch(/changed after it was sealed/)
   })
 
   it('names a deleted row', async () => {
     await disableGuards()
-    const [rec] = await store.readChain(7, 1)
-    await rawExec(db, store, `DELETE FROM audit_log WHERE seq = ${rec!.auditSeq}`)
+    const auditSeq = await tamper.deleteRow(db, store, 7)
     const r = await verifyAudit(store, anchors)
-    expect(r.firstBroken).toMatchObject({ pos: 7, auditSeq: rec!.auditSeq })
+    expect(r.firstBroken).toMatchObject({ pos: 7, auditSeq })
     expect(r.firstBroken?.reason).toMatch(/deleted/)
   })
 
   it('names the gap when a row and its link are both deleted', async () => {
     await disableGuards()
-    const [rec] = await store.readChain(6, 1)
-    await rawExec(
-      db,
-      store,
-      `DELETE FROM audit_chain WHERE pos = 6; DELETE FROM audit_log WHERE seq = ${rec!.auditSeq}`,
-    )
+    await tamper.deleteLink(db, store, 6)
     const r = await verifyAudit(store, anchors)
     expect(r.firstBroken).toMatchObject({ pos: 6 })
     expect(r.firstBroken?.reason).toMatch(/missing/)
@@ -114,12 +83,7 @@ describe.each(DIALECTS)('audit chain on %s', (dialect: Dialect) => {
 
   it('detects a truncated tail through the anchors', async () => {
     await disableGuards()
-    const [rec] = await store.readChain(9, 1)
-    await rawExec(
-      db,
-      store,
-      `DELETE FROM audit_chain WHERE pos >= 9; DELETE FROM audit_log WHERE seq >= ${rec!.auditSeq}`,
-    )
+    await tamper.truncateFrom(db, store, 9)
     const r = await verifyAudit(store, anchors)
     expect(r.ok).toBe(false)
     expect(r.firstBroken?.pos).toBe(9)
@@ -129,18 +93,7 @@ describe.each(DIALECTS)('audit chain on %s', (dialect: Dialect) => {
   it('detects a wholesale rewrite that keeps the chain self-consistent', async () => {
     await disableGuards()
     // Rewrite every row's actor and recompute every hash: internally the chain still verifies.
-    await rawExec(db, store, `UPDATE audit_log SET actor = 'forger'`)
-    const links = await store.readChain(1, 100)
-    let prev = '0'.repeat(64)
-    for (const l of links) {
-      const hash = linkHash(l.pos, { ...l.row!, actor: 'forger' }, prev)
-      await rawExec(
-        db,
-        store,
-        `UPDATE audit_chain SET prev_hash = '${prev}', hash = '${hash}' WHERE pos = ${l.pos}`,
-      )
-      prev = hash
-    }
+    await tamper.rewriteAll(db, store)
     const r = await verifyAudit(store, anchors)
     expect(r.ok).toBe(false)
     expect(r.firstBroken?.reason).toMatch(/rewritten/)
