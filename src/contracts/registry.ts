@@ -23,6 +23,9 @@ function toProblems(prefix: string, errors: readonly ErrorObject[] | null | unde
   })
 }
 
+/** extension names Qualink's answers use for its own fields (server/routes/events.ts publicEvent) */
+const RESERVED_EXTENSIONS = new Set(['seq'])
+
 /**
  * Maps each `type` to its data schema. Unknown types are refused unless configured as
  * passthrough. Validation returns every problem at once, each naming the field and the rule.
@@ -88,6 +91,16 @@ export class EventRegistry {
         'QLK_VALIDATION',
         `extension attribute names must be lower-case alphanumeric (CloudEvents naming): ${badExt.join(', ')}`,
         badExt.map((k) => ({ path: `${at}/${k}`, message: 'extension name must match ^[a-z0-9]{1,20}$' })),
+      )
+    }
+    // Attributes Qualink adds to its answers are not the producer's to set (OWASP API3, mass
+    // assignment): an extension `seq` would otherwise stand beside the log's own sequence number.
+    const reserved = Object.keys(obj).filter((k) => RESERVED_EXTENSIONS.has(k))
+    if (reserved.length > 0) {
+      throw new QualinkError(
+        'QLK_VALIDATION',
+        `extension attribute ${reserved.join(', ')} is reserved: Qualink assigns it`,
+        reserved.map((k) => ({ path: `${at}/${k}`, message: 'is reserved (assigned by Qualink)' })),
       )
     }
     const event = obj as CloudEvent

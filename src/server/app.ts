@@ -23,6 +23,10 @@ export function buildApp(ctx: ServerContext): FastifyInstance {
     ...(ctx.https ? { https: ctx.https } : {}),
     loggerInstance: ctx.logger as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT_BYTES,
+    // A property a route's schema does not declare is refused (400 naming it), not silently
+    // dropped: a caller who sends `printedName` or `approved` learns it is not theirs to set
+    // (OWASP API3, mass assignment). Fastify's default is removeAdditional: true.
+    ajv: { customOptions: { removeAdditional: false } },
     // The correlation id rides on every log line of the request.
     genReqId: (req) => {
       const given = req.headers['x-correlation-id']

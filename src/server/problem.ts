@@ -39,10 +39,23 @@ export function toProblem(err: unknown): Problem {
   const mapped = e.code ? FASTIFY_CODES[e.code] : undefined
   if (mapped) {
     const errors =
-      (e.validation as Array<{ instancePath?: string; message?: string }> | undefined)?.map((v) => ({
-        path: v.instancePath || '/',
-        message: v.message ?? 'is invalid',
-      })) ?? []
+      (
+        e.validation as
+          | Array<{
+              instancePath?: string
+              message?: string
+              keyword?: string
+              params?: Record<string, unknown>
+            }>
+          | undefined
+      )?.map((v) =>
+        v.keyword === 'additionalProperties'
+          ? {
+              path: `${v.instancePath ?? ''}/${String(v.params?.additionalProperty)}`,
+              message: 'is not allowed',
+            }
+          : { path: v.instancePath || '/', message: v.message ?? 'is invalid' },
+      ) ?? []
     return problem(mapped, e.message ?? mapped, errors)
   }
   if (e.statusCode === 404) return problem('QLK_NOT_FOUND', e.message ?? 'not found')

@@ -9,8 +9,9 @@ import { parseIngest, validateAll } from '../ingest-parse.ts'
 
 const INGEST_TYPES = ['application/cloudevents+json', 'application/cloudevents-batch+json']
 
+/** The stored envelope with the log's own fields, which no envelope attribute can override. */
 function publicEvent(e: StoredEvent) {
-  return { seq: e.seq, recordedAt: new Date(e.recordedAtMs).toISOString(), ...e.envelope }
+  return { ...e.envelope, seq: e.seq, recordedAt: new Date(e.recordedAtMs).toISOString() }
 }
 
 export function registerEventRoutes(app: FastifyInstance, ctx: ServerContext): void {
