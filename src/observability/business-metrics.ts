@@ -1,4 +1,5 @@
 import client from 'prom-client'
+import { DRIFT_AGE_BUCKETS } from '../projections/drift-store.ts'
 import type { SqlExecutor } from '../store/sql-executor.ts'
 import { registerLegHistogram } from './business-legs.ts'
 import { failedDispositionUpdates, inspectionsAwaitingCreation } from './business-queries.ts'
@@ -82,9 +83,7 @@ export function registerBusinessMetrics(registry: client.Registry, sql: () => Sq
   }
   const drift = perScrape(async () => {
     const x = sql()
-    return x
-      ? x.all(`SELECT plant, kind, COUNT(*) AS n FROM drift WHERE status = 'open' GROUP BY plant, kind`)
-      : []
+    return x ? openDriftByAge(x, now()) : []
   })
   const open: client.Gauge<'plant' | 'kind'> = new client.Gauge({
     name: 'qualink_drift_open',
@@ -93,7 +92,29 @@ export function registerBusinessMetrics(registry: client.Registry, sql: () => Sq
     registers: [registry],
     collect: async (): Promise<void> => {
       open.reset()
-      for (const r of await drift()) open.set({ plant: String(r.plant), kind: String(r.kind) }, Number(r.n))
+      for (const r of await drift()) open.inc({ plant: r.plant, kind: r.kind }, r.n)
+    },
+  })
+  const byAge: client.Gauge<'plant' | 'age'> = new client.Gauge({
+    name: 'qualink_drift_open_by_age',
+    help: 'Open drift by how long it is open: lt_1h, 1h_1d, 1d_7d, ge_7d',
+    labelNames: ['plant', 'age'] as const,
+    registers: [registry],
+    collect: async (): Promise<void> => {
+      byAge.reset()
+      for (const r of await drift()) byAge.inc({ plant: r.plant, age: r.age }, r.n)
+    },
+  })
+  const oldestDrift: client.Gauge<'plant'> = new client.Gauge({
+    name: 'qualink_drift_open_oldest_age_seconds',
+    help: 'How long the oldest open drift of the plant is open',
+    labelNames: ['plant'] as const,
+    registers: [registry],
+    collect: async (): Promise<void> => {
+      oldestDrift.reset()
+      const oldest = new Map<string, number>()
+      for (const r of await drift()) oldest.set(r.plant, Math.min(r.oldest, oldest.get(r.plant) ?? r.oldest))
+      for (const [plant, since] of oldest) oldestDrift.set({ plant }, Math.max(0, (now() - since) / 1000))
     },
   })
   const awaiting = perScrape(async () => {
@@ -134,4 +155,26 @@ export function registerBusinessMetrics(registry: client.Registry, sql: () => Sq
     },
   })
   registerLegHistogram(registry, sql)
+}
+
+/** Open drift per plant, kind and age bucket (DRIFT_AGE_BUCKETS), with the oldest one's start. */
+export async function openDriftByAge(
+  sql: SqlExecutor,
+  nowMs: number,
+): Promise<Array<{ plant: string; kind: string; age: string; n: number; oldest: number }>> {
+  const [a, b, c] = DRIFT_AGE_BUCKETS.slice(0, 3).map((x) => nowMs - x.maxMs)
+  const [la, lb, lc, ld] = DRIFT_AGE_BUCKETS.map((x) => x.label)
+  const rows = await sql.all(
+    `SELECT plant, kind, CASE WHEN since_ms > ? THEN '${la}' WHEN since_ms > ? THEN '${lb}'
+       WHEN since_ms > ? THEN '${lc}' ELSE '${ld}' END AS age_bucket, COUNT(*) AS n, MIN(since_ms) AS oldest
+     FROM drift WHERE status = 'open' GROUP BY plant, kind, age_bucket`,
+    [a, b, c],
+  )
+  return rows.map((r) => ({
+    plant: String(r.plant),
+    kind: String(r.kind),
+    age: String(r.age_bucket),
+    n: Number(r.n),
+    oldest: Number(r.oldest),
+  }))
 }

@@ -4,31 +4,40 @@ import { add, compare, subtract } from '../model/quantity.ts'
 import type { Logger } from '../observability/logger.ts'
 import type { Scope, Store } from '../store/types.ts'
 import { DISPOSITION_BUCKET, type ErpPort, type LotRef } from '../workflows/ports/erp.ts'
+import type { UsageDecisionView } from '../workflows/ports/qms.ts'
+import { type Drift, type DriftKind, toDrift } from './drift-store.ts'
+
+export { type Drift, type DriftKind, listDrift } from './drift-store.ts'
 
 export type DriftPolicy = 'alert' | 'heal'
-export type DriftKind = 'posting-missing' | 'released-beyond-decision'
 
-export interface Drift {
-  readonly id: number
-  readonly plant: string
-  readonly lot: string
-  readonly kind: DriftKind
-  readonly status: 'open' | 'healed' | 'resolved'
-  readonly sinceMs: number
-  readonly checkedAtMs: number
-  readonly qmsView: unknown
-  readonly erpView: unknown
-  readonly detail: string
+/** The QMS read the reconciler uses; a plant-routed QMS port takes the plant as second argument. */
+export interface QmsDecisionReader {
+  getUsageDecision(inspectionLot: string, plant?: string): Promise<UsageDecisionView | null>
 }
+
+type Line = { code: DispositionCode; quantity: Quantity }
 
 interface Expected {
   plant: string
   lot: LotRef
   inspectionLot: string
+  /** the QMS's own inspection lot (the create-inspection-lot step's record), to read its decision */
+  qmsLot: string | null
   postStockKey: string | null
-  lines: Array<{ code: DispositionCode; quantity: Quantity }>
+  lines: Line[]
   released: Quantity | null
 }
+
+const sum = (qs: Quantity[]) => (qs.length ? qs.reduce((a, b) => add(a, b)) : null)
+const inBuckets = (lines: readonly Line[], buckets: readonly string[]) =>
+  sum(lines.filter((l) => buckets.includes(DISPOSITION_BUCKET[l.code])).map((l) => l.quantity))
+const fmt = (q: Quantity) => `${q.units / 10 ** q.scale} ${q.uom}`
+/** A decision's lines in one order, to compare two views of it. */
+const linesKey = (lines: readonly Line[]) =>
+  JSON.stringify(
+    [...lines].map((l) => [l.code, l.quantity.units * 10 ** (9 - l.quantity.scale), l.quantity.uom]).sort(),
+  )
 
 /**
  * Compares, per lot whose receipt inspection finished, what the QMS decided with the stock the
@@ -44,7 +53,28 @@ export class Reconciler {
     private readonly erp: ErpPort,
     private readonly policy: (plant: string) => DriftPolicy,
     private readonly logger?: Logger,
+    /** the QMS read port: its decision is the QMS view where it answers, else the run's journal */
+    private readonly qms?: QmsDecisionReader,
   ) {}
+
+  /**
+   * The QMS view of a lot: the decision read from the QMS API when the plant's QMS connector
+   * answers, else the one the run journaled (`source` says which; `readError` why not the API).
+   */
+  private async qmsView(
+    e: Expected,
+  ): Promise<{ source: 'qms-api' | 'journal'; lines: Line[]; readError?: string }> {
+    if (!this.qms || !e.qmsLot) return { source: 'journal', lines: e.lines }
+    try {
+      const ud = await this.qms.getUsageDecision(e.qmsLot, e.plant)
+      if (ud)
+        return { source: 'qms-api', lines: ud.lines.map((l) => ({ code: l.code, quantity: l.quantity })) }
+      return { source: 'journal', lines: e.lines, readError: 'the QMS reports no decision' }
+    } catch (err) {
+      const x = err as { code?: string; message?: string }
+      return { source: 'journal', lines: e.lines, readError: x.code ?? x.message ?? String(err) }
+    }
+  }
 
   private async expectations(): Promise<Expected[]> {
     const scope: Scope = { allPlants: true, reason: 'reconciliation' }
@@ -84,6 +114,8 @@ export class Reconciler {
             )),
       )
       const post = loaded?.journal.find((j) => j.kind === 'step' && j.name === 'post-stock')
+      const created = loaded?.journal.find((j) => j.kind === 'step' && j.name === 'create-inspection-lot')
+      const qmsLot = (created?.result as { record?: { id?: string } } | null)?.record?.id ?? null
       if (!trigger || !wait) continue
       const gr = trigger.envelope.data as {
         lot: { id: string; material: string; plant: string }
@@ -98,6 +130,7 @@ export class Reconciler {
         plant: run.plant,
         lot: { plant: gr.lot.plant, material: gr.lot.material, lot: gr.lot.id },
         inspectionLot: gr.inspectionLot,
+        qmsLot,
         postStockKey: post?.idempotencyKey ?? null,
         lines,
         released: releasing.length ? releasing.reduce((a, b) => add(a, b)) : null,
@@ -109,46 +142,18 @@ export class Reconciler {
   /** One pass over every finished lot; returns the drifts found open after it. */
   async runOnce(): Promise<Drift[]> {
     const found: Drift[] = []
-    for (const e of await this.expectations()) {
+    const all = await this.expectations()
+    const perLot = new Map<string, number>()
+    for (const e of all) perLot.set(e.lot.lot, (perLot.get(e.lot.lot) ?? 0) + 1)
+    for (const e of all) {
+      const view = await this.qmsView(e)
       const stock = (await this.erp.readLotStock(e.lot)).quantities
-      const qi = stock.qualityInspection
-      const free = stock.unrestricted
-      const problems: Array<{ kind: DriftKind; detail: string; heal: () => Promise<unknown> }> = []
-      if (qi && qi.units > 0) {
-        problems.push({
-          kind: 'posting-missing',
-          detail: `the QMS decided lot ${e.lot.lot}, but the ERP still holds it in quality inspection`,
-          heal: () =>
-            this.erp.postStockDisposition({
-              idempotencyKey: e.postStockKey ?? `reconcile/${e.lot.lot}/post-stock`,
-              inspectionLot: e.inspectionLot,
-              lot: e.lot,
-              lines: e.lines.map((l) => ({ bucket: DISPOSITION_BUCKET[l.code], quantity: l.quantity })),
-            }),
-        })
-      }
-      const allowed = e.released ?? (free ? { ...free, units: 0 } : null)
-      if (free && allowed && compare(free, allowed) > 0) {
-        const excess = subtract(free, allowed)
-        problems.push({
-          kind: 'released-beyond-decision',
-          detail: `lot ${e.lot.lot}: the ERP has ${excess.units / 10 ** excess.scale} ${excess.uom} more unrestricted stock than the QMS released`,
-          heal: () =>
-            this.erp.transferStock({
-              idempotencyKey: `reconcile/${e.lot.lot}/released-beyond-decision/${free.units}`,
-              lot: e.lot,
-              from: 'unrestricted',
-              to: 'blocked',
-              quantity: excess,
-              reason: 'reconciliation: beyond the usage decision',
-            }),
-        })
-      }
+      const problems = this.compare(e, view, stock, perLot.get(e.lot.lot) === 1)
       const kinds = new Set(problems.map((p) => p.kind))
       await this.closeResolved(e.lot.lot, kinds)
       for (const p of problems) {
-        const drift = await this.record(e, p.kind, p.detail, stock)
-        if (this.policy(e.plant) === 'heal') {
+        const drift = await this.record(e, view, p.kind, p.detail, stock)
+        if (this.policy(e.plant) === 'heal' && p.heal) {
           try {
             await p.heal()
             await this.heal(drift.id)
@@ -160,6 +165,7 @@ export class Reconciler {
             found.push(drift)
           }
         } else {
+          // alert policy, or a kind with no automatic heal (someone has to decide)
           found.push(drift)
         }
       }
@@ -167,14 +173,93 @@ export class Reconciler {
     return found
   }
 
-  private async record(e: Expected, kind: DriftKind, detail: string, erpView: unknown): Promise<Drift> {
+  /** The differences between one lot's QMS view and the ERP's stock. */
+  private compare(
+    e: Expected,
+    view: { source: string; lines: Line[] },
+    stock: Awaited<ReturnType<ErpPort['readLotStock']>>['quantities'],
+    onlyRunOfLot: boolean,
+  ): Array<{ kind: DriftKind; detail: string; heal?: () => Promise<unknown> }> {
+    const lines = view.lines
+    const released = view.source === 'qms-api' ? inBuckets(lines, ['release']) : e.released
+    const qi = stock.qualityInspection
+    const free = stock.unrestricted
+    const problems: Array<{ kind: DriftKind; detail: string; heal?: () => Promise<unknown> }> = []
+    if (view.source === 'qms-api' && linesKey(lines) !== linesKey(e.lines)) {
+      problems.push({
+        kind: 'decision-unseen',
+        detail: `lot ${e.lot.lot}: the QMS's decision (${lines.map((l) => `${l.code} ${fmt(l.quantity)}`).join(', ')}) is not the one Qualink posted (${e.lines.map((l) => `${l.code} ${fmt(l.quantity)}`).join(', ')})`,
+      })
+    }
+    if (qi && qi.units > 0) {
+      problems.push({
+        kind: 'posting-missing',
+        detail: `the QMS decided lot ${e.lot.lot}, but the ERP still holds it in quality inspection`,
+        heal: () =>
+          this.erp.postStockDisposition({
+            idempotencyKey: e.postStockKey ?? `reconcile/${e.lot.lot}/post-stock`,
+            inspectionLot: e.inspectionLot,
+            lot: e.lot,
+            lines: lines.map((l) => ({ bucket: DISPOSITION_BUCKET[l.code], quantity: l.quantity })),
+          }),
+      })
+    }
+    const allowed = released ?? (free ? { ...free, units: 0 } : null)
+    if (free && allowed && compare(free, allowed) > 0) {
+      const excess = subtract(free, allowed)
+      const rejected = released === null
+      problems.push({
+        kind: rejected ? 'released-despite-rejection' : 'released-beyond-decision',
+        detail: rejected
+          ? `lot ${e.lot.lot}: the QMS released nothing, the ERP has ${fmt(excess)} unrestricted`
+          : `lot ${e.lot.lot}: the ERP has ${fmt(excess)} more unrestricted stock than the QMS released`,
+        heal: () =>
+          this.erp.transferStock({
+            idempotencyKey: `reconcile/${e.lot.lot}/released-beyond-decision/${free.units}`,
+            lot: e.lot,
+            from: 'unrestricted',
+            to: 'blocked',
+            quantity: excess,
+            reason: 'reconciliation: beyond the usage decision',
+          }),
+      })
+    }
+    // More blocked/reserved than the decision kept out of use, with QI empty: the split was
+    // posted differently (a release posted to blocked). A lot with more than one inspection is
+    // left out (its blocked stock is the sum of several decisions).
+    const held = sum([stock.blocked, stock.reserves].filter((q): q is Quantity => q !== undefined))
+    const decidedHeld = inBuckets(lines, ['block', 'reserves'])
+    if (onlyRunOfLot && !(qi && qi.units > 0) && held && held.units > 0) {
+      const limit = decidedHeld ?? { ...held, units: 0 }
+      if (limit.uom === held.uom && compare(held, limit) > 0)
+        problems.push({
+          kind: 'split-mismatch',
+          detail: `lot ${e.lot.lot}: the QMS decision keeps ${fmt(limit)} blocked or reserved, the ERP holds ${fmt(held)}`,
+        })
+    }
+    return problems
+  }
+
+  private async record(
+    e: Expected,
+    view: { source: string; lines: Line[]; readError?: string },
+    kind: DriftKind,
+    detail: string,
+    erpView: unknown,
+  ): Promise<Drift> {
     const now = await this.store.now()
-    const qms = JSON.stringify({ inspectionLot: e.inspectionLot, lines: e.lines })
+    const qms = JSON.stringify({
+      source: view.source,
+      inspectionLot: e.inspectionLot,
+      qmsInspectionLot: e.qmsLot,
+      lines: view.lines,
+      ...(view.readError ? { readError: view.readError } : {}),
+    })
     const erp = JSON.stringify(erpView)
     const inserted = await this.store.sql.tx(async (x) => {
       const updated = await x.run(
-        `UPDATE drift SET checked_at_ms = ?, erp_view = ?, detail = ? WHERE lot = ? AND kind = ? AND status = 'open'`,
-        [now, erp, detail, e.lot.lot, kind],
+        `UPDATE drift SET checked_at_ms = ?, qms_view = ?, erp_view = ?, detail = ? WHERE lot = ? AND kind = ? AND status = 'open'`,
+        [now, qms, erp, detail, e.lot.lot, kind],
       )
       if (updated === 0) {
         await x.run(
@@ -200,7 +285,7 @@ export class Reconciler {
       `SELECT * FROM drift WHERE lot = ? AND kind = ? AND status = 'open'`,
       [e.lot.lot, kind],
     )
-    return toDrift(row!)
+    return toDrift(row!, now)
   }
 
   private async heal(id: number): Promise<void> {
@@ -234,29 +319,5 @@ export class Reconciler {
         ])
       }
     }
-  }
-}
-
-export async function listDrift(store: Store, scope: Scope, status?: Drift['status']): Promise<Drift[]> {
-  const rows = await store.sql.all(
-    `SELECT * FROM drift ${status ? 'WHERE status = ?' : ''} ORDER BY id`,
-    status ? [status] : [],
-  )
-  return rows.map(toDrift).filter((d) => 'allPlants' in scope || scope.plants.includes(d.plant))
-}
-
-function toDrift(r: Record<string, unknown>): Drift {
-  const j = (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : v)
-  return {
-    id: Number(r.id),
-    plant: String(r.plant),
-    lot: String(r.lot),
-    kind: String(r.kind) as DriftKind,
-    status: String(r.status) as Drift['status'],
-    sinceMs: Number(r.since_ms),
-    checkedAtMs: Number(r.checked_at_ms),
-    qmsView: j(r.qms_view),
-    erpView: j(r.erp_view),
-    detail: String(r.detail),
   }
 }

@@ -1,9 +1,15 @@
 import type { FastifyInstance } from 'fastify'
 import { buildEvidence } from '../../audit/evidence.ts'
 import { QualinkError } from '../../contracts/errors.ts'
+import {
+  DRIFT_KINDS,
+  DRIFT_STATUSES,
+  type DriftKind,
+  type DriftStatus,
+  queryDrift,
+} from '../../projections/drift-store.ts'
 import { exportLotIsa95 } from '../../projections/isa95-export.ts'
 import { lotStatus } from '../../projections/lot-status.ts'
-import { listDrift } from '../../projections/reconciliation.ts'
 import { supplierScorecard } from '../../projections/supplier-scorecard.ts'
 import { recallCsv, recallScope, trace } from '../../projections/trace.ts'
 import type { ServerContext } from '../context.ts'
@@ -113,18 +119,48 @@ export function registerLotRoutes(
     },
   )
 
-  app.get<{ Querystring: { status?: 'open' | 'healed' | 'resolved' } }>(
+  app.get<{
+    Querystring: {
+      status?: DriftStatus
+      plant?: string
+      kind?: DriftKind
+      minAgeSeconds?: number
+      limit: number
+      cursor?: number
+    }
+  }>(
     '/v1/drift',
     {
       schema: {
         querystring: {
           type: 'object',
           additionalProperties: false,
-          properties: { status: { type: 'string', enum: ['open', 'healed', 'resolved'] } },
+          properties: {
+            status: { type: 'string', enum: [...DRIFT_STATUSES] },
+            plant: { type: 'string', minLength: 1, maxLength: 64 },
+            kind: { type: 'string', enum: [...DRIFT_KINDS] },
+            minAgeSeconds: {
+              type: 'integer',
+              minimum: 0,
+              description: 'only drift open (or that was open) at least this long',
+            },
+            limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
+            cursor: { type: 'integer', minimum: 0, description: "the previous page's nextCursor" },
+          },
         },
       },
     },
-    async (req) => ({ drift: await listDrift(ctx.store, ctx.scopeOf(req.headers), req.query.status) }),
+    async (req) => {
+      const q = req.query
+      return queryDrift(ctx.store, ctx.scopeOf(req.headers), {
+        status: q.status,
+        plant: q.plant,
+        kind: q.kind,
+        minAgeMs: q.minAgeSeconds === undefined ? undefined : q.minAgeSeconds * 1000,
+        limit: q.limit,
+        cursor: q.cursor,
+      })
+    },
   )
 
   app.get<{ Params: { id: string } }>('/v1/lots/:id/evidence', async (req) => {
