@@ -27,6 +27,7 @@ import { buildFieldCipher } from '../security/encryption-config.ts'
 import { retentionProblems } from '../security/retention.ts'
 import type { QualinkOptions } from '../server/qualink.ts'
 import { apiLimitsFrom } from '../server/rate-limit.ts'
+import { markSyntheticEvents, testMaterials } from '../synthetic/mark.ts'
 import {
   erpByPlant,
   notifyByPlant,
@@ -310,7 +311,8 @@ export function buildRuntime(loaded: LoadedConfig, env: NodeJS.ProcessEnv = proc
       minVersion: server.tls.minVersion,
     },
     webhooks,
-    translators,
+    // events about designated test materials are marked synthetic (docs/operations.md)
+    translators: markSyntheticEvents(translators, testMaterials(config.plants)),
     mqtt,
     opcua,
     fileDrops,

@@ -1,4 +1,5 @@
 import type { SqlExecutor } from '../store/sql-executor.ts'
+import { SYNTHETIC_ENVELOPE_LIKE } from '../synthetic/mark.ts'
 
 /**
  * Store reads behind the business metrics and the SLOs, in standard SQL over the engine's
@@ -68,10 +69,12 @@ export async function inspectionsAwaitingCreation(
         AND NOT EXISTS (
               SELECT 1 FROM run_journal j
                WHERE j.run_id = r.id AND j.kind = 'step' AND j.name = 'create-inspection-lot')
-        -- runs a receipt started; those started by a changed decision or a late reversal create no lot
-        AND EXISTS (SELECT 1 FROM events e WHERE e.seq = r.trigger_event_seq AND e.type = ?)
+        -- runs a receipt started; those started by a changed decision or a late reversal create no
+        -- lot; a synthetic receipt (a designated test material, src/synthetic/mark.ts) is no backlog
+        AND EXISTS (SELECT 1 FROM events e WHERE e.seq = r.trigger_event_seq AND e.type = ?
+                      AND CAST(e.envelope AS TEXT) NOT LIKE ?)
       GROUP BY r.plant`,
-    [RECEIPT_WORKFLOW, beforeMs, 'erp.goods_receipt.posted.v1'],
+    [RECEIPT_WORKFLOW, beforeMs, 'erp.goods_receipt.posted.v1', SYNTHETIC_ENVELOPE_LIKE],
   )
   return rows.map((r) => ({ plant: String(r.plant), n: Number(r.n), oldest: Number(r.oldest) }))
 }

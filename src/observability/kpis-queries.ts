@@ -1,4 +1,5 @@
 import type { SqlExecutor } from '../store/sql-executor.ts'
+import { SYNTHETIC_ENVELOPE_LIKE } from '../synthetic/mark.ts'
 import { IN_PROCESS_WORKFLOW, RECEIPT_WORKFLOW } from './business-queries.ts'
 import type { CountSample, DurationSample } from './kpis.ts'
 
@@ -24,7 +25,8 @@ const json = (v: unknown): Record<string, unknown> =>
  * Lot release cycle time: Qualink's receipt of the goods receipt that started a receipt
  * inspection run, to the run's first `confirm-posting` (the ERP's stock read back with nothing
  * left in quality inspection, SAP SPRQ → SPCO). Runs started by a changed decision or a
- * reversal are not receipts and are left out.
+ * reversal are not receipts and are left out, and so are receipts of designated test materials
+ * (synthetic transactions, src/synthetic/mark.ts).
  */
 export async function lotReleaseCycles(sql: SqlExecutor, w: Window): Promise<DurationSample[]> {
   const p = plantFilter(w, 'r.plant')
@@ -34,10 +36,11 @@ export async function lotReleaseCycles(sql: SqlExecutor, w: Window): Promise<Dur
        JOIN workflow_runs r ON r.id = j.run_id
        JOIN events e ON e.seq = r.trigger_event_seq
       WHERE r.workflow = ? AND j.kind = 'step' AND j.name = 'confirm-posting'
-        AND e.type = 'erp.goods_receipt.posted.v1'${p.sql}
+        AND e.type = 'erp.goods_receipt.posted.v1'
+        AND CAST(e.envelope AS TEXT) NOT LIKE ?${p.sql}
       GROUP BY r.plant, r.id
      HAVING MIN(j.completed_at_ms) >= ? AND MIN(j.completed_at_ms) < ?`,
-    [RECEIPT_WORKFLOW, ...p.params, w.fromMs, w.toMs],
+    [RECEIPT_WORKFLOW, SYNTHETIC_ENVELOPE_LIKE, ...p.params, w.fromMs, w.toMs],
   )
   return rows.map((r) => ({
     kpi: 'lotRelease',

@@ -56,7 +56,7 @@ describe('qualink synthetic run and qualink config change control', () => {
 
   /** exit code and output of one command */
   const qualink = async (...args: string[]) => {
-    const env = {
+    const env: NodeJS.ProcessEnv = {
       ...process.env,
       QUALINK_DATA_DIR: `${tmp.dir}/data`,
       QUALINK_OPERATOR: 'alice',
