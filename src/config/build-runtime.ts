@@ -196,7 +196,12 @@ export function buildRuntime(loaded: LoadedConfig, env: NodeJS.ProcessEnv = proc
     }
   })
   const opcua = opcUaSources(ingress.opcua ?? {}, {
-    dataDir: path.resolve(baseDir, server.dataDir ?? 'data'),
+    // the process's data dir as `qualink start` picks it: QUALINK_DATA_DIR, server.dataDir, ./data
+    dataDir: env.QUALINK_DATA_DIR
+      ? path.resolve(env.QUALINK_DATA_DIR)
+      : server.dataDir
+        ? path.resolve(baseDir, server.dataDir)
+        : path.resolve('data'),
     baseDir,
     secret: (ref, at) => resolveSecret(ref, at, env, baseDir, problems),
     translatorOf,
