@@ -14,6 +14,7 @@ import { type MaterialSettings, S4Model } from './model.ts'
 import { odataError } from './odata.ts'
 import { registerOrderRoutes } from './orders.ts'
 import { registerStockRoutes } from './stock.ts'
+import { registerSupplierRoutes, type Supplier } from './suppliers.ts'
 
 export interface ErpS4Options {
   readonly port?: number
@@ -29,6 +30,8 @@ export interface ErpS4Options {
   readonly requireConcurrencyToken?: boolean
   readonly reservesStorageLocation?: string
   readonly clock?: () => number
+  /** Suppliers in the supplier master (A_Supplier), not blocked; default the receipts' SUP-7. */
+  readonly suppliers?: readonly string[]
 }
 
 export interface ProductionOrderSeed {
@@ -84,6 +87,7 @@ export interface ErpS4State {
   readonly stock: ReturnType<S4Model['ledger']['snapshot']>
   readonly productionOrders: Array<{ order: string; onHold: boolean; reason: string; holdChanges: number }>
   readonly deliveries: Array<{ delivery: string; blockReason: string; blockChanges: number }>
+  readonly suppliers: Array<{ supplier: string; purchasingBlocked: boolean; blockChanges: number }>
   readonly counts: {
     materialDocuments: number
     inspectionLots: number
@@ -183,6 +187,20 @@ export async function startErpS4(opts: ErpS4Options = {}): Promise<ErpS4Sim> {
   })
   registerStockRoutes(router, model, reserves)
   registerOrderRoutes(router, model, requireToken)
+  const suppliers = new Map<string, Supplier>(
+    (opts.suppliers ?? ['SUP-7']).map((id) => [
+      id,
+      {
+        Supplier: id,
+        SupplierName: `Supplier ${id}`,
+        PurchasingIsBlocked: false,
+        PostingIsBlocked: false,
+        LastChangeDateTime: model.tick(),
+        blockChanges: 0,
+      },
+    ]),
+  )
+  registerSupplierRoutes(router, model, suppliers, requireToken)
   registerFeedRoutes(router, model)
   // Service documents and $metadata: where clients usually fetch their CSRF token.
   router.on('GET', /^\/sap\/opu\/odata\/sap\/([^/]+)\/?(\$metadata)?$/, (req) =>
@@ -195,7 +213,14 @@ export async function startErpS4(opts: ErpS4Options = {}): Promise<ErpS4Sim> {
       : { status: 200, body: { d: { EntitySets: [] } } },
   )
 
-  const state = (): ErpS4State => snapshot(model, http, faults)
+  const state = (): ErpS4State => ({
+    ...snapshot(model, http, faults),
+    suppliers: [...suppliers.values()].map((x) => ({
+      supplier: x.Supplier,
+      purchasingBlocked: x.PurchasingIsBlocked,
+      blockChanges: x.blockChanges,
+    })),
+  })
   let beforeAnswer: HttpSimOptions['beforeAnswer']
   const http = await startHttpSim({
     beforeAnswer: (req, out) => beforeAnswer?.(req, out),
@@ -238,7 +263,7 @@ export async function startErpS4(opts: ErpS4Options = {}): Promise<ErpS4Sim> {
   }
 }
 
-function snapshot(model: S4Model, http: HttpSim, faults: Faults): ErpS4State {
+function snapshot(model: S4Model, http: HttpSim, faults: Faults): Omit<ErpS4State, 'suppliers'> {
   const lotKey = (k: { material: string; plant: string; batch: string }) =>
     `${k.material}|${k.plant}|${k.batch}`
   return {

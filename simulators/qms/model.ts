@@ -78,6 +78,8 @@ export interface Capa {
   readonly nonconformanceId: string
   readonly type: 'CORRECTIVE' | 'PREVENTIVE'
   readonly title: string
+  /** a supplier corrective action names the supplier (its quality status follows the CAPA) */
+  readonly supplier?: string
   status: 'OPEN' | 'COMPLETED'
   readonly createdAt: string
   updatedAt: string

@@ -125,11 +125,13 @@ export function registerQualityRecordRoutes(router: Router, model: QmsModel, emi
     const ncId = text(b, 'nonconformanceId')
     if (ncId) ncOf(ncId)
     const now = model.now()
+    const supplier = text(b, 'supplier')
     const capa: Capa = {
       id: model.nextId('CAPA'),
       nonconformanceId: ncId,
       type,
       title: text(b, 'title', true),
+      ...(supplier ? { supplier } : {}),
       status: 'OPEN',
       createdAt: now,
       updatedAt: now,
@@ -148,6 +150,8 @@ export function registerQualityRecordRoutes(router: Router, model: QmsModel, emi
     const status = text(obj(req.json()), 'status', true)
     if (status !== 'OPEN' && status !== 'COMPLETED')
       throw qmsError(400, 'FIELD_INVALID', 'status must be OPEN or COMPLETED', 'status')
+    // an unchanged status is a no-op (no webhook), like the nonconformance PATCH
+    if (status === capa.status) return { status: 200, body: capa }
     capa.status = status
     capa.updatedAt = model.now()
     emit('capa.updated', capa)

@@ -78,6 +78,7 @@ export type RuntimeFragment = Pick<
   | 'xref'
   | 'slos'
   | 'reconcile'
+  | 'capaPolicy'
   | 'tracing'
   | 'encryption'
   | 'retention'
@@ -348,6 +349,7 @@ export function buildRuntime(loaded: LoadedConfig, env: NodeJS.ProcessEnv = proc
       intervalMs: parseDuration(config.reconciliation.interval),
       policy: (plant: string) => config.plants[plant]?.reconciliation?.policy ?? 'alert',
     },
+    capaPolicy: (plant: string) => config.plants[plant]?.supplierQuality?.onCorrectiveAction ?? 'none',
   }
   const summary =
     `${plants.length} plant${plants.length === 1 ? '' : 's'} (${plants.join(', ')}), ` +

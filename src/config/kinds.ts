@@ -23,6 +23,7 @@ import type { Translator } from '../engine/translation-stage.ts'
 import type { WorkflowDefinition } from '../engine/workflow.ts'
 import type { IdMappingSettings } from '../mapping/id-mapping.ts'
 import type { Bucket } from '../model/stock.ts'
+import { CAPA_POLICIES } from '../model/supplier-status.ts'
 import { AQLS, INSPECTION_LEVELS } from '../rules/index.ts'
 import {
   type ComplaintSettings,
@@ -41,6 +42,11 @@ import {
   inProcessQualityCheck,
   RUN_RULE_IDS,
 } from '../workflows/in-process-check.ts'
+import {
+  DEFAULT_SUPPLIER_QUALITY_SETTINGS,
+  type SupplierQualitySettings,
+  supplierQuality,
+} from '../workflows/supplier-quality.ts'
 import {
   DEFAULT_RECEIPT_SETTINGS,
   type ReceiptInspectionSettings,
@@ -282,11 +288,26 @@ const release: ConfigurableWorkflow<typeof ReleaseSettingsSchema> = {
   create: (settingsFor) => finishedGoodsRelease((plant) => settingsFor(plant) as ReleaseSettings),
 }
 
+const SupplierQualitySchema = Type.Object(
+  { onCorrectiveAction: Type.Enum([...CAPA_POLICIES]) },
+  { additionalProperties: false },
+)
+
+const supplierStatus: ConfigurableWorkflow<typeof SupplierQualitySchema> = {
+  name: 'supplier-quality-status',
+  settings: SupplierQualitySchema,
+  defaults: DEFAULT_SUPPLIER_QUALITY_SETTINGS,
+  fromPlant: (p) => (p.supplierQuality ? { onCorrectiveAction: p.supplierQuality.onCorrectiveAction } : {}),
+  needs: ['erp'],
+  create: (settingsFor) => supplierQuality((plant) => settingsFor(plant) as SupplierQualitySettings),
+}
+
 // biome-ignore lint/suspicious/noExplicitAny: each workflow has its own settings schema
 export const WORKFLOWS: Readonly<Record<string, ConfigurableWorkflow<any>>> = {
   [receiptInspection.name]: receiptInspection,
   [inProcess.name]: inProcess,
   [complaint.name]: complaint,
   [release.name]: release,
+  [supplierStatus.name]: supplierStatus,
 }
 export const WORKFLOW_NAMES = Object.keys(WORKFLOWS)

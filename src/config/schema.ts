@@ -6,6 +6,7 @@
  */
 import { type Static, Type } from 'typebox'
 import { MAPPED_ENTITIES } from '../mapping/id-mapping.ts'
+import { CAPA_POLICIES } from '../model/supplier-status.ts'
 import { SLO_INDICATORS } from '../observability/slo.ts'
 import { AQLS, INSPECTION_LEVELS } from '../rules/index.ts'
 import { CONNECTOR_KINDS, WORKFLOW_NAMES } from './kinds.ts'
@@ -223,6 +224,16 @@ export const PlantConfig = Type.Object(
           },
           closed,
         ),
+      ),
+    ),
+    /** supplier quality status: what an open supplier corrective action does in this plant's ERP */
+    supplierQuality: Type.Optional(
+      Type.Object(
+        {
+          /** block-purchasing: the supplier master's purchasing block while a CAPA is open; none: nothing */
+          onCorrectiveAction: Type.Enum([...CAPA_POLICIES]),
+        },
+        closed,
       ),
     ),
     /** QMS–ERP reconciliation for this plant (runs when top-level `reconciliation` is set) */

@@ -132,9 +132,8 @@ export async function ncContainment(sql: SqlExecutor, w: Window): Promise<Durati
 
 /**
  * Supplier response time on corrective actions: `qms.capa.opened.v1` to `qms.capa.closed.v1` of
- * the same CAPA (plant and id), for CAPAs naming a supplier. No workflow journals CAPAs and the
- * QMS webhook translator does not translate the QMS's capa.* webhooks, so these come only from
- * canonical events posted to the log (POST /v1/events). Timed by the events' own `time` (the
+ * the same CAPA (plant and id), for CAPAs naming a supplier: from the QMS's capa.* webhooks (the
+ * qms-rest-webhook translator) or canonical events posted to the log. Timed by the events' own `time` (the
  * QMS's clock for both ends): a CAPA lives for weeks and is often delivered in batches, so
  * Qualink's receipt times would measure the delivery, not the supplier. CAPAs are few (a
  * handful per supplier and month), so all are read and paired here.

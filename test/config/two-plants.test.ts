@@ -129,6 +129,8 @@ describe('examples/two-plants: buildRuntime against simulators', () => {
     })
     expect(wf.config?.('P200')).toEqual({
       sampling: { level: 'II', aql: '0.65', severity: 'normal' },
+      // the example's P200 lists a material group: applied to materials mapped to it (none here)
+      materialGroups: { PACKAGING: { level: 'S-3', aql: '2.5', severity: 'reduced' } },
       decisionDeadline: '24h',
       maxEscalations: 2,
       decisionFrom: 'inbox',

@@ -122,6 +122,17 @@ export interface HoldInput {
   readonly traceparent?: string
 }
 
+export interface SupplierBlockInput {
+  readonly idempotencyKey: string
+  /** the plant whose policy asks for it: routes the call when plants run different ERPs */
+  readonly plant?: string
+  readonly supplier: string
+  /** true: no new purchase orders to this supplier (SAP A_Supplier.PurchasingIsBlocked) */
+  readonly blocked: boolean
+  readonly reason?: string
+  readonly traceparent?: string
+}
+
 export interface StateChangeResult {
   /** false when the ERP already was in the requested state (read first) */
   readonly changed: boolean
@@ -153,4 +164,10 @@ export interface ErpPort {
   setDeliveryBlock(
     input: Omit<HoldInput, 'onHold'> & { readonly delivery: string; readonly blocked: boolean },
   ): Promise<StateChangeResult>
+  /**
+   * Sets or clears the supplier master's purchasing block (supplier quality status; SAP:
+   * API_BUSINESS_PARTNER A_Supplier.PurchasingIsBlocked). Read first; `changed: false` when it
+   * already was so. Optional: an ERP without it makes the supplier-quality workflow dead-letter.
+   */
+  setSupplierPurchasingBlock?(input: SupplierBlockInput): Promise<StateChangeResult>
 }

@@ -70,8 +70,15 @@ export function mappedErpPort(
   }
   const change = port.changeUsageDecision?.bind(port)
   const remainder = port.readInspectionLotRemainder?.bind(port)
+  const supplierBlock = port.setSupplierPurchasingBlock?.bind(port)
   return {
     ...mapped,
+    ...(supplierBlock
+      ? {
+          setSupplierPurchasingBlock: async (input) =>
+            supplierBlock({ ...input, supplier: await map('supplier', input.supplier, '/supplier') }),
+        }
+      : {}),
     ...(change
       ? {
           changeUsageDecision: async (input) =>

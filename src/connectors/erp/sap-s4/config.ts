@@ -37,4 +37,5 @@ export const SERVICES = {
   stock: '/sap/opu/odata/sap/API_MATERIAL_STOCK_SRV',
   orders: '/sap/opu/odata/sap/API_PRODUCTION_ORDER_2_SRV',
   deliveries: '/sap/opu/odata/sap/API_OUTBOUND_DELIVERY_SRV;v=0002',
+  suppliers: '/sap/opu/odata/sap/API_BUSINESS_PARTNER',
 } as const

@@ -43,6 +43,7 @@ export const sapS4Connector = defineConnector({
     'transferStock',
     'setProductionOrderHold',
     'setDeliveryBlock',
+    'setSupplierPurchasingBlock',
     'postGoodsReceipt',
     'returnGoodsReceipt',
   ],
@@ -81,6 +82,15 @@ export const sapS4Connector = defineConnector({
           traceparent: input.traceparent,
         })
       },
+      setSupplierPurchasingBlock: (input) =>
+        setState(odata, {
+          service: SERVICES.suppliers,
+          entityPath: `/A_Supplier(${key(input.supplier)})`,
+          what: `supplier ${input.supplier}`,
+          isDone: (e) => e.PurchasingIsBlocked === input.blocked,
+          patch: { PurchasingIsBlocked: input.blocked },
+          traceparent: input.traceparent,
+        }),
     }
   },
 })

@@ -52,7 +52,9 @@ const valuation = (d: Decision) => (d.decision === 'ACCEPT' ? 'accepted' : 'reje
  * `usage_decision.made` → `qms.usage_decision.made.v1`; `usage_decision.changed` →
  * `qms.usage_decision.changed.v1` with the new and the replaced split; `inspection_lot.cancelled`
  * → `qms.inspection_lot.cancelled.v1`; `nonconformance.dispositioned` (a disposition with its
- * quantity split) → `qms.nonconformance.dispositioned.v1`. Other webhook types are stored raw and
+ * quantity split) → `qms.nonconformance.dispositioned.v1`; `capa.created` → `qms.capa.opened.v1`,
+ * `capa.updated` to COMPLETED → `qms.capa.closed.v1` (reopened → opened again; the supplier, if
+ * any, through identity mapping). Other webhook types are stored raw and
  * produce no event yet. The QMS's batch numbers go through the plant's identity mapping for this
  * source when one is configured (entity `lot`).
  */
@@ -178,7 +180,47 @@ export function qmsWebhookTranslator(source: string, ids?: IdMappingSettings): T
           }),
         ]
       }
+      if (w.type === 'capa.created' || w.type === 'capa.updated') {
+        const c = w.data as unknown as Capa
+        // created → opened; completed → closed; reopened (OPEN again) → opened again
+        const closed = c.status === 'COMPLETED'
+        if (w.type === 'capa.created' && closed) return []
+        const supplier = c.supplier ? await map('supplier', c.supplier, '/data/supplier') : undefined
+        const correctiveAction = {
+          id: c.id,
+          plant: raw.plant,
+          kind: c.type === 'PREVENTIVE' ? 'preventive' : 'corrective',
+          status: closed ? 'closed' : 'open',
+          eightDStep: closed ? 'D8' : 'D0',
+          title: c.title,
+          nonconformances: c.nonconformanceId ? [c.nonconformanceId] : [],
+          ...(supplier ? { supplier } : {}),
+          audit: {
+            timestamp: c.updatedAt ?? c.createdAt ?? w.occurredAt,
+            sourceSystem: source,
+            approvalStatus: 'not_required',
+          },
+        }
+        const time = c.updatedAt ?? c.createdAt ?? w.occurredAt
+        return [
+          closed
+            ? event('qms.capa.closed.v1', c.id, time, { correctiveAction, effective: true })
+            : event('qms.capa.opened.v1', c.id, time, { correctiveAction }),
+        ]
+      }
       return []
     },
   }
+}
+
+/** The QMS's CAPA as its capa.* webhooks carry it (simulators/qms/model.ts). */
+interface Capa {
+  readonly id: string
+  readonly type?: string
+  readonly title: string
+  readonly status: 'OPEN' | 'COMPLETED'
+  readonly nonconformanceId?: string
+  readonly supplier?: string
+  readonly createdAt?: string
+  readonly updatedAt?: string
 }
