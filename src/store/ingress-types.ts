@@ -53,5 +53,12 @@ export interface IngressStore {
    * paused former owner can never move the cursor back over its successor's progress.
    */
   setCursor(name: string, cursor: string, fence?: Lease): Promise<void>
+  /**
+   * Allocates the next number of a durable counter kept in the cursor table: 1 on first use, then
+   * one more each call, back to 1 after `max`. One statement (an upsert that locks the row on
+   * PostgreSQL; SQLite has one writer), so processes sharing the database never get the same
+   * number. The counter must not be moved with setCursor meanwhile.
+   */
+  nextCounter(name: string, max: number): Promise<number>
   listXref(scope: Scope, filter: { system?: string; entityType?: string; limit: number }): Promise<XrefRow[]>
 }

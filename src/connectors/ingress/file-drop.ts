@@ -22,6 +22,12 @@ export interface FileDropConfig {
    * failed/ with an .error.json naming each line), so nothing from it is half-applied.
    */
   readonly check?: (fileName: string, content: Buffer) => FieldProblem[]
+  /**
+   * The delivery id (the dedup key) of a file whose format names itself, e.g. an X12 interchange
+   * by sender and ISA13, so the same content dropped again under another name is a duplicate;
+   * undefined, or no function: file name and content hash
+   */
+  readonly deliveryIdOf?: (fileName: string, content: Buffer) => string | undefined
 }
 
 export interface FileDrop {
@@ -78,7 +84,7 @@ export function startFileDrop(cfg: FileDropConfig, store: (d: RawDelivery) => Pr
       await store({
         plant: cfg.plant,
         source: cfg.name,
-        deliveryId: `${name}:${hash.slice(0, 16)}`,
+        deliveryId: cfg.deliveryIdOf?.(name, content) ?? `${name}:${hash.slice(0, 16)}`,
         headers: { 'file-name': name, 'content-length': String(content.length) },
         body: content,
       })

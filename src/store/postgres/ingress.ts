@@ -159,6 +159,18 @@ export class PostgresIngress implements IngressStore {
     if (r.rowCount !== 1) throw cursorFenceLost(name, fence)
   }
 
+  async nextCounter(name: string, max: number): Promise<number> {
+    // ON CONFLICT DO UPDATE locks the row: concurrent callers are served one after the other
+    const r = await this.pool.query(
+      `INSERT INTO ingress_cursors (name, cursor, updated_at_ms) VALUES ($1, '1', ${NOW})
+       ON CONFLICT (name) DO UPDATE SET cursor = (ingress_cursors.cursor::bigint % $2 + 1)::text,
+         updated_at_ms = excluded.updated_at_ms
+       RETURNING cursor`,
+      [name, max],
+    )
+    return Number(r.rows[0].cursor)
+  }
+
   async listXref(
     scope: Scope,
     f: { system?: string; entityType?: string; limit: number },

@@ -151,6 +151,16 @@ export class SqliteIngress implements IngressStore {
     if (r.changes !== 1) throw cursorFenceLost(name, fence)
   }
 
+  async nextCounter(name: string, max: number): Promise<number> {
+    const r = this.db
+      .prepare(`INSERT INTO ingress_cursors (name, cursor, updated_at_ms) VALUES (?, '1', ${NOW})
+        ON CONFLICT (name) DO UPDATE SET cursor = CAST(CAST(cursor AS INTEGER) % CAST(? AS INTEGER) + 1 AS TEXT),
+          updated_at_ms = excluded.updated_at_ms
+        RETURNING cursor`)
+      .get(name, max) as Row
+    return Number(r.cursor)
+  }
+
   async listXref(
     scope: Scope,
     f: { system?: string; entityType?: string; limit: number },

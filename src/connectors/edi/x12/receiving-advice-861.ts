@@ -166,7 +166,7 @@ export function renderReceivingAdvice(o: {
  * sees half a file.
  */
 export async function sendReceivingAdvice(o: {
-  readonly ingress: Pick<IngressStore, 'getCursor' | 'setCursor'>
+  readonly ingress: Pick<IngressStore, 'nextCounter'>
   readonly outboundDir: string
   readonly self: EdiParty
   readonly partner: TradingPartner
