@@ -15,7 +15,7 @@ const PREFIX = 'x12:'
  * The file drop's delivery id of an X12 file: `x12:<ISA05>:<ISA06>:<ISA13>`. A file whose envelope
  * cannot be read keeps the default id (file name and hash); the check has refused it already.
  */
-export function x12DeliveryId(fileName: string, content: Buffer): string | undefined {
+export function x12DeliveryId(_fileName: string, content: Buffer): string | undefined {
   try {
     const x = parseX12(content)
     return `${PREFIX}${x.senderQualifier}:${x.sender}:${x.controlNumber}`
