@@ -32,7 +32,7 @@ import { SloEvaluator, type SloNotifier, type SloOptions } from '../observabilit
 import { enableTracing, type TracingHandle, type TracingSettings } from '../observability/tracing.ts'
 import { GENEALOGY_PROJECTION, GenealogyProjector } from '../projections/genealogy-projector.ts'
 import { eventLogHistory } from '../projections/measurement-history.ts'
-import { type DriftPolicy, Reconciler } from '../projections/reconciliation.ts'
+import { type DriftPolicy, type QmsDecisionReader, Reconciler } from '../projections/reconciliation.ts'
 import { SupplierScorecardProjector } from '../projections/supplier-scorecard.ts'
 import { genealogyTraceability } from '../projections/traceability-port.ts'
 import type { FieldCipher } from '../security/encryption.ts'
@@ -306,7 +306,15 @@ export async function startQualink(opts: QualinkOptions = {}): Promise<Qualink> 
   ]
   const erpPort = (opts.ports as { erp?: ErpPort } | undefined)?.erp
   const reconciler =
-    opts.reconcile && erpPort ? new Reconciler(store, erpPort, opts.reconcile.policy, logger) : undefined
+    opts.reconcile && erpPort
+      ? new Reconciler(
+          store,
+          erpPort,
+          opts.reconcile.policy,
+          logger,
+          (opts.ports as { qms?: QmsDecisionReader } | undefined)?.qms,
+        )
+      : undefined
   if (reconciler && opts.reconcile) {
     const pass = () =>
       reconciler.runOnce().catch((e) => logger.error({ err: e }, 'reconciliation pass failed'))
@@ -374,8 +382,8 @@ export async function startQualink(opts: QualinkOptions = {}): Promise<Qualink> 
     wakeEngine: () => engine.wake(),
     ingress: { sources: opts.webhooks ?? [], onStored: () => translation.wake() },
     catchUpProjections: catchUp,
-    capaPolicy: opts.capaPolicy ?? (() => 'none'),
     https,
+    capaPolicy: opts.capaPolicy ?? (() => 'none'),
   })
   // Events this process stored may have made runs due: claim them now, not at the next poll.
   app.addHook('onResponse', async (req) => {
