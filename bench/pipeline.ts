@@ -54,7 +54,7 @@ interface Options {
   systems: SystemName[]
 }
 
-const DEFAULTS: Options = { workflows: 200, runs: 3, openSeconds: 10, connections: 16, systems: [...SYSTEMS] }
+const DEFAULTS: Options = { workflows: 100, runs: 3, openSeconds: 10, connections: 16, systems: [...SYSTEMS] }
 
 function parseArgs(argv: readonly string[]): Options {
   const o: Options = { ...DEFAULTS, systems: [...DEFAULTS.systems] }
@@ -147,8 +147,8 @@ export async function main(argv: readonly string[]): Promise<void> {
   const openP99 = median(open.map((r) => percentile(r.receiptToPostingMs, 99)))
 
   const rows = [
-    '| System | Completed workflows/s, closed loop (median) | Reps | Receipt → posting p50 / p99 ms under that load | Duplicates | Lost |',
-    '|---|---:|---|---|---:|---:|',
+    '| System | Completed workflows/s, closed loop (median) | Reps | Receipt → posting p50 / p99 ms under that load | ERP + QMS requests per workflow | Duplicates | Lost |',
+    '|---|---:|---|---|---|---:|---:|',
   ]
   const labels: Record<SystemName, string> = {
     qualink: 'Qualink (PostgreSQL, worker in-process)',
@@ -161,7 +161,13 @@ export async function main(argv: readonly string[]): Promise<void> {
       `| ${labels[s]} | ${fmt(
         med(s, (r) => r.perSecond),
         1,
-      )} | ${rs.map((r) => fmt(r.perSecond, 1)).join(' / ')} | ${fmt(med(s, (r) => percentile(r.receiptToPostingMs, 50)))} / ${fmt(med(s, (r) => percentile(r.receiptToPostingMs, 99)))} | ${rs.reduce((a, r) => a + r.duplicates, 0)} | ${rs.reduce((a, r) => a + r.lost, 0)} |`,
+      )} | ${rs.map((r) => fmt(r.perSecond, 1)).join(' / ')} | ${fmt(med(s, (r) => percentile(r.receiptToPostingMs, 50)))} / ${fmt(med(s, (r) => percentile(r.receiptToPostingMs, 99)))} | ${fmt(
+        med(s, (r) => r.erpRequestsPerWorkflow),
+        1,
+      )} + ${fmt(
+        med(s, (r) => r.qmsRequestsPerWorkflow),
+        1,
+      )} | ${rs.reduce((a, r) => a + r.duplicates, 0)} | ${rs.reduce((a, r) => a + r.lost, 0)} |`,
     )
   }
   const targets = [
@@ -188,7 +194,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   const full = o.runs >= 3 && o.systems.length === SYSTEMS.length && o.workflows >= DEFAULTS.workflows
   if (!full) {
     log(
-      'README and RESULTS.md not updated: only a full run (all systems, ≥ 3 runs, ≥ 200 workflows) is written there',
+      'README and RESULTS.md not updated: only a full run (all systems, ≥ 3 runs, ≥ 100 workflows) is written there',
     )
     return
   }
@@ -226,8 +232,8 @@ Whole benchmark: ${fmt(elapsed)} s; load average at the end ${os
 }
 
 function method(o: Options): string {
-  return `How it is measured (bench/lib/pipeline-harness.ts): every system gets a fresh S/4 simulator and QMS simulator with ${SIM_LATENCY_MS} ms latency on every request they serve (simulators' fault latency), in the benchmark process. ${fmt(o.workflows)} goods receipts (100 KG each, QM-active material) are posted in the ERP simulator before the timed part; the timed part POSTs their GoodsReceiptPosted webhook bodies, signed as the simulator signs them, to the system from ${o.connections} senders in a closed loop. When the system creates the QMS inspection lot, the harness decides it at once (ACCEPT A1, whole lot used as is) and POSTs the usage_decision.made webhook, signed, to the system. (The simulators' own webhook senders deliver one at a time; through them the feed would be measured.) Completed workflows/s = the system's own count of finished posting confirmations ÷ time from the first receipt sent to the last confirmation (polled every 10 ms). Receipt → posting = the ERP simulator's PostedAt of the lot's UD stock posting − the receipt's send time (open loop: its scheduled time, so queueing is not hidden). Duplicate effects, from the simulators' records: an ERP inspection lot with more posted out than it holds, or a second QMS inspection lot for one batch; lost = a receipt whose lot has no UD posting at the end. The ERP simulator runs with requireConcurrencyToken off for all three (Node-RED's flow sends no If-Match).
-- **Qualink**: startQualink as \`qualink start\` runs it (HTTP ingress with HMAC check → raw delivery → translation → event → supplier-receipt-inspection v2 run; engine concurrency 8 as shipped; PostgreSQL store in a fresh database; worker in the same process); the shipped S/4 and QMS connectors with the egress rate limit raised to 10,000/s. Per workflow: 11 store transactions or more, 7 QMS/ERP calls plus read-backs.
+  return `How it is measured (bench/lib/pipeline-harness.ts): every system gets a fresh S/4 simulator and QMS simulator with ${SIM_LATENCY_MS} ms latency on every request they serve (simulators' fault latency), in the benchmark process. ${fmt(o.workflows)} goods receipts (100 KG each, QM-active material) are posted in the ERP simulator before the timed part; the timed part POSTs their GoodsReceiptPosted webhook bodies, signed as the simulator signs them, to the system from ${o.connections} senders in a closed loop. When the system creates the QMS inspection lot, the harness decides it at once (ACCEPT A1, whole lot used as is) and POSTs the usage_decision.made webhook, signed, to the system. (The simulators' own webhook senders deliver one at a time; through them the feed would be measured.) Completed workflows/s = the system's own count of finished posting confirmations ÷ time from the first receipt sent to the last confirmation (polled every 10 ms). Receipt → posting = the ERP simulator's PostedAt of the lot's UD stock posting − the receipt's send time (open loop: its scheduled time, so queueing is not hidden). Requests per workflow = requests the two simulators served during the timed part ÷ workflows (CSRF token fetches and read-backs included): the check that the systems make comparable calls. Duplicate effects, from the simulators' records: an ERP inspection lot with more posted out than it holds, or a second QMS inspection lot for one batch; lost = a receipt whose lot has no UD posting at the end. The ERP simulator runs with requireConcurrencyToken off for all three (Node-RED's flow sends no If-Match).
+- **Qualink**: startQualink as \`qualink start\` runs it (HTTP ingress with HMAC check → raw delivery → translation → event → supplier-receipt-inspection v2 run; engine concurrency 8 as shipped; PostgreSQL store in a fresh database; worker in the same process); the shipped S/4 and QMS connectors with the egress rate limit raised to 10,000/s.
 - **graphile-worker 0.17.3** (bench/lib/pipeline-graphile.ts): fastify takes the webhooks (HMAC checked); receipt → row + \`add_job\` in one transaction; jobs create_qms_lot → (decision webhook) post_stock → confirm_posting, through the same connector instances, so the same HTTP calls, Idempotency-Keys and read-backs; concurrency 8, pool 10, its own fresh database.
 - **Node-RED 4.1.7** (bench/lib/pipeline-node-red.ts), embedded in the benchmark process: http-in → function → http request (QMS lot) → http response; http-in → function → http request (UD) → function → http request (stock posting) → function → http request (confirm read) → http response. No durability, no retries, no read-backs; the lot ↔ ERP inspection lot map lives in flow context (memory). Installed only for the benchmark (bench/baselines/node-red, \`npm ci\` on first use).
 - Open loop: Qualink only, at half its median closed-loop maximum, ${o.openSeconds} s of receipts per repetition.

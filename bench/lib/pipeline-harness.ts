@@ -74,6 +74,9 @@ export interface FeedResult {
   readonly decisionToPostingMs: number[]
   readonly duplicates: number
   readonly lost: number
+  /** requests the simulators served during the timed part, per workflow (the same calls?) */
+  readonly erpRequestsPerWorkflow: number
+  readonly qmsRequestsPerWorkflow: number
   readonly offeredPerSecond?: number
 }
 
@@ -262,16 +265,22 @@ async function feed(
 ): Promise<FeedResult & { failures: string[] }> {
   const t: Tracking = { sentAt: new Map(), decidedAt: new Map(), failures: [] }
   wireDecisions(sims, sut, t)
+  const requests = () => [sims.erp.state.http.requests, sims.qms.state.http.requests] as const
+  const [erp0, qms0] = requests()
   const t0 = await send(t)
   const t1 = await waitCompleted(sut, sims.receipts.length, timeoutMs, t)
   const seconds = (t1 - t0) / 1000
   const completed = await sut.completed()
+  const [erp1, qms1] = requests()
+  const n = sims.receipts.length
   return {
-    workflows: sims.receipts.length,
+    workflows: n,
     seconds,
     completed,
     perSecond: completed / seconds,
     ...erpOutcome(sims, t),
+    erpRequestsPerWorkflow: (erp1 - erp0) / n,
+    qmsRequestsPerWorkflow: (qms1 - qms0) / n,
     failures: t.failures,
   }
 }
