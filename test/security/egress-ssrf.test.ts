@@ -5,6 +5,12 @@
  * unspecified addresses are refused unless explicitly allowed. Real local HTTP servers; DNS is
  * simulated through the client's resolver injection point (the machine has no DNS of its own).
  */
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import https from 'node:https'
+import type { AddressInfo } from 'node:net'
+import os from 'node:os'
+import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { Resolver } from '../../src/connectors/sdk/address-policy.ts'
 import { EgressAllowlist, EgressClient, RecordingMetrics } from '../../src/connectors/sdk/index.ts'
@@ -178,5 +184,54 @@ describe('redirects', () => {
     expect(codeOf(moved)).toBe('QLK_EGRESS_ADDRESS_BLOCKED')
     expect(s.requests.map((r) => r.url)).toEqual(['/to-metadata', '/moved'])
     expect(resolver.calls).toHaveLength(3)
+  })
+})
+
+describe('HTTPS to a pinned address', () => {
+  it('keeps the name for SNI and the certificate check while connecting to the checked address', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'qualink-egress-tls-'))
+    closers.push(async () => rmSync(dir, { recursive: true, force: true }))
+    // a certificate for the ERP's name only (not for 127.0.0.1), made at test time
+    execFileSync(
+      'openssl',
+      ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2']
+        .concat(['-keyout', 'erp.key', '-out', 'erp.crt', '-subj', '/CN=erp.plant-a.test'])
+        .concat(['-addext', 'subjectAltName=DNS:erp.plant-a.test']),
+      { cwd: dir, stdio: 'pipe' },
+    )
+    const cert = readFileSync(path.join(dir, 'erp.crt'))
+    const seen: Array<{ sni: string | false; host: string | undefined }> = []
+    const server = https.createServer({ key: readFileSync(path.join(dir, 'erp.key')), cert }, (req, res) => {
+      seen.push({ sni: (req.socket as import('node:tls').TLSSocket).servername, host: req.headers.host })
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}')
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    closers.push(async () => {
+      server.closeAllConnections()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    })
+    const port = (server.address() as AddressInfo).port
+    const origin = `https://erp.plant-a.test:${port}`
+    const egress = new EgressClient({
+      connector: 'erp-a',
+      allowlist: new EgressAllowlist([origin], { allowAddresses: ['127.0.0.1'] }),
+      resolver: scripted(['127.0.0.1']),
+      ca: cert,
+    })
+    expect((await egress.request({ method: 'GET', url: `${origin}/x` })).json()).toEqual({ ok: true })
+    expect(seen).toEqual([{ sni: 'erp.plant-a.test', host: `erp.plant-a.test:${port}` }])
+    // the same server under a name its certificate does not carry is refused by the TLS check
+    const other = `https://other.plant-a.test:${port}`
+    const wrongName = new EgressClient({
+      connector: 'erp-b',
+      allowlist: new EgressAllowlist([other], { allowAddresses: ['127.0.0.1'] }),
+      resolver: scripted(['127.0.0.1']),
+      ca: cert,
+    })
+    const err = await wrongName.request({ method: 'GET', url: `${other}/x` }).catch((e: unknown) => e)
+    // refused in the handshake, before any request byte: not ambiguous
+    expect((err as { code?: string }).code).toBe('QLK_EGRESS_NETWORK')
+    expect(String((err as Error).message)).toMatch(/ERR_TLS_CERT_ALTNAME_INVALID/)
+    expect(seen).toHaveLength(1)
   })
 })

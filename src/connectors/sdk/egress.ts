@@ -58,6 +58,8 @@ export interface EgressOptions {
   readonly defaultHeaders?: Readonly<Record<string, string>>
   /** DNS resolution (default: the system's); tests inject one to simulate DNS rebinding */
   readonly resolver?: Resolver
+  /** PEM CA certificate(s) trusted for HTTPS targets besides the system's roots */
+  readonly ca?: string | Buffer
 }
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'MERGE' | 'DELETE'
@@ -94,13 +96,14 @@ export class EgressClient {
   private readonly breakers = new Map<string, CircuitBreaker>()
   private readonly clock: Clock
   private readonly metrics: EgressMetrics
-  private readonly agents: PinnedAgents = pinnedAgents()
+  private readonly agents: PinnedAgents
   readonly timeoutMs: number
 
   constructor(private readonly o: EgressOptions) {
     this.clock = o.clock ?? systemClock
     this.metrics = o.metrics ?? noopMetrics
     this.timeoutMs = o.timeoutMs ?? DEFAULT_TIMEOUT_MS
+    this.agents = pinnedAgents(o.ca)
   }
 
   /** Current breaker state of a target (`scheme://host:port`), for health pages and tests. */

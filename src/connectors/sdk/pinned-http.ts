@@ -11,6 +11,7 @@
 import http from 'node:http'
 import https from 'node:https'
 import type { LookupFunction } from 'node:net'
+import { rootCertificates } from 'node:tls'
 import type { ResolvedAddress } from './address-policy.ts'
 import { ResponseTooLarge } from './read-body.ts'
 
@@ -19,10 +20,12 @@ export interface PinnedAgents {
   readonly https: https.Agent
 }
 
-export function pinnedAgents(): PinnedAgents {
+/** `ca`: PEM certificates trusted besides the system's (a plant's own CA for on-prem ERPs) */
+export function pinnedAgents(ca?: string | Buffer): PinnedAgents {
   return {
     http: new http.Agent({ keepAlive: true }),
-    https: new https.Agent({ keepAlive: true }),
+    // Node's `ca` replaces the default roots, so they are passed along with the extra ones.
+    https: new https.Agent({ keepAlive: true, ...(ca ? { ca: [...rootCertificates, ca] } : {}) }),
   }
 }
 
