@@ -167,7 +167,8 @@ export async function receiptTransaction(
     await ledger.run(wf, 'erp.verify-no-stock-left', () => expectStock(erp, lot, {}))
     c.notes.push(
       `${c.plant}: test receipt ${receipt.value.document} taken back by return delivery ${returned.value.document}; ` +
-        'the documents and the returned quantity stay in the ERP’s history (a receipt with usage-decision postings cannot be cancelled)',
+        'the documents, the returned quantity and the ERP inspection lot’s usage decision stay in its history ' +
+        '(a receipt with usage-decision postings cannot be cancelled)',
     )
   }
 }
