@@ -160,11 +160,31 @@ export function renderReceivingAdvice(o: {
   return segments.map((s) => `${s.join('*')}~\n`).join('')
 }
 
+/** The file name of an 861 to a partner under a control number. */
+export function adviceFileName(partner: TradingPartner, control: number): string {
+  return `861-${partner.id.replace(/[^A-Za-z0-9_-]/g, '_')}-${isaControl(control)}.x12`
+}
+
 /**
- * Takes the next control number, renders the 861 and writes it to `outboundDir` under a
- * hidden temporary name, fsyncs it and renames it into place, so a partner's pickup never
- * sees half a file.
+ * Writes a rendered interchange to `outboundDir` under a hidden temporary name, fsyncs it and
+ * renames it into place, so a partner's pickup never sees half a file.
  */
+export async function writeInterchange(outboundDir: string, name: string, content: string): Promise<string> {
+  await mkdir(outboundDir, { recursive: true })
+  const temp = path.join(outboundDir, `.${name}.part`)
+  const fh = await open(temp, 'w')
+  try {
+    await fh.writeFile(content, 'latin1')
+    await fh.sync()
+  } finally {
+    await fh.close()
+  }
+  const file = path.join(outboundDir, name)
+  await rename(temp, file)
+  return file
+}
+
+/** Takes the next control number, renders the 861 and writes it (writeInterchange). */
 export async function sendReceivingAdvice(o: {
   readonly ingress: Pick<IngressStore, 'nextCounter'>
   readonly outboundDir: string
@@ -178,17 +198,6 @@ export async function sendReceivingAdvice(o: {
   renderReceivingAdvice({ ...o, control: 1, at: o.at ?? new Date() })
   const control = await nextControlNumber(o.ingress, o.partner.id)
   const content = renderReceivingAdvice({ ...o, control, at: o.at ?? new Date() })
-  await mkdir(o.outboundDir, { recursive: true })
-  const name = `861-${o.partner.id.replace(/[^A-Za-z0-9_-]/g, '_')}-${isaControl(control)}.x12`
-  const temp = path.join(o.outboundDir, `.${name}.part`)
-  const fh = await open(temp, 'w')
-  try {
-    await fh.writeFile(content, 'latin1')
-    await fh.sync()
-  } finally {
-    await fh.close()
-  }
-  const file = path.join(o.outboundDir, name)
-  await rename(temp, file)
+  const file = await writeInterchange(o.outboundDir, adviceFileName(o.partner, control), content)
   return { file, controlNumber: control, content }
 }
