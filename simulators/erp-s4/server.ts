@@ -6,6 +6,7 @@ import { type HttpSim, type HttpSimOptions, Router, type SimResponse, startHttpS
 import { parseQuantity } from '../shared/quantity.ts'
 import type { Bucket } from '../shared/stock-ledger.ts'
 import { WebhookSender, type WebhookTarget } from '../shared/webhooks.ts'
+import { type Confirmation, registerConfirmationRoutes } from './confirmations.ts'
 import { CsrfTokens } from './csrf.ts'
 import { recordGoodsReceipt, recordGoodsReceiptReversal, registerFeedRoutes } from './feed.ts'
 import { openLotForReceipt, registerInspectionLotRoutes, toBePosted } from './inspection-lots.ts'
@@ -88,6 +89,14 @@ export interface ErpS4State {
   readonly productionOrders: Array<{ order: string; onHold: boolean; reason: string; holdChanges: number }>
   readonly deliveries: Array<{ delivery: string; blockReason: string; blockChanges: number }>
   readonly suppliers: Array<{ supplier: string; purchasingBlocked: boolean; blockChanges: number }>
+  /** production order confirmations as posted (not deduplicated), with the order's hold at posting */
+  readonly confirmations: Array<{
+    order: string
+    operation: string
+    yieldQuantity: number
+    text: string
+    postedOnHold: boolean
+  }>
   readonly counts: {
     materialDocuments: number
     inspectionLots: number
@@ -201,6 +210,8 @@ export async function startErpS4(opts: ErpS4Options = {}): Promise<ErpS4Sim> {
     ]),
   )
   registerSupplierRoutes(router, model, suppliers, requireToken)
+  const confirmations: Confirmation[] = []
+  registerConfirmationRoutes(router, model, confirmations)
   registerFeedRoutes(router, model)
   // Service documents and $metadata: where clients usually fetch their CSRF token.
   router.on('GET', /^\/sap\/opu\/odata\/sap\/([^/]+)\/?(\$metadata)?$/, (req) =>
@@ -219,6 +230,13 @@ export async function startErpS4(opts: ErpS4Options = {}): Promise<ErpS4Sim> {
       supplier: x.Supplier,
       purchasingBlocked: x.PurchasingIsBlocked,
       blockChanges: x.blockChanges,
+    })),
+    confirmations: confirmations.map((c) => ({
+      order: c.OrderID,
+      operation: c.OrderOperation,
+      yieldQuantity: c.yieldQuantity,
+      text: c.ConfirmationText,
+      postedOnHold: c.postedOnHold,
     })),
   })
   let beforeAnswer: HttpSimOptions['beforeAnswer']
@@ -263,7 +281,11 @@ export async function startErpS4(opts: ErpS4Options = {}): Promise<ErpS4Sim> {
   }
 }
 
-function snapshot(model: S4Model, http: HttpSim, faults: Faults): Omit<ErpS4State, 'suppliers'> {
+function snapshot(
+  model: S4Model,
+  http: HttpSim,
+  faults: Faults,
+): Omit<ErpS4State, 'suppliers' | 'confirmations'> {
   const lotKey = (k: { material: string; plant: string; batch: string }) =>
     `${k.material}|${k.plant}|${k.batch}`
   return {

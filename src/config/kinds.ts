@@ -205,6 +205,8 @@ const InProcessSettingsSchema = Type.Object(
     window: Type.Integer({ minimum: 2, maximum: 500 }),
     dispositionDeadline: Duration,
     maxEscalations: Type.Integer({ minimum: 1, maximum: 20 }),
+    /** post each completion's yield to the ERP as an order confirmation, held with the order */
+    confirmToErp: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
 )

@@ -1,4 +1,6 @@
-import { defineWorkflow, type WaitResult } from '../engine/workflow.ts'
+import { PermanentError } from '../engine/errors.ts'
+import { defineWorkflow, type WaitResult, type WorkflowContext } from '../engine/workflow.ts'
+import { add, type Quantity } from '../model/quantity.ts'
 import {
   type CharacteristicResult,
   evaluateCharacteristic,
@@ -41,6 +43,12 @@ export interface InProcessSettings {
   readonly dispositionDeadline: string
   /** overdue-disposition escalations before the run waits on without a deadline */
   readonly maxEscalations: number
+  /**
+   * Post the completion's yield to the ERP as a production order confirmation (`confirm-production`)
+   * once the check passed, or after the hold it caused was released. Completions of an order on
+   * hold wait in the held run's inbox, so their confirmations are posted only after the release.
+   */
+  readonly confirmToErp?: boolean
 }
 
 export const DEFAULT_IN_PROCESS_SETTINGS: InProcessSettings = {
@@ -61,7 +69,7 @@ interface Completion {
   operation: { productionOrder: string; number: string; workCenter?: string }
   plant: string
   measurements: Array<{ characteristic: string; value: string; unit: string }>
-  produced: Array<{ lot: string }>
+  produced: Array<{ lot: string; quantity?: Quantity }>
 }
 
 interface Finding {
@@ -120,7 +128,14 @@ export function inProcessQualityCheck(
         }
         return out
       })
-      if (findings.length === 0) return { order, verdict: 'conforming' }
+      if (findings.length === 0) {
+        const confirmation = await confirmProduction(ctx, c)
+        return {
+          order,
+          verdict: 'conforming',
+          ...(confirmation ? { confirmation: confirmation.document } : {}),
+        }
+      }
 
       const lot = c.produced[0]?.lot
       const summary = findings
@@ -191,13 +206,40 @@ export function inProcessQualityCheck(
       await ctx.step('disposition-executed', () =>
         ctx.ports.qms.setNonconformanceStatus({ id: nc.record.id, status: 'disposition_executed' }),
       )
+      const confirmation = await confirmProduction(ctx, c)
       return {
         order,
         verdict: 'dispositioned',
+        ...(confirmation ? { confirmation: confirmation.document } : {}),
         nonconformance: nc.record.id,
         disposition: lines.map((l) => l.code),
         findings,
       }
     },
   })
+}
+
+/** The completion's yield confirmed in the ERP (when the plant asks for it and the MES reported one). */
+async function confirmProduction(ctx: WorkflowContext<InProcessPorts, InProcessSettings>, c: Completion) {
+  if (!ctx.config.confirmToErp) return null
+  const quantities = c.produced.map((p) => p.quantity).filter((q): q is Quantity => q !== undefined)
+  if (quantities.length === 0) return null
+  const yieldQuantity = quantities
+    .slice(1)
+    .reduce((a, q, i) => add(a, q, `produced/${i + 1}/quantity`), quantities[0]!)
+  const erp = ctx.ports.erp
+  if (!erp.confirmOperation)
+    throw new PermanentError(
+      'QLK_VALIDATION',
+      `the ERP of plant ${c.plant} cannot take production confirmations`,
+    )
+  return ctx.step('confirm-production', ({ idempotencyKey }) =>
+    erp.confirmOperation!({
+      idempotencyKey,
+      plant: c.plant,
+      order: c.operation.productionOrder,
+      operation: c.operation.number,
+      yieldQuantity,
+    }),
+  )
 }

@@ -97,6 +97,15 @@ export function erpByPlant(byPlant: Readonly<Record<string, ErpPort>>): PlantRou
       r.pick(plant, 'setProductionOrderHold').setProductionOrderHold(input),
     setDeliveryBlock: async ({ plant, ...input }) =>
       r.pick(plant, 'setDeliveryBlock').setDeliveryBlock(input),
+    confirmOperation: async (input) => {
+      const port = r.pick(input.plant, 'confirmOperation')
+      if (!port.confirmOperation)
+        throw new PermanentError(
+          'QLK_VALIDATION',
+          `the ERP of plant ${input.plant ?? '(any)'} cannot take production confirmations`,
+        )
+      return port.confirmOperation(input)
+    },
     setSupplierPurchasingBlock: async (input) => {
       const port = r.pick(input.plant, 'setSupplierPurchasingBlock')
       if (!port.setSupplierPurchasingBlock)

@@ -122,6 +122,17 @@ export interface HoldInput {
   readonly traceparent?: string
 }
 
+export interface ConfirmOperationInput {
+  readonly idempotencyKey: string
+  /** the plant of the order: routes the call when plants run different ERPs */
+  readonly plant?: string
+  readonly order: string
+  readonly operation: string
+  /** the good quantity the MES reported produced by the operation */
+  readonly yieldQuantity: Quantity
+  readonly traceparent?: string
+}
+
 export interface SupplierBlockInput {
   readonly idempotencyKey: string
   /** the plant whose policy asks for it: routes the call when plants run different ERPs */
@@ -170,4 +181,12 @@ export interface ErpPort {
    * already was so. Optional: an ERP without it makes the supplier-quality workflow dead-letter.
    */
   setSupplierPurchasingBlock?(input: SupplierBlockInput): Promise<StateChangeResult>
+  /**
+   * Confirms an operation's yield on the production order (SAP: API_PROD_ORDER_CONFIRMATION_2_SRV
+   * ProdnOrdConf2). Not deduplicated by the ERP: the connector writes the key's reference into
+   * the confirmation text and reads it back before posting. Optional.
+   */
+  confirmOperation?(
+    input: ConfirmOperationInput,
+  ): Promise<{ readonly document: string; readonly alreadyDone: boolean }>
 }

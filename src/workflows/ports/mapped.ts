@@ -71,8 +71,10 @@ export function mappedErpPort(
   const change = port.changeUsageDecision?.bind(port)
   const remainder = port.readInspectionLotRemainder?.bind(port)
   const supplierBlock = port.setSupplierPurchasingBlock?.bind(port)
+  const confirm = port.confirmOperation?.bind(port)
   return {
     ...mapped,
+    ...(confirm ? { confirmOperation: confirm } : {}),
     ...(supplierBlock
       ? {
           setSupplierPurchasingBlock: async (input) =>

@@ -38,4 +38,5 @@ export const SERVICES = {
   orders: '/sap/opu/odata/sap/API_PRODUCTION_ORDER_2_SRV',
   deliveries: '/sap/opu/odata/sap/API_OUTBOUND_DELIVERY_SRV;v=0002',
   suppliers: '/sap/opu/odata/sap/API_BUSINESS_PARTNER',
+  confirmations: '/sap/opu/odata/sap/API_PROD_ORDER_CONFIRMATION_2_SRV',
 } as const

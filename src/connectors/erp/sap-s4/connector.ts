@@ -8,6 +8,7 @@ import type { SyntheticErpPort } from '../../../workflows/ports/synthetic.ts'
 import { type ConnectorContext, defineConnector } from '../../sdk/define-connector.ts'
 import { connectorSecret } from '../../sdk/secrets.ts'
 import { SapS4Config, SERVICES } from './config.ts'
+import { confirmOperation } from './confirmations.ts'
 import { type FeedItem, readGoodsReceiptFeed } from './gr-feed.ts'
 import { key, setState } from './holds.ts'
 import { ODataClient } from './odata.ts'
@@ -44,6 +45,7 @@ export const sapS4Connector = defineConnector({
     'setProductionOrderHold',
     'setDeliveryBlock',
     'setSupplierPurchasingBlock',
+    'confirmOperation',
     'postGoodsReceipt',
     'returnGoodsReceipt',
   ],
@@ -82,6 +84,7 @@ export const sapS4Connector = defineConnector({
           traceparent: input.traceparent,
         })
       },
+      confirmOperation: (input) => confirmOperation(odata, config.quantityScale, input),
       setSupplierPurchasingBlock: (input) =>
         setState(odata, {
           service: SERVICES.suppliers,
