@@ -8,7 +8,7 @@ import certificateManager from 'node-opcua-certificate-manager'
 import opcua from 'node-opcua-client'
 import server from 'node-opcua-server'
 
-const { DataType, StatusCodes, Variant } = opcua
+const { DataType, MessageSecurityMode, SecurityPolicy, StatusCodes, Variant } = opcua
 const { OPCUACertificateManager } = certificateManager
 const { OPCUAServer } = server
 
@@ -36,7 +36,14 @@ export interface OpcUaPeer {
   close(): Promise<void>
 }
 
-export async function startOpcUaPeer(opts: { port: number; pkiDir: string }): Promise<OpcUaPeer> {
+export interface OpcUaPeerOptions {
+  readonly port: number
+  readonly pkiDir: string
+  /** only SignAndEncrypt with Basic256Sha256, no anonymous session: these users (name → password) */
+  readonly secureUsers?: Readonly<Record<string, string>>
+}
+
+export async function startOpcUaPeer(opts: OpcUaPeerOptions): Promise<OpcUaPeer> {
   const current = new Map<PeerNode, { value: number | string | boolean; at: Date; bad: boolean }>()
   let srv: OpcServer
   const variables = new Map<PeerNode, UAVariable>()
@@ -62,6 +69,16 @@ export async function startOpcUaPeer(opts: { port: number; pkiDir: string }): Pr
         rootFolder: path.join(opts.pkiDir, 'server-users'),
         automaticallyAcceptUnknownCertificate: true,
       }),
+      ...(opts.secureUsers
+        ? {
+            securityModes: [MessageSecurityMode.SignAndEncrypt],
+            securityPolicies: [SecurityPolicy.Basic256Sha256],
+            allowAnonymous: false,
+            userManager: {
+              isValidUser: (user: string, password: string) => opts.secureUsers?.[user] === password,
+            },
+          }
+        : {}),
     })
     await srv.initialize()
     const space = srv.engine.addressSpace!
