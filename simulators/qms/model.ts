@@ -81,9 +81,16 @@ export interface Capa {
   /** a supplier corrective action names the supplier (its quality status follows the CAPA) */
   readonly supplier?: string
   status: 'OPEN' | 'COMPLETED'
+  /** 8D discipline the team is working (D0 plan … D8 recognise the team; quality-domain.md §5) */
+  eightDStep: EightDStep
+  /** found in D4 (root cause and escape point) */
+  rootCause?: string
   readonly createdAt: string
   updatedAt: string
 }
+
+export const EIGHT_D = ['D0', 'D1', 'D2', 'D3', 'D4', 'D5', 'D6', 'D7', 'D8'] as const
+export type EightDStep = (typeof EIGHT_D)[number]
 
 export class QmsModel {
   readonly lots = new Map<string, QmsInspectionLot>()

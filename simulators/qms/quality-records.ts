@@ -2,7 +2,15 @@
 import type { Router } from '../shared/http.ts'
 import { obj, qmsError, text } from './errors.ts'
 import type { Emit } from './inspections.ts'
-import { type Capa, NC_STATUSES, type NcStatus, type Nonconformance, type QmsModel } from './model.ts'
+import {
+  type Capa,
+  EIGHT_D,
+  type EightDStep,
+  NC_STATUSES,
+  type NcStatus,
+  type Nonconformance,
+  type QmsModel,
+} from './model.ts'
 
 const NC_NEXT: Record<NcStatus, readonly NcStatus[]> = {
   OPEN: ['CONTAINED', 'UNDER_REVIEW', 'CANCELLED'],
@@ -133,6 +141,7 @@ export function registerQualityRecordRoutes(router: Router, model: QmsModel, emi
       title: text(b, 'title', true),
       ...(supplier ? { supplier } : {}),
       status: 'OPEN',
+      eightDStep: 'D0',
       createdAt: now,
       updatedAt: now,
     }
@@ -147,14 +156,31 @@ export function registerQualityRecordRoutes(router: Router, model: QmsModel, emi
   router.on('GET', /^\/api\/v1\/capas\/([^/]+)$/, (req) => ({ status: 200, body: capaOf(req.params[0]!) }))
   router.on('PATCH', /^\/api\/v1\/capas\/([^/]+)$/, (req) => {
     const capa = capaOf(req.params[0]!)
-    const status = text(obj(req.json()), 'status', true)
+    const b = obj(req.json())
+    const status = text(b, 'status') || capa.status
     if (status !== 'OPEN' && status !== 'COMPLETED')
       throw qmsError(400, 'FIELD_INVALID', 'status must be OPEN or COMPLETED', 'status')
-    // an unchanged status is a no-op (no webhook), like the nonconformance PATCH
-    if (status === capa.status) return { status: 200, body: capa }
+    // The 8D step moves forward only; completing the CAPA ends it at D8, reopening starts at D0.
+    const fallback = status === 'COMPLETED' ? 'D8' : status !== capa.status ? 'D0' : capa.eightDStep
+    const step = (text(b, 'eightDStep') || fallback) as EightDStep
+    if (!EIGHT_D.includes(step))
+      throw qmsError(400, 'FIELD_INVALID', `eightDStep must be one of ${EIGHT_D.join(', ')}`, 'eightDStep')
+    if (EIGHT_D.indexOf(step) < EIGHT_D.indexOf(capa.eightDStep) && status === capa.status)
+      throw qmsError(409, 'ILLEGAL_TRANSITION', `${capa.eightDStep} → ${step} goes back`, 'eightDStep')
+    const rootCause = text(b, 'rootCause')
+    const changes = [
+      ...(status !== capa.status ? ['status'] : []),
+      ...(step !== capa.eightDStep ? ['eightDStep'] : []),
+      ...(rootCause && rootCause !== capa.rootCause ? ['rootCause'] : []),
+    ]
+    // an unchanged CAPA is a no-op (no webhook), like the nonconformance PATCH
+    if (!changes.length) return { status: 200, body: capa }
     capa.status = status
+    capa.eightDStep = step
+    if (rootCause) capa.rootCause = rootCause
     capa.updatedAt = model.now()
-    emit('capa.updated', capa)
+    // the webhook names what changed, so a receiver tells a step change from a reopening
+    emit('capa.updated', { ...capa, changes })
     return { status: 200, body: capa }
   })
 }

@@ -6,6 +6,7 @@ import { startLims, startMes } from '../index.ts'
 import type { LimsSim } from '../lims/server.ts'
 import type { MesSim } from '../mes/server.ts'
 import type { QmsSim } from '../qms/server.ts'
+import { supplierCapas } from './supplier-capas.ts'
 
 /** Production orders the demo ERP is seeded with; the MES completes operations on them. */
 export const DEMO_ORDERS = Array.from({ length: 40 }, (_, i) => `PO-${1001 + i}`)
@@ -69,6 +70,8 @@ export async function startPlantDay(o: PlantDayOptions): Promise<PlantDay> {
     erpOutages: 0,
     shipments: 0,
     orders: 0,
+    capasOpened: 0,
+    capasClosed: 0,
     refused: 0,
     failed: 0,
   }
@@ -94,6 +97,7 @@ export async function startPlantDay(o: PlantDayOptions): Promise<PlantDay> {
   const finished: string[] = []
   const lateUntil = new Map<string, number>()
   let tick = 0
+  const capas = o.qms ? supplierCapas(o.qms) : undefined
 
   async function post(
     type: string,
@@ -447,6 +451,11 @@ export async function startPlantDay(o: PlantDayOptions): Promise<PlantDay> {
     if (tick % 12 === 0) await ship()
     if (tick % 5 === 0) await order()
     if (tick % 40 === 39) complain()
+    if (capas && tick % 60 === 7) {
+      await capas.open(`Hardness out of spec on ${rawLots.at(-1) ?? 'receipt'}`)
+      stats.capasOpened!++
+    }
+    if (capas && tick % 3 === 1) stats.capasClosed! += await capas.work()
   }
   const timer = setInterval(() => {
     if (stopped) return

@@ -54,7 +54,8 @@ const valuation = (d: Decision) => (d.decision === 'ACCEPT' ? 'accepted' : 'reje
  * → `qms.inspection_lot.cancelled.v1`; `nonconformance.dispositioned` (a disposition with its
  * quantity split) → `qms.nonconformance.dispositioned.v1`; `capa.created` → `qms.capa.opened.v1`,
  * `capa.updated` to COMPLETED → `qms.capa.closed.v1` (reopened → opened again; the supplier, if
- * any, through identity mapping). Other webhook types are stored raw and
+ * any, through identity mapping; the 8D step and root cause carried; a step change alone makes no
+ * event). Other webhook types are stored raw and
  * produce no event yet. The QMS's batch numbers go through the plant's identity mapping for this
  * source when one is configured (entity `lot`).
  */
@@ -182,26 +183,26 @@ export function qmsWebhookTranslator(source: string, ids?: IdMappingSettings): T
       }
       if (w.type === 'capa.created' || w.type === 'capa.updated') {
         const c = w.data as unknown as Capa
-        // created → opened; completed → closed; reopened (OPEN again) → opened again
+        // created → opened; completed → closed; reopened (OPEN again) → opened again. A change of
+        // the 8D step or root cause alone (the QMS names its changes) is no new state for the
+        // plant's systems: there is no canonical event for it, the raw webhook stays stored.
         const closed = c.status === 'COMPLETED'
         if (w.type === 'capa.created' && closed) return []
+        if (w.type === 'capa.updated' && c.changes && !c.changes.includes('status')) return []
         const supplier = c.supplier ? await map('supplier', c.supplier, '/data/supplier') : undefined
+        const time = c.updatedAt ?? c.createdAt ?? w.occurredAt
         const correctiveAction = {
           id: c.id,
           plant: raw.plant,
           kind: c.type === 'PREVENTIVE' ? 'preventive' : 'corrective',
           status: closed ? 'closed' : 'open',
-          eightDStep: closed ? 'D8' : 'D0',
+          eightDStep: c.eightDStep ?? (closed ? 'D8' : 'D0'),
           title: c.title,
           nonconformances: c.nonconformanceId ? [c.nonconformanceId] : [],
           ...(supplier ? { supplier } : {}),
-          audit: {
-            timestamp: c.updatedAt ?? c.createdAt ?? w.occurredAt,
-            sourceSystem: source,
-            approvalStatus: 'not_required',
-          },
+          ...(c.rootCause ? { rootCause: c.rootCause } : {}),
+          audit: { timestamp: time, sourceSystem: source, approvalStatus: 'not_required' },
         }
-        const time = c.updatedAt ?? c.createdAt ?? w.occurredAt
         return [
           closed
             ? event('qms.capa.closed.v1', c.id, time, { correctiveAction, effective: true })
@@ -219,6 +220,11 @@ interface Capa {
   readonly type?: string
   readonly title: string
   readonly status: 'OPEN' | 'COMPLETED'
+  /** D0..D8 (older QMS versions send none) */
+  readonly eightDStep?: 'D0' | 'D1' | 'D2' | 'D3' | 'D4' | 'D5' | 'D6' | 'D7' | 'D8'
+  readonly rootCause?: string
+  /** on capa.updated: which fields changed (status, eightDStep, rootCause) */
+  readonly changes?: readonly string[]
   readonly nonconformanceId?: string
   readonly supplier?: string
   readonly createdAt?: string
