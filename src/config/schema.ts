@@ -53,6 +53,8 @@ export const ServerConfig = Type.Object(
       Type.Object(
         {
           enabled: Type.Optional(Type.Boolean()),
+          /** false: per-process buckets even on PostgreSQL (cheaper; N processes allow N times the rate) */
+          shared: Type.Optional(Type.Boolean()),
           ratePerSecond: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 100_000 })),
           burst: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })),
           callers: Type.Optional(

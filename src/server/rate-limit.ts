@@ -13,6 +13,12 @@ import type { Principal } from './auth.ts'
 export interface ApiLimitSettings extends RateLimitSettings {
   /** a caller (API key id or token subject) with its own rate, e.g. a bulk importer */
   readonly callers?: Readonly<Record<string, RateLimitSettings>>
+  /**
+   * false: each process keeps its own buckets even on PostgreSQL (N processes allow N times the
+   * rate). Sharing costs a row-locked transaction per request: measured +2.1 ms per sequential
+   * request, and one key's parallel requests serialized on its row (docs/operations.md)
+   */
+  readonly shared?: boolean
 }
 
 /** Generous for people and integrations; a runaway script is held to it. */
@@ -23,12 +29,14 @@ const MAX_BUCKETS = 10_000
 
 export class ApiRateLimiter {
   private readonly buckets = new Map<string, TokenBucket>()
+  private readonly shared: SharedLimits | undefined
 
   constructor(
     private readonly settings: ApiLimitSettings,
-    private readonly shared?: SharedLimits,
+    shared?: SharedLimits,
     private readonly now: () => number = Date.now,
   ) {
+    this.shared = settings.shared === false ? undefined : shared
     for (const s of [settings, ...Object.values(settings.callers ?? {})])
       if (!(s.ratePerSecond > 0) || !(s.burst >= 1))
         throw new QualinkError(
@@ -84,10 +92,12 @@ export function apiLimitsFrom(l?: {
   readonly ratePerSecond?: number
   readonly burst?: number
   readonly callers?: Readonly<Record<string, RateLimitSettings>>
+  readonly shared?: boolean
 }): ApiLimitSettings {
   return {
     ratePerSecond: l?.ratePerSecond ?? DEFAULT_API_LIMITS.ratePerSecond,
     burst: l?.burst ?? DEFAULT_API_LIMITS.burst,
     callers: l?.callers,
+    shared: l?.shared,
   }
 }

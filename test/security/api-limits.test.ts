@@ -103,6 +103,24 @@ describe('rate limits shared through PostgreSQL', () => {
     expect(codes).toEqual([200, 200, 200, 429])
     expect((await get(two, KEY_B)).statusCode).toBe(200)
   })
+
+  it('shared: false keeps a bucket per process (each allows the burst)', async (ctx) => {
+    if (!AVAILABLE.postgres) ctx.skip()
+    const db = await database('postgres')
+    const local = { apiLimits: { ...apiLimits, shared: false } }
+    const one = await qualink(db, local)
+    const two = await qualink(db, local)
+    const codes = []
+    for (const q of [one, two, one, two, one, two, one, two]) codes.push((await get(q, KEY_A)).statusCode)
+    expect(codes).toEqual([200, 200, 200, 200, 200, 200, 429, 429])
+    expect(
+      await db.open().then(async (s) => {
+        const n = (await s.sql.all("SELECT COUNT(*) AS n FROM rate_limits WHERE target LIKE 'api:%'"))[0]!.n
+        await s.close()
+        return Number(n)
+      }),
+    ).toBe(0)
+  })
 })
 
 describe('bounded batch, body, page and replay sizes', () => {

@@ -200,7 +200,7 @@ describe('HTTPS to a pinned address', () => {
       { cwd: dir, stdio: 'pipe' },
     )
     const cert = readFileSync(path.join(dir, 'erp.crt'))
-    const seen: Array<{ sni: string | false; host: string | undefined }> = []
+    const seen: Array<{ sni: string | false | null; host: string | undefined }> = []
     const server = https.createServer({ key: readFileSync(path.join(dir, 'erp.key')), cert }, (req, res) => {
       seen.push({ sni: (req.socket as import('node:tls').TLSSocket).servername, host: req.headers.host })
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}')
