@@ -19,7 +19,7 @@ import { samplingPlan } from '../../src/rules/index.ts'
 import type { ErpPort } from '../../src/workflows/ports/erp.ts'
 import type { QmsPort } from '../../src/workflows/ports/qms.ts'
 import { createTempDatabase } from './machine.ts'
-import { SIGNING, type Sims, type SystemUnderTest } from './pipeline-harness.ts'
+import { commitsOf, SIGNING, type Sims, type SystemUnderTest } from './pipeline-harness.ts'
 import { benchPorts } from './pipeline-qualink.ts'
 
 const CONCURRENCY = 8
@@ -185,6 +185,7 @@ export async function startGraphileSut(adminUrl: string, sims: Sims): Promise<Sy
     decisionUrl: `${url}/decision`,
     completed: async () =>
       Number((await pool.query('SELECT count(*) AS n FROM bench_lots WHERE confirmed')).rows[0].n),
+    commits: () => commitsOf(pool),
     close: async () => {
       await app.close()
       await runner.stop()

@@ -30,6 +30,8 @@ export interface SystemUnderTest {
   readonly decisionUrl: string
   /** workflows whose posting confirmation finished (the system's own count) */
   completed(): Promise<number>
+  /** PostgreSQL transactions committed in the system's database so far (durable systems only) */
+  commits?(): Promise<number>
   close(): Promise<void>
 }
 
@@ -77,6 +79,8 @@ export interface FeedResult {
   /** requests the simulators served during the timed part, per workflow (the same calls?) */
   readonly erpRequestsPerWorkflow: number
   readonly qmsRequestsPerWorkflow: number
+  /** PostgreSQL commits in the system's database during the timed part, per workflow */
+  readonly commitsPerWorkflow?: number
   readonly offeredPerSecond?: number
 }
 
@@ -149,6 +153,16 @@ export async function startSims(n: number, runId: string): Promise<Sims & { rece
   }
 }
 
+/** The commit counter of `client`'s database (pg_stat_database.xact_commit, own probes included). */
+export async function commitsOf(client: {
+  query(sql: string): Promise<{ rows: Array<Record<string, unknown>> }>
+}) {
+  const r = await client.query(
+    'SELECT xact_commit AS n FROM pg_stat_database WHERE datname = current_database()',
+  )
+  return Number(r.rows[0]?.n)
+}
+
 /** Fetches an S/4 CSRF token (for the Node-RED flow, which has no OData client of its own). */
 export async function csrfToken(erpUrl: string): Promise<string> {
   return s4Client(erpUrl).token()
@@ -158,6 +172,8 @@ interface Tracking {
   readonly sentAt: Map<string, number>
   readonly decidedAt: Map<string, number>
   readonly failures: string[]
+  /** completion polls (each a transaction in the system's database, taken off its commit count) */
+  polls: number
 }
 
 /** QMS: decide every new inspection lot at once and send its decision webhook to the system. */
@@ -209,6 +225,7 @@ async function waitCompleted(
 ): Promise<number> {
   const end = Date.now() + timeoutMs
   for (;;) {
+    t.polls++
     const done = await sut.completed()
     if (done >= n) return Date.now()
     if (Date.now() > end) {
@@ -263,16 +280,21 @@ async function feed(
   timeoutMs: number,
   send: (t: Tracking) => Promise<number>,
 ): Promise<FeedResult & { failures: string[] }> {
-  const t: Tracking = { sentAt: new Map(), decidedAt: new Map(), failures: [] }
+  const t: Tracking = { sentAt: new Map(), decidedAt: new Map(), failures: [], polls: 0 }
   wireDecisions(sims, sut, t)
   const requests = () => [sims.erp.state.http.requests, sims.qms.state.http.requests] as const
   const [erp0, qms0] = requests()
+  const c0 = await sut.commits?.()
   const t0 = await send(t)
   const t1 = await waitCompleted(sut, sims.receipts.length, timeoutMs, t)
   const seconds = (t1 - t0) / 1000
+  t.polls++
   const completed = await sut.completed()
   const [erp1, qms1] = requests()
   const n = sims.receipts.length
+  // The statistics collector publishes a backend's counts when it goes idle, at most once a second.
+  const c1 =
+    c0 === undefined ? undefined : await new Promise((r) => setTimeout(r, 1_500)).then(() => sut.commits?.())
   return {
     workflows: n,
     seconds,
@@ -281,6 +303,7 @@ async function feed(
     ...erpOutcome(sims, t),
     erpRequestsPerWorkflow: (erp1 - erp0) / n,
     qmsRequestsPerWorkflow: (qms1 - qms0) / n,
+    ...(c0 !== undefined && c1 !== undefined ? { commitsPerWorkflow: (c1 - c0 - t.polls - 1) / n } : {}),
     failures: t.failures,
   }
 }

@@ -18,7 +18,7 @@ import { startQualink } from '../../src/server/qualink.ts'
 import { PostgresStore } from '../../src/store/postgres/store.ts'
 import { supplierReceiptInspection } from '../../src/workflows/supplier-receipt-inspection.ts'
 import { createTempDatabase } from './machine.ts'
-import { SIGNING, type Sims, type SystemUnderTest } from './pipeline-harness.ts'
+import { commitsOf, SIGNING, type Sims, type SystemUnderTest } from './pipeline-harness.ts'
 
 export const BENCH_EGRESS = { rateLimit: { ratePerSecond: 10_000, burst: 1_000 } }
 
@@ -70,7 +70,20 @@ export async function startQualinkSut(adminUrl: string, sims: Sims): Promise<Sys
       Number(
         (await probe.query(`SELECT count(*) AS n FROM workflow_runs WHERE status = 'completed'`)).rows[0].n,
       ),
+    commits: () => commitsOf(probe),
     close: async () => {
+      if (process.env.PROBE_DUMP) {
+        const j = await probe.query(
+          `SELECT r.run_key, j.position, j.name, j.completed_at_ms FROM run_journal j JOIN workflow_runs r ON r.id = j.run_id ORDER BY j.completed_at_ms`,
+        )
+        const ev = await probe.query(`SELECT type, subject, recorded_at_ms FROM events ORDER BY seq`)
+        const rows = [
+          ...j.rows.map((x) => [Number(x.completed_at_ms), `step ${x.run_key} ${x.position} ${x.name}`]),
+          ...ev.rows.map((x) => [Number(x.recorded_at_ms), `event ${x.type} ${x.subject}`]),
+        ].sort((a, b) => (a[0] as number) - (b[0] as number))
+        const t0 = rows[0]![0] as number
+        for (const [t, s] of rows) console.log(String((t as number) - t0).padStart(6), s)
+      }
       await probe.end().catch(() => {})
       await q.close()
       await store.close()
