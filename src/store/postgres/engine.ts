@@ -389,6 +389,16 @@ export class PostgresEngine implements EngineStore {
     })
   }
 
+  /**
+   * A run that ends takes its key's inbox lock before its status changes, as routing does before
+   * it reads whether the key is busy: otherwise, under READ COMMITTED, an event routed into the
+   * inbox while the run ends is missed by startNextFromInbox and waits forever (seen in the F8
+   * fault scenario on PostgreSQL: the key's last event stored, never run).
+   */
+  private async lockKeyInbox(c: Client, run: Row): Promise<void> {
+    await lockAll(c, [inboxLock(String(run.workflow), String(run.run_key))])
+  }
+
   /** The next inbox event of a key whose run just ended starts the key's next run, in order. */
   private async startNextFromInbox(c: Client, now: number, workflow: string, key: string): Promise<void> {
     const next = await c.query(
@@ -415,6 +425,7 @@ export class PostgresEngine implements EngineStore {
   ): Promise<void> {
     await this.tx(async (c, now) => {
       const run = await this.fenced(c, f)
+      await this.lockKeyInbox(c, run)
       await c.query(
         `UPDATE workflow_runs SET status = $1, result = $2, completed_at_ms = $3, updated_at_ms = $3, due_at_ms = NULL,
            lease_owner = NULL, lease_expires_at_ms = 0 WHERE id = $4`,
@@ -434,6 +445,7 @@ export class PostgresEngine implements EngineStore {
   ): Promise<void> {
     await this.tx(async (c, now) => {
       const run = await this.fenced(c, f)
+      await this.lockKeyInbox(c, run)
       await c.query(
         `UPDATE workflow_runs SET status = $1, last_error_code = $2, last_error = $3, due_at_ms = NULL, lease_owner = NULL,
            lease_expires_at_ms = 0, updated_at_ms = $4 WHERE id = $5`,
@@ -555,6 +567,7 @@ export class PostgresEngine implements EngineStore {
       const dl = await this.openDeadLetter(c, scope, id)
       if (!dl) return undefined
       // Discarding a blocked key's failure unblocks the key: its queued events run next.
+      await this.lockKeyInbox(c, dl)
       const r = await c.query(
         `UPDATE workflow_runs SET status = 'dead', updated_at_ms = $1 WHERE id = $2 AND status = 'failed'
           RETURNING workflow, run_key`,
