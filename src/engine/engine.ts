@@ -6,6 +6,7 @@ import { classify, Suspended } from './errors.ts'
 import { WorkflowRegistry } from './registry.ts'
 import { backoffDelay, DEFAULT_RETRY, type RetryPolicy } from './retry.ts'
 import { RunContext } from './run-context.ts'
+import { staleTrigger } from './stale-trigger.ts'
 import type { WorkflowDefinition } from './workflow.ts'
 
 export interface EngineMetrics {
@@ -177,6 +178,20 @@ export class Engine {
         run.triggerEventSeq === null ? undefined : await s.getEventBySeqInternal(run.triggerEventSeq)
       if (!loaded || !trigger) throw new Error(`run ${run.id} or its trigger event is missing`)
       span = this.attemptSpan(run, trigger)
+      const stale =
+        loaded.journal.length === 0 ? await staleTrigger(this.o.store.sql, run, trigger) : undefined
+      if (stale) {
+        await s.deadLetterRun(
+          fence,
+          'skip',
+          'QLK_STALE_SEQUENCE',
+          stale,
+          audit('workflow.dead_lettered', { errorCode: 'QLK_STALE_SEQUENCE', error: stale }),
+        )
+        this.o.metrics?.onOutcome(run.workflow, 'dead_letter')
+        span.set({ 'qualink.run.outcome': 'stale' })
+        return
+      }
       // A workflow without plant configuration needs no snapshot transaction (measured: one of
       // three commits per no-op run on PostgreSQL).
       const config =
