@@ -87,6 +87,10 @@ describe.each(DIALECTS)('business and connector metrics on %s', (dialect: Dialec
     expect(
       up.value('qualink_business_leg_duration_seconds_count', { ...P100, leg: 'receipt-to-qms-inspection' }),
     ).toBe(1)
+    // the lot is on hold in quality inspection from the step that created its inspection lot
+    const inspectionHold = { ...P100, hold: 'quality-inspection' }
+    expect(up.value('qualink_lots_on_hold_by_age', { ...inspectionHold, age: 'lt_1h' })).toBe(1)
+    expect(up.value('qualink_lots_on_hold_by_age', { ...inspectionHold, age: '1h_1d' })).toBe(0)
 
     // The ERP asks for a pause once (429, Retry-After 1 s) on the stock posting; the QMS
     // delivers its usage-decision webhook twice.
@@ -111,6 +115,7 @@ describe.each(DIALECTS)('business and connector metrics on %s', (dialect: Dialec
         }) >= 1,
     )
     const done = await scrape()
+    expect(done.value('qualink_lots_on_hold_by_age', inspectionHold)).toBe(0) // released
     expect(hub.erp.faults.counts.rateLimit).toBe(1)
     expect(
       done.value('qualink_connector_rate_limit_waits_total', { connector: 'erp', reason: 'retry-after' }),
@@ -197,6 +202,9 @@ describe.each(DIALECTS)('business and connector metrics on %s', (dialect: Dialec
       })
     expect((await post()).statusCode).toBe(202)
     await until(async () => (await runOf('PO-2'))?.status === 'waiting')
+    expect(
+      (await scrape()).value('qualink_lots_on_hold_by_age', { ...P100, hold: 'order-hold', age: 'lt_1h' }),
+    ).toBe(1)
     expect(hub.erp.state.productionOrders.find((o) => o.order === 'PO-2')).toMatchObject({ onHold: true })
     const hold = { ...P100, leg: 'completion-to-erp-hold' }
     const s = await scrape()
