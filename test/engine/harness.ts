@@ -71,6 +71,20 @@ export const injectEvent = (q: Qualink, body: object) =>
     payload: JSON.stringify(body),
   })
 
+/** An in-process API call with a bearer key (JSON body; CloudEvents for /v1/events). */
+export const bearerCall = (q: Qualink, key: string, method: 'GET' | 'POST', url: string, body?: object) =>
+  q.app.inject({
+    method,
+    url,
+    headers: {
+      authorization: `Bearer ${key}`,
+      ...(body
+        ? { 'content-type': url === '/v1/events' ? 'application/cloudevents+json' : 'application/json' }
+        : {}),
+    },
+    payload: body ? JSON.stringify(body) : undefined,
+  })
+
 export async function until(cond: () => Promise<boolean> | boolean, timeoutMs = 30_000): Promise<void> {
   const end = Date.now() + timeoutMs
   while (!(await cond())) {

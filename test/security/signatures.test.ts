@@ -4,7 +4,7 @@ import { hashApiKey } from '../../src/server/auth.ts'
 import { hashPassword, parseScrypt } from '../../src/signatures/password.ts'
 import { SIGNER_DECOY, type SignerConfig } from '../../src/signatures/service.ts'
 import { AVAILABLE, DIALECTS, type Dialect } from '../dialects.ts'
-import { ALL, type DemoHub, demoEvent, startDemoHub, until } from '../engine/harness.ts'
+import { ALL, bearerCall, type DemoHub, demoEvent, startDemoHub, until } from '../engine/harness.ts'
 
 const KEYS = {
   operator: 'k-operator-all-5d2a8c7e1b',
@@ -45,17 +45,7 @@ describe.each(DIALECTS)('electronic signatures and the two-person rule on %s', (
   })
 
   const call = (key: string, method: 'GET' | 'POST', url: string, body?: object) =>
-    hub!.q.app.inject({
-      method,
-      url,
-      headers: {
-        authorization: `Bearer ${key}`,
-        ...(body
-          ? { 'content-type': url === '/v1/events' ? 'application/cloudevents+json' : 'application/json' }
-          : {}),
-      },
-      payload: body ? JSON.stringify(body) : undefined,
-    })
+    bearerCall(hub!.q, key, method, url, body)
   const sign = (key: string, record: object, signer: string, password: string, meaning = 'approved') =>
     call(key, 'POST', '/v1/signatures', { record, meaning, signer, password })
   const openDeadLetters = async () =>

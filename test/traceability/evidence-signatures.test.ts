@@ -5,7 +5,7 @@ import { verifyBundle } from '../../src/audit/evidence-verify.ts'
 import { hashApiKey } from '../../src/server/auth.ts'
 import { hashPassword } from '../../src/signatures/password.ts'
 import { AVAILABLE, DIALECTS, type Dialect } from '../dialects.ts'
-import { ALL, type DemoHub, demoEvent, startDemoHub, until } from '../engine/harness.ts'
+import { ALL, bearerCall, type DemoHub, demoEvent, startDemoHub, until } from '../engine/harness.ts'
 
 const KEYS = { alice: 'k-approver-alice-6b1e0d9c3a', admin: 'k-admin-auditor-9a4c2e7f1b' } as const
 const PASSWORD = 'correct horse battery staple'
@@ -40,17 +40,7 @@ describe.each(DIALECTS)('evidence bundles with e-signatures on %s', (dialect: Di
   })
 
   const call = (key: string, method: 'GET' | 'POST', url: string, body?: object) =>
-    hub!.q.app.inject({
-      method,
-      url,
-      headers: {
-        authorization: `Bearer ${key}`,
-        ...(body
-          ? { 'content-type': url === '/v1/events' ? 'application/cloudevents+json' : 'application/json' }
-          : {}),
-      },
-      payload: body ? JSON.stringify(body) : undefined,
-    })
+    bearerCall(hub!.q, key, method, url, body)
 
   /** A finished run keyed by `key`, signed by Alice, every audit entry sealed: its bundle. */
   async function signedBundle(key: string): Promise<EvidenceBundle> {
@@ -60,7 +50,8 @@ describe.each(DIALECTS)('evidence bundles with e-signatures on %s', (dialect: Di
     ])
       expect((await call(KEYS.admin, 'POST', '/v1/events', e)).statusCode).toBe(202)
     await until(
-      async () => (await hub!.store.engine.listRuns(ALL, { key, status: 'completed', limit: 10 })).length === 1,
+      async () =>
+        (await hub!.store.engine.listRuns(ALL, { key, status: 'completed', limit: 10 })).length === 1,
     )
     const [run] = await hub!.store.engine.listRuns(ALL, { key, limit: 10 })
     const signed = await call(KEYS.alice, 'POST', '/v1/signatures', {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import path from 'node:path'
 import pino from 'pino'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { FileAnchorSink } from '../../src/audit/anchors.ts'
 import { buildEvidence, type EvidenceBundle } from '../../src/audit/evidence.ts'
 import { verifyBundle } from '../../src/audit/evidence-verify.ts'
@@ -9,60 +9,42 @@ import type { CloudEvent } from '../../src/contracts/envelope.ts'
 import { GenealogyProjector } from '../../src/projections/genealogy-projector.ts'
 import { recallCsv, recallScope, trace, walk } from '../../src/projections/trace.ts'
 import { type Qualink, startQualink } from '../../src/server/qualink.ts'
-import type { Store } from '../../src/store/types.ts'
-import {
-  AVAILABLE,
-  createTestDatabase,
-  DIALECTS,
-  type Dialect,
-  type TestDatabase,
-  untilTailCaughtUp,
-} from '../dialects.ts'
+import { DIALECTS, type Dialect, untilTailCaughtUp } from '../dialects.ts'
 import { append, until } from '../engine/harness.ts'
+import { useTestStore } from '../store-fixture.ts'
 import { cancelled, documentOf, ev, kg, operation, receipt, shipped, split } from './genealogy-events.ts'
 
 describe.each(DIALECTS)('genealogy and traceability on %s', (dialect: Dialect) => {
-  let db: TestDatabase
-  let store: Store
-
-  beforeEach(async (ctx) => {
-    if (!AVAILABLE[dialect]) ctx.skip()
-    db = await createTestDatabase(dialect)
-    store = await db.open()
-  })
-  afterEach(async () => {
-    await store?.close()
-    await db?.cleanup()
-  })
+  const t = useTestStore(dialect)
 
   /** R1,R2 → I1 (merge); I1 → F1,F2 (split by operation); F2 → I1 (rework loop); F1 → F1A (309 split); I1 → X1 in P200. */
   async function plantHistory() {
-    await append(store, receipt('R1', 'RAW', 100), receipt('R2', 'RAW', 50), receipt('F1', 'FG', 0))
-    await append(store, operation('P100', 'PO-1', ['R1', 'R2'], ['I1']))
-    await append(store, operation('P100', 'PO-2', ['I1'], ['F1', 'F2']))
-    await append(store, operation('P100', 'PO-3', ['F2'], ['I1']))
-    await append(store, receipt('F1', 'FG', 30))
-    await append(store, split('F1', 'F1A', 12))
-    await append(store, shipped('F1A', 'CUST-1', 10))
-    await append(store, operation('P200', 'PO-9', ['I1'], ['X1']))
-    await untilTailCaughtUp(store)
-    await new GenealogyProjector(store).catchUp(3) // small batches: the cursor moves many times
+    await append(t.store, receipt('R1', 'RAW', 100), receipt('R2', 'RAW', 50), receipt('F1', 'FG', 0))
+    await append(t.store, operation('P100', 'PO-1', ['R1', 'R2'], ['I1']))
+    await append(t.store, operation('P100', 'PO-2', ['I1'], ['F1', 'F2']))
+    await append(t.store, operation('P100', 'PO-3', ['F2'], ['I1']))
+    await append(t.store, receipt('F1', 'FG', 30))
+    await append(t.store, split('F1', 'F1A', 12))
+    await append(t.store, shipped('F1A', 'CUST-1', 10))
+    await append(t.store, operation('P200', 'PO-9', ['I1'], ['X1']))
+    await untilTailCaughtUp(t.store)
+    await new GenealogyProjector(t.store).catchUp(3) // small batches: the cursor moves many times
   }
 
   it('traces forward and backward through merges, splits and a rework loop, counting other plants', async () => {
     await plantHistory()
     const scope = { plants: ['P100'] }
-    const fwd = await trace(store, scope, 'R1', { direction: 'forward', depth: 10, limit: 100 })
+    const fwd = await trace(t.store, scope, 'R1', { direction: 'forward', depth: 10, limit: 100 })
     expect(fwd!.nodes.map((n) => `${n.lot}@${n.depth}`)).toEqual(['R1@0', 'I1@1', 'F1@2', 'F2@2', 'F1A@3'])
     expect(fwd!.outOfScope).toEqual({ lots: 1, plants: ['P200'] })
     expect(fwd!.total).toBe(6)
-    const back = await trace(store, scope, 'F1A', { direction: 'backward', depth: 10, limit: 100 })
+    const back = await trace(t.store, scope, 'F1A', { direction: 'backward', depth: 10, limit: 100 })
     expect(back!.nodes.map((n) => n.lot).sort()).toEqual(['F1', 'F1A', 'F2', 'I1', 'R1', 'R2'])
-    const shallow = await trace(store, scope, 'F1A', { direction: 'backward', depth: 1, limit: 100 })
+    const shallow = await trace(t.store, scope, 'F1A', { direction: 'backward', depth: 1, limit: 100 })
     expect(shallow!.nodes.map((n) => n.lot)).toEqual(['F1A', 'F1'])
-    const paged = await trace(store, scope, 'R1', { direction: 'forward', depth: 10, limit: 2 })
+    const paged = await trace(t.store, scope, 'R1', { direction: 'forward', depth: 10, limit: 2 })
     expect(paged!.nodes).toHaveLength(2)
-    const page2 = await trace(store, scope, 'R1', {
+    const page2 = await trace(t.store, scope, 'R1', {
       direction: 'forward',
       depth: 10,
       limit: 2,
@@ -70,13 +52,13 @@ describe.each(DIALECTS)('genealogy and traceability on %s', (dialect: Dialect) =
     })
     expect(page2!.nodes.map((n) => n.lot)).toEqual(['F1', 'F2'])
     expect(
-      await trace(store, { plants: ['P200'] }, 'R1', { direction: 'forward', depth: 10, limit: 10 }),
+      await trace(t.store, { plants: ['P200'] }, 'R1', { direction: 'forward', depth: 10, limit: 10 }),
     ).toBeUndefined()
   })
 
   it('sums the recall scope: shipped versus still in stock, with customers', async () => {
     await plantHistory()
-    const r = await recallScope(store, { plants: ['P100'] }, 'I1')
+    const r = await recallScope(t.store, { plants: ['P100'] }, 'I1')
     expect(r!.customers).toEqual(['CUST-1'])
     const fg = r!.totals.find((t) => t.material === 'FG')!
     expect(fg.shipped).toEqual(kg(10))
@@ -99,10 +81,10 @@ describe.each(DIALECTS)('genealogy and traceability on %s', (dialect: Dialect) =
     })
     const cut = split('R5', 'R5A', 5)
     const cutDoc = documentOf(cut)
-    await append(store, gr, release, cut)
-    await append(store, cancelled({ id: 'M-REL-5', year: 2026 }, 'R5'), cancelled(cutDoc, 'R5'))
+    await append(t.store, gr, release, cut)
+    await append(t.store, cancelled({ id: 'M-REL-5', year: 2026 }, 'R5'), cancelled(cutDoc, 'R5'))
     await append(
-      store,
+      t.store,
       ev('erp.goods_receipt.reversed.v1', 'P100', 'R5', {
         materialDocument: { id: randomUUID().slice(0, 10), year: 2026, item: '0001' },
         reversedDocument: grDoc,
@@ -111,9 +93,9 @@ describe.each(DIALECTS)('genealogy and traceability on %s', (dialect: Dialect) =
       }),
       shipped('R5', 'CUST-2', 1),
     )
-    await untilTailCaughtUp(store)
-    await new GenealogyProjector(store).catchUp(2)
-    const [r5, r5a] = await store.genealogy
+    await untilTailCaughtUp(t.store)
+    await new GenealogyProjector(t.store).catchUp(2)
+    const [r5, r5a] = await t.store.genealogy
       .lotsById(['R5', 'R5A'])
       .then((ls) => ['R5', 'R5A'].map((id) => ls.find((l) => l.lot === id)!))
     // R5: 40 received into unrestricted; 15 blocked and back (cancelled); 5 split off and back
@@ -133,9 +115,9 @@ describe.each(DIALECTS)('genealogy and traceability on %s', (dialect: Dialect) =
     const edges: Array<[number, number]> = []
     for (let i = 0; i < 300; i++) edges.push([Math.floor(rnd() * n), Math.floor(rnd() * n)])
     const batch: CloudEvent[] = edges.map(([a, b], i) => operation('P100', `PO-${i}`, [`L${a}`], [`L${b}`]))
-    for (let i = 0; i < batch.length; i += 50) await append(store, ...batch.slice(i, i + 50))
-    await untilTailCaughtUp(store)
-    await new GenealogyProjector(store).catchUp()
+    for (let i = 0; i < batch.length; i += 50) await append(t.store, ...batch.slice(i, i + 50))
+    await untilTailCaughtUp(t.store)
+    await new GenealogyProjector(t.store).catchUp()
     for (const start of [0, 7, 33]) {
       const expected = new Map<number, number>([[start, 0]])
       let frontier = [start]
@@ -149,25 +131,25 @@ describe.each(DIALECTS)('genealogy and traceability on %s', (dialect: Dialect) =
             }
         frontier = next
       }
-      const { depthOf } = await walk(store, `L${start}`, 'forward', 4)
+      const { depthOf } = await walk(t.store, `L${start}`, 'forward', 4)
       expect(new Map([...depthOf].map(([k, v]) => [Number(k.slice(1)), v]))).toEqual(expected)
     }
   })
 
   it('exports an evidence bundle that verifies offline and fails when one byte changes', async () => {
     const q: Qualink = await startQualink({
-      store,
+      store: t.store,
       port: 0,
       logger: pino({ level: 'silent' }),
-      anchorFile: path.join(db.dir, 'anchors.jsonl'),
+      anchorFile: path.join(t.db.dir, 'anchors.jsonl'),
       runEngine: false,
     })
     try {
-      await append(store, receipt('R7', 'RAW', 5), operation('P100', 'PO-7', ['R7'], ['F7']))
-      await untilTailCaughtUp(store)
+      await append(t.store, receipt('R7', 'RAW', 5), operation('P100', 'PO-7', ['R7'], ['F7']))
+      await untilTailCaughtUp(t.store)
       await until(async () => {
         await q.sealer.sealOnce()
-        return (await store.countUnsealedAudit()) === 0
+        return (await t.store.countUnsealedAudit()) === 0
       })
       const res = await q.app.inject({ method: 'GET', url: '/v1/lots/R7/evidence' })
       expect(res.statusCode).toBe(200)
@@ -196,8 +178,8 @@ describe.each(DIALECTS)('genealogy and traceability on %s', (dialect: Dialect) =
         expect(verifyBundle(JSON.parse(text.replace(from, to))).ok, `after changing ${from}`).toBe(false)
       }
       const direct = await buildEvidence(
-        store,
-        new FileAnchorSink(path.join(db.dir, 'anchors.jsonl')),
+        t.store,
+        new FileAnchorSink(path.join(t.db.dir, 'anchors.jsonl')),
         { plants: ['P200'] },
         'R7',
       )

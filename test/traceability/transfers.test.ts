@@ -1,51 +1,33 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { GenealogyProjector } from '../../src/projections/genealogy-projector.ts'
 import { recallScope, trace } from '../../src/projections/trace.ts'
-import type { Store } from '../../src/store/types.ts'
-import {
-  AVAILABLE,
-  createTestDatabase,
-  DIALECTS,
-  type Dialect,
-  type TestDatabase,
-  untilTailCaughtUp,
-} from '../dialects.ts'
+import { DIALECTS, type Dialect, untilTailCaughtUp } from '../dialects.ts'
 import { append } from '../engine/harness.ts'
+import { useTestStore } from '../store-fixture.ts'
 import { cancelled, documentOf, kg, operation, receipt, shipped, transfer } from './genealogy-events.ts'
 
 const ALL = { allPlants: true, reason: 'test' } as const
 
 describe.each(DIALECTS)('plant-to-plant transfers in genealogy on %s', (dialect: Dialect) => {
-  let db: TestDatabase
-  let store: Store
-
-  beforeEach(async (ctx) => {
-    if (!AVAILABLE[dialect]) ctx.skip()
-    db = await createTestDatabase(dialect)
-    store = await db.open()
-  })
-  afterEach(async () => {
-    await store?.close()
-    await db?.cleanup()
-  })
+  const t = useTestStore(dialect)
 
   const project = async () => {
-    await untilTailCaughtUp(store)
-    await new GenealogyProjector(store).catchUp(2) // a transfer and its target in separate batches
+    await untilTailCaughtUp(t.store)
+    await new GenealogyProjector(t.store).catchUp(2) // a transfer and its target in separate batches
   }
-  const stockOf = async (lot: string) => (await store.genealogy.lotsById([lot]))[0]!.stock
+  const stockOf = async (lot: string) => (await t.store.genealogy.lotsById([lot]))[0]!.stock
 
   /**
    * R1 (P100) → B1 (P100); B1: 10 kg to P200 (301), 5 kg to P300 (303, in transfer); P200
    * consumes B1 into C1 and ships 3 kg of C1 to CUST-9.
    */
   async function twoPlantHistory() {
-    await append(store, receipt('R1', 'RAW', 100), operation('P100', 'PO-1', ['R1'], ['B1']))
-    await append(store, receipt('B1', 'FG', 30))
+    await append(t.store, receipt('R1', 'RAW', 100), operation('P100', 'PO-1', ['R1'], ['B1']))
+    await append(t.store, receipt('B1', 'FG', 30))
     const oneStep = transfer('B1', 'P100', 'P200', 10)
-    await append(store, oneStep, transfer('B1', 'P100', 'P300', 5, '303'))
-    await append(store, operation('P200', 'PO-9', ['B1'], ['C1']), receipt('C1', 'FG', 4, 'P200'))
-    await append(store, shipped('C1', 'CUST-9', 3, 'P200'))
+    await append(t.store, oneStep, transfer('B1', 'P100', 'P300', 5, '303'))
+    await append(t.store, operation('P200', 'PO-9', ['B1'], ['C1']), receipt('C1', 'FG', 4, 'P200'))
+    await append(t.store, shipped('C1', 'CUST-9', 3, 'P200'))
     await project()
     return { oneStep }
   }
@@ -53,12 +35,12 @@ describe.each(DIALECTS)('plant-to-plant transfers in genealogy on %s', (dialect:
   it('links a batch to the same batch in the receiving plant, with its own stock', async () => {
     await twoPlantHistory()
     expect(await stockOf('B1')).toMatchObject({ unrestricted: kg(15) })
-    const [b200, b300] = await store.genealogy
+    const [b200, b300] = await t.store.genealogy
       .lotsById(['B1@P200', 'B1@P300'])
       .then((ls) => ['B1@P200', 'B1@P300'].map((id) => ls.find((l) => l.lot === id)))
     expect(b200).toMatchObject({ plant: 'P200', material: 'FG', stock: { unrestricted: kg(10) } })
     expect(b300).toMatchObject({ plant: 'P300', stock: { inTransfer: kg(5) } })
-    const fwd = await trace(store, ALL, 'R1', { direction: 'forward', depth: 10, limit: 100 })
+    const fwd = await trace(t.store, ALL, 'R1', { direction: 'forward', depth: 10, limit: 100 })
     expect(fwd!.nodes.map((n) => `${n.lot}@${n.depth}`)).toEqual([
       'R1@0',
       'B1@1',
@@ -71,7 +53,7 @@ describe.each(DIALECTS)('plant-to-plant transfers in genealogy on %s', (dialect:
       'B1>B1@P300',
     ])
     // the receiving plant's consumption of the batch hangs under its own lot there
-    const back = await trace(store, { plants: ['P200'] }, 'C1', {
+    const back = await trace(t.store, { plants: ['P200'] }, 'C1', {
       direction: 'backward',
       depth: 10,
       limit: 100,
@@ -82,7 +64,7 @@ describe.each(DIALECTS)('plant-to-plant transfers in genealogy on %s', (dialect:
 
   it('counts the other plants’ part of a trace and a recall for a caller scoped to one plant', async () => {
     await twoPlantHistory()
-    const fwd = await trace(store, { plants: ['P100'] }, 'R1', {
+    const fwd = await trace(t.store, { plants: ['P100'] }, 'R1', {
       direction: 'forward',
       depth: 10,
       limit: 100,
@@ -92,12 +74,12 @@ describe.each(DIALECTS)('plant-to-plant transfers in genealogy on %s', (dialect:
     expect(fwd!.outOfScope).toEqual({ lots: 3, plants: ['P200', 'P300'] })
     expect(fwd!.total).toBe(5)
 
-    const scoped = await recallScope(store, { plants: ['P100'] }, 'B1')
+    const scoped = await recallScope(t.store, { plants: ['P100'] }, 'B1')
     expect(scoped!.lots.map((l) => l.lot)).toEqual(['B1'])
     expect(scoped!.outOfScope).toEqual({ lots: 3, shipments: 1, plants: ['P200', 'P300'] })
     expect(scoped!.customers).toEqual([])
 
-    const all = await recallScope(store, ALL, 'B1')
+    const all = await recallScope(t.store, ALL, 'B1')
     expect(all!.customers).toEqual(['CUST-9'])
     const fg = all!.totals.find((t) => t.material === 'FG')!
     // B1 15 + B1@P200 10 + B1@P300 5 in transfer + C1 4 received − 3 shipped = 31 in stock
@@ -106,15 +88,15 @@ describe.each(DIALECTS)('plant-to-plant transfers in genealogy on %s', (dialect:
 
   it('undoes a cancelled transfer in both plants, and walks a transfer back as a loop', async () => {
     const { oneStep } = await twoPlantHistory()
-    await append(store, transfer('B1', 'P200', 'P100', 2))
+    await append(t.store, transfer('B1', 'P200', 'P100', 2))
     await project()
     expect(await stockOf('B1')).toMatchObject({ unrestricted: kg(17) })
     expect(await stockOf('B1@P200')).toMatchObject({ unrestricted: kg(8) })
-    const loop = await trace(store, ALL, 'B1', { direction: 'forward', depth: 10, limit: 100 })
+    const loop = await trace(t.store, ALL, 'B1', { direction: 'forward', depth: 10, limit: 100 })
     expect(loop!.nodes.map((n) => n.lot)).toEqual(['B1', 'B1@P200', 'B1@P300', 'C1'])
     expect(loop!.edges.map((e) => `${e.fromLot}>${e.toLot}`)).toContain('B1@P200>B1')
 
-    await append(store, cancelled(documentOf(oneStep), 'B1'))
+    await append(t.store, cancelled(documentOf(oneStep), 'B1'))
     await project()
     expect(await stockOf('B1')).toMatchObject({ unrestricted: kg(27) })
     expect(await stockOf('B1@P200')).toMatchObject({ unrestricted: kg(-2) })
