@@ -12,6 +12,7 @@ import pino from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildRuntime } from '../../src/config/build-runtime.ts'
 import { loadConfig } from '../../src/config/load.ts'
+import { startOpcUaSource } from '../../src/connectors/mes/opcua/source.ts'
 import { defineWorkflow } from '../../src/engine/workflow.ts'
 import type { ConnectorMetrics } from '../../src/observability/connector-metrics.ts'
 import { type Qualink, startQualink } from '../../src/server/qualink.ts'
@@ -239,6 +240,38 @@ describe.each(DIALECTS.filter((d) => AVAILABLE[d]))(
     }, 120_000)
   },
 )
+
+describe('OPC UA source with its server down', () => {
+  it('fails its start within the deadline, so the singleton retries it at the next heartbeat', async () => {
+    const pki = mkdtempSync(path.join(os.tmpdir(), 'qlk-opcua-down-'))
+    const links: string[] = []
+    try {
+      const endpoint = `opc.tcp://127.0.0.1:${await freePort()}`
+      await expect(
+        startOpcUaSource(
+          {
+            name: 'down-opc',
+            plant: 'P100',
+            endpoint,
+            securityMode: 'None',
+            securityPolicy: 'None',
+            pkiDir: pki,
+            samplingIntervalMs: 100,
+            publishingIntervalMs: 100,
+            measurements: [],
+            startTimeoutMs: 1500,
+            reconnect: { initialDelayMs: 100, maxDelayMs: 200 },
+          },
+          async () => undefined,
+          { metrics: { value: () => {}, link: (e) => links.push(e.state) } },
+        ),
+      ).rejects.toThrow(`OPC UA endpoint ${endpoint}: not ready within 1500 ms`)
+      expect(links.at(-1)).toBe('down')
+    } finally {
+      rmSync(pki, { recursive: true, force: true })
+    }
+  }, 30_000)
+})
 
 describe('OPC UA configuration', () => {
   const tmp = new TempDir()

@@ -69,6 +69,8 @@ export interface OpcUaSourceConfig {
     readonly equipment: string
     readonly context: OpcUaContextNodes
   }
+  /** how long connecting, opening the session and starting the subscription may take (default 8 s) */
+  readonly startTimeoutMs?: number
   /** reconnection backoff (node-opcua's connectionStrategy): first delay and cap */
   readonly reconnect?: { readonly initialDelayMs: number; readonly maxDelayMs: number }
 }
@@ -86,6 +88,24 @@ export function opcUaDeliveryId(endpoint: string, nodeId: string, key: string): 
     .update('\n')
     .update(key)
     .digest('hex')
+}
+
+/**
+ * How long a start may take. The singleton awaits it while holding its lease (15 s, renewed every
+ * 5 s by default): a server that is down fails the start and is tried again at the next heartbeat,
+ * instead of node-opcua retrying the first connection forever under a lease nobody renews.
+ */
+const START_TIMEOUT_MS = 8000
+
+function withDeadline<T>(ms: number, what: string, p: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  p.catch(() => undefined) // a late failure after the deadline is the one already reported
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what}: not ready within ${ms} ms`)), ms)
+    }),
+  ]).finally(() => clearTimeout(timer))
 }
 
 const timeOf = (dv: DataValue) => (dv.sourceTimestamp ?? dv.serverTimestamp ?? new Date()).getTime()
@@ -159,18 +179,24 @@ export async function startOpcUaSource(
     })
   }
 
-  await client.connect(cfg.endpoint)
-  let session: ClientSession
-  try {
-    session = await client.createSession(
-      cfg.username
-        ? { type: UserTokenType.UserName, userName: cfg.username, password: cfg.password ?? '' }
-        : { type: UserTokenType.Anonymous },
-    )
-  } catch (e) {
-    await client.disconnect()
+  const startTimeoutMs = cfg.startTimeoutMs ?? START_TIMEOUT_MS
+  const giveUp = async (e: unknown): Promise<never> => {
+    await client.disconnect().catch(() => undefined)
+    link('down')
     throw e
   }
+  const session: ClientSession = await withDeadline(
+    startTimeoutMs,
+    `OPC UA endpoint ${cfg.endpoint}`,
+    (async () => {
+      await client.connect(cfg.endpoint)
+      return client.createSession(
+        cfg.username
+          ? { type: UserTokenType.UserName, userName: cfg.username, password: cfg.password ?? '' }
+          : { type: UserTokenType.Anonymous },
+      )
+    })(),
+  ).catch(giveUp)
   link('connected')
 
   const readContext = async (nodes: OpcUaContextNodes) => {
@@ -331,10 +357,14 @@ export async function startOpcUaSource(
       )
     })
   }
-  await new Promise<void>((resolve, reject) => {
-    subscription.once('started', () => resolve())
-    subscription.once('internal_error', reject)
-  })
+  await withDeadline(
+    startTimeoutMs,
+    `OPC UA subscription on ${cfg.endpoint}`,
+    new Promise<void>((resolve, reject) => {
+      subscription.once('started', () => resolve())
+      subscription.once('internal_error', reject)
+    }),
+  ).catch(giveUp)
 
   return {
     async close() {
