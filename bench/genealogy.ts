@@ -11,8 +11,10 @@
  * 3. Reconciliation against the S/4 simulator: lots per second (bench/lib/reconciliation-bench.ts).
  *
  * Run: npx tsx bench/genealogy.ts [--dialect sqlite|postgres|both] [--quick] [--samples N]
- *      [--recon-lots N] (or npm run bench -- genealogy …). Not a test: no assertion, exit 0;
- *      PASS/FAIL is against issue 7's targets. Only a full run writes bench/README.md.
+ *      [--recon-lots N] [--bulk-indexes] (or npm run bench -- genealogy …). Not a test: no
+ *      assertion, exit 0; PASS/FAIL is against issue 7's targets. Only a full run writes
+ *      bench/README.md. `--bulk-indexes` measures only the bulk first pages, alternating the edge
+ *      index sets (INDEX_SETS), and prints p50/p95 per set.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
@@ -65,6 +67,8 @@ interface Options {
   readonly quick: boolean
   readonly samples: number
   readonly reconLots: number
+  /** only the bulk first page, with the edge index set swapped between rounds (no README) */
+  readonly bulkIndexes: boolean
 }
 
 function parseArgs(argv: readonly string[]): Options {
@@ -72,15 +76,17 @@ function parseArgs(argv: readonly string[]): Options {
   let quick = false
   let samples = 0
   let reconLots = 0
+  let bulkIndexes = false
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!
     if (a === '--quick') quick = true
+    else if (a === '--bulk-indexes') bulkIndexes = true
     else if (a === '--dialect') dialect = argv[++i] ?? ''
     else if (a === '--samples') samples = Number(argv[++i])
     else if (a === '--recon-lots') reconLots = Number(argv[++i])
     else
       throw new Error(
-        `unknown argument ${a}; usage: genealogy.ts [--dialect sqlite|postgres|both] [--quick] [--samples N] [--recon-lots N]`,
+        `unknown argument ${a}; usage: genealogy.ts [--dialect sqlite|postgres|both] [--quick] [--samples N] [--recon-lots N] [--bulk-indexes]`,
       )
   }
   if (!['sqlite', 'postgres', 'both'].includes(dialect))
@@ -91,6 +97,7 @@ function parseArgs(argv: readonly string[]): Options {
     quick,
     samples: samples > 0 ? samples : quick ? 100 : 400,
     reconLots: reconLots > 0 ? reconLots : quick ? 200 : 1000,
+    bulkIndexes,
   }
 }
 
@@ -261,8 +268,62 @@ async function traces(
   return out
 }
 
+/**
+ * The edge index sets compared by `--bulk-indexes`: 0005's single-column `genealogy_from`, or the
+ * covering `genealogy_from_to (from_lot, to_lot, event_seq)` of 0016 that replaces it (the walk's
+ * narrow read `SELECT event_seq, from_lot, to_lot … WHERE from_lot IN (…)` is then index-only).
+ */
+const INDEX_SETS = {
+  single: [
+    'DROP INDEX IF EXISTS genealogy_from_to',
+    'CREATE INDEX IF NOT EXISTS genealogy_from ON genealogy_edges (from_lot)',
+  ],
+  pair: [
+    'CREATE INDEX IF NOT EXISTS genealogy_from_to ON genealogy_edges (from_lot, to_lot, event_seq)',
+    'DROP INDEX IF EXISTS genealogy_from',
+  ],
+} as const
+
+/** The bulk lots' first pages, alternating the edge index sets (ABAB, each then ANALYZEd). */
+async function bulkIndexes(dialect: Dialect, g: Genealogy, sample: ReturnType<typeof pickSamples>) {
+  const o = await open(dialect, g)
+  log(`${dialect}: loaded ${g.spec.lots} lots and ${g.spec.edges} edges in ${o.loadSeconds.toFixed(1)} s`)
+  const out: Record<keyof typeof INDEX_SETS, number[]> = { single: [], pair: [] }
+  try {
+    for (const set of ['single', 'pair', 'single', 'pair'] as const) {
+      for (const sql of INDEX_SETS[set]) await o.store.sql.run(sql)
+      // PostgreSQL answers from an index alone only for pages its visibility map marks all-visible:
+      // VACUUM sets it (autovacuum would, on a live database); SQLite needs ANALYZE only.
+      await o.store.sql.run(`${dialect === 'postgres' ? 'VACUUM ' : ''}ANALYZE genealogy_edges`)
+      for (const b of sample.bulk) {
+        const scope = { plants: [plantName(g.plant[b.lot]!)] }
+        const page = () =>
+          trace(o.store, scope, lotId(b.lot), { direction: 'forward', depth: DEPTH, limit: LIMIT })
+        await page() // warm
+        await waitForQuiet()
+        for (let r = 0; r < BULK_REPS / 2; r++) out[set].push(await ms(page))
+      }
+      log(`${dialect}: ${set} edge index, bulk first pages measured`)
+    }
+  } finally {
+    await o.close()
+  }
+  const pct = (xs: number[], p: number) =>
+    [...xs].sort((a, b) => a - b)[Math.ceil((p / 100) * xs.length) - 1]!
+  for (const set of ['single', 'pair'] as const)
+    process.stdout.write(
+      `${dialect}\t${set}\tn ${out[set].length}\tp50 ${pct(out[set], 50).toFixed(1)} ms\tp95 ${pct(out[set], 95).toFixed(1)} ms\n`,
+    )
+}
+
 export async function main(argv: readonly string[]): Promise<void> {
   const opts = parseArgs(argv)
+  if (opts.bulkIndexes) {
+    const g = generateGenealogy(opts.quick ? QUICK_SPEC : FULL_SPEC)
+    const sample = pickSamples(g, 1)
+    for (const d of opts.dialects) await bulkIndexes(d, g, sample)
+    return
+  }
   const machine = await describeMachine()
   const pgInfo = opts.dialects.includes('postgres') ? await describePostgres(ADMIN_URL) : undefined
   const spec = opts.quick ? QUICK_SPEC : FULL_SPEC

@@ -290,11 +290,14 @@ export function edgeRow(g: Genealogy, j: number) {
 
 const LOT_COLUMNS = 'lot, plant, material, supplier, stock, first_seen_seq, last_event_seq'
 const EDGE_COLUMNS = 'event_seq, plant, from_lot, to_lot, kind, operation, production_order, quantity, at'
-/** The secondary indexes of 0005_genealogy.sql, dropped for the load and rebuilt as the migration defines them. */
-const EDGE_INDEXES = [
-  'CREATE INDEX genealogy_from ON genealogy_edges (from_lot)',
-  'CREATE INDEX genealogy_to ON genealogy_edges (to_lot)',
-]
+/**
+ * The secondary indexes of genealogy_edges as the migrations left them (0005_genealogy.sql and
+ * later): read from the catalogue, dropped for the load and rebuilt by their own definitions.
+ */
+const SQLITE_EDGE_INDEXES = `SELECT name, sql FROM sqlite_master
+  WHERE type = 'index' AND tbl_name = 'genealogy_edges' AND sql IS NOT NULL`
+const PG_EDGE_INDEXES = `SELECT indexname AS name, indexdef AS sql FROM pg_indexes
+  WHERE tablename = 'genealogy_edges' AND indexname <> 'genealogy_edges_pkey'`
 
 function* lotValues(g: Genealogy) {
   for (let i = 0; i < g.spec.lots; i++) {
@@ -327,7 +330,8 @@ export async function loadSqlite(file: string, g: Genealogy): Promise<void> {
   try {
     db.pragma('synchronous = OFF')
     db.pragma('cache_size = -400000')
-    db.exec('DROP INDEX genealogy_from; DROP INDEX genealogy_to')
+    const indexes = db.prepare(SQLITE_EDGE_INDEXES).all() as Array<{ name: string; sql: string }>
+    for (const ix of indexes) db.exec(`DROP INDEX ${ix.name}`)
     const lots = db.prepare(`INSERT INTO lots (${LOT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)`)
     const edges = db.prepare(
       `INSERT INTO genealogy_edges (${EDGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -336,7 +340,7 @@ export async function loadSqlite(file: string, g: Genealogy): Promise<void> {
       for (const v of lotValues(g)) lots.run(...v)
       for (const v of edgeValues(g)) edges.run(...v)
     })()
-    for (const ix of EDGE_INDEXES) db.exec(ix)
+    for (const ix of indexes) db.exec(ix.sql)
     db.exec('ANALYZE')
   } finally {
     db.close()
@@ -381,9 +385,13 @@ async function psqlCopy(url: string, table: string, columns: string, rows: Itera
 /** Migrates a fresh PostgreSQL database through the store, then COPYs both tables. */
 export async function loadPostgres(url: string, g: Genealogy): Promise<void> {
   const store = await PostgresStore.open({ connectionString: url })
+  let indexes: Array<{ name: string; sql: string }>
   try {
-    await store.sql.run('DROP INDEX genealogy_from')
-    await store.sql.run('DROP INDEX genealogy_to')
+    indexes = (await store.sql.all(PG_EDGE_INDEXES)).map((r) => ({
+      name: String(r.name),
+      sql: String(r.sql),
+    }))
+    for (const ix of indexes) await store.sql.run(`DROP INDEX ${ix.name}`)
   } finally {
     await store.close()
   }
@@ -391,7 +399,7 @@ export async function loadPostgres(url: string, g: Genealogy): Promise<void> {
   await psqlCopy(url, 'genealogy_edges', EDGE_COLUMNS, edgeValues(g))
   const store2 = await PostgresStore.open({ connectionString: url })
   try {
-    for (const ix of EDGE_INDEXES) await store2.sql.run(ix)
+    for (const ix of indexes) await store2.sql.run(ix.sql)
     await store2.sql.run('ANALYZE lots')
     await store2.sql.run('ANALYZE genealogy_edges')
   } finally {
