@@ -306,7 +306,38 @@ export async function supplierScorecard(
   }
 }
 
-/** Every supplier × material row in the caller's plants, worst ppm first (dashboard list). */
-export function listScorecards(store: Store, scope: Scope, limit = 200): Promise<ScorecardRow[]> {
-  return new ScorecardSql(store.sql).list(scope, limit)
+/**
+ * The dashboard's supplier list from the same projection: every supplier × material row in the
+ * caller's plants (worst ppm first) and the suppliers with open CAPAs, with their status.
+ */
+export async function listScorecards(
+  store: Store,
+  scope: Scope,
+  policy: (plant: string) => CapaPolicy,
+  limit = 200,
+): Promise<{
+  rows: ScorecardRow[]
+  blocked: Array<{
+    plant: string
+    supplier: string
+    qualityStatus: SupplierQualityStatus
+    capas: SupplierCapa[]
+  }>
+}> {
+  const sql = new ScorecardSql(store.sql)
+  const [rows, capas] = await Promise.all([sql.list(scope, limit), sql.openCapas(scope, limit)])
+  const bySupplier = new Map<string, SupplierCapa[]>()
+  for (const c of capas) {
+    const k = `${c.plant}\u0000${c.supplier}`
+    bySupplier.set(k, [...(bySupplier.get(k) ?? []), c])
+  }
+  return {
+    rows,
+    blocked: [...bySupplier.values()].map((cs) => ({
+      plant: cs[0]!.plant,
+      supplier: cs[0]!.supplier,
+      qualityStatus: supplierQualityStatus(cs.length, policy(cs[0]!.plant)),
+      capas: cs,
+    })),
+  }
 }

@@ -250,6 +250,16 @@ export class ScorecardSql {
     return rows.map(toCapa)
   }
 
+  /** Open corrective actions naming a supplier, in the caller's plants (the dashboard). */
+  async openCapas(scope: Scope, limit: number): Promise<SupplierCapa[]> {
+    const sc = scoped(scope, 'plant')
+    const rows = await this.x.all(
+      `SELECT * FROM supplier_capas WHERE status = 'open' AND ${sc.sql} ORDER BY opened_at, plant, capa LIMIT ?`,
+      [...sc.params, limit],
+    )
+    return rows.map(toCapa)
+  }
+
   /** Every row in the caller's plants (the dashboard's supplier list), worst ppm first. */
   async list(scope: Scope, limit: number): Promise<ScorecardRow[]> {
     const sc = scoped(scope, 'plant')

@@ -41,6 +41,7 @@ const NAV: ReadonlyArray<[string, string]> = [
   ['/ui/kpis', 'KPIs'],
   ['/ui/lots', 'Lots'],
   ['/ui/drift', 'Drift'],
+  ['/ui/suppliers', 'Suppliers'],
   ['/ui/exceptions', 'Exceptions'],
   ['/ui/runs', 'Workflows'],
   ['/ui/connectors', 'Connectors'],

@@ -20,6 +20,7 @@ import { lotHref, lotsPage, recentLots } from './pages/lots.ts'
 import { overviewCards, overviewPage } from './pages/overview.ts'
 import { runDetailPage } from './pages/run-detail.ts'
 import { runsPage } from './pages/runs.ts'
+import { suppliersPage } from './pages/suppliers.ts'
 import { addSecurityHeaders } from './security-headers.ts'
 
 const require = createRequire(import.meta.url)
@@ -161,6 +162,10 @@ export function registerUiRoutes(app: FastifyInstance, ctx: ServerContext): void
     ui.get('/ui/drift', async (req, reply) =>
       sendPage(reply, 'Drift', '/ui/drift', await driftPage(ctx, req.headers)),
     )
+    ui.get('/ui/suppliers', async (req, reply) => {
+      await ctx.catchUpProjections()
+      return sendPage(reply, 'Suppliers', '/ui/suppliers', await suppliersPage(ctx, req.headers))
+    })
     registerUiActions(ui, ctx)
     registerLoginRoutes(ui, ctx)
   })

@@ -112,6 +112,12 @@ describe.each(DIALECTS)('lot status and supplier scorecard projections on %s', (
 
     // Every webhook came twice; each lot counts once. Rejected: 30 reworked (blocked) + 10 scrapped
     // of B1 and all 50 of B2 = 90 of 150 received → 600,000 ppm.
+    // The scorecard is a projection: on PostgreSQL it follows the log below the visibility watermark.
+    const decided2 = async () => {
+      const m = (await scorecard()).plants?.[0]?.materials[0]
+      return m !== undefined && m.lotsAccepted + m.lotsRejected === 2
+    }
+    await until(decided2)
     const card = await scorecard()
     expect(card.plants).toHaveLength(1)
     const [p100] = card.plants
@@ -137,6 +143,7 @@ describe.each(DIALECTS)('lot status and supplier scorecard projections on %s', (
     // A supplier CAPA opened in the QMS: listed, and under P100's policy the supplier is blocked
     // for purchasing; closed (delivered twice): released again.
     await capa('qms.capa.opened.v1', 'CAPA-1')
+    await until(async () => (await scorecard()).plants[0]!.openCapas.length === 1)
     const blocked = await scorecard()
     expect(blocked.plants[0]).toMatchObject({
       qualityStatus: 'purchasing-blocked',
@@ -145,7 +152,8 @@ describe.each(DIALECTS)('lot status and supplier scorecard projections on %s', (
     expect(scorecardText(blocked)).toContain('Plant P100: purchasing-blocked')
     expect(scorecardText(blocked)).toContain('open CAPA CAPA-1')
     await capa('qms.capa.closed.v1', 'CAPA-1')
-    await capa('qms.capa.closed.v1', 'CAPA-1')
+    await capa('qms.capa.closed.v1', 'CAPA-1') // redelivered with a new id: one CAPA, still closed
+    await until(async () => (await scorecard()).plants[0]!.openCapas.length === 0)
     expect((await scorecard()).plants[0]).toMatchObject({ qualityStatus: 'released', openCapas: [] })
 
     // Plant scope: another plant's caller cannot tell the lot or the supplier exists.

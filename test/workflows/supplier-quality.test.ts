@@ -38,11 +38,19 @@ describe.each(DIALECTS)('supplier quality status from QMS CAPAs end to end on %s
     hub.qms.faults.set({ duplicateRate: 1, seed: 5 }) // every webhook delivered twice
     const a = await qms('POST', '/capas', { title: 'Moisture above limit', supplier: 'SUP-7' })
     await until(() => supplier('SUP-7').purchasingBlocked)
+    // The scorecard is a projection: on PostgreSQL it follows the log below the visibility watermark.
+    await until(async () => (await scorecard('SUP-7')).plants?.[0]?.openCapas.length === 1)
     expect((await scorecard('SUP-7')).plants[0]).toMatchObject({
       plant: 'P100',
       qualityStatus: 'purchasing-blocked',
       openCapas: [{ capa: a.id }],
     })
+
+    // The dashboard's supplier page reads the same projection.
+    const page = await hub.q.app.inject({ method: 'GET', url: '/ui/suppliers' })
+    expect(page.statusCode).toBe(200)
+    expect(page.body).toContain(a.id)
+    expect(page.body).toContain('purchasing-blocked')
 
     // A second CAPA of the same supplier joins the open run; closing the first keeps the block.
     const b = await qms('POST', '/capas', { title: 'Wrong labels', supplier: 'SUP-7' })
@@ -59,6 +67,7 @@ describe.each(DIALECTS)('supplier quality status from QMS CAPAs end to end on %s
     expect(await runs('P100/SUP-7')).toHaveLength(1)
     expect(hub.qms.faults.counts.duplicate).toBeGreaterThan(0)
     expect(await stored('qms.capa.opened.v1')).toBe(2) // duplicates absorbed at ingress
+    await until(async () => (await scorecard('SUP-7')).plants[0]!.openCapas.length === 0)
     expect((await scorecard('SUP-7')).plants[0]).toMatchObject({ qualityStatus: 'released', openCapas: [] })
     const journal = (await hub.store.engine.loadRun(ALL, run!.id))!.journal
     expect(journal.filter((j) => j.kind === 'step').map((j) => j.name)).toEqual([
@@ -99,6 +108,7 @@ describe.each(DIALECTS)('supplier quality status from QMS CAPAs end to end on %s
       skipped: 'closed before its opening arrived',
     })
     expect(supplier('SUP-9')).toMatchObject({ purchasingBlocked: false, blockChanges: 0 })
+    await until(async () => (await scorecard('SUP-9')).plants?.[0] !== undefined)
     expect((await scorecard('SUP-9')).plants[0]).toMatchObject({ qualityStatus: 'released', openCapas: [] })
   })
 })
