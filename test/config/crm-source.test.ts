@@ -4,17 +4,13 @@
  * `complaint.created` over a real socket; Qualink stores the raw delivery and translates it to
  * `crm.complaint.opened.v1`. A delivery signed with another secret is refused and nothing stored.
  */
-import path from 'node:path'
-import pino from 'pino'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { type CrmSim, startCrm } from '../../simulators/crm/server.ts'
-import { buildRuntime } from '../../src/config/build-runtime.ts'
-import { loadConfig } from '../../src/config/load.ts'
-import { type Qualink, startQualink } from '../../src/server/qualink.ts'
+import type { Qualink } from '../../src/server/qualink.ts'
 import type { Store } from '../../src/store/types.ts'
-import { createTestDatabase, type TestDatabase } from '../dialects.ts'
 import { ALL, until } from '../engine/harness.ts'
 import { type Doc, problemsOf, TempDir } from './fixture.ts'
+import { type IngressQualink, startIngressFromConfig } from './ingress-qualink.ts'
 
 function doc(): Doc {
   return {
@@ -40,7 +36,7 @@ function doc(): Doc {
 }
 
 let tmp: TempDir
-let db: TestDatabase
+let hub: IngressQualink
 let store: Store
 let q: Qualink
 let crm: CrmSim | undefined
@@ -48,30 +44,17 @@ let crm: CrmSim | undefined
 beforeEach(async () => {
   tmp = new TempDir()
   tmp.write('crm-secret', 'crm-secret-from-file\n')
-  const rt = buildRuntime(loadConfig(tmp.write('qualink.yaml', doc()), {}), {})
-  db = await createTestDatabase('sqlite')
-  store = await db.open()
-  q = await startQualink({
-    store,
-    port: 0,
-    logger: pino({ level: 'silent' }),
-    anchorFile: path.join(db.dir, 'a.jsonl'),
-    webhooks: rt.options.webhooks,
-    translators: rt.options.translators,
-    runEngine: false, // the test runs the translation stage itself
-  })
+  hub = await startIngressFromConfig(tmp, doc())
+  ;({ store, q } = hub)
 })
 afterEach(async () => {
   await crm?.close()
   crm = undefined
-  await q?.close()
-  await store?.close()
-  await db?.cleanup()
+  await hub?.close()
   tmp.remove()
 })
 
-const rawDeliveries = async () =>
-  (await q.app.inject({ method: 'GET', url: '/v1/raw-deliveries' })).json().deliveries as unknown[]
+const rawDeliveries = () => hub.rawDeliveries()
 
 describe('crm-webhook source from qualink.yaml', () => {
   it('stores and translates a signed CRM complaint into crm.complaint.opened.v1', async () => {

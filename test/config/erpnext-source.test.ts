@@ -7,17 +7,14 @@
  * `erp.goods_receipt.posted.v1` in QI stock; a cancelled receipt becomes its reversal; a receipt
  * signed with another secret is refused and nothing stored.
  */
-import path from 'node:path'
-import pino from 'pino'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { type ErpNextSim, startErpNext } from '../../simulators/erpnext/server.ts'
-import { buildRuntime } from '../../src/config/build-runtime.ts'
-import { loadConfig } from '../../src/config/load.ts'
-import { type Qualink, startQualink } from '../../src/server/qualink.ts'
+import { frappeSignature } from '../../simulators/erpnext/webhooks.ts'
+import type { Qualink } from '../../src/server/qualink.ts'
 import type { Store } from '../../src/store/types.ts'
-import { createTestDatabase, type TestDatabase } from '../dialects.ts'
 import { ALL, until } from '../engine/harness.ts'
 import { type Doc, TempDir } from './fixture.ts'
+import { type IngressQualink, startIngressFromConfig } from './ingress-qualink.ts'
 
 const WAREHOUSES = {
   unrestricted: 'Stores - SIM',
@@ -59,7 +56,7 @@ function doc(): Doc {
 }
 
 let tmp: TempDir
-let db: TestDatabase
+let hub: IngressQualink
 let store: Store
 let q: Qualink
 let erp: ErpNextSim | undefined
@@ -67,31 +64,17 @@ let erp: ErpNextSim | undefined
 beforeEach(async () => {
   tmp = new TempDir()
   tmp.write('frappe-secret', 'webhook-secret\n')
-  const env = { ERPNEXT_KEY: 'simkey', ERPNEXT_SECRET: 'simsecret' }
-  const rt = buildRuntime(loadConfig(tmp.write('qualink.yaml', doc()), {}), env)
-  db = await createTestDatabase('sqlite')
-  store = await db.open()
-  q = await startQualink({
-    store,
-    port: 0,
-    logger: pino({ level: 'silent' }),
-    anchorFile: path.join(db.dir, 'a.jsonl'),
-    webhooks: rt.options.webhooks,
-    translators: rt.options.translators,
-    runEngine: false, // the test runs the translation stage itself
-  })
+  hub = await startIngressFromConfig(tmp, doc(), { ERPNEXT_KEY: 'simkey', ERPNEXT_SECRET: 'simsecret' })
+  ;({ store, q } = hub)
 })
 afterEach(async () => {
   await erp?.close()
   erp = undefined
-  await q?.close()
-  await store?.close()
-  await db?.cleanup()
+  await hub?.close()
   tmp.remove()
 })
 
-const rawDeliveries = async () =>
-  (await q.app.inject({ method: 'GET', url: '/v1/raw-deliveries' })).json().deliveries as unknown[]
+const rawDeliveries = () => hub.rawDeliveries()
 
 async function submitReceipt(sim: ErpNextSim): Promise<string> {
   const res = await fetch(`${sim.url}/api/resource/Purchase%20Receipt`, {
@@ -159,7 +142,6 @@ describe('ERPNext Purchase Receipt webhooks from qualink.yaml', () => {
     // the simulator posts on_submit only: the cancel is what a Frappe on_cancel webhook would send
     const cancelled = (erp.state.docs['Purchase Receipt'] ?? []).find((d) => d.name === name)!
     const body = JSON.stringify(cancelled)
-    const { frappeSignature } = await import('../../simulators/erpnext/webhooks.ts')
     const res = await fetch(`${q.url}/v1/ingress/erpnext-p200-receipts`, {
       method: 'POST',
       headers: {

@@ -11,11 +11,11 @@ import path from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { cursorName, nextControlNumber } from '../../src/connectors/edi/x12/control-numbers.ts'
 import { interchangeGaps, x12DeliveryId } from '../../src/connectors/edi/x12/interchanges.ts'
-import { checkX12File } from '../../src/connectors/edi/x12/translator.ts'
-import { type FileDrop, startFileDrop } from '../../src/connectors/ingress/file-drop.ts'
+import type { FileDrop } from '../../src/connectors/ingress/file-drop.ts'
 import type { Store } from '../../src/store/types.ts'
 import { AVAILABLE, createTestDatabase, DIALECTS, type Dialect, type TestDatabase } from '../dialects.ts'
 import { ALL } from '../engine/harness.ts'
+import { startX12Drop } from './x12-drop.ts'
 
 const VALID = readFileSync(path.join(import.meta.dirname, '../fixtures/edi/856-valid.x12'), 'latin1')
 
@@ -37,20 +37,7 @@ describe.each(DIALECTS)('X12 control numbers on %s', (dialect: Dialect) => {
     store = await db.open()
     inbound = path.join(db.dir, 'edi-in')
     mkdirSync(inbound, { recursive: true })
-    drop = startFileDrop(
-      {
-        name: 'edi-v42',
-        plant: 'P100',
-        dir: inbound,
-        pattern: /\.x12$/i,
-        pollMs: 60_000,
-        settleMs: 1000,
-        clock: () => Date.now() + 60_000,
-        check: checkX12File,
-        deliveryIdOf: x12DeliveryId,
-      },
-      (d) => store.insertRawDelivery(d),
-    )
+    drop = startX12Drop(inbound, store, { deliveryIdOf: x12DeliveryId })
   })
   afterEach(async () => {
     await drop?.close()

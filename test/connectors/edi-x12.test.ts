@@ -13,13 +13,14 @@ import {
   shipNoticeXrefRows,
   x12ShipNoticeTranslator,
 } from '../../src/connectors/edi/x12/translator.ts'
-import { type FileDrop, startFileDrop } from '../../src/connectors/ingress/file-drop.ts'
+import type { FileDrop } from '../../src/connectors/ingress/file-drop.ts'
 import { catalogue } from '../../src/contracts/catalogue.ts'
 import { EventRegistry } from '../../src/contracts/registry.ts'
 import { memoryXrefResolver } from '../../src/mapping/xref.ts'
 import type { Store } from '../../src/store/types.ts'
 import { createTestDatabase, type TestDatabase } from '../dialects.ts'
 import { ALL } from '../engine/harness.ts'
+import { startX12Drop } from './x12-drop.ts'
 
 const FIXTURES = path.join(import.meta.dirname, '../fixtures/edi')
 const fixture = (name: string) => readFileSync(path.join(FIXTURES, name))
@@ -113,20 +114,7 @@ describe('EDI X12 over folder transport with a real store', () => {
     store = await db.open()
     inbound = path.join(db.dir, 'edi-in')
     mkdirSync(inbound)
-    drop = startFileDrop(
-      {
-        name: 'edi-v42',
-        plant: 'P100',
-        dir: inbound,
-        pattern: /\.x12$/i,
-        pollMs: 60_000,
-        settleMs: 1000,
-        // the files are complete when copied; a clock ahead of their mtime makes them settled at once
-        clock: () => Date.now() + 60_000,
-        check: checkX12File,
-      },
-      (d) => store.insertRawDelivery(d),
-    )
+    drop = startX12Drop(inbound, store)
   })
   afterEach(async () => {
     await drop?.close()
