@@ -298,7 +298,13 @@ export class Engine {
         def?.poisonPolicy ?? 'block',
         c.code,
         c.message,
-        audit('workflow.dead_lettered', { errorCode: c.code, error: c.message, attempts: attempt }),
+        audit('workflow.dead_lettered', {
+          errorCode: c.code,
+          error: c.message,
+          attempts: attempt,
+          ...(c.failedAt ?? {}),
+        }),
+        c.failedAt,
       )
       this.o.metrics?.onOutcome(run.workflow, 'dead_letter')
       this.o.logger?.warn({ runId: run.id, workflow: run.workflow, key: run.key, code: c.code }, c.message)

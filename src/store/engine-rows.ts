@@ -76,6 +76,8 @@ export function toDeadLetter(r: Row): DeadLetter {
     createdAtMs: num(r.created_at_ms),
     resolvedAtMs: numOrNull(r.resolved_at_ms),
     resolvedBy: strOrNull(r.resolved_by),
+    connector: strOrNull(r.connector),
+    target: strOrNull(r.target),
   }
 }
 

@@ -84,6 +84,10 @@ export interface DeadLetter {
   readonly createdAtMs: number
   readonly resolvedAtMs: number | null
   readonly resolvedBy: string | null
+  /** the connector instance whose call failed the run (null: not a connector failure, or older) */
+  readonly connector: string | null
+  /** the called origin, scheme://host:port, when the egress client itself failed */
+  readonly target: string | null
 }
 
 /** The lease a worker holds on a run; every write on the run's behalf presents it. */
@@ -103,6 +107,7 @@ export interface DeadLetterFilter {
   readonly workflow?: string
   readonly errorCode?: string
   readonly status?: DeadLetter['status']
+  readonly connector?: string
   readonly limit: number
 }
 
@@ -157,6 +162,7 @@ export interface EngineStore {
     errorCode: string,
     error: string,
     audit: AuditEntry,
+    failedAt?: { readonly connector?: string; readonly target?: string },
   ): Promise<void>
 
   requestCancel(

@@ -12,7 +12,7 @@ import { connectorsPage } from './pages/connectors.ts'
 import { deadLetterPage } from './pages/dead-letter.ts'
 import { driftPage } from './pages/drift.ts'
 import { eventsPage } from './pages/events.ts'
-import { deadLetterTable, exceptionsPage, openDeadLetters } from './pages/exceptions.ts'
+import { deadLetterTable, exceptionsFilterOf, exceptionsPage, openDeadLetters } from './pages/exceptions.ts'
 import { kpisPage } from './pages/kpis.ts'
 import { registerLoginRoutes, sendToLogin, signedInAs } from './pages/login.ts'
 import { lotDetailPage } from './pages/lot-detail.ts'
@@ -95,19 +95,11 @@ export function registerUiRoutes(app: FastifyInstance, ctx: ServerContext): void
     )
 
     ui.get<{ Querystring: Q }>('/ui/exceptions', async (req, reply) => {
-      const f = {
-        errorCode: field(req.query.errorCode, 64),
-        workflow: field(req.query.workflow, 64),
-        plant: field(req.query.plant, 64),
-      }
+      const f = exceptionsFilterOf(req.query)
       return sendPage(reply, 'Exceptions', '/ui/exceptions', await exceptionsPage(ctx, req.headers, f))
     })
     ui.get<{ Querystring: Q }>('/ui/partials/exceptions', async (req, reply) => {
-      const f = {
-        errorCode: field(req.query.errorCode, 64),
-        workflow: field(req.query.workflow, 64),
-        plant: field(req.query.plant, 64),
-      }
+      const f = exceptionsFilterOf(req.query)
       const list = await openDeadLetters(ctx, req.headers, f)
       return reply.type('text/html; charset=utf-8').send(deadLetterTable(list, Date.now()).value)
     })

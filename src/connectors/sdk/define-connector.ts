@@ -10,6 +10,7 @@
  */
 import { type Static, type TSchema, Type } from 'typebox'
 import { Value } from 'typebox/value'
+import { tagFailedAt } from '../../engine/errors.ts'
 import { EgressAllowlist } from './allowlist.ts'
 import type { Clock } from './clock.ts'
 import { DEFAULT_TIMEOUT_MS, EgressClient } from './egress.ts'
@@ -144,7 +145,37 @@ export function defineConnector<S extends TSchema, Port extends object>(
       const missing = def.actions.filter((a) => typeof port[a] !== 'function')
       if (missing.length > 0)
         throw new Error(`connector ${def.kind} does not implement ${missing.join(', ')}`)
-      return port
+      return namingFailures(port, def.actions, runtime.name)
     },
   }
+}
+
+/**
+ * The port with every action's failure marked with the connector instance's name, so a run that
+ * dead-letters on it records which connector failed (an egress failure also carries its target).
+ * Other members pass through unchanged.
+ */
+function namingFailures<Port extends object>(port: Port, actions: readonly string[], name: string): Port {
+  const wrapped = new Map<PropertyKey, unknown>()
+  const tag = (e: unknown) => tagFailedAt(e, { connector: name })
+  return new Proxy(port, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver)
+      if (typeof value !== 'function' || !actions.includes(prop as string)) return value
+      if (!wrapped.has(prop))
+        wrapped.set(prop, (...args: unknown[]) => {
+          try {
+            const r = (value as (...a: unknown[]) => unknown).apply(target, args)
+            return r instanceof Promise
+              ? r.catch((e: unknown) => {
+                  throw tag(e)
+                })
+              : r
+          } catch (e) {
+            throw tag(e)
+          }
+        })
+      return wrapped.get(prop)
+    },
+  })
 }

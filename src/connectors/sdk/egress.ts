@@ -10,7 +10,7 @@
  * It adds no Idempotency-Key semantics of its own: real ERPs ignore the header (DESIGN §6), so
  * connectors make effects idempotent by writing a reference and reading it back.
  */
-import { PermanentError } from '../../engine/errors.ts'
+import { PermanentError, tagFailedAt } from '../../engine/errors.ts'
 import { activeTraceIds, startSpan } from '../../observability/tracing.ts'
 import { type Resolver, systemResolver, vetHost } from './address-policy.ts'
 import { type EgressAllowlist, originKey } from './allowlist.ts'
@@ -118,7 +118,10 @@ export class EgressClient {
     let raw = req.body
     const context = req.context ?? `${req.method} ${url.pathname}`
     for (let redirects = 0; ; redirects++) {
-      const res = await this.send(url, method, json, raw, req, context)
+      const res = await this.send(url, method, json, raw, req, context).catch((e: unknown) => {
+        // a dead letter of this failure names the connector and target (src/engine/errors.ts)
+        throw tagFailedAt(e, { connector: this.o.connector, target: originKey(url) })
+      })
       if (res.status < 300 || res.status >= 400 || req.accept?.includes(res.status)) return res
       const location = res.headers.get('location')
       if (!location) return res

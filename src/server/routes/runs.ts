@@ -65,7 +65,13 @@ export function registerRunRoutes(app: FastifyInstance, ctx: ServerContext): voi
   )
 
   app.get<{
-    Querystring: { workflow?: string; errorCode?: string; status?: DeadLetter['status']; limit: number }
+    Querystring: {
+      workflow?: string
+      errorCode?: string
+      status?: DeadLetter['status']
+      connector?: string
+      limit: number
+    }
   }>(
     '/v1/dead-letters',
     {
@@ -77,6 +83,11 @@ export function registerRunRoutes(app: FastifyInstance, ctx: ServerContext): voi
             workflow: { type: 'string', maxLength: 64 },
             errorCode: { type: 'string', maxLength: 64 },
             status: { type: 'string', enum: DL_STATUSES },
+            connector: {
+              type: 'string',
+              maxLength: 64,
+              description: 'the connector instance whose call failed',
+            },
             limit: limitSchema,
           },
         },

@@ -442,6 +442,7 @@ export class PostgresEngine implements EngineStore {
     code: string,
     error: string,
     audit: AuditEntry,
+    failedAt?: { readonly connector?: string; readonly target?: string },
   ): Promise<void> {
     await this.tx(async (c, now) => {
       const run = await this.fenced(c, f)
@@ -452,9 +453,20 @@ export class PostgresEngine implements EngineStore {
         [policy === 'block' ? 'failed' : 'dead', code, error, now, f.runId],
       )
       await c.query(
-        `INSERT INTO dead_letters (plant, run_id, workflow, run_key, error_code, error, attempts, status, created_at_ms)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 'open', $8)`,
-        [run.plant, f.runId, run.workflow, run.run_key, code, error, Number(run.attempts) + 1, now],
+        `INSERT INTO dead_letters (plant, run_id, workflow, run_key, error_code, error, attempts, status, created_at_ms,
+           connector, target) VALUES ($1, $2, $3, $4, $5, $6, $7, 'open', $8, $9, $10)`,
+        [
+          run.plant,
+          f.runId,
+          run.workflow,
+          run.run_key,
+          code,
+          error,
+          Number(run.attempts) + 1,
+          now,
+          failedAt?.connector ?? null,
+          failedAt?.target ?? null,
+        ],
       )
       await this.writeAudit(c, now, [audit])
       if (policy === 'skip') await this.startNextFromInbox(c, now, String(run.workflow), String(run.run_key))
@@ -522,6 +534,7 @@ export class PostgresEngine implements EngineStore {
         ['workflow', f.workflow],
         ['error_code', f.errorCode],
         ['status', f.status],
+        ['connector', f.connector],
       ],
       'id',
       f.limit,

@@ -356,6 +356,7 @@ export class SqliteEngine implements EngineStore {
     code: string,
     error: string,
     audit: AuditEntry,
+    failedAt?: { readonly connector?: string; readonly target?: string },
   ): Promise<void> {
     this.tx((now) => {
       this.fenced(f)
@@ -369,7 +370,7 @@ export class SqliteEngine implements EngineStore {
           f.runId,
         ) as Row
       this.q(`INSERT INTO dead_letters (plant, run_id, workflow, run_key, error_code, error, attempts, status,
-            created_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, 'open', ?)`).run(
+            created_at_ms, connector, target) VALUES (?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?)`).run(
         run.plant,
         f.runId,
         run.workflow,
@@ -378,6 +379,8 @@ export class SqliteEngine implements EngineStore {
         error,
         Number(run.attempts) + 1,
         now,
+        failedAt?.connector ?? null,
+        failedAt?.target ?? null,
       )
       this.writeAudit(now, audit)
       if (policy === 'skip') this.startNextFromInbox(now, String(run.workflow), String(run.run_key))
@@ -429,6 +432,7 @@ export class SqliteEngine implements EngineStore {
       ['workflow', f.workflow],
       ['error_code', f.errorCode],
       ['status', f.status],
+      ['connector', f.connector],
     ] as const) {
       if (v === undefined) continue
       where.push(`${col} = ?`)

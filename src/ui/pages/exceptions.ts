@@ -1,6 +1,6 @@
 import type { ServerContext } from '../../server/context.ts'
 import type { DeadLetter } from '../../store/engine-types.ts'
-import { age, badge, query } from '../format.ts'
+import { age, badge, field, query } from '../format.ts'
 import { type Html, html } from '../html.ts'
 
 type Headers = Record<string, string | string[] | undefined>
@@ -9,6 +9,20 @@ export interface ExceptionsFilter {
   readonly errorCode: string
   readonly workflow: string
   readonly plant: string
+  /** a connector instance name, or NO_CONNECTOR */
+  readonly connector: string
+}
+
+/** The group of dead letters no connector call caused (a workflow rule, a stale event, older rows). */
+export const NO_CONNECTOR = '(none)'
+
+export function exceptionsFilterOf(q: Record<string, unknown>): ExceptionsFilter {
+  return {
+    errorCode: field(q.errorCode, 64),
+    workflow: field(q.workflow, 64),
+    plant: field(q.plant, 64),
+    connector: field(q.connector, 64),
+  }
 }
 
 /** The dashboard lists at most this many open dead letters; the API pages through more. */
@@ -23,10 +37,15 @@ export async function openDeadLetters(
     status: 'open',
     errorCode: f.errorCode || undefined,
     workflow: f.workflow || undefined,
+    connector: f.connector && f.connector !== NO_CONNECTOR ? f.connector : undefined,
     limit: LIST_LIMIT,
   })
-  return f.plant ? list.filter((d) => d.plant === f.plant) : list
+  return list.filter(
+    (d) => (!f.plant || d.plant === f.plant) && (f.connector !== NO_CONNECTOR || d.connector === null),
+  )
 }
+
+const connectorOf = (d: DeadLetter) => d.connector ?? NO_CONNECTOR
 
 /** Replay and discard controls; `view` says which fragment the answer replaces. */
 export function deadLetterActions(dl: DeadLetter, view: 'row' | 'detail'): Html {
@@ -47,6 +66,7 @@ export function deadLetterRow(dl: DeadLetter, now: number, note?: Html): Html {
   return html`<tr id="dl-${dl.id}" class="${dl.status === 'open' ? '' : 'resolved'}">
 <td><a href="/ui/exceptions/${dl.id}"><code>${dl.key}</code></a></td>
 <td>${dl.workflow}</td><td>${dl.plant}</td>
+<td class="connector">${dl.connector ? html`<code>${dl.connector}</code>${dl.target ? html`<div class="error-text">${dl.target}</div>` : ''}` : html`<span class="muted">—</span>`}</td>
 <td><code class="code">${dl.errorCode}</code><div class="error-text">${dl.error}</div></td>
 <td class="num">${dl.attempts}</td><td title="${new Date(dl.createdAtMs).toISOString()}">${age(dl.createdAtMs, now)}</td>
 <td>${dl.status === 'open' ? deadLetterActions(dl, 'row') : html`${badge(dl.status)} ${note ?? ''}`}</td>
@@ -57,7 +77,7 @@ export function deadLetterTable(list: readonly DeadLetter[], now: number): Html 
   if (list.length === 0)
     return html`<p class="empty">No open dead letters match. Nothing needs attention.</p>`
   return html`<table class="dead-letters"><thead><tr><th>Run key</th><th>Workflow</th><th>Plant</th>
-<th>Error</th><th>Attempts</th><th>Age</th><th>Actions</th></tr></thead><tbody>
+<th>Connector</th><th>Error</th><th>Attempts</th><th>Age</th><th>Actions</th></tr></thead><tbody>
 ${list.map((dl) => deadLetterRow(dl, now))}
 </tbody></table>
 ${list.length >= LIST_LIMIT ? html`<p class="note">Showing the first ${LIST_LIMIT}; narrow the filter or use <code>GET /v1/dead-letters</code>.</p>` : ''}`
@@ -99,12 +119,14 @@ export async function exceptionsPage(
   const codes = countBy(all, (d) => d.errorCode)
   const workflows = countBy(all, (d) => d.workflow)
   const plants = countBy(all, (d) => d.plant)
-  const filtered = Boolean(f.errorCode || f.workflow || f.plant)
+  const connectors = countBy(all, connectorOf)
+  const filtered = Boolean(f.errorCode || f.workflow || f.plant || f.connector)
   return html`<p class="lead"><strong>${all.length}</strong> open dead letter${all.length === 1 ? '' : 's'}${filtered ? html` · <strong>${shown.length}</strong> match the filter · <a href="/ui/exceptions">clear filter</a>` : ''}</p>
 <div class="groups">
 ${groupPanel('By error code', 'errorCode', codes, f)}
 ${groupPanel('By workflow', 'workflow', workflows, f)}
 ${groupPanel('By plant', 'plant', plants, f)}
+${groupPanel('By connector', 'connector', connectors, f)}
 </div>
 <form class="toolbar" method="get" action="/ui/exceptions">
 ${select(
@@ -124,6 +146,12 @@ ${select(
   'Plant',
   plants.map(([p]) => p),
   f.plant,
+)}
+${select(
+  'connector',
+  'Connector',
+  connectors.map(([c]) => c),
+  f.connector,
 )}
 <button type="submit">Filter</button>
 </form>

@@ -1,0 +1,93 @@
+import { describe, expect, it } from 'vitest'
+import { PermanentError } from '../../src/engine/errors.ts'
+import { defineWorkflow } from '../../src/engine/workflow.ts'
+import type { DeadLetter } from '../../src/store/engine-types.ts'
+import type { ErpPort } from '../../src/workflows/ports/erp.ts'
+import { DIALECTS, type Dialect } from '../dialects.ts'
+import { ALL, append, demoEvent, until } from '../engine/harness.ts'
+import { usePlantHub } from '../workflows/plant-hub.ts'
+
+interface Trigger {
+  readonly order: string
+  readonly lot: string
+}
+
+/** One ERP call per run, no retry: a failure dead-letters at once; lot 'RULE' fails in the workflow itself. */
+const recordDecision = defineWorkflow<{ erp: ErpPort }>({
+  name: 'dl-connector-check',
+  version: 1,
+  triggers: ['qualink.demo.order_received.v1'],
+  key: (e) => (e.data as Trigger).order,
+  retry: { maxAttempts: 1, initialDelayMs: 10, maxDelayMs: 10, factor: 1 },
+  async run(ctx, trigger) {
+    const { lot } = trigger.envelope.data as Trigger
+    if (lot === 'RULE') throw new PermanentError('QLK_VALIDATION', 'the workflow refused the lot itself')
+    return ctx.step('usage-decision', ({ idempotencyKey }) =>
+      ctx.ports.erp.recordUsageDecision({
+        idempotencyKey,
+        inspectionLot: lot,
+        valuation: 'accepted',
+        code: 'A1',
+      }),
+    )
+  },
+})
+
+/**
+ * Exceptions grouped by connector: a dead letter records the connector instance (and the called
+ * origin) whose call failed the run, on both dialects; GET /v1/dead-letters?connector= and the
+ * dashboard's Exceptions page (group counts, filter) read it.
+ */
+describe.each(DIALECTS)('dead letters name the failing connector on %s', (dialect: Dialect) => {
+  const hub = usePlantHub(dialect, () => ({
+    erp: { materials: { 'RAW-100': { baseUnit: 'KG' } } },
+    egress: { timeoutMs: 2000 },
+    workflows: [recordDecision],
+  }))
+  const start = (order: string, lot: string) =>
+    append(hub.store, demoEvent('order_received', { order, lines: 1, lot }, { plant: 'P100' }))
+  const api = async (url: string) => {
+    const r = await hub.q.app.inject({ method: 'GET', url })
+    expect(r.statusCode, url).toBe(200)
+    return r
+  }
+
+  it('an ERP outage and a workflow rule: connector and target recorded, grouped and filtered', async () => {
+    hub.erp.faults.set({ errorRate: 1, errorStatus: 503 })
+    await start('O-1', '010000000001')
+    await start('O-2', '010000000002')
+    await start('O-3', 'RULE')
+    await until(async () => (await hub.store.engine.listDeadLetters(ALL, { limit: 10 })).length === 3)
+    const origin = new URL(hub.erp.url).origin
+    const byKey = new Map(
+      (await hub.store.engine.listDeadLetters(ALL, { limit: 10 })).map((d) => [d.key, d] as const),
+    )
+    expect(byKey.get('O-1')).toMatchObject({
+      connector: 'erp',
+      target: origin,
+      errorCode: 'QLK_REMOTE_UNAVAILABLE',
+    })
+    expect(byKey.get('O-2')).toMatchObject({ connector: 'erp', target: origin })
+    expect(byKey.get('O-3')).toMatchObject({ connector: null, target: null, errorCode: 'QLK_VALIDATION' })
+
+    const erpOnly = (await api('/v1/dead-letters?connector=erp')).json() as { deadLetters: DeadLetter[] }
+    expect(erpOnly.deadLetters.map((d) => d.key).sort()).toEqual(['O-1', 'O-2'])
+    const none = (await api('/v1/dead-letters?connector=qms')).json() as { deadLetters: DeadLetter[] }
+    expect(none.deadLetters).toEqual([])
+
+    const page = (await api('/ui/exceptions')).body
+    const panel = page.slice(page.indexOf('<h3>By connector</h3>'))
+    expect(panel).toMatch(/\?connector=erp">erp<\/a><span class="count">2<\/span>/)
+    expect(panel).toMatch(/\?connector=%28none%29">\(none\)<\/a><span class="count">1<\/span>/)
+    expect(page).toContain(`<code>erp</code><div class="error-text">${origin}</div>`)
+
+    const filtered = (await api('/ui/exceptions?connector=erp')).body
+    expect(filtered).toContain('<strong>2</strong> match the filter')
+    expect(filtered).toContain('<code>O-1</code>')
+    expect(filtered).not.toContain('<code>O-3</code>')
+    const rule = (await api('/ui/exceptions?connector=%28none%29')).body
+    expect(rule).toContain('<strong>1</strong> match the filter')
+    expect(rule).toContain('<code>O-3</code>')
+    expect(rule).not.toContain('<code>O-1</code>')
+  })
+})
