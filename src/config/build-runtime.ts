@@ -76,6 +76,8 @@ export type RuntimeFragment = Pick<
   | 'connectorMetrics'
   | 'sharedLimits'
   | 'xref'
+  | 'apiLimits'
+  | 'tls'
   | 'slos'
   | 'reconcile'
   | 'capaPolicy'

@@ -5,13 +5,15 @@
  * of an unreadable certificate file.
  */
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
 import https from 'node:https'
 import os from 'node:os'
 import path from 'node:path'
 import pino from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { buildRuntime } from '../../src/config/build-runtime.ts'
+import { loadConfig } from '../../src/config/load.ts'
 import { isQualinkError } from '../../src/contracts/errors.ts'
 import { type Qualink, startQualink } from '../../src/server/qualink.ts'
 import { hashPassword } from '../../src/signatures/password.ts'
@@ -189,5 +191,53 @@ describe('server.tls', () => {
     expect(isQualinkError(err) && err.code).toBe('QLK_CONFIG_INVALID')
     expect((err as { errors: { path: string }[] }).errors[0]!.path).toBe('/server/tls/certFile')
     expect((err as Error).message).toMatch(/missing\.crt.*ENOENT/)
+  })
+})
+
+describe('server.tls and server.limits in qualink.yaml', () => {
+  it('reach startQualink with paths relative to the file, and a start serves HTTPS', async () => {
+    const file = path.join(dir, 'qualink.yaml')
+    // YAML is a superset of JSON
+    const doc = {
+      version: 1,
+      server: {
+        dataDir: './data-yaml',
+        tls: { certFile: 'server.crt', keyFile: 'server.key', minVersion: 'TLSv1.3' },
+        limits: {
+          ratePerSecond: 5,
+          burst: 10,
+          shared: false,
+          callers: { importer: { ratePerSecond: 50, burst: 100 } },
+        },
+      },
+      connectors: {
+        'sap-p100': { kind: 'erp/sap-s4', config: { baseUrl: 'http://127.0.0.1:4101' } },
+        'qms-cloud': { kind: 'qms/rest', config: { baseUrl: 'http://127.0.0.1:4104' } },
+      },
+      egress: {
+        allowlist: { 'sap-p100': ['http://127.0.0.1:4101'], 'qms-cloud': ['http://127.0.0.1:4104'] },
+      },
+      plants: { P100: { erp: 'sap-p100', qms: 'qms-cloud' } },
+    }
+    writeFileSync(file, JSON.stringify(doc, null, 2))
+    const { options } = buildRuntime(loadConfig(file, {}), {})
+    expect(options.tls).toEqual({
+      certFile: path.join(dir, 'server.crt'),
+      keyFile: path.join(dir, 'server.key'),
+      caFile: undefined,
+      minVersion: 'TLSv1.3',
+    })
+    expect(options.apiLimits).toEqual({
+      ratePerSecond: 5,
+      burst: 10,
+      shared: false,
+      callers: { importer: { ratePerSecond: 50, burst: 100 } },
+    })
+    const q = await startQualink({ ...options, port: 0, logger: pino({ level: 'silent' }) })
+    try {
+      expect((await request(`${q.url}/healthz`, { ca: pemOf('server.crt') })).status).toBe(200)
+    } finally {
+      await q.close()
+    }
   })
 })
