@@ -39,7 +39,7 @@ import {
   plantName,
   reach,
 } from './lib/genealogy-gen.ts'
-import { type DialectTraces, distribution, report, type Series } from './lib/genealogy-report.ts'
+import { type DialectTraces, distribution, percentile, report, type Series } from './lib/genealogy-report.ts'
 import {
   createTempDatabase,
   describeMachine,
@@ -47,8 +47,9 @@ import {
   type TempDatabase,
   waitForQuiet,
 } from './lib/machine.ts'
-import { writeReadmeSection } from './lib/readme.ts'
+import { writeReadmeSection, writeResultsRow } from './lib/readme.ts'
 import { type ReconciliationResult, reconciliationBench } from './lib/reconciliation-bench.ts'
+import { median } from './lib/stats.ts'
 
 const ADMIN_URL = process.env.QUALINK_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
 const HERE = path.dirname(fileURLToPath(import.meta.url))
@@ -363,7 +364,24 @@ export async function main(argv: readonly string[]): Promise<void> {
     return
   }
   writeReadmeSection(path.join(HERE, 'README.md'), 'Issue 7: genealogy trace and reconciliation', body)
-  log('bench/README.md: section "Issue 7: genealogy trace and reconciliation" written')
+  const p95 = (xs: number[]) => percentile(xs, 95).toFixed(1)
+  const summary = results
+    .map(
+      (r) =>
+        `${r.dialect}: trace p95 backward ${p95(r.backward.ours)} / forward ${p95(r.forward.ours)} ms, bulk first page p95 ${p95(r.bulkFirst.ours)} ms (target 50 ms)`,
+    )
+    .join('; ')
+  const lotsPerS = recon.map(({ dialect, r }) => `${dialect} ${median(r.passes).toFixed(0)}`).join(', ')
+  writeResultsRow(
+    'genealogy',
+    'Issue 7: trace on 1M lots / 3M edges, reconciliation',
+    `${summary}; reconciliation lots/s ${lotsPerS}`,
+    machine,
+    pgInfo,
+  )
+  log(
+    'bench/README.md: section "Issue 7: genealogy trace and reconciliation" and bench/RESULTS.md row written',
+  )
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {

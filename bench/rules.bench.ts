@@ -18,6 +18,8 @@ import {
 } from '../src/rules/sampling/plans.ts'
 import { AQLS, INSPECTION_LEVELS, type InspectionLevel } from '../src/rules/sampling/tables.ts'
 import { evaluateRunRules, nelsonRules, type RunRule } from '../src/rules/spc/run-rules.ts'
+import { describeMachine } from './lib/machine.ts'
+import { writeResultsRow } from './lib/readme.ts'
 
 function rng(seed: number): () => number {
   let s = seed >>> 0
@@ -129,3 +131,11 @@ const tWalk = time('baseline: walk the arrows on every lookup', 10, () => {
 console.log(`  samplingPlan: ${Math.round((LOOKUPS / tPlan) * 1000).toLocaleString('en')} lookups/s`)
 console.log(`  baseline:     ${Math.round((LOOKUPS / tWalk) * 1000).toLocaleString('en')} lookups/s`)
 console.log(`  ratio: ${(tWalk / tPlan).toFixed(2)}×`)
+
+// Its row of bench/RESULTS.md (the README section above stays hand-written: it compares two runs).
+writeResultsRow(
+  'rules',
+  'Quality rules: Nelson rules 1–8 over 10,000 points, sampling-plan lookups',
+  `Nelson rules ${tOurs.toFixed(1)} ms (${(tNaive / tOurs).toFixed(1)}× the re-scan baseline, ${ours === theirs ? 'same' : 'DIFFERENT'} violations); ${Math.round((LOOKUPS / tPlan) * 1000).toLocaleString('en')} sampling lookups/s (${(tWalk / tPlan).toFixed(2)}× walking the arrows)`,
+  await describeMachine(),
+)
