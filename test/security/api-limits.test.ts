@@ -12,6 +12,7 @@ import { type Qualink, startQualink } from '../../src/server/qualink.ts'
 import type { Store } from '../../src/store/types.ts'
 import { AVAILABLE, createTestDatabase, DIALECTS, type Dialect, type TestDatabase } from '../dialects.ts'
 import { ping } from '../event-fixtures.ts'
+import { AUDIENCE, ISSUER, startTestIdp } from './jwks-server.ts'
 
 const KEY_A = 'k-limits-a-51c0e9d27f3b'
 const KEY_B = 'k-limits-b-0a8e4c6f1d92'
@@ -89,6 +90,30 @@ describe.each(DIALECTS)('per-caller rate limits on %s', (dialect: Dialect) => {
     if (!AVAILABLE[dialect]) ctx.skip()
     const q = await qualink(await database(dialect), { apiLimits: false })
     for (let i = 0; i < 8; i++) expect((await get(q, KEY_A)).statusCode).toBe(200)
+  })
+})
+
+describe('per-subject limits for OIDC tokens', () => {
+  it('every token of one subject draws on one bucket; another subject has its own', async () => {
+    const idp = await startTestIdp()
+    cleanups.push(() => idp.close())
+    const q = await qualink(await database('sqlite'), {
+      oidc: { issuer: ISSUER, audience: AUDIENCE, jwksUrl: idp.jwksUrl, clockToleranceSeconds: 5 },
+    })
+    const claims = (sub: string) => ({ sub, roles: ['viewer'], plants: ['P100'] })
+    // three different tokens of the same person
+    const ana = [
+      await idp.token(claims('ana')),
+      await idp.token(claims('ana')),
+      await idp.token(claims('ana')),
+    ]
+    for (const t of ana) expect((await get(q, t)).statusCode).toBe(200)
+    const over = await get(q, await idp.token(claims('ana')))
+    expect(over.statusCode).toBe(429)
+    expect(over.json().detail).toMatch(/token subject ana/)
+    expect((await get(q, await idp.token(claims('ben')))).statusCode).toBe(200)
+    // API keys keep their own buckets beside the subjects'
+    expect((await get(q, KEY_A)).statusCode).toBe(200)
   })
 })
 
