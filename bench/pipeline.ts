@@ -185,7 +185,12 @@ export async function main(argv: readonly string[]): Promise<void> {
       `| Qualink vs Node-RED (information: Node-RED keeps nothing durable) | ${fmt(qMax / med('node-red', (r) => r.perSecond), 2)}× | — | info |`,
     )
   const failures = all.flatMap((r) => r.failures)
-  const text = `${rows.join('\n')}\n\n${targets.join('\n')}`
+  const qCommits = med('qualink', (r) => r.commitsPerWorkflow ?? Number.NaN)
+  const gwCommits = med('graphile-worker', (r) => r.commitsPerWorkflow ?? Number.NaN)
+  const reading = Number.isFinite(qCommits / gwCommits)
+    ? `\n\nFor the same ERP + QMS requests per workflow, Qualink committed ${fmt(qCommits / gwCommits, 1)}× as many PostgreSQL transactions per workflow as the graphile-worker pipeline (${fmt(qCommits, 1)} vs ${fmt(gwCommits, 1)}).`
+    : ''
+  const text = `${rows.join('\n')}\n\n${targets.join('\n')}${reading}`
   process.stdout.write(
     `\n${text}\n\n(${fmt(elapsed)} s${failures.length ? `; ${failures.length} failures, e.g. ${failures.slice(0, 3).join('; ')}` : ''})\n`,
   )
