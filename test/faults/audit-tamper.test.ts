@@ -1,4 +1,3 @@
-import { once } from 'node:events'
 import path from 'node:path'
 import { afterEach, expect, it } from 'vitest'
 import { FileAnchorSink } from '../../src/audit/anchors.ts'
@@ -8,7 +7,7 @@ import type { Store } from '../../src/store/types.ts'
 import { createTestDatabase, type Dialect, type TestDatabase } from '../dialects.ts'
 import { disableAuditGuards, ingestSealed, tamper } from '../kernel/audit-tamper.ts'
 import { sharedPostgresMissing } from './prerequisites.ts'
-import { spawnCli } from './qualink-process.ts'
+import { auditVerifyProcess } from './qualink-process.ts'
 import { faultDescribe } from './report.ts'
 
 /**
@@ -76,23 +75,6 @@ const CASES: readonly Case[] = [
   },
 ]
 
-/** `qualink audit verify --json` as a process on the database and anchor file of `db`. */
-async function verifyProcess(db: TestDatabase): Promise<{ code: number; report: VerifyReport }> {
-  const child = spawnCli(['audit', 'verify', '--json'], {
-    QUALINK_DATA_DIR: db.dir,
-    ...(db.dialect === 'postgres' ? { DATABASE_URL: db.location } : {}),
-  })
-  let out = ''
-  child.stdout!.on('data', (c: Buffer) => {
-    out += c.toString()
-  })
-  child.stderr!.resume()
-  const [code] = (await once(child, 'exit')) as [number]
-  // The report is the pretty-printed object up to its closing line (a dependency may log after it).
-  const json = out.slice(out.indexOf('{'), out.indexOf('\n}') + 2)
-  return { code, report: JSON.parse(json) as VerifyReport }
-}
-
 const scenario = (dialect: Dialect) => () => {
   const dbs: TestDatabase[] = []
   afterEach(async () => {
@@ -117,7 +99,7 @@ const scenario = (dialect: Dialect) => () => {
         await store.close()
       }
     }
-    const results = await Promise.all(dbs.map(verifyProcess))
+    const results = await Promise.all(dbs.map(auditVerifyProcess))
     CASES.forEach((c, i) => {
       const { code, report } = results[i]!
       console.log(

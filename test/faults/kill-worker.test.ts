@@ -1,12 +1,20 @@
 import { afterEach, beforeEach, expect, it } from 'vitest'
-import { type ErpS4Sim, type QmsSim, startErpS4, startQms } from '../../simulators/index.ts'
+import type { ErpS4Sim, QmsSim } from '../../simulators/index.ts'
 import type { RunRow } from '../../src/store/engine-types.ts'
 import { createTestDatabase, type Dialect, type TestDatabase } from '../dialects.ts'
 import { until } from '../engine/harness.ts'
 import { freePort } from '../services.ts'
 import { ACCEPT_SPLIT_60_30_10, inspectionLotOf, receiveGoods } from '../workflows/helpers.ts'
 import { sharedPostgresMissing } from './prerequisites.ts'
-import { getJson, type QualinkProcess, Scratch, startQualinkProcess } from './qualink-process.ts'
+import {
+  getJson,
+  PLANT_SECRETS_ENV,
+  plantConfig,
+  type QualinkProcess,
+  Scratch,
+  startPlantSimulators,
+  startQualinkProcess,
+} from './qualink-process.ts'
 import { faultDescribe, report } from './report.ts'
 
 /**
@@ -24,47 +32,6 @@ import { faultDescribe, report } from './report.ts'
 const LEASE_MS = 3000
 const BATCH = 'B1'
 const LOT_KEY = `RAW-100|1000|${BATCH}`
-const ERP_SECRET = 'erp-secret'
-const QMS_SECRET = 'qms-secret'
-
-function plantConfig(erpUrl: string, qmsUrl: string): Record<string, unknown> {
-  return {
-    version: 1,
-    server: { leaseMs: LEASE_MS },
-    connectors: {
-      'sap-p100': { kind: 'erp/sap-s4', config: { baseUrl: erpUrl, egress: { timeoutMs: 2000 } } },
-      'qms-cloud': { kind: 'qms/rest', config: { baseUrl: qmsUrl, egress: { timeoutMs: 2000 } } },
-    },
-    egress: { allowlist: { 'sap-p100': [erpUrl], 'qms-cloud': [qmsUrl] } },
-    ingress: {
-      webhooks: {
-        'erp-s4': {
-          plant: '1000',
-          translator: 'sap-s4-goods-receipt',
-          secrets: [{ secretEnv: 'F2_ERP_SECRET' }],
-          signatureHeader: 'x-erp-signature',
-          deliveryIdHeader: 'x-erp-delivery-id',
-        },
-        qms: {
-          plant: '1000',
-          translator: 'qms-rest-webhook',
-          secrets: [{ secretEnv: 'F2_QMS_SECRET' }],
-          signatureHeader: 'x-qms-signature',
-          deliveryIdHeader: 'x-qms-delivery-id',
-        },
-      },
-    },
-    // the plant as the S/4 simulator's documents name it (receiveGoods posts in plant 1000)
-    plants: {
-      '1000': {
-        erp: 'sap-p100',
-        qms: 'qms-cloud',
-        sampling: { default: { level: 'II', aql: '1.0', severity: 'normal' } },
-      },
-    },
-    workflows: { 'supplier-receipt-inspection': { enabled: true } },
-  }
-}
 
 const scenario = (dialect: Dialect) => () => {
   let db: TestDatabase
@@ -78,11 +45,7 @@ const scenario = (dialect: Dialect) => () => {
     db = await createTestDatabase(dialect)
     scratch = new Scratch()
     port = await freePort()
-    erp = await startErpS4({
-      materials: { 'RAW-100': { baseUnit: 'KG' } },
-      webhook: { url: `http://127.0.0.1:${port}/v1/ingress/erp-s4`, secret: ERP_SECRET },
-    })
-    qms = await startQms({ webhook: { url: `http://127.0.0.1:${port}/v1/ingress/qms`, secret: QMS_SECRET } })
+    ;({ erp, qms } = await startPlantSimulators(port))
   })
   afterEach(async () => {
     for (const p of procs.splice(0)) await p.kill()
@@ -96,8 +59,8 @@ const scenario = (dialect: Dialect) => () => {
     const p = await startQualinkProcess(scratch, {
       db,
       port,
-      config: plantConfig(erp.url, qms.url),
-      env: { F2_ERP_SECRET: ERP_SECRET, F2_QMS_SECRET: QMS_SECRET },
+      config: plantConfig(erp.url, qms.url, { server: { leaseMs: LEASE_MS } }),
+      env: PLANT_SECRETS_ENV,
     })
     procs.push(p)
     return p
