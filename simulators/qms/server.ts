@@ -24,6 +24,7 @@ import {
 } from './lot-changes.ts'
 import { type InspectionResult, type QmsInspectionLot, QmsModel, type UsageDecision } from './model.ts'
 import { registerQualityRecordRoutes } from './quality-records.ts'
+import { registerSpecificationRoutes, type Specification } from './specifications.ts'
 
 export interface QmsOptions {
   readonly port?: number
@@ -42,6 +43,8 @@ export interface QmsState {
   readonly inspectionLots: Array<Record<string, unknown>>
   readonly nonconformances: number
   readonly capas: number
+  /** inspection specifications by id (current version and the versions seen), and accepted PUTs */
+  readonly specifications: { readonly byId: Record<string, Specification>; readonly puts: number }
   readonly webhooks: { sent: number; deliveries: WebhookSender['deliveries'] }
   readonly http: HttpSim['stats']
   readonly faultsInjected: Faults['counts']
@@ -94,10 +97,14 @@ export async function startQms(opts: QmsOptions = {}): Promise<QmsSim> {
   registerInspectionRoutes(router, model, emit)
   registerQualityRecordRoutes(router, model, emit)
   registerLotChangeRoutes(router, model, emit)
+  const specs = new Map<string, Specification>()
+  const specCounts = { puts: 0 }
+  registerSpecificationRoutes(router, specs, () => model.now(), specCounts)
   const state = (): QmsState => ({
     inspectionLots: [...model.lots.values()].map(lotView),
     nonconformances: model.nonconformances.size,
     capas: model.capas.size,
+    specifications: { byId: structuredClone(Object.fromEntries(specs)), puts: specCounts.puts },
     webhooks: { sent, deliveries: webhooks.deliveries },
     http: { ...http.stats },
     faultsInjected: { ...faults.counts },

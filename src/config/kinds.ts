@@ -42,6 +42,7 @@ import {
   inProcessQualityCheck,
   RUN_RULE_IDS,
 } from '../workflows/in-process-check.ts'
+import { inspectionPlanDistribution } from '../workflows/inspection-plan-distribution.ts'
 import {
   DEFAULT_SUPPLIER_QUALITY_SETTINGS,
   type SupplierQualitySettings,
@@ -304,6 +305,16 @@ const supplierStatus: ConfigurableWorkflow<typeof SupplierQualitySchema> = {
   create: (settingsFor) => supplierQuality((plant) => settingsFor(plant) as SupplierQualitySettings),
 }
 
+const NoSettings = Type.Object({}, { additionalProperties: false })
+
+const planDistribution: ConfigurableWorkflow<typeof NoSettings> = {
+  name: 'inspection-plan-distribution',
+  settings: NoSettings,
+  defaults: {},
+  needs: ['qms'],
+  create: () => inspectionPlanDistribution(),
+}
+
 // biome-ignore lint/suspicious/noExplicitAny: each workflow has its own settings schema
 export const WORKFLOWS: Readonly<Record<string, ConfigurableWorkflow<any>>> = {
   [receiptInspection.name]: receiptInspection,
@@ -311,5 +322,6 @@ export const WORKFLOWS: Readonly<Record<string, ConfigurableWorkflow<any>>> = {
   [complaint.name]: complaint,
   [release.name]: release,
   [supplierStatus.name]: supplierStatus,
+  [planDistribution.name]: planDistribution,
 }
 export const WORKFLOW_NAMES = Object.keys(WORKFLOWS)

@@ -36,11 +36,15 @@ export const InspectionSpecification = Strict(
     id: Id,
     plant: PlantId,
     material: Id,
+    /** the routing operation it applies to (in-process inspection); absent: every operation */
+    route: Type.Optional(Id),
+    /** the supplier it applies to (receipt inspection); absent: every supplier */
+    supplier: Type.Optional(Id),
     version: Type.Integer({ minimum: 1 }),
     characteristics: Type.Array(Characteristic, { minItems: 1 }),
     audit: Audit,
   },
-  'Inspection plan / test specification (ISA-95 TestSpecification). Identifiers: id + plant + version.',
+  'Inspection plan / test specification (ISA-95 TestSpecification), for a material and optionally one route and one supplier. Identifiers: id + plant + version.',
 )
 export type InspectionSpecification = Static<typeof InspectionSpecification>
 

@@ -154,6 +154,15 @@ export function qmsByPlant(byPlant: Readonly<Record<string, QmsPort>>): PlantRou
     openNonconformance: async (input) => r.forPlant(input.plant).openNonconformance(input),
     setNonconformanceStatus: async ({ plant, ...input }) =>
       r.pick(plant, 'setNonconformanceStatus').setNonconformanceStatus(input),
+    upsertSpecification: async (input) => {
+      const port = r.forPlant(input.spec.plant)
+      if (!port.upsertSpecification)
+        throw new PermanentError(
+          'QLK_VALIDATION',
+          `the QMS of plant ${input.spec.plant} cannot take specifications`,
+        )
+      return port.upsertSpecification(input)
+    },
   }
 }
 

@@ -120,5 +120,20 @@ export function mappedQmsPort(
       return port.openNonconformance({ ...input, ...(lot === undefined ? {} : { lot }) })
     },
     setNonconformanceStatus: (input) => port.setNonconformanceStatus(input),
+    ...(port.upsertSpecification
+      ? {
+          upsertSpecification: async (input) => {
+            const supplier = await mapOptional(map, 'supplier', input.spec.supplier, '/spec/supplier')
+            return port.upsertSpecification!({
+              ...input,
+              spec: {
+                ...input.spec,
+                material: await map('material', input.spec.material, '/spec/material'),
+                ...(supplier === undefined ? {} : { supplier }),
+              },
+            })
+          },
+        }
+      : {}),
   }
 }

@@ -3,7 +3,7 @@
  * made idempotent the same way as ERP effects: the key is written to the record's external
  * reference and looked up before any create.
  */
-import type { InspectionLotStatus } from '../../model/inspection.ts'
+import type { InspectionLotStatus, InspectionSpecification } from '../../model/inspection.ts'
 import type { DispositionCode, NonconformanceStatus } from '../../model/nonconformance.ts'
 import type { Quantity } from '../../model/quantity.ts'
 
@@ -95,4 +95,12 @@ export interface QmsPort {
     readonly status: NonconformanceStatus
     readonly traceparent?: string
   }): Promise<{ readonly changed: boolean }>
+  /**
+   * Makes `spec` the QMS's current version of the inspection specification when it is newer than
+   * what the QMS holds (read first); an equal or newer version there is left alone. Optional.
+   */
+  upsertSpecification?(input: {
+    readonly spec: InspectionSpecification
+    readonly traceparent?: string
+  }): Promise<{ readonly applied: boolean; readonly current: number }>
 }

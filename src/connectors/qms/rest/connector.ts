@@ -36,7 +36,13 @@ class QmsApi {
     return res.status === 404 ? null : res.json<Json>()
   }
 
-  async send(method: 'POST' | 'PATCH', path: string, body: unknown, context: string, traceparent?: string) {
+  async send(
+    method: 'POST' | 'PATCH' | 'PUT',
+    path: string,
+    body: unknown,
+    context: string,
+    traceparent?: string,
+  ) {
     const res = await this.egress.request({
       method,
       url: `${this.base}/api/v1${path}`,
@@ -101,6 +107,7 @@ export const qmsRestConnector = defineConnector({
     'cancelInspectionLot',
     'openNonconformance',
     'setNonconformanceStatus',
+    'upsertSpecification',
   ],
   targets: (c) => [c.baseUrl],
   egressSettings: (c) => c.egress,
@@ -194,6 +201,30 @@ export const qmsRestConnector = defineConnector({
           ncFrom,
           i.traceparent,
         ),
+      async upsertSpecification({ spec, traceparent }) {
+        // A version is a state: read, and PUT only a newer one (a repeated step is a no-op; an
+        // older plan delivered late never replaces a newer one).
+        const path = `/specifications/${encodeURIComponent(spec.id)}`
+        for (let round = 0; round < 3; round++) {
+          const cur = await api.get(path, `read specification ${spec.id}`, traceparent)
+          const have = cur ? Number(cur.version) : 0
+          if (have >= spec.version) return { applied: round > 0 && have === spec.version, current: have }
+          try {
+            const { audit: _, id: __, ...body } = spec
+            await api.send('PUT', path, body, `put specification ${spec.id} v${spec.version}`, traceparent)
+            return { applied: true, current: spec.version }
+          } catch (e) {
+            if (!(e instanceof EgressFailure && e.ambiguous)) throw e
+          }
+        }
+        throw new EgressFailure(
+          'QLK_EGRESS_AMBIGUOUS',
+          `specification ${spec.id}: not confirmed by read-back`,
+          {
+            ambiguous: true,
+          },
+        )
+      },
       async setNonconformanceStatus({ id, status, traceparent }) {
         // A status is a state: read, and change only when different (a repeated step is a no-op).
         for (let round = 0; round < 3; round++) {
