@@ -2,6 +2,11 @@ import type { Quantity } from '../model/quantity.ts'
 import type { Scope, Store, StoredEvent } from '../store/types.ts'
 import { type Drift, listDrift } from './reconciliation.ts'
 
+/** The events that carry a lot's usage decision; the newest of either counts. */
+export const DECISION_TYPES = ['qms.usage_decision.made.v1', 'qms.usage_decision.changed.v1'] as const
+/** Run states the lot is still pending on (anything not completed or cancelled). */
+export const PENDING_RUN_STATUSES = ['pending', 'waiting', 'failed', 'dead'] as const
+
 /** Events read per lot for its decisions (the newest counts). */
 const DECISION_LIMIT = 1000
 /** runs read per lot (one per receipt round, decision change or check; newest first) */
@@ -62,7 +67,8 @@ export interface LotStatus {
   readonly drift: Drift[]
 }
 
-function decisionView(e: StoredEvent): QmsDecisionView {
+/** The QMS view of a decision event (also the lots list's, src/ui/pages/lots.ts). */
+export function decisionView(e: Pick<StoredEvent, 'envelope' | 'time' | 'type' | 'seq'>): QmsDecisionView {
   const d = e.envelope.data as {
     inspectionLot?: string
     code: string
@@ -88,7 +94,7 @@ async function runsOf(store: Store, scope: Scope, lot: string) {
   const pending: PendingItem[] = []
   let confirmed: LotStatus['erp']['confirmed'] = null
   for (const run of runs) {
-    const open = run.status !== 'completed' && run.status !== 'cancelled'
+    const open = (PENDING_RUN_STATUSES as readonly string[]).includes(run.status)
     const loaded = await store.engine.loadRun(scope, run.id)
     const journal = loaded?.journal ?? []
     for (const j of journal) {
@@ -131,8 +137,8 @@ export async function lotStatus(store: Store, scope: Scope, id: string): Promise
   const lot = await store.genealogy.getLot(scope, id)
   if (!lot) return undefined
   const [made, changed, runs, drift] = await Promise.all([
-    store.listEvents(scope, { type: 'qms.usage_decision.made.v1', subject: id, limit: DECISION_LIMIT }),
-    store.listEvents(scope, { type: 'qms.usage_decision.changed.v1', subject: id, limit: DECISION_LIMIT }),
+    store.listEvents(scope, { type: DECISION_TYPES[0], subject: id, limit: DECISION_LIMIT }),
+    store.listEvents(scope, { type: DECISION_TYPES[1], subject: id, limit: DECISION_LIMIT }),
     runsOf(store, scope, id),
     listDrift(store, scope, 'open'),
   ])
