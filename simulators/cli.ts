@@ -16,6 +16,7 @@ const { values, positionals } = parseArgs({
     'api-secret': { type: 'string' },
     broker: { type: 'string' },
     'topic-prefix': { type: 'string' },
+    'opcua-port': { type: 'string' },
     dir: { type: 'string' },
     inbound: { type: 'string' },
     outbound: { type: 'string' },
@@ -28,7 +29,7 @@ const name = positionals[0]
 if (values.help || !name || !SIMULATORS.includes(name as SimulatorName)) {
   console.error(`usage: tsx simulators/cli.ts <${SIMULATORS.join('|')}> [--port N] [--host H]
   [--webhook-url URL --webhook-secret S] [--api-key K --api-secret S]
-  [--broker mqtt://127.0.0.1:1883 --topic-prefix plant] [--dir DIR] [--inbound DIR --outbound DIR] [--seed N]
+  [--broker mqtt://127.0.0.1:1883 --topic-prefix plant --opcua-port N] [--dir DIR] [--inbound DIR --outbound DIR] [--seed N]
 See docs/simulators.md.`)
   process.exit(name ? 2 : 0)
 }
@@ -42,6 +43,7 @@ const sim = await startSimulator(name as SimulatorName, {
   apiSecret: values['api-secret'],
   brokerUrl: values.broker,
   topicPrefix: values['topic-prefix'],
+  opcuaPort: values['opcua-port'] ? Number(values['opcua-port']) : undefined,
   dir: values.dir,
   inboundDir: values.inbound,
   outboundDir: values.outbound,

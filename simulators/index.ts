@@ -38,6 +38,8 @@ export interface SimulatorOptions {
   /** mes */
   readonly brokerUrl?: string
   readonly topicPrefix?: string
+  /** mes: also an OPC UA face on this port (its PKI under ./data/mes-opcua-pki) */
+  readonly opcuaPort?: number
   /** lims output folder */
   readonly dir?: string
   /** erp-ecc folders */
@@ -81,7 +83,12 @@ async function start(name: SimulatorName, o: SimulatorOptions): Promise<Startabl
       return startQms({ ...base, webhook: hook, apiKey: o.apiKey })
     case 'mes':
       if (!o.brokerUrl) throw new Error('mes needs brokerUrl (e.g. mqtt://127.0.0.1:1883)')
-      return startMes({ ...base, brokerUrl: o.brokerUrl, topicPrefix: o.topicPrefix })
+      return startMes({
+        ...base,
+        brokerUrl: o.brokerUrl,
+        topicPrefix: o.topicPrefix,
+        opcua: o.opcuaPort === undefined ? undefined : { port: o.opcuaPort, pkiDir: 'data/mes-opcua-pki' },
+      })
     case 'lims':
       if (!o.dir) throw new Error('lims needs dir (the folder result files are dropped into)')
       return startLims({ ...base, dir: o.dir })

@@ -35,6 +35,8 @@ export interface MesOptions {
   }>
   readonly faults?: Partial<FaultConfig>
   readonly clock?: () => number
+  /** also expose each completion on an OPC UA face (opcua-face.ts) at opc.tcp://127.0.0.1:<port> */
+  readonly opcua?: { readonly port: number; readonly pkiDir: string; readonly settleMs?: number }
 }
 
 export interface CompletionInput {
@@ -57,6 +59,8 @@ export interface MesState {
 
 export interface MesSim {
   readonly url: string
+  /** the OPC UA face's endpoint, when one was asked for */
+  readonly opcuaUrl?: string
   readonly state: MesState
   readonly faults: Faults
   /** Publishes one completion (QoS 1; resolves after PUBACK) and advances the order's status. */
@@ -132,6 +136,8 @@ export async function startMes(opts: MesOptions): Promise<MesSim> {
     faultsInjected: { ...faults.counts },
   })
   const http = await startHttpSim({ host: opts.host, port: opts.port, router, faults, state })
+  // Lazy: node-opcua-server is a devDependency, loaded only when the face is asked for.
+  const face = opts.opcua && (await (await import('./opcua-face.ts')).startMesOpcUaFace(opts.opcua))
 
   const flush = async () => {
     const held = heldBack
@@ -141,6 +147,7 @@ export async function startMes(opts: MesOptions): Promise<MesSim> {
 
   return {
     url: http.url,
+    ...(face ? { opcuaUrl: face.url } : {}),
     get state() {
       return state()
     },
@@ -184,12 +191,14 @@ export async function startMes(opts: MesOptions): Promise<MesSim> {
         await job()
         await flush()
       }
+      await face?.completeOperation(input)
       return msg
     },
     flush,
     async close() {
       await http.close()
       await client.endAsync()
+      await face?.close()
     },
   }
 }

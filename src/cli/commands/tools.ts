@@ -34,6 +34,7 @@ export function registerToolCommands(program: Command): void {
     .option('--api-secret <secret>', 'API secret (erpnext)')
     .option('--broker <url>', 'MQTT broker for the mes simulator', 'mqtt://127.0.0.1:1883')
     .option('--topic-prefix <prefix>', 'MQTT topic prefix for the mes simulator')
+    .option('--opcua-port <port>', 'the mes simulator also exposes its lines over OPC UA on this port')
     .option('--dir <dir>', 'output folder for the lims simulator', './data/lims')
     .option('--inbound <dir>', 'IDoc folder the erp-ecc simulator reads')
     .option('--outbound <dir>', 'IDoc folder the erp-ecc simulator writes status IDocs to')
@@ -53,6 +54,7 @@ export function registerToolCommands(program: Command): void {
         apiSecret: o.apiSecret,
         brokerUrl: o.broker,
         topicPrefix: o.topicPrefix,
+        opcuaPort: o.opcuaPort === undefined ? undefined : Number(o.opcuaPort),
         dir: o.dir,
         inboundDir: o.inbound,
         outboundDir: o.outbound,
