@@ -44,7 +44,7 @@ export function machineSummary(
 }
 
 const RESULTS_FILE = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'RESULTS.md')
-const RESULTS_HEAD = '| Benchmark | What | Last result | Measured | Commit |'
+const RESULTS_HEAD = '| Benchmark | What | Last result | Measured (load average, 1 min) | Commit |'
 
 /**
  * bench/RESULTS.md: one table with one row per benchmark (its last full run), replaced by key; the
@@ -72,7 +72,7 @@ export function writeResultsRow(
   const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ')
   rows.set(
     key,
-    `| \`${key}\` | ${cell(what)} | ${cell(result)} | ${m.date.slice(0, 16).replace('T', ' ')} UTC | ${m.git} |`,
+    `| \`${key}\` | ${cell(what)} | ${cell(result)} | ${m.date.slice(0, 16).replace('T', ' ')} UTC, load ${m.loadAvgAtStart[0]} on ${m.nproc} cores | ${m.git} |`,
   )
   const table = [
     RESULTS_HEAD,
