@@ -39,7 +39,7 @@ describe('writeResultsRow', () => {
     writeResultsRow(
       'engine',
       'Kernel II',
-      'drain 1',
+      'drain | 1',
       machine('2026-01-02T10:00:00.000Z'),
       undefined,
       ['fdatasync 1 ops/sec'],
@@ -57,7 +57,7 @@ describe('writeResultsRow', () => {
     const text = readFileSync(file, 'utf8')
     const rows = text.split('\n').filter((l) => l.startsWith('| `'))
     expect(rows).toEqual([
-      '| `engine` | Kernel II | drain 1 | 2026-01-02 10:00 UTC, load 0.5 on 2 cores | abc1234 |',
+      '| `engine` | Kernel II | drain \\| 1 | 2026-01-02 10:00 UTC, load 0.5 on 2 cores | abc1234 |',
       '| `pipeline` | B3 | second run | 2026-01-03 10:00 UTC, load 0.5 on 2 cores | abc1234 |',
     ])
     expect(text).not.toContain('first')
