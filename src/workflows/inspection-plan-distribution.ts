@@ -1,10 +1,13 @@
 import { PermanentError } from '../engine/errors.ts'
 import { defineWorkflow } from '../engine/workflow.ts'
 import type { InspectionSpecification } from '../model/inspection.ts'
+import type { MesPort } from './ports/mes.ts'
 import type { QmsPort } from './ports/qms.ts'
 
 export interface PlanDistributionPorts {
   readonly qms: QmsPort
+  /** when the plant has one: the same revision goes to the MES after the QMS took it */
+  readonly mes?: MesPort
 }
 
 const PLAN = 'md.inspection_plan.upserted.v1'
@@ -22,7 +25,8 @@ export function planScope(
  * plan's scope (material, optionally one route and one supplier), so the QMS inspects against the
  * revision the ERP holds. One run at a time per plan (key: plant and plan id), in arrival order; the
  * QMS keeps the newest version, so a plan delivered late (an older version after a newer one) is
- * reported `stale` and changes nothing. Not done: the MES side (no MES egress port yet).
+ * reported `stale` and changes nothing. The same revision then goes to the MES when the plant has a
+ * MES port (`publish-to-mes`: a retained MQTT message per scope), never a stale one.
  */
 export function inspectionPlanDistribution() {
   return defineWorkflow<PlanDistributionPorts>({
@@ -43,12 +47,21 @@ export function inspectionPlanDistribution() {
         )
       const r = await ctx.step('publish-to-qms', () => qms.upsertSpecification!({ spec }))
       const stale = !r.applied && r.current > spec.version
+      // Only a revision the QMS holds as current reaches the MES: a late older one never
+      // replaces the newer retained specification there.
+      const mes =
+        ctx.ports.mes && !stale
+          ? await ctx.step('publish-to-mes', ({ idempotencyKey }) =>
+              ctx.ports.mes!.publishSpecification({ idempotencyKey, spec }),
+            )
+          : null
       return {
         plan: spec.id,
         scope: planScope(spec),
         version: spec.version,
         qms: r.applied ? 'applied' : stale ? 'stale' : 'unchanged',
         qmsVersion: r.current,
+        ...(mes ? { mesTopic: mes.topic } : {}),
       }
     },
   })

@@ -2,10 +2,13 @@
  * Inspection plans from the ERP reach the QMS, versioned per plan and scoped by material, route and
  * supplier (issue 8 item 5c, QMS side); counted in the QMS simulator, which keeps every version seen.
  */
-import { describe, expect, it } from 'vitest'
+import mqtt from 'mqtt'
+import { afterEach, describe, expect, it } from 'vitest'
+import { mqttSpecificationPublisher } from '../../src/connectors/mes/mqtt/spec-publisher.ts'
 import { inspectionPlanDistribution } from '../../src/workflows/inspection-plan-distribution.ts'
 import { DIALECTS, type Dialect } from '../dialects.ts'
 import { ALL, until } from '../engine/harness.ts'
+import { serviceUp, uniqueName } from '../services.ts'
 import { postEvent } from './helpers.ts'
 import { usePlantHub } from './plant-hub.ts'
 
@@ -22,8 +25,48 @@ const diameter = (upper: string) => ({
   required: true,
 })
 
-describe.each(DIALECTS)('inspection plans to the QMS on %s', (dialect: Dialect) => {
-  const hub = usePlantHub(dialect, () => ({ qms: {}, workflows: [inspectionPlanDistribution()] }))
+const BROKER = 'mqtt://127.0.0.1:1883'
+const MQTT_UP = await serviceUp('mosquitto')
+
+describe.each(DIALECTS)('inspection plans to the QMS and the MES on %s', (dialect: Dialect) => {
+  const prefix = uniqueName('qlk-specs')
+  const hub = usePlantHub(dialect, () => ({
+    qms: {},
+    workflows: [inspectionPlanDistribution()],
+    ports: () =>
+      MQTT_UP
+        ? {
+            mes: mqttSpecificationPublisher({
+              url: BROKER,
+              topicPrefix: prefix,
+              clientId: uniqueName('qlk-pub'),
+            }),
+          }
+        : {},
+  }))
+  afterEach(async () => {
+    if (!MQTT_UP) return
+    // Retained messages outlive the test: clear each scope's (an empty retained payload deletes it).
+    const c = await mqtt.connectAsync(BROKER, { clientId: uniqueName('qlk-clean'), clean: true })
+    for (const t of [
+      `${prefix}/P100/specifications/M-100/*/*`,
+      `${prefix}/P100/specifications/M-100/*/SUP-7`,
+    ])
+      await c.publishAsync(t, '', { qos: 1, retain: true })
+    await c.endAsync()
+  })
+  /** The retained specification a MES line subscribing now would read, per topic. */
+  const retained = async () => {
+    const c = await mqtt.connectAsync(BROKER, { clientId: uniqueName('qlk-mes'), clean: true })
+    const got = new Map<string, { version: number; supplier?: string }>()
+    c.on('message', (topic, payload) => {
+      if (payload.length > 0) got.set(topic.slice(prefix.length + 1), JSON.parse(payload.toString()))
+    })
+    await c.subscribeAsync(`${prefix}/#`, { qos: 1 })
+    await until(() => got.size >= 2)
+    await c.endAsync()
+    return got
+  }
 
   const plan = (
     id: string,
@@ -72,5 +115,23 @@ describe.each(DIALECTS)('inspection plans to the QMS on %s', (dialect: Dialect) 
     expect((specs.byId['PLAN-7']!.characteristics[0] as { upperLimit: string }).upperLimit).toBe('12.06')
     expect(specs.byId['PLAN-8']).toMatchObject({ version: 1, supplier: 'SUP-7' })
     expect((await results('P100/PLAN-8'))[0]).toMatchObject({ scope: 'P100/M-100/*/SUP-7', qms: 'applied' })
+
+    // The MES holds the same revisions per scope: the late v1 was never published over v3.
+    if (!MQTT_UP) return
+    const journal = async (key: string) =>
+      Promise.all(
+        (await hub.store.engine.listRuns(ALL, { key, limit: 20 })).map(
+          async (r) => (await hub.store.engine.loadRun(ALL, r.id))!.journal,
+        ),
+      )
+    const published = (await journal('P100/PLAN-7')).filter((j) => j.some((e) => e.name === 'publish-to-mes'))
+    expect(published).toHaveLength(3) // v2, v3, v3 again; not the stale v1
+    const mes = await retained()
+    expect(mes.get('P100/specifications/M-100/*/*')).toMatchObject({ id: 'PLAN-7', version: 3 })
+    expect(mes.get('P100/specifications/M-100/*/SUP-7')).toMatchObject({
+      id: 'PLAN-8',
+      version: 1,
+      supplier: 'SUP-7',
+    })
   })
 })
