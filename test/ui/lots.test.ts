@@ -118,6 +118,27 @@ describe('lots and drift pages (fastify inject)', () => {
     expect(r.body).toContain('No open drift.')
   })
 
+  it('genealogy picture: sources left, the lot, downstream right, edges labelled with the operation', async () => {
+    const r = await get('/ui/lots/FG-1')
+    const svg = r.body.slice(r.body.indexOf('<svg class="genealogy-graph"')).split('</svg>')[0]!
+    expect(svg).toContain('aria-label="Genealogy of FG-1: 2 source lots, 1 downstream lot"')
+    for (const [lot, depth] of [
+      ['RAW-1', -1],
+      ['RAW-2', -1],
+      ['FG-1', 0],
+      ['PK-1', 1],
+    ] as const)
+      expect(svg).toContain(`<a href="/ui/lots/${lot}" data-lot="${lot}" data-depth="${depth}">`)
+    expect(svg).toMatch(
+      /<g data-from="RAW-1" data-to="FG-1">[^<]*<line[^>]*\/><text[^>]*>PO-7 \/ 0010<\/text>/,
+    )
+    expect(svg).toMatch(
+      /<g data-from="FG-1" data-to="PK-1">[^<]*<line[^>]*\/><text[^>]*>PO-8 \/ 0010<\/text>/,
+    )
+    expect(svg).not.toContain('other plants')
+    expect(r.body).not.toMatch(/\sstyle=/)
+  })
+
   it('backward trace of a finished lot reaches both raw lots', async () => {
     const r = await get('/ui/lots/PK-1')
     const back = r.body.slice(r.body.indexOf('genealogy backward'), r.body.indexOf('genealogy forward'))

@@ -5,6 +5,7 @@ import { trace } from '../../projections/trace.ts'
 import type { ServerContext } from '../../server/context.ts'
 import type { AuditRow } from '../../store/types.ts'
 import { age, badge, jsonInline, when } from '../format.ts'
+import { genealogySvg } from '../genealogy-svg.ts'
 import { type Html, html } from '../html.ts'
 import { erpView, genealogyTree, qmsView, timeline } from './lot-parts.ts'
 
@@ -79,7 +80,9 @@ ${lotDrift.map((d) => html`<tr><td><code class="code">${d.kind}</code></td><td>$
 </tbody></table>`
   }</section>
 </div>
-<section class="panel"><h2>Genealogy</h2><div class="columns">${back ? genealogyTree(back) : ''}${fwd ? genealogyTree(fwd) : ''}</div></section>
+<section class="panel genealogy-panel"><h2>Genealogy</h2>
+<div class="genealogy-picture">${genealogySvg(back, fwd)}</div>
+<div class="columns">${back ? genealogyTree(back) : ''}${fwd ? genealogyTree(fwd) : ''}</div></section>
 <section class="panel"><h2>Timeline</h2>${timeline(newest)}${events.length > SHOWN ? html`<p class="note">The newest ${SHOWN} of ${events.length} events.</p>` : ''}</section>
 <section class="panel"><h2>Audit</h2>${chainBanner}${auditTable(audit)}</section>`
 }
