@@ -72,18 +72,6 @@ export async function startQualinkSut(adminUrl: string, sims: Sims): Promise<Sys
       ),
     commits: () => commitsOf(probe),
     close: async () => {
-      if (process.env.PROBE_DUMP) {
-        const j = await probe.query(
-          `SELECT r.run_key, j.position, j.name, j.completed_at_ms FROM run_journal j JOIN workflow_runs r ON r.id = j.run_id ORDER BY j.completed_at_ms`,
-        )
-        const ev = await probe.query(`SELECT type, subject, recorded_at_ms FROM events ORDER BY seq`)
-        const rows = [
-          ...j.rows.map((x) => [Number(x.completed_at_ms), `step ${x.run_key} ${x.position} ${x.name}`]),
-          ...ev.rows.map((x) => [Number(x.recorded_at_ms), `event ${x.type} ${x.subject}`]),
-        ].sort((a, b) => (a[0] as number) - (b[0] as number))
-        const t0 = rows[0]![0] as number
-        for (const [t, s] of rows) console.log(String((t as number) - t0).padStart(6), s)
-      }
       await probe.end().catch(() => {})
       await q.close()
       await store.close()

@@ -31,6 +31,12 @@ export interface TranslationStageOptions {
   readonly batch?: number
   readonly pollMs?: number
   readonly onOutcome?: (source: string, status: string) => void
+  /**
+   * Events were appended by a pass: the engine should claim what they made due now. The webhook's
+   * own POST wakes the engine before its delivery is translated, so without this a run started
+   * by a webhook waited for the engine's next poll.
+   */
+  readonly onAppended?: () => void
 }
 
 /**
@@ -52,6 +58,7 @@ export class TranslationStage {
   /** Translates what is due now; returns how many deliveries were settled. */
   async runOnce(): Promise<number> {
     const due = await this.o.store.ingress.claimRawDeliveries(this.o.batch ?? 50, 30_000)
+    let appended = 0
     for (const raw of due) {
       // Continues the sender's trace from the stored traceparent header, else starts one.
       const span = {
@@ -63,12 +70,14 @@ export class TranslationStage {
           'qualink.plant': raw.plant,
         },
       }
-      await inSpan(`translate ${raw.source}`, span, (s) => this.settle(raw, s))
+      appended += await inSpan(`translate ${raw.source}`, span, (s) => this.settle(raw, s))
     }
+    if (appended > 0) this.o.onAppended?.()
     return due.length
   }
 
-  private async settle(raw: StoredRawDelivery, span?: TraceSpan): Promise<void> {
+  /** Settles one delivery; returns how many events it appended. */
+  private async settle(raw: StoredRawDelivery, span?: TraceSpan): Promise<number> {
     const ingress = this.o.store.ingress
     const missing: XrefKey[] = []
     // Store failures during lookups are transient; anything else a translator throws is about the content.
@@ -110,6 +119,7 @@ export class TranslationStage {
       await ingress.settleRawDelivery(raw.seq, { status: 'translated', eventSeq: results[0]?.seq ?? null })
       this.o.onOutcome?.(raw.source, 'translated')
       span?.set({ 'qualink.translation.outcome': 'translated', 'qualink.translation.events': events.length })
+      return events.length
     } catch (e) {
       const c = classify(e)
       if (c.code === 'QLK_XREF_MISSING' && missing.length > 0) {
@@ -121,7 +131,7 @@ export class TranslationStage {
         })
         this.o.onOutcome?.(raw.source, 'parked')
         span?.set({ 'qualink.translation.outcome': 'parked', 'error.type': c.code })
-        return
+        return 0
       }
       const policy = this.o.retry ?? DEFAULT_RETRY
       const transientFailure = e instanceof RetryableError || (isQualinkError(e) && e.retryable)
@@ -134,7 +144,7 @@ export class TranslationStage {
         })
         this.o.onOutcome?.(raw.source, 'retry')
         span?.fail(e, c.code)
-        return
+        return 0
       }
       // The raw body stays stored: "what exactly did the ERP send?" always has an answer.
       await ingress.settleRawDelivery(raw.seq, { status: 'dead', code: c.code, error: c.message })
@@ -142,6 +152,7 @@ export class TranslationStage {
       span?.set({ 'qualink.translation.outcome': 'dead' })
       span?.fail(e, c.code)
       this.o.logger?.warn({ source: raw.source, deliveryId: raw.deliveryId, code: c.code }, c.message)
+      return 0
     }
   }
 

@@ -76,6 +76,11 @@ export interface QualinkOptions {
   readonly ports?: unknown
   /** where the connectors look for limits shared across processes; bound here to the store's */
   readonly sharedLimits?: SharedLimitsRef
+  /**
+   * How often an idle engine looks for due work (default 100 ms). New work is claimed sooner: an
+   * ingest POST and every translation pass that appended events wake the engine.
+   */
+  readonly enginePollMs?: number
   /** where egress ports look up identity mappings (src/workflows/ports/mapped.ts); bound here to the store's */
   readonly xref?: XrefRef
   /** the egress metrics those connectors were built with: exported on /metrics, shown on /ui/connectors */
@@ -236,6 +241,7 @@ export async function startQualink(opts: QualinkOptions = {}): Promise<Qualink> 
     ports,
     owner: `${process.pid}@${Date.now()}`,
     leaseTtlMs: opts.leaseTtlMs,
+    pollMs: opts.enginePollMs,
     logger,
     metrics: metrics.engine(),
   })
@@ -247,6 +253,7 @@ export async function startQualink(opts: QualinkOptions = {}): Promise<Qualink> 
     registry,
     translators: opts.translators ?? [],
     logger,
+    onAppended: () => engine.wake(),
   })
   const owner = `${process.pid}@${Date.now()}`
   const singleton = (name: string, duty: Pick<SingletonOptions, 'run' | 'halt'>) =>
