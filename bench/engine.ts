@@ -31,9 +31,9 @@ import {
   qualinkDrain,
   qualinkLatency,
 } from './lib/engine-qualink.ts'
-import { describeMachine, fmt, type Machine, median, writeSection } from './lib/engine-support.ts'
+import { describeMachine, fmt, type Machine, median } from './lib/engine-support.ts'
 import { describeMachine as describeBox } from './lib/machine.ts'
-import { writeResultsRow } from './lib/readme.ts'
+import { writeReadmeSection, writeResultsRow } from './lib/readme.ts'
 
 const ADMIN_URL = process.env.QUALINK_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
 const HERE = path.dirname(fileURLToPath(import.meta.url))
@@ -268,7 +268,7 @@ Whole benchmark: ${fmt(elapsed)} s; load average at the end ${os
     .join(
       ' ',
     )} (other processes on the box are not controlled; a load above 2 on 2 cores means the numbers shared the CPU).`
-  writeSection(path.join(HERE, 'README.md'), 'Kernel II: engine', body)
+  writeReadmeSection(path.join(HERE, 'README.md'), 'Kernel II: engine', body)
   const pg = results.find((r) => r.dialect === 'postgres')
   const summary = results
     .map(

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import os from 'node:os'
 import pg from 'pg'
 
@@ -97,26 +97,4 @@ export async function createTempDatabase(
       }
     },
   }
-}
-
-/**
- * Replaces the `## <heading>` section of `text` (up to the next `## ` heading) with `body`, or
- * appends it; every other section stays byte for byte (other benchmarks own them).
- */
-export function withSection(text: string, heading: string, body: string): string {
-  const title = `## ${heading}`
-  const section = `${title}\n\n${body.trim()}\n`
-  const lines = text.split('\n')
-  const start = lines.findIndex((l) => l.trim() === title)
-  if (start < 0) return `${text.replace(/\n*$/, '\n')}\n${section}`
-  let end = lines.findIndex((l, i) => i > start && l.startsWith('## '))
-  if (end < 0) end = lines.length
-  const before = lines.slice(0, start).join('\n')
-  const after = lines.slice(end).join('\n')
-  return `${before}\n${section}${after ? `\n${after}` : ''}`
-}
-
-export function writeSection(file: string, heading: string, body: string): void {
-  const text = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n'
-  writeFileSync(file, withSection(text, heading, body))
 }
