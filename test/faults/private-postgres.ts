@@ -54,8 +54,10 @@ export class PrivatePostgres {
     execFileSync('runuser', ['-u', 'postgres', '--', ...args], { stdio: 'pipe' })
   }
 
-  static async create(): Promise<PrivatePostgres> {
+  /** `beforeInit` prepares the cluster's folder first (e.g. mounts a small filesystem on it). */
+  static async create(beforeInit?: (dir: string) => void): Promise<PrivatePostgres> {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'qlk-pg-'))
+    beforeInit?.(dir)
     chmodSync(dir, 0o700)
     chownSync(dir, uid('postgres'), -1)
     const pg = new PrivatePostgres(dir, await freePort())
@@ -85,6 +87,16 @@ export class PrivatePostgres {
       `-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1 -c fsync=on`,
       'start',
     ])
+  }
+
+  /** True while the postmaster runs (`pg_ctl status`). */
+  running(): boolean {
+    try {
+      PrivatePostgres.asPostgres([`${BIN}/pg_ctl`, '-D', `${this.dir}/data`, 'status'])
+      return true
+    } catch {
+      return false
+    }
   }
 
   /** `pg_ctl stop -m immediate`: the database crashes; recovery replays its WAL on start. */
