@@ -15,7 +15,7 @@ const MUTED = '#8a94a6'
 const ROOT = '#f2b33d'
 const BOX_W = 150
 const BOX_H = 34
-const GAP_X = 70
+const GAP_X = 100
 const GAP_Y = 14
 const PAD = 10
 /** lots drawn per column; the rest are counted in a "+N more" line (the lists below name them all) */

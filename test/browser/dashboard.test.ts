@@ -1,35 +1,19 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
-import os from 'node:os'
+import { mkdirSync } from 'node:fs'
 import path from 'node:path'
-import { type BrowserContext, chromium, type Page } from 'playwright-core'
+import type { BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { hashPassword } from '../../src/signatures/password.ts'
 import { type DemoHub, startDemoHub } from '../engine/harness.ts'
 import { ALL, type Dashboard, EVIL_KEY, SECRET, startDashboard, until } from '../ui/fixture.ts'
+import { launchChromium, present, requireChromium } from './chromium.ts'
 
-/**
- * The dashboard in a real browser: Debian's Chromium driven by playwright-core (which never
- * downloads a browser). .ci/run installs the `chromium` package; without it this suite fails
- * under CI=true and is skipped, loudly, elsewhere.
- */
-const CHROMIUM = '/usr/bin/chromium'
-const present = existsSync(CHROMIUM)
-const inCi = process.env.CI === 'true'
-if (!present && !inCi)
-  console.warn(
-    `\n*** NOTICE: ${CHROMIUM} is missing: the dashboard browser suite is SKIPPED (apt-get install -y chromium) ***\n`,
-  )
-
-describe.runIf(!present && inCi)('dashboard browser suite under CI', () => {
-  it('has Chromium installed', () => {
-    expect.fail(`CI=true but ${CHROMIUM} is missing; .ci/run must install the chromium package`)
-  })
-})
+/** The dashboard in a real browser (Chromium, see ./chromium.ts) against the kernel fixture. */
+requireChromium('dashboard')
 
 describe.runIf(present)('dashboard in Chromium', () => {
   let d: Dashboard
   let browser: BrowserContext
-  let profile: string
+  let chromium: Awaited<ReturnType<typeof launchChromium>> | undefined
   let page: Page
   const shots = path.resolve('test-output', 'screenshots', new Date().toISOString().replace(/[:.]/g, '-'))
   const problems: string[] = []
@@ -38,23 +22,8 @@ describe.runIf(present)('dashboard in Chromium', () => {
   beforeAll(async () => {
     mkdirSync(shots, { recursive: true })
     d = await startDashboard()
-    profile = mkdtempSync(path.join(os.tmpdir(), 'qualink-chromium-'))
-    // launchPersistentContext is how playwright takes a --user-data-dir: a fresh profile per run.
-    browser = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      viewport: { width: 1360, height: 900 },
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    })
+    chromium = await launchChromium()
+    browser = chromium.browser
     page = browser.pages()[0] ?? (await browser.newPage())
     page.on('console', (m) => {
       if (m.type() === 'error') problems.push(`${page.url()}: console error: ${m.text()}`)
@@ -67,8 +36,7 @@ describe.runIf(present)('dashboard in Chromium', () => {
   }, 60_000)
 
   afterAll(async () => {
-    await browser?.close()
-    if (profile) rmSync(profile, { recursive: true, force: true })
+    await chromium?.close()
     await d?.close()
     console.log(`dashboard screenshots: ${shots}`)
   })
@@ -199,7 +167,7 @@ describe.runIf(present)('dashboard in Chromium', () => {
 describe.runIf(present)('dashboard login in Chromium', () => {
   let hub: DemoHub
   let browser: BrowserContext
-  let profile: string
+  let chromium: Awaited<ReturnType<typeof launchChromium>> | undefined
   const shots = path.resolve(
     'test-output',
     'screenshots',
@@ -221,24 +189,12 @@ describe.runIf(present)('dashboard login in Chromium', () => {
         },
       ],
     })
-    profile = mkdtempSync(path.join(os.tmpdir(), 'qualink-chromium-'))
-    browser = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      viewport: { width: 1360, height: 900 },
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--no-first-run',
-        '--disable-background-networking',
-      ],
-    })
+    chromium = await launchChromium()
+    browser = chromium.browser
   }, 60_000)
 
   afterAll(async () => {
-    await browser?.close()
-    if (profile) rmSync(profile, { recursive: true, force: true })
+    await chromium?.close()
     await hub?.close()
   })
 

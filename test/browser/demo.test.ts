@@ -1,0 +1,151 @@
+/**
+ * The dashboard of the real `npm start` demo in Chromium: `qualink demo` as a child process on
+ * embedded SQLite in a fresh data directory, with its simulators and plant-day traffic at a fast
+ * rhythm (as test/cli/demo.test.ts starts it). Once the traffic has produced decided lots, a
+ * finished lot with genealogy, dead letters and a closed supplier CAPA, each page is opened and
+ * its content checked against the demo's own API; screenshots go to the folder named in the output.
+ */
+import { type ChildProcess, spawn } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { BrowserContext, Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { until } from '../engine/harness.ts'
+import { freePort } from '../services.ts'
+import { launchChromium, present, requireChromium, screenshotDir } from './chromium.ts'
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
+
+requireChromium('demo dashboard')
+
+describe.runIf(present)('the npm start demo in Chromium', () => {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'qualink-demo-browser-'))
+  let child: ChildProcess | undefined
+  let output = ''
+  let base = ''
+  let chromium: Awaited<ReturnType<typeof launchChromium>> | undefined
+  let browser: BrowserContext
+  let page: Page
+  let shots = ''
+  const problems: string[] = []
+
+  const api = async <T>(url: string): Promise<T> => {
+    const r = await fetch(base + url)
+    if (!r.ok) throw new Error(`${url}: ${r.status}`)
+    return (await r.json()) as T
+  }
+
+  beforeAll(async () => {
+    const port = await freePort()
+    base = `http://127.0.0.1:${port}`
+    child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli/main.ts', 'demo', '--port', String(port), '--tick-ms', '250'],
+      { cwd: ROOT, env: { ...process.env, QUALINK_DATA_DIR: dataDir }, stdio: ['ignore', 'pipe', 'pipe'] },
+    )
+    for (const s of [child.stdout!, child.stderr!])
+      s.on('data', (b) => {
+        output += String(b)
+      })
+    shots = screenshotDir('demo-')
+    chromium = await launchChromium()
+    browser = chromium.browser
+    page = browser.pages()[0] ?? (await browser.newPage())
+    page.on('console', (m) => {
+      if (m.type() === 'error') problems.push(`${page.url()}: console error: ${m.text()}`)
+    })
+    page.on('pageerror', (e) => problems.push(`${page.url()}: page error: ${e.message}`))
+  }, 60_000)
+
+  afterAll(async () => {
+    await chromium?.close()
+    if (child && child.exitCode === null) {
+      const exited = new Promise((resolve) => child!.once('exit', resolve))
+      child.kill('SIGINT')
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))])
+      if (child.exitCode === null) child.kill('SIGKILL')
+    }
+    rmSync(dataDir, { recursive: true, force: true })
+    console.log(`demo dashboard screenshots: ${shots}`)
+  }, 30_000)
+
+  async function visit(pathname: string, shot: string, heading: RegExp): Promise<void> {
+    const before = problems.length
+    const res = await page.goto(base.replace('127.0.0.1', 'localhost') + pathname, { waitUntil: 'load' })
+    expect(res?.status(), pathname).toBe(200)
+    await expect.poll(() => page.locator('h1').textContent()).toMatch(heading)
+    await page.screenshot({ path: path.join(shots, `${shot}.png`), fullPage: true })
+    expect(problems.slice(before), pathname).toEqual([])
+  }
+
+  it('shows the demo traffic on the overview, lots, a lot with its genealogy picture, exceptions and KPIs', async () => {
+    // The plant day's traffic: decided lots, finished lots made from raw lots, dead letters, and a
+    // supplier CAPA opened, worked through 8D and closed in the QMS simulator.
+    type Kpis = { plants: Array<{ plant: string; capaResponse: Array<{ count: number }> }> }
+    const capas = async () =>
+      (await api<Kpis>('/v1/kpis')).plants
+        .find((p) => p.plant === 'P100')
+        ?.capaResponse.reduce((n, d) => n + d.count, 0) ?? 0
+    type Runs = { runs: unknown[] }
+    await until(async () => {
+      try {
+        const decided = await api<Runs>(
+          '/v1/runs?workflow=supplier-receipt-inspection&status=completed&limit=5',
+        )
+        const dead = await api<{ deadLetters: unknown[] }>('/v1/dead-letters?status=open&limit=5')
+        return decided.runs.length > 0 && dead.deadLetters.length > 0 && (await capas()) > 0
+      } catch {
+        return false // not listening yet
+      }
+    }, 150_000)
+    expect(output).toContain('Qualink demo is running on embedded SQLite')
+
+    await visit('/', '01-overview', /Overview/)
+    expect(await page.locator('svg.chart').count()).toBeGreaterThan(0)
+
+    await visit('/ui/lots', '02-lots', /Lots/)
+    // a decided raw lot shows its QMS decision in the list, as its status in the API has it
+    const decidedRow = page
+      .locator('table.lots tr[data-lot^="RAW-"]', { has: page.locator('td.qms .badge') })
+      .first()
+    await expect.poll(() => decidedRow.count()).toBe(1)
+    const rawLot = (await decidedRow.getAttribute('data-lot'))!
+    const status = await api<{ qms: { code: string; valuation: string } }>(
+      `/v1/lots/${encodeURIComponent(rawLot)}/status`,
+    )
+    expect(await decidedRow.locator('td.qms').textContent()).toContain(status.qms.code)
+    expect(await decidedRow.locator('td.qms .badge').textContent()).toBe(status.qms.valuation)
+
+    // a finished lot: its page draws the raw lot it was made from left of it
+    const fgLot = (await page.locator('table.lots tr[data-lot^="FG-"]').first().getAttribute('data-lot'))!
+    const trace = await api<{ nodes: Array<{ lot: string; depth: number }> }>(
+      `/v1/lots/${encodeURIComponent(fgLot)}/trace?direction=backward`,
+    )
+    const sources = trace.nodes.filter((n) => n.depth === 1).map((n) => n.lot)
+    expect(sources.length).toBeGreaterThan(0)
+    await visit(`/ui/lots/${encodeURIComponent(fgLot)}`, '03-lot-genealogy', /Lot/)
+    const picture = page.locator('svg.genealogy-graph')
+    await expect.poll(() => picture.getAttribute('aria-label')).toContain(`Genealogy of ${fgLot}:`)
+    expect(await picture.locator(`a[data-lot="${fgLot}"]`).getAttribute('data-depth')).toBe('0')
+    for (const s of sources)
+      expect(await picture.locator(`a[data-lot="${s}"]`).getAttribute('data-depth')).toBe('-1')
+    const box = await picture.boundingBox()
+    expect(box!.width).toBeGreaterThan(100) // drawn, not an empty element
+
+    await visit('/ui/exceptions', '04-exceptions', /Exceptions/)
+    const open = await api<{ deadLetters: Array<{ connector: string | null }> }>(
+      '/v1/dead-letters?status=open&limit=1000',
+    )
+    const byConnector = page.locator('section.group', { hasText: 'By connector' })
+    const counts = (await byConnector.locator('.count').allTextContents()).map(Number)
+    // the page is read after the API: more may have died in between, never fewer
+    expect(counts.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(open.deadLetters.length)
+
+    await visit('/ui/kpis', '05-kpis', /KPI/)
+    const capa = page.locator('tr[data-kpi="capa-response"]').first()
+    expect(Number(await capa.locator('td.num').textContent())).toBeGreaterThanOrEqual(1)
+    expect(await capa.locator('svg.spark').count()).toBe(1)
+  }, 240_000)
+})
