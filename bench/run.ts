@@ -40,6 +40,10 @@ const BENCHMARKS: Readonly<Record<string, Benchmark>> = {
     file: 'relay.ts',
     description: 'Issue 11: relay of the event log to NATS JetStream beside the broker alone (same messages)',
   },
+  workers: {
+    file: 'workers.ts',
+    description: 'Issue 11: the B3 workload with 1, 2 and 4 worker processes on one PostgreSQL database',
+  },
   pipeline: {
     file: 'pipeline.ts',
     description:

@@ -23,7 +23,10 @@ import { commitsOf, SIGNING, type Sims, type SystemUnderTest } from './pipeline-
 export const BENCH_EGRESS = { rateLimit: { ratePerSecond: 10_000, burst: 1_000 } }
 
 /** The shipped S/4 and QMS connectors against the simulators (also used by the graphile baseline). */
-export function benchPorts(sims: Sims) {
+export function benchPorts(sims: {
+  readonly erp: { readonly url: string }
+  readonly qms: { readonly url: string }
+}) {
   const runtime = (name: string, url: string) => ({ name, allowlist: [url], leaseMs: 30_000 })
   return {
     erp: sapS4Connector.instantiate(
