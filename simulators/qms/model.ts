@@ -78,8 +78,14 @@ export interface Capa {
   readonly nonconformanceId: string
   readonly type: 'CORRECTIVE' | 'PREVENTIVE'
   readonly title: string
+  /** the caller's business key (Qualink's step key); the QMS does not deduplicate on it */
+  readonly externalRef?: string
+  /** D2 problem description */
+  readonly description?: string
   /** a supplier corrective action names the supplier (its quality status follows the CAPA) */
   readonly supplier?: string
+  /** documents attached at creation (e.g. a complaint's trace), kept as given */
+  readonly attachments?: CapaAttachment[]
   status: 'OPEN' | 'COMPLETED'
   /** 8D discipline the team is working (D0 plan … D8 recognise the team; quality-domain.md §5) */
   eightDStep: EightDStep
@@ -87,6 +93,13 @@ export interface Capa {
   rootCause?: string
   readonly createdAt: string
   updatedAt: string
+}
+
+export interface CapaAttachment {
+  readonly name: string
+  readonly contentType: string
+  /** the document itself (text; JSON as a string) */
+  readonly content: string
 }
 
 export const EIGHT_D = ['D0', 'D1', 'D2', 'D3', 'D4', 'D5', 'D6', 'D7', 'D8'] as const

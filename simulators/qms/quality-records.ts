@@ -4,6 +4,7 @@ import { obj, qmsError, text } from './errors.ts'
 import type { Emit } from './inspections.ts'
 import {
   type Capa,
+  type CapaAttachment,
   EIGHT_D,
   type EightDStep,
   NC_STATUSES,
@@ -46,6 +47,23 @@ function dispositionLines(
     if (!/^\d+(\.\d+)?$/.test(quantity))
       throw qmsError(400, 'FIELD_INVALID', 'quantity must be a decimal', `dispositions/${i}/quantity`)
     return { disposition: text(line, 'disposition', true), quantity, unit: text(line, 'unit') || 'PC' }
+  })
+}
+
+/** `attachments: [{ name, contentType?, content }]` of a new CAPA (content is text). */
+function capaAttachments(b: Record<string, unknown>): CapaAttachment[] | undefined {
+  if (b.attachments === undefined) return undefined
+  if (!Array.isArray(b.attachments))
+    throw qmsError(400, 'FIELD_INVALID', 'attachments must be a list', 'attachments')
+  return b.attachments.map((a, i) => {
+    const line = obj(a)
+    if (typeof line.content !== 'string')
+      throw qmsError(400, 'FIELD_INVALID', 'content must be text', `attachments/${i}/content`)
+    return {
+      name: text(line, 'name', true),
+      contentType: text(line, 'contentType') || 'text/plain',
+      content: line.content,
+    }
   })
 }
 
@@ -134,12 +152,18 @@ export function registerQualityRecordRoutes(router: Router, model: QmsModel, emi
     if (ncId) ncOf(ncId)
     const now = model.now()
     const supplier = text(b, 'supplier')
+    const externalRef = text(b, 'externalRef')
+    const description = text(b, 'description')
+    const attachments = capaAttachments(b)
     const capa: Capa = {
       id: model.nextId('CAPA'),
       nonconformanceId: ncId,
       type,
       title: text(b, 'title', true),
+      ...(externalRef ? { externalRef } : {}),
+      ...(description ? { description } : {}),
       ...(supplier ? { supplier } : {}),
+      ...(attachments ? { attachments } : {}),
       status: 'OPEN',
       eightDStep: 'D0',
       createdAt: now,
@@ -149,10 +173,12 @@ export function registerQualityRecordRoutes(router: Router, model: QmsModel, emi
     emit('capa.created', capa)
     return { status: 201, body: capa }
   })
-  router.on('GET', /^\/api\/v1\/capas$/, () => ({
-    status: 200,
-    body: { items: [...model.capas.values()], total: model.capas.size },
-  }))
+  router.on('GET', /^\/api\/v1\/capas$/, (req) => {
+    const rows = [...model.capas.values()].filter(
+      (c) => !req.query.has('externalRef') || c.externalRef === req.query.get('externalRef'),
+    )
+    return { status: 200, body: { items: rows, total: rows.length } }
+  })
   router.on('GET', /^\/api\/v1\/capas\/([^/]+)$/, (req) => ({ status: 200, body: capaOf(req.params[0]!) }))
   router.on('PATCH', /^\/api\/v1\/capas\/([^/]+)$/, (req) => {
     const capa = capaOf(req.params[0]!)

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { GenealogyProjector } from '../../src/projections/genealogy-projector.ts'
 import { genealogyTraceability } from '../../src/projections/traceability-port.ts'
@@ -14,7 +15,9 @@ describe.each(DIALECTS)('complaint traceability end to end on %s', (dialect: Dia
     // Not inspection-relevant: the receipt lands in unrestricted stock, ready to be used.
     erp: { materials: { 'RAW-100': { inspectionRelevant: false, baseUnit: 'KG' } }, webhook: true },
     qms: {},
-    crm: { webhook: true },
+    // every complaint webhook is delivered twice (same delivery id), and the test sends it again
+    // as a new delivery of a new event after the first run completed
+    crm: { webhook: true, faults: { duplicateRate: 1 } },
     workflows: [complaintTraceability()],
     ports: ({ store }) => {
       const projector = new GenealogyProjector(store)
@@ -30,7 +33,7 @@ describe.each(DIALECTS)('complaint traceability end to end on %s', (dialect: Dia
   const post = (type: string, subject: string, data: Record<string, unknown>) =>
     postEvent(hub.q, type, subject, data)
 
-  it('traces to the supplier lot and every customer, blocks the suspect stock once, and opens an NC', async () => {
+  it('traces to the supplier lot and every customer, blocks the suspect stock once, opens one NC and one CAPA with the trace, however often the complaint arrives', async () => {
     await receiveGoods(hub.erp, 'RAW-B1', '100')
     await until(
       async () =>
@@ -60,21 +63,35 @@ describe.each(DIALECTS)('complaint traceability end to end on %s', (dialect: Dia
       })
     }
 
-    hub.crm.fileComplaint({
+    const complaint = hub.crm.fileComplaint({
       customer: 'CUST-1',
       material: 'FG-1',
       batch: 'FG-1',
       severity: 'HIGH',
       description: 'cracked housing',
     })
-    await until(
-      async () =>
-        (await hub.store.engine.listRuns(ALL, { workflow: 'complaint-traceability', limit: 5 }))[0]
-          ?.status === 'completed',
-      20_000,
-    )
-    const run = (await hub.store.engine.listRuns(ALL, { workflow: 'complaint-traceability', limit: 5 }))[0]!
-    expect(run.result).toMatchObject({
+    const runs = () => hub.store.engine.listRuns(ALL, { workflow: 'complaint-traceability', limit: 5 })
+    await until(async () => (await runs())[0]?.status === 'completed', 20_000)
+    // The CRM sends the case again as a new event (new event and delivery ids): a second run
+    // starts for the same complaint and finds the records the first one opened.
+    hub.crm.webhooks.send('complaint.created', {
+      id: randomUUID(),
+      type: 'complaint.created',
+      occurredAt: new Date().toISOString(),
+      data: complaint,
+    })
+    await until(async () => {
+      const all = await runs()
+      return all.length === 2 && all.every((r) => r.status === 'completed')
+    }, 20_000)
+    await hub.crm.webhooks.idle()
+    expect(hub.crm.state.webhooks).toHaveLength(4) // two events, each delivered twice
+    const [run, again] = await runs()
+    expect(again!.result).toMatchObject({
+      nonconformance: (run!.result as { nonconformance: string }).nonconformance,
+      correctiveAction: (run!.result as { correctiveAction: string }).correctiveAction,
+    })
+    expect(run!.result).toMatchObject({
       supplierLots: [{ lot: 'RAW-B1', supplier: 'SUP-7' }],
       productionOrders: ['PO-1'],
       customers: ['CUST-1', 'CUST-2'],
@@ -86,5 +103,24 @@ describe.each(DIALECTS)('complaint traceability end to end on %s', (dialect: Dia
     expect(stock.buckets).toMatchObject({ unrestricted: 0, blocked: 100_000 })
     expect(hub.erp.state.counts.documentsByLotAndBucket['RAW-100|1000|RAW-B1']).toMatchObject({ blocked: 1 })
     expect(hub.qms.state.nonconformances).toBe(1)
+    // one CAPA, linked to the NC, with the trace summary attached
+    expect(hub.qms.state.capas).toBe(1)
+    const [capa] = [...hub.qms.model.capas.values()]
+    const [nc] = [...hub.qms.model.nonconformances.values()]
+    expect(capa).toMatchObject({
+      id: (run!.result as { correctiveAction: string }).correctiveAction,
+      nonconformanceId: nc!.id,
+      type: 'CORRECTIVE',
+      externalRef: `complaint/${complaint.caseId}/capa`,
+    })
+    expect(capa!.attachments?.map((a) => a.name)).toEqual(['trace.json'])
+    expect(JSON.parse(capa!.attachments![0]!.content)).toMatchObject({
+      complaint: complaint.caseId,
+      suspectLots: expect.arrayContaining([expect.objectContaining({ lot: 'RAW-B1' })]),
+      supplierLots: [{ lot: 'RAW-B1', supplier: 'SUP-7' }],
+      deliveries: ['80-FG-1', '80-FG-2'],
+      customers: ['CUST-1', 'CUST-2'],
+      blocked: [{ lot: 'RAW-B1' }],
+    })
   })
 })

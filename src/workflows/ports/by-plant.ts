@@ -152,6 +152,7 @@ export function qmsByPlant(byPlant: Readonly<Record<string, QmsPort>>): PlantRou
     cancelInspectionLot: async ({ plant, ...input }) =>
       r.pick(plant, 'cancelInspectionLot').cancelInspectionLot(input),
     openNonconformance: async (input) => r.forPlant(input.plant).openNonconformance(input),
+    openCorrectiveAction: async (input) => r.forPlant(input.plant).openCorrectiveAction(input),
     setNonconformanceStatus: async ({ plant, ...input }) =>
       r.pick(plant, 'setNonconformanceStatus').setNonconformanceStatus(input),
     upsertSpecification: async (input) => {

@@ -120,6 +120,10 @@ export function mappedQmsPort(
       return port.openNonconformance({ ...input, ...(lot === undefined ? {} : { lot }) })
     },
     setNonconformanceStatus: (input) => port.setNonconformanceStatus(input),
+    openCorrectiveAction: async (input) => {
+      const supplier = await mapOptional(map, 'supplier', input.supplier, '/supplier')
+      return port.openCorrectiveAction({ ...input, ...(supplier === undefined ? {} : { supplier }) })
+    },
     ...(port.upsertSpecification
       ? {
           upsertSpecification: async (input) => {

@@ -66,6 +66,33 @@ export interface NonconformanceView {
   readonly lot?: string
 }
 
+export interface OpenCorrectiveActionInput {
+  readonly idempotencyKey: string
+  readonly plant: string
+  readonly title: string
+  /** the problem description (8D D2) */
+  readonly description?: string
+  /** the nonconformance the CAPA is linked to (quality-domain.md §5: NC → optional link → CAPA) */
+  readonly nonconformance?: string
+  readonly supplier?: string
+  /** documents attached to the CAPA as it is opened (e.g. a complaint's trace as JSON) */
+  readonly attachments?: ReadonlyArray<{
+    readonly name: string
+    readonly contentType: string
+    readonly content: string
+  }>
+  readonly traceparent?: string
+}
+
+export interface CorrectiveActionView {
+  readonly id: string
+  readonly title: string
+  readonly status: 'open' | 'completed'
+  readonly nonconformance?: string
+  /** names of the attached documents */
+  readonly attachments: readonly string[]
+}
+
 export interface SetInspectionLotQuantityInput {
   readonly id: string
   /** the lot's whole quantity after the change (a state, not an increment: repeating it is harmless) */
@@ -89,6 +116,8 @@ export interface QmsPort {
   /** null while no decision has been made */
   getUsageDecision(inspectionLot: string): Promise<UsageDecisionView | null>
   openNonconformance(input: OpenNonconformanceInput): Promise<Created<NonconformanceView>>
+  /** opens a corrective action (CAPA), idempotent on the key like openNonconformance */
+  openCorrectiveAction(input: OpenCorrectiveActionInput): Promise<Created<CorrectiveActionView>>
   /** moves the NC along its lifecycle; no change when it already is in `status` */
   setNonconformanceStatus(input: {
     readonly id: string

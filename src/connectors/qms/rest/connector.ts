@@ -11,7 +11,7 @@ import type { EgressClient } from '../../sdk/egress.ts'
 import { EgressFailure } from '../../sdk/http-errors.ts'
 import { connectorSecret } from '../../sdk/secrets.ts'
 import { QmsRestConfig } from './config.ts'
-import { decisionFrom, type Json, lotFrom, ncFrom, originWord } from './mapping.ts'
+import { capaFrom, decisionFrom, type Json, lotFrom, ncFrom, originWord } from './mapping.ts'
 
 class QmsApi {
   constructor(
@@ -97,7 +97,7 @@ class QmsApi {
 
 export const qmsRestConnector = defineConnector({
   kind: 'qms/rest',
-  description: 'SaaS QMS over REST: inspection lots, usage decisions, nonconformances',
+  description: 'SaaS QMS over REST: inspection lots, usage decisions, nonconformances, CAPAs',
   configSchema: QmsRestConfig,
   actions: [
     'createInspectionLot',
@@ -107,6 +107,7 @@ export const qmsRestConnector = defineConnector({
     'cancelInspectionLot',
     'openNonconformance',
     'setNonconformanceStatus',
+    'openCorrectiveAction',
     'upsertSpecification',
   ],
   targets: (c) => [c.baseUrl],
@@ -199,6 +200,21 @@ export const qmsRestConnector = defineConnector({
             ...(i.lot ? { batch: i.lot } : {}),
           },
           ncFrom,
+          i.traceparent,
+        ),
+      openCorrectiveAction: (i) =>
+        api.createOnce(
+          'capas',
+          i.idempotencyKey,
+          {
+            type: 'CORRECTIVE',
+            title: i.title,
+            ...(i.description ? { description: i.description } : {}),
+            ...(i.nonconformance ? { nonconformanceId: i.nonconformance } : {}),
+            ...(i.supplier ? { supplier: i.supplier } : {}),
+            ...(i.attachments?.length ? { attachments: i.attachments } : {}),
+          },
+          capaFrom,
           i.traceparent,
         ),
       async upsertSpecification({ spec, traceparent }) {

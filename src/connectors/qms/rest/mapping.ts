@@ -8,6 +8,7 @@ import {
 } from '../../../model/nonconformance.ts'
 import { parseDecimal } from '../../../model/quantity.ts'
 import type {
+  CorrectiveActionView,
   NonconformanceView,
   QmsInspectionLotView,
   UsageDecisionView,
@@ -91,5 +92,16 @@ export function ncFrom(o: Json): NonconformanceView {
     status: s(o, 'status').toLowerCase() as NonconformanceStatus,
     ...(s(o, 'inspectionLotId') ? { inspectionLot: s(o, 'inspectionLotId') } : {}),
     ...(s(o, 'batch') ? { lot: s(o, 'batch') } : {}),
+  }
+}
+
+export function capaFrom(o: Json): CorrectiveActionView {
+  const attachments = Array.isArray(o.attachments) ? (o.attachments as Json[]) : []
+  return {
+    id: s(o, 'id'),
+    title: s(o, 'title'),
+    status: s(o, 'status') === 'COMPLETED' ? 'completed' : 'open',
+    ...(s(o, 'nonconformanceId') ? { nonconformance: s(o, 'nonconformanceId') } : {}),
+    attachments: attachments.map((a) => s(a, 'name')),
   }
 }
