@@ -1,3 +1,5 @@
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
 import { PermanentError } from '../../src/engine/errors.ts'
 import { defineWorkflow } from '../../src/engine/workflow.ts'
@@ -74,6 +76,19 @@ describe.each(DIALECTS)('dead letters name the failing connector on %s', (dialec
     expect(erpOnly.deadLetters.map((d) => d.key).sort()).toEqual(['O-1', 'O-2'])
     const none = (await api('/v1/dead-letters?connector=qms')).json() as { deadLetters: DeadLetter[] }
     expect(none.deadLetters).toEqual([])
+
+    if (dialect === 'sqlite') {
+      // qualink dlq list --connector: the same filter, with a connector column
+      const { stdout } = await promisify(execFile)(
+        process.execPath,
+        ['--import', 'tsx', 'src/cli/main.ts', 'dlq', 'list', '--connector', 'erp', '--url', hub.q.url],
+        { timeout: 60_000 },
+      )
+      const lines = stdout.trim().split('\n')
+      expect(lines[0]).toMatch(/errorCode\s+connector\s+attempts/)
+      expect(lines.filter((l) => /\bO-[12]\b.*\berp\b/.test(l))).toHaveLength(2)
+      expect(stdout).not.toContain('O-3')
+    }
 
     const page = (await api('/ui/exceptions')).body
     const panel = page.slice(page.indexOf('<h3>By connector</h3>'))

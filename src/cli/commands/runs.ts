@@ -48,18 +48,22 @@ export function registerRunCommands(program: Command): void {
     .option('--workflow <name>')
     .option('--code <QLK_…>', 'error code')
     .option('--status <status>', 'open|replayed|discarded', 'open')
-    .action(async (o: { url: string; workflow?: string; code?: string; status: string }) => {
-      const q = new URLSearchParams({ status: o.status, limit: '500' })
-      if (o.workflow) q.set('workflow', o.workflow)
-      if (o.code) q.set('errorCode', o.code)
-      const r = await api<{ deadLetters: DeadLetter[] }>(o, 'GET', `/v1/dead-letters?${q}`)
-      console.log(
-        table(
-          r.deadLetters.map((d) => ({ ...d, created: when(d.createdAtMs) })),
-          ['id', 'workflow', 'key', 'errorCode', 'attempts', 'status', 'created', 'error'],
-        ),
-      )
-    })
+    .option('--connector <name>', 'the connector instance whose call failed')
+    .action(
+      async (o: { url: string; workflow?: string; code?: string; status: string; connector?: string }) => {
+        const q = new URLSearchParams({ status: o.status, limit: '500' })
+        if (o.workflow) q.set('workflow', o.workflow)
+        if (o.code) q.set('errorCode', o.code)
+        if (o.connector) q.set('connector', o.connector)
+        const r = await api<{ deadLetters: DeadLetter[] }>(o, 'GET', `/v1/dead-letters?${q}`)
+        console.log(
+          table(
+            r.deadLetters.map((d) => ({ ...d, created: when(d.createdAtMs), connector: d.connector ?? '' })),
+            ['id', 'workflow', 'key', 'errorCode', 'connector', 'attempts', 'status', 'created', 'error'],
+          ),
+        )
+      },
+    )
   dlq
     .command('replay [id]')
     .description('replay one dead letter, or every open one matching the filters')
