@@ -87,8 +87,13 @@ export function useNatsMesHub(
   hub.publish = (id, body) => jetstream(hub.nc).publish(`${subject}.mes`, JSON.stringify(body), { msgID: id })
   hub.allAcked = (seq = 0) =>
     until(async () => {
-      const info = await (await jetstreamManager(hub.nc)).consumers.info(hub.stream, DURABLE)
-      return info.delivered.stream_seq >= seq && info.num_ack_pending === 0 && info.num_pending === 0
+      // The source creates its durable consumer when it starts: until then there is nothing to ask.
+      const info = await (await jetstreamManager(hub.nc)).consumers
+        .info(hub.stream, DURABLE)
+        .catch(() => undefined)
+      return (
+        !!info && info.delivered.stream_seq >= seq && info.num_ack_pending === 0 && info.num_pending === 0
+      )
     })
   hub.runsOf = (key) => hub.store.engine.listRuns(ALL, { key, limit: 10 })
   hub.storedIds = async () => (await hub.store.listEvents(ALL, { limit: 1000 })).map((e) => e.id)
