@@ -122,7 +122,11 @@ export function registerUiActions(ui: FastifyInstance, ctx: ServerContext): void
 
   ui.post('/ui/exceptions/bulk/preview', guarded, async (req: Req, reply) => {
     const body = req.body ?? {}
-    const f = { errorCode: field(body.errorCode, 64), workflow: field(body.workflow, 64) }
+    const f = {
+      errorCode: field(body.errorCode, 64),
+      workflow: field(body.workflow, 64),
+      connector: field(body.connector, 64),
+    }
     const matching = (await openDeadLetters(ctx, req.headers, f)).slice(0, BULK_MAX)
     return answer(req, reply, 200, bulkPreview(f, matching), {
       href: '/ui/exceptions',

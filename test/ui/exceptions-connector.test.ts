@@ -100,6 +100,18 @@ describe.each(DIALECTS)('dead letters name the failing connector on %s', (dialec
     expect(filtered).toContain('<strong>2</strong> match the filter')
     expect(filtered).toContain('<code>O-1</code>')
     expect(filtered).not.toContain('<code>O-3</code>')
+    // a bulk replay preview narrowed to the connector lists exactly its dead letters
+    const preview = await hub.q.app.inject({
+      method: 'POST',
+      url: '/ui/exceptions/bulk/preview',
+      payload: 'errorCode=&workflow=&connector=erp',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'hx-request': 'true' },
+    })
+    expect(preview.statusCode).toBe(200)
+    expect(preview.body).toContain('Dry run:</strong> 2 dead letters match connector erp')
+    const previewed = [...preview.body.matchAll(/name="id" value="(\d+)"/g)].map((m) => Number(m[1]))
+    expect(previewed.sort()).toEqual([byKey.get('O-1')!.id, byKey.get('O-2')!.id].sort())
+
     const rule = (await api('/ui/exceptions?connector=%28none%29')).body
     expect(rule).toContain('<strong>1</strong> match the filter')
     expect(rule).toContain('<code>O-3</code>')

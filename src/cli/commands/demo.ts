@@ -161,7 +161,8 @@ export function registerDemoCommand(program: Command): void {
           `              ${mqttUp ? `MQTT (${opts.broker})` : 'the API (no MQTT broker found)'}; LIMS files in ${limsDir};`,
           '              packed lots released from their ERP delivery block (lab + packing + QA); shipments;',
           '              orders through the kernel-demo workflow (some rejected: see Exceptions);',
-          '              now and then a usage decision comes after its deadline and the ERP is down for 30 s.',
+          '              now and then a usage decision comes after its deadline and the ERP is down for 30 s;',
+          '              supplier CAPAs opened in the QMS, worked through 8D and closed (see KPIs).',
           '  No authentication is configured, so Qualink listens on 127.0.0.1 only.',
           '  Press Ctrl-C to stop; running it again resumes from the same data.',
           '',
@@ -177,7 +178,7 @@ export function registerDemoCommand(program: Command): void {
             `  stopped cleanly: ${s.receipts} receipts, ${s.decisions} usage decisions, ${s.operations} operations, ` +
               `${s.dispositions} dispositions, ${s.labFiles} lab files, ${s.packed} lots packed, ` +
               `${s.lateDecisions} late decisions, ${s.erpOutages} ERP outages, ` +
-              `${s.shipments} shipments, ${s.orders} orders`,
+              `${s.shipments} shipments, ${s.orders} orders, ${s.capasOpened} supplier CAPAs opened (${s.capasClosed} closed)`,
           )
         },
         (m) => console.log(`  ${m}`),

@@ -5,6 +5,8 @@ import { type Html, html } from '../html.ts'
 export interface BulkFilter {
   readonly errorCode: string
   readonly workflow: string
+  /** a connector instance name, or '(none)' for failures no connector caused */
+  readonly connector?: string
 }
 
 export interface BulkOutcome {
@@ -16,9 +18,11 @@ export interface BulkOutcome {
 }
 
 function describe(f: BulkFilter): string {
-  const parts = [f.errorCode && `error ${f.errorCode}`, f.workflow && `workflow ${f.workflow}`].filter(
-    Boolean,
-  )
+  const parts = [
+    f.errorCode && `error ${f.errorCode}`,
+    f.workflow && `workflow ${f.workflow}`,
+    f.connector && `connector ${f.connector}`,
+  ].filter(Boolean)
   return parts.length ? parts.join(', ') : 'all open dead letters'
 }
 

@@ -170,6 +170,12 @@ ${select(
   workflows.map(([w]) => w),
   f.workflow,
 )}
+${select(
+  'connector',
+  'Connector',
+  connectors.map(([c]) => c),
+  f.connector,
+)}
 <button type="submit">Preview</button>
 </form>
 <div id="bulk-result" aria-live="polite"></div>
