@@ -8,8 +8,12 @@ const STEPS = ['D1', 'D2', 'D3', 'D4', 'D5', 'D6', 'D7'] as const
  * through the 8D steps (one step per call of `work`), and the QMS closes it after D7. Everything
  * reaches Qualink as the QMS's own signed `capa.*` webhooks.
  */
-export function supplierCapas(qms: QmsSim, supplier = 'V-77') {
-  const open: Array<{ id: string; step: number }> = []
+export function supplierCapas(
+  qms: QmsSim,
+  supplier = 'V-77',
+  resumed: ReadonlyArray<{ id: string; step: number }> = [],
+) {
+  const open: Array<{ id: string; step: number }> = resumed.map((c) => ({ ...c }))
   const call = async (method: 'POST' | 'PATCH', path: string, body: unknown) => {
     const r = await fetch(`${qms.url}/api/v1${path}`, {
       method,
@@ -20,6 +24,10 @@ export function supplierCapas(qms: QmsSim, supplier = 'V-77') {
     return (await r.json()) as { id: string }
   }
   return {
+    /** the CAPAs being worked and their next step, for a restarted demo to resume */
+    get worked(): ReadonlyArray<{ id: string; step: number }> {
+      return open
+    },
     async open(title: string): Promise<void> {
       const c = await call('POST', '/capas', { title, supplier, type: 'CORRECTIVE' })
       open.push({ id: c.id, step: 0 })
