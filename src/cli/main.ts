@@ -1,5 +1,6 @@
 import { Command } from 'commander'
 import { isQualinkError } from '../contracts/errors.ts'
+import { registerAdoptCommand } from './commands/adopt.ts'
 import { registerAuditCommands } from './commands/audit.ts'
 import { registerConfigCommands } from './commands/config.ts'
 import { registerDemoCommand } from './commands/demo.ts'
@@ -26,6 +27,7 @@ registerUserCommands(program)
 registerLotCommands(program)
 registerRunCommands(program)
 registerSyntheticCommands(program)
+registerAdoptCommand(program)
 registerSupplierCommands(program)
 registerToolCommands(program)
 registerXrefCommands(program)

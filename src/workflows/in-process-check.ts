@@ -70,6 +70,8 @@ interface Completion {
   plant: string
   measurements: Array<{ characteristic: string; value: string; unit: string }>
   produced: Array<{ lot: string; quantity?: Quantity }>
+  /** set by `qualink adopt`: the order was already on hold at go-live, waiting on this nonconformance */
+  adoption?: { nonconformance?: string; lot?: string }
 }
 
 interface Finding {
@@ -97,38 +99,45 @@ export function inProcessQualityCheck(
     async run(ctx, trigger) {
       const c = trigger.envelope.data as Completion
       const order = c.operation.productionOrder
-      const findings = await ctx.step('evaluate', async () => {
-        const out: Finding[] = []
-        for (const m of c.measurements) {
-          const spec = ctx.config.characteristics[m.characteristic]
-          if (!spec) continue
-          const result = evaluateCharacteristic(
-            { id: m.characteristic, unit: spec.unit, tolerance: spec.tolerance },
-            { value: m.value, unit: m.unit },
-          )
-          let rules: Finding['rules'] = []
-          if (spec.baseline) {
-            const past = await ctx.ports.history.recent({
-              plant: c.plant,
-              characteristic: m.characteristic,
-              workCenter: c.operation.workCenter,
-              beforeSeq: trigger.seq,
-              limit: ctx.config.window - 1,
-            })
-            const values = [...past, Number(m.value)]
-            const enabled = ALL_RUN_RULES.filter((r) =>
-              (ctx.config.runRules as readonly string[]).includes(r.id),
-            )
-            rules = evaluateRunRules({ values, ...spec.baseline }, enabled)
-              .filter((v) => v.points.includes(values.length - 1)) // only what this point completes
-              .map((v) => ({ ruleId: v.ruleId, ruleName: v.ruleName, points: v.points }))
-          }
-          if (result.status === 'fail' || rules.length > 0)
-            out.push({ characteristic: m.characteristic, spec: result, rules })
-        }
-        return out
-      })
-      if (findings.length === 0) {
+      // Adopted at go-live: the hold and the nonconformance exist already; the run takes them over
+      // and waits for the disposition (docs/workflows.md "Go-live adoption"). Nothing to evaluate.
+      const adopted = c.adoption
+      if (adopted && !adopted.nonconformance)
+        throw new PermanentError('QLK_VALIDATION', `adopted order ${order} names no nonconformance`)
+      const findings: Finding[] = adopted
+        ? []
+        : await ctx.step('evaluate', async () => {
+            const out: Finding[] = []
+            for (const m of c.measurements) {
+              const spec = ctx.config.characteristics[m.characteristic]
+              if (!spec) continue
+              const result = evaluateCharacteristic(
+                { id: m.characteristic, unit: spec.unit, tolerance: spec.tolerance },
+                { value: m.value, unit: m.unit },
+              )
+              let rules: Finding['rules'] = []
+              if (spec.baseline) {
+                const past = await ctx.ports.history.recent({
+                  plant: c.plant,
+                  characteristic: m.characteristic,
+                  workCenter: c.operation.workCenter,
+                  beforeSeq: trigger.seq,
+                  limit: ctx.config.window - 1,
+                })
+                const values = [...past, Number(m.value)]
+                const enabled = ALL_RUN_RULES.filter((r) =>
+                  (ctx.config.runRules as readonly string[]).includes(r.id),
+                )
+                rules = evaluateRunRules({ values, ...spec.baseline }, enabled)
+                  .filter((v) => v.points.includes(values.length - 1)) // only what this point completes
+                  .map((v) => ({ ruleId: v.ruleId, ruleName: v.ruleName, points: v.points }))
+              }
+              if (result.status === 'fail' || rules.length > 0)
+                out.push({ characteristic: m.characteristic, spec: result, rules })
+            }
+            return out
+          })
+      if (findings.length === 0 && !adopted) {
         const confirmation = await confirmProduction(ctx, c)
         return {
           order,
@@ -137,13 +146,15 @@ export function inProcessQualityCheck(
         }
       }
 
-      const lot = c.produced[0]?.lot
-      const summary = findings
-        .map(
-          (f) =>
-            `${f.characteristic}: ${f.spec?.status === 'fail' ? `${f.spec.value} ${f.spec.unit} beyond ${f.spec.violated} limit` : ''}${f.rules.map((r) => ` ${r.ruleName}`).join(',')}`,
-        )
-        .join('; ')
+      const lot = c.produced[0]?.lot ?? adopted?.lot
+      const summary = adopted
+        ? `on hold at go-live, waiting on nonconformance ${adopted.nonconformance}`
+        : findings
+            .map(
+              (f) =>
+                `${f.characteristic}: ${f.spec?.status === 'fail' ? `${f.spec.value} ${f.spec.unit} beyond ${f.spec.violated} limit` : ''}${f.rules.map((r) => ` ${r.ruleName}`).join(',')}`,
+            )
+            .join('; ')
       await ctx.step('hold-order', ({ idempotencyKey }) =>
         ctx.ports.erp.setProductionOrderHold({
           idempotencyKey,
@@ -153,24 +164,28 @@ export function inProcessQualityCheck(
           reason: summary.slice(0, 120),
         }),
       )
-      const nc = await ctx.step('open-nonconformance', ({ idempotencyKey }) =>
-        ctx.ports.qms.openNonconformance({
-          idempotencyKey,
-          plant: c.plant,
-          title: `Order ${order} op ${c.operation.number}: ${summary}`.slice(0, 200),
-          severity: findings.some((f) => f.spec?.status === 'fail') ? 'major' : 'minor',
-          ...(lot ? { lot } : {}),
-        }),
-      )
-      await ctx.step('notify-supervisor', async ({ idempotencyKey }) => {
-        await ctx.ports.notify?.send({
-          idempotencyKey,
-          title: `Production order ${order} on quality hold`,
-          text: `${summary}. Nonconformance ${nc.record.id} opened; the hold stays until it is dispositioned.`,
-          severity: 'warning',
+      const nc = adopted?.nonconformance
+        ? { record: { id: adopted.nonconformance } }
+        : await ctx.step('open-nonconformance', ({ idempotencyKey }) =>
+            ctx.ports.qms.openNonconformance({
+              idempotencyKey,
+              plant: c.plant,
+              title: `Order ${order} op ${c.operation.number}: ${summary}`.slice(0, 200),
+              severity: findings.some((f) => f.spec?.status === 'fail') ? 'major' : 'minor',
+              ...(lot ? { lot } : {}),
+            }),
+          )
+      // the supervisor was told when the order went on hold, before go-live
+      if (!adopted)
+        await ctx.step('notify-supervisor', async ({ idempotencyKey }) => {
+          await ctx.ports.notify?.send({
+            idempotencyKey,
+            title: `Production order ${order} on quality hold`,
+            text: `${summary}. Nonconformance ${nc.record.id} opened; the hold stays until it is dispositioned.`,
+            severity: 'warning',
+          })
+          return { notified: Boolean(ctx.ports.notify) }
         })
-        return { notified: Boolean(ctx.ports.notify) }
-      })
       // The hold stays until the disposition arrives, however late: each overdue deadline escalates
       // (up to maxEscalations times), then the run keeps waiting without a deadline.
       let escalations = 0
@@ -206,10 +221,12 @@ export function inProcessQualityCheck(
       await ctx.step('disposition-executed', () =>
         ctx.ports.qms.setNonconformanceStatus({ id: nc.record.id, status: 'disposition_executed' }),
       )
-      const confirmation = await confirmProduction(ctx, c)
+      // an adopted run reports no yield: the MES confirms the order's completions itself
+      const confirmation = adopted ? null : await confirmProduction(ctx, c)
       return {
         order,
         verdict: 'dispositioned',
+        ...(adopted ? { adopted: true } : {}),
         ...(confirmation ? { confirmation: confirmation.document } : {}),
         nonconformance: nc.record.id,
         disposition: lines.map((l) => l.code),

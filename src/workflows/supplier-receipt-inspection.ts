@@ -25,7 +25,7 @@ import {
 } from './supplier-receipt/round.ts'
 import { samplingFor } from './supplier-receipt/sampling.ts'
 import { allocate, type Receipt, splitLines, total } from './supplier-receipt/split.ts'
-import { type Decision, waitForDecisionV1 } from './supplier-receipt/v1-wait.ts'
+import { type Decision, fromPolled, waitForDecisionV1 } from './supplier-receipt/v1-wait.ts'
 
 export interface SupplierReceiptPorts {
   readonly erp: ErpPort
@@ -130,7 +130,7 @@ async function inspectReceipt(ctx: Ctx, gr: GoodsReceipt) {
   const rounds: Record<string, unknown>[] = []
   const later: StoredEvent[] = []
   while (start.length > 0) {
-    const r = await inspectOnce(ctx, gr, lot, start)
+    const r = await inspectOnce(ctx, gr, lot, start, rounds.length)
     rounds.push(r.result)
     later.push(...r.later)
     start = r.deferred
@@ -151,6 +151,7 @@ async function inspectOnce(
   gr: GoodsReceipt,
   lot: LotRef,
   start: Receipt[],
+  rounds: number,
 ): Promise<{ result: Record<string, unknown>; deferred: Receipt[]; later: StoredEvent[] }> {
   const quantity = total(
     start.map((r) => r.quantity),
@@ -161,17 +162,21 @@ async function inspectOnce(
     ...samplingPlan({ lotSize: wholeUnits(quantity), ...sampling }),
     ...(group === undefined ? {} : { materialGroup: group }),
   }))
+  // A receipt adopted at go-live whose QMS lot already existed takes that lot over (first round only).
+  const adopted = rounds === 0 ? gr.adoption?.qmsInspectionLot : undefined
   const inspection = await ctx.step('create-inspection-lot', async ({ idempotencyKey }) =>
-    ctx.ports.qms.createInspectionLot({
-      idempotencyKey,
-      plant: lot.plant,
-      material: lot.material,
-      lot: lot.lot,
-      quantity,
-      sampleSize: plan.unitsToInspect,
-      supplier: gr.supplier,
-      origin: '01',
-    }),
+    adopted
+      ? adoptInspectionLot(ctx, adopted)
+      : ctx.ports.qms.createInspectionLot({
+          idempotencyKey,
+          plant: lot.plant,
+          material: lot.material,
+          lot: lot.lot,
+          quantity,
+          sampleSize: plan.unitsToInspect,
+          supplier: gr.supplier,
+          origin: '01',
+        }),
   )
   const round: Round = {
     lot,
@@ -181,13 +186,30 @@ async function inspectOnce(
     later: [],
     plan,
   }
-  const end =
-    ctx.config.decisionFrom === 'inbox'
+  // Decided in the QMS before go-live (its webhook went to the old integration): post that decision.
+  const decidedBefore =
+    adopted && inspection.record.status === 'usage_decision'
+      ? await ctx.step('read-adopted-decision', () => ctx.ports.qms.getUsageDecision(round.qmsLot))
+      : null
+  const end = decidedBefore
+    ? { decision: fromPolled(decidedBefore) }
+    : ctx.config.decisionFrom === 'inbox'
       ? await awaitDecision(ctx, round)
       : { decision: await waitForDecisionV1(ctx, lot.lot, round.qmsLot) }
   const { deferred, later } = round
   if ('ended' in end) return { result: end.ended, deferred, later }
   return { result: await postDecision(ctx, gr, round, end.decision), deferred, later }
+}
+
+/** The QMS lot that existed at go-live, read back (it must still be there and not cancelled). */
+async function adoptInspectionLot(ctx: Ctx, id: string) {
+  const record = await ctx.ports.qms.getInspectionLot(id)
+  if (!record || record.status === 'cancelled')
+    throw new PermanentError(
+      'QLK_VALIDATION',
+      `adopted QMS inspection lot ${id} ${record ? 'was cancelled' : 'does not exist'}; adopt again or inspect by hand`,
+    )
+  return { record, created: false }
 }
 
 /** The decision, exactly as decided, on each receipt's ERP inspection lot; confirmed by the ERP. */

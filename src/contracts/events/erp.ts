@@ -4,7 +4,7 @@ import { HOLD_STATES } from '../../model/production.ts'
 import { BucketSchema } from '../../model/stock.ts'
 import { SAP_MOVEMENT_TYPES } from '../../model/stock-state.ts'
 import { defineEventType } from '../event-type.ts'
-import { Audit, Id, LotRef, MaterialDocument, PlantId, Quantity, Strict } from './refs.ts'
+import { Adoption, Audit, Id, LotRef, MaterialDocument, PlantId, Quantity, Strict } from './refs.ts'
 
 const MovementType = Type.Enum(Object.keys(SAP_MOVEMENT_TYPES))
 
@@ -24,6 +24,8 @@ export const erpEventTypes = [
       bucket: BucketSchema,
       /** the ERP's inspection lot opened by this receipt (SAP origin 01), when QM is active */
       inspectionLot: Type.Optional(Id),
+      /** present when `qualink adopt` took the receipt over at go-live */
+      adoption: Type.Optional(Adoption),
       audit: Audit,
     }),
   }),

@@ -2,7 +2,7 @@ import { Type } from 'typebox'
 import { DecimalString, Timestamp } from '../../model/common.ts'
 import { UomCode } from '../../model/quantity.ts'
 import { defineEventType } from '../event-type.ts'
-import { Audit, Id, LotQuantity, PlantId, Strict } from './refs.ts'
+import { Adoption, Audit, Id, LotQuantity, PlantId, Strict } from './refs.ts'
 
 const Measurement = Strict({
   characteristic: Id,
@@ -38,6 +38,8 @@ export const mesEventTypes = [
       measurements: Type.Array(Measurement),
       consumed: Type.Array(LotQuantity),
       produced: Type.Array(LotQuantity),
+      /** present when `qualink adopt` took a production order on hold over at go-live (no measurements) */
+      adoption: Type.Optional(Adoption),
       audit: Audit,
     }),
   }),

@@ -36,6 +36,8 @@ export interface GoodsReceipt {
   quantity: Receipt['quantity']
   bucket: string
   inspectionLot?: string
+  /** set by `qualink adopt`: the QMS inspection lot that already existed at go-live */
+  adoption?: { qmsInspectionLot?: string }
 }
 
 export interface Round {

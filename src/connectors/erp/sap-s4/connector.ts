@@ -3,10 +3,12 @@
  * API_MATERIAL_STOCK_SRV, production order and outbound delivery services). Tested against
  * simulators/erp-s4 (docs/simulators.md), which like SAP does not deduplicate.
  */
+import type { AdoptionErpPort } from '../../../workflows/ports/adoption.ts'
 import type { ErpPort } from '../../../workflows/ports/erp.ts'
 import type { SyntheticErpPort } from '../../../workflows/ports/synthetic.ts'
 import { type ConnectorContext, defineConnector } from '../../sdk/define-connector.ts'
 import { connectorSecret } from '../../sdk/secrets.ts'
+import { adoptionS4 } from './adoption.ts'
 import { SapS4Config, SERVICES } from './config.ts'
 import { confirmOperation } from './confirmations.ts'
 import { type FeedItem, readGoodsReceiptFeed } from './gr-feed.ts'
@@ -48,15 +50,18 @@ export const sapS4Connector = defineConnector({
     'confirmOperation',
     'postGoodsReceipt',
     'returnGoodsReceipt',
+    'listOpenInspectionLots',
+    'listHeldProductionOrders',
   ],
   targets: (c) => [c.baseUrl],
   egressSettings: (c) => c.egress,
-  create(config, ctx): ErpPort & GoodsReceiptFeed & SyntheticErpPort {
+  create(config, ctx): ErpPort & GoodsReceiptFeed & SyntheticErpPort & AdoptionErpPort {
     const odata = new ODataClient(ctx.egress, config.baseUrl, basicAuth(config, ctx))
     const ud = new UsageDecisionPoster(odata, config)
     const stock = new StockPoster(odata, config)
     return {
       ...syntheticS4(odata, config),
+      ...adoptionS4(odata, config),
       recordUsageDecision: (input) => ud.recordUsageDecision(input),
       changeUsageDecision: (input) => ud.changeUsageDecision(input),
       postStockDisposition: (input) => ud.post(input),

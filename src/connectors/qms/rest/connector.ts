@@ -5,11 +5,13 @@
  */
 import { PermanentError } from '../../../engine/errors.ts'
 import { formatDecimal, rescale } from '../../../model/quantity.ts'
+import type { AdoptionQmsPort } from '../../../workflows/ports/adoption.ts'
 import type { Created, QmsPort } from '../../../workflows/ports/qms.ts'
 import { defineConnector } from '../../sdk/define-connector.ts'
 import type { EgressClient } from '../../sdk/egress.ts'
 import { EgressFailure } from '../../sdk/http-errors.ts'
 import { connectorSecret } from '../../sdk/secrets.ts'
+import { adoptionQms } from './adoption.ts'
 import { QmsRestConfig } from './config.ts'
 import { capaFrom, decisionFrom, type Json, lotFrom, ncFrom, originWord } from './mapping.ts'
 
@@ -112,7 +114,7 @@ export const qmsRestConnector = defineConnector({
   ],
   targets: (c) => [c.baseUrl],
   egressSettings: (c) => c.egress,
-  create(config, ctx): QmsPort {
+  create(config, ctx): QmsPort & AdoptionQmsPort {
     const key = connectorSecret(
       config,
       'apiKey',
@@ -125,6 +127,7 @@ export const qmsRestConnector = defineConnector({
     const api = new QmsApi(ctx.egress, config.baseUrl, auth)
     const scale = config.quantityScale
     return {
+      ...adoptionQms((path, context) => api.get(path, context), scale),
       createInspectionLot: (i) =>
         api.createOnce(
           'inspection-lots',

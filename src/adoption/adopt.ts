@@ -1,0 +1,256 @@
+/**
+ * Go-live adoption (`qualink adopt`, docs/workflows.md "Go-live adoption"): what a plant's ERP and
+ * QMS already have in flight at cut-over becomes canonical events with an `adoption` marker, so
+ * the workflows' normal triggers start each run at the right step:
+ * - a goods-receipt inspection lot with quantity left in QI → `erp.goods_receipt.posted.v1` (the
+ *   receipt run); when the QMS already has an inspection lot for the batch the event names it, and
+ *   the run takes it over (waits for its decision, or posts the decision it already has);
+ * - a production order on hold with an open nonconformance on its batch →
+ *   `mes.operation.completed.v1` without measurements (the in-process run waits for the disposition);
+ * - any other open nonconformance → `qms.nonconformance.opened.v1` (recorded in the log).
+ * Event ids derive from the ERP/QMS document ids, so adopting twice stores nothing new (ingest
+ * deduplicates on source and id). Whatever adoption cannot place safely is listed for a person and
+ * left alone.
+ */
+import type { CloudEvent } from '../contracts/envelope.ts'
+import { formatDecimal, type Quantity } from '../model/quantity.ts'
+import type {
+  AdoptionErpPort,
+  AdoptionQmsPort,
+  OpenErpInspectionLot,
+  QmsLotWithReference,
+} from '../workflows/ports/adoption.ts'
+import type { NonconformanceView } from '../workflows/ports/qms.ts'
+
+export type AdoptionKind =
+  | 'receipt' // in QI, no QMS lot yet: the run creates it
+  | 'receipt-inspecting' // in QI, the QMS lot exists and is undecided: the run waits for its decision
+  | 'receipt-decided' // decided in the QMS, not (fully) posted in the ERP: the run posts the decision
+  | 'held-order' // on hold with an open nonconformance: the run waits for the disposition
+  | 'nonconformance' // open, no hold: recorded
+  | 'needs-a-person' // not adopted: why is in `detail`
+
+export interface AdoptionItem {
+  readonly kind: AdoptionKind
+  /** the batch, production order or nonconformance */
+  readonly subject: string
+  readonly detail: string
+  readonly event?: CloudEvent
+}
+
+export interface AdoptionInput {
+  /** the Qualink plant (qualink.yaml `plants`) */
+  readonly plant: string
+  readonly erp: AdoptionErpPort
+  readonly qms: AdoptionQmsPort
+  /** who adopts: written into every event's `audit.operator` */
+  readonly actor: string
+  readonly now: Date
+  /** the ERP's own plant code, when the plant's ERP serves other plants as well */
+  readonly erpPlant?: string
+}
+
+export const ADOPTION_SOURCE_SYSTEM = 'qualink-adopt'
+
+/** What would be (or was) adopted, in order: receipts, held orders, other nonconformances. */
+export async function planAdoption(input: AdoptionInput): Promise<AdoptionItem[]> {
+  const { plant, erp, qms } = input
+  const scope = input.erpPlant ? { plant: input.erpPlant } : {}
+  const audit = {
+    timestamp: input.now.toISOString(),
+    operator: input.actor.slice(0, 128),
+    sourceSystem: ADOPTION_SOURCE_SYSTEM,
+    approvalStatus: 'not_required',
+  }
+  const event = (id: string, type: string, subject: string, data: Record<string, unknown>): CloudEvent =>
+    ({
+      specversion: '1.0',
+      id,
+      source: `urn:qualink:adopt:${plant}`,
+      type,
+      subject,
+      time: audit.timestamp,
+      plant,
+      data,
+    }) as CloudEvent
+
+  const items: AdoptionItem[] = []
+  const openLots = await erp.listOpenInspectionLots(scope)
+  const perBatch = new Map<string, number>()
+  for (const l of openLots) perBatch.set(batchKey(l), (perBatch.get(batchKey(l)) ?? 0) + 1)
+  for (const l of openLots) {
+    const qmsLots = await qms.findInspectionLots({ lot: l.lot, material: l.material })
+    const placed = placeReceipt(l, qmsLots, perBatch.get(batchKey(l)) ?? 1)
+    if (placed.kind === 'needs-a-person') {
+      items.push({ kind: placed.kind, subject: l.lot, detail: placed.detail })
+      continue
+    }
+    items.push({
+      kind: placed.kind,
+      subject: l.lot,
+      detail: placed.detail,
+      event: event(`receipt-${l.inspectionLot}`, 'erp.goods_receipt.posted.v1', l.lot, {
+        materialDocument: l.materialDocument,
+        lot: { id: l.lot, material: l.material, plant: l.plant },
+        ...(l.supplier ? { supplier: l.supplier } : {}),
+        quantity: l.quantity,
+        bucket: 'qualityInspection',
+        inspectionLot: l.inspectionLot,
+        adoption: placed.qmsLot ? { qmsInspectionLot: placed.qmsLot } : {},
+        audit,
+      }),
+    })
+  }
+
+  const open = await qms.listOpenNonconformances()
+  const taken = new Set<string>()
+  for (const o of await erp.listHeldProductionOrders(scope)) {
+    const ncs = o.lot ? open.filter((n) => n.lot === o.lot) : []
+    if (ncs.length !== 1) {
+      items.push({
+        kind: 'needs-a-person',
+        subject: o.order,
+        detail:
+          ncs.length === 0
+            ? `on hold (${o.reason || 'no reason'}) without an open nonconformance on batch ${o.lot || '(none)'}: nothing would release it`
+            : `on hold with ${ncs.length} open nonconformances on batch ${o.lot} (${ncs.map((n) => n.id).join(', ')}): which one releases it is a person's call`,
+      })
+      continue
+    }
+    const nc = ncs[0]!
+    taken.add(nc.id)
+    items.push({
+      kind: 'held-order',
+      subject: o.order,
+      detail: `on hold, waits for the disposition of ${nc.id} (batch ${o.lot})`,
+      event: event(`hold-${o.order}-${nc.id}`, 'mes.operation.completed.v1', o.order, {
+        operation: { productionOrder: o.order, number: 'ADOPT' },
+        plant,
+        measurements: [],
+        consumed: [],
+        produced: [],
+        adoption: { nonconformance: nc.id, lot: o.lot },
+        audit,
+      }),
+    })
+  }
+  for (const nc of open.filter((n) => !taken.has(n.id)))
+    items.push({
+      kind: 'nonconformance',
+      subject: nc.id,
+      detail: `${nc.status}${nc.lot ? ` on batch ${nc.lot}` : ''}: recorded`,
+      event: event(`nc-${nc.id}`, 'qms.nonconformance.opened.v1', nc.lot ?? nc.id, {
+        nonconformance: recorded(nc, plant),
+      }),
+    })
+  return items
+
+  function recorded(nc: NonconformanceView, p: string) {
+    return {
+      id: nc.id,
+      plant: p,
+      lots: nc.lot ? [nc.lot] : [],
+      // The QMS REST API names no defect code; the enterprise taxonomy's catch-all.
+      defectCode: 'UNCLASSIFIED',
+      severity: nc.severity,
+      description: nc.title,
+      status: nc.status,
+      ...(nc.inspectionLot ? { inspectionLot: nc.inspectionLot } : {}),
+      audit,
+    }
+  }
+}
+
+const batchKey = (l: OpenErpInspectionLot) => `${l.plant}|${l.material}|${l.lot}`
+
+/** Which QMS lot an ERP inspection lot continues, matched by batch and material, then by reference. */
+function placeReceipt(
+  l: OpenErpInspectionLot,
+  qmsLots: readonly QmsLotWithReference[],
+  lotsOfBatch: number,
+):
+  | { kind: 'receipt' | 'receipt-inspecting' | 'receipt-decided'; detail: string; qmsLot?: string }
+  | { kind: 'needs-a-person'; detail: string } {
+  const live = qmsLots.filter((q) => q.material === l.material && q.status !== 'cancelled')
+  // An earlier integration may have written the ERP lot into the QMS lot's reference, or the QMS lot into the ERP lot's text.
+  const named = live.filter((q) => refersTo(q.externalRef, l.inspectionLot) || l.text === q.id)
+  const match = named.length === 1 ? named[0] : live.length === 1 ? live[0] : undefined
+  const left = `${fmt(l.toBePosted)} of ${fmt(l.quantity)} in QI (ERP inspection lot ${l.inspectionLot})`
+  if (live.length > 1 && !match)
+    return {
+      kind: 'needs-a-person',
+      detail: `${left}: the QMS has ${live.length} inspection lots for the batch (${live.map((q) => q.id).join(', ')})`,
+    }
+  if (!match) {
+    if (qmsLots.some((q) => q.material === l.material))
+      return {
+        kind: 'needs-a-person',
+        detail: `${left}: its QMS inspection lot was cancelled; the stock stays in QI until someone decides`,
+      }
+    return { kind: 'receipt', detail: `${left}: the QMS inspection lot will be created` }
+  }
+  if (lotsOfBatch > 1)
+    return {
+      kind: 'needs-a-person',
+      detail: `${left}: ${lotsOfBatch} open ERP inspection lots of the batch share QMS lot ${match.id}; how its decision splits over them is a person's call`,
+    }
+  if (match.status === 'usage_decision')
+    return {
+      kind: 'receipt-decided',
+      detail: `${left}: decided in QMS lot ${match.id}, the decision will be posted`,
+      qmsLot: match.id,
+    }
+  return {
+    kind: 'receipt-inspecting',
+    detail: `${left}: waits for the decision of QMS lot ${match.id}`,
+    qmsLot: match.id,
+  }
+}
+
+const refersTo = (reference: string, erpLot: string) => reference.split(/[^A-Za-z0-9]+/).includes(erpLot)
+
+const fmt = (q: Quantity) => `${formatDecimal(q)} ${q.uom}`
+
+/** Stores events (atomically per call) and says, per event in order, whether it was already stored. */
+export type AppendEvents = (events: CloudEvent[]) => Promise<ReadonlyArray<{ readonly duplicate: boolean }>>
+
+export interface AdoptionReport {
+  readonly plant: string
+  readonly dryRun: boolean
+  readonly items: ReadonlyArray<
+    Omit<AdoptionItem, 'event'> & {
+      readonly eventId?: string
+      readonly eventType?: string
+      /** `adopted`: stored now; `already-adopted`: an earlier adopt stored it; `would-adopt`: dry run */
+      readonly outcome: 'adopted' | 'already-adopted' | 'would-adopt' | 'left-alone'
+    }
+  >
+  readonly adopted: number
+  readonly alreadyAdopted: number
+  readonly leftAlone: number
+}
+
+/** Plans, and unless `dryRun` stores the plan's events in one call; the report lists every item. */
+export async function runAdoption(
+  input: AdoptionInput,
+  opts: { readonly dryRun: boolean; readonly append: AppendEvents },
+): Promise<AdoptionReport> {
+  const items = await planAdoption(input)
+  const events = items.flatMap((i) => (i.event ? [i.event] : []))
+  const results = opts.dryRun || events.length === 0 ? [] : await opts.append(events)
+  let n = 0
+  const out: AdoptionReport['items'] = items.map(({ event, ...i }) => {
+    if (!event) return { ...i, outcome: 'left-alone' }
+    const r = results[n++]
+    const outcome = opts.dryRun ? 'would-adopt' : r?.duplicate ? 'already-adopted' : 'adopted'
+    return { ...i, eventId: event.id, eventType: event.type, outcome }
+  })
+  return {
+    plant: input.plant,
+    dryRun: opts.dryRun,
+    items: out,
+    adopted: out.filter((i) => i.outcome === 'adopted').length,
+    alreadyAdopted: out.filter((i) => i.outcome === 'already-adopted').length,
+    leftAlone: out.filter((i) => i.outcome === 'left-alone').length,
+  }
+}
