@@ -159,8 +159,9 @@ function namingFailures<Port extends object>(port: Port, actions: readonly strin
   const wrapped = new Map<PropertyKey, unknown>()
   const tag = (e: unknown) => tagFailedAt(e, { connector: name })
   return new Proxy(port, {
-    get(target, prop, receiver) {
-      const value = Reflect.get(target, prop, receiver)
+    get(target, prop) {
+      // read on the port itself: a getter or method sees the port, never the proxy
+      const value = Reflect.get(target, prop)
       if (typeof value !== 'function' || !actions.includes(prop as string)) return value
       if (!wrapped.has(prop))
         wrapped.set(prop, (...args: unknown[]) => {
