@@ -1,0 +1,90 @@
+/**
+ * `qualink adopt` from a qualink.yaml (adoptFromConfig, what the CLI runs): the plant's connectors
+ * are built from the configuration and read the S/4 and QMS simulators; `--erp-plant` keeps the
+ * ERP's other plants out; an unconfigured plant is refused naming `--plant` before anything is
+ * read. Dry runs only: the events' way into Qualink is tested in adoption.test.ts.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { goodsReceipt, MATDOC, s4Client } from '../../simulators/erp-s4/test-client.ts'
+import type { AppendEvents } from '../../src/adoption/adopt.ts'
+import { adoptFromConfig } from '../../src/adoption/from-config.ts'
+import { loadConfig } from '../../src/config/load.ts'
+import { isQualinkError } from '../../src/contracts/errors.ts'
+import { TempDir } from '../config/fixture.ts'
+import { type SyntheticSims, startSyntheticSims, syntheticDoc } from '../synthetic/fixture.ts'
+
+let sims: SyntheticSims
+let tmp: TempDir
+const neverAppend: AppendEvents = async () => {
+  throw new Error('a dry run must not append')
+}
+
+beforeEach(async () => {
+  sims = await startSyntheticSims()
+  tmp = new TempDir()
+  // one receipt in QI in ERP plant P100, one in ERP plant 2000 (another Qualink plant's)
+  for (const [batch, plant] of [
+    ['CFG-1', 'P100'],
+    ['CFG-2', '2000'],
+  ] as const) {
+    const gr = goodsReceipt(batch, '5', '', 'TEST-RAW') as {
+      to_MaterialDocumentItem: Array<{ Plant: string }>
+    }
+    gr.to_MaterialDocumentItem[0]!.Plant = plant
+    const r = await s4Client(sims.erp.url).send('POST', `${MATDOC}/A_MaterialDocumentHeader`, gr)
+    expect(r.status).toBe(201)
+  }
+})
+afterEach(async () => {
+  await sims.close()
+  tmp.remove()
+})
+
+describe('qualink adopt from a configuration', () => {
+  it('reads the plant through its configured connectors; --erp-plant keeps the ERP’s other plants out', async () => {
+    const loaded = loadConfig(
+      tmp.write('qualink.yaml', syntheticDoc({ erp: sims.erp.url, qms: sims.qms.url })),
+      {},
+    )
+    const documents = sims.erp.state.counts.materialDocuments
+    const run = (erpPlant?: string) =>
+      adoptFromConfig(loaded, {
+        plant: 'P100',
+        actor: 'cli:tester',
+        dryRun: true,
+        append: neverAppend,
+        env: {},
+        ...(erpPlant ? { erpPlant } : {}),
+      })
+
+    const all = await run()
+    expect(all.items.map((i) => [i.subject, i.kind, i.outcome])).toEqual([
+      ['CFG-1', 'receipt', 'would-adopt'],
+      ['CFG-2', 'receipt', 'would-adopt'],
+    ])
+    const own = await run('P100')
+    expect(own).toMatchObject({ plant: 'P100', dryRun: true, adopted: 0, leftAlone: 0 })
+    expect(own.items.map((i) => [i.subject, i.eventType])).toEqual([['CFG-1', 'erp.goods_receipt.posted.v1']])
+    expect(own.items[0]!.eventId).toBe(
+      `receipt-${[...sims.erp.model.lots.values()].find((l) => l.Batch === 'CFG-1')!.InspectionLot}`,
+    )
+    expect(sims.erp.state.counts.materialDocuments).toBe(documents)
+    expect(sims.qms.model.lots.size).toBe(0)
+  })
+
+  it('refuses a plant that is not configured, naming --plant', async () => {
+    const loaded = loadConfig(
+      tmp.write('qualink.yaml', syntheticDoc({ erp: sims.erp.url, qms: sims.qms.url })),
+      {},
+    )
+    const err = await adoptFromConfig(loaded, {
+      plant: 'P999',
+      actor: 'cli:tester',
+      dryRun: true,
+      append: neverAppend,
+      env: {},
+    }).catch((e: unknown) => e)
+    expect(isQualinkError(err) && err.code).toBe('QLK_CONFIG_INVALID')
+    expect(isQualinkError(err) && err.errors.map((p) => p.path)).toEqual(['--plant'])
+  })
+})
