@@ -423,9 +423,11 @@ export class PostgresStore implements Store {
   async readUnsealedAudit(limit: number): Promise<AuditRow[]> {
     const head = await this.chainHead()
     const r = await this.pool.query(
+      // ORDER BY names the table's xid8 column: a bare `txid` would be the text alias of the
+      // select list, sorted as strings ('1001' < '999'), and chain rows out of order.
       `SELECT ${AUDIT_COLUMNS.replace('txid', 'txid::text AS txid')} FROM audit_log
         WHERE (txid, seq) > ($1::text::xid8, $2::bigint) AND txid < ${WATERMARK}
-        ORDER BY txid, seq LIMIT $3`,
+        ORDER BY audit_log.txid, audit_log.seq LIMIT $3`,
       [head?.auditTxid ?? '0', head?.auditSeq ?? 0, limit],
     )
     return r.rows.map(toAuditRow)
