@@ -19,7 +19,7 @@ import { faultDescribe, report } from './report.ts'
  * disk is full is 503 with a QLK_ code, never a 2xx for an event that is not stored; after
  * the filler is deleted (and the cluster started again if PostgreSQL shut itself down, as it
  * does when it cannot write WAL) ingest recovers without restarting Qualink; nothing acked is
- * lost; the sealed audit chain verifies. Sealing does not always resume: see the known bug below.
+ * lost; sealing goes on and the whole audit chain verifies.
  *
  * Needs root to mount; where mounting is not permitted the scenario is skipped with a notice
  * (failing under CI=true only when this machine can mount but something else is missing).
@@ -123,22 +123,15 @@ const body = () => {
     expect(audit.ok).toBe(true) // what is sealed verifies
   })
 
-  // KNOWN BUG, not fixed here: in 4 of 5 runs on 2026-11-27 sealing stopped for good. The chain
-  // took an audit row of a lower txid after one of a higher txid (pos 195 = txid 1001 / seq 196,
-  // then pos 196 = txid 999 / seq 195); readUnsealedAudit, which reads after the head's (txid,
-  // seq), then returns the txid-1001 row again and every appendChain fails on
-  // audit_chain_audit_seq_key. The cluster's log shows the first of those errors seconds BEFORE
-  // the first "No space left on device": it is not caused by the full disk, only found here
-  // (one process, requests one at a time). What is sealed still verifies (the first test). This
-  // check runs when QUALINK_F12_SEALER=1 until the sealer is fixed; then make it unconditional.
-  it.skipIf(process.env.QUALINK_F12_SEALER !== '1')(
-    'keeps sealing after the disk was full; the whole chain verifies',
-    async () => {
-      await until(async () => (await q.store.countUnsealedAudit()) === 0, 15_000)
-      const audit = await verifyAudit(q.store, new FileAnchorSink(anchorFile))
-      expect(audit).toMatchObject({ ok: true, unsealed: 0 })
-    },
-  )
+  // This found a sealer bug that stopped sealing for good on PostgreSQL (4 of 5 runs before the
+  // fix): readUnsealedAudit ordered by the text alias of txid, so '1001' sorted before '999' and
+  // the chain took a lower txid after a higher one; a fresh private cluster crosses txid 1000
+  // within seconds. Not caused by the full disk (the cluster log showed it before ENOSPC).
+  it('keeps sealing after the disk was full; the whole chain verifies', async () => {
+    await until(async () => (await q.store.countUnsealedAudit()) === 0, 15_000)
+    const audit = await verifyAudit(q.store, new FileAnchorSink(anchorFile))
+    expect(audit).toMatchObject({ ok: true, unsealed: 0 })
+  })
 }
 
 if (cannotMount) {
