@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { type BrowserContext, chromium } from 'playwright-core'
+import { type BrowserContext, chromium, type Page } from 'playwright-core'
 import { describe, expect, it } from 'vitest'
 
 /**
@@ -37,8 +37,16 @@ export function screenshotDir(prefix = ''): string {
   return dir
 }
 
-/** Headless Chromium with a fresh profile (launchPersistentContext is how playwright takes one). */
-export async function launchChromium(): Promise<{ browser: BrowserContext; close(): Promise<void> }> {
+/**
+ * Headless Chromium with a fresh profile (launchPersistentContext is how playwright takes one),
+ * its first page, and every console error or uncaught page error collected in `problems`.
+ */
+export async function launchChromium(): Promise<{
+  browser: BrowserContext
+  page: Page
+  problems: string[]
+  close(): Promise<void>
+}> {
   const profile = mkdtempSync(path.join(os.tmpdir(), 'qualink-chromium-'))
   const browser = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
@@ -55,8 +63,16 @@ export async function launchChromium(): Promise<{ browser: BrowserContext; close
       '--disable-sync',
     ],
   })
+  const page = browser.pages()[0] ?? (await browser.newPage())
+  const problems: string[] = []
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push(`${page.url()}: console error: ${m.text()}`)
+  })
+  page.on('pageerror', (e) => problems.push(`${page.url()}: page error: ${e.message}`))
   return {
     browser,
+    page,
+    problems,
     async close() {
       await browser.close()
       rmSync(profile, { recursive: true, force: true })

@@ -12,23 +12,18 @@ requireChromium('dashboard')
 
 describe.runIf(present)('dashboard in Chromium', () => {
   let d: Dashboard
-  let browser: BrowserContext
   let chromium: Awaited<ReturnType<typeof launchChromium>> | undefined
   let page: Page
   const shots = path.resolve('test-output', 'screenshots', new Date().toISOString().replace(/[:.]/g, '-'))
-  const problems: string[] = []
+  let problems: string[] = []
   let dialogs = 0
 
   beforeAll(async () => {
     mkdirSync(shots, { recursive: true })
     d = await startDashboard()
     chromium = await launchChromium()
-    browser = chromium.browser
-    page = browser.pages()[0] ?? (await browser.newPage())
-    page.on('console', (m) => {
-      if (m.type() === 'error') problems.push(`${page.url()}: console error: ${m.text()}`)
-    })
-    page.on('pageerror', (e) => problems.push(`${page.url()}: page error: ${e.message}`))
+    page = chromium.page
+    problems = chromium.problems
     page.on('dialog', async (dlg) => {
       dialogs++
       await dlg.dismiss()

@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import type { BrowserContext, Page } from 'playwright-core'
+import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { until } from '../engine/harness.ts'
 import { freePort } from '../services.ts'
@@ -26,10 +26,9 @@ describe.runIf(present)('the npm start demo in Chromium', () => {
   let output = ''
   let base = ''
   let chromium: Awaited<ReturnType<typeof launchChromium>> | undefined
-  let browser: BrowserContext
   let page: Page
   let shots = ''
-  const problems: string[] = []
+  let problems: string[] = []
 
   const api = async <T>(url: string): Promise<T> => {
     const r = await fetch(base + url)
@@ -51,12 +50,8 @@ describe.runIf(present)('the npm start demo in Chromium', () => {
       })
     shots = screenshotDir('demo-')
     chromium = await launchChromium()
-    browser = chromium.browser
-    page = browser.pages()[0] ?? (await browser.newPage())
-    page.on('console', (m) => {
-      if (m.type() === 'error') problems.push(`${page.url()}: console error: ${m.text()}`)
-    })
-    page.on('pageerror', (e) => problems.push(`${page.url()}: page error: ${e.message}`))
+    page = chromium.page
+    problems = chromium.problems
   }, 60_000)
 
   afterAll(async () => {
