@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto'
 import { type FaultConfig, Faults } from '../shared/faults.ts'
 import { HttpError, type HttpSim, Router, startHttpSim } from '../shared/http.ts'
+import { readStateFile, writeStateFile } from '../shared/state-file.ts'
 import { WebhookSender } from '../shared/webhooks.ts'
 
 export interface Complaint {
@@ -34,6 +35,8 @@ export interface CrmOptions {
   readonly faults?: Partial<FaultConfig>
   readonly clock?: () => number
   readonly signatureClock?: () => number
+  /** Keep the complaint cases in this JSON file (loaded at start, written when changed and on close). */
+  readonly stateFile?: string
 }
 
 export interface CrmState {
@@ -65,7 +68,9 @@ export async function startCrm(opts: CrmOptions = {}): Promise<CrmSim> {
     eventTypeHeader: 'x-crm-event',
     clock: opts.signatureClock,
   })
-  const complaints = new Map<string, Complaint>()
+  const complaints = new Map<string, Complaint>(
+    (opts.stateFile ? (readStateFile<Complaint[]>(opts.stateFile) ?? []) : []).map((c) => [c.caseId, c]),
+  )
   const emit = (type: string, c: Complaint) =>
     webhooks.send(type, { id: randomUUID(), type, occurredAt: new Date(clock()).toISOString(), data: c })
 
@@ -130,6 +135,7 @@ export async function startCrm(opts: CrmOptions = {}): Promise<CrmSim> {
     faultsInjected: { ...faults.counts },
   })
   const http = await startHttpSim({ host: opts.host, port: opts.port, router, faults, state })
+  const saver = opts.stateFile ? writeStateFile(opts.stateFile, () => [...complaints.values()]) : undefined
   return {
     url: http.url,
     get state() {
@@ -141,6 +147,7 @@ export async function startCrm(opts: CrmOptions = {}): Promise<CrmSim> {
     async close() {
       await webhooks.stop()
       await http.close()
+      saver?.close()
     },
   }
 }

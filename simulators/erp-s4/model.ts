@@ -2,7 +2,14 @@
  * In-memory state of the S/4HANA simulator: material documents, inspection lots, usage decisions,
  * UD stock postings, production orders and outbound deliveries, over the shared stock ledger.
  */
-import { type Bucket, type LotKey, lotId, type Place, StockLedger } from '../shared/stock-ledger.ts'
+import {
+  type Bucket,
+  type LotKey,
+  type LotStock,
+  lotId,
+  type Place,
+  StockLedger,
+} from '../shared/stock-ledger.ts'
 
 export interface MaterialSettings {
   /** QM active for goods receipts: receipts land in QI stock and open an inspection lot. */
@@ -167,6 +174,20 @@ export interface GoodsReceiptEvent {
   readonly ReversedMaterialDocumentItem?: string
 }
 
+/** Everything an S4Model holds, as plain JSON (the demo's ./data/simulators/erp-s4.json). */
+export interface S4Dump {
+  readonly ledger: LotStock[]
+  readonly documents: MaterialDocument[]
+  readonly lots: InspectionLot[]
+  readonly lotPostings: LotPosting[]
+  readonly productionOrders: ProductionOrder[]
+  readonly deliveries: OutboundDelivery[]
+  readonly grEvents: GoodsReceiptEvent[]
+  readonly docSeq: number
+  readonly lotSeq: Record<string, number>
+  readonly lastTick: number
+}
+
 export class S4Model {
   readonly ledger = new StockLedger()
   readonly documents: MaterialDocument[] = []
@@ -200,6 +221,35 @@ export class S4Model {
     const n = (this.lotSeq.get(origin) ?? 0) + 1
     this.lotSeq.set(origin, n)
     return `${origin.padStart(2, '0')}${String(n).padStart(10, '0')}`
+  }
+
+  dump(): S4Dump {
+    return {
+      ledger: this.ledger.dump(),
+      documents: this.documents,
+      lots: [...this.lots.values()],
+      lotPostings: this.lotPostings,
+      productionOrders: [...this.productionOrders.values()],
+      deliveries: [...this.deliveries.values()],
+      grEvents: this.grEvents,
+      docSeq: this.docSeq,
+      lotSeq: Object.fromEntries(this.lotSeq),
+      lastTick: this.lastTick,
+    }
+  }
+
+  /** puts back what `dump` returned, into a fresh model; numbering continues where it stopped */
+  restore(d: S4Dump): void {
+    this.ledger.restore(d.ledger)
+    for (const x of d.documents) this.documents.push(x)
+    for (const x of d.lots) this.lots.set(x.InspectionLot, x)
+    for (const x of d.lotPostings) this.lotPostings.push(x)
+    for (const x of d.productionOrders) this.productionOrders.set(x.ManufacturingOrder, x)
+    for (const x of d.deliveries) this.deliveries.set(x.DeliveryDocument, x)
+    for (const x of d.grEvents) this.grEvents.push(x)
+    this.docSeq = d.docSeq
+    for (const [k, v] of Object.entries(d.lotSeq)) this.lotSeq.set(k, v)
+    this.lastTick = d.lastTick
   }
 
   material(m: string): MaterialSettings {

@@ -4,6 +4,7 @@
 import { type FaultConfig, Faults } from '../shared/faults.ts'
 import { type HttpSim, type HttpSimOptions, Router, type SimResponse, startHttpSim } from '../shared/http.ts'
 import { parseQuantity } from '../shared/quantity.ts'
+import { readStateFile, writeStateFile } from '../shared/state-file.ts'
 import type { Bucket } from '../shared/stock-ledger.ts'
 import { WebhookSender, type WebhookTarget } from '../shared/webhooks.ts'
 import { type Confirmation, registerConfirmationRoutes } from './confirmations.ts'
@@ -11,7 +12,7 @@ import { CsrfTokens } from './csrf.ts'
 import { recordGoodsReceipt, recordGoodsReceiptReversal, registerFeedRoutes } from './feed.ts'
 import { openLotForReceipt, registerInspectionLotRoutes, toBePosted } from './inspection-lots.ts'
 import { type PostingHooks, registerMaterialDocumentRoutes } from './material-documents.ts'
-import { type MaterialSettings, S4Model } from './model.ts'
+import { type MaterialSettings, type S4Dump, S4Model } from './model.ts'
 import { odataError } from './odata.ts'
 import { registerOrderRoutes } from './orders.ts'
 import { registerStockRoutes } from './stock.ts'
@@ -33,6 +34,18 @@ export interface ErpS4Options {
   readonly clock?: () => number
   /** Suppliers in the supplier master (A_Supplier), not blocked; default the receipts' SUP-7. */
   readonly suppliers?: readonly string[]
+  /**
+   * Keep the ERP's state in this JSON file (the demo's ./data/simulators/erp-s4.json): loaded at
+   * start, seeds added only where absent, written when changed and on close. Default: in memory.
+   */
+  readonly stateFile?: string
+}
+
+/** What `stateFile` holds. */
+interface ErpS4Saved {
+  readonly model: S4Dump
+  readonly suppliers: Supplier[]
+  readonly confirmations: Confirmation[]
 }
 
 export interface ProductionOrderSeed {
@@ -144,8 +157,11 @@ export async function startErpS4(opts: ErpS4Options = {}): Promise<ErpS4Sim> {
   const csrf = new CsrfTokens()
   const reserves = opts.reservesStorageLocation ?? 'RSRV'
   const requireToken = opts.requireConcurrencyToken ?? true
+  const saved = opts.stateFile ? readStateFile<ErpS4Saved>(opts.stateFile) : undefined
+  if (saved) model.restore(saved.model)
 
   for (const o of opts.productionOrders ?? []) {
+    if (model.productionOrders.has(o.ManufacturingOrder)) continue
     model.productionOrders.set(o.ManufacturingOrder, {
       ManufacturingOrder: o.ManufacturingOrder,
       Material: o.Material,
@@ -176,7 +192,7 @@ export async function startErpS4(opts: ErpS4Options = {}): Promise<ErpS4Sim> {
         DeliveryQuantityUnit: it.unit ?? 'PC',
       })),
     })
-  for (const d of opts.deliveries ?? []) addDelivery(d)
+  for (const d of opts.deliveries ?? []) if (!model.deliveries.has(d.DeliveryDocument)) addDelivery(d)
 
   const router = new Router(async (req, next) => {
     csrf.check(req)
@@ -209,8 +225,9 @@ export async function startErpS4(opts: ErpS4Options = {}): Promise<ErpS4Sim> {
       },
     ]),
   )
+  for (const x of saved?.suppliers ?? []) suppliers.set(x.Supplier, x)
   registerSupplierRoutes(router, model, suppliers, requireToken)
-  const confirmations: Confirmation[] = []
+  const confirmations: Confirmation[] = [...(saved?.confirmations ?? [])]
   registerConfirmationRoutes(router, model, confirmations)
   registerFeedRoutes(router, model)
   // Service documents and $metadata: where clients usually fetch their CSRF token.
@@ -256,6 +273,16 @@ export async function startErpS4(opts: ErpS4Options = {}): Promise<ErpS4Sim> {
       return { status: e.status, body: e.body }
     },
   })
+  const saver = opts.stateFile
+    ? writeStateFile(
+        opts.stateFile,
+        (): ErpS4Saved => ({
+          model: model.dump(),
+          suppliers: [...suppliers.values()],
+          confirmations,
+        }),
+      )
+    : undefined
   return {
     url: http.url,
     get state() {
@@ -277,6 +304,7 @@ export async function startErpS4(opts: ErpS4Options = {}): Promise<ErpS4Sim> {
     async close() {
       await webhooks.stop()
       await http.close()
+      saver?.close()
     },
   }
 }

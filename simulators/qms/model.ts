@@ -105,6 +105,14 @@ export interface CapaAttachment {
 export const EIGHT_D = ['D0', 'D1', 'D2', 'D3', 'D4', 'D5', 'D6', 'D7', 'D8'] as const
 export type EightDStep = (typeof EIGHT_D)[number]
 
+/** Everything a QmsModel holds, as plain JSON (the demo's ./data/simulators/qms.json). */
+export interface QmsDump {
+  readonly lots: QmsInspectionLot[]
+  readonly nonconformances: Nonconformance[]
+  readonly capas: Capa[]
+  readonly seq: Record<string, number>
+}
+
 export class QmsModel {
   readonly lots = new Map<string, QmsInspectionLot>()
   readonly nonconformances = new Map<string, Nonconformance>()
@@ -117,6 +125,23 @@ export class QmsModel {
     const n = (this.seq.get(prefix) ?? 0) + 1
     this.seq.set(prefix, n)
     return `${prefix}-${String(n).padStart(6, '0')}`
+  }
+
+  dump(): QmsDump {
+    return {
+      lots: [...this.lots.values()],
+      nonconformances: [...this.nonconformances.values()],
+      capas: [...this.capas.values()],
+      seq: Object.fromEntries(this.seq),
+    }
+  }
+
+  /** puts back what `dump` returned, into a fresh model; ids continue where they stopped */
+  restore(d: QmsDump): void {
+    for (const x of d.lots) this.lots.set(x.id, x)
+    for (const x of d.nonconformances) this.nonconformances.set(x.id, x)
+    for (const x of d.capas) this.capas.set(x.id, x)
+    for (const [k, v] of Object.entries(d.seq)) this.seq.set(k, v)
   }
 
   now(): string {

@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto'
 import { type FaultConfig, Faults } from '../shared/faults.ts'
 import { type HttpSim, Router, startHttpSim } from '../shared/http.ts'
+import { readStateFile, writeStateFile } from '../shared/state-file.ts'
 import { WebhookSender } from '../shared/webhooks.ts'
 import { qmsError } from './errors.ts'
 import {
@@ -22,7 +23,13 @@ import {
   changeUsageDecision,
   registerLotChangeRoutes,
 } from './lot-changes.ts'
-import { type InspectionResult, type QmsInspectionLot, QmsModel, type UsageDecision } from './model.ts'
+import {
+  type InspectionResult,
+  type QmsDump,
+  type QmsInspectionLot,
+  QmsModel,
+  type UsageDecision,
+} from './model.ts'
 import { registerQualityRecordRoutes } from './quality-records.ts'
 import { registerSpecificationRoutes, type Specification } from './specifications.ts'
 
@@ -37,6 +44,18 @@ export interface QmsOptions {
   readonly clock?: () => number
   /** Unix seconds used in signatures (tests make stale ones with it). */
   readonly signatureClock?: () => number
+  /**
+   * Keep the QMS's records in this JSON file (the demo's ./data/simulators/qms.json): loaded at
+   * start, written when changed and on close. Default: in memory.
+   */
+  readonly stateFile?: string
+}
+
+/** What `stateFile` holds. */
+interface QmsSaved {
+  readonly model: QmsDump
+  readonly specifications: Specification[]
+  readonly specificationPuts: number
 }
 
 export interface QmsState {
@@ -69,6 +88,8 @@ export interface QmsSim {
 
 export async function startQms(opts: QmsOptions = {}): Promise<QmsSim> {
   const model = new QmsModel(opts.clock ?? Date.now)
+  const saved = opts.stateFile ? readStateFile<QmsSaved>(opts.stateFile) : undefined
+  if (saved) model.restore(saved.model)
   const faults = new Faults(opts.faults)
   const webhooks = new WebhookSender({
     target: opts.webhook,
@@ -97,8 +118,8 @@ export async function startQms(opts: QmsOptions = {}): Promise<QmsSim> {
   registerInspectionRoutes(router, model, emit)
   registerQualityRecordRoutes(router, model, emit)
   registerLotChangeRoutes(router, model, emit)
-  const specs = new Map<string, Specification>()
-  const specCounts = { puts: 0 }
+  const specs = new Map<string, Specification>((saved?.specifications ?? []).map((x) => [x.id, x]))
+  const specCounts = { puts: saved?.specificationPuts ?? 0 }
   registerSpecificationRoutes(router, specs, () => model.now(), specCounts)
   const state = (): QmsState => ({
     inspectionLots: [...model.lots.values()].map(lotView),
@@ -110,6 +131,16 @@ export async function startQms(opts: QmsOptions = {}): Promise<QmsSim> {
     faultsInjected: { ...faults.counts },
   })
   const http = await startHttpSim({ host: opts.host, port: opts.port, router, faults, state })
+  const saver = opts.stateFile
+    ? writeStateFile(
+        opts.stateFile,
+        (): QmsSaved => ({
+          model: model.dump(),
+          specifications: [...specs.values()],
+          specificationPuts: specCounts.puts,
+        }),
+      )
+    : undefined
   return {
     url: http.url,
     get state() {
@@ -126,6 +157,7 @@ export async function startQms(opts: QmsOptions = {}): Promise<QmsSim> {
     async close() {
       await webhooks.stop()
       await http.close()
+      saver?.close()
     },
   }
 }

@@ -119,6 +119,17 @@ export class StockLedger {
     return out
   }
 
+  /** every lot's vector as plain data (simulators/shared/state-file.ts) */
+  dump(): LotStock[] {
+    return this.all().map((l) => ({ key: { ...l.key }, received: l.received, buckets: { ...l.buckets } }))
+  }
+
+  /** puts back what `dump` returned (into an empty ledger) */
+  restore(lots: readonly LotStock[]): void {
+    for (const l of lots)
+      this.lots.set(lotId(l.key), { key: { ...l.key }, received: l.received, buckets: { ...l.buckets } })
+  }
+
   snapshot(): Array<{ lot: string; key: LotKey; received: number; buckets: Record<Bucket, number> }> {
     return this.all().map((l) => ({
       lot: lotId(l.key),

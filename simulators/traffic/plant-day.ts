@@ -6,6 +6,7 @@ import { startLims, startMes } from '../index.ts'
 import type { LimsSim } from '../lims/server.ts'
 import type { MesSim } from '../mes/server.ts'
 import type { QmsSim } from '../qms/server.ts'
+import { readStateFile, writeStateFile } from '../shared/state-file.ts'
 import { supplierCapas } from './supplier-capas.ts'
 
 /** Production orders the demo ERP is seeded with; the MES completes operations on them. */
@@ -28,6 +29,22 @@ export interface PlantDayOptions {
   readonly qms?: QmsSim
   /** when given, a customer now and then complains about a shipped lot */
   readonly crm?: CrmSim
+  /** keep the day's counters and lots in this JSON file, so a restart resumes them (no id reused) */
+  readonly stateFile?: string
+}
+
+/** What `stateFile` holds: where the day stopped. */
+interface PlantDaySaved {
+  readonly run: string
+  readonly tick: number
+  readonly stats: Record<string, number>
+  readonly rawLots: string[]
+  readonly decided: string[]
+  readonly shipped: Array<{ lot: string; customer: string }>
+  readonly pendingDispositions: Array<{ lot: string; due: number }>
+  readonly finished: string[]
+  readonly lateUntil: Array<[string, number]>
+  readonly capas: ReadonlyArray<{ id: string; step: number }>
 }
 
 export interface PlantDay {
@@ -57,7 +74,9 @@ const OUTAGE_TICKS = 20
 
 export async function startPlantDay(o: PlantDayOptions): Promise<PlantDay> {
   const plant = o.plant ?? 'P100'
-  const run = Date.now().toString(36).toUpperCase()
+  const saved = o.stateFile ? readStateFile<PlantDaySaved>(o.stateFile) : undefined
+  // ids carry the run and a counter: a resumed day keeps both, so it never reuses an id
+  const run = saved?.run ?? Date.now().toString(36).toUpperCase()
   const stats: Record<string, number> = {
     receipts: 0,
     decisions: 0,
@@ -74,6 +93,7 @@ export async function startPlantDay(o: PlantDayOptions): Promise<PlantDay> {
     capasClosed: 0,
     refused: 0,
     failed: 0,
+    ...saved?.stats,
   }
   const lims: LimsSim = await startLims({ dir: o.limsDir })
   let mes: MesSim | undefined
@@ -90,14 +110,31 @@ export async function startPlantDay(o: PlantDayOptions): Promise<PlantDay> {
       )
     }
   }
-  const rawLots: string[] = []
-  const decided = new Set<string>()
-  const shipped: Array<{ lot: string; customer: string }> = []
-  const pendingDispositions: Array<{ lot: string; due: number }> = []
-  const finished: string[] = []
-  const lateUntil = new Map<string, number>()
-  let tick = 0
-  const capas = o.qms ? supplierCapas(o.qms) : undefined
+  const rawLots: string[] = [...(saved?.rawLots ?? [])]
+  const decided = new Set<string>(saved?.decided)
+  const shipped: Array<{ lot: string; customer: string }> = [...(saved?.shipped ?? [])]
+  const pendingDispositions: Array<{ lot: string; due: number }> = [...(saved?.pendingDispositions ?? [])]
+  const finished: string[] = [...(saved?.finished ?? [])]
+  const lateUntil = new Map<string, number>(saved?.lateUntil)
+  let tick = saved?.tick ?? 0
+  const capas = o.qms ? supplierCapas(o.qms, 'V-77', saved?.capas) : undefined
+  const saver = o.stateFile
+    ? writeStateFile(
+        o.stateFile,
+        (): PlantDaySaved => ({
+          run,
+          tick,
+          stats,
+          rawLots,
+          decided: [...decided],
+          shipped,
+          pendingDispositions,
+          finished,
+          lateUntil: [...lateUntil],
+          capas: capas?.worked ?? [],
+        }),
+      )
+    : undefined
 
   async function post(
     type: string,
@@ -468,6 +505,7 @@ export async function startPlantDay(o: PlantDayOptions): Promise<PlantDay> {
       stopped = true
       clearInterval(timer)
       await chain
+      saver?.close()
       await mes?.close()
       await lims.close()
     },

@@ -40,6 +40,9 @@ function reachable(url: string, timeoutMs = 500): Promise<boolean> {
 /**
  * `npm start`: Qualink on embedded SQLite in ./data with the plant simulators and a plant-day
  * traffic generator. Simulators are imported lazily: nothing else under src/ may import them.
+ * The simulators keep their state in ./data/simulators/<name>.json (simulators/shared/state-file.ts),
+ * so a second start resumes the same plant: the ERP's lots and documents, the QMS's inspection
+ * lots, the traffic's counters, next to Qualink's own runs in qualink.db.
  */
 export function registerDemoCommand(program: Command): void {
   program
@@ -60,7 +63,8 @@ export function registerDemoCommand(program: Command): void {
       const { startLedgerServer, httpLedger } = await import('../../../simulators/ledger/server.ts')
       const { startPlantDay, DEMO_ORDERS } = await import('../../../simulators/traffic/plant-day.ts')
       const { startCrm, startErpS4, startQms } = await import('../../../simulators/index.ts')
-      const ledger = await startLedgerServer()
+      const simState = (name: string) => path.join(rt.dataDir, 'simulators', `${name}.json`)
+      const ledger = await startLedgerServer({ stateFile: simState('ledger') })
       // The simulators call Qualink back on its fixed demo port; secrets are demo-only.
       const base = `http://127.0.0.1:${port}`
       const erp = await startErpS4({
@@ -72,9 +76,16 @@ export function registerDemoCommand(program: Command): void {
           TotalQuantity: '160',
         })),
         webhook: { url: `${base}/v1/ingress/erp-s4`, secret: 'demo-erp-secret' },
+        stateFile: simState('erp-s4'),
       })
-      const qms = await startQms({ webhook: { url: `${base}/v1/ingress/qms`, secret: 'demo-qms-secret' } })
-      const crm = await startCrm({ webhook: { url: `${base}/v1/ingress/crm`, secret: 'demo-crm-secret' } })
+      const qms = await startQms({
+        webhook: { url: `${base}/v1/ingress/qms`, secret: 'demo-qms-secret' },
+        stateFile: simState('qms'),
+      })
+      const crm = await startCrm({
+        webhook: { url: `${base}/v1/ingress/crm`, secret: 'demo-crm-secret' },
+        stateFile: simState('crm'),
+      })
       const connectorMetrics = new ConnectorMetrics()
       const runtime = (name: string, url: string) => {
         connectorMetrics.declare(name, name === 'qms' ? 'qms/rest' : 'erp/sap-s4')
@@ -148,6 +159,7 @@ export function registerDemoCommand(program: Command): void {
         crm,
         tickMs: Number(opts.tickMs),
         log: (m) => console.log(`  ${m}`),
+        stateFile: simState('plant-day'),
       })
       const dashboard = q.url.replace('127.0.0.1', 'localhost')
       console.log(
@@ -171,6 +183,12 @@ export function registerDemoCommand(program: Command): void {
       await runUntilSignal(
         async () => {
           await traffic.stop()
+          // Webhooks already queued (a decision made in the last tick) reach Qualink before it
+          // stops, bounded so a stuck delivery cannot hold the shutdown.
+          await Promise.race([
+            Promise.all([erp.webhooks.idle(), qms.webhooks.idle(), crm.webhooks.idle()]),
+            new Promise((r) => setTimeout(r, 5000).unref()),
+          ])
           await q.close()
           await Promise.all([ledger.close(), erp.close(), qms.close(), crm.close()])
           const s = traffic.stats

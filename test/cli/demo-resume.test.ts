@@ -1,0 +1,120 @@
+/**
+ * "Running it again resumes from the same data" (issue 8 item 10): the demo's simulators keep
+ * their state in <data>/simulators/*.json, so after Ctrl-C and a second start on the same data
+ * directory the ERP still holds the earlier lots and documents, a receipt run that was waiting for
+ * its usage decision completes on the decision made after the restart, and no ERP document or QMS
+ * inspection lot exists twice.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { until } from '../engine/harness.ts'
+import { type DemoProcess, startDemo } from './demo-process.ts'
+
+interface PlantDay {
+  tick: number
+  rawLots: string[]
+  lateUntil: Array<[string, number]>
+  stats: { receipts: number }
+}
+interface QmsFile {
+  model: { lots: Array<{ id: string; batch: string; status: string }> }
+}
+interface ErpFile {
+  model: { documents: Array<{ MaterialDocument: string }>; lots: Array<{ InspectionLot: string }> }
+}
+interface Run {
+  key: string
+  status: string
+  result: { decision?: string; documents?: string[] } | null
+}
+interface ErpState {
+  materialDocuments: Array<{ number: string }>
+  inspectionLots: Array<{ lot: string }>
+  counts: {
+    documentsByLotAndBucket: Record<string, Record<string, number>>
+    conservationViolations: string[]
+  }
+}
+
+describe('the npm start demo, started again on the same data', () => {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'qualink-demo-resume-'))
+  const demos: DemoProcess[] = []
+  afterAll(() => {
+    for (const d of demos) d.kill()
+    rmSync(dataDir, { recursive: true, force: true })
+  })
+  const saved = <T>(name: string): T | undefined => {
+    try {
+      return (
+        JSON.parse(readFileSync(path.join(dataDir, 'simulators', `${name}.json`), 'utf8')) as { state: T }
+      ).state
+    } catch {
+      return undefined // not written yet
+    }
+  }
+  const receiptRun = async (d: DemoProcess, batch: string) =>
+    (await d.api<{ runs: Run[] }>('/v1/runs?workflow=supplier-receipt-inspection&limit=200'))?.runs.find(
+      (r) => r.key === batch,
+    )
+
+  it('keeps the ERP and QMS state, and a run waiting for a decision completes after the restart', async () => {
+    const first = await startDemo(dataDir)
+    demos.push(first)
+    // Stop while a late usage decision is still due (the traffic decides it only at that tick),
+    // its QMS lot open and its receipt run waiting in Qualink.
+    let waiting: { qmsLot: string; batch: string } | undefined
+    await until(async () => {
+      const day = saved<PlantDay>('plant-day')
+      const qms = saved<QmsFile>('qms')
+      const late = day?.lateUntil.find(([, due]) => due > day.tick + 20)
+      const lot = late && qms?.model.lots.find((l) => l.id === late[0])
+      if (!lot) return false
+      waiting = { qmsLot: lot.id, batch: lot.batch }
+      return (await receiptRun(first, lot.batch))?.status === 'waiting'
+    }, 170_000)
+    expect(await first.interrupt()).toBe(0)
+    const before = {
+      day: saved<PlantDay>('plant-day')!,
+      qms: saved<QmsFile>('qms')!,
+      erp: saved<ErpFile>('erp-s4')!,
+    }
+    expect(before.qms.model.lots.find((l) => l.id === waiting!.qmsLot)?.status).toBe('OPEN')
+    expect(before.erp.model.documents.length).toBeGreaterThan(0)
+
+    const second = await startDemo(dataDir)
+    demos.push(second)
+    await until(async () => (await receiptRun(second, waiting!.batch))?.status === 'completed', 120_000)
+    const done = (await receiptRun(second, waiting!.batch))!
+    expect(done.result?.decision).toBeTruthy()
+    expect(done.result?.documents?.length).toBeGreaterThan(0)
+
+    // The ERP simulator of the second start still holds every earlier lot and document.
+    const erpUrl = /S\/4-style simulator (http:\/\/[\d.:]+)/.exec(second.output)![1]!
+    const erp = (await (await fetch(`${erpUrl}/__sim/state`)).json()) as ErpState
+    const numbers = erp.materialDocuments.map((m) => m.number)
+    expect(numbers).toEqual(expect.arrayContaining(before.erp.model.documents.map((m) => m.MaterialDocument)))
+    expect(erp.inspectionLots.map((l) => l.lot)).toEqual(
+      expect.arrayContaining(before.erp.model.lots.map((l) => l.InspectionLot)),
+    )
+    // No document twice: numbers are unique, and each lot has one document per bucket it reached.
+    expect(new Set(numbers).size).toBe(numbers.length)
+    expect(numbers.length).toBeGreaterThan(before.erp.model.documents.length)
+    for (const [lot, buckets] of Object.entries(erp.counts.documentsByLotAndBucket))
+      for (const [bucket, n] of Object.entries(buckets))
+        expect({ lot, bucket, n }).toEqual({ lot, bucket, n: 1 })
+    expect(erp.counts.conservationViolations).toEqual([])
+
+    expect(await second.interrupt()).toBe(0)
+    // The traffic resumed its counters: the earlier lots, then new ones, no id reused.
+    const after = { day: saved<PlantDay>('plant-day')!, qms: saved<QmsFile>('qms')! }
+    expect(after.day.rawLots.slice(0, before.day.rawLots.length)).toEqual(before.day.rawLots)
+    expect(new Set(after.day.rawLots).size).toBe(after.day.rawLots.length)
+    expect(after.day.stats.receipts).toBeGreaterThanOrEqual(before.day.stats.receipts)
+    // one QMS inspection lot per batch, the late one decided after the restart
+    const batches = after.qms.model.lots.map((l) => l.batch)
+    expect(new Set(batches).size).toBe(batches.length)
+    expect(after.qms.model.lots.find((l) => l.id === waiting!.qmsLot)?.status).toBe('DECIDED')
+  }, 330_000)
+})
