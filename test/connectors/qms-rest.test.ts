@@ -94,6 +94,36 @@ describe('qms/rest', () => {
     })
   })
 
+  it('opens one CAPA per key across a dropped answer, linked to its NC, with the attachment', async () => {
+    const nc = await qms.openNonconformance({
+      idempotencyKey: 'complaint/CASE-1/nonconformance',
+      plant: '1000',
+      title: 'Cracked housing',
+      severity: 'major',
+    })
+    sim.faults.set({ dropResponseRate: 1, times: 2 })
+    const input = {
+      idempotencyKey: 'complaint/CASE-1/capa',
+      plant: '1000',
+      title: 'Corrective action for complaint CASE-1',
+      nonconformance: nc.record.id,
+      attachments: [{ name: 'trace.json', contentType: 'application/json', content: '{"lots":["B1"]}' }],
+    }
+    const capa = await asEngine(() => qms.openCorrectiveAction(input))
+    expect(capa.record).toMatchObject({
+      status: 'open',
+      nonconformance: nc.record.id,
+      attachments: ['trace.json'],
+    })
+    expect(await qms.openCorrectiveAction(input)).toEqual({ record: capa.record, created: false })
+    expect(sim.state.capas).toBe(1)
+    expect(sim.model.capas.get(capa.record.id)).toMatchObject({
+      type: 'CORRECTIVE',
+      externalRef: 'complaint/CASE-1/capa',
+      attachments: [{ name: 'trace.json', contentType: 'application/json', content: '{"lots":["B1"]}' }],
+    })
+  })
+
   it('an illegal status move is permanent (409)', async () => {
     const nc = await qms.openNonconformance({
       idempotencyKey: 'k',
