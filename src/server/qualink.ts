@@ -97,6 +97,8 @@ export interface QualinkOptions {
   readonly leaseTtlMs?: number
   /** lease of each singleton (default 15 s): how soon a dead holder's duty moves elsewhere */
   readonly singletonLeaseMs?: number
+  /** How long close() lets HTTP requests in flight finish before cutting their connections; default 10 s. */
+  readonly shutdownGraceMs?: number
   /** webhook sources accepted on /v1/ingress/:source */
   readonly webhooks?: readonly WebhookSource[]
   /** translators from raw deliveries to canonical events, one per source */
@@ -392,8 +394,17 @@ export async function startQualink(opts: QualinkOptions = {}): Promise<Qualink> 
     https,
     capaPolicy: opts.capaPolicy ?? (() => 'none'),
   })
+  // Requests in flight, so a shutdown that waits on one can say which (see close()).
+  const inFlight = new Map<string, { readonly what: string; readonly sinceMs: number }>()
+  app.addHook('onRequest', async (req) => {
+    inFlight.set(req.id, { what: `${req.method} ${req.url.split('?')[0]}`, sinceMs: Date.now() })
+  })
+  app.addHook('onRequestAbort', async (req) => {
+    inFlight.delete(req.id)
+  })
   // Events this process stored may have made runs due: claim them now, not at the next poll.
   app.addHook('onResponse', async (req) => {
+    inFlight.delete(req.id)
     if (req.method === 'POST') engine.wake()
   })
   // Each shutdown step that takes longer than 15 s is named (log and process warning), so a
@@ -448,7 +459,24 @@ export async function startQualink(opts: QualinkOptions = {}): Promise<Qualink> 
     retention,
     close: async () => {
       shuttingDown = true
-      await app.close()
+      // Fastify lets requests in flight finish before the onClose steps run. One that never
+      // finishes would hold the shutdown forever: after the grace it is named and its connection
+      // cut (its client gets no answer, so nothing it sent counts as acknowledged).
+      const closing = app.close()
+      const cut = setTimeout(() => {
+        const now = Date.now()
+        for (const r of inFlight.values())
+          process.emitWarning(
+            `request ${r.what} still in flight ${now - r.sinceMs} ms into shutdown: cutting its connection`,
+            'QualinkShutdownWarning',
+          )
+        app.server.closeAllConnections()
+      }, opts.shutdownGraceMs ?? 10_000)
+      try {
+        await closing
+      } finally {
+        clearTimeout(cut)
+      }
     },
   }
 }
