@@ -15,6 +15,17 @@ const MAX_PREPARED = 256
  */
 export class PreparingClient extends pg.Client {
   private readonly names = new Map<string, string>()
+
+  // biome-ignore lint/suspicious/noExplicitAny: node-postgres's constructor takes its config as is
+  constructor(config?: any) {
+    super(config)
+    // A connection the server ends (restart, pg_terminate_backend: FATAL 57P01) emits 'error'; with
+    // no listener that is an uncaught exception. The pool and the failing query see the error
+    // through their own listeners and callbacks; this one only keeps the process alive in the
+    // moments no other listener is attached (e.g. a client pool.query released and the pool
+    // handed to a waiting checkout while the FATAL was in the same network read).
+    this.on('error', () => {})
+  }
   /** the last statement sent and when (Date.now()): named when a client is not released at close */
   lastStatement: { readonly text: string; readonly atMs: number } | undefined
 

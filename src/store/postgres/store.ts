@@ -156,13 +156,11 @@ export class PostgresStore implements Store {
 
   /**
    * A checked-out client whose connection dies (database restart, pg_terminate_backend) emits
-   * 'error'; without a listener that would crash the process. The failing query rejects anyway,
-   * so the listener only has to exist; the pool discards the client on release.
+   * 'error': every PreparingClient listens from birth (see there); the failing query rejects, and
+   * the pool discards the client on release.
    */
-  private async checkout(): Promise<pg.PoolClient> {
-    const c = await this.pool.connect()
-    if (c.listenerCount('error') === 0) c.on('error', () => {})
-    return c
+  private checkout(): Promise<pg.PoolClient> {
+    return this.pool.connect()
   }
 
   /** `begin: false`: fn opens the transaction itself (to send BEGIN with its first statement). */
