@@ -273,7 +273,7 @@ export function buildRuntime(loaded: LoadedConfig, env: NodeJS.ProcessEnv = proc
           }).settings,
         ]),
       )
-      return def.create((plant) => {
+      const created = def.create((plant) => {
         if (!byPlant.has(plant))
           throw new PermanentError(
             'QLK_CONFIG_INVALID',
@@ -281,6 +281,7 @@ export function buildRuntime(loaded: LoadedConfig, env: NodeJS.ProcessEnv = proc
           )
         return structuredClone(byPlant.get(plant))
       })
+      return wf?.poisonPolicy ? { ...created, poisonPolicy: wf.poisonPolicy } : created
     })
 
   const databaseUrl = server.databaseUrl

@@ -269,6 +269,11 @@ export type PlantConfig = Static<typeof PlantConfig>
 export const WorkflowConfig = Type.Object(
   {
     enabled: Type.Boolean({ default: true }),
+    /**
+     * A dead-lettered run of a key: `block` (later events of the key wait until it is replayed or
+     * discarded; the default) or `skip` (they run). DESIGN §6 "A poisoned key".
+     */
+    poisonPolicy: Type.Optional(Type.Union([Type.Literal('block'), Type.Literal('skip')])),
     /** settings for every plant; validated (after merging) by the workflow's own schema */
     defaults: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
     /** per-plant settings, over `defaults` and over what the plant's settings imply */
