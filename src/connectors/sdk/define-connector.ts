@@ -5,8 +5,10 @@
  * checks the connector's targets against the admin-owned allowlist up front, and hands it the one
  * egress client (src/connectors/sdk/egress.ts) — a connector never calls fetch itself.
  *
- * Ingress triggers (webhooks, MQTT, file drop, polling) are declared beside this by the ingress
- * SDK; `triggers` is kept here as a name list so one definition can describe both halves.
+ * The ingress half of a connector is not declared here: a source (src/connectors/ingress: webhook,
+ * MQTT, file drop, polled feed; broker and OPC UA sources) stores raw deliveries, and the
+ * connector's Translator (registered by kind in src/config/kinds.ts) turns each into canonical
+ * events in the translation stage (docs/connectors.md, "The ingress half").
  */
 import { type Static, type TSchema, Type } from 'typebox'
 import { Value } from 'typebox/value'
@@ -62,8 +64,6 @@ export interface ConnectorDefinition<S extends TSchema, Port extends object> {
   readonly configSchema: S
   /** egress actions: the port methods this connector implements */
   readonly actions: readonly (keyof Port & string)[]
-  /** ingress trigger names, declared by the ingress half */
-  readonly triggers?: readonly string[]
   /** every base URL the connector will call; each must be on the allowlist */
   targets(config: Static<S>, environment?: ConnectorEnvironment): readonly string[]
   egressSettings?(config: Static<S>): EgressSettings | undefined
