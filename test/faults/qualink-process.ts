@@ -53,10 +53,13 @@ export function spawnCli(
   prefix: readonly string[] = [],
 ): ChildProcess {
   const cmd = [...prefix, process.execPath, '--import', 'tsx', 'src/cli/main.ts', ...args]
+  // Its own process group: a prefix such as `faketime` forks node as its child, and a kill must
+  // reach that child too (F11 left node processes running after the test otherwise).
   return spawn(cmd[0]!, cmd.slice(1), {
     cwd: ROOT,
     env: { ...process.env, QUALINK_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
   })
 }
 
@@ -95,7 +98,13 @@ export async function startQualinkProcess(scratch: Scratch, setup: ProcessSetup)
     url,
     exited,
     async kill() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+      if (child.exitCode === null && child.signalCode === null) {
+        try {
+          process.kill(-child.pid!, 'SIGKILL') // the whole group: the prefix and node under it
+        } catch {
+          child.kill('SIGKILL')
+        }
+      }
       await exited
     },
   }
