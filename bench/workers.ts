@@ -22,21 +22,13 @@ import os from 'node:os'
 import path from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
-import pg from 'pg'
 import pino from 'pino'
 import { startQualink } from '../src/server/qualink.ts'
 import { PostgresStore } from '../src/store/postgres/store.ts'
 import { supplierReceiptInspection } from '../src/workflows/supplier-receipt-inspection.ts'
 import { createTempDatabase, describeMachine, describePostgres, waitForQuiet } from './lib/machine.ts'
-import {
-  closedLoop,
-  commitsOf,
-  SIGNING,
-  type Sims,
-  type SystemUnderTest,
-  startSims,
-} from './lib/pipeline-harness.ts'
-import { startQualinkSut } from './lib/pipeline-qualink.ts'
+import { closedLoop, type Sims, type SystemUnderTest, startSims } from './lib/pipeline-harness.ts'
+import { BENCH_WEBHOOKS, qualinkSut, startQualinkSut } from './lib/pipeline-qualink.ts'
 import { writeReadmeSection, writeResultsRow } from './lib/readme.ts'
 import { fmt, median } from './lib/stats.ts'
 
@@ -68,14 +60,6 @@ function parseArgs(argv: readonly string[]): Options {
     throw new Error('--fleet lists worker process counts 0..8 (0 = one process with every role)')
   return { workflows, runs, fleet }
 }
-
-const source = (name: string, s: (typeof SIGNING)['erp' | 'qms']) => ({
-  name,
-  plant: 'P100',
-  secrets: [s.secret],
-  signatureHeader: s.signature,
-  deliveryIdHeader: s.delivery,
-})
 
 async function spawnWorker(dbUrl: string, sims: Sims, anchorFile: string): Promise<ChildProcess> {
   const child = spawn(
@@ -111,38 +95,25 @@ async function startFleet(sims: Sims, workers: number): Promise<SystemUnderTest>
     port: 0,
     logger: pino({ level: 'silent' }),
     anchorFile: path.join(dir, 'anchors-api.jsonl'),
-    webhooks: [source('erp-s4', SIGNING.erp), source('qms', SIGNING.qms)],
+    webhooks: BENCH_WEBHOOKS,
     workflows: [supplierReceiptInspection()],
   })
   const children: ChildProcess[] = []
   for (let i = 0; i < workers; i++)
     children.push(await spawnWorker(db.url, sims, path.join(dir, `anchors-w${i}.jsonl`)))
-  const probe = new pg.Client({ connectionString: db.url })
-  await probe.connect()
-  return {
-    name: `${workers} workers`,
-    goodsReceiptUrl: `${api.url}/v1/ingress/erp-s4`,
-    decisionUrl: `${api.url}/v1/ingress/qms`,
-    completed: async () =>
-      Number(
-        (await probe.query(`SELECT count(*) AS n FROM workflow_runs WHERE status = 'completed'`)).rows[0].n,
-      ),
-    commits: () => commitsOf(probe),
-    close: async () => {
-      await probe.end().catch(() => {})
-      await Promise.all(
-        children.map(async (c) => {
-          if (c.exitCode !== null) return
-          c.kill('SIGTERM')
-          await once(c, 'exit')
-        }),
-      )
-      await api.close()
-      await store.close()
-      await db.drop()
-      rmSync(dir, { recursive: true, force: true })
-    },
-  }
+  return qualinkSut(`${workers} workers`, api.url, db.url, async () => {
+    await Promise.all(
+      children.map(async (c) => {
+        if (c.exitCode !== null) return
+        c.kill('SIGTERM')
+        await once(c, 'exit')
+      }),
+    )
+    await api.close()
+    await store.close()
+    await db.drop()
+    rmSync(dir, { recursive: true, force: true })
+  })
 }
 
 interface Rep {

@@ -48,6 +48,40 @@ const source = (name: string, s: (typeof SIGNING)['erp' | 'qms']) => ({
   deliveryIdHeader: s.delivery,
 })
 
+/** The two signed webhook sources every Qualink of the benchmark serves (the api role's ingress). */
+export const BENCH_WEBHOOKS = [source('erp-s4', SIGNING.erp), source('qms', SIGNING.qms)]
+
+/** The translators of those sources (run where translation runs: `all` or `worker`). */
+export const benchTranslators = () => [sapS4GoodsReceiptTranslator('erp-s4'), qmsWebhookTranslator('qms')]
+
+/**
+ * A Qualink (one process, or an api process with workers) as the harness sees it: its webhook
+ * URLs, its count of completed workflows and commits read from its database, and how to stop it.
+ */
+export async function qualinkSut(
+  name: string,
+  url: string,
+  dbUrl: string,
+  stop: () => Promise<void>,
+): Promise<SystemUnderTest> {
+  const probe = new pg.Client({ connectionString: dbUrl })
+  await probe.connect()
+  return {
+    name,
+    goodsReceiptUrl: `${url}/v1/ingress/erp-s4`,
+    decisionUrl: `${url}/v1/ingress/qms`,
+    completed: async () =>
+      Number(
+        (await probe.query(`SELECT count(*) AS n FROM workflow_runs WHERE status = 'completed'`)).rows[0].n,
+      ),
+    commits: () => commitsOf(probe),
+    close: async () => {
+      await probe.end().catch(() => {})
+      await stop()
+    },
+  }
+}
+
 export async function startQualinkSut(adminUrl: string, sims: Sims): Promise<SystemUnderTest> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'qlk-bench-pipeline-'))
   const db = await createTempDatabase(adminUrl, 'pipeline')
@@ -57,29 +91,15 @@ export async function startQualinkSut(adminUrl: string, sims: Sims): Promise<Sys
     port: 0,
     logger: pino({ level: 'silent' }),
     anchorFile: path.join(dir, 'anchors.jsonl'),
-    webhooks: [source('erp-s4', SIGNING.erp), source('qms', SIGNING.qms)],
-    translators: [sapS4GoodsReceiptTranslator('erp-s4'), qmsWebhookTranslator('qms')],
+    webhooks: BENCH_WEBHOOKS,
+    translators: benchTranslators(),
     workflows: [supplierReceiptInspection()],
     ports: benchPorts(sims),
   })
-  const base = q.url
-  const probe = new pg.Client({ connectionString: db.url })
-  await probe.connect()
-  return {
-    name: 'qualink',
-    goodsReceiptUrl: `${base}/v1/ingress/erp-s4`,
-    decisionUrl: `${base}/v1/ingress/qms`,
-    completed: async () =>
-      Number(
-        (await probe.query(`SELECT count(*) AS n FROM workflow_runs WHERE status = 'completed'`)).rows[0].n,
-      ),
-    commits: () => commitsOf(probe),
-    close: async () => {
-      await probe.end().catch(() => {})
-      await q.close()
-      await store.close()
-      await db.drop()
-      rmSync(dir, { recursive: true, force: true })
-    },
-  }
+  return qualinkSut('qualink', q.url, db.url, async () => {
+    await q.close()
+    await store.close()
+    await db.drop()
+    rmSync(dir, { recursive: true, force: true })
+  })
 }

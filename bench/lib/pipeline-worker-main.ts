@@ -5,12 +5,10 @@
  * argv: <database url> <ERP simulator url> <QMS simulator url> <anchor file>
  */
 import pino from 'pino'
-import { sapS4GoodsReceiptTranslator } from '../../src/connectors/erp/sap-s4/gr-translator.ts'
-import { qmsWebhookTranslator } from '../../src/connectors/qms/rest/webhook-translator.ts'
 import { startQualink } from '../../src/server/qualink.ts'
 import { PostgresStore } from '../../src/store/postgres/store.ts'
 import { supplierReceiptInspection } from '../../src/workflows/supplier-receipt-inspection.ts'
-import { benchPorts } from './pipeline-qualink.ts'
+import { benchPorts, benchTranslators } from './pipeline-qualink.ts'
 
 const [dbUrl, erpUrl, qmsUrl, anchorFile] = process.argv.slice(2)
 if (!dbUrl || !erpUrl || !qmsUrl || !anchorFile)
@@ -22,7 +20,7 @@ const q = await startQualink({
   port: 0,
   logger: pino({ level: 'silent' }),
   anchorFile,
-  translators: [sapS4GoodsReceiptTranslator('erp-s4'), qmsWebhookTranslator('qms')],
+  translators: benchTranslators(),
   workflows: [supplierReceiptInspection()],
   ports: benchPorts({ erp: { url: erpUrl }, qms: { url: qmsUrl } }),
 })
