@@ -17,7 +17,6 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { percentile } from './lib/engine-support.ts'
 import { describeMachine, describePostgres, pgTestFsync, waitForQuiet } from './lib/machine.ts'
 import { startGraphileSut } from './lib/pipeline-graphile.ts'
 import {
@@ -32,7 +31,7 @@ import {
 import { startNodeRedSut } from './lib/pipeline-node-red.ts'
 import { startQualinkSut } from './lib/pipeline-qualink.ts'
 import { machineSummary, writeReadmeSection, writeResultsRow } from './lib/readme.ts'
-import { fmt, median } from './lib/stats.ts'
+import { fmt, median, percentile } from './lib/stats.ts'
 
 const ADMIN_URL = process.env.QUALINK_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
 const HERE = path.dirname(fileURLToPath(import.meta.url))
