@@ -1,6 +1,7 @@
 import type { GenealogyBatch, GenealogyEdge, GenealogyStore, LotNode, Shipment } from './genealogy-types.ts'
+import { advanceProjection, readProjectionCursor } from './projection-cursor.ts'
 import { marks, type Row, type SqlExecutor } from './sql-executor.ts'
-import { LOG_START, type LogCursor, type Scope, scopeIncludes } from './types.ts'
+import { type LogCursor, type Scope, scopeIncludes } from './types.ts'
 
 const j = (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : v)
 // SQLite caps bound parameters per statement; chunk long IN lists.
@@ -48,16 +49,12 @@ function toShipment(r: Row): Shipment {
 export class GenealogySql implements GenealogyStore {
   constructor(private readonly x: SqlExecutor) {}
 
-  async projectionCursor(name: string): Promise<LogCursor> {
-    const [r] = await this.x.all('SELECT txid, seq FROM projection_cursors WHERE name = ?', [name])
-    return r ? { txid: String(r.txid), seq: Number(r.seq) } : LOG_START
+  projectionCursor(name: string): Promise<LogCursor> {
+    return readProjectionCursor(this.x, name)
   }
 
-  async applyGenealogy(name: string, from: LogCursor, to: LogCursor, b: GenealogyBatch): Promise<boolean> {
-    return this.x.tx(async (x) => {
-      const [cur] = await x.all('SELECT txid, seq FROM projection_cursors WHERE name = ?', [name])
-      const at = cur ? { txid: String(cur.txid), seq: Number(cur.seq) } : LOG_START
-      if (at.txid !== from.txid || at.seq !== from.seq) return false
+  applyGenealogy(name: string, from: LogCursor, to: LogCursor, b: GenealogyBatch): Promise<boolean> {
+    return advanceProjection(this.x, name, from, to, async (x) => {
       for (const l of b.lots) {
         await x.run(
           `INSERT INTO lots (lot, plant, material, supplier, stock, first_seen_seq, last_event_seq)
@@ -102,12 +99,6 @@ export class GenealogySql implements GenealogyStore {
           ],
         )
       }
-      await x.run(
-        `INSERT INTO projection_cursors (name, txid, seq) VALUES (?, ?, ?)
-         ON CONFLICT (name) DO UPDATE SET txid = excluded.txid, seq = excluded.seq`,
-        [name, to.txid, to.seq],
-      )
-      return true
     })
   }
 

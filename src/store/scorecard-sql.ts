@@ -4,8 +4,9 @@
  * src/projections/supplier-scorecard.ts.
  */
 import type { Quantity } from '../model/quantity.ts'
+import { advanceProjection, readProjectionCursor } from './projection-cursor.ts'
 import type { Row, SqlExecutor } from './sql-executor.ts'
-import { LOG_START, type LogCursor, type Scope } from './types.ts'
+import type { LogCursor, Scope } from './types.ts'
 
 /** What the projection keeps per received lot. */
 export interface ScorecardLot {
@@ -201,9 +202,8 @@ export class ScorecardTx {
 export class ScorecardSql {
   constructor(private readonly x: SqlExecutor) {}
 
-  async cursor(name: string): Promise<LogCursor> {
-    const [r] = await this.x.all('SELECT txid, seq FROM projection_cursors WHERE name = ?', [name])
-    return r ? { txid: String(r.txid), seq: Number(r.seq) } : LOG_START
+  cursor(name: string): Promise<LogCursor> {
+    return readProjectionCursor(this.x, name)
   }
 
   /**
@@ -216,18 +216,9 @@ export class ScorecardSql {
     to: LogCursor,
     apply: (tx: ScorecardTx) => Promise<ScorecardBatch>,
   ): Promise<boolean> {
-    return this.x.tx(async (x) => {
-      const [cur] = await x.all('SELECT txid, seq FROM projection_cursors WHERE name = ?', [name])
-      const at = cur ? { txid: String(cur.txid), seq: Number(cur.seq) } : LOG_START
-      if (at.txid !== from.txid || at.seq !== from.seq) return false
+    return advanceProjection(this.x, name, from, to, async (x) => {
       const tx = new ScorecardTx(x)
       await tx.write(await apply(tx))
-      await x.run(
-        `INSERT INTO projection_cursors (name, txid, seq) VALUES (?, ?, ?)
-         ON CONFLICT (name) DO UPDATE SET txid = excluded.txid, seq = excluded.seq`,
-        [name, to.txid, to.seq],
-      )
-      return true
     })
   }
 
