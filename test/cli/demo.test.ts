@@ -39,7 +39,20 @@ describe('the npm start demo', () => {
     await until(
       async () => (await Promise.all(WORKFLOWS.map(completed))).every((runs) => runs.length > 0),
       150_000,
-    )
+    ).catch(async (e) => {
+      // say where it stood: which workflows have runs in which status, and the demo's last words
+      const stood: string[] = []
+      for (const w of WORKFLOWS) {
+        const runs = (await d.api<{ runs: Array<{ status: string }> }>(`/v1/runs?workflow=${w}&limit=200`))
+          ?.runs
+        const by = new Map<string, number>()
+        for (const r of runs ?? []) by.set(r.status, (by.get(r.status) ?? 0) + 1)
+        stood.push(`${w}: ${runs ? JSON.stringify(Object.fromEntries(by)) : 'API not answering'}`)
+      }
+      throw new Error(
+        `${(e as Error).message}\n${stood.join('\n')}\n--- demo output (tail) ---\n${d.output.slice(-3000)}`,
+      )
+    })
     // an out-of-tolerance order held, its nonconformance dispositioned in the QMS, the QMS webhook
     // translated, and the hold released
     await until(dispositioned, 60_000)

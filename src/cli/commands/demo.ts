@@ -58,8 +58,12 @@ export function registerDemoCommand(program: Command): void {
       const plant = 'P100'
       const limsDir = path.join(rt.dataDir, 'lims-drop')
       const mqttUp = await reachable(opts.broker)
-      // The same client id on every start: the broker keeps the session, so a restart resumes it.
-      const clientId = `qualink-demo-${createHash('sha256').update(path.resolve(rt.dataDir)).digest('hex').slice(0, 12)}`
+      // One id per data directory: the same client id on every start (the broker keeps the session,
+      // so a restart resumes it) and a topic of its own, so two demos on one broker (two checkouts,
+      // or the test suite's demos running side by side) never consume each other's MES traffic.
+      const demoId = createHash('sha256').update(path.resolve(rt.dataDir)).digest('hex').slice(0, 12)
+      const clientId = `qualink-demo-${demoId}`
+      const topicPrefix = `qualink-demo/${demoId}`
       const { startLedgerServer, httpLedger } = await import('../../../simulators/ledger/server.ts')
       const { startPlantDay, DEMO_ORDERS } = await import('../../../simulators/traffic/plant-day.ts')
       const { startCrm, startErpS4, startQms } = await import('../../../simulators/index.ts')
@@ -140,7 +144,7 @@ export function registerDemoCommand(program: Command): void {
           crmWebhookTranslator('crm'),
         ],
         mqtt: mqttUp
-          ? [{ name: 'mes-p100', plant, url: opts.broker, clientId, topics: ['qualink-demo/#'] }]
+          ? [{ name: 'mes-p100', plant, url: opts.broker, clientId, topics: [`${topicPrefix}/#`] }]
           : [],
         // QMS–ERP reconciliation every 30 s; the demo only alerts (see /v1/drift, qualink_drift_open).
         reconcile: { intervalMs: 30_000, policy: () => 'alert' },
@@ -152,7 +156,7 @@ export function registerDemoCommand(program: Command): void {
         url: q.url,
         plant,
         brokerUrl: mqttUp ? opts.broker : undefined,
-        mqttTopicPrefix: 'qualink-demo',
+        mqttTopicPrefix: topicPrefix,
         limsDir,
         erp,
         qms,
