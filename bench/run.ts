@@ -49,6 +49,11 @@ const BENCHMARKS: Readonly<Record<string, Benchmark>> = {
     description:
       'Issue 12 B3: end-to-end supplier receipt, workflows/s and p99; graphile-worker and Node-RED baselines',
   },
+  'baseline-faults': {
+    file: 'baseline-faults.ts',
+    description:
+      'Issue 12 item 4: ERP outage, dropped answers, restart and duplicate deliveries on the B3 workload, Qualink beside Node-RED',
+  },
   replay: {
     file: 'replay.ts',
     description: 'Issue 12: dead-letter replay through the API, runs/s and duplicate effects (must be 0)',

@@ -96,7 +96,7 @@ function post(url: string, body: string, headers: Record<string, string>): Promi
   })
 }
 
-function signed(which: 'erp' | 'qms', type: string, body: string): Record<string, string> {
+export function signed(which: 'erp' | 'qms', type: string, body: string): Record<string, string> {
   const s = SIGNING[which]
   return {
     [s.signature]: signPayload(s.secret, Math.floor(Date.now() / 1000), body),
@@ -168,7 +168,7 @@ export async function csrfToken(erpUrl: string): Promise<string> {
   return s4Client(erpUrl).token()
 }
 
-interface Tracking {
+export interface Tracking {
   readonly sentAt: Map<string, number>
   readonly decidedAt: Map<string, number>
   readonly failures: string[]
@@ -237,7 +237,7 @@ async function waitCompleted(
 }
 
 /** What the ERP simulator holds: per batch, the time of its last UD posting, and the excess. */
-function erpOutcome(sims: Sims, t: Tracking) {
+export function erpOutcome(sims: Sims, t: Tracking) {
   const lots = [...sims.erp.model.lots.values()]
   const erpLotOf = new Map(lots.map((l) => [l.InspectionLot, l]))
   const postedAt = new Map<string, number>()
@@ -271,7 +271,7 @@ function erpOutcome(sims: Sims, t: Tracking) {
   return { receiptToPostingMs, decisionToPostingMs, duplicates, lost }
 }
 
-type Loaded = Sims & { receipts: Receipt[] }
+export type Loaded = Sims & { receipts: Receipt[] }
 
 /** Wires the decisions, runs `send` (which returns when it started), waits for every workflow. */
 async function feed(
