@@ -30,14 +30,17 @@ import { apiLimitsFrom } from '../server/rate-limit.ts'
 import { markSyntheticEvents, testMaterials } from '../synthetic/mark.ts'
 import {
   erpByPlant,
+  mesByPlant,
   notifyByPlant,
   type PlantRoutedErpPort,
+  type PlantRoutedMesPort,
   type PlantRoutedNotifyPort,
   type PlantRoutedQmsPort,
   qmsByPlant,
 } from '../workflows/ports/by-plant.ts'
 import type { ErpPort } from '../workflows/ports/erp.ts'
 import { mappedErpPort, mappedQmsPort } from '../workflows/ports/mapped.ts'
+import type { MesPort } from '../workflows/ports/mes.ts'
 import type { NotifyPort } from '../workflows/ports/notify.ts'
 import type { QmsPort } from '../workflows/ports/qms.ts'
 import { workflowSettings } from './checks.ts'
@@ -52,6 +55,8 @@ export interface ConfiguredPorts {
   readonly erp: PlantRoutedErpPort
   readonly qms: PlantRoutedQmsPort
   readonly notify?: PlantRoutedNotifyPort
+  /** the plants with a `mesPublisher` (inspection specifications to their MES) */
+  readonly mes?: PlantRoutedMesPort
 }
 
 export type RuntimeFragment = Pick<
@@ -139,7 +144,7 @@ export function buildRuntime(loaded: LoadedConfig, env: NodeJS.ProcessEnv = proc
     return m && { system: m.system ?? name, entities: m.entities, unknown: m.unknown }
   }
   const routes = <P>(
-    role: 'erp' | 'qms' | 'notify',
+    role: 'erp' | 'qms' | 'notify' | 'mesPublisher',
     mapped: (port: P, ids: IdMappingSettings | undefined, plant: string) => P = (port) => port,
   ): Record<string, P> => {
     const out: Record<string, P> = {}
@@ -151,10 +156,12 @@ export function buildRuntime(loaded: LoadedConfig, env: NodeJS.ProcessEnv = proc
     return out
   }
   const notifyRoutes = routes<NotifyPort>('notify')
+  const mesRoutes = routes<MesPort>('mesPublisher')
   const ports: ConfiguredPorts = {
     erp: erpByPlant(routes<ErpPort>('erp', (port, ids, plant) => mappedErpPort(port, xref, ids, plant))),
     qms: qmsByPlant(routes<QmsPort>('qms', (port, ids, plant) => mappedQmsPort(port, xref, ids, plant))),
     ...(Object.keys(notifyRoutes).length > 0 ? { notify: notifyByPlant(notifyRoutes) } : {}),
+    ...(Object.keys(mesRoutes).length > 0 ? { mes: mesByPlant(mesRoutes) } : {}),
   }
 
   const translators: Translator[] = []

@@ -5,7 +5,7 @@
  * workflow's schema. Written over the raw document so that one run reports every problem, even
  * where the schema already found others.
  */
-import { EgressAllowlist } from '../connectors/sdk/allowlist.ts'
+import { EgressAllowlist, originKey } from '../connectors/sdk/allowlist.ts'
 import type { FieldProblem } from '../contracts/errors.ts'
 import { isLatency } from '../observability/slo.ts'
 import { encryptionProblems } from '../security/encryption-config.ts'
@@ -79,10 +79,11 @@ function checkConnectors(doc: Obj, out: FieldProblem[]): void {
     const allowed = new EgressAllowlist(origins, { allowAddresses: addresses })
     for (const t of targets) {
       if (allowed.allows(new URL(t))) continue
-      const field = config.baseUrl === t ? '/baseUrl' : ''
+      const field = config.baseUrl === t ? '/baseUrl' : config.url === t ? '/url' : ''
       out.push({
         path: `${at}${field}`,
-        message: `${new URL(t).origin} is not on the egress allowlist (egress.allowlist.${name}: ${origins.join(', ') || 'none'})`,
+        // URL.origin is 'null' for mqtt:// (not a WHATWG special scheme): show scheme://host:port
+        message: `${new URL(t).origin === 'null' ? originKey(new URL(t)) : new URL(t).origin} is not on the egress allowlist (egress.allowlist.${name}: ${origins.join(', ') || 'none'})`,
       })
     }
   }
@@ -164,14 +165,19 @@ function checkPlants(doc: Obj, plants: Obj, sources: Map<string, Source>, out: F
   const connectors = isObject(doc.connectors) ? doc.connectors : {}
   for (const [code, p] of entries(plants)) {
     const at = `/plants/${seg(code)}`
-    for (const role of ['erp', 'qms', 'notify'] as const) {
-      const ref = p[role]
+    for (const [field, role] of [
+      ['erp', 'erp'],
+      ['qms', 'qms'],
+      ['notify', 'notify'],
+      ['mesPublisher', 'mes'],
+    ] as const) {
+      const ref = p[field]
       if (typeof ref !== 'string') continue
       const c = connectors[ref]
-      if (!isObject(c)) out.push({ path: `${at}/${role}`, message: `references unknown connector '${ref}'` })
+      if (!isObject(c)) out.push({ path: `${at}/${field}`, message: `references unknown connector '${ref}'` })
       else if (typeof c.kind === 'string' && CONNECTORS[c.kind] && CONNECTORS[c.kind]!.role !== role)
         out.push({
-          path: `${at}/${role}`,
+          path: `${at}/${field}`,
           message: `connector '${ref}' is ${c.kind}, not a ${role} connector`,
         })
     }

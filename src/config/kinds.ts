@@ -12,6 +12,7 @@ import { sapEccSoapConnector } from '../connectors/erp/sap-ecc-soap/connector.ts
 import { sapS4Connector } from '../connectors/erp/sap-s4/connector.ts'
 import { sapS4GoodsReceiptTranslator } from '../connectors/erp/sap-s4/gr-translator.ts'
 import { checkLimsFile, limsCsvTranslator } from '../connectors/lims/csv/translator.ts'
+import { mesMqttConnector } from '../connectors/mes/mqtt/connector.ts'
 import { mesTranslator } from '../connectors/mes/mqtt/translator.ts'
 import { opcUaTranslator } from '../connectors/mes/opcua/translator.ts'
 import { notifyWebhookConnector } from '../connectors/notify/webhook/connector.ts'
@@ -70,6 +71,8 @@ export const CONNECTORS: Readonly<Record<string, ConnectorKind>> = {
   'erp/sap-ecc-soap': { connector: sapEccSoapConnector, role: 'erp' },
   'qms/rest': { connector: qmsRestConnector, role: 'qms' },
   'notify/webhook': { connector: notifyWebhookConnector, role: 'notify' },
+  // a plant's `mesPublisher`: inspection specifications to its MES (its `mes` is an ingress source)
+  'mes/mqtt': { connector: mesMqttConnector, role: 'mes' },
 }
 export const CONNECTOR_KINDS = Object.keys(CONNECTORS)
 

@@ -95,7 +95,7 @@ export function withCanaryPlant(current: unknown, canary: unknown, plant: string
   if (!plantDoc) return out
   out.plants = { ...(out.plants ?? {}), [plant]: structuredClone(plantDoc) }
   const cConnectors = (canary.connectors ?? {}) as Record<string, unknown>
-  for (const role of ['erp', 'qms', 'notify']) {
+  for (const role of ['erp', 'qms', 'notify', 'mesPublisher']) {
     const name = plantDoc[role]
     if (typeof name === 'string' && cConnectors[name] !== undefined) {
       out.connectors = { ...(out.connectors ?? {}), [name]: structuredClone(cConnectors[name]) }

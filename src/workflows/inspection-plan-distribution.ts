@@ -26,7 +26,7 @@ export function planScope(
  * revision the ERP holds. One run at a time per plan (key: plant and plan id), in arrival order; the
  * QMS keeps the newest version, so a plan delivered late (an older version after a newer one) is
  * reported `stale` and changes nothing. The same revision then goes to the MES when the plant has a
- * MES port (`publish-to-mes`: a retained MQTT message per scope), never a stale one.
+ * MES port (qualink.yaml: the plant's `mesPublisher`, a mes/mqtt connector) (`publish-to-mes`: a retained MQTT message per scope), never a stale one.
  */
 export function inspectionPlanDistribution() {
   return defineWorkflow<PlanDistributionPorts>({
@@ -49,8 +49,10 @@ export function inspectionPlanDistribution() {
       const stale = !r.applied && r.current > spec.version
       // Only a revision the QMS holds as current reaches the MES: a late older one never
       // replaces the newer retained specification there.
+      // which plants have a MES publisher is configuration, fixed for the process's life
+      const toMes = ctx.ports.mes && (ctx.ports.mes.serves?.(spec.plant) ?? true)
       const mes =
-        ctx.ports.mes && !stale
+        toMes && !stale
           ? await ctx.step('publish-to-mes', ({ idempotencyKey }) =>
               ctx.ports.mes!.publishSpecification({ idempotencyKey, spec }),
             )

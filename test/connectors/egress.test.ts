@@ -69,7 +69,7 @@ describe('egress allowlist', () => {
     expect(() => new EgressAllowlist(['http://h:1/path'])).toThrow(/scheme:\/\/host/)
     expect(() => new EgressAllowlist(['http://u:p@h:1'])).toThrow(/credentials/)
     expect(() => new EgressAllowlist(['http://169.254.169.254'])).toThrow(/metadata/)
-    expect(() => new EgressAllowlist(['ftp://h'])).toThrow(/http or https/)
+    expect(() => new EgressAllowlist(['ftp://h'])).toThrow(/http, https, mqtt or mqtts/)
   })
 })
 

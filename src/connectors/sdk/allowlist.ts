@@ -9,7 +9,14 @@ import type { BlockList } from 'node:net'
 import { PermanentError } from '../../engine/errors.ts'
 import { allowedExplicitly, classify, METADATA_NAMES, parseAllowAddresses } from './address-policy.ts'
 
-const DEFAULT_PORTS: Record<string, string> = { 'http:': '80', 'https:': '443' }
+// MQTT brokers (mes/mqtt) are listed like HTTP origins; 1883 and 8883 are the IANA ports of
+// MQTT and MQTT over TLS (MQTT 3.1.1 §4.2 / MQTT 5.0 §4.2).
+const DEFAULT_PORTS: Record<string, string> = {
+  'http:': '80',
+  'https:': '443',
+  'mqtt:': '1883',
+  'mqtts:': '8883',
+}
 
 /** `scheme://host:port` of a URL, default ports made explicit. */
 export function originKey(url: URL): string {
@@ -37,7 +44,10 @@ export class EgressAllowlist {
         throw new PermanentError('QLK_CONFIG_INVALID', `egress allowlist[${i}]: '${e}' is not a URL`)
       }
       if (!DEFAULT_PORTS[u.protocol])
-        throw new PermanentError('QLK_CONFIG_INVALID', `egress allowlist[${i}]: scheme must be http or https`)
+        throw new PermanentError(
+          'QLK_CONFIG_INVALID',
+          `egress allowlist[${i}]: scheme must be http, https, mqtt or mqtts`,
+        )
       if ((u.pathname !== '/' && u.pathname !== '') || u.search || u.username || u.password)
         throw new PermanentError(
           'QLK_CONFIG_INVALID',

@@ -12,6 +12,7 @@
  */
 import { PermanentError } from '../../engine/errors.ts'
 import type { ChangeUsageDecisionInput, ErpPort, HoldInput, RecordUsageDecisionInput } from './erp.ts'
+import type { MesPort } from './mes.ts'
 import type { Notification, NotifyPort } from './notify.ts'
 import type { QmsPort } from './qms.ts'
 
@@ -177,5 +178,18 @@ export function notifyByPlant(byPlant: Readonly<Record<string, NotifyPort>>): Pl
     plants: r.plants,
     forPlant: (plant) => r.forPlant(plant),
     send: async ({ plant, ...message }) => r.pick(plant, 'send').send(message),
+  }
+}
+
+export type PlantRoutedMesPort = PlantRouted<MesPort> & Required<MesPort>
+
+/** Specifications to the MES publisher of the specification's plant; a plant without one is not served. */
+export function mesByPlant(byPlant: Readonly<Record<string, MesPort>>): PlantRoutedMesPort {
+  const r = new Router({ byPlant, port: 'mes' })
+  return {
+    plants: r.plants,
+    forPlant: (plant) => r.forPlant(plant),
+    serves: (plant) => Object.hasOwn(byPlant, plant),
+    publishSpecification: async (input) => r.forPlant(input.spec.plant).publishSpecification(input),
   }
 }

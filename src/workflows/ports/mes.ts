@@ -13,4 +13,9 @@ export interface MesPort {
     readonly idempotencyKey: string
     readonly spec: InspectionSpecification
   }): Promise<{ readonly topic: string }>
+  /**
+   * Whether specifications of `plant` go to a MES here (a plant-routed port serves only the plants
+   * configured with a `mesPublisher`). Absent: every plant.
+   */
+  serves?(plant: string): boolean
 }

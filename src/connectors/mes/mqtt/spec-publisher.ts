@@ -1,5 +1,6 @@
 /**
- * Inspection specifications to the MES over MQTT: one retained QoS 1 message per scope on
+ * Inspection specifications to the MES over MQTT: one message per scope (retained, QoS 1 unless
+ * configured otherwise: connector.ts) on
  * `<topicPrefix>/<plant>/specifications/<material>/<route|*>/<supplier|*>`, so a MES line that
  * (re)connects reads the current revision at once. The payload names its version; the workflow
  * publishes only a version the QMS took as current (never a late older one), and publishing the
@@ -19,6 +20,10 @@ export interface SpecPublisherOptions {
   readonly password?: string
   /** connect + publish budget (default 5 s); shorter than the engine lease */
   readonly timeoutMs?: number
+  /** default 1: the broker acknowledges (PUBACK) before the step completes */
+  readonly qos?: 0 | 1 | 2
+  /** default true: the broker keeps the last specification per topic for a line that connects later */
+  readonly retain?: boolean
 }
 
 const level = (s: string | undefined) => (s ?? '*').replace(/[/#+]/g, '_')
@@ -40,7 +45,10 @@ export function mqttSpecificationPublisher(o: SpecPublisherOptions): MesPort {
           ...(o.username ? { username: o.username, password: o.password } : {}),
         })
         const { audit: _, ...payload } = spec
-        await client.publishAsync(topic, JSON.stringify(payload), { qos: 1, retain: true })
+        await client.publishAsync(topic, JSON.stringify(payload), {
+          qos: o.qos ?? 1,
+          retain: o.retain ?? true,
+        })
         return { topic }
       } catch (e) {
         throw new RetryableError('QLK_EGRESS_NETWORK', `MES broker ${o.url}: ${(e as Error).message}`, {
