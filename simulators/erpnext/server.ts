@@ -1,6 +1,7 @@
 /**
  * ERPNext (Frappe) simulator: /api/resource for Quality Inspection, Stock Entry, Batch, Purchase
- * Receipt and (read only) Stock Ledger Entry. Submitting (docstatus 0 → 1) a Stock Entry or a
+ * Receipt, Supplier, Purchase Order (refused for a blocked supplier: buying.ts) and (read only)
+ * Stock Ledger Entry. Submitting (docstatus 0 → 1) a Stock Entry or a
  * Purchase Receipt moves stock and writes its Stock Ledger Entries; cancelling (1 → 2) reverses it
  * (the entries are marked `is_cancelled`, as ERPNext does). A submitted Purchase Receipt is sent
  * to the configured webhook, signed the way Frappe signs. Like the real system it does not
@@ -10,6 +11,7 @@ import { type FaultConfig, Faults } from '../shared/faults.ts'
 import { type HttpSim, Router, type SimRequest, startHttpSim } from '../shared/http.ts'
 import { formatQuantity } from '../shared/quantity.ts'
 import { type Bucket, StockLedger } from '../shared/stock-ledger.ts'
+import { validatePurchaseOrder, validateSupplier } from './buying.ts'
 import { bodyData, checkToken, type Doc, frappeError, frappeTimestamp, listDocs } from './frappe.ts'
 import { evaluateQualityInspection } from './quality-inspection.ts'
 import { DEFAULT_WAREHOUSES, ErpNextStock, type LedgerLine } from './stock.ts'
@@ -27,6 +29,8 @@ export interface ErpNextOptions {
   readonly clock?: () => number
   /** where a submitted Purchase Receipt is posted (Frappe Webhook on_submit) */
   readonly webhook?: FrappeWebhookTarget
+  /** Supplier masters to start with (named by their id), none on hold */
+  readonly suppliers?: readonly string[]
 }
 
 export interface ErpNextState {
@@ -56,6 +60,8 @@ const DOCTYPES = [
   'Batch',
   'Purchase Receipt',
   'Stock Ledger Entry',
+  'Supplier',
+  'Purchase Order',
 ] as const
 type Doctype = (typeof DOCTYPES)[number]
 const SERIES: Record<Doctype, string> = {
@@ -64,6 +70,8 @@ const SERIES: Record<Doctype, string> = {
   Batch: '',
   'Purchase Receipt': 'MAT-PRE',
   'Stock Ledger Entry': 'MAT-SLE',
+  Supplier: '',
+  'Purchase Order': 'PUR-ORD',
 }
 
 export async function startErpNext(opts: ErpNextOptions = {}): Promise<ErpNextSim> {
@@ -92,10 +100,12 @@ export async function startErpNext(opts: ErpNextOptions = {}): Promise<ErpNextSi
     return d
   }
   const nextName = (dt: Doctype, body: Record<string, unknown>): string => {
-    if (dt === 'Batch') {
-      const id = String(body.batch_id ?? body.name ?? '')
-      if (!id) throw frappeError('MandatoryError', '[Batch]: batch_id')
-      if (docs.get(dt)!.has(id)) throw frappeError('DuplicateEntryError', `Batch ${id} already exists`)
+    if (dt === 'Batch' || dt === 'Supplier') {
+      // batches by batch_id; suppliers by their name (naming by Supplier Name), not a series
+      const id = String((dt === 'Batch' ? body.batch_id : body.supplier_name) ?? body.name ?? '')
+      if (!id)
+        throw frappeError('MandatoryError', `[${dt}]: ${dt === 'Batch' ? 'batch_id' : 'supplier_name'}`)
+      if (docs.get(dt)!.has(id)) throw frappeError('DuplicateEntryError', `${dt} ${id} already exists`)
       return id
     }
     const n = (counters.get(dt) ?? 0) + 1
@@ -106,6 +116,13 @@ export async function startErpNext(opts: ErpNextOptions = {}): Promise<ErpNextSi
   /** Runs validate, and on a docstatus change the submit/cancel side effects. */
   const save = (dt: Doctype, doc: Doc, prevStatus: number): void => {
     if (dt === 'Quality Inspection') evaluateQualityInspection(doc)
+    if (dt === 'Supplier') validateSupplier(doc)
+    if (dt === 'Purchase Order')
+      validatePurchaseOrder(
+        doc,
+        (name) => docs.get('Supplier')!.get(name),
+        new Date(clock()).toISOString().slice(0, 10),
+      )
     if (dt === 'Batch') {
       doc.batch_id = doc.name
       if (!doc.item) throw frappeError('MandatoryError', '[Batch]: item')
@@ -166,6 +183,20 @@ export async function startErpNext(opts: ErpNextOptions = {}): Promise<ErpNextSi
         is_cancelled: 0,
       })
     }
+  }
+
+  for (const id of opts.suppliers ?? []) {
+    const now = tick()
+    const doc: Doc = {
+      name: id,
+      doctype: 'Supplier',
+      docstatus: 0,
+      creation: now,
+      modified: now,
+      supplier_name: id,
+    }
+    save('Supplier', doc, 0)
+    docs.get('Supplier')!.set(id, doc)
   }
 
   const router = new Router((req, next) => {

@@ -9,10 +9,13 @@
  * is looked up with a `filters` query before posting and after an ambiguous failure. Frappe, like
  * the simulator, never deduplicates.
  *
+ * The supplier's purchasing block is the Supplier's hold (`on_hold`, `hold_type`: supplier.ts).
+ *
  * No equivalent in ERPNext's quality and stock doctypes (quality-domain.md §2.1 lists none): a
- * production order hold (a Work Order has no hold flag; stopping it is a different state) and a
- * delivery block (a Delivery Note has no block reason). Those two refuse with QLK_VALIDATION, so a
- * plant on ERPNext must not route those steps here.
+ * production order hold (a Work Order has no hold flag; stopping it is a different state), a
+ * delivery block (a Delivery Note has no block reason), and with the hold the production
+ * confirmation that waits for it. Those refuse with QLK_VALIDATION naming why, so a plant on
+ * ERPNext must not route those steps here.
  */
 import { type Static, Type } from 'typebox'
 import { PermanentError } from '../../../engine/errors.ts'
@@ -30,6 +33,7 @@ import { EgressFailure } from '../../sdk/http-errors.ts'
 import { referenceFor } from '../../sdk/reference.ts'
 import { connectorSecret, exactlyOneSecret, SecretEnvField, SecretFileField } from '../../sdk/secrets.ts'
 import { FrappeQuality } from './quality.ts'
+import { setSupplierPurchasingBlock } from './supplier.ts'
 
 const Warehouse = Type.Optional(Type.String({ minLength: 1 }))
 export const ErpNextConfig = Type.Object(
@@ -159,7 +163,13 @@ export const erpNextConnector = defineConnector({
   description:
     'ERPNext (Frappe REST): usage decision on the Quality Inspection, UD splits and transfers as Stock Entries between warehouses, stock from the Stock Ledger',
   configSchema: ErpNextConfig,
-  actions: ['recordUsageDecision', 'postStockDisposition', 'readLotStock', 'transferStock'],
+  actions: [
+    'recordUsageDecision',
+    'postStockDisposition',
+    'readLotStock',
+    'transferStock',
+    'setSupplierPurchasingBlock',
+  ],
   targets: (c) => [c.baseUrl],
   egressSettings: (c) => c.egress,
   create(config, ctx): ErpPort {
@@ -195,6 +205,14 @@ export const erpNextConnector = defineConnector({
           'setProductionOrderHold (a Work Order has no hold flag; hold the lot by a transfer instead)',
         ),
       setDeliveryBlock: async () => unsupported('setDeliveryBlock (a Delivery Note has no block reason)'),
+      setSupplierPurchasingBlock: (input) =>
+        setSupplierPurchasingBlock(ctx.egress, config.baseUrl, auth, input),
+      // A Job Card records an operation's completed quantity, but the confirmation Qualink posts is
+      // the one held while the order is on quality hold, and a Work Order cannot be held.
+      confirmOperation: async () =>
+        unsupported(
+          'confirmOperation (confirmations are held with the production order hold, which a Work Order does not have; ERPNext records completions on its own Job Cards)',
+        ),
     }
   },
 })
