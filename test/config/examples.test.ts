@@ -14,13 +14,13 @@ describe('examples', () => {
     })
   }
 
-  it('demo-plant builds one plant on sap-s4 + qms + mes + lims', () => {
+  it('demo-plant builds one plant on sap-s4 + qms + mes (in and out) + lims', () => {
     const rt = buildRuntime(loadConfig(example('demo-plant'), {}), {
       QUALINK_ERP_WEBHOOK_SECRET: 'e',
       QUALINK_QMS_WEBHOOK_SECRET: 'q',
     })
     expect(rt.summary).toBe(
-      '1 plant (P100), 2 connectors, 4 ingress sources, 1 workflow (supplier-receipt-inspection)',
+      '1 plant (P100), 3 connectors, 4 ingress sources, 2 workflows (supplier-receipt-inspection, inspection-plan-distribution)',
     )
     expect(rt.options.mqtt).toEqual([
       expect.objectContaining({
@@ -33,6 +33,7 @@ describe('examples', () => {
     expect(rt.options.fileDrops?.[0]?.check).toBeTypeOf('function')
     expect(rt.options.workflows?.[0]?.config?.('P100')).toMatchObject({ decisionDeadline: '2m' })
     expect(rt.ports.notify).toBeUndefined()
+    expect(rt.ports.mes?.plants).toEqual(['P100'])
   })
 
   it('a missing secret stops the start with its path, next to every other one', () => {
