@@ -181,6 +181,14 @@ function checkPlants(doc: Obj, plants: Obj, sources: Map<string, Source>, out: F
           message: `connector '${ref}' is ${c.kind}, not a ${role} connector`,
         })
     }
+    // a policy the plant's ERP connector cannot carry out is refused now, not dead-lettered later
+    const erp = typeof p.erp === 'string' ? connectors[p.erp] : undefined
+    const sq = isObject(p.supplierQuality) ? p.supplierQuality : {}
+    if (sq.onCorrectiveAction === 'block-purchasing' && !erpCan(erp, 'setSupplierPurchasingBlock'))
+      out.push({
+        path: `${at}/supplierQuality/onCorrectiveAction`,
+        message: `the plant's ERP connector '${String(p.erp)}' (${String((erp as Obj).kind)}) cannot set a supplier's purchasing block`,
+      })
     for (const role of ['mes', 'lims', 'crm'] as const) {
       const ref = p[role]
       if (typeof ref !== 'string') continue
@@ -260,7 +268,14 @@ export function workflowSettings(
   return { settings, problems }
 }
 
+/** Whether the ERP connector's kind offers an optional ErpPort action (false only when the kind is known to lack it). */
+function erpCan(erp: unknown, action: string): boolean {
+  if (!isObject(erp) || typeof erp.kind !== 'string' || !CONNECTORS[erp.kind]) return true // reported elsewhere
+  return (CONNECTORS[erp.kind]!.connector.actions as readonly string[]).includes(action)
+}
+
 function checkWorkflows(doc: Obj, plants: Obj, out: FieldProblem[]): void {
+  const connectors = isObject(doc.connectors) ? doc.connectors : {}
   for (const [name, wf] of entries(doc.workflows)) {
     if (!WORKFLOWS[name]) continue
     for (const plant of Object.keys(isObject(wf.plants) ? wf.plants : {}))
@@ -271,11 +286,24 @@ function checkWorkflows(doc: Obj, plants: Obj, out: FieldProblem[]): void {
         })
     if (wf.enabled === false) continue
     for (const [plant, p] of entries(plants)) {
-      const { problems } = workflowSettings(name, plant, p as PlantConfig, {
+      const { settings, problems } = workflowSettings(name, plant, p as PlantConfig, {
         defaults: isObject(wf.defaults) ? wf.defaults : undefined,
         plants: isObject(wf.plants) ? (wf.plants as Record<string, Obj>) : undefined,
       })
       out.push(...problems)
+      // production confirmations need an ERP that takes them (erp/sap-s4 today)
+      const confirm = (settings as { confirmToErp?: unknown } | undefined)?.confirmToErp
+      const erp = typeof p.erp === 'string' ? connectors[p.erp] : undefined
+      if (name === 'in-process-quality-check' && confirm === true && !erpCan(erp, 'confirmOperation')) {
+        const perPlant =
+          isObject(wf.plants) && isObject(wf.plants[plant]) && wf.plants[plant].confirmToErp === true
+        out.push({
+          path: perPlant
+            ? `/workflows/${name}/plants/${seg(plant)}/confirmToErp`
+            : `/workflows/${name}/defaults/confirmToErp`,
+          message: `plant ${plant}'s ERP connector '${String(p.erp)}' (${String((erp as Obj).kind)}) cannot take production confirmations`,
+        })
+      }
     }
   }
 }

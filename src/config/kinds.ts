@@ -59,8 +59,11 @@ import type { PlantConfig } from './schema.ts'
 export type SystemRole = 'erp' | 'qms' | 'notify' | 'mes' | 'lims' | 'crm'
 
 export interface ConnectorKind {
-  // biome-ignore lint/suspicious/noExplicitAny: connectors of different config schemas and ports sit side by side
-  readonly connector: Pick<Connector<any, any>, 'kind' | 'configSchema' | 'targets' | 'instantiate'>
+  readonly connector: Pick<
+    // biome-ignore lint/suspicious/noExplicitAny: connectors of different config schemas and ports sit side by side
+    Connector<any, any>,
+    'kind' | 'configSchema' | 'targets' | 'instantiate' | 'actions'
+  >
   readonly role: SystemRole
 }
 
