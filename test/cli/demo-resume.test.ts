@@ -93,10 +93,14 @@ describe('the npm start demo, started again on the same data', () => {
     }
     expect(before.qms.model.lots.find((l) => l.id === waiting!.qmsLot)?.status).toBe('OPEN')
     expect(before.erp.model.documents.length).toBeGreaterThan(0)
-    // An approval comes 8 ticks after its order and orders come every 5 ticks, so one is always
-    // still to be given when the demo stops; its run waits for it in Qualink.
+    // An approval comes 12 ticks after its order and orders come every 5 ticks, so two or three are
+    // always still to be given when the demo stops (at most one of two consecutive orders is
+    // rejected); the runs of the accepted ones wait for them in Qualink.
     const awaiting = before.day.pendingApprovals.map((a) => a.order).filter(approvable)
-    expect(awaiting.length).toBeGreaterThan(0)
+    expect(
+      awaiting.length,
+      `approvals pending at the stop: ${JSON.stringify(before.day.pendingApprovals)}`,
+    ).toBeGreaterThan(0)
 
     const second = await startDemo(dataDir)
     demos.push(second)
