@@ -44,6 +44,7 @@ import {
   RUN_RULE_IDS,
 } from '../workflows/in-process-check.ts'
 import { inspectionPlanDistribution } from '../workflows/inspection-plan-distribution.ts'
+import { lotRelease } from '../workflows/lot-release.ts'
 import {
   DEFAULT_SUPPLIER_QUALITY_SETTINGS,
   type SupplierQualitySettings,
@@ -321,6 +322,14 @@ const planDistribution: ConfigurableWorkflow<typeof NoSettings> = {
   create: () => inspectionPlanDistribution(),
 }
 
+const lotReleaseKind: ConfigurableWorkflow<typeof NoSettings> = {
+  name: 'lot-release',
+  settings: NoSettings,
+  defaults: {},
+  needs: ['erp'],
+  create: () => lotRelease(),
+}
+
 // biome-ignore lint/suspicious/noExplicitAny: each workflow has its own settings schema
 export const WORKFLOWS: Readonly<Record<string, ConfigurableWorkflow<any>>> = {
   [receiptInspection.name]: receiptInspection,
@@ -329,5 +338,6 @@ export const WORKFLOWS: Readonly<Record<string, ConfigurableWorkflow<any>>> = {
   [release.name]: release,
   [supplierStatus.name]: supplierStatus,
   [planDistribution.name]: planDistribution,
+  [lotReleaseKind.name]: lotReleaseKind,
 }
 export const WORKFLOW_NAMES = Object.keys(WORKFLOWS)

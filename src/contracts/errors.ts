@@ -129,6 +129,16 @@ export const ERRORS = {
     title: 'This person already signed this record version',
     retryable: false,
   },
+  QLK_TWO_PERSON_SAME_SIGNER: {
+    status: 403,
+    title: 'The second signature of a two-person rule must be another person’s',
+    retryable: false,
+  },
+  QLK_RECORD_CHANGED: {
+    status: 409,
+    title: 'The record changed since it was previewed or signed; preview again',
+    retryable: false,
+  },
   QLK_SIGNATURES_REQUIRED: {
     status: 403,
     title: 'Signatures of two different people are required first',

@@ -11,6 +11,7 @@ import { registerEventRoutes } from './routes/events.ts'
 import { registerIngressRoutes } from './routes/ingress.ts'
 import { registerKpiRoutes } from './routes/kpis.ts'
 import { registerLotRoutes } from './routes/lots.ts'
+import { registerMassReleaseRoutes } from './routes/mass-release.ts'
 import { registerOpsRoutes } from './routes/ops.ts'
 import { registerRunRoutes } from './routes/runs.ts'
 import { registerSignatureRoutes } from './routes/signatures.ts'
@@ -87,6 +88,7 @@ export function buildApp(ctx: ServerContext): FastifyInstance {
   registerSignatureRoutes(app, ctx, ctx.signatures)
   registerIngressRoutes(app, ctx, ctx.ingress.sources, ctx.ingress.onStored)
   registerLotRoutes(app, ctx, ctx.catchUpProjections)
+  registerMassReleaseRoutes(app, ctx)
   registerKpiRoutes(app, ctx)
   registerUiRoutes(app, ctx)
   return app

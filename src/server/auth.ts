@@ -184,6 +184,7 @@ export function requiredRole(method: string, route: string): Role | 'public' | '
   if (route === '/v1/audit/verify' || route.endsWith('/evidence')) return 'auditor'
   if (method === 'GET' || method === 'HEAD') return 'viewer'
   if (route === '/v1/signatures') return 'approver' // a quality approver signs (21 CFR 11.50)
+  if (route.startsWith('/v1/lots/mass-release')) return 'approver' // selecting and signing a mass release
   if (route.endsWith('/discard') || route.startsWith('/v1/xref')) return 'admin'
   return 'operator' // ingest, replay, bulk replay, cancel
 }

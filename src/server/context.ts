@@ -38,6 +38,8 @@ export interface ServerContext {
   readonly signatures: SignatureService
   /** brings the genealogy projection up to the log before a lot query */
   readonly catchUpProjections: () => Promise<unknown>
+  /** names of the workflows this deployment runs (a signed mass release needs `lot-release`) */
+  readonly workflows: readonly string[]
   /** what an open supplier CAPA means for the supplier's quality status per plant (scorecard) */
   readonly capaPolicy: (plant: string) => CapaPolicy
 }

@@ -393,6 +393,7 @@ export async function startQualink(opts: QualinkOptions = {}): Promise<Qualink> 
     catchUpProjections: catchUp,
     https,
     capaPolicy: opts.capaPolicy ?? (() => 'none'),
+    workflows: (opts.workflows ?? []).map((w) => w.name),
   })
   // Requests in flight, so a shutdown that waits on one can say which (see close()).
   const inFlight = new Map<string, { readonly what: string; readonly sinceMs: number }>()

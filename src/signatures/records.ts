@@ -2,12 +2,13 @@ import { canonicalJson, hashCanonical } from '../audit/canonical-json.ts'
 import { getDeadLetter } from '../store/dead-letters.ts'
 import type { DeadLetter } from '../store/engine-types.ts'
 import type { Scope, Store } from '../store/types.ts'
+import { evaluateMassRelease, type MassReleaseSelection, massReleaseVersion } from './mass-release.ts'
 
 /**
  * What can be signed, and the exact version a signature binds to (21 CFR 11.70: a signature
  * is linked to its record so it cannot be transferred to another record or version).
  */
-export const RECORD_KINDS = ['dead-letter', 'run', 'bulk-replay'] as const
+export const RECORD_KINDS = ['dead-letter', 'run', 'bulk-replay', 'mass-release'] as const
 export type RecordKind = (typeof RECORD_KINDS)[number]
 
 export interface BulkReplayFilter {
@@ -20,12 +21,16 @@ export type RecordRef =
   | { readonly kind: 'dead-letter'; readonly id: string }
   | { readonly kind: 'run'; readonly id: string }
   | { readonly kind: 'bulk-replay'; readonly filter: BulkReplayFilter }
+  | { readonly kind: 'mass-release'; readonly selection: MassReleaseSelection }
 
 export interface RecordVersion {
   readonly kind: RecordKind
-  /** the record's identity: a dead letter or run id, or the bulk-replay request's canonical filter */
+  /**
+   * the record's identity: a dead letter or run id, the bulk-replay request's canonical filter,
+   * or the mass release's canonical selection
+   */
   readonly id: string
-  /** `*` for a bulk replay over more than one plant */
+  /** `*` for a bulk replay or mass release over more than one plant */
   readonly plant: string
   /** SHA-256 (hex) of the canonical JSON of the record as it is now */
   readonly hash: string
@@ -79,6 +84,10 @@ export async function currentVersion(
     const filter = normalFilter(ref.filter)
     return bulkReplayVersion(scope, filter, await matchingDeadLetters(store, scope, filter))
   }
+  if (ref.kind === 'mass-release') {
+    const view = await evaluateMassRelease(store, scope, ref.selection)
+    return view.eligible.length + view.refused.length === 0 ? undefined : massReleaseVersion(view)
+  }
   if (ref.kind === 'dead-letter') {
     const dl = await getDeadLetter(store, scope, Number(ref.id))
     return dl && { kind: ref.kind, id: String(dl.id), plant: dl.plant, hash: hashCanonical(dl) }
@@ -106,5 +115,7 @@ export function runRecord(r: LoadedRun): {
 
 /** A stored signature's record, as a reference to re-read it. */
 export function refOf(kind: RecordKind, id: string): RecordRef {
-  return kind === 'bulk-replay' ? { kind, filter: JSON.parse(id) as BulkReplayFilter } : { kind, id }
+  if (kind === 'bulk-replay') return { kind, filter: JSON.parse(id) as BulkReplayFilter }
+  if (kind === 'mass-release') return { kind, selection: JSON.parse(id) as MassReleaseSelection }
+  return { kind, id }
 }

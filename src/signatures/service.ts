@@ -2,8 +2,16 @@ import { QualinkError } from '../contracts/errors.ts'
 import type { Principal } from '../server/auth.ts'
 import type { DeadLetter } from '../store/engine-types.ts'
 import type { Scope, Store } from '../store/types.ts'
+import type { MassReleaseSelection } from './mass-release.ts'
 import { parseScrypt, verifyPassword } from './password.ts'
-import { type BulkReplayFilter, bulkReplayVersion, currentVersion, type RecordRef, refOf } from './records.ts'
+import {
+  type BulkReplayFilter,
+  bulkReplayVersion,
+  currentVersion,
+  type RecordRef,
+  type RecordVersion,
+  refOf,
+} from './records.ts'
 import { insertSignature, listSignatures, type Meaning, type Signature } from './signature-store.ts'
 
 /** A person who may sign: the two identification components of 21 CFR 11.200(a)(1) are id and password. */
@@ -91,10 +99,61 @@ export class SignatureService {
    * binds a signature to the record's current version. A failed re-authentication stores nothing.
    */
   async sign(who: Principal, actor: string, scope: Scope, req: SignRequest): Promise<Signature> {
-    const { signerId, printedName, method, plants } = await this.reauthenticate(who, req)
+    const auth = await this.reauthenticate(who, req)
     const version = await currentVersion(this.store, scope, req.record)
     if (!version)
       throw new QualinkError('QLK_NOT_FOUND', `${req.record.kind} ${describe(req.record)} not found`)
+    return this.bind(auth, version, req.meaning, actor)
+  }
+
+  /**
+   * The two-person rule of a mass release: the first approver's signature (`approved`) is the
+   * request, a second, different person's (`released`) completes it. The same person cannot sign
+   * twice (QLK_TWO_PERSON_SAME_SIGNER, nothing stored). Returns the version's signatures, oldest
+   * first; `complete` when two different people signed it (then it may be executed).
+   */
+  async signMassRelease(
+    who: Principal,
+    actor: string,
+    scope: Scope,
+    selection: MassReleaseSelection,
+    req: { readonly signer?: string; readonly password?: string },
+  ): Promise<{ version: RecordVersion; signatures: Signature[]; complete: boolean }> {
+    const auth = await this.reauthenticate(who, {
+      ...req,
+      record: { kind: 'mass-release', selection },
+      meaning: 'approved',
+    })
+    const version = await currentVersion(this.store, scope, { kind: 'mass-release', selection })
+    if (!version) throw new QualinkError('QLK_NOT_FOUND', `no lot of ${selection.lots.join(', ')} found`)
+    const before = await this.signaturesOn(scope, version)
+    if (distinctSigners(before) >= 2) return { version, signatures: before, complete: true }
+    if (before.some((s) => s.signerId === auth.signerId)) {
+      throw new QualinkError(
+        'QLK_TWO_PERSON_SAME_SIGNER',
+        `${auth.signerId} already signed this mass release (version ${version.hash}); it is released only when a second, different approver signs; nothing was signed`,
+        [{ path: '/signer', message: 'the second signature must be another person’s' }],
+      )
+    }
+    await this.bind(auth, version, before.length === 0 ? 'approved' : 'released', actor)
+    const after = await this.signaturesOn(scope, version)
+    return { version, signatures: after, complete: distinctSigners(after) >= 2 }
+  }
+
+  /** Signatures on exactly this version of a record, oldest first. */
+  async signaturesOn(scope: Scope, version: RecordVersion): Promise<Signature[]> {
+    return (await listSignatures(this.store, scope, version.kind, version.id)).filter(
+      (s) => s.recordHash === version.hash,
+    )
+  }
+
+  private async bind(
+    auth: Awaited<ReturnType<SignatureService['reauthenticate']>>,
+    version: RecordVersion,
+    meaning: Meaning,
+    actor: string,
+  ): Promise<Signature> {
+    const { signerId, printedName, method, plants } = auth
     if (!plants.includes('*') && !plants.includes(version.plant)) {
       // The record exists for the caller, but this person may not sign for its plant (or all plants).
       throw new QualinkError(
@@ -107,7 +166,7 @@ export class SignatureService {
       plant: version.plant,
       signerId,
       printedName,
-      meaning: req.meaning,
+      meaning,
       recordKind: version.kind,
       recordId: version.id,
       recordHash: version.hash,
@@ -117,7 +176,7 @@ export class SignatureService {
     if (!sig) {
       throw new QualinkError(
         'QLK_SIGNATURE_DUPLICATE',
-        `${signerId} already signed this version of ${version.kind} ${version.id} as ${req.meaning}; the second signature must be another person's`,
+        `${signerId} already signed this version of ${version.kind} ${version.id} as ${meaning}; the second signature must be another person's`,
         [{ path: '/signer', message: 'one person cannot be both signers' }],
       )
     }
@@ -199,6 +258,12 @@ export class SignatureService {
   }
 }
 
+function distinctSigners(sigs: readonly Signature[]): number {
+  return new Set(sigs.map((s) => s.signerId)).size
+}
+
 function describe(r: RecordRef): string {
-  return r.kind === 'bulk-replay' ? JSON.stringify(r.filter) : r.id
+  if (r.kind === 'bulk-replay') return JSON.stringify(r.filter)
+  if (r.kind === 'mass-release') return JSON.stringify(r.selection)
+  return r.id
 }

@@ -35,6 +35,15 @@ const correctiveAction = {
 
 export const EVENT_EXAMPLES: Readonly<Record<string, unknown>> = {
   'qualink.test.pinged.v1': { note: 'hello', n: 1 },
+  'qualink.lot.release_signed.v1': {
+    lot,
+    massRelease: 'c3ab8ff13720e8ad9047dd39466b3c8974e592c2fa383d4a3960714caef0c4f2',
+    decision: { code: 'A1', valuation: 'accepted', eventSeq: 4711 },
+    signatures: [
+      { id: 1, signer: 'alice', printedName: 'Alice Approver', meaning: 'approved' },
+      { id: 2, signer: 'bob', printedName: 'Bob Reviewer', meaning: 'released' },
+    ],
+  },
   'erp.goods_receipt.posted.v1': {
     materialDocument: { id: '5000001234', year: 2025, item: '0001' },
     lot,

@@ -1,5 +1,8 @@
 import { Type } from 'typebox'
 import { defineEventType } from '../event-type.ts'
+import { Id, LotRef, Strict } from './refs.ts'
+
+const Sha256 = Type.String({ pattern: '^[0-9a-f]{64}$' })
 
 /** Types the kernel itself needs for its own tests and the operations API. */
 export const kernelEventTypes = [
@@ -33,5 +36,31 @@ export const kernelEventTypes = [
       { order: Type.String({ minLength: 1, maxLength: 100 }), approver: Type.String({ minLength: 1 }) },
       { additionalProperties: false },
     ),
+  }),
+  defineEventType({
+    type: 'qualink.lot.release_signed.v1',
+    routing: 'transactional',
+    description:
+      'A lot of a mass release that two different quality approvers signed (POST /v1/lots/mass-release); starts its lot-release run, which moves the blocked stock to unrestricted in the ERP.',
+    schema: Strict({
+      lot: LotRef,
+      /** the SHA-256 of the signed mass-release version: the idempotency of the release */
+      massRelease: Sha256,
+      /** the accepting QMS decision the lot is released under */
+      decision: Strict({
+        code: Id,
+        valuation: Type.Literal('accepted'),
+        eventSeq: Type.Integer({ minimum: 1 }),
+      }),
+      signatures: Type.Array(
+        Strict({
+          id: Type.Integer({ minimum: 1 }),
+          signer: Id,
+          printedName: Type.String({ minLength: 1, maxLength: 200 }),
+          meaning: Type.String({ minLength: 1, maxLength: 32 }),
+        }),
+        { minItems: 2, maxItems: 10 },
+      ),
+    }),
   }),
 ]

@@ -47,6 +47,12 @@ const signBody = {
 
 function refOfBody(r: SignBody['record']): RecordRef {
   if (r.kind === 'bulk-replay') return { kind: r.kind, filter: { ...r.filter, max: r.filter?.max ?? 1000 } }
+  if (r.kind === 'mass-release') {
+    // Its two-person rule (never the same person twice) is kept by that route alone.
+    throw new QualinkError('QLK_VALIDATION', 'a mass release is signed at POST /v1/lots/mass-release', [
+      { path: '/record/kind', message: 'sign a mass release through POST /v1/lots/mass-release' },
+    ])
+  }
   if (!r.id) {
     throw new QualinkError('QLK_VALIDATION', `record.id is required for a ${r.kind}`, [
       { path: '/record/id', message: `required when record.kind is ${r.kind}` },
