@@ -1,6 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto'
+import { QualinkError } from '../contracts/errors.ts'
 import type { Principal, Role } from '../server/auth.ts'
 import { parseScrypt, verifyPassword } from '../signatures/password.ts'
+import { type AttemptBackend, MemoryAttempts, SqlAttempts } from './login-attempts.ts'
 import { MemorySessions, type SessionBackend } from './session-store.ts'
 import type { DashboardUser } from './users.ts'
 
@@ -10,7 +12,8 @@ import type { DashboardUser } from './users.ts'
  * ≥ 64 bits of session id entropy; we use 256) and Authentication ("lockout after a number of
  * failed attempts for a period, with a counter reset"). Sessions live in the store once bound
  * (`persistIn`, session-store.ts): a restart keeps them, and every API process on the database
- * knows them; attempt counters stay per process.
+ * knows them; so do the failed-attempt counters (login-attempts.ts), so the lockout holds across
+ * processes.
  */
 export interface LoginPolicy {
   /** a session unused this long ends (polling partials do not count as use) */
@@ -45,8 +48,38 @@ export const LOGIN_DEFAULTS: LoginPolicy = {
   now: () => Date.now(),
 }
 
+/** Environment variables that set the lockout (each a whole number of at least 1). */
+const LOGIN_ENV = {
+  QUALINK_LOGIN_MAX_FAILURES: 'maxFailuresPerUser',
+  QUALINK_LOGIN_MAX_FAILURES_PER_IP: 'maxFailuresPerIp',
+  QUALINK_LOGIN_LOCKOUT_SECONDS: 'lockoutMs',
+} as const
+
+/**
+ * The lockout as a deployment sets it: failures per user id and per address before a lock, and
+ * the first lock's length. A value that is not a whole number of 1 or more is refused, naming
+ * the variable; nothing starts.
+ */
+export function loginPolicyFromEnv(env: Readonly<Record<string, string | undefined>>): Partial<LoginPolicy> {
+  const out: { -readonly [K in keyof LoginPolicy]?: LoginPolicy[K] } = {}
+  for (const [name, field] of Object.entries(LOGIN_ENV) as Array<
+    [keyof typeof LOGIN_ENV, (typeof LOGIN_ENV)[keyof typeof LOGIN_ENV]]
+  >) {
+    const raw = env[name]
+    if (raw === undefined || raw === '') continue
+    if (!/^[1-9]\d{0,8}$/.test(raw))
+      throw new QualinkError(
+        'QLK_CONFIG_INVALID',
+        `${name}: must be a whole number of 1 or more, got '${raw}'`,
+        [{ path: `/env/${name}`, message: 'a whole number of 1 or more' }],
+      )
+    out[field] = field === 'lockoutMs' ? Number(raw) * 1000 : Number(raw)
+  }
+  if (out.lockoutMs !== undefined) out.maxLockoutMs = Math.max(LOGIN_DEFAULTS.maxLockoutMs, out.lockoutMs)
+  return out
+}
+
 export const SESSION_COOKIE = 'qualink_session'
-const COUNTERS_MAX = 100_000
 
 /** The value of one cookie in a Cookie header (RFC 6265 §4.2.1), or undefined. */
 export function cookieValue(header: string | string[] | undefined, name: string): string | undefined {
@@ -70,80 +103,6 @@ export function sessionCookie(id: string, secure: boolean): string {
 
 export function clearedSessionCookie(secure: boolean): string {
   return `${SESSION_COOKIE}=; Path=/ui; HttpOnly; SameSite=Strict; Max-Age=0${secure ? '; Secure' : ''}`
-}
-
-interface Counter {
-  failures: number
-  inFlight: number
-  lockouts: number
-  lockedUntil: number
-  lastFailureAt: number
-}
-
-/**
- * Failed attempts per key (`user:<id>`, `ip:<address>`). Attempts in flight count against the
- * limit, so a burst of parallel guesses cannot run more scrypt checks than the limit allows.
- */
-export class AttemptLimiter {
-  private readonly counters = new Map<string, Counter>()
-  constructor(private readonly policy: LoginPolicy) {}
-
-  /** ms until the key may try again; 0 when it may try now */
-  waitMs(key: string, limit: number): number {
-    const c = this.fresh(key)
-    if (!c) return 0
-    const now = this.policy.now()
-    if (c.lockedUntil > now) return c.lockedUntil - now
-    return c.failures + c.inFlight >= limit ? this.policy.lockoutMs : 0
-  }
-
-  begin(key: string): void {
-    const c = this.fresh(key) ?? { failures: 0, inFlight: 0, lockouts: 0, lockedUntil: 0, lastFailureAt: 0 }
-    c.inFlight++
-    this.counters.set(key, c)
-    if (this.counters.size > COUNTERS_MAX) this.sweep()
-  }
-
-  /** Ends an attempt; a failure at the limit locks the key, each lockout twice as long as the last. */
-  end(key: string, failed: boolean, limit: number): void {
-    const c = this.counters.get(key)
-    if (!c) return
-    c.inFlight = Math.max(0, c.inFlight - 1)
-    if (!failed) return
-    const now = this.policy.now()
-    c.failures++
-    c.lastFailureAt = now
-    if (c.failures >= limit) {
-      c.lockouts++
-      c.failures = 0
-      c.lockedUntil = now + Math.min(this.policy.lockoutMs * 2 ** (c.lockouts - 1), this.policy.maxLockoutMs)
-    }
-  }
-
-  /** A successful login clears its user's record. */
-  clear(key: string): void {
-    const c = this.counters.get(key)
-    if (c && c.inFlight === 0) this.counters.delete(key)
-    else if (c) Object.assign(c, { failures: 0, lockouts: 0, lockedUntil: 0 })
-  }
-
-  /** Failures quiet for lockoutMs are forgotten; lockouts (the backoff) after maxLockoutMs. */
-  private fresh(key: string): Counter | undefined {
-    const c = this.counters.get(key)
-    if (!c) return undefined
-    const quiet = this.policy.now() - c.lastFailureAt
-    if (c.lockedUntil <= this.policy.now() && quiet > this.policy.lockoutMs) c.failures = 0
-    if (quiet > this.policy.maxLockoutMs) c.lockouts = 0
-    return c
-  }
-
-  private sweep(): void {
-    const now = this.policy.now()
-    for (const [k, c] of this.counters) {
-      if (c.inFlight === 0 && c.lockedUntil <= now && now - c.lastFailureAt > this.policy.lockoutMs)
-        this.counters.delete(k)
-    }
-  }
 }
 
 export interface Session {
@@ -172,7 +131,7 @@ const TOUCH_EVERY_MS = 60_000
 export class DashboardLogin {
   readonly policy: LoginPolicy
   private readonly users: ReadonlyMap<string, DashboardUser>
-  private readonly limiter: AttemptLimiter
+  private attempts: AttemptBackend
   /** keyed by the SHA-256 of the session id: neither a lookup nor the store holds the secret */
   private sessions: SessionBackend = new MemorySessions()
   private readonly decoy: string
@@ -180,7 +139,7 @@ export class DashboardLogin {
   constructor(users: readonly DashboardUser[], policy: Partial<LoginPolicy> = {}) {
     this.policy = { ...LOGIN_DEFAULTS, ...policy }
     this.users = new Map(users.map((u) => [u.id, u]))
-    this.limiter = new AttemptLimiter(this.policy)
+    this.attempts = new MemoryAttempts(this.policy)
     // An unknown id pays the same scrypt cost as a real one (same parameters), so timing does
     // not reveal which ids exist; the all-zero key never matches a derived one in practice.
     const p = parseScrypt(users[0]?.passwordHash ?? '')?.params ?? { N: 2 ** 17, r: 8, p: 1 }
@@ -191,34 +150,33 @@ export class DashboardLogin {
     return this.users.size > 0
   }
 
-  /** Keeps sessions in the store from now on (startQualink binds it once the store is open). */
-  persistIn(backend: SessionBackend): void {
+  /**
+   * Keeps sessions, and (given the store's executor) the failed-attempt counters, in the store
+   * from now on (startQualink binds it once the store is open).
+   */
+  persistIn(backend: SessionBackend, attempts?: AttemptBackend): void {
     this.sessions = backend
+    if (attempts) this.attempts = attempts
   }
 
   /** Checks a password under the per-user and per-address limits; a success opens a session. */
   async attempt(userId: string, password: string, ip: string): Promise<LoginOutcome> {
-    const userKey = `user:${userId}`
-    const ipKey = `ip:${ip}`
-    const wait = Math.max(
-      this.limiter.waitMs(userKey, this.policy.maxFailuresPerUser),
-      this.limiter.waitMs(ipKey, this.policy.maxFailuresPerIp),
-    )
+    const userKey = { key: `user:${userId}`, limit: this.policy.maxFailuresPerUser }
+    const ipKey = { key: `ip:${ip}`, limit: this.policy.maxFailuresPerIp }
+    const wait = await this.attempts.reserve([userKey, ipKey])
     if (wait > 0) return { ok: false, reason: 'locked', retryAfterMs: wait }
-    this.limiter.begin(userKey)
-    this.limiter.begin(ipKey)
     const user = this.users.get(userId)
     let ok = false
     try {
       ok = await verifyPassword(password, user?.passwordHash ?? this.decoy)
       ok = ok && user !== undefined
     } finally {
-      this.limiter.end(userKey, !ok, this.policy.maxFailuresPerUser)
-      this.limiter.end(ipKey, !ok, this.policy.maxFailuresPerIp)
+      await this.attempts.end(userKey, !ok)
+      await this.attempts.end(ipKey, !ok)
     }
     if (!user) return { ok: false, reason: 'unknown-user' }
     if (!ok) return { ok: false, reason: 'wrong-password' }
-    this.limiter.clear(userKey)
+    await this.attempts.clear(userKey.key)
     return { ok: true, user, sessionId: await this.open(user) }
   }
 
@@ -281,9 +239,13 @@ export class DashboardLogin {
     return s
   }
 
-  /** Removes expired sessions (at each login, so the table holds live ones and a bounded rest). */
-  purgeExpired(): Promise<number> {
+  /**
+   * Removes expired sessions and forgotten attempt counters (at each login, so the tables hold
+   * live rows and a bounded rest).
+   */
+  async purgeExpired(): Promise<number> {
     const now = this.policy.now()
+    if (this.attempts instanceof SqlAttempts) await this.attempts.purge()
     return this.sessions.purge(now - this.policy.idleMs, now - this.policy.absoluteMs)
   }
 

@@ -37,6 +37,7 @@ import { SupplierScorecardProjector } from '../projections/supplier-scorecard.ts
 import { genealogyTraceability } from '../projections/traceability-port.ts'
 import type { FieldCipher } from '../security/encryption.ts'
 import { withFieldEncryption } from '../security/encryption-store.ts'
+import { SqlAttempts } from '../security/login-attempts.ts'
 import type { OidcConfig } from '../security/oidc.ts'
 import {
   RETENTION_LEASE,
@@ -199,8 +200,9 @@ export async function startQualink(opts: QualinkOptions = {}): Promise<Qualink> 
     (await openStore({ databaseUrl: opts.databaseUrl, sqliteFile: path.join(dataDir, 'qualink.db') }))
   // Every module below sees the decrypting store; only rotation and retention read raw rows.
   const store = opts.encryption ? withFieldEncryption(opened, opts.encryption) : opened
-  // Dashboard sessions in the store: kept across restarts and shared by every API process.
-  dashboard?.persistIn(new SqlSessions(store.sql))
+  // Dashboard sessions and failed-login counters in the store: kept across restarts and shared
+  // by every API process, so a lockout holds whichever process the next guess reaches.
+  dashboard?.persistIn(new SqlSessions(store.sql), new SqlAttempts(store.sql, dashboard.policy))
   const metrics = new KernelMetrics(opts.connectorMetrics)
   if (opts.sharedLimits && store.rateLimits) opts.sharedLimits.current = store.rateLimits
   if (opts.xref)

@@ -6,6 +6,7 @@ import { configForStart, recordStart, type StartConfig } from '../../config/prom
 import { runtimeFromEnv } from '../../config/runtime.ts'
 import { createLogger } from '../../observability/logger.ts'
 import { tracingSettings } from '../../observability/tracing.ts'
+import { loginPolicyFromEnv } from '../../security/sessions.ts'
 import { loadUsersFile } from '../../security/users.ts'
 import type { ApiKeyConfig } from '../../server/auth.ts'
 import { PROCESS_ROLES, type ProcessRole, startQualink } from '../../server/qualink.ts'
@@ -101,7 +102,10 @@ export function registerStartCommand(program: Command): void {
         oidc: loadJsonFile(process.env.QUALINK_OIDC_FILE, 'an object { issuer, audience, jwksUrl, … }'),
         // Dashboard login; Secure cookies over plain HTTP when a proxy in front terminates TLS.
         users: loadUsersFile(process.env.QUALINK_USERS_FILE),
-        login: { secureCookie: process.env.QUALINK_SESSION_COOKIE_SECURE === 'true' },
+        login: {
+          secureCookie: process.env.QUALINK_SESSION_COOKIE_SECURE === 'true',
+          ...loginPolicyFromEnv(process.env),
+        },
         signatures: loadJsonFile(
           process.env.QUALINK_SIGNATURES_FILE,
           'an object { signers: [{ id, name, passwordHash, plants }], bulkReplayTwoPersonOver }',
