@@ -301,6 +301,16 @@ export function buildRuntime(loaded: LoadedConfig, env: NodeJS.ProcessEnv = proc
     events: Object.fromEntries(
       Object.entries(config.retention.events).map(([t, d]) => [t, parseDuration(d)]),
     ),
+    ...(config.retention.plants
+      ? {
+          plants: Object.fromEntries(
+            Object.entries(config.retention.plants).map(([plant, o]) => [
+              plant,
+              Object.fromEntries(Object.entries(o.events).map(([t, d]) => [t, parseDuration(d)])),
+            ]),
+          ),
+        }
+      : {}),
     auditPayloadsMs:
       config.retention.auditPayloads === undefined
         ? undefined

@@ -357,6 +357,6 @@ export function semanticProblems(doc: unknown): FieldProblem[] {
   checkWorkflows(doc, plants, out)
   checkSlos(doc, plants, out)
   out.push(...encryptionProblems(isObject(doc.security) ? doc.security.encryption : undefined))
-  out.push(...retentionDocProblems(doc.retention))
+  out.push(...retentionDocProblems(doc.retention, Object.keys(plants)))
   return unique(out)
 }

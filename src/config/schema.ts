@@ -328,7 +328,17 @@ export const RetentionConfig = Type.Object(
   {
     /** event type → how long its payload (`data`) is kept after it was recorded */
     events: Type.Record(Type.String({ minLength: 1 }), Duration),
-    /** how long audit payloads are kept; at least the longest event retention; absent: forever */
+    /**
+     * per plant, event type → period over `events` for that plant's events (a customer's or a
+     * regulator's period); a type only a plant lists is purged only in that plant
+     */
+    plants: Type.Optional(
+      Type.Record(
+        Type.String({ minLength: 1 }),
+        Type.Object({ events: Type.Record(Type.String({ minLength: 1 }), Duration) }, closed),
+      ),
+    ),
+    /** how long audit payloads are kept; at least the longest event retention (any plant's); absent: forever */
     auditPayloads: Type.Optional(Duration),
     /** how often the purge runs (default 1h) */
     every: Type.Optional(Duration),

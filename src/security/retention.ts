@@ -24,6 +24,12 @@ import type { Lease, Store } from '../store/types.ts'
 export interface RetentionOptions {
   /** event type → ms its payload is kept after it was recorded */
   readonly events: Readonly<Record<string, number>>
+  /**
+   * plant → event type → ms, over `events` for that plant's events: a plant may keep a type
+   * longer (a customer's or regulator's period) or shorter; a type only a plant lists is purged
+   * only there
+   */
+  readonly plants?: Readonly<Record<string, Readonly<Record<string, number>>>>
   /** ms audit payloads are kept; undefined: forever */
   readonly auditPayloadsMs?: number
   readonly everyMs: number
@@ -38,6 +44,13 @@ export interface PurgeReport {
   readonly auditPayloads: number
 }
 
+/** One retention period applied to one type's events: in one plant, or in all but some. */
+interface PurgePass {
+  readonly type: string
+  readonly keepMs: number
+  readonly plants: { readonly only: string } | { readonly except: readonly string[] }
+}
+
 export const RETENTION_LEASE = 'retention'
 export const RETENTION_ACTOR = 'system:retention'
 
@@ -47,12 +60,22 @@ export function purgedEnvelope(envelope: Record<string, unknown>, atMs: number):
   return { ...attributes, qualinkpurged: new Date(atMs).toISOString() }
 }
 
-/** Problems of `retention`: audit payloads must outlive every event payload they describe. */
+/** Problems of `retention`: audit payloads must outlive every event payload they describe, in any plant. */
 export function retentionProblems(
-  r: { events?: Record<string, number>; auditPayloadsMs?: number } | undefined,
+  r:
+    | {
+        events?: Record<string, number>
+        plants?: Readonly<Record<string, Readonly<Record<string, number>>>>
+        auditPayloadsMs?: number
+      }
+    | undefined,
 ): Array<{ path: string; message: string }> {
   if (!r?.events || r.auditPayloadsMs === undefined) return []
-  const longest = Math.max(0, ...Object.values(r.events))
+  const longest = Math.max(
+    0,
+    ...Object.values(r.events),
+    ...Object.values(r.plants ?? {}).flatMap((p) => Object.values(p)),
+  )
   return r.auditPayloadsMs < longest
     ? [
         {
@@ -64,16 +87,31 @@ export function retentionProblems(
     : []
 }
 
-/** Problems of qualink.yaml's `retention` as written (`qualink config validate`): types and the audit rule. */
-export function retentionDocProblems(r: unknown): FieldProblem[] {
+/**
+ * Problems of qualink.yaml's `retention` as written (`qualink config validate`): registered types,
+ * plants that are configured (`plants` given), and the audit rule over every period.
+ */
+export function retentionDocProblems(r: unknown, plants?: readonly string[]): FieldProblem[] {
   if (typeof r !== 'object' || r === null || Array.isArray(r)) return []
-  const doc = r as { events?: unknown; auditPayloads?: unknown }
-  const events =
-    typeof doc.events === 'object' && doc.events !== null ? (doc.events as Record<string, unknown>) : {}
+  const doc = r as { events?: unknown; auditPayloads?: unknown; plants?: unknown }
+  const record = (v: unknown) =>
+    typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {}
+  const events = record(doc.events)
+  const overrides = Object.entries(record(doc.plants)).map(
+    ([plant, o]) => [plant, record(record(o).events)] as const,
+  )
   const known = new Set(catalogue.map((t) => t.type))
-  const out: FieldProblem[] = Object.keys(events)
-    .filter((t) => !known.has(t))
-    .map((t) => ({ path: `/retention/events/${t}`, message: 'must be a registered canonical event type' }))
+  const unknownType = (at: string) => (t: string) =>
+    known.has(t) ? [] : [{ path: `${at}/${t}`, message: 'must be a registered canonical event type' }]
+  const out: FieldProblem[] = [
+    ...Object.keys(events).flatMap(unknownType('/retention/events')),
+    ...overrides.flatMap(([plant, ev]) => [
+      ...(plants && !plants.includes(plant)
+        ? [{ path: `/retention/plants/${plant}`, message: 'must be a plant configured under plants' }]
+        : []),
+      ...Object.keys(ev).flatMap(unknownType(`/retention/plants/${plant}/events`)),
+    ]),
+  ]
   const ms = (d: unknown) => {
     try {
       return typeof d === 'string' ? parseDuration(d) : undefined
@@ -81,7 +119,7 @@ export function retentionDocProblems(r: unknown): FieldProblem[] {
       return undefined
     }
   }
-  const periods = Object.values(events).map(ms)
+  const periods = [...Object.values(events), ...overrides.flatMap(([, ev]) => Object.values(ev))].map(ms)
   if (periods.some((p) => p === undefined)) return out
   return [
     ...out,
@@ -109,9 +147,9 @@ export class RetentionPurger {
   /** One pass over every configured type and the audit payloads, batch by batch, under `lease`. */
   async runOnce(lease: Lease): Promise<PurgeReport> {
     const total = { events: 0, rawDeliveries: 0, journalCopies: 0, auditPayloads: 0 }
-    for (const [type, keepMs] of Object.entries(this.opts.events)) {
+    for (const pass of this.passes()) {
       for (;;) {
-        const r = await this.purgeEventBatch(lease, type, keepMs)
+        const r = await this.purgeEventBatch(lease, pass)
         total.events += r.events
         total.rawDeliveries += r.rawDeliveries
         total.journalCopies += r.journalCopies
@@ -129,17 +167,46 @@ export class RetentionPurger {
     return total
   }
 
-  private async purgeEventBatch(lease: Lease, type: string, keepMs: number) {
+  /**
+   * One pass per (type, period): each plant override over its own plant's events, then the
+   * type's default over every other plant's (none when only plants list the type).
+   */
+  private passes(): PurgePass[] {
+    const overrides = Object.entries(this.opts.plants ?? {})
+    const types = new Set([
+      ...Object.keys(this.opts.events),
+      ...overrides.flatMap(([, ev]) => Object.keys(ev)),
+    ])
+    return [...types].flatMap((type) => {
+      const own = overrides.filter(([, ev]) => ev[type] !== undefined)
+      const fallback = this.opts.events[type]
+      return [
+        ...own.map(([plant, ev]): PurgePass => ({ type, keepMs: ev[type]!, plants: { only: plant } })),
+        ...(fallback === undefined
+          ? []
+          : [{ type, keepMs: fallback, plants: { except: own.map(([plant]) => plant) } }]),
+      ]
+    })
+  }
+
+  private async purgeEventBatch(lease: Lease, { type, keepMs, plants }: PurgePass) {
     const now = await this.store.now()
     const cutoff = now - keepMs
+    const [plantSql, plantArgs] =
+      'only' in plants
+        ? ['AND plant = ?', [plants.only]]
+        : plants.except.length > 0
+          ? [`AND plant NOT IN (${marks(plants.except.length)})`, plants.except]
+          : ['', []]
     // Events a live run still needs (its trigger, an inbox entry not yet taken) wait for it to end.
     const rows = await this.store.sql.all(
       `SELECT seq, plant, envelope FROM events e WHERE type = ? AND recorded_at_ms < ? AND payload_purged_at_ms IS NULL
+        ${plantSql}
         AND NOT EXISTS (SELECT 1 FROM workflow_runs r WHERE r.trigger_event_seq = e.seq
           AND r.status IN ('pending', 'waiting', 'failed'))
         AND NOT EXISTS (SELECT 1 FROM run_inbox i WHERE i.event_seq = e.seq AND i.run_id IS NULL)
         ORDER BY seq LIMIT ?`,
-      [type, cutoff, this.batch],
+      [type, cutoff, ...plantArgs, this.batch],
     )
     if (rows.length === 0) return { events: 0, rawDeliveries: 0, journalCopies: 0 }
     return this.store.sql.tx(async (x) => {
@@ -169,6 +236,7 @@ export class RetentionPurger {
           kind: 'event-payloads',
           type,
           retentionMs: keepMs,
+          ...('only' in plants ? { plantOverride: true } : {}),
           recordedBeforeMs: cutoff,
           seqs: list,
           count: list.length,
