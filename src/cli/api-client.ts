@@ -25,6 +25,8 @@ export async function api<T>(
       method,
       headers: {
         ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        // with authentication on, the caller's own API key or token (never from argv: ps shows it)
+        ...(process.env.QUALINK_API_KEY ? { authorization: `Bearer ${process.env.QUALINK_API_KEY}` } : {}),
         'x-qualink-actor': o.actor ?? `cli:${process.env.USER ?? 'unknown'}`,
       },
       body: body === undefined ? undefined : JSON.stringify(body),

@@ -6,6 +6,7 @@ import { registerConfigCommands } from './commands/config.ts'
 import { registerDemoCommand } from './commands/demo.ts'
 import { registerKeyCommands } from './commands/keys.ts'
 import { registerLotCommands } from './commands/lots.ts'
+import { registerMassReleaseCommand } from './commands/mass-release.ts'
 import { registerRunCommands } from './commands/runs.ts'
 import { registerStartCommand } from './commands/start.ts'
 import { registerSupplierCommands } from './commands/suppliers.ts'
@@ -25,6 +26,7 @@ registerAuditCommands(program)
 registerKeyCommands(program)
 registerUserCommands(program)
 registerLotCommands(program)
+registerMassReleaseCommand(program)
 registerRunCommands(program)
 registerSyntheticCommands(program)
 registerAdoptCommand(program)

@@ -9,7 +9,7 @@ export const MIN_PASSWORD_LENGTH = 8
  * The password from standard input: typed without echo on a terminal, else piped (one trailing
  * newline dropped). Never from argv, where it would show in `ps` and shell history.
  */
-async function readPassword(): Promise<string> {
+export async function readPassword(): Promise<string> {
   const stdin = process.stdin
   if (!stdin.isTTY) {
     let text = ''
