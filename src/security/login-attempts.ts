@@ -198,14 +198,27 @@ export class SqlAttempts implements AttemptBackend {
     )
   }
 
-  /** Removes rows with nothing left to remember (no lock, no recent failure, nothing in flight). */
-  purge(): Promise<number> {
+  /**
+   * Removes rows with nothing left to remember (no lock, no recent failure, nothing in flight),
+   * then, past COUNTERS_MAX rows (ids or addresses sprayed by an attacker), the unlocked ones
+   * whose last failure is oldest: the same bound the in-memory counters keep.
+   */
+  async purge(): Promise<number> {
     const now = this.policy.now()
-    return this.sql.run(
+    let n = await this.sql.run(
       `DELETE FROM login_attempts WHERE locked_until_ms <= ? AND ? - last_failure_at_ms > ?
          AND (in_flight = 0 OR ? - in_flight_at_ms > ?)`,
       [now, now, this.policy.maxLockoutMs, now, IN_FLIGHT_STALE_MS],
     )
+    const [count] = await this.sql.all('SELECT COUNT(*) AS n FROM login_attempts')
+    const over = Number(count?.n ?? 0) - COUNTERS_MAX
+    if (over > 0)
+      n += await this.sql.run(
+        `DELETE FROM login_attempts WHERE attempt_key IN (SELECT attempt_key FROM login_attempts
+           WHERE locked_until_ms <= ? ORDER BY last_failure_at_ms, attempt_key LIMIT ?)`,
+        [now, over],
+      )
+    return n
   }
 }
 

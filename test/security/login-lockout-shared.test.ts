@@ -122,5 +122,9 @@ describe.each(DIALECTS)('failed logins counted in the store on %s', (dialect: Di
     ])
     expect(cleared).toMatchObject({ failures: 0, lockouts: 0 })
     expect(Number(cleared!.locked_until_ms)).toBe(0)
+    // a day later nothing is left to remember: the next login deletes every row
+    clock += 24 * 3_600_000 + 1
+    expect((await login(b, PASSWORD, '10.0.0.7')).statusCode).toBe(303)
+    expect(await b.store.sql.all('SELECT attempt_key FROM login_attempts')).toEqual([])
   })
 })
