@@ -1,5 +1,5 @@
 import { canonicalJson, hashCanonical } from '../audit/canonical-json.ts'
-import { getDeadLetter } from '../store/dead-letters.ts'
+import { connectorFilter, getDeadLetter } from '../store/dead-letters.ts'
 import type { DeadLetter } from '../store/engine-types.ts'
 import type { Scope, Store } from '../store/types.ts'
 import { evaluateMassRelease, type MassReleaseSelection, massReleaseVersion } from './mass-release.ts'
@@ -14,6 +14,8 @@ export type RecordKind = (typeof RECORD_KINDS)[number]
 export interface BulkReplayFilter {
   readonly workflow?: string
   readonly errorCode?: string
+  /** a connector instance name, or NO_CONNECTOR for failures no connector caused */
+  readonly connector?: string
   readonly max: number
 }
 
@@ -39,10 +41,18 @@ export interface RecordVersion {
 export const BULK_REPLAY_DEFAULT_MAX = 1000
 
 /** The bulk-replay filter in one canonical form, so signer and executor name the same request. */
-export function normalFilter(f: { workflow?: string; errorCode?: string; max?: number }): BulkReplayFilter {
+export function normalFilter(f: {
+  workflow?: string
+  errorCode?: string
+  connector?: string
+  max?: number
+}): BulkReplayFilter {
+  // A filter without a connector keeps the canonical form it had before the field existed, so
+  // signatures taken then still name their request.
   return {
     ...(f.workflow ? { workflow: f.workflow } : {}),
     ...(f.errorCode ? { errorCode: f.errorCode } : {}),
+    ...(f.connector ? { connector: f.connector } : {}),
     max: f.max ?? BULK_REPLAY_DEFAULT_MAX,
   }
 }
@@ -70,8 +80,13 @@ export async function matchingDeadLetters(
   scope: Scope,
   f: BulkReplayFilter,
 ): Promise<DeadLetter[]> {
-  const { max, ...filter } = f
-  return store.engine.listDeadLetters(scope, { ...filter, status: 'open', limit: max })
+  return store.engine.listDeadLetters(scope, {
+    workflow: f.workflow,
+    errorCode: f.errorCode,
+    connector: connectorFilter(f.connector),
+    status: 'open',
+    limit: f.max,
+  })
 }
 
 /** The current version of a record in the caller's scope; undefined when absent or another plant's. */

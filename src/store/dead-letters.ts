@@ -2,6 +2,18 @@ import { toDeadLetter } from './engine-rows.ts'
 import type { DeadLetter } from './engine-types.ts'
 import { type Scope, type Store, scopeIncludes } from './types.ts'
 
+/**
+ * The connector filter's word for failures no connector call caused (a workflow rule, a stale
+ * event, older rows): the dashboard's group name, accepted by the API and the CLI too.
+ */
+export const NO_CONNECTOR = '(none)'
+
+/** A connector filter as the store takes it: undefined for any, null for {@link NO_CONNECTOR}. */
+export function connectorFilter(name: string | undefined): string | null | undefined {
+  if (!name) return undefined
+  return name === NO_CONNECTOR ? null : name
+}
+
 /** One dead letter by id (standard SQL, both dialects); another plant's answers undefined. */
 export async function getDeadLetter(store: Store, scope: Scope, id: number): Promise<DeadLetter | undefined> {
   if (!Number.isSafeInteger(id)) return undefined

@@ -107,7 +107,8 @@ export interface DeadLetterFilter {
   readonly workflow?: string
   readonly errorCode?: string
   readonly status?: DeadLetter['status']
-  readonly connector?: string
+  /** a connector instance name; null matches failures no connector caused */
+  readonly connector?: string | null
   readonly limit: number
 }
 

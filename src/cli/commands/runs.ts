@@ -70,11 +70,15 @@ export function registerRunCommands(program: Command): void {
     .option('--url <url>', 'Qualink API', DEFAULT_URL)
     .option('--workflow <name>')
     .option('--code <QLK_…>', 'error code')
+    .option(
+      '--connector <name>',
+      `the connector instance whose call failed; '(none)' for failures no connector caused`,
+    )
     .option('--dry-run', 'list what would be replayed, change nothing')
     .action(
       async (
         id: string | undefined,
-        o: { url: string; workflow?: string; code?: string; dryRun?: boolean },
+        o: { url: string; workflow?: string; code?: string; connector?: string; dryRun?: boolean },
       ) => {
         if (id) {
           const r = await api<DeadLetter>(o, 'POST', `/v1/dead-letters/${encodeURIComponent(id)}/replay`)
@@ -89,11 +93,17 @@ export function registerRunCommands(program: Command): void {
         }>(o, 'POST', '/v1/dead-letters/replay', {
           workflow: o.workflow,
           errorCode: o.code,
+          connector: o.connector,
           dryRun: Boolean(o.dryRun),
         })
         if (r.dryRun) {
           console.log(`would replay ${r.wouldReplay!.length} dead letter(s):`)
-          console.log(table(r.wouldReplay!, ['id', 'workflow', 'key', 'errorCode']))
+          console.log(
+            table(
+              r.wouldReplay!.map((d) => ({ ...d, connector: d.connector ?? '' })),
+              ['id', 'workflow', 'key', 'errorCode', 'connector'],
+            ),
+          )
         } else {
           console.log(`replayed ${r.replayed!.length}, refused ${r.refused!.length}`)
         }

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { QualinkError } from '../../contracts/errors.ts'
-import { normalFilter } from '../../signatures/records.ts'
-import { getDeadLetter } from '../../store/dead-letters.ts'
+import { matchingDeadLetters, normalFilter } from '../../signatures/records.ts'
+import { connectorFilter, getDeadLetter, NO_CONNECTOR } from '../../store/dead-letters.ts'
 import type { DeadLetter, RunStatus } from '../../store/engine-types.ts'
 import type { ServerContext } from '../context.ts'
 
@@ -86,14 +86,19 @@ export function registerRunRoutes(app: FastifyInstance, ctx: ServerContext): voi
             connector: {
               type: 'string',
               maxLength: 64,
-              description: 'the connector instance whose call failed',
+              description: `the connector instance whose call failed; ${NO_CONNECTOR} for failures no connector caused`,
             },
             limit: limitSchema,
           },
         },
       },
     },
-    async (req) => ({ deadLetters: await engine.listDeadLetters(ctx.scopeOf(req.headers), req.query) }),
+    async (req) => ({
+      deadLetters: await engine.listDeadLetters(ctx.scopeOf(req.headers), {
+        ...req.query,
+        connector: connectorFilter(req.query.connector),
+      }),
+    }),
   )
 
   const replayOne = async (headers: Record<string, string | string[] | undefined>, dl: DeadLetter) =>
@@ -113,7 +118,9 @@ export function registerRunRoutes(app: FastifyInstance, ctx: ServerContext): voi
     return reply.code(202).send(replayed)
   })
 
-  app.post<{ Body: { workflow?: string; errorCode?: string; dryRun?: boolean; max?: number } }>(
+  app.post<{
+    Body: { workflow?: string; errorCode?: string; connector?: string; dryRun?: boolean; max?: number }
+  }>(
     '/v1/dead-letters/replay',
     {
       schema: {
@@ -123,6 +130,12 @@ export function registerRunRoutes(app: FastifyInstance, ctx: ServerContext): voi
           properties: {
             workflow: { type: 'string', maxLength: 64 },
             errorCode: { type: 'string', maxLength: 64 },
+            connector: {
+              type: 'string',
+              minLength: 1,
+              maxLength: 64,
+              description: `the connector instance whose call failed; ${NO_CONNECTOR} for failures no connector caused`,
+            },
             dryRun: { type: 'boolean', default: false },
             max: { type: 'integer', minimum: 1, maximum: 10_000, default: 1000 },
           },
@@ -130,15 +143,12 @@ export function registerRunRoutes(app: FastifyInstance, ctx: ServerContext): voi
       },
     },
     async (req, reply) => {
-      const { dryRun, max, ...filter } = req.body
-      const matching = await engine.listDeadLetters(ctx.scopeOf(req.headers), {
-        ...filter,
-        status: 'open',
-        limit: max ?? 1000,
-      })
-      if (dryRun) return { dryRun: true, wouldReplay: matching }
+      // The preview, the signed version and the replay select with one filter (the dashboard's).
+      const filter = normalFilter(req.body)
+      const matching = await matchingDeadLetters(ctx.store, ctx.scopeOf(req.headers), filter)
+      if (req.body.dryRun) return { dryRun: true, wouldReplay: matching }
       // Two-person rule (when configured): the exact set must carry two approvers' signatures.
-      await ctx.signatures.requireForBulkReplay(ctx.scopeOf(req.headers), normalFilter(req.body), matching)
+      await ctx.signatures.requireForBulkReplay(ctx.scopeOf(req.headers), filter, matching)
       const replayed: DeadLetter[] = []
       const refused: Array<{ id: number; code: string; detail: string }> = []
       for (const dl of matching) {

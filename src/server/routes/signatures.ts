@@ -9,7 +9,7 @@ interface SignBody {
   record: {
     kind: RecordKind
     id?: string
-    filter?: { workflow?: string; errorCode?: string; max?: number }
+    filter?: { workflow?: string; errorCode?: string; connector?: string; max?: number }
   }
   meaning: Meaning
   signer?: string
@@ -34,6 +34,7 @@ const signBody = {
           properties: {
             workflow: { type: 'string', maxLength: 64 },
             errorCode: { type: 'string', maxLength: 64 },
+            connector: { type: 'string', minLength: 1, maxLength: 64 },
             max: { type: 'integer', minimum: 1, maximum: 10_000 },
           },
         },

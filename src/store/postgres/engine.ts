@@ -499,6 +499,10 @@ export class PostgresEngine implements EngineStore {
     const params: unknown[] = [...sc.params]
     for (const [col, v] of filters) {
       if (v === undefined) continue
+      if (v === null) {
+        where.push(`${col} IS NULL`)
+        continue
+      }
       params.push(v)
       where.push(`${col} = $${params.length}`)
     }

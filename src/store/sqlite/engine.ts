@@ -435,6 +435,10 @@ export class SqliteEngine implements EngineStore {
       ['connector', f.connector],
     ] as const) {
       if (v === undefined) continue
+      if (v === null) {
+        where.push(`${col} IS NULL`)
+        continue
+      }
       where.push(`${col} = ?`)
       params.push(v)
     }

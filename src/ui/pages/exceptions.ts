@@ -1,4 +1,5 @@
 import type { ServerContext } from '../../server/context.ts'
+import { connectorFilter, NO_CONNECTOR } from '../../store/dead-letters.ts'
 import type { DeadLetter } from '../../store/engine-types.ts'
 import { age, badge, field, query } from '../format.ts'
 import { type Html, html } from '../html.ts'
@@ -13,8 +14,7 @@ export interface ExceptionsFilter {
   readonly connector: string
 }
 
-/** The group of dead letters no connector call caused (a workflow rule, a stale event, older rows). */
-export const NO_CONNECTOR = '(none)'
+export { NO_CONNECTOR }
 
 export function exceptionsFilterOf(q: Record<string, unknown>): ExceptionsFilter {
   return {
@@ -37,12 +37,10 @@ export async function openDeadLetters(
     status: 'open',
     errorCode: f.errorCode || undefined,
     workflow: f.workflow || undefined,
-    connector: f.connector && f.connector !== NO_CONNECTOR ? f.connector : undefined,
+    connector: connectorFilter(f.connector),
     limit: LIST_LIMIT,
   })
-  return list.filter(
-    (d) => (!f.plant || d.plant === f.plant) && (f.connector !== NO_CONNECTOR || d.connector === null),
-  )
+  return list.filter((d) => !f.plant || d.plant === f.plant)
 }
 
 const connectorOf = (d: DeadLetter) => d.connector ?? NO_CONNECTOR
