@@ -9,7 +9,8 @@ const DAY = 86_400_000
 /**
  * The supplier CAPA response KPI from real QMS traffic: CAPAs opened, worked through the 8D steps
  * and completed in the QMS simulator reach Qualink only as the QMS's signed capa.* webhooks
- * (delivered twice each); the KPI (GET /v1/kpis, /metrics) moves by the QMS's own clock.
+ * (delivered twice each), each step change as one qms.capa.step_changed.v1; the KPI
+ * (GET /v1/kpis, /metrics) moves by the QMS's own clock.
  */
 describe.each(DIALECTS)('supplier CAPA response from QMS webhooks on %s', (dialect: Dialect) => {
   let qmsNow = Date.now() - 3 * DAY
@@ -69,6 +70,20 @@ describe.each(DIALECTS)('supplier CAPA response from QMS webhooks on %s', (diale
     })
     expect(hub.qms.state.webhooks.deliveries.filter((d) => d.duplicate).length).toBeGreaterThan(0)
     expect(await events('qms.capa.opened.v1')).toHaveLength(2)
+    // each 8D step change is one qms.capa.step_changed.v1, at the QMS's time of the change
+    const steps = (await events('qms.capa.step_changed.v1')).map((e) => {
+      const ca = (e.envelope.data as { correctiveAction: { id: string; eightDStep: string; status: string } })
+        .correctiveAction
+      return [ca.id, ca.eightDStep, ca.status, Date.parse(String(e.envelope.time)) - openedAt]
+    })
+    expect(steps.sort((a, b) => String(a[1]).localeCompare(String(b[1])))).toEqual(
+      ['D1', 'D2', 'D3', 'D4', 'D5', 'D6', 'D7'].map((step, i) => [
+        supplierCapa.id,
+        step,
+        'open',
+        (i + 1) * 3_600_000,
+      ]),
+    )
     const closed = (await events('qms.capa.closed.v1')).find((e) => e.subject === supplierCapa.id)!
     expect(closed.envelope.data).toMatchObject({
       correctiveAction: {

@@ -192,6 +192,9 @@ export const EVENT_EXAMPLES: Readonly<Record<string, unknown>> = {
     },
   },
   'qms.capa.opened.v1': { correctiveAction },
+  'qms.capa.step_changed.v1': {
+    correctiveAction: { ...correctiveAction, eightDStep: 'D4', rootCause: 'Bar stock annealed below spec' },
+  },
   'qms.capa.closed.v1': {
     correctiveAction: { ...correctiveAction, status: 'closed', eightDStep: 'D8' },
     effective: true,

@@ -135,6 +135,13 @@ export const qmsEventTypes = [
     schema: Strict({ correctiveAction: CorrectiveAction }),
   }),
   defineEventType({
+    type: 'qms.capa.step_changed.v1',
+    routing: 'transactional',
+    description:
+      'An open corrective or preventive action moved to another 8D discipline (D0 plan … D8 recognise the team); correctiveAction.eightDStep is the step reached. Opening, closing and reopening are capa.opened/closed, not this.',
+    schema: Strict({ correctiveAction: CorrectiveAction }),
+  }),
+  defineEventType({
     type: 'qms.capa.closed.v1',
     routing: 'transactional',
     description: 'A corrective or preventive action was closed after verification.',

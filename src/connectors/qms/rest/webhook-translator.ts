@@ -54,7 +54,8 @@ const valuation = (d: Decision) => (d.decision === 'ACCEPT' ? 'accepted' : 'reje
  * → `qms.inspection_lot.cancelled.v1`; `nonconformance.dispositioned` (a disposition with its
  * quantity split) → `qms.nonconformance.dispositioned.v1`; `capa.created` → `qms.capa.opened.v1`,
  * `capa.updated` to COMPLETED → `qms.capa.closed.v1` (reopened → opened again; the supplier, if
- * any, through identity mapping; the 8D step and root cause carried; a step change alone makes no
+ * any, through identity mapping; the 8D step and root cause carried); `capa.updated` whose changes
+ * name the 8D step but not the status → `qms.capa.step_changed.v1` (a root cause alone makes no
  * event). Other webhook types are stored raw and
  * produce no event yet. The QMS's batch numbers go through the plant's identity mapping for this
  * source when one is configured (entity `lot`).
@@ -183,12 +184,19 @@ export function qmsWebhookTranslator(source: string, ids?: IdMappingSettings): T
       }
       if (w.type === 'capa.created' || w.type === 'capa.updated') {
         const c = w.data as unknown as Capa
-        // created → opened; completed → closed; reopened (OPEN again) → opened again. A change of
-        // the 8D step or root cause alone (the QMS names its changes) is no new state for the
-        // plant's systems: there is no canonical event for it, the raw webhook stays stored.
+        // created → opened; completed → closed; reopened (OPEN again) → opened again; the 8D step
+        // moved while the status stayed → step_changed. The QMS names its changes; a completion or
+        // reopening moves the step too (to D8, to D0) and is reported as the status change it is.
+        // A root cause alone is no event (the next step or closure carries it); its raw webhook
+        // stays stored. An older QMS that names no changes is read as a status change, as before.
         const closed = c.status === 'COMPLETED'
         if (w.type === 'capa.created' && closed) return []
-        if (w.type === 'capa.updated' && c.changes && !c.changes.includes('status')) return []
+        const stepOnly =
+          w.type === 'capa.updated' &&
+          c.changes !== undefined &&
+          !c.changes.includes('status') &&
+          c.changes.includes('eightDStep')
+        if (w.type === 'capa.updated' && c.changes && !c.changes.includes('status') && !stepOnly) return []
         const supplier = c.supplier ? await map('supplier', c.supplier, '/data/supplier') : undefined
         const time = c.updatedAt ?? c.createdAt ?? w.occurredAt
         const correctiveAction = {
@@ -202,6 +210,14 @@ export function qmsWebhookTranslator(source: string, ids?: IdMappingSettings): T
           ...(supplier ? { supplier } : {}),
           ...(c.rootCause ? { rootCause: c.rootCause } : {}),
           audit: { timestamp: time, sourceSystem: source, approvalStatus: 'not_required' },
+        }
+        if (stepOnly) {
+          if (!c.eightDStep)
+            throw new PermanentError(
+              'QLK_VALIDATION',
+              `/data/eightDStep: QMS CAPA ${c.id} reported an 8D step change without the step it reached`,
+            )
+          return [event('qms.capa.step_changed.v1', c.id, time, { correctiveAction })]
         }
         return [
           closed
