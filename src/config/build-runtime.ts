@@ -199,6 +199,7 @@ export function buildRuntime(loaded: LoadedConfig, env: NodeJS.ProcessEnv = proc
       url: m.url,
       clientId: m.clientId,
       topics: m.topics,
+      ...(m.protocolVersion ? { protocolVersion: m.protocolVersion } : {}),
       username: m.username,
       password: m.password
         ? resolveSecret(m.password, `/ingress/mqtt/${name}/password`, env, baseDir, problems)

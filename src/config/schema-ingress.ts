@@ -39,6 +39,8 @@ export const MqttConfig = Type.Object(
     password: Type.Optional(SecretRef),
     /** map MES material codes through the identity map (xref) instead of taking them as is */
     mapMaterials: Type.Optional(Type.Boolean()),
+    /** MQTT 5 (default: user properties, the trace context among them, arrive) or 3.1.1 for an older broker */
+    protocolVersion: Type.Optional(Type.Union([Type.Literal(4), Type.Literal(5)])),
   },
   closed,
 )

@@ -13,6 +13,7 @@ import { type NatsSourceConfig, startNatsSource } from '../connectors/broker/nat
 import { type FileDropConfig, startFileDrop } from '../connectors/ingress/file-drop.ts'
 import { type MqttSourceConfig, startMqttSource } from '../connectors/ingress/mqtt-source.ts'
 import { type PollingFeedConfig, startPollingFeed } from '../connectors/ingress/polling-feed.ts'
+import { tracedReceive } from '../connectors/ingress/receive-span.ts'
 import type { WebhookSource } from '../connectors/ingress/webhook-source.ts'
 import type { OpcUaSourceConfig } from '../connectors/mes/opcua/source.ts'
 import type { SharedLimitsRef } from '../connectors/sdk/rate-limit.ts'
@@ -164,6 +165,8 @@ export interface Qualink {
   readonly reconciler: Reconciler | undefined
   readonly sloEvaluator: SloEvaluator | undefined
   readonly retention: RetentionPurger | undefined
+  /** exports the spans buffered so far (nothing when tracing is off) */
+  flushTraces(): Promise<void>
   close(): Promise<void>
 }
 
@@ -273,7 +276,7 @@ export async function startQualink(opts: QualinkOptions = {}): Promise<Qualink> 
       singleton(
         `ingress:${cfg.name}`,
         resourceDuty(() =>
-          startMqttSource(cfg, storeRaw, (e) =>
+          startMqttSource(cfg, tracedReceive('mqtt', storeRaw), (e) =>
             logger.warn({ err: e, source: cfg.name }, 'MQTT source error'),
           ),
         ),
@@ -286,20 +289,23 @@ export async function startQualink(opts: QualinkOptions = {}): Promise<Qualink> 
         // ~70 MB (measured on this machine) that every other deployment, the demo included, would pay.
         resourceDuty(async () => {
           const { startOpcUaSource } = await import('../connectors/mes/opcua/source.ts')
-          return startOpcUaSource(cfg, storeRaw, { logger, metrics: opts.connectorMetrics })
+          return startOpcUaSource(cfg, tracedReceive('opcua', storeRaw), {
+            logger,
+            metrics: opts.connectorMetrics,
+          })
         }),
       ),
     ),
     ...(opts.fileDrops ?? []).map((cfg) =>
       singleton(
         `ingress:${cfg.name}`,
-        resourceDuty(() => startFileDrop(cfg, storeRaw)),
+        resourceDuty(() => startFileDrop(cfg, tracedReceive('file', storeRaw))),
       ),
     ),
     ...(opts.natsSources ?? []).map((cfg) =>
       singleton(
         `ingress:${cfg.name}`,
-        resourceDuty(() => startNatsSource(cfg, storeRaw)),
+        resourceDuty(() => startNatsSource(cfg, tracedReceive('nats', storeRaw))),
       ),
     ),
     ...(opts.feeds ?? []).map((cfg) =>
@@ -311,7 +317,7 @@ export async function startQualink(opts: QualinkOptions = {}): Promise<Qualink> 
     ...(opts.amqpSources ?? []).map((cfg) =>
       singleton(
         `ingress:${cfg.name}`,
-        resourceDuty(() => startAmqpSource(cfg, storeRaw)),
+        resourceDuty(() => startAmqpSource(cfg, tracedReceive('amqp', storeRaw))),
       ),
     ),
   ]
@@ -460,6 +466,7 @@ export async function startQualink(opts: QualinkOptions = {}): Promise<Qualink> 
     reconciler,
     sloEvaluator,
     retention,
+    flushTraces: async () => tracing?.forceFlush(),
     close: async () => {
       shuttingDown = true
       // Fastify lets requests in flight finish before the onClose steps run. One that never

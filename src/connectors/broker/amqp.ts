@@ -143,6 +143,10 @@ export async function startAmqpSource(cfg: AmqpSourceConfig, store: (d: RawDeliv
           headers: {
             'routing-key': m.fields.routingKey,
             'content-type': String(m.properties.contentType ?? ''),
+            // W3C Trace Context over AMQP 0-9-1: an application header (the OTel amqplib convention)
+            ...(typeof m.properties.headers?.traceparent === 'string'
+              ? { traceparent: m.properties.headers.traceparent }
+              : {}),
           },
           body: m.content,
         })

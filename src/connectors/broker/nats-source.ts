@@ -36,12 +36,18 @@ export async function startNatsSource(cfg: NatsSourceConfig, store: (d: RawDeliv
   const done = (async () => {
     for await (const m of messages) {
       const id = m.headers?.get('Nats-Msg-Id') || `${cfg.stream}:${m.seq}`
+      // a publisher's W3C trace context travels as a NATS header, as OTel's NATS propagation does
+      const traceparent = m.headers?.get('traceparent')
       try {
         await store({
           plant: cfg.plant,
           source: cfg.name,
           deliveryId: id,
-          headers: { subject: m.subject, 'stream-seq': String(m.seq) },
+          headers: {
+            subject: m.subject,
+            'stream-seq': String(m.seq),
+            ...(traceparent ? { traceparent } : {}),
+          },
           body: Buffer.from(m.data),
         })
         m.ack()

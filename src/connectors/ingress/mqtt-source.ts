@@ -11,6 +11,26 @@ export interface MqttSourceConfig {
   readonly topics: readonly string[]
   readonly username?: string
   readonly password?: string
+  /**
+   * MQTT 5 (default) receives a publisher's user properties, the trace context among them; 4
+   * (3.1.1) for a broker older than MQTT 5
+   */
+  readonly protocolVersion?: 4 | 5
+}
+
+/**
+ * MQTT 5 ends a session when the connection closes unless the CONNECT asks otherwise (§3.1.2.11.2
+ * "Session Expiry Interval": absent means 0; 0xFFFFFFFF means the session does not expire), so
+ * the 3.1.1 persistent session (clean: false) is asked for explicitly.
+ */
+const SESSION_NEVER_EXPIRES = 0xffffffff
+
+/** The W3C traceparent a publisher set as an MQTT 5 user property (the CloudEvents MQTT binary mode's attribute). */
+export function mqttTraceparent(
+  userProperties: Record<string, string | string[]> | undefined,
+): string | undefined {
+  const v = userProperties?.traceparent
+  return Array.isArray(v) ? v[0] : v
 }
 
 export interface MqttSource {
@@ -42,17 +62,21 @@ export async function startMqttSource(
   const client = mqtt.connect(cfg.url, {
     clientId: cfg.clientId,
     clean: false,
+    ...((cfg.protocolVersion ?? 5) === 5
+      ? { protocolVersion: 5 as const, properties: { sessionExpiryInterval: SESSION_NEVER_EXPIRES } }
+      : { protocolVersion: 4 as const }),
     reconnectPeriod: 1000,
     username: cfg.username,
     password: cfg.password,
   })
   client.handleMessage = (packet, done) => {
     const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload)
+    const traceparent = mqttTraceparent(packet.properties?.userProperties)
     store({
       plant: cfg.plant,
       source: cfg.name,
       deliveryId: mqttDeliveryId(packet.topic, payload),
-      headers: { topic: packet.topic, qos: String(packet.qos) },
+      headers: { topic: packet.topic, qos: String(packet.qos), ...(traceparent ? { traceparent } : {}) },
       body: payload,
     }).then(
       () => done(),
