@@ -1,5 +1,5 @@
 import type { Logger } from '../observability/logger.ts'
-import { startSpan, type TraceSpan } from '../observability/tracing.ts'
+import { detached, startSpan, type TraceSpan } from '../observability/tracing.ts'
 import type { EngineStore, RunRow } from '../store/engine-types.ts'
 import type { Store, StoredEvent } from '../store/types.ts'
 import { classify, Suspended } from './errors.ts'
@@ -86,15 +86,18 @@ export class Engine {
   private schedule(ms: number): void {
     if (this.stopping || !this.started) return
     if (this.timer) clearTimeout(this.timer)
-    this.timer = setTimeout(() => {
-      this.timer = undefined
-      this.polling = this.poll().finally(() => {
-        this.polling = undefined
-        const again = this.wakeRequested
-        this.wakeRequested = false
-        this.schedule(again ? 0 : (this.o.pollMs ?? 100))
-      })
-    }, ms)
+    // armed outside any trace: a wake-up from a request must not make the loop part of it
+    this.timer = detached(() =>
+      setTimeout(() => {
+        this.timer = undefined
+        this.polling = this.poll().finally(() => {
+          this.polling = undefined
+          const again = this.wakeRequested
+          this.wakeRequested = false
+          this.schedule(again ? 0 : (this.o.pollMs ?? 100))
+        })
+      }, ms),
+    )
   }
 
   private async poll(): Promise<void> {

@@ -3,7 +3,7 @@ import { isQualinkError, QualinkError } from '../contracts/errors.ts'
 import type { EventRegistry } from '../contracts/registry.ts'
 import type { XrefKey, XrefResolver } from '../mapping/xref.ts'
 import type { Logger } from '../observability/logger.ts'
-import { inSpan, type TraceSpan } from '../observability/tracing.ts'
+import { detached, inSpan, type TraceSpan } from '../observability/tracing.ts'
 import { toAppendEvent } from '../store/append-event.ts'
 import { xrefKeyString } from '../store/ingress-types.ts'
 import type { Store, StoredRawDelivery } from '../store/types.ts'
@@ -159,12 +159,15 @@ export class TranslationStage {
   private schedule(ms: number): void {
     if (this.stopped) return
     if (this.timer) clearTimeout(this.timer)
-    this.timer = setTimeout(() => {
-      this.timer = undefined
-      this.running = this.runOnce()
-        .catch((e) => this.o.logger?.error({ err: e }, 'translation stage failed; retrying'))
-        .finally(() => this.schedule(this.o.pollMs ?? 200))
-    }, ms)
+    // armed outside any trace: a wake-up from an ingress request must not make the loop part of it
+    this.timer = detached(() =>
+      setTimeout(() => {
+        this.timer = undefined
+        this.running = this.runOnce()
+          .catch((e) => this.o.logger?.error({ err: e }, 'translation stage failed; retrying'))
+          .finally(() => this.schedule(this.o.pollMs ?? 200))
+      }, ms),
+    )
   }
 
   start(): void {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { activeTraceIds, enableTracing, isTraceparent, startSpan, tracesUrl } from './tracing.ts'
+import { activeTraceIds, detached, enableTracing, isTraceparent, startSpan, tracesUrl } from './tracing.ts'
 
 // The example value of W3C Trace Context (www.w3.org/TR/trace-context/, §3.2 "traceparent Header");
 // the same section makes version ff invalid.
@@ -47,5 +47,25 @@ describe('tracing', () => {
       await tracing.shutdown()
     }
     expect(startSpan('after', { parent: EXAMPLE }).traceparent).toBe(EXAMPLE)
+  })
+
+  it('childOnly: a span only under an active, still recording span; detached work has none', async () => {
+    const tracing = enableTracing({})
+    try {
+      expect(startSpan('db', { childOnly: true }).traceparent).toBeUndefined()
+      const request = startSpan('request', { parent: EXAMPLE })
+      const traceId = request.traceparent!.split('-')[1]
+      const child = request.run(() => startSpan('db', { childOnly: true }))
+      expect(child.traceparent!.split('-')[1]).toBe(traceId)
+      // a background tick armed from inside the request runs outside it
+      expect(
+        request.run(() => detached(() => startSpan('db', { childOnly: true }).traceparent)),
+      ).toBeUndefined()
+      request.end()
+      // the request has answered: what still runs in its context is not its work
+      expect(request.run(() => startSpan('db', { childOnly: true }).traceparent)).toBeUndefined()
+    } finally {
+      await tracing.shutdown()
+    }
   })
 })

@@ -62,6 +62,11 @@ export interface SpanOptions {
   readonly parent?: string | null
   /** other traceparents this work relates to (the further events of a batch) */
   readonly links?: readonly (string | undefined)[]
+  /**
+   * Only as a child of the active span: with none active, no span (a poll of a background loop
+   * is not a trace of its own)
+   */
+  readonly childOnly?: boolean
 }
 
 export interface TraceSpan {
@@ -159,6 +164,8 @@ class OtelSpan implements TraceSpan {
 export function startSpan(name: string, opts: SpanOptions = {}): TraceSpan {
   const active = enabled.at(-1)
   if (!active) return isTraceparent(opts.parent) ? new PassThroughSpan(opts.parent) : NO_TRACE
+  // An ended parent is a request that has answered: what still runs in its context is not its work.
+  if (opts.childOnly && !trace.getSpan(context.active())?.isRecording()) return NO_TRACE
   const parent = opts.parent === undefined ? context.active() : remoteContext(opts.parent ?? undefined)
   const links: Link[] = []
   for (const tp of opts.links ?? []) {
@@ -188,6 +195,14 @@ export async function inSpan<T>(
   } finally {
     span.end()
   }
+}
+
+/**
+ * Runs `fn` outside any trace. A background loop's timer armed while a request is being served
+ * (a wake-up after a POST) would otherwise carry that request's context into every later tick.
+ */
+export function detached<T>(fn: () => T): T {
+  return contextManager ? context.with(ROOT_CONTEXT, fn) : fn()
 }
 
 /**

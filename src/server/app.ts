@@ -7,6 +7,7 @@ import type { ServerContext } from './context.ts'
 import { collectRoutes, openapiDocument } from './openapi.ts'
 import { problem, sendProblem, toProblem } from './problem.ts'
 import { RateLimited } from './rate-limit.ts'
+import { registerRouteSpans } from './route-spans.ts'
 import { registerEventRoutes } from './routes/events.ts'
 import { registerIngressRoutes } from './routes/ingress.ts'
 import { registerKpiRoutes } from './routes/kpis.ts'
@@ -42,6 +43,8 @@ export function buildApp(ctx: ServerContext): FastifyInstance {
     else req.log.info({ code: p.code, status: p.status }, p.detail)
     return sendProblem(reply, { ...p, instance: req.url })
   })
+  // Server spans first, so authentication and everything after it run inside the request's span.
+  registerRouteSpans(app)
   // Authentication and function-level authorization before any handler runs (OWASP API2, API5).
   app.addHook('onRequest', async (req, reply) => {
     if (!ctx.authenticator.enabled) return

@@ -30,6 +30,7 @@ import type { ConnectorMetrics } from '../observability/connector-metrics.ts'
 import { createLogger, type Logger } from '../observability/logger.ts'
 import { KernelMetrics } from '../observability/metrics.ts'
 import { SloEvaluator, type SloNotifier, type SloOptions } from '../observability/slo-evaluator.ts'
+import { tracedStore } from '../observability/store-spans.ts'
 import { enableTracing, type TracingHandle, type TracingSettings } from '../observability/tracing.ts'
 import { GENEALOGY_PROJECTION, GenealogyProjector } from '../projections/genealogy-projector.ts'
 import { eventLogHistory } from '../projections/measurement-history.ts'
@@ -202,7 +203,9 @@ export async function startQualink(opts: QualinkOptions = {}): Promise<Qualink> 
     opts.store ??
     (await openStore({ databaseUrl: opts.databaseUrl, sqliteFile: path.join(dataDir, 'qualink.db') }))
   // Every module below sees the decrypting store; only rotation and retention read raw rows.
-  const store = opts.encryption ? withFieldEncryption(opened, opts.encryption) : opened
+  const decrypting = opts.encryption ? withFieldEncryption(opened, opts.encryption) : opened
+  // With tracing on, each store call made inside a trace is a span (observability/store-spans.ts).
+  const store = opts.tracing ? tracedStore(decrypting) : decrypting
   // Dashboard sessions and failed-login counters in the store: kept across restarts and shared
   // by every API process, so a lockout holds whichever process the next guess reaches.
   dashboard?.persistIn(new SqlSessions(store.sql), new SqlAttempts(store.sql, dashboard.policy))

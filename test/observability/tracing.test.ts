@@ -206,7 +206,8 @@ describe.each(DIALECTS)('OpenTelemetry tracing end to end on %s', (dialect: Dial
     ])
     expect(attempts[0]!.links).toEqual([])
 
-    const calls = spans.filter((s) => s.kind === CLIENT)
+    // egress calls; the store's client spans (`store …`) are checked below
+    const calls = spans.filter((s) => s.kind === CLIENT && !s.name.startsWith('store '))
     expect(new Set(calls.map((c) => c.attributes['qualink.connector']))).toEqual(new Set(['erp', 'qms']))
     expectChildren(calls, steps, traceId)
     for (const c of calls) expect(c.attributes['http.response.status_code']).toEqual(expect.any(Number))
@@ -216,6 +217,15 @@ describe.each(DIALECTS)('OpenTelemetry tracing end to end on %s', (dialect: Dial
     expect(sent.length).toBe(calls.length)
     expect(sent.every(([t]) => t === traceId)).toBe(true)
     expect(new Set(sent.map(([, parent]) => parent))).toEqual(new Set(calls.map((c) => c.spanId)))
+
+    // The run's journal writes are store spans of its attempts, in its trace.
+    const journal = spans.filter((s) => s.name.startsWith('store engine.') && s.traceId === traceId)
+    expect(journal.length).toBeGreaterThan(0)
+    expect(
+      journal.every(
+        (j) => j.attributes['db.system.name'] === (dialect === 'sqlite' ? 'sqlite' : 'postgresql'),
+      ),
+    ).toBe(true)
 
     // The disposition's own ingest is in the trace its sender gave.
     const dispIngest = spans.find((s) => s.attributes['cloudevents.event_id'] === disp.id)

@@ -47,7 +47,9 @@ function registerIngest(app: FastifyInstance, ctx: ServerContext): void {
       )
       const receivedAt = new Date().toISOString()
       const appended = events.map((e) => toAppendEvent(e, receivedAt))
-      const results = await ctx.queue.submit({ actor: ctx.actorOf(req.headers, 'api'), events: appended })
+      // in the span: the group commit a request opens is a store span of its trace
+      const submitting = { actor: ctx.actorOf(req.headers, 'api'), events: appended }
+      const results = await span.run(() => ctx.queue.submit(submitting))
       for (const r of results) ctx.metrics.ingestEvents.inc({ outcome: r.duplicate ? 'duplicate' : 'stored' })
       results.forEach((r, i) => {
         if (r.duplicate) ctx.metrics.duplicates.event(appended[i]!.plant, appended[i]!.type)

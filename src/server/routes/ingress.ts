@@ -97,7 +97,7 @@ export function registerIngressRoutes(
         },
       })
       try {
-        return await storeDelivery(req, reply, span)
+        return await span.run(() => storeDelivery(req, reply, span))
       } catch (e) {
         recordServerError(span, e)
         throw e
