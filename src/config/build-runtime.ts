@@ -8,6 +8,9 @@ import path from 'node:path'
 import type { AmqpRelayConfig, AmqpSourceConfig } from '../connectors/broker/amqp.ts'
 import type { NatsRelayConfig } from '../connectors/broker/nats-relay.ts'
 import type { NatsSourceConfig } from '../connectors/broker/nats-source.ts'
+import { type X12ConnectorConfig, x12AdviceConfig } from '../connectors/edi/x12/connector.ts'
+import { x12InboundDrop } from '../connectors/edi/x12/inbound.ts'
+import { x12ShipNoticeTranslator } from '../connectors/edi/x12/translator.ts'
 import type { GoodsReceiptFeed } from '../connectors/erp/sap-s4/connector.ts'
 import { sapS4GoodsReceiptTranslator } from '../connectors/erp/sap-s4/gr-translator.ts'
 import type { FileDropConfig } from '../connectors/ingress/file-drop.ts'
@@ -27,8 +30,10 @@ import { buildFieldCipher } from '../security/encryption-config.ts'
 import { retentionProblems } from '../security/retention.ts'
 import type { QualinkOptions } from '../server/qualink.ts'
 import { apiLimitsFrom } from '../server/rate-limit.ts'
+import type { StoreRef } from '../store/types.ts'
 import { markSyntheticEvents, testMaterials } from '../synthetic/mark.ts'
 import {
+  ediByPlant,
   erpByPlant,
   mesByPlant,
   notifyByPlant,
@@ -38,6 +43,7 @@ import {
   type PlantRoutedQmsPort,
   qmsByPlant,
 } from '../workflows/ports/by-plant.ts'
+import type { EdiPort } from '../workflows/ports/edi.ts'
 import type { ErpPort } from '../workflows/ports/erp.ts'
 import { mappedErpPort, mappedQmsPort } from '../workflows/ports/mapped.ts'
 import type { MesPort } from '../workflows/ports/mes.ts'
@@ -57,6 +63,7 @@ export interface ConfiguredPorts {
   readonly notify?: PlantRoutedNotifyPort
   /** the plants with a `mesPublisher` (inspection specifications to their MES) */
   readonly mes?: PlantRoutedMesPort
+  readonly edi?: EdiPort
 }
 
 export type RuntimeFragment = Pick<
@@ -89,6 +96,7 @@ export type RuntimeFragment = Pick<
   | 'tracing'
   | 'encryption'
   | 'retention'
+  | 'storeRef'
 >
 
 export interface ConfiguredRuntime {
@@ -113,6 +121,8 @@ export function buildRuntime(loaded: LoadedConfig, env: NodeJS.ProcessEnv = proc
   const connectorMetrics = new ConnectorMetrics()
   // bound to the store by startQualink: on PostgreSQL every process shares each target's limits
   const sharedLimits: SharedLimitsRef = {}
+  // bound to the store by startQualink: EDI control numbers and sent interchanges live in it
+  const storeRef: StoreRef = {}
   for (const [name, c] of Object.entries(config.connectors ?? {})) {
     const kind = CONNECTORS[c.kind]!
     try {
@@ -125,6 +135,7 @@ export function buildRuntime(loaded: LoadedConfig, env: NodeJS.ProcessEnv = proc
         metrics: connectorMetrics,
         environment: { env, baseDir },
         sharedLimits,
+        store: storeRef,
       })
     } catch (e) {
       if (e instanceof ConnectorConfigError)
@@ -144,7 +155,7 @@ export function buildRuntime(loaded: LoadedConfig, env: NodeJS.ProcessEnv = proc
     return m && { system: m.system ?? name, entities: m.entities, unknown: m.unknown }
   }
   const routes = <P>(
-    role: 'erp' | 'qms' | 'notify' | 'mesPublisher',
+    role: 'erp' | 'qms' | 'notify' | 'mesPublisher' | 'edi',
     mapped: (port: P, ids: IdMappingSettings | undefined, plant: string) => P = (port) => port,
   ): Record<string, P> => {
     const out: Record<string, P> = {}
@@ -157,11 +168,13 @@ export function buildRuntime(loaded: LoadedConfig, env: NodeJS.ProcessEnv = proc
   }
   const notifyRoutes = routes<NotifyPort>('notify')
   const mesRoutes = routes<MesPort>('mesPublisher')
+  const ediRoutes = routes<EdiPort>('edi')
   const ports: ConfiguredPorts = {
     erp: erpByPlant(routes<ErpPort>('erp', (port, ids, plant) => mappedErpPort(port, xref, ids, plant))),
     qms: qmsByPlant(routes<QmsPort>('qms', (port, ids, plant) => mappedQmsPort(port, xref, ids, plant))),
     ...(Object.keys(notifyRoutes).length > 0 ? { notify: notifyByPlant(notifyRoutes) } : {}),
     ...(Object.keys(mesRoutes).length > 0 ? { mes: mesByPlant(mesRoutes) } : {}),
+    ...(Object.keys(ediRoutes).length > 0 ? { edi: ediByPlant(ediRoutes) } : {}),
   }
 
   const translators: Translator[] = []
@@ -229,6 +242,21 @@ export function buildRuntime(loaded: LoadedConfig, env: NodeJS.ProcessEnv = proc
       check: t.checkFile,
     }
   })
+  // an edi/x12 connector's inbound folder: partner interchanges stored, translated and acknowledged
+  for (const [name, c] of Object.entries(config.connectors ?? {})) {
+    const inbound = (c.config as Partial<X12ConnectorConfig>).inbound
+    if (c.kind !== 'edi/x12' || !inbound || !connectors[name]) continue
+    const advice = x12AdviceConfig(c.config as X12ConnectorConfig, name, baseDir)
+    const dir = path.resolve(baseDir, inbound.dir)
+    fileDrops.push(
+      x12InboundDrop(
+        { name, plant: inbound.plant, dir, pollMs: inbound.pollMs, settleMs: inbound.settleMs },
+        advice,
+        storeRef,
+      ),
+    )
+    translators.push(x12ShipNoticeTranslator(name))
+  }
   const natsSources: NatsSourceConfig[] = Object.entries(ingress.nats ?? {}).map(([name, n]) => {
     translatorOf(name, n.translator, n.plant)
     return {
@@ -352,6 +380,7 @@ export function buildRuntime(loaded: LoadedConfig, env: NodeJS.ProcessEnv = proc
     ports,
     connectorMetrics,
     sharedLimits,
+    storeRef,
     xref,
     slos: config.slos && {
       everyMs: parseDuration(config.slos.evaluateEvery ?? '1m'),

@@ -57,6 +57,13 @@ function checkConnectors(doc: Obj, out: FieldProblem[]): void {
     const config = structuredClone(c.config)
     const bad = validate(kind.connector.configSchema, config, at)
     out.push(...bad)
+    if (bad.length === 0 && kind.configProblems)
+      for (const p of kind.configProblems(config)) out.push({ path: `${at}${p.path}`, message: p.message })
+    // a connector's own inbound folder belongs to a plant like any ingress source
+    const inbound = isObject(config.inbound) ? config.inbound : undefined
+    const plants = isObject(doc.plants) ? doc.plants : {}
+    if (typeof inbound?.plant === 'string' && !Object.hasOwn(plants, inbound.plant))
+      out.push({ path: `${at}/inbound/plant`, message: `references unknown plant '${inbound.plant}'` })
     const list = Array.isArray(allow[name]) ? (allow[name] as unknown[]) : []
     const origins: string[] = []
     const addresses = allowAddressesOf(doc, name, out)
@@ -170,6 +177,7 @@ function checkPlants(doc: Obj, plants: Obj, sources: Map<string, Source>, out: F
       ['qms', 'qms'],
       ['notify', 'notify'],
       ['mesPublisher', 'mes'],
+      ['edi', 'edi'],
     ] as const) {
       const ref = p[field]
       if (typeof ref !== 'string') continue
@@ -205,7 +213,7 @@ function checkPlants(doc: Obj, plants: Obj, sources: Map<string, Source>, out: F
     // identity mapping names a connector of this plant or one of its ingress sources
     for (const name of Object.keys(isObject(p.idMapping) ? p.idMapping : {})) {
       const s = sources.get(name)
-      const usedBy = ['erp', 'qms', 'notify'].some((r) => p[r] === name)
+      const usedBy = ['erp', 'qms', 'notify', 'edi'].some((r) => p[r] === name)
       if (s ? s.plant !== code : !usedBy)
         out.push({
           path: `${at}/idMapping/${seg(name)}`,
@@ -304,6 +312,13 @@ function checkWorkflows(doc: Obj, plants: Obj, out: FieldProblem[]): void {
           message: `plant ${plant}'s ERP connector '${String(p.erp)}' (${String((erp as Obj).kind)}) cannot take production confirmations`,
         })
       }
+      if (problems.length > 0) continue
+      for (const role of WORKFLOWS[name]!.needsWhen?.(settings) ?? [])
+        if (typeof p[role] !== 'string')
+          out.push({
+            path: `/plants/${seg(plant)}/${role}`,
+            message: `required: workflow ${name} is enabled with settings that send through this plant's ${role} connector`,
+          })
     }
   }
 }
@@ -353,6 +368,12 @@ export function semanticProblems(doc: unknown): FieldProblem[] {
   const plants = isObject(doc.plants) ? doc.plants : {}
   checkConnectors(doc, out)
   const sources = checkSources(doc, plants, out)
+  for (const [name, c] of entries(doc.connectors))
+    if (isObject(c.config) && isObject(c.config.inbound) && sources.has(name))
+      out.push({
+        path: `/connectors/${seg(name)}/config/inbound`,
+        message: `its raw deliveries are stored as source '${name}', which ingress.${sources.get(name)!.section} also names`,
+      })
   checkPlants(doc, plants, sources, out)
   checkWorkflows(doc, plants, out)
   checkSlos(doc, plants, out)

@@ -5,6 +5,7 @@
  */
 import { type Static, type TSchema, Type } from 'typebox'
 import { crmWebhookTranslator } from '../connectors/crm/webhook/translator.ts'
+import { x12ConfigProblems, x12Connector } from '../connectors/edi/x12/connector.ts'
 import { erpNextConnector } from '../connectors/erp/erpnext/connector.ts'
 import { erpNextReceiptTranslator } from '../connectors/erp/erpnext/receipt-translator.ts'
 import { sapEccIdocConnector } from '../connectors/erp/sap-ecc-idoc/connector.ts'
@@ -32,6 +33,11 @@ import {
   DEFAULT_COMPLAINT_SETTINGS,
 } from '../workflows/complaint-traceability.ts'
 import {
+  DEFAULT_EDI_RECEIVING_ADVICE_SETTINGS,
+  type EdiReceivingAdviceSettings,
+  ediReceivingAdvice,
+} from '../workflows/edi-receiving-advice.ts'
+import {
   DEFAULT_RELEASE_SETTINGS,
   familyCondition,
   finishedGoodsRelease,
@@ -57,7 +63,7 @@ import {
 } from '../workflows/supplier-receipt-inspection.ts'
 import type { PlantConfig } from './schema.ts'
 
-export type SystemRole = 'erp' | 'qms' | 'notify' | 'mes' | 'lims' | 'crm'
+export type SystemRole = 'erp' | 'qms' | 'notify' | 'mes' | 'lims' | 'crm' | 'edi'
 
 export interface ConnectorKind {
   readonly connector: Pick<
@@ -66,6 +72,9 @@ export interface ConnectorKind {
     'kind' | 'configSchema' | 'targets' | 'instantiate' | 'actions'
   >
   readonly role: SystemRole
+  /** cross-field rules of a schema-valid config, paths relative to its `config` */
+  // biome-ignore lint/suspicious/noExplicitAny: each kind reads its own config shape
+  readonly configProblems?: (config: any) => FieldProblem[]
 }
 
 export const CONNECTORS: Readonly<Record<string, ConnectorKind>> = {
@@ -77,6 +86,7 @@ export const CONNECTORS: Readonly<Record<string, ConnectorKind>> = {
   'notify/webhook': { connector: notifyWebhookConnector, role: 'notify' },
   // a plant's `mesPublisher`: inspection specifications to its MES (its `mes` is an ingress source)
   'mes/mqtt': { connector: mesMqttConnector, role: 'mes' },
+  'edi/x12': { connector: x12Connector, role: 'edi', configProblems: x12ConfigProblems },
 }
 export const CONNECTOR_KINDS = Object.keys(CONNECTORS)
 
@@ -152,6 +162,8 @@ export interface ConfigurableWorkflow<S extends TSchema = TSchema> {
   readonly fromPlant?: (plant: PlantConfig) => Record<string, unknown>
   /** which ports it needs, checked against every plant's assignments */
   readonly needs: readonly SystemRole[]
+  /** ports a plant must have given its merged settings (config/checks.ts refuses a plant without them) */
+  readonly needsWhen?: (settings: Static<S>) => readonly SystemRole[]
   // biome-ignore lint/suspicious/noExplicitAny: workflows of different port and config types run side by side
   create(settingsFor: (plant: string) => Static<S>): WorkflowDefinition<any, any>
 }
@@ -330,6 +342,19 @@ const lotReleaseKind: ConfigurableWorkflow<typeof NoSettings> = {
   create: () => lotRelease(),
 }
 
+const EdiAdviceSettings = Type.Object({ send861: Type.Boolean() }, { additionalProperties: false })
+
+/** The 861 after a usage decision: on for a plant that names an edi connector, unless its settings say otherwise. */
+const receivingAdvice: ConfigurableWorkflow<typeof EdiAdviceSettings> = {
+  name: 'edi-receiving-advice',
+  settings: EdiAdviceSettings,
+  defaults: DEFAULT_EDI_RECEIVING_ADVICE_SETTINGS,
+  fromPlant: (p) => (p.edi ? { send861: true } : {}),
+  needs: ['edi'],
+  needsWhen: (s) => (s.send861 ? ['edi'] : []),
+  create: (settingsFor) => ediReceivingAdvice((plant) => settingsFor(plant) as EdiReceivingAdviceSettings),
+}
+
 // biome-ignore lint/suspicious/noExplicitAny: each workflow has its own settings schema
 export const WORKFLOWS: Readonly<Record<string, ConfigurableWorkflow<any>>> = {
   [receiptInspection.name]: receiptInspection,
@@ -339,5 +364,6 @@ export const WORKFLOWS: Readonly<Record<string, ConfigurableWorkflow<any>>> = {
   [supplierStatus.name]: supplierStatus,
   [planDistribution.name]: planDistribution,
   [lotReleaseKind.name]: lotReleaseKind,
+  [receivingAdvice.name]: receivingAdvice,
 }
 export const WORKFLOW_NAMES = Object.keys(WORKFLOWS)

@@ -164,6 +164,8 @@ export const PlantConfig = Type.Object(
     notify: Type.Optional(Name),
     /** connector name (kind mes/…): where inspection specifications go to this plant's MES */
     mesPublisher: Type.Optional(Name),
+    /** connector of kind edi/… (the 861 receiving advice to this plant's EDI suppliers) */
+    edi: Type.Optional(Name),
     /** ingress source names (an MQTT/webhook source with a mes translator; a source with a lims or crm translator) */
     mes: Type.Optional(Name),
     lims: Type.Optional(Name),

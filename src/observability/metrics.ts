@@ -6,6 +6,7 @@ import type { WriteQueueMetrics } from '../store/write-queue.ts'
 import { registerBusinessMetrics } from './business-metrics.ts'
 import { ConnectorMetrics } from './connector-metrics.ts'
 import { DuplicateEvents } from './duplicates.ts'
+import { registerEdiMetrics } from './edi-metrics.ts'
 import { registerKpiGauges } from './kpis-metrics.ts'
 import { perScrape } from './per-scrape.ts'
 import { isLatency, type SloDecision, type SloObjective } from './slo.ts'
@@ -125,6 +126,7 @@ export class KernelMetrics {
   constructor(readonly connectors: ConnectorMetrics = new ConnectorMetrics()) {
     registerBusinessMetrics(this.registry, () => this.sql)
     registerKpiGauges(this.registry, () => this.sql)
+    registerEdiMetrics(this.registry, () => this.sql)
     this.duplicates = new DuplicateEvents(this.registry, () => this.sql)
     for (const m of connectors.metrics()) this.registry.registerMetric(m)
   }

@@ -8,6 +8,7 @@ import { collectRoutes, openapiDocument } from './openapi.ts'
 import { problem, sendProblem, toProblem } from './problem.ts'
 import { RateLimited } from './rate-limit.ts'
 import { registerRouteSpans } from './route-spans.ts'
+import { registerEdiRoutes } from './routes/edi.ts'
 import { registerEventRoutes } from './routes/events.ts'
 import { registerIngressRoutes } from './routes/ingress.ts'
 import { registerKpiRoutes } from './routes/kpis.ts'
@@ -93,6 +94,7 @@ export function buildApp(ctx: ServerContext): FastifyInstance {
   registerLotRoutes(app, ctx, ctx.catchUpProjections)
   registerMassReleaseRoutes(app, ctx)
   registerKpiRoutes(app, ctx)
+  registerEdiRoutes(app, ctx)
   registerUiRoutes(app, ctx)
   return app
 }

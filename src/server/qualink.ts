@@ -52,7 +52,7 @@ import { DashboardLogin, type LoginPolicy } from '../security/sessions.ts'
 import { checkUsers, type DashboardUser } from '../security/users.ts'
 import { type SignatureOptions, SignatureService } from '../signatures/service.ts'
 import { openStore } from '../store/open.ts'
-import type { Store } from '../store/types.ts'
+import type { Store, StoreRef } from '../store/types.ts'
 import { WriteQueue } from '../store/write-queue.ts'
 import type { ErpPort } from '../workflows/ports/erp.ts'
 import { buildApp } from './app.ts'
@@ -86,6 +86,8 @@ export interface QualinkOptions {
   readonly enginePollMs?: number
   /** where egress ports look up identity mappings (src/workflows/ports/mapped.ts); bound here to the store's */
   readonly xref?: XrefRef
+  /** connectors with durable state of their own (edi/x12) reach the store through it; bound here */
+  readonly storeRef?: StoreRef
   /** the egress metrics those connectors were built with: exported on /metrics, shown on /ui/connectors */
   readonly connectorMetrics?: ConnectorMetrics
   /**
@@ -211,6 +213,7 @@ export async function startQualink(opts: QualinkOptions = {}): Promise<Qualink> 
   dashboard?.persistIn(new SqlSessions(store.sql), new SqlAttempts(store.sql, dashboard.policy))
   const metrics = new KernelMetrics(opts.connectorMetrics)
   if (opts.sharedLimits && store.rateLimits) opts.sharedLimits.current = store.rateLimits
+  if (opts.storeRef) opts.storeRef.current = store
   if (opts.xref)
     opts.xref.current = {
       resolve: (k) => store.ingress.resolveXref(k),

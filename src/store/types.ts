@@ -209,3 +209,11 @@ export interface Store {
 
   close(): Promise<void>
 }
+
+/**
+ * A store bound later: configuration builds connectors before any store is open, and startQualink
+ * binds the one it opened here (connectors that keep durable state, e.g. EDI control numbers).
+ */
+export interface StoreRef {
+  current?: Store
+}

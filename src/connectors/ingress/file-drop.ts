@@ -28,7 +28,17 @@ export interface FileDropConfig {
    * undefined, or no function: file name and content hash
    */
   readonly deliveryIdOf?: (fileName: string, content: Buffer) => string | undefined
+  /**
+   * Runs after a file was stored (or found a duplicate) or refused, before it moves out of the
+   * folder: a failure leaves the file to be taken again on the next scan, so the hook must be
+   * idempotent (the X12 folder writes its TA1/997 here, src/connectors/edi/x12/inbound.ts).
+   */
+  readonly afterFile?: (fileName: string, content: Buffer, outcome: FileOutcome) => Promise<void>
 }
+
+export type FileOutcome =
+  | { readonly stored: true; readonly duplicate: boolean }
+  | { readonly stored: false; readonly problems: readonly FieldProblem[] }
 
 export interface FileDrop {
   /** one pass: returns the files stored or rejected in it */
@@ -72,6 +82,7 @@ export function startFileDrop(cfg: FileDropConfig, store: (d: RawDelivery) => Pr
       const content = await readFile(file)
       const problems = cfg.check?.(name, content) ?? []
       if (problems.length > 0) {
+        await cfg.afterFile?.(name, content, { stored: false, problems })
         await writeFile(
           path.join(failed, `${name}.error.json`),
           JSON.stringify({ file: name, problems }, null, 2),
@@ -81,13 +92,14 @@ export function startFileDrop(cfg: FileDropConfig, store: (d: RawDelivery) => Pr
         continue
       }
       const hash = createHash('sha256').update(content).digest('hex')
-      await store({
+      const r = (await store({
         plant: cfg.plant,
         source: cfg.name,
         deliveryId: cfg.deliveryIdOf?.(name, content) ?? `${name}:${hash.slice(0, 16)}`,
         headers: { 'file-name': name, 'content-length': String(content.length) },
         body: content,
-      })
+      })) as { duplicate?: boolean } | undefined
+      await cfg.afterFile?.(name, content, { stored: true, duplicate: r?.duplicate === true })
       await rename(file, path.join(processed, name))
       out.stored.push(name)
     }

@@ -13,6 +13,7 @@
 import { type Static, type TSchema, Type } from 'typebox'
 import { Value } from 'typebox/value'
 import { tagFailedAt } from '../../engine/errors.ts'
+import type { StoreRef } from '../../store/types.ts'
 import { EgressAllowlist } from './allowlist.ts'
 import type { Clock } from './clock.ts'
 import { DEFAULT_TIMEOUT_MS, EgressClient } from './egress.ts'
@@ -55,6 +56,8 @@ export interface ConnectorContext {
   readonly clock: Clock | undefined
   /** where secrets (`…Env`, `…File`) and relative paths are read (sdk/secrets.ts) */
   readonly environment: ConnectorEnvironment
+  /** the store, bound by startQualink, for connectors with durable state of their own (edi/x12) */
+  readonly store: StoreRef | undefined
 }
 
 export interface ConnectorDefinition<S extends TSchema, Port extends object> {
@@ -84,6 +87,8 @@ export interface ConnectorRuntime {
   readonly environment?: ConnectorEnvironment
   /** rate limits and open circuits shared by all processes (bound by startQualink) */
   readonly sharedLimits?: SharedLimitsRef
+  /** the store (bound by startQualink) */
+  readonly store?: StoreRef
 }
 
 export interface Connector<S extends TSchema, Port extends object> extends ConnectorDefinition<S, Port> {
@@ -141,7 +146,13 @@ export function defineConnector<S extends TSchema, Port extends object>(
         clock: runtime.clock,
         shared: runtime.sharedLimits,
       })
-      const port = def.create(config, { name: runtime.name, egress, clock: runtime.clock, environment })
+      const port = def.create(config, {
+        name: runtime.name,
+        egress,
+        clock: runtime.clock,
+        environment,
+        store: runtime.store,
+      })
       const missing = def.actions.filter((a) => typeof port[a] !== 'function')
       if (missing.length > 0)
         throw new Error(`connector ${def.kind} does not implement ${missing.join(', ')}`)

@@ -11,6 +11,7 @@
  * which ERP owns an order number could post to the wrong plant.
  */
 import { PermanentError } from '../../engine/errors.ts'
+import type { EdiPort } from './edi.ts'
 import type { ChangeUsageDecisionInput, ErpPort, HoldInput, RecordUsageDecisionInput } from './erp.ts'
 import type { MesPort } from './mes.ts'
 import type { Notification, NotifyPort } from './notify.ts'
@@ -192,4 +193,10 @@ export function mesByPlant(byPlant: Readonly<Record<string, MesPort>>): PlantRou
     serves: (plant) => Object.hasOwn(byPlant, plant),
     publishSpecification: async (input) => r.forPlant(input.spec.plant).publishSpecification(input),
   }
+}
+
+/** The EdiPort of each plant: an 861 goes out through the edi connector of the plant it concerns. */
+export function ediByPlant(byPlant: Readonly<Record<string, EdiPort>>): EdiPort {
+  const r = new Router({ byPlant, port: 'edi' })
+  return { sendReceivingAdvice: async (input) => r.forPlant(input.plant).sendReceivingAdvice(input) }
 }

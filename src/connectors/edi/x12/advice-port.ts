@@ -7,11 +7,13 @@
  * and writes the same interchange again, same ISA13 — which the partner's translator discards as
  * a duplicate interchange, X12's own way of making a resend harmless. No second number is drawn.
  */
+import path from 'node:path'
 import { PermanentError } from '../../../engine/errors.ts'
+import { recordEdiOutbound } from '../../../store/edi-outbound.ts'
 import type { Store } from '../../../store/types.ts'
 import type { EdiPort, ReceivingAdviceInput, ReceivingAdviceResult } from '../../../workflows/ports/edi.ts'
 import { referenceFor } from '../../sdk/reference.ts'
-import { nextControlNumber } from './control-numbers.ts'
+import { isaControl, nextControlNumber } from './control-numbers.ts'
 import {
   adviceFileName,
   type EdiParty,
@@ -28,7 +30,13 @@ export interface X12AdviceConfig {
   readonly outboundDir: string
   /** supplier id as the goods receipt names it (enterprise id) → its trading partner */
   readonly partners: Readonly<Record<string, TradingPartner>>
+  /** the connector's name in qualink.yaml, recorded with each sent interchange */
+  readonly connector?: string
+  /** a sent 861 without the partner's 997 after this long is overdue (default 24 h) */
+  readonly overdueAfterMs?: number
 }
+
+export const DEFAULT_ACK_OVERDUE_MS = 24 * 3_600_000
 
 interface GoodsReceiptData {
   readonly lot: { readonly id: string; readonly material: string }
@@ -38,9 +46,31 @@ interface GoodsReceiptData {
 }
 
 export function x12ReceivingAdvicePort(
-  store: Pick<Store, 'listEvents' | 'ingress'>,
+  store: Pick<Store, 'listEvents' | 'ingress' | 'sql'>,
   cfg: X12AdviceConfig,
 ): EdiPort {
+  // Recorded after the file is written (a resend keeps the first row), so the list of 861s awaiting
+  // a 997 never names one that was not sent.
+  const track = (
+    plant: string,
+    lot: string,
+    partner: TradingPartner,
+    control: number,
+    file: string,
+    atMs: number,
+  ) =>
+    recordEdiOutbound(store.sql, {
+      partner: partner.id,
+      groupControl: String(control),
+      plant,
+      connector: cfg.connector ?? 'edi',
+      transactionSet: '861',
+      interchangeControl: isaControl(control),
+      subject: lot,
+      file: path.basename(file),
+      sentAtMs: atMs,
+      dueAtMs: atMs + (cfg.overdueAfterMs ?? DEFAULT_ACK_OVERDUE_MS),
+    })
   return {
     async sendReceivingAdvice(input: ReceivingAdviceInput): Promise<ReceivingAdviceResult> {
       const [gr] = await store.listEvents(
@@ -73,6 +103,7 @@ export function x12ReceivingAdvicePort(
           adviceFileName(partner, control),
           render(control, new Date(atMs)),
         )
+        await track(input.plant, input.lot, partner, control, file, atMs)
         return { sent: true, file, controlNumber: control, resent: true }
       }
       const at = new Date()
@@ -84,6 +115,7 @@ export function x12ReceivingAdvicePort(
         adviceFileName(partner, control),
         render(control, at),
       )
+      await track(input.plant, input.lot, partner, control, file, at.getTime())
       return { sent: true, file, controlNumber: control, resent: false }
     },
   }

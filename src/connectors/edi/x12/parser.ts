@@ -56,6 +56,8 @@ export interface X12Interchange {
   readonly controlNumber: string
   /** ISA15: P production, T test */
   readonly usage: string
+  /** ISA14 = 1: the sender asks for a TA1 interchange acknowledgment */
+  readonly ackRequested: boolean
   readonly groups: readonly X12Group[]
 }
 
@@ -93,13 +95,16 @@ const ISA_WIDTHS = [2, 10, 2, 10, 2, 15, 2, 15, 6, 4, 1, 5, 9, 1, 1, 1] as const
 const ISA_LENGTH = 106
 
 /** The functional identifier code (GS01) each supported transaction set must travel under. */
-const FUNCTIONAL_CODE: Readonly<Record<string, string>> = { '856': 'SH', '861': 'RC' }
+const FUNCTIONAL_CODE: Readonly<Record<string, string>> = { '856': 'SH', '861': 'RC', '997': 'FA' }
 
 const SEGMENT_ID = /^[A-Z][A-Z0-9]{1,2}$/
 const COUNT = /^\d{1,10}$/
 
-/** Parses one interchange; throws X12ParseError listing every problem found. */
-export function parseX12(input: string | Buffer): X12Interchange {
+/**
+ * The segments of an interchange, delimiters taken from its ISA; throws X12ParseError when the ISA
+ * cannot be read or a segment id is malformed. Envelope nesting is not checked here (parseX12 does).
+ */
+export function readSegments(input: string | Buffer): { delimiters: X12Delimiters; segments: X12Segment[] } {
   const text = typeof input === 'string' ? input : input.toString('latin1')
   const problems = new Problems()
   const fail = problems.add
@@ -152,6 +157,14 @@ export function parseX12(input: string | Buffer): X12Interchange {
   }
   problems.throwIfAny()
 
+  return { delimiters, segments }
+}
+
+/** Parses one interchange; throws X12ParseError listing every problem found. */
+export function parseX12(input: string | Buffer): X12Interchange {
+  const problems = new Problems()
+  const fail = problems.add
+  const { delimiters, segments } = readSegments(input)
   const isa = segments[0]!.elements
   if (!/^\d{9}$/.test(isa[13]!)) fail(1, 'ISA', 'interchange control number must be 9 digits', 13)
   if (!/^[PT]$/.test(isa[15]!)) fail(1, 'ISA', 'usage indicator must be P or T', 15)
@@ -195,6 +208,7 @@ export function parseX12(input: string | Buffer): X12Interchange {
     time: isa[10]!,
     controlNumber: isa[13]!,
     usage: isa[15]!,
+    ackRequested: isa[14] === '1',
     groups,
   }
 }

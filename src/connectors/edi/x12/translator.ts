@@ -3,27 +3,33 @@ import { type FieldProblem, QualinkError } from '../../../contracts/errors.ts'
 import type { Translator } from '../../../engine/translation-stage.ts'
 import { resolveOrPark, type XrefResolver, type XrefRow } from '../../../mapping/xref.ts'
 import { parseDecimal } from '../../../model/quantity.ts'
+import { type FunctionalAck, readFunctionalAck } from './acknowledgments.ts'
 import { parseX12, toFieldProblems, type X12Interchange, X12ParseError, type X12Problem } from './parser.ts'
 import { readShipNotice, type ShipNotice } from './ship-notice-856.ts'
 
-/** Transaction sets accepted inbound; anything else rejects the interchange rather than being skipped silently. */
-const INBOUND = new Set(['856'])
+/**
+ * Transaction sets accepted inbound (856 ship notices, 997 acknowledgments of our 861s); anything
+ * else rejects the interchange rather than being skipped silently.
+ */
+const INBOUND = new Set(['856', '997'])
 
-/** Parses an interchange and reads every 856 in it; all problems of the whole file at once. */
+/** Parses an interchange and reads every 856 and 997 in it; all problems of the whole file at once. */
 export function readInterchange(content: string | Buffer): {
   interchange?: X12Interchange
   notices: { group: string; transaction: string; notice: ShipNotice }[]
+  acks: FunctionalAck[]
   problems: X12Problem[]
 } {
   let interchange: X12Interchange
   try {
     interchange = parseX12(content)
   } catch (e) {
-    if (e instanceof X12ParseError) return { notices: [], problems: [...e.problems] }
+    if (e instanceof X12ParseError) return { notices: [], acks: [], problems: [...e.problems] }
     throw e
   }
   const problems: X12Problem[] = []
   const notices: { group: string; transaction: string; notice: ShipNotice }[] = []
+  const acks: FunctionalAck[] = []
   for (const g of interchange.groups) {
     for (const tx of g.transactions) {
       if (!INBOUND.has(tx.code)) {
@@ -35,12 +41,18 @@ export function readInterchange(content: string | Buffer): {
         })
         continue
       }
+      if (tx.code === '997') {
+        const a = readFunctionalAck(tx.st, tx.body)
+        problems.push(...a.problems)
+        if (a.ack) acks.push(a.ack)
+        continue
+      }
       const r = readShipNotice(tx)
       problems.push(...r.problems)
       if (r.notice) notices.push({ group: g.controlNumber, transaction: tx.controlNumber, notice: r.notice })
     }
   }
-  return { interchange, notices, problems }
+  return { interchange, notices, acks, problems }
 }
 
 /**
@@ -53,7 +65,8 @@ export function checkX12File(_name: string, content: Buffer): FieldProblem[] {
 }
 
 /**
- * Inbound 856 → one `erp.ship_notice.received.v1` per transaction set. Material: LIN*BP is the
+ * Inbound 856 → one `erp.ship_notice.received.v1` per transaction set (a 997 becomes no event: the
+ * inbound handler applies it to the outbound interchanges it acknowledges, x12/inbound.ts). Material: LIN*BP is the
  * buyer's part number, i.e. already our material; LIN*VP is the vendor's and is mapped through
  * the cross-reference (system = this source). Supplier: N103 = 92 (assigned by buyer) is our
  * supplier id; any other qualifier (DUNS, mutually defined) is mapped the same way.
