@@ -161,6 +161,12 @@ describe.each(DIALECTS)('EDI configured in qualink.yaml on %s', (dialect: Dialec
     // a 997 is never acknowledged: nothing new in the outbound folder
     expect(outFiles()).toEqual(['861-V-42-000000001.x12'])
     expect(await outboundList('?status=overdue')).toEqual([])
+    // the 997's raw delivery is kept (what did the partner send?) and translates to no event
+    await until(async () =>
+      (await store.ingress.listRawDeliveries(ALL, { source: 'edi-suppliers', limit: 10 })).some(
+        (d) => d.deliveryId === 'x12:ZZ:V42SUPPLIER:000000501' && d.status === 'translated',
+      ),
+    )
   })
 
   it('answers a valid 856 asking for a TA1 with TA1 A and a 997 accepting it, and translates it', async () => {
@@ -215,7 +221,7 @@ describe.each(DIALECTS)('EDI configured in qualink.yaml on %s', (dialect: Dialec
     ])
   })
 
-  it('the same interchange again (another file name) is neither processed nor acknowledged anew', async () => {
+  it('a duplicate ISA13 (the same file renamed, or another interchange reusing it) is neither processed nor acknowledged anew', async () => {
     const before = outFiles()
     const text = readFileSync(path.join(FIXTURES, '856-valid.x12'), 'latin1').replace('*0*T*>', '*1*T*>')
     drop('asn-101-again.x12', text)
@@ -224,6 +230,12 @@ describe.each(DIALECTS)('EDI configured in qualink.yaml on %s', (dialect: Dialec
     const deliveries = await store.ingress.listRawDeliveries(ALL, { source: 'edi-suppliers', limit: 10 })
     expect(deliveries.filter((d) => d.deliveryId === 'x12:ZZ:V42SUPPLIER:000000101')).toHaveLength(1)
     // the recorded acknowledgment is written again under its own number; no number is drawn
+    expect(outFiles()).toEqual(before)
+    // another interchange reusing ISA13 000000101 (a partner's numbering fault): refused as a duplicate
+    drop('asn-other.x12', text.replace('ASN-2025-0042', 'ASN-2025-0999'))
+    await until(() => processed('asn-other.x12'))
+    const notices = await store.listEvents(ALL, { type: 'erp.ship_notice.received.v1', limit: 5 })
+    expect(notices.map((e) => e.subject)).toEqual(['ASN-2025-0042'])
     expect(outFiles()).toEqual(before)
   })
 

@@ -71,7 +71,7 @@ interface OpenSet {
   verdict: SetVerdict
 }
 interface OpenGroup {
-  verdict: GroupVerdict
+  verdict: { -readonly [K in keyof GroupVerdict]: GroupVerdict[K] }
   ge?: X12Segment
 }
 
@@ -171,7 +171,7 @@ export function assessInterchange(
   }
   for (const g of groups) {
     const ge01 = Number(g.ge?.elements[1])
-    ;(g.verdict as { included: number }).included = Number.isInteger(ge01) ? ge01 : g.verdict.sets.length
+    g.verdict.included = Number.isInteger(ge01) ? ge01 : g.verdict.sets.length
   }
   return {
     senderQualifier: isa[5] ?? '',
