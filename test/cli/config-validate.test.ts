@@ -8,6 +8,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { afterAll, describe, expect, it } from 'vitest'
+import { ediDoc } from '../config/edi-doc.ts'
 import { baseDoc, TempDir } from '../config/fixture.ts'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
@@ -48,6 +49,21 @@ describe('qualink config validate (CLI)', () => {
     expect(r.stderr).toContain('QLK_CONFIG_INVALID')
     expect(r.stderr).toMatch(/^ {2}\/plants\/P200\/sampling\/default\/aql: /m)
     expect(r.stderr).toMatch(/^ {2}\/plants\/P100\/erp: references unknown connector 'no-such-connector'$/m)
+  })
+
+  it('an edi/x12 connector: exit ≠ 0 naming the bad partner id and the plant reference', async () => {
+    const doc = ediDoc({ plant: { edi: 'qms-cloud' } })
+    const edi = (doc.connectors as Record<string, { config: Record<string, unknown> }>)['edi-suppliers']!
+    ;(edi.config.partners as Record<string, Record<string, unknown>>)['V-42']!.qualifier = 'zz'
+    const r = await validate(tmp.write('edi.yaml', doc))
+    expect(r.code).not.toBe(0)
+    expect(r.stderr).toContain('QLK_CONFIG_INVALID')
+    expect(r.stderr).toMatch(
+      /^ {2}\/connectors\/edi-suppliers\/config\/partners\/V-42\/qualifier: must match \^\[A-Z0-9\]\{2\}\$$/m,
+    )
+    expect(r.stderr).toMatch(
+      /^ {2}\/plants\/P100\/edi: connector 'qms-cloud' is qms\/rest, not a edi connector$/m,
+    )
   })
 
   it('a missing file: exit ≠ 0 and says so', async () => {
