@@ -4,6 +4,7 @@ import { registerAdoptCommand } from './commands/adopt.ts'
 import { registerAuditCommands } from './commands/audit.ts'
 import { registerConfigCommands } from './commands/config.ts'
 import { registerDemoCommand } from './commands/demo.ts'
+import { registerEdiCommands } from './commands/edi.ts'
 import { registerKeyCommands } from './commands/keys.ts'
 import { registerLotCommands } from './commands/lots.ts'
 import { registerMassReleaseCommand } from './commands/mass-release.ts'
@@ -31,6 +32,7 @@ registerRunCommands(program)
 registerSyntheticCommands(program)
 registerAdoptCommand(program)
 registerSupplierCommands(program)
+registerEdiCommands(program)
 registerToolCommands(program)
 registerXrefCommands(program)
 

@@ -6,8 +6,10 @@
  * inbound interchanges with TA1/997: an 856 accepted and translated; a bad SE01 rejected with
  * AK5 R 4 and nothing stored; the same interchange again neither processed nor answered anew.
  */
+import { execFile } from 'node:child_process'
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
+import { promisify } from 'node:util'
 import pino from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildRuntime } from '../../src/config/build-runtime.ts'
@@ -21,6 +23,7 @@ import { TempDir } from '../config/fixture.ts'
 import { createTestDatabase, DIALECTS, type Dialect, type TestDatabase } from '../dialects.ts'
 import { ALL, until } from '../engine/harness.ts'
 
+const run = promisify(execFile)
 const FIXTURES = path.join(import.meta.dirname, '../fixtures/edi')
 const kg = (n: number) => ({ units: n * 1000, scale: 3, uom: 'KG' })
 
@@ -161,6 +164,15 @@ describe.each(DIALECTS)('EDI configured in qualink.yaml on %s', (dialect: Dialec
     // a 997 is never acknowledged: nothing new in the outbound folder
     expect(outFiles()).toEqual(['861-V-42-000000001.x12'])
     expect(await outboundList('?status=overdue')).toEqual([])
+    // the same list from the command line, through the API
+    const cli = await run(
+      process.execPath,
+      ['bin/qualink.js', 'edi', 'outbound', '--url', q.url, '--status', 'accepted'],
+      {
+        cwd: path.resolve(import.meta.dirname, '../..'),
+      },
+    )
+    expect(cli.stdout).toMatch(/^P100 +V-42 +861 +000000001 +B-1 +\S+ +accepted +— *$/m)
     // the 997's raw delivery is kept (what did the partner send?) and translates to no event
     await until(async () =>
       (await store.ingress.listRawDeliveries(ALL, { source: 'edi-suppliers', limit: 10 })).some(
