@@ -91,7 +91,24 @@ async function main(argv: readonly string[]): Promise<void> {
     'Faults against the Node-RED baseline',
     `Issue 12, item 4. Run: \`npm run bench -- baseline-faults\` (bench/baseline-faults.ts, scenarios in bench/lib/fault-scenarios.ts); raw numbers in \`bench/results/baseline-faults.json\`. ${o.workflows} B3 workflows per scenario and system, the same at-least-once webhook sender for both (non-2xx or 5 s without an answer → the same delivery again 1 s later, up to 8 attempts).
 
-${text}`,
+${text}
+
+How to read it: Qualink's numbers are what its durable run, keyed effects with read-back, and
+delivery-id dedup give; the fault suite (test/faults, F1–F15) holds the same invariants under
+SIGKILL, database and broker restarts. Node-RED keeps the lot ↔ ERP inspection lot map in flow
+context (memory, its default), so a restart between a lot's creation and its decision loses every
+such workflow; its retries are the sender's, so a 503 outage shorter than the sender's patience costs
+nothing. Dropped answers: Node-RED 4.1.7's http request node passes a socket error on as a message
+whose \`statusCode\` is the error code (\`@node-red/nodes/core/network/21-httprequest.js\`:
+\`msg.statusCode = err.code\`), which the flow's \`statusCode >= 300\` check lets through, so a
+dropped-after-commit call counts as done — nothing is lost here only because the simulator had
+committed; the same flow reports success for a call that never reached the ERP. Duplicated decision
+webhooks: the ERP simulator refuses a second usage decision for a lot, so Node-RED's repeats end in
+errors answered to the sender, not in a second posting. Recovery time: after the 3 s outage
+Qualink needed about a minute to finish, because its circuit breaker opens after 5 failures for
+30 s (the shipped \`egress.breaker\`: failureThreshold 5, openMs 30000) and the runs' retries back
+off exponentially from 1 s; a plant that wants faster recovery sets a shorter \`openMs\` per
+connector (docs/configuration.md).`,
   )
   writeResultsRow(
     'baseline-faults',

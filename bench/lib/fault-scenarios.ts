@@ -23,7 +23,7 @@ import { startNodeRedSut } from './pipeline-node-red.ts'
 import { BENCH_WEBHOOKS, benchPorts, benchTranslators } from './pipeline-qualink.ts'
 
 export const SCENARIOS = {
-  'erp-outage': 'ERP down (every call 503) for the first 3 s',
+  'erp-outage': 'ERP down (every call 503) for 3 s from the first call the system makes to it',
   'erp-drop': 'ERP answers dropped after the commit (20 % of modifying calls)',
   restart: 'system restarted between inspection-lot creation and the usage decisions',
   'duplicate-delivery': 'every usage-decision webhook delivered twice',
@@ -170,10 +170,8 @@ export async function runScenario(
     return ''
   }
   try {
-    if (scenario === 'erp-outage') {
-      sims.erp.faults.set({ latencyMs: 5, errorRate: 1, errorStatus: 503 })
-      setTimeout(() => sims.erp.faults.set({ latencyMs: 5 }), 3_000).unref()
-    } else if (scenario === 'erp-drop') sims.erp.faults.set({ latencyMs: 5, dropResponseRate: 0.2, seed: 12 })
+    if (scenario === 'erp-outage') outageFromFirstErpRequest(sims, 3_000)
+    else if (scenario === 'erp-drop') sims.erp.faults.set({ latencyMs: 5, dropResponseRate: 0.2, seed: 12 })
     const t0 = Date.now()
     await Promise.all(
       sims.receipts.map((r) => {
@@ -209,6 +207,22 @@ export async function runScenario(
     await sys.close()
     await sims.close()
   }
+}
+
+/**
+ * The ERP goes down when the system first calls it (the CSRF token fetches of the preload and of
+ * Node-RED's start excepted) and stays down for `ms`: timed from the system's own first call, so
+ * the outage hits both systems at the same point of their work, however fast they got there.
+ */
+function outageFromFirstErpRequest(sims: Loaded, ms: number): void {
+  const before = sims.erp.state.http.requests
+  const timer = setInterval(() => {
+    if (sims.erp.state.http.requests === before) return
+    clearInterval(timer)
+    sims.erp.faults.set({ latencyMs: 5, errorRate: 1, errorStatus: 503 })
+    setTimeout(() => sims.erp.faults.set({ latencyMs: 5 }), ms).unref()
+  }, 2)
+  timer.unref()
 }
 
 const pick = (o: { lost: number; duplicates: number }) => ({ lost: o.lost, duplicates: o.duplicates })
