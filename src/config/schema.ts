@@ -46,8 +46,9 @@ export const ServerConfig = Type.Object(
      */
     singletonLeaseMs: Type.Optional(Type.Integer({ minimum: 1000, maximum: 600_000 })),
     /**
-     * requests per second per API key and per OIDC subject on /v1 (docs/operations.md "Abuse
-     * limits"); `callers` gives one key or subject its own rate; `enabled: false` turns them off
+     * requests per second per API key and per OIDC subject on /v1, per dashboard user on /ui, and
+     * per webhook source (docs/operations.md "Abuse limits"); `callers` gives one key, subject,
+     * user or `source:<name>` its own rate; `enabled: false` turns them off
      */
     limits: Type.Optional(
       Type.Object(
@@ -57,6 +58,16 @@ export const ServerConfig = Type.Object(
           shared: Type.Optional(Type.Boolean()),
           ratePerSecond: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 100_000 })),
           burst: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })),
+          /** every webhook source's rate (default 1,000/s, burst 5,000); `callers['source:<name>']` for one */
+          webhooks: Type.Optional(
+            Type.Object(
+              {
+                ratePerSecond: Type.Number({ exclusiveMinimum: 0, maximum: 100_000 }),
+                burst: Type.Integer({ minimum: 1, maximum: 100_000 }),
+              },
+              closed,
+            ),
+          ),
           callers: Type.Optional(
             Type.Record(
               Type.String({ minLength: 1 }),

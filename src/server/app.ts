@@ -69,8 +69,9 @@ export function buildApp(ctx: ServerContext): FastifyInstance {
         ],
       )
     }
-    // Per-caller limits after authentication, so a key cannot spend another's (OWASP API4).
-    if (ctx.apiLimiter && route.startsWith('/v1/')) {
+    // Per-caller limits after authentication, so a key cannot spend another's (OWASP API4): API
+    // keys and token subjects on /v1, dashboard users on /ui (webhook sources: routes/ingress.ts).
+    if (ctx.apiLimiter && (route.startsWith('/v1/') || route === '/ui' || route.startsWith('/ui/'))) {
       try {
         await ctx.apiLimiter.admit(who)
       } catch (e) {
