@@ -87,6 +87,13 @@ describe('adoption plan', () => {
       { qmsInspectionLot: 'IL-1' },
       { qmsInspectionLot: 'IL-9' },
     ])
+    // the canonical lot is in the Qualink plant; the ERP's own code (1000) stays at the edge
+    expect(
+      items.map((i) => [i.event!.plant, (i.event!.data as { lot: { plant: string } }).lot.plant]),
+    ).toEqual([
+      ['P100', 'P100'],
+      ['P100', 'P100'],
+    ])
     const unnamed = await plan(
       { lots: [erpLot('010000000003', 'B3')] },
       { lots: [qmsLot('IL-3', 'B3'), qmsLot('IL-4', 'B3')] },

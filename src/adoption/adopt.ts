@@ -91,7 +91,8 @@ export async function planAdoption(input: AdoptionInput): Promise<AdoptionItem[]
       detail: placed.detail,
       event: event(`receipt-${l.inspectionLot}`, 'erp.goods_receipt.posted.v1', l.lot, {
         materialDocument: l.materialDocument,
-        lot: { id: l.lot, material: l.material, plant: l.plant },
+        // the Qualink plant, as every canonical lot: l.plant is the ERP's own code (erpPlant)
+        lot: { id: l.lot, material: l.material, plant },
         ...(l.supplier ? { supplier: l.supplier } : {}),
         quantity: l.quantity,
         bucket: 'qualityInspection',

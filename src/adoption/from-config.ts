@@ -46,6 +46,9 @@ export async function adoptFromConfig(loaded: LoadedConfig, o: AdoptOptions): Pr
     })
   if (!hasAdoptionErp(erp) || !hasAdoptionQms(qms))
     throw new QualinkError('QLK_CONFIG_INVALID', `${where}: cannot adopt plant ${o.plant}`, problems)
+  // without --erp-plant, the ERP's code of this plant as its plant mapping declares it
+  const declared = Object.entries(p.idMapping?.[p.erp]?.plants ?? {}).find(([, q]) => q === o.plant)?.[0]
+  const erpPlant = o.erpPlant ?? declared
   return runAdoption(
     {
       plant: o.plant,
@@ -53,7 +56,7 @@ export async function adoptFromConfig(loaded: LoadedConfig, o: AdoptOptions): Pr
       qms,
       actor: o.actor,
       now: o.now ?? new Date(),
-      ...(o.erpPlant ? { erpPlant: o.erpPlant } : {}),
+      ...(erpPlant ? { erpPlant } : {}),
     },
     { dryRun: o.dryRun, append: o.append },
   )

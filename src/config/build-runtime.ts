@@ -152,7 +152,14 @@ export function buildRuntime(loaded: LoadedConfig, env: NodeJS.ProcessEnv = proc
   const xref: XrefRef = {}
   const idsOf = (plant: string, name: string): IdMappingSettings | undefined => {
     const m = config.plants[plant]?.idMapping?.[name]
-    return m && { system: m.system ?? name, entities: m.entities, unknown: m.unknown }
+    return (
+      m && {
+        system: m.system ?? name,
+        entities: m.entities,
+        unknown: m.unknown,
+        ...(m.plants ? { plants: m.plants } : {}),
+      }
+    )
   }
   const routes = <P>(
     role: 'erp' | 'qms' | 'notify' | 'mesPublisher' | 'edi',

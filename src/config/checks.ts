@@ -168,6 +168,33 @@ function checkSources(doc: Obj, plants: Obj, out: FieldProblem[]): Map<string, S
   return sources
 }
 
+/**
+ * A declared plant mapping (`idMapping.<name>.plants`): the kind is mapped (`plant` in entities),
+ * each code names a configured plant, and no plant has two codes (egress must know which to send).
+ */
+function plantCodeProblems(m: Obj, at: string, plants: Obj): FieldProblem[] {
+  if (!isObject(m.plants)) return []
+  const out: FieldProblem[] = []
+  if (Array.isArray(m.entities) && !m.entities.includes('plant'))
+    out.push({ path: `${at}/entities`, message: "must include 'plant' when plants are declared" })
+  const codeOf = new Map<unknown, string>()
+  for (const [code, plant] of Object.entries(m.plants)) {
+    if (typeof plant === 'string' && !Object.hasOwn(plants, plant))
+      out.push({
+        path: `${at}/plants/${seg(code)}`,
+        message: `names plant '${plant}', which plants does not define (defined: ${Object.keys(plants).join(', ')})`,
+      })
+    const other = codeOf.get(plant)
+    if (other !== undefined)
+      out.push({
+        path: `${at}/plants/${seg(code)}`,
+        message: `plant '${String(plant)}' already has code '${other}': one code per plant`,
+      })
+    else codeOf.set(plant, code)
+  }
+  return out
+}
+
 function checkPlants(doc: Obj, plants: Obj, sources: Map<string, Source>, out: FieldProblem[]): void {
   const connectors = isObject(doc.connectors) ? doc.connectors : {}
   for (const [code, p] of entries(plants)) {
@@ -211,7 +238,8 @@ function checkPlants(doc: Obj, plants: Obj, sources: Map<string, Source>, out: F
         })
     }
     // identity mapping names a connector of this plant or one of its ingress sources
-    for (const name of Object.keys(isObject(p.idMapping) ? p.idMapping : {})) {
+    for (const [name, m] of Object.entries(isObject(p.idMapping) ? p.idMapping : {})) {
+      if (isObject(m)) out.push(...plantCodeProblems(m, `${at}/idMapping/${seg(name)}`, plants))
       const s = sources.get(name)
       const usedBy = ['erp', 'qms', 'notify', 'edi'].some((r) => p[r] === name)
       if (s ? s.plant !== code : !usedBy)

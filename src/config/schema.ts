@@ -229,7 +229,8 @@ export const PlantConfig = Type.Object(
     /**
      * Identity mapping per source or connector of this plant (src/mapping/id-mapping.ts): which
      * kinds of id that system numbers its own way (xref rows under `system`, default the name),
-     * and whether a code without a mapping is rejected (QLK_XREF_MISSING) or passed unchanged.
+     * and whether a code without a mapping is rejected (QLK_XREF_MISSING) or passed unchanged;
+     * `plants` declares the system's plant codes here instead of as xref rows.
      */
     idMapping: Type.Optional(
       byName(
@@ -238,6 +239,8 @@ export const PlantConfig = Type.Object(
             entities: Type.Array(Type.Enum([...MAPPED_ENTITIES]), { minItems: 1, uniqueItems: true }),
             unknown: Type.Enum(['reject', 'pass']),
             system: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+            /** the system's plant codes: external code → Qualink plant (entity `plant`; checks.ts) */
+            plants: Type.Optional(Type.Record(Type.String({ minLength: 1, maxLength: 64 }), PlantCode)),
           },
           closed,
         ),

@@ -35,6 +35,11 @@ export const ERRORS = {
   },
   QLK_CONFIG_INVALID: { status: 500, title: 'Configuration is invalid', retryable: false },
   QLK_XREF_MISSING: { status: 422, title: 'No identity mapping for an external code', retryable: true },
+  QLK_PLANT_MISMATCH: {
+    status: 422,
+    title: "The document's plant is not the plant of the source that delivered it",
+    retryable: false,
+  },
   QLK_ILLEGAL_TRANSITION: { status: 409, title: 'State transition not allowed', retryable: false },
   QLK_STALE_SEQUENCE: {
     status: 409,

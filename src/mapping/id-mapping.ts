@@ -7,7 +7,7 @@ import { type XrefKey, type XrefResolver, xrefMissing } from './xref.ts'
  * kinds a system numbers its own way, and what happens to a code without a mapping, is configured
  * per plant and per source or connector (qualink.yaml `plants.<code>.idMapping.<name>`).
  */
-export const MAPPED_ENTITIES = ['material', 'supplier', 'lot', 'customer'] as const
+export const MAPPED_ENTITIES = ['material', 'supplier', 'lot', 'customer', 'plant'] as const
 export type MappedEntity = (typeof MAPPED_ENTITIES)[number]
 
 export interface IdMappingSettings {
@@ -21,6 +21,12 @@ export interface IdMappingSettings {
    * anything is sent) or `pass` (the code is taken unchanged).
    */
   readonly unknown: 'reject' | 'pass'
+  /**
+   * The system's plant codes declared in qualink.yaml (`idMapping.<name>.plants`): external code →
+   * Qualink plant, consulted before the xref table (entity `plant`). One code per Qualink plant,
+   * so egress finds the code of a plant without ambiguity (checked when the file is loaded).
+   */
+  readonly plants?: Readonly<Record<string, string>>
 }
 
 /** Maps one id of one kind; `field` is the JSON pointer named when the mapping is missing. */
@@ -42,6 +48,8 @@ export function inboundIds(
   if (!settings || settings.entities.length === 0) return identity
   return async (entity, code, field) => {
     if (!settings.entities.includes(entity)) return code
+    if (entity === 'plant' && settings.plants && Object.hasOwn(settings.plants, code))
+      return settings.plants[code]!
     const key: XrefKey = { system: settings.system, entityType: entity, externalCode: code, plant }
     const id = await xref.resolve(key)
     if (id !== undefined) return id
@@ -55,6 +63,10 @@ export function outboundIds(xref: XrefRef, settings: IdMappingSettings | undefin
   if (!settings || settings.entities.length === 0) return identity
   return async (entity, id, field) => {
     if (!settings.entities.includes(entity)) return id
+    if (entity === 'plant') {
+      const declared = Object.entries(settings.plants ?? {}).find(([, p]) => p === id)
+      if (declared) return declared[0]
+    }
     const resolver = xref.current
     if (!resolver)
       throw new QualinkError('QLK_CONFIG_INVALID', 'identity mapping is configured but no store is bound', [
@@ -84,4 +96,30 @@ export async function mapOptional(
   field: string,
 ): Promise<string | undefined> {
   return code === undefined || code === '' ? code : map(entity, code, field)
+}
+
+/**
+ * The Qualink plant of the plant code a document of `source` carries (ingress): mapped through
+ * the settings (entity `plant`), identity without them. A document of another plant than the
+ * source's is refused (QLK_PLANT_MISMATCH naming `field`): routed by it, its run would reach the
+ * other plant's connectors, and its lot would belong to a plant the source does not serve.
+ */
+export async function sourcePlant(
+  map: MapId,
+  code: string | undefined,
+  at: { readonly plant: string; readonly source: string; readonly field: string },
+): Promise<string> {
+  if (code === undefined || code === '')
+    throw new QualinkError('QLK_VALIDATION', `${at.field}: the document names no plant`, [
+      { path: at.field, message: 'required: the plant code of the document' },
+    ])
+  const plant = await map('plant', code, at.field)
+  if (plant === at.plant) return plant
+  const why =
+    plant === code
+      ? `is not plant ${at.plant}, the plant of source ${at.source}, and no plant mapping gives it (plants.${at.plant}.idMapping.${at.source}: entities [plant], plants)`
+      : `maps to plant ${plant}, not to ${at.plant}, the plant of source ${at.source}`
+  throw new QualinkError('QLK_PLANT_MISMATCH', `${at.field}: plant '${code}' ${why}`, [
+    { path: at.field, message: `plant '${code}' ${why}; nothing was stored` },
+  ])
 }

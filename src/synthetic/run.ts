@@ -90,6 +90,7 @@ export async function runSynthetic(
     const s = p.synthetic!
     const ledger = new StepLedger(plant)
     const erpConnector = rt.connectors[p.erp]
+    const erpPlant = Object.entries(p.idMapping?.[p.erp]?.plants ?? {}).find(([, q]) => q === plant)?.[0]
     const c: TransactionContext = {
       plant,
       runId,
@@ -97,6 +98,7 @@ export async function runSynthetic(
       erp: rt.ports.erp.forPlant(plant),
       qms: rt.ports.qms.forPlant(plant),
       syntheticErp: hasSyntheticErp(erpConnector) ? erpConnector : undefined,
+      ...(erpPlant ? { erpPlant } : {}),
       ledger,
       notes,
     }

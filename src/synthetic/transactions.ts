@@ -20,6 +20,8 @@ export interface TransactionContext {
   readonly qms: QmsPort
   /** undefined when the plant's ERP connector cannot post a test receipt */
   readonly syntheticErp: SyntheticErpPort | undefined
+  /** the ERP's own code of the plant (its declared plant mapping), for the raw syntheticErp calls */
+  readonly erpPlant?: string
   readonly ledger: StepLedger
   readonly notes: string[]
 }
@@ -69,7 +71,13 @@ export async function receiptTransaction(
   const { ledger, erp, qms } = c
   const wf = workflows.receipt ? RECEIPT : COMPLAINT
   const lot: LotRef = { plant: c.plant, material: test.material, lot: test.batch }
-  const input = { reference: c.reference, lot, quantity: test.quantity, supplier: test.supplier }
+  // the synthetic port is the bare connector (no egress mapping): it gets the ERP's plant code
+  const input = {
+    reference: c.reference,
+    lot: { ...lot, plant: c.erpPlant ?? lot.plant },
+    quantity: test.quantity,
+    supplier: test.supplier,
+  }
   const sErp = c.syntheticErp
   if (!sErp) {
     ledger.fail(

@@ -25,7 +25,7 @@ const withMapping = (idMapping: Record<string, unknown>, plant = 'P100'): Doc =>
   return doc
 }
 
-const rawGoodsReceipt = (material: string): StoredRawDelivery =>
+const rawGoodsReceipt = (material: string, plant = '1000'): StoredRawDelivery =>
   ({
     seq: 1,
     source: 'erp-p100',
@@ -40,7 +40,7 @@ const rawGoodsReceipt = (material: string): StoredRawDelivery =>
         MaterialDocumentItem: '1',
         GoodsMovementType: '101',
         Material: material,
-        Plant: '1000',
+        Plant: plant,
         Batch: 'B1',
         Supplier: 'SUP-7',
         QuantityInEntryUnit: '10',
@@ -87,14 +87,16 @@ describe('qualink.yaml idMapping', () => {
     const translate = async (unknown: 'reject' | 'pass', material: string) => {
       const file = tmp.write(
         'qualink.yaml',
-        withMapping({ 'erp-p100': { entities: ['material'], unknown, system: 'sap' } }),
+        withMapping({
+          'erp-p100': { entities: ['material', 'plant'], unknown, system: 'sap', plants: { '1000': 'P100' } },
+        }),
       )
       const rt = buildRuntime(loadConfig(file, {}), ENV)
       const t = rt.options.translators!.find((x) => x.source === 'erp-p100')!
       return t.translate(rawGoodsReceipt(material), xref)
     }
     expect((await translate('reject', 'RAW-100'))[0]!.data).toMatchObject({
-      lot: { id: 'B1', material: 'M-1' },
+      lot: { id: 'B1', material: 'M-1', plant: 'P100' }, // the ERP's plant 1000 is P100 by the declared plants
       supplier: 'SUP-7', // supplier is not in `entities`: passed as is
     })
     expect((await translate('pass', 'RAW-999'))[0]!.data).toMatchObject({ lot: { material: 'RAW-999' } })
@@ -123,6 +125,66 @@ describe('qualink.yaml idMapping', () => {
     expect(isQualinkError(refused) && [refused.code, refused.errors[0]!.path]).toEqual([
       'QLK_XREF_MISSING',
       '/material',
+    ])
+  })
+
+  it('checks a declared plant mapping: the kind is mapped, each code names a plant, one code per plant', () => {
+    const problems = problemsOf(
+      tmp,
+      withMapping({
+        'sap-p100': { entities: ['material'], unknown: 'reject', plants: { '1000': 'P100', '1001': 'P100' } },
+        'erp-p100': { entities: ['plant'], unknown: 'reject', plants: { '1000': 'P999' } },
+      }),
+    )
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        {
+          path: '/plants/P100/idMapping/sap-p100/entities',
+          message: "must include 'plant' when plants are declared",
+        },
+        {
+          path: '/plants/P100/idMapping/sap-p100/plants/1001',
+          message: "plant 'P100' already has code '1000': one code per plant",
+        },
+        {
+          path: '/plants/P100/idMapping/erp-p100/plants/1000',
+          message: "names plant 'P999', which plants does not define (defined: P100, P200)",
+        },
+      ]),
+    )
+    expect(problems).toHaveLength(3)
+    // a plant code that is not a plant code (PLANT_PATTERN) is refused by the schema at its path
+    const schema = problemsOf(
+      tmp,
+      withMapping({ 'sap-p100': { entities: ['plant'], unknown: 'reject', plants: { '1000': 'p 1' } } }),
+    )
+    expect(schema.map((p) => p.path)).toContain('/plants/P100/idMapping/sap-p100/plants/1000')
+  })
+
+  it('a goods receipt of the ERP plant mapped to another plant, or of an unmapped code, is refused naming /Plant', async () => {
+    const file = tmp.write(
+      'qualink.yaml',
+      withMapping({
+        'erp-p100': { entities: ['plant'], unknown: 'pass', plants: { '1000': 'P100', '2000': 'P200' } },
+      }),
+    )
+    const rt = buildRuntime(loadConfig(file, {}), ENV)
+    const t = rt.options.translators!.find((x) => x.source === 'erp-p100')!
+    const refusal = async (plant: string) => {
+      const e = await t
+        .translate(rawGoodsReceipt('RAW-100', plant), memoryXrefResolver([]))
+        .catch((x: unknown) => x)
+      return isQualinkError(e) ? [e.code, e.errors[0]!.path, e.errors[0]!.message] : e
+    }
+    expect(await refusal('2000')).toEqual([
+      'QLK_PLANT_MISMATCH',
+      '/Plant',
+      "plant '2000' maps to plant P200, not to P100, the plant of source erp-p100; nothing was stored",
+    ])
+    expect((await refusal('3000')) as string[]).toEqual([
+      'QLK_PLANT_MISMATCH',
+      '/Plant',
+      expect.stringContaining("plant '3000' is not plant P100"),
     ])
   })
 })

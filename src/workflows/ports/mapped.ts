@@ -18,9 +18,20 @@ import type { QmsPort } from './qms.ts'
 async function lotRef(map: MapId, lot: LotRef, field: string): Promise<LotRef> {
   return {
     ...lot,
+    plant: await map('plant', lot.plant, `${field}/plant`),
     material: await map('material', lot.material, `${field}/material`),
     lot: await map('lot', lot.lot, `${field}/lot`),
   }
+}
+
+/** An input's optional `plant` in the system's code (absent stays absent). */
+async function withPlant<T extends { readonly plant?: string }>(
+  map: MapId,
+  input: T,
+  field = '/plant',
+): Promise<T> {
+  const plant = await mapOptional(map, 'plant', input.plant, field)
+  return plant === undefined ? input : { ...input, plant }
 }
 
 async function splitLines(map: MapId, lines: readonly StockSplitLine[]): Promise<StockSplitLine[]> {
@@ -42,7 +53,10 @@ async function splitLines(map: MapId, lines: readonly StockSplitLine[]): Promise
   )
 }
 
-/** The plant's ERP port with lots and materials mapped to the ERP's codes; identity without settings. */
+/**
+ * The plant's ERP port with lots, materials and plants mapped to the ERP's codes; identity without
+ * settings. It sits behind the plant router (ports/by-plant.ts), which routes by the Qualink plant.
+ */
 export function mappedErpPort(
   port: ErpPort,
   xref: XrefRef,
@@ -52,7 +66,7 @@ export function mappedErpPort(
   if (!settings || settings.entities.length === 0) return port
   const map = outboundIds(xref, settings, plant)
   const mapped: ErpPort = {
-    recordUsageDecision: (input) => port.recordUsageDecision(input),
+    recordUsageDecision: async (input) => port.recordUsageDecision(await withPlant(map, input)),
     postStockDisposition: async (input) =>
       port.postStockDisposition({
         ...input,
@@ -65,8 +79,8 @@ export function mappedErpPort(
     }),
     transferStock: async (input) =>
       port.transferStock({ ...input, lot: await lotRef(map, input.lot, '/lot') }),
-    setProductionOrderHold: (input) => port.setProductionOrderHold(input),
-    setDeliveryBlock: (input) => port.setDeliveryBlock(input),
+    setProductionOrderHold: async (input) => port.setProductionOrderHold(await withPlant(map, input)),
+    setDeliveryBlock: async (input) => port.setDeliveryBlock(await withPlant(map, input)),
   }
   const change = port.changeUsageDecision?.bind(port)
   const remainder = port.readInspectionLotRemainder?.bind(port)
@@ -74,11 +88,14 @@ export function mappedErpPort(
   const confirm = port.confirmOperation?.bind(port)
   return {
     ...mapped,
-    ...(confirm ? { confirmOperation: confirm } : {}),
+    ...(confirm ? { confirmOperation: async (input) => confirm(await withPlant(map, input)) } : {}),
     ...(supplierBlock
       ? {
           setSupplierPurchasingBlock: async (input) =>
-            supplierBlock({ ...input, supplier: await map('supplier', input.supplier, '/supplier') }),
+            supplierBlock({
+              ...(await withPlant(map, input)),
+              supplier: await map('supplier', input.supplier, '/supplier'),
+            }),
         }
       : {}),
     ...(change
@@ -87,11 +104,16 @@ export function mappedErpPort(
             change({ ...input, lot: await lotRef(map, input.lot, '/lot') }),
         }
       : {}),
-    ...(remainder ? { readInspectionLotRemainder: remainder } : {}),
+    ...(remainder
+      ? {
+          readInspectionLotRemainder: async (id, opts) =>
+            remainder(id, opts && (await withPlant(map, opts, '/opts/plant'))),
+        }
+      : {}),
   }
 }
 
-/** The plant's QMS port with materials, lots and suppliers mapped to the QMS's codes. */
+/** The plant's QMS port with materials, lots, suppliers and plants mapped to the QMS's codes. */
 export function mappedQmsPort(
   port: QmsPort,
   xref: XrefRef,
@@ -105,11 +127,15 @@ export function mappedQmsPort(
       const supplier = await mapOptional(map, 'supplier', input.supplier, '/supplier')
       const created = await port.createInspectionLot({
         ...input,
+        plant: await map('plant', input.plant, '/plant'),
         material: await map('material', input.material, '/material'),
         lot: await map('lot', input.lot, '/lot'),
         ...(supplier === undefined ? {} : { supplier }),
       })
-      return { ...created, record: { ...created.record, material: input.material, lot: input.lot } }
+      return {
+        ...created,
+        record: { ...created.record, plant: input.plant, material: input.material, lot: input.lot },
+      }
     },
     getInspectionLot: (id) => port.getInspectionLot(id),
     getUsageDecision: (id) => port.getUsageDecision(id),
@@ -117,12 +143,20 @@ export function mappedQmsPort(
     cancelInspectionLot: (input) => port.cancelInspectionLot(input),
     openNonconformance: async (input) => {
       const lot = await mapOptional(map, 'lot', input.lot, '/lot')
-      return port.openNonconformance({ ...input, ...(lot === undefined ? {} : { lot }) })
+      return port.openNonconformance({
+        ...input,
+        plant: await map('plant', input.plant, '/plant'),
+        ...(lot === undefined ? {} : { lot }),
+      })
     },
     setNonconformanceStatus: (input) => port.setNonconformanceStatus(input),
     openCorrectiveAction: async (input) => {
       const supplier = await mapOptional(map, 'supplier', input.supplier, '/supplier')
-      return port.openCorrectiveAction({ ...input, ...(supplier === undefined ? {} : { supplier }) })
+      return port.openCorrectiveAction({
+        ...input,
+        plant: await map('plant', input.plant, '/plant'),
+        ...(supplier === undefined ? {} : { supplier }),
+      })
     },
     ...(port.upsertSpecification
       ? {
@@ -132,6 +166,7 @@ export function mappedQmsPort(
               ...input,
               spec: {
                 ...input.spec,
+                plant: await map('plant', input.spec.plant, '/spec/plant'),
                 material: await map('material', input.spec.material, '/spec/material'),
                 ...(supplier === undefined ? {} : { supplier }),
               },

@@ -1,7 +1,13 @@
 import type { CloudEvent } from '../../../contracts/envelope.ts'
 import { QualinkError } from '../../../contracts/errors.ts'
 import type { Translator } from '../../../engine/translation-stage.ts'
-import { type IdMappingSettings, inboundIds, type MapId, mapOptional } from '../../../mapping/id-mapping.ts'
+import {
+  type IdMappingSettings,
+  inboundIds,
+  type MapId,
+  mapOptional,
+  sourcePlant,
+} from '../../../mapping/id-mapping.ts'
 import { parseDecimal } from '../../../model/quantity.ts'
 
 /** The GoodsReceiptPosted webhook / feed entry (docs/simulators.md, "Goods-receipt events"). */
@@ -33,10 +39,18 @@ const REVERSALS = new Set(['102', '502'])
 /** SAP InventoryStockType → canonical bucket ('02' quality inspection, '01' unrestricted; reference §1.5). */
 const BUCKET: Record<string, string> = { '01': 'unrestricted', '02': 'qualityInspection', '07': 'blocked' }
 
-/** The receipt's material, batch and supplier in enterprise ids (src/mapping/id-mapping.ts). */
-async function mapped(gr: GoodsReceiptPosted, map: MapId): Promise<GoodsReceiptPosted> {
+/**
+ * The receipt's plant as the Qualink plant (refused when it is another plant than the source's),
+ * its material, batch and supplier in enterprise ids (src/mapping/id-mapping.ts).
+ */
+async function mapped(
+  gr: GoodsReceiptPosted,
+  map: MapId,
+  at: { readonly plant: string; readonly source: string },
+): Promise<GoodsReceiptPosted> {
   return {
     ...gr,
+    Plant: await sourcePlant(map, gr.Plant, { ...at, field: '/Plant' }),
     Material: await map('material', gr.Material, '/Material'),
     Batch: await map('lot', gr.Batch, '/Batch'),
     Supplier: await mapOptional(map, 'supplier', gr.Supplier, '/Supplier'),
@@ -46,8 +60,10 @@ async function mapped(gr: GoodsReceiptPosted, map: MapId): Promise<GoodsReceiptP
 /**
  * erp-s4 goods receipt → `erp.goods_receipt.posted.v1`, one event per receipt item; a reversal
  * (webhook `GoodsReceiptReversed`, or a feed entry with 102/502) → `erp.goods_receipt.reversed.v1`
- * naming the receipt document it cancels. Material, batch and supplier go through the plant's
- * identity mapping for this source when one is configured.
+ * naming the receipt document it cancels. Plant, material, batch and supplier go through the
+ * plant's identity mapping for this source when one is configured: `lot.plant` is the Qualink
+ * plant (the ERP's `Plant` mapped, identity without a mapping), and a receipt of another plant
+ * than the source's is refused with QLK_PLANT_MISMATCH at `/Plant` (the raw delivery stays).
  */
 export function sapS4GoodsReceiptTranslator(source: string, ids?: IdMappingSettings): Translator {
   return {
@@ -56,6 +72,7 @@ export function sapS4GoodsReceiptTranslator(source: string, ids?: IdMappingSetti
       const gr = await mapped(
         JSON.parse(raw.body.toString('utf8')) as GoodsReceiptPosted,
         inboundIds(xref, ids, raw.plant),
+        { plant: raw.plant, source },
       )
       if (gr.eventType === 'GoodsReceiptReversed' || REVERSALS.has(gr.GoodsMovementType))
         return [reversal(gr, source, raw.plant)]
