@@ -14,8 +14,10 @@ import { sapS4Connector } from '../../src/connectors/erp/sap-s4/connector.ts'
 import { sapS4GoodsReceiptTranslator } from '../../src/connectors/erp/sap-s4/gr-translator.ts'
 import { qmsRestConnector } from '../../src/connectors/qms/rest/connector.ts'
 import { qmsWebhookTranslator } from '../../src/connectors/qms/rest/webhook-translator.ts'
+import type { IdMappingSettings } from '../../src/mapping/id-mapping.ts'
 import { startQualink } from '../../src/server/qualink.ts'
 import { PostgresStore } from '../../src/store/postgres/store.ts'
+import { mappedErpPort } from '../../src/workflows/ports/mapped.ts'
 import { supplierReceiptInspection } from '../../src/workflows/supplier-receipt-inspection.ts'
 import { createTempDatabase } from './machine.ts'
 import { commitsOf, SIGNING, type Sims, type SystemUnderTest } from './pipeline-harness.ts'
@@ -40,6 +42,23 @@ export function benchPorts(sims: {
   }
 }
 
+/**
+ * The simulators number the plant SAP-style (`1000`); the benchmark's Qualink calls it P100 and maps
+ * the two as qualink.yaml's `plants.P100.idMapping.<name>.plants` would, on ingress and egress.
+ */
+export const plantCodes = (system: string): IdMappingSettings => ({
+  system,
+  entities: ['plant'],
+  unknown: 'reject',
+  plants: { '1000': 'P100' },
+})
+
+/** benchPorts as the benchmark's Qualink uses them: the ERP's workflow calls map P100 to `1000`. */
+export function qualinkPorts(sims: Parameters<typeof benchPorts>[0]) {
+  const ports = benchPorts(sims)
+  return { ...ports, erp: mappedErpPort(ports.erp, {}, plantCodes('erp'), 'P100') }
+}
+
 const source = (name: string, s: (typeof SIGNING)['erp' | 'qms']) => ({
   name,
   plant: 'P100',
@@ -52,7 +71,10 @@ const source = (name: string, s: (typeof SIGNING)['erp' | 'qms']) => ({
 export const BENCH_WEBHOOKS = [source('erp-s4', SIGNING.erp), source('qms', SIGNING.qms)]
 
 /** The translators of those sources (run where translation runs: `all` or `worker`). */
-export const benchTranslators = () => [sapS4GoodsReceiptTranslator('erp-s4'), qmsWebhookTranslator('qms')]
+export const benchTranslators = () => [
+  sapS4GoodsReceiptTranslator('erp-s4', plantCodes('erp-s4')),
+  qmsWebhookTranslator('qms'),
+]
 
 /**
  * A Qualink (one process, or an api process with workers) as the harness sees it: its webhook
@@ -94,7 +116,7 @@ export async function startQualinkSut(adminUrl: string, sims: Sims): Promise<Sys
     webhooks: BENCH_WEBHOOKS,
     translators: benchTranslators(),
     workflows: [supplierReceiptInspection()],
-    ports: benchPorts(sims),
+    ports: qualinkPorts(sims),
   })
   return qualinkSut('qualink', q.url, db.url, async () => {
     await q.close()

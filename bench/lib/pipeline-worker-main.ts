@@ -8,7 +8,7 @@ import pino from 'pino'
 import { startQualink } from '../../src/server/qualink.ts'
 import { PostgresStore } from '../../src/store/postgres/store.ts'
 import { supplierReceiptInspection } from '../../src/workflows/supplier-receipt-inspection.ts'
-import { benchPorts, benchTranslators } from './pipeline-qualink.ts'
+import { benchTranslators, qualinkPorts } from './pipeline-qualink.ts'
 
 const [dbUrl, erpUrl, qmsUrl, anchorFile] = process.argv.slice(2)
 if (!dbUrl || !erpUrl || !qmsUrl || !anchorFile)
@@ -22,7 +22,7 @@ const q = await startQualink({
   anchorFile,
   translators: benchTranslators(),
   workflows: [supplierReceiptInspection()],
-  ports: benchPorts({ erp: { url: erpUrl }, qms: { url: qmsUrl } }),
+  ports: qualinkPorts({ erp: { url: erpUrl }, qms: { url: qmsUrl } }),
 })
 process.stdout.write('ready\n')
 process.once('SIGTERM', () => {

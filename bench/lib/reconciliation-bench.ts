@@ -26,8 +26,10 @@ import { startQualink } from '../../src/server/qualink.ts'
 import { PostgresStore } from '../../src/store/postgres/store.ts'
 import { SqliteStore } from '../../src/store/sqlite/store.ts'
 import type { Store } from '../../src/store/types.ts'
+import { mappedErpPort } from '../../src/workflows/ports/mapped.ts'
 import { supplierReceiptInspection } from '../../src/workflows/supplier-receipt-inspection.ts'
 import { createTempDatabase, waitForQuiet } from './machine.ts'
+import { plantCodes } from './pipeline-qualink.ts'
 
 export interface ReconciliationResult {
   readonly lots: number
@@ -97,10 +99,11 @@ export async function reconciliationBench(
     logger: pino({ level: 'silent' }),
     anchorFile: path.join(dir, 'anchors.jsonl'),
     webhooks: [source('erp-s4', 'e', 'erp'), source('qms', 'q', 'qms')],
-    translators: [sapS4GoodsReceiptTranslator('erp-s4'), qmsWebhookTranslator('qms')],
+    // the simulator's plant 1000 is P100, mapped both ways (qualink.yaml idMapping.<name>.plants)
+    translators: [sapS4GoodsReceiptTranslator('erp-s4', plantCodes('erp-s4')), qmsWebhookTranslator('qms')],
     workflows: [supplierReceiptInspection()],
     ports: {
-      erp: erpPort,
+      erp: mappedErpPort(erpPort, {}, plantCodes('erp'), 'P100'),
       qms: qmsRestConnector.instantiate({ baseUrl: qms.url, egress }, runtime('qms', qms.url)),
     },
     // the benchmark drives the passes itself
@@ -165,7 +168,8 @@ export async function reconciliationBench(
     }
     out.idle.push(await waitForQuiet())
     const c = performance.now()
-    await new Reconciler(store, shippedErp, () => 'alert').runOnce()
+    const shipped = mappedErpPort(shippedErp, {}, plantCodes('erp-default'), 'P100')
+    await new Reconciler(store, shipped, () => 'alert').runOnce()
     const shippedRate = lots / ((performance.now() - c) / 1000)
     log(`reconciliation ${dialect}: pass at the shipped rate limit ${shippedRate.toFixed(1)} lots/s`)
     return { ...out, shippedRate }

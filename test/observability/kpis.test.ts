@@ -12,10 +12,12 @@ import { hashApiKey } from '../../src/server/auth.ts'
 import { type Qualink, startQualink } from '../../src/server/qualink.ts'
 import type { Store } from '../../src/store/types.ts'
 import { inProcessQualityCheck } from '../../src/workflows/in-process-check.ts'
+import { mappedErpPort } from '../../src/workflows/ports/mapped.ts'
 import { supplierReceiptInspection } from '../../src/workflows/supplier-receipt-inspection.ts'
 import { AVAILABLE, createTestDatabase, DIALECTS, type Dialect, type TestDatabase } from '../dialects.ts'
 import { ALL, until } from '../engine/harness.ts'
 import { freePort, webhookSource } from '../workflows/helpers.ts'
+import { PLANT, s4PlantMapping } from '../workflows/plant-hub.ts'
 import { parsePrometheus } from './prom-text.ts'
 
 const KEYS = { p100: 'kpi-viewer-p100-key', admin: 'kpi-admin-key' }
@@ -74,10 +76,19 @@ describe.each(DIALECTS)('outcome KPIs on %s', (dialect: Dialect) => {
       logger: pino({ level: 'silent' }),
       anchorFile: `${db.dir}/anchors.jsonl`,
       webhooks: [webhookSource.erp('erp-secret'), webhookSource.qms('qms-secret')],
-      translators: [sapS4GoodsReceiptTranslator('erp-s4'), qmsWebhookTranslator('qms')],
+      // the simulator's plant 1000 is P100 (mapped both ways, as in test/workflows/plant-hub.ts)
+      translators: [
+        sapS4GoodsReceiptTranslator('erp-s4', s4PlantMapping('erp-s4')),
+        qmsWebhookTranslator('qms'),
+      ],
       workflows: [supplierReceiptInspection(), inProcessQualityCheck()],
       ports: {
-        erp: sapS4Connector.instantiate({ baseUrl: erp.url }, runtime('erp', erp.url)),
+        erp: mappedErpPort(
+          sapS4Connector.instantiate({ baseUrl: erp.url }, runtime('erp', erp.url)),
+          {},
+          s4PlantMapping('erp'),
+          PLANT,
+        ),
         qms: qmsRestConnector.instantiate({ baseUrl: qms.url }, runtime('qms', qms.url)),
       },
       apiKeys: [

@@ -103,7 +103,8 @@ describe.each(DIALECTS)('go-live adoption on %s', (dialect: Dialect) => {
         { disposition: 'SCRAP', quantity: '30' },
       ],
     })
-    const erp = hub.ports.erp!
+    // the old integration spoke the ERP's own codes (plant 1000): the bare connector
+    const erp = hub.erpConnector!
     const inspectionLot = erpLot('AD-D1').InspectionLot
     await erp.recordUsageDecision({
       idempotencyKey: 'legacy-ud',

@@ -16,7 +16,13 @@ import { ALL, until } from '../engine/harness.ts'
 import { ACCEPT_SPLIT_60_30_10, inspectionLotOf, receiveGoods } from './helpers.ts'
 import { usePlantHub } from './plant-hub.ts'
 
-const ERP: IdMappingSettings = { system: 'sap-p100', entities: ['material', 'supplier'], unknown: 'reject' }
+// the ERP also numbers the plant its own way (1000 ↔ P100), declared as qualink.yaml would
+const ERP: IdMappingSettings = {
+  system: 'sap-p100',
+  entities: ['material', 'supplier', 'plant'],
+  unknown: 'reject',
+  plants: { '1000': 'P100' },
+}
 const QMS: IdMappingSettings = { system: 'qms-cloud', entities: ['material', 'supplier'], unknown: 'reject' }
 const row = (system: string, entityType: string, externalCode: string, enterpriseId: string) => ({
   plant: 'P100',
@@ -52,7 +58,7 @@ describe.each(DIALECTS)('identity mapping on both sides of a supplier receipt on
       // the hub's sources, now with the plant's mapping (a later translator of a source wins)
       translators: [sapS4GoodsReceiptTranslator('erp-s4', ERP)],
       ports: {
-        erp: mappedErpPort(hub.ports.erp!, xref, ERP, 'P100'),
+        erp: mappedErpPort(hub.erpConnector!, xref, ERP, 'P100'),
         qms: mappedQmsPort(hub.ports.qms!, xref, QMS, 'P100'),
       },
     })
@@ -66,7 +72,7 @@ describe.each(DIALECTS)('identity mapping on both sides of a supplier receipt on
     expect(qmsLot).toMatchObject({ material: 'Q-7100' })
     const [gr] = await hub.store.listEvents(ALL, { type: 'erp.goods_receipt.posted.v1', limit: 1 })
     expect(gr!.envelope.data).toMatchObject({
-      lot: { id: 'B1', material: 'MAT-ENT-100' },
+      lot: { id: 'B1', material: 'MAT-ENT-100', plant: 'P100' },
       supplier: 'SUPP-ENT-7',
     })
 

@@ -24,9 +24,11 @@ import { sapS4GoodsReceiptTranslator } from '../../src/connectors/erp/sap-s4/gr-
 import { qmsRestConnector } from '../../src/connectors/qms/rest/connector.ts'
 import { qmsWebhookTranslator } from '../../src/connectors/qms/rest/webhook-translator.ts'
 import type { EgressSettings } from '../../src/connectors/sdk/define-connector.ts'
+import type { IdMappingSettings } from '../../src/mapping/id-mapping.ts'
 import type { ConnectorMetrics } from '../../src/observability/connector-metrics.ts'
 import { type Qualink, type QualinkOptions, startQualink } from '../../src/server/qualink.ts'
 import type { Store } from '../../src/store/types.ts'
+import { mappedErpPort } from '../../src/workflows/ports/mapped.ts'
 import { AVAILABLE, createTestDatabase, type Dialect, type TestDatabase } from '../dialects.ts'
 import { freePort } from '../services.ts'
 
@@ -72,6 +74,7 @@ export interface PlantHubOptions
 
 /** The simulator ports as the hub builds them: `erp` and `qms` when those run. */
 export interface SimulatorPorts {
+  /** the S/4 connector with plant P100 mapped to the simulator's `1000` on its workflow calls */
   readonly erp?: ReturnType<typeof sapS4Connector.instantiate>
   readonly qms?: ReturnType<typeof qmsRestConnector.instantiate>
 }
@@ -80,6 +83,8 @@ export interface PlantHub extends PlantSystems {
   /** Qualink's port: free when a simulator sends webhooks, else 0 (any). */
   readonly port: number
   readonly ports: SimulatorPorts
+  /** The bare S/4 connector (the ERP's own codes, plant `1000`), for a test that maps it its own way. */
+  readonly erpConnector?: ReturnType<typeof sapS4Connector.instantiate>
   /** The Qualink started last. */
   readonly q: Qualink
   /**
@@ -106,18 +111,40 @@ export const webhookSource = {
   crm: signedSource('crm', 'crm'),
 }
 
+/**
+ * The S/4 simulator numbers the plant SAP-style (`1000`, simulators/erp-s4/test-client.ts); Qualink
+ * calls it P100. The hub maps the two as qualink.yaml would (`plants.P100.idMapping.<name>.plants:
+ * { '1000': P100 }`): on the goods-receipt webhook (ingress) and on the ERP port (egress).
+ */
+export const ERP_PLANT = '1000'
+export const PLANT = 'P100'
+export const s4PlantMapping = (system: string): IdMappingSettings => ({
+  system,
+  entities: ['plant'],
+  unknown: 'reject',
+  plants: { [ERP_PLANT]: PLANT },
+})
+
 /** Where each simulator's webhooks arrive, signed with what, and the translator of that source. */
 const INGRESS = {
-  erp: { source: 'erp-s4', secret: 'erp-secret', translator: () => sapS4GoodsReceiptTranslator('erp-s4') },
+  erp: {
+    source: 'erp-s4',
+    secret: 'erp-secret',
+    translator: () => sapS4GoodsReceiptTranslator('erp-s4', s4PlantMapping('erp-s4')),
+  },
   qms: { source: 'qms', secret: 'qms-secret', translator: () => qmsWebhookTranslator('qms') },
   crm: { source: 'crm', secret: 'crm-secret', translator: () => crmWebhookTranslator('crm') },
 } as const
 
-/** The ERP and QMS connectors over simulators, each allowed to reach only its own simulator. */
+/**
+ * The ERP and QMS connectors over simulators, each allowed to reach only its own simulator; the
+ * ERP's workflow calls map plant P100 to the simulator's `1000` (its other calls are the bare
+ * connector's: synthetic and adoption reads speak the ERP's codes).
+ */
 export function connectorPorts(
   urls: { erp?: string; qms?: string },
   opts: Pick<PlantHubOptions, 'names' | 'egress' | 'connectorMetrics'> = {},
-): SimulatorPorts {
+): SimulatorPorts & { readonly erpConnector?: ReturnType<typeof sapS4Connector.instantiate> } {
   const runtime = (name: string, url: string) => ({
     name,
     allowlist: [url],
@@ -125,9 +152,16 @@ export function connectorPorts(
     ...(opts.connectorMetrics ? { metrics: opts.connectorMetrics } : {}),
   })
   const config = (baseUrl: string) => ({ baseUrl, ...(opts.egress ? { egress: opts.egress } : {}) })
+  const name = opts.names?.erp ?? 'erp'
+  const erpConnector = urls.erp
+    ? sapS4Connector.instantiate(config(urls.erp), runtime(name, urls.erp))
+    : undefined
   return {
-    ...(urls.erp
-      ? { erp: sapS4Connector.instantiate(config(urls.erp), runtime(opts.names?.erp ?? 'erp', urls.erp)) }
+    ...(erpConnector
+      ? {
+          erpConnector,
+          erp: { ...erpConnector, ...mappedErpPort(erpConnector, {}, s4PlantMapping(name), PLANT) },
+        }
       : {}),
     ...(urls.qms
       ? { qms: qmsRestConnector.instantiate(config(urls.qms), runtime(opts.names?.qms ?? 'qms', urls.qms)) }
@@ -199,7 +233,10 @@ export async function startPlantHub(dialect: Dialect, options: PlantHubOptions =
       if (!sim) throw new Error(`the ${name} simulator was not started: pass the '${name}' option`)
       return sim
     }
-    const simulatorPorts = connectorPorts({ erp: erpUrl, qms: qms?.url }, { names, egress, connectorMetrics })
+    const { erpConnector, ...simulatorPorts } = connectorPorts(
+      { erp: erpUrl, qms: qms?.url },
+      { names, egress, connectorMetrics },
+    )
     const hub: PlantHub = {
       db,
       store,
@@ -214,6 +251,7 @@ export async function startPlantHub(dialect: Dialect, options: PlantHubOptions =
       },
       port,
       ports: simulatorPorts,
+      ...(erpConnector ? { erpConnector } : {}),
       get q() {
         if (!q) throw new Error('Qualink has not been started: call start()')
         return q

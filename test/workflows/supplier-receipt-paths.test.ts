@@ -102,7 +102,7 @@ describe.each(DIALECTS)('supplier receipt exception paths on %s', (dialect: Dial
     await postEvent(q, 'erp.goods_receipt.reversed.v1', 'R2', {
       materialDocument: { id: '4999999999', year: Number(doc.year), item: '1' },
       reversedDocument: { id: doc.id, year: Number(doc.year), item: '1' },
-      lot: { id: 'R2', material: 'RAW-100', plant: '1000' },
+      lot: { id: 'R2', material: 'RAW-100', plant: 'P100' },
       quantity: { units: 50_000, scale: 3, uom: 'KG' },
       audit: { timestamp: new Date().toISOString(), sourceSystem: 'erp-s4', approvalStatus: 'not_required' },
     })
