@@ -39,8 +39,9 @@ describe.each(DIALECTS.filter((d) => AVAILABLE[d]))(
       tmp?.remove()
     })
 
-    const start = async () => {
+    const start = async (idMapping?: Record<string, unknown>) => {
       const doc = baseDoc()
+      if (idMapping) (doc.plants as Record<string, Record<string, unknown>>).P100!.idMapping = idMapping
       ;(doc.connectors as Record<string, { config: Record<string, unknown> }>)['sap-p100']!.config.baseUrl =
         erp.url
       ;(doc.egress as { allowlist: Record<string, string[]> }).allowlist['sap-p100'] = [erp.url]
@@ -61,9 +62,9 @@ describe.each(DIALECTS.filter((d) => AVAILABLE[d]))(
         anchorFile: `${db.dir}/anchors.jsonl`,
       })
     }
-    const receipt = async (batch: string) => {
+    const receipt = async (batch: string, plant = 'P100') => {
       const gr = goodsReceipt(batch, '25') as { to_MaterialDocumentItem: Array<{ Plant: string }> }
-      gr.to_MaterialDocumentItem[0]!.Plant = 'P100'
+      gr.to_MaterialDocumentItem[0]!.Plant = plant
       expect((await s4Client(erp.url).send('POST', `${MATDOC}/A_MaterialDocumentHeader`, gr)).status).toBe(
         201,
       )
@@ -90,6 +91,29 @@ describe.each(DIALECTS.filter((d) => AVAILABLE[d]))(
       const raws = await store.ingress.listRawDeliveries(ALL, { limit: 100 })
       expect(raws.map((r) => r.source)).toEqual(Array(5).fill('erp-p100-feed'))
       expect(await store.ingress.getCursor('erp-p100-feed')).toBe('5')
+    })
+
+    it("maps the ERP's plant code of a feed entry; an entry of another plant is refused at /Plant", async () => {
+      await q?.close()
+      q = await start({
+        'erp-p100-feed': { entities: ['plant'], unknown: 'pass', plants: { '1000': 'P100' } },
+      })
+      await receipt('G6', '1000')
+      await receipt('G7', '2000')
+      const dead = async () =>
+        (await store.ingress.listRawDeliveries(ALL, { status: 'dead', source: 'erp-p100-feed', limit: 5 }))[0]
+      const has = async (batch: string) => (await receipts()).some((e) => e.subject === batch)
+      await until(async () => (await has('G6')) && (await dead()) !== undefined)
+      const g6 = (await receipts()).find((e) => e.subject === 'G6')!
+      expect([g6.envelope.plant, (g6.envelope.data as { lot: unknown }).lot]).toEqual([
+        'P100',
+        { id: 'G6', material: 'RAW-100', plant: 'P100' },
+      ])
+      expect((await dead())!.lastErrorCode).toBe('QLK_PLANT_MISMATCH')
+      expect(JSON.parse((await dead())!.body.toString('utf8'))).toMatchObject({ Batch: 'G7', Plant: '2000' })
+      expect((await receipts()).map((e) => e.subject)).not.toContain('G7')
+      // both entries were read: the cursor is past the refused one too
+      expect(await store.ingress.getCursor('erp-p100-feed')).toBe(String(erp.state.counts.goodsReceiptEvents))
     })
 
     it('refuses a feed whose connector offers none, at its path', () => {
