@@ -25,6 +25,7 @@ import { qmsRestConnector } from '../../src/connectors/qms/rest/connector.ts'
 import { qmsWebhookTranslator } from '../../src/connectors/qms/rest/webhook-translator.ts'
 import type { EgressSettings } from '../../src/connectors/sdk/define-connector.ts'
 import type { IdMappingSettings } from '../../src/mapping/id-mapping.ts'
+import { memoryXrefResolver } from '../../src/mapping/xref.ts'
 import type { ConnectorMetrics } from '../../src/observability/connector-metrics.ts'
 import { type Qualink, type QualinkOptions, startQualink } from '../../src/server/qualink.ts'
 import type { Store } from '../../src/store/types.ts'
@@ -160,7 +161,16 @@ export function connectorPorts(
     ...(erpConnector
       ? {
           erpConnector,
-          erp: { ...erpConnector, ...mappedErpPort(erpConnector, {}, s4PlantMapping(name), PLANT) },
+          erp: {
+            ...erpConnector,
+            // unknown codes pass: a test that hands the port the ERP's own `1000` reaches plant 1000
+            ...mappedErpPort(
+              erpConnector,
+              { current: memoryXrefResolver([]) },
+              { ...s4PlantMapping(name), unknown: 'pass' },
+              PLANT,
+            ),
+          },
         }
       : {}),
     ...(urls.qms
