@@ -9,6 +9,7 @@ import { goodsReceipt, MATDOC, s4Client } from '../../simulators/erp-s4/test-cli
 import type { AppendEvents } from '../../src/adoption/adopt.ts'
 import { adoptFromConfig } from '../../src/adoption/from-config.ts'
 import { loadConfig } from '../../src/config/load.ts'
+import type { CloudEvent } from '../../src/contracts/envelope.ts'
 import { isQualinkError } from '../../src/contracts/errors.ts'
 import { TempDir } from '../config/fixture.ts'
 import { type SyntheticSims, startSyntheticSims, syntheticDoc } from '../synthetic/fixture.ts'
@@ -70,6 +71,31 @@ describe('qualink adopt from a configuration', () => {
     )
     expect(sims.erp.state.counts.materialDocuments).toBe(documents)
     expect(sims.qms.model.lots.size).toBe(0)
+  })
+
+  it("without --erp-plant, reads the ERP plant the connector's plant mapping declares; the events are in P100", async () => {
+    const doc = syntheticDoc({ erp: sims.erp.url, qms: sims.qms.url })
+    const p100 = (doc.plants as Record<string, Record<string, unknown>>).P100!
+    // ERP plant 2000 is P100 here: its receipt is adopted, the one of ERP plant P100 is not read
+    p100.idMapping = { erp: { entities: ['plant'], unknown: 'reject', plants: { '2000': 'P100' } } }
+    // the events as they would go to POST /v1/events (collected here instead of sent)
+    const sent: CloudEvent[] = []
+    const report = await adoptFromConfig(loadConfig(tmp.write('qualink.yaml', doc), {}), {
+      plant: 'P100',
+      actor: 'cli:tester',
+      dryRun: false,
+      append: async (events) => {
+        sent.push(...events)
+        return events.map(() => ({ duplicate: false }))
+      },
+      env: {},
+    })
+    expect(report.items.map((i) => [i.subject, i.kind, i.outcome])).toEqual([['CFG-2', 'receipt', 'adopted']])
+    expect(sent).toHaveLength(1)
+    expect(sent[0]).toMatchObject({
+      plant: 'P100',
+      data: { lot: { id: 'CFG-2', material: 'TEST-RAW', plant: 'P100' } },
+    })
   })
 
   it('refuses a plant that is not configured, naming --plant', async () => {
