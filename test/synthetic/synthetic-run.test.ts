@@ -98,6 +98,28 @@ describe('synthetic run', () => {
     expect(report.notes.join('\n')).toMatch(/return delivery/)
   })
 
+  it("posts in the ERP's own plant code when the plant declares one (1000 ↔ P100), and passes", async () => {
+    const doc = syntheticDoc({ erp: sims.erp.url, qms: sims.qms.url })
+    ;(doc.plants as Record<string, Record<string, unknown>>).P100!.idMapping = {
+      erp: { entities: ['plant'], unknown: 'reject', plants: { '1000': 'P100' } },
+    }
+    const stockBefore = physicalStock(sims.erp)
+    const report = await runSynthetic(loadConfig(tmp.write('qualink.yaml', doc), {}), {
+      runId: 'T0000003',
+      env: {},
+    })
+    expect(report.steps.filter((s) => s.status !== 'passed')).toEqual([])
+    expect(report.passed).toBe(true)
+    // every document of the test batch is in ERP plant 1000: the receipt (bare connector, the
+    // declared code) and the workflow calls (mapped port) alike
+    const lots = sims.erp.state.materialDocuments.flatMap((d) =>
+      d.items.filter((i) => i.lot.includes('QST0000003')).map((i) => i.lot),
+    )
+    expect(lots.length).toBe(5)
+    expect(new Set(lots)).toEqual(new Set(['TEST-RAW|1000|QST0000003']))
+    expect(physicalStock(sims.erp)).toEqual(stockBefore)
+  })
+
   it('fails naming the QMS step when the QMS is unreachable, and still takes the receipt back', async () => {
     const stockBefore = physicalStock(sims.erp)
     const dead = 'http://127.0.0.1:9' // discard port: connection refused
