@@ -21,6 +21,11 @@ export const ERRORS = {
   QLK_BATCH_TOO_LARGE: { status: 413, title: 'Batch has too many events', retryable: false },
   QLK_PAYLOAD_TOO_LARGE: { status: 413, title: 'Request body too large', retryable: false },
   QLK_NOT_FOUND: { status: 404, title: 'Not found', retryable: false },
+  QLK_LOT_AMBIGUOUS: {
+    status: 409,
+    title: 'The batch is a lot in several of your plants; name the plant',
+    retryable: false,
+  },
   QLK_STORE_UNAVAILABLE: {
     status: 503,
     title: 'Store could not commit; nothing was stored',

@@ -1,7 +1,15 @@
 import type { Quantity } from '../model/quantity.ts'
 import { add, subtract } from '../model/quantity.ts'
-import type { GenealogyBatch, GenealogyEdge, LotNode, Shipment } from '../store/genealogy-types.ts'
+import {
+  type GenealogyBatch,
+  type GenealogyEdge,
+  type LotNode,
+  type Shipment,
+  transferLotKey,
+} from '../store/genealogy-types.ts'
 import type { Store, StoredEvent } from '../store/types.ts'
+
+export { transferLotKey }
 
 export const GENEALOGY_PROJECTION = 'genealogy'
 
@@ -238,11 +246,6 @@ interface DocRef {
 function receiptBucket(original: StoredEvent | undefined): string {
   const d = original?.envelope.data as { bucket?: string } | undefined
   return String(d?.bucket ?? 'qualityInspection')
-}
-
-/** The genealogy key of a batch transferred into `plant` from another plant. */
-export function transferLotKey(batch: string, plant: string): string {
-  return `${batch}@${plant}`
 }
 
 /** The receiving plant of a posting, when it moves the quantity to another plant (301/303). */

@@ -1,4 +1,11 @@
-import type { GenealogyBatch, GenealogyEdge, GenealogyStore, LotNode, Shipment } from './genealogy-types.ts'
+import {
+  type GenealogyBatch,
+  type GenealogyEdge,
+  type GenealogyStore,
+  type LotNode,
+  type Shipment,
+  transferredBatch,
+} from './genealogy-types.ts'
 import { advanceProjection, readProjectionCursor } from './projection-cursor.ts'
 import { marks, type Row, type SqlExecutor } from './sql-executor.ts'
 import { type LogCursor, type Scope, scopeIncludes } from './types.ts'
@@ -57,12 +64,21 @@ export class GenealogySql implements GenealogyStore {
     return advanceProjection(this.x, name, from, to, async (x) => {
       for (const l of b.lots) {
         await x.run(
-          `INSERT INTO lots (lot, plant, material, supplier, stock, first_seen_seq, last_event_seq)
-           VALUES (?, ?, ?, ?, ?, ?, ?)
+          `INSERT INTO lots (lot, plant, material, supplier, stock, first_seen_seq, last_event_seq, batch)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT (lot) DO UPDATE SET material = COALESCE(excluded.material, lots.material),
              supplier = COALESCE(excluded.supplier, lots.supplier), stock = excluded.stock,
              last_event_seq = excluded.last_event_seq`,
-          [l.lot, l.plant, l.material, l.supplier, JSON.stringify(l.stock), l.firstSeenSeq, l.lastEventSeq],
+          [
+            l.lot,
+            l.plant,
+            l.material,
+            l.supplier,
+            JSON.stringify(l.stock),
+            l.firstSeenSeq,
+            l.lastEventSeq,
+            transferredBatch(l.lot, l.plant),
+          ],
         )
       }
       for (const e of b.edges) {
@@ -137,5 +153,17 @@ export class GenealogySql implements GenealogyStore {
     const [r] = await this.x.all('SELECT * FROM lots WHERE lot = ?', [lot])
     const node = r ? toLot(r) : undefined
     return node && scopeIncludes(scope, node.plant) ? node : undefined
+  }
+
+  async findLots(scope: Scope, id: string): Promise<LotNode[]> {
+    // Two index lookups (the primary key, 0023's lots_batch); the scope is applied here, as getLot does.
+    const rows = await this.x.all(
+      'SELECT * FROM lots WHERE lot = ? UNION ALL SELECT * FROM lots WHERE batch = ?',
+      [id, id],
+    )
+    return rows
+      .map(toLot)
+      .filter((l) => scopeIncludes(scope, l.plant))
+      .sort((a, b) => (a.plant < b.plant ? -1 : a.plant > b.plant ? 1 : a.lot < b.lot ? -1 : 1))
   }
 }

@@ -51,4 +51,23 @@ export interface GenealogyStore {
   shipmentsOf(lots: readonly string[]): Promise<Shipment[]>
   /** A plant-scoped lot lookup for the API (404 outside the scope). */
   getLot(scope: Scope, lot: string): Promise<LotNode | undefined>
+  /**
+   * The lots a caller may mean by `id` in its plants: the lot keyed `id`, and the same batch
+   * received from another plant (`id@plant`, see `transferLotKey`), ordered by plant then key.
+   */
+  findLots(scope: Scope, id: string): Promise<LotNode[]>
+}
+
+/**
+ * The genealogy key of a batch transferred into `plant` from another plant: a batch keeps its
+ * number when it moves (SAP 301/303), but it is another lot there, with its own stock.
+ */
+export function transferLotKey(batch: string, plant: string): string {
+  return `${batch}@${plant}`
+}
+
+/** The bare batch of a transferred lot's key (`B1` of `B1@P200` in P200); null for any other lot. */
+export function transferredBatch(lot: string, plant: string): string | null {
+  const suffix = `@${plant}`
+  return lot.length > suffix.length && lot.endsWith(suffix) ? lot.slice(0, -suffix.length) : null
 }

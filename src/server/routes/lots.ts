@@ -25,12 +25,43 @@ export function registerLotRoutes(
 ): void {
   const notFound = (lot: string) => new QualinkError('QLK_NOT_FOUND', `lot ${lot} not found`)
 
-  app.get<{ Params: { id: string } }>('/v1/lots/:id', async (req) => {
-    await catchUp()
-    const lot = await ctx.store.genealogy.getLot(ctx.scopeOf(req.headers), req.params.id)
-    if (!lot) throw notFound(req.params.id)
-    return lot
-  })
+  /**
+   * A batch keeps its number when it moves to another plant, where it is another lot keyed
+   * `B1@P200`. `GET /v1/lots/B1` answers the one lot the caller's plants hold under that batch (in
+   * P200, `B1@P200`); when several of its plants do, 409 QLK_LOT_AMBIGUOUS lists each plant's lot
+   * and the caller names one with `?plant=` (or asks for the key itself).
+   */
+  app.get<{ Params: { id: string }; Querystring: { plant?: string } }>(
+    '/v1/lots/:id',
+    {
+      schema: {
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { plant: { type: 'string', minLength: 1, maxLength: 64 } },
+        },
+      },
+    },
+    async (req) => {
+      await catchUp()
+      const id = req.params.id
+      const plant = req.query.plant
+      const found = (await ctx.store.genealogy.findLots(ctx.scopeOf(req.headers), id)).filter(
+        (l) => plant === undefined || l.plant === plant,
+      )
+      if (found.length === 0) throw notFound(plant === undefined ? id : `${id} in plant ${plant}`)
+      if (found.length > 1)
+        throw new QualinkError(
+          'QLK_LOT_AMBIGUOUS',
+          `batch ${id} is a lot in ${found.length} of your plants (${found.map((l) => `${l.plant}: ${l.lot}`).join(', ')}); add ?plant= or ask for the lot's key`,
+          found.map((l) => ({
+            path: '/query/plant',
+            message: `plant ${l.plant}: lot ${l.lot} (GET /v1/lots/${encodeURIComponent(l.lot)})`,
+          })),
+        )
+      return found[0]
+    },
+  )
 
   app.get<{ Params: { id: string } }>('/v1/lots/:id/status', async (req) => {
     await catchUp()

@@ -1,0 +1,10 @@
+-- qualink:breaking=false
+-- A batch moved to another plant is another lot there, keyed `batch@plant`
+-- (src/projections/genealogy-projector.ts). `batch` holds the bare batch of such a lot (NULL for
+-- every other lot), so `GET /v1/lots/B1` in the receiving plant finds `B1@P200` by one index
+-- lookup (src/store/genealogy-sql.ts `findLots`). Existing transferred lots are filled in from
+-- their key: a lot of plant P whose id ends in `@P`.
+ALTER TABLE lots ADD COLUMN batch TEXT;
+UPDATE lots SET batch = substr(lot, 1, length(lot) - length(plant) - 1)
+  WHERE length(lot) > length(plant) + 1 AND substr(lot, length(lot) - length(plant)) = '@' || plant;
+CREATE INDEX lots_batch ON lots (batch, plant) WHERE batch IS NOT NULL;
