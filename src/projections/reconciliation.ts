@@ -2,7 +2,10 @@ import type { DispositionCode } from '../model/nonconformance.ts'
 import type { Quantity } from '../model/quantity.ts'
 import { add, compare, subtract } from '../model/quantity.ts'
 import type { Logger } from '../observability/logger.ts'
-import type { Scope, Store } from '../store/types.ts'
+import type { JournalEntry, RunRow } from '../store/engine-types.ts'
+import { completedRunsPage, eventsBySeq, journalsOf, type RunPageCursor } from '../store/run-pages.ts'
+import { marks } from '../store/sql-executor.ts'
+import type { Store, StoredEvent } from '../store/types.ts'
 import { DISPOSITION_BUCKET, type ErpPort, type LotRef } from '../workflows/ports/erp.ts'
 import type { UsageDecisionView } from '../workflows/ports/qms.ts'
 import { type Drift, type DriftKind, toDrift } from './drift-store.ts'
@@ -17,6 +20,9 @@ export interface QmsDecisionReader {
 }
 
 type Line = { code: DispositionCode; quantity: Quantity }
+
+/** Runs read per statement by a reconciliation pass (and lots per open-drift read). */
+const RUN_PAGE = 500
 
 interface Expected {
   plant: string
@@ -76,21 +82,19 @@ export class Reconciler {
     }
   }
 
-  private async expectations(): Promise<Expected[]> {
-    const scope: Scope = { allPlants: true, reason: 'reconciliation' }
-    const runs = await this.store.engine.listRuns(scope, {
-      workflow: 'supplier-receipt-inspection',
-      status: 'completed',
-      limit: 100_000,
-    })
+  /**
+   * The expectations of a group of runs of one key (one lot), oldest first, so a later changed
+   * decision replaces the one its lot was first posted with.
+   */
+  private expectationsOf(
+    runs: readonly RunRow[],
+    journals: ReadonlyMap<string, JournalEntry[]>,
+    triggers: ReadonlyMap<number, StoredEvent>,
+  ): Expected[] {
     const out: Expected[] = []
-    // Oldest first, so a later changed decision replaces the one its lot was first posted with.
-    for (const run of [...runs].sort((a, b) => a.createdAtMs - b.createdAtMs)) {
-      const loaded = await this.store.engine.loadRun(scope, run.id)
-      const trigger =
-        run.triggerEventSeq === null
-          ? undefined
-          : await this.store.engine.getEventBySeqInternal(run.triggerEventSeq)
+    for (const run of runs) {
+      const journal = journals.get(run.id) ?? []
+      const trigger = run.triggerEventSeq === null ? undefined : triggers.get(run.triggerEventSeq)
       if (
         trigger?.type === 'qms.usage_decision.changed.v1' &&
         (run.result as { outcome?: string } | null)?.outcome === 'decision-changed'
@@ -105,7 +109,7 @@ export class Reconciler {
         continue
       }
       // v1 waited for the decision; v2 takes it from the run's inbox (docs/workflows.md).
-      const wait = loaded?.journal.find(
+      const wait = journal.find(
         (j) =>
           (j.kind === 'wait' && j.name.startsWith('qms.usage_decision.made@')) ||
           (j.kind === 'receive' &&
@@ -113,8 +117,8 @@ export class Reconciler {
               (j.result as { event?: { type?: string } } | null)?.event?.type ?? '',
             )),
       )
-      const post = loaded?.journal.find((j) => j.kind === 'step' && j.name === 'post-stock')
-      const created = loaded?.journal.find((j) => j.kind === 'step' && j.name === 'create-inspection-lot')
+      const post = journal.find((j) => j.kind === 'step' && j.name === 'post-stock')
+      const created = journal.find((j) => j.kind === 'step' && j.name === 'create-inspection-lot')
       const qmsLot = (created?.result as { record?: { id?: string } } | null)?.record?.id ?? null
       if (!trigger || !wait) continue
       const gr = trigger.envelope.data as {
@@ -139,38 +143,116 @@ export class Reconciler {
     return out
   }
 
-  /** One pass over every finished lot; returns the drifts found open after it. */
-  async runOnce(): Promise<Drift[]> {
-    const found: Drift[] = []
-    const all = await this.expectations()
-    const perLot = new Map<string, number>()
-    for (const e of all) perLot.set(e.lot.lot, (perLot.get(e.lot.lot) ?? 0) + 1)
-    for (const e of all) {
-      const view = await this.qmsView(e)
-      const stock = (await this.erp.readLotStock(e.lot)).quantities
-      const problems = this.compare(e, view, stock, perLot.get(e.lot.lot) === 1)
-      const kinds = new Set(problems.map((p) => p.kind))
-      await this.closeResolved(e.lot.lot, kinds)
-      for (const p of problems) {
-        const drift = await this.record(e, view, p.kind, p.detail, stock)
-        if (this.policy(e.plant) === 'heal' && p.heal) {
-          try {
-            await p.heal()
-            await this.heal(drift.id)
-          } catch (err) {
-            this.logger?.warn(
-              { err, lot: e.lot.lot, kind: p.kind },
-              'drift heal failed; the drift stays open',
-            )
-            found.push(drift)
-          }
-        } else {
-          // alert policy, or a kind with no automatic heal (someone has to decide)
-          found.push(drift)
+  /**
+   * Every finished receipt inspection's expectation, a page of runs at a time (no cap on the
+   * number of runs, memory bounded by the page): keyset pages in (key, creation, id) order, each
+   * read with one statement for its runs, one for their journal entries and one for their trigger
+   * events (src/store/run-pages.ts). A run's key is its lot, so a lot's runs are adjacent: the
+   * runs of the last key of a full page wait for the next page, and a lot is judged with all its
+   * runs (a changed decision, the count of inspections of one lot).
+   */
+  private async *expectationPages(pageSize = RUN_PAGE): AsyncGenerator<Expected[]> {
+    let after: RunPageCursor | null = null
+    let carried: RunRow[] = []
+    for (;;) {
+      const page = await completedRunsPage(this.store.sql, 'supplier-receipt-inspection', after, pageSize)
+      const last = page.at(-1)
+      if (last) after = { key: last.key, createdAtMs: last.createdAtMs, id: last.id }
+      const runs = [...carried, ...page]
+      const full = page.length === pageSize
+      carried = full ? runs.filter((r) => r.key === last!.key) : []
+      const ready = full ? runs.filter((r) => r.key !== last!.key) : runs
+      if (ready.length > 0) {
+        const journals = await journalsOf(
+          this.store.sql,
+          ready.map((r) => r.id),
+          { kinds: ['wait', 'receive'], names: ['post-stock', 'create-inspection-lot'] },
+        )
+        const triggers = await eventsBySeq(
+          this.store.sql,
+          ready.flatMap((r) => (r.triggerEventSeq === null ? [] : [r.triggerEventSeq])),
+        )
+        const out: Expected[] = []
+        for (let i = 0; i < ready.length; ) {
+          let j = i
+          while (j < ready.length && ready[j]!.key === ready[i]!.key) j++
+          out.push(...this.expectationsOf(ready.slice(i, j), journals, triggers))
+          i = j
         }
+        yield out
       }
+      if (!full) return
+    }
+  }
+
+  /** One pass over every finished lot; returns the drifts found open after it. */
+  async runOnce(o: { readonly pageSize?: number } = {}): Promise<Drift[]> {
+    const found: Drift[] = []
+    for await (const page of this.expectationPages(o.pageSize)) {
+      const perLot = new Map<string, number>()
+      for (const e of page) perLot.set(e.lot.lot, (perLot.get(e.lot.lot) ?? 0) + 1)
+      const open = await this.openDrift(page.map((e) => e.lot.lot))
+      for (const e of page) await this.reconcileLot(e, perLot.get(e.lot.lot) === 1, open, found)
     }
     return found
+  }
+
+  /** Open drift of `lots` (one statement per page of lots), by lot. */
+  private async openDrift(
+    lots: readonly string[],
+  ): Promise<Map<string, Array<{ id: number; kind: string }>>> {
+    const out = new Map<string, Array<{ id: number; kind: string }>>()
+    const unique = [...new Set(lots)]
+    for (let i = 0; i < unique.length; i += RUN_PAGE) {
+      const part = unique.slice(i, i + RUN_PAGE)
+      for (const r of await this.store.sql.all(
+        `SELECT id, lot, kind FROM drift WHERE status = 'open' AND lot IN (${marks(part.length)})`,
+        part,
+      )) {
+        const list = out.get(String(r.lot)) ?? []
+        list.push({ id: Number(r.id), kind: String(r.kind) })
+        out.set(String(r.lot), list)
+      }
+    }
+    return out
+  }
+
+  /**
+   * One lot's comparison: drift recorded (and healed under a heal policy), drift of it no longer
+   * seen closed. `open` is the page's open drift by lot, kept current for the lot's next
+   * expectation (another inspection of the same lot) in this pass.
+   */
+  private async reconcileLot(
+    e: Expected,
+    onlyRunOfLot: boolean,
+    open: Map<string, Array<{ id: number; kind: string }>>,
+    found: Drift[],
+  ): Promise<void> {
+    const view = await this.qmsView(e)
+    const stock = (await this.erp.readLotStock(e.lot)).quantities
+    const problems = this.compare(e, view, stock, onlyRunOfLot)
+    const kinds = new Set<string>(problems.map((p) => p.kind))
+    const before = open.get(e.lot.lot) ?? []
+    await this.closeResolved(before.filter((d) => !kinds.has(d.kind)))
+    const still = before.filter((d) => kinds.has(d.kind))
+    for (const p of problems) {
+      const drift = await this.record(e, view, p.kind, p.detail, stock)
+      let stays = true
+      if (this.policy(e.plant) === 'heal' && p.heal) {
+        try {
+          await p.heal()
+          await this.heal(drift.id)
+          stays = false
+        } catch (err) {
+          this.logger?.warn({ err, lot: e.lot.lot, kind: p.kind }, 'drift heal failed; the drift stays open')
+        }
+      }
+      // alert policy, a kind with no automatic heal (someone has to decide), or a failed heal
+      if (stays) found.push(drift)
+      const rest = still.filter((d) => d.id !== drift.id)
+      still.splice(0, still.length, ...rest, ...(stays ? [{ id: drift.id, kind: p.kind }] : []))
+    }
+    open.set(e.lot.lot, still)
   }
 
   /** The differences between one lot's QMS view and the ERP's stock. */
@@ -307,17 +389,14 @@ export class Reconciler {
     ])
   }
 
-  private async closeResolved(lot: string, still: ReadonlySet<DriftKind>): Promise<void> {
+  /** Drift no longer seen is resolved (only drift still open: a concurrent heal keeps its status). */
+  private async closeResolved(gone: ReadonlyArray<{ id: number }>): Promise<void> {
+    if (gone.length === 0) return
     const now = await this.store.now()
-    for (const r of await this.store.sql.all(`SELECT id, kind FROM drift WHERE lot = ? AND status = 'open'`, [
-      lot,
-    ])) {
-      if (!still.has(String(r.kind) as DriftKind)) {
-        await this.store.sql.run(`UPDATE drift SET status = 'resolved', closed_at_ms = ? WHERE id = ?`, [
-          now,
-          Number(r.id),
-        ])
-      }
-    }
+    for (const d of gone)
+      await this.store.sql.run(
+        `UPDATE drift SET status = 'resolved', closed_at_ms = ? WHERE id = ? AND status = 'open'`,
+        [now, d.id],
+      )
   }
 }

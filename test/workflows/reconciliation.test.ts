@@ -75,6 +75,30 @@ describe.each(DIALECTS)('QMS–ERP reconciliation on %s', (dialect: Dialect) => 
     )
   })
 
+  it('reads the runs in keyset pages: any page size finds the same drift, lot by lot', async () => {
+    for (const [i, batch] of ['B2', 'B3', 'B4'].entries()) {
+      await receiveGoods(hub.erp, batch, '100')
+      await until(() => hub.qms.state.inspectionLots.length === i + 2)
+      hub.qms.makeUsageDecision(String(hub.qms.state.inspectionLots[i + 1]!.id), {
+        decision: 'ACCEPT',
+        code: 'A1',
+        dispositions: [{ disposition: 'USE_AS_IS', quantity: '100' }],
+      })
+    }
+    await until(
+      async () => (await hub.store.engine.listRuns(ALL, { status: 'completed', limit: 10 })).length === 4,
+    )
+    await releaseBehindTheBack() // B1: 30 KG of its blocked stock made unrestricted
+    const kinds = (ds: readonly { lot: string; kind: string }[]) => ds.map((d) => `${d.lot}:${d.kind}`).sort()
+    const whole = kinds(await hub.q.reconciler!.runOnce())
+    expect(whole).toEqual(['B1:released-beyond-decision'])
+    // page sizes 1 and 2 cut between every lot; the drift found and its one open row are the same
+    for (const pageSize of [1, 2, 3])
+      expect(kinds(await hub.q.reconciler!.runOnce({ pageSize }))).toEqual(whole)
+    const open = await hub.store.sql.all(`SELECT lot, kind FROM drift WHERE status = 'open'`)
+    expect(open.map((r) => `${r.lot}:${r.kind}`)).toEqual(whole)
+  })
+
   it('heals exactly once under the heal policy', async () => {
     policy = 'heal'
     await releaseBehindTheBack()

@@ -8,3 +8,8 @@ ALTER TABLE lots ADD COLUMN batch TEXT;
 UPDATE lots SET batch = substr(lot, 1, length(lot) - length(plant) - 1)
   WHERE length(lot) > length(plant) + 1 AND substr(lot, length(lot) - length(plant)) = '@' || plant;
 CREATE INDEX lots_batch ON lots (batch, plant) WHERE batch IS NOT NULL;
+
+-- A reconciliation pass reads the completed runs of a workflow in keyset pages ordered by key
+-- (the lot), creation and id (src/store/run-pages.ts): one index range per page, no sort.
+CREATE INDEX workflow_runs_completed_key ON workflow_runs (workflow, run_key, created_at_ms, id)
+  WHERE status = 'completed';
