@@ -1,6 +1,7 @@
 import type { GenealogyEdge } from '../store/genealogy-types.ts'
 import { marks } from '../store/sql-executor.ts'
 import { type Scope, type Store, scopeIncludes } from '../store/types.ts'
+import { type FarLink, knownPlants, linksFrom, linksInOrder, plantsOf } from './trace-level.ts'
 
 /**
  * The paged walk behind `trace()`. It reads only what a page needs: edge ends and lot plants while
@@ -41,20 +42,6 @@ export async function links(store: Store, lots: readonly string[], d: Direction)
     )
     for (const r of rows)
       out.push({ seq: Number(r.event_seq), from: String(r.from_lot), to: String(r.to_lot) })
-  }
-  return out
-}
-
-/** Plant of each lot that has a row. */
-export async function plantsOf(store: Store, lots: readonly string[]): Promise<Map<string, string>> {
-  const out = new Map<string, string>()
-  for (let i = 0; i < lots.length; i += CHUNK) {
-    const part = lots.slice(i, i + CHUNK)
-    for (const r of await store.sql.all(
-      `SELECT lot, plant FROM lots WHERE lot IN (${marks(part.length)})`,
-      part,
-    ))
-      out.set(String(r.lot), String(r.plant))
   }
   return out
 }
@@ -148,8 +135,11 @@ const push = <K, V>(m: Map<K, V[]>, k: K, v: V) => {
 /**
  * Walks level by level only until `want` lots in scope are listed. Listing order is (depth, lot
  * id), and a level's membership needs every shallower level (the visited set), so the cost is
- * the levels up to the page's end, not the whole graph: a bulk lot's first page reads its direct
- * consumers' ids and the plants of only as many of them, in id order, as the page reaches.
+ * the levels up to the page's end, not the whole graph. A level fed by one lot (a bulk lot's
+ * consumers) is read in keyset pages in id order with each lot's plant, index-only, and only as
+ * far as the page reaches (`levelInOrder`); a wider level is read whole (narrow rows) and its
+ * lots' plants in id order as far as the page reaches. Either way the counts of a page cut inside
+ * the walk are what it classified so far (`complete: false`, a lower bound).
  */
 export async function walkUntil(
   store: Store,
@@ -169,9 +159,20 @@ export async function walkUntil(
     truncated: false,
   }
   let frontier = [root]
-  let seen = 0
-  let kept = 0
+  const plants = await knownPlants(store)
+  const share = { seen: 0, kept: 0 }
   while (w.listed.length < want && w.level < o.depth && frontier.length > 0) {
+    // One lot feeding the level (a bulk lot's consumers): read in id order, only as far as the page.
+    const ordered =
+      frontier.length === 1 ? await levelInOrder(store, scope, w, frontier[0]!, o, want, plants, share) : null
+    if (ordered === 'page-full') {
+      w.complete = false
+      return w
+    }
+    if (ordered) {
+      frontier = ordered
+      continue
+    }
     const next: string[] = []
     for (const l of await links(store, frontier, o.direction)) {
       const [from, to] = ends(l, o.direction)
@@ -191,20 +192,9 @@ export async function walkUntil(
     while (i < next.length && w.listed.length < want) {
       // Chunks sized by the share in scope so far: a plant-scoped page of a bulk lot (a quarter of
       // its consumers in the plant) takes a couple of round trips, not one per hundred lots.
-      const share = seen === 0 ? 1 : Math.max(kept / seen, 0.05)
-      const size = Math.min(Math.max(Math.ceil((1.1 * (want - w.listed.length)) / share), 100), 5000)
-      const chunk = next.slice(i, i + size)
-      const plants = await plantsOf(store, chunk)
-      for (const id of chunk) {
-        const plant = plants.get(id)
-        // An edge to a lot the projection has no row for: reached (total) but neither listed nor hidden.
-        if (plant === undefined) continue
-        seen++
-        if (scopeIncludes(scope, plant)) {
-          w.listed.push({ lot: id, depth: w.level })
-          kept++
-        } else w.hidden.set(id, plant)
-      }
+      const chunk = next.slice(i, i + chunkSize(share, want - w.listed.length))
+      const plantOf = await plantsOf(store, chunk, plants)
+      for (const id of chunk) classify(scope, w, share, id, plantOf.get(id) ?? null)
       i += chunk.length
     }
     frontier = next
@@ -256,4 +246,139 @@ export function pageLinks(
     out.push(...mine.sort((a, b) => byId(a.from, b.from) || byId(a.to, b.to) || a.seq - b.seq))
   }
   return out
+}
+
+/** Lots classified so far and how many were in scope: sizes the next read. */
+interface Share {
+  seen: number
+  kept: number
+}
+
+/** How many lots to read to list `missing` more in scope, from the share in scope so far. */
+const chunkSize = (share: Share, missing: number) => {
+  const ratio = share.seen === 0 ? 1 : Math.max(share.kept / share.seen, 0.05)
+  return Math.min(Math.max(Math.ceil((1.1 * missing) / ratio), 100), 5000)
+}
+
+/** A newly reached lot of the current level: listed in scope, hidden outside, neither without a row. */
+function classify(
+  scope: Scope,
+  w: Walked,
+  share: Share,
+  id: string,
+  plant: string | null,
+  depth = w.level,
+): void {
+  // An edge to a lot the projection has no row for: reached (total) but neither listed nor hidden.
+  if (plant === null) return
+  share.seen++
+  if (scopeIncludes(scope, plant)) {
+    w.listed.push({ lot: id, depth })
+    share.kept++
+  } else w.hidden.set(id, plant)
+}
+
+/**
+ * The next level when one lot feeds it: its links read in keyset pages in the order of the lots
+ * they reach (which is the listing order), each with its lot's plant, until the page is full or the
+ * level is read. Returns the level's lots when it was read whole, 'page-full' when the page filled
+ * first (the rest of the level is neither read nor counted: the counts are then a lower bound), or
+ * null when the database orders lot ids otherwise than the listing (a collation that is not code-unit
+ * order): the caller then reads the level whole and sorts it itself. Nothing is recorded in `w` for
+ * a null answer.
+ */
+async function levelInOrder(
+  store: Store,
+  scope: Scope,
+  w: Walked,
+  near: string,
+  o: { readonly direction: Direction; readonly depth: number; readonly maxNodes: number },
+  want: number,
+  plants: readonly string[],
+  share: Share,
+): Promise<string[] | 'page-full' | null> {
+  const read: FarLink[] = []
+  let after: { far: string; seq: number } | null = null
+  let listed = w.listed.length
+  let kept = share.kept
+  let seen = share.seen
+  const fresh = new Set<string>()
+  for (;;) {
+    const size: number = chunkSize({ seen, kept }, want - listed)
+    const rows: FarLink[] = await linksInOrder(store, near, o.direction, plants, after, size)
+    for (const r of rows) {
+      const prev = read.at(-1)
+      if (prev && (byId(prev.far, r.far) > 0 || (prev.far === r.far && prev.link.seq > r.link.seq)))
+        return null
+      read.push(r)
+      if (w.depthOf.has(r.far) || fresh.has(r.far)) continue
+      fresh.add(r.far)
+      if (r.plant === null) continue
+      seen++
+      if (scopeIncludes(scope, r.plant)) {
+        listed++
+        kept++
+      }
+    }
+    const last = rows.at(-1)
+    if (rows.length < size || !last) break
+    after = { far: last.far, seq: last.link.seq }
+    if (listed >= want) {
+      // The page is full. Its last lot's other links (more operations from the same lot) belong
+      // on this page too: read them before stopping.
+      for (;;) {
+        const more = await linksInOrder(store, near, o.direction, plants, after, 100)
+        const same = more.filter((r) => r.far === last.far)
+        read.push(...same)
+        if (same.length < more.length || more.length < 100) break
+        after = { far: last.far, seq: same.at(-1)!.link.seq }
+      }
+      // And its links back to lots of earlier levels (loops) whose ids lie past the page: by
+      // those lots when they are few, else by reading the rest of its links (without plants).
+      const endFar = read.at(-1)!.far
+      const back = (
+        w.depthOf.size < 500
+          ? await linksFrom(store, near, o.direction, { fars: [...w.depthOf.keys()] })
+          : await linksFrom(store, near, o.direction, { after: { far: endFar, seq: read.at(-1)!.link.seq } })
+      ).filter((l) => {
+        const far = ends(l, o.direction)[1]
+        return far > endFar && w.depthOf.has(far)
+      })
+      apply(
+        scope,
+        w,
+        o,
+        [...read, ...back.map((link) => ({ link, far: ends(link, o.direction)[1], plant: null }))],
+        share,
+      )
+      return 'page-full'
+    }
+  }
+  return apply(scope, w, o, read, share)
+}
+
+/** Records an in-order level read by `levelInOrder` in the walk, as the whole-level read does. */
+function apply(
+  scope: Scope,
+  w: Walked,
+  o: { readonly direction: Direction; readonly maxNodes: number },
+  read: readonly FarLink[],
+  share: Share,
+): string[] {
+  const next: string[] = []
+  for (const { link, far, plant } of read) {
+    const [from, to] = ends(link, o.direction)
+    push(w.out, from, link)
+    push(w.into, to, link)
+    if (w.depthOf.has(far) || w.truncated) continue
+    if (w.depthOf.size >= o.maxNodes) {
+      w.truncated = true
+      continue
+    }
+    w.depthOf.set(far, w.level + 1)
+    next.push(far)
+    classify(scope, w, share, far, plant, w.level + 1)
+  }
+  w.level++
+  return next
 }

@@ -128,8 +128,12 @@ export async function trace(
   // One lot past the page says whether there is a next page.
   const w = await walkUntil(store, scope, root, { ...o, maxNodes: MAX_TRACE_NODES }, end + 1)
   const listed = w.listed.slice(start, end)
-  const lots = new Map((await store.genealogy.lotsById(listed.map((n) => n.lot))).map((l) => [l.lot, l]))
-  const edges = await edgeRows(store, pageLinks(w, start, end, o))
+  // The page's full rows: lots and edges read side by side (on PostgreSQL on two connections).
+  const [rows, edges] = await Promise.all([
+    store.genealogy.lotsById(listed.map((n) => n.lot)),
+    edgeRows(store, pageLinks(w, start, end, o)),
+  ])
+  const lots = new Map(rows.map((l) => [l.lot, l]))
   const counts =
     o.exactCounts && !w.complete ? await traceCounts(store, scope, root, o.direction, o.depth) : null
   return {

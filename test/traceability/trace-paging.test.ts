@@ -172,4 +172,86 @@ describe.each(DIALECTS)('trace paging on a generated 5,000-lot genealogy on %s',
     expect(first!.total).toBeLessThan(want.total)
     expect(first!.nodes.map((n) => `${n.lot}@${n.depth}`)).toEqual(want.listing.slice(0, LIMIT))
   })
+
+  it('pages a level fed by one lot in id order: repeated operations and a loop back land on their page', async (ctx) => {
+    if (!AVAILABLE[dialect]) ctx.skip()
+    // ZROOT → HUB; HUB → C001…C250 (C005 twice, two operations); HUB → ZROOT (a loop back to a lot
+    // whose id sorts after every page end); every seventh consumer in another plant. More links
+    // than one read takes: the first page stops inside HUB's level.
+    const lot = (id: string, plant: string) => ({
+      lot: id,
+      plant,
+      material: 'M',
+      supplier: null,
+      stock: {},
+      firstSeenSeq: 1,
+      lastEventSeq: 1,
+    })
+    const edge = (seq: number, from: string, to: string) => ({
+      eventSeq: 900_000 + seq,
+      plant: 'PX1',
+      fromLot: from,
+      toLot: to,
+      kind: 'consumed' as const,
+      operation: null,
+      productionOrder: null,
+      quantity: null,
+      at: '2026-01-01T00:00:00Z',
+    })
+    const consumers = Array.from({ length: 250 }, (_, i) => `C${String(i + 1).padStart(3, '0')}`)
+    const hidden = new Set(consumers.filter((_, i) => i % 7 === 6))
+    expect(
+      await store.genealogy.applyGenealogy(
+        'paging-test',
+        { txid: '0', seq: 4 },
+        { txid: '0', seq: 5 },
+        {
+          lots: [
+            lot('ZROOT', 'PX1'),
+            lot('HUB', 'PX1'),
+            ...consumers.map((c) => lot(c, hidden.has(c) ? 'PX2' : 'PX1')),
+          ],
+          edges: [
+            edge(1, 'ZROOT', 'HUB'),
+            ...consumers.map((c, i) => edge(10 + i, 'HUB', c)),
+            edge(500, 'HUB', 'C005'),
+            edge(600, 'HUB', 'ZROOT'),
+          ],
+          shipments: [],
+        },
+      ),
+    ).toBe(true)
+    const scope = { plants: ['PX1'] }
+    const o = { direction: 'forward' as const, depth: 5, limit: 5000 }
+    const whole = (await trace(store, scope, 'ZROOT', o))!
+    expect(whole.nodes.map((n) => n.lot)).toEqual([
+      'ZROOT',
+      'HUB',
+      ...consumers.filter((c) => !hidden.has(c)),
+    ])
+    const pages: TraceResult[] = []
+    for (let cursor: number | undefined = 0; cursor !== undefined; ) {
+      const p: TraceResult = (await trace(store, scope, 'ZROOT', { ...o, limit: 4, cursor }))!
+      pages.push(p)
+      cursor = p.nextCursor === null ? undefined : Number(p.nextCursor)
+    }
+    const key = (e: { eventSeq: number; fromLot: string; toLot: string }) =>
+      `${e.eventSeq}:${e.fromLot}>${e.toLot}`
+    expect(pages.flatMap((p) => p.nodes.map((n) => n.lot))).toEqual(whole.nodes.map((n) => n.lot))
+    expect(pages.flatMap((p) => p.edges.map(key)).sort()).toEqual(whole.edges.map(key).sort())
+    expect(whole.edges.map(key)).toContain('900600:HUB>ZROOT')
+    expect(whole.edges.map(key)).toContain('900500:HUB>C005')
+    // the first page stops inside HUB's level: its counts are what it walked, never more than the truth
+    expect(pages[0]!.exactCounts).toBe(false)
+    for (const p of pages) {
+      expect(p.outOfScope.lots).toBeLessThanOrEqual(hidden.size)
+      if (p.exactCounts) expect(p.outOfScope).toEqual(whole.outOfScope)
+    }
+    expect(whole).toMatchObject({
+      exactCounts: true,
+      total: 252,
+      outOfScope: { lots: hidden.size, plants: ['PX2'] },
+    })
+    expect(pages[0]!.outOfScope.lots).toBeLessThan(hidden.size)
+  })
 })
