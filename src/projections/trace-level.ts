@@ -4,45 +4,25 @@ import type { Direction, Link } from './trace-page.ts'
 
 /**
  * Reads of one level of a trace walk that stay on indexes (standard SQL through `store.sql`, the
- * 0005/0016 tables and indexes). Profiled on the generated 1,000,000-lot genealogy of
- * bench/genealogy.ts (SQLite, better-sqlite3, machine loaded): a bulk lot's 9,699 consumers read
- * with their plant through the lots primary key took 41–55 ms (every lot row fetched from the
- * table); the ~4,000 of them in id order that a plant's first page needs, joined on
- * `lots_plant (plant, lot)` with the plant named, 3–7 ms (the index alone answers).
+ * 0005/0016/0023 tables and indexes). Profiled on the generated 1,000,000-lot genealogy of
+ * bench/genealogy.ts (machine loaded, 2 cores shared): a bulk lot's 9,699 consumers read whole
+ * with their plants through the lots primary key took 41–55 ms on SQLite; the ~4,300 of them in id
+ * order that one plant's first page needs, index-only (EXPLAIN ANALYZE on PostgreSQL: Index Only
+ * Scan on genealogy_from_to and lots_lot_plant, no heap fetches), 17–22 ms on SQLite and
+ * 13.7 ms on PostgreSQL.
  */
 
 // SQLite caps bound parameters per statement; IN lists are read in parts of this size.
 const CHUNK = 500
 
-/**
- * Every plant that holds a lot: a loose index scan of `lots_plant` (one probe per plant, not a
- * scan of the lots). Naming every plant lets a lot's plant be read from that index alone.
- */
-export async function knownPlants(store: Store): Promise<string[]> {
-  const rows = await store.sql.all(
-    `WITH RECURSIVE p(plant) AS (
-       SELECT MIN(plant) FROM lots
-       UNION ALL
-       SELECT (SELECT MIN(l.plant) FROM lots l WHERE l.plant > p.plant) FROM p WHERE p.plant IS NOT NULL
-     ) SELECT plant FROM p WHERE plant IS NOT NULL`,
-  )
-  return rows.map((r) => String(r.plant))
-}
-
-/** Plant of each lot that has a row, read from `lots_plant` alone (`plants`: every plant). */
-export async function plantsOf(
-  store: Store,
-  lots: readonly string[],
-  plants: readonly string[],
-): Promise<Map<string, string>> {
+/** Plant of each lot that has a row, read from 0023's `lots_lot_plant (lot, plant)` alone. */
+export async function plantsOf(store: Store, lots: readonly string[]): Promise<Map<string, string>> {
   const out = new Map<string, string>()
-  if (plants.length === 0) return out
-  const per = Math.max(CHUNK - plants.length, 1)
-  for (let i = 0; i < lots.length; i += per) {
-    const part = lots.slice(i, i + per)
+  for (let i = 0; i < lots.length; i += CHUNK) {
+    const part = lots.slice(i, i + CHUNK)
     for (const r of await store.sql.all(
-      `SELECT lot, plant FROM lots WHERE plant IN (${marks(plants.length)}) AND lot IN (${marks(part.length)})`,
-      [...plants, ...part],
+      `SELECT lot, plant FROM lots WHERE lot IN (${marks(part.length)})`,
+      part,
     ))
       out.set(String(r.lot), String(r.plant))
   }
@@ -59,25 +39,24 @@ export interface FarLink {
 /**
  * The next `limit` links leaving one lot in the walk direction, in order of the lot they reach
  * (then event_seq), after `after`: a keyset page on the edge index (forward: 0016's
- * `genealogy_from_to (from_lot, to_lot, event_seq)`), each reached lot's plant from `lots_plant`.
+ * `genealogy_from_to (from_lot, to_lot, event_seq)`), each reached lot's plant from 0023's
+ * `lots_lot_plant (lot, plant)`: both read from the indexes alone.
  * A bulk lot's first page reads only as many of its thousands of links as the page needs.
  */
 export async function linksInOrder(
   store: Store,
   near: string,
   d: Direction,
-  plants: readonly string[],
   after: { readonly far: string; readonly seq: number } | null,
   limit: number,
 ): Promise<FarLink[]> {
   const [nearCol, farCol] = d === 'forward' ? ['from_lot', 'to_lot'] : ['to_lot', 'from_lot']
-  const inPlants = plants.length > 0 ? `l.plant IN (${marks(plants.length)})` : '1 = 0'
   const rows = await store.sql.all(
     `SELECT e.event_seq, e.from_lot, e.to_lot, l.plant
-       FROM genealogy_edges e LEFT JOIN lots l ON l.lot = e.${farCol} AND ${inPlants}
+       FROM genealogy_edges e LEFT JOIN lots l ON l.lot = e.${farCol}
       WHERE e.${nearCol} = ?${after ? ` AND (e.${farCol}, e.event_seq) > (?, CAST(? AS BIGINT))` : ''}
       ORDER BY e.${farCol}, e.event_seq LIMIT ?`,
-    [...plants, near, ...(after ? [after.far, after.seq] : []), limit],
+    [near, ...(after ? [after.far, after.seq] : []), limit],
   )
   return rows.map((r) => {
     const link = { seq: Number(r.event_seq), from: String(r.from_lot), to: String(r.to_lot) }

@@ -1,7 +1,7 @@
 import type { GenealogyEdge } from '../store/genealogy-types.ts'
 import { marks } from '../store/sql-executor.ts'
 import { type Scope, type Store, scopeIncludes } from '../store/types.ts'
-import { type FarLink, knownPlants, linksFrom, linksInOrder, plantsOf } from './trace-level.ts'
+import { type FarLink, linksFrom, linksInOrder, plantsOf } from './trace-level.ts'
 
 /**
  * The paged walk behind `trace()`. It reads only what a page needs: edge ends and lot plants while
@@ -159,12 +159,11 @@ export async function walkUntil(
     truncated: false,
   }
   let frontier = [root]
-  const plants = await knownPlants(store)
   const share = { seen: 0, kept: 0 }
   while (w.listed.length < want && w.level < o.depth && frontier.length > 0) {
     // One lot feeding the level (a bulk lot's consumers): read in id order, only as far as the page.
     const ordered =
-      frontier.length === 1 ? await levelInOrder(store, scope, w, frontier[0]!, o, want, plants, share) : null
+      frontier.length === 1 ? await levelInOrder(store, scope, w, frontier[0]!, o, want, share) : null
     if (ordered === 'page-full') {
       w.complete = false
       return w
@@ -193,7 +192,7 @@ export async function walkUntil(
       // Chunks sized by the share in scope so far: a plant-scoped page of a bulk lot (a quarter of
       // its consumers in the plant) takes a couple of round trips, not one per hundred lots.
       const chunk = next.slice(i, i + chunkSize(share, want - w.listed.length))
-      const plantOf = await plantsOf(store, chunk, plants)
+      const plantOf = await plantsOf(store, chunk)
       for (const id of chunk) classify(scope, w, share, id, plantOf.get(id) ?? null)
       i += chunk.length
     }
@@ -294,7 +293,6 @@ async function levelInOrder(
   near: string,
   o: { readonly direction: Direction; readonly depth: number; readonly maxNodes: number },
   want: number,
-  plants: readonly string[],
   share: Share,
 ): Promise<string[] | 'page-full' | null> {
   const read: FarLink[] = []
@@ -305,7 +303,7 @@ async function levelInOrder(
   const fresh = new Set<string>()
   for (;;) {
     const size: number = chunkSize({ seen, kept }, want - listed)
-    const rows: FarLink[] = await linksInOrder(store, near, o.direction, plants, after, size)
+    const rows: FarLink[] = await linksInOrder(store, near, o.direction, after, size)
     for (const r of rows) {
       const prev = read.at(-1)
       if (prev && (byId(prev.far, r.far) > 0 || (prev.far === r.far && prev.link.seq > r.link.seq)))
@@ -327,7 +325,7 @@ async function levelInOrder(
       // The page is full. Its last lot's other links (more operations from the same lot) belong
       // on this page too: read them before stopping.
       for (;;) {
-        const more = await linksInOrder(store, near, o.direction, plants, after, 100)
+        const more = await linksInOrder(store, near, o.direction, after, 100)
         const same = more.filter((r) => r.far === last.far)
         read.push(...same)
         if (same.length < more.length || more.length < 100) break
