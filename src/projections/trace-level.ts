@@ -15,6 +15,13 @@ import type { Direction, Link } from './trace-page.ts'
 // SQLite caps bound parameters per statement; IN lists are read in parts of this size.
 const CHUNK = 500
 
+/**
+ * `n` rows of a VALUES list, to join keys to a table (SQLite and PostgreSQL both name its columns
+ * column1, column2, …): each key an index probe whatever plan a prepared statement gets (see
+ * edgeRows in trace-page.ts for what the other forms cost under PostgreSQL's generic plans).
+ */
+export const valueRows = (n: number, row: string) => Array.from({ length: n }, () => `(${row})`).join(', ')
+
 /** Plant of each lot that has a row, read from 0023's `lots_lot_plant (lot, plant)` alone. */
 export async function plantsOf(store: Store, lots: readonly string[]): Promise<Map<string, string>> {
   const out = new Map<string, string>()
@@ -83,18 +90,27 @@ export async function linksFrom(
 ): Promise<Link[]> {
   const [nearCol, farCol] = d === 'forward' ? ['from_lot', 'to_lot'] : ['to_lot', 'from_lot']
   const out: Link[] = []
-  const read = async (where: string, params: unknown[]) => {
-    for (const r of await store.sql.all(
-      `SELECT event_seq, from_lot, to_lot FROM genealogy_edges e WHERE e.${nearCol} = ? AND ${where}`,
-      [near, ...params],
-    ))
+  const read = async (sql: string, params: unknown[]) => {
+    for (const r of await store.sql.all(sql, params))
       out.push({ seq: Number(r.event_seq), from: String(r.from_lot), to: String(r.to_lot) })
   }
+  const columns = 'e.event_seq, e.from_lot, e.to_lot'
   if ('fars' in only) {
-    for (let i = 0; i < only.fars.length; i += CHUNK - 1) {
-      const part = only.fars.slice(i, i + CHUNK - 1)
-      await read(`e.${farCol} IN (${marks(part.length)})`, part)
+    // both ends joined from VALUES, not `IN (…)`: see valueRows
+    const per = Math.floor(CHUNK / 2)
+    for (let i = 0; i < only.fars.length; i += per) {
+      const part = only.fars.slice(i, i + per)
+      await read(
+        `SELECT ${columns} FROM (VALUES ${valueRows(part.length, '?, ?')}) AS v
+           JOIN genealogy_edges e ON e.${nearCol} = v.column1 AND e.${farCol} = v.column2`,
+        part.flatMap((far) => [near, far]),
+      )
     }
-  } else await read(`(e.${farCol}, e.event_seq) > (?, CAST(? AS BIGINT))`, [only.after.far, only.after.seq])
+  } else
+    await read(
+      `SELECT ${columns} FROM genealogy_edges e
+        WHERE e.${nearCol} = ? AND (e.${farCol}, e.event_seq) > (?, CAST(? AS BIGINT))`,
+      [near, only.after.far, only.after.seq],
+    )
   return out
 }
