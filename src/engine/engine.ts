@@ -5,7 +5,7 @@ import type { Store, StoredEvent } from '../store/types.ts'
 import { classify, Suspended } from './errors.ts'
 import { WorkflowRegistry } from './registry.ts'
 import { backoffDelay, DEFAULT_RETRY, type RetryPolicy } from './retry.ts'
-import { RunContext } from './run-context.ts'
+import { type JournalMode, RunContext } from './run-context.ts'
 import { staleTrigger } from './stale-trigger.ts'
 import type { WorkflowDefinition } from './workflow.ts'
 
@@ -31,6 +31,15 @@ export interface EngineOptions {
   readonly metrics?: EngineMetrics
   readonly random?: () => number
   readonly upcast?: (e: StoredEvent) => StoredEvent
+  /**
+   * When completed steps reach the journal (run-context.ts JournalMode). Default `at-yield`:
+   * one fenced commit per stretch of work instead of one per step (issue 12: the B3 workflow went
+   * from ~8 journal commits to none of its own); `per-step` keeps "a completed step is never
+   * re-run" for workflows whose effects cannot be read back.
+   */
+  readonly journal?: JournalMode
+  /** `at-yield`: entries buffered before the next command writes them (default 64) */
+  readonly journalMaxBuffered?: number
 }
 
 /**
@@ -150,9 +159,16 @@ export class Engine {
     const s = this.engineStore
     const def = this.registry.resolve(run.workflow, run.version)
     if (run.takenOver) this.o.metrics?.onTakeover(run.workflow)
+    // A refused renewal means another worker owns the run: the attempt starts no further step
+    // (its buffered journal would be refused by the fence anyway).
+    let leaseLost = false
     const heartbeat = setInterval(
       () => {
-        s.renewRun(fence, this.ttl).catch(() => {})
+        s.renewRun(fence, this.ttl)
+          .then((ok) => {
+            if (!ok) leaseLost = true
+          })
+          .catch(() => {})
       },
       Math.max(50, Math.floor(this.ttl / 3)),
     )
@@ -165,6 +181,7 @@ export class Engine {
       payload: { runId: run.id, workflow: run.workflow, version: run.version, ...payload },
     })
     let span: TraceSpan | undefined
+    let ctx: RunContext | undefined
     try {
       if (!def) {
         await s.deadLetterRun(
@@ -195,11 +212,12 @@ export class Engine {
         span.set({ 'qualink.run.outcome': 'stale' })
         return
       }
-      // A workflow without plant configuration needs no snapshot transaction (measured: one of
-      // three commits per no-op run on PostgreSQL).
-      const config =
-        loaded.run.config ?? (def.config ? await s.snapshotConfig(fence, def.config(run.plant)) : {})
-      const ctx = new RunContext({
+      // The snapshot is taken at the first execution and stored with its first write (no commit
+      // of its own); a workflow without plant configuration stores none. Until that write commits
+      // nothing journaled depends on it, so an attempt that dies first leaves no trace of it.
+      const unsaved = loaded.run.config === null && def.config ? def.config(run.plant) : undefined
+      const config = loaded.run.config ?? unsaved ?? {}
+      ctx = new RunContext({
         store: s,
         fence,
         run: loaded.run,
@@ -213,24 +231,39 @@ export class Engine {
         dbNow: () => this.o.store.now(),
         upcast: this.o.upcast ?? ((e) => e),
         compensation: loaded.run.cancelRequested,
+        unsavedConfig: unsaved,
+        journalMode: this.o.journal,
+        maxBuffered: this.o.journalMaxBuffered,
+        maxBufferedMs: Math.max(50, Math.floor(this.ttl / 3)),
+        leaseLost: () => leaseLost,
       })
       if (loaded.run.cancelRequested) {
         const reason = loaded.run.cancelReason ?? 'cancelled'
-        await span.run(() => def.compensate?.(ctx, { reason, completedSteps: ctx.completedSteps() }))
-        await s.completeRun(fence, 'cancelled', { reason }, audit('workflow.cancelled', { reason }))
+        const c = ctx
+        await span.run(() => def.compensate?.(c, { reason, completedSteps: c.completedSteps() }))
+        const w = c.pendingWrite()
+        await s.completeRun(fence, 'cancelled', { reason }, audit('workflow.cancelled', { reason }), w)
         this.o.metrics?.onOutcome(run.workflow, 'cancelled')
         span.set({ 'qualink.run.outcome': 'cancelled' })
         return
       }
       // The workflow's code runs with the attempt's span active: its steps are children of it.
-      const result = await span.run(() => def.run(ctx, trigger))
-      await s.completeRun(fence, 'completed', result ?? null, audit('workflow.completed', {}))
+      const c = ctx
+      const result = await span.run(() => def.run(c, trigger))
+      // The completion carries the attempt's buffered journal: one commit ends the run.
+      await s.completeRun(
+        fence,
+        'completed',
+        result ?? null,
+        audit('workflow.completed', {}),
+        c.pendingWrite(),
+      )
       this.o.metrics?.onOutcome(run.workflow, 'completed')
       span.set({ 'qualink.run.outcome': 'completed' })
     } catch (e) {
       if (e instanceof Suspended) span?.set({ 'qualink.run.outcome': 'suspended' })
       else span?.fail(e, classify(e).code)
-      const settle = () => this.settleFailure(run, def, fence, e, audit)
+      const settle = () => this.settleFailure(run, def, fence, e, audit, ctx)
       await (span ? span.run(settle) : settle())
     } finally {
       span?.end()
@@ -269,11 +302,15 @@ export class Engine {
     fence: { runId: string; token: number },
     e: unknown,
     audit: (action: string, payload: Record<string, unknown>) => Parameters<EngineStore['completeRun']>[3],
+    ctx: RunContext | undefined,
   ): Promise<void> {
     const s = this.engineStore
+    // Whatever the attempt completed before failing is journaled with its settlement.
+    const w = ctx?.pendingWrite()
     try {
       if (e instanceof Suspended) {
-        await s.suspendRun(fence)
+        // A registration that parked the run released its lease in the same write.
+        if (!ctx?.parked || w) await s.suspendRun(fence, w)
         this.o.metrics?.onOutcome(run.workflow, 'suspended')
         return
       }
@@ -292,6 +329,7 @@ export class Engine {
           backoffDelay(attempt, policy, this.o.random, c.retryAfterMs),
           c.code,
           c.message,
+          w,
         )
         this.o.metrics?.onOutcome(run.workflow, 'retry')
         return
@@ -308,6 +346,7 @@ export class Engine {
           ...(c.failedAt ?? {}),
         }),
         c.failedAt,
+        w,
       )
       this.o.metrics?.onOutcome(run.workflow, 'dead_letter')
       this.o.logger?.warn({ runId: run.id, workflow: run.workflow, key: run.key, code: c.code }, c.message)

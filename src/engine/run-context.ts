@@ -1,8 +1,16 @@
 import { QualinkError } from '../contracts/errors.ts'
 import { inSpan, linkActiveSpan } from '../observability/tracing.ts'
 import { typeFamily } from '../store/engine-rows.ts'
-import type { EngineStore, Fence, JournalEntry, JournalKind, RunRow, WaitRow } from '../store/engine-types.ts'
-import type { StoredEvent } from '../store/types.ts'
+import type {
+  EngineStore,
+  Fence,
+  JournalEntry,
+  JournalFlush,
+  JournalKind,
+  RunRow,
+  WaitRow,
+} from '../store/engine-types.ts'
+import type { AuditEntry, StoredEvent } from '../store/types.ts'
 import { Suspended } from './errors.ts'
 import { parseDuration } from './retry.ts'
 import type { StepInfo, WaitResult, WorkflowContext } from './workflow.ts'
@@ -22,7 +30,31 @@ export interface RunContextDeps {
   readonly upcast: (e: StoredEvent) => StoredEvent
   /** compensation journals by name and occurrence, appended after the main run's entries */
   readonly compensation?: boolean
+  /** the configuration snapshot to store with the attempt's first write (the run has none yet) */
+  readonly unsavedConfig?: unknown
+  /** when completed commands are journaled (JournalMode); default 'at-yield' */
+  readonly journalMode?: JournalMode
+  /** 'at-yield': write the buffer at the next command once it holds this many entries (default 64) */
+  readonly maxBuffered?: number
+  /** 'at-yield': write the buffer at the next command once its oldest entry is this old (ms) */
+  readonly maxBufferedMs?: number
+  /** true once a lease renewal found the lease gone: no further step may start */
+  readonly leaseLost?: () => boolean
 }
+
+/**
+ * When a run attempt's completed commands reach the journal (docs/architecture.md, "Journal
+ * writes"):
+ * - `per-step`: each in its own fenced transaction the moment it completes (a completed step is
+ *   never re-run, one commit per step);
+ * - `at-yield`: buffered, and written in the fenced transaction that ends the attempt's stretch
+ *   of work: a wait or sleep registration, an inbox receive, completion, retry, dead letter,
+ *   cancel; also at the next command once the buffer holds `maxBuffered` entries or its oldest is
+ *   `maxBufferedMs` old, and right after a step declared `{ durable: true }`. A crash before that
+ *   write re-runs the buffered steps; their effects are keyed by business identity and read back
+ *   (DESIGN §6), so the re-run finds them instead of repeating them.
+ */
+export type JournalMode = 'per-step' | 'at-yield'
 
 /**
  * Executes workflow code against its journal. Each command (step, wait, sleep, now, receive)
@@ -37,6 +69,12 @@ export class RunContext implements WorkflowContext {
   private readonly byName = new Map<string, JournalEntry>()
   private readonly waits = new Map<number, WaitRow>()
   private nextAppend: number
+  private readonly buffer: JournalEntry[] = []
+  private readonly bufferAudits: AuditEntry[] = []
+  private bufferSince = 0
+  private unsavedConfig: unknown
+  /** set when a registration parked the run and released its lease in the same write */
+  parked = false
 
   constructor(private readonly d: RunContextDeps) {
     for (const e of d.journal) {
@@ -45,6 +83,44 @@ export class RunContext implements WorkflowContext {
     }
     for (const w of d.waits) this.waits.set(w.position, w)
     this.nextAppend = d.journal.reduce((m, e) => Math.max(m, e.position), 0) + 1
+    this.unsavedConfig = d.unsavedConfig
+  }
+
+  /**
+   * What this attempt has not written yet (buffered entries, their audit rows, the config
+   * snapshot), for the fenced write that ends the attempt or the next registration; undefined
+   * when nothing is pending. The buffer is kept until `written` confirms the commit.
+   */
+  pendingWrite(): JournalFlush | undefined {
+    if (this.buffer.length === 0 && this.unsavedConfig === undefined) return undefined
+    return {
+      entries: [...this.buffer],
+      audits: [...this.bufferAudits],
+      ...(this.unsavedConfig === undefined ? {} : { config: this.unsavedConfig }),
+    }
+  }
+
+  /** The write carrying `w` committed: those entries are durable now. */
+  written(w: JournalFlush | undefined): void {
+    if (!w) return
+    this.buffer.splice(0, w.entries.length)
+    this.bufferAudits.splice(0, w.audits.length)
+    if (w.config !== undefined) this.unsavedConfig = undefined
+  }
+
+  /** Runs one fenced store write that carries the pending buffer with it. */
+  private async carrying<T>(write: (w: JournalFlush | undefined) => Promise<T>): Promise<T> {
+    const w = this.pendingWrite()
+    const r = await write(w)
+    this.written(w)
+    return r
+  }
+
+  private async writeBuffer(): Promise<void> {
+    const w = this.pendingWrite()
+    if (!w) return
+    await this.d.store.appendJournal(this.d.fence, w)
+    this.written(w)
   }
 
   get runId() {
@@ -104,6 +180,7 @@ export class RunContext implements WorkflowContext {
     occurrence: number,
     result: unknown,
     key: string | null,
+    durable = false,
   ) {
     const entry: JournalEntry = {
       position,
@@ -115,28 +192,46 @@ export class RunContext implements WorkflowContext {
       codeVersion: this.d.codeVersion,
       completedAtMs: 0,
     }
-    await this.d.store.appendJournal(
-      this.d.fence,
-      entry,
-      kind === 'step'
-        ? {
-            plant: this.d.run.plant,
-            actor: `workflow:${this.d.run.workflow}`,
-            action: 'workflow.step.completed',
-            subject: this.d.run.key,
-            correlationId: this.d.trigger.correlationId,
-            payload: { runId: this.d.run.id, step: name, occurrence, idempotencyKey: key },
-          }
-        : undefined,
-    )
+    if (this.buffer.length === 0) this.bufferSince = performance.now()
+    this.buffer.push(entry)
+    if (kind === 'step')
+      this.bufferAudits.push({
+        plant: this.d.run.plant,
+        actor: `workflow:${this.d.run.workflow}`,
+        action: 'workflow.step.completed',
+        subject: this.d.run.key,
+        correlationId: this.d.trigger.correlationId,
+        payload: { runId: this.d.run.id, step: name, occurrence, idempotencyKey: key },
+      })
     this.byPosition.set(position, entry)
     this.byName.set(`${kind}\u0000${name}\u0000${occurrence}`, entry)
     this.nextAppend = Math.max(this.nextAppend, position + 1)
+    if (durable || (this.d.journalMode ?? 'at-yield') === 'per-step') await this.writeBuffer()
   }
 
-  async step<T>(name: string, fn: (info: StepInfo) => Promise<T>, opts: { key?: string } = {}): Promise<T> {
+  /** Before a new command: a stale lease stops the attempt; a full or old buffer is written. */
+  private async beforeCommand(): Promise<void> {
+    if (this.d.leaseLost?.())
+      throw new QualinkError(
+        'QLK_LEASE_LOST',
+        `run ${this.d.run.id}: lease token ${this.d.fence.token} no longer holds (renewal refused)`,
+      )
+    if (this.buffer.length === 0) return
+    if (
+      this.buffer.length >= (this.d.maxBuffered ?? 64) ||
+      performance.now() - this.bufferSince >= (this.d.maxBufferedMs ?? 10_000)
+    )
+      await this.writeBuffer()
+  }
+
+  async step<T>(
+    name: string,
+    fn: (info: StepInfo) => Promise<T>,
+    opts: { key?: string; durable?: boolean } = {},
+  ): Promise<T> {
     const { position, occurrence, entry } = this.next('step', name)
     if (entry) return entry.result as T
+    await this.beforeCommand()
     const idempotencyKey =
       opts.key ??
       `${this.d.run.workflow}/${this.d.run.key}/${this.d.run.triggerEventId ?? this.d.run.id}/${name}#${occurrence}`
@@ -150,7 +245,7 @@ export class RunContext implements WorkflowContext {
     }
     return inSpan(`step ${name}`, { attributes }, async () => {
       const result = await fn({ idempotencyKey, attempt: this.d.attempt })
-      await this.record('step', name, position, occurrence, result, idempotencyKey)
+      await this.record('step', name, position, occurrence, result, idempotencyKey, opts.durable)
       return result
     })
   }
@@ -244,8 +339,11 @@ export class RunContext implements WorkflowContext {
       status: 'waiting',
       eventSeq: null,
     }
-    const early = await this.d.store.registerWait(this.d.fence, wait, this.consumedSeqs())
+    const early = await this.carrying((w) =>
+      this.d.store.registerWait(this.d.fence, wait, this.consumedSeqs(), w),
+    )
     if (early) return this.deliver('wait', name, position, occurrence, early)
+    this.parked = true
     throw new Suspended()
   }
 
@@ -267,8 +365,9 @@ export class RunContext implements WorkflowContext {
       status: 'waiting',
       eventSeq: null,
     }
-    const event = await this.d.store.takeInbox(this.d.fence, wait)
+    const event = await this.carrying((w) => this.d.store.takeInbox(this.d.fence, wait, w))
     if (event) return this.deliver('receive', 'inbox', position, occurrence, event)
+    this.parked = true
     throw new Suspended()
   }
 
@@ -293,7 +392,8 @@ export class RunContext implements WorkflowContext {
       status: 'waiting',
       eventSeq: null,
     }
-    await this.d.store.registerWait(this.d.fence, wait, [])
+    await this.carrying((w) => this.d.store.registerWait(this.d.fence, wait, [], w))
+    this.parked = true
     throw new Suspended()
   }
 }

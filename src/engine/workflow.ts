@@ -26,8 +26,17 @@ export interface WorkflowContext<Ports = unknown, Config = unknown> {
   /** the configuration snapshot taken when the run first executed */
   readonly config: Config
   readonly ports: Ports
-  /** runs `fn` at most once per successful completion; its JSON result is journaled */
-  step<T>(name: string, fn: (info: StepInfo) => Promise<T>, opts?: { key?: string }): Promise<T>
+  /**
+   * Runs `fn` and journals its JSON result; a journaled step is never run again. With the
+   * engine's default `at-yield` journal the entry is written with the attempt's next wait,
+   * completion or failure, so a crash before that re-runs `fn` (its effect must be keyed and read
+   * back, DESIGN §6); `durable: true` writes it before the workflow continues (one commit).
+   */
+  step<T>(
+    name: string,
+    fn: (info: StepInfo) => Promise<T>,
+    opts?: { key?: string; durable?: boolean },
+  ): Promise<T>
   /** waits for an event of the type's family about `subject`; one that arrived early is found */
   waitFor(
     type: string,

@@ -13,7 +13,7 @@
  * A Proxy, not a subclass: both dialects get it unchanged, and every method not named here goes
  * to the real store bound to it (so `rawDatabase()` / `rawPool()` in tests still work).
  */
-import type { JournalEntry } from '../store/engine-types.ts'
+import type { JournalEntry, JournalFlush } from '../store/engine-types.ts'
 import type { AppendEvent, AppendRequest, Store, StoredEvent, StoredRawDelivery } from '../store/types.ts'
 import type { FieldCipher } from './encryption.ts'
 
@@ -64,6 +64,16 @@ export function withFieldEncryption(store: Store, cipher: FieldCipher): Store {
     listRawDeliveries: async (scope, filter) =>
       (await store.ingress.listRawDeliveries(scope, filter)).map(decRaw),
   })
+  // Every write that carries buffered journal entries encrypts the events they hold.
+  const encFlush = (flush: JournalFlush | undefined): JournalFlush | undefined =>
+    flush && {
+      ...flush,
+      entries: flush.entries.map((entry) =>
+        mapJournalEvent(entry, (e) =>
+          cipher.covers(e.type) ? { ...e, envelope: cipher.encryptEnvelope(e.envelope) } : e,
+        ),
+      ),
+    }
   const engine = delegate(store.engine, {
     setRouter: (router: Router) =>
       store.engine.setRouter(
@@ -76,16 +86,17 @@ export function withFieldEncryption(store: Store, cipher: FieldCipher): Store {
           }),
       ),
     getEventBySeqInternal: async (seq) => dec(await store.engine.getEventBySeqInternal(seq)),
-    registerWait: async (fence, wait, exclude) => dec(await store.engine.registerWait(fence, wait, exclude)),
-    takeInbox: async (fence, wait) => dec(await store.engine.takeInbox(fence, wait)),
-    appendJournal: (fence, entry, audit) =>
-      store.engine.appendJournal(
-        fence,
-        mapJournalEvent(entry, (e) =>
-          cipher.covers(e.type) ? { ...e, envelope: cipher.encryptEnvelope(e.envelope) } : e,
-        ),
-        audit,
-      ),
+    registerWait: async (fence, wait, exclude, flush) =>
+      dec(await store.engine.registerWait(fence, wait, exclude, encFlush(flush))),
+    takeInbox: async (fence, wait, flush) => dec(await store.engine.takeInbox(fence, wait, encFlush(flush))),
+    appendJournal: (fence, flush) => store.engine.appendJournal(fence, encFlush(flush)!),
+    suspendRun: (fence, flush) => store.engine.suspendRun(fence, encFlush(flush)),
+    retryRun: (fence, delayMs, code, error, flush) =>
+      store.engine.retryRun(fence, delayMs, code, error, encFlush(flush)),
+    completeRun: (fence, status, result, audit, flush) =>
+      store.engine.completeRun(fence, status, result, audit, encFlush(flush)),
+    deadLetterRun: (fence, policy, code, error, audit, failedAt, flush) =>
+      store.engine.deadLetterRun(fence, policy, code, error, audit, failedAt, encFlush(flush)),
     loadRun: async (scope, runId) => {
       const r = await store.engine.loadRun(scope, runId)
       return r && { ...r, journal: r.journal.map((j) => mapJournalEvent(j, (e) => decryptEvent(cipher, e))) }

@@ -90,6 +90,20 @@ export interface DeadLetter {
   readonly target: string | null
 }
 
+/**
+ * Journal writes a run attempt buffered since its last write (src/engine/run-context.ts): applied
+ * first, in order, in the fenced transaction that carries them, so they commit together with the
+ * wait, park, completion or failure that follows them, or not at all (a stale lease refuses the
+ * whole transaction with QLK_LEASE_LOST). Entries reset the retry budget (progress was made).
+ */
+export interface JournalFlush {
+  readonly entries: readonly JournalEntry[]
+  /** audit rows of the buffered steps (`workflow.step.completed`), written in the same transaction */
+  readonly audits: readonly AuditEntry[]
+  /** the run's configuration snapshot, stored only when the run has none yet */
+  readonly config?: unknown
+}
+
 /** The lease a worker holds on a run; every write on the run's behalf presents it. */
 export interface Fence {
   readonly runId: string
@@ -132,30 +146,41 @@ export interface EngineStore {
   ): Promise<{ run: RunRow; journal: JournalEntry[]; waits: WaitRow[] } | undefined>
   getEventBySeqInternal(seq: number): Promise<StoredEvent | undefined>
 
-  /** Stores the config snapshot the first time a run executes; later executions keep it. */
-  snapshotConfig(fence: Fence, config: unknown): Promise<unknown>
-  /** Journals one completed command. Throws QLK_LEASE_LOST when the fence no longer holds. */
-  appendJournal(fence: Fence, entry: JournalEntry, audit?: AuditEntry): Promise<void>
+  /** Journals completed commands in one transaction. Throws QLK_LEASE_LOST when the fence no longer holds. */
+  appendJournal(fence: Fence, flush: JournalFlush): Promise<void>
 
   /**
    * Registers a wait and, in the same transaction, looks for an already stored event that
    * satisfies it: an event that arrived early is found. Returns the event when found (the wait
-   * is then recorded as matched), otherwise parks the run with the given due time.
+   * is then recorded as matched), otherwise parks the run with the given due time and releases
+   * its lease (the execution ends: a wake may claim it at once). `flush` commits with it.
    */
-  registerWait(fence: Fence, wait: WaitRow, excludeSeqs: readonly number[]): Promise<StoredEvent | undefined>
+  registerWait(
+    fence: Fence,
+    wait: WaitRow,
+    excludeSeqs: readonly number[],
+    flush?: JournalFlush,
+  ): Promise<StoredEvent | undefined>
   /** Compare-and-set of a waiting wait to timed_out; false when an event won the race. */
   timeOutWait(runId: string, position: number): Promise<boolean>
-  /** Consumes the next inbox event of the run's key, or registers an inbox wait. */
-  takeInbox(fence: Fence, wait: WaitRow): Promise<StoredEvent | undefined>
+  /** Consumes the next inbox event of the run's key, or registers an inbox wait (parks, releases the lease). */
+  takeInbox(fence: Fence, wait: WaitRow, flush?: JournalFlush): Promise<StoredEvent | undefined>
 
   /** Ends this execution without finishing: releases the lease; the run stays parked. */
-  suspendRun(fence: Fence): Promise<void>
-  retryRun(fence: Fence, delayMs: number, errorCode: string, error: string): Promise<void>
+  suspendRun(fence: Fence, flush?: JournalFlush): Promise<void>
+  retryRun(
+    fence: Fence,
+    delayMs: number,
+    errorCode: string,
+    error: string,
+    flush?: JournalFlush,
+  ): Promise<void>
   completeRun(
     fence: Fence,
     status: 'completed' | 'cancelled',
     result: unknown,
     audit: AuditEntry,
+    flush?: JournalFlush,
   ): Promise<void>
   deadLetterRun(
     fence: Fence,
@@ -164,6 +189,7 @@ export interface EngineStore {
     error: string,
     audit: AuditEntry,
     failedAt?: { readonly connector?: string; readonly target?: string },
+    flush?: JournalFlush,
   ): Promise<void>
 
   requestCancel(

@@ -339,11 +339,17 @@ describe.each(DIALECTS)('engine on %s', (dialect: Dialect) => {
       completedAtMs: 0,
     }
     await expect(
-      store.engine.appendJournal({ runId: first!.id, token: first!.leaseToken }, entry),
+      store.engine.appendJournal(
+        { runId: first!.id, token: first!.leaseToken },
+        { entries: [entry], audits: [] },
+      ),
     ).rejects.toMatchObject({
       code: 'QLK_LEASE_LOST',
     })
-    await store.engine.appendJournal({ runId: second!.id, token: second!.leaseToken }, entry)
+    await store.engine.appendJournal(
+      { runId: second!.id, token: second!.leaseToken },
+      { entries: [entry], audits: [] },
+    )
     expect((await store.engine.loadRun(ALL, first!.id))!.journal).toHaveLength(1)
   })
 

@@ -16,7 +16,7 @@ import type {
   EngineCounts,
   EngineStore,
   Fence,
-  JournalEntry,
+  JournalFlush,
   PoisonPolicy,
   Router,
   RouteTarget,
@@ -27,6 +27,7 @@ import type {
 import { EVENT_COLUMNS, toEvent } from '../rows.ts'
 import { scopeClause } from '../scope-sql.ts'
 import type { AppendEvent, AuditEntry, Scope, StoredEvent } from '../types.ts'
+import { applyJournalFlush } from './journal-flush.ts'
 
 type Row = Record<string, unknown>
 type Client = pg.PoolClient
@@ -241,37 +242,15 @@ export class PostgresEngine implements EngineStore {
     return r.rows[0] ? toEvent(r.rows[0]) : undefined
   }
 
-  async snapshotConfig(f: Fence, config: unknown): Promise<unknown> {
-    return this.tx(async (c) => {
-      const run = await this.fenced(c, f)
-      if (run.config !== null) return JSON.parse(String(run.config))
-      await c.query('UPDATE workflow_runs SET config = $1 WHERE id = $2', [j(config), f.runId])
-      return config
+  async appendJournal(f: Fence, flush: JournalFlush): Promise<void> {
+    await this.tx(async (c, now) => {
+      await this.fenced(c, f)
+      await this.flush(c, now, f, flush)
     })
   }
 
-  async appendJournal(f: Fence, e: JournalEntry, audit?: AuditEntry): Promise<void> {
-    await this.tx(async (c, now) => {
-      await this.fenced(c, f)
-      await c.query(
-        `INSERT INTO run_journal (run_id, position, kind, name, occurrence, idempotency_key, result, code_version,
-           completed_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-        [
-          f.runId,
-          e.position,
-          e.kind,
-          e.name,
-          e.occurrence,
-          e.idempotencyKey,
-          j(e.result),
-          e.codeVersion,
-          now,
-        ],
-      )
-      // Progress resets the retry budget: attempts count failures of the current step only.
-      await c.query('UPDATE workflow_runs SET attempts = 0, updated_at_ms = $1 WHERE id = $2', [now, f.runId])
-      if (audit) await this.writeAudit(c, now, [audit])
-    })
+  private flush(c: Client, now: number, f: Fence, flush: JournalFlush | undefined): Promise<boolean> {
+    return applyJournalFlush(c, now, f.runId, flush, this.writeAudit)
   }
 
   private async insertWait(
@@ -300,9 +279,11 @@ export class PostgresEngine implements EngineStore {
     )
   }
 
+  /** Parks the run and ends this execution's lease in the same write (no separate suspend commit). */
   private async park(c: Client, now: number, runId: string, dueAtMs: number | null): Promise<void> {
     await c.query(
-      `UPDATE workflow_runs SET status = 'waiting', due_at_ms = $1, updated_at_ms = $2 WHERE id = $3`,
+      `UPDATE workflow_runs SET status = 'waiting', due_at_ms = $1, updated_at_ms = $2, lease_owner = NULL,
+         lease_expires_at_ms = 0 WHERE id = $3`,
       [dueAtMs, now, runId],
     )
   }
@@ -316,9 +297,15 @@ export class PostgresEngine implements EngineStore {
     return r.rows[0] as Row | undefined
   }
 
-  async registerWait(f: Fence, w: WaitRow, exclude: readonly number[]): Promise<StoredEvent | undefined> {
+  async registerWait(
+    f: Fence,
+    w: WaitRow,
+    exclude: readonly number[],
+    flush?: JournalFlush,
+  ): Promise<StoredEvent | undefined> {
     return this.tx(async (c, now) => {
       const run = await this.fenced(c, f)
+      await this.flush(c, now, f, flush)
       const plant = String(run.plant)
       if (w.kind === 'event') {
         // Same lock as routing (routeBatchInTx): an event committing concurrently is either
@@ -344,43 +331,82 @@ export class PostgresEngine implements EngineStore {
     return r.rowCount === 1
   }
 
-  async takeInbox(f: Fence, w: WaitRow): Promise<StoredEvent | undefined> {
+  /**
+   * An event already tied to this position (matched by routing while the run waited, or consumed
+   * by an earlier attempt whose journal entry was never written: the entry is buffered until the
+   * attempt's next write) is the one this position receives, so a crash in between never loses a
+   * consumed event. Otherwise the key's oldest unconsumed inbox event is consumed and tied to the
+   * position (a matched wait row) in the same transaction, or the run parks on an inbox wait.
+   */
+  async takeInbox(f: Fence, w: WaitRow, flush?: JournalFlush): Promise<StoredEvent | undefined> {
     return this.tx(async (c, now) => {
       const run = await this.fenced(c, f)
+      await this.flush(c, now, f, flush)
       await lockAll(c, [inboxLock(String(run.workflow), String(run.run_key))])
-      const next = await c.query(
-        `SELECT seq, event_seq FROM run_inbox WHERE workflow = $1 AND run_key = $2 AND run_id IS NULL
-          ORDER BY seq LIMIT 1 FOR UPDATE`,
-        [run.workflow, run.run_key],
+      const tied = await c.query(
+        `SELECT event_seq FROM run_waits WHERE run_id = $1 AND position = $2 AND status = 'matched'
+          AND event_seq IS NOT NULL`,
+        [f.runId, w.position],
       )
-      await c.query('DELETE FROM run_waits WHERE run_id = $1 AND position = $2', [f.runId, w.position])
-      if (next.rows[0]) {
+      let eventSeq: unknown = tied.rows[0]?.event_seq
+      if (eventSeq !== undefined) {
+        await c.query(
+          `UPDATE run_inbox SET run_id = $1, consumed_at_ms = $2 WHERE workflow = $3 AND run_key = $4 AND event_seq = $5
+            AND run_id IS NULL`,
+          [f.runId, now, run.workflow, run.run_key, eventSeq],
+        )
+      } else {
+        const next = await c.query(
+          `SELECT seq, event_seq FROM run_inbox WHERE workflow = $1 AND run_key = $2 AND run_id IS NULL
+            ORDER BY seq LIMIT 1 FOR UPDATE`,
+          [run.workflow, run.run_key],
+        )
+        await c.query('DELETE FROM run_waits WHERE run_id = $1 AND position = $2', [f.runId, w.position])
+        if (!next.rows[0]) {
+          await this.insertWait(c, f.runId, String(run.plant), w, 'waiting', null)
+          await this.park(c, now, f.runId, w.timeoutAtMs)
+          return undefined
+        }
+        eventSeq = next.rows[0].event_seq
         await c.query('UPDATE run_inbox SET run_id = $1, consumed_at_ms = $2 WHERE seq = $3', [
           f.runId,
           now,
           next.rows[0].seq,
         ])
-        const ev = await c.query(`SELECT ${EVENT_COLUMNS} FROM events WHERE seq = $1`, [
-          next.rows[0].event_seq,
-        ])
-        return toEvent(ev.rows[0])
+        await this.insertWait(c, f.runId, String(run.plant), w, 'matched', Number(eventSeq))
       }
-      await this.insertWait(c, f.runId, String(run.plant), w, 'waiting', null)
-      await this.park(c, now, f.runId, w.timeoutAtMs)
-      return undefined
+      const ev = await c.query(`SELECT ${EVENT_COLUMNS} FROM events WHERE seq = $1`, [eventSeq])
+      return toEvent(ev.rows[0])
     })
   }
 
-  async suspendRun(f: Fence): Promise<void> {
+  async suspendRun(f: Fence, flush?: JournalFlush): Promise<void> {
+    if (flush && (flush.entries.length > 0 || flush.config !== undefined)) {
+      await this.tx(async (c, now) => {
+        await this.fenced(c, f)
+        await this.flush(c, now, f, flush)
+        await c.query('UPDATE workflow_runs SET lease_owner = NULL, lease_expires_at_ms = 0 WHERE id = $1', [
+          f.runId,
+        ])
+      })
+      return
+    }
     await this.pool.query(
       'UPDATE workflow_runs SET lease_owner = NULL, lease_expires_at_ms = 0 WHERE id = $1 AND lease_token = $2',
       [f.runId, f.token],
     )
   }
 
-  async retryRun(f: Fence, delayMs: number, code: string, error: string): Promise<void> {
+  async retryRun(
+    f: Fence,
+    delayMs: number,
+    code: string,
+    error: string,
+    flush?: JournalFlush,
+  ): Promise<void> {
     await this.tx(async (c, now) => {
       await this.fenced(c, f)
+      await this.flush(c, now, f, flush)
       await c.query(
         `UPDATE workflow_runs SET status = 'pending', attempts = attempts + 1, due_at_ms = $1, last_error_code = $2,
            last_error = $3, lease_owner = NULL, lease_expires_at_ms = 0, updated_at_ms = $4 WHERE id = $5`,
@@ -422,10 +448,12 @@ export class PostgresEngine implements EngineStore {
     status: 'completed' | 'cancelled',
     result: unknown,
     audit: AuditEntry,
+    flush?: JournalFlush,
   ): Promise<void> {
     await this.tx(async (c, now) => {
       const run = await this.fenced(c, f)
       await this.lockKeyInbox(c, run)
+      await this.flush(c, now, f, flush)
       await c.query(
         `UPDATE workflow_runs SET status = $1, result = $2, completed_at_ms = $3, updated_at_ms = $3, due_at_ms = NULL,
            lease_owner = NULL, lease_expires_at_ms = 0 WHERE id = $4`,
@@ -443,10 +471,13 @@ export class PostgresEngine implements EngineStore {
     error: string,
     audit: AuditEntry,
     failedAt?: { readonly connector?: string; readonly target?: string },
+    flush?: JournalFlush,
   ): Promise<void> {
     await this.tx(async (c, now) => {
       const run = await this.fenced(c, f)
+      // entries written now reset the budget, as a separate journal write did before
       await this.lockKeyInbox(c, run)
+      const attempts = (await this.flush(c, now, f, flush)) ? 0 : Number(run.attempts)
       await c.query(
         `UPDATE workflow_runs SET status = $1, last_error_code = $2, last_error = $3, due_at_ms = NULL, lease_owner = NULL,
            lease_expires_at_ms = 0, updated_at_ms = $4 WHERE id = $5`,
@@ -462,7 +493,7 @@ export class PostgresEngine implements EngineStore {
           run.run_key,
           code,
           error,
-          Number(run.attempts) + 1,
+          attempts + 1,
           now,
           failedAt?.connector ?? null,
           failedAt?.target ?? null,

@@ -16,7 +16,7 @@ import type {
   EngineCounts,
   EngineStore,
   Fence,
-  JournalEntry,
+  JournalFlush,
   PoisonPolicy,
   Router,
   RunFilter,
@@ -26,6 +26,7 @@ import type {
 import { EVENT_COLUMNS, toEvent } from '../rows.ts'
 import { scopeClause } from '../scope-sql.ts'
 import type { AppendEvent, AuditEntry, Scope, StoredEvent } from '../types.ts'
+import { applyJournalFlush } from './journal-flush.ts'
 
 type Row = Record<string, unknown>
 const q = () => '?'
@@ -168,34 +169,15 @@ export class SqliteEngine implements EngineStore {
     return r ? toEvent(r) : undefined
   }
 
-  async snapshotConfig(f: Fence, config: unknown): Promise<unknown> {
-    return this.tx(() => {
+  async appendJournal(f: Fence, flush: JournalFlush): Promise<void> {
+    this.tx((now) => {
       this.fenced(f)
-      this.q('UPDATE workflow_runs SET config = ? WHERE id = ? AND config IS NULL').run(j(config), f.runId)
-      const r = this.q('SELECT config FROM workflow_runs WHERE id = ?').get(f.runId) as Row
-      return JSON.parse(String(r.config))
+      this.flush(now, f, flush)
     })
   }
 
-  async appendJournal(f: Fence, e: JournalEntry, audit?: AuditEntry): Promise<void> {
-    this.tx((now) => {
-      this.fenced(f)
-      this.q(`INSERT INTO run_journal (run_id, position, kind, name, occurrence, idempotency_key, result,
-            code_version, completed_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
-        f.runId,
-        e.position,
-        e.kind,
-        e.name,
-        e.occurrence,
-        e.idempotencyKey,
-        j(e.result),
-        e.codeVersion,
-        now,
-      )
-      // Progress resets the retry budget: attempts count failures of the current step only.
-      this.q('UPDATE workflow_runs SET attempts = 0, updated_at_ms = ? WHERE id = ?').run(now, f.runId)
-      if (audit) this.writeAudit(now, audit)
-    })
+  private flush(now: number, f: Fence, flush: JournalFlush | undefined): boolean {
+    return applyJournalFlush((sql) => this.q(sql), now, f.runId, flush, this.writeAudit)
   }
 
   private insertWait(
@@ -220,21 +202,25 @@ export class SqliteEngine implements EngineStore {
     )
   }
 
+  /** Parks the run and ends this execution's lease in the same write (no separate suspend commit). */
   private park(now: number, runId: string, dueAtMs: number | null): void {
-    this.q(`UPDATE workflow_runs SET status = 'waiting', due_at_ms = ?, updated_at_ms = ? WHERE id = ?`).run(
-      dueAtMs,
-      now,
-      runId,
-    )
+    this.q(`UPDATE workflow_runs SET status = 'waiting', due_at_ms = ?, updated_at_ms = ?, lease_owner = NULL,
+        lease_expires_at_ms = 0 WHERE id = ?`).run(dueAtMs, now, runId)
   }
 
   private plantOf(runId: string): string {
     return String((this.q('SELECT plant FROM workflow_runs WHERE id = ?').get(runId) as Row).plant)
   }
 
-  async registerWait(f: Fence, w: WaitRow, exclude: readonly number[]): Promise<StoredEvent | undefined> {
+  async registerWait(
+    f: Fence,
+    w: WaitRow,
+    exclude: readonly number[],
+    flush?: JournalFlush,
+  ): Promise<StoredEvent | undefined> {
     return this.tx((now) => {
       this.fenced(f)
+      this.flush(now, f, flush)
       const plant = this.plantOf(f.runId)
       if (w.kind === 'event') {
         const found =
@@ -264,38 +250,72 @@ export class SqliteEngine implements EngineStore {
     return r.changes === 1
   }
 
-  async takeInbox(f: Fence, w: WaitRow): Promise<StoredEvent | undefined> {
+  /**
+   * An event already tied to this position (matched by routing while the run waited, or consumed
+   * by an earlier attempt whose journal entry was never written) is the one this position
+   * receives; otherwise the oldest unconsumed inbox event is consumed and tied to the position in
+   * the same transaction, or the run parks on an inbox wait (PostgresEngine.takeInbox says why).
+   */
+  async takeInbox(f: Fence, w: WaitRow, flush?: JournalFlush): Promise<StoredEvent | undefined> {
     return this.tx((now) => {
       this.fenced(f)
+      this.flush(now, f, flush)
       const run = this.q('SELECT * FROM workflow_runs WHERE id = ?').get(f.runId) as Row
-      const next =
-        this.q(`SELECT seq, event_seq FROM run_inbox WHERE workflow = ? AND run_key = ? AND run_id IS NULL
-          ORDER BY seq LIMIT 1`).get(run.workflow, run.run_key) as Row | undefined
-      if (next) {
+      const tied = this.q(
+        `SELECT event_seq FROM run_waits WHERE run_id = ? AND position = ? AND status = 'matched' AND event_seq IS NOT NULL`,
+      ).get(f.runId, w.position) as Row | undefined
+      let eventSeq = tied?.event_seq
+      if (eventSeq !== undefined) {
+        this.q(`UPDATE run_inbox SET run_id = ?, consumed_at_ms = ? WHERE workflow = ? AND run_key = ? AND event_seq = ?
+            AND run_id IS NULL`).run(f.runId, now, run.workflow, run.run_key, eventSeq)
+      } else {
+        const next =
+          this.q(`SELECT seq, event_seq FROM run_inbox WHERE workflow = ? AND run_key = ? AND run_id IS NULL
+            ORDER BY seq LIMIT 1`).get(run.workflow, run.run_key) as Row | undefined
+        this.q('DELETE FROM run_waits WHERE run_id = ? AND position = ?').run(f.runId, w.position)
+        if (!next) {
+          this.insertWait(f.runId, String(run.plant), w, 'waiting', null)
+          this.park(now, f.runId, w.timeoutAtMs)
+          return undefined
+        }
+        eventSeq = next.event_seq
         this.q('UPDATE run_inbox SET run_id = ?, consumed_at_ms = ? WHERE seq = ?').run(
           f.runId,
           now,
           next.seq,
         )
-        this.q('DELETE FROM run_waits WHERE run_id = ? AND position = ?').run(f.runId, w.position)
-        return toEvent(this.q(`SELECT ${EVENT_COLUMNS} FROM events WHERE seq = ?`).get(next.event_seq) as Row)
+        this.insertWait(f.runId, String(run.plant), w, 'matched', Number(eventSeq))
       }
-      this.q('DELETE FROM run_waits WHERE run_id = ? AND position = ?').run(f.runId, w.position)
-      this.insertWait(f.runId, String(run.plant), w, 'waiting', null)
-      this.park(now, f.runId, w.timeoutAtMs)
-      return undefined
+      return toEvent(this.q(`SELECT ${EVENT_COLUMNS} FROM events WHERE seq = ?`).get(eventSeq) as Row)
     })
   }
 
-  async suspendRun(f: Fence): Promise<void> {
+  async suspendRun(f: Fence, flush?: JournalFlush): Promise<void> {
+    if (flush && (flush.entries.length > 0 || flush.config !== undefined)) {
+      this.tx((now) => {
+        this.fenced(f)
+        this.flush(now, f, flush)
+        this.q('UPDATE workflow_runs SET lease_owner = NULL, lease_expires_at_ms = 0 WHERE id = ?').run(
+          f.runId,
+        )
+      })
+      return
+    }
     this.q(
       `UPDATE workflow_runs SET lease_owner = NULL, lease_expires_at_ms = 0 WHERE id = ? AND lease_token = ?`,
     ).run(f.runId, f.token)
   }
 
-  async retryRun(f: Fence, delayMs: number, code: string, error: string): Promise<void> {
+  async retryRun(
+    f: Fence,
+    delayMs: number,
+    code: string,
+    error: string,
+    flush?: JournalFlush,
+  ): Promise<void> {
     this.tx((now) => {
       this.fenced(f)
+      this.flush(now, f, flush)
       this.q(`UPDATE workflow_runs SET status = 'pending', attempts = attempts + 1, due_at_ms = ?,
             last_error_code = ?, last_error = ?, lease_owner = NULL, lease_expires_at_ms = 0, updated_at_ms = ?
           WHERE id = ?`).run(now + delayMs, code, error, now, f.runId)
@@ -333,9 +353,11 @@ export class SqliteEngine implements EngineStore {
     status: 'completed' | 'cancelled',
     result: unknown,
     audit: AuditEntry,
+    flush?: JournalFlush,
   ): Promise<void> {
     this.tx((now) => {
       this.fenced(f)
+      this.flush(now, f, flush)
       const run =
         this.q(`UPDATE workflow_runs SET status = ?, result = ?, completed_at_ms = ?, updated_at_ms = ?, due_at_ms = NULL,
             lease_owner = NULL, lease_expires_at_ms = 0 WHERE id = ? RETURNING workflow, run_key`).get(
@@ -357,9 +379,11 @@ export class SqliteEngine implements EngineStore {
     error: string,
     audit: AuditEntry,
     failedAt?: { readonly connector?: string; readonly target?: string },
+    flush?: JournalFlush,
   ): Promise<void> {
     this.tx((now) => {
       this.fenced(f)
+      this.flush(now, f, flush)
       const run =
         this.q(`UPDATE workflow_runs SET status = ?, last_error_code = ?, last_error = ?, due_at_ms = NULL,
             lease_owner = NULL, lease_expires_at_ms = 0, updated_at_ms = ? WHERE id = ? RETURNING *`).get(
