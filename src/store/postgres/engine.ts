@@ -221,20 +221,23 @@ export class PostgresEngine implements EngineStore {
     return r.rowCount === 1
   }
 
+  /** One statement (one round trip, one transaction): the run with its journal and waits. */
   async loadRun(scope: Scope, runId: string) {
-    const sc = scopeClause(scope, 'plant', dollar, 1)
-    const run = await this.pool.query(`SELECT * FROM workflow_runs WHERE id = $1 AND ${sc.sql}`, [
-      runId,
-      ...sc.params,
-    ])
-    if (run.rowCount === 0) return undefined
-    const journal = await this.pool.query('SELECT * FROM run_journal WHERE run_id = $1 ORDER BY position', [
-      runId,
-    ])
-    const waits = await this.pool.query('SELECT * FROM run_waits WHERE run_id = $1 ORDER BY position', [
-      runId,
-    ])
-    return { run: toRun(run.rows[0]), journal: journal.rows.map(toJournal), waits: waits.rows.map(toWait) }
+    const sc = scopeClause(scope, 'r.plant', dollar, 1)
+    const r = await this.pool.query(
+      `SELECT r.*,
+         COALESCE((SELECT json_agg(j ORDER BY j.position) FROM run_journal j WHERE j.run_id = r.id), '[]') AS journal_rows,
+         COALESCE((SELECT json_agg(w ORDER BY w.position) FROM run_waits w WHERE w.run_id = r.id), '[]') AS wait_rows
+       FROM workflow_runs r WHERE r.id = $1 AND ${sc.sql}`,
+      [runId, ...sc.params],
+    )
+    const row = r.rows[0]
+    if (!row) return undefined
+    return {
+      run: toRun(row),
+      journal: (row.journal_rows as Row[]).map(toJournal),
+      waits: (row.wait_rows as Row[]).map(toWait),
+    }
   }
 
   async getEventBySeqInternal(seq: number): Promise<StoredEvent | undefined> {
