@@ -73,6 +73,7 @@ export type RuntimeFragment = Pick<
   | 'host'
   | 'port'
   | 'leaseTtlMs'
+  | 'journal'
   | 'singletonLeaseMs'
   | 'webhooks'
   | 'translators'
@@ -363,6 +364,7 @@ export function buildRuntime(loaded: LoadedConfig, env: NodeJS.ProcessEnv = proc
     host: server.host,
     port: server.port,
     leaseTtlMs: leaseMs,
+    journal: server.journal,
     singletonLeaseMs: server.singletonLeaseMs,
     tracing: server.tracing,
     apiLimits: server.limits?.enabled === false ? (false as const) : apiLimitsFrom(server.limits),

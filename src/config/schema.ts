@@ -41,6 +41,12 @@ export const ServerConfig = Type.Object(
     /** engine lease; every connector's egress timeout must be shorter */
     leaseMs: Type.Optional(Type.Integer({ minimum: 1000, maximum: 600_000 })),
     /**
+     * when a run's completed steps reach the journal (src/engine/run-context.ts JournalMode):
+     * `at-yield` (default) with the attempt's next wait, completion or failure, one commit for
+     * many steps; `per-step`: one commit per step, a completed step is never re-run
+     */
+    journal: Type.Optional(Type.Enum(['at-yield', 'per-step'])),
+    /**
      * lease of each singleton (MQTT session, watched folder, relay, scheduler): a dead holder's
      * duty moves to another process this long after its last renewal (renewed every third of it)
      */

@@ -21,6 +21,7 @@ import { catalogue } from '../contracts/catalogue.ts'
 import { QualinkError } from '../contracts/errors.ts'
 import { EventRegistry } from '../contracts/registry.ts'
 import { Engine } from '../engine/engine.ts'
+import type { JournalMode } from '../engine/run-context.ts'
 import { periodicDuty, resourceDuty, Singleton, type SingletonOptions } from '../engine/singleton.ts'
 import { TranslationStage, type Translator } from '../engine/translation-stage.ts'
 import type { WorkflowDefinition } from '../engine/workflow.ts'
@@ -100,6 +101,8 @@ export interface QualinkOptions {
   /** false: the `api` role (kept for callers that predate `role`) */
   readonly runEngine?: boolean
   readonly leaseTtlMs?: number
+  /** when runs' completed steps are journaled (Engine option `journal`; default `at-yield`) */
+  readonly journal?: JournalMode
   /** lease of each singleton (default 15 s): how soon a dead holder's duty moves elsewhere */
   readonly singletonLeaseMs?: number
   /** How long close() lets HTTP requests in flight finish before cutting their connections; default 10 s. */
@@ -255,6 +258,7 @@ export async function startQualink(opts: QualinkOptions = {}): Promise<Qualink> 
     owner: `${process.pid}@${Date.now()}`,
     leaseTtlMs: opts.leaseTtlMs,
     pollMs: opts.enginePollMs,
+    journal: opts.journal,
     logger,
     metrics: metrics.engine(),
   })

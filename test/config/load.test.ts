@@ -32,6 +32,16 @@ describe('loadConfig', () => {
     expect(p!.message).toMatch(/^must be one of '0\.010', .*'0\.65', '1\.0'/)
   })
 
+  it('server.journal: at-yield or per-step, anything else named by path', () => {
+    const d = baseDoc()
+    d.server = { ...(d.server as Doc), journal: 'per-step' }
+    expect(loadConfig(tmp.write('qualink.yaml', d), {}).config.server?.journal).toBe('per-step')
+    d.server = { ...(d.server as Doc), journal: 'sometimes' }
+    const [p, ...rest] = problemsOf(tmp, d)
+    expect(rest).toEqual([])
+    expect(p).toMatchObject({ path: '/server/journal', message: "must be one of 'at-yield', 'per-step'" })
+  })
+
   it('reconciliation: a bad policy and a bad interval are named by path', () => {
     const d = baseDoc()
     d.reconciliation = { interval: 'hourly' }
