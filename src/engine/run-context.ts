@@ -258,8 +258,11 @@ export class RunContext implements WorkflowContext {
     return new Date(t)
   }
 
-  private async timeoutAt(timeout: string | number | undefined): Promise<number | null> {
-    return timeout === undefined ? null : (await this.d.dbNow()) + parseDuration(timeout)
+  /** A new wait's timeout, made absolute by the registering transaction on the database clock. */
+  private timeoutIn(timeout: string | number | undefined): { timeoutAtMs: null; timeoutInMs?: number } {
+    return timeout === undefined
+      ? { timeoutAtMs: null }
+      : { timeoutAtMs: null, timeoutInMs: parseDuration(timeout) }
   }
 
   private async resolveWait(
@@ -335,7 +338,7 @@ export class RunContext implements WorkflowContext {
       eventFamily: family,
       subject: opts.subject,
       afterSeq: opts.afterSeq ?? 0,
-      timeoutAtMs: await this.timeoutAt(opts.timeout),
+      ...this.timeoutIn(opts.timeout),
       status: 'waiting',
       eventSeq: null,
     }
@@ -361,7 +364,7 @@ export class RunContext implements WorkflowContext {
       eventFamily: null,
       subject: null,
       afterSeq: 0,
-      timeoutAtMs: existing?.timeoutAtMs ?? (await this.timeoutAt(opts.timeout)),
+      ...(existing ? { timeoutAtMs: existing.timeoutAtMs } : this.timeoutIn(opts.timeout)),
       status: 'waiting',
       eventSeq: null,
     }
@@ -388,7 +391,8 @@ export class RunContext implements WorkflowContext {
       eventFamily: null,
       subject: null,
       afterSeq: 0,
-      timeoutAtMs: (await this.d.dbNow()) + parseDuration(duration),
+      timeoutAtMs: null,
+      timeoutInMs: parseDuration(duration),
       status: 'waiting',
       eventSeq: null,
     }

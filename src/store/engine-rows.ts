@@ -86,5 +86,12 @@ export function typeFamily(type: string): string {
   return type.replace(/\.v[1-9][0-9]*$/, '')
 }
 
+/** A wait being registered, its relative timeout made absolute on the transaction's database clock. */
+export function dueWait(w: WaitRow, now: number): WaitRow {
+  if (w.timeoutInMs === undefined) return w
+  const { timeoutInMs, ...rest } = w
+  return { ...rest, timeoutAtMs: now + timeoutInMs }
+}
+
 export const ACTIVE_STATUSES = "('pending', 'waiting', 'failed')"
 export const CLAIMABLE_STATUSES = "('pending', 'waiting')"

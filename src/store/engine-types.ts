@@ -68,6 +68,11 @@ export interface WaitRow {
   readonly timeoutAtMs: number | null
   readonly status: 'waiting' | 'matched' | 'timed_out'
   readonly eventSeq: number | null
+  /**
+   * On registration only: the timeout relative to the database clock of the registering
+   * transaction (it sets timeoutAtMs there), so registering needs no clock read of its own.
+   */
+  readonly timeoutInMs?: number
 }
 
 export interface DeadLetter {

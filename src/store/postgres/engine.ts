@@ -4,6 +4,7 @@ import { QualinkError } from '../../contracts/errors.ts'
 import {
   ACTIVE_STATUSES,
   CLAIMABLE_STATUSES,
+  dueWait,
   toDeadLetter,
   toJournal,
   toRun,
@@ -302,11 +303,12 @@ export class PostgresEngine implements EngineStore {
 
   async registerWait(
     f: Fence,
-    w: WaitRow,
+    wait: WaitRow,
     exclude: readonly number[],
     flush?: JournalFlush,
   ): Promise<StoredEvent | undefined> {
     return this.tx(async (c, now) => {
+      const w = dueWait(wait, now)
       const run = await this.fenced(c, f)
       await this.flush(c, now, f, flush)
       const plant = String(run.plant)
@@ -341,8 +343,9 @@ export class PostgresEngine implements EngineStore {
    * consumed event. Otherwise the key's oldest unconsumed inbox event is consumed and tied to the
    * position (a matched wait row) in the same transaction, or the run parks on an inbox wait.
    */
-  async takeInbox(f: Fence, w: WaitRow, flush?: JournalFlush): Promise<StoredEvent | undefined> {
+  async takeInbox(f: Fence, wait: WaitRow, flush?: JournalFlush): Promise<StoredEvent | undefined> {
     return this.tx(async (c, now) => {
+      const w = dueWait(wait, now)
       const run = await this.fenced(c, f)
       await this.flush(c, now, f, flush)
       await lockAll(c, [inboxLock(String(run.workflow), String(run.run_key))])

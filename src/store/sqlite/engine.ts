@@ -4,6 +4,7 @@ import { QualinkError } from '../../contracts/errors.ts'
 import {
   ACTIVE_STATUSES,
   CLAIMABLE_STATUSES,
+  dueWait,
   toDeadLetter,
   toJournal,
   toRun,
@@ -214,11 +215,12 @@ export class SqliteEngine implements EngineStore {
 
   async registerWait(
     f: Fence,
-    w: WaitRow,
+    wait: WaitRow,
     exclude: readonly number[],
     flush?: JournalFlush,
   ): Promise<StoredEvent | undefined> {
     return this.tx((now) => {
+      const w = dueWait(wait, now)
       this.fenced(f)
       this.flush(now, f, flush)
       const plant = this.plantOf(f.runId)
@@ -256,8 +258,9 @@ export class SqliteEngine implements EngineStore {
    * receives; otherwise the oldest unconsumed inbox event is consumed and tied to the position in
    * the same transaction, or the run parks on an inbox wait (PostgresEngine.takeInbox says why).
    */
-  async takeInbox(f: Fence, w: WaitRow, flush?: JournalFlush): Promise<StoredEvent | undefined> {
+  async takeInbox(f: Fence, wait: WaitRow, flush?: JournalFlush): Promise<StoredEvent | undefined> {
     return this.tx((now) => {
+      const w = dueWait(wait, now)
       this.fenced(f)
       this.flush(now, f, flush)
       const run = this.q('SELECT * FROM workflow_runs WHERE id = ?').get(f.runId) as Row
