@@ -71,7 +71,8 @@ export class RunContext implements WorkflowContext {
   private nextAppend: number
   private readonly buffer: JournalEntry[] = []
   private readonly bufferAudits: AuditEntry[] = []
-  private bufferSince = 0
+  /** when each buffered entry completed, on the monotonic clock (its age goes with the write) */
+  private readonly bufferAt: number[] = []
   private unsavedConfig: unknown
   /** set when a registration parked the run and released its lease in the same write */
   parked = false
@@ -93,9 +94,11 @@ export class RunContext implements WorkflowContext {
    */
   pendingWrite(): JournalFlush | undefined {
     if (this.buffer.length === 0 && this.unsavedConfig === undefined) return undefined
+    const t = performance.now()
     return {
       entries: [...this.buffer],
       audits: [...this.bufferAudits],
+      agesMs: this.bufferAt.map((at) => t - at),
       ...(this.unsavedConfig === undefined ? {} : { config: this.unsavedConfig }),
     }
   }
@@ -104,6 +107,7 @@ export class RunContext implements WorkflowContext {
   written(w: JournalFlush | undefined): void {
     if (!w) return
     this.buffer.splice(0, w.entries.length)
+    this.bufferAt.splice(0, w.entries.length)
     this.bufferAudits.splice(0, w.audits.length)
     if (w.config !== undefined) this.unsavedConfig = undefined
   }
@@ -192,8 +196,8 @@ export class RunContext implements WorkflowContext {
       codeVersion: this.d.codeVersion,
       completedAtMs: 0,
     }
-    if (this.buffer.length === 0) this.bufferSince = performance.now()
     this.buffer.push(entry)
+    this.bufferAt.push(performance.now())
     if (kind === 'step')
       this.bufferAudits.push({
         plant: this.d.run.plant,
@@ -219,7 +223,7 @@ export class RunContext implements WorkflowContext {
     if (this.buffer.length === 0) return
     if (
       this.buffer.length >= (this.d.maxBuffered ?? 64) ||
-      performance.now() - this.bufferSince >= (this.d.maxBufferedMs ?? 10_000)
+      performance.now() - this.bufferAt[0]! >= (this.d.maxBufferedMs ?? 10_000)
     )
       await this.writeBuffer()
   }

@@ -107,6 +107,12 @@ export interface JournalFlush {
   readonly audits: readonly AuditEntry[]
   /** the run's configuration snapshot, stored only when the run has none yet */
   readonly config?: unknown
+  /**
+   * per entry, how long before this write it completed (the worker's monotonic clock): its
+   * completed_at_ms is the write's database clock less that, so time-to-step metrics read from
+   * the journal keep measuring the step, not the write (absent: 0)
+   */
+  readonly agesMs?: readonly number[]
 }
 
 /** The lease a worker holds on a run; every write on the run's behalf presents it. */

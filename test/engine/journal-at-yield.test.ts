@@ -298,7 +298,8 @@ describe.each(DIALECTS)('journal written at yield points on %s', (dialect: Diale
         triggers: ['qualink.test.durable.v1'],
         async run(ctx: Parameters<typeof kernelDemo.run>[0]) {
           await ctx.step('plain', async () => 1)
-          await ctx.step('notify', async () => 2, { durable: true })
+          // completes at least 30 ms after 'plain'; both are written in notify's durable write
+          await ctx.step('notify', () => new Promise((r) => setTimeout(() => r(2), 30)), { durable: true })
           await ctx.step('after', async () => 3)
           return 'done'
         },
@@ -309,11 +310,10 @@ describe.each(DIALECTS)('journal written at yield points on %s', (dialect: Diale
       expect(durable.writes()).toBe(1) // plain + notify at once; after went with the completion
       const run7 = (await store.engine.listRuns(ALL, { key: 'Y-7', limit: 1 }))[0]!
       expect(run7.status).toBe('completed')
-      expect(names((await store.engine.loadRun(ALL, run7.id))!.journal)).toEqual([
-        'step:plain',
-        'step:notify',
-        'step:after',
-      ])
+      const journal7 = (await store.engine.loadRun(ALL, run7.id))!.journal
+      expect(names(journal7)).toEqual(['step:plain', 'step:notify', 'step:after'])
+      // Written together, each keeps its own completion time (the write's clock less its age).
+      expect(journal7[1]!.completedAtMs - journal7[0]!.completedAtMs).toBeGreaterThanOrEqual(28)
     } finally {
       await store.close()
     }

@@ -21,9 +21,9 @@ export async function applyJournalFlush(
     await c.query(
       `INSERT INTO run_journal (run_id, position, kind, name, occurrence, idempotency_key, result, code_version,
          completed_at_ms)
-       SELECT $1, u.position, u.kind, u.name, u.occurrence, u.idempotency_key, u.result, u.code_version, $9
-         FROM unnest($2::int[], $3::text[], $4::text[], $5::int[], $6::text[], $7::text[], $8::int[])
-           AS u(position, kind, name, occurrence, idempotency_key, result, code_version)`,
+       SELECT $1, u.position, u.kind, u.name, u.occurrence, u.idempotency_key, u.result, u.code_version, $9 - u.age
+         FROM unnest($2::int[], $3::text[], $4::text[], $5::int[], $6::text[], $7::text[], $8::int[], $10::bigint[])
+           AS u(position, kind, name, occurrence, idempotency_key, result, code_version, age)`,
       [
         runId,
         es.map((e) => e.position),
@@ -34,6 +34,7 @@ export async function applyJournalFlush(
         es.map((e) => JSON.stringify(e.result === undefined ? null : e.result)),
         es.map((e) => e.codeVersion),
         now,
+        es.map((_, i) => Math.max(0, Math.round(flush.agesMs?.[i] ?? 0))),
       ],
     )
   }

@@ -19,7 +19,7 @@ export function applyJournalFlush(
   const insert =
     q(`INSERT INTO run_journal (run_id, position, kind, name, occurrence, idempotency_key, result,
       code_version, completed_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-  for (const e of flush.entries)
+  for (const [i, e] of flush.entries.entries())
     insert.run(
       runId,
       e.position,
@@ -29,7 +29,7 @@ export function applyJournalFlush(
       e.idempotencyKey,
       JSON.stringify(e.result === undefined ? null : e.result),
       e.codeVersion,
-      now,
+      now - Math.max(0, Math.round(flush.agesMs?.[i] ?? 0)),
     )
   const progressed = flush.entries.length > 0
   if (progressed || flush.config !== undefined)
