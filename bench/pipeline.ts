@@ -9,7 +9,8 @@
  * PASS/FAIL: Qualink ≥ 2× graphile-worker; p99 ≤ 500 ms at the half-max rate; 0 duplicate effects.
  *
  * Run: npm run bench -- pipeline [--workflows N] [--runs N] [--open-seconds S] [--connections N]
- *      [--systems qualink,graphile-worker,node-red]. Needs PostgreSQL at QUALINK_BENCH_PG_URL
+ *      [--systems qualink,graphile-worker,node-red]. QUALINK_BENCH_JOURNAL=at-yield runs Qualink
+ *      with the opt-in journal mode (default per-step, the engine's). Needs PostgreSQL at QUALINK_BENCH_PG_URL
  *      (default postgres://postgres@127.0.0.1:5432/postgres). Node-RED is installed on first use
  *      into bench/baselines/node-red (npm ci).
  */
@@ -29,7 +30,7 @@ import {
   startSims,
 } from './lib/pipeline-harness.ts'
 import { startNodeRedSut } from './lib/pipeline-node-red.ts'
-import { startQualinkSut } from './lib/pipeline-qualink.ts'
+import { BENCH_JOURNAL, startQualinkSut } from './lib/pipeline-qualink.ts'
 import { machineSummary, writeReadmeSection, writeResultsRow } from './lib/readme.ts'
 import { fmt, median, percentile } from './lib/stats.ts'
 
@@ -150,7 +151,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     '|---|---:|---|---|---|---:|---:|---:|',
   ]
   const labels: Record<SystemName, string> = {
-    qualink: 'Qualink (PostgreSQL, worker in-process)',
+    qualink: `Qualink (PostgreSQL, worker in-process, journal ${BENCH_JOURNAL})`,
     'graphile-worker': 'graphile-worker 0.17.3, 3 chained jobs (PostgreSQL)',
     'node-red': 'Node-RED 4.1.7, http-in → function → http request (no durability)',
   }

@@ -14,6 +14,7 @@ import { sapS4Connector } from '../../src/connectors/erp/sap-s4/connector.ts'
 import { sapS4GoodsReceiptTranslator } from '../../src/connectors/erp/sap-s4/gr-translator.ts'
 import { qmsRestConnector } from '../../src/connectors/qms/rest/connector.ts'
 import { qmsWebhookTranslator } from '../../src/connectors/qms/rest/webhook-translator.ts'
+import type { JournalMode } from '../../src/engine/run-context.ts'
 import type { IdMappingSettings } from '../../src/mapping/id-mapping.ts'
 import { startQualink } from '../../src/server/qualink.ts'
 import { PostgresStore } from '../../src/store/postgres/store.ts'
@@ -23,6 +24,13 @@ import { createTempDatabase } from './machine.ts'
 import { commitsOf, SIGNING, type Sims, type SystemUnderTest } from './pipeline-harness.ts'
 
 export const BENCH_EGRESS = { rateLimit: { ratePerSecond: 10_000, burst: 1_000 } }
+
+/**
+ * The engine's journal mode for the benchmark's Qualink (QUALINK_BENCH_JOURNAL=at-yield|per-step;
+ * default: the engine's own, per-step), printed in the results table.
+ */
+export const BENCH_JOURNAL: JournalMode =
+  process.env.QUALINK_BENCH_JOURNAL === 'at-yield' ? 'at-yield' : 'per-step'
 
 /** The shipped S/4 and QMS connectors against the simulators (also used by the graphile baseline). */
 export function benchPorts(sims: {
@@ -117,6 +125,7 @@ export async function startQualinkSut(adminUrl: string, sims: Sims): Promise<Sys
     translators: benchTranslators(),
     workflows: [supplierReceiptInspection()],
     ports: qualinkPorts(sims),
+    journal: BENCH_JOURNAL,
   })
   return qualinkSut('qualink', q.url, db.url, async () => {
     await q.close()

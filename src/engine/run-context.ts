@@ -32,7 +32,7 @@ export interface RunContextDeps {
   readonly compensation?: boolean
   /** the configuration snapshot to store with the attempt's first write (the run has none yet) */
   readonly unsavedConfig?: unknown
-  /** when completed commands are journaled (JournalMode); default 'at-yield' */
+  /** when completed commands are journaled (JournalMode); default 'per-step' */
   readonly journalMode?: JournalMode
   /** 'at-yield': write the buffer at the next command once it holds this many entries (default 64) */
   readonly maxBuffered?: number
@@ -210,7 +210,7 @@ export class RunContext implements WorkflowContext {
     this.byPosition.set(position, entry)
     this.byName.set(`${kind}\u0000${name}\u0000${occurrence}`, entry)
     this.nextAppend = Math.max(this.nextAppend, position + 1)
-    if (durable || (this.d.journalMode ?? 'at-yield') === 'per-step') await this.writeBuffer()
+    if (durable || (this.d.journalMode ?? 'per-step') === 'per-step') await this.writeBuffer()
   }
 
   /** Before a new command: a stale lease stops the attempt; a full or old buffer is written. */

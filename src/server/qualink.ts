@@ -101,7 +101,7 @@ export interface QualinkOptions {
   /** false: the `api` role (kept for callers that predate `role`) */
   readonly runEngine?: boolean
   readonly leaseTtlMs?: number
-  /** when runs' completed steps are journaled (Engine option `journal`; default `at-yield`) */
+  /** when runs' completed steps are journaled (Engine option `journal`; default `per-step`) */
   readonly journal?: JournalMode
   /** lease of each singleton (default 15 s): how soon a dead holder's duty moves elsewhere */
   readonly singletonLeaseMs?: number

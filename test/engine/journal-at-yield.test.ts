@@ -68,18 +68,10 @@ describe.each(DIALECTS)('journal written at yield points on %s', (dialect: Diale
   })
 
   /** A worker process on the database; SIGKILLed the moment the ledger commits its `n`th document. */
-  async function workerKilledAtDocument(n: number, journal?: JournalMode): Promise<void> {
+  async function workerKilledAtDocument(n: number, journal: JournalMode = 'at-yield'): Promise<void> {
     child = spawn(
       process.execPath,
-      [
-        '--import',
-        'tsx',
-        'test/fixtures/engine-worker.ts',
-        db.location,
-        ledger.url,
-        '1500',
-        ...(journal ? [journal] : []),
-      ],
+      ['--import', 'tsx', 'test/fixtures/engine-worker.ts', db.location, ledger.url, '1500', journal],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     )
     const c = child
@@ -115,7 +107,11 @@ describe.each(DIALECTS)('journal written at yield points on %s', (dialect: Diale
       expect(before.journal).toEqual([])
       expect(before.run.config).toBeNull()
 
-      const e = engine(store, { workflows: [kernelDemo], ports: { ledger: httpLedger(ledger.url) } })
+      const e = engine(store, {
+        workflows: [kernelDemo],
+        ports: { ledger: httpLedger(ledger.url) },
+        journal: 'at-yield',
+      })
       await until(async () => {
         await e.drain()
         return (await store.engine.listRuns(ALL, { key: 'Y-1', limit: 1 }))[0]!.status === 'waiting'
@@ -166,7 +162,11 @@ describe.each(DIALECTS)('journal written at yield points on %s', (dialect: Diale
     try {
       // Line 1 is posted and the run parks on its inbox (the park carries line 1's journal entry);
       // then the approval joins the inbox and wakes the run.
-      const e = engine(store, { workflows: [inboxLedger], ports: { ledger: httpLedger(ledger.url) } })
+      const e = engine(store, {
+        workflows: [inboxLedger],
+        ports: { ledger: httpLedger(ledger.url) },
+        journal: 'at-yield',
+      })
       await append(store, ledgerEvent(LEDGER_ORDER, { order: 'Y-3' }))
       await e.drain()
       expect((await store.engine.listRuns(ALL, { key: 'Y-3', limit: 1 }))[0]!.status).toBe('waiting')
@@ -186,7 +186,11 @@ describe.each(DIALECTS)('journal written at yield points on %s', (dialect: Diale
       // the consumed event stays tied to the receive's position
       expect(before.waits).toMatchObject([{ position: 2, kind: 'inbox', status: 'matched' }])
 
-      const e = engine(store, { workflows: [inboxLedger], ports: { ledger: httpLedger(ledger.url) } })
+      const e = engine(store, {
+        workflows: [inboxLedger],
+        ports: { ledger: httpLedger(ledger.url) },
+        journal: 'at-yield',
+      })
       await until(async () => {
         await e.drain()
         return (await store.engine.listRuns(ALL, { key: 'Y-3', limit: 1 }))[0]!.status === 'completed'
@@ -277,7 +281,7 @@ describe.each(DIALECTS)('journal written at yield points on %s', (dialect: Diale
     try {
       const ports = { ledger: httpLedger(ledger.url) }
       const batched = countingJournalWrites(store)
-      const e1 = engine(batched.store, { workflows: [kernelDemo], ports })
+      const e1 = engine(batched.store, { workflows: [kernelDemo], ports, journal: 'at-yield' })
       await append(store, demoEvent('order_received', { order: 'Y-5', lines: 3 }))
       await e1.drain()
       expect(batched.writes()).toBe(0) // three steps and the config went with the wait's registration
@@ -304,7 +308,7 @@ describe.each(DIALECTS)('journal written at yield points on %s', (dialect: Diale
           return 'done'
         },
       }
-      const e3 = engine(durable.store, { workflows: [wf], ports })
+      const e3 = engine(durable.store, { workflows: [wf], ports, journal: 'at-yield' })
       await append(store, ledgerEvent('qualink.test.durable.v1', { order: 'Y-7' }))
       await e3.drain()
       expect(durable.writes()).toBe(1) // plain + notify at once; after went with the completion
