@@ -133,8 +133,12 @@ export async function buildEvidence(
     for (const p of await store.sql.all(
       `SELECT audit_seq, payload FROM audit_payloads WHERE audit_seq IN (${marks(part.length)})`,
       part,
-    ))
-      payloads.set(Number(p.audit_seq), typeof p.payload === 'string' ? JSON.parse(p.payload) : p.payload)
+    )) {
+      // the chain hashed the plaintext payload: the bundle carries it decrypted, for the caller
+      // whose scope allowed the read, so it verifies offline without the keys
+      const stored: unknown = typeof p.payload === 'string' ? JSON.parse(p.payload) : p.payload
+      payloads.set(Number(p.audit_seq), store.decryptAtRest ? store.decryptAtRest(stored) : stored)
+    }
   }
   const sealed = rows.filter((r) => links.has(r.seq))
   const audit = sealed.map((row) => ({

@@ -1,8 +1,8 @@
 /**
  * `qualink keys rotate --to <kid>`: every encrypted value stored under another key is decrypted
  * and encrypted again under `kid`, in batches of rows, each batch one transaction. It reads the
- * raw tables (the event log's envelopes, the run journal's wait results and the raw delivery
- * bodies), not the decrypting
+ * raw tables (the event log's envelopes, the run journal's wait and step results, runs'
+ * results, audit payloads and the raw delivery bodies), not the decrypting
  * store, so what it rewrites is exactly what is at rest.
  *
  * Resumable without a cursor: a value already under `kid` is left alone, so running it again
@@ -75,6 +75,37 @@ const TABLES: readonly Table[] = [
     cursor: (r) => [String(r.run_id), Number(r.position)],
     update: 'UPDATE run_journal SET result = ? WHERE run_id = ? AND position = ? AND result = ?',
     key: (r) => [String(r.run_id), Number(r.position)],
+    expect: (r) => r.v,
+  },
+  {
+    // step results' derived values are in run_journal above; a run's result here
+    name: 'workflow_runs',
+    select: (after, limit) =>
+      after
+        ? {
+            sql: 'SELECT id, result AS v FROM workflow_runs WHERE id > ? AND result IS NOT NULL ORDER BY id LIMIT ?',
+            params: [after[0], limit],
+          }
+        : {
+            sql: 'SELECT id, result AS v FROM workflow_runs WHERE result IS NOT NULL ORDER BY id LIMIT ?',
+            params: [limit],
+          },
+    cursor: (r) => [String(r.id)],
+    update: 'UPDATE workflow_runs SET result = ? WHERE id = ? AND result = ?',
+    key: (r) => [String(r.id)],
+    expect: (r) => r.v,
+  },
+  {
+    // the chain holds the plaintext payload's hash (audit_log.payload_hash), so rewriting the
+    // payload's ciphertext leaves every link verifiable; a retention purge in between wins
+    name: 'audit_payloads',
+    select: (after, limit) => ({
+      sql: 'SELECT audit_seq, payload AS v FROM audit_payloads WHERE audit_seq > ? ORDER BY audit_seq LIMIT ?',
+      params: [after?.[0] ?? 0, limit],
+    }),
+    cursor: (r) => [Number(r.audit_seq)],
+    update: 'UPDATE audit_payloads SET payload = ? WHERE audit_seq = ? AND payload = ?',
+    key: (r) => [Number(r.audit_seq)],
     expect: (r) => r.v,
   },
   {

@@ -13,9 +13,24 @@
  * A Proxy, not a subclass: both dialects get it unchanged, and every method not named here goes
  * to the real store bound to it (so `rawDatabase()` / `rawPool()` in tests still work).
  */
-import type { JournalEntry, JournalFlush } from '../store/engine-types.ts'
-import type { AppendEvent, AppendRequest, Store, StoredEvent, StoredRawDelivery } from '../store/types.ts'
+import { hashCanonical } from '../audit/canonical-json.ts'
+import type { Fence, JournalEntry, JournalFlush, RunRow } from '../store/engine-types.ts'
+import type {
+  AppendEvent,
+  AppendRequest,
+  AuditEntry,
+  Store,
+  StoredEvent,
+  StoredRawDelivery,
+} from '../store/types.ts'
 import type { FieldCipher } from './encryption.ts'
+import {
+  encryptDerived,
+  NO_SENSITIVE_VALUES,
+  redactDerived,
+  type SensitiveValues,
+  sensitiveValuesOf,
+} from './encryption-derived.ts'
 
 type Router = Parameters<Store['engine']['setRouter']>[0]
 
@@ -51,8 +66,79 @@ function mapJournalEvent(entry: JournalEntry, f: (e: StoredEvent) => StoredEvent
   return { ...entry, result: { ...r, event: f(r.event) } }
 }
 
+const parse = (v: unknown): unknown => (typeof v === 'string' ? (JSON.parse(v) as unknown) : v)
+
+/** A run's sensitive values, from its trigger and the events it waited for or received. */
+async function loadRunValues(store: Store, cipher: FieldCipher, runId: string): Promise<SensitiveValues> {
+  let values = NO_SENSITIVE_VALUES
+  const trigger = await store.sql.all(
+    'SELECT e.envelope FROM workflow_runs r JOIN events e ON e.seq = r.trigger_event_seq WHERE r.id = ?',
+    [runId],
+  )
+  for (const t of trigger) values = sensitiveValuesOf(cipher, cipher.decryptDeep(parse(t.envelope)), values)
+  const received = await store.sql.all(
+    `SELECT result FROM run_journal WHERE run_id = ? AND kind IN ('wait', 'receive') AND result IS NOT NULL`,
+    [runId],
+  )
+  for (const r of received) {
+    const ev = (parse(r.result) as { event?: { envelope?: unknown } } | null)?.event
+    if (ev?.envelope) values = sensitiveValuesOf(cipher, cipher.decryptDeep(ev.envelope), values)
+  }
+  return values
+}
+
+/** Runs cached per process: one lookup per run, not per step. Bounded; a dropped run is looked up again. */
+const RUN_CACHE_MAX = 5_000
+
 export function withFieldEncryption(store: Store, cipher: FieldCipher): Store {
   const dec = (e: StoredEvent | undefined) => decryptEvent(cipher, e)
+  const anyFields = Object.values(cipher.config.fields).some((ps) => ps.length > 0)
+  const runValues = new Map<string, SensitiveValues>()
+  const valuesOf = async (runId: string): Promise<SensitiveValues> => {
+    if (!anyFields) return NO_SENSITIVE_VALUES
+    const hit = runValues.get(runId)
+    if (hit) return hit
+    const v = await loadRunValues(store, cipher, runId)
+    if (runValues.size >= RUN_CACHE_MAX) runValues.delete(runValues.keys().next().value!)
+    runValues.set(runId, v)
+    return v
+  }
+  // The hash is taken over the plaintext payload before its sensitive leaves are encrypted.
+  const encAudit = <A extends Omit<AuditEntry, 'plant'> | undefined>(a: A, v: SensitiveValues): A => {
+    if (!a) return a
+    const payload = encryptDerived(cipher, a.payload, v)
+    return (payload === a.payload ? a : { ...a, payload, payloadHash: hashCanonical(a.payload) }) as A
+  }
+  const decRun = <R extends RunRow | undefined>(r: R): R =>
+    (r ? { ...r, result: cipher.decryptDeep(r.result) } : r) as R
+  /**
+   * One journal entry as stored: a journaled event's marked fields encrypted, a step result's
+   * leaves that copy a marked value encrypted. A wait's or receive's event adds its marked values
+   * to the run's, so steps after it in the same write are covered.
+   */
+  const encEntry = async (runId: string, entry: JournalEntry): Promise<JournalEntry> => {
+    const values = await valuesOf(runId)
+    const ev = (entry.result as { event?: StoredEvent } | null)?.event
+    if ((entry.kind === 'wait' || entry.kind === 'receive') && ev?.envelope && runValues.has(runId))
+      runValues.set(runId, sensitiveValuesOf(cipher, ev.envelope, values))
+    const withEvent = mapJournalEvent(entry, (e) =>
+      cipher.covers(e.type) ? { ...e, envelope: cipher.encryptEnvelope(e.envelope) } : e,
+    )
+    return entry.kind === 'step'
+      ? { ...withEvent, result: encryptDerived(cipher, withEvent.result, values) }
+      : withEvent
+  }
+  /** Every write that carries journal entries: each entry and audit payload as stored, in order. */
+  const encFlush = async (
+    fence: Fence,
+    flush: JournalFlush | undefined,
+  ): Promise<JournalFlush | undefined> => {
+    if (!flush) return flush
+    const entries: JournalEntry[] = []
+    for (const e of flush.entries) entries.push(await encEntry(fence.runId, e))
+    const values = await valuesOf(fence.runId)
+    return { ...flush, entries, audits: flush.audits.map((a) => encAudit(a, values)) }
+  }
   const raw = cipher.encryptsRawBodies
   const decRaw = <T extends StoredRawDelivery | undefined>(d: T): T =>
     (d && raw ? { ...d, body: cipher.decryptBody(d.body) } : d) as T
@@ -64,16 +150,6 @@ export function withFieldEncryption(store: Store, cipher: FieldCipher): Store {
     listRawDeliveries: async (scope, filter) =>
       (await store.ingress.listRawDeliveries(scope, filter)).map(decRaw),
   })
-  // Every write that carries buffered journal entries encrypts the events they hold.
-  const encFlush = (flush: JournalFlush | undefined): JournalFlush | undefined =>
-    flush && {
-      ...flush,
-      entries: flush.entries.map((entry) =>
-        mapJournalEvent(entry, (e) =>
-          cipher.covers(e.type) ? { ...e, envelope: cipher.encryptEnvelope(e.envelope) } : e,
-        ),
-      ),
-    }
   const engine = delegate(store.engine, {
     setRouter: (router: Router) =>
       store.engine.setRouter(
@@ -87,24 +163,67 @@ export function withFieldEncryption(store: Store, cipher: FieldCipher): Store {
       ),
     getEventBySeqInternal: async (seq) => dec(await store.engine.getEventBySeqInternal(seq)),
     registerWait: async (fence, wait, exclude, flush) =>
-      dec(await store.engine.registerWait(fence, wait, exclude, encFlush(flush))),
-    takeInbox: async (fence, wait, flush) => dec(await store.engine.takeInbox(fence, wait, encFlush(flush))),
-    appendJournal: (fence, flush) => store.engine.appendJournal(fence, encFlush(flush)!),
-    suspendRun: (fence, flush) => store.engine.suspendRun(fence, encFlush(flush)),
-    retryRun: (fence, delayMs, code, error, flush) =>
-      store.engine.retryRun(fence, delayMs, code, error, encFlush(flush)),
-    completeRun: (fence, status, result, audit, flush) =>
-      store.engine.completeRun(fence, status, result, audit, encFlush(flush)),
-    deadLetterRun: (fence, policy, code, error, audit, failedAt, flush) =>
-      store.engine.deadLetterRun(fence, policy, code, error, audit, failedAt, encFlush(flush)),
+      dec(await store.engine.registerWait(fence, wait, exclude, await encFlush(fence, flush))),
+    takeInbox: async (fence, wait, flush) =>
+      dec(await store.engine.takeInbox(fence, wait, await encFlush(fence, flush))),
+    appendJournal: async (fence, flush) => store.engine.appendJournal(fence, (await encFlush(fence, flush))!),
+    suspendRun: async (fence, flush) => store.engine.suspendRun(fence, await encFlush(fence, flush)),
+    completeRun: async (fence, status, result, audit, flush) => {
+      const carried = await encFlush(fence, flush)
+      const values = await valuesOf(fence.runId)
+      await store.engine.completeRun(
+        fence,
+        status,
+        encryptDerived(cipher, result, values),
+        encAudit(audit, values),
+        carried,
+      )
+      runValues.delete(fence.runId)
+    },
+    // An upstream error may echo what was sent: the text columns get it redacted, the audit
+    // payload keeps it whole, encrypted.
+    deadLetterRun: async (fence, policy, errorCode, error, audit, failedAt, flush) => {
+      const carried = await encFlush(fence, flush)
+      const values = await valuesOf(fence.runId)
+      await store.engine.deadLetterRun(
+        fence,
+        policy,
+        errorCode,
+        redactDerived(error, values),
+        encAudit(audit, values),
+        failedAt,
+        carried,
+      )
+    },
+    retryRun: async (fence, delayMs, errorCode, error, flush) => {
+      const carried = await encFlush(fence, flush)
+      return store.engine.retryRun(
+        fence,
+        delayMs,
+        errorCode,
+        redactDerived(error, await valuesOf(fence.runId)),
+        carried,
+      )
+    },
+    // a journaled event's marked fields and a step's derived leaves: every value decrypted
     loadRun: async (scope, runId) => {
       const r = await store.engine.loadRun(scope, runId)
-      return r && { ...r, journal: r.journal.map((j) => mapJournalEvent(j, (e) => decryptEvent(cipher, e))) }
+      return (
+        r && {
+          ...r,
+          run: decRun(r.run),
+          journal: r.journal.map((j) => ({ ...j, result: cipher.decryptDeep(j.result) })),
+        }
+      )
     },
+    listRuns: async (scope, filter) => (await store.engine.listRuns(scope, filter)).map(decRun),
+    requestCancel: async (scope, runId, reason, audit) =>
+      decRun(await store.engine.requestCancel(scope, runId, reason, audit)),
   })
   return delegate(store, {
     engine,
     ingress,
+    decryptAtRest: <T>(value: T): T => cipher.decryptDeep(value),
     insertRawDelivery: (d) => store.insertRawDelivery(raw ? { ...d, body: cipher.encryptBody(d.body) } : d),
     getRawDelivery: async (scope, seq) => decRaw(await store.getRawDelivery(scope, seq)),
     appendEvents: (requests: readonly AppendRequest[]) =>

@@ -99,6 +99,12 @@ export interface AuditEntry {
   readonly subject: string
   readonly correlationId: string | null
   readonly payload: unknown
+  /**
+   * The hash of the plaintext payload, when `payload` is stored with encrypted values
+   * (src/security/encryption-store.ts): the chain covers plaintext, so a rotation, which
+   * changes every ciphertext, never changes a hash. Absent: the hash of `payload`.
+   */
+  readonly payloadHash?: string
 }
 
 export interface AuditRow {
@@ -164,6 +170,12 @@ export interface Store {
   readonly genealogy: GenealogyStore
   /** Standard SQL that runs unchanged on both dialects (`?` placeholders), for shared store parts. */
   readonly sql: SqlExecutor
+  /**
+   * Every value encrypted at rest in `value` decrypted (src/security/encryption-store.ts), for
+   * readers that go through `sql` to a column holding encrypted values (audit payloads). Absent
+   * when no encryption is configured.
+   */
+  readonly decryptAtRest?: <T>(value: T) => T
   /**
    * Egress rate limits and open circuits shared by all processes on this database; absent on the
    * embedded SQLite store, whose single process keeps them in memory.

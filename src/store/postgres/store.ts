@@ -293,7 +293,7 @@ export class PostgresStore implements Store {
         entries.map((e) => e.action),
         entries.map((e) => e.subject),
         entries.map((e) => e.correlationId),
-        entries.map((e) => hashCanonical(e.payload)),
+        entries.map((e) => e.payloadHash ?? hashCanonical(e.payload)),
         entries.map((e) => JSON.stringify(e.payload)),
         now,
       ],

@@ -221,7 +221,7 @@ export class SqliteStore implements Store {
       a.action,
       a.subject,
       a.correlationId,
-      hashCanonical(a.payload),
+      a.payloadHash ?? hashCanonical(a.payload),
     ) as { seq: number }
     this.stmt.insertAuditPayload.run(row.seq, JSON.stringify(a.payload))
   }
