@@ -98,8 +98,13 @@ function rejectedOf(lines: readonly Line[]): Quantity | null {
  */
 export class SupplierScorecardProjector {
   private readonly sql: ScorecardSql
+  // The two free-text fields copied here (who decided, a CAPA's title) are stored encrypted when
+  // qualink.yaml marks them; every other column is an identifier, a code or a quantity.
+  private readonly protect: Protect
   constructor(private readonly store: Store) {
     this.sql = new ScorecardSql(store.sql)
+    const enc = store.encryptMarkedText
+    this.protect = enc ? (type, pointer, value) => enc(type, pointer, value) : (_t, _p, value) => value
   }
 
   async catchUp(batchSize = 500): Promise<number> {
@@ -114,7 +119,7 @@ export class SupplierScorecardProjector {
       if (page.events.length === 0) return total
       const relevant = page.events.filter((e) => TYPES.has(e.type))
       const ok = await this.sql.applyBatch(SCORECARD_PROJECTION, from, page.cursor, (tx) =>
-        new Batch(tx).apply(relevant),
+        new Batch(tx, this.protect).apply(relevant),
       )
       if (!ok) return total
       total += page.events.length
@@ -122,13 +127,18 @@ export class SupplierScorecardProjector {
   }
 }
 
+type Protect = <T extends string | null>(type: string, pointer: string, value: T) => T
+
 class Batch {
   private readonly lots = new Map<string, ScorecardLot | undefined>()
   private readonly rows = new Map<string, ScorecardRow | undefined>()
   private readonly capas = new Map<string, SupplierCapa>()
   private readonly changedLots = new Set<string>()
   private readonly changedRows = new Set<string>()
-  constructor(private readonly tx: ScorecardTx) {}
+  constructor(
+    private readonly tx: ScorecardTx,
+    private readonly protect: Protect,
+  ) {}
 
   async apply(events: readonly StoredEvent[]) {
     for (const e of events) await this.event(e)
@@ -236,7 +246,7 @@ class Batch {
             // a change without lines moves no quantity: the decided split stays
             rejected: ud.stockPostings ? rejectedOf(ud.stockPostings) : before.rejected,
             decidedAt: ud.audit?.timestamp ?? e.time,
-            decidedBy: ud.audit?.operator ?? null,
+            decidedBy: this.protect(e.type, '/data/audit/operator', ud.audit?.operator ?? null),
           },
           e,
           true,
@@ -254,7 +264,7 @@ class Batch {
           plant: e.plant,
           capa: c.id,
           supplier: c.supplier,
-          title: c.title,
+          title: this.protect(e.type, '/data/correctiveAction/title', c.title),
           // a close delivered before its open (out of order) stays closed
           status: e.type === CAPA_CLOSED || known?.status === 'closed' ? 'closed' : 'open',
           openedAt: known?.openedAt ?? at,
@@ -289,7 +299,10 @@ export async function supplierScorecard(
   policy: (plant: string) => CapaPolicy,
 ): Promise<SupplierScorecard | undefined> {
   const sql = new ScorecardSql(store.sql)
-  const [rows, capas] = await Promise.all([sql.rowsOf(scope, supplier), sql.capasOf(scope, supplier)])
+  const reveal = <T>(v: T): T => (store.decryptAtRest ? store.decryptAtRest(v) : v)
+  const [rows, capas] = (await Promise.all([sql.rowsOf(scope, supplier), sql.capasOf(scope, supplier)])).map(
+    reveal,
+  ) as [ScorecardRow[], SupplierCapa[]]
   if (rows.length === 0 && capas.length === 0) return undefined
   const plants = [...new Set([...rows.map((r) => r.plant), ...capas.map((c) => c.plant)])].sort()
   return {
@@ -325,7 +338,10 @@ export async function listScorecards(
   }>
 }> {
   const sql = new ScorecardSql(store.sql)
-  const [rows, capas] = await Promise.all([sql.list(scope, limit), sql.openCapas(scope, limit)])
+  const reveal = <T>(v: T): T => (store.decryptAtRest ? store.decryptAtRest(v) : v)
+  const [rows, capas] = (await Promise.all([sql.list(scope, limit), sql.openCapas(scope, limit)])).map(
+    reveal,
+  ) as [ScorecardRow[], SupplierCapa[]]
   const bySupplier = new Map<string, SupplierCapa[]>()
   for (const c of capas) {
     const k = `${c.plant}\u0000${c.supplier}`

@@ -48,6 +48,32 @@ interface Table {
   expect?(row: Record<string, unknown>): unknown
 }
 
+/** A projection's text column, paged by its primary key, rewritten only if unchanged since read. */
+function projectionText(name: string, column: string, pk: readonly string[]): Table {
+  const after = pk
+    .map(
+      (_, i) =>
+        `(${pk
+          .slice(0, i + 1)
+          .map((c, j) => `${c} ${j === i ? '>' : '='} ?`)
+          .join(' AND ')})`,
+    )
+    .join(' OR ')
+  const cols = pk.join(', ')
+  return {
+    name,
+    select: (cursor, limit) => ({
+      sql: `SELECT ${cols}, ${column} AS v FROM ${name} WHERE ${column} IS NOT NULL${cursor ? ` AND (${after})` : ''}
+             ORDER BY ${cols} LIMIT ?`,
+      params: cursor ? [...pk.flatMap((_, i) => cursor.slice(0, i + 1)), limit] : [limit],
+    }),
+    cursor: (r) => pk.map((c) => r[c]),
+    update: `UPDATE ${name} SET ${column} = ? WHERE ${pk.map((c) => `${c} = ?`).join(' AND ')} AND ${column} = ?`,
+    key: (r) => pk.map((c) => r[c]),
+    expect: (r) => r.v,
+  }
+}
+
 const TABLES: readonly Table[] = [
   {
     name: 'events',
@@ -108,6 +134,12 @@ const TABLES: readonly Table[] = [
     key: (r) => [Number(r.audit_seq)],
     expect: (r) => r.v,
   },
+  // Projections: the text fields the supplier scorecard copies from marked fields
+  // (src/projections/supplier-scorecard.ts); every other projected column is an identifier,
+  // a quantity or a code (docs/operations.md#encryption).
+  projectionText('scorecard_lots', 'decided_by', ['plant', 'lot']),
+  projectionText('supplier_scorecard', 'last_decision', ['plant', 'supplier', 'material']),
+  projectionText('supplier_capas', 'title', ['plant', 'capa']),
   {
     name: 'raw_deliveries',
     select: (after, limit) => ({
@@ -158,8 +190,14 @@ export async function rotateKeys(
       for (const row of rows) {
         if (row.v === null || row.v === undefined) continue
         const raw = text(row.v)
-        if (!raw.includes('"$enc"')) continue
-        const value = JSON.parse(raw) as unknown
+        // '$enc' alone: inside a JSON string (a projection's text) the quotes are escaped
+        if (!raw.includes('$enc')) continue
+        let value: unknown
+        try {
+          value = JSON.parse(raw) as unknown
+        } catch {
+          continue // a plain text column (a title) that merely mentions it
+        }
         const r = opts.dryRun ? { value, changed: 0 } : cipher.reencryptDeep(value, opts.to)
         countByKey(r.value, byKey)
         if (r.changed > 0) changes.push({ row, value: r.value, n: r.changed })

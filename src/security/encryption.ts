@@ -88,6 +88,23 @@ export class FieldCipher {
     return this.config.activeKey
   }
 
+  /**
+   * True when a configured pointer of this type reaches `pointer` (itself or a parent of it;
+   * `*` matches any segment): a projection copying that field must encrypt its copy.
+   */
+  marks(type: string, pointer: string): boolean {
+    const path = parsePointer(pointer)
+    return (this.pointers.get(type) ?? []).some(
+      (p) => p.length <= path.length && p.every((seg, i) => seg === '*' || seg === path[i]),
+    )
+  }
+
+  /** The value as a projection's text column stores it: the JSON of its encrypted value when marked. */
+  encryptMarkedText<T extends string | null>(type: string, pointer: string, value: T): T {
+    if (value === null || !this.marks(type, pointer) || encodedValue(value)) return value
+    return JSON.stringify(this.encryptValue(value)) as T
+  }
+
   /** True when events of this type have sensitive fields. */
   covers(type: string): boolean {
     return (this.pointers.get(type)?.length ?? 0) > 0
@@ -197,9 +214,33 @@ export function countByKey(value: unknown, into: KeyCounts = {}): KeyCounts {
   return into
 }
 
-/** A copy of `value` with each encrypted value replaced by `f(value)`; unchanged subtrees are shared. */
+const ENCODED_PREFIX = '{"$enc":"v1"'
+
+/** An encrypted value kept as its JSON text in a text column (a projection's text field), or undefined. */
+export function encodedValue(v: string): EncryptedValue | undefined {
+  if (!v.startsWith(ENCODED_PREFIX)) return undefined
+  try {
+    const parsed = JSON.parse(v) as unknown
+    return isEncryptedValue(parsed) ? parsed : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * A copy of `value` with each encrypted value replaced by `f(value)`; unchanged subtrees are
+ * shared. An encrypted value held as JSON text (a projection's text column) is found too: an
+ * encrypted result stays text, a decrypted one replaces the text.
+ */
 export function mapEncrypted(value: unknown, f: (v: EncryptedValue) => unknown): unknown {
   if (isEncryptedValue(value)) return f(value)
+  if (typeof value === 'string') {
+    const enc = encodedValue(value)
+    if (!enc) return value
+    const r = f(enc)
+    if (r === enc) return value
+    return isEncryptedValue(r) ? JSON.stringify(r) : r
+  }
   if (Array.isArray(value)) {
     let copy: unknown[] | undefined
     value.forEach((x, i) => {

@@ -177,6 +177,12 @@ export interface Store {
    */
   readonly decryptAtRest?: <T>(value: T) => T
   /**
+   * A text field a projection copies out of an event (e.g. a CAPA's title into the scorecard),
+   * as the projection stores it: the JSON of an encrypted value when qualink.yaml marks the
+   * field (`type`, `pointer` under /data), otherwise unchanged. Absent without encryption.
+   */
+  readonly encryptMarkedText?: <T extends string | null>(type: string, pointer: string, value: T) => T
+  /**
    * Egress rate limits and open circuits shared by all processes on this database; absent on the
    * embedded SQLite store, whose single process keeps them in memory.
    */

@@ -7,8 +7,10 @@ import { randomBytes } from 'node:crypto'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { hashCanonical } from '../../src/audit/canonical-json.ts'
 import { verifyBundle } from '../../src/audit/evidence-verify.ts'
+import { EVENT_EXAMPLES } from '../../src/contracts/events/examples.ts'
 import { PermanentError } from '../../src/engine/errors.ts'
 import { defineWorkflow } from '../../src/engine/workflow.ts'
+import { supplierScorecard } from '../../src/projections/supplier-scorecard.ts'
 import { FieldCipher, type FieldEncryptionConfig } from '../../src/security/encryption.ts'
 import { rotateKeys } from '../../src/security/encryption-rotate.ts'
 import { withFieldEncryption } from '../../src/security/encryption-store.ts'
@@ -20,7 +22,12 @@ import { complaintEvent } from './fixtures.ts'
 
 const K1 = randomBytes(32)
 const K2 = randomBytes(32)
-const FIELDS = { 'crm.complaint.opened.v1': ['/data/complaint/description', '/data/complaint/customer'] }
+const FIELDS = {
+  'crm.complaint.opened.v1': ['/data/complaint/description', '/data/complaint/customer'],
+  // the two free-text fields the supplier scorecard projection copies
+  'qms.usage_decision.made.v1': ['/data/audit'],
+  'qms.capa.opened.v1': ['/data/correctiveAction/title'],
+}
 const cipher = (keys: Record<string, Buffer>, activeKey: string) =>
   new FieldCipher({ keys: new Map(Object.entries(keys)), activeKey, fields: FIELDS } as FieldEncryptionConfig)
 
@@ -199,6 +206,68 @@ describe.each(DIALECTS)(
       expect(hashed.length).toBeGreaterThan(4)
       for (const h of hashed)
         expect(hashCanonical(onlyK2.decryptAtRest!(parse(h.payload)))).toBe(h.payload_hash)
+    })
+
+    it('the supplier scorecard stores a marked decider and CAPA title encrypted and answers them decrypted', async () => {
+      const lot = `B-${tag}`
+      const operator = `OPERATOR-${tag}`
+      const title = `Diameter drift, reported by Jane Roe ${tag}`
+      const ev = (type: string, data: object) => ({
+        specversion: '1.0',
+        id: randomBytes(8).toString('hex'),
+        source: 'urn:test:qms',
+        type,
+        subject: lot,
+        plant: 'P100',
+        data,
+      })
+      const gr = EVENT_EXAMPLES['erp.goods_receipt.posted.v1'] as { lot: object }
+      const ud = EVENT_EXAMPLES['qms.usage_decision.made.v1'] as { audit: object }
+      const capa = EVENT_EXAMPLES['qms.capa.opened.v1'] as { correctiveAction: object }
+      for (const e of [
+        ev('erp.goods_receipt.posted.v1', { ...gr, lot: { ...gr.lot, id: lot }, supplier: `V-${tag}` }),
+        ev('qms.usage_decision.made.v1', { ...ud, lot, audit: { ...ud.audit, operator } }),
+        ev('qms.capa.opened.v1', {
+          correctiveAction: { ...capa.correctiveAction, id: `CAPA-${tag}`, supplier: `V-${tag}`, title },
+        }),
+      ])
+        expect((await injectEvent(hub!.q, e)).statusCode).toBe(202)
+      const card = async () =>
+        (await hub!.q.app.inject({ method: 'GET', url: `/v1/suppliers/V-${tag}/scorecard` })).json()
+      await until(async () => {
+        const c = await card()
+        return c.plants?.[0]?.openCapas?.length === 1 && c.plants[0].materials[0]?.lastDecision != null
+      })
+      // an authorized caller reads both in plaintext
+      const c = await card()
+      expect(c.plants[0].openCapas[0].title).toBe(title)
+      expect(c.plants[0].materials[0].lastDecision.by).toBe(operator)
+
+      const rows = async () => {
+        const out: string[] = []
+        for (const t of ['scorecard_lots', 'supplier_scorecard', 'supplier_capas']) {
+          const sql =
+            hub!.store.dialect === 'postgres'
+              ? `SELECT CAST(t AS text) AS row FROM ${t} t`
+              : `SELECT * FROM ${t}`
+          for (const r of await hub!.store.sql.all(sql)) out.push(JSON.stringify(r))
+        }
+        return out.join('\n')
+      }
+      const raw = await rows()
+      expect(raw).toContain(`V-${tag}`) // the control: identifiers stay plaintext
+      expect(raw).not.toContain(operator)
+      expect(raw).not.toContain('Jane Roe')
+      expect(raw).toMatch(/kid[\\"]+: ?[\\"]+k1/)
+
+      const both = cipher({ k1: K1, k2: K2 }, 'k2')
+      const done = await rotateKeys(hub!.store, both, { to: 'k2', batch: 1 })
+      expect(done.remaining).toEqual({})
+      expect(await rows()).not.toMatch(/kid[\\"]+: ?[\\"]+k1/)
+      const onlyK2 = withFieldEncryption(hub!.store, cipher({ k2: K2 }, 'k2'))
+      const after = await supplierScorecard(onlyK2, ALL, `V-${tag}`, () => 'none')
+      expect(after!.plants[0]!.openCapas[0]!.title).toBe(title)
+      expect(after!.plants[0]!.materials[0]!.lastDecision!.by).toBe(operator)
     })
   },
 )
