@@ -8,6 +8,7 @@ import type { EncryptionConfig } from '../config/schema.ts'
 import { resolveSecret } from '../config/secrets.ts'
 import { catalogue } from '../contracts/catalogue.ts'
 import type { FieldProblem } from '../contracts/errors.ts'
+import { projectedIdentifierAt } from '../projections/projected-fields.ts'
 import { FieldCipher, parseKeySecret, pointerProblem } from './encryption.ts'
 
 const AT = '/security/encryption'
@@ -33,6 +34,14 @@ export function encryptionProblems(enc: unknown): FieldProblem[] {
     ptrs.forEach((p, i) => {
       const problem = typeof p === 'string' ? pointerProblem(p) : undefined
       if (problem) out.push({ path: `${AT}/fields/${esc(type)}/${i}`, message: problem })
+      const projected = typeof p === 'string' && !problem ? projectedIdentifierAt(type, p) : undefined
+      if (projected)
+        out.push({
+          path: `${AT}/fields/${esc(type)}/${i}`,
+          message:
+            `must not reach ${projected}: the genealogy or supplier scorecard projection keeps it in ` +
+            'plaintext as an identifier it looks up and groups by (docs/operations.md#encryption)',
+        })
     })
   }
   return out

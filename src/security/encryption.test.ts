@@ -82,6 +82,28 @@ describe('security.encryption configuration', () => {
     ])
   })
 
+  it('refuses a pointer reaching a field a projection keeps as an identifier, and accepts free text', () => {
+    const problems = encryptionProblems({
+      keys: { k1: { secretEnv: 'K1' } },
+      activeKey: 'k1',
+      fields: {
+        'erp.delivery.shipped.v1': ['/data/customer'],
+        'erp.goods_receipt.posted.v1': ['/data/supplierBatch', '/data/lot'],
+        'qms.capa.opened.v1': ['/data/correctiveAction/title'],
+      },
+    })
+    expect(problems).toEqual([
+      {
+        path: '/security/encryption/fields/erp.delivery.shipped.v1/0',
+        message: expect.stringContaining('must not reach /data/customer'),
+      },
+      {
+        path: '/security/encryption/fields/erp.goods_receipt.posted.v1/1',
+        message: expect.stringContaining('must not reach /data/lot/id'),
+      },
+    ])
+  })
+
   it('reads keys from their secret references and reports a missing or short one at its path', () => {
     const problems: FieldProblem[] = []
     const ok = buildFieldCipher(
