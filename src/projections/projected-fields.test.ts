@@ -29,6 +29,7 @@ describe('projected identifiers', () => {
     expect(projectedIdentifierAt('erp.delivery.shipped.v1', '/data/lines/0/lot')).toBe('/data/lines/*/lot')
     expect(projectedIdentifierAt('erp.goods_receipt.posted.v1', '/data/supplierBatch')).toBeUndefined()
     expect(projectedIdentifierAt('qms.usage_decision.made.v1', '/data/audit/operator')).toBeUndefined()
+    expect(projectedIdentifierAt('qms.usage_decision.made.v1', '/data/audit')).toBe('/data/audit/timestamp')
     expect(projectedIdentifierAt('crm.complaint.opened.v1', '/data/complaint/customer')).toBeUndefined()
   })
 })

@@ -12,6 +12,11 @@
  * src/projections/projected-fields.test.ts checks each pointer against the type's example event.
  */
 const lotRef = ['/data/lot/id', '/data/lot/material', '/data/lot/plant']
+const capa = [
+  '/data/correctiveAction/id',
+  '/data/correctiveAction/supplier',
+  '/data/correctiveAction/audit/timestamp',
+]
 
 export const PROJECTED_IDENTIFIERS: Readonly<Record<string, readonly string[]>> = {
   'erp.goods_receipt.posted.v1': [...lotRef, '/data/supplier', '/data/quantity', '/data/bucket'],
@@ -36,10 +41,16 @@ export const PROJECTED_IDENTIFIERS: Readonly<Record<string, readonly string[]>> 
     '/data/lines/*/lot',
     '/data/lines/*/quantity',
   ],
-  'qms.usage_decision.made.v1': ['/data/lot', '/data/code', '/data/valuation', '/data/stockPostings'],
-  'qms.usage_decision.changed.v1': ['/data/code', '/data/valuation'],
-  'qms.capa.opened.v1': ['/data/correctiveAction/id', '/data/correctiveAction/supplier'],
-  'qms.capa.closed.v1': ['/data/correctiveAction/id', '/data/correctiveAction/supplier'],
+  'qms.usage_decision.made.v1': [
+    '/data/lot',
+    '/data/code',
+    '/data/valuation',
+    '/data/stockPostings',
+    '/data/audit/timestamp',
+  ],
+  'qms.usage_decision.changed.v1': ['/data/code', '/data/valuation', '/data/audit/timestamp'],
+  'qms.capa.opened.v1': capa,
+  'qms.capa.closed.v1': capa,
 }
 
 const segs = (p: string) => p.split('/').slice(1)

@@ -25,7 +25,7 @@ const K2 = randomBytes(32)
 const FIELDS = {
   'crm.complaint.opened.v1': ['/data/complaint/description', '/data/complaint/customer'],
   // the two free-text fields the supplier scorecard projection copies
-  'qms.usage_decision.made.v1': ['/data/audit'],
+  'qms.usage_decision.made.v1': ['/data/audit/operator'],
   'qms.capa.opened.v1': ['/data/correctiveAction/title'],
 }
 const cipher = (keys: Record<string, Buffer>, activeKey: string) =>
