@@ -167,7 +167,9 @@ describe.each(DIALECTS)('release checkpoints per product family on %s', (dialect
     await produced('F2', 'FG-SPARE')
     await packaging('F2', '80000002')
     await packaging('F1', '80000001')
-    await until(async () => (await runOf('F2'))?.status === 'completed', 30_000)
+    // a liveness bound, not a speed check: under a loaded CI machine a retried ERP call's backoff
+    // (1, 2, 4, 8, 16 s) alone can pass 30 s (a CI run timed out here once)
+    await until(async () => (await runOf('F2'))?.status === 'completed', 90_000)
     expect((await runOf('F2'))!.result).toMatchObject({
       decision: 'released',
       productFamily: 'spares',
@@ -176,7 +178,7 @@ describe.each(DIALECTS)('release checkpoints per product family on %s', (dialect
     expect(blockOf('80000002').blockReason).toBe('')
     // The implant waits for its lab result and QMS approval; at its 2 s deadline it escalates and
     // the delivery stays blocked.
-    await until(async () => (await runOf('F1'))?.status === 'completed', 30_000)
+    await until(async () => (await runOf('F1'))?.status === 'completed', 90_000)
     expect((await runOf('F1'))!.result).toMatchObject({
       decision: 'blocked',
       productFamily: 'implants',
@@ -189,5 +191,5 @@ describe.each(DIALECTS)('release checkpoints per product family on %s', (dialect
       family: 'implants',
     })
     expect(journal.some((j) => j.name === 'escalate')).toBe(true)
-  })
+  }, 200_000)
 })
