@@ -1,4 +1,4 @@
-import { marks } from '../store/sql-executor.ts'
+import type { GenealogyEdge } from '../store/genealogy-types.ts'
 import type { Store } from '../store/types.ts'
 import type { Direction, Link } from './trace-page.ts'
 
@@ -10,29 +10,41 @@ import type { Direction, Link } from './trace-page.ts'
  * order that one plant's first page needs, index-only (EXPLAIN ANALYZE on PostgreSQL: Index Only
  * Scan on genealogy_from_to and lots_lot_plant, no heap fetches), 17–22 ms on SQLite and
  * 13.7 ms on PostgreSQL.
+ *
+ * Lists of lots or keys are one JSON parameter (`store.sql.jsonRows`), not `IN (?, ?, …)`: one
+ * statement text for any length, prepared once and planned alike whatever the list. On a bulk
+ * lot's first page that reaches a second level, the 7 statements of 500 lots that read its level
+ * and the 7 of 166 keys that read its edges became one each; on PostgreSQL each had been a round
+ * trip and, at a new list length, a new statement to parse and plan.
  */
 
-// SQLite caps bound parameters per statement; IN lists are read in parts of this size.
-const CHUNK = 500
+const cols = (d: Direction): [string, string] =>
+  d === 'forward' ? ['from_lot', 'to_lot'] : ['to_lot', 'from_lot']
 
-/**
- * `n` rows of a VALUES list, to join keys to a table (SQLite and PostgreSQL both name its columns
- * column1, column2, …): each key an index probe whatever plan a prepared statement gets (see
- * edgeRows in trace-page.ts for what the other forms cost under PostgreSQL's generic plans).
- */
-export const valueRows = (n: number, row: string) => Array.from({ length: n }, () => `(${row})`).join(', ')
+const toLink = (r: Record<string, unknown>): Link => ({
+  seq: Number(r.event_seq),
+  from: String(r.from_lot),
+  to: String(r.to_lot),
+})
+
+/** The links whose `near` end (in the walk direction `d`) is one of `lots`: the level read whole. */
+export async function links(store: Store, lots: readonly string[], d: Direction): Promise<Link[]> {
+  const [nearCol] = cols(d)
+  const rows = await store.sql.all(
+    `SELECT event_seq, from_lot, to_lot FROM genealogy_edges WHERE ${nearCol} IN (${store.sql.jsonRows(['text'])})`,
+    [JSON.stringify(lots)],
+  )
+  return rows.map(toLink)
+}
 
 /** Plant of each lot that has a row, read from 0023's `lots_lot_plant (lot, plant)` alone. */
 export async function plantsOf(store: Store, lots: readonly string[]): Promise<Map<string, string>> {
   const out = new Map<string, string>()
-  for (let i = 0; i < lots.length; i += CHUNK) {
-    const part = lots.slice(i, i + CHUNK)
-    for (const r of await store.sql.all(
-      `SELECT lot, plant FROM lots WHERE lot IN (${marks(part.length)})`,
-      part,
-    ))
-      out.set(String(r.lot), String(r.plant))
-  }
+  for (const r of await store.sql.all(
+    `SELECT lot, plant FROM lots WHERE lot IN (${store.sql.jsonRows(['text'])})`,
+    [JSON.stringify(lots)],
+  ))
+    out.set(String(r.lot), String(r.plant))
   return out
 }
 
@@ -43,74 +55,147 @@ export interface FarLink {
   readonly plant: string | null
 }
 
-/**
- * The next `limit` links leaving one lot in the walk direction, in order of the lot they reach
- * (then event_seq), after `after`: a keyset page on the edge index (forward: 0016's
- * `genealogy_from_to (from_lot, to_lot, event_seq)`), each reached lot's plant from 0023's
- * `lots_lot_plant (lot, plant)`: both read from the indexes alone.
- * A bulk lot's first page reads only as many of its thousands of links as the page needs.
- */
-export async function linksInOrder(
-  store: Store,
-  near: string,
-  d: Direction,
-  after: { readonly far: string; readonly seq: number } | null,
-  limit: number,
-): Promise<FarLink[]> {
-  const [nearCol, farCol] = d === 'forward' ? ['from_lot', 'to_lot'] : ['to_lot', 'from_lot']
-  const rows = await store.sql.all(
-    `SELECT e.event_seq, e.from_lot, e.to_lot, l.plant
-       FROM genealogy_edges e LEFT JOIN lots l ON l.lot = e.${farCol}
-      WHERE e.${nearCol} = ?${after ? ` AND (e.${farCol}, e.event_seq) > (?, CAST(? AS BIGINT))` : ''}
-      ORDER BY e.${farCol}, e.event_seq LIMIT ?`,
-    [near, ...(after ? [after.far, after.seq] : []), limit],
-  )
-  return rows.map((r) => {
-    const link = { seq: Number(r.event_seq), from: String(r.from_lot), to: String(r.to_lot) }
+/** Where a keyset page of a level's links resumes: after this (far lot, near lot, event_seq). */
+export interface After {
+  readonly far: string
+  readonly near: string
+  readonly seq: number
+}
+
+const farLinks = (rows: Record<string, unknown>[], d: Direction): FarLink[] =>
+  rows.map((r) => {
+    const link = toLink(r)
     return {
       link,
       far: d === 'forward' ? link.to : link.from,
       plant: r.plant === null ? null : String(r.plant),
     }
   })
+
+/**
+ * The next `limit` links leaving `nears` in the walk direction, in order of the lot they reach
+ * (then the lot they leave, then event_seq), after `after`, each with its reached lot's plant from
+ * 0023's `lots_lot_plant (lot, plant)`. One near lot (a bulk lot's consumers): a keyset page on
+ * the edge index (forward: 0016's `genealogy_from_to (from_lot, to_lot, event_seq)`), read from the
+ * indexes alone. Several (the next level of a bulk lot): every near lot's links are probed and
+ * only the first `limit` in order leave the database with their plant, so a page that needs the
+ * first few hundred lots of a level of thousands does not carry the level's links and plants.
+ */
+export async function linksInOrder(
+  store: Store,
+  nears: readonly string[],
+  d: Direction,
+  after: After | null,
+  limit: number,
+): Promise<FarLink[]> {
+  const [nearCol, farCol] = cols(d)
+  if (nears.length === 1) {
+    const rows = await store.sql.all(
+      `SELECT e.event_seq, e.from_lot, e.to_lot, l.plant
+         FROM genealogy_edges e LEFT JOIN lots l ON l.lot = e.${farCol}
+        WHERE e.${nearCol} = ?${after ? ` AND (e.${farCol}, e.event_seq) > (?, CAST(? AS BIGINT))` : ''}
+        ORDER BY e.${farCol}, e.event_seq LIMIT ?`,
+      [nears[0], ...(after ? [after.far, after.seq] : []), limit],
+    )
+    return farLinks(rows, d)
+  }
+  // The inner LIMIT keeps the plant lookups to the rows returned (a subquery with LIMIT is not
+  // flattened into the join: https://sqlite.org/optoverview.html#flattening, rule 14 for PostgreSQL
+  // the same holds, a LIMIT subquery is planned on its own).
+  const rows = await store.sql.all(
+    `SELECT s.event_seq, s.from_lot, s.to_lot, l.plant FROM (
+       SELECT e.event_seq, e.from_lot, e.to_lot FROM genealogy_edges e
+        WHERE e.${nearCol} IN (${store.sql.jsonRows(['text'])})${
+          after ? ` AND (e.${farCol}, e.${nearCol}, e.event_seq) > (?, ?, CAST(? AS BIGINT))` : ''
+        }
+        ORDER BY e.${farCol}, e.${nearCol}, e.event_seq LIMIT ?) s
+     LEFT JOIN lots l ON l.lot = s.${farCol}
+     ORDER BY s.${farCol}, s.${nearCol}, s.event_seq`,
+    [JSON.stringify(nears), ...(after ? [after.far, after.near, after.seq] : []), limit],
+  )
+  return farLinks(rows, d)
 }
 
 /**
- * The links leaving `near` that reach one of `fars` (forward: `genealogy_from_to` answers alone),
- * or, with `fars` undefined, every link after `after`: what a page cut inside a level must still
- * know of its source's links back to earlier levels (loops), which belong on that page.
+ * The links from one of `nears` to `far`: the lot's inputs (few) through the index on the far end,
+ * filtered here (with the list in the query, SQLite probed every near lot instead: 7–8 ms for a
+ * level of 3,310 lots against well under 1 ms).
  */
-export async function linksFrom(
+export async function linksInto(
   store: Store,
-  near: string,
+  nears: readonly string[],
+  far: string,
   d: Direction,
-  only:
-    | { readonly fars: readonly string[] }
-    | { readonly after: { readonly far: string; readonly seq: number } },
 ): Promise<Link[]> {
-  const [nearCol, farCol] = d === 'forward' ? ['from_lot', 'to_lot'] : ['to_lot', 'from_lot']
-  const out: Link[] = []
-  const read = async (sql: string, params: unknown[]) => {
-    for (const r of await store.sql.all(sql, params))
-      out.push({ seq: Number(r.event_seq), from: String(r.from_lot), to: String(r.to_lot) })
+  const [nearCol, farCol] = cols(d)
+  const rows = await store.sql.all(
+    `SELECT event_seq, from_lot, to_lot FROM genealogy_edges WHERE ${farCol} = ?`,
+    [far],
+  )
+  const near = new Set(nears)
+  return rows.filter((r) => near.has(String(r[nearCol]))).map(toLink)
+}
+
+/**
+ * The links from one of `nears` to one of `fars`: what a page cut inside a level must still know
+ * of its listed lots' links back to lots already listed (loops), which belong on that page. Both
+ * lists are at most a page long; each far lot is an index probe and its few links (a lot's inputs)
+ * are kept when they leave one of `nears`.
+ */
+export async function linksBack(
+  store: Store,
+  nears: readonly string[],
+  fars: readonly string[],
+  d: Direction,
+): Promise<Link[]> {
+  const [nearCol, farCol] = cols(d)
+  if (nears.length === 0 || fars.length === 0) return []
+  const list = store.sql.jsonRows(['text'])
+  const rows = await store.sql.all(
+    `SELECT event_seq, from_lot, to_lot FROM genealogy_edges
+      WHERE ${farCol} IN (${list}) AND ${nearCol} IN (${list})`,
+    [JSON.stringify(fars), JSON.stringify(nears)],
+  )
+  return rows.map(toLink)
+}
+
+const key = (seq: number, from: string, to: string) => `${seq}\u0000${from}\u0000${to}`
+const j = (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : v)
+
+function toEdge(r: Record<string, unknown>): GenealogyEdge {
+  return {
+    eventSeq: Number(r.event_seq),
+    plant: String(r.plant),
+    fromLot: String(r.from_lot),
+    toLot: String(r.to_lot),
+    kind: String(r.kind) as GenealogyEdge['kind'],
+    operation: r.operation === null ? null : String(r.operation),
+    productionOrder: r.production_order === null ? null : String(r.production_order),
+    quantity: r.quantity === null ? null : (j(r.quantity) as GenealogyEdge['quantity']),
+    at: String(r.at),
   }
-  const columns = 'e.event_seq, e.from_lot, e.to_lot'
-  if ('fars' in only) {
-    // both ends joined from VALUES, not `IN (…)`: see valueRows
-    const per = Math.floor(CHUNK / 2)
-    for (let i = 0; i < only.fars.length; i += per) {
-      const part = only.fars.slice(i, i + per)
-      await read(
-        `SELECT ${columns} FROM (VALUES ${valueRows(part.length, '?, ?')}) AS v
-           JOIN genealogy_edges e ON e.${nearCol} = v.column1 AND e.${farCol} = v.column2`,
-        part.flatMap((far) => [near, far]),
-      )
-    }
-  } else
-    await read(
-      `SELECT ${columns} FROM genealogy_edges e
-        WHERE e.${nearCol} = ? AND (e.${farCol}, e.event_seq) > (?, CAST(? AS BIGINT))`,
-      [near, only.after.far, only.after.seq],
-    )
-  return out
+}
+
+/**
+ * The full rows of `wanted` links (by primary key), in the order given. The keys are joined to the
+ * table, each an index probe: PostgreSQL plans a prepared statement generically after five runs,
+ * and the generic plans of the forms used before read every edge of a bulk lot (EXPLAIN ANALYZE
+ * on the 1,000,000-lot genealogy, 499 of its 9,699 edges: `from_lot = $1 AND to_lot IN ($2, …)`
+ * 181 ms, the index condition on from_lot alone and the 499 values tested per edge; `from_lot =
+ * $1` joined to VALUES of targets 9–23 ms, a hash of all 9,699; the three key columns joined from
+ * VALUES, 166 keys, 0.9 ms, a nested loop of probes). The keys come as one JSON parameter
+ * (`jsonRows`), which keeps that nested loop and needs one statement for any number of keys.
+ */
+export async function edgeRows(store: Store, wanted: readonly Link[]): Promise<GenealogyEdge[]> {
+  if (wanted.length === 0) return []
+  const found = new Map<string, GenealogyEdge>()
+  for (const r of await store.sql.all(
+    `SELECT e.* FROM (${store.sql.jsonRows(['bigint', 'text', 'text'])}) AS v
+       JOIN genealogy_edges e ON e.event_seq = v.column1 AND e.from_lot = v.column2 AND e.to_lot = v.column3`,
+    [JSON.stringify(wanted.map((l) => [l.seq, l.from, l.to]))],
+  )) {
+    const e = toEdge(r)
+    found.set(key(e.eventSeq, e.fromLot, e.toLot), e)
+  }
+  return wanted.flatMap((l) => found.get(key(l.seq, l.from, l.to)) ?? [])
 }

@@ -7,12 +7,10 @@ import {
   transferredBatch,
 } from './genealogy-types.ts'
 import { advanceProjection, readProjectionCursor } from './projection-cursor.ts'
-import { marks, type Row, type SqlExecutor } from './sql-executor.ts'
+import type { Row, SqlExecutor } from './sql-executor.ts'
 import { type LogCursor, type Scope, scopeIncludes } from './types.ts'
 
 const j = (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : v)
-// SQLite caps bound parameters per statement; chunk long IN lists.
-const CHUNK = 500
 
 function toLot(r: Row): LotNode {
   return {
@@ -118,35 +116,28 @@ export class GenealogySql implements GenealogyStore {
     })
   }
 
-  private async inChunks(sql: (m: string) => string, ids: readonly string[]): Promise<Row[]> {
-    const out: Row[] = []
-    for (let i = 0; i < ids.length; i += CHUNK) {
-      const part = ids.slice(i, i + CHUNK)
-      out.push(...(await this.x.all(sql(marks(part.length)), part)))
-    }
-    return out
+  /** Rows whose `column` is one of `ids`: one statement for any number (see SqlExecutor.jsonRows). */
+  private async whereIn(table: string, column: string, ids: readonly string[], order = ''): Promise<Row[]> {
+    if (ids.length === 0) return []
+    return this.x.all(`SELECT * FROM ${table} WHERE ${column} IN (${this.x.jsonRows(['text'])})${order}`, [
+      JSON.stringify(ids),
+    ])
   }
 
   async lotsById(ids: readonly string[]): Promise<LotNode[]> {
-    return (await this.inChunks((m) => `SELECT * FROM lots WHERE lot IN (${m})`, ids)).map(toLot)
+    return (await this.whereIn('lots', 'lot', ids)).map(toLot)
   }
 
   async edgesFrom(lots: readonly string[]): Promise<GenealogyEdge[]> {
-    return (await this.inChunks((m) => `SELECT * FROM genealogy_edges WHERE from_lot IN (${m})`, lots)).map(
-      toEdge,
-    )
+    return (await this.whereIn('genealogy_edges', 'from_lot', lots)).map(toEdge)
   }
 
   async edgesTo(lots: readonly string[]): Promise<GenealogyEdge[]> {
-    return (await this.inChunks((m) => `SELECT * FROM genealogy_edges WHERE to_lot IN (${m})`, lots)).map(
-      toEdge,
-    )
+    return (await this.whereIn('genealogy_edges', 'to_lot', lots)).map(toEdge)
   }
 
   async shipmentsOf(lots: readonly string[]): Promise<Shipment[]> {
-    return (
-      await this.inChunks((m) => `SELECT * FROM shipments WHERE lot IN (${m}) ORDER BY event_seq`, lots)
-    ).map(toShipment)
+    return (await this.whereIn('shipments', 'lot', lots, ' ORDER BY event_seq')).map(toShipment)
   }
 
   async getLot(scope: Scope, lot: string): Promise<LotNode | undefined> {

@@ -10,7 +10,18 @@ export interface SqlExecutor {
   run(sql: string, params?: readonly unknown[]): Promise<number>
   /** runs `fn` in one transaction with an executor bound to it */
   tx<T>(fn: (x: SqlExecutor) => Promise<T>): Promise<T>
+  /**
+   * A subquery whose rows are the elements of one bound parameter, a JSON array (pass
+   * `JSON.stringify(values)`): columns `column1, column2, …` of the given types (one column: the
+   * array holds the values; more: it holds arrays of them). One statement text whatever the number
+   * of values, so it is prepared once and its plan does not depend on a list's length (an
+   * `IN (?, ?, …)` list is a new statement for every length, and longer than SQLite's bound
+   * parameter limit is not possible at all).
+   */
+  jsonRows(types: readonly ListType[]): string
 }
+
+export type ListType = 'text' | 'bigint'
 
 /** `?` → `$1, $2, …` (no `?` appears inside our SQL string literals). */
 export function numbered(sql: string): string {

@@ -254,4 +254,93 @@ describe.each(DIALECTS)('trace paging on a generated 5,000-lot genealogy on %s',
     })
     expect(pages[0]!.outOfScope.lots).toBeLessThan(hidden.size)
   })
+  it('pages a level fed by several lots in id order: shared, repeated and back links land on their page', async (ctx) => {
+    if (!AVAILABLE[dialect]) ctx.skip()
+    // ZR → H1, H2 (a level of two lots); H1 → D001…D150 and H2 → D100…D250, so D100…D150 are
+    // reached from both; H2 → D120 a second time (another operation); H1 → H2 (within the level)
+    // and H2 → ZR (back to the root), both to lots whose ids sort after every D; every seventh D
+    // in another plant. Small pages stop inside the D level, which several lots feed.
+    const lot = (id: string, plant: string) => ({
+      lot: id,
+      plant,
+      material: 'M',
+      supplier: null,
+      stock: {},
+      firstSeenSeq: 1,
+      lastEventSeq: 1,
+    })
+    const edge = (seq: number, from: string, to: string) => ({
+      eventSeq: 800_000 + seq,
+      plant: 'PX1',
+      fromLot: from,
+      toLot: to,
+      kind: 'consumed' as const,
+      operation: null,
+      productionOrder: null,
+      quantity: null,
+      at: '2026-01-01T00:00:00Z',
+    })
+    const d = (i: number) => `D${String(i).padStart(3, '0')}`
+    const ds = Array.from({ length: 250 }, (_, i) => d(i + 1))
+    const hidden = new Set(ds.filter((_, i) => i % 7 === 3))
+    const from = await store.genealogy.projectionCursor('paging-test')
+    expect(
+      await store.genealogy.applyGenealogy(
+        'paging-test',
+        from,
+        { txid: '0', seq: from.seq + 1 },
+        {
+          lots: [
+            lot('ZR', 'PX1'),
+            lot('H1', 'PX1'),
+            lot('H2', 'PX1'),
+            ...ds.map((x) => lot(x, hidden.has(x) ? 'PX2' : 'PX1')),
+          ],
+          edges: [
+            edge(1, 'ZR', 'H1'),
+            edge(2, 'ZR', 'H2'),
+            ...ds.slice(0, 150).map((x, i) => edge(10 + i, 'H1', x)),
+            ...ds.slice(99).map((x, i) => edge(200 + i, 'H2', x)),
+            edge(500, 'H2', d(120)),
+            edge(600, 'H1', 'H2'),
+            edge(700, 'H2', 'ZR'),
+          ],
+          shipments: [],
+        },
+      ),
+    ).toBe(true)
+    const scope = { plants: ['PX1'] }
+    const o = { direction: 'forward' as const, depth: 5 }
+    const whole = (await trace(store, scope, 'ZR', { ...o, limit: 5000 }))!
+    const key = (e: { eventSeq: number; fromLot: string; toLot: string }) =>
+      `${e.eventSeq}:${e.fromLot}>${e.toLot}`
+    expect(whole.nodes.map((n) => n.lot)).toEqual(['ZR', 'H1', 'H2', ...ds.filter((x) => !hidden.has(x))])
+    expect(whole).toMatchObject({ exactCounts: true, total: 253, outOfScope: { lots: hidden.size } })
+    const all = whole.edges.map(key)
+    expect(all).toEqual(expect.arrayContaining(['800600:H1>H2', '800700:H2>ZR', '800500:H2>D120']))
+    // D120 is reached from both H1 and H2 (three links), and every in-scope D from H1, H2 or both
+    expect(all.filter((k) => k.endsWith('>D120'))).toHaveLength(3)
+    for (const limit of [4, 37, 120]) {
+      const pages: TraceResult[] = []
+      for (let cursor: number | undefined = 0; cursor !== undefined; ) {
+        const p: TraceResult = (await trace(store, scope, 'ZR', { ...o, limit, cursor }))!
+        pages.push(p)
+        cursor = p.nextCursor === null ? undefined : Number(p.nextCursor)
+      }
+      expect(pages.flatMap((p) => p.nodes.map((n) => n.lot))).toEqual(whole.nodes.map((n) => n.lot))
+      expect(pages.flatMap((p) => p.edges.map(key)).sort()).toEqual([...all].sort())
+      // the loop and the link within the first level are on the first page, with H2
+      expect(pages[0]!.edges.map(key)).toEqual(expect.arrayContaining(['800600:H1>H2', '800700:H2>ZR']))
+      expect(pages[0]!.exactCounts).toBe(false)
+      for (const p of pages) {
+        expect(p.total).toBeLessThanOrEqual(whole.total)
+        expect(p.outOfScope.lots).toBeLessThanOrEqual(hidden.size)
+        if (p.exactCounts)
+          expect({ total: p.total, outOfScope: p.outOfScope }).toEqual({
+            total: whole.total,
+            outOfScope: whole.outOfScope,
+          })
+      }
+    }
+  })
 })

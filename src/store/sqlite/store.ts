@@ -16,7 +16,7 @@ import {
   toRawDelivery,
 } from '../rows.ts'
 import { scopeClause } from '../scope-sql.ts'
-import type { SqlExecutor } from '../sql-executor.ts'
+import type { ListType, SqlExecutor } from '../sql-executor.ts'
 import type {
   AppendRequest,
   AppendResult,
@@ -41,6 +41,8 @@ import { ReadPool } from './read-pool.ts'
 type Row = Record<string, unknown>
 const q = () => '?'
 const NOW_MS = `CAST(unixepoch('subsec') * 1000 AS INTEGER)`
+/** how often a long-lived store re-runs PRAGMA optimize (SQLite suggests periodically, e.g. daily) */
+const OPTIMIZE_EVERY_MS = 60 * 60 * 1000
 
 export interface SqliteOptions {
   /** database file; `:memory:` is refused: the store must be durable */
@@ -60,6 +62,7 @@ export class SqliteStore implements Store {
   private readonly releaseLock: () => void
   private readonly pool: ReadPool | undefined
   private readonly stmt: ReturnType<SqliteStore['prepare']>
+  private readonly optimizer: NodeJS.Timeout
   readonly engine: SqliteEngine
   readonly ingress: SqliteIngress
   readonly genealogy: GenealogySql
@@ -82,6 +85,14 @@ export class SqliteStore implements Store {
       this.db.pragma('foreign_keys = ON')
       this.db.pragma('busy_timeout = 5000')
       this.migrate()
+      // Planner statistics: without them SQLite does not pick the covering indexes the trace walk
+      // reads (0023's lots_lot_plant for a lot's plant: through the primary key it reads each lot's
+      // row instead). SQLite recommends PRAGMA optimize when a long-lived connection opens (with
+      // the 0x10000 bit: every table checked, not only those the connection has used) and again
+      // periodically (https://sqlite.org/pragma.html#pragma_optimize); the 0x10 bit caps the rows
+      // each ANALYZE reads (analysis_limit), so opening a large store stays quick (measured here:
+      // 95 ms for a never-analyzed 200,000-row table with the cap, 856 ms without).
+      this.db.pragma('optimize=0x10012')
       this.stmt = this.prepare()
       this.engine = new SqliteEngine(this.db, (now, a) => this.writeAudit(now, a))
       this.ingress = new SqliteIngress(this.db, (now, a) => this.writeAudit(now, a))
@@ -93,6 +104,8 @@ export class SqliteStore implements Store {
     }
     const workers = opts.readWorkers ?? 1
     this.pool = workers > 0 ? new ReadPool(opts.file, workers) : undefined
+    this.optimizer = setInterval(() => this.optimize(), OPTIMIZE_EVERY_MS)
+    this.optimizer.unref()
   }
 
   private migrate(): void {
@@ -398,6 +411,7 @@ export class SqliteStore implements Store {
     const x: SqlExecutor = {
       all: async (sql, params = []) => this.db.prepare(sql).all(...params) as Record<string, unknown>[],
       run: async (sql, params = []) => this.db.prepare(sql).run(...params).changes,
+      jsonRows: sqliteJsonRows,
       tx: async (fn) => {
         this.db.exec('BEGIN IMMEDIATE')
         try {
@@ -418,11 +432,32 @@ export class SqliteStore implements Store {
     return this.db
   }
 
+  /** PRAGMA optimize: re-analyzes the tables whose statistics are missing or out of date (usually none). */
+  private optimize(): void {
+    try {
+      this.db.pragma('optimize')
+    } catch {
+      // best effort: statistics only steer the planner (a busy or closed database skips a round)
+    }
+  }
+
   async close(): Promise<void> {
+    clearInterval(this.optimizer)
+    this.optimize()
     await this.pool?.close()
     this.db.close()
     this.releaseLock()
   }
+}
+
+/**
+ * `json_each` over a JSON array parameter (SQLite's JSON functions, built in since 3.38:
+ * https://sqlite.org/json1.html#jeach); `->>` returns an element as an SQL text or integer.
+ */
+function sqliteJsonRows(types: readonly ListType[]): string {
+  const col = (t: ListType, v: string) => (t === 'bigint' ? `CAST(${v} AS INTEGER)` : v)
+  if (types.length === 1) return `SELECT ${col(types[0]!, 'value')} AS column1 FROM json_each(?)`
+  return `SELECT ${types.map((t, i) => `${col(t, `value ->> ${i}`)} AS column${i + 1}`).join(', ')} FROM json_each(?)`
 }
 
 function toLease(r: Row): Lease {
