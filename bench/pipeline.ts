@@ -7,10 +7,13 @@
  * (completed workflows/s, the system's maximum). Then Qualink in an open loop at half its median
  * maximum for `--open-seconds` (p50/p99 receipt → final ERP posting). Targets of issue 12, printed
  * PASS/FAIL: Qualink ≥ 2× graphile-worker; p99 ≤ 500 ms at the half-max rate; 0 duplicate effects.
+ * The physical limit, `pgbench` in --systems: the graphile-worker pipeline's eleven writing commits per
+ * workflow replayed by pgbench for `--floor-seconds` per repetition, no HTTP (bench/lib/pipeline-pgbench.ts).
  *
  * Run: npm run bench -- pipeline [--workflows N] [--runs N] [--open-seconds S] [--connections N]
- *      [--systems qualink,graphile-worker,node-red]. QUALINK_BENCH_JOURNAL=at-yield runs Qualink
- *      with the opt-in journal mode (default per-step, the engine's). Needs PostgreSQL at QUALINK_BENCH_PG_URL
+ *      [--floor-seconds S] [--systems qualink,graphile-worker,node-red,pgbench].
+ *      QUALINK_BENCH_JOURNAL=at-yield runs Qualink with the opt-in journal mode (default per-step,
+ *      the engine's). Needs PostgreSQL at QUALINK_BENCH_PG_URL
  *      (default postgres://postgres@127.0.0.1:5432/postgres). Node-RED is installed on first use
  *      into bench/baselines/node-red (npm ci).
  */
@@ -30,17 +33,24 @@ import {
   startSims,
 } from './lib/pipeline-harness.ts'
 import { startNodeRedSut } from './lib/pipeline-node-red.ts'
+import {
+  FLOOR_CLIENTS,
+  FLOOR_COMMITS_PER_WORKFLOW,
+  type FloorResult,
+  runPipelineFloor,
+} from './lib/pipeline-pgbench.ts'
 import { BENCH_JOURNAL, startQualinkSut } from './lib/pipeline-qualink.ts'
 import { machineSummary, writeReadmeSection, writeResultsRow } from './lib/readme.ts'
 import { fmt, median, percentile } from './lib/stats.ts'
 
 const ADMIN_URL = process.env.QUALINK_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
 const HERE = path.dirname(fileURLToPath(import.meta.url))
-const SYSTEMS = ['qualink', 'graphile-worker', 'node-red'] as const
+const SYSTEMS = ['qualink', 'graphile-worker', 'node-red', 'pgbench'] as const
 type SystemName = (typeof SYSTEMS)[number]
+type FedSystem = Exclude<SystemName, 'pgbench'>
 const TIMEOUT_MS = 180_000
 
-const STARTERS: Record<SystemName, (sims: Sims) => Promise<SystemUnderTest>> = {
+const STARTERS: Record<FedSystem, (sims: Sims) => Promise<SystemUnderTest>> = {
   qualink: (sims) => startQualinkSut(ADMIN_URL, sims),
   'graphile-worker': (sims) => startGraphileSut(ADMIN_URL, sims),
   'node-red': (sims) => startNodeRedSut(sims),
@@ -51,10 +61,18 @@ interface Options {
   runs: number
   openSeconds: number
   connections: number
+  floorSeconds: number
   systems: SystemName[]
 }
 
-const DEFAULTS: Options = { workflows: 100, runs: 3, openSeconds: 10, connections: 16, systems: [...SYSTEMS] }
+const DEFAULTS: Options = {
+  workflows: 100,
+  runs: 3,
+  openSeconds: 10,
+  connections: 16,
+  floorSeconds: 5,
+  systems: [...SYSTEMS],
+}
 
 function parseArgs(argv: readonly string[]): Options {
   const o: Options = { ...DEFAULTS, systems: [...DEFAULTS.systems] }
@@ -69,6 +87,7 @@ function parseArgs(argv: readonly string[]): Options {
     else if (a === '--runs') o.runs = int(a, argv[++i])
     else if (a === '--open-seconds') o.openSeconds = int(a, argv[++i])
     else if (a === '--connections') o.connections = int(a, argv[++i])
+    else if (a === '--floor-seconds') o.floorSeconds = int(a, argv[++i])
     else if (a === '--systems') {
       const list = (argv[++i] ?? '').split(',')
       for (const s of list)
@@ -85,7 +104,7 @@ const log = (s: string) => process.stderr.write(`${s}\n`)
 type Result = FeedResult & { failures: string[]; idle: number }
 
 async function once(
-  system: SystemName,
+  system: FedSystem,
   n: number,
   feed: (
     sims: Awaited<ReturnType<typeof startSims>>,
@@ -117,16 +136,26 @@ export async function main(argv: readonly string[]): Promise<void> {
   const postgres = await describePostgres(ADMIN_URL)
   const fsync = await pgTestFsync(os.tmpdir(), 2)
   const started = Date.now()
-  const closed = new Map<SystemName, Result[]>(o.systems.map((s) => [s, []]))
+  const fed = o.systems.filter((s): s is FedSystem => s !== 'pgbench')
+  const closed = new Map<FedSystem, Result[]>(fed.map((s) => [s, []]))
   const open: Result[] = []
+  const floor: Array<FloorResult & { idle: number }> = []
   for (let rep = 1; rep <= o.runs; rep++) {
-    for (const s of o.systems) {
+    if (o.systems.includes('pgbench')) {
+      const idle = await waitForQuiet()
+      const f = { ...(await runPipelineFloor(ADMIN_URL, o.floorSeconds)), idle }
+      floor.push(f)
+      log(
+        `floor ${rep}/${o.runs} pgbench: ${fmt(f.perSecond, 1)} workflows/s (${f.workflows} in ${o.floorSeconds} s, avg ${fmt(f.latencyAvgMs ?? Number.NaN, 1)} ms each); ${fmt(f.commitsPerWorkflow, 2)} commits/workflow; ${f.confirmed} confirmed, ${f.jobsLeft} jobs left; idle before ${fmt(idle * 100)} %`,
+      )
+    }
+    for (const s of fed) {
       const r = await once(s, o.workflows, (sims, sut) => closedLoop(sims, sut, o.connections, TIMEOUT_MS))
       closed.get(s)!.push(r)
       log(`closed ${rep}/${o.runs} ${line(s, r)}`)
     }
   }
-  const med = (s: SystemName, f: (r: Result) => number) => median((closed.get(s) ?? []).map(f))
+  const med = (s: FedSystem, f: (r: Result) => number) => median((closed.get(s) ?? []).map(f))
   const qMax = med('qualink', (r) => r.perSecond)
   if (o.systems.includes('qualink') && Number.isFinite(qMax)) {
     const rate = qMax / 2
@@ -150,12 +179,20 @@ export async function main(argv: readonly string[]): Promise<void> {
     '| System | Completed workflows/s, closed loop (median) | Reps | Receipt → posting p50 / p99 ms under that load | ERP + QMS requests per workflow | PostgreSQL commits per workflow | Duplicates | Lost |',
     '|---|---:|---|---|---|---:|---:|---:|',
   ]
-  const labels: Record<SystemName, string> = {
+  const labels: Record<FedSystem, string> = {
     qualink: `Qualink (PostgreSQL, worker in-process, journal ${BENCH_JOURNAL})`,
     'graphile-worker': 'graphile-worker 0.17.3, 3 chained jobs (PostgreSQL)',
     'node-red': 'Node-RED 4.1.7, http-in → function → http request (no durability)',
   }
-  for (const s of o.systems) {
+  const floorMax = median(floor.map((f) => f.perSecond))
+  if (floor.length)
+    rows.push(
+      `| Physical limit: pgbench replaying the graphile-worker pipeline's ${FLOOR_COMMITS_PER_WORKFLOW} writing commits per workflow, -c ${FLOOR_CLIENTS} (the database-side floor, no HTTP) | ${fmt(floorMax, 1)} | ${floor.map((f) => fmt(f.perSecond, 1)).join(' / ')} | n/a (no ERP; ${fmt(median(floor.map((f) => f.latencyAvgMs ?? Number.NaN)), 1)} ms average per workflow's ${FLOOR_COMMITS_PER_WORKFLOW} commits) | 0 + 0 | ${fmt(
+        median(floor.map((f) => f.commitsPerWorkflow)),
+        1,
+      )} | n/a | ${floor.reduce((a, f) => a + f.jobsLeft, 0)} jobs left |`,
+    )
+  for (const s of fed) {
     const rs = closed.get(s)!
     rows.push(
       `| ${labels[s]} | ${fmt(
@@ -184,6 +221,14 @@ export async function main(argv: readonly string[]): Promise<void> {
     targets.push(
       `| Qualink vs Node-RED (information: Node-RED keeps nothing durable) | ${fmt(qMax / med('node-red', (r) => r.perSecond), 2)}× | — | info |`,
     )
+  if (floor.length)
+    for (const s of fed.filter((x) => x !== 'node-red'))
+      targets.push(
+        `| ${s === 'qualink' ? 'Qualink' : 'graphile-worker'}'s share of the database-side floor (information) | ${fmt((100 * med(s, (r) => r.perSecond)) / floorMax, 1)} % (${fmt(
+          med(s, (r) => r.perSecond),
+          1,
+        )} of ${fmt(floorMax, 1)} workflows/s) | — | info |`,
+      )
   const failures = all.flatMap((r) => r.failures)
   const qCommits = med('qualink', (r) => r.commitsPerWorkflow ?? Number.NaN)
   const gwCommits = med('graphile-worker', (r) => r.commitsPerWorkflow ?? Number.NaN)
@@ -197,12 +242,16 @@ export async function main(argv: readonly string[]): Promise<void> {
   mkdirSync(path.join(HERE, 'results'), { recursive: true })
   writeFileSync(
     path.join(HERE, 'results', 'pipeline.json'),
-    `${JSON.stringify({ machine, postgres, fsync, options: o, elapsedSeconds: elapsed, closed: Object.fromEntries(closed), open }, null, 2)}\n`,
+    `${JSON.stringify({ machine, postgres, fsync, options: o, elapsedSeconds: elapsed, closed: Object.fromEntries(closed), open, floor }, null, 2)}\n`,
   )
-  const full = o.runs >= 3 && o.systems.length === SYSTEMS.length && o.workflows >= DEFAULTS.workflows
+  const full =
+    o.runs >= 3 &&
+    SYSTEMS.every((s) => o.systems.includes(s)) &&
+    o.workflows >= DEFAULTS.workflows &&
+    o.floorSeconds >= DEFAULTS.floorSeconds
   if (!full) {
     log(
-      'README and RESULTS.md not updated: only a full run (all systems, ≥ 3 runs, ≥ 100 workflows) is written there',
+      'README and RESULTS.md not updated: only a full run (all systems, ≥ 3 runs, ≥ 100 workflows, ≥ 5 floor seconds) is written there',
     )
     return
   }
@@ -228,7 +277,7 @@ Whole benchmark: ${fmt(elapsed)} s; load average at the end ${os
   writeResultsRow(
     'pipeline',
     'B3 end-to-end supplier receipt (issue 12)',
-    `Qualink ${fmt(qMax, 1)} wf/s vs graphile-worker ${fmt(gwMax, 1)} (${fmt(ratio, 2)}×, ≥ 2× ${verdict(ratio >= 2)}); p99 ${fmt(openP99)} ms at ${fmt(qMax / 2, 1)} wf/s (≤ 500 ${verdict(openP99 <= 500)}); Node-RED ${fmt(
+    `Qualink ${fmt(qMax, 1)} wf/s vs graphile-worker ${fmt(gwMax, 1)} (${fmt(ratio, 2)}×, ≥ 2× ${verdict(ratio >= 2)}); pgbench floor ${fmt(floorMax, 1)} wf/s (Qualink ${fmt((100 * qMax) / floorMax, 1)} % of it); p99 ${fmt(openP99)} ms at ${fmt(qMax / 2, 1)} wf/s (≤ 500 ${verdict(openP99 <= 500)}); Node-RED ${fmt(
       med('node-red', (r) => r.perSecond),
       1,
     )} wf/s; duplicates ${duplicates}`,
@@ -244,6 +293,7 @@ function method(o: Options): string {
 - **Qualink**: startQualink as \`qualink start\` runs it (HTTP ingress with HMAC check → raw delivery → translation → event → supplier-receipt-inspection v2 run; engine concurrency 8 as shipped; PostgreSQL store in a fresh database; worker in the same process); the shipped S/4 and QMS connectors with the egress rate limit raised to 10,000/s.
 - **graphile-worker 0.17.3** (bench/lib/pipeline-graphile.ts): fastify takes the webhooks (HMAC checked); receipt → row + \`add_job\` in one transaction; jobs create_qms_lot → (decision webhook) post_stock → confirm_posting, through the same connector instances, so the same HTTP calls, Idempotency-Keys and read-backs; concurrency 8, pool 10, its own fresh database.
 - **Node-RED 4.1.7** (bench/lib/pipeline-node-red.ts), embedded in the benchmark process: http-in → function → http request (QMS lot) → http response; http-in → function → http request (UD) → function → http request (stock posting) → function → http request (confirm read) → http response. No durability, no retries, no read-backs, no webhook signature check; the lot ↔ ERP inspection lot map lives in flow context (memory). Installed only for the benchmark (bench/baselines/node-red, \`npm ci\` on first use).
+- **Physical limit, pgbench** (bench/lib/pipeline-pgbench.ts): the database-side floor, no HTTP. One pgbench transaction of its script is one workflow: the ${FLOOR_COMMITS_PER_WORKFLOW} writing commits the graphile-worker pipeline cannot do without (receipt: lot row + first job row in one transaction; per job: lock it, complete it by DELETE; the next job's INSERT; the lot's two UPDATEs), on the same row shapes (its \`bench_lots\`; a job table with graphile-worker 0.17's columns and partial indexes), each committed on its own. Its read-only transactions (each task's SELECT of the lot, empty polls), add_job's plpgsql and NOTIFY, and every HTTP call are left out, so it is a floor no system above can reach. \`pgbench -n -M prepared -j 2 -c ${FLOOR_CLIENTS} -T ${o.floorSeconds}\` on a fresh database per repetition; workflows/s = its tps; commits per workflow read from pg_stat_database after pgbench exited (a little above ${FLOOR_COMMITS_PER_WORKFLOW}: the workflows cut off by -T commit part of theirs). Qualink's share of it is printed among the targets, for information.
 - Open loop: Qualink only, at half its median closed-loop maximum, ${o.openSeconds} s of receipts per repetition.
 - Each cell is the median of ${o.runs} repetitions, systems interleaved; each measurement waited for ≥ 85 % idle CPU (up to 15 s). Simulators, feed and system share the process and the 2 cores with PostgreSQL; nothing pinned.`
 }

@@ -65,6 +65,17 @@ export async function runPgbench(
   clients: number,
   seconds: number,
 ): Promise<PgbenchResult> {
+  const r = await runPgbenchFile(databaseUrl, path.join(dir, `${script}.sql`), clients, seconds)
+  return { script, ...r }
+}
+
+/** pgbench `-n -M prepared -j 2 -c <clients> -T <seconds> -f <file>` on `databaseUrl`'s database. */
+export async function runPgbenchFile(
+  databaseUrl: string,
+  file: string,
+  clients: number,
+  seconds: number,
+): Promise<Omit<PgbenchResult, 'script'> & { transactions: number }> {
   const u = new URL(databaseUrl)
   const args = [
     '-h',
@@ -83,7 +94,7 @@ export async function runPgbench(
     '-T',
     String(seconds),
     '-f',
-    path.join(dir, `${script}.sql`),
+    file,
     u.pathname.slice(1),
   ]
   const env = { ...process.env, ...(u.password ? { PGPASSWORD: decodeURIComponent(u.password) } : {}) }
@@ -91,11 +102,15 @@ export async function runPgbench(
   const tps = /tps = ([\d.]+)/.exec(stdout)
   if (!tps) throw new Error(`pgbench printed no tps:\n${stdout}`)
   const lat = /latency average = ([\d.]+) ms/.exec(stdout)
+  const done = /number of transactions actually processed: (\d+)/.exec(stdout)
+  const failed = /number of failed transactions: (\d+)/.exec(stdout)
+  if (failed && Number(failed[1]) > 0)
+    throw new Error(`pgbench: ${failed[1]} failed transactions:\n${stdout}`)
   return {
-    script,
     clients,
     tps: Number(tps[1]),
     latencyAvgMs: lat ? Number(lat[1]) : null,
+    transactions: done ? Number(done[1]) : Number.NaN,
     command: `pgbench ${args.slice(6).join(' ')}`,
   }
 }
