@@ -54,6 +54,11 @@ const BENCHMARKS: Readonly<Record<string, Benchmark>> = {
     description:
       'Issue 12 item 4: ERP outage, dropped answers, restart and duplicate deliveries on the B3 workload, Qualink beside Node-RED',
   },
+  soak: {
+    file: 'soak.ts',
+    description:
+      'Issue 12 B8: the B3 workload open loop for --minutes (5) at half the max; RSS, heap, loop delay, p99, dead tuples, xmin age drift',
+  },
   replay: {
     file: 'replay.ts',
     description: 'Issue 12: dead-letter replay through the API, runs/s and duplicate effects (must be 0)',

@@ -236,8 +236,16 @@ async function waitCompleted(
   }
 }
 
-/** What the ERP simulator holds: per batch, the time of its last UD posting, and the excess. */
-export function erpOutcome(sims: Sims, t: Tracking) {
+export function newTracking(): Tracking {
+  return { sentAt: new Map(), decidedAt: new Map(), failures: [], polls: 0 }
+}
+
+/** Per batch, the time of its last UD stock posting in the ERP simulator (absent: not posted). */
+export function postedAtByBatch(sims: Sims): Map<string, number> {
+  return erpPostings(sims).postedAt
+}
+
+function erpPostings(sims: Sims) {
   const lots = [...sims.erp.model.lots.values()]
   const erpLotOf = new Map(lots.map((l) => [l.InspectionLot, l]))
   const postedAt = new Map<string, number>()
@@ -248,6 +256,12 @@ export function erpOutcome(sims: Sims, t: Tracking) {
     postedAt.set(lot.Batch, Math.max(postedAt.get(lot.Batch) ?? 0, p.PostedAt))
     postedQty.set(p.InspectionLot, (postedQty.get(p.InspectionLot) ?? 0) + p.quantity)
   }
+  return { lots, postedAt, postedQty }
+}
+
+/** What the ERP simulator holds: per batch, the time of its last UD posting, and the excess. */
+export function erpOutcome(sims: Sims, t: Tracking) {
+  const { lots, postedAt, postedQty } = erpPostings(sims)
   let duplicates = 0
   // ERP: more posted out of an inspection lot than it holds; a second usage decision is refused there.
   for (const l of lots) if ((postedQty.get(l.InspectionLot) ?? 0) > l.quantity) duplicates++
@@ -279,8 +293,8 @@ async function feed(
   sut: SystemUnderTest,
   timeoutMs: number,
   send: (t: Tracking) => Promise<number>,
+  t: Tracking = newTracking(),
 ): Promise<FeedResult & { failures: string[] }> {
-  const t: Tracking = { sentAt: new Map(), decidedAt: new Map(), failures: [], polls: 0 }
   wireDecisions(sims, sut, t)
   const requests = () => [sims.erp.state.http.requests, sims.qms.state.http.requests] as const
   const [erp0, qms0] = requests()
@@ -328,21 +342,34 @@ export function closedLoop(sims: Loaded, sut: SystemUnderTest, connections: numb
 
 /**
  * Open loop: receipt i is sent at t0 + i / rate whatever the system does, and its latency counts
- * from that scheduled time (no coordinated omission).
+ * from that scheduled time (no coordinated omission). `tracking` (optional) is filled as it goes, for
+ * a caller that watches the run (the soak).
  */
-export async function openLoop(sims: Loaded, sut: SystemUnderTest, ratePerSecond: number, timeoutMs: number) {
-  const r = await feed(sims, sut, timeoutMs, async (t) => {
-    const interval = 1000 / ratePerSecond
-    const t0 = Date.now() + 20
-    const sends: Promise<void>[] = []
-    for (const [i, r] of sims.receipts.entries()) {
-      const at = t0 + i * interval
-      const wait = at - Date.now()
-      if (wait > 0) await new Promise((res) => setTimeout(res, wait))
-      sends.push(sendReceipt(sut, r, t, Math.round(at)))
-    }
-    await Promise.all(sends)
-    return t0
-  })
+export async function openLoop(
+  sims: Loaded,
+  sut: SystemUnderTest,
+  ratePerSecond: number,
+  timeoutMs: number,
+  tracking?: Tracking,
+) {
+  const r = await feed(
+    sims,
+    sut,
+    timeoutMs,
+    async (t) => {
+      const interval = 1000 / ratePerSecond
+      const t0 = Date.now() + 20
+      const sends: Promise<void>[] = []
+      for (const [i, r] of sims.receipts.entries()) {
+        const at = t0 + i * interval
+        const wait = at - Date.now()
+        if (wait > 0) await new Promise((res) => setTimeout(res, wait))
+        sends.push(sendReceipt(sut, r, t, Math.round(at)))
+      }
+      await Promise.all(sends)
+      return t0
+    },
+    tracking,
+  )
   return { ...r, offeredPerSecond: ratePerSecond }
 }

@@ -1,0 +1,227 @@
+/**
+ * The soak's samples, its table and its verdict (bench/soak.ts).
+ *
+ * How drift is judged: samples taken during the warm-up (the first `warmupSeconds`: JIT, pools, the
+ * first autovacuum) are left out; of the rest, the median of the first third (A) is compared with
+ * the median of the last third (C). A metric FAILs when C > A × factor + slack (the rule of each is
+ * printed beside it). Medians of thirds rather than first and last samples, because heap, dead
+ * tuples and latency saw-tooth (GC, autovacuum) and one sample says little; a leak or a stuck
+ * horizon grows steadily and shows as C well above A whatever the phase of the saw-tooth. The
+ * least-squares slope over the steady samples is printed beside it, per minute, for information.
+ */
+import { fmt, median, percentile } from './stats.ts'
+
+export interface SoakSample {
+  /** seconds since the open loop started */
+  readonly t: number
+  /** receipts sent so far, workflows completed so far (the system's count) */
+  readonly sent: number
+  readonly completed: number
+  readonly rssMb: number
+  readonly heapUsedMb: number
+  readonly lagP99Ms: number
+  readonly elu: number
+  /** sum over the database's tables of pg_stat_user_tables.n_dead_tup, and their dead share */
+  readonly deadTuples: number
+  readonly deadShare: number
+  /** the table with most dead tuples now */
+  readonly topDead: string
+  /** age in transaction ids of the oldest backend_xmin: sessions on our database, and the cluster's */
+  readonly xminAgeOurs: number
+  readonly xminAgeCluster: number
+  readonly dbSizeMb: number
+  readonly autovacuums: number
+}
+
+export interface Window {
+  /** start of the window, seconds since the open loop started (by scheduled send time) */
+  readonly t: number
+  readonly receipts: number
+  readonly p50: number
+  readonly p99: number
+  readonly lost: number
+}
+
+/** Receipt → posting latencies grouped by the 10 s window in which each receipt was scheduled. */
+export function latencyWindows(
+  sentAt: ReadonlyMap<string, number>,
+  postedAt: ReadonlyMap<string, number>,
+  t0: number,
+  windowSeconds: number,
+): Window[] {
+  const by = new Map<number, { ms: number[]; lost: number }>()
+  for (const [batch, sent] of sentAt) {
+    const k = Math.floor((sent - t0) / 1000 / windowSeconds)
+    const w = by.get(k) ?? { ms: [], lost: 0 }
+    by.set(k, w)
+    const at = postedAt.get(batch)
+    if (at === undefined) w.lost++
+    else w.ms.push(at - sent)
+  }
+  return [...by.entries()]
+    .sort((a, b) => a[0] - b[0])
+    .map(([k, w]) => ({
+      t: k * windowSeconds,
+      receipts: w.ms.length + w.lost,
+      p50: percentile(w.ms, 50),
+      p99: percentile(w.ms, 99),
+      lost: w.lost,
+    }))
+}
+
+interface Rule {
+  readonly name: string
+  readonly unit: string
+  readonly factor: number
+  readonly slack: number
+  readonly why: string
+  readonly digits?: number
+}
+
+export interface Judgement {
+  readonly name: string
+  readonly first: number
+  readonly last: number
+  readonly slopePerMinute: number
+  readonly rule: string
+  readonly ok: boolean
+}
+
+function slope(points: ReadonlyArray<readonly [number, number]>): number {
+  const n = points.length
+  if (n < 2) return Number.NaN
+  const mx = points.reduce((a, p) => a + p[0], 0) / n
+  const my = points.reduce((a, p) => a + p[1], 0) / n
+  let num = 0
+  let den = 0
+  for (const [x, y] of points) {
+    num += (x - mx) * (y - my)
+    den += (x - mx) ** 2
+  }
+  return den === 0 ? Number.NaN : num / den
+}
+
+/** C (median of the last third) against A (median of the first third) of the steady points. */
+function judge(rule: Rule, points: ReadonlyArray<readonly [number, number]>): Judgement {
+  const third = Math.max(1, Math.floor(points.length / 3))
+  const a = median(points.slice(0, third).map((p) => p[1]))
+  const c = median(points.slice(-third).map((p) => p[1]))
+  const limit = a * rule.factor + rule.slack
+  return {
+    name: rule.name,
+    first: a,
+    last: c,
+    slopePerMinute: slope(points) * 60,
+    rule: `last ≤ first × ${rule.factor}${rule.slack ? ` + ${fmt(rule.slack, rule.digits ?? 0)}${rule.unit ? ` ${rule.unit}` : ''}` : ''} (${rule.why})`,
+    ok: points.length >= 3 && c <= limit,
+  }
+}
+
+export function verdicts(
+  samples: readonly SoakSample[],
+  windows: readonly Window[],
+  warmupSeconds: number,
+  ratePerSecond: number,
+  /** when the last receipt was scheduled: samples after it see the drain, not the load */
+  endSeconds: number,
+): Judgement[] {
+  const steady = samples.filter((s) => s.t >= warmupSeconds && s.t <= endSeconds + 1)
+  const pts = (f: (s: SoakSample) => number) => steady.map((s) => [s.t, f(s)] as const)
+  const steadyWindows = windows.filter((w) => w.t >= warmupSeconds && w.t < endSeconds && w.receipts > 0)
+  const rules: Array<[Rule, ReadonlyArray<readonly [number, number]>]> = [
+    [
+      { name: 'RSS, MB', unit: 'MB', factor: 1.1, slack: 0, why: 'a leak grows it steadily' },
+      pts((s) => s.rssMb),
+    ],
+    [
+      { name: 'V8 heap used, MB', unit: 'MB', factor: 1.2, slack: 0, why: 'GC saw-tooth allowed' },
+      pts((s) => s.heapUsedMb),
+    ],
+    [
+      {
+        name: 'event-loop delay p99 per sample, ms',
+        unit: 'ms',
+        factor: 2,
+        slack: 10,
+        why: '10 ms: the histogram resolution',
+      },
+      pts((s) => s.lagP99Ms),
+    ],
+    [
+      {
+        name: 'receipt → posting p99 per 10 s window, ms',
+        unit: 'ms',
+        factor: 2,
+        slack: 0,
+        why: "B8's p99 ≤ 2× baseline",
+      },
+      steadyWindows.map((w) => [w.t, w.p99] as const),
+    ],
+    [
+      {
+        name: 'backlog (receipts sent − workflows completed)',
+        unit: 'workflows',
+        factor: 2,
+        slack: Math.ceil(ratePerSecond),
+        why: 'one second of receipts: a system that keeps up holds a flat backlog (rate × latency)',
+      },
+      pts((s) => s.sent - s.completed),
+    ],
+    [
+      {
+        name: 'dead tuples, share of all tuples in the database',
+        unit: '',
+        factor: 1.5,
+        slack: 0.05,
+        digits: 2,
+        why: 'autovacuum keeps each table near its own trigger, 20 % of live rows',
+      },
+      pts((s) => s.deadShare),
+    ],
+    [
+      {
+        name: 'age of the oldest xmin of our sessions, xids',
+        unit: 'xids',
+        factor: 2,
+        slack: 1_000,
+        why: 'a held snapshot grows it by every xid the cluster assigns',
+      },
+      pts((s) => s.xminAgeOurs),
+    ],
+  ]
+  return rules.map(([r, p]) => judge(r, p))
+}
+
+const mb = (x: number) => fmt(x, 0)
+
+export function sampleTable(samples: readonly SoakSample[], windows: readonly Window[]): string {
+  const rows = [
+    '| t s | sent | done | wf/s in window | receipts in window | p50 / p99 ms | RSS MB | heap MB | loop delay p99 ms | loop busy | dead tuples (share; most in) | autovacuums | oldest xmin age ours / cluster | DB MB |',
+    '|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---|---:|---|---:|',
+  ]
+  let prev: SoakSample | undefined
+  for (const s of samples) {
+    const dt = prev ? s.t - prev.t : s.t
+    const done = prev ? s.completed - prev.completed : s.completed
+    // the window of latencies whose receipts were scheduled in (prev.t, s.t]
+    const ws = windows.filter((w) => w.t >= (prev?.t ?? 0) && w.t < s.t)
+    const p = (f: (w: Window) => number) => (ws.length ? fmt(Math.max(...ws.map(f)), 0) : '–')
+    rows.push(
+      `| ${fmt(s.t)} | ${s.sent} | ${s.completed} | ${fmt(done / dt, 1)} | ${ws.reduce((a, w) => a + w.receipts, 0)} | ${p((w) => w.p50)} / ${p((w) => w.p99)} | ${mb(s.rssMb)} | ${mb(s.heapUsedMb)} | ${fmt(s.lagP99Ms, 1)} | ${fmt(s.elu * 100)} % | ${s.deadTuples} (${fmt(s.deadShare * 100, 1)} %; ${s.topDead}) | ${s.autovacuums} | ${s.xminAgeOurs} / ${s.xminAgeCluster} | ${mb(s.dbSizeMb)} |`,
+    )
+    prev = s
+  }
+  return rows.join('\n')
+}
+
+export function verdictTable(js: readonly Judgement[]): string {
+  const d = (j: Judgement, x: number) => fmt(x, j.name.startsWith('dead') ? 3 : 1)
+  return [
+    '| Metric | First third (median) | Last third (median) | Slope per minute | Rule | Result |',
+    '|---|---:|---:|---:|---|---|',
+    ...js.map(
+      (j) =>
+        `| ${j.name} | ${d(j, j.first)} | ${d(j, j.last)} | ${d(j, j.slopePerMinute)} | ${j.rule} | ${j.ok ? 'PASS' : 'FAIL'} |`,
+    ),
+  ].join('\n')
+}

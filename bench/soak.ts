@@ -1,0 +1,275 @@
+/**
+ * B8 soak (issue 12; reference/perf-reliability.md §5): the B3 workload (bench/lib/pipeline-harness.ts:
+ * signed S/4 goods receipts in, the QMS decides each lot at once, each workflow ends with the ERP
+ * posting confirmed; simulators at 5 ms) run open-loop against Qualink on PostgreSQL for `--minutes`
+ * at a fixed fraction of its maximum, watching for drift: every `--sample-seconds` the Qualink
+ * process's RSS, V8 heap and event-loop delay (it runs in a child process, bench/lib/
+ * soak-qualink-main.ts, so its memory is measured without the simulators'), the backlog, the dead
+ * tuples of its database's tables (pg_stat_user_tables), and the age of the oldest xmin of its
+ * sessions (pg_stat_activity.backend_xmin); p50/p99 receipt → posting per 10 s window of scheduled
+ * sends. Prints the table and a verdict per metric (how it is judged: bench/lib/soak-report.ts).
+ *
+ * The maximum is measured first in the same run: a closed loop of `--probe-workflows` receipts from
+ * 16 senders against the same child-process Qualink (fresh database); the soak offers
+ * `--fraction` of it (or `--rate` workflows/s, if given).
+ *
+ * Not done here (B8 in the reference): the 2-hour length at 200 events/s and the 15-minute
+ * idle-in-transaction holder with its time to recover.
+ *
+ * Run: npm run bench -- soak [--minutes M (5)] [--fraction F (0.5)] [--rate R] [--sample-seconds S (10)]
+ *      [--warmup-seconds S (60)] [--probe-workflows N (100)]. PostgreSQL at QUALINK_BENCH_PG_URL.
+ */
+import { type ChildProcess, fork } from 'node:child_process'
+import { once } from 'node:events'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import pg from 'pg'
+import { createTempDatabase, describeMachine, describePostgres, waitForQuiet } from './lib/machine.ts'
+import {
+  closedLoop,
+  newTracking,
+  openLoop,
+  postedAtByBatch,
+  type Sims,
+  type SystemUnderTest,
+  startSims,
+} from './lib/pipeline-harness.ts'
+import { qualinkSut } from './lib/pipeline-qualink.ts'
+import { machineSummary, writeReadmeSection, writeResultsRow } from './lib/readme.ts'
+import type { SoakProcessSample } from './lib/soak-qualink-main.ts'
+import { latencyWindows, type SoakSample, sampleTable, verdicts, verdictTable } from './lib/soak-report.ts'
+import { fmt, percentile } from './lib/stats.ts'
+
+const ADMIN_URL = process.env.QUALINK_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
+const HERE = path.dirname(fileURLToPath(import.meta.url))
+const log = (s: string) => process.stderr.write(`${s}\n`)
+
+interface Options {
+  minutes: number
+  fraction: number
+  rate?: number
+  sampleSeconds: number
+  warmupSeconds: number
+  probeWorkflows: number
+}
+
+function parseArgs(argv: readonly string[]): Options {
+  const o: Options = { minutes: 5, fraction: 0.5, sampleSeconds: 10, warmupSeconds: 60, probeWorkflows: 100 }
+  const num = (a: string, v: string | undefined, max = Number.POSITIVE_INFINITY) => {
+    const n = Number(v)
+    if (!Number.isFinite(n) || n <= 0 || n > max)
+      throw new Error(`${a} must be a number in (0, ${max}], not '${v}'`)
+    return n
+  }
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!
+    if (a === '--minutes') o.minutes = num(a, argv[++i])
+    else if (a === '--fraction') o.fraction = num(a, argv[++i], 1)
+    else if (a === '--rate') o.rate = num(a, argv[++i])
+    else if (a === '--sample-seconds') o.sampleSeconds = num(a, argv[++i])
+    else if (a === '--warmup-seconds') o.warmupSeconds = num(a, argv[++i])
+    else if (a === '--probe-workflows') o.probeWorkflows = Math.round(num(a, argv[++i]))
+    else throw new Error(`unknown argument ${a}; see the header of bench/soak.ts`)
+  }
+  if (o.warmupSeconds >= o.minutes * 60)
+    throw new Error('--warmup-seconds must be shorter than the run (--minutes × 60)')
+  return o
+}
+
+type Child = ChildProcess & { url: string }
+
+async function spawnQualink(dbUrl: string, sims: Sims, anchorFile: string): Promise<Child> {
+  const child = fork(
+    path.join(HERE, 'lib', 'soak-qualink-main.ts'),
+    [dbUrl, sims.erp.url, sims.qms.url, anchorFile],
+    {
+      cwd: path.resolve(HERE, '..'),
+      execArgv: ['--import', 'tsx'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    },
+  )
+  const url = await new Promise<string>((resolve, reject) => {
+    child.once('message', (m) => {
+      const r = m as { type?: string; url?: string }
+      if (r.type === 'ready' && r.url) resolve(r.url)
+      else reject(new Error(`unexpected first message from the soak's Qualink: ${JSON.stringify(m)}`))
+    })
+    child.once('exit', (code) =>
+      reject(new Error(`the soak's Qualink exited with ${code} before it was ready`)),
+    )
+  })
+  return Object.assign(child, { url })
+}
+
+function sampleChild(child: ChildProcess): Promise<SoakProcessSample> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('no sample from the Qualink process within 10 s')), 10_000)
+    child.once('message', (m) => {
+      clearTimeout(t)
+      resolve(m as SoakProcessSample)
+    })
+    child.send('sample')
+  })
+}
+
+/** A Qualink in a child process with a fresh database; `sut.close()` stops it and drops the database. */
+async function startChildSut(sims: Sims): Promise<{ sut: SystemUnderTest; child: Child; dbUrl: string }> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'qlk-bench-soak-'))
+  const db = await createTempDatabase(ADMIN_URL, 'soak')
+  const child = await spawnQualink(db.url, sims, path.join(dir, 'anchors.jsonl'))
+  const sut = await qualinkSut('qualink', child.url, db.url, async () => {
+    if (child.exitCode === null) {
+      child.send('stop')
+      await once(child, 'exit')
+    }
+    await db.drop()
+    rmSync(dir, { recursive: true, force: true })
+  })
+  return { sut, child, dbUrl: db.url }
+}
+
+const DB_SQL = `
+SELECT coalesce(sum(n_dead_tup), 0)::bigint AS dead, coalesce(sum(n_live_tup), 0)::bigint AS live,
+       coalesce(sum(autovacuum_count), 0)::bigint AS autovacuums,
+       (SELECT relname FROM pg_stat_user_tables ORDER BY n_dead_tup DESC LIMIT 1) AS top,
+       (SELECT coalesce(max(age(backend_xmin)), 0) FROM pg_stat_activity
+         WHERE datname = current_database() AND pid <> pg_backend_pid()) AS ours,
+       (SELECT coalesce(max(age(backend_xmin)), 0) FROM pg_stat_activity WHERE pid <> pg_backend_pid()) AS cluster,
+       pg_database_size(current_database()) AS size
+  FROM pg_stat_user_tables`
+
+export async function main(argv: readonly string[]): Promise<void> {
+  const o = parseArgs(argv)
+  const machine = await describeMachine()
+  const postgres = await describePostgres(ADMIN_URL)
+  const started = Date.now()
+
+  // 1. The maximum, in this run, against the same child-process Qualink.
+  let max = Number.NaN
+  if (o.rate === undefined) {
+    const idle = await waitForQuiet()
+    const sims = await startSims(o.probeWorkflows, `sp${Date.now().toString(36)}`)
+    const { sut } = await startChildSut(sims)
+    try {
+      const r = await closedLoop(sims, sut, 16, 240_000)
+      max = r.perSecond
+      log(
+        `probe: ${fmt(max, 1)} workflows/s closed loop (${r.completed}/${r.workflows}; idle before ${fmt(idle * 100)} %)`,
+      )
+    } finally {
+      await sut.close()
+      await sims.close()
+    }
+  }
+  const rate = o.rate ?? max * o.fraction
+  if (!Number.isFinite(rate) || rate <= 0) throw new Error(`no rate to offer (maximum measured: ${max})`)
+  const n = Math.max(1, Math.round(rate * o.minutes * 60))
+  log(`soak: ${n} receipts at ${fmt(rate, 2)} workflows/s for ${o.minutes} min; preloading the ERP simulator`)
+
+  // 2. The soak.
+  const idle = await waitForQuiet()
+  const sims = await startSims(n, `sk${Date.now().toString(36)}`)
+  const { sut, child, dbUrl } = await startChildSut(sims)
+  const probe = new pg.Client({ connectionString: dbUrl })
+  await probe.connect()
+  const tracking = newTracking()
+  const samples: SoakSample[] = []
+  const sampleErrors: string[] = []
+  let t0 = Date.now()
+  const takeSample = async () => {
+    const [p, db, completed] = await Promise.all([sampleChild(child), probe.query(DB_SQL), sut.completed()])
+    const r = db.rows[0]
+    const dead = Number(r.dead)
+    const s: SoakSample = {
+      t: Math.round((Date.now() - t0) / 100) / 10,
+      sent: tracking.sentAt.size,
+      completed,
+      rssMb: p.rss / 2 ** 20,
+      heapUsedMb: p.heapUsed / 2 ** 20,
+      lagP99Ms: p.lagP99Ms,
+      elu: p.elu,
+      deadTuples: dead,
+      deadShare: dead / Math.max(1, dead + Number(r.live)),
+      topDead: String(r.top ?? '–'),
+      xminAgeOurs: Number(r.ours),
+      xminAgeCluster: Number(r.cluster),
+      dbSizeMb: Number(r.size) / 2 ** 20,
+      autovacuums: Number(r.autovacuums),
+    }
+    samples.push(s)
+    log(
+      `t=${fmt(s.t)} s sent ${s.sent} done ${s.completed} rss ${fmt(s.rssMb)} MB heap ${fmt(s.heapUsedMb)} MB loop p99 ${fmt(s.lagP99Ms, 1)} ms dead ${s.deadTuples} (${s.topDead}) xmin age ${s.xminAgeOurs}/${s.xminAgeCluster}`,
+    )
+  }
+  let timer: NodeJS.Timeout | undefined
+  let result: Awaited<ReturnType<typeof openLoop>>
+  try {
+    await sampleChild(child) // resets the child's loop-delay histogram
+    t0 = Date.now()
+    timer = setInterval(
+      () => void takeSample().catch((e) => sampleErrors.push((e as Error).message)),
+      o.sampleSeconds * 1000,
+    )
+    result = await openLoop(sims, sut, rate, 300_000, tracking)
+    clearInterval(timer)
+    await takeSample()
+  } finally {
+    clearInterval(timer)
+    await probe.end().catch(() => {})
+  }
+  const windows = latencyWindows(tracking.sentAt, postedAtByBatch(sims), t0 + 20, 10)
+  await sut.close()
+  await sims.close()
+  const elapsed = (Date.now() - started) / 1000
+
+  const js = verdicts(samples, windows, o.warmupSeconds, rate, o.minutes * 60)
+  const ok = js.every((j) => j.ok) && result.duplicates === 0 && result.lost === 0
+  const head = `Offered ${fmt(rate, 2)} workflows/s (${o.rate === undefined ? `${o.fraction} × the ${fmt(max, 1)} measured closed-loop just before` : '--rate'}) for ${o.minutes} min: ${result.workflows} receipts, ${result.completed} completed, duplicates ${result.duplicates}, lost ${result.lost}; receipt → posting over the whole run p50 ${fmt(percentile(result.receiptToPostingMs, 50))} ms, p99 ${fmt(percentile(result.receiptToPostingMs, 99))} ms.`
+  const text = `${head}\n\n${sampleTable(samples, windows)}\n\n${verdictTable(js)}\n\nVerdict: ${ok ? 'PASS' : 'FAIL'} (PASS needs every metric within its rule, 0 duplicates and 0 lost; samples after the last scheduled receipt are shown, not judged)${sampleErrors.length ? `; ${sampleErrors.length} samples failed, first: ${sampleErrors[0]}` : ''}${result.failures.length ? `; ${result.failures.length} feed failures, first: ${result.failures[0]}` : ''}.`
+  process.stdout.write(`\n${text}\n\n(${fmt(elapsed)} s; idle before the soak ${fmt(idle * 100)} %)\n`)
+  mkdirSync(path.join(HERE, 'results'), { recursive: true })
+  writeFileSync(
+    path.join(HERE, 'results', 'soak.json'),
+    `${JSON.stringify({ machine, postgres, options: o, max, rate, elapsedSeconds: elapsed, samples, windows, verdicts: js, duplicates: result.duplicates, lost: result.lost, failures: result.failures }, null, 2)}\n`,
+  )
+  if (o.minutes < 5) {
+    log('README and RESULTS.md not updated: only a run of at least 5 minutes is written there')
+    return
+  }
+  writeReadmeSection(
+    path.join(HERE, 'README.md'),
+    'B8: soak',
+    `Run: \`npm run bench -- soak [--minutes M]\` (options in the header of bench/soak.ts); raw samples in \`bench/results/soak.json\`. Not a test: no assertion, exit 0.
+
+${machineSummary(machine, postgres)}
+
+${text}
+
+${method(o)}
+
+Whole benchmark: ${fmt(elapsed)} s; idle share before the soak ${fmt(idle * 100)} %; load average at the end ${os
+      .loadavg()
+      .map((x) => fmt(x, 2))
+      .join(' ')}.`,
+  )
+  writeResultsRow(
+    'soak',
+    `B8 soak: B3 open loop for ${o.minutes} min at ${o.rate === undefined ? `${o.fraction} × max` : 'a fixed rate'} (issue 12)`,
+    `${fmt(rate, 1)} wf/s for ${o.minutes} min; ${js.map((j) => `${j.name.split(',')[0]} ${j.ok ? 'flat' : 'GREW'}`).join(', ')}; duplicates ${result.duplicates}, lost ${result.lost}: ${ok ? 'PASS' : 'FAIL'}`,
+    machine,
+    postgres,
+  )
+  log('bench/README.md section "B8: soak" and bench/RESULTS.md row written')
+}
+
+function method(o: Options): string {
+  return `How it is measured: the B3 workload and feed (see "B3: end-to-end pipeline"; bench/lib/pipeline-harness.ts), open loop (receipt i sent at t0 + i / rate whatever the system does; latency from the scheduled time). Qualink runs alone in a child process (bench/lib/soak-qualink-main.ts: every role, PostgreSQL store in a fresh database, shipped connectors with the egress rate limit raised as in B3), so RSS and heap are its own; the simulators and the feed, which keep every lot, are in the parent. Every ${o.sampleSeconds} s: the child's process.memoryUsage() (RSS, V8 heap used), its event-loop delay p99 since the last sample (perf_hooks.monitorEventLoopDelay, 10 ms resolution) and busy share (eventLoopUtilization); receipts sent and workflows completed (its workflow_runs); over its database: the sum of pg_stat_user_tables.n_dead_tup and their share of live + dead tuples, the table holding most, the count of autovacuums; age(backend_xmin) of the oldest snapshot among its sessions and, for information, the cluster's (other databases on this server count there); pg_database_size. Latency p50/p99 per 10 s window of scheduled sends (receipt → the ERP's UD stock posting).
+
+Verdict (bench/lib/soak-report.ts): the first ${o.warmupSeconds} s are warm-up and not judged; of the remaining samples (10 s windows for latency), the median of the last third is compared with the median of the first third, and a metric fails when last > first × factor + slack (each rule is in the table). Thirds' medians rather than single samples, because heap, dead tuples and latency saw-tooth with GC and autovacuum, while a leak or a held xmin horizon grows steadily and ends far above its start. The slope per minute (least squares over the steady samples) is shown for information. The database grows by design (every event, run and journal entry is kept), so its size is shown, not judged. Not done here: B8's 2-hour run at 200 events/s with a 15-minute idle-in-transaction holder and its time to recover (\`--minutes 120\` gives the length; this machine does not reach 200 workflows/s).`
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
+  await main(process.argv.slice(2))
+}
