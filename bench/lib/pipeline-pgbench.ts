@@ -15,7 +15,8 @@
  * workers' empty get_job polls; read-only commits wait for no WAL flush), graphile-worker's add_job and
  * NOTIFY trigger logic, and every HTTP round trip. Workflows/s = pgbench tps (`-c 8`, the pipeline's
  * worker concurrency; `-j 2 -M prepared`). Commits per workflow are read from pg_stat_database after
- * pgbench has exited (its backends publish their counts on exit), so the column is exact here.
+ * pgbench has exited (its backends publish their counts on exit): eleven per workflow, plus
+ * autovacuum's transactions on the database.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'

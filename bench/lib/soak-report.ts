@@ -225,3 +225,77 @@ export function verdictTable(js: readonly Judgement[]): string {
     ),
   ].join('\n')
 }
+
+export interface HolderReport {
+  readonly start: number
+  readonly end: number
+  readonly before: { deadShare: number; p99: number; xminAge: number }
+  readonly peak: { deadShare: number; deadTuples: number; p99: number; xminAge: number }
+  /** seconds from the holder's release until dead share and p99 were back within their rules */
+  readonly recoverySeconds: number | null
+  readonly ok: boolean
+}
+
+export const RECOVERY_TARGET_SECONDS = 300
+
+/**
+ * B8's idle-in-transaction holder: a session that kept one snapshot open from `start` to `end`
+ * (seconds since the open loop started). Baseline = the samples and windows of the minute before it;
+ * peak = the worst during it and until recovery; recovered = the first sample after the release
+ * whose dead share is ≤ baseline × 1.5 + 0.05 and whose latest complete 10 s window has p99 ≤ 2 ×
+ * the baseline's (B8: p99 ≤ 2× baseline; recovery ≤ 5 min).
+ */
+export function holderReport(
+  samples: readonly SoakSample[],
+  windows: readonly Window[],
+  start: number,
+  end: number,
+): HolderReport {
+  const base = samples.filter((s) => s.t >= start - 60 && s.t <= start)
+  const baseWin = windows.filter((w) => w.t >= start - 60 && w.t + 10 <= start && w.receipts > 0)
+  const before = {
+    deadShare: median(base.map((s) => s.deadShare)),
+    p99: median(baseWin.map((w) => w.p99)),
+    xminAge: median(base.map((s) => s.xminAgeOurs)),
+  }
+  const during = samples.filter((s) => s.t > start)
+  const duringWin = windows.filter((w) => w.t + 10 > start && w.receipts > 0)
+  const peak = {
+    deadShare: Math.max(...during.map((s) => s.deadShare)),
+    deadTuples: Math.max(...during.map((s) => s.deadTuples)),
+    p99: Math.max(...duringWin.map((w) => w.p99)),
+    xminAge: Math.max(...during.map((s) => s.xminAgeOurs)),
+  }
+  let recoverySeconds: number | null = null
+  for (const s of samples.filter((x) => x.t >= end)) {
+    const last = windows.filter((w) => w.t + 10 <= s.t && w.receipts > 0).at(-1)
+    const deadOk = s.deadShare <= before.deadShare * 1.5 + 0.05
+    const p99Ok = last !== undefined && last.t >= end && last.p99 <= 2 * before.p99
+    if (deadOk && p99Ok) {
+      recoverySeconds = s.t - end
+      break
+    }
+  }
+  return {
+    start,
+    end,
+    before,
+    peak,
+    recoverySeconds,
+    ok: recoverySeconds !== null && recoverySeconds <= RECOVERY_TARGET_SECONDS,
+  }
+}
+
+export function holderTable(h: HolderReport): string {
+  const pct = (x: number) => `${fmt(x * 100, 1)} %`
+  return [
+    `Idle-in-transaction holder: one session on Qualink's database ran BEGIN ISOLATION LEVEL REPEATABLE READ and one SELECT, then sat idle in that transaction from t = ${fmt(h.start)} s to ${fmt(h.end)} s (its snapshot holds the xmin horizon: vacuum may remove no tuple that died after it began).`,
+    '',
+    '| What | Minute before | Worst from the hold on | Rule after the release | Result |',
+    '|---|---:|---:|---|---|',
+    `| dead tuples, share of all | ${pct(h.before.deadShare)} | ${pct(h.peak.deadShare)} (${h.peak.deadTuples} tuples) | ≤ before × 1.5 + 5 points | — |`,
+    `| receipt → posting p99 per 10 s window, ms | ${fmt(h.before.p99)} | ${fmt(h.peak.p99)} | ≤ 2 × before | — |`,
+    `| oldest xmin age of our sessions, xids | ${fmt(h.before.xminAge)} | ${fmt(h.peak.xminAge)} | information | — |`,
+    `| time to recover (both rules met at a sample) | | ${h.recoverySeconds === null ? 'not within the run' : `${fmt(h.recoverySeconds)} s after the release`} | ≤ ${RECOVERY_TARGET_SECONDS} s (B8) | ${h.ok ? 'PASS' : 'FAIL'} |`,
+  ].join('\n')
+}
