@@ -68,6 +68,8 @@ interface Options {
   warmupSeconds: number
   probeWorkflows: number
   holderSeconds: number
+  /** VACUUM the database every S seconds (0: leave it to autovacuum); default: off when autovacuum is on */
+  vacuumSeconds?: number
 }
 
 function parseArgs(argv: readonly string[]): Options {
@@ -94,7 +96,12 @@ function parseArgs(argv: readonly string[]): Options {
     else if (a === '--warmup-seconds') o.warmupSeconds = num(a, argv[++i])
     else if (a === '--probe-workflows') o.probeWorkflows = Math.round(num(a, argv[++i]))
     else if (a === '--holder-seconds') o.holderSeconds = num(a, argv[++i])
-    else throw new Error(`unknown argument ${a}; see the header of bench/soak.ts`)
+    else if (a === '--vacuum-seconds') {
+      const v = Number(argv[++i])
+      if (!Number.isFinite(v) || v < 0)
+        throw new Error(`--vacuum-seconds must be ≥ 0 (0: autovacuum), not '${argv[i]}'`)
+      o.vacuumSeconds = v
+    } else throw new Error(`unknown argument ${a}; see the header of bench/soak.ts`)
   }
   if (o.warmupSeconds + o.holderSeconds >= o.minutes * 60)
     throw new Error('--warmup-seconds (+ --holder-seconds) must be shorter than the run (--minutes × 60)')
@@ -155,7 +162,7 @@ async function startChildSut(sims: Sims): Promise<{ sut: SystemUnderTest; child:
 
 const DB_SQL = `
 SELECT coalesce(sum(n_dead_tup), 0)::bigint AS dead, coalesce(sum(n_live_tup), 0)::bigint AS live,
-       coalesce(sum(autovacuum_count), 0)::bigint AS autovacuums,
+       coalesce(sum(vacuum_count + autovacuum_count), 0)::bigint AS vacuums,
        (SELECT relname FROM pg_stat_user_tables ORDER BY n_dead_tup DESC LIMIT 1) AS top,
        (SELECT coalesce(max(age(backend_xmin)), 0) FROM pg_stat_activity
          WHERE datname = current_database() AND pid <> pg_backend_pid()) AS ours,
@@ -167,6 +174,13 @@ export async function main(argv: readonly string[]): Promise<void> {
   const o = parseArgs(argv)
   const machine = await describeMachine()
   const postgres = await describePostgres(ADMIN_URL)
+  const av = await autovacuumSettings()
+  // Autovacuum off (as on the shared development server): the soak vacuums as autovacuum would,
+  // every naptime, so that what it measures is what a server with autovacuum on would see.
+  const vacuumSeconds = o.vacuumSeconds ?? (av.on ? 0 : av.naptimeSeconds)
+  log(
+    `autovacuum ${av.on ? 'on' : 'off'} (naptime ${av.naptimeSeconds} s); ${vacuumSeconds > 0 ? `the soak runs VACUUM on Qualink's database every ${vacuumSeconds} s` : 'vacuum left to autovacuum'}`,
+  )
   const started = Date.now()
 
   // 1. The maximum, in this run, against the same child-process Qualink.
@@ -219,7 +233,7 @@ export async function main(argv: readonly string[]): Promise<void> {
       xminAgeOurs: Number(r.ours),
       xminAgeCluster: Number(r.cluster),
       dbSizeMb: Number(r.size) / 2 ** 20,
-      autovacuums: Number(r.autovacuums),
+      vacuums: Number(r.vacuums),
     }
     samples.push(s)
     log(
@@ -249,6 +263,10 @@ export async function main(argv: readonly string[]): Promise<void> {
       hold.error = (e as Error).message
     })
   }
+  const vacuumer = vacuumSeconds > 0 ? new pg.Client({ connectionString: dbUrl }) : undefined
+  await vacuumer?.connect()
+  let vacuumTimer: NodeJS.Timeout | undefined
+  let vacuuming: Promise<unknown> = Promise.resolve()
   let result: Awaited<ReturnType<typeof openLoop>>
   try {
     await sampleChild(child) // resets the child's loop-delay histogram
@@ -257,6 +275,12 @@ export async function main(argv: readonly string[]): Promise<void> {
       () => void takeSample().catch((e) => sampleErrors.push((e as Error).message)),
       o.sampleSeconds * 1000,
     )
+    if (vacuumer)
+      vacuumTimer = setInterval(() => {
+        vacuuming = vacuuming.then(() =>
+          vacuumer.query('VACUUM').catch((e) => sampleErrors.push(`VACUUM: ${(e as Error).message}`)),
+        )
+      }, vacuumSeconds * 1000)
     const holderTimer = o.holderSeconds > 0 ? setTimeout(startHolder, o.warmupSeconds * 1000) : undefined
     result = await openLoop(sims, sut, rate, 300_000, tracking).finally(() => clearTimeout(holderTimer))
     await holder
@@ -264,6 +288,9 @@ export async function main(argv: readonly string[]): Promise<void> {
     await takeSample()
   } finally {
     clearInterval(timer)
+    clearInterval(vacuumTimer)
+    await vacuuming
+    await vacuumer?.end().catch(() => {})
     await probe.end().catch(() => {})
   }
   const windows = latencyWindows(tracking.sentAt, postedAtByBatch(sims), t0 + 20, 10)
@@ -271,7 +298,14 @@ export async function main(argv: readonly string[]): Promise<void> {
   await sims.close()
   const elapsed = (Date.now() - started) / 1000
 
-  const js = verdicts(samples, windows, o.warmupSeconds, rate, o.minutes * 60)
+  const js = verdicts(
+    samples,
+    windows,
+    o.warmupSeconds,
+    rate,
+    o.minutes * 60,
+    vacuumSeconds > 0 ? 'count' : 'share',
+  )
   const held = o.holderSeconds > 0 ? holderReport(samples, windows, hold.start, hold.end) : undefined
   if (hold.error) throw new Error(`the idle-in-transaction holder failed: ${hold.error}`)
   // With a holder the drift rules see the hold, not a leak: they are printed, the recovery is judged.
@@ -297,7 +331,7 @@ ${machineSummary(machine, postgres)}
 
 ${text}
 
-${method(o)}
+${method(o, av, vacuumSeconds)}
 
 Whole benchmark: ${fmt(elapsed)} s; idle share before the soak ${fmt(idle * 100)} %; load average at the end ${os
       .loadavg()
@@ -318,8 +352,20 @@ Whole benchmark: ${fmt(elapsed)} s; idle share before the soak ${fmt(idle * 100)
   )
 }
 
-function method(o: Options): string {
-  return `How it is measured: the B3 workload and feed (see "B3: end-to-end pipeline"; bench/lib/pipeline-harness.ts), open loop (receipt i sent at t0 + i / rate whatever the system does; latency from the scheduled time). Qualink runs alone in a child process (bench/lib/soak-qualink-main.ts: every role, PostgreSQL store in a fresh database, shipped connectors with the egress rate limit raised as in B3), so RSS and heap are its own; the simulators and the feed, which keep every lot, are in the parent. Every ${o.sampleSeconds} s: the child's process.memoryUsage() (RSS, V8 heap used), its event-loop delay p99 since the last sample (perf_hooks.monitorEventLoopDelay, 10 ms resolution) and busy share (eventLoopUtilization); receipts sent and workflows completed (its workflow_runs); over its database: the sum of pg_stat_user_tables.n_dead_tup and their share of live + dead tuples, the table holding most, the count of autovacuums; age(backend_xmin) of the oldest snapshot among its sessions and, for information, the cluster's (other databases on this server count there); pg_database_size. Latency p50/p99 per 10 s window of scheduled sends (receipt → the ERP's UD stock posting).
+async function autovacuumSettings(): Promise<{ on: boolean; naptimeSeconds: number }> {
+  const c = new pg.Client({ connectionString: ADMIN_URL })
+  await c.connect()
+  try {
+    const on = (await c.query('SHOW autovacuum')).rows[0].autovacuum === 'on'
+    const nap = await c.query(`SELECT setting::int AS s FROM pg_settings WHERE name = 'autovacuum_naptime'`)
+    return { on, naptimeSeconds: Number(nap.rows[0].s) }
+  } finally {
+    await c.end()
+  }
+}
+
+function method(o: Options, av: { on: boolean; naptimeSeconds: number }, vacuumSeconds: number): string {
+  return `How it is measured: the B3 workload and feed (see "B3: end-to-end pipeline"; bench/lib/pipeline-harness.ts), open loop (receipt i sent at t0 + i / rate whatever the system does; latency from the scheduled time). Qualink runs alone in a child process (bench/lib/soak-qualink-main.ts: every role, PostgreSQL store in a fresh database, shipped connectors with the egress rate limit raised as in B3), so RSS and heap are its own; the simulators and the feed, which keep every lot, are in the parent. Every ${o.sampleSeconds} s: the child's process.memoryUsage() (RSS, V8 heap used), its event-loop delay p99 since the last sample (perf_hooks.monitorEventLoopDelay, 10 ms resolution) and busy share (eventLoopUtilization); receipts sent and workflows completed (its workflow_runs); over its database: the sum of pg_stat_user_tables.n_dead_tup and their share of live + dead tuples, the table holding most, the count of vacuums (vacuum_count + autovacuum_count); age(backend_xmin) of the oldest snapshot among its sessions and, for information, the cluster's (other databases on this server count there); pg_database_size. Latency p50/p99 per 10 s window of scheduled sends (receipt → the ERP's UD stock posting). Vacuum: autovacuum is ${av.on ? 'on' : 'off'} on this server (naptime ${av.naptimeSeconds} s); ${vacuumSeconds > 0 ? `the soak ran a plain \`VACUUM\` of Qualink's database every ${vacuumSeconds} s from a session of its own, as autovacuum would (\`--vacuum-seconds\`), so dead tuples are judged by count (a saw-tooth of one period of updates; a held horizon makes them climb)` : 'the soak left it to autovacuum, so dead tuples are judged by their share of all tuples (autovacuum triggers per table at 50 rows + 20 % of live rows, so counts grow with the data)'}.
 
 Verdict (bench/lib/soak-report.ts): the first ${o.warmupSeconds} s are warm-up and not judged; of the remaining samples (10 s windows for latency), the median of the last third is compared with the median of the first third, and a metric fails when last > first × factor + slack (each rule is in the table). Thirds' medians rather than single samples, because heap, dead tuples and latency saw-tooth with GC and autovacuum, while a leak or a held xmin horizon grows steadily and ends far above its start. The slope per minute (least squares over the steady samples) is shown for information. The database grows by design (every event, run and journal entry is kept), so its size is shown, not judged. With \`--holder-seconds\`, the holder's table above is what is judged (recovery ≤ ${RECOVERY_TARGET_SECONDS} s after the release, B8's rule; rules in bench/lib/soak-report.ts). Not done here: B8's 2 hours at 200 events/s (\`--minutes 120\` gives the length; this machine does not reach 200 workflows/s) and its 15-minute hold (\`--holder-seconds 900\`).`
 }

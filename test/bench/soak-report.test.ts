@@ -21,7 +21,7 @@ function sample(t: number, over: Partial<SoakSample> = {}): SoakSample {
     xminAgeOurs: 50,
     xminAgeCluster: 60,
     dbSizeMb: 10 + t / 10,
-    autovacuums: Math.floor(t / 60),
+    vacuums: Math.floor(t / 60),
     ...over,
   }
 }
@@ -82,6 +82,20 @@ describe('soak verdicts', () => {
       'age of the oldest xmin of our sessions',
     ])
     expect(leaking.find((j) => j.name.startsWith('RSS'))!.slopePerMinute).toBeCloseTo(60, 5)
+  })
+
+  it('judges dead tuples by count when vacuum runs at a fixed period: a saw-tooth passes, a climb fails', () => {
+    const judge = (f: (t: number) => number) =>
+      verdicts(
+        series(300, (t) => ({ deadTuples: f(t) })),
+        windowsOf(300, () => 100),
+        60,
+        2,
+        300,
+        'count',
+      ).find((j) => j.name === 'dead tuples in the database')!
+    expect(judge((t) => 200 + (t % 60) * 30).ok).toBe(true)
+    expect(judge((t) => 200 + t * 30).ok).toBe(false)
   })
 
   it('does not judge the warm-up nor the drain after the last scheduled receipt', () => {
