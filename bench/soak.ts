@@ -306,7 +306,10 @@ export async function main(argv: readonly string[]): Promise<void> {
     o.minutes * 60,
     vacuumSeconds > 0 ? 'count' : 'share',
   )
-  const held = o.holderSeconds > 0 ? holderReport(samples, windows, hold.start, hold.end) : undefined
+  const held =
+    o.holderSeconds > 0
+      ? holderReport(samples, windows, hold.start, hold.end, vacuumSeconds > 0 ? 'count' : 'share')
+      : undefined
   if (hold.error) throw new Error(`the idle-in-transaction holder failed: ${hold.error}`)
   // With a holder the drift rules see the hold, not a leak: they are printed, the recovery is judged.
   const ok = (held ? held.ok : js.every((j) => j.ok)) && result.duplicates === 0 && result.lost === 0
@@ -342,7 +345,7 @@ Whole benchmark: ${fmt(elapsed)} s; idle share before the soak ${fmt(idle * 100)
     held ? 'soak-xmin' : 'soak',
     `B8 soak: B3 open loop for ${o.minutes} min at ${o.rate === undefined ? `${o.fraction} × max` : 'a fixed rate'}${held ? `, xmin held ${o.holderSeconds} s` : ''} (issue 12)`,
     held
-      ? `${fmt(rate, 1)} wf/s for ${o.minutes} min; dead tuples ${fmt(held.before.deadShare * 100, 1)} % → ${fmt(held.peak.deadShare * 100, 1)} %, p99 ${fmt(held.before.p99)} → ${fmt(held.peak.p99)} ms; recovered ${held.recoverySeconds === null ? 'not within the run' : `in ${fmt(held.recoverySeconds)} s`} (≤ ${RECOVERY_TARGET_SECONDS} s); duplicates ${result.duplicates}, lost ${result.lost}: ${ok ? 'PASS' : 'FAIL'}`
+      ? `${fmt(rate, 1)} wf/s for ${o.minutes} min; dead tuples ${fmt(held.before.deadTuples)} → ${fmt(held.peak.deadTuples)}, p99 ${fmt(held.before.p99)} → ${fmt(held.peak.p99)} ms; recovered ${held.recoverySeconds === null ? 'not within the run' : `in ${fmt(held.recoverySeconds)} s`} (≤ ${RECOVERY_TARGET_SECONDS} s); duplicates ${result.duplicates}, lost ${result.lost}: ${ok ? 'PASS' : 'FAIL'}`
       : `${fmt(rate, 1)} wf/s for ${o.minutes} min; ${js.map((j) => `${j.name.split(',')[0]} ${j.ok ? 'flat' : 'GREW'}`).join(', ')}; duplicates ${result.duplicates}, lost ${result.lost}: ${ok ? 'PASS' : 'FAIL'}`,
     machine,
     postgres,

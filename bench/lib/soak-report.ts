@@ -247,7 +247,8 @@ export function verdictTable(js: readonly Judgement[]): string {
 export interface HolderReport {
   readonly start: number
   readonly end: number
-  readonly before: { deadShare: number; p99: number; xminAge: number }
+  readonly dead: 'count' | 'share'
+  readonly before: { deadShare: number; deadTuples: number; p99: number; xminAge: number }
   readonly peak: { deadShare: number; deadTuples: number; p99: number; xminAge: number }
   /** seconds from the holder's release until dead share and p99 were back within their rules */
   readonly recoverySeconds: number | null
@@ -261,18 +262,21 @@ export const RECOVERY_TARGET_SECONDS = 300
  * (seconds since the open loop started). Baseline = the samples and windows of the minute before it;
  * peak = the worst during it and until recovery; recovered = the first sample after the release
  * whose dead share is ≤ baseline × 1.5 + 0.05 and whose latest complete 10 s window has p99 ≤ 2 ×
- * the baseline's (B8: p99 ≤ 2× baseline; recovery ≤ 5 min).
+ * the baseline's (B8: p99 ≤ 2× baseline; recovery ≤ 5 min). With `dead` = 'count' (vacuum at a fixed
+ * period), dead tuples are back when their count is ≤ 2 × the baseline's median + 1,000 instead.
  */
 export function holderReport(
   samples: readonly SoakSample[],
   windows: readonly Window[],
   start: number,
   end: number,
+  dead: 'count' | 'share' = 'share',
 ): HolderReport {
   const base = samples.filter((s) => s.t >= start - 60 && s.t <= start)
   const baseWin = windows.filter((w) => w.t >= start - 60 && w.t + 10 <= start && w.receipts > 0)
   const before = {
     deadShare: median(base.map((s) => s.deadShare)),
+    deadTuples: median(base.map((s) => s.deadTuples)),
     p99: median(baseWin.map((w) => w.p99)),
     xminAge: median(base.map((s) => s.xminAgeOurs)),
   }
@@ -287,7 +291,10 @@ export function holderReport(
   let recoverySeconds: number | null = null
   for (const s of samples.filter((x) => x.t >= end)) {
     const last = windows.filter((w) => w.t + 10 <= s.t && w.receipts > 0).at(-1)
-    const deadOk = s.deadShare <= before.deadShare * 1.5 + 0.05
+    const deadOk =
+      dead === 'count'
+        ? s.deadTuples <= before.deadTuples * 2 + 1_000
+        : s.deadShare <= before.deadShare * 1.5 + 0.05
     const p99Ok = last !== undefined && last.t >= end && last.p99 <= 2 * before.p99
     if (deadOk && p99Ok) {
       recoverySeconds = s.t - end
@@ -297,6 +304,7 @@ export function holderReport(
   return {
     start,
     end,
+    dead,
     before,
     peak,
     recoverySeconds,
@@ -311,7 +319,9 @@ export function holderTable(h: HolderReport): string {
     '',
     '| What | Minute before | Worst from the hold on | Rule after the release | Result |',
     '|---|---:|---:|---|---|',
-    `| dead tuples, share of all | ${pct(h.before.deadShare)} | ${pct(h.peak.deadShare)} (${h.peak.deadTuples} tuples) | ≤ before × 1.5 + 5 points | — |`,
+    h.dead === 'count'
+      ? `| dead tuples (share of all) | ${fmt(h.before.deadTuples)} (${pct(h.before.deadShare)}) | ${fmt(h.peak.deadTuples)} (${pct(h.peak.deadShare)}) | count ≤ before × 2 + 1,000 | — |`
+      : `| dead tuples, share of all | ${pct(h.before.deadShare)} | ${pct(h.peak.deadShare)} (${h.peak.deadTuples} tuples) | ≤ before × 1.5 + 5 points | — |`,
     `| receipt → posting p99 per 10 s window, ms | ${fmt(h.before.p99)} | ${fmt(h.peak.p99)} | ≤ 2 × before | — |`,
     `| oldest xmin age of our sessions, xids | ${fmt(h.before.xminAge)} | ${fmt(h.peak.xminAge)} | information | — |`,
     `| time to recover (both rules met at a sample) | | ${h.recoverySeconds === null ? 'not within the run' : `${fmt(h.recoverySeconds)} s after the release`} | ≤ ${RECOVERY_TARGET_SECONDS} s (B8) | ${h.ok ? 'PASS' : 'FAIL'} |`,

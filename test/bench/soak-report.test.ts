@@ -120,11 +120,26 @@ describe('idle-in-transaction holder', () => {
     }))
     const windows = windowsOf(400, (t) => (t >= 60 && t < 210 ? 800 : 100))
     const h = holderReport(samples, windows, 60, 180)
-    expect(h.before).toEqual({ deadShare: 0.1, p99: 100, xminAge: 20 })
+    expect(h.before).toEqual({ deadShare: 0.1, deadTuples: 500, p99: 100, xminAge: 20 })
     expect(h.peak.deadShare).toBeCloseTo(0.5, 5)
     expect(h.peak.p99).toBe(800)
     expect(h.peak.xminAge).toBe(12_000)
     expect(h.recoverySeconds).toBe(50)
+    expect(h.ok).toBe(true)
+  })
+
+  it('with vacuum at a fixed period, waits for the dead-tuple count to come back', () => {
+    // hold 60..120 s: dead tuples climb to 8,750; the next vacuum (at 180 s) brings them back
+    const samples = series(300, (t) => ({ deadTuples: t <= 60 ? 500 : t < 180 ? 500 + (t - 60) * 75 : 400 }))
+    const h = holderReport(
+      samples,
+      windowsOf(300, () => 100),
+      60,
+      120,
+      'count',
+    )
+    expect(h.peak.deadTuples).toBe(8_750)
+    expect(h.recoverySeconds).toBe(60)
     expect(h.ok).toBe(true)
   })
 
