@@ -40,6 +40,20 @@ const waitLock = (family: string, subject: string) => `wait|${family}|${subject}
 const inboxLock = (workflow: string, key: string) => `inbox|${workflow}|${key}`
 
 /**
+ * The lock pass as SQL over two array parameters (keys, shared flags), for a statement that must
+ * hold the locks before it writes: `WITH lk AS MATERIALIZED (…)` plus `(SELECT count(*) FROM lk)`
+ * in the writing part's WHERE, an uncorrelated subquery PostgreSQL runs once (an InitPlan) before
+ * the first row passes. The output expressions are evaluated after the ORDER BY sort (PostgreSQL
+ * postpones volatile target-list functions past a sort since 9.6), so the locks are taken in key
+ * order, as lockAll takes them.
+ */
+export function lockAllSql(keysParam: string, sharedParam: string): string {
+  return `SELECT CASE WHEN s THEN pg_advisory_xact_lock_shared(hashtextextended(k, 7162))
+                   ELSE pg_advisory_xact_lock(hashtextextended(k, 7162)) END
+             FROM unnest(${keysParam}::text[], ${sharedParam}::boolean[]) AS u(k, s) ORDER BY k`
+}
+
+/**
  * Transaction-level advisory locks, taken in one sorted pass so two transactions never deadlock
  * on them. Keys in `shared` are taken in share mode: ingest takes the wait keys shared (ingests
  * of one subject do not exclude each other), a wait registration takes its key exclusively.
@@ -47,12 +61,16 @@ const inboxLock = (workflow: string, key: string) => `inbox|${workflow}|${key}`
 async function lockAll(c: Client, keys: string[], shared: ReadonlySet<string> = new Set()): Promise<void> {
   if (keys.length === 0) return
   keys.sort()
-  await c.query(
-    `SELECT CASE WHEN s THEN pg_advisory_xact_lock_shared(hashtextextended(k, 7162))
-                   ELSE pg_advisory_xact_lock(hashtextextended(k, 7162)) END
-             FROM unnest($1::text[], $2::boolean[]) AS u(k, s) ORDER BY k`,
-    [keys, keys.map((k) => shared.has(k))],
-  )
+  await c.query(lockAllSql('$1', '$2'), [keys, keys.map((k) => shared.has(k))])
+}
+
+/** A group's routing targets and the advisory locks it takes first (PostgresEngine.planRouting). */
+export interface RoutingPlan {
+  readonly targets: ReadonlyMap<AppendEvent, readonly RouteTarget[]>
+  /** sorted lock keys */
+  readonly keys: readonly string[]
+  /** per key: taken in share mode */
+  readonly shared: readonly boolean[]
 }
 
 export type Tx = <T>(fn: (c: Client, now: number) => Promise<T>) => Promise<T>
@@ -95,20 +113,36 @@ export class PostgresEngine implements EngineStore {
    * waits they both match are row-locked in a fixed order by matchWaits. Keys are locked in
    * sorted order: two transactions never deadlock on them.
    */
+  /**
+   * What a group of new events routes to and the advisory locks that routing needs: each target's
+   * inbox key exclusively, each subject's wait key shared, sorted (the order lockAll takes them).
+   * The write path takes these locks in its insert statement (lockAllSql), before any event row
+   * is written, and routeBatchInTx relies on them being held. Taken for every event of the group,
+   * duplicates included (a lock more is harmless; the insert does not know yet which are new).
+   */
+  planRouting(events: readonly AppendEvent[]): RoutingPlan {
+    const targets = new Map<AppendEvent, readonly RouteTarget[]>()
+    const keys = new Set<string>()
+    const shared = new Set<string>()
+    for (const e of events) {
+      const ts = this.router?.(e) ?? []
+      targets.set(e, ts)
+      if (e.subject !== null) shared.add(waitLock(typeFamily(e.type), e.subject))
+      for (const t of ts) keys.add(inboxLock(t.workflow, t.key))
+    }
+    for (const k of shared) keys.add(k)
+    const sorted = [...keys].sort()
+    return { targets, keys: sorted, shared: sorted.map((k) => shared.has(k)) }
+  }
+
+  /** Routes the group's stored events; the plan's locks are already held (see planRouting). */
   async routeBatchInTx(
     c: Client,
     now: number,
     stored: ReadonlyArray<{ e: AppendEvent; seq: number }>,
+    plan: RoutingPlan,
   ): Promise<void> {
-    const routed = stored.map(({ e, seq }) => ({ e, seq, targets: this.router?.(e) ?? [] }))
-    const keys = new Set<string>()
-    const shared = new Set<string>()
-    for (const { e, targets } of routed) {
-      if (e.subject !== null) shared.add(waitLock(typeFamily(e.type), e.subject))
-      for (const t of targets) keys.add(inboxLock(t.workflow, t.key))
-    }
-    for (const k of shared) keys.add(k)
-    await lockAll(c, [...keys], shared)
+    const routed = stored.map(({ e, seq }) => ({ e, seq, targets: plan.targets.get(e) ?? [] }))
     await this.matchWaits(c, now, routed)
     for (const r of routed) if (r.targets.length > 0) await this.routeInTx(c, now, r.e, r.seq, r.targets)
   }
