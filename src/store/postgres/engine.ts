@@ -73,6 +73,12 @@ export interface RoutingPlan {
   readonly shared: readonly boolean[]
 }
 
+/** Data-modifying CTEs another statement carries: `ctes(at)` numbers its parameters after `at`. */
+export interface CarriedCtes {
+  readonly ctes: (at: number) => string
+  readonly params: readonly unknown[]
+}
+
 export type Tx = <T>(fn: (c: Client, now: number) => Promise<T>) => Promise<T>
 export type WriteAudit = (c: Client, now: number, entries: readonly AuditEntry[]) => Promise<void>
 
@@ -135,16 +141,22 @@ export class PostgresEngine implements EngineStore {
     return { targets, keys: sorted, shared: sorted.map((k) => shared.has(k)) }
   }
 
-  /** Routes the group's stored events; the plan's locks are already held (see planRouting). */
+  /**
+   * Routes the group's stored events; the plan's locks are already held (see planRouting).
+   * `carry`: data-modifying CTEs (numbered after the statement's own parameters) run in the
+   * wait-matching statement; answers whether they ran (no event has a subject: no such statement).
+   */
   async routeBatchInTx(
     c: Client,
     now: number,
     stored: ReadonlyArray<{ e: AppendEvent; seq: number }>,
     plan: RoutingPlan,
-  ): Promise<void> {
+    carry?: CarriedCtes,
+  ): Promise<boolean> {
     const routed = stored.map(({ e, seq }) => ({ e, seq, targets: plan.targets.get(e) ?? [] }))
-    await this.matchWaits(c, now, routed)
+    const carried = await this.matchWaits(c, now, routed, carry)
     for (const r of routed) if (r.targets.length > 0) await this.routeInTx(c, now, r.e, r.seq, r.targets)
+    return carried
   }
 
   /**
@@ -156,13 +168,14 @@ export class PostgresEngine implements EngineStore {
     c: Client,
     now: number,
     routed: ReadonlyArray<{ e: AppendEvent; seq: number }>,
-  ): Promise<void> {
+    carry?: CarriedCtes,
+  ): Promise<boolean> {
     // Concurrent ingests of one subject (share-mode key) lock the waits they could match in
     // (run, position) order first, so they queue on each other instead of deadlocking.
     const withSubject = routed.filter((r) => r.e.subject !== null)
-    if (withSubject.length === 0) return
+    if (withSubject.length === 0) return false
     const woken = await c.query(
-      `WITH ev(seq, family, subject, plant) AS (
+      `WITH ${carry ? `${carry.ctes(4)},` : ''} ev(seq, family, subject, plant) AS (
          SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[])),
        locked AS (
          SELECT w.run_id, w.position, w.event_family, w.subject, w.plant, w.after_seq FROM run_waits w
@@ -182,13 +195,15 @@ export class PostgresEngine implements EngineStore {
         withSubject.map((r) => typeFamily(r.e.type)),
         withSubject.map((r) => r.e.subject),
         withSubject.map((r) => r.e.plant),
+        ...(carry?.params ?? []),
       ],
     )
-    if (woken.rowCount === 0) return
-    await c.query(
-      `UPDATE workflow_runs SET due_at_ms = $1, updated_at_ms = $1 WHERE id = ANY($2::text[]) AND status = 'waiting'`,
-      [now, woken.rows.map((w) => String(w.run_id))],
-    )
+    if (woken.rowCount !== 0)
+      await c.query(
+        `UPDATE workflow_runs SET due_at_ms = $1, updated_at_ms = $1 WHERE id = ANY($2::text[]) AND status = 'waiting'`,
+        [now, woken.rows.map((w) => String(w.run_id))],
+      )
+    return true
   }
 
   private async routeInTx(
