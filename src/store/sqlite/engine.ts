@@ -78,9 +78,26 @@ export class SqliteEngine implements EngineStore {
     this.router = router
   }
 
-  /** Called by appendEvents inside its transaction for each newly stored event. */
-  routeInTx(now: number, e: AppendEvent, seq: number): void {
-    if (e.subject !== null) {
+  /**
+   * Whether any event wait is waiting (through the partial index run_waits_match). appendEvents
+   * asks once per group and, when none is, routes without the per-event wait match: one statement
+   * per group instead of one per event. The answer holds for the whole group: it is read inside
+   * the group's write transaction, on the one connection that owns the file, and routing itself
+   * only starts runs or fills inboxes, never registers an event wait.
+   */
+  hasWaitingEventWaits(): boolean {
+    return (
+      this.q(`SELECT 1 FROM run_waits WHERE status = 'waiting' AND kind = 'event' LIMIT 1`).get() !==
+      undefined
+    )
+  }
+
+  /**
+   * Called by appendEvents inside its transaction for each newly stored event; `matchWaits`
+   * false when hasWaitingEventWaits() said no event wait is waiting.
+   */
+  routeInTx(now: number, e: AppendEvent, seq: number, matchWaits = true): void {
+    if (matchWaits && e.subject !== null) {
       const woken =
         this.q(`UPDATE run_waits SET status = 'matched', event_seq = ? WHERE status = 'waiting' AND kind = 'event'
           AND event_family = ? AND subject = ? AND plant = ? AND after_seq < ? RETURNING run_id`).all(

@@ -177,6 +177,7 @@ export class SqliteStore implements Store {
     const s = this.stmt
     const run = this.db.transaction((reqs: readonly AppendRequest[]) => {
       const now = (s.now.get() as { now: number }).now
+      const matchWaits = this.engine.hasWaitingEventWaits()
       return reqs.map((req) =>
         req.events.map((e): AppendResult => {
           const inserted = s.insertEvent.get(
@@ -203,7 +204,7 @@ export class SqliteStore implements Store {
               duplicate: true,
             }
           }
-          this.engine.routeInTx(now, e, inserted.seq)
+          this.engine.routeInTx(now, e, inserted.seq, matchWaits)
           const payload = ingestAuditPayload({ ...e, seq: inserted.seq })
           this.writeAudit(now, {
             plant: e.plant,
