@@ -1,3 +1,4 @@
+import { toEdge } from '../store/genealogy-sql.ts'
 import type { GenealogyEdge } from '../store/genealogy-types.ts'
 import type { Store } from '../store/types.ts'
 import type { Direction, Link } from './trace-page.ts'
@@ -160,21 +161,6 @@ export async function linksBack(
 }
 
 const key = (seq: number, from: string, to: string) => `${seq}\u0000${from}\u0000${to}`
-const j = (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : v)
-
-function toEdge(r: Record<string, unknown>): GenealogyEdge {
-  return {
-    eventSeq: Number(r.event_seq),
-    plant: String(r.plant),
-    fromLot: String(r.from_lot),
-    toLot: String(r.to_lot),
-    kind: String(r.kind) as GenealogyEdge['kind'],
-    operation: r.operation === null ? null : String(r.operation),
-    productionOrder: r.production_order === null ? null : String(r.production_order),
-    quantity: r.quantity === null ? null : (j(r.quantity) as GenealogyEdge['quantity']),
-    at: String(r.at),
-  }
-}
 
 /**
  * The full rows of `wanted` links (by primary key), in the order given. The keys are joined to the

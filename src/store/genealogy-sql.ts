@@ -22,7 +22,8 @@ function toLot(r: Row): LotNode {
   }
 }
 
-function toEdge(r: Row): GenealogyEdge {
+/** A genealogy_edges row as the model's edge (also used by the trace's page reads). */
+export function toEdge(r: Row): GenealogyEdge {
   return {
     eventSeq: Number(r.event_seq),
     plant: String(r.plant),

@@ -28,6 +28,7 @@
  */
 
 import { isaControl } from './control-numbers.ts'
+import { isaSegment, x12Stamp } from './envelope.ts'
 import { readSegments, X12ParseError, type X12Problem, type X12Segment } from './parser.ts'
 import type { EdiParty, TradingPartner } from './receiving-advice-861.ts'
 
@@ -186,9 +187,6 @@ export function assessInterchange(
   }
 }
 
-const pad = (s: string, n: number) => s.padEnd(n, ' ').slice(0, n)
-const two = (n: number) => String(n).padStart(2, '0')
-
 /**
  * The acknowledgment interchange for `v` under control number `control`, or undefined when there
  * is nothing to send: no TA1 asked for and only 997 groups received (acknowledgments are never
@@ -204,31 +202,9 @@ export function renderAcknowledgment(o: {
   const v = o.verdict
   const groups = v.groups.filter((g) => g.functionalCode !== 'FA')
   if (!v.ackRequested && groups.length === 0) return undefined
-  const d = o.at
-  const yymmdd = `${two(d.getUTCFullYear() % 100)}${two(d.getUTCMonth() + 1)}${two(d.getUTCDate())}`
-  const hhmm = `${two(d.getUTCHours())}${two(d.getUTCMinutes())}`
+  const { ccyymmdd, hhmm } = x12Stamp(o.at)
   const ctl = isaControl(o.control)
-  const out: string[][] = [
-    [
-      'ISA',
-      '00',
-      pad('', 10),
-      '00',
-      pad('', 10),
-      pad(o.self.qualifier, 2),
-      pad(o.self.interchangeId, 15),
-      pad(o.partner.qualifier, 2),
-      pad(o.partner.interchangeId, 15),
-      yymmdd,
-      hhmm,
-      'U',
-      '00401',
-      ctl,
-      '0',
-      o.partner.usage,
-      '>',
-    ],
-  ]
+  const out: string[][] = [isaSegment(o.self, o.partner, o.at, o.control)]
   if (v.ackRequested) {
     const envelopeOk = v.interchangeNote === '000'
     out.push(['TA1', v.control, v.date, v.time, envelopeOk ? 'A' : 'R', v.interchangeNote])
@@ -239,7 +215,7 @@ export function renderAcknowledgment(o: {
       'FA',
       o.self.applicationId,
       o.partner.applicationId,
-      `20${yymmdd}`,
+      ccyymmdd,
       hhmm,
       String(o.control),
       'X',

@@ -5,6 +5,7 @@ import type { DispositionCode } from '../../../model/nonconformance.ts'
 import { add, formatDecimal, type Quantity } from '../../../model/quantity.ts'
 import type { IngressStore } from '../../../store/ingress-types.ts'
 import { isaControl, nextControlNumber } from './control-numbers.ts'
+import { isaSegment, x12Stamp } from './envelope.ts'
 
 /** One side of an interchange: ISA05/06 (or 07/08) and GS02 (or GS03). */
 export interface EdiParty {
@@ -66,9 +67,6 @@ export function acceptance(postings: UsageDecision['stockPostings']): {
   return { accepted, rejected }
 }
 
-const pad = (s: string, n: number) => s.padEnd(n, ' ').slice(0, n)
-const two = (n: number) => String(n).padStart(2, '0')
-
 /** Renders one 861 interchange (ISA/GS*RC/ST*861 … SE/GE/IEA) under control number `control`. */
 export function renderReceivingAdvice(o: {
   readonly self: EdiParty
@@ -100,10 +98,7 @@ export function renderReceivingAdvice(o: {
       { path: '/receipt', message: 'values must not contain * ~ > or line breaks' },
     ])
   }
-  const d = o.at
-  const yymmdd = `${two(d.getUTCFullYear() % 100)}${two(d.getUTCMonth() + 1)}${two(d.getUTCDate())}`
-  const ccyymmdd = `${d.getUTCFullYear()}${yymmdd.slice(2)}`
-  const hhmm = `${two(d.getUTCHours())}${two(d.getUTCMinutes())}`
+  const { ccyymmdd, hhmm } = x12Stamp(o.at)
   const ctl = isaControl(o.control)
   const body: string[][] = [
     ['ST', '861', '0001'],
@@ -120,25 +115,7 @@ export function renderReceivingAdvice(o: {
   body.push(['LIN', '', 'BP', o.receipt.material, 'LT', o.receipt.supplierLot])
   body.push(['CTT', '1'])
   body.push(['SE', String(body.length + 1), '0001'])
-  const isa = [
-    'ISA',
-    '00',
-    pad('', 10),
-    '00',
-    pad('', 10),
-    pad(o.self.qualifier, 2),
-    pad(o.self.interchangeId, 15),
-    pad(o.partner.qualifier, 2),
-    pad(o.partner.interchangeId, 15),
-    yymmdd,
-    hhmm,
-    'U',
-    '00401',
-    ctl,
-    '0',
-    o.partner.usage,
-    '>',
-  ]
+  const isa = isaSegment(o.self, o.partner, o.at, o.control)
   const segments = [
     isa,
     [
