@@ -6,10 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import pino from 'pino'
-import { startQualink } from '../../src/server/qualink.ts'
 import { PostgresStore } from '../../src/store/postgres/store.ts'
-import { supplierReceiptInspection } from '../../src/workflows/supplier-receipt-inspection.ts'
 import { createTempDatabase } from './machine.ts'
 import {
   erpOutcome,
@@ -20,7 +17,7 @@ import {
   type Tracking,
 } from './pipeline-harness.ts'
 import { startNodeRedSut } from './pipeline-node-red.ts'
-import { BENCH_WEBHOOKS, benchPorts, benchTranslators } from './pipeline-qualink.ts'
+import { startBenchQualink } from './pipeline-qualink.ts'
 
 export const SCENARIOS = {
   'erp-outage': 'ERP down (every call 503) for 3 s from the first call the system makes to it',
@@ -61,16 +58,7 @@ async function startQualinkRestartable(sims: Loaded): Promise<Restartable> {
   const db = await createTempDatabase(ADMIN_URL, 'faults')
   const start = async () => {
     const store = await PostgresStore.open({ connectionString: db.url })
-    const q = await startQualink({
-      store,
-      port: 0,
-      logger: pino({ level: 'silent' }),
-      anchorFile: path.join(dir, 'anchors.jsonl'),
-      webhooks: BENCH_WEBHOOKS,
-      translators: benchTranslators(),
-      workflows: [supplierReceiptInspection()],
-      ports: benchPorts(sims),
-    })
+    const q = await startBenchQualink(store, dir, sims)
     const sut: SystemUnderTest = {
       name: 'qualink',
       goodsReceiptUrl: `${q.url}/v1/ingress/erp-s4`,

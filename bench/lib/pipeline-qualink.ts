@@ -18,6 +18,7 @@ import type { JournalMode } from '../../src/engine/run-context.ts'
 import type { IdMappingSettings } from '../../src/mapping/id-mapping.ts'
 import { startQualink } from '../../src/server/qualink.ts'
 import { PostgresStore } from '../../src/store/postgres/store.ts'
+import type { Store } from '../../src/store/types.ts'
 import { mappedErpPort } from '../../src/workflows/ports/mapped.ts'
 import { supplierReceiptInspection } from '../../src/workflows/supplier-receipt-inspection.ts'
 import { createTempDatabase } from './machine.ts'
@@ -112,11 +113,13 @@ export async function qualinkSut(
   }
 }
 
-export async function startQualinkSut(adminUrl: string, sims: Sims): Promise<SystemUnderTest> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'qlk-bench-pipeline-'))
-  const db = await createTempDatabase(adminUrl, 'pipeline')
-  const store = await PostgresStore.open({ connectionString: db.url })
-  const q = await startQualink({
+/**
+ * The benchmark's Qualink on `store`, as \`qualink start\` composes it: the bench's signed sources
+ * and translators, the supplier-receipt workflow, the simulators' ports (plant mapping included)
+ * and the journal mode of BENCH_JOURNAL. Anchors go to `dir`.
+ */
+export function startBenchQualink(store: Store, dir: string, sims: Parameters<typeof qualinkPorts>[0]) {
+  return startQualink({
     store,
     port: 0,
     logger: pino({ level: 'silent' }),
@@ -127,6 +130,13 @@ export async function startQualinkSut(adminUrl: string, sims: Sims): Promise<Sys
     ports: qualinkPorts(sims),
     journal: BENCH_JOURNAL,
   })
+}
+
+export async function startQualinkSut(adminUrl: string, sims: Sims): Promise<SystemUnderTest> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'qlk-bench-pipeline-'))
+  const db = await createTempDatabase(adminUrl, 'pipeline')
+  const store = await PostgresStore.open({ connectionString: db.url })
+  const q = await startBenchQualink(store, dir, sims)
   return qualinkSut('qualink', q.url, db.url, async () => {
     await q.close()
     await store.close()
