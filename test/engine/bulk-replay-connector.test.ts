@@ -1,41 +1,15 @@
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { PermanentError } from '../../src/engine/errors.ts'
-import { defineWorkflow } from '../../src/engine/workflow.ts'
 import { hashPassword } from '../../src/signatures/password.ts'
 import type { SignerConfig } from '../../src/signatures/service.ts'
 import type { DeadLetter } from '../../src/store/engine-types.ts'
-import type { ErpPort } from '../../src/workflows/ports/erp.ts'
 import { DIALECTS, type Dialect } from '../dialects.ts'
+import { usageDecisionWorkflow } from '../fixtures/usage-decision-workflow.ts'
 import { usePlantHub } from '../workflows/plant-hub.ts'
 import { ALL, append, demoEvent, until } from './harness.ts'
 
-interface Trigger {
-  readonly order: string
-  readonly lot: string
-}
-
-/** One ERP call per run, no retry: an ERP failure dead-letters at once; lot 'RULE' fails in the workflow. */
-const recordDecision = defineWorkflow<{ erp: ErpPort }>({
-  name: 'dl-bulk-connector',
-  version: 1,
-  triggers: ['qualink.demo.order_received.v1'],
-  key: (e) => (e.data as Trigger).order,
-  retry: { maxAttempts: 1, initialDelayMs: 10, maxDelayMs: 10, factor: 1 },
-  async run(ctx, trigger) {
-    const { lot } = trigger.envelope.data as Trigger
-    if (lot === 'RULE') throw new PermanentError('QLK_VALIDATION', 'the workflow refused the lot itself')
-    return ctx.step('usage-decision', ({ idempotencyKey }) =>
-      ctx.ports.erp.recordUsageDecision({
-        idempotencyKey,
-        inspectionLot: lot,
-        valuation: 'accepted',
-        code: 'A1',
-      }),
-    )
-  },
-})
+const recordDecision = usageDecisionWorkflow('dl-bulk-connector')
 
 const PASSWORDS = { alice: 'correct horse battery staple', bob: 'Tr0ub4dor&3-but-longer' }
 let signers: SignerConfig[]

@@ -1,39 +1,13 @@
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
-import { PermanentError } from '../../src/engine/errors.ts'
-import { defineWorkflow } from '../../src/engine/workflow.ts'
 import type { DeadLetter } from '../../src/store/engine-types.ts'
-import type { ErpPort } from '../../src/workflows/ports/erp.ts'
 import { DIALECTS, type Dialect } from '../dialects.ts'
 import { ALL, append, demoEvent, until } from '../engine/harness.ts'
+import { usageDecisionWorkflow } from '../fixtures/usage-decision-workflow.ts'
 import { usePlantHub } from '../workflows/plant-hub.ts'
 
-interface Trigger {
-  readonly order: string
-  readonly lot: string
-}
-
-/** One ERP call per run, no retry: a failure dead-letters at once; lot 'RULE' fails in the workflow itself. */
-const recordDecision = defineWorkflow<{ erp: ErpPort }>({
-  name: 'dl-connector-check',
-  version: 1,
-  triggers: ['qualink.demo.order_received.v1'],
-  key: (e) => (e.data as Trigger).order,
-  retry: { maxAttempts: 1, initialDelayMs: 10, maxDelayMs: 10, factor: 1 },
-  async run(ctx, trigger) {
-    const { lot } = trigger.envelope.data as Trigger
-    if (lot === 'RULE') throw new PermanentError('QLK_VALIDATION', 'the workflow refused the lot itself')
-    return ctx.step('usage-decision', ({ idempotencyKey }) =>
-      ctx.ports.erp.recordUsageDecision({
-        idempotencyKey,
-        inspectionLot: lot,
-        valuation: 'accepted',
-        code: 'A1',
-      }),
-    )
-  },
-})
+const recordDecision = usageDecisionWorkflow('dl-connector-check')
 
 /**
  * Exceptions grouped by connector: a dead letter records the connector instance (and the called
