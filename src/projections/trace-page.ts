@@ -102,16 +102,8 @@ export async function walkUntil(
     }
     const next: string[] = []
     for (const l of await links(store, frontier, o.direction)) {
-      const [from, to] = ends(l, o.direction)
-      push(w.out, from, l)
-      push(w.into, to, l)
-      if (w.depthOf.has(to) || w.truncated) continue
-      if (w.depthOf.size >= o.maxNodes) {
-        w.truncated = true
-        continue
-      }
-      w.depthOf.set(to, w.level + 1)
-      next.push(to)
+      const to = ends(l, o.direction)[1]
+      if (record(w, o, l, to)) next.push(to)
     }
     w.level++
     next.sort(byId)
@@ -292,6 +284,28 @@ async function levelInOrder(
   return apply(scope, w, o, read, share)
 }
 
+/**
+ * Records one link of the current level in the walk (both of its ends' link lists); true when it
+ * reaches `far` first, now at the next level, and the walk still has room (else it is truncated).
+ */
+function record(
+  w: Walked,
+  o: { readonly direction: Direction; readonly maxNodes: number },
+  link: Link,
+  far: string,
+): boolean {
+  const [from, to] = ends(link, o.direction)
+  push(w.out, from, link)
+  push(w.into, to, link)
+  if (w.depthOf.has(far) || w.truncated) return false
+  if (w.depthOf.size >= o.maxNodes) {
+    w.truncated = true
+    return false
+  }
+  w.depthOf.set(far, w.level + 1)
+  return true
+}
+
 /** Records an in-order level read by `levelInOrder` in the walk, as the whole-level read does. */
 function apply(
   scope: Scope,
@@ -302,15 +316,7 @@ function apply(
 ): string[] {
   const next: string[] = []
   for (const { link, far, plant } of read) {
-    const [from, to] = ends(link, o.direction)
-    push(w.out, from, link)
-    push(w.into, to, link)
-    if (w.depthOf.has(far) || w.truncated) continue
-    if (w.depthOf.size >= o.maxNodes) {
-      w.truncated = true
-      continue
-    }
-    w.depthOf.set(far, w.level + 1)
+    if (!record(w, o, link, far)) continue
     next.push(far)
     classify(scope, w, share, far, plant, w.level + 1)
   }
