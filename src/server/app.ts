@@ -6,7 +6,6 @@ import { hasRole, requiredRole } from './auth.ts'
 import type { ServerContext } from './context.ts'
 import { collectRoutes, openapiDocument } from './openapi.ts'
 import { problem, sendProblem, toProblem } from './problem.ts'
-import { RateLimited } from './rate-limit.ts'
 import { registerRouteSpans } from './route-spans.ts'
 import { registerEdiRoutes } from './routes/edi.ts'
 import { registerEventRoutes } from './routes/events.ts'
@@ -72,12 +71,7 @@ export function buildApp(ctx: ServerContext): FastifyInstance {
     // Per-caller limits after authentication, so a key cannot spend another's (OWASP API4): API
     // keys and token subjects on /v1, dashboard users on /ui (webhook sources: routes/ingress.ts).
     if (ctx.apiLimiter && (route.startsWith('/v1/') || route === '/ui' || route.startsWith('/ui/'))) {
-      try {
-        await ctx.apiLimiter.admit(who)
-      } catch (e) {
-        if (e instanceof RateLimited) reply.header('retry-after', String(e.retryAfterSeconds))
-        throw e
-      }
+      await ctx.apiLimiter.admit(who, reply)
     }
   })
 

@@ -75,29 +75,40 @@ export class ApiRateLimiter {
     return undefined // no authentication (loopback-only)
   }
 
-  /** Takes a token for the caller, or throws QLK_RATE_LIMITED carrying the wait. */
-  async admit(p: Principal): Promise<void> {
+  /**
+   * Takes a token for the caller, or throws QLK_RATE_LIMITED carrying the wait, after setting the
+   * answer's Retry-After (RFC 9110 §10.2.3) on `reply`.
+   */
+  async admit(p: Principal, reply?: RetryAfterTarget): Promise<void> {
     const key = ApiRateLimiter.keyOf(p)
     if (!key) return
     const s = this.settings.callers?.[p.id] ?? this.settings
     const what = p.via === 'api-key' ? 'API key' : p.via === 'oidc' ? 'token subject' : 'dashboard user'
-    await this.take(key, s, `${what} ${p.id}`, '/headers/authorization')
+    await this.take(key, s, `${what} ${p.id}`, '/headers/authorization', reply)
   }
 
   /** Takes a token for a webhook source whose signature was verified, or throws QLK_RATE_LIMITED. */
-  async admitSource(source: string): Promise<void> {
+  async admitSource(source: string, reply?: RetryAfterTarget): Promise<void> {
     const s = this.settings.callers?.[`source:${source}`] ?? this.settings.webhooks ?? DEFAULT_WEBHOOK_LIMITS
-    await this.take(`ingress:source:${source}`, s, `webhook source ${source}`, `/params/source`)
+    await this.take(`ingress:source:${source}`, s, `webhook source ${source}`, `/params/source`, reply)
   }
 
-  private async take(key: string, s: RateLimitSettings, who: string, path: string): Promise<void> {
+  private async take(
+    key: string,
+    s: RateLimitSettings,
+    who: string,
+    path: string,
+    reply: RetryAfterTarget | undefined,
+  ): Promise<void> {
     const waitMs = this.shared ? (await this.shared.reserve(key, s)).waitMs : this.local(key, s)
     if (waitMs <= 0) return
-    throw new RateLimited(
+    const e = new RateLimited(
       `${who} is over its limit of ${s.ratePerSecond} requests/s (burst ${s.burst})`,
       waitMs,
       path,
     )
+    reply?.header('retry-after', String(e.retryAfterSeconds))
+    throw e
   }
 
   private local(key: string, s: RateLimitSettings): number {
@@ -108,6 +119,11 @@ export class ApiRateLimiter {
     if (this.buckets.size > MAX_BUCKETS) this.buckets.delete(this.buckets.keys().next().value as string)
     return b.reserve(this.now()).waitMs
   }
+}
+
+/** Where the limiter sets Retry-After (a Fastify reply). */
+export interface RetryAfterTarget {
+  header(name: string, value: string): unknown
 }
 
 export class RateLimited extends QualinkError {

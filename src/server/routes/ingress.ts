@@ -14,7 +14,6 @@ import type { XrefRow } from '../../mapping/xref.ts'
 import { formatXrefCsv, parseXrefCsv } from '../../mapping/xref-csv.ts'
 import { isTraceparent, recordServerError, startSpan, type TraceSpan } from '../../observability/tracing.ts'
 import type { ServerContext } from '../context.ts'
-import { RateLimited } from '../rate-limit.ts'
 
 /**
  * Raw ingress (store first, translate later), identity mapping, raw delivery inspection, and
@@ -53,11 +52,7 @@ export function registerIngressRoutes(
           })
       }
       // The source's own budget, spent only once its signature holds (OWASP API4).
-      if (ctx.apiLimiter)
-        await ctx.apiLimiter.admitSource(src.name).catch((e: unknown) => {
-          if (e instanceof RateLimited) reply.header('retry-after', String(e.retryAfterSeconds))
-          throw e
-        })
+      if (ctx.apiLimiter) await ctx.apiLimiter.admitSource(src.name, reply)
       const idHeader = src.deliveryIdHeader ?? DEFAULT_DELIVERY_ID_HEADER
       // Frappe sends no delivery id and retries a failed post with the same body: key it by the body
       const deliveryId =
