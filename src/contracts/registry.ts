@@ -23,6 +23,30 @@ function toProblems(prefix: string, errors: readonly ErrorObject[] | null | unde
   })
 }
 
+/**
+ * The property name of Qualink's encryption envelope (security/encryption.ts): an incoming value
+ * shaped like one would be taken for ciphertext when read back, so producers may not send it.
+ */
+const ENVELOPE_KEY = '$enc'
+
+/** The JSON pointer of the first object in `value` that has an `$enc` property, if any. */
+function envelopeKeyAt(value: unknown, path: string): string | undefined {
+  if (typeof value !== 'object' || value === null) return undefined
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const hit = envelopeKeyAt(value[i], `${path}/${i}`)
+      if (hit !== undefined) return hit
+    }
+    return undefined
+  }
+  if (Object.hasOwn(value, ENVELOPE_KEY)) return `${path}/${ENVELOPE_KEY}`
+  for (const [k, v] of Object.entries(value)) {
+    const hit = envelopeKeyAt(v, `${path}/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`)
+    if (hit !== undefined) return hit
+  }
+  return undefined
+}
+
 /** extension names Qualink's answers use for its own fields (server/routes/events.ts publicEvent) */
 const RESERVED_EXTENSIONS = new Set(['seq'])
 
@@ -104,6 +128,19 @@ export class EventRegistry {
       )
     }
     const event = obj as CloudEvent
+    const reservedAt = envelopeKeyAt(event.data, `${at}/data`)
+    if (reservedAt !== undefined) {
+      throw new QualinkError(
+        'QLK_VALIDATION',
+        `${reservedAt} is reserved: '${ENVELOPE_KEY}' marks a value Qualink encrypted at rest`,
+        [
+          {
+            path: reservedAt,
+            message: `property name '${ENVELOPE_KEY}' is reserved (Qualink's encryption envelope)`,
+          },
+        ],
+      )
+    }
     const validator = this.validators.get(event.type)
     if (!validator) {
       if (this.isPassthrough(event.type)) return event

@@ -135,6 +135,13 @@ describe.each(DIALECTS)('ingest API on %s', (dialect: Dialect) => {
       'QLK_SCHEMA_VIOLATION',
       '/1/data/n',
     ],
+    [
+      'data shaped like an encryption envelope',
+      () => post([ping(), ping({ data: { n: 1, $enc: 'v1', kid: 'k1' } })], BATCH),
+      400,
+      'QLK_VALIDATION',
+      '/1/data/$enc',
+    ],
     ['empty batch', () => post([], BATCH), 400, 'QLK_BATCH_EMPTY', ''],
     [
       'oversize body',
