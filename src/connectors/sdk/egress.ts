@@ -12,7 +12,7 @@
  */
 import { PermanentError, tagFailedAt } from '../../engine/errors.ts'
 import { activeTraceIds, startSpan } from '../../observability/tracing.ts'
-import { type Resolver, systemResolver, vetHost } from './address-policy.ts'
+import { type ResolvedAddress, type Resolver, systemResolver, vetHost } from './address-policy.ts'
 import { type EgressAllowlist, originKey } from './allowlist.ts'
 import { type BreakerSettings, CircuitBreaker, DEFAULT_BREAKER } from './circuit-breaker.ts'
 import { type Clock, systemClock } from './clock.ts'
@@ -104,6 +104,24 @@ export class EgressClient {
     this.metrics = o.metrics ?? noopMetrics
     this.timeoutMs = o.timeoutMs ?? DEFAULT_TIMEOUT_MS
     this.agents = pinnedAgents(o.ca)
+  }
+
+  /**
+   * The address a non-HTTP client of this connector (an MQTT publisher) must connect to for
+   * `url`: the origin checked against the allowlist, the host resolved once and every answer
+   * vetted as for HTTP, so the socket goes to the address that passed (no DNS rebinding).
+   */
+  async vetTarget(url: URL): Promise<ResolvedAddress> {
+    this.o.allowlist.check(url, this.o.connector)
+    return this.vetHost(url.hostname)
+  }
+
+  private vetHost(hostname: string): Promise<ResolvedAddress> {
+    return vetHost(hostname, {
+      resolver: this.o.resolver ?? systemResolver,
+      explicit: this.o.allowlist.explicitAddresses,
+      connector: this.o.connector,
+    })
   }
 
   /** Current breaker state of a target (`scheme://host:port`), for health pages and tests. */
@@ -224,11 +242,7 @@ export class EgressClient {
       const timer = setTimeout(() => abort.abort(), timeout)
       try {
         // Resolved once per attempt; the socket goes to the address that passed (no rebinding).
-        const to = await vetHost(url.hostname, {
-          resolver: this.o.resolver ?? systemResolver,
-          explicit: this.o.allowlist.explicitAddresses,
-          connector: this.o.connector,
-        })
+        const to = await this.vetHost(url.hostname)
         res = await sendPinned(url, to, {
           method,
           headers,

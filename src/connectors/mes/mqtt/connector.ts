@@ -1,7 +1,8 @@
 /**
  * mes/mqtt: the MesPort as a qualink.yaml connector, so a plant's MES publisher is declared and
  * validated like every other egress (docs/connectors.md): the broker URL (its origin must be on the
- * connector's egress allowlist, as an mqtt:// or mqtts:// entry), the topic prefix, the client id,
+ * connector's egress allowlist, as an mqtt:// or mqtts:// entry; its name is resolved and vetted
+ * by the connector's egress and the socket pinned to that address), the topic prefix, the client id,
  * QoS and retain. A plant names it as `mesPublisher`; the inspection-plan-distribution workflow then
  * publishes each revision the QMS took as current (spec-publisher.ts).
  *
@@ -64,6 +65,7 @@ export const mesMqttConnector = defineConnector({
       qos: config.qos,
       retain: config.retain,
       timeoutMs: config.timeoutMs,
+      vetTarget: (url) => ctx.egress.vetTarget(url),
       ...(username !== undefined ? { username } : {}),
       ...(password !== undefined ? { password } : {}),
     })

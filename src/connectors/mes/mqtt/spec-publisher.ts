@@ -24,6 +24,11 @@ export interface SpecPublisherOptions {
   readonly qos?: 0 | 1 | 2
   /** default true: the broker keeps the last specification per topic for a line that connects later */
   readonly retain?: boolean
+  /**
+   * The checked address to connect to for the broker URL (the connector's egress: allowlist and
+   * address policy, resolved once); without it the client resolves the name itself.
+   */
+  readonly vetTarget?: (url: URL) => Promise<{ readonly address: string }>
 }
 
 const level = (s: string | undefined) => (s ?? '*').replace(/[/#+]/g, '_')
@@ -36,8 +41,13 @@ export function mqttSpecificationPublisher(o: SpecPublisherOptions): MesPort {
         .join('/')
       const timeoutMs = o.timeoutMs ?? 5000
       let client: mqtt.MqttClient | undefined
+      // Refused before any connection, and permanently: the same broker name gets the same verdict.
+      const url = new URL(o.url)
+      const to = await o.vetTarget?.(url)
       try {
         client = await mqtt.connectAsync(o.url, {
+          // the socket goes to the vetted address; TLS still checks the certificate for the name
+          ...(to ? { host: to.address, hostname: to.address, servername: url.hostname } : {}),
           clientId: o.clientId,
           clean: true,
           connectTimeout: timeoutMs,
