@@ -8,7 +8,7 @@
  * plans change a few times a day, and no session outlives the call.
  */
 import mqtt from 'mqtt'
-import { RetryableError } from '../../../engine/errors.ts'
+import { PermanentError, RetryableError } from '../../../engine/errors.ts'
 import type { MesPort } from '../../../workflows/ports/mes.ts'
 
 export interface SpecPublisherOptions {
@@ -41,10 +41,10 @@ export function mqttSpecificationPublisher(o: SpecPublisherOptions): MesPort {
         .join('/')
       const timeoutMs = o.timeoutMs ?? 5000
       let client: mqtt.MqttClient | undefined
-      // Refused before any connection, and permanently: the same broker name gets the same verdict.
       const url = new URL(o.url)
-      const to = await o.vetTarget?.(url)
       try {
+        // Refused before any connection, and permanently: the same broker name gets the same verdict.
+        const to = await o.vetTarget?.(url)
         client = await mqtt.connectAsync(o.url, {
           // the socket goes to the vetted address; TLS still checks the certificate for the name
           ...(to ? { host: to.address, hostname: to.address, servername: url.hostname } : {}),
@@ -61,6 +61,8 @@ export function mqttSpecificationPublisher(o: SpecPublisherOptions): MesPort {
         })
         return { topic }
       } catch (e) {
+        if (e instanceof PermanentError) throw e
+        // a name that does not resolve now, a refused connection, a lost PUBACK: the engine retries
         throw new RetryableError('QLK_EGRESS_NETWORK', `MES broker ${o.url}: ${(e as Error).message}`, {
           cause: e,
         })
