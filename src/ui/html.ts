@@ -47,6 +47,7 @@ const NAV: ReadonlyArray<[string, string]> = [
   ['/ui/connectors', 'Connectors'],
   ['/ui/events', 'Events'],
   ['/ui/audit', 'Audit'],
+  ['/ui/api', 'API'],
 ]
 
 /**

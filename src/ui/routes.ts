@@ -7,6 +7,7 @@ import type { ServerContext } from '../server/context.ts'
 import { registerUiActions } from './actions.ts'
 import { field, isHtmx } from './format.ts'
 import { type Html, html, page } from './html.ts'
+import { apiDocsPage } from './pages/api-docs.ts'
 import { auditPage } from './pages/audit.ts'
 import { connectorsPage } from './pages/connectors.ts'
 import { deadLetterPage } from './pages/dead-letter.ts'
@@ -66,7 +67,11 @@ function uiErrorHandler(ctx: ServerContext) {
  * The operations dashboard: server-rendered HTML, htmx for refresh and actions, no build step.
  * Encapsulated so its form-body parser, error pages and security headers stay off the API.
  */
-export function registerUiRoutes(app: FastifyInstance, ctx: ServerContext): void {
+export function registerUiRoutes(
+  app: FastifyInstance,
+  ctx: ServerContext,
+  openapi: () => Record<string, unknown>,
+): void {
   app.register(async (ui) => {
     await ui.register(formbody)
     ui.addHook('onRequest', addSecurityHeaders)
@@ -92,6 +97,9 @@ export function registerUiRoutes(app: FastifyInstance, ctx: ServerContext): void
     )
     ui.get('/ui/audit', async (_req, reply) =>
       sendPage(reply, 'Audit trail', '/ui/audit', await auditPage(ctx)),
+    )
+    ui.get('/ui/api', async (_req, reply) =>
+      sendPage(reply, 'API', '/ui/api', apiDocsPage(openapi() as Parameters<typeof apiDocsPage>[0])),
     )
 
     ui.get<{ Querystring: Q }>('/ui/exceptions', async (req, reply) => {
