@@ -32,7 +32,7 @@ function operation(path: string, method: string, op: Operation): Html {
   const body = op.requestBody?.content['application/json']?.schema
   return html`<section class="api-op" id="${op.operationId}" data-op="${method.toUpperCase()} ${path}">
 <h3><span class="badge ${op.deprecated ? 'warn' : 'info'}">${method.toUpperCase()}</span> <code>${path}</code>${op.deprecated ? html` <span class="badge warn">deprecated</span>` : ''}</h3>
-<p>${op.summary}</p>
+${op.summary === `${method.toUpperCase()} ${path}` ? '' : html`<p>${op.summary}</p>`}
 ${op.description ? html`<p class="note">${op.description}</p>` : ''}
 ${
   op.parameters.length
