@@ -340,7 +340,8 @@ describe('dashboard sessions and users (no server)', () => {
     const short = await run('short\n')
     expect(short.code).toBe(1)
     expect(short.err).toContain('QLK_VALIDATION: the password is shorter than 8 characters')
-  }, 30_000)
+    // two CLI processes (tsx start-up each): the suite's 90 s test timeout, not a tighter one
+  })
 
   it('without users, keys or OIDC there is no login form: the dashboard stays open on loopback', async () => {
     const hub = await startDemoHub('sqlite')
