@@ -78,6 +78,17 @@ describe.each(DIALECTS.filter((d) => AVAILABLE[d]))('dashboard login on %s', (di
     await append(hub.store, demoEvent('order_received', { order: 'DL-2', lines: 1, failOnLine: 1 }))
     hub.q.engine.wake()
     await until(async () => (await openDeadLetters()).length === 2)
+    // The lots pages read the lots projection, which follows the log's tail; on PostgreSQL the tail
+    // waits for any transaction open on the shared server (test/dialects.ts untilTailCaughtUp).
+    const projected = async (lot: string) =>
+      (
+        await hub.q.app.inject({
+          method: 'GET',
+          url: `/v1/lots/${lot}`,
+          headers: { authorization: `Bearer ${ADMIN_KEY}` },
+        })
+      ).statusCode === 200
+    await until(async () => (await projected('L-100')) && (await projected('L-200')))
   }, 60_000)
   afterAll(async () => {
     await hub?.close()
