@@ -59,12 +59,6 @@ export interface PostgresOptions {
   readonly closeGraceMs?: number
 }
 
-interface Planned {
-  readonly key: string
-  readonly plant: string
-  readonly correlationId: string
-}
-
 /**
  * Audit rows as CTEs over eight parameters numbered after `at`: audit seqs are drawn in entry
  * order (a materialised CTE, so nextval runs once per entry) and both the row and its payload
@@ -226,7 +220,11 @@ export class PostgresStore implements Store {
    */
   async appendEvents(requests: readonly AppendRequest[]): Promise<AppendResult[][]> {
     const all = requests.flatMap((r) => r.events)
-    if (all.length === 0) return requests.map(() => [])
+    const own = requests.flatMap((r) => r.audit ?? [])
+    if (all.length === 0) {
+      if (own.length > 0) await this.appendAudit(own)
+      return requests.map(() => [])
+    }
     const col = <K extends keyof (typeof all)[number]>(k: K) => all.map((e) => e[k])
     const plan = this.engine.planRouting(all)
     return this.tx(async (c) => {
@@ -261,7 +259,13 @@ export class PostgresStore implements Store {
       )
       const fresh = new Map<string, number>()
       for (const r of inserted.rows) fresh.set(`${r.source}\u0000${r.id}`, Number(r.seq))
-      const now = inserted.rows.length > 0 ? Number(inserted.rows[0].recorded_at_ms) : 0
+      // every row a duplicate: no clock came back, and the requests' own audit rows still need one
+      const now =
+        inserted.rows.length > 0
+          ? Number(inserted.rows[0].recorded_at_ms)
+          : own.length > 0
+            ? Number((await c.query(`SELECT ${NOW_MS} AS now`)).rows[0].now)
+            : 0
       const missing = all.filter((e) => !fresh.has(`${e.source}\u0000${e.id}`))
       const existing = new Map<string, { seq: number; correlationId: string }>()
       if (missing.length > 0) {
@@ -273,7 +277,7 @@ export class PostgresStore implements Store {
         for (const r of found.rows)
           existing.set(`${r.source}\u0000${r.id}`, { seq: Number(r.seq), correlationId: r.correlation_id })
       }
-      const audits: Array<AuditEntry & Planned> = []
+      const audits: AuditEntry[] = []
       const results = requests.map((req) =>
         req.events.map((e): AppendResult => {
           const key = `${e.source}\u0000${e.id}`
@@ -282,7 +286,6 @@ export class PostgresStore implements Store {
             fresh.delete(key) // a second copy in the same group is a duplicate of this one
             existing.set(key, { seq, correlationId: e.correlationId })
             audits.push({
-              key,
               plant: e.plant,
               actor: req.actor,
               action: 'event.ingested',
@@ -303,6 +306,7 @@ export class PostgresStore implements Store {
           }
         }),
       )
+      audits.push(...own)
       if (audits.length === 0) return results
       const stored = requests.flatMap((req, ri) =>
         req.events.flatMap((e, i) => (results[ri]![i]!.duplicate ? [] : [{ e, seq: results[ri]![i]!.seq }])),
