@@ -40,6 +40,7 @@ const NAV: ReadonlyArray<[string, string]> = [
   ['/ui', 'Overview'],
   ['/ui/kpis', 'KPIs'],
   ['/ui/lots', 'Lots'],
+  ['/ui/mass-release', 'Mass release'],
   ['/ui/drift', 'Drift'],
   ['/ui/suppliers', 'Suppliers'],
   ['/ui/exceptions', 'Exceptions'],

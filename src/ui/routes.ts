@@ -8,6 +8,7 @@ import { registerUiActions } from './actions.ts'
 import { field, isHtmx } from './format.ts'
 import { type Html, html, page } from './html.ts'
 import { apiDocsPage } from './pages/api-docs.ts'
+import { registerMassReleaseActions } from './mass-release-actions.ts'
 import { auditPage } from './pages/audit.ts'
 import { connectorsPage } from './pages/connectors.ts'
 import { deadLetterPage } from './pages/dead-letter.ts'
@@ -18,6 +19,7 @@ import { kpisPage } from './pages/kpis.ts'
 import { registerLoginRoutes, sendToLogin, signedInAs } from './pages/login.ts'
 import { lotDetailPage } from './pages/lot-detail.ts'
 import { lotHref, lotsPage, recentLots } from './pages/lots.ts'
+import { massReleaseFilterOf, massReleasePage } from './pages/mass-release.ts'
 import { overviewCards, overviewPage } from './pages/overview.ts'
 import { runDetailPage } from './pages/run-detail.ts'
 import { runsPage } from './pages/runs.ts'
@@ -147,6 +149,14 @@ export function registerUiRoutes(
         await lotDetailPage(ctx, req.headers, req.params.id),
       ),
     )
+    ui.get<{ Querystring: Q }>('/ui/mass-release', async (req, reply) =>
+      sendPage(
+        reply,
+        'Mass release',
+        '/ui/mass-release',
+        await massReleasePage(ctx, req.headers, massReleaseFilterOf(req.query)),
+      ),
+    )
     ui.get('/ui/connectors', async (_req, reply) =>
       sendPage(reply, 'Connectors', '/ui/connectors', connectorsPage(ctx)),
     )
@@ -167,6 +177,7 @@ export function registerUiRoutes(
       return sendPage(reply, 'Suppliers', '/ui/suppliers', await suppliersPage(ctx, req.headers))
     })
     registerUiActions(ui, ctx)
+    registerMassReleaseActions(ui, ctx)
     registerLoginRoutes(ui, ctx)
   })
 }
