@@ -30,9 +30,12 @@ function signatureList(signed: readonly Signature[]): Html {
   )}</ul>`
 }
 
-/** The link a requester hands the second approver: the same lots, so the same version. */
+/**
+ * The link a requester hands the second approver: the same lots, so the same version. Commas,
+ * not spaces: a `+` would not survive the login's return address (safeNext) for a signed-out approver.
+ */
 export function handoverHref(lots: readonly string[]): string {
-  return `/ui/mass-release${query({ lots: lots.join(' ') })}`
+  return `/ui/mass-release${query({ lots: lots.join(',') })}`
 }
 
 /**

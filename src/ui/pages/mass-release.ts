@@ -53,13 +53,14 @@ function held(l: LotListRow): string {
     .join(', ')
 }
 
-function candidateTable(list: readonly LotListRow[]): Html {
+/** Candidates start ticked, unless the page was opened on a handed-over list (that list is the selection). */
+function candidateTable(list: readonly LotListRow[], ticked: boolean): Html {
   if (list.length === 0)
     return html`<p class="empty">No lot of this filter is in blocked or QI stock with an accepting decision. Type lot numbers below instead.</p>`
   return html`<table class="candidates"><thead><tr><th><span class="sr-only">Select</span></th><th>Lot</th><th>Plant</th><th>Material</th><th>Decision</th><th>Held in</th></tr></thead><tbody>
 ${list.map(
   (l) =>
-    html`<tr><td><input type="checkbox" name="lot" value="${l.lot}" checked aria-label="Select lot ${l.lot}"></td><td><a href="${lotHref(l.lot)}"><code>${l.lot}</code></a></td><td>${l.plant}</td><td>${l.material ?? ''}</td><td><code class="code">${l.qms?.code ?? ''}</code></td><td>${held(l)}</td></tr>`,
+    html`<tr><td><input type="checkbox" name="lot" value="${l.lot}" ${ticked ? html`checked` : ''} aria-label="Select lot ${l.lot}"></td><td><a href="${lotHref(l.lot)}"><code>${l.lot}</code></a></td><td>${l.plant}</td><td>${l.material ?? ''}</td><td><code class="code">${l.qms?.code ?? ''}</code></td><td>${held(l)}</td></tr>`,
 )}
 </tbody></table>`
 }
@@ -88,7 +89,7 @@ ${plants.map((p) => html`<option value="${p}" ${p === f.plant ? html`selected` :
 </form>
 <section class="panel mass-release"><h2>Selection</h2>
 <form method="post" action="/ui/mass-release/preview" hx-post="/ui/mass-release/preview" hx-target="#mr-result" hx-swap="innerHTML" hx-disabled-elt="find button">
-${candidateTable(candidates)}
+${candidateTable(candidates, !f.lots)}
 <label class="block">Lot numbers (one per line, or separated by commas or spaces; at most ${MASS_RELEASE_MAX_LOTS} in all)
 <textarea name="lots" rows="3" maxlength="${200 * 130}" placeholder="e.g. 0000123456">${f.lots}</textarea></label>
 <button type="submit" class="primary">Preview</button>
