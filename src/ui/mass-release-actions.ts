@@ -5,7 +5,6 @@ import type { Principal } from '../server/auth.ts'
 import type { ServerContext } from '../server/context.ts'
 import { evaluateSelection, LOT_RELEASE, signMassRelease } from '../server/mass-release-flow.ts'
 import { MASS_RELEASE_MAX_LOTS } from '../signatures/mass-release.ts'
-import type { RunRow } from '../store/engine-types.ts'
 import type { Scope } from '../store/types.ts'
 import { answer, refusal } from './actions.ts'
 import { field } from './format.ts'
@@ -14,6 +13,7 @@ import {
   nextMeaning,
   previewFragment,
   type ReleasedView,
+  type RunBrief,
   releasedFragment,
   runProgress,
 } from './pages/mass-release-parts.ts'
@@ -54,14 +54,27 @@ function signerOf(who: Principal): string {
   return who.via === 'session' || who.via === 'oidc' ? who.id : ''
 }
 
-/** Each released lot's `lot-release` run, found by the event that started it. */
+/**
+ * Each released lot's `lot-release` run, found by the event that started it, in one statement
+ * (the progress table polls every 2 s, for up to 200 lots), within the caller's plants.
+ */
 async function runsOf(ctx: ServerContext, scope: Scope, released: readonly ReleasedView[]) {
-  const runs = new Map<string, RunRow>()
-  for (const r of released) {
-    const list = await ctx.store.engine.listRuns(scope, { workflow: LOT_RELEASE, key: r.lot, limit: 50 })
-    const run = list.find((x) => x.triggerEventId === r.event)
-    if (run) runs.set(r.event, run)
-  }
+  const runs = new Map<string, RunBrief>()
+  if (released.length === 0 || ('plants' in scope && scope.plants.length === 0)) return runs
+  const marks = (n: number) => Array.from({ length: n }, () => '?').join(', ')
+  const plants = 'plants' in scope ? scope.plants : []
+  const rows = await ctx.store.sql.all(
+    `SELECT id, plant, status, trigger_event_id FROM workflow_runs
+      WHERE workflow = ? AND run_key IN (${marks(released.length)}) AND trigger_event_id IN (${marks(released.length)})
+      ${plants.length ? `AND plant IN (${marks(plants.length)})` : ''}`,
+    [LOT_RELEASE, ...released.map((r) => r.lot), ...released.map((r) => r.event), ...plants],
+  )
+  for (const r of rows)
+    runs.set(String(r.trigger_event_id), {
+      id: String(r.id),
+      plant: String(r.plant),
+      status: String(r.status),
+    })
   return runs
 }
 
@@ -147,6 +160,14 @@ export function registerMassReleaseActions(ui: FastifyInstance, ctx: ServerConte
 
   ui.get<{ Querystring: Record<string, unknown> }>('/ui/partials/mass-release/runs', async (req, reply) => {
     const hash = field(req.query.version, 64)
+    if (!/^[0-9a-f]{64}$/.test(hash))
+      return answer(
+        req,
+        reply,
+        422,
+        refusal('version: the mass release’s version hash (64 hex digits).'),
+        BACK,
+      )
     const lots = many(req.query.lot).slice(0, MASS_RELEASE_MAX_LOTS)
     const released = lots.map((lot) => ({ lot, event: `mass-release-${hash}-${lot}` }))
     const runs = await runsOf(ctx, ctx.scopeOf(req.headers), released)

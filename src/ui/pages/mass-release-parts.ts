@@ -1,7 +1,6 @@
 import type { MassReleaseView } from '../../signatures/mass-release.ts'
 import type { RecordVersion } from '../../signatures/records.ts'
 import type { Signature } from '../../signatures/signature-store.ts'
-import type { RunRow } from '../../store/engine-types.ts'
 import { badge, query, when } from '../format.ts'
 import { type Html, html } from '../html.ts'
 import { lotHref } from './lots.ts'
@@ -12,6 +11,13 @@ export interface ReleasedView {
   /** the release event's id, which the lot's run names as its trigger */
   readonly event: string
   readonly duplicate?: boolean
+}
+
+/** What the progress table shows of a run. */
+export interface RunBrief {
+  readonly id: string
+  readonly plant: string
+  readonly status: string
 }
 
 /** What the next signature means: the requester's `approved`, the second person's `released`. */
@@ -124,7 +130,7 @@ export function releasedFragment(
   version: RecordVersion,
   signed: readonly Signature[],
   released: readonly ReleasedView[],
-  runs: ReadonlyMap<string, RunRow>,
+  runs: ReadonlyMap<string, RunBrief>,
 ): Html {
   const again = released.filter((r) => r.duplicate).length
   return html`<div class="result ok" role="status" data-status="released">
@@ -143,7 +149,7 @@ const FINAL = new Set(['completed', 'failed', 'dead', 'cancelled'])
 export function runProgress(
   hash: string,
   released: readonly ReleasedView[],
-  runs: ReadonlyMap<string, RunRow>,
+  runs: ReadonlyMap<string, RunBrief>,
 ): Html {
   const done = released.every((r) => FINAL.has(runs.get(r.event)?.status ?? ''))
   const poll = `/ui/partials/mass-release/runs${query({ version: hash })}&${released.map((r) => `lot=${encodeURIComponent(r.lot)}`).join('&')}`
