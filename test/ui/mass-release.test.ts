@@ -75,6 +75,7 @@ describe.each(DIALECTS)('mass release on the dashboard on %s', (dialect: Dialect
       headers: { cookie: alice },
     })
     expect(page.statusCode).toBe(200)
+    expect(page.body).not.toContain('workflow is not enabled here')
     const ticked = [...page.body.matchAll(/name="lot" value="([^"]+)" checked/g)].map((m) => m[1])
     expect(ticked.sort()).toEqual(['L1', 'L2']) // blocked and accepted, of her plant only
 

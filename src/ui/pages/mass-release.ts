@@ -1,4 +1,5 @@
 import type { ServerContext } from '../../server/context.ts'
+import { LOT_RELEASE } from '../../server/mass-release-flow.ts'
 import { MASS_RELEASE_MAX_LOTS } from '../../signatures/mass-release.ts'
 import { field } from '../format.ts'
 import { type Html, html } from '../html.ts'
@@ -80,7 +81,10 @@ export async function massReleasePage(
 ): Promise<Html> {
   const plants = await plantsOf(ctx, headers)
   const candidates = await massReleaseCandidates(ctx, headers, f)
-  return html`<p class="lead">Release lots held in blocked or QI stock whose QMS decision accepts them. Two different quality approvers sign: the requester, then a second approver; each re-enters their password. Each released lot then runs its own <a href="/ui/runs?workflow=lot-release">lot-release</a> workflow, which moves the blocked stock the ERP holds to unrestricted.</p>
+  const off = ctx.workflows.includes(LOT_RELEASE)
+    ? ''
+    : html`<p class="banner bad">The <code>${LOT_RELEASE}</code> workflow is not enabled here (workflows.${LOT_RELEASE} in qualink.yaml): you can preview, but signing is refused and nothing is released.</p>`
+  return html`${off}<p class="lead">Release lots held in blocked or QI stock whose QMS decision accepts them. Two different quality approvers sign: the requester, then a second approver; each re-enters their password. Each released lot then runs its own <a href="/ui/runs?workflow=lot-release">lot-release</a> workflow, which moves the blocked stock the ERP holds to unrestricted.</p>
 <form class="toolbar" method="get" action="/ui/mass-release">
 <label>Plant <select name="plant"><option value="">any of mine</option>
 ${plants.map((p) => html`<option value="${p}" ${p === f.plant ? html`selected` : ''}>${p}</option>`)}</select></label>
