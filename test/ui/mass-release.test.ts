@@ -96,6 +96,7 @@ describe.each(DIALECTS)('mass release on the dashboard on %s', (dialect: Dialect
     expect(first.statusCode, first.body).toBe(200)
     expect(first.body).toContain('data-status="awaiting-second-signature"')
     expect(first.body).toContain('Alice Approver')
+    expect(first.body).toContain('Would release: <code>L1</code>, <code>L2</code> · refused: <code>L3</code>')
     // the requester again, from the second approver's session: refused, nothing stored
     const twice = await sign(bob, selection, version, 'alice', 'released')
     expect(twice.statusCode).toBe(403)

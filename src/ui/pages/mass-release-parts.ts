@@ -119,6 +119,7 @@ export function awaitingFragment(
 ): Html {
   return html`<div class="result warn" role="status" data-status="awaiting-second-signature">
 <p><strong>Signed; awaiting a second, different approver.</strong> Nothing is released until a second person signs this exact version.</p>
+<p>Would release: ${view.eligible.map((l, i) => html`${i ? ', ' : ''}<code>${l.lot}</code>`)}${view.refused.length ? html` · refused: ${view.refused.map((r, i) => html`${i ? ', ' : ''}<code>${r.lot}</code>`)}` : ''}</p>
 ${signatureList(signed)}
 <p>The second approver may sign here, or open <a href="${handoverHref(view.selection.lots)}">this selection</a> in their own session.</p>
 </div>
