@@ -2,7 +2,8 @@
  * Issue 4, item 5: `qualink xref import|export` against a running Qualink with authentication on.
  * A signed delivery naming an unmapped QMS material comes in through the ingest API and parks with
  * QLK_XREF_MISSING; the CLI imports the mapping as CSV (with an admin's API key) and the delivery
- * resumes by itself: nothing in the test drives the translation stage.
+ * resumes by itself: nothing in the test drives the translation stage. The same running server
+ * serves `qualink audit verify` when the CLI finds the database owned by it (as the caller, too).
  */
 import { execFile } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
@@ -23,6 +24,7 @@ import { ALL, until } from '../engine/harness.ts'
 const run = promisify(execFile)
 const ADMIN = 'k-xref-admin-5d1e9c7a3b'
 const VIEWER = 'k-xref-viewer-8b2f6a0c4e'
+const AUDITOR = 'k-xref-auditor-1c9e4d7b2a'
 const SECRET = 'xref-cli-secret'
 
 /** A QMS-style delivery naming a material by the QMS's own code. */
@@ -67,6 +69,7 @@ describe('qualink xref import|export against a running server with API keys', ()
       apiKeys: [
         { id: 'mdm-admin', sha256: hashApiKey(ADMIN), roles: ['admin'], plants: ['*'] },
         { id: 'viewer', sha256: hashApiKey(VIEWER), roles: ['viewer'], plants: ['*'] },
+        { id: 'auditor', sha256: hashApiKey(AUDITOR), roles: ['auditor'], plants: ['*'] },
       ],
     })
   })
@@ -138,5 +141,22 @@ describe('qualink xref import|export against a running server with API keys', ()
       stderr: expect.stringMatching(/\/lines\/3[\s\S]*import refused \(HTTP 400, QLK_VALIDATION\)/),
     })
     expect((await store.ingress.listXref(ALL, { limit: 10 })).map((r) => r.externalCode)).toEqual(['QM-77'])
+  })
+  it('audit verify, finding the database owned by the server, asks its API as the caller', async () => {
+    // the SQLite file is locked by the running server: the CLI goes through /v1/audit/verify
+    const verify = (key: string) =>
+      run(
+        process.execPath,
+        ['--import', 'tsx', 'src/cli/main.ts', 'audit', 'verify', '--json', '--url', q.url],
+        {
+          cwd: process.cwd(),
+          env: { ...process.env, QUALINK_API_KEY: key, QUALINK_DATA_DIR: db.dir, DATABASE_URL: '' },
+        },
+      )
+    const { stdout } = await verify(AUDITOR)
+    expect(JSON.parse(stdout)).toMatchObject({ ok: true })
+    await expect(verify(VIEWER)).rejects.toMatchObject({
+      stderr: expect.stringContaining('QLK_FORBIDDEN'),
+    })
   })
 })
