@@ -1,11 +1,10 @@
 import { randomUUID } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { GenealogyProjector } from '../../src/projections/genealogy-projector.ts'
-import { genealogyTraceability } from '../../src/projections/traceability-port.ts'
 import { complaintTraceability } from '../../src/workflows/complaint-traceability.ts'
-import { DIALECTS, type Dialect, untilTailCaughtUp } from '../dialects.ts'
+import { DIALECTS, type Dialect } from '../dialects.ts'
 import { ALL, until } from '../engine/harness.ts'
 import { parsePrometheus } from '../observability/prom-text.ts'
+import { caughtUpTracePort } from './complaint-scene.ts'
 import { postEvent, receiveGoods } from './helpers.ts'
 import { usePlantHub } from './plant-hub.ts'
 
@@ -26,11 +25,7 @@ describe.each(DIALECTS)('complaint traceability end to end on %s', (dialect: Dia
     crm: { webhook: true, faults: { duplicateRate: 1 } },
     workflows: [complaintTraceability()],
     ports: ({ store }) => {
-      const projector = new GenealogyProjector(store)
-      const trace = genealogyTraceability(store, async () => {
-        await untilTailCaughtUp(store)
-        await projector.catchUp()
-      })
+      const trace = caughtUpTracePort(store)
       return {
         trace: {
           ...trace,
