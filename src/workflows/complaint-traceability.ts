@@ -59,7 +59,9 @@ export function complaintTraceability(
     config: (plant) => ({ ...settings(plant), capa: 'open' }),
     async run(ctx, trigger) {
       const c = (trigger.envelope.data as ComplaintData).complaint
-      const scope = await ctx.step('trace', () => ctx.ports.trace.investigate(c.lots, ctx.config.depth))
+      const scope = await ctx.step('trace', () =>
+        ctx.ports.trace.investigate(c.lots, ctx.config.depth, { through: trigger.seq }),
+      )
       const blocked: Array<{ lot: string; documents: readonly string[] }> = []
       if (ctx.config.blockOn.includes(c.severity)) {
         for (const l of scope.affectedLots) {
@@ -172,7 +174,9 @@ const BLOCK_ROUNDS = 3
  * refuses the transfer (SAP M7/021, deficit of unrestricted stock), the stock is read again and
  * what is left, if anything, is posted. A refusal with the stock unchanged is the ERP's own and
  * stays an error. Found by the out-of-order complaint webhooks of the issue 8 fault matrix: the
- * later run dead-lettered with QLK_REMOTE_REJECTED.
+ * later run dead-lettered with QLK_REMOTE_REJECTED. Found by its SIGKILL test: an attempt killed
+ * after the ERP booked the block left nothing unrestricted, so the retried step reported no
+ * document and the CAPA's trace left the lot out; the transfer is now looked up by its key.
  */
 async function blockUnrestricted(
   erp: ErpPort,
@@ -182,7 +186,9 @@ async function blockUnrestricted(
 ): Promise<string[]> {
   for (let round = 1; ; round++) {
     const free = (await erp.readLotStock(lot)).quantities.unrestricted
-    if (!free || free.units <= 0) return []
+    // Nothing unrestricted may mean this step's own transfer was booked by an attempt that died
+    // before journaling it (process killed): report that transfer, found by its key, as posted.
+    if (!free || free.units <= 0) return [...((await erp.findTransfer?.({ idempotencyKey, lot })) ?? [])]
     try {
       const posted = await erp.transferStock({
         idempotencyKey,

@@ -147,7 +147,10 @@ export class PostgresStore implements Store {
       tx: (fn) => this.tx((c) => fn(on(c))),
     })
     this.sql = on(this.pool)
-    this.genealogy = new GenealogySql(this.sql)
+    this.genealogy = new GenealogySql(
+      this.sql,
+      'SELECT 1 FROM events WHERE seq = ? AND (txid, seq) <= (?::text::xid8, ?::bigint)',
+    )
   }
 
   private async migrate(): Promise<void> {
