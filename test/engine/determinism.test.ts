@@ -6,11 +6,12 @@
  * that outlasts the lease keeps it by heartbeat, so no other worker takes the run over.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import type { CloudEvent } from '../../src/contracts/envelope.ts'
 import { defineWorkflow } from '../../src/engine/workflow.ts'
 import { KernelMetrics } from '../../src/observability/metrics.ts'
 import type { Store } from '../../src/store/types.ts'
 import { AVAILABLE, createTestDatabase, DIALECTS, type Dialect, type TestDatabase } from '../dialects.ts'
-import { ALL, append, demoEvent, engine, until } from './harness.ts'
+import { ALL, append, demoEvent, engine, startDemoHub, until } from './harness.ts'
 
 const key = (ev: { readonly data?: unknown }) => (ev.data as { order: string }).order
 const ORDER = 'qualink.demo.order_received.v1'
@@ -183,5 +184,51 @@ describe.each(DIALECTS)('determinism, versions and heartbeats on %s', (dialect: 
     expect(textA).toMatch(/qualink_workflow_outcomes_total\{workflow="long",outcome="completed"\} 1/)
     expect(textB).not.toMatch(/qualink_workflow_outcomes_total\{workflow="long"/)
     expect(`${textA}${textB}`).not.toMatch(/qualink_lease_takeovers_total\{/)
+  })
+  it('a wait for the newest major is met by an older major, delivered upcast (the server as shipped)', async () => {
+    const awaitResult = defineWorkflow<unknown>({
+      name: 'await-result',
+      version: 1,
+      triggers: [ORDER],
+      key,
+      async run(ctx) {
+        const w = await ctx.waitFor('qms.result.recorded.v2', { subject: ctx.key, timeout: '1h' })
+        return w.timedOut ? 'timed out' : { type: w.event.type, data: w.event.envelope.data }
+      },
+    })
+    const hub = await startDemoHub(dialect, { workflows: [awaitResult] })
+    try {
+      const runOfHub = async (k: string) => (await hub.store.engine.listRuns(ALL, { key: k, limit: 1 }))[0]
+      await append(hub.store, demoEvent('order_received', { order: 'U-1' }))
+      await until(async () => (await runOfHub('U-1'))?.status === 'waiting')
+      // a v1 result (flat value and unit), as an older QMS connector still sends it
+      const v1 = {
+        ...demoEvent('order_received', { order: 'U-1' }),
+        type: 'qms.result.recorded.v1',
+        data: {
+          inspectionLot: 'IL-1',
+          plant: 'P100',
+          characteristic: 'hardness',
+          value: '57.1',
+          unit: 'HRC',
+        },
+      } as unknown as CloudEvent
+      await append(hub.store, v1)
+      await until(async () => (await runOfHub('U-1'))?.status === 'completed')
+      expect((await runOfHub('U-1'))!.result).toEqual({
+        type: 'qms.result.recorded.v2',
+        data: {
+          inspectionLot: 'IL-1',
+          plant: 'P100',
+          characteristic: 'hardness',
+          measured: { value: '57.1', unit: { code: 'HRC', system: 'qualink' } },
+        },
+      })
+      // the stored event is unchanged
+      const [stored] = await hub.store.listEvents(ALL, { type: 'qms.result.recorded.v1', limit: 1 })
+      expect(stored!.envelope.data).toMatchObject({ value: '57.1', unit: 'HRC' })
+    } finally {
+      await hub.close()
+    }
   })
 })
