@@ -50,8 +50,8 @@ describe.each(DIALECTS)('engine operations on %s', (dialect: Dialect) => {
       version: 1,
       triggers: [ORDER],
       key,
-      // 400 ms, then 800 ms ceilings; with random() = 0.5 the delays are 200 and 400 ms
-      retry: { maxAttempts: 3, initialDelayMs: 400, maxDelayMs: 10_000, factor: 2 },
+      // 2 s, then 4 s ceilings; with random() = 0.5 the delays are 1 s and 2 s
+      retry: { maxAttempts: 3, initialDelayMs: 2_000, maxDelayMs: 10_000, factor: 2 },
       async run(_ctx, trigger) {
         const d = trigger.envelope.data as { order: string }
         if (d.order.startsWith('P')) throw new PermanentError('QLK_VALIDATION', 'refused for good')
@@ -67,26 +67,31 @@ describe.each(DIALECTS)('engine operations on %s', (dialect: Dialect) => {
     // queue depth: both runs are due and unclaimed
     expect(await sample(metrics, 'qualink_runs_due')).toBe(2)
 
-    // Attempt 1 of each. The retry is due 200 ms after the failure, on the database clock.
+    // Attempt 1 of each. The retry is due 1 s after the failure, on the database clock.
     const before1 = await store!.now()
     await e.drain()
     const after1 = await store!.now()
     let t = await runOf('T-1')
     expect(t).toMatchObject({ status: 'pending', attempts: 1, lastErrorCode: 'QLK_REMOTE_UNAVAILABLE' })
-    expect(t.dueAtMs! - before1).toBeGreaterThanOrEqual(200)
-    expect(t.dueAtMs! - after1).toBeLessThanOrEqual(200)
+    expect(t.dueAtMs! - before1).toBeGreaterThanOrEqual(1_000)
+    expect(t.dueAtMs! - after1).toBeLessThanOrEqual(1_000)
     // The permanent failure was not retried.
     const [dlP] = await store!.engine.listDeadLetters(ALL, { limit: 10 })
     expect(dlP).toMatchObject({ key: 'P-1', attempts: 1, errorCode: 'QLK_VALIDATION' })
-    expect(await sample(metrics, 'qualink_runs_due')).toBe(0)
+    // The queue holds the retry once it is due (a loaded machine may reach that before the scrape).
+    const ahead = await store!.now()
+    const due = await sample(metrics, 'qualink_runs_due')
+    const behind = await store!.now()
+    if (behind < t.dueAtMs!) expect(due).toBe(0)
+    else if (ahead >= t.dueAtMs!) expect(due).toBe(1)
 
-    // Not due yet: a drain claims nothing.
-    if ((await store!.now()) < t.dueAtMs!) {
+    // Not due yet: a drain claims nothing (checked when the machine leaves time for it).
+    if (t.dueAtMs! - (await store!.now()) > 500) {
       await e.drain()
-      expect((await runOf('T-1')).attempts).toBe(1)
+      if ((await store!.now()) < t.dueAtMs!) expect((await runOf('T-1')).attempts).toBe(1)
     }
 
-    // Attempt 2, once due: the next delay doubles (400 ms).
+    // Attempt 2, once due: the next delay doubles (2 s).
     await until(async () => (await store!.now()) >= t.dueAtMs!)
     expect(await sample(metrics, 'qualink_runs_due')).toBe(1)
     const before2 = await store!.now()
@@ -94,8 +99,8 @@ describe.each(DIALECTS)('engine operations on %s', (dialect: Dialect) => {
     const after2 = await store!.now()
     t = await runOf('T-1')
     expect(t).toMatchObject({ status: 'pending', attempts: 2 })
-    expect(t.dueAtMs! - before2).toBeGreaterThanOrEqual(400)
-    expect(t.dueAtMs! - after2).toBeLessThanOrEqual(400)
+    expect(t.dueAtMs! - before2).toBeGreaterThanOrEqual(2_000)
+    expect(t.dueAtMs! - after2).toBeLessThanOrEqual(2_000)
 
     // Attempt 3 is the last the policy allows: dead letter, key blocked (the default policy).
     await until(async () => (await store!.now()) >= t.dueAtMs!)
