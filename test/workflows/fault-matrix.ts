@@ -6,6 +6,7 @@
 import { expect } from 'vitest'
 import type { FaultConfig } from '../../simulators/shared/faults.ts'
 import { notifyWebhookConnector } from '../../src/connectors/notify/webhook/connector.ts'
+import type { WorkflowDefinition } from '../../src/engine/workflow.ts'
 import type { Qualink } from '../../src/server/qualink.ts'
 import type { DeadLetter } from '../../src/store/engine-types.ts'
 import { marks } from '../../src/store/sql-executor.ts'
@@ -119,6 +120,17 @@ export async function auditStory(
     `the audit trail of ${subjects.join(', ')} [${story.join(', ')}] holds [${expected.join(', ')}]`,
   ).toBe(true)
   return story
+}
+
+/**
+ * The workflow with a short retry budget of `maxAttempts` (fast backoff), so an ERP that stays
+ * down dead-letters the run within the test; unchanged without one.
+ */
+export function withRetryBudget<P, C>(
+  workflow: WorkflowDefinition<P, C>,
+  maxAttempts?: number,
+): WorkflowDefinition<P, C> {
+  return maxAttempts ? { ...workflow, retry: { maxAttempts, initialDelayMs: 50, maxDelayMs: 200 } } : workflow
 }
 
 /** How often `entry` occurs in a story. */

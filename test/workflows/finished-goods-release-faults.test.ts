@@ -16,7 +16,15 @@ import {
 } from '../../src/workflows/finished-goods-release.ts'
 import { DIALECTS, type Dialect } from '../dialects.ts'
 import { ALL, until } from '../engine/harness.ts'
-import { auditStory, ERP_FAULTS, replayDeadLetter, resend, startChat, times } from './fault-matrix.ts'
+import {
+  auditStory,
+  ERP_FAULTS,
+  replayDeadLetter,
+  resend,
+  startChat,
+  times,
+  withRetryBudget,
+} from './fault-matrix.ts'
 import { postEvent } from './helpers.ts'
 import { usePlantHub } from './plant-hub.ts'
 
@@ -45,7 +53,7 @@ describe.each(DIALECTS)('finished goods release through faults on %s', (dialect:
   })
 
   /** Blocks every delivery (as shipping does for finished lots) and starts Qualink with the workflow. */
-  const boot = async (settings: Partial<ReleaseSettings> = {}, retry?: { maxAttempts: number }) => {
+  const boot = async (settings: Partial<ReleaseSettings> = {}, maxAttempts?: number) => {
     for (const lot of LOTS)
       await hub.ports.erp!.setDeliveryBlock({
         idempotencyKey: `init-${lot}`,
@@ -56,9 +64,7 @@ describe.each(DIALECTS)('finished goods release through faults on %s', (dialect:
     chat = await startChat(`QLK_FGR_CHAT_${dialect.toUpperCase()}`)
     const workflow = finishedGoodsRelease(() => ({ ...DEFAULT_RELEASE_SETTINGS, ...settings }))
     await hub.start({
-      workflows: [
-        retry ? { ...workflow, retry: { ...retry, initialDelayMs: 50, maxDelayMs: 200 } } : workflow,
-      ],
+      workflows: [withRetryBudget(workflow, maxAttempts)],
       ports: { notify: chat.notify },
     })
   }
@@ -201,7 +207,7 @@ describe.each(DIALECTS)('finished goods release through faults on %s', (dialect:
   })
 
   it('ERP down past the retry budget: dead letter, replayed once it is back, removed once', async () => {
-    await boot({}, { maxAttempts: 2 })
+    await boot({}, 2)
     hub.erp.faults.set({ errorRate: 1, errorStatus: 503, match: { path: DELIVERY_PATCH, method: 'PATCH' } })
     for (const cp of ['packaging', 'lab', 'approval'] as const) await send[cp]('F1')
     await until(async () => (await hub.store.engine.listDeadLetters(ALL, { limit: 5 })).length === 1, 45_000)

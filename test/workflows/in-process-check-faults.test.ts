@@ -17,7 +17,15 @@ import {
 } from '../../src/workflows/in-process-check.ts'
 import { DIALECTS, type Dialect } from '../dialects.ts'
 import { ALL, until } from '../engine/harness.ts'
-import { auditStory, ERP_FAULTS, replayDeadLetter, resend, startChat, times } from './fault-matrix.ts'
+import {
+  auditStory,
+  ERP_FAULTS,
+  replayDeadLetter,
+  resend,
+  startChat,
+  times,
+  withRetryBudget,
+} from './fault-matrix.ts'
 import { postEvent, workNonconformance } from './helpers.ts'
 import { usePlantHub } from './plant-hub.ts'
 
@@ -55,7 +63,7 @@ describe.each(DIALECTS)('in-process quality check through faults on %s', (dialec
     chat = undefined
   })
 
-  const boot = async (settings: Partial<InProcessSettings> = {}, retry?: { maxAttempts: number }) => {
+  const boot = async (settings: Partial<InProcessSettings> = {}, maxAttempts?: number) => {
     chat = await startChat(`QLK_IPC_CHAT_${dialect.toUpperCase()}`)
     const workflow = inProcessQualityCheck(() => ({
       ...DEFAULT_IN_PROCESS_SETTINGS,
@@ -63,9 +71,7 @@ describe.each(DIALECTS)('in-process quality check through faults on %s', (dialec
       ...settings,
     }))
     await hub.start({
-      workflows: [
-        retry ? { ...workflow, retry: { ...retry, initialDelayMs: 50, maxDelayMs: 200 } } : workflow,
-      ],
+      workflows: [withRetryBudget(workflow, maxAttempts)],
       ports: { notify: chat.notify },
     })
   }
@@ -247,7 +253,7 @@ describe.each(DIALECTS)('in-process quality check through faults on %s', (dialec
   })
 
   it('ERP down past the retry budget at the release: dead letter, replayed once it is back, each effect once', async () => {
-    await boot({}, { maxAttempts: 2 })
+    await boot({}, 2)
     const lot = 'F-DL'
     await completeOutOfTolerance(lot)
     await runIs('waiting')
