@@ -105,7 +105,7 @@ export function registerLotCommands(program: Command): void {
       const r = verifyBundle(JSON.parse(readFileSync(file, 'utf8')) as EvidenceBundle)
       console.log(
         r.ok
-          ? `evidence OK: ${r.checked.entries} audit entries, ${r.checked.links} chain links, ${r.checked.events} events, ${r.checked.signatures.bound} signatures bound to their records${r.checked.signatures.earlier ? ` (${r.checked.signatures.earlier} on earlier versions)` : ''}${r.checked.anchored ? ', anchored' : ', not anchored'}`
+          ? `evidence OK: ${r.checked.entries} audit entries, ${r.checked.links} chain links, ${r.checked.events} events, ${r.checked.signatures.bound} signatures bound to their records${r.checked.signatures.earlier ? ` (${r.checked.signatures.earlier} on earlier versions)` : ''}${r.checked.massReleases ? `, ${r.checked.massReleases} mass release selections hashed to the version signed` : ''}${r.checked.anchored ? ', anchored' : ', not anchored'}`
           : `evidence BROKEN:\n- ${r.problems.join('\n- ')}`,
       )
       process.exitCode = r.ok ? 0 : 1
