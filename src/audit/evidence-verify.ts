@@ -195,6 +195,8 @@ function massReleaseProblems(b: EvidenceBundle, problems: string[]): void {
     const verdict = [...m.eligible, ...m.refused].some((l) => l.lot === b.lot)
     if (!m.selection.lots.includes(b.lot) || !verdict)
       problems.push(`${at}: lot ${b.lot} is not in its selection with a verdict`)
+    if (!b.signatures.some((s) => s.recordKind === 'mass-release' && s.recordHash === m.version))
+      problems.push(`${at}: no signature in the bundle signed it`)
     for (const a of b.audit) {
       const p = a.payload as {
         version?: string

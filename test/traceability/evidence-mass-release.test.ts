@@ -167,6 +167,14 @@ describe.each(DIALECTS)('evidence bundles with mass-release signatures on %s', (
       },
     }
     const sig = b.signatures[bob]!
+    // a record no signature in the bundle bound is refused, not shown as signed
+    const unsigned = {
+      ...structuredClone(b),
+      signatures: b.signatures.filter((s) => s.recordKind !== 'mass-release'),
+    }
+    expect(verifyBundle(redigest(unsigned)).problems).toEqual([
+      `mass release ${b.massReleases[0]!.version}: no signature in the bundle signed it`,
+    ])
     const executedSeq = b.audit.find((a) => a.row.action === 'lot.mass_release.executed')!.row.seq
     const expected = {
       // both sealed entries that name the signer catch it: its signature entry and the execution's
