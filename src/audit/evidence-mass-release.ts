@@ -27,7 +27,7 @@ export interface EvidenceMassRelease {
 
 export interface MassReleaseEvidence {
   readonly signatures: Signature[]
-  /** hashes of the records the bundle carries, so `current` of a signature is a lookup */
+  /** the signed records found again, one per version; a signature is `current` when its version is here */
   readonly releases: EvidenceMassRelease[]
   /** audit subjects to read: the signatures' (`mass-release:<selection>`), the executions' (`mass-release:<version>`) */
   readonly auditSubjects: string[]
