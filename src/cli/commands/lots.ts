@@ -94,7 +94,8 @@ export function registerLotCommands(program: Command): void {
       const file = o.out || `evidence-${o.lot}.json`
       writeFileSync(file, JSON.stringify(b, null, 2))
       console.log(
-        `${file}: ${b.events.length} events, ${b.runs.length} runs, ${b.audit.length} audit entries, ` +
+        `${file}: ${b.events.length} events, ${b.runs.length} runs, ${b.signatures.length} signatures` +
+          `${b.massReleases?.length ? ` (${b.massReleases.length} mass releases)` : ''}, ${b.audit.length} audit entries, ` +
           `${b.chain.length} chain links${b.anchor ? `, anchored at link ${b.anchor.pos}` : ', not anchored yet'}`,
       )
     })
