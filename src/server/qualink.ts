@@ -125,6 +125,7 @@ export async function startQualink(opts: QualinkOptions = {}): Promise<Qualink> 
     owner: `${process.pid}@${Date.now()}`,
     leaseTtlMs: opts.leaseTtlMs,
     pollMs: opts.enginePollMs,
+    concurrency: opts.engineConcurrency,
     journal: opts.journal,
     logger,
     metrics: metrics.engine(),
