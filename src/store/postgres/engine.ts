@@ -28,7 +28,7 @@ import type {
 import { EVENT_COLUMNS, toEvent } from '../rows.ts'
 import { scopeClause } from '../scope-sql.ts'
 import type { AppendEvent, AuditEntry, Scope, StoredEvent } from '../types.ts'
-import { applyJournalFlush } from './journal-flush.ts'
+import { appendJournalFenced, applyJournalFlush } from './journal-flush.ts'
 
 type Row = Record<string, unknown>
 type Client = pg.PoolClient
@@ -296,10 +296,8 @@ export class PostgresEngine implements EngineStore {
   }
 
   async appendJournal(f: Fence, flush: JournalFlush): Promise<void> {
-    await this.tx(async (c, now) => {
-      await this.fenced(c, f)
-      await this.flush(c, now, f, flush)
-    })
+    if (!(await appendJournalFenced(this.pool, f, flush, NOW)))
+      throw new QualinkError('QLK_LEASE_LOST', `run ${f.runId}: lease token ${f.token} no longer holds`)
   }
 
   private flush(c: Client, now: number, f: Fence, flush: JournalFlush | undefined): Promise<boolean> {

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto'
 import pg from 'pg'
-import { hashCanonical } from '../../audit/canonical-json.ts'
 import { GenealogySql } from '../genealogy-sql.ts'
 import { loadMigrations, planMigrations } from '../migrations.ts'
 import {
@@ -31,6 +30,7 @@ import type {
   StoredEvent,
   StoredRawDelivery,
 } from '../types.ts'
+import { auditCtes, auditParams } from './audit-sql.ts'
 import { lockAllSql, PostgresEngine } from './engine.ts'
 import { PostgresIngress } from './ingress.ts'
 import { PreparingClient } from './preparing-client.ts'
@@ -57,39 +57,6 @@ export interface PostgresOptions {
   readonly connectTimeoutMs?: number
   /** How long close() waits for checked-out connections before ending them; default 10 s. */
   readonly closeGraceMs?: number
-}
-
-/**
- * Audit rows as CTEs over eight parameters numbered after `at`: audit seqs are drawn in entry
- * order (a materialised CTE, so nextval runs once per entry) and both the row and its payload
- * are written from them. Data-modifying CTEs run to completion whatever the outer statement
- * reads (PostgreSQL docs, "Data-Modifying Statements in WITH"), so another statement can carry
- * them: the write path folds them into the wait-matching statement (a round trip less).
- */
-export function auditCtes(at: number): string {
-  const p = (i: number) => `$${at + i}`
-  return `audit_u AS MATERIALIZED (
-           SELECT nextval(pg_get_serial_sequence('audit_log', 'seq')) AS s, p, a, ac, su, co, h, pl
-             FROM unnest(${p(1)}::text[], ${p(2)}::text[], ${p(3)}::text[], ${p(4)}::text[], ${p(5)}::text[],
-                         ${p(6)}::text[], ${p(7)}::jsonb[]) WITH ORDINALITY AS x(p, a, ac, su, co, h, pl, o)
-            ORDER BY o),
-         audit_rows AS (INSERT INTO audit_log (seq, plant, at_ms, actor, action, subject, correlation_id, payload_hash)
-               SELECT s, p, ${p(8)}, a, ac, su, co, h FROM audit_u),
-         audit_pl AS (INSERT INTO audit_payloads (audit_seq, payload) SELECT s, pl FROM audit_u)`
-}
-
-export function auditParams(now: number, entries: readonly AuditEntry[]): unknown[] {
-  return [
-    entries.map((e) => e.plant),
-    entries.map((e) => e.actor),
-    entries.map((e) => e.action),
-    entries.map((e) => e.subject),
-    entries.map((e) => e.correlationId),
-    // a payload whose sensitive leaves were encrypted carries the hash of its plaintext (the chain's)
-    entries.map((e) => e.payloadHash ?? hashCanonical(e.payload)),
-    entries.map((e) => JSON.stringify(e.payload)),
-    now,
-  ]
 }
 
 export class PostgresStore implements Store {
