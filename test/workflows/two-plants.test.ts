@@ -91,6 +91,7 @@ describe.each(DIALECTS)('examples/two-plants run end to end on %s', (dialect: Di
     closers.push(() => s4.close())
     const erpnext: ErpNextSim = await startErpNext({
       port: 0,
+      company: 'Plant B GmbH', // P200 in the example's idMapping of erp-p200
       warehouses: { ...P200_WAREHOUSES },
       webhook: { url: ingress('erp-p200'), secret: SECRETS.erpP200 },
     })
@@ -245,5 +246,21 @@ describe.each(DIALECTS)('examples/two-plants run end to end on %s', (dialect: Di
     expect(s4.webhooks.deliveries.map((d) => d.status)).toEqual([202])
     expect(erpnext.webhooks.sent.map((s) => s.status)).toEqual([202])
     expect(notify.bodies).toEqual([])
+
+    // a receipt of another company reaching P200's webhook is refused; its raw delivery stays
+    await frappe(erpnext, 'POST', 'Purchase%20Receipt', {
+      company: 'Plant A AG',
+      supplier: 'SUP-9',
+      posting_date: '2025-03-02',
+      docstatus: 1,
+      items: [{ ...row, batch_no: 'B999', warehouse: 'Quality Inspection - P200' }],
+    })
+    const dead = async () =>
+      (await store.ingress.listRawDeliveries(ALL, { status: 'dead', source: 'erp-p200', limit: 5 }))[0]
+    await until(async () => (await dead()) !== undefined)
+    expect((await dead())!.lastErrorCode).toBe('QLK_PLANT_MISMATCH')
+    expect((await dead())!.lastError).toMatch(/^\/company: plant 'Plant A AG' is not plant P200/)
+    expect(await runOf('B999')).toBeUndefined()
+    expect(qms.state.inspectionLots.map((l) => l.batch).sort()).toEqual(['B100', 'B200'])
   })
 })
