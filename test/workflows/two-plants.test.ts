@@ -60,6 +60,39 @@ async function notifyReceiver(): Promise<{ url: string; bodies: unknown[]; serve
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks/qa`, bodies, server }
 }
 
+/**
+ * The QMS's webhook subscription per site, as the example configures it (qms-p100, qms-p200): each
+ * delivery goes on, unchanged and still signed, to the ingress of the plant of the lot it is about.
+ */
+async function qmsSubscriptions(
+  ingress: (source: string) => string,
+  lots: () => Array<Record<string, unknown>>,
+): Promise<{ url: string; routed: string[]; server: Server }> {
+  const routed: string[] = []
+  const plantOf = (d: Record<string, unknown>) =>
+    (d.plant ??
+      (d.inspectionLot as { plant?: string } | undefined)?.plant ??
+      lots().find((l) => l.id === d.inspectionLotId)?.plant) as string | undefined
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = []
+    req.on('data', (c: Buffer) => chunks.push(c))
+    req.on('end', async () => {
+      const body = Buffer.concat(chunks)
+      const w = JSON.parse(body.toString('utf8')) as { type: string; data: Record<string, unknown> }
+      const plant = plantOf(w.data)
+      if (!plant) return res.writeHead(422).end(`no site subscription for ${w.type}`)
+      routed.push(`${w.type}→${plant}`)
+      const headers = Object.fromEntries(
+        Object.entries(req.headers).filter(([k]) => k.startsWith('x-qms-') || k === 'content-type'),
+      ) as Record<string, string>
+      const answer = await fetch(ingress(`qms-${plant.toLowerCase()}`), { method: 'POST', headers, body })
+      res.writeHead(answer.status).end(await answer.text())
+    })
+  })
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/qms`, routed, server }
+}
+
 async function frappe(sim: ErpNextSim, method: string, resource: string, body: unknown) {
   const res = await fetch(`${sim.url}/api/resource/${resource}`, {
     method,
@@ -96,12 +129,13 @@ describe.each(DIALECTS)('examples/two-plants run end to end on %s', (dialect: Di
       webhook: { url: ingress('erp-p200'), secret: SECRETS.erpP200 },
     })
     closers.push(() => erpnext.close())
-    // one QMS for both plants, one webhook subscription per site: P100's first (set again below)
-    const qms: QmsSim = await startQms({
-      port: 0,
-      webhook: { url: ingress('qms-p100'), secret: SECRETS.qms },
-    })
+    // one QMS for both plants, its webhooks through one subscription per site
+    let qmsLots: () => Array<Record<string, unknown>> = () => []
+    const sites = await qmsSubscriptions(ingress, () => qmsLots())
+    closers.push(() => new Promise((r) => sites.server.close(r)))
+    const qms: QmsSim = await startQms({ port: 0, webhook: { url: sites.url, secret: SECRETS.qms } })
     closers.push(() => qms.close())
+    qmsLots = () => qms.state.inspectionLots
 
     // the example as shipped, with a test overlay for where the systems listen here
     const file = path.join(tmp.dir, 'qualink.yaml')
@@ -199,12 +233,16 @@ describe.each(DIALECTS)('examples/two-plants run end to end on %s', (dialect: Di
     expect([lot100.plant, lot200.plant]).toEqual(['P100', 'P200'])
 
     const runOf = async (lot: string) => (await store.engine.listRuns(ALL, { key: lot, limit: 5 }))[0]
-    // the QMS decides each lot; its webhook goes to that plant's subscription
+    // the QMS decides both lots; each decision reaches Qualink through its plant's webhook
+    qms.makeUsageDecision(lot200.id, ACCEPT_SPLIT_60_30_10)
     qms.makeUsageDecision(lot100.id, ACCEPT_SPLIT_60_30_10)
     await until(async () => (await runOf('B100'))?.status === 'completed', 60_000)
-    qms.webhooks.setTarget({ url: ingress('qms-p200'), secret: SECRETS.qms })
-    qms.makeUsageDecision(lot200.id, ACCEPT_SPLIT_60_30_10)
     await until(async () => (await runOf('B200'))?.status === 'completed', 60_000)
+    expect(sites.routed.filter((r) => r.startsWith('usage_decision.made'))).toEqual([
+      'usage_decision.made→P200',
+      'usage_decision.made→P100',
+    ])
+    expect(qms.state.webhooks.deliveries.map((d) => d.status)).not.toContain('network-error')
 
     // P100's usage decision and stock posting: in S/4, once per bucket, and nothing of P200 there
     const s4Docs = s4.state.counts.documentsByLotAndBucket
