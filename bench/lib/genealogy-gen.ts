@@ -289,7 +289,9 @@ export function edgeRow(g: Genealogy, j: number) {
 }
 
 const LOT_COLUMNS = 'lot, plant, material, supplier, stock, first_seen_seq, last_event_seq'
-const EDGE_COLUMNS = 'event_seq, plant, from_lot, to_lot, kind, operation, production_order, quantity, at'
+// from_plant, to_plant: the plants of the edge's lots, as the projector copies them (0022).
+const EDGE_COLUMNS =
+  'event_seq, plant, from_lot, to_lot, kind, operation, production_order, quantity, at, from_plant, to_plant'
 /**
  * The secondary indexes of genealogy_edges as the migrations left them (0005_genealogy.sql and
  * later): read from the catalogue, dropped for the load and rebuilt by their own definitions.
@@ -319,6 +321,8 @@ function* edgeValues(g: Genealogy) {
       e.productionOrder,
       QTY,
       e.at,
+      plantName(g.plant[g.from[j]!]!),
+      plantName(g.plant[g.to[j]!]!),
     ] as const
   }
 }
@@ -334,7 +338,7 @@ export async function loadSqlite(file: string, g: Genealogy): Promise<void> {
     for (const ix of indexes) db.exec(`DROP INDEX ${ix.name}`)
     const lots = db.prepare(`INSERT INTO lots (${LOT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)`)
     const edges = db.prepare(
-      `INSERT INTO genealogy_edges (${EDGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO genealogy_edges (${EDGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     )
     db.transaction(() => {
       for (const v of lotValues(g)) lots.run(...v)

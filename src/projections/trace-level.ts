@@ -74,13 +74,25 @@ const farLinks = (rows: Record<string, unknown>[], d: Direction): FarLink[] =>
   })
 
 /**
+ * The plant of the lot at the far end of a link: the copy on the edge (0022), else (an edge written
+ * before that lot's row) the lot's row. COALESCE evaluates its second argument only when the first
+ * is NULL, on both dialects (PostgreSQL documents it: "COALESCE only evaluates the arguments that
+ * are needed to determine the result"), so the lookup costs nothing while the copy is there.
+ */
+const farPlant = (e: string, d: Direction) => {
+  const [, farCol] = cols(d)
+  const plantCol = d === 'forward' ? 'to_plant' : 'from_plant'
+  return `COALESCE(${e}.${plantCol}, (SELECT p.plant FROM lots p WHERE p.lot = ${e}.${farCol}))`
+}
+
+/**
  * The next `limit` links leaving `nears` in the walk direction, in order of the lot they reach
- * (then the lot they leave, then event_seq), after `after`, each with its reached lot's plant from
- * 0023's `lots_lot_plant (lot, plant)`. One near lot (a bulk lot's consumers): a keyset page on
- * the edge index (forward: 0016's `genealogy_from_to (from_lot, to_lot, event_seq)`), read from the
- * indexes alone. Several (the next level of a bulk lot): every near lot's links are probed and
- * only the first `limit` in order leave the database with their plant, so a page that needs the
- * first few hundred lots of a level of thousands does not carry the level's links and plants.
+ * (then the lot they leave, then event_seq), after `after`, each with its reached lot's plant as
+ * copied on the edge (0022). Forward, everything comes from the edge index alone (0022's
+ * `genealogy_from_to (from_lot, to_lot, event_seq, to_plant)`): one lot (a bulk lot's consumers),
+ * a keyset page of it; several (the next level of a bulk lot), every near lot's links probed and
+ * only the first `limit` in order returned. Before 0022 each link's plant was a `lots` probe, the
+ * largest part of a bulk lot's first page (bench/README.md, "Issue 7").
  */
 export async function linksInOrder(
   store: Store,
@@ -92,26 +104,20 @@ export async function linksInOrder(
   const [nearCol, farCol] = cols(d)
   if (nears.length === 1) {
     const rows = await store.sql.all(
-      `SELECT e.event_seq, e.from_lot, e.to_lot, l.plant
-         FROM genealogy_edges e LEFT JOIN lots l ON l.lot = e.${farCol}
+      `SELECT e.event_seq, e.from_lot, e.to_lot, ${farPlant('e', d)} AS plant
+         FROM genealogy_edges e
         WHERE e.${nearCol} = ?${after ? ` AND (e.${farCol}, e.event_seq) > (?, CAST(? AS BIGINT))` : ''}
         ORDER BY e.${farCol}, e.event_seq LIMIT ?`,
       [nears[0], ...(after ? [after.far, after.seq] : []), limit],
     )
     return farLinks(rows, d)
   }
-  // The inner LIMIT keeps the plant lookups to the rows returned (a subquery with LIMIT is not
-  // flattened into the join: https://sqlite.org/optoverview.html#flattening, rule 14 for PostgreSQL
-  // the same holds, a LIMIT subquery is planned on its own).
   const rows = await store.sql.all(
-    `SELECT s.event_seq, s.from_lot, s.to_lot, l.plant FROM (
-       SELECT e.event_seq, e.from_lot, e.to_lot FROM genealogy_edges e
-        WHERE e.${nearCol} IN (${store.sql.jsonRows(['text'])})${
-          after ? ` AND (e.${farCol}, e.${nearCol}, e.event_seq) > (?, ?, CAST(? AS BIGINT))` : ''
-        }
-        ORDER BY e.${farCol}, e.${nearCol}, e.event_seq LIMIT ?) s
-     LEFT JOIN lots l ON l.lot = s.${farCol}
-     ORDER BY s.${farCol}, s.${nearCol}, s.event_seq`,
+    `SELECT e.event_seq, e.from_lot, e.to_lot, ${farPlant('e', d)} AS plant FROM genealogy_edges e
+      WHERE e.${nearCol} IN (${store.sql.jsonRows(['text'])})${
+        after ? ` AND (e.${farCol}, e.${nearCol}, e.event_seq) > (?, ?, CAST(? AS BIGINT))` : ''
+      }
+      ORDER BY e.${farCol}, e.${nearCol}, e.event_seq LIMIT ?`,
     [JSON.stringify(nears), ...(after ? [after.far, after.near, after.seq] : []), limit],
   )
   return farLinks(rows, d)

@@ -96,8 +96,11 @@ export class GenealogySql implements GenealogyStore {
       }
       for (const e of b.edges) {
         await x.run(
-          `INSERT INTO genealogy_edges (event_seq, plant, from_lot, to_lot, kind, operation, production_order, quantity, at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+          // Both lots' plants copied from their rows (0022; the batch's lots are written above).
+          `INSERT INTO genealogy_edges (event_seq, plant, from_lot, to_lot, kind, operation, production_order, quantity, at,
+             from_plant, to_plant)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT plant FROM lots WHERE lot = ?), (SELECT plant FROM lots WHERE lot = ?))
+           ON CONFLICT DO NOTHING`,
           [
             e.eventSeq,
             e.plant,
@@ -108,6 +111,8 @@ export class GenealogySql implements GenealogyStore {
             e.productionOrder,
             e.quantity && JSON.stringify(e.quantity),
             e.at,
+            e.fromLot,
+            e.toLot,
           ],
         )
       }

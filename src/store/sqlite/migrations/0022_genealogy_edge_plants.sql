@@ -1,0 +1,20 @@
+-- qualink:breaking=false
+-- Each edge carries the plant of both of its lots (`from_plant`, `to_plant`), so a trace walk
+-- reads the plant of the lots it reaches from the edge index instead of one `lots` lookup per
+-- link (src/projections/trace-level.ts). A lot's plant never changes once its row exists
+-- (src/store/genealogy-sql.ts upserts never touch it), so the copy cannot go stale; an edge
+-- written before its lot's row has NULL there and the walk then looks the plant up in `lots`.
+-- Existing edges are filled in from `lots`.
+ALTER TABLE genealogy_edges ADD COLUMN from_plant TEXT;
+ALTER TABLE genealogy_edges ADD COLUMN to_plant TEXT;
+UPDATE genealogy_edges SET
+  from_plant = (SELECT plant FROM lots WHERE lots.lot = genealogy_edges.from_lot),
+  to_plant = (SELECT plant FROM lots WHERE lots.lot = genealogy_edges.to_lot);
+-- 0016's forward-walk index with the reached lot's plant: a bulk lot's consumers in id order with
+-- their plants come from this index alone (measured: bench/README.md, "Issue 7").
+DROP INDEX IF EXISTS genealogy_from_to;
+CREATE INDEX genealogy_from_to ON genealogy_edges (from_lot, to_lot, event_seq, to_plant);
+-- Fresh planner statistics for the rebuilt index: on SQLite, the capped sampling of PRAGMA optimize
+-- at start-up reads only the first rows of an index (a bulk lot's thousands of links) and the
+-- walk's read of links back to listed lots then probed every pair of lots instead of every lot.
+ANALYZE genealogy_edges;
