@@ -11,7 +11,8 @@
  * 3. Reconciliation against the S/4 simulator: lots per second (bench/lib/reconciliation-bench.ts).
  *
  * Run: npx tsx bench/genealogy.ts [--dialect sqlite|postgres|both] [--quick] [--samples N]
- *      [--recon-lots N] [--bulk-indexes] (or npm run bench -- genealogy …). Not a test: no
+ *      [--recon-lots N] [--bulk-indexes] (or npm run bench -- genealogy …); `--recon-lots 0` skips
+ *      reconciliation (traces only, a few minutes instead of ~20). Not a test: no
  *      assertion, exit 0; PASS/FAIL is against issue 7's targets. Only a full run writes
  *      bench/README.md. `--bulk-indexes` measures only the bulk first pages, alternating the edge
  *      index sets (INDEX_SETS), and prints p50/p95 per set.
@@ -76,7 +77,7 @@ function parseArgs(argv: readonly string[]): Options {
   let dialect = 'both'
   let quick = false
   let samples = 0
-  let reconLots = 0
+  let reconLots: number | undefined
   let bulkIndexes = false
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!
@@ -84,8 +85,11 @@ function parseArgs(argv: readonly string[]): Options {
     else if (a === '--bulk-indexes') bulkIndexes = true
     else if (a === '--dialect') dialect = argv[++i] ?? ''
     else if (a === '--samples') samples = Number(argv[++i])
-    else if (a === '--recon-lots') reconLots = Number(argv[++i])
-    else
+    else if (a === '--recon-lots') {
+      reconLots = Number(argv[++i])
+      if (!Number.isInteger(reconLots) || reconLots < 0)
+        throw new Error(`--recon-lots must be a whole number ≥ 0 (0 skips reconciliation), not '${argv[i]}'`)
+    } else
       throw new Error(
         `unknown argument ${a}; usage: genealogy.ts [--dialect sqlite|postgres|both] [--quick] [--samples N] [--recon-lots N] [--bulk-indexes]`,
       )
@@ -97,7 +101,7 @@ function parseArgs(argv: readonly string[]): Options {
     dialects,
     quick,
     samples: samples > 0 ? samples : quick ? 100 : 400,
-    reconLots: reconLots > 0 ? reconLots : quick ? 200 : 100_000,
+    reconLots: reconLots ?? (quick ? 200 : 100_000),
     bulkIndexes,
   }
 }
@@ -271,8 +275,9 @@ async function traces(
 
 /**
  * The edge index sets compared by `--bulk-indexes`: 0005's single-column `genealogy_from`, or the
- * covering `genealogy_from_to (from_lot, to_lot, event_seq)` of 0016 that replaces it (the walk's
- * narrow read `SELECT event_seq, from_lot, to_lot … WHERE from_lot IN (…)` is then index-only).
+ * covering `genealogy_from_to (from_lot, to_lot, event_seq)` of 0016 that replaces it, as 0022
+ * rebuilt it with `to_plant` (the walk's narrow read `SELECT event_seq, from_lot, to_lot, to_plant …
+ * WHERE from_lot IN (…)` is then index-only).
  */
 const INDEX_SETS = {
   single: [
@@ -280,7 +285,7 @@ const INDEX_SETS = {
     'CREATE INDEX IF NOT EXISTS genealogy_from ON genealogy_edges (from_lot)',
   ],
   pair: [
-    'CREATE INDEX IF NOT EXISTS genealogy_from_to ON genealogy_edges (from_lot, to_lot, event_seq)',
+    'CREATE INDEX IF NOT EXISTS genealogy_from_to ON genealogy_edges (from_lot, to_lot, event_seq, to_plant)',
     'DROP INDEX IF EXISTS genealogy_from',
   ],
 } as const
@@ -337,7 +342,8 @@ export async function main(argv: readonly string[]): Promise<void> {
   const results: DialectTraces[] = []
   for (const d of opts.dialects) results.push(await traces(d, g, sample))
   const recon: Array<{ dialect: Dialect; r: ReconciliationResult }> = []
-  for (const d of opts.dialects)
+  // --recon-lots 0: traces only (the 100,000-lot reconciliation takes minutes per dialect)
+  for (const d of opts.reconLots > 0 ? opts.dialects : [])
     recon.push({
       dialect: d,
       // a pass over 100,000 lots takes minutes: one repetition
@@ -363,8 +369,8 @@ export async function main(argv: readonly string[]): Promise<void> {
     samples: opts.samples,
   })
   process.stdout.write(`\n${body}\n`)
-  if (opts.quick || opts.dialects.length < 2) {
-    log('README not updated: only a full run (both dialects, no --quick) is written there')
+  if (opts.quick || opts.dialects.length < 2 || opts.reconLots === 0) {
+    log('README not updated: only a full run (both dialects, no --quick, reconciliation) is written there')
     return
   }
   writeReadmeSection(path.join(HERE, 'README.md'), 'Issue 7: genealogy trace and reconciliation', body)

@@ -1,4 +1,4 @@
-import { toEdge } from '../store/genealogy-sql.ts'
+import { EDGE_COLUMNS, toEdge } from '../store/genealogy-sql.ts'
 import type { GenealogyEdge } from '../store/genealogy-types.ts'
 import type { Store } from '../store/types.ts'
 import type { Direction, Link } from './trace-page.ts'
@@ -182,7 +182,7 @@ export async function edgeRows(store: Store, wanted: readonly Link[]): Promise<G
   if (wanted.length === 0) return []
   const found = new Map<string, GenealogyEdge>()
   for (const r of await store.sql.all(
-    `SELECT e.* FROM (${store.sql.jsonRows(['bigint', 'text', 'text'])}) AS v
+    `SELECT ${EDGE_COLUMNS.replace(/(\w+)/g, 'e.$1')} FROM (${store.sql.jsonRows(['bigint', 'text', 'text'])}) AS v
        JOIN genealogy_edges e ON e.event_seq = v.column1 AND e.from_lot = v.column2 AND e.to_lot = v.column3`,
     [JSON.stringify(wanted.map((l) => [l.seq, l.from, l.to]))],
   )) {

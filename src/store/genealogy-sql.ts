@@ -22,6 +22,13 @@ function toLot(r: Row): LotNode {
   }
 }
 
+/** The columns `toLot` reads: a lot's page reads no more (not its batch nor its seqs). */
+const LOT_COLUMNS = 'lot, plant, material, supplier, stock'
+
+/** The columns `toEdge` reads (not the plants copied on the edge for the walk, 0022). */
+export const EDGE_COLUMNS =
+  'event_seq, plant, from_lot, to_lot, kind, operation, production_order, quantity, at'
+
 /** A genealogy_edges row as the model's edge (also used by the trace's page reads). */
 export function toEdge(r: Row): GenealogyEdge {
   return {
@@ -137,31 +144,38 @@ export class GenealogySql implements GenealogyStore {
   }
 
   /** Rows whose `column` is one of `ids`: one statement for any number (see SqlExecutor.jsonRows). */
-  private async whereIn(table: string, column: string, ids: readonly string[], order = ''): Promise<Row[]> {
+  private async whereIn(
+    table: string,
+    columns: string,
+    column: string,
+    ids: readonly string[],
+    order = '',
+  ): Promise<Row[]> {
     if (ids.length === 0) return []
-    return this.x.all(`SELECT * FROM ${table} WHERE ${column} IN (${this.x.jsonRows(['text'])})${order}`, [
-      JSON.stringify(ids),
-    ])
+    return this.x.all(
+      `SELECT ${columns} FROM ${table} WHERE ${column} IN (${this.x.jsonRows(['text'])})${order}`,
+      [JSON.stringify(ids)],
+    )
   }
 
   async lotsById(ids: readonly string[]): Promise<LotNode[]> {
-    return (await this.whereIn('lots', 'lot', ids)).map(toLot)
+    return (await this.whereIn('lots', LOT_COLUMNS, 'lot', ids)).map(toLot)
   }
 
   async edgesFrom(lots: readonly string[]): Promise<GenealogyEdge[]> {
-    return (await this.whereIn('genealogy_edges', 'from_lot', lots)).map(toEdge)
+    return (await this.whereIn('genealogy_edges', EDGE_COLUMNS, 'from_lot', lots)).map(toEdge)
   }
 
   async edgesTo(lots: readonly string[]): Promise<GenealogyEdge[]> {
-    return (await this.whereIn('genealogy_edges', 'to_lot', lots)).map(toEdge)
+    return (await this.whereIn('genealogy_edges', EDGE_COLUMNS, 'to_lot', lots)).map(toEdge)
   }
 
   async shipmentsOf(lots: readonly string[]): Promise<Shipment[]> {
-    return (await this.whereIn('shipments', 'lot', lots, ' ORDER BY event_seq')).map(toShipment)
+    return (await this.whereIn('shipments', '*', 'lot', lots, ' ORDER BY event_seq')).map(toShipment)
   }
 
   async getLot(scope: Scope, lot: string): Promise<LotNode | undefined> {
-    const [r] = await this.x.all('SELECT * FROM lots WHERE lot = ?', [lot])
+    const [r] = await this.x.all(`SELECT ${LOT_COLUMNS} FROM lots WHERE lot = ?`, [lot])
     const node = r ? toLot(r) : undefined
     return node && scopeIncludes(scope, node.plant) ? node : undefined
   }

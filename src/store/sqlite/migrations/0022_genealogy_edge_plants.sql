@@ -5,14 +5,16 @@
 -- (src/store/genealogy-sql.ts upserts never touch it), so the copy cannot go stale; an edge
 -- written before its lot's row has NULL there and the walk then looks the plant up in `lots`.
 -- Existing edges are filled in from `lots`.
+-- 0016's forward-walk index is rebuilt with the reached lot's plant (below); dropped before the
+-- fill so the fill does not maintain it.
+DROP INDEX IF EXISTS genealogy_from_to;
 ALTER TABLE genealogy_edges ADD COLUMN from_plant TEXT;
 ALTER TABLE genealogy_edges ADD COLUMN to_plant TEXT;
 UPDATE genealogy_edges SET
   from_plant = (SELECT plant FROM lots WHERE lots.lot = genealogy_edges.from_lot),
   to_plant = (SELECT plant FROM lots WHERE lots.lot = genealogy_edges.to_lot);
--- 0016's forward-walk index with the reached lot's plant: a bulk lot's consumers in id order with
--- their plants come from this index alone (measured: bench/README.md, "Issue 7").
-DROP INDEX IF EXISTS genealogy_from_to;
+-- A bulk lot's consumers in id order with their plants come from this index alone (measured:
+-- bench/README.md, "Issue 7").
 CREATE INDEX genealogy_from_to ON genealogy_edges (from_lot, to_lot, event_seq, to_plant);
 -- Fresh planner statistics for the rebuilt index: on SQLite, the capped sampling of PRAGMA optimize
 -- at start-up reads only the first rows of an index (a bulk lot's thousands of links) and the
