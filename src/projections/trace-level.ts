@@ -5,12 +5,16 @@ import type { Direction, Link } from './trace-page.ts'
 
 /**
  * Reads of one level of a trace walk that stay on indexes (standard SQL through `store.sql`, the
- * 0005/0016/0023 tables and indexes). Profiled on the generated 1,000,000-lot genealogy of
+ * 0005/0016/0022/0023 tables and indexes). Profiled on the generated 1,000,000-lot genealogy of
  * bench/genealogy.ts (machine loaded, 2 cores shared): a bulk lot's 9,699 consumers read whole
  * with their plants through the lots primary key took 41–55 ms on SQLite; the ~4,300 of them in id
  * order that one plant's first page needs, index-only (EXPLAIN ANALYZE on PostgreSQL: Index Only
  * Scan on genealogy_from_to and lots_lot_plant, no heap fetches), 17–22 ms on SQLite and
- * 13.7 ms on PostgreSQL.
+ * 13.7 ms on PostgreSQL. Since 0022 the plants come with the links, from the edge index: 4,000 of a
+ * bulk lot's links in id order with their plants, EXPLAIN ANALYZE on PostgreSQL 99–243 ms (a nested
+ * loop of lots_lot_plant probes, 14,000–16,000 buffers; machine load 20+) → 1.4–1.5 ms (Index Only
+ * Scan on genealogy_from_to, 2,400 buffers, the lots lookup never executed); SQLite, fastest of 41
+ * runs, 14–19 ms → 6–9 ms.
  *
  * Lists of lots or keys are one JSON parameter (`store.sql.jsonRows`), not `IN (?, ?, …)`: one
  * statement text for any length, prepared once and planned alike whatever the list. On a bulk
