@@ -42,4 +42,6 @@ export interface ServerContext {
   readonly workflows: readonly string[]
   /** what an open supplier CAPA means for the supplier's quality status per plant (scorecard) */
   readonly capaPolicy: (plant: string) => CapaPolicy
+  /** reconciliation runs here (an ERP port and a schedule): "Reconcile now" may be asked for */
+  readonly reconcileConfigured?: boolean
 }

@@ -149,7 +149,7 @@ describe.each(DIALECTS)('electronic signatures and the two-person rule on %s', (
   it('blocks a bulk replay above the threshold until a second, different person signs', async () => {
     await deadLetters(2)
     const bulk = { kind: 'bulk-replay', filter: {} }
-    const replay = () => call(KEYS.operator, 'POST', '/v1/dead-letters/replay', {})
+    const replay = () => call(KEYS.operator, 'POST', '/v1/dead-letters/replay?wait=true', {})
     const blocked = await replay()
     expect(blocked.json()).toMatchObject({ status: 403, code: 'QLK_SIGNATURES_REQUIRED' })
     expect(blocked.json().detail).toMatch(/signed so far: nobody/)
@@ -185,7 +185,7 @@ describe.each(DIALECTS)('electronic signatures and the two-person rule on %s', (
 
   it('lets a small bulk replay through without signatures', async () => {
     await deadLetters(1)
-    const r = await call(KEYS.operator, 'POST', '/v1/dead-letters/replay', {})
+    const r = await call(KEYS.operator, 'POST', '/v1/dead-letters/replay?wait=true', {})
     expect(r.statusCode).toBe(202)
     expect(r.json().replayed).toHaveLength(1)
   })
