@@ -170,6 +170,10 @@ describe.each(DIALECTS)('long operations: bulk replay progress on %s', (dialect:
       status: 'running',
       owner: '4242',
     })
+    // while it still reads as running, the Exceptions page shows its bar to whoever may see it
+    const poll = `hx-get="/ui/partials/operations/${op.id}"`
+    expect((await call(KEYS.viewer, 'GET', '/ui/exceptions')).body).toContain(poll)
+    expect((await call(KEYS.p200viewer, 'GET', '/ui/exceptions')).body).not.toContain(op.id)
     await hub!.store.sql.run(
       'UPDATE operations SET done = 3, updated_at_ms = updated_at_ms - 60000 WHERE id = ?',
       [op.id],
@@ -180,6 +184,7 @@ describe.each(DIALECTS)('long operations: bulk replay progress on %s', (dialect:
     const fragment = await call(KEYS.viewer, 'GET', `/ui/partials/operations/${op.id}`)
     expect(fragment.body).toContain('data-status="interrupted"')
     expect(fragment.body).not.toContain('hx-trigger="every 1s"')
+    expect((await call(KEYS.viewer, 'GET', '/ui/exceptions')).body).not.toContain(poll)
   })
 
   it('refuses "Reconcile now" where reconciliation is not configured', async () => {
