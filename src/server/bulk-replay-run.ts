@@ -72,6 +72,7 @@ export async function startBulkReplay(
     owner: `${process.pid}`,
   })
   const finished = replayAll(ctx, operation.id, o).catch((e: Error) => e)
+  ctx.runInBackground?.(finished)
   return { operation, finished }
 }
 
@@ -93,6 +94,9 @@ async function replayAll(
   let lastWrite = Date.now()
   try {
     for (const { id, dl } of o.items) {
+      // A shutdown stops the loop between two replays (each is its own transaction) instead of
+      // holding the process up for the rest; the operation says where it stopped.
+      if (ctx.isShuttingDown()) break
       if (!dl) outcome.gone++
       else {
         try {
@@ -119,10 +123,13 @@ async function replayAll(
       }
     }
     clearInterval(heartbeat)
+    const stopped = done < outcome.requested
     await finishOperation(ctx.store, [opId], {
-      status: 'completed',
+      status: stopped ? 'failed' : 'completed',
       ...counts(),
-      message: `replayed ${outcome.replayed.length} of ${outcome.requested}`,
+      message: stopped
+        ? `the server shut down after ${done} of ${outcome.requested}; the rest stay open: preview and replay them again`
+        : `replayed ${outcome.replayed.length} of ${outcome.requested}`,
       result: outcomeSummary(outcome),
     })
     ctx.wakeEngine()

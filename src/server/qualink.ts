@@ -256,6 +256,8 @@ export async function startQualink(opts: QualinkOptions = {}): Promise<Qualink> 
     )
   }
   let shuttingDown = false
+  /** bulk replays answered at once and still running (they stop between two replays at shutdown) */
+  const background = new Set<Promise<unknown>>()
   let tracing: TracingHandle | undefined
   const app = buildApp({
     store,
@@ -284,6 +286,10 @@ export async function startQualink(opts: QualinkOptions = {}): Promise<Qualink> 
     capaPolicy: opts.capaPolicy ?? (() => 'none'),
     workflows: (opts.workflows ?? []).map((w) => w.name),
     reconcileConfigured: reconciler !== undefined,
+    runInBackground: (work) => {
+      background.add(work)
+      void work.finally(() => background.delete(work))
+    },
   })
   // Requests in flight, so a shutdown that waits on one can say which (see close()).
   const inFlight = new Map<string, { readonly what: string; readonly sinceMs: number }>()
@@ -315,6 +321,7 @@ export async function startQualink(opts: QualinkOptions = {}): Promise<Qualink> 
   }
   app.addHook('onClose', async () => {
     shuttingDown = true
+    await step('background operations', () => Promise.all(background))
     await step('sources', () => Promise.all(sources.map((x) => x.stop())))
     await step('translation', () => translation.stop())
     await step('write queue', () => queue.drain())

@@ -187,6 +187,29 @@ describe.each(DIALECTS)('long operations: bulk replay progress on %s', (dialect:
     expect((await call(KEYS.viewer, 'GET', '/ui/exceptions')).body).not.toContain(poll)
   })
 
+  it('leaves no operation running after a clean shutdown: it finishes, or says where it stopped', async () => {
+    await deadLetters(Array.from({ length: 8 }, (_, i) => [`O-${i}`, 'P100'] as const))
+    const r = await call(KEYS.operator, 'POST', '/v1/dead-letters/replay', {})
+    expect(r.statusCode).toBe(202)
+    const { operation } = r.json()
+    await hub!.q.close()
+    const [row] = await hub!.store.sql.all(
+      'SELECT status, done, total, message FROM operations WHERE id = ?',
+      [operation.id],
+    )
+    const done = Number(row!.done)
+    if (row!.status === 'completed') expect(done).toBe(8)
+    else {
+      expect(row!.status).toBe('failed')
+      expect(done).toBeLessThan(8)
+      expect(row!.message).toBe(
+        `the server shut down after ${done} of 8; the rest stay open: preview and replay them again`,
+      )
+    }
+    const replayed = await hub!.store.engine.listDeadLetters(ALL, { status: 'replayed', limit: 100 })
+    expect(replayed).toHaveLength(done)
+  })
+
   it('refuses "Reconcile now" where reconciliation is not configured', async () => {
     const r = await call(KEYS.admin, 'POST', '/v1/drift/reconcile')
     expect(r.json()).toMatchObject({ status: 409, code: 'QLK_RECONCILIATION_OFF' })
