@@ -41,7 +41,7 @@ function outcome(op: Operation): Html {
   if (op.status === 'interrupted' || op.status === 'failed')
     return html`<p><strong>${LABEL[op.kind]} ${op.status}.</strong> ${op.message ?? ''}</p>`
   if (op.kind === 'bulk-replay') return replayOutcome(op)
-  return html`<p><strong>Reconciliation pass completed ${when(op.finishedAtMs ?? op.updatedAtMs)}.</strong> ${op.message ?? ''} <a href="/ui/drift">Refresh the drift list</a></p>`
+  return html`<p><strong>Reconciliation pass completed ${when(op.finishedAtMs ?? op.updatedAtMs)}.</strong> ${op.message ?? ''}. <a href="/ui/drift">Refresh the drift list</a></p>`
 }
 
 /**
@@ -52,7 +52,8 @@ function outcome(op: Operation): Html {
 export function operationProgress(op: Operation, now = Date.now()): Html {
   const id = `op-${op.id}`
   if (isFinished(op)) {
-    const tone = op.status === 'completed' && op.failed === 0 ? 'ok' : 'warn'
+    const drift = (op.result as { openDrift?: number } | null)?.openDrift ?? 0
+    const tone = op.status === 'completed' && op.failed === 0 && drift === 0 ? 'ok' : 'warn'
     return html`<div id="${id}" class="operation result ${tone}" role="status" data-status="${op.status}">
 <progress max="${op.total ?? op.done}" value="${op.done}" aria-label="${LABEL[op.kind]}">${op.done}</progress> ${counts(op)}
 ${outcome(op)}</div>`
