@@ -80,13 +80,23 @@ interface Message {
   readonly id: string
 }
 
-/** the messages the relay will publish, read from the log the way the relay reads it */
-async function messagesOf(store: Store, prefix: string): Promise<Message[]> {
+/**
+ * The `n` messages the relay will publish, read from the log the way the relay reads it. On
+ * PostgreSQL the tail stops below the oldest transaction still running anywhere on the server
+ * (another database's included), so an empty page can come before the end: read on until all `n`.
+ */
+async function messagesOf(store: Store, prefix: string, n: number): Promise<Message[]> {
   const out: Message[] = []
   let cursor: LogCursor = LOG_START
+  const deadline = Date.now() + 120_000
   for (;;) {
     const page = await store.tailEvents({ allPlants: true, reason: 'bench' }, cursor, 2_000)
-    if (page.events.length === 0) return out
+    if (out.length >= n) return out
+    if (page.events.length === 0) {
+      if (Date.now() > deadline) throw new Error(`baseline: only ${out.length} of ${n} events readable`)
+      await new Promise((r) => setTimeout(r, 20))
+      continue
+    }
     for (const e of page.events)
       out.push({
         subject: `${prefix}.${e.plant}.${e.type}`,
@@ -121,7 +131,7 @@ async function oneRep(dialect: Dialect, n: number, nc: NatsConnection): Promise<
       await fresh.store.appendEvents([{ actor: 'bench', events: pingEvents(i, Math.min(2_000, n - i), at) }])
 
     const baselinePerS = await withStream(nc, async (prefix) => {
-      const msgs = await messagesOf(fresh.store, prefix)
+      const msgs = await messagesOf(fresh.store, prefix, n)
       const js = jetstream(nc)
       const t0 = performance.now()
       for (let i = 0; i < msgs.length; i += PAGE)

@@ -179,6 +179,13 @@ export async function startGraphileSut(adminUrl: string, sims: Sims): Promise<Sy
     return reply.code(202).send()
   })
   const url = await app.listen({ host: '127.0.0.1', port: 0 })
+  let stopped: Promise<void> | undefined
+  const stopSystem = () =>
+    (stopped ??= (async () => {
+      await app.close()
+      await runner.stop()
+      await pool.end().catch(() => {})
+    })())
   return {
     name: 'graphile-worker',
     goodsReceiptUrl: `${url}/gr`,
@@ -186,10 +193,9 @@ export async function startGraphileSut(adminUrl: string, sims: Sims): Promise<Sy
     completed: async () =>
       Number((await pool.query('SELECT count(*) AS n FROM bench_lots WHERE confirmed')).rows[0].n),
     commits: () => commitsOf(pool),
+    counted: { adminUrl, database: db.name, stop: stopSystem },
     close: async () => {
-      await app.close()
-      await runner.stop()
-      await pool.end().catch(() => {})
+      await stopSystem()
       await db.drop()
     },
   }

@@ -15,6 +15,7 @@
  * (PostedAt), and what was posted per inspection lot (duplicate effects).
  */
 import { randomUUID } from 'node:crypto'
+import pg from 'pg'
 import { goodsReceipt, MATDOC, s4Client } from '../../simulators/erp-s4/test-client.ts'
 import { type ErpS4Sim, type QmsSim, signPayload, startErpS4, startQms } from '../../simulators/index.ts'
 
@@ -32,6 +33,11 @@ export interface SystemUnderTest {
   completed(): Promise<number>
   /** PostgreSQL transactions committed in the system's database so far (durable systems only) */
   commits?(): Promise<number>
+  /**
+   * The exact count instead (countedCommits): the system's database by name, read from the admin
+   * database, and how to stop the system and every connection it holds there (close() still drops it).
+   */
+  readonly counted?: { readonly adminUrl: string; readonly database: string; stop(): Promise<void> }
   close(): Promise<void>
 }
 
@@ -161,6 +167,30 @@ export async function commitsOf(client: {
     'SELECT xact_commit AS n FROM pg_stat_database WHERE datname = current_database()',
   )
   return Number(r.rows[0]?.n)
+}
+
+/**
+ * xact_commit of `database`, read from the admin database (the read is no transaction of its own
+ * there). With `afterExit`, first waits (up to 30 s) until no backend is connected to it: a backend
+ * publishes its last counts when it exits, while a live idle one holds them up to 10 s (PostgreSQL
+ * 15, src/backend/utils/activity/pgstat.c), so the count read then is complete.
+ */
+export async function countedCommits(adminUrl: string, database: string, afterExit = false): Promise<number> {
+  const c = new pg.Client({ connectionString: adminUrl })
+  await c.connect()
+  try {
+    for (let end = Date.now() + 30_000; afterExit && Date.now() < end; ) {
+      const r = await c.query('SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1', [
+        database,
+      ])
+      if (r.rows[0].n === 0) break
+      await new Promise((res) => setTimeout(res, 50))
+    }
+    const r = await c.query('SELECT xact_commit AS n FROM pg_stat_database WHERE datname = $1', [database])
+    return Number(r.rows[0]?.n)
+  } finally {
+    await c.end()
+  }
 }
 
 /** Fetches an S/4 CSRF token (for the Node-RED flow, which has no OData client of its own). */
@@ -298,7 +328,9 @@ async function feed(
   wireDecisions(sims, sut, t)
   const requests = () => [sims.erp.state.http.requests, sims.qms.state.http.requests] as const
   const [erp0, qms0] = requests()
-  const c0 = await sut.commits?.()
+  const c0 = sut.counted
+    ? await countedCommits(sut.counted.adminUrl, sut.counted.database)
+    : await sut.commits?.()
   const t0 = await send(t)
   const t1 = await waitCompleted(sut, sims.receipts.length, timeoutMs, t)
   const seconds = (t1 - t0) / 1000
@@ -306,9 +338,18 @@ async function feed(
   const completed = await sut.completed()
   const [erp1, qms1] = requests()
   const n = sims.receipts.length
-  // The statistics collector publishes a backend's counts when it goes idle, at most once a second.
+  // Exact: the system stopped, every backend of its database gone (each published its counts on
+  // exit). Otherwise a backend publishes its counts when it goes idle, at most once a second.
   const c1 =
-    c0 === undefined ? undefined : await new Promise((r) => setTimeout(r, 1_500)).then(() => sut.commits?.())
+    c0 === undefined
+      ? undefined
+      : sut.counted
+        ? await sut.counted
+            .stop()
+            .then(() => countedCommits(sut.counted!.adminUrl, sut.counted!.database, true))
+        : await new Promise((r) => setTimeout(r, 1_500)).then(() => sut.commits?.())
+  // The old read ran in the system's database (one commit more); the admin-side reads run elsewhere.
+  const ownReads = sut.counted ? 0 : 1
   return {
     workflows: n,
     seconds,
@@ -317,7 +358,9 @@ async function feed(
     ...erpOutcome(sims, t),
     erpRequestsPerWorkflow: (erp1 - erp0) / n,
     qmsRequestsPerWorkflow: (qms1 - qms0) / n,
-    ...(c0 !== undefined && c1 !== undefined ? { commitsPerWorkflow: (c1 - c0 - t.polls - 1) / n } : {}),
+    ...(c0 !== undefined && c1 !== undefined
+      ? { commitsPerWorkflow: (c1 - c0 - t.polls - ownReads) / n }
+      : {}),
     failures: t.failures,
   }
 }

@@ -94,10 +94,23 @@ export async function qualinkSut(
   url: string,
   dbUrl: string,
   stop: () => Promise<void>,
+  counted?: { adminUrl: string; database: string; stopSystem: () => Promise<void> },
 ): Promise<SystemUnderTest> {
   const probe = new pg.Client({ connectionString: dbUrl })
   await probe.connect()
+  let probeEnded: Promise<void> | undefined
+  const endProbe = () => (probeEnded ??= probe.end().catch(() => {}))
   return {
+    ...(counted && {
+      counted: {
+        adminUrl: counted.adminUrl,
+        database: counted.database,
+        stop: async () => {
+          await endProbe()
+          await counted.stopSystem()
+        },
+      },
+    }),
     name,
     goodsReceiptUrl: `${url}/v1/ingress/erp-s4`,
     decisionUrl: `${url}/v1/ingress/qms`,
@@ -107,7 +120,7 @@ export async function qualinkSut(
       ),
     commits: () => commitsOf(probe),
     close: async () => {
-      await probe.end().catch(() => {})
+      await endProbe()
       await stop()
     },
   }
@@ -137,10 +150,21 @@ export async function startQualinkSut(adminUrl: string, sims: Sims): Promise<Sys
   const db = await createTempDatabase(adminUrl, 'pipeline')
   const store = await PostgresStore.open({ connectionString: db.url })
   const q = await startBenchQualink(store, dir, sims)
-  return qualinkSut('qualink', q.url, db.url, async () => {
-    await q.close()
-    await store.close()
-    await db.drop()
-    rmSync(dir, { recursive: true, force: true })
-  })
+  let stopped: Promise<void> | undefined
+  const stopSystem = () =>
+    (stopped ??= (async () => {
+      await q.close()
+      await store.close()
+    })())
+  return qualinkSut(
+    'qualink',
+    q.url,
+    db.url,
+    async () => {
+      await stopSystem()
+      await db.drop()
+      rmSync(dir, { recursive: true, force: true })
+    },
+    { adminUrl, database: db.name, stopSystem },
+  )
 }

@@ -24,6 +24,7 @@ export interface ErpNextOptions {
   readonly apiSecret?: string
   /** Warehouse name → ledger bucket. Default: Stores, Quality Inspection, Quarantine, Rejected, Scrap (- SIM). */
   readonly warehouses?: Record<string, Bucket>
+  /** the company (ERPNext's plant) stock and new stock vouchers belong to; default Sim Company */
   readonly company?: string
   readonly faults?: Partial<FaultConfig>
   readonly clock?: () => number
@@ -73,6 +74,8 @@ const SERIES: Record<Doctype, string> = {
   Supplier: '',
   'Purchase Order': 'PUR-ORD',
 }
+/** doctypes whose documents carry the `company` they belong to (mandatory in ERPNext) */
+const STOCK_VOUCHERS: ReadonlySet<Doctype> = new Set(['Stock Entry', 'Purchase Receipt', 'Purchase Order'])
 
 export async function startErpNext(opts: ErpNextOptions = {}): Promise<ErpNextSim> {
   const clock = opts.clock ?? Date.now
@@ -80,7 +83,8 @@ export async function startErpNext(opts: ErpNextOptions = {}): Promise<ErpNextSi
   const secret = opts.apiSecret ?? 'simsecret'
   const faults = new Faults(opts.faults)
   const ledger = new StockLedger()
-  const stock = new ErpNextStock(ledger, opts.warehouses ?? DEFAULT_WAREHOUSES, opts.company ?? 'Sim Company')
+  const company = opts.company ?? 'Sim Company'
+  const stock = new ErpNextStock(ledger, opts.warehouses ?? DEFAULT_WAREHOUSES, company)
   const docs = new Map<Doctype, Map<string, Doc>>(DOCTYPES.map((d) => [d, new Map()]))
   const counters = new Map<Doctype, number>()
   const webhooks = new FrappeWebhooks(opts.webhook, faults)
@@ -227,6 +231,8 @@ export async function startErpNext(opts: ErpNextOptions = {}): Promise<ErpNextSi
       throw frappeError('DocstatusTransitionError', 'Cannot insert with docstatus 2')
     const now = tick()
     const doc: Doc = {
+      // a stock voucher belongs to a company; ERPNext fills in the user's default one
+      ...(STOCK_VOUCHERS.has(dt) ? { company } : {}),
       ...body,
       doctype: dt,
       name: nextName(dt, body),

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { hashCanonical } from './canonical-json.ts'
+import { canonicalJson, hashCanonical } from './canonical-json.ts'
 import { linkHash } from './chain.ts'
 import { EVIDENCE_FORMAT, type EvidenceBundle, type EvidenceSignature } from './evidence.ts'
 
@@ -14,17 +14,24 @@ export interface BundleCheck {
     anchored: boolean
     /** signatures whose record hash matches the run in the bundle / that signed an earlier version */
     signatures: { bound: number; earlier: number }
+    /** mass releases whose selection and verdicts were hashed again to the version signed */
+    massReleases: number
   }
 }
 
 const isArray = (v: unknown): v is unknown[] => Array.isArray(v)
+const PREVIOUS_FORMAT = 'qualink-evidence/2'
 
 /** The parts every check reads, present with the right kinds: a damaged file fails here, not by throwing. */
 function shapeProblems(b: EvidenceBundle): string[] {
   if (typeof b !== 'object' || b === null) return ['the bundle is not a JSON object']
   const out: string[] = []
-  if (b.format !== EVIDENCE_FORMAT) out.push(`format is '${String(b.format)}', not '${EVIDENCE_FORMAT}'`)
-  for (const k of ['events', 'runs', 'signatures', 'audit', 'chain'] as const)
+  // format 2 (before mass releases) carries no `massReleases`; it still verifies
+  const format: string = b.format
+  if (format !== EVIDENCE_FORMAT && format !== PREVIOUS_FORMAT)
+    out.push(`format is '${String(b.format)}', not '${EVIDENCE_FORMAT}'`)
+  const lists = ['events', 'runs', 'signatures', 'audit', 'chain', 'massReleases'] as const
+  for (const k of format === PREVIOUS_FORMAT ? lists.slice(0, -1) : lists)
     if (!isArray(b[k])) out.push(`'${k}' is not a list`)
   if (typeof b.digest !== 'string') out.push(`'digest' is missing`)
   return out
@@ -57,6 +64,7 @@ function signatureProblems(b: EvidenceBundle, s: EvidenceSignature, problems: st
   if (entry.row.atMs !== s.signedAtMs || new Date(s.signedAtMs).toISOString() !== s.signedAt)
     problems.push(`signature ${s.id}: time differs from its audit entry`)
   if (entry.row.plant !== s.plant) problems.push(`signature ${s.id}: plant differs from its audit entry`)
+  if (s.recordKind === 'mass-release') return massReleaseSignature(b, s, problems)
   const run = b.runs.find((r) => r.id === s.recordId)
   if (!run) {
     problems.push(`signature ${s.id}: run ${s.recordId} is not in the bundle`)
@@ -80,7 +88,14 @@ export function verifyBundle(b: EvidenceBundle): BundleCheck {
     return {
       ok: false,
       problems,
-      checked: { entries: 0, links: 0, events: 0, anchored: false, signatures: { bound: 0, earlier: 0 } },
+      checked: {
+        entries: 0,
+        links: 0,
+        events: 0,
+        anchored: false,
+        signatures: { bound: 0, earlier: 0 },
+        massReleases: 0,
+      },
     }
   const { digest, ...body } = b
   if (hashCanonical(body) !== digest) problems.push('the bundle does not match its digest (a changed copy)')
@@ -99,6 +114,7 @@ export function verifyBundle(b: EvidenceBundle): BundleCheck {
       events: b.events.length,
       anchored: b.anchor !== null,
       signatures: { bound, earlier: b.signatures.length - bound },
+      massReleases: (b.massReleases ?? []).length,
     },
   }
 }
@@ -142,9 +158,67 @@ function checkContent(b: EvidenceBundle, problems: string[]): number {
     if (audited !== undefined && audited !== e.dataHash)
       problems.push(`event ${e.id}: differs from what was audited at ingest`)
   }
+  massReleaseProblems(b, problems)
   let bound = 0
   for (const s of b.signatures) if (signatureProblems(b, s, problems)) bound++
   return bound
+}
+
+/**
+ * A mass-release signature is bound to the selection version the bundle carries: the record id is
+ * the selection's canonical JSON and the record hash is that version's (checked below).
+ */
+function massReleaseSignature(b: EvidenceBundle, s: EvidenceSignature, problems: string[]): boolean {
+  const m = (b.massReleases ?? []).find((r) => r.version === s.recordHash)
+  if (!m) {
+    if (s.current) problems.push(`signature ${s.id}: the mass release ${s.recordHash} is not in the bundle`)
+    return false
+  }
+  if (canonicalJson(m.selection) !== s.recordId)
+    problems.push(`signature ${s.id}: the selection differs from the one it signed`)
+  if (!s.current)
+    problems.push(`signature ${s.id}: the bundle carries its mass release but does not call it current`)
+  return true
+}
+
+/**
+ * Each mass release the bundle carries hashes again to its version (SHA-256 of the canonical JSON
+ * of `{ selection, eligible, refused }`, src/signatures/mass-release.ts), gives this lot a verdict,
+ * and agrees with its plant's `lot.mass_release.executed` entries (lots released and refused, and
+ * the signatures the execution named).
+ */
+function massReleaseProblems(b: EvidenceBundle, problems: string[]): void {
+  for (const m of b.massReleases ?? []) {
+    const at = `mass release ${m.version}`
+    if (hashCanonical({ selection: m.selection, eligible: m.eligible, refused: m.refused }) !== m.version)
+      problems.push(`${at}: its selection and verdicts do not match the version signed`)
+    const verdict = [...m.eligible, ...m.refused].some((l) => l.lot === b.lot)
+    if (!m.selection.lots.includes(b.lot) || !verdict)
+      problems.push(`${at}: lot ${b.lot} is not in its selection with a verdict`)
+    if (!b.signatures.some((s) => s.recordKind === 'mass-release' && s.recordHash === m.version))
+      problems.push(`${at}: no signature in the bundle signed it`)
+    for (const a of b.audit) {
+      const p = a.payload as {
+        version?: string
+        released?: unknown
+        refused?: unknown
+        signatures?: Array<{ id: number; signer: string; printedName: string; meaning: string }>
+      } | null
+      if (a.row.action !== 'lot.mass_release.executed' || p?.version !== m.version) continue
+      const mine = <T extends { plant: string }>(xs: readonly T[]) =>
+        xs.filter((l) => l.plant === a.row.plant)
+      if (
+        canonicalJson(p.released) !== canonicalJson(mine(m.eligible).map((l) => l.lot)) ||
+        canonicalJson(p.refused) !== canonicalJson(mine(m.refused))
+      )
+        problems.push(`${at}: its execution entry ${a.row.seq} released or refused other lots`)
+      for (const x of p.signatures ?? []) {
+        const s = b.signatures.find((y) => y.id === x.id)
+        if (s && (s.signer !== x.signer || s.printedName !== x.printedName || s.meaning !== x.meaning))
+          problems.push(`${at}: signature ${x.id} differs from its execution entry ${a.row.seq}`)
+      }
+    }
+  }
 }
 
 // `npx tsx src/audit/evidence-verify.ts bundle.json`: the stand-alone verifier.

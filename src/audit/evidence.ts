@@ -4,13 +4,15 @@ import { marks } from '../store/sql-executor.ts'
 import { type AuditRow, type Scope, type Store, type StoredEvent, scopeIncludes } from '../store/types.ts'
 import type { Anchor, AnchorSink } from './anchors.ts'
 import { hashCanonical } from './canonical-json.ts'
+import { type EvidenceMassRelease, massReleaseEvidence } from './evidence-mass-release.ts'
 
-export const EVIDENCE_FORMAT = 'qualink-evidence/2'
+export const EVIDENCE_FORMAT = 'qualink-evidence/3'
 
 /**
- * An electronic signature on one of the bundle's runs (21 CFR 11.50: printed name, time, meaning;
- * 11.70: bound to the SHA-256 of the record version it signed). Listed only once its
- * `signature.signed` audit entry is sealed, so the entry in `audit` proves every field.
+ * An electronic signature on one of the bundle's runs, or on a mass release whose selection gave
+ * the lot a verdict (21 CFR 11.50: printed name, time, meaning; 11.70: bound to the SHA-256 of
+ * the record version it signed). Listed only once its `signature.signed` audit entry is sealed,
+ * so the entry in `audit` proves every field.
  */
 export interface EvidenceSignature {
   readonly id: number
@@ -18,7 +20,7 @@ export interface EvidenceSignature {
   readonly signer: string
   readonly printedName: string
   readonly meaning: Meaning
-  readonly recordKind: 'run'
+  readonly recordKind: 'run' | 'mass-release'
   readonly recordId: string
   readonly recordHash: string
   readonly method: 'password' | 'token'
@@ -26,7 +28,10 @@ export interface EvidenceSignature {
   readonly signedAt: string
   /** the audit entry (action `signature.signed`) that recorded it */
   readonly auditSeq: number
-  /** true when it signed the run as the bundle carries it; false for an earlier version */
+  /**
+   * true when it signed the run, or the mass release (in `massReleases`), as the bundle carries
+   * it; false for an earlier version of the run, or a mass release version not found again
+   */
   readonly current: boolean
 }
 
@@ -61,6 +66,8 @@ export interface EvidenceBundle {
     row: Record<string, unknown>
   }>
   readonly signatures: EvidenceSignature[]
+  /** the mass releases the lot's signatures signed, each the record its signatures bound */
+  readonly massReleases: EvidenceMassRelease[]
   readonly audit: EvidenceEntry[]
   /** contiguous links [first entry .. anchor]; hashes only for links of other subjects */
   readonly chain: Array<{ pos: number; prevHash: string; hash: string }>
@@ -109,7 +116,8 @@ export async function buildEvidence(
   const journals = await Promise.all(runs.map((r) => store.engine.loadRun(scope, r.id)))
   // Signatures on those runs, and their audit entries (subject `run:<id>`).
   const sigs = (await Promise.all(runs.map((r) => listSignatures(store, scope, 'run', r.id)))).flat()
-  const auditSubjects = [...subjects, ...runs.map((r) => `run:${r.id}`)]
+  const mass = await massReleaseEvidence(store, scope, lot, events)
+  const auditSubjects = [...subjects, ...runs.map((r) => `run:${r.id}`), ...mass.auditSubjects]
   const rows = (
     await Promise.all(auditSubjects.map((subject) => store.listAudit(scope, { subject, limit: 100_000 })))
   )
@@ -164,6 +172,9 @@ export async function buildEvidence(
     return loaded ? runRecord(loaded) : { run: {}, journal: [], waits: [] }
   })
   const hashOf = new Map(runs.map((r, i) => [r.id, hashCanonical(records[i])]))
+  const released = new Set(mass.releases.map((m) => m.version))
+  const current = (s: (typeof sigs)[number]) =>
+    s.recordKind === 'run' ? hashOf.get(s.recordId) === s.recordHash : released.has(s.recordHash)
   const signedAt = new Map(
     audit
       .filter((a) => a.row.action === 'signature.signed')
@@ -183,7 +194,7 @@ export async function buildEvidence(
       waits: records[i]!.waits,
       row: records[i]!.run,
     })),
-    signatures: sigs.flatMap((s) => {
+    signatures: [...sigs, ...mass.signatures].flatMap((s) => {
       const auditSeq = signedAt.get(s.id)
       if (auditSeq === undefined) return [] // its entry is not sealed yet: counted in `unsealed`
       return [
@@ -193,17 +204,18 @@ export async function buildEvidence(
           signer: s.signerId,
           printedName: s.printedName,
           meaning: s.meaning,
-          recordKind: 'run' as const,
+          recordKind: s.recordKind as EvidenceSignature['recordKind'],
           recordId: s.recordId,
           recordHash: s.recordHash,
           method: s.method,
           signedAtMs: s.signedAtMs,
           signedAt: new Date(s.signedAtMs).toISOString(),
           auditSeq,
-          current: hashOf.get(s.recordId) === s.recordHash,
+          current: current(s),
         },
       ]
     }),
+    massReleases: mass.releases,
     audit,
     chain,
     anchor,

@@ -13,6 +13,15 @@ export class ApiError extends Error {
   }
 }
 
+/** Who calls: the caller's API key or token when authentication is on, and the actor for the audit. */
+export function callerHeaders(actor?: string): Record<string, string> {
+  return {
+    // with authentication on, the caller's own API key or token (never from argv: ps shows it)
+    ...(process.env.QUALINK_API_KEY ? { authorization: `Bearer ${process.env.QUALINK_API_KEY}` } : {}),
+    'x-qualink-actor': actor ?? `cli:${process.env.USER ?? 'unknown'}`,
+  }
+}
+
 export async function api<T>(
   o: ApiOptions,
   method: 'GET' | 'POST',
@@ -25,9 +34,7 @@ export async function api<T>(
       method,
       headers: {
         ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        // with authentication on, the caller's own API key or token (never from argv: ps shows it)
-        ...(process.env.QUALINK_API_KEY ? { authorization: `Bearer ${process.env.QUALINK_API_KEY}` } : {}),
-        'x-qualink-actor': o.actor ?? `cli:${process.env.USER ?? 'unknown'}`,
+        ...callerHeaders(o.actor),
       },
       body: body === undefined ? undefined : JSON.stringify(body),
     })

@@ -284,6 +284,7 @@ const ReleaseSettingsSchema = Type.Object(
       ),
     ),
     familyOf: Type.Optional(Type.Record(Type.String(), Type.String())),
+    maxEscalations: Type.Optional(Type.Integer({ minimum: 1, maximum: 20 })),
   },
   { additionalProperties: false },
 )
@@ -294,6 +295,7 @@ const release: ConfigurableWorkflow<typeof ReleaseSettingsSchema> = {
   defaults: DEFAULT_RELEASE_SETTINGS as Static<typeof ReleaseSettingsSchema>,
   fromPlant: (p) => ({
     ...(p.deadlines?.release ? { deadline: p.deadlines.release } : {}),
+    ...(p.deadlines?.maxEscalations ? { maxEscalations: p.deadlines.maxEscalations } : {}),
     ...(p.release
       ? {
           productFamilies: Object.fromEntries(

@@ -32,6 +32,11 @@ export const ERRORS = {
     retryable: true,
   },
   QLK_SHUTTING_DOWN: { status: 503, title: 'Server is shutting down', retryable: true },
+  QLK_PROJECTION_BEHIND: {
+    status: 503,
+    title: 'A projection has not yet caught up with the event that asks; retried',
+    retryable: true,
+  },
   QLK_STORE_LOCKED: { status: 500, title: 'Database file is owned by another process', retryable: false },
   QLK_MIGRATION_BREAKING: {
     status: 500,

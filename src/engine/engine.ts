@@ -7,6 +7,7 @@ import { WorkflowRegistry } from './registry.ts'
 import { backoffDelay, DEFAULT_RETRY, type RetryPolicy } from './retry.ts'
 import { type JournalMode, RunContext } from './run-context.ts'
 import { staleTrigger } from './stale-trigger.ts'
+import { upcastStoredEvent } from './upcast-event.ts'
 import type { WorkflowDefinition } from './workflow.ts'
 
 export interface EngineMetrics {
@@ -30,6 +31,7 @@ export interface EngineOptions {
   readonly logger?: Logger
   readonly metrics?: EngineMetrics
   readonly random?: () => number
+  /** the view of a stored event a run's trigger and waits get (default: upcast to the newest major) */
   readonly upcast?: (e: StoredEvent) => StoredEvent
   /**
    * When completed steps reach the journal (run-context.ts JournalMode). Default `per-step`: a
@@ -215,13 +217,15 @@ export class Engine {
       // The snapshot is taken at the first execution and stored with its first write (no commit
       // of its own); a workflow without plant configuration stores none. Until that write commits
       // nothing journaled depends on it, so an attempt that dies first leaves no trace of it.
+      const upcast = this.o.upcast ?? upcastStoredEvent
+      const seen = upcast(trigger)
       const unsaved = loaded.run.config === null && def.config ? def.config(run.plant) : undefined
       const config = loaded.run.config ?? unsaved ?? {}
       ctx = new RunContext({
         store: s,
         fence,
         run: loaded.run,
-        trigger,
+        trigger: seen,
         journal: loaded.journal,
         waits: loaded.waits,
         config,
@@ -229,7 +233,7 @@ export class Engine {
         codeVersion: def.version,
         attempt: run.attempts + 1,
         dbNow: () => this.o.store.now(),
-        upcast: this.o.upcast ?? ((e) => e),
+        upcast,
         compensation: loaded.run.cancelRequested,
         unsavedConfig: unsaved,
         journalMode: this.o.journal,
@@ -249,7 +253,7 @@ export class Engine {
       }
       // The workflow's code runs with the attempt's span active: its steps are children of it.
       const c = ctx
-      const result = await span.run(() => def.run(c, trigger))
+      const result = await span.run(() => def.run(c, seen))
       // The completion carries the attempt's buffered journal: one commit ends the run.
       await s.completeRun(
         fence,

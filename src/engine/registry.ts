@@ -1,4 +1,5 @@
 import { QualinkError } from '../contracts/errors.ts'
+import { latestTypeOf, upcastToLatest } from '../contracts/upcast.ts'
 import type { Router, RouteTarget } from '../store/engine-types.ts'
 import type { AppendEvent } from '../store/types.ts'
 import type { WorkflowDefinition } from './workflow.ts'
@@ -53,15 +54,18 @@ export class WorkflowRegistry {
       for (const t of newest.triggers) byType.set(t, [...(byType.get(t) ?? []), newest])
     }
     return (e: AppendEvent): RouteTarget[] => {
-      const defs = byType.get(e.type)
-      if (!defs) return []
+      // An older major reaches the workflows of its newest one, which see it upcast (DESIGN §6).
+      const latest = latestTypeOf(e.type)
+      const defs = [...new Set([...(byType.get(e.type) ?? []), ...(byType.get(latest) ?? [])])]
+      if (defs.length === 0) return []
       const env = JSON.parse(e.envelopeJson) as { data: unknown }
-      const view = { type: e.type, subject: e.subject, plant: e.plant, data: env.data, id: e.id }
+      const up = latest === e.type ? { type: e.type, data: env.data } : upcastToLatest(e.type, env.data)
+      const view = { type: up.type, subject: e.subject, plant: e.plant, data: up.data, id: e.id }
       return defs.map((d) => ({
         workflow: d.name,
         version: d.version,
         key: d.key(view),
-        start: !d.startsOn || d.startsOn.includes(e.type),
+        start: !d.startsOn || d.startsOn.includes(e.type) || d.startsOn.includes(latest),
       }))
     }
   }

@@ -21,6 +21,12 @@ export interface Translator {
   translate(raw: StoredRawDelivery, xref: XrefResolver): Promise<CloudEvent[]>
 }
 
+/** A delivery's place in its pass's append order (TranslationStage.runOnce). */
+interface Gate {
+  readonly before: Promise<void>
+  readonly handedOver: () => void
+}
+
 export interface TranslationStageOptions {
   readonly store: Store
   readonly queue: WriteQueue
@@ -50,34 +56,56 @@ export class TranslationStage {
   private timer: NodeJS.Timeout | undefined
   private running: Promise<unknown> = Promise.resolve()
   private stopped = true
+  /** a wake() arrived while a pass was running: the next pass starts when it ends, not a poll later */
+  private wakeRequested = false
+  private passing = false
 
   constructor(private readonly o: TranslationStageOptions) {
     this.bySource = new Map(o.translators.map((t) => [t.source, t]))
   }
 
-  /** Translates what is due now; returns how many deliveries were settled. */
+  /**
+   * Translates what is due now; returns how many deliveries were settled. The claimed deliveries
+   * are translated side by side (their identity lookups and settlements overlap), but each one's
+   * events are handed to the write queue only after the delivery before it in seq order has handed
+   * over its own or finished without any: the queue keeps that order in its group commit, so the
+   * events of one key are appended in the order their deliveries were received, as one at a time
+   * did, and a pass of N deliveries costs one commit of events instead of N.
+   */
   async runOnce(): Promise<number> {
     const due = await this.o.store.ingress.claimRawDeliveries(this.o.batch ?? 50, 30_000)
-    let appended = 0
-    for (const raw of due) {
-      // Continues the sender's trace from the stored traceparent header, else starts one.
-      const span = {
-        kind: 'consumer' as const,
-        parent: raw.headers.traceparent ?? null,
-        attributes: {
-          'qualink.ingress.source': raw.source,
-          'qualink.ingress.delivery_id': raw.deliveryId,
-          'qualink.plant': raw.plant,
-        },
-      }
-      appended += await inSpan(`translate ${raw.source}`, span, (s) => this.settle(raw, s))
-    }
-    if (appended > 0) this.o.onAppended?.()
+    let turn: Promise<void> = Promise.resolve()
+    const counts = await Promise.all(
+      due.map((raw) => {
+        const before = turn
+        let handedOver!: () => void
+        turn = new Promise((r) => {
+          handedOver = r
+        })
+        const gate = { before, handedOver }
+        // Continues the sender's trace from the stored traceparent header, else starts one.
+        const span = {
+          kind: 'consumer' as const,
+          parent: raw.headers.traceparent ?? null,
+          attributes: {
+            'qualink.ingress.source': raw.source,
+            'qualink.ingress.delivery_id': raw.deliveryId,
+            'qualink.plant': raw.plant,
+          },
+        }
+        return inSpan(`translate ${raw.source}`, span, (s) => this.settle(raw, gate, s))
+      }),
+    )
+    if (counts.some((n) => n > 0)) this.o.onAppended?.()
     return due.length
   }
 
-  /** Settles one delivery; returns how many events it appended. */
-  private async settle(raw: StoredRawDelivery, span?: TraceSpan): Promise<number> {
+  /**
+   * Settles one delivery; returns how many events it appended. `gate.before` settles once the
+   * delivery before this one handed its events to the queue (or has none to hand); this one calls
+   * `gate.handedOver` once it did the same, on every path.
+   */
+  private async settle(raw: StoredRawDelivery, gate: Gate, span?: TraceSpan): Promise<number> {
     const ingress = this.o.store.ingress
     const missing: XrefKey[] = []
     // Store failures during lookups are transient; anything else a translator throws is about the content.
@@ -110,12 +138,15 @@ export class TranslationStage {
         ),
       )
       const receivedAt = new Date(raw.receivedAtMs).toISOString()
-      const results = events.length
-        ? await this.o.queue.submit({
+      await gate.before
+      const submitted = events.length
+        ? this.o.queue.submit({
             actor: `connector:${raw.source}`,
             events: events.map((e) => toAppendEvent(e, receivedAt)),
           })
-        : []
+        : Promise.resolve([])
+      gate.handedOver()
+      const results = await submitted
       await ingress.settleRawDelivery(raw.seq, { status: 'translated', eventSeq: results[0]?.seq ?? null })
       this.o.onOutcome?.(raw.source, 'translated')
       span?.set({ 'qualink.translation.outcome': 'translated', 'qualink.translation.events': events.length })
@@ -153,6 +184,9 @@ export class TranslationStage {
       span?.fail(e, c.code)
       this.o.logger?.warn({ source: raw.source, deliveryId: raw.deliveryId, code: c.code }, c.message)
       return 0
+    } finally {
+      // A delivery that failed before handing over lets the next one go once its own turn came.
+      void gate.before.then(gate.handedOver)
     }
   }
 
@@ -163,9 +197,19 @@ export class TranslationStage {
     this.timer = detached(() =>
       setTimeout(() => {
         this.timer = undefined
+        this.passing = true
         this.running = this.runOnce()
-          .catch((e) => this.o.logger?.error({ err: e }, 'translation stage failed; retrying'))
-          .finally(() => this.schedule(this.o.pollMs ?? 200))
+          .catch((e) => {
+            this.o.logger?.error({ err: e }, 'translation stage failed; retrying')
+            return 0
+          })
+          .then((n) => {
+            this.passing = false
+            // A full batch may have left more due; a delivery stored during the pass is due now.
+            const again = this.wakeRequested || n >= (this.o.batch ?? 50)
+            this.wakeRequested = false
+            this.schedule(again ? 0 : (this.o.pollMs ?? 200))
+          })
       }, ms),
     )
   }
@@ -175,9 +219,14 @@ export class TranslationStage {
     this.schedule(0)
   }
 
-  /** A delivery was just stored: translate it now rather than at the next tick (a running pass reschedules itself). */
+  /**
+   * A delivery was just stored: translate it now rather than at the next tick; during a pass, the
+   * next pass starts as soon as this one ends (the delivery may have been stored after its claim).
+   */
   wake(): void {
-    if (this.timer) this.schedule(0)
+    if (this.stopped) return
+    if (this.passing) this.wakeRequested = true
+    else if (this.timer) this.schedule(0)
   }
 
   async stop(): Promise<void> {

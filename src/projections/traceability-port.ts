@@ -1,5 +1,7 @@
+import { RetryableError } from '../engine/errors.ts'
 import type { Store } from '../store/types.ts'
 import type { Investigation, TraceabilityPort } from '../workflows/ports/traceability.ts'
+import { GENEALOGY_PROJECTION } from './genealogy-projector.ts'
 import { walk } from './trace.ts'
 
 /** The genealogy projection as a port: backward to supplier lots, forward to every affected lot and delivery. */
@@ -13,8 +15,19 @@ export function genealogyTraceability(
       const [node] = await store.genealogy.lotsById([lot])
       return node?.material ?? null
     },
-    async investigate(lots, depth): Promise<Investigation> {
+    async investigate(lots, depth, opts): Promise<Investigation> {
       await catchUp()
+      // On PostgreSQL the projection tails the log below the visibility watermark, which any open
+      // transaction holds back: a complaint traced from a lagging projection found no lots at all
+      // (issue 8 kill test, a real process on PostgreSQL). The engine's backoff retries the step.
+      if (
+        opts?.through !== undefined &&
+        !(await store.genealogy.projectedThrough(GENEALOGY_PROJECTION, opts.through))
+      )
+        throw new RetryableError(
+          'QLK_PROJECTION_BEHIND',
+          `genealogy has not yet projected the log up to event ${opts.through}; tracing again later`,
+        )
       const upstream = new Map<string, number>()
       const orders = new Set<string>()
       let truncated = false

@@ -4,6 +4,7 @@ import { QualinkError } from '../contracts/errors.ts'
 import { registerUiRoutes } from '../ui/routes.ts'
 import { hasRole, requiredRole } from './auth.ts'
 import type { ServerContext } from './context.ts'
+import { registerDeprecationHeaders } from './deprecation.ts'
 import { collectRoutes, openapiDocument } from './openapi.ts'
 import { problem, sendProblem, toProblem } from './problem.ts'
 import { registerRouteSpans } from './route-spans.ts'
@@ -81,7 +82,9 @@ export function buildApp(ctx: ServerContext): FastifyInstance {
   )
 
   const routes = collectRoutes(app)
-  app.get('/openapi.json', async () => openapiDocument(routes, '1'))
+  registerDeprecationHeaders(app)
+  const openapi = () => openapiDocument(routes, '1')
+  app.get('/openapi.json', async () => openapi())
   registerEventRoutes(app, ctx)
   registerOpsRoutes(app, ctx)
   registerRunRoutes(app, ctx)
@@ -92,6 +95,6 @@ export function buildApp(ctx: ServerContext): FastifyInstance {
   registerKpiRoutes(app, ctx)
   registerEdiRoutes(app, ctx)
   registerOperationRoutes(app, ctx)
-  registerUiRoutes(app, ctx)
+  registerUiRoutes(app, ctx, openapi)
   return app
 }

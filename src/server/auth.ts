@@ -181,7 +181,10 @@ export function requiredRole(method: string, route: string): Role | 'public' | '
   // The login form, and the assets it needs to render, come before any credentials.
   if (route === '/ui/login' || route === '/ui/logout' || UI_ASSETS.has(route)) return 'public'
   if (route.startsWith('/v1/ingress/')) return 'signed' // webhooks authenticate by their signature
-  if (route === '/v1/audit/verify' || route.endsWith('/evidence')) return 'auditor'
+  // Reading the audit trail is the auditor's (issue 10 item 2), on the API and the dashboard alike.
+  if (route === '/v1/audit/verify' || route === '/ui/audit' || route.endsWith('/evidence')) return 'auditor'
+  // The mass release page and its forms are a quality approver's (the API's selection too).
+  if (route === '/ui/mass-release' || route.startsWith('/ui/mass-release/')) return 'approver'
   if (method === 'GET' || method === 'HEAD') return 'viewer'
   if (route === '/v1/signatures') return 'approver' // a quality approver signs (21 CFR 11.50)
   if (route.startsWith('/v1/lots/mass-release')) return 'approver' // selecting and signing a mass release

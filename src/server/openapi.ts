@@ -1,10 +1,12 @@
 import type { FastifyInstance, RouteOptions } from 'fastify'
 import { ERRORS } from '../contracts/errors.ts'
+import type { RouteDeprecation } from './deprecation.ts'
 
-interface CollectedRoute {
+export interface CollectedRoute {
   readonly method: string
   readonly url: string
   readonly schema: Record<string, unknown> | undefined
+  readonly deprecation?: RouteDeprecation
 }
 
 const DESCRIPTIONS: Readonly<Record<string, string>> = {
@@ -23,7 +25,13 @@ export function collectRoutes(app: FastifyInstance): CollectedRoute[] {
     const methods = Array.isArray(r.method) ? r.method : [r.method]
     for (const m of methods) {
       if (m === 'HEAD' || r.url.startsWith('/ui') || r.url === '/') continue
-      routes.push({ method: m, url: r.url, schema: r.schema as Record<string, unknown> | undefined })
+      const deprecation = (r.config as { deprecation?: RouteDeprecation } | undefined)?.deprecation
+      routes.push({
+        method: m,
+        url: r.url,
+        schema: r.schema as Record<string, unknown> | undefined,
+        ...(deprecation ? { deprecation } : {}),
+      })
     }
   })
   return routes
@@ -63,6 +71,18 @@ export function openapiDocument(routes: readonly CollectedRoute[], version: stri
           content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
         },
       },
+    }
+    if (r.deprecation) {
+      // OpenAPI 3.1 `deprecated`; the dates as the answers' Deprecation and Sunset headers say them
+      op.deprecated = true
+      const d = r.deprecation
+      op.description = [
+        `Deprecated since ${d.since}.`,
+        d.sunset ? `Stops answering on ${d.sunset}.` : '',
+        d.successor ? `Use ${d.successor} instead.` : '',
+      ]
+        .filter(Boolean)
+        .join(' ')
     }
     if (r.schema?.body)
       op.requestBody = { required: true, content: { 'application/json': { schema: r.schema.body } } }

@@ -60,6 +60,11 @@ export interface QualinkOptions {
    * ingest POST and every translation pass that appended events wake the engine.
    */
   readonly enginePollMs?: number
+  /**
+   * Runs one process executes at once (Engine option `concurrency`; default 8). Each holds a
+   * database connection only while it writes, so it may exceed the store's pool.
+   */
+  readonly engineConcurrency?: number
   /** where egress ports look up identity mappings (src/workflows/ports/mapped.ts); bound here to the store's */
   readonly xref?: XrefRef
   /** connectors with durable state of their own (edi/x12) reach the store through it; bound here */

@@ -126,6 +126,7 @@ export async function startQualink(opts: QualinkOptions = {}): Promise<Qualink> 
     owner: `${process.pid}@${Date.now()}`,
     leaseTtlMs: opts.leaseTtlMs,
     pollMs: opts.enginePollMs,
+    concurrency: opts.engineConcurrency,
     journal: opts.journal,
     logger,
     metrics: metrics.engine(),
@@ -299,10 +300,12 @@ export async function startQualink(opts: QualinkOptions = {}): Promise<Qualink> 
   app.addHook('onRequestAbort', async (req) => {
     inFlight.delete(req.id)
   })
-  // Events this process stored may have made runs due: claim them now, not at the next poll.
+  // Events this process stored may have made runs due: claim them now, not at the next poll. A
+  // webhook (/v1/ingress/…) stored a raw delivery, no event: its translation pass wakes the engine
+  // once the events are appended, so a claim now would find nothing its delivery made due.
   app.addHook('onResponse', async (req) => {
     inFlight.delete(req.id)
-    if (req.method === 'POST') engine.wake()
+    if (req.method === 'POST' && !req.url.startsWith('/v1/ingress/')) engine.wake()
   })
   // Each shutdown step that takes longer than 15 s is named (log and process warning), so a
   // hung shutdown says where it hangs; the step is still awaited: nothing is cut short.

@@ -119,3 +119,26 @@ export async function listSignatures(
   )
   return rows.map(toSignature).filter((s) => scopeIncludes(scope, s.plant))
 }
+
+/**
+ * Mass-release signatures whose selection names `lot`, oldest first, within the caller's plants.
+ * The selection is the record id (its canonical JSON); LIKE narrows, the parsed list decides.
+ */
+export async function massReleaseSignaturesNaming(
+  store: Store,
+  scope: Scope,
+  lot: string,
+): Promise<Signature[]> {
+  const needle = JSON.stringify(lot).replace(/[!%_]/g, (c) => `!${c}`)
+  const rows = await store.sql.all(
+    `SELECT * FROM signatures WHERE record_kind = 'mass-release' AND record_id LIKE ? ESCAPE '!'
+     ORDER BY id LIMIT 1000`,
+    [`%${needle}%`],
+  )
+  return rows
+    .map(toSignature)
+    .filter(
+      (s) =>
+        scopeIncludes(scope, s.plant) && (JSON.parse(s.recordId) as { lots: string[] }).lots.includes(lot),
+    )
+}

@@ -53,10 +53,24 @@ function toShipment(r: Row): Shipment {
 
 /** The genealogy projection's tables; the SQL is standard, so one implementation serves both dialects. */
 export class GenealogySql implements GenealogyStore {
-  constructor(private readonly x: SqlExecutor) {}
+  /**
+   * `eventAtOrBeforeCursor`: the dialect's query for "the event at seq ? lies at or before cursor
+   * (txid ?, seq ?)" where the log is tailed in (txid, seq) order (PostgreSQL); without it the log
+   * is tailed in seq order (SQLite: one writer) and the cursor's seq decides.
+   */
+  constructor(
+    private readonly x: SqlExecutor,
+    private readonly eventAtOrBeforeCursor?: string,
+  ) {}
 
   projectionCursor(name: string): Promise<LogCursor> {
     return readProjectionCursor(this.x, name)
+  }
+
+  async projectedThrough(name: string, seq: number): Promise<boolean> {
+    const cursor = await this.projectionCursor(name)
+    if (!this.eventAtOrBeforeCursor) return cursor.seq >= seq
+    return (await this.x.all(this.eventAtOrBeforeCursor, [seq, cursor.txid, cursor.seq])).length > 0
   }
 
   applyGenealogy(name: string, from: LogCursor, to: LogCursor, b: GenealogyBatch): Promise<boolean> {

@@ -42,6 +42,11 @@ export interface GenealogyBatch {
 
 export interface GenealogyStore {
   projectionCursor(name: string): Promise<LogCursor>
+  /**
+   * Whether projection `name` has consumed the event at `seq`, hence every event committed before
+   * that event was appended (a reader that must not act on a lagging projection checks this).
+   */
+  projectedThrough(name: string, seq: number): Promise<boolean>
   /** Applies a batch and moves the cursor from `from` to `to` in one transaction; false if `from` is stale. */
   applyGenealogy(name: string, from: LogCursor, to: LogCursor, batch: GenealogyBatch): Promise<boolean>
   /** Lots by id, whatever their plant (the caller applies the scope and counts what it hides). */

@@ -53,6 +53,12 @@ export interface AppendEvent {
 export interface AppendRequest {
   readonly events: readonly AppendEvent[]
   readonly actor: string
+  /**
+   * The business action's own audit rows (a mass release's execution), written in the same
+   * transaction as the events, after their `event.ingested` rows: both are stored or neither.
+   * Written whether the events are new or duplicates (a repeated execution is audited again).
+   */
+  readonly audit?: readonly AuditEntry[]
 }
 
 export interface AppendResult {

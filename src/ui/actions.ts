@@ -24,7 +24,7 @@ export const CHANGED_EVENT = 'qlk-dead-letters-changed'
  * slot next to the control, so a table never receives an error. Without JavaScript the same
  * fragment comes back inside a full page with a way back.
  */
-function answer(
+export function answer(
   req: FastifyRequest,
   reply: FastifyReply,
   status: number,
@@ -41,7 +41,7 @@ function answer(
   return reply.send(page(title, back.active, html`${fragment}<p><a href="${back.href}">Back</a></p>`))
 }
 
-function refusal(message: string): Html {
+export function refusal(message: string): Html {
   return html`<p class="error">${message}</p>`
 }
 

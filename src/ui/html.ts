@@ -40,6 +40,7 @@ const NAV: ReadonlyArray<[string, string]> = [
   ['/ui', 'Overview'],
   ['/ui/kpis', 'KPIs'],
   ['/ui/lots', 'Lots'],
+  ['/ui/mass-release', 'Mass release'],
   ['/ui/drift', 'Drift'],
   ['/ui/suppliers', 'Suppliers'],
   ['/ui/exceptions', 'Exceptions'],
@@ -47,6 +48,7 @@ const NAV: ReadonlyArray<[string, string]> = [
   ['/ui/connectors', 'Connectors'],
   ['/ui/events', 'Events'],
   ['/ui/audit', 'Audit'],
+  ['/ui/api', 'API'],
 ]
 
 /**

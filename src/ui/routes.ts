@@ -8,6 +8,8 @@ import { getOperation } from '../store/operations.ts'
 import { CHANGED_EVENT, registerUiActions } from './actions.ts'
 import { field, isHtmx } from './format.ts'
 import { type Html, html, page } from './html.ts'
+import { registerMassReleaseActions } from './mass-release-actions.ts'
+import { apiDocsPage } from './pages/api-docs.ts'
 import { auditPage } from './pages/audit.ts'
 import { connectorsPage } from './pages/connectors.ts'
 import { deadLetterPage } from './pages/dead-letter.ts'
@@ -19,6 +21,7 @@ import { registerLoginRoutes, sendToLogin, signedInAs } from './pages/login.ts'
 import { lotDetailPage } from './pages/lot-detail.ts'
 import { registerLotDownloads } from './pages/lot-downloads.ts'
 import { lotHref, lotsPage, recentLots } from './pages/lots.ts'
+import { massReleaseFilterOf, massReleasePage } from './pages/mass-release.ts'
 import { isFinished, operationProgress } from './pages/operation-progress.ts'
 import { overviewCards, overviewPage } from './pages/overview.ts'
 import { runDetailPage } from './pages/run-detail.ts'
@@ -69,7 +72,11 @@ function uiErrorHandler(ctx: ServerContext) {
  * The operations dashboard: server-rendered HTML, htmx for refresh and actions, no build step.
  * Encapsulated so its form-body parser, error pages and security headers stay off the API.
  */
-export function registerUiRoutes(app: FastifyInstance, ctx: ServerContext): void {
+export function registerUiRoutes(
+  app: FastifyInstance,
+  ctx: ServerContext,
+  openapi: () => Record<string, unknown>,
+): void {
   app.register(async (ui) => {
     await ui.register(formbody)
     ui.addHook('onRequest', addSecurityHeaders)
@@ -95,6 +102,9 @@ export function registerUiRoutes(app: FastifyInstance, ctx: ServerContext): void
     )
     ui.get('/ui/audit', async (_req, reply) =>
       sendPage(reply, 'Audit trail', '/ui/audit', await auditPage(ctx)),
+    )
+    ui.get('/ui/api', async (_req, reply) =>
+      sendPage(reply, 'API', '/ui/api', apiDocsPage(openapi() as Parameters<typeof apiDocsPage>[0])),
     )
 
     ui.get<{ Querystring: Q }>('/ui/exceptions', async (req, reply) => {
@@ -142,6 +152,14 @@ export function registerUiRoutes(app: FastifyInstance, ctx: ServerContext): void
         await lotDetailPage(ctx, req.headers, req.params.id),
       ),
     )
+    ui.get<{ Querystring: Q }>('/ui/mass-release', async (req, reply) =>
+      sendPage(
+        reply,
+        'Mass release',
+        '/ui/mass-release',
+        await massReleasePage(ctx, req.headers, massReleaseFilterOf(req.query)),
+      ),
+    )
     ui.get('/ui/connectors', async (_req, reply) =>
       sendPage(reply, 'Connectors', '/ui/connectors', connectorsPage(ctx)),
     )
@@ -170,6 +188,7 @@ export function registerUiRoutes(app: FastifyInstance, ctx: ServerContext): void
     })
     registerLotDownloads(ui, ctx)
     registerUiActions(ui, ctx)
+    registerMassReleaseActions(ui, ctx)
     registerLoginRoutes(ui, ctx)
   })
 }

@@ -1,5 +1,6 @@
+import { classify } from '../engine/errors.ts'
 import { defineWorkflow } from '../engine/workflow.ts'
-import type { ErpPort } from './ports/erp.ts'
+import type { ErpPort, LotRef } from './ports/erp.ts'
 import type { NotifyPort } from './ports/notify.ts'
 import type { QmsPort } from './ports/qms.ts'
 import type { TraceabilityPort } from './ports/traceability.ts'
@@ -58,7 +59,9 @@ export function complaintTraceability(
     config: (plant) => ({ ...settings(plant), capa: 'open' }),
     async run(ctx, trigger) {
       const c = (trigger.envelope.data as ComplaintData).complaint
-      const scope = await ctx.step('trace', () => ctx.ports.trace.investigate(c.lots, ctx.config.depth))
+      const scope = await ctx.step('trace', () =>
+        ctx.ports.trace.investigate(c.lots, ctx.config.depth, { through: trigger.seq }),
+      )
       const blocked: Array<{ lot: string; documents: readonly string[] }> = []
       if (ctx.config.blockOn.includes(c.severity)) {
         for (const l of scope.affectedLots) {
@@ -67,20 +70,10 @@ export function complaintTraceability(
           // What the ERP holds decides what is blocked, not the projection: read it in the step.
           const r = await ctx.step(
             'block-suspect-stock',
-            async ({ idempotencyKey }) => {
-              const stock = await ctx.ports.erp.readLotStock(lot)
-              const free = stock.quantities.unrestricted
-              if (!free || free.units <= 0) return { lot: l.lot, documents: [] as string[] }
-              const posted = await ctx.ports.erp.transferStock({
-                idempotencyKey,
-                lot,
-                from: 'unrestricted',
-                to: 'blocked',
-                quantity: free,
-                reason: `complaint ${c.id}`,
-              })
-              return { lot: l.lot, documents: [...posted.documents] }
-            },
+            async ({ idempotencyKey }) => ({
+              lot: l.lot,
+              documents: await blockUnrestricted(ctx.ports.erp, lot, idempotencyKey, `complaint ${c.id}`),
+            }),
             { key: `complaint/${c.id}/block/${l.lot}` },
           )
           if (r.documents.length > 0) blocked.push(r)
@@ -169,4 +162,48 @@ export function complaintTraceability(
       }
     },
   })
+}
+
+/** Rounds of read-then-post when another run moves the lot's stock between the read and the post. */
+const BLOCK_ROUNDS = 3
+
+/**
+ * Moves all of a lot's unrestricted stock to blocked; the documents posted (none when nothing was
+ * unrestricted). Two complaints tracing to one supplier lot run side by side (their runs are keyed
+ * by complaint), so the other may block the stock between this read and this post: the ERP then
+ * refuses the transfer (SAP M7/021, deficit of unrestricted stock), the stock is read again and
+ * what is left, if anything, is posted. A refusal with the stock unchanged is the ERP's own and
+ * stays an error. Found by the out-of-order complaint webhooks of the issue 8 fault matrix: the
+ * later run dead-lettered with QLK_REMOTE_REJECTED. Found by its SIGKILL test: an attempt killed
+ * after the ERP booked the block left nothing unrestricted, so the retried step reported no
+ * document and the CAPA's trace left the lot out; the transfer is now looked up by its key.
+ */
+async function blockUnrestricted(
+  erp: ErpPort,
+  lot: LotRef,
+  idempotencyKey: string,
+  reason: string,
+): Promise<string[]> {
+  for (let round = 1; ; round++) {
+    const free = (await erp.readLotStock(lot)).quantities.unrestricted
+    // Nothing unrestricted may mean this step's own transfer was booked by an attempt that died
+    // before journaling it (process killed): report that transfer, found by its key, as posted.
+    if (!free || free.units <= 0) return [...((await erp.findTransfer?.({ idempotencyKey, lot })) ?? [])]
+    try {
+      const posted = await erp.transferStock({
+        idempotencyKey,
+        lot,
+        from: 'unrestricted',
+        to: 'blocked',
+        quantity: free,
+        reason,
+      })
+      return [...posted.documents]
+    } catch (e) {
+      if (round >= BLOCK_ROUNDS || classify(e).retryable) throw e
+      const now = (await erp.readLotStock(lot)).quantities.unrestricted
+      // Compared in the quantity's own scale: the ERP answers both reads in the same unit and scale.
+      if (now && now.scale === free.scale && now.units >= free.units) throw e
+    }
+  }
 }

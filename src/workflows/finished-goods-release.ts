@@ -1,6 +1,11 @@
 import { RetryableError } from '../engine/errors.ts'
 import { defineWorkflow, type WaitResult } from '../engine/workflow.ts'
-import { type Checkpoint, evaluateRelease, type ReleaseCondition } from '../rules/index.ts'
+import {
+  type Checkpoint,
+  evaluateRelease,
+  type ReleaseCondition,
+  type ReleaseEvaluation,
+} from '../rules/index.ts'
 import type { ErpPort } from './ports/erp.ts'
 import type { NotifyPort } from './ports/notify.ts'
 import type { TraceabilityPort } from './ports/traceability.ts'
@@ -27,7 +32,14 @@ export interface ReleaseSettings {
   readonly productFamilies?: Readonly<Record<string, FamilyRelease>>
   /** material (of the finished lot, as genealogy knows it) → product family */
   readonly familyOf?: Readonly<Record<string, string>>
+  /**
+   * escalations of a lot whose required checkpoints are still missing, one per `deadline` period,
+   * before the run ends blocked (default 3); a checkpoint arriving before then still releases
+   */
+  readonly maxEscalations?: number
 }
+
+const DEFAULT_MAX_ESCALATIONS = 3
 
 /** qualink.yaml's checkpoint names (`release.productFamilies.<f>.checkpoints`) → this workflow's. */
 export const CHECKPOINT_IDS = {
@@ -76,8 +88,10 @@ const durationMs = (d: string) => {
  * Finished goods release (DESIGN §1): LIMS results and MES packaging verification arrive in any
  * order and with duplicates (the first starts the run, the rest reach its inbox); the QMS
  * approval is awaited (one that came first is found). The ERP delivery block is removed only when
- * the plant's release condition is met with every required checkpoint passed; a failing or
- * missing checkpoint past the deadline escalates and keeps the block.
+ * the plant's release condition is met with every required checkpoint passed. A failing
+ * checkpoint escalates and keeps the block; one missing past the deadline escalates, keeps the
+ * block and is waited for another deadline period (up to `maxEscalations`), so a late checkpoint
+ * still releases, once.
  */
 export function finishedGoodsRelease(
   settings: (plant: string) => ReleaseSettings = () => DEFAULT_RELEASE_SETTINGS,
@@ -110,7 +124,8 @@ export function finishedGoodsRelease(
       const own = family?.family ? families[family.family] : undefined
       const condition = own?.condition ?? ctx.config.condition
       const required = named(condition)
-      const deadline = start + durationMs(own?.deadline ?? ctx.config.deadline)
+      const period = durationMs(own?.deadline ?? ctx.config.deadline)
+      let deadline = start + period
       const status: Record<string, Checkpoint['status']> = {
         lab: 'pending',
         packaging: 'pending',
@@ -128,72 +143,95 @@ export function finishedGoodsRelease(
         }
       }
       apply(trigger.type, trigger.envelope.data)
+      const escalate = (evaluation: ReleaseEvaluation, overdue?: string) =>
+        ctx.step('escalate', async ({ idempotencyKey }) => {
+          await ctx.ports.notify?.send({
+            idempotencyKey,
+            title: `Lot ${ctx.key} not released${overdue ? `: ${overdue}` : ''}`,
+            text: evaluation.reasons.map((r) => `${r.checkpoint}: ${r.message}`).join('; '),
+            severity: overdue ? 'critical' : 'warning',
+          })
+          return { notified: Boolean(ctx.ports.notify), ...(overdue ? { overdue } : {}) }
+        })
       const remaining = async () => Math.max(1, deadline - (await ctx.now()).getTime())
       const waiting = (id: 'lab' | 'packaging') => required.has(id) && status[id] === 'pending'
-      while (waiting('lab') || waiting('packaging')) {
-        const next: WaitResult = await ctx.receive({ timeout: await remaining() })
-        if (next.timedOut) break
-        apply(next.event.type, next.event.envelope.data)
-      }
       const passed = (id: string) => !required.has(id) || status[id] === 'passed'
-      if (required.has('qms-approval') && passed('lab') && passed('packaging')) {
-        const approval = await ctx.waitFor('qms.usage_decision.made.v1', {
-          subject: ctx.key,
-          timeout: await remaining(),
-        })
-        if (!approval.timedOut) {
-          status['qms-approval'] =
-            (approval.event.envelope.data as { valuation: string }).valuation === 'accepted'
-              ? 'passed'
-              : 'failed'
+      const maxEscalations = ctx.config.maxEscalations ?? DEFAULT_MAX_ESCALATIONS
+      // Each deadline period a required checkpoint is still missing escalates and keeps the block;
+      // a checkpoint arriving late still releases (once). After the last escalation the run ends
+      // blocked. A failed checkpoint ends it at once (a retest is a person's decision).
+      for (let escalations = 0; ; ) {
+        while (waiting('lab') || waiting('packaging')) {
+          const next: WaitResult = await ctx.receive({ timeout: await remaining() })
+          if (next.timedOut) break
+          apply(next.event.type, next.event.envelope.data)
         }
-      }
-      const now = await ctx.now()
-      const evaluation = await ctx.step('evaluate-release', async () =>
-        evaluateRelease(
-          condition,
-          Object.entries(status).map(([id, s]) => ({
-            id,
-            status: s,
-            deadline: new Date(deadline).toISOString(),
-          })),
-          now.toISOString(),
-        ),
-      )
-      if (evaluation.decision === 'released' && delivery) {
-        await ctx.step('remove-delivery-block', ({ idempotencyKey }) =>
-          ctx.ports.erp.setDeliveryBlock({
-            idempotencyKey,
-            plant: ctx.plant,
-            delivery: delivery!,
-            blocked: false,
-            reason: `lot ${ctx.key} released`,
-          }),
+        if (
+          required.has('qms-approval') &&
+          status['qms-approval'] === 'pending' &&
+          passed('lab') &&
+          passed('packaging')
+        ) {
+          const approval = await ctx.waitFor('qms.usage_decision.made.v1', {
+            subject: ctx.key,
+            timeout: await remaining(),
+          })
+          if (!approval.timedOut) {
+            status['qms-approval'] =
+              (approval.event.envelope.data as { valuation: string }).valuation === 'accepted'
+                ? 'passed'
+                : 'failed'
+          }
+        }
+        const now = await ctx.now()
+        const evaluation = await ctx.step('evaluate-release', async () =>
+          evaluateRelease(
+            condition,
+            Object.entries(status).map(([id, s]) => ({
+              id,
+              status: s,
+              deadline: new Date(deadline).toISOString(),
+            })),
+            now.toISOString(),
+          ),
         )
-        return {
-          lot: ctx.key,
-          decision: 'released',
-          delivery,
-          checkpoints: status,
-          ...(family ? { productFamily: family.family } : {}),
+        if (evaluation.decision === 'released' && delivery) {
+          await ctx.step('remove-delivery-block', ({ idempotencyKey }) =>
+            ctx.ports.erp.setDeliveryBlock({
+              idempotencyKey,
+              plant: ctx.plant,
+              delivery: delivery!,
+              blocked: false,
+              reason: `lot ${ctx.key} released`,
+            }),
+          )
+          // A checkpoint sent again while the approval was awaited waits in the inbox and would
+          // start a run of its own for a lot already released (that run escalates a false alarm
+          // at its deadline): taken here, with nothing left to decide.
+          for (;;) if ((await ctx.receive({ timeout: 1 })).timedOut) break
+          return {
+            lot: ctx.key,
+            decision: 'released',
+            delivery,
+            checkpoints: status,
+            ...(escalations > 0 ? { escalations } : {}),
+            ...(family ? { productFamily: family.family } : {}),
+          }
         }
-      }
-      await ctx.step('escalate', async ({ idempotencyKey }) => {
-        await ctx.ports.notify?.send({
-          idempotencyKey,
-          title: `Lot ${ctx.key} not released`,
-          text: evaluation.reasons.map((r) => `${r.checkpoint}: ${r.message}`).join('; '),
-          severity: 'warning',
-        })
-        return { notified: Boolean(ctx.ports.notify) }
-      })
-      return {
-        lot: ctx.key,
-        decision: evaluation.decision === 'released' ? 'released-no-delivery' : 'blocked',
-        delivery: delivery ?? null,
-        checkpoints: status,
-        reasons: evaluation.reasons,
-        ...(family ? { productFamily: family.family } : {}),
+        if (evaluation.decision !== 'escalate' || escalations + 1 >= maxEscalations) {
+          await escalate(evaluation)
+          return {
+            lot: ctx.key,
+            decision: evaluation.decision === 'released' ? 'released-no-delivery' : 'blocked',
+            delivery: delivery ?? null,
+            checkpoints: status,
+            reasons: evaluation.reasons,
+            ...(family ? { productFamily: family.family } : {}),
+          }
+        }
+        escalations++
+        await escalate(evaluation, `overdue (${escalations} of ${maxEscalations}), the block stays`)
+        deadline += period
       }
     },
   })

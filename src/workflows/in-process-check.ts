@@ -186,8 +186,8 @@ export function inProcessQualityCheck(
           })
           return { notified: Boolean(ctx.ports.notify) }
         })
-      // The hold stays until the disposition arrives, however late: each overdue deadline escalates
-      // (up to maxEscalations times), then the run keeps waiting without a deadline.
+      // The hold stays until this nonconformance's disposition arrives, however late: each overdue
+      // deadline escalates (up to maxEscalations times), then the run keeps waiting without one.
       let escalations = 0
       let disposition: WaitResult
       for (;;) {
@@ -195,7 +195,14 @@ export function inProcessQualityCheck(
           subject: lot ?? order,
           timeout: escalations < ctx.config.maxEscalations ? ctx.config.dispositionDeadline : undefined,
         })
-        if (!disposition.timedOut) break
+        if (!disposition.timedOut) {
+          // The lot's disposition of another nonconformance (one a person opened, an earlier
+          // one) is not this hold's: releasing on it would leave this NC open and undecided.
+          const named = (disposition.event.envelope.data as { disposition: { nonconformance?: string } })
+            .disposition.nonconformance
+          if (named === undefined || named === nc.record.id) break
+          continue
+        }
         escalations++
         await ctx.step('escalate-overdue-disposition', async ({ idempotencyKey }) => {
           await ctx.ports.notify?.send({

@@ -69,6 +69,9 @@ describe.runIf(present)('dashboard in Chromium', () => {
     await visit('/ui/drift', '09-drift', /Drift/)
     await visit('/ui/connectors', '10-connectors', /Connectors/)
     expect(await page.locator('nav a.active').textContent()).toBe('Connectors')
+    await visit('/ui/suppliers', '15-suppliers', /Suppliers/)
+    await visit('/ui/api', '16-api', /API/)
+    expect(await page.locator('section.api-op').count()).toBeGreaterThan(0)
     expect(dialogs).toBe(0)
   })
 

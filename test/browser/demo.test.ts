@@ -3,7 +3,8 @@
  * embedded SQLite in a fresh data directory, with its simulators and plant-day traffic at a fast
  * rhythm (as test/cli/demo.test.ts starts it). Once the traffic has produced decided lots, a
  * finished lot with genealogy, dead letters and a closed supplier CAPA, each page is opened and
- * its content checked against the demo's own API; screenshots go to the folder named in the output.
+ * its content checked against the demo's own API, and a dead letter is replayed from the Exceptions
+ * page; screenshots go to the folder named in the output.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -163,4 +164,51 @@ describe.runIf(present)('the npm start demo in Chromium', () => {
     await page.screenshot({ path: path.join(shots, '07-drift-reconciled.png'), fullPage: true })
     expect(problems).toEqual([])
   }, 240_000)
+
+  it('opens every other page against the demo, and replays a dead letter from its Exceptions page', async () => {
+    // a completed receipt inspection, picked from the Workflows page's filter, as the API has it
+    await visit('/ui/runs?workflow=supplier-receipt-inspection&status=completed', '06-workflows', /Workflows/)
+    const href = (await page.locator('main a[href^="/ui/runs/"]').first().getAttribute('href'))!
+    const run = await api<{ status: string; journal: Array<{ name: string }> }>(
+      `/v1/runs/${href.slice('/ui/runs/'.length)}`,
+    )
+    expect(run.status).toBe('completed')
+    await visit(href, '07-run', /Workflow run/)
+    const journal = await page.locator('main').textContent()
+    for (const step of run.journal.map((j) => j.name)) expect(journal).toContain(step)
+    expect(journal).toContain('create-inspection-lot')
+
+    await visit('/ui/events', '08-events', /Events/)
+    expect(await page.locator('main table tbody tr').count()).toBeGreaterThan(0)
+    await visit('/ui/audit', '09-audit', /Audit/)
+    expect(await page.locator('.banner').textContent()).toContain('Chain intact.')
+    await visit('/ui/drift', '10-drift', /Drift/)
+    await visit('/ui/connectors', '11-connectors', /Connectors/)
+    // the demo's two egress connectors, each with its target and call count
+    for (const c of ['erp-s4', 'qms'])
+      expect(await page.locator(`tr[data-connector="${c}"]`).textContent()).toMatch(
+        /http:\/\/127\.0\.0\.1:\d+/,
+      )
+    await visit('/ui/suppliers', '12-suppliers', /Suppliers/)
+    await visit('/ui/api', '13-api', /API/)
+    const doc = await api<{ paths: Record<string, Record<string, unknown>> }>('/openapi.json')
+    const operations = Object.values(doc.paths).reduce((n, m) => n + Object.keys(m).length, 0)
+    expect(await page.locator('section.api-op').count()).toBe(operations)
+
+    // A dead letter of the demo: its page, then Replay on its row of the Exceptions page.
+    await visit('/ui/exceptions', '14-exceptions-before-replay', /Exceptions/)
+    const row = page.locator('tr[id^="dl-"]:not(.resolved)').first()
+    const id = (await row.getAttribute('id'))!.slice('dl-'.length)
+    await visit(`/ui/exceptions/${encodeURIComponent(id)}`, '15-dead-letter', /Dead letter/)
+    await visit('/ui/exceptions', '16-exceptions', /Exceptions/)
+    const again = page.locator(`tr[id="dl-${id}"]`)
+    await again.getByRole('button', { name: 'Replay' }).click()
+    await expect.poll(() => again.textContent()).toContain('Replayed by ui:anonymous')
+    const replayed = await api<{ deadLetters: Array<{ id: number; resolvedBy: string | null }> }>(
+      '/v1/dead-letters?status=replayed&limit=1000',
+    )
+    expect(replayed.deadLetters.find((x) => String(x.id) === id)?.resolvedBy).toBe('ui:anonymous')
+    await page.screenshot({ path: path.join(shots, '17-exceptions-replayed.png'), fullPage: true })
+    expect(problems).toEqual([])
+  }, 120_000)
 })

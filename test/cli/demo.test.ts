@@ -57,6 +57,13 @@ describe('the npm start demo', () => {
     // translated, and the hold released
     await until(dispositioned, 60_000)
     expect(d.output).toContain('Qualink demo is running on embedded SQLite')
+    // No authentication is configured: it says so, and nothing answers on the machine's own
+    // network address (issue 10 item 1; test/security/access.test.ts refuses a wider bind)
+    expect(d.output).toContain('No authentication is configured, so Qualink listens on 127.0.0.1 only.')
+    const external = Object.values(os.networkInterfaces())
+      .flat()
+      .find((i) => i && !i.internal && i.family === 'IPv4')
+    if (external) await expect(fetch(`http://${external.address}:${d.port}/healthz`)).rejects.toThrow()
     // a released lot: its ERP delivery block lifted after lab, packing and QA approval
     const releases = (await completed('finished-goods-release')) as Array<{ result: { decision: string } }>
     expect(releases.map((r) => r.result.decision)).toContain('released')

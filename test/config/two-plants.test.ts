@@ -91,6 +91,7 @@ beforeAll(async () => {
   rt = buildRuntime(loadConfig(file, { QUALINK_ENV: 'test' }), {
     ...process.env,
     QMS_WEBHOOK_SECRET: 'qms-secret',
+    ERP_P200_WEBHOOK_SECRET: 'frappe-secret',
   })
 })
 
@@ -104,11 +105,13 @@ describe('examples/two-plants: buildRuntime against simulators', () => {
     expect(rt.plants).toEqual(['P100', 'P200'])
     expect(rt.options.webhooks?.map((w) => [w.name, w.plant, w.secrets])).toEqual([
       ['erp-p100', 'P100', ['from-a-file']],
+      ['erp-p200', 'P200', ['frappe-secret']],
       ['qms-p100', 'P100', ['qms-secret']],
       ['qms-p200', 'P200', ['qms-secret']],
     ])
     expect(rt.options.translators?.map((t) => t.source).sort()).toEqual([
       'erp-p100',
+      'erp-p200',
       'lims-p200',
       'qms-p100',
       'qms-p200',
@@ -137,7 +140,7 @@ describe('examples/two-plants: buildRuntime against simulators', () => {
     })
     expect(() => wf.config?.('P999')).toThrow(PermanentError)
     expect(rt.summary).toBe(
-      '2 plants (P100, P200), 4 connectors, 4 ingress sources, 1 workflow (supplier-receipt-inspection)',
+      '2 plants (P100, P200), 4 connectors, 5 ingress sources, 1 workflow (supplier-receipt-inspection)',
     )
   })
 

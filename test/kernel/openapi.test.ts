@@ -52,4 +52,26 @@ describe('the OpenAPI 3.1 document', () => {
     expect(doc.components.schemas.Problem.properties.code.enum).toEqual(Object.keys(ERRORS))
     expect(paths.some((p) => p.startsWith('/ui'))).toBe(false)
   })
+
+  it('has a docs page rendered from the same document: every operation, its parameters and body', async () => {
+    const doc = (await q.app.inject({ method: 'GET', url: '/openapi.json' })).json()
+    const r = await q.app.inject({ method: 'GET', url: '/ui/api' })
+    expect(r.statusCode).toBe(200)
+    expect(r.headers['content-type']).toMatch(/^text\/html/)
+    expect(r.headers['content-security-policy']).toContain("script-src 'self'")
+    const ops = Object.entries(doc.paths as Record<string, Record<string, unknown>>).flatMap(([p, m]) =>
+      Object.keys(m).map((x) => `${x.toUpperCase()} ${p}`),
+    )
+    const shown = [...r.body.matchAll(/<section class="api-op" id="[^"]+" data-op="([^"]+)">/g)].map(
+      (m) => m[1],
+    )
+    expect(shown.sort()).toEqual(ops.sort())
+    expect(r.body).toContain(`${ops.length} operations`)
+    const cancel = r.body.slice(r.body.indexOf('data-op="POST /v1/runs/{id}/cancel"')).split('</section>')[0]!
+    expect(cancel).toContain('<td><code>id</code></td><td>path</td><td>string</td><td>yes</td>')
+    expect(cancel).toContain('&quot;reason&quot;')
+    expect(r.body).toContain('<a href="/openapi.json">')
+    // no route is being retired today: nothing is marked deprecated
+    expect(r.body).not.toContain('badge warn">deprecated')
+  })
 })

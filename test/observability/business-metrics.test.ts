@@ -46,6 +46,7 @@ describe.each(DIALECTS)('business and connector metrics on %s', (dialect: Dialec
     const before = await scrape()
     expect(before.types.get('qualink_business_leg_duration_seconds')).toBe('histogram')
     expect(before.value('qualink_inspections_awaiting_creation', P100)).toBe(0)
+    expect(before.value('qualink_lots_awaiting_usage_decision', P100)).toBe(0)
 
     // The QMS is down: the receipt's inspection lot cannot be created, the breaker opens.
     hub.qms.faults.set({ errorRate: 1, errorStatus: 503, match: { method: 'POST' } })
@@ -91,6 +92,13 @@ describe.each(DIALECTS)('business and connector metrics on %s', (dialect: Dialec
     const inspectionHold = { ...P100, hold: 'quality-inspection' }
     expect(up.value('qualink_lots_on_hold_by_age', { ...inspectionHold, age: 'lt_1h' })).toBe(1)
     expect(up.value('qualink_lots_on_hold_by_age', { ...inspectionHold, age: '1h_1d' })).toBe(0)
+    // the received lot now waits for its usage decision in the QMS
+    expect(up.value('qualink_lots_awaiting_usage_decision', P100)).toBe(1)
+    const waited = up.samples.find(
+      (x) =>
+        x.name === 'qualink_lots_awaiting_usage_decision_oldest_age_seconds' && x.labels.plant === 'P100',
+    )
+    expect(waited?.value).toBeGreaterThanOrEqual(0)
 
     // The ERP asks for a pause once (429, Retry-After 1 s) on the stock posting; the QMS
     // delivers its usage-decision webhook twice.
@@ -116,6 +124,7 @@ describe.each(DIALECTS)('business and connector metrics on %s', (dialect: Dialec
     )
     const done = await scrape()
     expect(done.value('qualink_lots_on_hold_by_age', inspectionHold)).toBe(0) // released
+    expect(done.value('qualink_lots_awaiting_usage_decision', P100)).toBe(0)
     expect(hub.erp.faults.counts.rateLimit).toBe(1)
     // every ERP request inside the 1 s pause waits once: the retried posting, and any other ERP
     // call that happens to fall in that second

@@ -78,6 +78,17 @@ describe.each(DIALECTS.filter((d) => AVAILABLE[d]))('dashboard login on %s', (di
     await append(hub.store, demoEvent('order_received', { order: 'DL-2', lines: 1, failOnLine: 1 }))
     hub.q.engine.wake()
     await until(async () => (await openDeadLetters()).length === 2)
+    // The lots pages read the lots projection, which follows the log's tail; on PostgreSQL the tail
+    // waits for any transaction open on the shared server (test/dialects.ts untilTailCaughtUp).
+    const projected = async (lot: string) =>
+      (
+        await hub.q.app.inject({
+          method: 'GET',
+          url: `/v1/lots/${lot}`,
+          headers: { authorization: `Bearer ${ADMIN_KEY}` },
+        })
+      ).statusCode === 200
+    await until(async () => (await projected('L-100')) && (await projected('L-200')))
   }, 60_000)
   afterAll(async () => {
     await hub?.close()
@@ -196,7 +207,12 @@ describe.each(DIALECTS.filter((d) => AVAILABLE[d]))('dashboard login on %s', (di
     expect(lots.body).toContain('href="/ui/lots/L-100"')
     expect(lots.body).not.toContain('L-200')
     expect(lots.body).toContain('Vera Viewer')
-    expect((await get('/ui/lots/L-100', cookie)).statusCode).toBe(200)
+    const own = await get('/ui/lots/L-100', cookie)
+    expect(own.statusCode).toBe(200)
+    // The audit trail is the auditor's: not on a viewer's lot page, and not its page.
+    expect(own.body).toContain('Audit entries are shown to auditors.')
+    expect(own.body).not.toContain('Chain intact')
+    expect((await get('/ui/audit', cookie)).statusCode).toBe(403)
     const theirs = await get('/ui/lots/L-200', cookie)
     expect(theirs.statusCode).toBe(404)
     expect(theirs.body).not.toContain('P200')
@@ -240,6 +256,17 @@ describe.each(DIALECTS.filter((d) => AVAILABLE[d]))('dashboard login on %s', (di
     expect(r.statusCode, r.body).toBe(200)
     const replayed = await hub.store.engine.listDeadLetters(ALL, { status: 'replayed', limit: 100 })
     expect(replayed.find((d) => d.id === dl.id)?.resolvedBy).toBe('ui:otto')
+  })
+
+  it("an auditor's session reads the audit trail: the lot page's entries with the chain's state, and the audit page", async () => {
+    const cookie = await session('ada', PW.all)
+    const lot = await get('/ui/lots/L-100', cookie)
+    expect(lot.statusCode).toBe(200)
+    expect(lot.body).toMatch(
+      /<h2>Audit<\/h2><div class="banner ok" role="status"><strong>Chain intact\.<\/strong>/,
+    )
+    expect(lot.body).not.toContain('Audit entries are shown to auditors.')
+    expect((await get('/ui/audit', cookie)).statusCode).toBe(200)
   })
 
   it('logout ends the session on the server, and clears the cookie', async () => {
@@ -340,7 +367,8 @@ describe('dashboard sessions and users (no server)', () => {
     const short = await run('short\n')
     expect(short.code).toBe(1)
     expect(short.err).toContain('QLK_VALIDATION: the password is shorter than 8 characters')
-  }, 30_000)
+    // two CLI processes (tsx start-up each): the suite's 90 s test timeout, not a tighter one
+  })
 
   it('without users, keys or OIDC there is no login form: the dashboard stays open on loopback', async () => {
     const hub = await startDemoHub('sqlite')

@@ -1,14 +1,12 @@
 import { spawn } from 'node:child_process'
-import { randomUUID } from 'node:crypto'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { MATDOC, s4Client } from '../../simulators/erp-s4/test-client.ts'
 import { hashApiKey } from '../../src/server/auth.ts'
 import { hashPassword } from '../../src/signatures/password.ts'
 import type { SignerConfig } from '../../src/signatures/service.ts'
 import { lotRelease } from '../../src/workflows/lot-release.ts'
-import { DIALECTS, type Dialect, untilTailCaughtUp } from '../dialects.ts'
+import { DIALECTS, type Dialect } from '../dialects.ts'
 import { ALL, bearerCall, until } from '../engine/harness.ts'
-import { receiveGoods } from '../workflows/helpers.ts'
+import { massReleaseScenario } from '../fixtures/mass-release.ts'
 import { usePlantHub } from '../workflows/plant-hub.ts'
 
 const KEYS = {
@@ -38,7 +36,7 @@ beforeAll(async () => {
 
 describe.each(DIALECTS)('mass release with the two-person rule on %s', (dialect: Dialect) => {
   const hub = usePlantHub(dialect, () => ({
-    // Not inspection-relevant: each receipt lands in unrestricted stock; the test blocks it (344).
+    // Not inspection-relevant: each receipt lands in unrestricted stock; the scenario blocks it (344).
     erp: { materials: { 'RAW-100': { inspectionRelevant: false, baseUnit: 'KG' } } },
     workflows: [lotRelease()],
     apiKeys: [
@@ -52,85 +50,14 @@ describe.each(DIALECTS)('mass release with the two-person rule on %s', (dialect:
   }))
 
   const call = (key: string, url: string, body: object) => bearerCall(hub.q, key, 'POST', url, body)
-  const event = async (type: string, subject: string, plant: string, data: object) => {
-    const r = await call(KEYS.operator, '/v1/events', {
-      specversion: '1.0',
-      id: randomUUID(),
-      source: 'urn:test:mass-release',
-      type,
-      subject,
-      plant,
-      data,
-    })
-    expect(r.statusCode, r.body).toBe(202)
-  }
-  /** A lot known to Qualink (its receipt event) and, in plant 1000, held in the S/4 simulator. */
-  async function lot(batch: string, plant = '1000') {
-    if (plant === '1000') await receiveGoods(hub.erp, batch, '100')
-    await event('erp.goods_receipt.posted.v1', batch, plant, {
-      materialDocument: { id: `49-${batch}` },
-      lot: { id: batch, material: 'RAW-100', plant },
-      supplier: 'SUP-7',
-      quantity: { units: 100_000, scale: 3, uom: 'KG' },
-      bucket: 'unrestricted',
-      audit,
-    })
-  }
-  async function block(batch: string) {
-    const r = await s4Client(hub.erp.url).send('POST', `${MATDOC}/A_MaterialDocumentHeader`, {
-      GoodsMovementCode: '04',
-      MaterialDocumentHeaderText: `complaint hold ${batch}`,
-      to_MaterialDocumentItem: [
-        {
-          Material: 'RAW-100',
-          Plant: '1000',
-          Batch: batch,
-          GoodsMovementType: '344',
-          InventoryStockType: '01',
-          QuantityInEntryUnit: '100',
-          EntryUnit: 'KG',
-        },
-      ],
-    })
-    expect(r.status).toBe(201)
-  }
-  const decide = (batch: string, valuation: 'accepted' | 'rejected', plant = '1000') =>
-    event('qms.usage_decision.made.v1', batch, plant, {
-      inspectionLot: `QL-${batch}`,
-      plant,
-      lot: batch,
-      code: valuation === 'accepted' ? 'A1' : 'R1',
-      valuation,
-      stockPostings: [
-        {
-          code: valuation === 'accepted' ? 'USE_AS_IS' : 'SCRAP',
-          quantity: { units: 100_000, scale: 3, uom: 'KG' },
-        },
-      ],
-      audit: { ...audit, approvalStatus: 'approved' },
-    })
-  const docs = (batch: string) => hub.erp.state.counts.documentsByLotAndBucket[`RAW-100|1000|${batch}`]
-  const stock = (batch: string) => hub.erp.state.stock.find((s) => s.key.batch === batch)?.buckets
+  const { event, seed: scenario, docs, stock } = massReleaseScenario(hub, KEYS.operator)
   const signatures = async () =>
     Number((await hub.store.sql.all('SELECT COUNT(*) AS n FROM signatures'))[0]!.n)
 
-  /** L1, L2 blocked with an accepting decision; L3 blocked but rejected; X9 another plant's, accepted. */
-  async function scenario() {
-    for (const b of ['L1', 'L2', 'L3']) {
-      await lot(b)
-      await block(b)
-    }
-    await lot('X9', '2000')
-    await decide('L1', 'accepted')
-    await decide('L2', 'accepted')
-    await decide('L3', 'rejected')
-    await decide('X9', 'accepted', '2000')
-    // PostgreSQL projects genealogy below the visibility watermark: wait until it reaches these events
-    await untilTailCaughtUp(hub.store)
-  }
   const LOTS = ['L1', 'L2', 'L3', 'X9', 'NOPE']
 
   it('previews, refuses the requester as second signer, releases each accepted lot once after a second approver signs', async () => {
+    // L1, L2 blocked with an accepting decision; L3 blocked but rejected; X9 another plant's, accepted.
     await scenario()
     const preview = await call(KEYS.alice, '/v1/lots/mass-release/preview', { lots: LOTS })
     expect(preview.statusCode).toBe(200)

@@ -48,8 +48,15 @@ describe('dashboard pages and actions (fastify inject)', () => {
   it('pages carry no inline script or style, and nav links to every page', async () => {
     const body = (await get('/')).body
     expect(body).not.toMatch(/<script>|<script(?![^>]*\bsrc=)[^>]*>|<style|\sstyle=/)
-    for (const href of ['/ui/exceptions', '/ui/runs', '/ui/events', '/ui/audit'])
+    for (const href of ['/ui/exceptions', '/ui/runs', '/ui/events', '/ui/audit', '/ui/mass-release'])
       expect(body).toContain(`href="${href}"`)
+  })
+
+  it('mass release: without the lot-release workflow the page says signing is refused', async () => {
+    const r = await get('/ui/mass-release')
+    expect(r.statusCode).toBe(200)
+    expect(r.body).toContain('workflow is not enabled here')
+    expect(r.body).not.toMatch(/<script>|<style|\sstyle=/)
   })
 
   it('overview shows the engine cards beside the existing ones', async () => {

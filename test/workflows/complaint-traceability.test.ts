@@ -1,16 +1,21 @@
 import { randomUUID } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { GenealogyProjector } from '../../src/projections/genealogy-projector.ts'
-import { genealogyTraceability } from '../../src/projections/traceability-port.ts'
 import { complaintTraceability } from '../../src/workflows/complaint-traceability.ts'
-import { DIALECTS, type Dialect, untilTailCaughtUp } from '../dialects.ts'
+import { DIALECTS, type Dialect } from '../dialects.ts'
 import { ALL, until } from '../engine/harness.ts'
+import { parsePrometheus } from '../observability/prom-text.ts'
+import { caughtUpTracePort } from './complaint-scene.ts'
 import { postEvent, receiveGoods } from './helpers.ts'
 import { usePlantHub } from './plant-hub.ts'
 
 const audit = { timestamp: '2026-11-27T08:00:00Z', sourceSystem: 'test', approvalStatus: 'not_required' }
 
 describe.each(DIALECTS)('complaint traceability end to end on %s', (dialect: Dialect) => {
+  // The first investigation is held until the test has seen the complaint open on /metrics.
+  let letGo: () => void = () => {}
+  const held = new Promise<void>((r) => {
+    letGo = r
+  })
   const hub = usePlantHub(dialect, () => ({
     // Not inspection-relevant: the receipt lands in unrestricted stock, ready to be used.
     erp: { materials: { 'RAW-100': { inspectionRelevant: false, baseUnit: 'KG' } }, webhook: true },
@@ -20,12 +25,15 @@ describe.each(DIALECTS)('complaint traceability end to end on %s', (dialect: Dia
     crm: { webhook: true, faults: { duplicateRate: 1 } },
     workflows: [complaintTraceability()],
     ports: ({ store }) => {
-      const projector = new GenealogyProjector(store)
+      const trace = caughtUpTracePort(store)
       return {
-        trace: genealogyTraceability(store, async () => {
-          await untilTailCaughtUp(store)
-          await projector.catchUp()
-        }),
+        trace: {
+          ...trace,
+          investigate: async (...a: Parameters<typeof trace.investigate>) => {
+            await held
+            return trace.investigate(...a)
+          },
+        },
       }
     },
   }))
@@ -71,7 +79,16 @@ describe.each(DIALECTS)('complaint traceability end to end on %s', (dialect: Dia
       description: 'cracked housing',
     })
     const runs = () => hub.store.engine.listRuns(ALL, { workflow: 'complaint-traceability', limit: 5 })
+    // While its investigation runs the complaint is open (metrics.md), and 0 once it completed.
+    const openComplaints = async () =>
+      parsePrometheus((await hub.q.app.inject({ method: 'GET', url: '/metrics' })).body).value(
+        'qualink_complaints_open',
+        { plant: 'P100' },
+      )
+    await until(async () => (await openComplaints()) === 1, 20_000)
+    letGo()
     await until(async () => (await runs())[0]?.status === 'completed', 20_000)
+    expect(await openComplaints()).toBe(0)
     // The CRM sends the case again as a new event (new event and delivery ids): a second run
     // starts for the same complaint and finds the records the first one opened.
     hub.crm.webhooks.send('complaint.created', {

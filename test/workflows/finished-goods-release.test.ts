@@ -4,6 +4,7 @@ import { finishedGoodsRelease } from '../../src/workflows/finished-goods-release
 import type { ErpPort } from '../../src/workflows/ports/erp.ts'
 import { DIALECTS, type Dialect } from '../dialects.ts'
 import { ALL, until } from '../engine/harness.ts'
+import { parsePrometheus } from '../observability/prom-text.ts'
 import { postEvent } from './helpers.ts'
 import { usePlantHub } from './plant-hub.ts'
 
@@ -62,16 +63,25 @@ describe.each(DIALECTS)('finished goods release end to end on %s', (dialect: Dia
     })
   const blockOf = (d: string) => hub.erp.state.deliveries.find((x) => x.delivery === d)!
   const runOf = async (lot: string) => (await hub.store.engine.listRuns(ALL, { key: lot, limit: 5 }))[0]
+  const awaitingRelease = async () =>
+    parsePrometheus((await hub.q.app.inject({ method: 'GET', url: '/metrics' })).body).value(
+      'qualink_lots_awaiting_release',
+      { plant: 'P100' },
+    )
 
   it('removes the delivery block once every checkpoint passed, in any order and with duplicates', async () => {
+    expect(await awaitingRelease()).toBe(0)
     await approval('F1', 'accepted') // the approval comes first: found later by the wait
     await lab('F1', 'pass')
     await lab('F1', 'pass') // a LIMS re-export
     expect(blockOf('80000001').blockReason).not.toBe('')
+    // the finished lot waits for its packaging check: one lot awaiting release (metrics.md)
+    await until(async () => (await awaitingRelease()) === 1)
     await packaging('F1', '80000001')
     await until(async () => (await runOf('F1'))?.status === 'completed')
     expect((await runOf('F1'))!.result).toMatchObject({ decision: 'released', delivery: '80000001' })
     expect(blockOf('80000001')).toMatchObject({ blockReason: '', blockChanges: 2 })
+    expect(await awaitingRelease()).toBe(0)
   })
 
   it('keeps the block when a checkpoint fails', async () => {

@@ -7,7 +7,9 @@ import { goodsReceipt, MATDOC, s4Client } from '../../simulators/erp-s4/test-cli
 import type { ErpS4Sim, QmsSim } from '../../simulators/index.ts'
 import type { UsageDecisionInput } from '../../simulators/qms/inspections.ts'
 import type { Qualink } from '../../src/server/qualink.ts'
-import { until } from '../engine/harness.ts'
+import { marks } from '../../src/store/sql-executor.ts'
+import type { Store } from '../../src/store/types.ts'
+import { ALL, until } from '../engine/harness.ts'
 import { connectorPorts } from './plant-hub.ts'
 
 /** Posts one canonical event through the ingest API, as a connector would, and expects 202. */
@@ -95,3 +97,29 @@ export const REJECT_50_AS_IS: UsageDecisionInput = {
   code: 'R1',
   dispositions: [{ disposition: 'USE_AS_IS', quantity: '50' }],
 }
+
+/**
+ * The audit trail of one subject in seq order, each row with its payload (as the evidence bundle
+ * carries it): what a test reads to check the story an auditor would be told.
+ */
+export async function auditStory(
+  store: Store,
+  subject: string,
+): Promise<Array<{ action: string; payload: Record<string, unknown> }>> {
+  const rows = (await store.listAudit(ALL, { subject, limit: 1000 })).sort((a, b) => a.seq - b.seq)
+  if (rows.length === 0) return []
+  const payloads = new Map<number, Record<string, unknown>>()
+  for (const p of await store.sql.all(
+    `SELECT audit_seq, payload FROM audit_payloads WHERE audit_seq IN (${marks(rows.length)})`,
+    rows.map((r) => r.seq),
+  ))
+    payloads.set(
+      Number(p.audit_seq),
+      (typeof p.payload === 'string' ? JSON.parse(p.payload) : p.payload) as Record<string, unknown>,
+    )
+  return rows.map((r) => ({ action: r.action, payload: payloads.get(r.seq) ?? {} }))
+}
+
+/** The step names of a subject's `workflow.step.completed` audit rows, in order. */
+export const auditedSteps = (story: Awaited<ReturnType<typeof auditStory>>) =>
+  story.filter((a) => a.action === 'workflow.step.completed').map((a) => a.payload.step)

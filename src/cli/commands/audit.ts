@@ -5,6 +5,7 @@ import { type VerifyReport, verifyAudit } from '../../audit/verify.ts'
 import { runtimeFromEnv } from '../../config/runtime.ts'
 import { isQualinkError } from '../../contracts/errors.ts'
 import { openStore } from '../../store/open.ts'
+import { api } from '../api-client.ts'
 
 function print(report: VerifyReport): void {
   if (report.ok) {
@@ -48,8 +49,8 @@ export function registerAuditCommands(program: Command): void {
       } catch (e) {
         // The database belongs to a running server: go through its API instead.
         if (!isQualinkError(e) || e.code !== 'QLK_STORE_LOCKED') throw e
-        const res = await fetch(`${opts.url}/v1/audit/verify`)
-        report = (await res.json()) as VerifyReport
+        // with authentication on, as the caller (QUALINK_API_KEY): verification is the auditor's
+        report = await api<VerifyReport>({ url: opts.url }, 'GET', '/v1/audit/verify')
       }
       if (opts.json) console.log(JSON.stringify(report, null, 2))
       else print(report)

@@ -94,7 +94,8 @@ export function registerLotCommands(program: Command): void {
       const file = o.out || `evidence-${o.lot}.json`
       writeFileSync(file, JSON.stringify(b, null, 2))
       console.log(
-        `${file}: ${b.events.length} events, ${b.runs.length} runs, ${b.audit.length} audit entries, ` +
+        `${file}: ${b.events.length} events, ${b.runs.length} runs, ${b.signatures.length} signatures` +
+          `${b.massReleases?.length ? ` (${b.massReleases.length} mass releases)` : ''}, ${b.audit.length} audit entries, ` +
           `${b.chain.length} chain links${b.anchor ? `, anchored at link ${b.anchor.pos}` : ', not anchored yet'}`,
       )
     })
@@ -105,7 +106,7 @@ export function registerLotCommands(program: Command): void {
       const r = verifyBundle(JSON.parse(readFileSync(file, 'utf8')) as EvidenceBundle)
       console.log(
         r.ok
-          ? `evidence OK: ${r.checked.entries} audit entries, ${r.checked.links} chain links, ${r.checked.events} events, ${r.checked.signatures.bound} signatures bound to their records${r.checked.signatures.earlier ? ` (${r.checked.signatures.earlier} on earlier versions)` : ''}${r.checked.anchored ? ', anchored' : ', not anchored'}`
+          ? `evidence OK: ${r.checked.entries} audit entries, ${r.checked.links} chain links, ${r.checked.events} events, ${r.checked.signatures.bound} signatures bound to their records${r.checked.signatures.earlier ? ` (${r.checked.signatures.earlier} on earlier versions)` : ''}${r.checked.massReleases ? `, ${r.checked.massReleases} mass release selections hashed to the version signed` : ''}${r.checked.anchored ? ', anchored' : ', not anchored'}`
           : `evidence BROKEN:\n- ${r.problems.join('\n- ')}`,
       )
       process.exitCode = r.ok ? 0 : 1

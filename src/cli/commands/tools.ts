@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import type { Command } from 'commander'
 import { runSchemasCheck } from '../../contracts/schemas-gen.ts'
-import { DEFAULT_URL } from '../api-client.ts'
+import { callerHeaders, DEFAULT_URL } from '../api-client.ts'
 import { runUntilSignal } from './start.ts'
 
 export function registerToolCommands(program: Command): void {
@@ -79,19 +79,23 @@ export function registerXrefCommands(program: Command): void {
     )
     .option('--url <url>', 'Qualink API', DEFAULT_URL)
     .action(async (file: string, o: { url: string }) => {
-      const res = await fetch(`${o.url}/v1/xref/import`, {
+      const res = await xrefCall(o.url, '/v1/xref/import', {
         method: 'POST',
-        headers: { 'content-type': 'text/csv', 'x-qualink-actor': `cli:${process.env.USER ?? 'unknown'}` },
+        headers: { 'content-type': 'text/csv' },
         body: readFileSync(file, 'utf8'),
       })
       const body = (await res.json()) as {
         upserted?: number
         resumed?: number
+        code?: string
+        detail?: string
         errors?: Array<{ path: string; message: string }>
       }
       if (!res.ok) {
-        for (const e of body.errors ?? []) console.error(`  ${e.message}`)
-        throw new Error(`import refused (HTTP ${res.status}); nothing was imported`)
+        for (const e of body.errors ?? []) console.error(`  ${e.path}: ${e.message}`)
+        throw new Error(
+          `import refused (HTTP ${res.status}${body.code ? `, ${body.code}` : ''}); nothing was imported`,
+        )
       }
       console.log(`${body.upserted} mapping(s) upserted; ${body.resumed} parked deliveries resumed`)
     })
@@ -100,7 +104,26 @@ export function registerXrefCommands(program: Command): void {
     .description('print every mapping in your plants as CSV')
     .option('--url <url>', 'Qualink API', DEFAULT_URL)
     .action(async (o: { url: string }) => {
-      const res = await fetch(`${o.url}/v1/xref?format=csv`)
+      const res = await xrefCall(o.url, '/v1/xref?format=csv', { method: 'GET' })
+      if (!res.ok) {
+        const body = (await res.json().catch(() => ({}))) as { code?: string; detail?: string }
+        throw new Error(
+          `export refused (HTTP ${res.status}, ${body.code ?? 'no code'}): ${body.detail ?? ''}`,
+        )
+      }
       process.stdout.write(await res.text())
     })
+}
+
+/** One xref request with the caller's credentials (QUALINK_API_KEY): the xref routes need the admin role. */
+async function xrefCall(
+  url: string,
+  path: string,
+  init: { method: 'GET' | 'POST'; headers?: Record<string, string>; body?: string },
+): Promise<Response> {
+  try {
+    return await fetch(`${url}${path}`, { ...init, headers: { ...init.headers, ...callerHeaders() } })
+  } catch (e) {
+    throw new Error(`cannot reach Qualink at ${url} (${(e as Error).message}); is it running? set --url`)
+  }
 }

@@ -111,7 +111,9 @@ export function registerIngressRoutes(
     raw.post('/v1/xref/import', async (req) => {
       const text = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : ''
       const rows = parseXrefCsv(text)
-      return ctx.store.ingress.upsertXref(rows, ctx.actorOf(req.headers, 'api'))
+      const r = await ctx.store.ingress.upsertXref(rows, ctx.actorOf(req.headers, 'api'))
+      onStored() // wake the translation stage: the deliveries this import resumed go on now
+      return r
     })
   })
 

@@ -28,7 +28,7 @@ import type {
 import { EVENT_COLUMNS, toEvent } from '../rows.ts'
 import { scopeClause } from '../scope-sql.ts'
 import type { AppendEvent, AuditEntry, Scope, StoredEvent } from '../types.ts'
-import { applyJournalFlush } from './journal-flush.ts'
+import { appendJournalFenced, applyJournalFlush } from './journal-flush.ts'
 
 type Row = Record<string, unknown>
 type Client = pg.PoolClient
@@ -224,28 +224,24 @@ export class PostgresEngine implements EngineStore {
         if (started.rowCount === 1) continue
       }
       // Signal-with-start: the key is busy, so the event joins the active run's inbox (a
-      // trigger that may not start a run joins only an active one).
-      const joined = await c.query(
-        `INSERT INTO run_inbox (plant, workflow, run_key, version, event_seq) SELECT $1, $2, $3, $4, $5
-          WHERE EXISTS (SELECT 1 FROM workflow_runs WHERE workflow = $2 AND run_key = $3 AND status IN ${ACTIVE_STATUSES})`,
-        [e.plant, t.workflow, t.key, t.version, seq],
+      // trigger that may not start a run joins only an active one), the run's inbox wait (if it
+      // waits on it) is matched and the run made due: one statement, a round trip instead of
+      // three. The parts touch different tables and each reads only rows earlier statements of
+      // this transaction wrote (the active run), so one snapshot sees what three statements did.
+      await c.query(
+        `WITH active AS (
+           SELECT id FROM workflow_runs WHERE workflow = $2 AND run_key = $3 AND status IN ${ACTIVE_STATUSES}),
+         joined AS (
+           INSERT INTO run_inbox (plant, workflow, run_key, version, event_seq)
+           SELECT $1, $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM active) RETURNING 1),
+         woken AS (
+           UPDATE run_waits SET status = 'matched', event_seq = $5 WHERE status = 'waiting' AND kind = 'inbox'
+              AND run_id = (SELECT id FROM active) AND EXISTS (SELECT 1 FROM joined) RETURNING run_id)
+         UPDATE workflow_runs SET due_at_ms = $6, updated_at_ms = $6
+          WHERE id IN (SELECT run_id FROM woken) AND status = 'waiting'`,
+        [e.plant, t.workflow, t.key, t.version, seq, now],
       )
-      if (joined.rowCount === 0) continue
-      const woken = await c.query(
-        `UPDATE run_waits SET status = 'matched', event_seq = $1 WHERE status = 'waiting' AND kind = 'inbox'
-          AND run_id = (SELECT id FROM workflow_runs WHERE workflow = $2 AND run_key = $3 AND status IN ${ACTIVE_STATUSES})
-          RETURNING run_id`,
-        [seq, t.workflow, t.key],
-      )
-      for (const w of woken.rows) await this.wake(c, now, String(w.run_id))
     }
-  }
-
-  private async wake(c: Client, now: number, runId: string): Promise<void> {
-    await c.query(
-      `UPDATE workflow_runs SET due_at_ms = $1, updated_at_ms = $1 WHERE id = $2 AND status = 'waiting'`,
-      [now, runId],
-    )
   }
 
   async claimRuns(owner: string, ttlMs: number, limit: number) {
@@ -296,10 +292,8 @@ export class PostgresEngine implements EngineStore {
   }
 
   async appendJournal(f: Fence, flush: JournalFlush): Promise<void> {
-    await this.tx(async (c, now) => {
-      await this.fenced(c, f)
-      await this.flush(c, now, f, flush)
-    })
+    if (!(await appendJournalFenced(this.pool, f, flush, NOW)))
+      throw new QualinkError('QLK_LEASE_LOST', `run ${f.runId}: lease token ${f.token} no longer holds`)
   }
 
   private flush(c: Client, now: number, f: Fence, flush: JournalFlush | undefined): Promise<boolean> {

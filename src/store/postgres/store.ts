@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto'
 import pg from 'pg'
-import { hashCanonical } from '../../audit/canonical-json.ts'
 import { GenealogySql } from '../genealogy-sql.ts'
 import { loadMigrations, planMigrations } from '../migrations.ts'
 import {
@@ -31,6 +30,7 @@ import type {
   StoredEvent,
   StoredRawDelivery,
 } from '../types.ts'
+import { auditCtes, auditParams } from './audit-sql.ts'
 import { lockAllSql, PostgresEngine } from './engine.ts'
 import { PostgresIngress } from './ingress.ts'
 import { PreparingClient } from './preparing-client.ts'
@@ -57,45 +57,6 @@ export interface PostgresOptions {
   readonly connectTimeoutMs?: number
   /** How long close() waits for checked-out connections before ending them; default 10 s. */
   readonly closeGraceMs?: number
-}
-
-interface Planned {
-  readonly key: string
-  readonly plant: string
-  readonly correlationId: string
-}
-
-/**
- * Audit rows as CTEs over eight parameters numbered after `at`: audit seqs are drawn in entry
- * order (a materialised CTE, so nextval runs once per entry) and both the row and its payload
- * are written from them. Data-modifying CTEs run to completion whatever the outer statement
- * reads (PostgreSQL docs, "Data-Modifying Statements in WITH"), so another statement can carry
- * them: the write path folds them into the wait-matching statement (a round trip less).
- */
-export function auditCtes(at: number): string {
-  const p = (i: number) => `$${at + i}`
-  return `audit_u AS MATERIALIZED (
-           SELECT nextval(pg_get_serial_sequence('audit_log', 'seq')) AS s, p, a, ac, su, co, h, pl
-             FROM unnest(${p(1)}::text[], ${p(2)}::text[], ${p(3)}::text[], ${p(4)}::text[], ${p(5)}::text[],
-                         ${p(6)}::text[], ${p(7)}::jsonb[]) WITH ORDINALITY AS x(p, a, ac, su, co, h, pl, o)
-            ORDER BY o),
-         audit_rows AS (INSERT INTO audit_log (seq, plant, at_ms, actor, action, subject, correlation_id, payload_hash)
-               SELECT s, p, ${p(8)}, a, ac, su, co, h FROM audit_u),
-         audit_pl AS (INSERT INTO audit_payloads (audit_seq, payload) SELECT s, pl FROM audit_u)`
-}
-
-export function auditParams(now: number, entries: readonly AuditEntry[]): unknown[] {
-  return [
-    entries.map((e) => e.plant),
-    entries.map((e) => e.actor),
-    entries.map((e) => e.action),
-    entries.map((e) => e.subject),
-    entries.map((e) => e.correlationId),
-    // a payload whose sensitive leaves were encrypted carries the hash of its plaintext (the chain's)
-    entries.map((e) => e.payloadHash ?? hashCanonical(e.payload)),
-    entries.map((e) => JSON.stringify(e.payload)),
-    now,
-  ]
 }
 
 export class PostgresStore implements Store {
@@ -153,7 +114,10 @@ export class PostgresStore implements Store {
       tx: (fn) => this.tx((c) => fn(on(c))),
     })
     this.sql = on(this.pool)
-    this.genealogy = new GenealogySql(this.sql)
+    this.genealogy = new GenealogySql(
+      this.sql,
+      'SELECT 1 FROM events WHERE seq = ? AND (txid, seq) <= (?::text::xid8, ?::bigint)',
+    )
   }
 
   private async migrate(): Promise<void> {
@@ -226,7 +190,11 @@ export class PostgresStore implements Store {
    */
   async appendEvents(requests: readonly AppendRequest[]): Promise<AppendResult[][]> {
     const all = requests.flatMap((r) => r.events)
-    if (all.length === 0) return requests.map(() => [])
+    const own = requests.flatMap((r) => r.audit ?? [])
+    if (all.length === 0) {
+      if (own.length > 0) await this.appendAudit(own)
+      return requests.map(() => [])
+    }
     const col = <K extends keyof (typeof all)[number]>(k: K) => all.map((e) => e[k])
     const plan = this.engine.planRouting(all)
     return this.tx(async (c) => {
@@ -261,7 +229,13 @@ export class PostgresStore implements Store {
       )
       const fresh = new Map<string, number>()
       for (const r of inserted.rows) fresh.set(`${r.source}\u0000${r.id}`, Number(r.seq))
-      const now = inserted.rows.length > 0 ? Number(inserted.rows[0].recorded_at_ms) : 0
+      // every row a duplicate: no clock came back, and the requests' own audit rows still need one
+      const now =
+        inserted.rows.length > 0
+          ? Number(inserted.rows[0].recorded_at_ms)
+          : own.length > 0
+            ? Number((await c.query(`SELECT ${NOW_MS} AS now`)).rows[0].now)
+            : 0
       const missing = all.filter((e) => !fresh.has(`${e.source}\u0000${e.id}`))
       const existing = new Map<string, { seq: number; correlationId: string }>()
       if (missing.length > 0) {
@@ -273,7 +247,7 @@ export class PostgresStore implements Store {
         for (const r of found.rows)
           existing.set(`${r.source}\u0000${r.id}`, { seq: Number(r.seq), correlationId: r.correlation_id })
       }
-      const audits: Array<AuditEntry & Planned> = []
+      const audits: AuditEntry[] = []
       const results = requests.map((req) =>
         req.events.map((e): AppendResult => {
           const key = `${e.source}\u0000${e.id}`
@@ -282,7 +256,6 @@ export class PostgresStore implements Store {
             fresh.delete(key) // a second copy in the same group is a duplicate of this one
             existing.set(key, { seq, correlationId: e.correlationId })
             audits.push({
-              key,
               plant: e.plant,
               actor: req.actor,
               action: 'event.ingested',
@@ -303,6 +276,7 @@ export class PostgresStore implements Store {
           }
         }),
       )
+      audits.push(...own)
       if (audits.length === 0) return results
       const stored = requests.flatMap((req, ri) =>
         req.events.flatMap((e, i) => (results[ri]![i]!.duplicate ? [] : [{ e, seq: results[ri]![i]!.seq }])),

@@ -178,8 +178,8 @@ export class SqliteStore implements Store {
     const run = this.db.transaction((reqs: readonly AppendRequest[]) => {
       const now = (s.now.get() as { now: number }).now
       const matchWaits = this.engine.hasWaitingEventWaits()
-      return reqs.map((req) =>
-        req.events.map((e): AppendResult => {
+      return reqs.map((req) => {
+        const results = req.events.map((e): AppendResult => {
           const inserted = s.insertEvent.get(
             e.plant,
             e.source,
@@ -221,8 +221,10 @@ export class SqliteStore implements Store {
             correlationId: e.correlationId,
             duplicate: false,
           }
-        }),
-      )
+        })
+        for (const a of req.audit ?? []) this.writeAudit(now, a)
+        return results
+      })
     })
     return run.immediate(requests)
   }

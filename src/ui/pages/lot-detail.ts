@@ -2,6 +2,7 @@ import { verifyAudit } from '../../audit/verify.ts'
 import { QualinkError } from '../../contracts/errors.ts'
 import { lotStatus, type PendingItem } from '../../projections/lot-status.ts'
 import { trace } from '../../projections/trace.ts'
+import { hasRole } from '../../server/auth.ts'
 import type { ServerContext } from '../../server/context.ts'
 import type { AuditRow } from '../../store/types.ts'
 import { age, badge, jsonInline, when } from '../format.ts'
@@ -46,20 +47,25 @@ export async function lotDetailPage(ctx: ServerContext, headers: Headers, id: st
   const status = await lotStatus(ctx.store, scope, id)
   // Outside the caller's plants a lot is as unknown as one never seen: no existence oracle.
   if (!status) throw new QualinkError('QLK_NOT_FOUND', `lot ${id} not found`)
+  // The audit trail is the auditor's to read (as /ui/audit and the evidence bundle): other roles
+  // see the lot without its audit entries, and the chain is verified only for whoever sees them.
+  const auditor = hasRole(ctx.authenticator.principal(headers), 'auditor')
   const [decision, events, audit, back, fwd, chain] = await Promise.all([
     status.qms ? ctx.store.getEventBySeq(scope, status.qms.eventSeq) : undefined,
     ctx.store.listEvents(scope, { subject: id, limit: EVENT_LIMIT }),
-    ctx.store.listAudit(scope, { subject: id, limit: SHOWN }),
+    auditor ? ctx.store.listAudit(scope, { subject: id, limit: SHOWN }) : [],
     trace(ctx.store, scope, id, { direction: 'backward', depth: TRACE_DEPTH, limit: TRACE_LIMIT }),
     trace(ctx.store, scope, id, { direction: 'forward', depth: TRACE_DEPTH, limit: TRACE_LIMIT }),
-    verifyAudit(ctx.store, ctx.anchors),
+    auditor ? verifyAudit(ctx.store, ctx.anchors) : undefined,
   ])
   const now = Date.now()
   const newest = events.slice(-SHOWN).reverse()
   const lotDrift = status.drift
-  const chainBanner = chain.ok
-    ? html`<div class="banner ok" role="status"><strong>Chain intact.</strong> ${chain.checked} entries verified${chain.unsealed ? `, ${chain.unsealed} awaiting the sealer` : ''}.</div>`
-    : html`<div class="banner bad" role="alert"><strong>Chain broken at entry ${chain.firstBroken?.pos ?? '?'}.</strong> ${chain.firstBroken?.reason ?? ''}</div>`
+  const chainBanner = !chain
+    ? ''
+    : chain.ok
+      ? html`<div class="banner ok" role="status"><strong>Chain intact.</strong> ${chain.checked} entries verified${chain.unsealed ? `, ${chain.unsealed} awaiting the sealer` : ''}.</div>`
+      : html`<div class="banner bad" role="alert"><strong>Chain broken at entry ${chain.firstBroken?.pos ?? '?'}.</strong> ${chain.firstBroken?.reason ?? ''}</div>`
   return html`<p class="crumbs"><a href="/ui/lots">Lots</a> › <code>${id}</code></p>
 <table class="facts-table lot-facts"><tbody>
 <tr><th>Material</th><td>${status.material ?? '—'}</td></tr>
@@ -85,6 +91,6 @@ ${lotDrift.map((d) => html`<tr><td><code class="code">${d.kind}</code></td><td>$
 <div class="genealogy-picture">${genealogySvg(back, fwd)}</div>
 <div class="columns">${back ? genealogyTree(back) : ''}${fwd ? genealogyTree(fwd) : ''}</div></section>
 <section class="panel"><h2>Timeline</h2>${timeline(newest)}${events.length > SHOWN ? html`<p class="note">The newest ${SHOWN} of ${events.length} events.</p>` : ''}</section>
-<section class="panel"><h2>Audit</h2>${chainBanner}${auditTable(audit)}</section>
+<section class="panel"><h2>Audit</h2>${auditor ? html`${chainBanner}${auditTable(audit)}` : html`<p class="muted">Audit entries are shown to auditors.</p>`}</section>
 ${lotExports(ctx, headers, id)}`
 }

@@ -39,13 +39,15 @@ function likePattern(search: string): string {
 }
 
 /**
- * The most recently active lots, optionally those whose id contains `search`. The plant scope
+ * The most recently active lots (50, or `limit`), optionally those whose id contains `search` or
+ * of one plant and material. The plant scope
  * is applied in SQL so that lots of other plants do not use up the page's 50 rows.
  */
 export async function recentLots(
   ctx: ServerContext,
   headers: Headers,
   search: string,
+  opts: { readonly plant?: string; readonly material?: string; readonly limit?: number } = {},
 ): Promise<LotListRow[]> {
   const scope = ctx.scopeOf(headers)
   const where: string[] = []
@@ -53,6 +55,14 @@ export async function recentLots(
   if (search) {
     where.push("lot LIKE ? ESCAPE '\\'")
     params.push(likePattern(search))
+  }
+  if (opts.plant) {
+    where.push('plant = ?')
+    params.push(opts.plant)
+  }
+  if (opts.material) {
+    where.push('material = ?')
+    params.push(opts.material)
   }
   if (!('allPlants' in scope)) {
     if (scope.plants.length === 0) return []
@@ -62,7 +72,7 @@ export async function recentLots(
   // One statement: the page's lots first (newest activity), then per lot its newest decision,
   // pending runs and open drift, so the list costs the same whatever it shows (no query per row).
   const lots = `SELECT lot, plant, material, supplier, stock, last_event_seq FROM lots
-    ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY last_event_seq DESC LIMIT ${LIMIT}`
+    ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY last_event_seq DESC LIMIT ${Math.trunc(opts.limit ?? LIMIT)}`
   const rows = await ctx.store.sql.all(
     `SELECT l.*, d.envelope AS ud_envelope, d.type AS ud_type, d.time AS ud_time FROM (
        SELECT x.*,

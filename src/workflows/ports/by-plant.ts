@@ -95,6 +95,10 @@ export function erpByPlant(byPlant: Readonly<Record<string, ErpPort>>): PlantRou
       return port.readInspectionLotRemainder ? port.readInspectionLotRemainder(id, opts) : null
     },
     transferStock: async (input) => r.forPlant(input.lot.plant).transferStock(input),
+    findTransfer: async (input) => {
+      const port = r.forPlant(input.lot.plant)
+      return port.findTransfer ? port.findTransfer(input) : []
+    },
     setProductionOrderHold: async ({ plant, ...input }) =>
       r.pick(plant, 'setProductionOrderHold').setProductionOrderHold(input),
     setDeliveryBlock: async ({ plant, ...input }) =>

@@ -107,6 +107,12 @@ export interface TransferStockInput {
   readonly traceparent?: string
 }
 
+export interface FindTransferInput {
+  readonly idempotencyKey: string
+  readonly lot: LotRef
+  readonly traceparent?: string
+}
+
 export interface LotStockReading {
   readonly lot: LotRef
   /** buckets the ERP reports as physical stock; others (scrap, returned, sample) have left stock */
@@ -171,6 +177,13 @@ export interface ErpPort {
   ): Promise<Quantity | null>
   /** One transfer posting between stock types of a lot (e.g. unrestricted → blocked on a complaint). */
   transferStock(input: TransferStockInput): Promise<StockPostingResult>
+  /**
+   * The documents of the transfer posted with this idempotency key, reversed ones excluded; none
+   * when there is none (SAP: the key's reference in the header text, read back). Optional: a step
+   * that re-reads a lot's stock after its process died tells its own earlier transfer from
+   * another's by it; without it such a transfer is not reported (the ERP still holds it once).
+   */
+  findTransfer?(input: FindTransferInput): Promise<readonly string[]>
   setProductionOrderHold(input: HoldInput & { readonly order: string }): Promise<StateChangeResult>
   setDeliveryBlock(
     input: Omit<HoldInput, 'onHold'> & { readonly delivery: string; readonly blocked: boolean },

@@ -86,8 +86,15 @@ export function mappedErpPort(
   const remainder = port.readInspectionLotRemainder?.bind(port)
   const supplierBlock = port.setSupplierPurchasingBlock?.bind(port)
   const confirm = port.confirmOperation?.bind(port)
+  const findTransfer = port.findTransfer?.bind(port)
   return {
     ...mapped,
+    ...(findTransfer
+      ? {
+          findTransfer: async (input) =>
+            findTransfer({ ...input, lot: await lotRef(map, input.lot, '/lot') }),
+        }
+      : {}),
     ...(confirm ? { confirmOperation: async (input) => confirm(await withPlant(map, input)) } : {}),
     ...(supplierBlock
       ? {

@@ -28,7 +28,16 @@ export interface Investigation {
 }
 
 export interface TraceabilityPort {
-  investigate(lots: readonly string[], depth: number): Promise<Investigation>
+  /**
+   * `through`: the seq of the event that asks (a complaint); the trace waits for genealogy to hold
+   * everything stored before it, and fails retryably (QLK_PROJECTION_BEHIND) rather than answer
+   * from a projection that lags.
+   */
+  investigate(
+    lots: readonly string[],
+    depth: number,
+    opts?: { readonly through?: number },
+  ): Promise<Investigation>
   /** the lot's material as genealogy knows it (MES production, receipts); null if unknown */
   materialOf?(lot: string): Promise<string | null>
 }

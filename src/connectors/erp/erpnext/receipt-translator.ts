@@ -11,11 +11,18 @@
  *   document in place, so the reversing and the reversed document are one).
  * Rejected quantities (`rejected_qty` into `rejected_warehouse`) are not translated: they never
  * were the plant's stock. Material, batch and supplier go through the plant's identity mapping.
+ * ERPNext's plant is its `company`: when the source's identity mapping maps plants (entities
+ * [plant], plants: { <company>: <plant> }), a receipt of another company than the source's plant
+ * is refused with QLK_PLANT_MISMATCH at `/company`, as the S/4 translator does at `/Plant`.
+ * Signature: Frappe signs the body with the webhook secret, HMAC-SHA256, base64, in header
+ * `X-Frappe-Webhook-Signature` (frappeframework.com/docs/v15/user/en/guides/integration/webhooks,
+ * "Webhook Security"); the webhook source checks it (`signatureScheme: frappe`,
+ * connectors/ingress/webhook-signature.ts).
  */
 import type { CloudEvent } from '../../../contracts/envelope.ts'
 import { QualinkError } from '../../../contracts/errors.ts'
 import type { Translator } from '../../../engine/translation-stage.ts'
-import { type IdMappingSettings, inboundIds, mapOptional } from '../../../mapping/id-mapping.ts'
+import { type IdMappingSettings, inboundIds, mapOptional, sourcePlant } from '../../../mapping/id-mapping.ts'
 import { canonicalUom } from '../../../mapping/units.ts'
 import { parseDecimal } from '../../../model/quantity.ts'
 import type { Bucket } from '../../../model/stock.ts'
@@ -37,6 +44,7 @@ interface PurchaseReceipt {
   doctype?: string
   name: string
   docstatus: number
+  company?: string
   supplier?: string
   posting_date: string
   posting_time?: string
@@ -61,6 +69,10 @@ export function erpNextReceiptTranslator(source: string, o: ErpNextReceiptOption
       if (pr.doctype !== undefined && pr.doctype !== 'Purchase Receipt')
         throw invalid('/doctype', `must be 'Purchase Receipt', not '${pr.doctype}'`)
       if (pr.docstatus !== 1 && pr.docstatus !== 2) return [] // a draft is nobody's stock yet
+      if (typeof pr.name !== 'string' || pr.name === '')
+        throw invalid('/name', 'is required: the Purchase Receipt number')
+      if (!Array.isArray(pr.items) || pr.items.length === 0)
+        throw invalid('/items', 'must list at least one received row')
       if (!/^\d{4}-\d{2}-\d{2}$/.test(String(pr.posting_date)))
         throw invalid('/posting_date', 'must be YYYY-MM-DD')
       // ERPNext keeps posting date and time in the site's time zone; read here as UTC.
@@ -68,10 +80,13 @@ export function erpNextReceiptTranslator(source: string, o: ErpNextReceiptOption
         `${pr.posting_date}T${(pr.posting_time ?? '00:00:00').slice(0, 8)}Z`,
       ).toISOString()
       const map = inboundIds(xref, o.ids, raw.plant)
+      if (o.ids?.entities.includes('plant'))
+        await sourcePlant(map, pr.company, { plant: raw.plant, source, field: '/company' })
       const supplier = await mapOptional(map, 'supplier', pr.supplier, '/supplier')
       const events: CloudEvent[] = []
-      for (const [i, row] of (pr.items ?? []).entries()) {
+      for (const [i, row] of pr.items.entries()) {
         const at = `/items/${i}`
+        if (!row.item_code) throw invalid(`${at}/item_code`, 'is required: the received material')
         if (!row.batch_no) throw invalid(`${at}/batch_no`, 'is required: Qualink tracks lots by batch')
         const bucket = bucketOf.get(row.warehouse)
         if (!bucket)

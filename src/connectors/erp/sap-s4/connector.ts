@@ -44,6 +44,7 @@ export const sapS4Connector = defineConnector({
     'readLotStock',
     'readInspectionLotRemainder',
     'transferStock',
+    'findTransfer',
     'setProductionOrderHold',
     'setDeliveryBlock',
     'setSupplierPurchasingBlock',
@@ -66,6 +67,7 @@ export const sapS4Connector = defineConnector({
       changeUsageDecision: (input) => ud.changeUsageDecision(input),
       postStockDisposition: (input) => ud.post(input),
       transferStock: (input) => stock.transfer(input),
+      findTransfer: (input) => stock.findTransfer(input.idempotencyKey, input.traceparent),
       readLotStock: (lot, opts) => stock.readLotStock(lot, opts?.traceparent),
       readInspectionLotRemainder: (id, opts) => ud.remainder(id, opts?.traceparent),
       setProductionOrderHold: (input) =>

@@ -106,6 +106,14 @@ export class StockPoster {
     })
   }
 
+  /** The documents of the transfer posted with this key: its reference read back, reversed ones left out. */
+  async findTransfer(idempotencyKey: string, traceparent?: string): Promise<string[]> {
+    const found = await this.findByReference(referenceFor(idempotencyKey), traceparent)
+    const reversed = (d: ODataEntity) =>
+      items(d).length > 0 && items(d).every((i) => i.GoodsMovementIsCancelled === true)
+    return found.filter((d) => !reversed(d)).map((d) => text(d, 'MaterialDocument'))
+  }
+
   async readLotStock(lot: LotRef, traceparent?: string): Promise<LotStockReading> {
     const rows = await this.odata.getCollection(
       `${SERVICES.stock}/A_MatlStkInAcctMod?${filterQuery({ Material: lot.material, Plant: lot.plant, Batch: lot.lot })}`,
