@@ -126,6 +126,11 @@ export const ERRORS = {
     title: 'Remote state contradicts the requested effect; needs a person',
     retryable: false,
   },
+  QLK_RECONCILIATION_OFF: {
+    status: 409,
+    title: 'Reconciliation is not configured on this deployment (no ERP port or no schedule)',
+    retryable: false,
+  },
   QLK_UNAUTHENTICATED: { status: 401, title: 'Authentication required', retryable: false },
   QLK_FORBIDDEN: { status: 403, title: 'The role of the caller does not allow this', retryable: false },
   QLK_AUTH_UNAVAILABLE: {

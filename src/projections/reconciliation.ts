@@ -3,7 +3,13 @@ import type { Quantity } from '../model/quantity.ts'
 import { add, compare, subtract } from '../model/quantity.ts'
 import type { Logger } from '../observability/logger.ts'
 import type { JournalEntry, RunRow } from '../store/engine-types.ts'
-import { completedRunsPage, eventsBySeq, journalsOf, type RunPageCursor } from '../store/run-pages.ts'
+import {
+  completedRunsPage,
+  countCompletedRuns,
+  eventsBySeq,
+  journalsOf,
+  type RunPageCursor,
+} from '../store/run-pages.ts'
 import { marks } from '../store/sql-executor.ts'
 import type { Store, StoredEvent } from '../store/types.ts'
 import { DISPOSITION_BUCKET, type ErpPort, type LotRef } from '../workflows/ports/erp.ts'
@@ -151,7 +157,9 @@ export class Reconciler {
    * runs of the last key of a full page wait for the next page, and a lot is judged with all its
    * runs (a changed decision, the count of inspections of one lot).
    */
-  private async *expectationPages(pageSize = RUN_PAGE): AsyncGenerator<Expected[]> {
+  private async *expectationPages(
+    pageSize = RUN_PAGE,
+  ): AsyncGenerator<{ expected: Expected[]; runs: number }> {
     let after: RunPageCursor | null = null
     let carried: RunRow[] = []
     for (;;) {
@@ -179,20 +187,36 @@ export class Reconciler {
           out.push(...this.expectationsOf(ready.slice(i, j), journals, triggers))
           i = j
         }
-        yield out
+        yield { expected: out, runs: ready.length }
       }
       if (!full) return
     }
   }
 
-  /** One pass over every finished lot; returns the drifts found open after it. */
-  async runOnce(o: { readonly pageSize?: number } = {}): Promise<Drift[]> {
+  /**
+   * One pass over every finished lot; returns the drifts found open after it. `onProgress` hears
+   * the completed receipt-inspection runs counted at the start and, after each page of lots, how
+   * many of them are judged (a pass asked for on the dashboard shows it as a bar).
+   */
+  async runOnce(
+    o: {
+      readonly pageSize?: number
+      readonly onProgress?: (p: { done: number; total: number }) => Promise<void>
+    } = {},
+  ): Promise<Drift[]> {
     const found: Drift[] = []
-    for await (const page of this.expectationPages(o.pageSize)) {
+    let total = o.onProgress ? await countCompletedRuns(this.store.sql, 'supplier-receipt-inspection') : 0
+    let done = 0
+    await o.onProgress?.({ done, total })
+    for await (const { expected: page, runs } of this.expectationPages(o.pageSize)) {
       const perLot = new Map<string, number>()
       for (const e of page) perLot.set(e.lot.lot, (perLot.get(e.lot.lot) ?? 0) + 1)
       const open = await this.openDrift(page.map((e) => e.lot.lot))
       for (const e of page) await this.reconcileLot(e, perLot.get(e.lot.lot) === 1, open, found)
+      done += runs
+      // runs completing during the pass may be read too: the total never reads below what is done
+      total = Math.max(total, done)
+      await o.onProgress?.({ done, total })
     }
     return found
   }

@@ -14,6 +14,7 @@ import { registerIngressRoutes } from './routes/ingress.ts'
 import { registerKpiRoutes } from './routes/kpis.ts'
 import { registerLotRoutes } from './routes/lots.ts'
 import { registerMassReleaseRoutes } from './routes/mass-release.ts'
+import { registerOperationRoutes } from './routes/operations.ts'
 import { registerOpsRoutes } from './routes/ops.ts'
 import { registerRunRoutes } from './routes/runs.ts'
 import { registerSignatureRoutes } from './routes/signatures.ts'
@@ -93,6 +94,7 @@ export function buildApp(ctx: ServerContext): FastifyInstance {
   registerMassReleaseRoutes(app, ctx)
   registerKpiRoutes(app, ctx)
   registerEdiRoutes(app, ctx)
+  registerOperationRoutes(app, ctx)
   registerUiRoutes(app, ctx, openapi)
   return app
 }

@@ -188,7 +188,9 @@ export function requiredRole(method: string, route: string): Role | 'public' | '
   if (method === 'GET' || method === 'HEAD') return 'viewer'
   if (route === '/v1/signatures') return 'approver' // a quality approver signs (21 CFR 11.50)
   if (route.startsWith('/v1/lots/mass-release')) return 'approver' // selecting and signing a mass release
-  if (route.endsWith('/discard') || route.startsWith('/v1/xref')) return 'admin'
+  // discarding, identity maps and asking for a reconciliation pass are the integration admin's
+  if (route.endsWith('/discard') || route.startsWith('/v1/xref') || route.endsWith('/reconcile'))
+    return 'admin'
   return 'operator' // ingest, replay, bulk replay, cancel
 }
 

@@ -42,4 +42,8 @@ export interface ServerContext {
   readonly workflows: readonly string[]
   /** what an open supplier CAPA means for the supplier's quality status per plant (scorecard) */
   readonly capaPolicy: (plant: string) => CapaPolicy
+  /** reconciliation runs here (an ERP port and a schedule): "Reconcile now" may be asked for */
+  readonly reconcileConfigured?: boolean
+  /** work a request started and left running (a bulk replay): shutdown waits for it before closing the store */
+  readonly runInBackground?: (work: Promise<unknown>) => void
 }

@@ -39,6 +39,7 @@ import { buildApp } from './app.ts'
 import { Authenticator } from './auth.ts'
 import type { Qualink, QualinkOptions } from './qualink-options.ts'
 import { ApiRateLimiter, DEFAULT_API_LIMITS } from './rate-limit.ts'
+import { reconciliationDuty } from './reconcile-duty.ts'
 import { httpsOptions } from './tls.ts'
 
 export { PROCESS_ROLES, type ProcessRole, type Qualink, type QualinkOptions } from './qualink-options.ts'
@@ -211,9 +212,12 @@ export async function startQualink(opts: QualinkOptions = {}): Promise<Qualink> 
         )
       : undefined
   if (reconciler && opts.reconcile) {
-    const pass = () =>
-      reconciler.runOnce().catch((e) => logger.error({ err: e }, 'reconciliation pass failed'))
-    sources.push(singleton('reconciliation', periodicDuty(pass, opts.reconcile.intervalMs)))
+    const duty = reconciliationDuty(store, reconciler, {
+      intervalMs: opts.reconcile.intervalMs,
+      owner,
+      logger,
+    })
+    sources.push(singleton('reconciliation', duty))
   }
   const sloEvaluator = opts.slos?.objectives.length
     ? new SloEvaluator(
@@ -253,6 +257,8 @@ export async function startQualink(opts: QualinkOptions = {}): Promise<Qualink> 
     )
   }
   let shuttingDown = false
+  /** bulk replays answered at once and still running (they stop between two replays at shutdown) */
+  const background = new Set<Promise<unknown>>()
   let tracing: TracingHandle | undefined
   const app = buildApp({
     store,
@@ -280,6 +286,11 @@ export async function startQualink(opts: QualinkOptions = {}): Promise<Qualink> 
     https,
     capaPolicy: opts.capaPolicy ?? (() => 'none'),
     workflows: (opts.workflows ?? []).map((w) => w.name),
+    reconcileConfigured: reconciler !== undefined,
+    runInBackground: (work) => {
+      background.add(work)
+      void work.finally(() => background.delete(work))
+    },
   })
   // Requests in flight, so a shutdown that waits on one can say which (see close()).
   const inFlight = new Map<string, { readonly what: string; readonly sinceMs: number }>()
@@ -313,6 +324,7 @@ export async function startQualink(opts: QualinkOptions = {}): Promise<Qualink> 
   }
   app.addHook('onClose', async () => {
     shuttingDown = true
+    await step('background operations', () => Promise.all(background))
     await step('sources', () => Promise.all(sources.map((x) => x.stop())))
     await step('translation', () => translation.stop())
     await step('write queue', () => queue.drain())

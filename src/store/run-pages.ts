@@ -37,6 +37,15 @@ export async function completedRunsPage(
   return rows.map(toRun)
 }
 
+/** How many runs of a workflow completed: a reconciliation pass's total (one index range). */
+export async function countCompletedRuns(x: SqlExecutor, workflow: string): Promise<number> {
+  const [r] = await x.all(
+    `SELECT COUNT(*) AS n FROM workflow_runs WHERE workflow = ? AND status = 'completed'`,
+    [workflow],
+  )
+  return Number(r?.n ?? 0)
+}
+
 /** The journal entries of `runIds` whose kind or name is listed, by run in position order. */
 export async function journalsOf(
   x: SqlExecutor,

@@ -1,13 +1,16 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { isQualinkError } from '../contracts/errors.ts'
 import { refuseCrossSite } from '../security/csrf.ts'
+import { startBulkReplay } from '../server/bulk-replay-run.ts'
 import type { ServerContext } from '../server/context.ts'
+import { requestReconciliation } from '../server/routes/operations.ts'
 import type { DeadLetter } from '../store/engine-types.ts'
 import { field, isHtmx } from './format.ts'
 import { type Html, html, page } from './html.ts'
-import { type BulkOutcome, bulkPreview, bulkResult } from './pages/bulk-replay.ts'
+import { bulkPreview } from './pages/bulk-replay.ts'
 import { detailActions, findDeadLetter, resolvedNote } from './pages/dead-letter.ts'
 import { deadLetterRow, openDeadLetters } from './pages/exceptions.ts'
+import { operationProgress } from './pages/operation-progress.ts'
 import { cancelSection, loadRunOrThrow } from './pages/run-detail.ts'
 
 type Body = Record<string, unknown>
@@ -155,35 +158,31 @@ export function registerUiActions(ui: FastifyInstance, ctx: ServerContext): void
         back,
       )
     const open = new Map((await openDeadLetters(ctx, req.headers)).map((d) => [d.id, d]))
-    const outcome: { replayed: DeadLetter[]; refused: BulkOutcome['refused'][number][]; gone: number } = {
-      replayed: [],
-      refused: [],
-      gone: 0,
+    // Answered at once with the operation's progress; the replay goes on in the background and
+    // the fragment polls until the outcome is on screen (pages/operation-progress.ts).
+    const { operation } = await startBulkReplay(ctx, {
+      scope: ctx.scopeOf(req.headers),
+      actor: ctx.actorOf(req.headers, 'ui'),
+      items: ids.map((id) => ({ id, dl: open.get(id) })),
+      auditExtra: { bulk: true },
+    })
+    return answer(req, reply, 202, operationProgress(operation), back)
+  })
+
+  // Any process may take the click: the pass runs where the reconciliation lease is held.
+  ui.post('/ui/drift/reconcile', guarded, async (req: Req, reply) => {
+    const back = { href: '/ui/drift', active: '/ui/drift', msgTarget: '#reconcile-msg' }
+    try {
+      const { operation } = await requestReconciliation(
+        ctx,
+        ctx.scopeOf(req.headers),
+        ctx.actorOf(req.headers, 'ui'),
+      )
+      return answer(req, reply, 202, operationProgress(operation), back)
+    } catch (e) {
+      if (!isQualinkError(e) || e.code !== 'QLK_RECONCILIATION_OFF') throw e
+      return answer(req, reply, 409, refusal(`Not started: ${e.message}.`), back)
     }
-    for (const id of ids) {
-      const dl = open.get(id)
-      if (!dl) {
-        outcome.gone++
-        continue
-      }
-      try {
-        const r = await engine.replayDeadLetter(ctx.scopeOf(req.headers), id, 0, {
-          actor: ctx.actorOf(req.headers, 'ui'),
-          action: 'dead_letter.replayed',
-          subject: dl.key,
-          correlationId: null,
-          payload: { deadLetterId: id, runId: dl.runId, errorCode: dl.errorCode, bulk: true },
-        })
-        if (r) outcome.replayed.push(r)
-        else outcome.gone++
-      } catch (e) {
-        if (!isQualinkError(e)) throw e
-        outcome.refused.push({ id, key: dl.key, detail: e.message })
-      }
-    }
-    ctx.wakeEngine()
-    reply.header('hx-trigger', CHANGED_EVENT)
-    return answer(req, reply, 200, bulkResult({ requested: ids.length, ...outcome }), back)
   })
 
   ui.post('/ui/runs/:id/cancel', guarded, async (req: Req, reply) => {

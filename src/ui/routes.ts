@@ -2,9 +2,10 @@ import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import formbody from '@fastify/formbody'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { isQualinkError } from '../contracts/errors.ts'
+import { isQualinkError, QualinkError } from '../contracts/errors.ts'
 import type { ServerContext } from '../server/context.ts'
-import { registerUiActions } from './actions.ts'
+import { getOperation } from '../store/operations.ts'
+import { CHANGED_EVENT, registerUiActions } from './actions.ts'
 import { field, isHtmx } from './format.ts'
 import { type Html, html, page } from './html.ts'
 import { registerMassReleaseActions } from './mass-release-actions.ts'
@@ -18,8 +19,10 @@ import { deadLetterTable, exceptionsFilterOf, exceptionsPage, openDeadLetters } 
 import { kpisPage } from './pages/kpis.ts'
 import { registerLoginRoutes, sendToLogin, signedInAs } from './pages/login.ts'
 import { lotDetailPage } from './pages/lot-detail.ts'
+import { registerLotDownloads } from './pages/lot-downloads.ts'
 import { lotHref, lotsPage, recentLots } from './pages/lots.ts'
 import { massReleaseFilterOf, massReleasePage } from './pages/mass-release.ts'
+import { isFinished, operationProgress } from './pages/operation-progress.ts'
 import { overviewCards, overviewPage } from './pages/overview.ts'
 import { runDetailPage } from './pages/run-detail.ts'
 import { runsPage } from './pages/runs.ts'
@@ -176,6 +179,14 @@ export function registerUiRoutes(
       await ctx.catchUpProjections()
       return sendPage(reply, 'Suppliers', '/ui/suppliers', await suppliersPage(ctx, req.headers))
     })
+    ui.get<{ Params: { id: string } }>('/ui/partials/operations/:id', async (req, reply) => {
+      const op = await getOperation(ctx.store, ctx.scopeOf(req.headers), req.params.id)
+      if (!op) throw new QualinkError('QLK_NOT_FOUND', `operation ${req.params.id} not found`)
+      // a finished bulk replay refreshes the dead-letter table under it
+      if (op.kind === 'bulk-replay' && isFinished(op)) reply.header('hx-trigger', CHANGED_EVENT)
+      return reply.type('text/html; charset=utf-8').send(operationProgress(op).value)
+    })
+    registerLotDownloads(ui, ctx)
     registerUiActions(ui, ctx)
     registerMassReleaseActions(ui, ctx)
     registerLoginRoutes(ui, ctx)

@@ -129,6 +129,13 @@ describe.runIf(present)('the npm start demo in Chromium', () => {
       expect(await picture.locator(`a[data-lot="${s}"]`).getAttribute('data-depth')).toBe('-1')
     const box = await picture.boundingBox()
     expect(box!.width).toBeGreaterThan(100) // drawn, not an empty element
+    // the lot's exports are plain downloads (no authentication on the demo: every role)
+    const exports = page.locator('section.exports')
+    for (const file of ['evidence', 'recall.csv', 'isa95.xml'])
+      expect(await exports.locator(`a[href="/ui/lots/${encodeURIComponent(fgLot)}/${file}"]`).count()).toBe(1)
+    const csv = await fetch(`${base}/ui/lots/${encodeURIComponent(fgLot)}/recall.csv`)
+    expect(csv.headers.get('content-disposition')).toMatch(/^attachment; filename="recall-/)
+    await csv.arrayBuffer()
 
     await visit('/ui/exceptions', '04-exceptions', /Exceptions/)
     const open = await api<{ deadLetters: Array<{ connector: string | null }> }>(
@@ -143,6 +150,19 @@ describe.runIf(present)('the npm start demo in Chromium', () => {
     const capa = page.locator('tr[data-kpi="capa-response"]').first()
     expect(Number(await capa.locator('td.num').textContent())).toBeGreaterThanOrEqual(1)
     expect(await capa.locator('svg.spark').count()).toBe(1)
+
+    // Reconcile now: the demo process holds the reconciliation lease and runs the pass it is
+    // asked for; the bar polls until the pass is done
+    await visit('/ui/drift', '06-drift', /Drift/)
+    await page.getByRole('button', { name: 'Reconcile now' }).click()
+    const done = page.locator('#reconcile-status .operation[data-status="completed"]')
+    await done.waitFor({ timeout: 120_000 })
+    const bar = done.locator('progress')
+    expect(Number(await bar.getAttribute('value'))).toBeGreaterThan(0)
+    expect(await bar.getAttribute('value')).toBe(await bar.getAttribute('max'))
+    expect(await done.textContent()).toMatch(/completed receipt inspections reconciled/)
+    await page.screenshot({ path: path.join(shots, '07-drift-reconciled.png'), fullPage: true })
+    expect(problems).toEqual([])
   }, 240_000)
 
   it('opens every other page against the demo, and replays a dead letter from its Exceptions page', async () => {

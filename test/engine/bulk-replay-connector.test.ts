@@ -108,7 +108,7 @@ describe.each(DIALECTS)('bulk replay filtered by connector on %s', (dialect: Dia
     const before = new Map(
       (await hub.store.engine.listDeadLetters(ALL, { limit: 20 })).map((d) => [d.key, d.id]),
     )
-    const done = await post('/v1/dead-letters/replay', { connector: 'erp' })
+    const done = await post('/v1/dead-letters/replay?wait=true', { connector: 'erp' })
     expect(done.status).toBe(202)
     expect(keys(done.body.replayed)).toEqual(['O-1', 'O-2'])
     expect(done.body.refused).toEqual([])
@@ -126,7 +126,7 @@ describe.each(DIALECTS)('bulk replay filtered by connector on %s', (dialect: Dia
     expect(replayedAudit.map((a) => a.subject).sort()).toEqual(['O-1', 'O-2'])
 
     // One dead letter left without a connector: within the threshold, replayed without signatures.
-    const none = await post('/v1/dead-letters/replay', { connector: '(none)' })
+    const none = await post('/v1/dead-letters/replay?wait=true', { connector: '(none)' })
     expect(none.status).toBe(202)
     expect(keys(none.body.replayed)).toEqual(['O-3'])
   })

@@ -64,7 +64,7 @@ describe.each(DIALECTS)('runs and dead-letter API on %s', (dialect: Dialect) => 
     })
 
     // Still failing code: the bulk replay re-runs and they dead-letter again, without re-posting line 1.
-    const bulk = await call('POST', '/v1/dead-letters/replay', { errorCode: 'QLK_DEMO_REJECTED' })
+    const bulk = await call('POST', '/v1/dead-letters/replay?wait=true', { errorCode: 'QLK_DEMO_REJECTED' })
     expect(bulk.status).toBe(202)
     expect(bulk.body.replayed).toHaveLength(2)
     await until(async () => (await call('GET', '/v1/dead-letters?status=open')).body.deadLetters.length === 2)

@@ -163,9 +163,20 @@ describe('dashboard pages and actions (fastify inject)', () => {
     expect(empty.body).toContain('Nothing would run')
     expect((await post('/ui/exceptions/bulk/replay', '')).statusCode).toBe(422)
 
-    const done = await post('/ui/exceptions/bulk/replay', [...ids, 999999].map((i) => `id=${i}`).join('&'))
-    expect(done.statusCode).toBe(200)
+    // Answered at once with the stored operation at 0; the fragment polls itself until done.
+    const started = await post('/ui/exceptions/bulk/replay', [...ids, 999999].map((i) => `id=${i}`).join('&'))
+    expect(started.statusCode).toBe(202)
+    expect(started.body).toContain(`<progress max="${ids.length + 1}" value="0"`)
+    const poll = /hx-get="(\/ui\/partials\/operations\/[0-9a-f-]+)" hx-trigger="every 1s"/.exec(started.body)
+    expect(poll).not.toBeNull()
+    let done = await get(poll![1]!)
+    await until(async () => {
+      done = await get(poll![1]!)
+      return done.body.includes('data-status="completed"')
+    })
     expect(done.headers['hx-trigger']).toBe('qlk-dead-letters-changed')
+    expect(done.body).not.toContain('every 1s')
+    expect(done.body).toContain(`<progress max="${ids.length + 1}" value="${ids.length + 1}"`)
     expect(done.body).toContain(`Replayed ${ids.length} of ${ids.length + 1}.`)
     expect(done.body).toContain('1 already resolved by someone else')
   })

@@ -90,7 +90,7 @@ export function registerRunCommands(program: Command): void {
           wouldReplay?: DeadLetter[]
           replayed?: DeadLetter[]
           refused?: unknown[]
-        }>(o, 'POST', '/v1/dead-letters/replay', {
+        }>(o, 'POST', `/v1/dead-letters/replay${o.dryRun ? '' : '?wait=true'}`, {
           workflow: o.workflow,
           errorCode: o.code,
           connector: o.connector,

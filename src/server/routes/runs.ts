@@ -3,6 +3,8 @@ import { QualinkError } from '../../contracts/errors.ts'
 import { matchingDeadLetters, normalFilter } from '../../signatures/records.ts'
 import { connectorFilter, getDeadLetter, NO_CONNECTOR } from '../../store/dead-letters.ts'
 import type { DeadLetter, RunStatus } from '../../store/engine-types.ts'
+import { getOperation } from '../../store/operations.ts'
+import { startBulkReplay } from '../bulk-replay-run.ts'
 import type { ServerContext } from '../context.ts'
 
 const RUN_STATUSES = ['pending', 'waiting', 'completed', 'failed', 'dead', 'cancelled']
@@ -120,10 +122,23 @@ export function registerRunRoutes(app: FastifyInstance, ctx: ServerContext): voi
 
   app.post<{
     Body: { workflow?: string; errorCode?: string; connector?: string; dryRun?: boolean; max?: number }
+    Querystring: { wait: boolean }
   }>(
     '/v1/dead-letters/replay',
     {
       schema: {
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            wait: {
+              type: 'boolean',
+              default: false,
+              description:
+                'true: answer when every dead letter is replayed, with the replayed and refused lists (the behaviour before operations); false: answer at once with the operation to poll',
+            },
+          },
+        },
         body: {
           type: 'object',
           additionalProperties: false,
@@ -145,23 +160,23 @@ export function registerRunRoutes(app: FastifyInstance, ctx: ServerContext): voi
     async (req, reply) => {
       // The preview, the signed version and the replay select with one filter (the dashboard's).
       const filter = normalFilter(req.body)
-      const matching = await matchingDeadLetters(ctx.store, ctx.scopeOf(req.headers), filter)
+      const scope = ctx.scopeOf(req.headers)
+      const matching = await matchingDeadLetters(ctx.store, scope, filter)
       if (req.body.dryRun) return { dryRun: true, wouldReplay: matching }
       // Two-person rule (when configured): the exact set must carry two approvers' signatures.
-      await ctx.signatures.requireForBulkReplay(ctx.scopeOf(req.headers), filter, matching)
-      const replayed: DeadLetter[] = []
-      const refused: Array<{ id: number; code: string; detail: string }> = []
-      for (const dl of matching) {
-        try {
-          const r = await replayOne(req.headers, dl)
-          if (r) replayed.push(r)
-        } catch (e) {
-          if (!(e instanceof QualinkError)) throw e
-          refused.push({ id: dl.id, code: e.code, detail: e.message })
-        }
-      }
-      ctx.wakeEngine()
-      return reply.code(202).send({ dryRun: false, replayed, refused })
+      await ctx.signatures.requireForBulkReplay(scope, filter, matching)
+      const { operation, finished } = await startBulkReplay(ctx, {
+        scope,
+        actor: ctx.actorOf(req.headers, 'api'),
+        items: matching.map((dl) => ({ id: dl.id, dl })),
+      })
+      reply.code(202).header('location', `/v1/operations/${operation.id}`)
+      if (!req.query.wait) return reply.send({ dryRun: false, operation })
+      const outcome = await finished
+      if (outcome instanceof Error) throw outcome
+      const refused = outcome.refused.map(({ id, code, detail }) => ({ id, code, detail }))
+      const op = await getOperation(ctx.store, scope, operation.id)
+      return reply.send({ dryRun: false, replayed: outcome.replayed, refused, operation: op })
     },
   )
 

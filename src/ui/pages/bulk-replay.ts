@@ -9,14 +9,6 @@ export interface BulkFilter {
   readonly connector?: string
 }
 
-export interface BulkOutcome {
-  readonly requested: number
-  readonly replayed: readonly DeadLetter[]
-  readonly refused: ReadonlyArray<{ readonly id: number; readonly key: string; readonly detail: string }>
-  /** resolved by someone else between the preview and the confirmation */
-  readonly gone: number
-}
-
 function describe(f: BulkFilter): string {
   const parts = [
     f.errorCode && `error ${f.errorCode}`,
@@ -44,19 +36,6 @@ ${matching.map(
 <form method="post" action="/ui/exceptions/bulk/replay" hx-post="/ui/exceptions/bulk/replay" hx-target="#bulk-result" hx-swap="innerHTML" hx-indicator="#bulk-progress" hx-disabled-elt="find button">
 ${matching.map((d) => html`<input type="hidden" name="id" value="${d.id}">`)}
 <button type="submit" class="primary">Replay ${matching.length}</button>
-<span id="bulk-progress" class="htmx-indicator progress">Replaying ${matching.length}…</span>
+<span id="bulk-progress" class="htmx-indicator progress">Starting the replay of ${matching.length}…</span>
 </form></div>`
-}
-
-export function bulkResult(o: BulkOutcome): Html {
-  return html`<div class="result ${o.refused.length ? 'warn' : 'ok'}" role="status">
-<p><strong>Replayed ${o.replayed.length} of ${o.requested}.</strong>
-${o.refused.length ? html` ${o.refused.length} refused.` : ''}
-${o.gone ? html` ${o.gone} already resolved by someone else.` : ''}
-The engine picks replayed runs up now; a run that fails again returns to this list.</p>
-${
-  o.refused.length
-    ? html`<ul class="refused">${o.refused.map((r) => html`<li><code>${r.key}</code>: ${r.detail}</li>`)}</ul>`
-    : ''
-}</div>`
 }

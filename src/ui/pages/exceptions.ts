@@ -1,8 +1,10 @@
 import type { ServerContext } from '../../server/context.ts'
 import { connectorFilter, NO_CONNECTOR } from '../../store/dead-letters.ts'
 import type { DeadLetter } from '../../store/engine-types.ts'
+import { activeOperation } from '../../store/operations.ts'
 import { age, badge, field, query } from '../format.ts'
 import { type Html, html } from '../html.ts'
+import { operationProgress } from './operation-progress.ts'
 
 type Headers = Record<string, string | string[] | undefined>
 
@@ -119,6 +121,8 @@ export async function exceptionsPage(
   const plants = countBy(all, (d) => d.plant)
   const connectors = countBy(all, connectorOf)
   const filtered = Boolean(f.errorCode || f.workflow || f.plant || f.connector)
+  // a bulk replay still under way (started here, in another tab or by a colleague) keeps its bar
+  const replaying = await activeOperation(ctx.store, ctx.scopeOf(headers), 'bulk-replay')
   return html`<p class="lead"><strong>${all.length}</strong> open dead letter${all.length === 1 ? '' : 's'}${filtered ? html` · <strong>${shown.length}</strong> match the filter · <a href="/ui/exceptions">clear filter</a>` : ''}</p>
 <div class="groups">
 ${groupPanel('By error code', 'errorCode', codes, f)}
@@ -176,7 +180,7 @@ ${select(
 )}
 <button type="submit">Preview</button>
 </form>
-<div id="bulk-result" aria-live="polite"></div>
+<div id="bulk-result" aria-live="polite">${replaying ? operationProgress(replaying, now) : ''}</div>
 </section>
 <div id="dl-table" hx-get="/ui/partials/exceptions${query({ ...f })}" hx-trigger="qlk-dead-letters-changed from:body" hx-swap="innerHTML">
 ${deadLetterTable(shown, now)}

@@ -8,6 +8,7 @@ import type { AuditRow } from '../../store/types.ts'
 import { age, badge, jsonInline, when } from '../format.ts'
 import { genealogySvg } from '../genealogy-svg.ts'
 import { type Html, html } from '../html.ts'
+import { lotExports } from './lot-downloads.ts'
 import { erpView, genealogyTree, qmsView, timeline } from './lot-parts.ts'
 
 type Headers = Record<string, string | string[] | undefined>
@@ -90,5 +91,6 @@ ${lotDrift.map((d) => html`<tr><td><code class="code">${d.kind}</code></td><td>$
 <div class="genealogy-picture">${genealogySvg(back, fwd)}</div>
 <div class="columns">${back ? genealogyTree(back) : ''}${fwd ? genealogyTree(fwd) : ''}</div></section>
 <section class="panel"><h2>Timeline</h2>${timeline(newest)}${events.length > SHOWN ? html`<p class="note">The newest ${SHOWN} of ${events.length} events.</p>` : ''}</section>
-<section class="panel"><h2>Audit</h2>${auditor ? html`${chainBanner}${auditTable(audit)}` : html`<p class="muted">Audit entries are shown to auditors.</p>`}</section>`
+<section class="panel"><h2>Audit</h2>${auditor ? html`${chainBanner}${auditTable(audit)}` : html`<p class="muted">Audit entries are shown to auditors.</p>`}</section>
+${lotExports(ctx, headers, id)}`
 }
