@@ -4,6 +4,24 @@ import type { AuditEntry } from '../types.ts'
 import { auditCtes, auditParams } from './audit-sql.ts'
 
 /**
+ * The buffered entries as the eight column arrays both journal INSERTs unnest: position, kind,
+ * name, occurrence, idempotency key, result (JSON), code version, and age (ms before the write).
+ */
+function entryColumns(flush: JournalFlush): unknown[] {
+  const es = flush.entries
+  return [
+    es.map((e) => e.position),
+    es.map((e) => e.kind),
+    es.map((e) => e.name),
+    es.map((e) => e.occurrence),
+    es.map((e) => e.idempotencyKey),
+    es.map((e) => JSON.stringify(e.result === undefined ? null : e.result)),
+    es.map((e) => e.codeVersion),
+    es.map((_, i) => Math.max(0, Math.round(flush.agesMs?.[i] ?? 0))),
+  ]
+}
+
+/**
  * Applies a run attempt's buffered journal inside the caller's fenced transaction (the caller
  * has already locked the run row and checked its lease token): one multi-row INSERT of the
  * entries, the retry budget reset when progress was made, the configuration snapshot when the
@@ -22,21 +40,10 @@ export async function applyJournalFlush(
     await c.query(
       `INSERT INTO run_journal (run_id, position, kind, name, occurrence, idempotency_key, result, code_version,
          completed_at_ms)
-       SELECT $1, u.position, u.kind, u.name, u.occurrence, u.idempotency_key, u.result, u.code_version, $9 - u.age
-         FROM unnest($2::int[], $3::text[], $4::text[], $5::int[], $6::text[], $7::text[], $8::int[], $10::bigint[])
+       SELECT $1, u.position, u.kind, u.name, u.occurrence, u.idempotency_key, u.result, u.code_version, $10 - u.age
+         FROM unnest($2::int[], $3::text[], $4::text[], $5::int[], $6::text[], $7::text[], $8::int[], $9::bigint[])
            AS u(position, kind, name, occurrence, idempotency_key, result, code_version, age)`,
-      [
-        runId,
-        es.map((e) => e.position),
-        es.map((e) => e.kind),
-        es.map((e) => e.name),
-        es.map((e) => e.occurrence),
-        es.map((e) => e.idempotencyKey),
-        es.map((e) => JSON.stringify(e.result === undefined ? null : e.result)),
-        es.map((e) => e.codeVersion),
-        now,
-        es.map((_, i) => Math.max(0, Math.round(flush.agesMs?.[i] ?? 0))),
-      ],
+      [runId, ...entryColumns(flush), now],
     )
   }
   if (es.length > 0 || flush.config !== undefined) {
@@ -89,14 +96,7 @@ export async function appendJournalFenced(
       fence.token,
       es.length > 0,
       flush.config === undefined ? null : JSON.stringify(flush.config),
-      es.map((e) => e.position),
-      es.map((e) => e.kind),
-      es.map((e) => e.name),
-      es.map((e) => e.occurrence),
-      es.map((e) => e.idempotencyKey),
-      es.map((e) => JSON.stringify(e.result === undefined ? null : e.result)),
-      es.map((e) => e.codeVersion),
-      es.map((_, i) => Math.max(0, Math.round(flush.agesMs?.[i] ?? 0))),
+      ...entryColumns(flush),
       ...audit,
     ],
   )
