@@ -10,6 +10,7 @@ import {
   type Violation,
   westernElectricRules,
 } from '../rules/index.ts'
+import { blockLot, type DispositionLineIn, type LotBlock, planLines } from './in-process/lot-stock.ts'
 import type { ErpPort } from './ports/erp.ts'
 import type { MeasurementHistoryPort } from './ports/history.ts'
 import type { NotifyPort } from './ports/notify.ts'
@@ -65,11 +66,20 @@ export const DEFAULT_IN_PROCESS_SETTINGS: InProcessSettings = {
   maxEscalations: 3,
 }
 
+/**
+ * The run's configuration snapshot: the plant's settings plus `lotStock: 'block'` from version 2
+ * on. A v1 run's snapshot has no `lotStock`, so it replays on this code with v1's step sequence
+ * (no lot block, no disposition postings: it blocked nothing to post from; DESIGN §6 versions).
+ */
+interface InProcessRunConfig extends InProcessSettings {
+  readonly lotStock?: 'block'
+}
+
 interface Completion {
   operation: { productionOrder: string; number: string; workCenter?: string }
   plant: string
   measurements: Array<{ characteristic: string; value: string; unit: string }>
-  produced: Array<{ lot: string; quantity?: Quantity }>
+  produced: Array<{ lot: string; material?: string; quantity?: Quantity }>
   /** set by `qualink adopt`: the order was already on hold at go-live, waiting on this nonconformance */
   adoption?: { nonconformance?: string; lot?: string }
 }
@@ -84,18 +94,21 @@ interface Finding {
  * In-process quality check (DESIGN §1): an MES completion's measurements are judged against spec
  * limits and SPC run rules (frozen phase-I baseline); out of tolerance or a rule violation puts
  * the production order on hold in the ERP, opens a nonconformance in the QMS, tells the
- * supervisor, and keeps the hold until the nonconformance is dispositioned; then the hold is
- * released and the QMS learns the disposition was executed.
+ * supervisor, blocks the produced lot's stock in the ERP, and keeps hold and block until the
+ * nonconformance is dispositioned; then each disposition line is posted from blocked stock to its
+ * bucket, the hold is released and the QMS learns the disposition was executed (issue 8 item 2).
  */
 export function inProcessQualityCheck(
   settings: (plant: string) => InProcessSettings = () => DEFAULT_IN_PROCESS_SETTINGS,
 ) {
-  return defineWorkflow<InProcessPorts, InProcessSettings>({
+  return defineWorkflow<InProcessPorts, InProcessRunConfig>({
     name: 'in-process-quality-check',
-    version: 1,
+    version: 2,
+    // v1 runs (waiting for a disposition, or dead-lettered) replay on this code: see InProcessRunConfig.
+    compatibleWith: [1],
     triggers: ['mes.operation.completed.v1'],
     key: (e) => (e.data as Completion).operation.productionOrder,
-    config: settings,
+    config: (plant) => ({ ...settings(plant), lotStock: 'block' }),
     async run(ctx, trigger) {
       const c = trigger.envelope.data as Completion
       const order = c.operation.productionOrder
@@ -147,6 +160,7 @@ export function inProcessQualityCheck(
       }
 
       const lot = c.produced[0]?.lot ?? adopted?.lot
+      const material = c.produced[0]?.material
       const summary = adopted
         ? `on hold at go-live, waiting on nonconformance ${adopted.nonconformance}`
         : findings
@@ -186,6 +200,19 @@ export function inProcessQualityCheck(
           })
           return { notified: Boolean(ctx.ports.notify) }
         })
+      // v2: the produced lot's stock is blocked so it cannot be moved or used while the NC is open.
+      // Not for an adopted run (the completion names no material; the plant's stock is taken as it
+      // stands at go-live) nor for a lot the MES reported without its material.
+      let block: LotBlock | null = null
+      if (ctx.config.lotStock === 'block' && lot && material) {
+        const ref = { plant: c.plant, material, lot }
+        block = await ctx.step(
+          'block-lot-stock',
+          ({ idempotencyKey }) =>
+            blockLot(ctx.ports.erp, ref, idempotencyKey, `NC ${nc.record.id} order ${order}`),
+          { key: `in-process/${order}/${lot}/block` },
+        )
+      }
       // The hold stays until this nonconformance's disposition arrives, however late: each overdue
       // deadline escalates (up to maxEscalations times), then the run keeps waiting without one.
       let escalations = 0
@@ -214,8 +241,36 @@ export function inProcessQualityCheck(
           return { escalated: escalations }
         })
       }
-      const lines = (disposition.event.envelope.data as { disposition: { lines: Array<{ code: string }> } })
+      const lines = (disposition.event.envelope.data as { disposition: { lines: DispositionLineIn[] } })
         .disposition.lines
+      // Stock first, hold last: once the hold is gone the order and its lot look done to everyone
+      // in the plant, so the lot's stock must already be where the disposition sends it. A run
+      // killed between the two still shows the order on hold, and its replay posts what is left.
+      const executed: Array<{ line: number; code: string; to: string; documents: readonly string[] }> = []
+      if (block?.blocked && material && lot) {
+        const ref = { plant: c.plant, material, lot }
+        // every line is checked before the first is posted (a refused line posts nothing)
+        for (const p of planLines(nc.record.id, lines, block.blocked)) {
+          if (p.to === 'blocked') {
+            executed.push({ line: p.line, code: p.code, to: p.to, documents: [] })
+            continue
+          }
+          const r = await ctx.step(
+            'execute-disposition-line',
+            ({ idempotencyKey }) =>
+              ctx.ports.erp.transferStock({
+                idempotencyKey,
+                lot: ref,
+                from: 'blocked',
+                to: p.to,
+                quantity: p.quantity,
+                reason: `NC ${nc.record.id} line ${p.line} ${p.code}`,
+              }),
+            { key: `in-process/${nc.record.id}/line/${p.line}` },
+          )
+          executed.push({ line: p.line, code: p.code, to: p.to, documents: r.documents })
+        }
+      }
       await ctx.step('release-hold', ({ idempotencyKey }) =>
         ctx.ports.erp.setProductionOrderHold({
           idempotencyKey,
@@ -237,6 +292,7 @@ export function inProcessQualityCheck(
         ...(confirmation ? { confirmation: confirmation.document } : {}),
         nonconformance: nc.record.id,
         disposition: lines.map((l) => l.code),
+        ...(block ? { lotBlock: { documents: block.documents, blocked: block.blocked }, executed } : {}),
         findings,
       }
     },
@@ -244,7 +300,7 @@ export function inProcessQualityCheck(
 }
 
 /** The completion's yield confirmed in the ERP (when the plant asks for it and the MES reported one). */
-async function confirmProduction(ctx: WorkflowContext<InProcessPorts, InProcessSettings>, c: Completion) {
+async function confirmProduction(ctx: WorkflowContext<InProcessPorts, InProcessRunConfig>, c: Completion) {
   if (!ctx.config.confirmToErp) return null
   const quantities = c.produced.map((p) => p.quantity).filter((q): q is Quantity => q !== undefined)
   if (quantities.length === 0) return null

@@ -1,0 +1,121 @@
+/**
+ * The produced lot's stock while its in-process nonconformance is open (issue 8 item 2): blocked
+ * in the ERP so it cannot be transferred or used, then each disposition line posted from blocked
+ * stock to where the disposition sends it. ERP port only (DESIGN §3 import rules); one ERP
+ * document per effect, found again by its idempotency key after a crash or a lost answer.
+ */
+import { classify, PermanentError } from '../../engine/errors.ts'
+import type { DispositionCode } from '../../model/nonconformance.ts'
+import { add, compare, formatDecimal, type Quantity } from '../../model/quantity.ts'
+import type { Bucket } from '../../model/stock.ts'
+import type { ErpPort, LotRef } from '../ports/erp.ts'
+
+/** Where a disposition line sends blocked stock; `blocked`: it stays blocked, nothing is posted. */
+const FROM_BLOCKED: Readonly<Partial<Record<DispositionCode, Bucket>>> = {
+  RELEASE: 'unrestricted',
+  USE_AS_IS: 'unrestricted',
+  BLOCK: 'blocked',
+  // Rework and repair happen on blocked stock (a rework order takes it from there).
+  REWORK: 'blocked',
+  REPAIR: 'blocked',
+  SCRAP: 'scrap',
+  RETURN_TO_VENDOR: 'returned',
+  // SAMPLE_CONSUMED, RETAIN_SAMPLE and REGRADE have no single ERP posting out of blocked stock
+  // (SAP: no 33x/309 from stock type blocked in quality-domain.md §1.4): refused, see planLines.
+}
+
+export interface DispositionLineIn {
+  readonly code: string
+  readonly quantity: Quantity
+}
+
+export interface PlannedLine {
+  /** 1-based, as the QMS listed the line */
+  readonly line: number
+  readonly code: string
+  readonly to: Bucket
+  readonly quantity: Quantity
+}
+
+/**
+ * Checks every line before anything is posted (nothing half-applied): its code must have a
+ * posting out of blocked stock, and the lines added up must fit in what the run blocked. The
+ * first line that does not is named in the error.
+ */
+export function planLines(nc: string, lines: readonly DispositionLineIn[], blocked: Quantity): PlannedLine[] {
+  let total: Quantity | null = null
+  return lines.map((l, i) => {
+    const line = i + 1
+    const to = FROM_BLOCKED[l.code as DispositionCode]
+    if (!to)
+      throw new PermanentError(
+        'QLK_VALIDATION',
+        `disposition of ${nc}, line ${line} (${l.code}): no ERP posting moves blocked stock to it; ` +
+          `allowed: ${Object.keys(FROM_BLOCKED).join(', ')}`,
+      )
+    const field = `disposition/lines/${i}/quantity`
+    total = total ? add(total, l.quantity, field) : l.quantity
+    if (compare(total, blocked, field) > 0)
+      throw new PermanentError(
+        'QLK_DISPOSITION_EXCEEDS_BLOCKED',
+        `disposition of ${nc}, line ${line} (${l.code} ${formatDecimal(l.quantity)} ${l.quantity.uom}): the lines ` +
+          `up to it add up to ${formatDecimal(total)} ${total.uom}, more than the ${formatDecimal(blocked)} ${blocked.uom} blocked for the lot`,
+      )
+    return { line, code: l.code, to, quantity: l.quantity }
+  })
+}
+
+/** Rounds of read-then-post when another run moves the lot's stock between the read and the post. */
+const BLOCK_ROUNDS = 3
+
+/**
+ * Moves all of a lot's `from` stock (unrestricted, or quality inspection where production receipts
+ * land in QI) to blocked; the documents posted, none when there was nothing. As in complaint
+ * traceability: nothing left in `from` may mean this key's own transfer was booked by an attempt
+ * that died before journaling it, so it is looked up by its key; a refusal after another run
+ * moved the stock (SAP M7/021) reads again and posts what is left.
+ */
+export async function blockBucket(
+  erp: ErpPort,
+  lot: LotRef,
+  from: 'unrestricted' | 'qualityInspection',
+  idempotencyKey: string,
+  reason: string,
+): Promise<string[]> {
+  for (let round = 1; ; round++) {
+    const free = (await erp.readLotStock(lot)).quantities[from]
+    if (!free || free.units <= 0) return [...((await erp.findTransfer?.({ idempotencyKey, lot })) ?? [])]
+    try {
+      const posted = await erp.transferStock({
+        idempotencyKey,
+        lot,
+        from,
+        to: 'blocked',
+        quantity: free,
+        reason,
+      })
+      return [...posted.documents]
+    } catch (e) {
+      if (round >= BLOCK_ROUNDS || classify(e).retryable) throw e
+      const now = (await erp.readLotStock(lot)).quantities[from]
+      if (now && now.scale === free.scale && now.units >= free.units) throw e
+    }
+  }
+}
+
+export interface LotBlock {
+  readonly lot: string
+  readonly documents: readonly string[]
+  /** the lot's blocked stock once blocked (read back from the ERP); null: nothing in stock to block */
+  readonly blocked: Quantity | null
+}
+
+/** Blocks the lot's unrestricted and QI stock; one key per source bucket, so one document each. */
+export async function blockLot(erp: ErpPort, lot: LotRef, key: string, reason: string): Promise<LotBlock> {
+  const documents = [
+    ...(await blockBucket(erp, lot, 'unrestricted', `${key}/unrestricted`, reason)),
+    ...(await blockBucket(erp, lot, 'qualityInspection', `${key}/qi`, reason)),
+  ]
+  const blocked = (await erp.readLotStock(lot)).quantities.blocked
+  return { lot: lot.lot, documents, blocked: blocked && blocked.units > 0 ? blocked : null }
+}
