@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { afterEach, beforeEach, expect, it } from 'vitest'
+import { goodsReceipt, MATDOC, s4Client } from '../../simulators/erp-s4/test-client.ts'
 import { type ErpS4Sim, type QmsSim, startErpS4, startQms } from '../../simulators/index.ts'
 import type { RunRow } from '../../src/store/engine-types.ts'
 import { createTestDatabase, type Dialect, type TestDatabase } from '../dialects.ts'
@@ -24,8 +25,8 @@ import { faultDescribe, report } from './report.ts'
  * and before its answer leaves (deterministic, no timing). A new process on the same database
  * takes the run over when the dead one's lease lapses. Invariants: each ERP effect exists once
  * where the simulator counts it (the order's hold changes, confirmations as posted — never
- * deduplicated —, the delivery's block changes), the QMS holds one nonconformance, the run
- * completes.
+ * deduplicated —, the delivery's block changes, material documents per lot and bucket), the
+ * QMS holds one nonconformance, the run completes.
  */
 const LEASE_MS = 3000
 const ORDER = 'PO-K1'
@@ -46,6 +47,8 @@ const scenario = (dialect: Dialect) => () => {
     scratch = new Scratch()
     port = await freePort()
     erp = await startErpS4({
+      // not inspection-relevant: a receipt of FG-1 lands in unrestricted stock
+      materials: { 'FG-1': { inspectionRelevant: false, baseUnit: 'PC' } },
       productionOrders: [
         { ManufacturingOrder: ORDER, Material: 'FG-1', ProductionPlant: '1000', TotalQuantity: '100' },
       ],
@@ -180,6 +183,7 @@ const scenario = (dialect: Dialect) => () => {
       'hold-order',
       'open-nonconformance',
       'notify-supervisor',
+      'block-lot-stock', // the ERP holds no stock of the lot here: nothing to block
       'release-hold',
       'disposition-executed',
       'confirm-production',
@@ -198,6 +202,95 @@ const scenario = (dialect: Dialect) => () => {
       detail:
         `lease ${LEASE_MS} ms; kill at hold → run waiting on the next process ${heldAt - holdKill} ms; ` +
         `kill at confirmation → run completed ${completedAt - confirmationKill} ms; run attempts ${run.attempts}`,
+    })
+  })
+
+  it('in-process check: killed after the lot block and after the first disposition line, each document once', async () => {
+    const lot = 'FK-2'
+    const body = goodsReceipt(lot, '10', '', 'FG-1') as {
+      to_MaterialDocumentItem: Array<Record<string, unknown>>
+    }
+    body.to_MaterialDocumentItem[0]!.EntryUnit = 'PC'
+    expect((await s4Client(erp.url).send('POST', `${MATDOC}/A_MaterialDocumentHeader`, body)).status).toBe(
+      201,
+    )
+    const stock = () => erp.state.stock.find((s) => s.key.batch === lot)!.buckets
+    const docs = () => erp.state.counts.documentsByLotAndBucket[`FG-1|1000|${lot}`]
+    const a = await start()
+    const killedAtBlock = killAfter(a, 'POST', 'A_MaterialDocumentHeader')
+    await post(a, 'mes.operation.completed.v1', ORDER, {
+      operation: { productionOrder: ORDER, number: '0010', workCenter: 'L1' },
+      plant: '1000',
+      measurements: [{ characteristic: 'TORQUE', value: '13.6', unit: 'NM' }],
+      consumed: [],
+      produced: [{ lot, material: 'FG-1', quantity: { units: 10, scale: 0, uom: 'PC' } }],
+      audit,
+    })
+    const blockKill = await killedAtBlock
+    expect(stock()).toMatchObject({ unrestricted: 0, blocked: 10_000 }) // booked; the answer was lost
+
+    const b = await start()
+    const waiting = await runIs(b, ORDER, 'waiting')
+    const blockedAt = Date.now()
+    expect(docs()).toMatchObject({ blocked: 1 })
+    // the next process found the killed attempt's transfer by its key instead of reporting none
+    const block = (
+      await getJson<{ journal: Array<{ name: string; result: unknown }> }>(`${b.url}/v1/runs/${waiting.id}`)
+    ).journal.find((j) => j.name === 'block-lot-stock')!.result as { documents: string[] }
+    expect(block.documents).toHaveLength(1)
+
+    const nc = [...qms.model.nonconformances.values()].find((n) => n.batch === lot)!
+    const killedAtLine = killAfter(b, 'POST', 'A_MaterialDocumentHeader')
+    await workNonconformance(qms.url, nc.id, ['CONTAINED', 'UNDER_REVIEW'])
+    const r = await fetch(`${qms.url}/api/v1/nonconformances/${nc.id}`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        status: 'DISPOSITIONED',
+        dispositions: [
+          { disposition: 'USE_AS_IS', quantity: '7', unit: 'PC' },
+          { disposition: 'SCRAP', quantity: '3', unit: 'PC' },
+        ],
+      }),
+    })
+    expect(r.status).toBe(200)
+    const lineKill = await killedAtLine
+    expect(stock()).toMatchObject({ unrestricted: 7_000, blocked: 3_000 })
+    expect(order()).toMatchObject({ onHold: true }) // stock first, hold last
+
+    const c = await start()
+    const run = await runIs(c, ORDER, 'completed')
+    const completedAt = Date.now()
+    expect(stock()).toMatchObject({ unrestricted: 7_000, blocked: 0, scrap: 3_000 })
+    expect(docs()).toEqual({ unrestricted: 2, blocked: 1, scrap: 1 }) // receipt + line 1, block, line 2
+    expect(erp.state.counts.conservationViolations).toEqual([])
+    expect(order()).toMatchObject({ onHold: false, holdChanges: 2 })
+    expect(await stepsOf(c, run)).toEqual([
+      'evaluate',
+      'hold-order',
+      'open-nonconformance',
+      'notify-supervisor',
+      'block-lot-stock',
+      'execute-disposition-line',
+      'execute-disposition-line',
+      'release-hold',
+      'disposition-executed',
+      'confirm-production',
+    ])
+    report(`Issue 8 in-process check SIGKILL after the lot block and after a disposition line (${dialect})`, {
+      acked: [ORDER],
+      stored: [run.key],
+      // the ERP's documents per lot and bucket: a repeated block or line shows as a duplicate
+      effects: [
+        ...Array.from({ length: docs()?.blocked ?? 0 }, () => `${lot}/block`),
+        ...Array.from({ length: (docs()?.unrestricted ?? 0) - 1 }, () => `${lot}/line-1-use-as-is`), // less the receipt
+        ...Array.from({ length: docs()?.scrap ?? 0 }, () => `${lot}/line-2-scrap`),
+      ],
+      faultEndedAt: lineKill,
+      recoveredAt: completedAt,
+      detail:
+        `lease ${LEASE_MS} ms; kill at block → run waiting on the next process ${blockedAt - blockKill} ms; ` +
+        `kill at line 1 → run completed ${completedAt - lineKill} ms; run attempts ${run.attempts}`,
     })
   })
 

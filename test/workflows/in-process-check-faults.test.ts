@@ -3,12 +3,15 @@
  * on each dialect: ERP 5xx, 429 and a dropped answer on each ERP effect (order hold, its release,
  * the production confirmation), every QMS webhook delivered twice, a disposition that reached
  * Qualink before the nonconformance was opened, a disposition after its deadline, and a
- * dead-lettered run replayed after the ERP came back. Each time the ERP's final state is right,
- * each business effect exists once where the simulators count it (the order's hold changes: on
- * and off; confirmations as posted, never deduplicated; nonconformances in the QMS), and the
- * lot's audit trail tells it. The process killed mid-run is in test/faults/kill-hold-and-release.test.ts.
+ * dead-lettered run replayed after the ERP came back; the same ERP faults on the lot's stock
+ * block and on each disposition line's posting. Each time the ERP's final state is right, each
+ * business effect exists once where the simulators count it (the order's hold changes: on and
+ * off; confirmations as posted, never deduplicated; material documents per lot and bucket: the
+ * block, the line to unrestricted, the line to scrap; nonconformances in the QMS), the lot's
+ * stock adds up to its receipt, and the lot's audit trail tells it. The process killed mid-run is in test/faults/kill-hold-and-release.test.ts.
  */
 import { afterEach, describe, expect, it } from 'vitest'
+import { goodsReceipt, MATDOC, s4Client } from '../../simulators/erp-s4/test-client.ts'
 import { eventLogHistory } from '../../src/projections/measurement-history.ts'
 import {
   DEFAULT_IN_PROCESS_SETTINGS,
@@ -33,12 +36,19 @@ const audit = { timestamp: '2026-11-27T08:00:00Z', sourceSystem: 'mes-p100', app
 const ORDER = 'PO-1'
 const HOLD_PATH = 'A_ProductionOrder_2'
 const CONFIRMATION_PATH = 'ProdnOrdConf2'
+/** the lot's block and each disposition line are material documents (344, 343, 555) */
+const STOCK_PATH = 'A_MaterialDocumentHeader'
+/** how often the held run takes a step of this name (the disposition lines: once each) */
+const stepsNamed = (name: string) => HELD_STEPS.filter((s) => s === name).length
 /** the steps of a held run that ends dispositioned, as the journal and the audit trail name them */
 const HELD_STEPS = [
   'evaluate',
   'hold-order',
   'open-nonconformance',
   'notify-supervisor',
+  'block-lot-stock',
+  'execute-disposition-line', // 7 PC used as is: blocked → unrestricted
+  'execute-disposition-line', // 3 PC scrapped: blocked → scrap
   'release-hold',
   'disposition-executed',
   'confirm-production',
@@ -48,6 +58,8 @@ describe.each(DIALECTS)('in-process quality check through faults on %s', (dialec
   let chat: Awaited<ReturnType<typeof startChat>> | undefined
   const hub = usePlantHub(dialect, () => ({
     erp: {
+      // FG-1 not inspection-relevant: the produced lot's receipt lands in unrestricted stock
+      materials: { 'FG-1': { inspectionRelevant: false, baseUnit: 'PC' } },
       productionOrders: [
         { ManufacturingOrder: ORDER, Material: 'FG-1', ProductionPlant: '1000', TotalQuantity: '100' },
       ],
@@ -75,6 +87,17 @@ describe.each(DIALECTS)('in-process quality check through faults on %s', (dialec
       ports: { notify: chat.notify },
     })
   }
+  /** the produced lot's 10 PC received into the ERP's stock, before any fault is injected */
+  const receive = async (lot: string) => {
+    const body = goodsReceipt(lot, '10', '', 'FG-1') as {
+      to_MaterialDocumentItem: Array<Record<string, unknown>>
+    }
+    body.to_MaterialDocumentItem[0]!.EntryUnit = 'PC'
+    const res = await s4Client(hub.erp.url).send('POST', `${MATDOC}/${STOCK_PATH}`, body)
+    expect(res.status).toBe(201)
+  }
+  const stock = (lot: string) => hub.erp.state.stock.find((s) => s.key.batch === lot)!.buckets
+  const docs = (lot: string) => hub.erp.state.counts.documentsByLotAndBucket[`FG-1|1000|${lot}`]
   /** the MES reports the operation with a torque above the 13 Nm upper limit */
   const completeOutOfTolerance = (lot: string) =>
     postEvent(hub.q, 'mes.operation.completed.v1', ORDER, {
@@ -105,7 +128,10 @@ describe.each(DIALECTS)('in-process quality check through faults on %s', (dialec
       body: JSON.stringify({
         status: 'DISPOSITIONED',
         dispositionedBy: 'qe.meyer',
-        dispositions: [{ disposition: 'REWORK', quantity: '10', unit: 'PC' }],
+        dispositions: [
+          { disposition: 'USE_AS_IS', quantity: '7', unit: 'PC' },
+          { disposition: 'SCRAP', quantity: '3', unit: 'PC' },
+        ],
       }),
     })
     expect(r.status).toBe(200)
@@ -117,6 +143,11 @@ describe.each(DIALECTS)('in-process quality check through faults on %s', (dialec
     expect(confirmations()[0]).toMatchObject({ yieldQuantity: 10_000, postedOnHold: false })
     expect(ncsOf(lot)).toHaveLength(1)
     expect(ncsOf(lot)[0]!.status).toBe('DISPOSITION_EXECUTED')
+    // the block once, each line once; the receipt is the other unrestricted document
+    expect(docs(lot)).toEqual({ unrestricted: 2, blocked: 1, scrap: 1 })
+    expect(stock(lot)).toMatchObject({ unrestricted: 7_000, blocked: 0, scrap: 3_000 })
+    expect(Object.values(stock(lot)).reduce((a, n) => a + n, 0)).toBe(10_000)
+    expect(hub.erp.state.counts.conservationViolations).toEqual([])
     expect(await steps(runId)).toEqual(HELD_STEPS)
     const dispositions = await hub.store.listEvents(ALL, {
       type: 'qms.nonconformance.dispositioned.v1',
@@ -127,6 +158,20 @@ describe.each(DIALECTS)('in-process quality check through faults on %s', (dialec
 
   const CASES = [
     { effect: 'hold-order', path: HOLD_PATH, method: 'PATCH', fault: ERP_FAULTS[0]!, before: 'completion' },
+    ...ERP_FAULTS.map((fault) => ({
+      effect: 'block-lot-stock',
+      path: STOCK_PATH,
+      method: 'POST',
+      fault,
+      before: 'completion',
+    })),
+    ...[ERP_FAULTS[0]!, ERP_FAULTS[2]!].map((fault) => ({
+      effect: 'execute-disposition-line',
+      path: STOCK_PATH,
+      method: 'POST',
+      fault,
+      before: 'disposition',
+    })),
     {
       effect: 'release-hold',
       path: HOLD_PATH,
@@ -159,6 +204,7 @@ describe.each(DIALECTS)('in-process quality check through faults on %s', (dialec
   it.each(CASES)('$fault.name on $effect, QMS webhooks twice: each effect once', async (c) => {
     await boot()
     const lot = `F-${c.effect}-${c.fault.counter}`
+    await receive(lot)
     const inject = () => hub.erp.faults.set({ ...c.fault.faults(c.path, c.method), seed: 3 })
     if (c.before === 'completion') inject()
     await completeOutOfTolerance(lot)
@@ -166,10 +212,13 @@ describe.each(DIALECTS)('in-process quality check through faults on %s', (dialec
     expect(order()).toMatchObject({ onHold: true, holdChanges: 1 })
     expect(ncsOf(lot)).toHaveLength(1)
     expect(chat!.told(`Production order ${ORDER} on quality hold`)).toBe(1)
+    // while the NC is open the lot's stock is blocked, with one document
+    expect(stock(lot)).toMatchObject({ unrestricted: 0, blocked: 10_000 })
+    expect(docs(lot)).toMatchObject({ blocked: 1 })
     if (c.before === 'disposition') inject()
     await disposition(lot)
     const run = await runIs('completed')
-    expect(run.result).toMatchObject({ verdict: 'dispositioned', disposition: ['REWORK'] })
+    expect(run.result).toMatchObject({ verdict: 'dispositioned', disposition: ['USE_AS_IS', 'SCRAP'] })
     expect(hub.erp.faults.counts[c.fault.counter]).toBe(c.fault.injected)
     expect(hub.qms.faults.counts.duplicate).toBeGreaterThan(0)
     await doneOnce(lot, run.id)
@@ -184,7 +233,7 @@ describe.each(DIALECTS)('in-process quality check through faults on %s', (dialec
       ],
     )
     expect(times(story, 'event.ingested')).toBe(2)
-    for (const s of HELD_STEPS) expect(times(story, `workflow.step.completed:${s}`), s).toBe(1)
+    for (const s of HELD_STEPS) expect(times(story, `workflow.step.completed:${s}`), s).toBe(stepsNamed(s))
   })
 
   it("another nonconformance's disposition, stored before this one was opened, does not release the hold", async () => {
@@ -202,6 +251,7 @@ describe.each(DIALECTS)('in-process quality check through faults on %s', (dialec
         audit: { ...audit, sourceSystem: 'qms' },
       },
     })
+    await receive(lot)
     await completeOutOfTolerance(lot)
     // the run found the early disposition, saw it is not its own, and waits on, the order held
     await until(async () => {
@@ -213,7 +263,7 @@ describe.each(DIALECTS)('in-process quality check through faults on %s', (dialec
     expect(order()).toMatchObject({ onHold: true, holdChanges: 1 })
     await disposition(lot)
     const run = await runIs('completed')
-    expect(run.result).toMatchObject({ verdict: 'dispositioned', disposition: ['REWORK'] })
+    expect(run.result).toMatchObject({ verdict: 'dispositioned', disposition: ['USE_AS_IS', 'SCRAP'] })
     await doneOnce(lot, run.id, 2)
     expect(await runs()).toHaveLength(1)
   })
@@ -221,6 +271,7 @@ describe.each(DIALECTS)('in-process quality check through faults on %s', (dialec
   it('a disposition after its deadline: escalated each time, hold kept, then released once', async () => {
     await boot({ dispositionDeadline: '300ms', maxEscalations: 2 })
     const lot = 'F-LATE'
+    await receive(lot)
     await completeOutOfTolerance(lot)
     const overdue = () => chat!.told('Disposition overdue')
     await until(() => overdue() === 2, 30_000)
@@ -232,7 +283,7 @@ describe.each(DIALECTS)('in-process quality check through faults on %s', (dialec
     const run = await runIs('completed')
     expect(overdue()).toBe(2)
     const withEscalations = [...HELD_STEPS]
-    withEscalations.splice(4, 0, 'escalate-overdue-disposition', 'escalate-overdue-disposition')
+    withEscalations.splice(5, 0, 'escalate-overdue-disposition', 'escalate-overdue-disposition')
     expect(await steps(run.id)).toEqual(withEscalations)
     expect(order()).toMatchObject({ onHold: false, holdChanges: 2 })
     expect(confirmations()).toHaveLength(1)
@@ -255,6 +306,7 @@ describe.each(DIALECTS)('in-process quality check through faults on %s', (dialec
   it('ERP down past the retry budget at the release: dead letter, replayed once it is back, each effect once', async () => {
     await boot({}, 2)
     const lot = 'F-DL'
+    await receive(lot)
     await completeOutOfTolerance(lot)
     await runIs('waiting')
     hub.erp.faults.set({ errorRate: 1, errorStatus: 503, match: { path: HOLD_PATH, method: 'PATCH' } })
@@ -287,7 +339,7 @@ describe.each(DIALECTS)('in-process quality check through faults on %s', (dialec
         'workflow.completed',
       ],
     )
-    for (const s of HELD_STEPS) expect(times(story, `workflow.step.completed:${s}`), s).toBe(1)
+    for (const s of HELD_STEPS) expect(times(story, `workflow.step.completed:${s}`), s).toBe(stepsNamed(s))
     expect(story.indexOf('dead_letter.replayed')).toBeGreaterThan(story.indexOf('workflow.dead_lettered'))
   })
 })
