@@ -292,7 +292,16 @@ export function inProcessQualityCheck(
         ...(confirmation ? { confirmation: confirmation.document } : {}),
         nonconformance: nc.record.id,
         disposition: lines.map((l) => l.code),
-        ...(block ? { lotBlock: { documents: block.documents, blocked: block.blocked }, executed } : {}),
+        ...(block
+          ? {
+              lotBlock: {
+                documents: block.documents,
+                blocked: block.blocked,
+                inQualityInspection: block.inQualityInspection,
+              },
+              executed,
+            }
+          : {}),
         findings,
       }
     },

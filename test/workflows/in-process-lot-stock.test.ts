@@ -191,11 +191,52 @@ describe.each(DIALECTS)(
         lot,
         documents: [],
         blocked: null,
+        inQualityInspection: null,
       })
       await dispose(lot, [{ code: 'USE_AS_IS', quantity: pc(10) }])
       const run = await runIs('completed')
       expect(run.result).toMatchObject({ lotBlock: { documents: [], blocked: null }, executed: [] })
       expect(docs(lot)).toBeUndefined()
+      expect(order()).toMatchObject({ onHold: false, holdChanges: 2 })
+    })
+
+    it('a lot received into quality inspection is left to its inspection lot: nothing blocked, nothing posted', async () => {
+      await boot()
+      const lot = 'FG-L5'
+      // FG-2 is inspection-relevant (the simulator's default): its receipt lands in QI with an inspection lot
+      const body = goodsReceipt(lot, '10', '', 'FG-2') as {
+        to_MaterialDocumentItem: Array<Record<string, unknown>>
+      }
+      body.to_MaterialDocumentItem[0]!.EntryUnit = 'PC'
+      expect(
+        (await s4Client(hub.erp.url).send('POST', `${MATDOC}/A_MaterialDocumentHeader`, body)).status,
+      ).toBe(201)
+      await postEvent(hub.q, 'mes.operation.completed.v1', ORDER, {
+        operation: { productionOrder: ORDER, number: '0010', workCenter: 'L1' },
+        plant: 'P100',
+        measurements: [{ characteristic: 'TORQUE', value: '13.6', unit: 'NM' }],
+        consumed: [],
+        produced: [{ lot, material: 'FG-2', quantity: pc(10) }],
+        audit,
+      })
+      const waiting = await runIs('waiting')
+      const block = (await hub.store.engine.loadRun(ALL, waiting.id))!.journal.find(
+        (j) => j.name === 'block-lot-stock',
+      )!
+      expect(block.result).toEqual({
+        lot,
+        documents: [],
+        blocked: null,
+        inQualityInspection: { units: 10_000, scale: 3, uom: 'PC' },
+      })
+      expect(hub.erp.state.stock.find((s) => s.key.batch === lot)!.buckets).toMatchObject({
+        qi: 10_000,
+        blocked: 0,
+      })
+      await dispose(lot, [{ code: 'USE_AS_IS', quantity: pc(10) }])
+      await runIs('completed')
+      // the lot's only document is its receipt; the QI stock waits for its inspection lot's decision
+      expect(hub.erp.state.counts.documentsByLotAndBucket[`FG-2|1000|${lot}`]).toEqual({ qi: 1 })
       expect(order()).toMatchObject({ onHold: false, holdChanges: 2 })
     })
 

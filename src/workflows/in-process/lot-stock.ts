@@ -69,8 +69,7 @@ export function planLines(nc: string, lines: readonly DispositionLineIn[], block
 const BLOCK_ROUNDS = 3
 
 /**
- * Moves all of a lot's `from` stock (unrestricted, or quality inspection where production receipts
- * land in QI) to blocked; the documents posted, none when there was nothing. As in complaint
+ * Moves all of a lot's `from` stock to blocked; the documents posted, none when there was nothing. As in complaint
  * traceability: nothing left in `from` may mean this key's own transfer was booked by an attempt
  * that died before journaling it, so it is looked up by its key; a refusal after another run
  * moved the stock (SAP M7/021) reads again and posts what is left.
@@ -78,7 +77,7 @@ const BLOCK_ROUNDS = 3
 export async function blockBucket(
   erp: ErpPort,
   lot: LotRef,
-  from: 'unrestricted' | 'qualityInspection',
+  from: 'unrestricted',
   idempotencyKey: string,
   reason: string,
 ): Promise<string[]> {
@@ -108,14 +107,25 @@ export interface LotBlock {
   readonly documents: readonly string[]
   /** the lot's blocked stock once blocked (read back from the ERP); null: nothing in stock to block */
   readonly blocked: Quantity | null
+  /** stock in quality inspection, left there (see blockLot); null when none */
+  readonly inQualityInspection: Quantity | null
 }
 
-/** Blocks the lot's unrestricted and QI stock; one key per source bucket, so one document each. */
+/**
+ * Blocks the lot's unrestricted stock (one document, keyed per lot). Stock in quality inspection
+ * is left where it is: it cannot be issued, transferred or shipped anyway, and it belongs to its
+ * inspection lot, whose usage decision posts it (SAP: a transfer posting past the inspection lot
+ * would leave its quantity to be posted without stock; quality-domain.md §1.4). That is where an
+ * inspection-relevant material's production receipt lands (the S/4 simulator: 101 → QI with an
+ * inspection lot); the step records the quantity so the trail shows it.
+ */
 export async function blockLot(erp: ErpPort, lot: LotRef, key: string, reason: string): Promise<LotBlock> {
-  const documents = [
-    ...(await blockBucket(erp, lot, 'unrestricted', `${key}/unrestricted`, reason)),
-    ...(await blockBucket(erp, lot, 'qualityInspection', `${key}/qi`, reason)),
-  ]
-  const blocked = (await erp.readLotStock(lot)).quantities.blocked
-  return { lot: lot.lot, documents, blocked: blocked && blocked.units > 0 ? blocked : null }
+  const documents = await blockBucket(erp, lot, 'unrestricted', `${key}/unrestricted`, reason)
+  const { blocked, qualityInspection } = (await erp.readLotStock(lot)).quantities
+  return {
+    lot: lot.lot,
+    documents,
+    blocked: blocked && blocked.units > 0 ? blocked : null,
+    inQualityInspection: qualityInspection && qualityInspection.units > 0 ? qualityInspection : null,
+  }
 }
