@@ -200,6 +200,43 @@ describe.each(DIALECTS)(
       expect(order()).toMatchObject({ onHold: false, holdChanges: 2 })
     })
 
+    it("a lot another process had blocked already (a complaint): this run blocks nothing and lifts no one else's block", async () => {
+      await boot()
+      const lot = 'FG-L6'
+      await receive(lot)
+      // a complaint run blocked the lot's stock before the operation was reported (344, its own document)
+      const complaintBlock = await s4Client(hub.erp.url).send('POST', `${MATDOC}/A_MaterialDocumentHeader`, {
+        GoodsMovementCode: '04',
+        MaterialDocumentHeaderText: 'complaint CMP-1',
+        to_MaterialDocumentItem: [
+          {
+            Material: 'FG-1',
+            Plant: '1000',
+            StorageLocation: '0001',
+            Batch: lot,
+            GoodsMovementType: '344',
+            InventoryStockType: '01',
+            QuantityInEntryUnit: '10',
+            EntryUnit: 'PC',
+          },
+        ],
+      })
+      expect(complaintBlock.status).toBe(201)
+      await complete(lot)
+      const waiting = await runIs('waiting')
+      const block = (await hub.store.engine.loadRun(ALL, waiting.id))!.journal.find(
+        (j) => j.name === 'block-lot-stock',
+      )!
+      expect(block.result).toMatchObject({ documents: [], blocked: null })
+      await dispose(lot, [{ code: 'USE_AS_IS', quantity: pc(10) }])
+      const run = await runIs('completed')
+      expect(run.result).toMatchObject({ executed: [] })
+      // the complaint's block stands: nothing went back to unrestricted
+      expect(stock(lot)).toMatchObject({ unrestricted: 0, blocked: 10_000 })
+      expect(docs(lot)).toEqual({ unrestricted: 1, blocked: 1 })
+      expect(order()).toMatchObject({ onHold: false, holdChanges: 2 })
+    })
+
     it('a lot received into quality inspection is left to its inspection lot: nothing blocked, nothing posted', async () => {
       await boot()
       const lot = 'FG-L5'

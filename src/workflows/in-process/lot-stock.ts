@@ -69,34 +69,37 @@ export function planLines(nc: string, lines: readonly DispositionLineIn[], block
 const BLOCK_ROUNDS = 3
 
 /**
- * Moves all of a lot's `from` stock to blocked; the documents posted, none when there was nothing. As in complaint
- * traceability: nothing left in `from` may mean this key's own transfer was booked by an attempt
- * that died before journaling it, so it is looked up by its key; a refusal after another run
- * moved the stock (SAP M7/021) reads again and posts what is left.
+ * Moves all of a lot's unrestricted stock to blocked. As in complaint traceability: nothing left
+ * unrestricted may mean this key's own transfer was booked by an attempt that died before
+ * journaling it, so it is looked up by its key; a refusal after another run moved the stock (SAP
+ * M7/021) reads again and posts what is left.
  */
-export async function blockBucket(
+async function blockUnrestricted(
   erp: ErpPort,
   lot: LotRef,
-  from: 'unrestricted',
   idempotencyKey: string,
   reason: string,
-): Promise<string[]> {
+): Promise<{ documents: string[]; posted: Quantity | null }> {
   for (let round = 1; ; round++) {
-    const free = (await erp.readLotStock(lot)).quantities[from]
-    if (!free || free.units <= 0) return [...((await erp.findTransfer?.({ idempotencyKey, lot })) ?? [])]
+    const free = (await erp.readLotStock(lot)).quantities.unrestricted
+    if (!free || free.units <= 0) {
+      const found = [...((await erp.findTransfer?.({ idempotencyKey, lot })) ?? [])]
+      return { documents: found, posted: null }
+    }
     try {
-      const posted = await erp.transferStock({
+      const r = await erp.transferStock({
         idempotencyKey,
         lot,
-        from,
+        from: 'unrestricted',
         to: 'blocked',
         quantity: free,
         reason,
       })
-      return [...posted.documents]
+      // found by its key (posted by an earlier attempt): its quantity is not known here
+      return { documents: [...r.documents], posted: r.alreadyDone ? null : free }
     } catch (e) {
       if (round >= BLOCK_ROUNDS || classify(e).retryable) throw e
-      const now = (await erp.readLotStock(lot)).quantities[from]
+      const now = (await erp.readLotStock(lot)).quantities.unrestricted
       if (now && now.scale === free.scale && now.units >= free.units) throw e
     }
   }
@@ -105,7 +108,12 @@ export async function blockBucket(
 export interface LotBlock {
   readonly lot: string
   readonly documents: readonly string[]
-  /** the lot's blocked stock once blocked (read back from the ERP); null: nothing in stock to block */
+  /**
+   * What this run blocked, which its disposition lines may post: the quantity it transferred, or,
+   * when its transfer was found by its key after a lost answer or a killed attempt, the lot's
+   * blocked stock as the ERP reports it then. null: nothing blocked (no unrestricted stock, or
+   * another run had blocked it already: that block is not this run's to lift).
+   */
   readonly blocked: Quantity | null
   /** stock in quality inspection, left there (see blockLot); null when none */
   readonly inQualityInspection: Quantity | null
@@ -120,12 +128,13 @@ export interface LotBlock {
  * inspection lot); the step records the quantity so the trail shows it.
  */
 export async function blockLot(erp: ErpPort, lot: LotRef, key: string, reason: string): Promise<LotBlock> {
-  const documents = await blockBucket(erp, lot, 'unrestricted', `${key}/unrestricted`, reason)
+  const r = await blockUnrestricted(erp, lot, `${key}/unrestricted`, reason)
   const { blocked, qualityInspection } = (await erp.readLotStock(lot)).quantities
+  const lotBlocked = blocked && blocked.units > 0 ? blocked : null
   return {
     lot: lot.lot,
-    documents,
-    blocked: blocked && blocked.units > 0 ? blocked : null,
+    documents: r.documents,
+    blocked: r.posted ?? (r.documents.length > 0 ? lotBlocked : null),
     inQualityInspection: qualityInspection && qualityInspection.units > 0 ? qualityInspection : null,
   }
 }
