@@ -210,7 +210,8 @@ export function inProcessQualityCheck(
           'block-lot-stock',
           ({ idempotencyKey }) =>
             blockLot(ctx.ports.erp, ref, idempotencyKey, `NC ${nc.record.id} order ${order}`),
-          { key: `in-process/${order}/${lot}/block` },
+          // keyed by the nonconformance: a later hold of the same order and lot blocks anew
+          { key: `in-process/${nc.record.id}/${lot}/block` },
         )
       }
       // The hold stays until this nonconformance's disposition arrives, however late: each overdue

@@ -237,6 +237,22 @@ describe.each(DIALECTS)(
       expect(order()).toMatchObject({ onHold: false, holdChanges: 2 })
     })
 
+    it('a second hold of the same order and lot, after the first was dispositioned, blocks the lot again', async () => {
+      await boot()
+      const lot = 'FG-L7'
+      await receive(lot)
+      await complete(lot)
+      await runIs('waiting')
+      await dispose(lot, [{ code: 'USE_AS_IS', quantity: pc(10) }])
+      await until(async () => (await runs()).filter((r) => r.status === 'completed').length === 1, 45_000)
+      expect(stock(lot)).toMatchObject({ unrestricted: 10_000, blocked: 0 })
+      await complete(lot) // the next operation of the order is out of tolerance too
+      await until(async () => (await runs()).some((r) => r.status === 'waiting'), 45_000)
+      expect(stock(lot)).toMatchObject({ unrestricted: 0, blocked: 10_000 })
+      // two blocks, each with its own document (keyed by its nonconformance), and one release line
+      expect(docs(lot)).toEqual({ unrestricted: 2, blocked: 2 })
+    })
+
     it('a lot received into quality inspection is left to its inspection lot: nothing blocked, nothing posted', async () => {
       await boot()
       const lot = 'FG-L5'
