@@ -1,9 +1,9 @@
-import { classify } from '../engine/errors.ts'
 import { defineWorkflow } from '../engine/workflow.ts'
-import type { ErpPort, LotRef } from './ports/erp.ts'
+import type { ErpPort } from './ports/erp.ts'
 import type { NotifyPort } from './ports/notify.ts'
 import type { QmsPort } from './ports/qms.ts'
 import type { TraceabilityPort } from './ports/traceability.ts'
+import { blockUnrestricted } from './stock-block.ts'
 
 export interface ComplaintPorts {
   readonly erp: ErpPort
@@ -72,7 +72,8 @@ export function complaintTraceability(
             'block-suspect-stock',
             async ({ idempotencyKey }) => ({
               lot: l.lot,
-              documents: await blockUnrestricted(ctx.ports.erp, lot, idempotencyKey, `complaint ${c.id}`),
+              documents: (await blockUnrestricted(ctx.ports.erp, lot, idempotencyKey, `complaint ${c.id}`))
+                .documents,
             }),
             { key: `complaint/${c.id}/block/${l.lot}` },
           )
@@ -162,48 +163,4 @@ export function complaintTraceability(
       }
     },
   })
-}
-
-/** Rounds of read-then-post when another run moves the lot's stock between the read and the post. */
-const BLOCK_ROUNDS = 3
-
-/**
- * Moves all of a lot's unrestricted stock to blocked; the documents posted (none when nothing was
- * unrestricted). Two complaints tracing to one supplier lot run side by side (their runs are keyed
- * by complaint), so the other may block the stock between this read and this post: the ERP then
- * refuses the transfer (SAP M7/021, deficit of unrestricted stock), the stock is read again and
- * what is left, if anything, is posted. A refusal with the stock unchanged is the ERP's own and
- * stays an error. Found by the out-of-order complaint webhooks of the issue 8 fault matrix: the
- * later run dead-lettered with QLK_REMOTE_REJECTED. Found by its SIGKILL test: an attempt killed
- * after the ERP booked the block left nothing unrestricted, so the retried step reported no
- * document and the CAPA's trace left the lot out; the transfer is now looked up by its key.
- */
-async function blockUnrestricted(
-  erp: ErpPort,
-  lot: LotRef,
-  idempotencyKey: string,
-  reason: string,
-): Promise<string[]> {
-  for (let round = 1; ; round++) {
-    const free = (await erp.readLotStock(lot)).quantities.unrestricted
-    // Nothing unrestricted may mean this step's own transfer was booked by an attempt that died
-    // before journaling it (process killed): report that transfer, found by its key, as posted.
-    if (!free || free.units <= 0) return [...((await erp.findTransfer?.({ idempotencyKey, lot })) ?? [])]
-    try {
-      const posted = await erp.transferStock({
-        idempotencyKey,
-        lot,
-        from: 'unrestricted',
-        to: 'blocked',
-        quantity: free,
-        reason,
-      })
-      return [...posted.documents]
-    } catch (e) {
-      if (round >= BLOCK_ROUNDS || classify(e).retryable) throw e
-      const now = (await erp.readLotStock(lot)).quantities.unrestricted
-      // Compared in the quantity's own scale: the ERP answers both reads in the same unit and scale.
-      if (now && now.scale === free.scale && now.units >= free.units) throw e
-    }
-  }
 }

@@ -4,11 +4,12 @@
  * stock to where the disposition sends it. ERP port only (DESIGN §3 import rules); one ERP
  * document per effect, found again by its idempotency key after a crash or a lost answer.
  */
-import { classify, PermanentError } from '../../engine/errors.ts'
+import { PermanentError } from '../../engine/errors.ts'
 import type { DispositionCode } from '../../model/nonconformance.ts'
 import { add, compare, formatDecimal, type Quantity } from '../../model/quantity.ts'
 import type { Bucket } from '../../model/stock.ts'
 import type { ErpPort, LotRef } from '../ports/erp.ts'
+import { blockUnrestricted } from '../stock-block.ts'
 
 /** Where a disposition line sends blocked stock; `blocked`: it stays blocked, nothing is posted. */
 const FROM_BLOCKED: Readonly<Partial<Record<DispositionCode, Bucket>>> = {
@@ -63,46 +64,6 @@ export function planLines(nc: string, lines: readonly DispositionLineIn[], block
       )
     return { line, code: l.code, to, quantity: l.quantity }
   })
-}
-
-/** Rounds of read-then-post when another run moves the lot's stock between the read and the post. */
-const BLOCK_ROUNDS = 3
-
-/**
- * Moves all of a lot's unrestricted stock to blocked. As in complaint traceability: nothing left
- * unrestricted may mean this key's own transfer was booked by an attempt that died before
- * journaling it, so it is looked up by its key; a refusal after another run moved the stock (SAP
- * M7/021) reads again and posts what is left.
- */
-async function blockUnrestricted(
-  erp: ErpPort,
-  lot: LotRef,
-  idempotencyKey: string,
-  reason: string,
-): Promise<{ documents: string[]; posted: Quantity | null }> {
-  for (let round = 1; ; round++) {
-    const free = (await erp.readLotStock(lot)).quantities.unrestricted
-    if (!free || free.units <= 0) {
-      const found = [...((await erp.findTransfer?.({ idempotencyKey, lot })) ?? [])]
-      return { documents: found, posted: null }
-    }
-    try {
-      const r = await erp.transferStock({
-        idempotencyKey,
-        lot,
-        from: 'unrestricted',
-        to: 'blocked',
-        quantity: free,
-        reason,
-      })
-      // found by its key (posted by an earlier attempt): its quantity is not known here
-      return { documents: [...r.documents], posted: r.alreadyDone ? null : free }
-    } catch (e) {
-      if (round >= BLOCK_ROUNDS || classify(e).retryable) throw e
-      const now = (await erp.readLotStock(lot)).quantities.unrestricted
-      if (now && now.scale === free.scale && now.units >= free.units) throw e
-    }
-  }
 }
 
 export interface LotBlock {
