@@ -3,10 +3,16 @@ import { fileURLToPath } from 'node:url'
 import { canonicalJson, hashCanonical } from './canonical-json.ts'
 import { linkHash } from './chain.ts'
 import { EVIDENCE_FORMAT, type EvidenceBundle, type EvidenceSignature } from './evidence.ts'
+import { type BundleDecrypt, notCheckable, openBundle, sealedKeys } from './evidence-sealed.ts'
 
 export interface BundleCheck {
   readonly ok: boolean
   readonly problems: string[]
+  /**
+   * Parts of a sealed bundle whose hash needs the plaintext and no keys were given, each named
+   * with the key ids that would open it. They do not fail the check; they are not proven either.
+   */
+  readonly notChecked: string[]
   readonly checked: {
     entries: number
     links: number
@@ -16,6 +22,8 @@ export interface BundleCheck {
     signatures: { bound: number; earlier: number }
     /** mass releases whose selection and verdicts were hashed again to the version signed */
     massReleases: number
+    /** how many parts were not checkable (`notChecked`) */
+    unchecked: number
   }
 }
 
@@ -42,7 +50,12 @@ function shapeProblems(b: EvidenceBundle): string[] {
  * be the entry's) and bound to its run: a `current` signature's record hash must be the hash of
  * `{ run: row, journal, waits }` as the bundle carries the run (21 CFR 11.70).
  */
-function signatureProblems(b: EvidenceBundle, s: EvidenceSignature, problems: string[]): boolean {
+function signatureProblems(
+  b: EvidenceBundle,
+  s: EvidenceSignature,
+  problems: string[],
+  notChecked: string[],
+): boolean | 'unchecked' {
   const entry = b.audit.find((a) => a.row.seq === s.auditSeq)
   const p = entry?.payload as Record<string, unknown> | null | undefined
   if (entry?.row.action !== 'signature.signed' || !p) {
@@ -60,7 +73,8 @@ function signatureProblems(b: EvidenceBundle, s: EvidenceSignature, problems: st
     method: s.method,
   }
   for (const [k, v] of Object.entries(shown))
-    if (p[k] !== v) problems.push(`signature ${s.id}: ${k} differs from its audit entry`)
+    if (p[k] !== v && sealedKeys(p[k]).length === 0)
+      problems.push(`signature ${s.id}: ${k} differs from its audit entry`)
   if (entry.row.atMs !== s.signedAtMs || new Date(s.signedAtMs).toISOString() !== s.signedAt)
     problems.push(`signature ${s.id}: time differs from its audit entry`)
   if (entry.row.plant !== s.plant) problems.push(`signature ${s.id}: plant differs from its audit entry`)
@@ -70,7 +84,13 @@ function signatureProblems(b: EvidenceBundle, s: EvidenceSignature, problems: st
     problems.push(`signature ${s.id}: run ${s.recordId} is not in the bundle`)
     return false
   }
-  const hash = hashCanonical({ run: run.row, journal: run.journal, waits: run.waits })
+  const record = { run: run.row, journal: run.journal, waits: run.waits }
+  const kids = sealedKeys(record)
+  if (kids.length > 0) {
+    notChecked.push(notCheckable(`signature ${s.id}: the record hash of run ${s.recordId}`, kids))
+    return 'unchecked'
+  }
+  const hash = hashCanonical(record)
   if (s.current && hash !== s.recordHash)
     problems.push(`signature ${s.id}: run ${s.recordId} does not match the record hash it signed`)
   return s.current
@@ -82,12 +102,14 @@ function signatureProblems(b: EvidenceBundle, s: EvidenceSignature, problems: st
  * recorded, the chain contiguous from the first entry to the anchor, and the anchor matching.
  * One changed byte anywhere breaks at least one of these.
  */
-export function verifyBundle(b: EvidenceBundle): BundleCheck {
+export function verifyBundle(b: EvidenceBundle, opts: { decrypt?: BundleDecrypt } = {}): BundleCheck {
   const problems = shapeProblems(b)
+  const notChecked: string[] = []
   if (problems.length > 0)
     return {
       ok: false,
       problems,
+      notChecked,
       checked: {
         entries: 0,
         links: 0,
@@ -95,32 +117,42 @@ export function verifyBundle(b: EvidenceBundle): BundleCheck {
         anchored: false,
         signatures: { bound: 0, earlier: 0 },
         massReleases: 0,
+        unchecked: 0,
       },
     }
   const { digest, ...body } = b
   if (hashCanonical(body) !== digest) problems.push('the bundle does not match its digest (a changed copy)')
-  let bound = 0
+  let counts = { bound: 0, unchecked: 0 }
   try {
-    bound = checkContent(b, problems)
+    // with the keys, every sealed part is decrypted in memory first (the digest above is over
+    // the file as written, envelopes included)
+    const open = opts.decrypt ? openBundle(b, opts.decrypt, problems) : b
+    counts = checkContent(open, problems, notChecked)
   } catch (e) {
     problems.push(`the bundle is malformed: ${(e as Error).message}`)
   }
   return {
     ok: problems.length === 0,
     problems,
+    notChecked,
     checked: {
       entries: b.audit.length,
       links: b.chain.length,
       events: b.events.length,
       anchored: b.anchor !== null,
-      signatures: { bound, earlier: b.signatures.length - bound },
+      signatures: { bound: counts.bound, earlier: b.signatures.length - counts.bound - counts.unchecked },
       massReleases: (b.massReleases ?? []).length,
+      unchecked: notChecked.length,
     },
   }
 }
 
-/** The chain, payload, event and signature checks; returns the number of bound signatures. */
-function checkContent(b: EvidenceBundle, problems: string[]): number {
+/** The chain, payload, event and signature checks; returns the bound and not checkable signatures. */
+function checkContent(
+  b: EvidenceBundle,
+  problems: string[],
+  notChecked: string[],
+): { bound: number; unchecked: number } {
   const byPos = new Map(b.chain.map((l) => [l.pos, l]))
   for (const a of b.audit) {
     const link = byPos.get(a.link.pos)
@@ -129,7 +161,10 @@ function checkContent(b: EvidenceBundle, problems: string[]): number {
     }
     if (linkHash(a.link.pos, a.row, a.link.prevHash) !== a.link.hash)
       problems.push(`entry ${a.row.seq}: content does not match its link hash`)
-    if (a.payload !== null && hashCanonical(a.payload) !== a.row.payloadHash)
+    const kids = sealedKeys(a.payload)
+    if (kids.length > 0)
+      notChecked.push(notCheckable(`entry ${a.row.seq} (${a.row.action}): payload hash`, kids))
+    else if (a.payload !== null && hashCanonical(a.payload) !== a.row.payloadHash)
       problems.push(`entry ${a.row.seq}: payload does not match its hash`)
   }
   for (let i = 1; i < b.chain.length; i++) {
@@ -152,16 +187,22 @@ function checkContent(b: EvidenceBundle, problems: string[]): number {
     const data = (e.envelope as { data?: unknown }).data
     // A retention purge removed the payload (src/security/retention.ts): the hash stands alone.
     const purged = 'qualinkpurged' in e.envelope && data === undefined
-    if (!purged && hashCanonical(data) !== e.dataHash)
+    const kids = sealedKeys(data)
+    if (kids.length > 0) notChecked.push(notCheckable(`event ${e.id}: data hash`, kids))
+    else if (!purged && hashCanonical(data) !== e.dataHash)
       problems.push(`event ${e.id}: data does not match its hash`)
     const audited = ingested.get(`${e.source}\u0000${e.id}`)
     if (audited !== undefined && audited !== e.dataHash)
       problems.push(`event ${e.id}: differs from what was audited at ingest`)
   }
-  massReleaseProblems(b, problems)
-  let bound = 0
-  for (const s of b.signatures) if (signatureProblems(b, s, problems)) bound++
-  return bound
+  massReleaseProblems(b, problems, notChecked)
+  const counts = { bound: 0, unchecked: 0 }
+  for (const s of b.signatures) {
+    const r = signatureProblems(b, s, problems, notChecked)
+    if (r === 'unchecked') counts.unchecked++
+    else if (r) counts.bound++
+  }
+  return counts
 }
 
 /**
@@ -187,9 +228,14 @@ function massReleaseSignature(b: EvidenceBundle, s: EvidenceSignature, problems:
  * and agrees with its plant's `lot.mass_release.executed` entries (lots released and refused, and
  * the signatures the execution named).
  */
-function massReleaseProblems(b: EvidenceBundle, problems: string[]): void {
+function massReleaseProblems(b: EvidenceBundle, problems: string[], notChecked: string[]): void {
   for (const m of b.massReleases ?? []) {
     const at = `mass release ${m.version}`
+    const kids = sealedKeys(m)
+    if (kids.length > 0) {
+      notChecked.push(notCheckable(`${at}: its selection and verdicts`, kids))
+      continue
+    }
     if (hashCanonical({ selection: m.selection, eligible: m.eligible, refused: m.refused }) !== m.version)
       problems.push(`${at}: its selection and verdicts do not match the version signed`)
     const verdict = [...m.eligible, ...m.refused].some((l) => l.lot === b.lot)
@@ -205,6 +251,7 @@ function massReleaseProblems(b: EvidenceBundle, problems: string[]): void {
         signatures?: Array<{ id: number; signer: string; printedName: string; meaning: string }>
       } | null
       if (a.row.action !== 'lot.mass_release.executed' || p?.version !== m.version) continue
+      if (sealedKeys(p).length > 0) continue // its payload hash is listed as not checked
       const mine = <T extends { plant: string }>(xs: readonly T[]) =>
         xs.filter((l) => l.plant === a.row.plant)
       if (

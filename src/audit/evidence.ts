@@ -82,14 +82,27 @@ export interface EvidenceBundle {
   readonly digest: string
 }
 
+/**
+ * `sealed`: marked values stay as the store holds them, their envelopes (`{"$enc":"v1","kid",…}`)
+ * in events' data, run rows, journals and audit payloads, so the file at rest holds no plaintext
+ * of a marked field. The hashes are the plaintext ones the chain and the ingest entries recorded;
+ * a verifier without the keys checks everything else and lists what it could not (evidence-verify.ts).
+ * Without encryption configured a sealed bundle is the plaintext one.
+ */
 export async function buildEvidence(
   store: Store,
   sink: AnchorSink,
   scope: Scope,
   lot: string,
+  opts: { sealed?: boolean } = {},
 ): Promise<EvidenceBundle | undefined> {
+  const asStored = opts.sealed === true && store.atRest !== undefined
+  // `read` answers events and runs as the caller gets them; `reveal` gives the plaintext the
+  // bundle's own bookkeeping needs (which signature is current, which release executed)
+  const read = asStored ? store.atRest! : store
+  const reveal = <T>(v: T): T => (asStored && store.decryptAtRest ? store.decryptAtRest(v) : v)
   const node = await store.genealogy.getLot(scope, lot)
-  const own = await store.listEvents(scope, { subject: lot, limit: 10_000 })
+  const own = await read.listEvents(scope, { subject: lot, limit: 10_000 })
   if (!node && own.length === 0) return undefined
   // Events that touch the lot under another subject: the MES operation that consumed or produced
   // it (subject: the order), the split, the delivery that shipped it — found through genealogy.
@@ -102,7 +115,7 @@ export async function buildEvidence(
   const relatedSeqs = [...new Set([...from, ...to, ...shipments].map((x) => x.eventSeq))].filter(
     (seq) => !ownSeqs.has(seq),
   )
-  const related = (await Promise.all(relatedSeqs.map((seq) => store.getEventBySeq(scope, seq)))).filter(
+  const related = (await Promise.all(relatedSeqs.map((seq) => read.getEventBySeq(scope, seq)))).filter(
     (e): e is StoredEvent => e !== undefined,
   )
   const events = [...own, ...related].sort((a, b) => a.seq - b.seq)
@@ -111,12 +124,12 @@ export async function buildEvidence(
   const orders = [...new Set([...from, ...to].map((x) => x.productionOrder).filter((o) => o !== null))]
   const subjects = [lot, ...orders.filter((o) => o !== lot)]
   const runs = (
-    await Promise.all(subjects.map((key) => store.engine.listRuns(scope, { key, limit: 1000 })))
+    await Promise.all(subjects.map((key) => read.engine.listRuns(scope, { key, limit: 1000 })))
   ).flat()
-  const journals = await Promise.all(runs.map((r) => store.engine.loadRun(scope, r.id)))
+  const journals = await Promise.all(runs.map((r) => read.engine.loadRun(scope, r.id)))
   // Signatures on those runs, and their audit entries (subject `run:<id>`).
   const sigs = (await Promise.all(runs.map((r) => listSignatures(store, scope, 'run', r.id)))).flat()
-  const mass = await massReleaseEvidence(store, scope, lot, events)
+  const mass = await massReleaseEvidence(store, scope, lot, asStored ? events.map(reveal) : events)
   const auditSubjects = [...subjects, ...runs.map((r) => `run:${r.id}`), ...mass.auditSubjects]
   const rows = (
     await Promise.all(auditSubjects.map((subject) => store.listAudit(scope, { subject, limit: 100_000 })))
@@ -142,10 +155,13 @@ export async function buildEvidence(
       `SELECT audit_seq, payload FROM audit_payloads WHERE audit_seq IN (${marks(part.length)})`,
       part,
     )) {
-      // the chain hashed the plaintext payload: the bundle carries it decrypted, for the caller
-      // whose scope allowed the read, so it verifies offline without the keys
+      // the chain hashed the plaintext payload: a plaintext bundle carries it decrypted, for the
+      // caller whose scope allowed the read; a sealed one as stored
       const stored: unknown = typeof p.payload === 'string' ? JSON.parse(p.payload) : p.payload
-      payloads.set(Number(p.audit_seq), store.decryptAtRest ? store.decryptAtRest(stored) : stored)
+      payloads.set(
+        Number(p.audit_seq),
+        !asStored && store.decryptAtRest ? store.decryptAtRest(stored) : stored,
+      )
     }
   }
   const sealed = rows.filter((r) => links.has(r.seq))
@@ -171,14 +187,14 @@ export async function buildEvidence(
     const loaded = journals[i]
     return loaded ? runRecord(loaded) : { run: {}, journal: [], waits: [] }
   })
-  const hashOf = new Map(runs.map((r, i) => [r.id, hashCanonical(records[i])]))
+  const hashOf = new Map(runs.map((r, i) => [r.id, hashCanonical(reveal(records[i]))]))
   const released = new Set(mass.releases.map((m) => m.version))
   const current = (s: (typeof sigs)[number]) =>
     s.recordKind === 'run' ? hashOf.get(s.recordId) === s.recordHash : released.has(s.recordHash)
   const signedAt = new Map(
     audit
       .filter((a) => a.row.action === 'signature.signed')
-      .map((a) => [(a.payload as { signatureId?: number } | null)?.signatureId, a.row.seq]),
+      .map((a) => [(reveal(a.payload) as { signatureId?: number } | null)?.signatureId, a.row.seq]),
   )
   const body: Omit<EvidenceBundle, 'digest'> = {
     format: EVIDENCE_FORMAT,

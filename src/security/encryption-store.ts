@@ -224,6 +224,7 @@ export function withFieldEncryption(store: Store, cipher: FieldCipher): Store {
     engine,
     ingress,
     decryptAtRest: <T>(value: T): T => cipher.decryptDeep(value),
+    atRest: store,
     encryptMarkedText: <T extends string | null>(type: string, pointer: string, value: T): T =>
       cipher.encryptMarkedText(type, pointer, value),
     insertRawDelivery: (d) => store.insertRawDelivery(raw ? { ...d, body: cipher.encryptBody(d.body) } : d),

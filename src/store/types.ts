@@ -183,6 +183,12 @@ export interface Store {
    */
   readonly decryptAtRest?: <T>(value: T) => T
   /**
+   * The same store without decryption: its event and run reads answer marked values as their
+   * stored envelopes (`{"$enc":"v1","kid",…}`), for sealed exports (src/audit/evidence.ts).
+   * Absent when no encryption is configured.
+   */
+  readonly atRest?: Store
+  /**
    * A text field a projection copies out of an event (e.g. a CAPA's title into the scorecard),
    * as the projection stores it: the JSON of an encrypted value when qualink.yaml marks the
    * field (`type`, `pointer` under /data), otherwise unchanged. Absent without encryption.

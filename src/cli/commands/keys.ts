@@ -10,15 +10,24 @@ import { type RotationReport, rotateKeys } from '../../security/encryption-rotat
 import { openStore } from '../../store/open.ts'
 import type { Store } from '../../store/types.ts'
 
-/** The configured cipher and the (raw) store it applies to: the database named by env or the file. */
-async function open(configFile: string): Promise<{ cipher: FieldCipher; store: Store }> {
+/**
+ * The keys qualink.yaml configures (`security.encryption`, each secret read from its secretEnv or
+ * secretFile as the server reads it), for the key commands and `audit verify-bundle --keys`.
+ */
+export function loadCipher(configFile: string): { cipher: FieldCipher; rt: ReturnType<typeof buildRuntime> } {
   if (!existsSync(configFile)) throw new Error(`--config ${configFile}: no such file`)
   const rt = buildRuntime(loadConfig(configFile))
   const cipher = rt.options.encryption
   if (!cipher)
     throw new QualinkError('QLK_CONFIG_INVALID', `${configFile}: no security.encryption configured`, [
-      { path: '/security/encryption', message: 'is required for key commands' },
+      { path: '/security/encryption', message: 'is required for key commands and --keys' },
     ])
+  return { cipher, rt }
+}
+
+/** The configured cipher and the (raw) store it applies to: the database named by env or the file. */
+async function open(configFile: string): Promise<{ cipher: FieldCipher; store: Store }> {
+  const { cipher, rt } = loadCipher(configFile)
   const env = runtimeFromEnv()
   const dataDir = process.env.QUALINK_DATA_DIR ?? rt.options.dataDir ?? env.dataDir
   // On SQLite the file belongs to one process: stop the server first (QLK_STORE_LOCKED otherwise).

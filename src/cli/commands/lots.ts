@@ -1,9 +1,10 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import type { Command } from 'commander'
 import type { EvidenceBundle } from '../../audit/evidence.ts'
-import { verifyBundle } from '../../audit/evidence-verify.ts'
+import { type BundleCheck, verifyBundle } from '../../audit/evidence-verify.ts'
 import type { TraceNode, TraceResult } from '../../projections/trace.ts'
 import { api, DEFAULT_URL } from '../api-client.ts'
+import { loadCipher } from './keys.ts'
 
 /** Prints a trace as an indented tree: each lot under the lot it was reached from. */
 function tree(t: TraceResult): string {
@@ -84,31 +85,58 @@ export function registerLotCommands(program: Command): void {
   audit
     .command('export')
     .description(
-      'write the evidence bundle of a lot; verify it offline with: qualink audit verify-bundle <file>',
+      'write the evidence bundle of a lot, sealed (marked fields stay encrypted); verify it offline with: qualink audit verify-bundle <file>',
     )
     .requiredOption('--lot <lot>', 'the lot')
     .option('--out <file>', 'output file', '')
+    .option(
+      '--plaintext',
+      'marked fields decrypted (the server audits the export as evidence.exported_plaintext)',
+    )
     .option('--url <url>', 'Qualink API', DEFAULT_URL)
-    .action(async (o: { lot: string; out: string; url: string }) => {
-      const b = await api<EvidenceBundle>(o, 'GET', `/v1/lots/${encodeURIComponent(o.lot)}/evidence`)
+    .action(async (o: { lot: string; out: string; plaintext?: boolean; url: string }) => {
+      // always sealed unless asked: without encryption on the server the two are the same file
+      const b = await api<EvidenceBundle>(
+        o,
+        'GET',
+        `/v1/lots/${encodeURIComponent(o.lot)}/evidence?sealed=${o.plaintext ? 'false' : 'true'}`,
+      )
       const file = o.out || `evidence-${o.lot}.json`
       writeFileSync(file, JSON.stringify(b, null, 2))
       console.log(
         `${file}: ${b.events.length} events, ${b.runs.length} runs, ${b.signatures.length} signatures` +
           `${b.massReleases?.length ? ` (${b.massReleases.length} mass releases)` : ''}, ${b.audit.length} audit entries, ` +
-          `${b.chain.length} chain links${b.anchor ? `, anchored at link ${b.anchor.pos}` : ', not anchored yet'}`,
+          `${b.chain.length} chain links${b.anchor ? `, anchored at link ${b.anchor.pos}` : ', not anchored yet'}` +
+          (o.plaintext ? '; PLAINTEXT: marked fields are in clear in this file' : ''),
       )
     })
   audit
     .command('verify-bundle <file>')
-    .description('verify an evidence bundle offline: needs only the file, no server or database')
-    .action((file: string) => {
-      const r = verifyBundle(JSON.parse(readFileSync(file, 'utf8')) as EvidenceBundle)
-      console.log(
-        r.ok
-          ? `evidence OK: ${r.checked.entries} audit entries, ${r.checked.links} chain links, ${r.checked.events} events, ${r.checked.signatures.bound} signatures bound to their records${r.checked.signatures.earlier ? ` (${r.checked.signatures.earlier} on earlier versions)` : ''}${r.checked.massReleases ? `, ${r.checked.massReleases} mass release selections hashed to the version signed` : ''}${r.checked.anchored ? ', anchored' : ', not anchored'}`
-          : `evidence BROKEN:\n- ${r.problems.join('\n- ')}`,
-      )
+    .description(
+      'verify an evidence bundle offline: needs only the file (and, for encrypted fields, --keys), no server or database',
+    )
+    .option('--keys', 'decrypt sealed fields in memory with the keys of security.encryption in --config')
+    .option('--config <path>', 'qualink.yaml whose security.encryption names the keys', './qualink.yaml')
+    .action((file: string, o: { keys?: boolean; config: string }) => {
+      const bundle = JSON.parse(readFileSync(file, 'utf8')) as EvidenceBundle
+      const cipher = o.keys ? loadCipher(o.config).cipher : undefined
+      const r = verifyBundle(bundle, cipher ? { decrypt: (v) => cipher.decryptDeep(v) } : {})
+      console.log(r.ok ? `evidence OK: ${summary(r)}` : `evidence BROKEN:\n- ${r.problems.join('\n- ')}`)
+      if (r.notChecked.length > 0)
+        console.log(
+          `${r.notChecked.length} not checkable without the keys (verify with --keys):\n- ${r.notChecked.join('\n- ')}`,
+        )
       process.exitCode = r.ok ? 0 : 1
     })
+}
+
+function summary(r: BundleCheck): string {
+  const c = r.checked
+  return (
+    `${c.entries} audit entries, ${c.links} chain links, ${c.events} events, ${c.signatures.bound} signatures bound to their records` +
+    `${c.signatures.earlier ? ` (${c.signatures.earlier} on earlier versions)` : ''}` +
+    `${c.massReleases ? `, ${c.massReleases} mass release selections hashed to the version signed` : ''}` +
+    `${c.anchored ? ', anchored' : ', not anchored'}` +
+    `${c.unchecked ? `; ${c.unchecked} parts NOT CHECKED (encrypted, no keys given)` : ''}`
+  )
 }

@@ -194,10 +194,42 @@ export function registerLotRoutes(
     },
   )
 
-  app.get<{ Params: { id: string } }>('/v1/lots/:id/evidence', async (req) => {
-    await catchUp()
-    const b = await buildEvidence(ctx.store, ctx.anchors, ctx.scopeOf(req.headers), req.params.id)
-    if (!b) throw notFound(req.params.id)
-    return b
-  })
+  /**
+   * `?sealed=true`: marked fields as their stored envelopes, for a file kept at rest. Otherwise
+   * decrypted for the caller; with encryption configured that read is audited
+   * (`evidence.exported_plaintext`, subject the lot) so who took the plaintext out is on record.
+   */
+  app.get<{ Params: { id: string }; Querystring: { sealed: boolean } }>(
+    '/v1/lots/:id/evidence',
+    {
+      schema: {
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { sealed: { type: 'boolean', default: false } },
+        },
+      },
+    },
+    async (req) => {
+      await catchUp()
+      const scope = ctx.scopeOf(req.headers)
+      const sealed = req.query.sealed
+      const b = await buildEvidence(ctx.store, ctx.anchors, scope, req.params.id, { sealed })
+      if (!b) throw notFound(req.params.id)
+      if (!sealed && ctx.store.decryptAtRest) {
+        const node = await ctx.store.genealogy.getLot(scope, req.params.id)
+        await ctx.store.appendAudit([
+          {
+            plant: node?.plant ?? b.events[0]?.plant ?? '*',
+            actor: ctx.actorOf(req.headers, 'api'),
+            action: 'evidence.exported_plaintext',
+            subject: req.params.id,
+            correlationId: req.id,
+            payload: { lot: req.params.id, form: 'plaintext', digest: b.digest },
+          },
+        ])
+      }
+      return b
+    },
+  )
 }
