@@ -274,5 +274,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   console.log(
     r.ok ? `evidence OK: ${JSON.stringify(r.checked)}` : `evidence BROKEN:\n- ${r.problems.join('\n- ')}`,
   )
+  // a sealed bundle: the parts only `qualink audit verify-bundle --keys` can check
+  if (r.notChecked.length > 0) console.log(`not checked (encrypted):\n- ${r.notChecked.join('\n- ')}`)
   process.exitCode = r.ok ? 0 : 1
 }
