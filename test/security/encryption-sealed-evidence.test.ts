@@ -4,7 +4,7 @@
  * verifies it without keys, naming what it could not check, and fully with `--keys`. Both dialects.
  */
 import { execFile } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
+import { randomBytes, randomUUID } from 'node:crypto'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -17,13 +17,16 @@ import { PermanentError } from '../../src/engine/errors.ts'
 import { defineWorkflow } from '../../src/engine/workflow.ts'
 import { FieldCipher, type FieldEncryptionConfig } from '../../src/security/encryption.ts'
 import { AVAILABLE, DIALECTS, type Dialect } from '../dialects.ts'
-import { ALL, type DemoHub, injectEvent, startDemoHub, until } from '../engine/harness.ts'
+import { ALL, append, type DemoHub, injectEvent, startDemoHub, until } from '../engine/harness.ts'
 import { complaintEvent } from './fixtures.ts'
 
 const run = promisify(execFile)
 const K1 = randomBytes(32)
 const K2 = randomBytes(32)
-const FIELDS = { 'crm.complaint.opened.v1': ['/data/complaint/description', '/data/complaint/customer'] }
+const FIELDS = {
+  'crm.complaint.opened.v1': ['/data/complaint/description', '/data/complaint/customer'],
+  'lims.result.reported.v1': ['/data/tests/*/value'],
+}
 const YAML = `version: 1
 plants: {}
 security:
@@ -34,6 +37,7 @@ security:
     activeKey: k2
     fields:
       crm.complaint.opened.v1: [/data/complaint/description, /data/complaint/customer]
+      lims.result.reported.v1: ['/data/tests/*/value']
 `
 
 interface Complaint {
@@ -207,5 +211,54 @@ describe.each(DIALECTS)('sealed evidence export and offline verification on %s',
     ])
     const p = typeof payload!.payload === 'string' ? JSON.parse(payload!.payload) : payload!.payload
     expect(p).toEqual({ lot, form: 'plaintext', digest: bundle.digest })
+  })
+
+  it('answers the ISA-95 export decrypted (B2MML has no place for a ciphertext) and audits each such export', async () => {
+    const audit = { timestamp: '2026-11-27T08:00:00Z', sourceSystem: 'test', approvalStatus: 'not_required' }
+    const ev = (type: string, data: Record<string, unknown>) =>
+      ({
+        specversion: '1.0',
+        id: randomUUID(),
+        source: 'urn:test',
+        type,
+        subject: lot,
+        plant: 'P100',
+        data,
+      }) as never
+    await append(
+      hub!.q.store,
+      ev('erp.goods_receipt.posted.v1', {
+        materialDocument: { id: '5000000001', year: 2026, item: '0001' },
+        lot: { id: lot, material: 'M-900', plant: 'P100' },
+        quantity: { units: 40_000, scale: 3, uom: 'KG' },
+        bucket: 'unrestricted',
+        audit,
+      }),
+      ev('lims.result.reported.v1', {
+        sample: 'LS-1',
+        lot,
+        plant: 'P100',
+        tests: [{ characteristic: 'HARDNESS', value: '58.27', unit: 'HRC', result: 'pass' }],
+        audit,
+      }),
+    )
+    await until(async () => (await hub!.store.genealogy.getLot(ALL, lot)) !== undefined)
+    const [stored] = await hub!.store.listEvents(ALL, {
+      subject: lot,
+      type: 'lims.result.reported.v1',
+      limit: 1,
+    })
+    expect(JSON.stringify(stored!.envelope)).not.toContain('58.27') // at rest: the value is sealed
+    const isa95 = () =>
+      hub!.store
+        .listAudit(ALL, { subject: lot, limit: 1000 })
+        .then((rows) => rows.filter((a) => a.action === 'isa95.exported_plaintext'))
+    expect(await isa95()).toEqual([])
+    const xml = await hub!.q.app.inject({ method: 'GET', url: `/v1/lots/${lot}/isa95` })
+    expect(xml.statusCode).toBe(200)
+    expect(xml.body).toContain('58.27')
+    const rows = await isa95()
+    expect(rows).toHaveLength(1)
+    expect(rows[0]!.plant).toBe('P100')
   })
 })

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { buildEvidence } from '../../audit/evidence.ts'
 import { QualinkError } from '../../contracts/errors.ts'
 import {
@@ -12,6 +12,7 @@ import { exportLotIsa95 } from '../../projections/isa95-export.ts'
 import { lotStatus } from '../../projections/lot-status.ts'
 import { supplierScorecard } from '../../projections/supplier-scorecard.ts'
 import { recallCsv, recallScope, trace } from '../../projections/trace.ts'
+import type { Scope } from '../../store/types.ts'
 import type { ServerContext } from '../context.ts'
 
 /**
@@ -24,6 +25,27 @@ export function registerLotRoutes(
   catchUp: () => Promise<unknown>,
 ): void {
   const notFound = (lot: string) => new QualinkError('QLK_NOT_FOUND', `lot ${lot} not found`)
+  /** A lot's export handed out with its marked fields decrypted: on record, by whom (subject: the lot). */
+  const auditPlaintext = async (
+    req: FastifyRequest<{ Params: { id: string } }>,
+    scope: Scope,
+    what: 'evidence' | 'isa95',
+    extra: Record<string, unknown> = {},
+    fallbackPlant?: string,
+  ) => {
+    const lot = req.params.id
+    const node = await ctx.store.genealogy.getLot(scope, lot)
+    await ctx.store.appendAudit([
+      {
+        plant: node?.plant ?? fallbackPlant ?? '*',
+        actor: ctx.actorOf(req.headers, 'api'),
+        action: `${what}.exported_plaintext`,
+        subject: lot,
+        correlationId: req.id,
+        payload: { lot, form: 'plaintext', ...extra },
+      },
+    ])
+  }
 
   /**
    * A batch keeps its number when it moves to another plant, where it is another lot keyed
@@ -144,8 +166,12 @@ export function registerLotRoutes(
     async (req, reply) => {
       await catchUp()
       const format = req.query.format ?? 'xml'
-      const doc = await exportLotIsa95(ctx.store, ctx.scopeOf(req.headers), req.params.id, format)
+      const scope = ctx.scopeOf(req.headers)
+      const doc = await exportLotIsa95(ctx.store, scope, req.params.id, format)
       if (doc === undefined) throw notFound(req.params.id)
+      // B2MML has no place for a ciphertext: the export is decrypted, so with encryption
+      // configured the read is on record like a plaintext evidence export
+      if (ctx.store.decryptAtRest) await auditPlaintext(req, scope, 'isa95')
       return reply.type(format === 'xml' ? 'application/xml' : 'application/json').send(doc)
     },
   )
@@ -216,19 +242,8 @@ export function registerLotRoutes(
       const sealed = req.query.sealed
       const b = await buildEvidence(ctx.store, ctx.anchors, scope, req.params.id, { sealed })
       if (!b) throw notFound(req.params.id)
-      if (!sealed && ctx.store.decryptAtRest) {
-        const node = await ctx.store.genealogy.getLot(scope, req.params.id)
-        await ctx.store.appendAudit([
-          {
-            plant: node?.plant ?? b.events[0]?.plant ?? '*',
-            actor: ctx.actorOf(req.headers, 'api'),
-            action: 'evidence.exported_plaintext',
-            subject: req.params.id,
-            correlationId: req.id,
-            payload: { lot: req.params.id, form: 'plaintext', digest: b.digest },
-          },
-        ])
-      }
+      if (!sealed && ctx.store.decryptAtRest)
+        await auditPlaintext(req, scope, 'evidence', { digest: b.digest }, b.events[0]?.plant)
       return b
     },
   )
