@@ -260,5 +260,25 @@ describe.each(DIALECTS)('sealed evidence export and offline verification on %s',
     const rows = await isa95()
     expect(rows).toHaveLength(1)
     expect(rows[0]!.plant).toBe('P100')
+    // The dashboard's download is the same export, on record the same way (actor ui:…).
+    const ui = await hub!.q.app.inject({ method: 'GET', url: `/ui/lots/${lot}/isa95.xml` })
+    expect(ui.statusCode).toBe(200)
+    expect(ui.body).toContain('58.27')
+    const after = await isa95()
+    expect(after).toHaveLength(2)
+    expect(after.map((a) => a.actor)).toContainEqual(expect.stringMatching(/^ui:/))
+  })
+
+  it("the dashboard's evidence download is sealed: no plaintext of a marked value, and no plaintext export on record", async () => {
+    const plaintext = async () =>
+      (await hub!.store.listAudit(ALL, { subject: lot, limit: 1000 })).filter(
+        (a) => a.action === 'evidence.exported_plaintext',
+      ).length
+    const before = await plaintext()
+    const r = await hub!.q.app.inject({ method: 'GET', url: `/ui/lots/${lot}/evidence` })
+    expect(r.statusCode).toBe(200)
+    for (const s of secrets) expect(r.body).not.toContain(s)
+    expect(r.body).toContain('"$enc":')
+    expect(await plaintext()).toBe(before)
   })
 })

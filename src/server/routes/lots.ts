@@ -25,27 +25,22 @@ export function registerLotRoutes(
   catchUp: () => Promise<unknown>,
 ): void {
   const notFound = (lot: string) => new QualinkError('QLK_NOT_FOUND', `lot ${lot} not found`)
-  /** A lot's export handed out with its marked fields decrypted: on record, by whom (subject: the lot). */
-  const auditPlaintext = async (
+  const auditPlaintext = (
     req: FastifyRequest<{ Params: { id: string } }>,
     scope: Scope,
     what: 'evidence' | 'isa95',
     extra: Record<string, unknown> = {},
     fallbackPlant?: string,
-  ) => {
-    const lot = req.params.id
-    const node = await ctx.store.genealogy.getLot(scope, lot)
-    await ctx.store.appendAudit([
-      {
-        plant: node?.plant ?? fallbackPlant ?? '*',
-        actor: ctx.actorOf(req.headers, 'api'),
-        action: `${what}.exported_plaintext`,
-        subject: lot,
-        correlationId: req.id,
-        payload: { lot, form: 'plaintext', ...extra },
-      },
-    ])
-  }
+  ) =>
+    auditPlaintextExport(ctx, {
+      lot: req.params.id,
+      scope,
+      actor: ctx.actorOf(req.headers, 'api'),
+      correlationId: req.id,
+      what,
+      extra,
+      fallbackPlant,
+    })
 
   /**
    * A batch keeps its number when it moves to another plant, where it is another lot keyed
@@ -247,4 +242,30 @@ export function registerLotRoutes(
       return b
     },
   )
+}
+
+/** A lot's export handed out with its marked fields decrypted: on record, by whom (subject: the lot). */
+export async function auditPlaintextExport(
+  ctx: ServerContext,
+  o: {
+    readonly lot: string
+    readonly scope: Scope
+    readonly actor: string
+    readonly correlationId: string
+    readonly what: 'evidence' | 'isa95'
+    readonly extra?: Record<string, unknown>
+    readonly fallbackPlant?: string
+  },
+): Promise<void> {
+  const node = await ctx.store.genealogy.getLot(o.scope, o.lot)
+  await ctx.store.appendAudit([
+    {
+      plant: node?.plant ?? o.fallbackPlant ?? '*',
+      actor: o.actor,
+      action: `${o.what}.exported_plaintext`,
+      subject: o.lot,
+      correlationId: o.correlationId,
+      payload: { lot: o.lot, form: 'plaintext', ...o.extra },
+    },
+  ])
 }

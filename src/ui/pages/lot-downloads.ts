@@ -5,6 +5,7 @@ import { exportLotIsa95 } from '../../projections/isa95-export.ts'
 import { recallCsv, recallScope } from '../../projections/trace.ts'
 import { hasRole } from '../../server/auth.ts'
 import type { ServerContext } from '../../server/context.ts'
+import { auditPlaintextExport } from '../../server/routes/lots.ts'
 import { type Html, html } from '../html.ts'
 
 type Headers = Record<string, string | string[] | undefined>
@@ -27,7 +28,7 @@ export function lotExports(ctx: ServerContext, headers: Headers, lot: string): H
   return html`<section class="panel exports"><h2>Exports</h2>
 <p class="hint">Downloads; your browser shows their progress. Large recall scopes take a few seconds to assemble.</p>
 <ul class="downloads">
-${auditor ? html`<li><a href="${href(lot, 'evidence')}" download>Evidence bundle (JSON)</a> — the lot's audit entries, runs, signatures and chain links up to the anchor, checked offline with <code>qualink audit verify-bundle</code></li>` : html`<li class="muted">Evidence bundle: needs the auditor role</li>`}
+${auditor ? html`<li><a href="${href(lot, 'evidence')}" download>Evidence bundle (JSON)</a> — the lot's audit entries, runs, signatures and chain links up to the anchor, sensitive fields kept encrypted, checked offline with <code>qualink audit verify-bundle</code> (<code>--keys</code> to check the encrypted parts too)</li>` : html`<li class="muted">Evidence bundle: needs the auditor role</li>`}
 <li><a href="${href(lot, 'recall.csv')}" download>Recall scope (CSV)</a> — every lot and delivery reached from this lot</li>
 <li><a href="${href(lot, 'isa95.xml')}" download>ISA-95 genealogy (XML)</a> — the lot as a B2MML MaterialLot with its stock and test results</li>
 </ul></section>`
@@ -43,7 +44,11 @@ export function registerLotDownloads(ui: FastifyInstance, ctx: ServerContext): v
   // the role (auditor) is enforced before this runs: the route ends in /evidence (server/auth.ts)
   ui.get<{ Params: { id: string } }>('/ui/lots/:id/evidence', async (req, reply) => {
     await ctx.catchUpProjections()
-    const b = await buildEvidence(ctx.store, ctx.anchors, ctx.scopeOf(req.headers), req.params.id)
+    // sealed, as `qualink audit export` writes it: the file kept at rest holds the marked fields
+    // encrypted (verify-bundle --keys checks them)
+    const b = await buildEvidence(ctx.store, ctx.anchors, ctx.scopeOf(req.headers), req.params.id, {
+      sealed: true,
+    })
     if (!b) throw notFound(req.params.id)
     const name = `evidence-${fileSafe(req.params.id)}.json`
     return attachment(reply, 'application/json; charset=utf-8', name, JSON.stringify(b, null, 2))
@@ -56,8 +61,18 @@ export function registerLotDownloads(ui: FastifyInstance, ctx: ServerContext): v
   })
   ui.get<{ Params: { id: string } }>('/ui/lots/:id/isa95.xml', async (req, reply) => {
     await ctx.catchUpProjections()
-    const doc = await exportLotIsa95(ctx.store, ctx.scopeOf(req.headers), req.params.id, 'xml')
+    const scope = ctx.scopeOf(req.headers)
+    const doc = await exportLotIsa95(ctx.store, scope, req.params.id, 'xml')
     if (doc === undefined) throw notFound(req.params.id)
+    // decrypted (B2MML has no place for a ciphertext): on record as on the API
+    if (ctx.store.decryptAtRest)
+      await auditPlaintextExport(ctx, {
+        lot: req.params.id,
+        scope,
+        actor: ctx.actorOf(req.headers, 'ui'),
+        correlationId: req.id,
+        what: 'isa95',
+      })
     return attachment(reply, 'application/xml; charset=utf-8', `isa95-${fileSafe(req.params.id)}.xml`, doc)
   })
 }
