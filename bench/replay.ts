@@ -137,7 +137,7 @@ async function once(n: number): Promise<RepResult> {
     const r0 = Date.now()
     let replayed = 0
     while (replayed < n) {
-      const r = await replayCall(`${q.url}/v1/dead-letters/replay`, { max: MAX_PER_CALL })
+      const r = await replayCall(`${q.url}/v1/dead-letters/replay?wait=true`, { max: MAX_PER_CALL })
       if (r.status !== 202) throw new Error(`bulk replay: HTTP ${r.status} ${JSON.stringify(r.json)}`)
       const got = (r.json.replayed as unknown[]).length
       if (got === 0) throw new Error(`bulk replay: nothing replayed at ${replayed} of ${n}`)
@@ -151,7 +151,7 @@ async function once(n: number): Promise<RepResult> {
       600_000,
     )
     // Idempotence of the replay itself: nothing open is left to replay, a replayed one is refused.
-    const again = await replayCall(`${q.url}/v1/dead-letters/replay`, { max: MAX_PER_CALL })
+    const again = await replayCall(`${q.url}/v1/dead-letters/replay?wait=true`, { max: MAX_PER_CALL })
     const firstId = (await probe.query('SELECT min(id) AS id FROM dead_letters')).rows[0].id
     const one = await fetch(`${q.url}/v1/dead-letters/${firstId}/replay`, { method: 'POST' })
     await one.arrayBuffer()
@@ -245,7 +245,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     'Dead-letter replay',
     `Run: \`npm run bench -- replay\` (or \`npx tsx bench/replay.ts [--dead-letters N] [--runs N]\`); raw numbers in \`bench/results/replay.json\`. Not a test: no assertion, exit 0.
 
-How it is measured: a real Qualink (startQualink, PostgreSQL store in a fresh database per repetition, engine as shipped: concurrency 8) runs a two-step workflow on ${fmt(n)} events appended in batches of 2,000; its second step fails with a permanent error (the ERP refused), so each run ends in an open dead letter. Then the failure is fixed and all are replayed through \`POST /v1/dead-letters/replay\` (bulk, up to 10,000 per call), as an operator does; replay rate = ${fmt(n)} ÷ (first replay call sent → the last replayed run completed, polled every 10 ms). Each step's effect is counted by its idempotency key in the workflow's port: on replay the first step must not run again (its result is journaled) and the second must run once. Median of ${runs} repetitions; each waited for ≥ 85 % idle (min seen ${fmt(Math.min(...reps.map((r) => r.idle)) * 100)} %). No baseline system: the reference row is the same engine running the same runs for the first time.
+How it is measured: a real Qualink (startQualink, PostgreSQL store in a fresh database per repetition, engine as shipped: concurrency 8) runs a two-step workflow on ${fmt(n)} events appended in batches of 2,000; its second step fails with a permanent error (the ERP refused), so each run ends in an open dead letter. Then the failure is fixed and all are replayed through \`POST /v1/dead-letters/replay?wait=true\` (bulk, up to 10,000 per call, answered once replayed; without \`wait\` the call answers at once with an operation to poll), as an operator does; replay rate = ${fmt(n)} ÷ (first replay call sent → the last replayed run completed, polled every 10 ms). Each step's effect is counted by its idempotency key in the workflow's port: on replay the first step must not run again (its result is journaled) and the second must run once. Median of ${runs} repetitions; each waited for ≥ 85 % idle (min seen ${fmt(Math.min(...reps.map((r) => r.idle)) * 100)} %). No baseline system: the reference row is the same engine running the same runs for the first time.
 
 ${machineSummary(machine, postgres)}
 

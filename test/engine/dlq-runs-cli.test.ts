@@ -134,7 +134,8 @@ describe.each(DIALECTS)('dead letters and runs operated after a fix on %s', (dia
         dryRun: true,
       })
       expect(dry.body.wouldReplay.map((d: DeadLetter) => d.key)).toEqual(['B'])
-      const bulk = await call('POST', '/v1/dead-letters/replay', { errorCode: 'QLK_DEMO_REJECTED' })
+      // ?wait=true: the answer once replayed (without it, 202 with the operation to poll)
+      const bulk = await call('POST', '/v1/dead-letters/replay?wait=true', { errorCode: 'QLK_DEMO_REJECTED' })
       expect(bulk).toMatchObject({ status: 202, body: { replayed: [{ key: 'B' }], refused: [] } })
     }
 

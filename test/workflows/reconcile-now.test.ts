@@ -147,6 +147,8 @@ describe.each(DIALECTS)('reconcile now, with progress, on %s', (dialect: Dialect
     expect((await call(KEYS.auditor, 'GET', '/ui/lots/B1')).body).toContain(
       'href="/ui/lots/B1/evidence" download',
     )
+    // a bundle carries sealed audit entries (with their chain proof): wait for the sealer
+    await until(async () => (await hub.store.countUnsealedAudit()) === 0)
     const evidence = await call(KEYS.auditor, 'GET', '/ui/lots/B1/evidence')
     expect(evidence.headers['content-disposition']).toBe('attachment; filename="evidence-B1.json"')
     const api = (await call(KEYS.auditor, 'GET', '/v1/lots/B1/evidence')).json()
