@@ -12,14 +12,12 @@ import { promisify } from 'node:util'
 import pino from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { signWebhook } from '../../src/connectors/ingress/webhook-signature.ts'
-import type { CloudEvent } from '../../src/contracts/envelope.ts'
-import type { Translator } from '../../src/engine/translation-stage.ts'
-import { resolveOrPark } from '../../src/mapping/xref.ts'
 import { hashApiKey } from '../../src/server/auth.ts'
 import { type Qualink, startQualink } from '../../src/server/qualink.ts'
 import type { Store } from '../../src/store/types.ts'
 import { createTestDatabase, type TestDatabase } from '../dialects.ts'
 import { ALL, until } from '../engine/harness.ts'
+import { xrefTranslator } from '../fixtures/xref-translator.ts'
 
 const run = promisify(execFile)
 const ADMIN = 'k-xref-admin-5d1e9c7a3b'
@@ -28,28 +26,7 @@ const AUDITOR = 'k-xref-auditor-1c9e4d7b2a'
 const SECRET = 'xref-cli-secret'
 
 /** A QMS-style delivery naming a material by the QMS's own code. */
-const translator: Translator = {
-  source: 'qms-xref',
-  async translate(raw, xref) {
-    const body = JSON.parse(raw.body.toString('utf8')) as { lot: string; material: string }
-    const material = await resolveOrPark(
-      xref,
-      { system: 'qms-xref', entityType: 'material', externalCode: body.material, plant: raw.plant },
-      '/material',
-    )
-    return [
-      {
-        specversion: '1.0',
-        id: `${raw.deliveryId}#0`,
-        source: 'urn:qms-xref',
-        type: 'qualink.test.pinged.v1',
-        subject: body.lot,
-        plant: raw.plant,
-        data: { note: material },
-      } as CloudEvent,
-    ]
-  },
-}
+const translator = xrefTranslator('qms-xref')
 
 describe('qualink xref import|export against a running server with API keys', () => {
   let db: TestDatabase

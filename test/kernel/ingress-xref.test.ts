@@ -2,37 +2,14 @@ import path from 'node:path'
 import pino from 'pino'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { signWebhook } from '../../src/connectors/ingress/webhook-signature.ts'
-import type { CloudEvent } from '../../src/contracts/envelope.ts'
-import type { Translator } from '../../src/engine/translation-stage.ts'
-import { resolveOrPark } from '../../src/mapping/xref.ts'
 import { type Qualink, startQualink } from '../../src/server/qualink.ts'
 import type { Store } from '../../src/store/types.ts'
 import { AVAILABLE, createTestDatabase, DIALECTS, type Dialect, type TestDatabase } from '../dialects.ts'
 import { ALL } from '../engine/harness.ts'
+import { xrefTranslator } from '../fixtures/xref-translator.ts'
 
 /** A QMS-style delivery naming a material by the QMS's own code. */
-const translator: Translator = {
-  source: 'qms-test',
-  async translate(raw, xref) {
-    const body = JSON.parse(raw.body.toString('utf8')) as { lot: string; material: string }
-    const material = await resolveOrPark(
-      xref,
-      { system: 'qms-test', entityType: 'material', externalCode: body.material, plant: raw.plant },
-      '/material',
-    )
-    return [
-      {
-        specversion: '1.0',
-        id: `${raw.deliveryId}#0`,
-        source: 'urn:qms-test',
-        type: 'qualink.test.pinged.v1',
-        subject: body.lot,
-        plant: raw.plant,
-        data: { note: material },
-      } as CloudEvent,
-    ]
-  },
-}
+const translator = xrefTranslator('qms-test')
 
 describe.each(DIALECTS)('raw ingress, translation and identity mapping on %s', (dialect: Dialect) => {
   let db: TestDatabase
