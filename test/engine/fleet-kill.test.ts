@@ -17,7 +17,8 @@ import { type LedgerServer, startLedgerServer } from '../../simulators/ledger/se
 import type { Store } from '../../src/store/types.ts'
 import { kernelDemo } from '../../src/workflows/kernel-demo.ts'
 import { createTestDatabase, dialectAvailable, type TestDatabase } from '../dialects.ts'
-import { ALL, append, demoEvent, engine, until } from './harness.ts'
+import { engine, until } from './harness.ts'
+import { expectKeyOrderKept, ordersApprovedPerKey } from './keyed-orders.ts'
 
 const SINGLETONS = ['relay:fleet', 'sealer:fleet', 'scheduler:fleet', 'mqtt:fleet']
 const RATE = { ratePerSecond: 5, burst: 2 }
@@ -122,48 +123,12 @@ describe.skipIf(!(await dialectAvailable('postgres')))('three worker processes, 
       if (ledger.docs.length === 8 && victim.child.exitCode === null) victim.child.kill('SIGKILL')
     }
     const keys = Array.from({ length: 10 }, (_, i) => `F-${i}`)
-    // Two orders per key in one append: the second waits in the first run's inbox.
-    await append(
-      store,
-      ...keys.flatMap((order) => [
-        demoEvent('order_received', { order, lines: 1 }),
-        demoEvent('order_received', { order, lines: 2 }),
-      ]),
-    )
-    const runsOf = async (key: string) =>
-      (await store.engine.listRuns(ALL, { key, limit: 10 })).sort(
-        (a, b) => (a.triggerEventSeq ?? 0) - (b.triggerEventSeq ?? 0),
-      )
-    await until(
-      async () => (await Promise.all(keys.map(runsOf))).every((r) => r[0]?.status === 'waiting'),
-      90_000,
-    )
-    await append(store, ...keys.map((order) => demoEvent('approval_given', { order, approver: 'qa' })))
-    await until(
-      async () =>
-        (await Promise.all(keys.map(runsOf))).every(
-          (r) => r.length === 2 && r.every((x) => x.status === 'completed'),
-        ),
-      90_000,
-    )
+    const runsOf = await ordersApprovedPerKey(store, keys, 90_000)
     expect(victim.child.signalCode).toBe('SIGKILL')
 
     // nothing lost, nothing doubled, per-key order: each key's documents in its runs' order
-    for (const key of keys) {
-      const [first, second] = await runsOf(key)
-      expect(second!.createdAtMs, key).toBeGreaterThanOrEqual(first!.completedAtMs!)
-      expect(
-        ledger.docs.filter((d) => d.key === key).map((d) => d.line),
-        key,
-      ).toEqual([1, 0, 1, 2, 0])
-      // each durable timer fired once
-      for (const run of [first!, second!]) {
-        const loaded = await store.engine.loadRun(ALL, run.id)
-        expect(loaded!.journal.filter((j) => j.kind === 'sleep')).toHaveLength(1)
-      }
-    }
+    await expectKeyOrderKept(store, ledger, keys, runsOf)
     expect(ledger.docs).toHaveLength(keys.length * 5)
-    expect(new Set(ledger.docs.map((d) => d.ref)).size).toBe(ledger.docs.length)
 
     // every singleton the victim held moved to a survivor, once; the others never moved
     await until(async () =>

@@ -7,6 +7,7 @@ import type { Store } from '../../src/store/types.ts'
 import { kernelDemo } from '../../src/workflows/kernel-demo.ts'
 import { createTestDatabase, dialectAvailable, type TestDatabase } from '../dialects.ts'
 import { ALL, append, demoEvent, engine, until } from './harness.ts'
+import { expectKeyOrderKept, ordersApprovedPerKey } from './keyed-orders.ts'
 
 async function worker(db: TestDatabase, ledgerUrl: string): Promise<ChildProcess> {
   const child = spawn(
@@ -74,48 +75,8 @@ describe.skipIf(!(await dialectAvailable('postgres')))('three worker processes o
   it('keeps per-key order across processes and fires each durable timer once', async () => {
     for (let i = 0; i < 2; i++) children.push(await worker(db, ledger.url))
     const keys = Array.from({ length: 10 }, (_, i) => `K-${i}`)
-    // Two orders per key in one append: the second waits in the first run's inbox.
-    await append(
-      store,
-      ...keys.flatMap((order) => [
-        demoEvent('order_received', { order, lines: 1 }),
-        demoEvent('order_received', { order, lines: 2 }),
-      ]),
-    )
-    const runsOf = async (key: string) =>
-      (await store.engine.listRuns(ALL, { key, limit: 10 })).sort(
-        (a, b) => (a.triggerEventSeq ?? 0) - (b.triggerEventSeq ?? 0),
-      )
-    await until(
-      async () => (await Promise.all(keys.map(runsOf))).every((r) => r[0]?.status === 'waiting'),
-      60_000,
-    )
     // Approvals: each run passes its wait, sleeps on a durable timer (50 ms), posts its closing.
-    await append(store, ...keys.map((order) => demoEvent('approval_given', { order, approver: 'qa' })))
-    await until(
-      async () =>
-        (await Promise.all(keys.map(runsOf))).every(
-          (r) => r.length === 2 && r.every((x) => x.status === 'completed'),
-        ),
-      60_000,
-    )
-    for (const key of keys) {
-      const [first, second] = await runsOf(key)
-      // the second order's run started only after the first completed, whichever worker ran them
-      expect(second!.createdAtMs, key).toBeGreaterThanOrEqual(first!.completedAtMs!)
-      const docs = ledger.docs.filter((d) => d.key === key)
-      expect(
-        docs.map((d) => d.line),
-        key,
-      ).toEqual([1, 0, 1, 2, 0])
-      for (const run of [first!, second!]) {
-        const loaded = await store.engine.loadRun(ALL, run.id)
-        expect(
-          loaded!.journal.filter((j) => j.kind === 'sleep'),
-          key,
-        ).toHaveLength(1)
-      }
-    }
-    expect(new Set(ledger.docs.map((d) => d.ref)).size).toBe(ledger.docs.length)
+    const runsOf = await ordersApprovedPerKey(store, keys, 60_000)
+    await expectKeyOrderKept(store, ledger, keys, runsOf)
   })
 })
