@@ -13,6 +13,7 @@ import { erpNextReceiptTranslator } from '../../src/connectors/erp/erpnext/recei
 import { supplierReceiptInspection } from '../../src/workflows/supplier-receipt-inspection.ts'
 import { DIALECTS, type Dialect } from '../dialects.ts'
 import { ALL, until } from '../engine/harness.ts'
+import { submitReceiptWithInspection } from './erpnext-receipts.ts'
 import { ACCEPT_SPLIT_60_30_10, inspectionLotOf } from './helpers.ts'
 import { usePlantHub } from './plant-hub.ts'
 
@@ -21,17 +22,6 @@ const WAREHOUSES = {
   qualityInspection: 'Quality Inspection - SIM',
   blocked: 'Quarantine - SIM',
   scrap: 'Scrap - SIM',
-}
-const AUTH = { authorization: 'token simkey:simsecret', 'content-type': 'application/json' }
-
-async function frappe(sim: ErpNextSim, method: string, path: string, body: unknown) {
-  const res = await fetch(`${sim.url}/api/resource/${path}`, {
-    method,
-    headers: AUTH,
-    body: JSON.stringify(body),
-  })
-  expect(res.status, `${method} ${path}`).toBe(200)
-  return ((await res.json()) as { data: Record<string, unknown> & { name: string } }).data
 }
 
 describe.each(DIALECTS)('supplier receipt inspection on an ERPNext plant on %s', (dialect: Dialect) => {
@@ -74,25 +64,7 @@ describe.each(DIALECTS)('supplier receipt inspection on an ERPNext plant on %s',
     })
 
     // ERPNext: the receipt in draft, its incoming inspection, then the receipt submitted naming it
-    const row = { item_code: 'RAW-200', batch_no: 'B200', qty: '100', stock_uom: 'Kg' }
-    const pr = await frappe(erpnext, 'POST', 'Purchase%20Receipt', {
-      supplier: 'SUP-9',
-      posting_date: '2025-03-01',
-      posting_time: '08:00:00',
-      items: [{ ...row, warehouse: 'Quality Inspection - SIM' }],
-    })
-    const qi = await frappe(erpnext, 'POST', 'Quality%20Inspection', {
-      inspection_type: 'Incoming',
-      reference_type: 'Purchase Receipt',
-      reference_name: pr.name,
-      item_code: 'RAW-200',
-      batch_no: 'B200',
-      sample_size: 13,
-    })
-    await frappe(erpnext, 'PUT', `Purchase%20Receipt/${pr.name}`, {
-      items: [{ ...row, warehouse: 'Quality Inspection - SIM', quality_inspection: qi.name }],
-      docstatus: 1,
-    })
+    const { qi } = await submitReceiptWithInspection(erpnext, 'Quality Inspection - SIM')
 
     const lot = await inspectionLotOf(hub.qms, 'B200')
     hub.qms.makeUsageDecision(lot.id, ACCEPT_SPLIT_60_30_10)

@@ -33,6 +33,7 @@ import { TempDir } from '../config/fixture.ts'
 import { createTestDatabase, DIALECTS, type Dialect, type TestDatabase } from '../dialects.ts'
 import { ALL, until } from '../engine/harness.ts'
 import { freePort } from '../services.ts'
+import { frappe, RECEIPT_ROW, submitReceiptWithInspection } from './erpnext-receipts.ts'
 import { ACCEPT_SPLIT_60_30_10, inspectionLotOf } from './helpers.ts'
 
 const EXAMPLE = new URL('../../examples/two-plants/qualink.yaml', import.meta.url)
@@ -43,7 +44,6 @@ const P200_WAREHOUSES = {
   'Scrap - P200': 'scrap',
 } as const
 const SECRETS = { erpP100: 'erp-p100-secret', erpP200: 'frappe-p200-secret', qms: 'qms-secret' }
-const FRAPPE = { authorization: 'token simkey:simsecret', 'content-type': 'application/json' }
 
 /** A notify/webhook receiver: what Qualink told the QA on duty, as received. */
 async function notifyReceiver(): Promise<{ url: string; bodies: unknown[]; server: Server }> {
@@ -91,16 +91,6 @@ async function qmsSubscriptions(
   })
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/qms`, routed, server }
-}
-
-async function frappe(sim: ErpNextSim, method: string, resource: string, body: unknown) {
-  const res = await fetch(`${sim.url}/api/resource/${resource}`, {
-    method,
-    headers: FRAPPE,
-    body: JSON.stringify(body),
-  })
-  expect(res.status, `${method} ${resource}`).toBe(200)
-  return ((await res.json()) as { data: Record<string, unknown> & { name: string } }).data
 }
 
 describe.each(DIALECTS)('examples/two-plants run end to end on %s', (dialect: Dialect) => {
@@ -207,25 +197,7 @@ describe.each(DIALECTS)('examples/two-plants run end to end on %s', (dialect: Di
 
     // P200: a Purchase Receipt in ERPNext into its QI warehouse, its row naming the incoming
     // Quality Inspection, submitted (ERPNext's on_submit webhook)
-    const row = { item_code: 'RAW-200', batch_no: 'B200', qty: '100', stock_uom: 'Kg' }
-    const pr = await frappe(erpnext, 'POST', 'Purchase%20Receipt', {
-      supplier: 'SUP-9',
-      posting_date: '2025-03-01',
-      posting_time: '08:00:00',
-      items: [{ ...row, warehouse: 'Quality Inspection - P200' }],
-    })
-    const qi = await frappe(erpnext, 'POST', 'Quality%20Inspection', {
-      inspection_type: 'Incoming',
-      reference_type: 'Purchase Receipt',
-      reference_name: pr.name,
-      item_code: 'RAW-200',
-      batch_no: 'B200',
-      sample_size: 13,
-    })
-    await frappe(erpnext, 'PUT', `Purchase%20Receipt/${pr.name}`, {
-      items: [{ ...row, warehouse: 'Quality Inspection - P200', quality_inspection: qi.name }],
-      docstatus: 1,
-    })
+    const { qi } = await submitReceiptWithInspection(erpnext, 'Quality Inspection - P200')
 
     // both inspection lots open in the one QMS, each with its plant
     const lot100 = await inspectionLotOf(qms, 'B100')
@@ -291,7 +263,7 @@ describe.each(DIALECTS)('examples/two-plants run end to end on %s', (dialect: Di
       supplier: 'SUP-9',
       posting_date: '2025-03-02',
       docstatus: 1,
-      items: [{ ...row, batch_no: 'B999', warehouse: 'Quality Inspection - P200' }],
+      items: [{ ...RECEIPT_ROW, batch_no: 'B999', warehouse: 'Quality Inspection - P200' }],
     })
     const dead = async () =>
       (await store.ingress.listRawDeliveries(ALL, { status: 'dead', source: 'erp-p200', limit: 5 }))[0]
