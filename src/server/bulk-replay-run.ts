@@ -1,4 +1,5 @@
 import { isQualinkError } from '../contracts/errors.ts'
+import { replayDeadLetterAs } from '../store/dead-letters.ts'
 import type { DeadLetter } from '../store/engine-types.ts'
 import {
   createOperation,
@@ -113,13 +114,7 @@ async function replayAll(
       if (!dl) outcome.gone++
       else {
         try {
-          const r = await ctx.store.engine.replayDeadLetter(o.scope, id, 0, {
-            actor: o.actor,
-            action: 'dead_letter.replayed',
-            subject: dl.key,
-            correlationId: null,
-            payload: { deadLetterId: id, runId: dl.runId, errorCode: dl.errorCode, ...o.auditExtra },
-          })
+          const r = await replayDeadLetterAs(ctx.store, o.scope, o.actor, dl, o.auditExtra)
           if (r) outcome.replayed.push(r)
           else outcome.gone++
         } catch (e) {

@@ -21,3 +21,24 @@ export async function getDeadLetter(store: Store, scope: Scope, id: number): Pro
   const dl = row ? toDeadLetter(row) : undefined
   return dl && scopeIncludes(scope, dl.plant) ? dl : undefined
 }
+
+/**
+ * Replays one dead letter as `actor`, audited as `dead_letter.replayed` with the dead letter, its
+ * run and its error code (`extra` joins that payload): the dead letter as replayed (its run made
+ * due again), or undefined when it is no longer open. The API, the dashboard and a bulk replay all replay this way.
+ */
+export function replayDeadLetterAs(
+  store: Store,
+  scope: Scope,
+  actor: string,
+  dl: DeadLetter,
+  extra: Record<string, unknown> = {},
+): Promise<DeadLetter | undefined> {
+  return store.engine.replayDeadLetter(scope, dl.id, 0, {
+    actor,
+    action: 'dead_letter.replayed',
+    subject: dl.key,
+    correlationId: null,
+    payload: { deadLetterId: dl.id, runId: dl.runId, errorCode: dl.errorCode, ...extra },
+  })
+}

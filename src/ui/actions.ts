@@ -4,6 +4,7 @@ import { refuseCrossSite } from '../security/csrf.ts'
 import { startBulkReplay } from '../server/bulk-replay-run.ts'
 import type { ServerContext } from '../server/context.ts'
 import { requestReconciliation } from '../server/routes/operations.ts'
+import { replayDeadLetterAs } from '../store/dead-letters.ts'
 import type { DeadLetter } from '../store/engine-types.ts'
 import { field, isHtmx } from './format.ts'
 import { type Html, html, page } from './html.ts'
@@ -83,13 +84,12 @@ export function registerUiActions(ui: FastifyInstance, ctx: ServerContext): void
     const closed = stillOpen(dl)
     if (closed) return answer(req, reply, 409, refusal(closed), back)
     try {
-      const replayed = await engine.replayDeadLetter(ctx.scopeOf(req.headers), dl.id, 0, {
-        actor: ctx.actorOf(req.headers, 'ui'),
-        action: 'dead_letter.replayed',
-        subject: dl.key,
-        correlationId: null,
-        payload: { deadLetterId: dl.id, runId: dl.runId, errorCode: dl.errorCode },
-      })
+      const replayed = await replayDeadLetterAs(
+        ctx.store,
+        ctx.scopeOf(req.headers),
+        ctx.actorOf(req.headers, 'ui'),
+        dl,
+      )
       if (!replayed) return answer(req, reply, 409, refusal(`Dead letter ${dl.id} is no longer open.`), back)
       ctx.wakeEngine()
       return answer(req, reply, 200, resolvedFragment(replayed, view), back)

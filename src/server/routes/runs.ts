@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { QualinkError } from '../../contracts/errors.ts'
 import { matchingDeadLetters, normalFilter } from '../../signatures/records.ts'
-import { connectorFilter, getDeadLetter, NO_CONNECTOR } from '../../store/dead-letters.ts'
+import { connectorFilter, getDeadLetter, NO_CONNECTOR, replayDeadLetterAs } from '../../store/dead-letters.ts'
 import type { DeadLetter, RunStatus } from '../../store/engine-types.ts'
 import { getOperation } from '../../store/operations.ts'
 import { startBulkReplay } from '../bulk-replay-run.ts'
@@ -104,13 +104,7 @@ export function registerRunRoutes(app: FastifyInstance, ctx: ServerContext): voi
   )
 
   const replayOne = async (headers: Record<string, string | string[] | undefined>, dl: DeadLetter) =>
-    engine.replayDeadLetter(ctx.scopeOf(headers), dl.id, 0, {
-      actor: ctx.actorOf(headers, 'api'),
-      action: 'dead_letter.replayed',
-      subject: dl.key,
-      correlationId: null,
-      payload: { deadLetterId: dl.id, runId: dl.runId, errorCode: dl.errorCode },
-    })
+    replayDeadLetterAs(ctx.store, ctx.scopeOf(headers), ctx.actorOf(headers, 'api'), dl)
 
   app.post<{ Params: { id: string } }>('/v1/dead-letters/:id/replay', async (req, reply) => {
     const dl = await getDeadLetter(ctx.store, ctx.scopeOf(req.headers), Number(req.params.id))
