@@ -44,9 +44,10 @@ const body = () => {
   let pg: PrivatePostgres
   let q: Qualink
   let mounted = ''
-  const anchorFile = path.join(mkdtempSync(path.join(os.tmpdir(), 'qlk-f12-anchors-')), 'anchors.jsonl')
+  let anchorFile = ''
 
   beforeAll(async () => {
+    anchorFile = path.join(mkdtempSync(path.join(os.tmpdir(), 'qlk-f12-anchors-')), 'anchors.jsonl')
     pg = await PrivatePostgres.create((dir) => {
       execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${FS_SIZE}`, 'tmpfs', dir])
       mounted = dir
@@ -62,7 +63,7 @@ const body = () => {
     }
     if (mounted) execFileSync('umount', ['-l', mounted])
     pg?.destroy()
-    rmSync(path.dirname(anchorFile), { recursive: true, force: true })
+    if (anchorFile) rmSync(path.dirname(anchorFile), { recursive: true, force: true })
   })
 
   it('answers 503 while the disk is full, never 2xx unstored, and recovers when space is freed', async () => {

@@ -17,18 +17,27 @@ export function privatePostgresPossible(): boolean {
  * A silent Qualink on `databaseUrl` (any port) with a fresh data directory named after the fault
  * (`qlk-f3-…`); `extra` adds workflows, ports, or `runEngine: false` for an ingest-only process.
  */
-export function startQualinkOnPostgres(
+export async function startQualinkOnPostgres(
   databaseUrl: string,
   fault: string,
   extra: Partial<QualinkOptions> = {},
 ): Promise<Qualink> {
-  return startQualink({
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), `qlk-${fault}-`))
+  const q = await startQualink({
     databaseUrl,
-    dataDir: mkdtempSync(path.join(os.tmpdir(), `qlk-${fault}-`)),
+    dataDir,
     port: 0,
     logger: pino({ level: 'silent' }),
     ...extra,
+  }).catch((e: unknown) => {
+    rmSync(dataDir, { recursive: true, force: true })
+    throw e
   })
+  // The data directory holds only this process's files (anchors, keys): gone once it is closed.
+  return {
+    ...q,
+    close: () => q.close().finally(() => rmSync(dataDir, { recursive: true, force: true })),
+  }
 }
 
 function uid(name: string): number {
