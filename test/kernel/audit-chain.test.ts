@@ -2,7 +2,7 @@ import path from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { FileAnchorSink } from '../../src/audit/anchors.ts'
 import { AuditSealer } from '../../src/audit/sealer.ts'
-import { verifyAudit } from '../../src/audit/verify.ts'
+import { verifyAudit, verifyAuditAround } from '../../src/audit/verify.ts'
 import type { CloudEvent } from '../../src/contracts/envelope.ts'
 import { toAppendEvent } from '../../src/store/append-event.ts'
 import type { Store } from '../../src/store/types.ts'
@@ -114,5 +114,41 @@ describe.each(DIALECTS)('audit chain on %s', (dialect: Dialect) => {
     )
     expect(ok).toBe(false)
     expect((await store.chainHead())?.pos).toBe(head!.pos)
+  })
+
+  describe('around some entries (a lot page): their links up to the next anchor', () => {
+    const seqsAt = async (...pos: number[]) =>
+      Promise.all(pos.map(async (p) => (await store.readChain(p, 1))[0]!.auditSeq))
+
+    it("checks the entries' stretch only, and ends at the anchor after them", async () => {
+      const r = await verifyAuditAround(store, anchors, await seqsAt(5, 6))
+      expect(r).toMatchObject({ ok: true, entries: 2, unsealedEntries: 0, checked: 4, anchorsChecked: 1 })
+      expect(r.anchor?.pos).toBe(8)
+      expect(r.head?.pos).toBe(8)
+      const none = await verifyAuditAround(store, anchors, [])
+      expect(none).toMatchObject({ ok: true, entries: 0, checked: 0 })
+    })
+
+    it('names an edit inside the stretch, and leaves one outside it to the whole-chain check', async () => {
+      await disableGuards()
+      const inside = await tamper.edit(db, store, 7)
+      const r = await verifyAuditAround(store, anchors, await seqsAt(5, 6))
+      expect(r.firstBroken).toMatchObject({ pos: 7, auditSeq: inside })
+      await tamper.edit(db, store, 2)
+      const other = await verifyAuditAround(store, anchors, await seqsAt(10))
+      expect(other.ok).toBe(true)
+      expect((await verifyAudit(store, anchors)).firstBroken?.pos).toBe(2)
+    })
+
+    it('catches a rewrite and a truncation through the anchor it ends at', async () => {
+      const seqs = await seqsAt(5, 6)
+      await disableGuards()
+      await tamper.rewriteAll(db, store)
+      const rewritten = await verifyAuditAround(store, anchors, seqs)
+      expect(rewritten.firstBroken?.reason).toMatch(/rewritten/)
+      await tamper.truncateFrom(db, store, 7)
+      const truncated = await verifyAuditAround(store, anchors, seqs)
+      expect(truncated.firstBroken?.reason).toMatch(/truncated/)
+    })
   })
 })

@@ -1,4 +1,4 @@
-import { verifyAudit } from '../../audit/verify.ts'
+import { verifyAuditAround } from '../../audit/verify.ts'
 import { QualinkError } from '../../contracts/errors.ts'
 import { lotStatus, type PendingItem } from '../../projections/lot-status.ts'
 import { trace } from '../../projections/trace.ts'
@@ -18,6 +18,8 @@ const TRACE_LIMIT = 500
 /** events read per lot; the page shows the newest of them */
 const EVENT_LIMIT = 1000
 const SHOWN = 200
+/** audit entries of the lot whose stretch of the chain the page verifies */
+const VERIFIED = 10_000
 
 function pendingTable(items: readonly PendingItem[], now: number): Html {
   if (items.length === 0) return html`<p class="muted">Nothing pending for this lot.</p>`
@@ -48,24 +50,31 @@ export async function lotDetailPage(ctx: ServerContext, headers: Headers, id: st
   // Outside the caller's plants a lot is as unknown as one never seen: no existence oracle.
   if (!status) throw new QualinkError('QLK_NOT_FOUND', `lot ${id} not found`)
   // The audit trail is the auditor's to read (as /ui/audit and the evidence bundle): other roles
-  // see the lot without its audit entries, and the chain is verified only for whoever sees them.
+  // see the lot without its audit entries, and the chain is verified only for whoever sees them:
+  // the lot's stretch of it, up to the anchor after its last entry (the whole chain: /ui/audit).
   const auditor = hasRole(ctx.authenticator.principal(headers), 'auditor')
-  const [decision, events, audit, back, fwd, chain] = await Promise.all([
+  const [decision, events, audit, back, fwd] = await Promise.all([
     status.qms ? ctx.store.getEventBySeq(scope, status.qms.eventSeq) : undefined,
     ctx.store.listEvents(scope, { subject: id, limit: EVENT_LIMIT }),
-    auditor ? ctx.store.listAudit(scope, { subject: id, limit: SHOWN }) : [],
+    auditor ? ctx.store.listAudit(scope, { subject: id, limit: VERIFIED }) : [],
     trace(ctx.store, scope, id, { direction: 'backward', depth: TRACE_DEPTH, limit: TRACE_LIMIT }),
     trace(ctx.store, scope, id, { direction: 'forward', depth: TRACE_DEPTH, limit: TRACE_LIMIT }),
-    auditor ? verifyAudit(ctx.store, ctx.anchors) : undefined,
   ])
+  const chain = auditor
+    ? await verifyAuditAround(
+        ctx.store,
+        ctx.anchors,
+        audit.map((r) => r.seq),
+      )
+    : undefined
   const now = Date.now()
   const newest = events.slice(-SHOWN).reverse()
   const lotDrift = status.drift
   const chainBanner = !chain
     ? ''
     : chain.ok
-      ? html`<div class="banner ok" role="status"><strong>Chain intact.</strong> ${chain.checked} entries verified${chain.unsealed ? `, ${chain.unsealed} awaiting the sealer` : ''}.</div>`
-      : html`<div class="banner bad" role="alert"><strong>Chain broken at entry ${chain.firstBroken?.pos ?? '?'}.</strong> ${chain.firstBroken?.reason ?? ''}</div>`
+      ? html`<div class="banner ok" role="status"><strong>Chain intact.</strong> ${chain.entries} entr${chain.entries === 1 ? 'y' : 'ies'} of this lot verified in ${chain.checked} link${chain.checked === 1 ? '' : 's'} of the chain, ${chain.anchor ? `up to the anchor at link ${chain.anchor.pos}` : 'not anchored yet'}${chain.unsealedEntries ? `; ${chain.unsealedEntries} awaiting the sealer` : ''}. The whole chain: <a href="/ui/audit">Audit</a>.</div>`
+      : html`<div class="banner bad" role="alert"><strong>Chain broken at link ${chain.firstBroken?.pos ?? '?'}.</strong> ${chain.firstBroken?.reason ?? ''}</div>`
   return html`<p class="crumbs"><a href="/ui/lots">Lots</a> › <code>${id}</code></p>
 <table class="facts-table lot-facts"><tbody>
 <tr><th>Material</th><td>${status.material ?? '—'}</td></tr>
@@ -91,6 +100,6 @@ ${lotDrift.map((d) => html`<tr><td><code class="code">${d.kind}</code></td><td>$
 <div class="genealogy-picture">${genealogySvg(back, fwd)}</div>
 <div class="columns">${back ? genealogyTree(back) : ''}${fwd ? genealogyTree(fwd) : ''}</div></section>
 <section class="panel"><h2>Timeline</h2>${timeline(newest)}${events.length > SHOWN ? html`<p class="note">The newest ${SHOWN} of ${events.length} events.</p>` : ''}</section>
-<section class="panel"><h2>Audit</h2>${auditor ? html`${chainBanner}${auditTable(audit)}` : html`<p class="muted">Audit entries are shown to auditors.</p>`}</section>
+<section class="panel"><h2>Audit</h2>${auditor ? html`${chainBanner}${auditTable(audit.slice(0, SHOWN))}` : html`<p class="muted">Audit entries are shown to auditors.</p>`}</section>
 ${lotExports(ctx, headers, id)}`
 }
