@@ -187,6 +187,9 @@ export function requiredRole(method: string, route: string): Role | 'public' | '
   if (route === '/ui/mass-release' || route.startsWith('/ui/mass-release/')) return 'approver'
   if (method === 'GET' || method === 'HEAD') return 'viewer'
   if (route === '/v1/signatures') return 'approver' // a quality approver signs (21 CFR 11.50)
+  if (route === '/ui/exceptions/bulk/sign') return 'approver' // the dashboard's signing of a bulk replay
+  // a bulk replay's dry run changes nothing: whoever sees the exceptions (approvers who sign it too)
+  if (route === '/ui/exceptions/bulk/preview') return 'viewer'
   if (route.startsWith('/v1/lots/mass-release')) return 'approver' // selecting and signing a mass release
   // discarding, identity maps and asking for a reconciliation pass are the integration admin's
   if (route.endsWith('/discard') || route.startsWith('/v1/xref') || route.endsWith('/reconcile'))

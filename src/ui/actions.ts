@@ -1,23 +1,21 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { isQualinkError } from '../contracts/errors.ts'
 import { refuseCrossSite } from '../security/csrf.ts'
-import { startBulkReplay } from '../server/bulk-replay-run.ts'
+import type { Principal } from '../server/auth.ts'
 import type { ServerContext } from '../server/context.ts'
 import { requestReconciliation } from '../server/routes/operations.ts'
 import { replayDeadLetterAs } from '../store/dead-letters.ts'
 import type { DeadLetter } from '../store/engine-types.ts'
 import { field, isHtmx } from './format.ts'
 import { type Html, html, page } from './html.ts'
-import { bulkPreview } from './pages/bulk-replay.ts'
 import { detailActions, findDeadLetter, resolvedNote } from './pages/dead-letter.ts'
-import { deadLetterRow, openDeadLetters } from './pages/exceptions.ts'
+import { deadLetterRow } from './pages/exceptions.ts'
 import { operationProgress } from './pages/operation-progress.ts'
 import { cancelSection, loadRunOrThrow } from './pages/run-detail.ts'
 
 type Body = Record<string, unknown>
 type Req = FastifyRequest<{ Params: { id: string }; Body: Body | undefined }>
 
-const BULK_MAX = 1000
 export const CHANGED_EVENT = 'qlk-dead-letters-changed'
 
 /**
@@ -40,6 +38,11 @@ export function answer(
   }
   const title = status >= 400 ? 'Action refused' : 'Done'
   return reply.send(page(title, back.active, html`${fragment}<p><a href="${back.href}">Back</a></p>`))
+}
+
+/** A signing form's signer field default: the signed-in person (who signs as themselves). */
+export function signerOf(who: Principal): string {
+  return who.via === 'session' || who.via === 'oidc' ? who.id : ''
 }
 
 export function refusal(message: string): Html {
@@ -121,52 +124,6 @@ export function registerUiActions(ui: FastifyInstance, ctx: ServerContext): void
     if (!discarded) return answer(req, reply, 409, refusal(`Dead letter ${dl.id} is no longer open.`), back)
     ctx.wakeEngine()
     return answer(req, reply, 200, resolvedFragment(discarded, viewOf(body)), back)
-  })
-
-  ui.post('/ui/exceptions/bulk/preview', guarded, async (req: Req, reply) => {
-    const body = req.body ?? {}
-    const f = {
-      errorCode: field(body.errorCode, 64),
-      workflow: field(body.workflow, 64),
-      connector: field(body.connector, 64),
-    }
-    const matching = (await openDeadLetters(ctx, req.headers, f)).slice(0, BULK_MAX)
-    return answer(req, reply, 200, bulkPreview(f, matching), {
-      href: '/ui/exceptions',
-      active: '/ui/exceptions',
-    })
-  })
-
-  ui.post('/ui/exceptions/bulk/replay', guarded, async (req: Req, reply) => {
-    const body = req.body ?? {}
-    const raw = Array.isArray(body.id) ? body.id : body.id === undefined ? [] : [body.id]
-    const ids = [...new Set(raw.map(Number).filter(Number.isSafeInteger))]
-    const back = { href: '/ui/exceptions', active: '/ui/exceptions' }
-    if (ids.length === 0) return answer(req, reply, 422, refusal('Nothing to replay: preview first.'), back)
-    if (ids.length > BULK_MAX)
-      return answer(req, reply, 422, refusal(`At most ${BULK_MAX} dead letters per bulk replay.`), back)
-    // The dashboard has no signing form: above the two-person threshold the signed API flow is the way.
-    const over = ctx.signatures.options.bulkReplayTwoPersonOver
-    if (over !== undefined && ids.length > over)
-      return answer(
-        req,
-        reply,
-        403,
-        refusal(
-          `Replaying more than ${over} dead letters at once needs approved signatures of two different people: sign with POST /v1/signatures, then replay with POST /v1/dead-letters/replay.`,
-        ),
-        back,
-      )
-    const open = new Map((await openDeadLetters(ctx, req.headers)).map((d) => [d.id, d]))
-    // Answered at once with the operation's progress; the replay goes on in the background and
-    // the fragment polls until the outcome is on screen (pages/operation-progress.ts).
-    const { operation } = await startBulkReplay(ctx, {
-      scope: ctx.scopeOf(req.headers),
-      actor: ctx.actorOf(req.headers, 'ui'),
-      items: ids.map((id) => ({ id, dl: open.get(id) })),
-      auditExtra: { bulk: true },
-    })
-    return answer(req, reply, 202, operationProgress(operation), back)
   })
 
   // Any process may take the click: the pass runs where the reconciliation lease is held.

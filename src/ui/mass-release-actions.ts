@@ -1,12 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { isQualinkError } from '../contracts/errors.ts'
 import { refuseCrossSite } from '../security/csrf.ts'
-import type { Principal } from '../server/auth.ts'
 import type { ServerContext } from '../server/context.ts'
 import { evaluateSelection, LOT_RELEASE, signMassRelease } from '../server/mass-release-flow.ts'
 import { MASS_RELEASE_MAX_LOTS } from '../signatures/mass-release.ts'
 import type { Scope } from '../store/types.ts'
-import { answer, refusal } from './actions.ts'
+import { answer, refusal, signerOf } from './actions.ts'
 import { field } from './format.ts'
 import {
   awaitingFragment,
@@ -47,11 +46,6 @@ export function lotsOf(body: Body): { lots: string[] } | { error: string } {
   if (lots.length > MASS_RELEASE_MAX_LOTS)
     return { error: `lots: at most ${MASS_RELEASE_MAX_LOTS} lots per mass release (got ${lots.length}).` }
   return { lots }
-}
-
-/** The signer field's default: the signed-in person, who signs first as the requester. */
-function signerOf(who: Principal): string {
-  return who.via === 'session' || who.via === 'oidc' ? who.id : ''
 }
 
 /**

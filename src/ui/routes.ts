@@ -6,6 +6,7 @@ import { isQualinkError, QualinkError } from '../contracts/errors.ts'
 import type { ServerContext } from '../server/context.ts'
 import { getOperation } from '../store/operations.ts'
 import { CHANGED_EVENT, registerUiActions } from './actions.ts'
+import { registerBulkReplayActions } from './bulk-replay-actions.ts'
 import { field, isHtmx } from './format.ts'
 import { type Html, html, page } from './html.ts'
 import { registerMassReleaseActions } from './mass-release-actions.ts'
@@ -188,6 +189,7 @@ export function registerUiRoutes(
     })
     registerLotDownloads(ui, ctx)
     registerUiActions(ui, ctx)
+    registerBulkReplayActions(ui, ctx)
     registerMassReleaseActions(ui, ctx)
     registerLoginRoutes(ui, ctx)
   })
