@@ -16,11 +16,15 @@ export class ReadPool {
   constructor(
     private readonly file: string,
     private readonly size: number,
+    /** PRAGMA mmap_size of each worker's connection (SqliteOptions.mmapSize) */
+    private readonly mmapSize = 0,
   ) {}
 
   private start(): void {
     for (let i = 0; i < this.size; i++) {
-      const w = new Worker(new URL('./read-worker.mjs', import.meta.url), { workerData: { file: this.file } })
+      const w = new Worker(new URL('./read-worker.mjs', import.meta.url), {
+        workerData: { file: this.file, mmapSize: this.mmapSize },
+      })
       w.on('message', (m: { id: number; rows?: Row[]; error?: string }) => {
         const p = this.pending.get(m.id)
         if (!p) return

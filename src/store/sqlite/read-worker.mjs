@@ -5,6 +5,8 @@ import Database from 'better-sqlite3'
 
 const db = new Database(workerData.file, { readonly: true, fileMustExist: true })
 db.pragma('busy_timeout = 5000')
+// Read through a memory map as the store's main connection does (SqliteOptions.mmapSize in store.ts).
+db.pragma(`mmap_size = ${Number(workerData.mmapSize ?? 0)}`)
 // Prepared statements by SQL text, least recently used dropped first: texts built with a list of
 // `?` per value are a new statement for each length, and a connection that lives as long as the
 // process must not keep every one of them.
