@@ -31,9 +31,12 @@ export interface Link {
 /** Lot ids in code-unit order: the listing order must not depend on the server's locale. */
 export const byId = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
 
-/** A link's ends in the walk direction: forward goes from → to, backward to → from. */
-export const ends = (l: Link, d: Direction): [string, string] =>
-  d === 'forward' ? [l.from, l.to] : [l.to, l.from]
+/**
+ * A link's ends in the walk direction: forward goes from → to, backward to → from. Two functions,
+ * not a pair: the walk asks for them for every link it reads, and a pair is an allocation each.
+ */
+const nearOf = (l: Link, d: Direction) => (d === 'forward' ? l.from : l.to)
+const farOf = (l: Link, d: Direction) => (d === 'forward' ? l.to : l.from)
 
 /** The walk so far: lots in the caller's plants in listing order, and what was counted on the way. */
 export interface Walked {
@@ -102,7 +105,7 @@ export async function walkUntil(
     }
     const next: string[] = []
     for (const l of await links(store, frontier, o.direction)) {
-      const to = ends(l, o.direction)[1]
+      const to = farOf(l, o.direction)
       if (record(w, o, l, to)) next.push(to)
     }
     w.level++
@@ -152,13 +155,13 @@ export function pageLinks(
     const n = listed[p]!
     const mine: Link[] = []
     for (const l of w.into.get(n.lot) ?? []) {
-      const from = ends(l, o.direction)[0]
+      const from = nearOf(l, o.direction)
       if (w.depthOf.get(from) === n.depth - 1 && pos.has(from)) mine.push(l)
     }
     if (last.get(n.depth) === p && n.depth < o.depth) {
       for (let q = p; q >= 0 && listed[q]!.depth === n.depth; q--)
         for (const l of w.out.get(listed[q]!.lot) ?? []) {
-          const to = ends(l, o.direction)[1]
+          const to = farOf(l, o.direction)
           if (pos.has(to) && w.depthOf.get(to)! <= n.depth) mine.push(l)
         }
     }
@@ -199,7 +202,10 @@ function classify(
 
 /** Order of a level's in-order read: the lot reached, then the lot it is reached from, then event_seq. */
 const keyOrder = (a: After, b: After) => byId(a.far, b.far) || byId(a.near, b.near) || a.seq - b.seq
-const keyOf = (l: Link, far: string, d: Direction): After => ({ far, near: ends(l, d)[0], seq: l.seq })
+const keyOf = (l: Link, far: string, d: Direction): After => ({ far, near: nearOf(l, d), seq: l.seq })
+/** `keyOrder` of two links as read, without building their keys (checked for every link read). */
+const readOrder = (a: FarLink, b: FarLink, d: Direction) =>
+  byId(a.far, b.far) || byId(nearOf(a.link, d), nearOf(b.link, d)) || a.link.seq - b.link.seq
 
 /**
  * The next level read in the order of the lots it reaches (which is the listing order), each with
@@ -239,7 +245,7 @@ async function levelInOrder(
     const rows: FarLink[] = await linksInOrder(store, nears, d, after, size)
     for (const r of rows) {
       const prev = read.at(-1)
-      if (prev && keyOrder(keyOf(prev.link, prev.far, d), keyOf(r.link, r.far, d)) > 0) return null
+      if (prev && readOrder(prev, r, d) > 0) return null
       read.push(r)
       if (w.depthOf.has(r.far) || fresh.has(r.far)) continue
       fresh.add(r.far)
@@ -260,7 +266,7 @@ async function levelInOrder(
       const tail = (await linksInto(store, nears, last.far, d))
         .map((link) => ({ link, far: last.far, plant: last.plant }))
         .filter((r) => keyOrder(keyOf(r.link, r.far, d), end) > 0)
-        .sort((a, b) => keyOrder(keyOf(a.link, a.far, d), keyOf(b.link, b.far, d)))
+        .sort((a, b) => readOrder(a, b, d))
       read.push(...tail)
       // And the links of its listed lots back to listed lots of this or earlier levels (loops)
       // whose ids lie past the page's end.
@@ -275,7 +281,7 @@ async function levelInOrder(
         scope,
         w,
         o,
-        [...read, ...back.map((link) => ({ link, far: ends(link, d)[1], plant: null }))],
+        [...read, ...back.map((link) => ({ link, far: farOf(link, d), plant: null }))],
         share,
       )
       return 'page-full'
@@ -294,9 +300,8 @@ function record(
   link: Link,
   far: string,
 ): boolean {
-  const [from, to] = ends(link, o.direction)
-  push(w.out, from, link)
-  push(w.into, to, link)
+  push(w.out, nearOf(link, o.direction), link)
+  push(w.into, far, link)
   if (w.depthOf.has(far) || w.truncated) return false
   if (w.depthOf.size >= o.maxNodes) {
     w.truncated = true
