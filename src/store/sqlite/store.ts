@@ -62,8 +62,8 @@ export interface SqliteOptions {
  * copying it into its own cache with a read() call (https://sqlite.org/mmap.html; writes still go
  * through the WAL, so durability is unchanged). A trace page reads thousands of pages of a large
  * store at random (a bulk lot's 1,000 lots and 1,000 edges of 1,000,000 and 3,000,000): on the
- * generated genealogy of bench/genealogy.ts the first page of a bulk lot took 51.8 → 32.2 ms of
- * process CPU at the median, 69.4 → 44.2 at p95 (bench/README.md, "Issue 7", 2026-11-28). 1 GiB
+ * generated genealogy of bench/genealogy.ts the first page of a bulk lot took 54–58 → 35–37 ms of
+ * process CPU at the median, 69–71 → 54 at p95 (bench/README.md, "Issue 7", 2026-11-28). 1 GiB
  * of address space, not of memory: pages are only mapped, and the OS evicts them as any file cache;
  * this build of SQLite caps it at 2 GiB (SQLITE_MAX_MMAP_SIZE), beyond which it reads as before.
  */
