@@ -11,6 +11,12 @@ import { type Confirmation, registerConfirmationRoutes } from './confirmations.t
 import { CsrfTokens } from './csrf.ts'
 import { recordGoodsReceipt, recordGoodsReceiptReversal, registerFeedRoutes } from './feed.ts'
 import { openLotForReceipt, registerInspectionLotRoutes, toBePosted } from './inspection-lots.ts'
+import {
+  type InspectionPlanInput,
+  type InspectionPlanVersion,
+  registerInspectionPlanRoutes,
+  upsertInspectionPlan,
+} from './inspection-plans.ts'
 import { type PostingHooks, registerMaterialDocumentRoutes } from './material-documents.ts'
 import { type MaterialSettings, type S4Dump, S4Model } from './model.ts'
 import { odataError } from './odata.ts'
@@ -46,6 +52,8 @@ interface ErpS4Saved {
   readonly model: S4Dump
   readonly suppliers: Supplier[]
   readonly confirmations: Confirmation[]
+  /** absent in files written before inspection plans were simulated */
+  readonly inspectionPlans?: InspectionPlanVersion[]
 }
 
 export interface ProductionOrderSeed {
@@ -120,6 +128,8 @@ export interface ErpS4State {
     documentsByLotAndBucket: Record<string, Partial<Record<Bucket, number>>>
     conservationViolations: string[]
   }
+  /** every version of every inspection plan (API_INSPECTIONPLAN_SRV), oldest first */
+  readonly inspectionPlans: Array<{ plan: string; version: string; materials: string[] }>
   readonly http: HttpSim['stats']
   readonly faultsInjected: Faults['counts']
 }
@@ -135,6 +145,11 @@ export interface ErpS4Sim {
   beforeAnswer: HttpSimOptions['beforeAnswer']
   /** an outbound delivery created in the ERP, e.g. with a quality block ('01') awaiting release */
   createDelivery(d: DeliverySeed, blockReason?: string): void
+  /**
+   * Creates an inspection plan, or changes it: a plan that exists (same InspectionPlanGroup and
+   * InspectionPlan) gets a new InspectionPlanInternalVersion. Returns the version written.
+   */
+  upsertInspectionPlan(plan: InspectionPlanInput): { readonly plan: string; readonly version: string }
   close(): Promise<void>
 }
 
@@ -230,6 +245,8 @@ export async function startErpS4(opts: ErpS4Options = {}): Promise<ErpS4Sim> {
   const confirmations: Confirmation[] = [...(saved?.confirmations ?? [])]
   registerConfirmationRoutes(router, model, confirmations)
   registerFeedRoutes(router, model)
+  const plans: InspectionPlanVersion[] = [...(saved?.inspectionPlans ?? [])]
+  registerInspectionPlanRoutes(router, plans)
   // Service documents and $metadata: where clients usually fetch their CSRF token.
   router.on('GET', /^\/sap\/opu\/odata\/sap\/([^/]+)\/?(\$metadata)?$/, (req) =>
     req.params[1]
@@ -254,6 +271,11 @@ export async function startErpS4(opts: ErpS4Options = {}): Promise<ErpS4Sim> {
       yieldQuantity: c.yieldQuantity,
       text: c.ConfirmationText,
       postedOnHold: c.postedOnHold,
+    })),
+    inspectionPlans: plans.map((p) => ({
+      plan: `${p.InspectionPlanGroup}/${p.InspectionPlan}`,
+      version: p.InspectionPlanInternalVersion,
+      materials: p.materials.map((m) => m.Material),
     })),
   })
   let beforeAnswer: HttpSimOptions['beforeAnswer']
@@ -280,6 +302,7 @@ export async function startErpS4(opts: ErpS4Options = {}): Promise<ErpS4Sim> {
           model: model.dump(),
           suppliers: [...suppliers.values()],
           confirmations,
+          inspectionPlans: plans,
         }),
       )
     : undefined
@@ -301,6 +324,13 @@ export async function startErpS4(opts: ErpS4Options = {}): Promise<ErpS4Sim> {
     createDelivery: (d, blockReason) => {
       addDelivery(d, blockReason)
     },
+    upsertInspectionPlan: (plan) => {
+      const v = upsertInspectionPlan(plans, plan, () => model.tick())
+      return {
+        plan: `${v.InspectionPlanGroup}/${v.InspectionPlan}`,
+        version: v.InspectionPlanInternalVersion,
+      }
+    },
     async close() {
       await webhooks.stop()
       await http.close()
@@ -313,7 +343,7 @@ function snapshot(
   model: S4Model,
   http: HttpSim,
   faults: Faults,
-): Omit<ErpS4State, 'suppliers' | 'confirmations'> {
+): Omit<ErpS4State, 'suppliers' | 'confirmations' | 'inspectionPlans'> {
   const lotKey = (k: { material: string; plant: string; batch: string }) =>
     `${k.material}|${k.plant}|${k.batch}`
   return {

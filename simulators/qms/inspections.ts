@@ -37,6 +37,8 @@ export function lotView(l: QmsInspectionLot): Record<string, unknown> {
     quantity: formatQuantity(l.quantity),
     unit: l.unit,
     sampleSize: l.sampleSize,
+    specification: l.specification ?? null,
+    specificationVersion: l.specificationVersion ?? null,
     status: l.status,
     resultCount: l.results.length,
     usageDecision: l.usageDecision ? udView(l.usageDecision) : null,
@@ -55,6 +57,31 @@ export function udView(u: UsageDecision): Record<string, unknown> {
   }
 }
 
+/** the specification (and its version) the lot is inspected against, when the caller names one */
+function specificationOf(input: Record<string, unknown>): {
+  specification?: string
+  specificationVersion?: number
+} {
+  const id = text(input, 'specification')
+  const version = optionalNumber(input, 'specificationVersion')
+  if (id === '' && version === null) return {}
+  if (id === '')
+    throw qmsError(
+      400,
+      'FIELD_REQUIRED',
+      'specification is required with specificationVersion',
+      'specification',
+    )
+  if (version === null || !Number.isInteger(version) || version < 1)
+    throw qmsError(
+      400,
+      'FIELD_INVALID',
+      'specificationVersion must be a positive integer',
+      'specificationVersion',
+    )
+  return { specification: id, specificationVersion: version }
+}
+
 export function createLot(model: QmsModel, emit: Emit, input: Record<string, unknown>): QmsInspectionLot {
   const quantity = qty(input.quantity, 'quantity')
   if (quantity <= 0) throw qmsError(400, 'FIELD_INVALID', 'quantity must be > 0', 'quantity')
@@ -71,6 +98,7 @@ export function createLot(model: QmsModel, emit: Emit, input: Record<string, unk
     quantity,
     unit: text(input, 'unit') || 'PC',
     sampleSize,
+    ...specificationOf(input),
     status: 'OPEN',
     results: [],
     createdAt: now,

@@ -36,6 +36,9 @@ export interface QmsInspectionLot {
   quantity: number
   readonly unit: string
   sampleSize: number
+  /** the inspection specification (plan revision) the lot is inspected against, when named */
+  readonly specification?: string
+  readonly specificationVersion?: number
   status: 'OPEN' | 'IN_PROGRESS' | 'DECIDED' | 'CANCELLED'
   readonly results: InspectionResult[]
   usageDecision?: UsageDecision

@@ -3,7 +3,7 @@
  * `version` stores that version as current when it is newer; the same version again is a no-op
  * (200), an older one is refused with 409 STALE_VERSION naming the current version, so a plan
  * delivered out of order never replaces a newer one. `GET /specifications/:id` answers the current
- * version and the versions seen. `puts` counts accepted changes (tests count effects).
+ * version and the versions seen; `GET /specifications?plant=&material=` lists the current ones. `puts` counts accepted changes (tests count effects).
  */
 import type { Router } from '../shared/http.ts'
 import { qmsError } from './errors.ts'
@@ -26,6 +26,14 @@ export function registerSpecificationRoutes(
   now: () => string,
   counts: { puts: number },
 ): void {
+  // the current specifications, filtered by any of plant, material, supplier and route
+  router.on('GET', /^\/api\/v1\/specifications$/, (req) => {
+    const f = ['plant', 'material', 'supplier', 'route'] as const
+    const items = [...specs.values()].filter((s) =>
+      f.every((k) => !req.query.has(k) || (s[k] ?? '') === req.query.get(k)),
+    )
+    return { status: 200, body: { items, total: items.length } }
+  })
   router.on('GET', /^\/api\/v1\/specifications\/([^/]+)$/, (req) => {
     const s = specs.get(decodeURIComponent(req.params[0]!))
     if (!s) throw qmsError(404, 'NOT_FOUND', `specification ${req.params[0]} not found`)

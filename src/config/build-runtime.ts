@@ -11,8 +11,9 @@ import type { NatsSourceConfig } from '../connectors/broker/nats-source.ts'
 import { type X12ConnectorConfig, x12AdviceConfig } from '../connectors/edi/x12/connector.ts'
 import { x12InboundDrop } from '../connectors/edi/x12/inbound.ts'
 import { x12ShipNoticeTranslator } from '../connectors/edi/x12/translator.ts'
-import type { GoodsReceiptFeed } from '../connectors/erp/sap-s4/connector.ts'
+import type { GoodsReceiptFeed, InspectionPlanFeed } from '../connectors/erp/sap-s4/connector.ts'
 import { sapS4GoodsReceiptTranslator } from '../connectors/erp/sap-s4/gr-translator.ts'
+import { sapS4InspectionPlanTranslator } from '../connectors/erp/sap-s4/plan-translator.ts'
 import type { FileDropConfig } from '../connectors/ingress/file-drop.ts'
 import type { MqttSourceConfig } from '../connectors/ingress/mqtt-source.ts'
 import type { PollingFeedConfig } from '../connectors/ingress/polling-feed.ts'
@@ -287,10 +288,16 @@ export function buildRuntime(loaded: LoadedConfig, env: NodeJS.ProcessEnv = proc
     }
   })
   const feeds: PollingFeedConfig[] = Object.entries(ingress.feeds ?? {}).flatMap(([name, f]) => {
-    const connector = connectors[f.connector] as Partial<GoodsReceiptFeed> | undefined
-    if (typeof connector?.readGoodsReceiptFeed !== 'function') return [] // refused by checks.ts
-    translators.push(sapS4GoodsReceiptTranslator(name, idsOf(f.plant, name)))
-    const read = connector.readGoodsReceiptFeed.bind(connector)
+    const connector = connectors[f.connector] as Partial<GoodsReceiptFeed & InspectionPlanFeed> | undefined
+    const plans = f.reads === 'inspection-plans'
+    const reader = plans ? connector?.readInspectionPlanFeed : connector?.readGoodsReceiptFeed
+    if (typeof reader !== 'function') return [] // refused by checks.ts
+    translators.push(
+      plans
+        ? sapS4InspectionPlanTranslator(name, idsOf(f.plant, name))
+        : sapS4GoodsReceiptTranslator(name, idsOf(f.plant, name)),
+    )
+    const read = reader.bind(connector)
     const pageSize = f.pageSize ?? 100
     return [{ name, plant: f.plant, pollMs: f.pollMs, fetch: (cursor) => read(cursor, pageSize) }]
   })

@@ -67,15 +67,21 @@ const NatsServers = Type.Union([
   Type.Array(Type.String({ pattern: '^(nats|tls)://[^/]+' }), { minItems: 1 }),
 ])
 
+/** what a polled feed reads (each through the connector that offers it) */
+export const FEED_READS = ['goods-receipts', 'inspection-plans'] as const
+
 /**
  * A polled change list with a durable cursor, read through an ERP connector that offers one
- * (erp/sap-s4: ZQUALINK_GR_FEED_SRV goods receipts, translated like its webhook).
+ * (erp/sap-s4: ZQUALINK_GR_FEED_SRV goods receipts, translated like its webhook; or the
+ * inspection plans of API_INSPECTIONPLAN_SRV, each plan version one md.inspection_plan event per scope).
  */
 export const FeedConfig = Type.Object(
   {
     ...sourceBase,
     /** name of the connector whose feed is polled (its address, credentials and allowlist) */
     connector: Name,
+    /** what the feed reads; default goods-receipts */
+    reads: Type.Optional(Type.Enum([...FEED_READS])),
     pollMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 3_600_000 })),
     pageSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
   },

@@ -24,6 +24,7 @@ import {
   wholeUnits,
 } from './supplier-receipt/round.ts'
 import { samplingFor } from './supplier-receipt/sampling.ts'
+import { currentSpecification } from './supplier-receipt/specification.ts'
 import { allocate, type Receipt, splitLines, total } from './supplier-receipt/split.ts'
 import { type Decision, fromPolled, waitForDecisionV1 } from './supplier-receipt/v1-wait.ts'
 
@@ -164,20 +165,28 @@ async function inspectOnce(
   }))
   // A receipt adopted at go-live whose QMS lot already existed takes that lot over (first round only).
   const adopted = rounds === 0 ? gr.adoption?.qmsInspectionLot : undefined
-  const inspection = await ctx.step('create-inspection-lot', async ({ idempotencyKey }) =>
-    adopted
-      ? adoptInspectionLot(ctx, adopted)
-      : ctx.ports.qms.createInspectionLot({
-          idempotencyKey,
-          plant: lot.plant,
-          material: lot.material,
-          lot: lot.lot,
-          quantity,
-          sampleSize: plan.unitsToInspect,
-          supplier: gr.supplier,
-          origin: '01',
-        }),
-  )
+  // The lot names the plan revision it is inspected against: the QMS's current specification for
+  // the lot's scope, read inside this step so the revision is journaled with the lot (a replay sees
+  // the same one; a retry after a lost answer finds the lot made before, with the revision it names).
+  const inspection = await ctx.step('create-inspection-lot', async ({ idempotencyKey }) => {
+    if (adopted) return adoptInspectionLot(ctx, adopted)
+    const spec = await currentSpecification(ctx.ports.qms, {
+      plant: lot.plant,
+      material: lot.material,
+      supplier: gr.supplier,
+    })
+    return ctx.ports.qms.createInspectionLot({
+      idempotencyKey,
+      plant: lot.plant,
+      material: lot.material,
+      lot: lot.lot,
+      quantity,
+      sampleSize: plan.unitsToInspect,
+      supplier: gr.supplier,
+      origin: '01',
+      ...(spec ? { specification: spec } : {}),
+    })
+  })
   const round: Round = {
     lot,
     qmsLot: inspection.record.id,
@@ -185,6 +194,7 @@ async function inspectOnce(
     deferred: [],
     later: [],
     plan,
+    ...(inspection.record.specification ? { specification: inspection.record.specification } : {}),
   }
   // Decided in the QMS before go-live (its webhook went to the old integration): post that decision.
   const decidedBefore =
@@ -281,6 +291,7 @@ async function postDecision(ctx: Ctx, gr: GoodsReceipt, round: Round, decision: 
   }))
   return {
     inspectionLot: qmsLot,
+    ...(round.specification ? { specification: round.specification } : {}),
     erpInspectionLot: receipts[0]?.erpInspectionLot,
     erpInspectionLots: receipts.map((r) => r.erpInspectionLot),
     received: total(

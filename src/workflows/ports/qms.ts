@@ -18,7 +18,17 @@ export interface CreateInspectionLotInput {
   readonly supplier?: string
   /** SAP-style origin code (01 goods receipt, 04 production receipt, …) */
   readonly origin?: string
+  /** the inspection specification (plan revision) the lot is inspected against */
+  readonly specification?: SpecificationRef
   readonly traceparent?: string
+}
+
+/** One revision of an inspection specification, and the scope it applies to. */
+export interface SpecificationRef {
+  readonly id: string
+  readonly version: number
+  readonly route?: string
+  readonly supplier?: string
 }
 
 export interface QmsInspectionLotView {
@@ -29,6 +39,8 @@ export interface QmsInspectionLotView {
   readonly quantity: Quantity
   readonly sampleSize: number
   readonly status: InspectionLotStatus
+  /** the specification revision the QMS holds for the lot, when it was named at creation */
+  readonly specification?: { readonly id: string; readonly version: number }
 }
 
 export interface Created<T> {
@@ -132,4 +144,13 @@ export interface QmsPort {
     readonly spec: InspectionSpecification
     readonly traceparent?: string
   }): Promise<{ readonly applied: boolean; readonly current: number }>
+  /**
+   * The QMS's current specifications of a material in a plant (every scope: any route and
+   * supplier), so a workflow can pick the one a lot is inspected against. Optional.
+   */
+  listSpecifications?(input: {
+    readonly plant: string
+    readonly material: string
+    readonly traceparent?: string
+  }): Promise<readonly SpecificationRef[]>
 }

@@ -53,6 +53,8 @@ export interface Round {
    */
   readonly later: StoredEvent[]
   plan: SamplingPlan
+  /** the inspection-plan revision the QMS lot names (absent when the QMS holds none for the scope) */
+  readonly specification?: { readonly id: string; readonly version: number }
 }
 
 export type RoundEnd = { readonly decision: Decision } | { readonly ended: Record<string, unknown> }

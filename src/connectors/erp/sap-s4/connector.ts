@@ -14,6 +14,7 @@ import { confirmOperation } from './confirmations.ts'
 import { type FeedItem, readGoodsReceiptFeed } from './gr-feed.ts'
 import { key, setState } from './holds.ts'
 import { ODataClient } from './odata.ts'
+import { readInspectionPlanFeed } from './plan-feed.ts'
 import { StockPoster } from './stock.ts'
 import { syntheticS4 } from './synthetic.ts'
 import { UsageDecisionPoster } from './usage-decision.ts'
@@ -21,6 +22,11 @@ import { UsageDecisionPoster } from './usage-decision.ts'
 /** What a polled ingress feed needs from the connector (config: `ingress.feeds`). */
 export interface GoodsReceiptFeed {
   readGoodsReceiptFeed(after: string | null, top: number): Promise<FeedItem[]>
+}
+
+/** Inspection plan versions changed since the cursor (config: `ingress.feeds`, `reads: inspection-plans`). */
+export interface InspectionPlanFeed {
+  readInspectionPlanFeed(after: string | null, top: number): Promise<FeedItem[]>
 }
 
 function basicAuth(config: SapS4Config, ctx: ConnectorContext): string | undefined {
@@ -56,7 +62,7 @@ export const sapS4Connector = defineConnector({
   ],
   targets: (c) => [c.baseUrl],
   egressSettings: (c) => c.egress,
-  create(config, ctx): ErpPort & GoodsReceiptFeed & SyntheticErpPort & AdoptionErpPort {
+  create(config, ctx): ErpPort & GoodsReceiptFeed & InspectionPlanFeed & SyntheticErpPort & AdoptionErpPort {
     const odata = new ODataClient(ctx.egress, config.baseUrl, basicAuth(config, ctx))
     const ud = new UsageDecisionPoster(odata, config)
     const stock = new StockPoster(odata, config)
@@ -80,6 +86,7 @@ export const sapS4Connector = defineConnector({
           traceparent: input.traceparent,
         }),
       readGoodsReceiptFeed: (after, top) => readGoodsReceiptFeed(odata, after, top),
+      readInspectionPlanFeed: (after, top) => readInspectionPlanFeed(odata, after, top),
       setDeliveryBlock: (input) => {
         const reason = input.blocked ? config.deliveryBlockReason : ''
         return setState(odata, {

@@ -111,6 +111,7 @@ export const qmsRestConnector = defineConnector({
     'setNonconformanceStatus',
     'openCorrectiveAction',
     'upsertSpecification',
+    'listSpecifications',
   ],
   targets: (c) => [c.baseUrl],
   egressSettings: (c) => c.egress,
@@ -141,6 +142,9 @@ export const qmsRestConnector = defineConnector({
             quantity: formatDecimal(rescale(i.quantity, scale, 'quantity')),
             unit: i.quantity.uom,
             ...(i.sampleSize !== undefined ? { sampleSize: i.sampleSize } : {}),
+            ...(i.specification
+              ? { specification: i.specification.id, specificationVersion: i.specification.version }
+              : {}),
           },
           (o) => lotFrom(o, scale),
           i.traceparent,
@@ -243,6 +247,16 @@ export const qmsRestConnector = defineConnector({
             ambiguous: true,
           },
         )
+      },
+      async listSpecifications({ plant, material, traceparent }) {
+        const q = `plant=${encodeURIComponent(plant)}&material=${encodeURIComponent(material)}`
+        const found = await api.get(`/specifications?${q}`, `list specifications of ${material}`, traceparent)
+        return (Array.isArray(found?.items) ? (found.items as Json[]) : []).map((o) => ({
+          id: String(o.id),
+          version: Number(o.version),
+          ...(typeof o.route === 'string' && o.route !== '' ? { route: o.route } : {}),
+          ...(typeof o.supplier === 'string' && o.supplier !== '' ? { supplier: o.supplier } : {}),
+        }))
       },
       async setNonconformanceStatus({ id, status, traceparent }) {
         // A status is a state: read, and change only when different (a repeated step is a no-op).

@@ -56,6 +56,9 @@ export function lotFrom(o: Json, scale: number): QmsInspectionLotView {
     quantity: parseDecimal(s(o, 'quantity'), scale, unit, 'quantity'),
     sampleSize: typeof o.sampleSize === 'number' ? o.sampleSize : 0,
     status,
+    ...(s(o, 'specification') && typeof o.specificationVersion === 'number'
+      ? { specification: { id: s(o, 'specification'), version: o.specificationVersion } }
+      : {}),
   }
 }
 
