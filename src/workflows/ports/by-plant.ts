@@ -170,6 +170,11 @@ export function qmsByPlant(byPlant: Readonly<Record<string, QmsPort>>): PlantRou
         )
       return port.upsertSpecification(input)
     },
+    // a QMS that cannot list specifications holds none a lot could name
+    listSpecifications: async (input) => {
+      const port = r.forPlant(input.plant)
+      return port.listSpecifications ? port.listSpecifications(input) : []
+    },
   }
 }
 

@@ -7,6 +7,7 @@
  */
 import {
   type IdMappingSettings,
+  inboundIds,
   type MapId,
   mapOptional,
   outboundIds,
@@ -178,6 +179,27 @@ export function mappedQmsPort(
                 ...(supplier === undefined ? {} : { supplier }),
               },
             })
+          },
+        }
+      : {}),
+    ...(port.listSpecifications
+      ? {
+          listSpecifications: async (input) => {
+            const specs = await port.listSpecifications!({
+              ...input,
+              plant: await map('plant', input.plant, '/plant'),
+              material: await map('material', input.material, '/material'),
+            })
+            // the QMS's supplier codes back to enterprise ids, so the workflow compares like with like;
+            // one without a mapping keeps the QMS's code (it then fits no receipt's supplier)
+            const back = xref.current ? inboundIds(xref.current, settings, plant) : undefined
+            return Promise.all(
+              specs.map(async (s) => {
+                if (!s.supplier || !back) return s
+                const supplier = await back('supplier', s.supplier, '/supplier').catch(() => s.supplier!)
+                return { ...s, supplier }
+              }),
+            )
           },
         }
       : {}),

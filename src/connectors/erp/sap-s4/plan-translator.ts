@@ -8,7 +8,8 @@
  *   operation number (Operation); a plan with one operation applies to every operation (no route);
  * - `version` is InspectionPlanInternalVersion: a change in S/4 is a new internal version;
  * - the specification id names the plan and the scope:
- *   `<InspectionPlanGroup>/<InspectionPlan>/<material>/<supplier|*>/<route|*>`;
+ *   `<InspectionPlanGroup>:<InspectionPlan>:<material>:<supplier|*>:<route|*>` (no `/`: the id is a path
+ *   segment of the QMS API);
  * - a characteristic (A_InspPlanOpCharacteristic) is identified by its master inspection
  *   characteristic (InspectionSpecification), else by BOOCharacteristic; limits, target and unit
  *   from InspSpecLowerLimit / InspSpecUpperLimit / InspSpecTargetValue / InspSpecUnit; a fixed
@@ -150,7 +151,7 @@ export function sapS4InspectionPlanTranslator(source: string, ids?: IdMappingSet
         const supplier = await mapOptional(map, 'supplier', text(a.Supplier), `${at}/Supplier`)
         for (const op of ops) {
           const route = ops.length > 1 ? op.operation : undefined
-          const id = [group, counter, material, supplier || '*', route ?? '*'].join('/')
+          const id = [group, counter, material, supplier || '*', route ?? '*'].join(':')
           const spec: InspectionSpecification = {
             id,
             plant,
