@@ -20,6 +20,36 @@ import { erpWeather } from './weather.ts'
 export type { PlantDayOptions } from './day.ts'
 export { DEMO_ORDERS } from './shop-floor.ts'
 
+/**
+ * The receiving inspection plan of the demo's raw material, created once in the ERP simulator
+ * (API_INSPECTIONPLAN_SRV): the plan feed brings it to the QMS, and every receipt's QMS lot names
+ * its revision.
+ */
+export const demoInspectionPlan = (plant: string) => ({
+  InspectionPlanGroup: 'QP-RAW-100',
+  Plant: plant,
+  InspectionPlanDesc: 'Receiving inspection RAW-100',
+  materials: [{ Material: 'RAW-100' }],
+  operations: [
+    {
+      OperationText: 'Receiving inspection',
+      characteristics: [
+        {
+          InspectionSpecification: 'DIAMETER',
+          InspectionSpecificationText: 'Diameter',
+          InspSpecIsQuantitative: true,
+          InspSpecLowerLimit: '11.92',
+          InspSpecUpperLimit: '12.08',
+          InspSpecTargetValue: '12.00',
+          InspSpecUnit: 'MM',
+          InspCharacteristicSampleSize: '5',
+        },
+        { InspectionSpecification: 'SURFACE', InspectionSpecificationText: 'Surface free of scratches' },
+      ],
+    },
+  ],
+})
+
 export interface PlantDay {
   readonly stats: Record<string, number>
   stop(): Promise<void>

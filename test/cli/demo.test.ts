@@ -56,6 +56,20 @@ describe('the npm start demo', () => {
     // an out-of-tolerance order held, its nonconformance dispositioned in the QMS, the QMS webhook
     // translated, and the hold released
     await until(dispositioned, 60_000)
+    // the ERP's inspection plan came through the plan feed to the QMS, and receipt lots name it
+    const plans = (await completed('inspection-plan-distribution')) as Array<{ result: unknown }>
+    expect(plans.map((r) => r.result)).toContainEqual(
+      expect.objectContaining({ plan: 'QP-RAW-100:1:RAW-100:*:*', version: 1, qms: 'applied' }),
+    )
+    await until(
+      async () =>
+        (
+          (await completed('supplier-receipt-inspection')) as Array<{ result: { specification?: unknown } }>
+        ).some(
+          (r) => JSON.stringify(r.result.specification) === '{"id":"QP-RAW-100:1:RAW-100:*:*","version":1}',
+        ),
+      60_000,
+    )
     expect(d.output).toContain('Qualink demo is running on embedded SQLite')
     // No authentication is configured: it says so, and nothing answers on the machine's own
     // network address (issue 10 item 1; test/security/access.test.ts refuses a wider bind)

@@ -6,6 +6,7 @@ import { runtimeFromEnv } from '../../config/runtime.ts'
 import { crmWebhookTranslator } from '../../connectors/crm/webhook/translator.ts'
 import { sapS4Connector } from '../../connectors/erp/sap-s4/connector.ts'
 import { sapS4GoodsReceiptTranslator } from '../../connectors/erp/sap-s4/gr-translator.ts'
+import { sapS4InspectionPlanTranslator } from '../../connectors/erp/sap-s4/plan-translator.ts'
 import { checkLimsFile, limsCsvTranslator } from '../../connectors/lims/csv/translator.ts'
 import { mesTranslator } from '../../connectors/mes/mqtt/translator.ts'
 import { qmsRestConnector } from '../../connectors/qms/rest/connector.ts'
@@ -16,6 +17,7 @@ import { startQualink } from '../../server/qualink.ts'
 import { complaintTraceability } from '../../workflows/complaint-traceability.ts'
 import { DEFAULT_RELEASE_SETTINGS, finishedGoodsRelease } from '../../workflows/finished-goods-release.ts'
 import { inProcessQualityCheck } from '../../workflows/in-process-check.ts'
+import { inspectionPlanDistribution } from '../../workflows/inspection-plan-distribution.ts'
 import { kernelDemo } from '../../workflows/kernel-demo.ts'
 import {
   DEFAULT_RECEIPT_SETTINGS,
@@ -65,7 +67,9 @@ export function registerDemoCommand(program: Command): void {
       const clientId = `qualink-demo-${demoId}`
       const topicPrefix = `qualink-demo/${demoId}`
       const { startLedgerServer, httpLedger } = await import('../../../simulators/ledger/server.ts')
-      const { startPlantDay, DEMO_ORDERS } = await import('../../../simulators/traffic/plant-day.ts')
+      const { startPlantDay, DEMO_ORDERS, demoInspectionPlan } = await import(
+        '../../../simulators/traffic/plant-day.ts'
+      )
       const { startCrm, startErpS4, startQms } = await import('../../../simulators/index.ts')
       const simState = (name: string) => path.join(rt.dataDir, 'simulators', `${name}.json`)
       const ledger = await startLedgerServer({ stateFile: simState('ledger') })
@@ -82,6 +86,8 @@ export function registerDemoCommand(program: Command): void {
         webhook: { url: `${base}/v1/ingress/erp-s4`, secret: 'demo-erp-secret' },
         stateFile: simState('erp-s4'),
       })
+      // the raw material's inspection plan, once: the plan feed brings it to the QMS
+      if (erp.state.inspectionPlans.length === 0) erp.upsertInspectionPlan(demoInspectionPlan(plant))
       const qms = await startQms({
         webhook: { url: `${base}/v1/ingress/qms`, secret: 'demo-qms-secret' },
         stateFile: simState('qms'),
@@ -95,6 +101,7 @@ export function registerDemoCommand(program: Command): void {
         connectorMetrics.declare(name, name === 'qms' ? 'qms/rest' : 'erp/sap-s4')
         return { name, allowlist: [url], leaseMs: 30_000, metrics: connectorMetrics }
       }
+      const erpPort = sapS4Connector.instantiate({ baseUrl: erp.url }, runtime('erp-s4', erp.url))
       const q = await startQualink({
         dataDir: rt.dataDir,
         host: '127.0.0.1',
@@ -106,11 +113,12 @@ export function registerDemoCommand(program: Command): void {
           inProcessQualityCheck(),
           complaintTraceability(),
           finishedGoodsRelease(() => ({ ...DEFAULT_RELEASE_SETTINGS, deadline: '3m' })),
+          inspectionPlanDistribution(),
         ],
         connectorMetrics,
         ports: {
           ledger: httpLedger(ledger.url),
-          erp: sapS4Connector.instantiate({ baseUrl: erp.url }, runtime('erp-s4', erp.url)),
+          erp: erpPort,
           qms: qmsRestConnector.instantiate({ baseUrl: qms.url }, runtime('qms', qms.url)),
         },
         webhooks: [
@@ -140,6 +148,7 @@ export function registerDemoCommand(program: Command): void {
           mesTranslator({ source: 'mes-p100' }),
           limsCsvTranslator('lims-p100'),
           sapS4GoodsReceiptTranslator('erp-s4'),
+          sapS4InspectionPlanTranslator('erp-s4-plans'),
           qmsWebhookTranslator('qms'),
           crmWebhookTranslator('crm'),
         ],
@@ -148,6 +157,15 @@ export function registerDemoCommand(program: Command): void {
           : [],
         // QMS–ERP reconciliation every 30 s; the demo only alerts (see /v1/drift, qualink_drift_open).
         reconcile: { intervalMs: 30_000, policy: () => 'alert' },
+        // inspection plans polled from the ERP (API_INSPECTIONPLAN_SRV), each version once
+        feeds: [
+          {
+            name: 'erp-s4-plans',
+            plant,
+            pollMs: 5000,
+            fetch: (cursor) => erpPort.readInspectionPlanFeed(cursor, 100),
+          },
+        ],
         fileDrops: [
           { name: 'lims-p100', plant, dir: limsDir, pollMs: 1000, settleMs: 1000, check: checkLimsFile },
         ],
@@ -178,7 +196,8 @@ export function registerDemoCommand(program: Command): void {
           '              packed lots released from their ERP delivery block (lab + packing + QA); shipments;',
           '              orders through the kernel-demo workflow (some rejected: see Exceptions);',
           '              now and then a usage decision comes after its deadline and the ERP is down for 30 s;',
-          '              supplier CAPAs opened in the QMS, worked through 8D and closed (see KPIs).',
+          '              supplier CAPAs opened in the QMS, worked through 8D and closed (see KPIs);',
+          "              the ERP's inspection plan polled and made the QMS specification each receipt lot names.",
           '  No authentication is configured, so Qualink listens on 127.0.0.1 only.',
           '  Press Ctrl-C to stop; running it again resumes from the same data.',
           '',
