@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { hashCanonical } from '../../src/audit/canonical-json.ts'
 import type { CloudEvent } from '../../src/contracts/envelope.ts'
 import { toAppendEvent } from '../../src/store/append-event.ts'
+import { ONE_TRIP_MAX_EVENTS } from '../../src/store/postgres/append-script.ts'
 import { ingestAuditPayload } from '../../src/store/rows.ts'
 import type { AppendRequest, Store } from '../../src/store/types.ts'
 import { WriteQueue } from '../../src/store/write-queue.ts'
@@ -97,6 +98,24 @@ describe.each(DIALECTS)('the write path on %s', (dialect: Dialect) => {
       ['r2', b.id, results[1]![0]!.seq],
     ])
     expect(audit[2]!.subject).toBe(`event:${b.id}`)
+  })
+
+  it('writes a group above the one-round-trip size with the same rows', async () => {
+    const old = ping()
+    const first = (await store.appendEvents([request('early', old)]))[0]![0]!
+    const events = Array.from({ length: ONE_TRIP_MAX_EVENTS + 1 }, (_, i) =>
+      ping({ id: `big ${AWKWARD[i % 6]} ${i}` }),
+    )
+    const [results] = await store.appendEvents([request('big', ...events, old)])
+    expect(results!.at(-1)).toMatchObject({ seq: first.seq, duplicate: true })
+    const audit = await ingestAudit()
+    expect(audit.map((r) => r.actor)).toEqual(['early', ...events.map(() => 'big')])
+    const appended = request('x', ...events).events
+    for (const [i, row] of audit.slice(1).entries()) {
+      const expected = ingestAuditPayload({ ...appended[i]!, seq: results![i]!.seq })
+      expect(row.payload).toEqual(expected)
+      expect(row.payloadHash).toBe(hashCanonical(expected))
+    }
   })
 
   it('stores an event posted concurrently as per-event transactions once, every answer carrying its seq', async () => {

@@ -18,12 +18,36 @@ const PAYLOAD_HASH = `encode(sha256(convert_to(
   '{"dataHash":' || to_json(data_hash)::text || ',"id":' || to_json(id)::text || ',"seq":' || seq::text ||
   ',"source":' || to_json(source)::text || ',"type":' || to_json(type)::text || '}', 'UTF8')), 'hex')`
 
-const lit = (v: string | null): string => (v === null ? 'NULL' : pg.escapeLiteral(v))
+/**
+ * Largest group written in one round trip. Above it the transactional path (array parameters,
+ * prepared statements) is cheaper: its four round trips are shared by many events, while
+ * escaping a large group into literals (pg.escapeLiteral walks every character) and parsing them
+ * grows with the group. Measured A/B on batches of 100 (bench/README.md, below "Kernel I:
+ * ingest"): the one-trip form for every group cost ~15–20 % of (b)'s throughput.
+ */
+export const ONE_TRIP_MAX_EVENTS = 32
 
-function int(v: number | null): string {
-  if (v === null) return 'NULL'
+const lit = (v: string): string => pg.escapeLiteral(v)
+
+function int(v: number | null): string | null {
+  if (v === null) return null
   if (!Number.isSafeInteger(v)) throw new Error(`source sequence ${v} is not a safe integer`)
   return String(v)
+}
+
+/**
+ * A PostgreSQL array literal as an SQL string constant: each element double-quoted with `\` and
+ * `"` backslash-escaped, NULL unquoted (https://www.postgresql.org/docs/15/arrays.html#ARRAYS-IO),
+ * the whole escaped as a literal.
+ */
+function arrayLiteral(values: readonly (string | null)[]): string {
+  let out = '{'
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!
+    if (i > 0) out += ','
+    out += v === null ? 'NULL' : `"${v.replace(/[\\"]/g, (c) => `\\${c}`)}"`
+  }
+  return pg.escapeLiteral(`${out}}`)
 }
 
 /**
@@ -55,15 +79,19 @@ export async function appendInOneTrip(
   plan: RoutingPlan,
 ): Promise<AppendResult[][]> {
   const all = requests.flatMap((r) => r.events.map((e) => ({ e, actor: r.actor })))
-  const rows = all
-    .map(
-      ({ e, actor }, o) =>
-        `(${o}, ${lit(e.plant)}, ${lit(e.source)}, ${lit(e.id)}, ${lit(e.type)}, ${lit(e.subject)}, ${lit(e.time)}, ` +
-        `${lit(e.correlationId)}, ${lit(e.causationId)}, ${int(e.sourceSequence)}::bigint, ${lit(e.dataHash)}, ` +
-        `${lit(e.envelopeJson)}, ${lit(actor)}, ${lit(typeFamily(e.type))})`,
-    )
-    .join(',\n')
-  const u = `u(o, p, s, i, t, su, ti, co, ca, sq, h, e, a, f) AS (VALUES ${rows})`
+  const col = (f: (x: (typeof all)[number]) => string | null) => arrayLiteral(all.map(f))
+  const ev = col(({ e }) => e.source)
+  const id = col(({ e }) => e.id)
+  // One array literal per column, a single constant each: with a VALUES row per event, batches
+  // of 100 were measured slower than the multi-round-trip path (bench/README.md, the A/B below
+  // "Kernel I: ingest"); the wait match and the duplicate lookup read only the keys.
+  const u = `u(p, s, i, t, su, ti, co, ca, sq, h, e, a, o) AS (SELECT * FROM unnest(
+       ${col(({ e }) => e.plant)}::text[], ${ev}::text[], ${id}::text[], ${col(({ e }) => e.type)}::text[],
+       ${col(({ e }) => e.subject)}::text[], ${col(({ e }) => e.time)}::text[], ${col(({ e }) => e.correlationId)}::text[],
+       ${col(({ e }) => e.causationId)}::text[], ${col(({ e }) => int(e.sourceSequence))}::bigint[],
+       ${col(({ e }) => e.dataHash)}::text[], ${col(({ e }) => e.envelopeJson)}::text[], ${col(({ actor }) => actor)}::text[])
+       WITH ORDINALITY)`
+  const keysOnly = `k(s, i, f) AS (SELECT * FROM unnest(${ev}::text[], ${id}::text[], ${col(({ e }) => typeFamily(e.type))}::text[]))`
   const keys = `ARRAY[${plan.keys.map(lit).join(',')}]::text[]`
   const shared = `ARRAY[${plan.shared.map((s) => (s ? 'true' : 'false')).join(',')}]::boolean[]`
   const statements = [
@@ -92,10 +120,10 @@ export async function appendInOneTrip(
      SELECT seq, source, id FROM ins`,
   ]
   if (all.some(({ e }) => e.subject !== null))
-    statements.push(`WITH ${u},
+    statements.push(`WITH ${keysOnly},
      ev AS (
-       SELECT ev.seq, u.f AS family, ev.subject, ev.plant, ev.recorded_at_ms FROM events ev
-         JOIN u ON ev.source = u.s AND ev.id = u.i
+       SELECT ev.seq, k.f AS family, ev.subject, ev.plant, ev.recorded_at_ms FROM events ev
+         JOIN k ON ev.source = k.s AND ev.id = k.i
         WHERE ev.txid = pg_current_xact_id_if_assigned() AND ev.subject IS NOT NULL),
      locked AS (
        SELECT w.run_id, w.position, w.event_family, w.subject, w.plant, w.after_seq FROM run_waits w
@@ -113,8 +141,8 @@ export async function appendInOneTrip(
        RETURNING w.run_id)
      UPDATE workflow_runs SET due_at_ms = (SELECT max(recorded_at_ms) FROM ev), updated_at_ms = (SELECT max(recorded_at_ms) FROM ev)
       WHERE id IN (SELECT run_id FROM woken) AND status = 'waiting'`)
-  statements.push(`WITH ${u}
-     SELECT e.seq, e.source, e.id, e.correlation_id FROM events e JOIN u ON e.source = u.s AND e.id = u.i
+  statements.push(`WITH ${keysOnly}
+     SELECT e.seq, e.source, e.id, e.correlation_id FROM events e JOIN k ON e.source = k.s AND e.id = k.i
       WHERE e.txid IS DISTINCT FROM pg_current_xact_id_if_assigned()`)
   const out = await query(statements.join(';\n'))
   const results = Array.isArray(out) ? out : [out]

@@ -30,7 +30,7 @@ import type {
   StoredEvent,
   StoredRawDelivery,
 } from '../types.ts'
-import { appendInOneTrip } from './append-script.ts'
+import { appendInOneTrip, ONE_TRIP_MAX_EVENTS } from './append-script.ts'
 import { auditCtes, auditParams } from './audit-sql.ts'
 import { lockAllSql, PostgresEngine } from './engine.ts'
 import { PostgresIngress } from './ingress.ts'
@@ -198,8 +198,12 @@ export class PostgresStore implements Store {
     }
     const col = <K extends keyof (typeof all)[number]>(k: K) => all.map((e) => e[k])
     const plan = this.engine.planRouting(all)
-    // Nothing to route to a workflow and no audit rows of the requests' own: one round trip.
-    if (own.length === 0 && [...plan.targets.values()].every((t) => t.length === 0))
+    // A small group with nothing to route to a workflow and no audit rows of its own: one round trip.
+    if (
+      all.length <= ONE_TRIP_MAX_EVENTS &&
+      own.length === 0 &&
+      [...plan.targets.values()].every((t) => t.length === 0)
+    )
       return appendInOneTrip((sql) => this.pool.query(sql), requests, plan)
     return this.tx(async (c) => {
       // One statement for the whole group: the routing locks first (the lk init plan runs before
