@@ -46,7 +46,8 @@ export function checkToken(req: SimRequest, key: string, secret: string): void {
   }
 }
 
-type Filter = [string, string, unknown]
+/** [field, operator, value], and the doctype the field is of when the caller named one */
+type Filter = [string, string, unknown, string?]
 
 function parseJsonParam(req: SimRequest, name: string): unknown {
   const raw = req.query.get(name)
@@ -63,17 +64,29 @@ function filtersOf(req: SimRequest): Filter[] {
   if (f === undefined) return []
   if (Array.isArray(f)) {
     return f.map((x) => {
-      // Frappe accepts [field, op, value] and [doctype, field, op, value].
+      // Frappe accepts [field, op, value] and [doctype, field, op, value]; the doctype may be a
+      // child table's (e.g. Purchase Receipt Item), which frappe.get_list joins in.
       if (!Array.isArray(x) || x.length < 3)
         throw frappeError('ValidationError', 'filters entries are [field, operator, value]')
-      return (x.length === 4 ? x.slice(1) : x) as Filter
+      return (x.length === 4 ? [x[1], x[2], x[3], String(x[0])] : x) as Filter
     })
   }
   if (typeof f === 'object' && f !== null) return Object.entries(f).map(([k, v]) => [k, '=', v])
   throw frappeError('ValidationError', 'filters must be a list or an object')
 }
 
-function matches(doc: Doc, [field, op, value]: Filter): boolean {
+/** A filter on a child doctype matches a document one of whose child rows (items…) matches. */
+function matches(doc: Doc, f: Filter): boolean {
+  const of = f[3]
+  if (of === undefined || of === doc.doctype) return matchesRow(doc, f)
+  return Object.values(doc).some(
+    (v) =>
+      Array.isArray(v) &&
+      v.some((row) => typeof row === 'object' && row !== null && matchesRow(row as Doc, f)),
+  )
+}
+
+function matchesRow(doc: Record<string, unknown>, [field, op, value]: Filter): boolean {
   const v = doc[field]
   switch (op) {
     case '=':

@@ -172,11 +172,13 @@ function placeReceipt(
 ):
   | { kind: 'receipt' | 'receipt-inspecting' | 'receipt-decided'; detail: string; qmsLot?: string }
   | { kind: 'needs-a-person'; detail: string } {
+  const left = `${fmt(l.toBePosted)} of ${fmt(l.quantity)} in QI (ERP inspection lot ${l.inspectionLot || 'none'})`
+  if (l.unsettled || !l.inspectionLot)
+    return { kind: 'needs-a-person', detail: `${left}: ${l.unsettled ?? 'the ERP names no inspection lot'}` }
   const live = qmsLots.filter((q) => q.material === l.material && q.status !== 'cancelled')
   // An earlier integration may have written the ERP lot into the QMS lot's reference, or the QMS lot into the ERP lot's text.
   const named = live.filter((q) => refersTo(q.externalRef, l.inspectionLot) || l.text === q.id)
   const match = named.length === 1 ? named[0] : live.length === 1 ? live[0] : undefined
-  const left = `${fmt(l.toBePosted)} of ${fmt(l.quantity)} in QI (ERP inspection lot ${l.inspectionLot})`
   if (live.length > 1 && !match)
     return {
       kind: 'needs-a-person',

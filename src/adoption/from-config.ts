@@ -10,6 +10,14 @@ import { type FieldProblem, QualinkError } from '../contracts/errors.ts'
 import { hasAdoptionErp, hasAdoptionQms } from '../workflows/ports/adoption.ts'
 import { type AdoptionReport, type AppendEvents, runAdoption } from './adopt.ts'
 
+/** What an ERP connector without the adoption reads lacks for them (docs/workflows.md "Go-live adoption"). */
+const WHY_NOT: Readonly<Record<string, string>> = {
+  'erp/sap-ecc-soap':
+    'it calls no inspection-lot list (BAPI_INSPLOT_GETLIST) and no production-order read, only BAPI_INSPLOT_GETDETAIL of a lot it already knows',
+  'erp/sap-ecc-idoc':
+    'it only sends goods-movement IDocs and reads their status IDocs; ECC over IDoc offers no inspection-lot or production-order read',
+}
+
 export interface AdoptOptions {
   readonly plant: string
   readonly actor: string
@@ -34,11 +42,13 @@ export async function adoptFromConfig(loaded: LoadedConfig, o: AdoptOptions): Pr
   const erp = rt.connectors[p.erp]
   const qms = rt.connectors[p.qms]
   const problems: FieldProblem[] = []
-  if (!hasAdoptionErp(erp))
+  if (!hasAdoptionErp(erp)) {
+    const kind = loaded.config.connectors?.[p.erp]?.kind ?? 'unknown'
     problems.push({
       path: `/plants/${seg(o.plant)}/erp`,
-      message: `connector '${p.erp}' cannot list open inspection lots and held production orders (adoption reads only erp/sap-s4)`,
+      message: `connector '${p.erp}' (${kind}) cannot list open inspection lots and held production orders${WHY_NOT[kind] ? `: ${WHY_NOT[kind]}` : ''} (adoption reads erp/sap-s4 and erp/erpnext)`,
     })
+  }
   if (!hasAdoptionQms(qms))
     problems.push({
       path: `/plants/${seg(o.plant)}/qms`,

@@ -23,26 +23,33 @@ export async function frappe(sim: ErpNextSim, method: string, resource: string, 
 export const RECEIPT_ROW = { item_code: 'RAW-200', batch_no: 'B200', qty: '100', stock_uom: 'Kg' }
 
 /**
- * A Purchase Receipt of RECEIPT_ROW into `warehouse` in draft, its incoming Quality Inspection,
- * then the receipt submitted naming it.
+ * A Purchase Receipt of `row` (RECEIPT_ROW unless given) into `warehouse` in draft, its incoming
+ * Quality Inspection, then the receipt submitted naming it. `company`: the receipt's, when not the
+ * simulator's own.
  */
-export async function submitReceiptWithInspection(sim: ErpNextSim, warehouse: string) {
+export async function submitReceiptWithInspection(
+  sim: ErpNextSim,
+  warehouse: string,
+  row: typeof RECEIPT_ROW = RECEIPT_ROW,
+  company?: string,
+) {
   const pr = await frappe(sim, 'POST', 'Purchase%20Receipt', {
     supplier: 'SUP-9',
     posting_date: '2025-03-01',
     posting_time: '08:00:00',
-    items: [{ ...RECEIPT_ROW, warehouse }],
+    ...(company ? { company } : {}),
+    items: [{ ...row, warehouse }],
   })
   const qi = await frappe(sim, 'POST', 'Quality%20Inspection', {
     inspection_type: 'Incoming',
     reference_type: 'Purchase Receipt',
     reference_name: pr.name,
-    item_code: RECEIPT_ROW.item_code,
-    batch_no: RECEIPT_ROW.batch_no,
+    item_code: row.item_code,
+    batch_no: row.batch_no,
     sample_size: 13,
   })
   await frappe(sim, 'PUT', `Purchase%20Receipt/${pr.name}`, {
-    items: [{ ...RECEIPT_ROW, warehouse, quality_inspection: qi.name }],
+    items: [{ ...row, warehouse, quality_inspection: qi.name }],
     docstatus: 1,
   })
   return { pr, qi }

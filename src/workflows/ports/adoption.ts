@@ -7,7 +7,12 @@
 import type { Quantity } from '../../model/quantity.ts'
 import type { NonconformanceView, QmsInspectionLotView } from './qms.ts'
 
-/** An ERP inspection lot of a goods receipt (SAP origin 01) with quantity still to post out of QI. */
+/**
+ * An ERP inspection lot of a goods receipt (SAP origin 01) with quantity still to post out of QI.
+ * ERPNext has no inspection lot: erp/erpnext lists each Purchase Receipt row into its QI warehouse
+ * with its incoming Quality Inspection as `inspectionLot` (connectors/erp/erpnext/adoption.ts
+ * says how each field maps and which it cannot fill).
+ */
 export interface OpenErpInspectionLot {
   /** the ERP's inspection lot number */
   readonly inspectionLot: string
@@ -26,9 +31,15 @@ export interface OpenErpInspectionLot {
   readonly decidedInErp: boolean
   /** the ERP lot's free text (SAP InspectionLotText): an earlier integration may have put the QMS lot there */
   readonly text?: string
+  /**
+   * Set when the ERP's own records do not say what is left to post, or name no inspection to post
+   * it on (ERPNext: stock left the QI warehouse by entries not naming the Quality Inspection; a
+   * receipt row naming none): why. Adopt leaves such a lot for a person.
+   */
+  readonly unsettled?: string
 }
 
-/** A production order the ERP has on (quality) hold. */
+/** A production order the ERP has on (quality) hold (ERPNext has no such hold: it lists none). */
 export interface HeldProductionOrder {
   readonly order: string
   readonly plant: string

@@ -7,7 +7,11 @@
  *
  * Idempotency: the reference (same digest as erp/sap-s4) goes into the Stock Entry's `remarks` and
  * is looked up with a `filters` query before posting and after an ambiguous failure. Frappe, like
- * the simulator, never deduplicates.
+ * the simulator, never deduplicates. A usage decision's posting also names its Quality Inspection
+ * on each row (Stock Entry Detail `quality_inspection`; the entry's `inspection_required` is left
+ * off, so ERPNext's own inspection checks do not apply) and, like erp/sap-s4 reading the lot's UD
+ * postings, posts only what rows naming that inspection have not moved yet: a decision the plant's
+ * previous integration posted in part before go-live (`qualink adopt`) is completed, not doubled.
  *
  * The supplier's purchasing block is the Supplier's hold (`on_hold`, `hold_type`: supplier.ts).
  *
@@ -19,8 +23,9 @@
  */
 import { type Static, Type } from 'typebox'
 import { PermanentError } from '../../../engine/errors.ts'
-import { formatDecimal, type Quantity } from '../../../model/quantity.ts'
+import { add, compare, formatDecimal, type Quantity, subtract } from '../../../model/quantity.ts'
 import type { Bucket } from '../../../model/stock.ts'
+import type { AdoptionErpPort } from '../../../workflows/ports/adoption.ts'
 import type {
   ErpPort,
   LotRef,
@@ -32,6 +37,8 @@ import type { EgressClient } from '../../sdk/egress.ts'
 import { EgressFailure } from '../../sdk/http-errors.ts'
 import { referenceFor } from '../../sdk/reference.ts'
 import { connectorSecret, exactlyOneSecret, SecretEnvField, SecretFileField } from '../../sdk/secrets.ts'
+import { adoptionErpNext } from './adoption.ts'
+import { FrappeRead } from './frappe-read.ts'
 import { FrappeQuality } from './quality.ts'
 import { setSupplierPurchasingBlock } from './supplier.ts'
 
@@ -88,6 +95,7 @@ class StockEntries {
     private readonly egress: EgressClient,
     private readonly config: ErpNextConfig,
     private readonly auth: string,
+    private readonly read: FrappeRead,
   ) {}
 
   warehouse(b: Bucket): string {
@@ -111,23 +119,19 @@ class StockEntries {
     return Array.isArray(data) ? (data as Json[]) : []
   }
 
-  /** One submitted Material Transfer carrying `reference`, posted at most once. */
+  /**
+   * One submitted Material Transfer carrying `reference`, posted at most once. With `inspection`
+   * (a usage decision's posting out of QI) its rows name that Quality Inspection, and only what
+   * rows naming it have not moved yet is posted.
+   */
   async transferOnce(
     key: string,
     lot: LotRef,
-    moves: ReadonlyArray<{ from: Bucket; to: Bucket; quantity: Quantity }>,
+    moves: ReadonlyArray<Move>,
     traceparent?: string,
+    inspection?: string,
   ): Promise<StockPostingResult> {
     const reference = referenceFor(key)
-    const items = moves.map((m) => ({
-      item_code: lot.material,
-      batch_no: lot.lot,
-      // A decimal string: Frappe casts with flt(), and no float decides our quantities.
-      qty: formatDecimal(m.quantity),
-      uom: m.quantity.uom,
-      s_warehouse: this.warehouse(m.from),
-      t_warehouse: this.warehouse(m.to),
-    }))
     for (let round = 0; round < 3; round++) {
       const found = await this.find(reference, traceparent)
       const live = found.filter((d) => d.docstatus === 1)
@@ -137,6 +141,20 @@ class StockEntries {
           'QLK_REMOTE_CONFLICT',
           `Stock Entry ${reference} was cancelled in ERPNext; not posting again`,
         )
+      const left: { moves: readonly Move[]; documents?: string[] } = inspection
+        ? await this.notYetPosted(inspection, moves, traceparent)
+        : { moves }
+      if (left.moves.length === 0) return { documents: left.documents ?? [], alreadyDone: true }
+      const items = left.moves.map((m) => ({
+        item_code: lot.material,
+        batch_no: lot.lot,
+        // A decimal string: Frappe casts with flt(), and no float decides our quantities.
+        qty: formatDecimal(m.quantity),
+        uom: m.quantity.uom,
+        s_warehouse: this.warehouse(m.from),
+        t_warehouse: this.warehouse(m.to),
+        ...(inspection ? { quality_inspection: inspection } : {}),
+      }))
       try {
         const res = await this.egress.request({
           method: 'POST',
@@ -156,7 +174,49 @@ class StockEntries {
       ambiguous: true,
     })
   }
+
+  /** The decided moves less what Stock Entries naming the inspection already moved, per target. */
+  private async notYetPosted(
+    inspection: string,
+    moves: ReadonlyArray<Move>,
+    traceparent?: string,
+  ): Promise<{ moves: Move[]; documents?: string[] }> {
+    const qi = this.warehouse('qualityInspection')
+    const posted = await this.read.postedForInspection(inspection, qi, traceparent)
+    if (posted.documents.length === 0) return { moves: [...moves] }
+    const decided = new Map<string, Quantity>()
+    for (const m of moves) {
+      const w = this.warehouse(m.to)
+      const prev = decided.get(w)
+      decided.set(w, prev ? add(prev, m.quantity) : m.quantity)
+    }
+    const out: Move[] = []
+    for (const [w, q] of posted.byWarehouse)
+      if (!decided.has(w) || compare(q, decided.get(w)!) > 0)
+        throw new PermanentError(
+          'QLK_REMOTE_CONFLICT',
+          `Quality Inspection ${inspection}: ERPNext already moved ${formatDecimal(q)} ${q.uom} of it to ${w} (${posted.documents.join(', ')}), more than the decision puts there; not posting, a person must settle it`,
+        )
+    for (const m of moves) {
+      const w = this.warehouse(m.to)
+      const already = posted.byWarehouse.get(w)
+      if (!already) {
+        out.push(m)
+        continue
+      }
+      // posted already on this target: take it off this move (and the next one to the same target)
+      const take = compare(already, m.quantity) >= 0 ? m.quantity : already
+      const rest = subtract(m.quantity, take)
+      const after = subtract(already, take)
+      if (after.units === 0) posted.byWarehouse.delete(w)
+      else posted.byWarehouse.set(w, after)
+      if (rest.units > 0) out.push({ ...m, quantity: rest })
+    }
+    return { moves: out, documents: posted.documents }
+  }
 }
+
+type Move = { readonly from: Bucket; readonly to: Bucket; readonly quantity: Quantity }
 
 export const erpNextConnector = defineConnector({
   kind: 'erp/erpnext',
@@ -172,14 +232,16 @@ export const erpNextConnector = defineConnector({
   ],
   targets: (c) => [c.baseUrl],
   egressSettings: (c) => c.egress,
-  create(config, ctx): ErpPort {
+  create(config, ctx): ErpPort & AdoptionErpPort {
     const who = { kind: 'erp/erpnext', name: ctx.name }
     const key = connectorSecret(config, 'apiKey', '', ctx.environment, who)
     const secret = connectorSecret(config, 'apiSecret', '', ctx.environment, who)
     const auth = `token ${key}:${secret}`
-    const entries = new StockEntries(ctx.egress, config, auth)
+    const read = new FrappeRead(ctx.egress, config.baseUrl, auth)
+    const entries = new StockEntries(ctx.egress, config, auth, read)
     const quality = new FrappeQuality(ctx.egress, config.baseUrl, auth, config.warehouses)
     return {
+      ...adoptionErpNext(read, config.warehouses.qualityInspection),
       postStockDisposition: (input) =>
         entries.transferOnce(
           input.idempotencyKey,
@@ -190,6 +252,7 @@ export const erpNextConnector = defineConnector({
             return { from: 'qualityInspection' as const, to, quantity: l.quantity }
           }),
           input.traceparent,
+          input.inspectionLot,
         ),
       transferStock: (i) =>
         entries.transferOnce(
