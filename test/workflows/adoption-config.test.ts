@@ -98,6 +98,31 @@ describe('qualink adopt from a configuration', () => {
     })
   })
 
+  it('refuses a plant on SAP ECC before reading anything, naming the connector and what it lacks', async () => {
+    const doc = syntheticDoc({ erp: sims.erp.url, qms: sims.qms.url })
+    // the plant's ERP is ECC over SOAP (the S/4 simulator's address stands in: nothing may be read)
+    ;(doc.connectors as Record<string, unknown>).erp = {
+      kind: 'erp/sap-ecc-soap',
+      config: { baseUrl: sims.erp.url, egress: { timeoutMs: 2000 } },
+    }
+    const requests = sims.erp.state.http.requests
+    const err = await adoptFromConfig(loadConfig(tmp.write('qualink.yaml', doc), {}), {
+      plant: 'P100',
+      actor: 'cli:tester',
+      dryRun: false,
+      append: neverAppend,
+      env: {},
+    }).catch((e: unknown) => e)
+    expect(isQualinkError(err) && err.code).toBe('QLK_CONFIG_INVALID')
+    const problems = isQualinkError(err) ? err.errors : []
+    expect(problems.map((p) => p.path)).toEqual(['/plants/P100/erp'])
+    expect(problems[0]!.message).toContain(
+      "connector 'erp' (erp/sap-ecc-soap) cannot list open inspection lots",
+    )
+    expect(problems[0]!.message).toContain('BAPI_INSPLOT_GETLIST')
+    expect(sims.erp.state.http.requests).toBe(requests)
+  })
+
   it('refuses a plant that is not configured, naming --plant', async () => {
     const loaded = loadConfig(
       tmp.write('qualink.yaml', syntheticDoc({ erp: sims.erp.url, qms: sims.qms.url })),
