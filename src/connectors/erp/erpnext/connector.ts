@@ -14,6 +14,7 @@
  * previous integration posted in part before go-live (`qualink adopt`) is completed, not doubled.
  *
  * The supplier's purchasing block is the Supplier's hold (`on_hold`, `hold_type`: supplier.ts).
+ * `qualink adopt` reads the receipts still in QI through adoption.ts.
  *
  * No equivalent in ERPNext's quality and stock doctypes (quality-domain.md §2.1 lists none): a
  * production order hold (a Work Order has no hold flag; stopping it is a different state), a
@@ -229,6 +230,8 @@ export const erpNextConnector = defineConnector({
     'readLotStock',
     'transferStock',
     'setSupplierPurchasingBlock',
+    'listOpenInspectionLots',
+    'listHeldProductionOrders',
   ],
   targets: (c) => [c.baseUrl],
   egressSettings: (c) => c.egress,
