@@ -130,6 +130,32 @@ describe('adoption plan', () => {
     expect(items[0]!.detail).toContain('cancelled')
   })
 
+  it('leaves an ERP lot the ERP cannot settle, or that names no inspection lot, to a person, with no event', async () => {
+    const items = await plan(
+      {
+        lots: [
+          erpLot('MAT-QA-2026-00001', 'B9', {
+            toBePosted: KG(4),
+            unsettled: 'stock left QI without naming the inspection',
+          }),
+          erpLot('', 'B10'),
+          erpLot('MAT-QA-2026-00003', 'B11'),
+        ],
+      },
+      { lots: [qmsLot('IL-9', 'B9', { status: 'usage_decision' })] },
+    )
+    expect(summary(items)).toEqual([
+      ['B9', 'needs-a-person'],
+      ['B10', 'needs-a-person'],
+      ['B11', 'receipt'],
+    ])
+    expect(items[0]!.detail).toBe(
+      '0.004 KG of 0.010 KG in QI (ERP inspection lot MAT-QA-2026-00001): stock left QI without naming the inspection',
+    )
+    expect(items[1]!.detail).toContain('the ERP names no inspection lot')
+    expect(items.filter((i) => i.event).map((i) => i.event!.id)).toEqual(['receipt-MAT-QA-2026-00003'])
+  })
+
   it('adopts a hold only with exactly one open NC on its batch; other open NCs are recorded; every event is valid', async () => {
     const nc = (id: string, lot?: string): NonconformanceView => ({
       id,
