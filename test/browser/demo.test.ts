@@ -13,6 +13,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { DEMO_POLL_MS } from '../cli/demo-process.ts'
 import { until } from '../engine/harness.ts'
 import { freePort } from '../services.ts'
 import { launchChromium, present, requireChromium, screenshotDir } from './chromium.ts'
@@ -85,17 +86,21 @@ describe.runIf(present)('the npm start demo in Chromium', () => {
         .find((p) => p.plant === 'P100')
         ?.capaResponse.reduce((n, d) => n + d.count, 0) ?? 0
     type Runs = { runs: unknown[] }
-    await until(async () => {
-      try {
-        const decided = await api<Runs>(
-          '/v1/runs?workflow=supplier-receipt-inspection&status=completed&limit=5',
-        )
-        const dead = await api<{ deadLetters: unknown[] }>('/v1/dead-letters?status=open&limit=5')
-        return decided.runs.length > 0 && dead.deadLetters.length > 0 && (await capas()) > 0
-      } catch {
-        return false // not listening yet
-      }
-    }, 150_000)
+    await until(
+      async () => {
+        try {
+          const decided = await api<Runs>(
+            '/v1/runs?workflow=supplier-receipt-inspection&status=completed&limit=5',
+          )
+          const dead = await api<{ deadLetters: unknown[] }>('/v1/dead-letters?status=open&limit=5')
+          return decided.runs.length > 0 && dead.deadLetters.length > 0 && (await capas()) > 0
+        } catch {
+          return false // not listening yet
+        }
+      },
+      150_000,
+      DEMO_POLL_MS,
+    )
     expect(output).toContain('Qualink demo is running on embedded SQLite')
 
     await visit('/', '01-overview', /Overview/)

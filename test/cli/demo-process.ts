@@ -17,6 +17,14 @@ export interface DemoProcess {
   kill(): void
 }
 
+/**
+ * How often a demo test asks the demo how far it got: once a tick at the tests' rhythm. Asking
+ * every 10 ms (until's default) keeps the demo's one event loop busy answering /v1/runs: measured
+ * on a 2-core machine at load 16, once the demo had a few minutes of runs, each answer took about
+ * 150 ms and the plant day slowed from 3.5 to 1.4 ticks a second (at 250 ms: no slowdown).
+ */
+export const DEMO_POLL_MS = 250
+
 export async function startDemo(dataDir: string, tickMs = 250): Promise<DemoProcess> {
   const port = await freePort()
   let output = ''

@@ -11,7 +11,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { until } from '../engine/harness.ts'
-import { type DemoProcess, startDemo } from './demo-process.ts'
+import { DEMO_POLL_MS, type DemoProcess, startDemo } from './demo-process.ts'
 
 interface PlantDay {
   tick: number
@@ -76,15 +76,19 @@ describe('the npm start demo, started again on the same data', () => {
     // Stop while a late usage decision is still due (the traffic decides it only at that tick),
     // its QMS lot open and its receipt run waiting in Qualink.
     let waiting: { qmsLot: string; batch: string } | undefined
-    await until(async () => {
-      const day = saved<PlantDay>('plant-day')
-      const qms = saved<QmsFile>('qms')
-      const late = day?.lateUntil.find(([, due]) => due > day.tick + 20)
-      const lot = late && qms?.model.lots.find((l) => l.id === late[0])
-      if (!lot) return false
-      waiting = { qmsLot: lot.id, batch: lot.batch }
-      return (await receiptRun(first, lot.batch))?.status === 'waiting'
-    }, 170_000)
+    await until(
+      async () => {
+        const day = saved<PlantDay>('plant-day')
+        const qms = saved<QmsFile>('qms')
+        const late = day?.lateUntil.find(([, due]) => due > day.tick + 20)
+        const lot = late && qms?.model.lots.find((l) => l.id === late[0])
+        if (!lot) return false
+        waiting = { qmsLot: lot.id, batch: lot.batch }
+        return (await receiptRun(first, lot.batch))?.status === 'waiting'
+      },
+      170_000,
+      DEMO_POLL_MS,
+    )
     expect(await first.interrupt()).toBe(0)
     const before = {
       day: saved<PlantDay>('plant-day')!,
@@ -109,6 +113,7 @@ describe('the npm start demo, started again on the same data', () => {
     await until(
       async () => (await receiptRun(second, waiting!.batch))?.status === 'completed',
       200_000,
+      DEMO_POLL_MS,
     ).catch(async (e: Error) => {
       const run = await receiptRun(second, waiting!.batch)
       const lot = saved<QmsFile>('qms')?.model.lots.find((l) => l.id === waiting!.qmsLot)
@@ -124,10 +129,14 @@ describe('the npm start demo, started again on the same data', () => {
     const firstOrders = Array.from({ length: before.day.stats.orders }, (_, i) => i + 1)
       .map((n) => `${before.day.pendingApprovals[0]!.order.replace(/-\d+$/, '')}-${n}`)
       .filter(approvable)
-    await until(async () => {
-      const runs = await orderRuns(second)
-      return firstOrders.every((o) => runs.get(o) === 'completed')
-    }, 60_000).catch(async (e: Error) => {
+    await until(
+      async () => {
+        const runs = await orderRuns(second)
+        return firstOrders.every((o) => runs.get(o) === 'completed')
+      },
+      60_000,
+      DEMO_POLL_MS,
+    ).catch(async (e: Error) => {
       const runs = await orderRuns(second)
       const open = firstOrders.filter((o) => runs.get(o) !== 'completed').map((o) => `${o}: ${runs.get(o)}`)
       throw new Error(`${e.message}: order runs not completed: ${open.join(', ')}`)

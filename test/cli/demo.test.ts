@@ -8,7 +8,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { until } from '../engine/harness.ts'
-import { type DemoProcess, startDemo } from './demo-process.ts'
+import { DEMO_POLL_MS, type DemoProcess, startDemo } from './demo-process.ts'
 
 const WORKFLOWS = [
   'supplier-receipt-inspection',
@@ -39,6 +39,7 @@ describe('the npm start demo', () => {
     await until(
       async () => (await Promise.all(WORKFLOWS.map(completed))).every((runs) => runs.length > 0),
       150_000,
+      DEMO_POLL_MS,
     ).catch(async (e) => {
       // say where it stood: which workflows have runs in which status, and the demo's last words
       const stood: string[] = []
@@ -55,7 +56,7 @@ describe('the npm start demo', () => {
     })
     // an out-of-tolerance order held, its nonconformance dispositioned in the QMS, the QMS webhook
     // translated, and the hold released
-    await until(dispositioned, 60_000)
+    await until(dispositioned, 60_000, DEMO_POLL_MS)
     // the ERP's inspection plan came through the plan feed to the QMS, and receipt lots name it
     const plans = (await completed('inspection-plan-distribution')) as Array<{ result: unknown }>
     expect(plans.map((r) => r.result)).toContainEqual(
@@ -69,6 +70,7 @@ describe('the npm start demo', () => {
           (r) => JSON.stringify(r.result.specification) === '{"id":"QP-RAW-100:1:RAW-100:*:*","version":1}',
         ),
       60_000,
+      DEMO_POLL_MS,
     )
     expect(d.output).toContain('Qualink demo is running on embedded SQLite')
     // No authentication is configured: it says so, and nothing answers on the machine's own

@@ -85,11 +85,21 @@ export const bearerCall = (q: Qualink, key: string, method: 'GET' | 'POST', url:
     payload: body ? JSON.stringify(body) : undefined,
   })
 
-export async function until(cond: () => Promise<boolean> | boolean, timeoutMs = 30_000): Promise<void> {
+/**
+ * Waits until `cond` holds, checking it every `intervalMs`. The 10 ms default suits in-process
+ * checks; a check that asks a child process (its HTTP API, its state files) should pass a longer
+ * interval: at 10 ms the test's polling keeps the child's one event loop busy answering it, and
+ * the child's own work (the demo's traffic ticks, its workflow runs) slows down accordingly.
+ */
+export async function until(
+  cond: () => Promise<boolean> | boolean,
+  timeoutMs = 30_000,
+  intervalMs = 10,
+): Promise<void> {
   const end = Date.now() + timeoutMs
   while (!(await cond())) {
     if (Date.now() > end) throw new Error('condition not met in time')
-    await new Promise((r) => setTimeout(r, 10))
+    await new Promise((r) => setTimeout(r, intervalMs))
   }
 }
 
