@@ -1,16 +1,41 @@
-import { checkServices } from './services.ts'
+import pg from 'pg'
+import type { TestProject } from 'vitest/node'
+import { PostgresStore } from '../src/store/postgres/store.ts'
+import { checkServices, PG_ADMIN_URL, uniqueName } from './services.ts'
 
 /**
  * Probes the local services once per `npm test`. With CI=true every service a suite needs is
- * required: an unreachable one fails the run here, before any suite can skip it.
+ * required: an unreachable one fails the run here, before any suite can skip it. With PostgreSQL
+ * up it also migrates one database that suites asking for `createTestDatabase(d, { migrated: true })`
+ * copy (test/dialects.ts), and drops it when the run ends.
  */
-export default async function setup(): Promise<void> {
+export default async function setup(project: TestProject): Promise<(() => Promise<void>) | undefined> {
   const report = await checkServices()
   const down = report.filter((s) => !s.up)
-  if (down.length === 0) return
-  const names = down.map((s) => `${s.name} (${s.address})`).join(', ')
-  if (process.env.CI === 'true') {
-    throw new Error(`CI=true and these services are unreachable: ${names}. .ci/run must start them.`)
+  project.provide('pgMigratedTemplate', '')
+  if (down.length > 0) {
+    const names = down.map((s) => `${s.name} (${s.address})`).join(', ')
+    if (process.env.CI === 'true') {
+      throw new Error(`CI=true and these services are unreachable: ${names}. .ci/run must start them.`)
+    }
+    console.warn(`\n*** NOTICE: services unreachable, their suites will be SKIPPED: ${names} ***\n`)
   }
-  console.warn(`\n*** NOTICE: services unreachable, their suites will be SKIPPED: ${names} ***\n`)
+  if (!report.some((s) => s.name === 'postgres' && s.up)) return undefined
+  const template = uniqueName('qlk_tpl').toLowerCase()
+  const admin = async (sql: string) => {
+    const c = new pg.Client({ connectionString: PG_ADMIN_URL })
+    await c.connect()
+    try {
+      await c.query(sql)
+    } finally {
+      await c.end()
+    }
+  }
+  await admin(`CREATE DATABASE ${template}`)
+  const store = await PostgresStore.open({
+    connectionString: PG_ADMIN_URL.replace(/\/[^/]*$/, `/${template}`),
+  })
+  await store.close()
+  project.provide('pgMigratedTemplate', template)
+  return () => admin(`DROP DATABASE IF EXISTS ${template} WITH (FORCE)`)
 }

@@ -1,5 +1,8 @@
 import net from 'node:net'
 
+/** The local PostgreSQL service's admin database (test databases are created and dropped through it). */
+export const PG_ADMIN_URL = process.env.QUALINK_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/postgres'
+
 export interface ServiceProbe {
   readonly name: 'postgres' | 'nats' | 'rabbitmq' | 'mosquitto' | 'redis' | 'mariadb'
   readonly address: string

@@ -23,7 +23,7 @@ describe.each(DIALECTS)('determinism, versions and heartbeats on %s', (dialect: 
 
   beforeEach(async (ctx) => {
     if (!AVAILABLE[dialect]) ctx.skip()
-    db = await createTestDatabase(dialect)
+    db = await createTestDatabase(dialect, { migrated: true })
     store = await db.open()
   })
   afterEach(async () => {

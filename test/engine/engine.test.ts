@@ -13,7 +13,7 @@ describe.each(DIALECTS)('engine on %s', (dialect: Dialect) => {
 
   beforeEach(async (ctx) => {
     if (!AVAILABLE[dialect]) ctx.skip()
-    db = await createTestDatabase(dialect)
+    db = await createTestDatabase(dialect, { migrated: true })
     store = await db.open()
     ledger = await startLedgerServer()
   })
