@@ -115,7 +115,7 @@ export interface DemoHub {
  * simulator; `extra` adds or overrides options (API keys, ...). `close` stops and removes it all.
  */
 export async function startDemoHub(dialect: Dialect, extra: Partial<QualinkOptions> = {}): Promise<DemoHub> {
-  const db = await createTestDatabase(dialect)
+  const db = await createTestDatabase(dialect, { migrated: true })
   let store: Store | undefined
   let ledger: LedgerServer | undefined
   let q: Qualink | undefined

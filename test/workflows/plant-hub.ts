@@ -201,7 +201,7 @@ export async function startPlantHub(dialect: Dialect, options: PlantHubOptions =
     for (const c of closers.splice(0).reverse()) await slowly(c.toString(), c)
   }
   try {
-    const db = await createTestDatabase(dialect)
+    const db = await createTestDatabase(dialect, { migrated: true })
     closers.push(() => db.cleanup())
     const store = await db.open()
     closers.push(() => store.close())
