@@ -86,6 +86,26 @@ function matches(doc: Doc, f: Filter): boolean {
   )
 }
 
+/** Numbers as numbers; anything else (a `modified` datetime "YYYY-MM-DD HH:MM:SS.ffffff") as text. */
+function compare(a: unknown, b: unknown): number {
+  const x = Number(a)
+  const y = Number(b)
+  if (a !== null && a !== '' && b !== '' && Number.isFinite(x) && Number.isFinite(y)) return x - y
+  const s = String(a ?? '')
+  const t = String(b ?? '')
+  return s < t ? -1 : s > t ? 1 : 0
+}
+
+/** `order_by` as "field asc|desc" (one field); without it, insertion order. */
+function ordered(req: SimRequest, docs: Doc[]): Doc[] {
+  const raw = req.query.get('order_by')
+  if (raw === null) return docs
+  const m = /^`?(\w+)`?(?:\s+(asc|desc))?$/i.exec(raw.trim())
+  if (!m) throw frappeError('ValidationError', `order_by '${raw}' is not "field asc|desc"`)
+  const sign = m[2]?.toLowerCase() === 'desc' ? -1 : 1
+  return [...docs].sort((a, b) => sign * compare(a[m[1]!], b[m[1]!]))
+}
+
 function matchesRow(doc: Record<string, unknown>, [field, op, value]: Filter): boolean {
   const v = doc[field]
   switch (op) {
@@ -107,30 +127,38 @@ function matchesRow(doc: Record<string, unknown>, [field, op, value]: Filter): b
       return re.test(String(v ?? ''))
     }
     case '>':
-      return Number(v) > Number(value)
+      return compare(v, value) > 0
     case '<':
-      return Number(v) < Number(value)
+      return compare(v, value) < 0
     case '>=':
-      return Number(v) >= Number(value)
+      return compare(v, value) >= 0
     case '<=':
-      return Number(v) <= Number(value)
+      return compare(v, value) <= 0
     default:
       throw frappeError('ValidationError', `Unsupported operator ${op}`)
   }
 }
 
-/** GET list: only `name` unless `fields` asks for more, 20 rows unless `limit_page_length` says otherwise. */
+/**
+ * GET list: only `name` unless `fields` asks for more, 20 rows unless `limit_page_length` says
+ * otherwise. As in Frappe, a list never carries child tables (read the document for those).
+ */
 export function listDocs(req: SimRequest, docs: Doc[]): { data: Array<Record<string, unknown>> } {
   const filters = filtersOf(req)
   const fields = parseJsonParam(req, 'fields')
   const wanted = Array.isArray(fields) ? fields.map(String) : ['name']
   const start = Number(req.query.get('limit_start') ?? 0)
   const len = Number(req.query.get('limit_page_length') ?? req.query.get('limit') ?? 20)
-  const rows = docs.filter((d) => filters.every((f) => matches(d, f)))
+  const rows = ordered(
+    req,
+    docs.filter((d) => filters.every((f) => matches(d, f))),
+  )
   const page = len === 0 ? rows.slice(start) : rows.slice(start, start + len)
   return {
     data: page.map((d) =>
-      wanted.includes('*') ? { ...d } : Object.fromEntries(wanted.map((k) => [k, d[k] ?? null])),
+      wanted.includes('*')
+        ? Object.fromEntries(Object.entries(d).filter(([, v]) => !Array.isArray(v)))
+        : Object.fromEntries(wanted.map((k) => [k, d[k] ?? null])),
     ),
   }
 }

@@ -1,6 +1,7 @@
 /**
  * ERPNext (Frappe) simulator: /api/resource for Quality Inspection, Stock Entry, Batch, Purchase
- * Receipt, Supplier, Purchase Order (refused for a blocked supplier: buying.ts) and (read only)
+ * Receipt, Supplier, Purchase Order (refused for a blocked supplier: buying.ts), Item and Quality
+ * Inspection Template (an item's inspection specification: item-quality.ts) and (read only)
  * Stock Ledger Entry. Submitting (docstatus 0 → 1) a Stock Entry or a
  * Purchase Receipt moves stock and writes its Stock Ledger Entries; cancelling (1 → 2) reverses it
  * (the entries are marked `is_cancelled`, as ERPNext does). A submitted Purchase Receipt is sent
@@ -13,6 +14,7 @@ import { formatQuantity } from '../shared/quantity.ts'
 import { type Bucket, StockLedger } from '../shared/stock-ledger.ts'
 import { validatePurchaseOrder, validateSupplier } from './buying.ts'
 import { bodyData, checkToken, type Doc, frappeError, frappeTimestamp, listDocs } from './frappe.ts'
+import { TEMPLATE, validateItem, validateTemplate } from './item-quality.ts'
 import { evaluateQualityInspection } from './quality-inspection.ts'
 import { DEFAULT_WAREHOUSES, ErpNextStock, type LedgerLine } from './stock.ts'
 import { FrappeWebhooks, type FrappeWebhookTarget } from './webhooks.ts'
@@ -63,6 +65,8 @@ const DOCTYPES = [
   'Stock Ledger Entry',
   'Supplier',
   'Purchase Order',
+  'Item',
+  'Quality Inspection Template',
 ] as const
 type Doctype = (typeof DOCTYPES)[number]
 const SERIES: Record<Doctype, string> = {
@@ -73,6 +77,15 @@ const SERIES: Record<Doctype, string> = {
   'Stock Ledger Entry': 'MAT-SLE',
   Supplier: '',
   'Purchase Order': 'PUR-ORD',
+  Item: '',
+  'Quality Inspection Template': '',
+}
+/** doctypes named by one of their fields rather than a series */
+const NAMED_BY: Partial<Record<Doctype, string>> = {
+  Batch: 'batch_id',
+  Supplier: 'supplier_name',
+  Item: 'item_code',
+  'Quality Inspection Template': 'quality_inspection_template_name',
 }
 /** doctypes whose documents carry the `company` they belong to (mandatory in ERPNext) */
 const STOCK_VOUCHERS: ReadonlySet<Doctype> = new Set(['Stock Entry', 'Purchase Receipt', 'Purchase Order'])
@@ -104,11 +117,11 @@ export async function startErpNext(opts: ErpNextOptions = {}): Promise<ErpNextSi
     return d
   }
   const nextName = (dt: Doctype, body: Record<string, unknown>): string => {
-    if (dt === 'Batch' || dt === 'Supplier') {
-      // batches by batch_id; suppliers by their name (naming by Supplier Name), not a series
-      const id = String((dt === 'Batch' ? body.batch_id : body.supplier_name) ?? body.name ?? '')
-      if (!id)
-        throw frappeError('MandatoryError', `[${dt}]: ${dt === 'Batch' ? 'batch_id' : 'supplier_name'}`)
+    const field = NAMED_BY[dt]
+    if (field) {
+      // batches by batch_id, suppliers by Supplier Name, items by item_code, templates by their name
+      const id = String(body[field] ?? body.name ?? '')
+      if (!id) throw frappeError('MandatoryError', `[${dt}]: ${field}`)
       if (docs.get(dt)!.has(id)) throw frappeError('DuplicateEntryError', `${dt} ${id} already exists`)
       return id
     }
@@ -121,6 +134,8 @@ export async function startErpNext(opts: ErpNextOptions = {}): Promise<ErpNextSi
   const save = (dt: Doctype, doc: Doc, prevStatus: number): void => {
     if (dt === 'Quality Inspection') evaluateQualityInspection(doc)
     if (dt === 'Supplier') validateSupplier(doc)
+    if (dt === TEMPLATE) validateTemplate(doc)
+    if (dt === 'Item') validateItem(doc, (name) => docs.get(TEMPLATE)!.get(name))
     if (dt === 'Purchase Order')
       validatePurchaseOrder(
         doc,

@@ -11,6 +11,7 @@ import type { NatsSourceConfig } from '../connectors/broker/nats-source.ts'
 import { type X12ConnectorConfig, x12AdviceConfig } from '../connectors/edi/x12/connector.ts'
 import { x12InboundDrop } from '../connectors/edi/x12/inbound.ts'
 import { x12ShipNoticeTranslator } from '../connectors/edi/x12/translator.ts'
+import { erpNextInspectionPlanTranslator } from '../connectors/erp/erpnext/plan-translator.ts'
 import type { GoodsReceiptFeed, InspectionPlanFeed } from '../connectors/erp/sap-s4/connector.ts'
 import { sapS4GoodsReceiptTranslator } from '../connectors/erp/sap-s4/gr-translator.ts'
 import { sapS4InspectionPlanTranslator } from '../connectors/erp/sap-s4/plan-translator.ts'
@@ -292,9 +293,13 @@ export function buildRuntime(loaded: LoadedConfig, env: NodeJS.ProcessEnv = proc
     const plans = f.reads === 'inspection-plans'
     const reader = plans ? connector?.readInspectionPlanFeed : connector?.readGoodsReceiptFeed
     if (typeof reader !== 'function') return [] // refused by checks.ts
+    const erpnext = config.connectors?.[f.connector]?.kind === 'erp/erpnext'
     translators.push(
       plans
-        ? sapS4InspectionPlanTranslator(name, idsOf(f.plant, name))
+        ? (erpnext ? erpNextInspectionPlanTranslator : sapS4InspectionPlanTranslator)(
+            name,
+            idsOf(f.plant, name),
+          )
         : sapS4GoodsReceiptTranslator(name, idsOf(f.plant, name)),
     )
     const read = reader.bind(connector)

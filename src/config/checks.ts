@@ -20,8 +20,11 @@ const isObject = (v: unknown): v is Obj => typeof v === 'object' && v !== null &
 const entries = (v: unknown): [string, Obj][] =>
   isObject(v) ? (Object.entries(v).filter(([, x]) => isObject(x)) as [string, Obj][]) : []
 
-/** the connector kind whose goods-receipt feed `ingress.feeds` polls */
-export const FEED_CONNECTOR_KIND = 'erp/sap-s4'
+/** the connector kinds offering each feed `ingress.feeds` polls (`reads`, default goods-receipts) */
+export const FEED_CONNECTOR_KINDS: Readonly<Record<string, readonly string[]>> = {
+  'goods-receipts': ['erp/sap-s4'],
+  'inspection-plans': ['erp/sap-s4', 'erp/erpnext'],
+}
 const SOURCE_SECTIONS = ['webhooks', 'mqtt', 'opcua', 'fileDrops', 'nats', 'amqp', 'feeds'] as const
 
 /** Deep merge for environment overlays: objects merge, anything else is replaced, `null` removes. */
@@ -134,11 +137,15 @@ function checkSources(doc: Obj, plants: Obj, out: FieldProblem[]): Map<string, S
         const c = (isObject(doc.connectors) ? doc.connectors : {})[s.connector]
         if (!isObject(c))
           out.push({ path: `${at}/connector`, message: `references unknown connector '${s.connector}'` })
-        else if (c.kind !== FEED_CONNECTOR_KIND)
-          out.push({
-            path: `${at}/connector`,
-            message: `connector '${s.connector}' is ${String(c.kind)}; only ${FEED_CONNECTOR_KIND} offers a feed`,
-          })
+        else {
+          const reads = typeof s.reads === 'string' ? s.reads : 'goods-receipts'
+          const kinds = FEED_CONNECTOR_KINDS[reads]
+          if (kinds && !kinds.includes(String(c.kind)))
+            out.push({
+              path: `${at}/connector`,
+              message: `connector '${s.connector}' is ${String(c.kind)}; only ${kinds.join(' or ')} offers a ${reads} feed`,
+            })
+        }
       }
       // A webhook nobody signs is a door anyone on the network can post through: say so explicitly.
       if (section === 'webhooks') {

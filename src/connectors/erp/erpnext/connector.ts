@@ -15,6 +15,7 @@
  *
  * The supplier's purchasing block is the Supplier's hold (`on_hold`, `hold_type`: supplier.ts).
  * `qualink adopt` reads the receipts still in QI through adoption.ts.
+ * Inspection specifications come from Quality Inspection Templates, polled (plan-feed.ts).
  *
  * No equivalent in ERPNext's quality and stock doctypes (quality-domain.md §2.1 lists none): a
  * production order hold (a Work Order has no hold flag; stopping it is a different state), a
@@ -38,8 +39,10 @@ import type { EgressClient } from '../../sdk/egress.ts'
 import { EgressFailure } from '../../sdk/http-errors.ts'
 import { referenceFor } from '../../sdk/reference.ts'
 import { connectorSecret, exactlyOneSecret, SecretEnvField, SecretFileField } from '../../sdk/secrets.ts'
+import type { InspectionPlanFeed } from '../sap-s4/connector.ts'
 import { adoptionErpNext } from './adoption.ts'
 import { FrappeRead } from './frappe-read.ts'
+import { readTemplateFeed } from './plan-feed.ts'
 import { FrappeQuality } from './quality.ts'
 import { setSupplierPurchasingBlock } from './supplier.ts'
 
@@ -235,7 +238,7 @@ export const erpNextConnector = defineConnector({
   ],
   targets: (c) => [c.baseUrl],
   egressSettings: (c) => c.egress,
-  create(config, ctx): ErpPort & AdoptionErpPort {
+  create(config, ctx): ErpPort & AdoptionErpPort & InspectionPlanFeed {
     const who = { kind: 'erp/erpnext', name: ctx.name }
     const key = connectorSecret(config, 'apiKey', '', ctx.environment, who)
     const secret = connectorSecret(config, 'apiSecret', '', ctx.environment, who)
@@ -245,6 +248,9 @@ export const erpNextConnector = defineConnector({
     const quality = new FrappeQuality(ctx.egress, config.baseUrl, auth, config.warehouses)
     return {
       ...adoptionErpNext(read, config.warehouses.qualityInspection),
+      // Quality Inspection Templates and their Items (config: ingress.feeds, reads: inspection-plans)
+      readInspectionPlanFeed: (after, top) =>
+        readTemplateFeed({ egress: ctx.egress, baseUrl: config.baseUrl, auth }, after, top),
       postStockDisposition: (input) =>
         entries.transferOnce(
           input.idempotencyKey,
