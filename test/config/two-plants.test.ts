@@ -112,6 +112,7 @@ describe('examples/two-plants: buildRuntime against simulators', () => {
     expect(rt.options.translators?.map((t) => t.source).sort()).toEqual([
       'erp-p100',
       'erp-p200',
+      'erp-p200-plans',
       'lims-p200',
       'qms-p100',
       'qms-p200',
@@ -121,7 +122,12 @@ describe('examples/two-plants: buildRuntime against simulators', () => {
       plant: 'P200',
       dir: '/srv/lims/p200/out',
     })
-    expect(rt.options.workflows?.map((w) => w.name)).toEqual(['supplier-receipt-inspection'])
+    expect(rt.options.workflows?.map((w) => w.name)).toEqual([
+      'supplier-receipt-inspection',
+      'inspection-plan-distribution',
+    ])
+    // P200's plans polled from its ERPNext
+    expect(rt.options.feeds?.map((f) => [f.name, f.plant])).toEqual([['erp-p200-plans', 'P200']])
     // settings per plant: workflow plant override > plant settings > workflow defaults > built-in
     const wf = rt.options.workflows![0]!
     expect(wf.config?.('P100')).toEqual({
@@ -140,7 +146,7 @@ describe('examples/two-plants: buildRuntime against simulators', () => {
     })
     expect(() => wf.config?.('P999')).toThrow(PermanentError)
     expect(rt.summary).toBe(
-      '2 plants (P100, P200), 4 connectors, 5 ingress sources, 1 workflow (supplier-receipt-inspection)',
+      '2 plants (P100, P200), 4 connectors, 6 ingress sources, 2 workflows (supplier-receipt-inspection, inspection-plan-distribution)',
     )
   })
 
