@@ -124,4 +124,66 @@ describe('erpnext simulator', () => {
     ).json()) as { data: unknown[] }
     expect(found.data).toHaveLength(1)
   })
+
+  it('keeps Quality Inspection Templates and the Items naming them; filters on modified, sorts, lists without child tables', async () => {
+    const T = 'Quality Inspection Template'
+    const rows = [{ specification: 'Diameter', numeric: 1, min_value: 11.9, max_value: 12.1 }]
+    const a = await data(
+      await call('POST', T, {
+        quality_inspection_template_name: 'QA',
+        item_quality_inspection_parameter: rows,
+      }),
+    )
+    const b = await data(
+      await call('POST', T, {
+        quality_inspection_template_name: 'QB',
+        item_quality_inspection_parameter: rows,
+      }),
+    )
+    expect(a.name).toBe('QA')
+    expect(a.item_quality_inspection_parameter).toEqual([
+      expect.objectContaining({
+        specification: 'Diameter',
+        idx: 1,
+        parent: 'QA',
+        parenttype: T,
+        formula_based_criteria: 0,
+      }),
+    ])
+    // a template needs parameters; an Item can only name a template that exists (a Link)
+    const empty = await call('POST', T, {
+      quality_inspection_template_name: 'QC',
+      item_quality_inspection_parameter: [],
+    })
+    expect(((await empty.json()) as { exc_type: string }).exc_type).toBe('MandatoryError')
+    const badLink = await call('POST', 'Item', { item_code: 'RAW-9', quality_inspection_template: 'nope' })
+    expect(((await badLink.json()) as { exc_type: string }).exc_type).toBe('LinkValidationError')
+    expect(
+      (await data(await call('POST', 'Item', { item_code: 'RAW-1', quality_inspection_template: 'QA' })))
+        .disabled,
+    ).toBe(0)
+
+    // saving QA again stamps a later `modified`: it now sorts after QB, and is the only one after b
+    const a2 = await data(await call('PUT', `${T}/QA`, { item_quality_inspection_parameter: rows }))
+    expect(String(a2.modified) > String(b.modified)).toBe(true)
+    const q = (o: unknown) => encodeURIComponent(JSON.stringify(o))
+    const list = async (query: string) =>
+      ((await (await call('GET', `${T}?${query}`)).json()) as { data: Array<Record<string, unknown>> }).data
+    expect((await list(`fields=${q(['name'])}&order_by=modified%20asc`)).map((r) => r.name)).toEqual([
+      'QB',
+      'QA',
+    ])
+    expect((await list(`filters=${q([['modified', '>', b.modified]])}`)).map((r) => r.name)).toEqual(['QA'])
+    expect(
+      (await list(`filters=${q([['modified', '>=', b.modified]])}&order_by=modified%20desc`)).map(
+        (r) => r.name,
+      ),
+    ).toEqual(['QA', 'QB'])
+    expect((await list(`fields=${q(['*'])}`))[0]).not.toHaveProperty('item_quality_inspection_parameter')
+    const items = await call(
+      'GET',
+      `Item?filters=${q([['quality_inspection_template', '=', 'QA']])}&fields=${q(['item_code'])}`,
+    )
+    expect(((await items.json()) as { data: unknown[] }).data).toEqual([{ item_code: 'RAW-1' }])
+  })
 })
