@@ -120,7 +120,10 @@ describe.each(DIALECTS.filter((d) => AVAILABLE[d]))(
       const doc = baseDoc()
       ;(doc.ingress as Record<string, unknown>).feeds = { f: { plant: 'P100', connector: 'qms-cloud' } }
       expect(problemsOf(tmp, doc).map((p) => [p.path, p.message])).toEqual([
-        ['/ingress/feeds/f/connector', "connector 'qms-cloud' is qms/rest; only erp/sap-s4 offers a feed"],
+        [
+          '/ingress/feeds/f/connector',
+          "connector 'qms-cloud' is qms/rest; only erp/sap-s4 offers a goods-receipts feed",
+        ],
       ])
     })
   },
