@@ -1,6 +1,6 @@
 import type { Logger } from '../observability/logger.ts'
 import { detached, startSpan, type TraceSpan } from '../observability/tracing.ts'
-import type { EngineStore, RunRow } from '../store/engine-types.ts'
+import type { ClaimedRun, EngineStore, RunRow } from '../store/engine-types.ts'
 import type { Store, StoredEvent } from '../store/types.ts'
 import { classify, Suspended } from './errors.ts'
 import { WorkflowRegistry } from './registry.ts'
@@ -156,7 +156,7 @@ export class Engine {
     await Promise.race([all, grace])
   }
 
-  private async execute(run: RunRow & { takenOver?: boolean }): Promise<void> {
+  private async execute(run: ClaimedRun): Promise<void> {
     const fence = { runId: run.id, token: run.leaseToken }
     const s = this.engineStore
     const def = this.registry.resolve(run.workflow, run.version)
@@ -195,9 +195,13 @@ export class Engine {
         )
         return
       }
-      const loaded = await s.loadRun({ allPlants: true, reason: 'engine' }, run.id)
-      const trigger =
-        run.triggerEventSeq === null ? undefined : await s.getEventBySeqInternal(run.triggerEventSeq)
+      // A store whose claim returned the attempt's reads (PostgreSQL: the same statement) saves both.
+      const loaded = run.loaded ?? (await s.loadRun({ allPlants: true, reason: 'engine' }, run.id))
+      const trigger = run.loaded
+        ? run.trigger
+        : run.triggerEventSeq === null
+          ? undefined
+          : await s.getEventBySeqInternal(run.triggerEventSeq)
       if (!loaded || !trigger) throw new Error(`run ${run.id} or its trigger event is missing`)
       span = this.attemptSpan(run, trigger)
       const stale =

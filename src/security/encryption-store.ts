@@ -14,7 +14,7 @@
  * to the real store bound to it (so `rawDatabase()` / `rawPool()` in tests still work).
  */
 import { hashCanonical } from '../audit/canonical-json.ts'
-import type { Fence, JournalEntry, JournalFlush, RunRow } from '../store/engine-types.ts'
+import type { Fence, JournalEntry, JournalFlush, LoadedRun, RunRow } from '../store/engine-types.ts'
 import type {
   AppendEvent,
   AppendRequest,
@@ -111,6 +111,14 @@ export function withFieldEncryption(store: Store, cipher: FieldCipher): Store {
   }
   const decRun = <R extends RunRow | undefined>(r: R): R =>
     (r ? { ...r, result: cipher.decryptDeep(r.result) } : r) as R
+  const decLoaded = <L extends LoadedRun | undefined>(l: L): L =>
+    (l
+      ? {
+          ...l,
+          run: decRun(l.run),
+          journal: l.journal.map((j) => ({ ...j, result: cipher.decryptDeep(j.result) })),
+        }
+      : l) as L
   /**
    * One journal entry as stored: a journaled event's marked fields encrypted, a step result's
    * leaves that copy a marked value encrypted. A wait's or receive's event adds its marked values
@@ -206,16 +214,14 @@ export function withFieldEncryption(store: Store, cipher: FieldCipher): Store {
       )
     },
     // a journaled event's marked fields and a step's derived leaves: every value decrypted
-    loadRun: async (scope, runId) => {
-      const r = await store.engine.loadRun(scope, runId)
-      return (
-        r && {
-          ...r,
-          run: decRun(r.run),
-          journal: r.journal.map((j) => ({ ...j, result: cipher.decryptDeep(j.result) })),
-        }
-      )
-    },
+    loadRun: async (scope, runId) => decLoaded(await store.engine.loadRun(scope, runId)),
+    // what the claim returned with each run (its journal, its trigger) decrypted as loadRun's
+    claimRuns: async (owner, ttlMs, limit) =>
+      (await store.engine.claimRuns(owner, ttlMs, limit)).map((r) => ({
+        ...decRun(r),
+        loaded: decLoaded(r.loaded),
+        trigger: dec(r.trigger),
+      })),
     listRuns: async (scope, filter) => (await store.engine.listRuns(scope, filter)).map(decRun),
     requestCancel: async (scope, runId, reason, audit) =>
       decRun(await store.engine.requestCancel(scope, runId, reason, audit)),

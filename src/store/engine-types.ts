@@ -44,6 +44,20 @@ export interface RunRow {
   readonly completedAtMs: number | null
 }
 
+/** A run as claimRuns answers it (see there). */
+export type ClaimedRun = RunRow & {
+  readonly takenOver: boolean
+  readonly loaded?: LoadedRun
+  readonly trigger?: StoredEvent
+}
+
+/** A run with its journal and waits, as loadRun answers. */
+export interface LoadedRun {
+  readonly run: RunRow
+  readonly journal: JournalEntry[]
+  readonly waits: WaitRow[]
+}
+
 export type JournalKind = 'step' | 'wait' | 'sleep' | 'now' | 'receive'
 
 export interface JournalEntry {
@@ -148,13 +162,15 @@ export interface EngineStore {
   /** Installs the router consulted inside every appendEvents transaction. */
   setRouter(router: Router | undefined): void
 
-  /** Takes up to `limit` due runs whose lease is free, raising each lease token (one statement). */
-  claimRuns(owner: string, ttlMs: number, limit: number): Promise<Array<RunRow & { takenOver: boolean }>>
+  /**
+   * Takes up to `limit` due runs whose lease is free, raising each lease token (one statement).
+   * A store may return with each run what its attempt reads next (`loaded`: as loadRun answers
+   * after the claim; `trigger`: the trigger event, absent when there is none): the engine then
+   * skips those reads.
+   */
+  claimRuns(owner: string, ttlMs: number, limit: number): Promise<ClaimedRun[]>
   renewRun(fence: Fence, ttlMs: number): Promise<boolean>
-  loadRun(
-    scope: Scope,
-    runId: string,
-  ): Promise<{ run: RunRow; journal: JournalEntry[]; waits: WaitRow[] } | undefined>
+  loadRun(scope: Scope, runId: string): Promise<LoadedRun | undefined>
   getEventBySeqInternal(seq: number): Promise<StoredEvent | undefined>
 
   /** Journals completed commands in one transaction. Throws QLK_LEASE_LOST when the fence no longer holds. */

@@ -244,18 +244,42 @@ export class PostgresEngine implements EngineStore {
     }
   }
 
+  /**
+   * One statement: SKIP LOCKED spreads concurrent claimers over different runs (= keys). Each
+   * claimed run comes back with what its attempt loads first (its journal, its waits and its
+   * trigger event, read after the claim's update in the same statement): a round trip and a
+   * transaction less than loadRun and getEventBySeqInternal per attempt.
+   */
   async claimRuns(owner: string, ttlMs: number, limit: number) {
-    // One statement: SKIP LOCKED spreads concurrent claimers over different runs (= keys).
     const r = await this.pool.query(
-      `UPDATE workflow_runs w SET lease_owner = $1, lease_token = w.lease_token + 1,
-          lease_expires_at_ms = ${NOW} + $2, updated_at_ms = ${NOW}
-        FROM (SELECT id, lease_owner AS prev_owner FROM workflow_runs
-               WHERE status IN ${CLAIMABLE_STATUSES} AND due_at_ms <= ${NOW} AND lease_expires_at_ms <= ${NOW}
-               ORDER BY due_at_ms LIMIT $3 FOR UPDATE SKIP LOCKED) due
-        WHERE w.id = due.id RETURNING w.*, due.prev_owner`,
+      `WITH claimed AS (
+         UPDATE workflow_runs w SET lease_owner = $1, lease_token = w.lease_token + 1,
+            lease_expires_at_ms = ${NOW} + $2, updated_at_ms = ${NOW}
+          FROM (SELECT id, lease_owner AS prev_owner FROM workflow_runs
+                 WHERE status IN ${CLAIMABLE_STATUSES} AND due_at_ms <= ${NOW} AND lease_expires_at_ms <= ${NOW}
+                 ORDER BY due_at_ms LIMIT $3 FOR UPDATE SKIP LOCKED) due
+          WHERE w.id = due.id RETURNING w.*, due.prev_owner)
+       SELECT c.*,
+         COALESCE((SELECT json_agg(j ORDER BY j.position) FROM run_journal j WHERE j.run_id = c.id), '[]') AS journal_rows,
+         COALESCE((SELECT json_agg(w ORDER BY w.position) FROM run_waits w WHERE w.run_id = c.id), '[]') AS wait_rows,
+         (SELECT row_to_json(e) FROM (SELECT ${EVENT_COLUMNS} FROM events WHERE seq = c.trigger_event_seq) e)
+           AS trigger_row
+       FROM claimed c`,
       [owner, ttlMs, limit],
     )
-    return r.rows.map((row) => ({ ...toRun(row), takenOver: row.prev_owner !== null }))
+    return r.rows.map((row) => {
+      const run = toRun(row)
+      return {
+        ...run,
+        takenOver: row.prev_owner !== null,
+        loaded: {
+          run,
+          journal: (row.journal_rows as Row[]).map(toJournal),
+          waits: (row.wait_rows as Row[]).map(toWait),
+        },
+        trigger: row.trigger_row ? toEvent(row.trigger_row as Row) : undefined,
+      }
+    })
   }
 
   async renewRun(f: Fence, ttlMs: number): Promise<boolean> {
