@@ -76,6 +76,8 @@ export class RunContext implements WorkflowContext {
   private unsavedConfig: unknown
   /** set when a registration parked the run and released its lease in the same write */
   parked = false
+  /** per-step: the buffer holds an entry that must be written before the next command starts */
+  private unwritten = false
 
   constructor(private readonly d: RunContextDeps) {
     for (const e of d.journal) {
@@ -106,6 +108,7 @@ export class RunContext implements WorkflowContext {
   /** The write carrying `w` committed: those entries are durable now. */
   written(w: JournalFlush | undefined): void {
     if (!w) return
+    if (w.entries.length === this.buffer.length) this.unwritten = false
     this.buffer.splice(0, w.entries.length)
     this.bufferAt.splice(0, w.entries.length)
     this.bufferAudits.splice(0, w.audits.length)
@@ -185,6 +188,7 @@ export class RunContext implements WorkflowContext {
     result: unknown,
     key: string | null,
     durable = false,
+    tied = false,
   ) {
     const entry: JournalEntry = {
       position,
@@ -210,7 +214,12 @@ export class RunContext implements WorkflowContext {
     this.byPosition.set(position, entry)
     this.byName.set(`${kind}\u0000${name}\u0000${occurrence}`, entry)
     this.nextAppend = Math.max(this.nextAppend, position + 1)
-    if (durable || (this.d.journalMode ?? 'per-step') === 'per-step') await this.writeBuffer()
+    if (durable) await this.writeBuffer()
+    // per-step: written before the next command starts, or by the write that ends the stretch
+    // (beforeCommand; pendingWrite carried by a registration, completion, retry, dead letter or
+    // suspension). An inbox receive's or an early wait's event needs no write of its own: the
+    // transaction that handed it over tied it to this position, a replay receives it again.
+    else if (!tied) this.unwritten = true
   }
 
   /** Before a new command: a stale lease stops the attempt; a full or old buffer is written. */
@@ -222,6 +231,7 @@ export class RunContext implements WorkflowContext {
       )
     if (this.buffer.length === 0) return
     if (
+      (this.unwritten && (this.d.journalMode ?? 'per-step') === 'per-step') ||
       this.buffer.length >= (this.d.maxBuffered ?? 64) ||
       performance.now() - this.bufferAt[0]! >= (this.d.maxBufferedMs ?? 10_000)
     )
@@ -308,7 +318,7 @@ export class RunContext implements WorkflowContext {
     const up = this.d.upcast(event)
     // The event's sender traced its own ingest; the attempt that receives it points there.
     linkActiveSpan(up.envelope.traceparent, { 'cloudevents.event_id': up.id, 'qualink.wait': name })
-    await this.record(kind, name, position, occurrence, { event: up }, null)
+    await this.record(kind, name, position, occurrence, { event: up }, null, false, true)
     return { event: up }
   }
 
