@@ -139,15 +139,17 @@ export class TranslationStage {
       )
       const receivedAt = new Date(raw.receivedAtMs).toISOString()
       await gate.before
+      // The delivery is settled in the events' own group commit (translatedFrom): no commit of its own.
       const submitted = events.length
         ? this.o.queue.submit({
             actor: `connector:${raw.source}`,
             events: events.map((e) => toAppendEvent(e, receivedAt)),
+            translatedFrom: raw.seq,
           })
-        : Promise.resolve([])
+        : undefined
       gate.handedOver()
-      const results = await submitted
-      await ingress.settleRawDelivery(raw.seq, { status: 'translated', eventSeq: results[0]?.seq ?? null })
+      if (submitted) await submitted
+      else await ingress.settleRawDelivery(raw.seq, { status: 'translated', eventSeq: null })
       this.o.onOutcome?.(raw.source, 'translated')
       span?.set({ 'qualink.translation.outcome': 'translated', 'qualink.translation.events': events.length })
       return events.length

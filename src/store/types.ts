@@ -59,6 +59,12 @@ export interface AppendRequest {
    * Written whether the events are new or duplicates (a repeated execution is audited again).
    */
   readonly audit?: readonly AuditEntry[]
+  /**
+   * The raw delivery these events were translated from (its seq): settled `translated` (its
+   * `event_seq` the first event's) in the same transaction, so the translation stage needs no
+   * commit of its own for it. A failed commit leaves it as it was, like the events.
+   */
+  readonly translatedFrom?: number
 }
 
 export interface AppendResult {

@@ -284,6 +284,7 @@ export class PostgresStore implements Store {
           }
         }),
       )
+      await settleTranslated(c, requests, results)
       audits.push(...own)
       if (audits.length === 0) return results
       const stored = requests.flatMap((req, ri) =>
@@ -586,4 +587,22 @@ function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
       timer = setTimeout(() => resolve(false), ms)
     }),
   ]).finally(() => clearTimeout(timer))
+}
+
+/** The raw deliveries a group's requests were translated from (AppendRequest.translatedFrom), settled in one statement. */
+async function settleTranslated(
+  c: pg.PoolClient,
+  requests: readonly AppendRequest[],
+  results: readonly AppendResult[][],
+): Promise<void> {
+  const settled = requests.flatMap((r, i) =>
+    r.translatedFrom === undefined ? [] : [{ seq: r.translatedFrom, eventSeq: results[i]![0]?.seq ?? null }],
+  )
+  if (settled.length === 0) return
+  await c.query(
+    `UPDATE raw_deliveries r SET status = 'translated', event_seq = u.event_seq, parked_on = NULL,
+       last_error_code = NULL, last_error = NULL
+      FROM unnest($1::bigint[], $2::bigint[]) AS u(seq, event_seq) WHERE r.seq = u.seq`,
+    [settled.map((x) => x.seq), settled.map((x) => x.eventSeq)],
+  )
 }

@@ -166,6 +166,9 @@ export class SqliteStore implements Store {
         source_sequence, data_hash, envelope, recorded_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT (source, id) DO NOTHING RETURNING seq`),
       findEvent: d.prepare('SELECT seq, correlation_id FROM events WHERE source = ? AND id = ?'),
+      settleTranslated:
+        d.prepare(`UPDATE raw_deliveries SET status = 'translated', event_seq = ?, parked_on = NULL,
+        last_error_code = NULL, last_error = NULL WHERE seq = ?`),
       insertAudit:
         d.prepare(`INSERT INTO audit_log (plant, at_ms, actor, action, subject, correlation_id, payload_hash)
         VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING seq`),
@@ -252,6 +255,8 @@ export class SqliteStore implements Store {
           }
         })
         for (const a of req.audit ?? []) this.writeAudit(now, a)
+        if (req.translatedFrom !== undefined)
+          s.settleTranslated.run(results[0]?.seq ?? null, req.translatedFrom)
         return results
       })
     })
