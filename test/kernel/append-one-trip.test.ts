@@ -128,4 +128,19 @@ describe.each(DIALECTS)('the write path on %s', (dialect: Dialect) => {
     expect(await ingestAudit()).toHaveLength(1)
     await queue.drain()
   })
+
+  it('settles the raw delivery a small, unrouted group was translated from, in the same commit', async () => {
+    const raw = await store.insertRawDelivery({
+      plant: 'P100',
+      source: 'test-webhook',
+      deliveryId: 'd-1',
+      headers: {},
+      body: Buffer.from('{}'),
+    })
+    const results = await store.appendEvents([
+      { ...request('connector:test-webhook', ping()), translatedFrom: raw.seq },
+    ])
+    const settled = await store.getRawDelivery({ allPlants: true, reason: 'test' }, raw.seq)
+    expect(settled).toMatchObject({ status: 'translated', eventSeq: results[0]![0]!.seq })
+  })
 })

@@ -198,10 +198,12 @@ export class PostgresStore implements Store {
     }
     const col = <K extends keyof (typeof all)[number]>(k: K) => all.map((e) => e[k])
     const plan = this.engine.planRouting(all)
-    // A small group with nothing to route to a workflow and no audit rows of its own: one round trip.
+    // A small group with nothing to route to a workflow, no audit rows of its own and no raw
+    // delivery to settle (translatedFrom: settled in the transactional path): one round trip.
     if (
       all.length <= ONE_TRIP_MAX_EVENTS &&
       own.length === 0 &&
+      requests.every((r) => r.translatedFrom === undefined) &&
       [...plan.targets.values()].every((t) => t.length === 0)
     )
       return appendInOneTrip((sql) => this.pool.query(sql), requests, plan)
