@@ -48,9 +48,11 @@ const body = () => {
 
   beforeAll(async () => {
     anchorFile = path.join(mkdtempSync(path.join(os.tmpdir(), 'qlk-f12-anchors-')), 'anchors.jsonl')
-    pg = await PrivatePostgres.create((dir) => {
-      execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${FS_SIZE}`, 'tmpfs', dir])
-      mounted = dir
+    pg = await PrivatePostgres.create({
+      beforeInit: (dir) => {
+        execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${FS_SIZE}`, 'tmpfs', dir])
+        mounted = dir
+      },
     })
     q = await startQualinkOnPostgres(pg.url, 'f12', { runEngine: false, anchorFile })
   }, 120_000)

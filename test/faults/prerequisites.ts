@@ -9,7 +9,7 @@ import { serviceUp } from '../services.ts'
 const PG_BIN = '/usr/lib/postgresql/15/bin'
 export const NATS_BIN = '/usr/sbin/nats-server'
 
-/** A private PostgreSQL cluster (private-postgres.ts): the binaries, root, and a postgres user. */
+/** A private PostgreSQL cluster (bench/lib/private-postgres.ts): the binaries, root, and a postgres user. */
 export function privatePostgresMissing(): string | undefined {
   if (!existsSync(`${PG_BIN}/initdb`)) return `no ${PG_BIN}/initdb (apt-get install postgresql-15)`
   if (typeof process.getuid !== 'function' || process.getuid() !== 0)
