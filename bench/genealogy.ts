@@ -11,11 +11,16 @@
  * 3. Reconciliation against the S/4 simulator: lots per second (bench/lib/reconciliation-bench.ts).
  *
  * Run: npx tsx bench/genealogy.ts [--dialect sqlite|postgres|both] [--quick] [--samples N]
- *      [--recon-lots N] [--bulk-indexes] (or npm run bench -- genealogy …); `--recon-lots 0` skips
+ *      [--recon-lots N] [--bulk-indexes] [--pg-private [--pg-shared-buffers SIZE]
+ *      [--pg-effective-cache-size SIZE]] (or npm run bench -- genealogy …); `--recon-lots 0` skips
  *      reconciliation (traces only, a few minutes instead of ~20). Not a test: no
  *      assertion, exit 0; PASS/FAIL is against issue 7's targets. Only a full run writes
  *      bench/README.md. `--bulk-indexes` measures only the bulk first pages, alternating the edge
- *      index sets (INDEX_SETS), and prints p50/p95 per set.
+ *      index sets (INDEX_SETS), and prints p50/p95 per set. `--pg-private` runs the whole PostgreSQL
+ *      part (Qualink, the recursive-CTE baseline and reconciliation) on a throwaway cluster of its
+ *      own (bench/lib/private-postgres.ts) with shared_buffers / effective_cache_size sized for the
+ *      graph (defaults 4GB / 12GB), destroyed at the end; without it, the shared server
+ *      (QUALINK_BENCH_PG_URL or 127.0.0.1:5432) as it is configured. Opt-in: needs root.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
@@ -28,6 +33,7 @@ import { trace } from '../src/projections/trace.ts'
 import { PostgresStore } from '../src/store/postgres/store.ts'
 import { SqliteStore } from '../src/store/sqlite/store.ts'
 import type { Store } from '../src/store/types.ts'
+import { type Dialect, type Options, parseArgs } from './lib/genealogy-args.ts'
 import {
   adjacency,
   FULL_SPEC,
@@ -48,11 +54,12 @@ import {
   type TempDatabase,
   waitForQuiet,
 } from './lib/machine.ts'
+import { benchPostgres } from './lib/private-postgres.ts'
 import { writeReadmeSection, writeResultsRow } from './lib/readme.ts'
 import { type ReconciliationResult, reconciliationBench } from './lib/reconciliation-bench.ts'
 import { median } from './lib/stats.ts'
 
-const ADMIN_URL = process.env.QUALINK_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
+const SHARED_URL = process.env.QUALINK_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
 const HERE = path.dirname(fileURLToPath(import.meta.url))
 const DEPTH = 10
 const LIMIT = 1000
@@ -61,50 +68,7 @@ const BULK_REPS = 20
 const BASELINE_BULK_REPS = 3
 const QUICK_SPEC: GenealogySpec = { ...FULL_SPEC, lots: 100_000, edges: 300_000, bulkLots: 50 }
 
-type Dialect = 'sqlite' | 'postgres'
 const log = (s: string) => process.stderr.write(`[genealogy] ${s}\n`)
-
-interface Options {
-  readonly dialects: Dialect[]
-  readonly quick: boolean
-  readonly samples: number
-  readonly reconLots: number
-  /** only the bulk first page, with the edge index set swapped between rounds (no README) */
-  readonly bulkIndexes: boolean
-}
-
-function parseArgs(argv: readonly string[]): Options {
-  let dialect = 'both'
-  let quick = false
-  let samples = 0
-  let reconLots: number | undefined
-  let bulkIndexes = false
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!
-    if (a === '--quick') quick = true
-    else if (a === '--bulk-indexes') bulkIndexes = true
-    else if (a === '--dialect') dialect = argv[++i] ?? ''
-    else if (a === '--samples') samples = Number(argv[++i])
-    else if (a === '--recon-lots') {
-      reconLots = Number(argv[++i])
-      if (!Number.isInteger(reconLots) || reconLots < 0)
-        throw new Error(`--recon-lots must be a whole number ≥ 0 (0 skips reconciliation), not '${argv[i]}'`)
-    } else
-      throw new Error(
-        `unknown argument ${a}; usage: genealogy.ts [--dialect sqlite|postgres|both] [--quick] [--samples N] [--recon-lots N] [--bulk-indexes]`,
-      )
-  }
-  if (!['sqlite', 'postgres', 'both'].includes(dialect))
-    throw new Error(`--dialect must be sqlite, postgres or both, not '${dialect}'`)
-  const dialects: Dialect[] = dialect === 'both' ? ['sqlite', 'postgres'] : [dialect as Dialect]
-  return {
-    dialects,
-    quick,
-    samples: samples > 0 ? samples : quick ? 100 : 400,
-    reconLots: reconLots ?? (quick ? 200 : 100_000),
-    bulkIndexes,
-  }
-}
 
 /** A seeded sample per direction of lots whose depth-10 trace reaches at most 1,000 lots. */
 function pickSamples(g: Genealogy, n: number) {
@@ -150,6 +114,8 @@ interface Opened {
   close(): Promise<void>
 }
 
+let adminUrl = SHARED_URL
+
 async function open(dialect: Dialect, g: Genealogy): Promise<Opened & { loadSeconds: number }> {
   const t0 = performance.now()
   if (dialect === 'sqlite') {
@@ -174,7 +140,7 @@ async function open(dialect: Dialect, g: Genealogy): Promise<Opened & { loadSeco
       },
     }
   }
-  const db: TempDatabase = await createTempDatabase(ADMIN_URL, 'genealogy')
+  const db: TempDatabase = await createTempDatabase(adminUrl, 'genealogy')
   await loadPostgres(db.url, g)
   const loadSeconds = (performance.now() - t0) / 1000
   const store = await PostgresStore.open({ connectionString: db.url })
@@ -324,6 +290,20 @@ async function bulkIndexes(dialect: Dialect, g: Genealogy, sample: ReturnType<ty
 
 export async function main(argv: readonly string[]): Promise<void> {
   const opts = parseArgs(argv)
+  const cluster =
+    opts.pgPrivate && opts.dialects.includes('postgres') ? await benchPostgres(opts.pgPrivate) : undefined
+  if (cluster) {
+    adminUrl = cluster.pg.url
+    log(`PostgreSQL: private cluster on port ${cluster.pg.port} (${JSON.stringify(opts.pgPrivate)})`)
+  }
+  try {
+    await run(opts)
+  } finally {
+    cluster?.close()
+  }
+}
+
+async function run(opts: Options): Promise<void> {
   if (opts.bulkIndexes) {
     const g = generateGenealogy(opts.quick ? QUICK_SPEC : FULL_SPEC)
     const sample = pickSamples(g, 1)
@@ -331,7 +311,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     return
   }
   const machine = await describeMachine()
-  const pgInfo = opts.dialects.includes('postgres') ? await describePostgres(ADMIN_URL) : undefined
+  const pgInfo = opts.dialects.includes('postgres') ? await describePostgres(adminUrl) : undefined
   const spec = opts.quick ? QUICK_SPEC : FULL_SPEC
   const started = performance.now()
   const g = generateGenealogy(spec)
@@ -347,17 +327,18 @@ export async function main(argv: readonly string[]): Promise<void> {
     recon.push({
       dialect: d,
       // a pass over 100,000 lots takes minutes: one repetition
-      r: await reconciliationBench(d, ADMIN_URL, opts.reconLots, opts.reconLots > 1000 ? 1 : 3, log),
+      r: await reconciliationBench(d, adminUrl, opts.reconLots, opts.reconLots > 1000 ? 1 : 3, log),
     })
   const elapsed = (performance.now() - started) / 1000
   mkdirSync(path.join(HERE, 'results'), { recursive: true })
   writeFileSync(
     path.join(HERE, 'results', `genealogy${opts.quick ? '-quick' : ''}.json`),
-    `${JSON.stringify({ machine, pg: pgInfo, spec, genSeconds, dist, sample, results, recon, elapsed }, null, 1)}\n`,
+    `${JSON.stringify({ machine, pg: pgInfo, pgPrivate: opts.pgPrivate, spec, genSeconds, dist, sample, results, recon, elapsed }, null, 1)}\n`,
   )
   const body = report({
     machine,
     pg: pgInfo,
+    pgPrivate: opts.pgPrivate !== undefined,
     spec,
     genSeconds,
     dist,

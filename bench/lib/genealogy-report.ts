@@ -70,6 +70,8 @@ const verdict = (p95: number) => (p95 <= 50 ? 'PASS' : 'FAIL')
 export interface ReportInput {
   readonly machine: MachineDescription
   readonly pg: PostgresDescription | undefined
+  /** true: a private cluster started for the run (`--pg-private`), not the shared server */
+  readonly pgPrivate: boolean
   readonly spec: GenealogySpec
   readonly genSeconds: number
   readonly dist: string[]
@@ -122,11 +124,11 @@ export function report(x: ReportInput): string {
     .map((b) => `${lotId(b.lot)} (feeds ${fmt(b.fanOut)}; ${fmt(b.size)} lots within depth 10)`)
     .join(', ')
   const pgLine = x.pg
-    ? `PostgreSQL ${x.pg.version} on 127.0.0.1 (TCP; shared_buffers=${x.pg.settings.shared_buffers}, fsync=${x.pg.settings.fsync})`
+    ? `PostgreSQL ${x.pg.version} on 127.0.0.1 (${x.pgPrivate ? 'a private cluster started for this run (`--pg-private`)' : 'the shared server'}; TCP; shared_buffers=${x.pg.settings.shared_buffers}, effective_cache_size=${x.pg.settings.effective_cache_size}, fsync=${x.pg.settings.fsync})`
     : 'PostgreSQL not measured'
   const sizes = (xs: Array<{ size: number }>) =>
     `median ${fmt(median(xs.map((s) => s.size)))}, max ${fmt(Math.max(...xs.map((s) => s.size)))}`
-  return `Issue 7's benchmark. Run: \`npm run bench -- genealogy\` (or \`npx tsx bench/genealogy.ts [--dialect sqlite|postgres|both] [--quick] [--samples N] [--recon-lots N]\`). Not a test: no assertion, exit 0; PASS/FAIL is against issue 7's targets.${x.quick ? " **Quick run: smaller graph, not the issue's size.**" : ''}
+  return `Issue 7's benchmark. Run: \`npm run bench -- genealogy\` (or \`npx tsx bench/genealogy.ts [--dialect sqlite|postgres|both] [--quick] [--samples N] [--recon-lots N] [--pg-private [--pg-shared-buffers SIZE] [--pg-effective-cache-size SIZE]]\`). Not a test: no assertion, exit 0; PASS/FAIL is against issue 7's targets.${x.quick ? " **Quick run: smaller graph, not the issue's size.**" : ''}
 
 Machine: ${m.cpuModel}, nproc ${m.nproc}, ${m.memGiB} GiB, Node ${m.node}, SQLite ${m.sqlite} (better-sqlite3, WAL), ${pgLine}; commit ${m.git}; ${m.date}; load average at start ${m.loadAvgAtStart.join(' ')}, at the end ${os
     .loadavg()

@@ -51,6 +51,7 @@ const PG_SETTINGS = [
   'wal_sync_method',
   'commit_delay',
   'shared_buffers',
+  'effective_cache_size',
   'max_wal_size',
   'checkpoint_timeout',
   'full_page_writes',
