@@ -1,7 +1,7 @@
 import pg from 'pg'
 import { typeFamily } from '../engine-rows.ts'
 import type { AppendRequest, AppendResult } from '../types.ts'
-import { lockAllSql, type RoutingPlan } from './engine.ts'
+import { lockAllSql, type RoutingPlan, WAIT_MATCH_CTES } from './engine.ts'
 
 const NOW_MS = '(extract(epoch from clock_timestamp()) * 1000)::bigint'
 
@@ -125,16 +125,7 @@ export async function appendInOneTrip(
        SELECT ev.seq, k.f AS family, ev.subject, ev.plant, ev.recorded_at_ms FROM events ev
          JOIN k ON ev.source = k.s AND ev.id = k.i
         WHERE ev.txid = pg_current_xact_id_if_assigned() AND ev.subject IS NOT NULL),
-     locked AS (
-       SELECT w.run_id, w.position, w.event_family, w.subject, w.plant, w.after_seq FROM run_waits w
-        WHERE w.status = 'waiting' AND w.kind = 'event'
-          AND (w.event_family, w.subject, w.plant) IN (SELECT family, subject, plant FROM ev)
-        ORDER BY w.run_id, w.position FOR UPDATE),
-     m AS (
-       SELECT DISTINCT ON (l.run_id, l.position) l.run_id, l.position, ev.seq
-         FROM locked l JOIN ev ON l.event_family = ev.family AND l.subject = ev.subject AND l.plant = ev.plant
-        WHERE l.after_seq < ev.seq
-        ORDER BY l.run_id, l.position, ev.seq),
+     ${WAIT_MATCH_CTES},
      woken AS (
        UPDATE run_waits w SET status = 'matched', event_seq = m.seq FROM m
         WHERE w.run_id = m.run_id AND w.position = m.position AND w.status = 'waiting'

@@ -47,6 +47,23 @@ const inboxLock = (workflow: string, key: string) => `inbox|${workflow}|${key}`
  * postpones volatile target-list functions past a sort since 9.6), so the locks are taken in key
  * order, as lockAll takes them.
  */
+/**
+ * The waits an ingest group's events match, given a CTE `ev(seq, family, subject, plant, …)` of
+ * its new rows: `locked`, the waiting event waits they could match, locked in (run, position)
+ * order so concurrent ingests of one subject queue instead of deadlocking; `m`, each wait's first
+ * event after its `after_seq`. Used by matchWaits and the one-round-trip write (append-script.ts).
+ */
+export const WAIT_MATCH_CTES = `locked AS (
+         SELECT w.run_id, w.position, w.event_family, w.subject, w.plant, w.after_seq FROM run_waits w
+          WHERE w.status = 'waiting' AND w.kind = 'event'
+            AND (w.event_family, w.subject, w.plant) IN (SELECT family, subject, plant FROM ev)
+          ORDER BY w.run_id, w.position FOR UPDATE),
+       m AS (
+         SELECT DISTINCT ON (l.run_id, l.position) l.run_id, l.position, ev.seq
+           FROM locked l JOIN ev ON l.event_family = ev.family AND l.subject = ev.subject AND l.plant = ev.plant
+          WHERE l.after_seq < ev.seq
+          ORDER BY l.run_id, l.position, ev.seq)`
+
 export function lockAllSql(keysParam: string, sharedParam: string): string {
   return `SELECT CASE WHEN s THEN pg_advisory_xact_lock_shared(hashtextextended(k, 7162))
                    ELSE pg_advisory_xact_lock(hashtextextended(k, 7162)) END
@@ -177,16 +194,7 @@ export class PostgresEngine implements EngineStore {
     const woken = await c.query(
       `WITH ${carry ? `${carry.ctes(4)},` : ''} ev(seq, family, subject, plant) AS (
          SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[])),
-       locked AS (
-         SELECT w.run_id, w.position, w.event_family, w.subject, w.plant, w.after_seq FROM run_waits w
-          WHERE w.status = 'waiting' AND w.kind = 'event'
-            AND (w.event_family, w.subject, w.plant) IN (SELECT family, subject, plant FROM ev)
-          ORDER BY w.run_id, w.position FOR UPDATE),
-       m AS (
-         SELECT DISTINCT ON (l.run_id, l.position) l.run_id, l.position, ev.seq
-           FROM locked l JOIN ev ON l.event_family = ev.family AND l.subject = ev.subject AND l.plant = ev.plant
-          WHERE l.after_seq < ev.seq
-          ORDER BY l.run_id, l.position, ev.seq)
+       ${WAIT_MATCH_CTES}
        UPDATE run_waits w SET status = 'matched', event_seq = m.seq FROM m
         WHERE w.run_id = m.run_id AND w.position = m.position AND w.status = 'waiting'
        RETURNING w.run_id`,
