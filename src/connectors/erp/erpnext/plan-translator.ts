@@ -25,8 +25,9 @@ import type { CloudEvent } from '../../../contracts/envelope.ts'
 import { type FieldProblem, QualinkError } from '../../../contracts/errors.ts'
 import type { Translator } from '../../../engine/translation-stage.ts'
 import { type IdMappingSettings, inboundIds } from '../../../mapping/id-mapping.ts'
-import type { Characteristic, InspectionSpecification } from '../../../model/inspection.ts'
+import type { Characteristic } from '../../../model/inspection.ts'
 import { parseJsonBody } from '../../sdk/json-body.ts'
+import { inspectionPlanUpserted } from '../plan-event.ts'
 import { templateVersion } from './plan-feed.ts'
 
 type Row = Record<string, unknown>
@@ -122,24 +123,9 @@ export function erpNextInspectionPlanTranslator(source: string, ids?: IdMappingS
         if (code === '') refuse(`/items/${i}/item_code`, 'required: the Item', what)
         const material = await map('material', code, `/items/${i}/item_code`)
         const id = `${name}:${material}`
-        const spec: InspectionSpecification = {
-          id,
-          plant: raw.plant,
-          material,
-          version,
-          characteristics,
-          audit: { timestamp: time, sourceSystem: source, approvalStatus: 'not_required' },
-        }
-        events.push({
-          specversion: '1.0',
-          id: `${id}/v${version}`,
-          source: `urn:qualink:${source}`,
-          type: 'md.inspection_plan.upserted.v1',
-          subject: id,
-          time,
-          plant: raw.plant,
-          data: { version, inspectionPlan: spec },
-        } as CloudEvent)
+        events.push(
+          inspectionPlanUpserted({ id, plant: raw.plant, material, version, characteristics }, source, time),
+        )
       }
       if (new Set(events.map((e) => e.subject)).size !== events.length)
         refuse('/items', 'an Item is listed twice', what)

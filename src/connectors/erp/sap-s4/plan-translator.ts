@@ -24,7 +24,8 @@ import type { CloudEvent } from '../../../contracts/envelope.ts'
 import { type FieldProblem, QualinkError } from '../../../contracts/errors.ts'
 import type { Translator } from '../../../engine/translation-stage.ts'
 import { type IdMappingSettings, inboundIds, mapOptional, sourcePlant } from '../../../mapping/id-mapping.ts'
-import type { Characteristic, InspectionSpecification } from '../../../model/inspection.ts'
+import type { Characteristic } from '../../../model/inspection.ts'
+import { inspectionPlanUpserted } from '../plan-event.ts'
 
 type Row = Record<string, unknown>
 const DECIMAL = /^[+-]?\d{1,15}(\.\d{1,9})?$/
@@ -152,26 +153,21 @@ export function sapS4InspectionPlanTranslator(source: string, ids?: IdMappingSet
         for (const op of ops) {
           const route = ops.length > 1 ? op.operation : undefined
           const id = [group, counter, material, supplier || '*', route ?? '*'].join(':')
-          const spec: InspectionSpecification = {
-            id,
-            plant,
-            material,
-            ...(route ? { route } : {}),
-            ...(supplier ? { supplier } : {}),
-            version,
-            characteristics: op.characteristics,
-            audit: { timestamp: time, sourceSystem: source, approvalStatus: 'not_required' },
-          }
-          events.push({
-            specversion: '1.0',
-            id: `${id}/v${version}`,
-            source: `urn:qualink:${source}`,
-            type: 'md.inspection_plan.upserted.v1',
-            subject: id,
-            time,
-            plant,
-            data: { version, inspectionPlan: spec },
-          } as CloudEvent)
+          events.push(
+            inspectionPlanUpserted(
+              {
+                id,
+                plant,
+                material,
+                ...(route ? { route } : {}),
+                ...(supplier ? { supplier } : {}),
+                version,
+                characteristics: op.characteristics,
+              },
+              source,
+              time,
+            ),
+          )
         }
       }
       const scopes = new Set(events.map((e) => e.subject))
