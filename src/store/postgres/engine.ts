@@ -385,12 +385,14 @@ export class PostgresEngine implements EngineStore {
     return this.tx(async (c, now) => {
       const w = dueWait(wait, now)
       const run = await this.fenced(c, f)
-      await this.flush(c, now, f, flush)
       const plant = String(run.plant)
+      // Same lock as routing (routeBatchInTx): an event committing concurrently is either visible
+      // to this search or sees this wait row when it routes. Taken before the journal flush
+      // updates the run row: routing holds it while it inserts a run of the same key, and that
+      // insert waits for an uncommitted new version of the row (a deadlock the other way round).
+      if (w.kind === 'event') await lockAll(c, [waitLock(w.eventFamily!, w.subject!)])
+      await this.flush(c, now, f, flush)
       if (w.kind === 'event') {
-        // Same lock as routing (routeBatchInTx): an event committing concurrently is either
-        // visible to this search or sees this wait row when it routes.
-        await lockAll(c, [waitLock(w.eventFamily!, w.subject!)])
         const found = await this.findForWait(c, plant, w, exclude)
         if (found) {
           await this.insertWait(c, f.runId, plant, w, 'matched', Number(found.seq))
@@ -422,8 +424,9 @@ export class PostgresEngine implements EngineStore {
     return this.tx(async (c, now) => {
       const w = dueWait(wait, now)
       const run = await this.fenced(c, f)
-      await this.flush(c, now, f, flush)
+      // the key's inbox lock before the flush updates the run row (see registerWait)
       await lockAll(c, [inboxLock(String(run.workflow), String(run.run_key))])
+      await this.flush(c, now, f, flush)
       const tied = await c.query(
         `SELECT event_seq FROM run_waits WHERE run_id = $1 AND position = $2 AND status = 'matched'
           AND event_seq IS NOT NULL`,
