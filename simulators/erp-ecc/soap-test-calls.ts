@@ -20,11 +20,17 @@ export async function soapCall(
 }
 
 /** A purchase-order goods receipt (101, GM_CODE 01) of `qty` into the batch, as MIGO posts it. */
-export function goodsReceiptXml(material: string, batch: string, qty: string, uom = 'KG'): string {
+export function goodsReceiptXml(
+  material: string,
+  batch: string,
+  qty: string,
+  uom = 'KG',
+  plant = '1000',
+): string {
   return (
     `<GOODSMVT_HEADER><PSTNG_DATE>2025-03-01</PSTNG_DATE><HEADER_TXT>GR ${batch}</HEADER_TXT></GOODSMVT_HEADER>` +
     `<GOODSMVT_CODE><GM_CODE>01</GM_CODE></GOODSMVT_CODE>` +
-    `<GOODSMVT_ITEM><item><MATERIAL>${material}</MATERIAL><PLANT>1000</PLANT><STGE_LOC>0001</STGE_LOC>` +
+    `<GOODSMVT_ITEM><item><MATERIAL>${material}</MATERIAL><PLANT>${plant}</PLANT><STGE_LOC>0001</STGE_LOC>` +
     `<BATCH>${batch}</BATCH><MOVE_TYPE>101</MOVE_TYPE><PO_NUMBER>4500000017</PO_NUMBER><PO_ITEM>00010</PO_ITEM>` +
     `<ENTRY_QNT>${qty}</ENTRY_QNT><ENTRY_UOM>${uom}</ENTRY_UOM></item></GOODSMVT_ITEM>`
   )

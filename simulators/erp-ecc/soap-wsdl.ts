@@ -9,7 +9,8 @@
  * (copyneto/abap-zmm zfmmm_goodsmvt_create.abap and christianguenter2/ABAP_DEMO
  * z_test_bapi_goodsmovement.prog.abap, which show the interface). The inspection-lot BAPIs follow
  * quality-domain.md §1.3 (BAPI_INSPLOT_SETUSAGEDECISION [V]); their structure fields here are the
- * simulator's choice [U]. Z_BATCH_STOCK_READ stands for the customer RFC an ECC landscape writes
+ * simulator's choice [U], except BAPI_INSPLOT_GETLIST and GETDETAIL's STOCK_DATA and
+ * MATERIAL_DOCUMENTS, which are SAP's (soap-insplot.ts names the source). Z_BATCH_STOCK_READ stands for the customer RFC an ECC landscape writes
  * to read batch stock per stock type (table MCHB: CLABS unrestricted, CINSM quality inspection,
  * CSPEM blocked), since no standard BAPI returns it.
  */
@@ -21,7 +22,23 @@ export interface SoapOperation {
 export const SOAP_OPERATIONS: Readonly<Record<string, SoapOperation>> = {
   BAPI_INSPLOT_GETDETAIL: {
     input: ['NUMBER', 'LANGUAGE'],
-    output: ['GENERAL_DATA', 'USAGEDECISION_DATA', 'RETURN'],
+    output: ['GENERAL_DATA', 'STOCK_DATA', 'USAGEDECISION_DATA', 'MATERIAL_DOCUMENTS', 'RETURN'],
+  },
+  BAPI_INSPLOT_GETLIST: {
+    input: [
+      'PLANT',
+      'MATERIAL',
+      'BATCH',
+      'MAT_DOC',
+      'PO_NUMBER',
+      'VENDOR',
+      'STATUS_CREATED',
+      'STATUS_RELEASED',
+      'STATUS_UD',
+      'MAX_ROWS',
+      'INSPLOT_LIST',
+    ],
+    output: ['INSPLOT_LIST', 'RETURN'],
   },
   BAPI_INSPLOT_SETUSAGEDECISION: {
     input: ['NUMBER', 'UD_DATA', 'LANGUAGE'],

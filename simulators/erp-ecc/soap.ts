@@ -17,6 +17,7 @@ import { postMaterialDocument } from '../erp-s4/material-documents.ts'
 import type { InspectionLot, S4Model } from '../erp-s4/model.ts'
 import { HttpError, type SimRequest, type SimResponse } from '../shared/http.ts'
 import { formatQuantity, parseQuantity } from '../shared/quantity.ts'
+import { getInspectionLotList, lotStockDetail } from './soap-insplot.ts'
 import { RFC_NS, SOAP_OPERATIONS, wsdlFor } from './soap-wsdl.ts'
 import { child, escapeXml, parseXml, rows, text, toXml, type XmlNode, type XmlTree } from './soap-xml.ts'
 
@@ -150,6 +151,8 @@ export class SoapFace {
       switch (op) {
         case 'BAPI_INSPLOT_GETDETAIL':
           return respond(op, this.getDetail(body))
+        case 'BAPI_INSPLOT_GETLIST':
+          return respond(op, getInspectionLotList(this.model, body))
         case 'BAPI_INSPLOT_SETUSAGEDECISION':
           return respond(op, this.setUsageDecision(body))
         case 'BAPI_GOODSMVT_CREATE':
@@ -184,6 +187,7 @@ export class SoapFace {
         LOT_QTY: formatQuantity(lot.quantity),
         BASE_UOM: lot.unit,
       },
+      ...lotStockDetail(lot),
       USAGEDECISION_DATA: {
         UD_CODE_GROUP: ud?.InspLotUsageDecisionCodeGroup ?? '',
         UD_CODE: ud?.InspectionLotUsageDecisionCode ?? '',

@@ -12,8 +12,6 @@ import { type AdoptionReport, type AppendEvents, runAdoption } from './adopt.ts'
 
 /** What an ERP connector without the adoption reads lacks for them (docs/workflows.md "Go-live adoption"). */
 const WHY_NOT: Readonly<Record<string, string>> = {
-  'erp/sap-ecc-soap':
-    'it calls no inspection-lot list (BAPI_INSPLOT_GETLIST) and no production-order read, only BAPI_INSPLOT_GETDETAIL of a lot it already knows',
   'erp/sap-ecc-idoc':
     'it only sends goods-movement IDocs and reads their status IDocs; ECC over IDoc offers no inspection-lot or production-order read',
 }
@@ -46,7 +44,7 @@ export async function adoptFromConfig(loaded: LoadedConfig, o: AdoptOptions): Pr
     const kind = loaded.config.connectors?.[p.erp]?.kind ?? 'unknown'
     problems.push({
       path: `/plants/${seg(o.plant)}/erp`,
-      message: `connector '${p.erp}' (${kind}) cannot list open inspection lots and held production orders${WHY_NOT[kind] ? `: ${WHY_NOT[kind]}` : ''} (adoption reads erp/sap-s4 and erp/erpnext)`,
+      message: `connector '${p.erp}' (${kind}) cannot list open inspection lots and held production orders${WHY_NOT[kind] ? `: ${WHY_NOT[kind]}` : ''} (adoption reads erp/sap-s4, erp/erpnext and erp/sap-ecc-soap)`,
     })
   }
   if (!hasAdoptionQms(qms))

@@ -2,9 +2,12 @@
  * `qualink adopt` from a qualink.yaml (adoptFromConfig, what the CLI runs): the plant's connectors
  * are built from the configuration and read the S/4 and QMS simulators; `--erp-plant` keeps the
  * ERP's other plants out; an unconfigured plant is refused naming `--plant` before anything is
- * read. Dry runs only: the events' way into Qualink is tested in adoption.test.ts.
+ * read; a plant on ECC over SOAP is read through BAPI_INSPLOT_GETLIST, one on ECC over IDoc is
+ * refused. Dry runs only: the events' way into Qualink is tested in adoption.test.ts.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { startErpEcc } from '../../simulators/erp-ecc/server.ts'
+import { goodsReceiptXml, soapCall } from '../../simulators/erp-ecc/soap-test-calls.ts'
 import { goodsReceipt, MATDOC, s4Client } from '../../simulators/erp-s4/test-client.ts'
 import type { AppendEvents } from '../../src/adoption/adopt.ts'
 import { adoptFromConfig } from '../../src/adoption/from-config.ts'
@@ -98,12 +101,12 @@ describe('qualink adopt from a configuration', () => {
     })
   })
 
-  it('refuses a plant on SAP ECC before reading anything, naming the connector and what it lacks', async () => {
+  it('refuses a plant on ECC over IDoc before reading anything, naming the connector and what it lacks', async () => {
     const doc = syntheticDoc({ erp: sims.erp.url, qms: sims.qms.url })
-    // the plant's ERP is ECC over SOAP (the S/4 simulator's address stands in: nothing may be read)
+    // the plant's ERP is ECC over IDoc (the S/4 simulator's address stands in: nothing may be read)
     ;(doc.connectors as Record<string, unknown>).erp = {
-      kind: 'erp/sap-ecc-soap',
-      config: { baseUrl: sims.erp.url, egress: { timeoutMs: 2000 } },
+      kind: 'erp/sap-ecc-idoc',
+      config: { baseUrl: sims.erp.url, statusDir: tmp.dir, egress: { timeoutMs: 2000 } },
     }
     const requests = sims.erp.state.http.requests
     const err = await adoptFromConfig(loadConfig(tmp.write('qualink.yaml', doc), {}), {
@@ -117,10 +120,44 @@ describe('qualink adopt from a configuration', () => {
     const problems = isQualinkError(err) ? err.errors : []
     expect(problems.map((p) => p.path)).toEqual(['/plants/P100/erp'])
     expect(problems[0]!.message).toContain(
-      "connector 'erp' (erp/sap-ecc-soap) cannot list open inspection lots",
+      "connector 'erp' (erp/sap-ecc-idoc) cannot list open inspection lots",
     )
-    expect(problems[0]!.message).toContain('BAPI_INSPLOT_GETLIST')
+    expect(problems[0]!.message).toContain('offers no inspection-lot or production-order read')
     expect(sims.erp.state.http.requests).toBe(requests)
+  })
+
+  it('reads a plant on ECC over SOAP through BAPI_INSPLOT_GETLIST (no longer refused)', async () => {
+    const ecc = await startErpEcc({
+      port: 0,
+      materials: { 'RAW-100': { inspectionRelevant: true, baseUnit: 'KG' } },
+    })
+    try {
+      const gr = await soapCall(
+        ecc.url,
+        'BAPI_GOODSMVT_CREATE',
+        goodsReceiptXml('RAW-100', 'ECC-1', '5', 'KG', 'P100'),
+      )
+      expect(gr.status).toBe(200)
+      const doc = syntheticDoc({ erp: ecc.url, qms: sims.qms.url })
+      ;(doc.connectors as Record<string, unknown>).erp = {
+        kind: 'erp/sap-ecc-soap',
+        config: { baseUrl: ecc.url, egress: { timeoutMs: 2000 } },
+      }
+      const report = await adoptFromConfig(loadConfig(tmp.write('qualink.yaml', doc), {}), {
+        plant: 'P100',
+        actor: 'cli:tester',
+        dryRun: true,
+        append: neverAppend,
+        env: {},
+        erpPlant: 'P100',
+      })
+      expect(report.items.map((i) => [i.subject, i.kind, i.outcome])).toEqual([
+        ['ECC-1', 'receipt', 'would-adopt'],
+      ])
+      expect(report.items[0]!.eventId).toBe(`receipt-${ecc.state.inspectionLots[0]!.number}`)
+    } finally {
+      await ecc.close()
+    }
   })
 
   it('refuses a plant that is not configured, naming --plant', async () => {

@@ -37,6 +37,11 @@ export const KIND = 'erp/sap-ecc-soap'
 /** The function modules and parameters the connector sends and reads (docs/connectors.md). */
 export const NEEDED: Readonly<Record<string, NeededOperation>> = {
   BAPI_INSPLOT_GETDETAIL: { input: ['NUMBER'], output: ['GENERAL_DATA', 'USAGEDECISION_DATA', 'RETURN'] },
+  // adoption only (adoption.ts); GETDETAIL's STOCK_DATA and MATERIAL_DOCUMENTS are read there too
+  BAPI_INSPLOT_GETLIST: {
+    input: ['PLANT', 'STATUS_CREATED', 'STATUS_RELEASED', 'STATUS_UD', 'MAX_ROWS'],
+    output: ['INSPLOT_LIST'],
+  },
   BAPI_INSPLOT_SETUSAGEDECISION: { input: ['NUMBER', 'UD_DATA', 'LANGUAGE'], output: ['RETURN'] },
   BAPI_GOODSMVT_CREATE: {
     input: ['GOODSMVT_HEADER', 'GOODSMVT_CODE', 'GOODSMVT_ITEM'],

@@ -13,10 +13,13 @@
  *   reserves storage location, 309, 122).
  * - transferStock: one goods movement per transfer (movement types of sap-s4/mapping.ts).
  * - readLotStock: Z_BATCH_STOCK_READ (stock per stock type of the batch).
+ * - `qualink adopt` reads the open goods-receipt inspection lots through adoption.ts
+ *   (BAPI_INSPLOT_GETLIST, then GETDETAIL per lot).
  * Production-order hold and delivery block have no function module here and refuse with
  * QLK_VALIDATION naming the operation; a changed decision (QA12 in ECC) is not offered.
  */
 import { PermanentError } from '../../../engine/errors.ts'
+import type { AdoptionErpPort } from '../../../workflows/ports/adoption.ts'
 import type { ErpPort, RecordUsageDecisionInput, StateChangeResult } from '../../../workflows/ports/erp.ts'
 import { systemClock } from '../../sdk/clock.ts'
 import { defineConnector } from '../../sdk/define-connector.ts'
@@ -25,6 +28,7 @@ import { referenceFor } from '../../sdk/reference.ts'
 import { connectorSecret } from '../../sdk/secrets.ts'
 import { transferItem, UD_MOVEMENT, yyyymmdd } from '../sap-ecc-idoc/idocs.ts'
 import { dispositionGroups, toSap } from '../sap-s4/mapping.ts'
+import { adoptionEcc } from './adoption.ts'
 import { KIND, SoapClient } from './client.ts'
 import { SapEccSoapConfig } from './config.ts'
 import { type GoodsMovementItem, GoodsMovementPoster } from './goods-movements.ts'
@@ -111,7 +115,7 @@ export const sapEccSoapConnector = defineConnector({
   ],
   targets: (c) => [c.baseUrl],
   egressSettings: (c) => c.egress,
-  create(config, ctx): ErpPort {
+  create(config, ctx): ErpPort & AdoptionErpPort {
     const password = config.auth
       ? connectorSecret(config.auth, 'password', '/auth', ctx.environment, { kind: KIND, name: ctx.name })
       : undefined
@@ -130,6 +134,7 @@ export const sapEccSoapConnector = defineConnector({
     })
 
     return {
+      ...adoptionEcc(soap, poster, config),
       recordUsageDecision: (input) => recordUsageDecision(soap, config.language, input),
       async postStockDisposition(input) {
         const documents: string[] = []
