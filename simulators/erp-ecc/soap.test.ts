@@ -1,7 +1,8 @@
 /**
  * The ECC simulator's SOAP face over real sockets, with hand-written envelopes: the WSDL, goods
  * movements that are never deduplicated, BAPI RETURN errors, SOAP faults for unreadable input,
- * the inspection lot a receipt opens and its one usage decision, stock per stock type.
+ * the inspection lot a receipt opens and its one usage decision, the lot list (GETLIST) and its
+ * stock data, stock per stock type.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { type ErpEccSim, startErpEcc } from './server.ts'
@@ -63,6 +64,31 @@ describe('erp-ecc SOAP face', () => {
     const detail = await soapCall(sim.url, 'BAPI_INSPLOT_GETDETAIL', '<NUMBER>010000000001</NUMBER>')
     expect(tag(detail.text, 'UD_CODE')).toBe('A1')
     expect(tag(detail.text, 'LOT_QTY')).toBe('100.000')
+  })
+
+  it('lists inspection lots (BAPI_INSPLOT_GETLIST) by plant and status, with their stock data in GETDETAIL', async () => {
+    await soapCall(sim.url, 'BAPI_GOODSMVT_CREATE', goodsReceiptXml('RAW-100', 'B1', '100'))
+    await soapCall(sim.url, 'BAPI_GOODSMVT_CREATE', goodsReceiptXml('RAW-100', 'B2', '40'))
+    await soapCall(sim.url, 'BAPI_GOODSMVT_CREATE', goodsReceiptXml('RAW-100', 'B3', '5', 'KG', '2000'))
+    await soapCall(sim.url, 'BAPI_INSPLOT_SETUSAGEDECISION', ud('A1'))
+    const list = async (inner: string) => {
+      const r = await soapCall(sim.url, 'BAPI_INSPLOT_GETLIST', inner)
+      expect(r.status).toBe(200)
+      return [...r.text.matchAll(/<INSPLOT>(\d+)<\/INSPLOT>/g)].map((m) => m[1])
+    }
+    expect(await list('<PLANT>1000</PLANT>')).toEqual(['010000000001', '010000000002'])
+    expect(await list('<PLANT>1000</PLANT><STATUS_UD></STATUS_UD>')).toEqual(['010000000002'])
+    expect(await list('<MAX_ROWS>1</MAX_ROWS>')).toEqual(['010000000001'])
+    expect(await list('<BATCH>B3</BATCH>')).toEqual(['010000000003'])
+    const row = await soapCall(sim.url, 'BAPI_INSPLOT_GETLIST', '<BATCH>B2</BATCH>')
+    expect(tag(row.text, 'PO_NUMBER')).toBe('4500000017')
+    expect(tag(row.text, 'MAT_DOC')).toMatch(/^49\d{8}$/)
+    const detail = await soapCall(sim.url, 'BAPI_INSPLOT_GETDETAIL', '<NUMBER>010000000002</NUMBER>')
+    expect([tag(detail.text, 'INSPLOT_SIZE'), tag(detail.text, 'QUANTITY_TO_BE_POSTED')]).toEqual([
+      '40.000',
+      '40.000',
+    ])
+    expect(tag(detail.text, 'DOC_YEAR')).toMatch(/^\d{4}$/)
   })
 
   it('answers a business error in RETURN and posts nothing; unreadable input is a SOAP fault', async () => {
