@@ -112,6 +112,8 @@ export const sapEccSoapConnector = defineConnector({
     'transferStock',
     'setProductionOrderHold',
     'setDeliveryBlock',
+    'listOpenInspectionLots',
+    'listHeldProductionOrders',
   ],
   targets: (c) => [c.baseUrl],
   egressSettings: (c) => c.egress,
