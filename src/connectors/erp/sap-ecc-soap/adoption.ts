@@ -65,7 +65,13 @@ export function adoptionEcc(
         )
       const out: OpenErpInspectionLot[] = []
       for (const row of list) {
-        if (!text(row, 'MAT_DOC') || !text(row, 'PO_NUMBER') || !text(row, 'INSPLOT')) continue
+        if (!text(row, 'MAT_DOC') || !text(row, 'PO_NUMBER')) continue
+        // The lot number column is assumed (docs/connectors.md): a release without it is refused, not read as "no lots".
+        if (!text(row, 'INSPLOT'))
+          throw new PermanentError(
+            'QLK_CONFIG_INVALID',
+            `${KIND} ${config.baseUrl}: BAPI_INSPLOT_GETLIST rows carry no INSPLOT (lot number); adoption cannot name the lots of this ECC release`,
+          )
         const open = await openLot(soap, poster, config, row)
         if (open) out.push(open)
       }
