@@ -1,16 +1,10 @@
 import { PermanentError } from '../engine/errors.ts'
 import { defineWorkflow, type WaitResult, type WorkflowContext } from '../engine/workflow.ts'
 import { add, type Quantity } from '../model/quantity.ts'
-import {
-  type CharacteristicResult,
-  evaluateCharacteristic,
-  evaluateRunRules,
-  nelsonRules,
-  type Tolerance,
-  type Violation,
-  westernElectricRules,
-} from '../rules/index.ts'
+import { nelsonRules, type Tolerance, westernElectricRules } from '../rules/index.ts'
+import { evaluateMeasurements, type Finding, judgedBy } from './in-process/evaluate.ts'
 import { blockLot, type DispositionLineIn, type LotBlock, planLines } from './in-process/lot-stock.ts'
+import { operationSpecification, type PlanRevision } from './in-process/specification.ts'
 import type { ErpPort } from './ports/erp.ts'
 import type { MeasurementHistoryPort } from './ports/history.ts'
 import type { NotifyPort } from './ports/notify.ts'
@@ -68,11 +62,14 @@ export const DEFAULT_IN_PROCESS_SETTINGS: InProcessSettings = {
 
 /**
  * The run's configuration snapshot: the plant's settings plus `lotStock: 'block'` from version 2
- * on. A v1 run's snapshot has no `lotStock`, so it replays on this code with v1's step sequence
- * (no lot block, no disposition postings: it blocked nothing to post from; DESIGN §6 versions).
+ * on and `limits: 'plan'` from version 3 on. A v1 run's snapshot has neither, so it replays on this
+ * code with v1's step sequence (no lot block, no disposition postings: it blocked nothing to post
+ * from; DESIGN §6 versions); a v2 run's has no `limits`, so it reads no plan revision and judges
+ * by the configured tolerances, as it did.
  */
 interface InProcessRunConfig extends InProcessSettings {
   readonly lotStock?: 'block'
+  readonly limits?: 'plan'
 }
 
 interface Completion {
@@ -80,14 +77,9 @@ interface Completion {
   plant: string
   measurements: Array<{ characteristic: string; value: string; unit: string }>
   produced: Array<{ lot: string; material?: string; quantity?: Quantity }>
+  consumed?: Array<{ lot?: string; material?: string }>
   /** set by `qualink adopt`: the order was already on hold at go-live, waiting on this nonconformance */
   adoption?: { nonconformance?: string; lot?: string }
-}
-
-interface Finding {
-  characteristic: string
-  spec?: CharacteristicResult
-  rules: Array<Pick<Violation, 'ruleId' | 'ruleName' | 'points'>>
 }
 
 /**
@@ -103,12 +95,12 @@ export function inProcessQualityCheck(
 ) {
   return defineWorkflow<InProcessPorts, InProcessRunConfig>({
     name: 'in-process-quality-check',
-    version: 2,
-    // v1 runs (waiting for a disposition, or dead-lettered) replay on this code: see InProcessRunConfig.
-    compatibleWith: [1],
+    version: 3,
+    // v1 and v2 runs (waiting for a disposition, or dead-lettered) replay on this code: see InProcessRunConfig.
+    compatibleWith: [1, 2],
     triggers: ['mes.operation.completed.v1'],
     key: (e) => (e.data as Completion).operation.productionOrder,
-    config: (plant) => ({ ...settings(plant), lotStock: 'block' }),
+    config: (plant) => ({ ...settings(plant), lotStock: 'block', limits: 'plan' }),
     async run(ctx, trigger) {
       const c = trigger.envelope.data as Completion
       const order = c.operation.productionOrder
@@ -117,44 +109,53 @@ export function inProcessQualityCheck(
       const adopted = c.adoption
       if (adopted && !adopted.nonconformance)
         throw new PermanentError('QLK_VALIDATION', `adopted order ${order} names no nonconformance`)
+      // v3: the plan revision the operation is judged against, the QMS's current specification for
+      // the produced (else consumed) material and the operation as route, read inside a step so
+      // the revision is journaled with the run (docs/workflows.md "Plan revision").
+      const material0 = c.produced[0]?.material ?? c.consumed?.find((x) => x.material)?.material
+      const plan: PlanRevision | null =
+        ctx.config.limits === 'plan' && !adopted && material0 && ctx.ports.qms.listSpecifications
+          ? await ctx.step('read-specification', () =>
+              operationSpecification(ctx.ports.qms, {
+                plant: c.plant,
+                material: material0,
+                route: c.operation.number,
+              }),
+            )
+          : null
+      const revision = plan ? { id: plan.id, version: plan.version } : null
       const findings: Finding[] = adopted
         ? []
-        : await ctx.step('evaluate', async () => {
-            const out: Finding[] = []
-            for (const m of c.measurements) {
-              const spec = ctx.config.characteristics[m.characteristic]
-              if (!spec) continue
-              const result = evaluateCharacteristic(
-                { id: m.characteristic, unit: spec.unit, tolerance: spec.tolerance },
-                { value: m.value, unit: m.unit },
-              )
-              let rules: Finding['rules'] = []
-              if (spec.baseline) {
-                const past = await ctx.ports.history.recent({
-                  plant: c.plant,
-                  characteristic: m.characteristic,
-                  workCenter: c.operation.workCenter,
-                  beforeSeq: trigger.seq,
-                  limit: ctx.config.window - 1,
-                })
-                const values = [...past, Number(m.value)]
-                const enabled = ALL_RUN_RULES.filter((r) =>
-                  (ctx.config.runRules as readonly string[]).includes(r.id),
-                )
-                rules = evaluateRunRules({ values, ...spec.baseline }, enabled)
-                  .filter((v) => v.points.includes(values.length - 1)) // only what this point completes
-                  .map((v) => ({ ruleId: v.ruleId, ruleName: v.ruleName, points: v.points }))
-              }
-              if (result.status === 'fail' || rules.length > 0)
-                out.push({ characteristic: m.characteristic, spec: result, rules })
+        : await ctx.step('evaluate', () =>
+            evaluateMeasurements({
+              measurements: c.measurements,
+              configured: ctx.config.characteristics,
+              plan,
+              rules: ALL_RUN_RULES.filter((r) => (ctx.config.runRules as readonly string[]).includes(r.id)),
+              history: ctx.ports.history,
+              scope: {
+                plant: c.plant,
+                workCenter: c.operation.workCenter,
+                beforeSeq: trigger.seq,
+                window: ctx.config.window,
+              },
+              nameLimits: ctx.config.limits === 'plan',
+            }),
+          )
+      // v3 names the revision and, per measured characteristic, whose limits judged it
+      const judged =
+        ctx.config.limits === 'plan' && !adopted
+          ? {
+              specification: revision,
+              limits: judgedBy(c.measurements, ctx.config.characteristics, plan),
             }
-            return out
-          })
+          : {}
       if (findings.length === 0 && !adopted) {
         const confirmation = await confirmProduction(ctx, c)
         return {
           order,
           verdict: 'conforming',
+          ...judged,
           ...(confirmation ? { confirmation: confirmation.document } : {}),
         }
       }
@@ -168,7 +169,7 @@ export function inProcessQualityCheck(
               (f) =>
                 `${f.characteristic}: ${f.spec?.status === 'fail' ? `${f.spec.value} ${f.spec.unit} beyond ${f.spec.violated} limit` : ''}${f.rules.map((r) => ` ${r.ruleName}`).join(',')}`,
             )
-            .join('; ')
+            .join('; ') + (revision ? ` (plan ${revision.id} v${revision.version})` : '')
       await ctx.step('hold-order', ({ idempotencyKey }) =>
         ctx.ports.erp.setProductionOrderHold({
           idempotencyKey,
@@ -186,6 +187,11 @@ export function inProcessQualityCheck(
               plant: c.plant,
               title: `Order ${order} op ${c.operation.number}: ${summary}`.slice(0, 200),
               severity: findings.some((f) => f.spec?.status === 'fail') ? 'major' : 'minor',
+              ...(revision
+                ? {
+                    description: `Judged against inspection plan ${revision.id} version ${revision.version}.`,
+                  }
+                : {}),
               ...(lot ? { lot } : {}),
             }),
           )
@@ -290,6 +296,7 @@ export function inProcessQualityCheck(
         order,
         verdict: 'dispositioned',
         ...(adopted ? { adopted: true } : {}),
+        ...judged,
         ...(confirmation ? { confirmation: confirmation.document } : {}),
         nonconformance: nc.record.id,
         disposition: lines.map((l) => l.code),

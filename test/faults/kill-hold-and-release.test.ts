@@ -179,6 +179,7 @@ const scenario = (dialect: Dialect) => () => {
     expect(ncs()).toHaveLength(1)
     expect(ncs()[0]!.status).toBe('DISPOSITION_EXECUTED')
     expect(await stepsOf(c, run)).toEqual([
+      'read-specification', // v3: no plan for the material here, the configured tolerance judges
       'evaluate',
       'hold-order',
       'open-nonconformance',
@@ -266,6 +267,7 @@ const scenario = (dialect: Dialect) => () => {
     expect(erp.state.counts.conservationViolations).toEqual([])
     expect(order()).toMatchObject({ onHold: false, holdChanges: 2 })
     expect(await stepsOf(c, run)).toEqual([
+      'read-specification', // v3: no plan for the material here, the configured tolerance judges
       'evaluate',
       'hold-order',
       'open-nonconformance',

@@ -42,6 +42,7 @@ const STOCK_PATH = 'A_MaterialDocumentHeader'
 const stepsNamed = (name: string) => HELD_STEPS.filter((s) => s === name).length
 /** the steps of a held run that ends dispositioned, as the journal and the audit trail name them */
 const HELD_STEPS = [
+  'read-specification', // v3: no plan for the material here, the configured tolerance judges
   'evaluate',
   'hold-order',
   'open-nonconformance',

@@ -29,6 +29,17 @@ export interface SpecificationRef {
   readonly version: number
   readonly route?: string
   readonly supplier?: string
+  /** the revision's quantitative characteristics and their limits, when the QMS lists them */
+  readonly characteristics?: readonly SpecificationLimits[]
+}
+
+/** One characteristic's limits in a revision (SAP A_InspectionCharacteristic field meanings). */
+export interface SpecificationLimits {
+  readonly id: string
+  readonly unit?: string
+  readonly lowerLimit?: string
+  readonly upperLimit?: string
+  readonly target?: string
 }
 
 export interface QmsInspectionLotView {

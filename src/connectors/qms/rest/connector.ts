@@ -6,7 +6,7 @@
 import { PermanentError } from '../../../engine/errors.ts'
 import { formatDecimal, rescale } from '../../../model/quantity.ts'
 import type { AdoptionQmsPort } from '../../../workflows/ports/adoption.ts'
-import type { Created, QmsPort } from '../../../workflows/ports/qms.ts'
+import type { Created, QmsPort, SpecificationLimits } from '../../../workflows/ports/qms.ts'
 import { defineConnector } from '../../sdk/define-connector.ts'
 import type { EgressClient } from '../../sdk/egress.ts'
 import { EgressFailure } from '../../sdk/http-errors.ts'
@@ -256,6 +256,7 @@ export const qmsRestConnector = defineConnector({
           version: Number(o.version),
           ...(typeof o.route === 'string' && o.route !== '' ? { route: o.route } : {}),
           ...(typeof o.supplier === 'string' && o.supplier !== '' ? { supplier: o.supplier } : {}),
+          ...(Array.isArray(o.characteristics) ? { characteristics: limitsFrom(o.characteristics) } : {}),
         }))
       },
       async setNonconformanceStatus({ id, status, traceparent }) {
@@ -288,3 +289,25 @@ export const qmsRestConnector = defineConnector({
     }
   },
 })
+
+/** The quantitative characteristics of a listed specification and their limits (decimal strings). */
+function limitsFrom(items: unknown[]): SpecificationLimits[] {
+  const str = (v: unknown) =>
+    typeof v === 'string' && v !== '' ? v : typeof v === 'number' ? String(v) : undefined
+  const out: SpecificationLimits[] = []
+  for (const raw of items) {
+    if (!raw || typeof raw !== 'object') continue
+    const c = raw as Record<string, unknown>
+    const id = str(c.id)
+    if (!id || c.quantitative === false) continue
+    const [unit, lowerLimit, upperLimit, target] = [c.unit, c.lowerLimit, c.upperLimit, c.target].map(str)
+    out.push({
+      id,
+      ...(unit ? { unit } : {}),
+      ...(lowerLimit ? { lowerLimit } : {}),
+      ...(upperLimit ? { upperLimit } : {}),
+      ...(target ? { target } : {}),
+    })
+  }
+  return out
+}
