@@ -284,7 +284,7 @@ describe.each(DIALECTS)('in-process quality check through faults on %s', (dialec
     const run = await runIs('completed')
     expect(overdue()).toBe(2)
     const withEscalations = [...HELD_STEPS]
-    withEscalations.splice(5, 0, 'escalate-overdue-disposition', 'escalate-overdue-disposition')
+    withEscalations.splice(6, 0, 'escalate-overdue-disposition', 'escalate-overdue-disposition')
     expect(await steps(run.id)).toEqual(withEscalations)
     expect(order()).toMatchObject({ onHold: false, holdChanges: 2 })
     expect(confirmations()).toHaveLength(1)
