@@ -2,13 +2,14 @@ import type pg from 'pg'
 import { QualinkError } from '../../contracts/errors.ts'
 import type { Fence, JournalFlush } from '../engine-types.ts'
 import type { AuditEntry } from '../types.ts'
+import { dollar, NOW_MS as NOW } from './clock.ts'
 import { applyJournalFlush } from './journal-flush.ts'
 
 /** What every PostgresEngine module shares: the client type, the database clock, the fence. */
 export type Row = Record<string, unknown>
 export type Client = pg.PoolClient
-export const NOW = '(extract(epoch from clock_timestamp()) * 1000)::bigint'
-export const dollar = (i: number) => `$${i + 1}`
+
+export { dollar, NOW }
 export const j = (v: unknown): string | null => (v === undefined ? null : JSON.stringify(v))
 
 export type Tx = <T>(fn: (c: Client, now: number) => Promise<T>) => Promise<T>
