@@ -2,12 +2,12 @@ import type Database from 'better-sqlite3'
 import { QualinkError } from '../../contracts/errors.ts'
 import type { Fence, JournalFlush } from '../engine-types.ts'
 import type { AuditEntry } from '../types.ts'
+import { NOW_MS as NOW, q } from './clock.ts'
 import { applyJournalFlush } from './journal-flush.ts'
 
 /** What every SqliteEngine module shares: the row type, the database clock, the fence. */
 export type Row = Record<string, unknown>
-export const q = () => '?'
-export const NOW = `CAST(unixepoch('subsec') * 1000 AS INTEGER)`
+export { NOW, q }
 export const j = (v: unknown): string | null => (v === undefined ? null : JSON.stringify(v))
 
 /** The engine's connection as its modules use it (SqliteEngine builds it). */
