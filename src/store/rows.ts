@@ -1,4 +1,4 @@
-import type { AuditRow, ChainRecord, StoredEvent, StoredRawDelivery } from './types.ts'
+import type { AuditRow, ChainRecord, Lease, StoredEvent, StoredRawDelivery } from './types.ts'
 
 /** Row → object mappers shared by both dialects (column names are identical by design). */
 type Row = Record<string, unknown>
@@ -103,4 +103,14 @@ export function ingestAuditPayload(e: {
   dataHash: string
 }) {
   return { seq: e.seq, type: e.type, source: e.source, id: e.id, dataHash: e.dataHash }
+}
+
+/** A leases row (both dialects' leases.ts). */
+export function toLease(r: Row): Lease {
+  return {
+    name: String(r.name),
+    owner: String(r.owner),
+    token: Number(r.token),
+    expiresAtMs: Number(r.expires_at_ms),
+  }
 }

@@ -1,17 +1,9 @@
 import type pg from 'pg'
+import { toLease } from '../rows.ts'
 import type { Lease } from '../types.ts'
 import { NOW_MS } from './clock.ts'
 
 /** Named leases (singletons: sealer, relay, schedulers) on PostgreSQL, timed by the database clock. */
-
-function toLease(r: Record<string, unknown>): Lease {
-  return {
-    name: String(r.name),
-    owner: String(r.owner),
-    token: Number(r.token),
-    expiresAtMs: Number(r.expires_at_ms),
-  }
-}
 
 export async function acquireLease(
   pool: pg.Pool,

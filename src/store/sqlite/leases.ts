@@ -1,17 +1,7 @@
 import type Database from 'better-sqlite3'
+import { toLease } from '../rows.ts'
 import type { Lease } from '../types.ts'
 import { NOW_MS } from './clock.ts'
-
-type Row = Record<string, unknown>
-
-function toLease(r: Row): Lease {
-  return {
-    name: String(r.name),
-    owner: String(r.owner),
-    token: Number(r.token),
-    expiresAtMs: Number(r.expires_at_ms),
-  }
-}
 
 /**
  * Named leases (singletons: sealer, relay, schedulers) on SQLite, timed by the database clock;
@@ -29,11 +19,11 @@ export function sqliteLeases(db: Database.Database) {
   const release = db.prepare('UPDATE leases SET expires_at_ms = 0 WHERE name = ? AND token = ?')
   return {
     acquire(name: string, owner: string, ttlMs: number): Lease | undefined {
-      const r = acquire.get(name, owner, ttlMs) as Row | undefined
+      const r = acquire.get(name, owner, ttlMs) as Record<string, unknown> | undefined
       return r ? toLease(r) : undefined
     },
     renew(lease: Lease, ttlMs: number): Lease | undefined {
-      const r = renew.get(ttlMs, lease.name, lease.token) as Row | undefined
+      const r = renew.get(ttlMs, lease.name, lease.token) as Record<string, unknown> | undefined
       return r ? toLease(r) : undefined
     },
     release(lease: Lease): void {
