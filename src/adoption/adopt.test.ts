@@ -54,6 +54,7 @@ function plan(
   const qmsPort: AdoptionQmsPort = {
     findInspectionLots: async ({ lot }) => (qms.lots ?? []).filter((l) => l.lot === lot),
     listOpenNonconformances: async () => qms.ncs ?? [],
+    getInspectionLot: async (id) => (qms.lots ?? []).find((l) => l.id === id) ?? null,
   }
   return planAdoption({
     plant: 'P100',

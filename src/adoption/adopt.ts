@@ -13,11 +13,13 @@
  * left alone.
  */
 import type { CloudEvent } from '../contracts/envelope.ts'
+import { isQualinkError } from '../contracts/errors.ts'
 import { formatDecimal, type Quantity } from '../model/quantity.ts'
 import type {
   AdoptionErpPort,
   AdoptionQmsPort,
   OpenErpInspectionLot,
+  OpenNonconformance,
   QmsLotWithReference,
 } from '../workflows/ports/adoption.ts'
 import type { NonconformanceView } from '../workflows/ports/qms.ts'
@@ -48,6 +50,11 @@ export interface AdoptionInput {
   readonly now: Date
   /** the ERP's own plant code, when the plant's ERP serves other plants as well */
   readonly erpPlant?: string
+  /**
+   * Every Qualink plant the plant's QMS serves (this one included), when it serves more than one:
+   * an open nonconformance is then adopted only when its plant can be determined as this one.
+   */
+  readonly qmsPlants?: readonly string[]
 }
 
 export const ADOPTION_SOURCE_SYSTEM = 'qualink-adopt'
@@ -79,8 +86,14 @@ export async function planAdoption(input: AdoptionInput): Promise<AdoptionItem[]
   const perBatch = new Map<string, number>()
   for (const l of openLots) perBatch.set(batchKey(l), (perBatch.get(batchKey(l)) ?? 0) + 1)
   for (const l of openLots) {
-    const qmsLots = await qms.findInspectionLots({ lot: l.lot, material: l.material })
-    const placed = placeReceipt(l, qmsLots, perBatch.get(batchKey(l)) ?? 1)
+    const found = l.unsettled
+      ? []
+      : await missingMapping(qms.findInspectionLots({ lot: l.lot, material: l.material }))
+    if ('missing' in found) {
+      items.push({ kind: 'needs-a-person', subject: l.lot, detail: `in QI: ${found.missing}` })
+      continue
+    }
+    const placed = placeReceipt(l, found, perBatch.get(batchKey(l)) ?? 1)
     if (placed.kind === 'needs-a-person') {
       items.push({ kind: placed.kind, subject: l.lot, detail: placed.detail })
       continue
@@ -106,6 +119,10 @@ export async function planAdoption(input: AdoptionInput): Promise<AdoptionItem[]
   const open = await qms.listOpenNonconformances()
   const taken = new Set<string>()
   for (const o of await erp.listHeldProductionOrders(scope)) {
+    if (o.unsettled) {
+      items.push({ kind: 'needs-a-person', subject: o.order, detail: `on hold: ${o.unsettled}` })
+      continue
+    }
     const ncs = o.lot ? open.filter((n) => n.lot === o.lot) : []
     if (ncs.length !== 1) {
       items.push({
@@ -135,7 +152,22 @@ export async function planAdoption(input: AdoptionInput): Promise<AdoptionItem[]
       }),
     })
   }
-  for (const nc of open.filter((n) => !taken.has(n.id)))
+  const ownBatches = new Set(openLots.filter((l) => !l.unsettled).map((l) => l.lot))
+  for (const nc of open.filter((n) => !taken.has(n.id))) {
+    const shared = input.qmsPlants && input.qmsPlants.length > 1 ? input.qmsPlants : undefined
+    const of = shared
+      ? await plantOfNonconformance(nc, { qms, plant, plants: shared, ownBatches })
+      : { plant }
+    // another plant's: that plant's adoption takes it
+    if ('plant' in of && of.plant !== plant) continue
+    if ('unknown' in of || nc.unsettled) {
+      items.push({
+        kind: 'needs-a-person',
+        subject: nc.id,
+        detail: `${nc.status}${nc.lot ? ` on batch ${nc.lot}` : ''}: ${nc.unsettled ?? ('unknown' in of ? of.unknown : '')}`,
+      })
+      continue
+    }
     items.push({
       kind: 'nonconformance',
       subject: nc.id,
@@ -144,6 +176,7 @@ export async function planAdoption(input: AdoptionInput): Promise<AdoptionItem[]
         nonconformance: recorded(nc, plant),
       }),
     })
+  }
   return items
 
   function recorded(nc: NonconformanceView, p: string) {
@@ -159,6 +192,61 @@ export async function planAdoption(input: AdoptionInput): Promise<AdoptionItem[]
       ...(nc.inspectionLot ? { inspectionLot: nc.inspectionLot } : {}),
       audit,
     }
+  }
+}
+
+/** A QMS read that failed on a missing identity mapping: why, for the person the item is left to. */
+async function missingMapping<T>(read: Promise<T>): Promise<T | { missing: string }> {
+  try {
+    return await read
+  } catch (e) {
+    if (!isQualinkError(e) || e.code !== 'QLK_XREF_MISSING') throw e
+    return { missing: `${e.errors[0]?.message ?? e.message}; add the mapping and adopt again` }
+  }
+}
+
+/**
+ * The plant of an open nonconformance in a QMS shared by several plants (the QMS's NC names no
+ * plant): its inspection lot's plant; else the one plant of the QMS inspection lots of its batch;
+ * else this plant when this plant's ERP holds the batch in QI. Anything else is not determined.
+ */
+async function plantOfNonconformance(
+  nc: OpenNonconformance,
+  at: {
+    readonly qms: AdoptionQmsPort
+    readonly plant: string
+    readonly plants: readonly string[]
+    readonly ownBatches: ReadonlySet<string>
+  },
+): Promise<{ plant: string } | { unknown: string }> {
+  const why: string[] = []
+  if (nc.inspectionLot) {
+    const l = await missingMapping(at.qms.getInspectionLot(nc.inspectionLot))
+    if (l && !('missing' in l) && at.plants.includes(l.plant)) return { plant: l.plant }
+    why.push(
+      !l
+        ? `its inspection lot ${nc.inspectionLot} is not in the QMS`
+        : 'missing' in l
+          ? `its inspection lot ${nc.inspectionLot}: ${l.missing}`
+          : `its inspection lot ${nc.inspectionLot} is in plant '${l.plant}', which the QMS serves for no configured plant`,
+    )
+  }
+  if (nc.lot && !nc.unsettled) {
+    const lots = await missingMapping(at.qms.findInspectionLots({ lot: nc.lot }))
+    const plants = 'missing' in lots ? [] : [...new Set(lots.map((l) => l.plant))]
+    if (plants.length === 1 && at.plants.includes(plants[0]!)) return { plant: plants[0]! }
+    if (plants.length === 0 && at.ownBatches.has(nc.lot)) return { plant: at.plant }
+    why.push(
+      plants.length > 1
+        ? `batch ${nc.lot} has QMS inspection lots in plants ${plants.join(', ')}`
+        : plants.length === 1
+          ? `batch ${nc.lot}'s QMS inspection lots are in plant '${plants[0]}', which the QMS serves for no configured plant`
+          : `no QMS inspection lot of batch ${nc.lot}, and this plant's ERP holds no such batch in QI`,
+    )
+  }
+  if (why.length === 0) why.push('it names neither an inspection lot nor a batch')
+  return {
+    unknown: `the QMS serves plants ${at.plants.join(', ')} and this nonconformance's plant is not determined (${why.join('; ')})`,
   }
 }
 

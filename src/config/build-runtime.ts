@@ -52,6 +52,7 @@ import type { MesPort } from '../workflows/ports/mes.ts'
 import type { NotifyPort } from '../workflows/ports/notify.ts'
 import type { QmsPort } from '../workflows/ports/qms.ts'
 import { workflowSettings } from './checks.ts'
+import { idMappingSettings } from './id-mapping-settings.ts'
 import { CONNECTORS, TRANSLATORS, WORKFLOWS } from './kinds.ts'
 import type { LoadedConfig } from './load.ts'
 import { opcUaSources } from './opcua-runtime.ts'
@@ -153,17 +154,7 @@ export function buildRuntime(loaded: LoadedConfig, env: NodeJS.ProcessEnv = proc
   const plants = Object.keys(config.plants)
   // bound to the store by startQualink: egress ports map enterprise ids to each system's codes
   const xref: XrefRef = {}
-  const idsOf = (plant: string, name: string): IdMappingSettings | undefined => {
-    const m = config.plants[plant]?.idMapping?.[name]
-    return (
-      m && {
-        system: m.system ?? name,
-        entities: m.entities,
-        unknown: m.unknown,
-        ...(m.plants ? { plants: m.plants } : {}),
-      }
-    )
-  }
+  const idsOf = (plant: string, name: string) => idMappingSettings(config, plant, name)
   const routes = <P>(
     role: 'erp' | 'qms' | 'notify' | 'mesPublisher' | 'edi',
     mapped: (port: P, ids: IdMappingSettings | undefined, plant: string) => P = (port) => port,

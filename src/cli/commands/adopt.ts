@@ -1,7 +1,8 @@
 import type { Command } from 'commander'
 import type { AdoptionReport, AppendEvents } from '../../adoption/adopt.ts'
 import { adoptFromConfig } from '../../adoption/from-config.ts'
-import { ApiError, type ApiOptions, DEFAULT_URL, table } from '../api-client.ts'
+import { memoryXrefResolver, type XrefResolver, type XrefRow } from '../../mapping/xref.ts'
+import { ApiError, type ApiOptions, api, DEFAULT_URL, table } from '../api-client.ts'
 import { loadFor } from './change-control.ts'
 
 /** Events go through the running Qualink's ingest (validated, deduplicated, audited with the actor). */
@@ -34,6 +35,22 @@ export function httpAppend(o: ApiOptions): AppendEvents {
       out.push(...(body.results ?? []))
     }
     return out
+  }
+}
+
+/**
+ * The identity map of the given systems as the running Qualink holds it (`GET /v1/xref`, the
+ * store's rows, read once per adopt): the CLI never opens the store, which the server owns (one
+ * process owns an SQLite file). Adopt maps with these rows exactly as the server's ports do.
+ */
+export function apiXref(o: ApiOptions): (systems: readonly string[]) => Promise<XrefResolver> {
+  return async (systems) => {
+    const rows: XrefRow[] = []
+    for (const system of systems) {
+      const r = await api<{ xref: XrefRow[] }>(o, 'GET', `/v1/xref?system=${encodeURIComponent(system)}`)
+      rows.push(...r.xref)
+    }
+    return memoryXrefResolver(rows)
   }
 }
 
@@ -82,6 +99,7 @@ export function registerAdoptCommand(program: Command): void {
           actor,
           dryRun: o.dryRun === true,
           append: httpAppend({ url: o.url, actor }),
+          xref: apiXref({ url: o.url, actor }),
           ...(o.erpPlant ? { erpPlant: o.erpPlant } : {}),
         })
         console.log(o.json ? JSON.stringify(report, null, 2) : formatAdoption(report))

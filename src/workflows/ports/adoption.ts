@@ -47,6 +47,8 @@ export interface HeldProductionOrder {
   /** the batch the order produces; '' when the ERP has none on the order */
   readonly lot: string
   readonly reason: string
+  /** Set when the order's material or batch has no identity mapping (mapped-adoption.ts): why. */
+  readonly unsettled?: string
 }
 
 export interface AdoptionErpPort {
@@ -61,6 +63,12 @@ export interface QmsLotWithReference extends QmsInspectionLotView {
   readonly externalRef: string
 }
 
+/** An open nonconformance as adoption reads it. */
+export interface OpenNonconformance extends NonconformanceView {
+  /** Set when its batch has no identity mapping (mapped-adoption.ts): why. Adopt lists it for a person. */
+  readonly unsettled?: string
+}
+
 export interface AdoptionQmsPort {
   /** the QMS's inspection lots of a batch (every status) */
   findInspectionLots(query: {
@@ -68,7 +76,9 @@ export interface AdoptionQmsPort {
     readonly material?: string
   }): Promise<QmsLotWithReference[]>
   /** nonconformances not yet dispositioned (open, contained, under review) */
-  listOpenNonconformances(): Promise<NonconformanceView[]>
+  listOpenNonconformances(): Promise<OpenNonconformance[]>
+  /** one inspection lot (QmsPort's read): the plant of a nonconformance's inspection lot */
+  getInspectionLot(id: string): Promise<QmsInspectionLotView | null>
 }
 
 export function hasAdoptionErp(port: unknown): port is AdoptionErpPort {
@@ -78,5 +88,9 @@ export function hasAdoptionErp(port: unknown): port is AdoptionErpPort {
 
 export function hasAdoptionQms(port: unknown): port is AdoptionQmsPort {
   const p = port as Partial<AdoptionQmsPort> | undefined
-  return typeof p?.findInspectionLots === 'function' && typeof p.listOpenNonconformances === 'function'
+  return (
+    typeof p?.findInspectionLots === 'function' &&
+    typeof p.listOpenNonconformances === 'function' &&
+    typeof p.getInspectionLot === 'function'
+  )
 }

@@ -15,7 +15,7 @@ const itemsOf = (o: Json | null): Json[] => (Array.isArray(o?.items) ? (o.items 
 export function adoptionQms(
   get: (path: string, context: string) => Promise<Json | null>,
   scale: number,
-): AdoptionQmsPort {
+): Omit<AdoptionQmsPort, 'getInspectionLot'> /* the connector's own read completes the port */ {
   return {
     async findInspectionLots({ lot, material }) {
       const q = new URLSearchParams({ batch: lot, ...(material ? { material } : {}) })
