@@ -58,6 +58,23 @@ export function inboundIds(
   }
 }
 
+/**
+ * inboundIds over the resolver bound when Qualink starts: an egress port reading a system's codes
+ * back (a QMS lot's material and batch) gets enterprise ids by the same rule as ingress.
+ */
+export function inboundVia(xref: XrefRef, settings: IdMappingSettings | undefined, plant: string): MapId {
+  if (!settings || settings.entities.length === 0) return identity
+  return async (entity, code, field) => {
+    if (!xref.current) throw unbound(field)
+    return inboundIds(xref.current, settings, plant)(entity, code, field)
+  }
+}
+
+const unbound = (field: string) =>
+  new QualinkError('QLK_CONFIG_INVALID', 'identity mapping is configured but no store is bound', [
+    { path: field, message: 'the identity map is not available in this process' },
+  ])
+
 /** The target system's code for an enterprise id (egress), per the settings; identity without settings. */
 export function outboundIds(xref: XrefRef, settings: IdMappingSettings | undefined, plant: string): MapId {
   if (!settings || settings.entities.length === 0) return identity
@@ -68,10 +85,7 @@ export function outboundIds(xref: XrefRef, settings: IdMappingSettings | undefin
       if (declared) return declared[0]
     }
     const resolver = xref.current
-    if (!resolver)
-      throw new QualinkError('QLK_CONFIG_INVALID', 'identity mapping is configured but no store is bound', [
-        { path: field, message: 'the identity map is not available in this process' },
-      ])
+    if (!resolver) throw unbound(field)
     const code = await resolver.reverse(settings.system, entity, id, plant)
     if (code !== undefined) return code
     if (settings.unknown === 'pass') return id

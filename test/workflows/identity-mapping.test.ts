@@ -111,4 +111,27 @@ describe.each(DIALECTS)('identity mapping on both sides of a supplier receipt on
     expect((await run())!.lastError).toContain("/material: no qms-cloud code for material 'MAT-ENT-200'")
     expect(hub.qms.state.inspectionLots).toHaveLength(0)
   })
+
+  it('a changed usage decision compensates in the ERP’s codes: the QMS lot is read back in enterprise ids', async () => {
+    await start()
+    await receiveGoods(hub.erp, 'B3', '100')
+    const qmsLot = await inspectionLotOf(hub.qms, 'B3')
+    hub.qms.makeUsageDecision(qmsLot.id, { decision: 'ACCEPT', code: 'A1' })
+    await until(async () => (await runOf('B3'))?.status === 'completed', 45_000)
+    // the QMS lot names Q-7100; the compensation reads the ERP stock of MAT-ENT-100, sent as RAW-100
+    hub.qms.changeUsageDecision(qmsLot.id, { ...ACCEPT_SPLIT_60_30_10, code: 'A3', reason: 'rework found' })
+    const changed = async () =>
+      (await hub.store.engine.listRuns(ALL, { key: 'B3', limit: 5 })).find(
+        (r) =>
+          r.status === 'completed' &&
+          (r.result as { outcome?: string } | null)?.outcome === 'decision-changed',
+      )
+    await until(async () => (await changed()) !== undefined, 45_000)
+    expect(hub.erp.state.counts.documentsByLotAndBucket).toEqual({
+      'RAW-100|1000|B3': { qi: 1, unrestricted: 1, blocked: 1, scrap: 1 },
+    })
+    const stock = hub.erp.state.stock.find((s) => s.lot === 'RAW-100|1000|B3')!
+    expect(stock.buckets).toMatchObject({ qi: 0, unrestricted: 60_000, blocked: 30_000, scrap: 10_000 })
+    expect(await hub.store.engine.listDeadLetters(ALL, { limit: 5 })).toHaveLength(0)
+  })
 })

@@ -8,13 +8,14 @@
 import {
   type IdMappingSettings,
   inboundIds,
+  inboundVia,
   type MapId,
   mapOptional,
   outboundIds,
   type XrefRef,
 } from '../../mapping/id-mapping.ts'
 import type { ErpPort, LotRef, StockSplitLine } from './erp.ts'
-import type { QmsPort } from './qms.ts'
+import type { QmsInspectionLotView, QmsPort } from './qms.ts'
 
 async function lotRef(map: MapId, lot: LotRef, field: string): Promise<LotRef> {
   return {
@@ -130,6 +131,16 @@ export function mappedQmsPort(
 ): QmsPort {
   if (!settings || settings.entities.length === 0) return port
   const map = outboundIds(xref, settings, plant)
+  // What the QMS reads back names its own codes: mapped to enterprise ids by the ingress rule
+  // (`unknown: reject` fails the read with QLK_XREF_MISSING, retried until the mapping is added),
+  // so a workflow never hands a QMS code to the ERP (after-run.ts reads the lot it compensates).
+  const back = inboundVia(xref, settings, plant)
+  const lotBack = async (v: QmsInspectionLotView): Promise<QmsInspectionLotView> => ({
+    ...v,
+    plant: await back('plant', v.plant, '/plant'),
+    material: await back('material', v.material, '/material'),
+    lot: await back('lot', v.lot, '/lot'),
+  })
   return {
     createInspectionLot: async (input) => {
       const supplier = await mapOptional(map, 'supplier', input.supplier, '/supplier')
@@ -145,17 +156,22 @@ export function mappedQmsPort(
         record: { ...created.record, plant: input.plant, material: input.material, lot: input.lot },
       }
     },
-    getInspectionLot: (id) => port.getInspectionLot(id),
+    getInspectionLot: async (id) => {
+      const v = await port.getInspectionLot(id)
+      return v && lotBack(v)
+    },
     getUsageDecision: (id) => port.getUsageDecision(id),
-    setInspectionLotQuantity: (input) => port.setInspectionLotQuantity(input),
+    setInspectionLotQuantity: async (input) => lotBack(await port.setInspectionLotQuantity(input)),
     cancelInspectionLot: (input) => port.cancelInspectionLot(input),
     openNonconformance: async (input) => {
       const lot = await mapOptional(map, 'lot', input.lot, '/lot')
-      return port.openNonconformance({
+      const opened = await port.openNonconformance({
         ...input,
         plant: await map('plant', input.plant, '/plant'),
         ...(lot === undefined ? {} : { lot }),
       })
+      // the batch echoed back as the caller named it
+      return input.lot === undefined ? opened : { ...opened, record: { ...opened.record, lot: input.lot } }
     },
     setNonconformanceStatus: (input) => port.setNonconformanceStatus(input),
     openCorrectiveAction: async (input) => {
