@@ -12,6 +12,7 @@ import type {
   AdoptionQmsPort,
   HeldProductionOrder,
   OpenErpInspectionLot,
+  OpenNonconformance,
   QmsLotWithReference,
 } from '../workflows/ports/adoption.ts'
 import type { NonconformanceView } from '../workflows/ports/qms.ts'
@@ -45,7 +46,8 @@ const qmsLot = (id: string, lot: string, more: Partial<QmsLotWithReference> = {}
 
 function plan(
   erp: { lots?: OpenErpInspectionLot[]; orders?: HeldProductionOrder[] },
-  qms: { lots?: QmsLotWithReference[]; ncs?: NonconformanceView[] },
+  qms: { lots?: QmsLotWithReference[]; ncs?: OpenNonconformance[] },
+  qmsPlants?: readonly string[],
 ) {
   const erpPort: AdoptionErpPort = {
     listOpenInspectionLots: async () => erp.lots ?? [],
@@ -62,6 +64,7 @@ function plan(
     qms: qmsPort,
     actor: 'cli:tester',
     now: new Date('2026-11-27T06:00:00Z'),
+    ...(qmsPlants ? { qmsPlants } : {}),
   })
 }
 
@@ -198,5 +201,74 @@ describe('adoption plan', () => {
     ])
     const registry = new EventRegistry(catalogue)
     for (const i of items) if (i.event) expect(() => registry.validate(i.event, '')).not.toThrow()
+  })
+
+  it('adopts from a QMS shared by plants only the nonconformances shown to be this plant’s', async () => {
+    const nc = (id: string, more: Partial<OpenNonconformance>): OpenNonconformance => ({
+      id,
+      title: id,
+      severity: 'major',
+      status: 'open',
+      ...more,
+    })
+    const items = await plan(
+      { lots: [erpLot('010000000001', 'B-OWN', { unsettled: 'x' })] },
+      {
+        lots: [
+          qmsLot('IL-1', 'B-1', { plant: 'P100' }),
+          qmsLot('IL-2', 'B-2', { plant: 'P200' }),
+          qmsLot('IL-3', 'B-MIX', { plant: 'P100' }),
+          qmsLot('IL-4', 'B-MIX', { plant: 'P200' }),
+          qmsLot('IL-5', 'B-5', { plant: '9999' }),
+        ],
+        ncs: [
+          nc('NC-LOT-OWN', { inspectionLot: 'IL-1' }), // its inspection lot is P100's
+          nc('NC-LOT-OTHER', { inspectionLot: 'IL-2', lot: 'B-1' }), // the inspection lot wins: P200's
+          nc('NC-BATCH-OWN', { lot: 'B-1' }),
+          nc('NC-BATCH-OTHER', { lot: 'B-2' }),
+          nc('NC-BATCH-MIX', { lot: 'B-MIX' }),
+          nc('NC-FOREIGN', { lot: 'B-5' }),
+          nc('NC-NOTHING', {}),
+          nc('NC-ERP', { lot: 'B-ERP' }),
+          nc('NC-UNMAPPED', { lot: 'QB-9', unsettled: "lot 'QB-9' has no mapping" }),
+        ],
+      },
+      ['P100', 'P200'],
+    )
+    const byId = Object.fromEntries(items.map((i) => [i.subject, i]))
+    expect(
+      Object.fromEntries(items.filter((i) => i.subject.startsWith('NC')).map((i) => [i.subject, i.kind])),
+    ).toEqual({
+      'NC-LOT-OWN': 'nonconformance',
+      'NC-BATCH-OWN': 'nonconformance',
+      'NC-BATCH-MIX': 'needs-a-person',
+      'NC-FOREIGN': 'needs-a-person',
+      'NC-NOTHING': 'needs-a-person',
+      'NC-ERP': 'needs-a-person',
+      'NC-UNMAPPED': 'needs-a-person',
+    })
+    expect(byId['NC-BATCH-MIX']!.detail).toContain('batch B-MIX has QMS inspection lots in plants P100, P200')
+    expect(byId['NC-FOREIGN']!.detail).toContain("plant '9999'")
+    expect(byId['NC-NOTHING']!.detail).toContain('names neither an inspection lot nor a batch')
+    expect(byId['NC-UNMAPPED']!.detail).toContain("lot 'QB-9' has no mapping")
+    expect(byId['NC-LOT-OWN']!.event).toMatchObject({
+      plant: 'P100',
+      data: { nonconformance: { plant: 'P100' } },
+    })
+
+    // the batch in this plant's ERP inspection stock shows it is this plant's
+    const own = await plan(
+      { lots: [erpLot('010000000002', 'B-ERP')] },
+      { ncs: [nc('NC-ERP', { lot: 'B-ERP' })] },
+      ['P100', 'P200'],
+    )
+    expect(summary(own)).toEqual([
+      ['B-ERP', 'receipt'],
+      ['NC-ERP', 'nonconformance'],
+    ])
+    // a QMS serving this plant only: every open nonconformance is this plant's, as before
+    expect(summary(await plan({}, { ncs: [nc('NC-NOTHING', {})] }))).toEqual([
+      ['NC-NOTHING', 'nonconformance'],
+    ])
   })
 })
