@@ -4,6 +4,8 @@
  * into a Qualink started from that configuration (two-plants-fixture.ts), on both dialects. The
  * receipts were posted before go-live (no ERP webhooks). P200's ERP plant is its company (given
  * as `--erp-plant`), so a receipt of another company in the same ERPNext is not read. The QMS then decides both lots, and each plant's posting lands once in its own ERP only.
+ * From the shared QMS each plant adopts only the open nonconformances shown to be its own (by the
+ * NC's inspection lot or its batch's QMS lots); one whose plant nothing shows is left to a person.
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { goodsReceipt, MATDOC, s4Client } from '../../simulators/erp-s4/test-client.ts'
@@ -93,5 +95,66 @@ describe.each(DIALECTS)('go-live adoption of examples/two-plants on %s', (dialec
     expect(bins('B201')).toEqual({ 'Quality Inspection - P200': 100_000 })
     expect(await runOf('B201')).toBeUndefined()
     expect(await store.engine.listDeadLetters(ALL, { limit: 5 })).toHaveLength(0)
+  })
+
+  it('adopts from the shared QMS only each plant’s own open nonconformances; an undetermined one is left to a person', async () => {
+    const tp = await startTwoPlants(dialect, closers, { erpWebhooks: false })
+    const { qms, store } = tp
+    const post = async (p: string, body: object) => {
+      const r = await fetch(`${qms.url}/api/v1${p}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      })
+      expect(r.status, p).toBe(201)
+      return ((await r.json()) as { id: string }).id
+    }
+    // the QMS's inspection lots say whose a batch is: N-100 is P100's, N-200 is P200's
+    const lot = (batch: string, plant: string) =>
+      post('/inspection-lots', { material: 'RAW-100', batch, plant, quantity: '10', unit: 'KG' })
+    const lot200 = await lot('N-200', 'P200')
+    await lot('N-100', 'P100')
+    const ncByLot = await post('/nonconformances', {
+      title: 'Burr',
+      inspectionLotId: lot200,
+      severity: 'MINOR',
+    })
+    const ncP100 = await post('/nonconformances', { title: 'Dent', batch: 'N-100', severity: 'MINOR' })
+    const ncP200 = await post('/nonconformances', { title: 'Crack', batch: 'N-200', severity: 'MAJOR' })
+    const ncNowhere = await post('/nonconformances', { title: 'Odour', batch: 'N-???', severity: 'MINOR' })
+
+    const adopt = (plant: string, dryRun = false) =>
+      adoptFromConfig(tp.loaded, {
+        plant,
+        actor: ACTOR,
+        dryRun,
+        append: httpAppend({ url: `http://127.0.0.1:${tp.port}`, actor: ACTOR }),
+        env: tp.env,
+        ...(plant === 'P200' ? { erpPlant: 'Plant B GmbH' } : {}),
+      })
+    const listed = (r: AdoptionReport) =>
+      Object.fromEntries(r.items.map((i) => [i.subject, `${i.outcome} ${i.kind}`]))
+    const p100 = await adopt('P100')
+    expect(listed(p100)).toEqual({
+      [ncP100]: 'adopted nonconformance',
+      [ncNowhere]: 'left-alone needs-a-person',
+    })
+    expect(p100.items.find((i) => i.subject === ncNowhere)!.detail).toContain(
+      "the QMS serves plants P100, P200 and this nonconformance's plant is not determined",
+    )
+    expect(listed(await adopt('P200'))).toEqual({
+      [ncByLot]: 'adopted nonconformance',
+      [ncP200]: 'adopted nonconformance',
+      [ncNowhere]: 'left-alone needs-a-person',
+    })
+    const recorded = await store.listEvents(ALL, { type: 'qms.nonconformance.opened.v1', limit: 10 })
+    expect(
+      Object.fromEntries(
+        recorded.map((e) => [
+          (e.envelope.data as { nonconformance: { id: string } }).nonconformance.id,
+          e.envelope.plant,
+        ]),
+      ),
+    ).toEqual({ [ncP100]: 'P100', [ncByLot]: 'P200', [ncP200]: 'P200' })
   })
 })
