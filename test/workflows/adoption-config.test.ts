@@ -175,4 +175,26 @@ describe('qualink adopt from a configuration', () => {
     expect(isQualinkError(err) && err.code).toBe('QLK_CONFIG_INVALID')
     expect(isQualinkError(err) && err.errors.map((p) => p.path)).toEqual(['--plant'])
   })
+
+  it('refuses a plant mapping ids through the xref table when no identity map is given, before reading', async () => {
+    const doc = syntheticDoc({ erp: sims.erp.url, qms: sims.qms.url })
+    const p100 = (doc.plants as Record<string, Record<string, unknown>>).P100!
+    p100.idMapping = { qms: { entities: ['material'], unknown: 'reject', system: 'qms-cloud' } }
+    const requests = sims.erp.state.http.requests
+    const err = await adoptFromConfig(loadConfig(tmp.write('qualink.yaml', doc), {}), {
+      plant: 'P100',
+      actor: 'cli:tester',
+      dryRun: true,
+      append: neverAppend,
+      env: {},
+    }).catch((e: unknown) => e)
+    expect(isQualinkError(err) && err.code).toBe('QLK_CONFIG_INVALID')
+    expect(isQualinkError(err) && err.errors).toEqual([
+      {
+        path: '/plants/P100/idMapping',
+        message: 'plant P100 maps ids of qms-cloud through the identity map, which this process cannot read',
+      },
+    ])
+    expect(sims.erp.state.http.requests).toBe(requests)
+  })
 })
