@@ -10,7 +10,9 @@
  * - any other open nonconformance → `qms.nonconformance.opened.v1` (recorded in the log).
  * Event ids derive from the ERP/QMS document ids, so adopting twice stores nothing new (ingest
  * deduplicates on source and id). Whatever adoption cannot place safely is listed for a person and
- * left alone.
+ * left alone: among it what the ports mark `unsettled` (a code without an identity mapping:
+ * ports/mapped-adoption.ts) and, from a QMS shared by plants, a nonconformance whose plant cannot
+ * be determined (one determined as another plant's is that plant's to adopt).
  */
 import type { CloudEvent } from '../contracts/envelope.ts'
 import { isQualinkError } from '../contracts/errors.ts'
