@@ -1,15 +1,20 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
 import pg from 'pg'
 import type { TestProject } from 'vitest/node'
 import { PostgresStore } from '../src/store/postgres/store.ts'
+import { SqliteStore } from '../src/store/sqlite/store.ts'
 import { checkServices, PG_ADMIN_URL, uniqueName } from './services.ts'
 
 /**
  * Probes the local services once per `npm test`. With CI=true every service a suite needs is
  * required: an unreachable one fails the run here, before any suite can skip it. With PostgreSQL
  * up it also migrates one database that suites asking for `createTestDatabase(d, { migrated: true })`
- * copy (test/dialects.ts), and drops it when the run ends.
+ * copy (test/dialects.ts), and drops it when the run ends. The same suites copy a SQLite file
+ * migrated here as well, removed when the run ends.
  */
-export default async function setup(project: TestProject): Promise<(() => Promise<void>) | undefined> {
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const report = await checkServices()
   const down = report.filter((s) => !s.up)
   project.provide('pgMigratedTemplate', '')
@@ -20,7 +25,13 @@ export default async function setup(project: TestProject): Promise<(() => Promis
     }
     console.warn(`\n*** NOTICE: services unreachable, their suites will be SKIPPED: ${names} ***\n`)
   }
-  if (!report.some((s) => s.name === 'postgres' && s.up)) return undefined
+  const sqliteDir = mkdtempSync(path.join(os.tmpdir(), 'qualink-template-'))
+  const sqliteTemplate = path.join(sqliteDir, 'qualink.db')
+  // closing the only connection checkpoints the WAL into the file: a plain copy of it is complete
+  await SqliteStore.open({ file: sqliteTemplate, readWorkers: 0 }).close()
+  project.provide('sqliteMigratedTemplate', sqliteTemplate)
+  const removeSqlite = async () => rmSync(sqliteDir, { recursive: true, force: true })
+  if (!report.some((s) => s.name === 'postgres' && s.up)) return removeSqlite
   const template = uniqueName('qlk_tpl').toLowerCase()
   const admin = async (sql: string) => {
     const c = new pg.Client({ connectionString: PG_ADMIN_URL })
@@ -37,5 +48,8 @@ export default async function setup(project: TestProject): Promise<(() => Promis
   })
   await store.close()
   project.provide('pgMigratedTemplate', template)
-  return () => admin(`DROP DATABASE IF EXISTS ${template} WITH (FORCE)`)
+  return async () => {
+    await removeSqlite()
+    await admin(`DROP DATABASE IF EXISTS ${template} WITH (FORCE)`)
+  }
 }

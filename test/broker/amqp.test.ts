@@ -16,7 +16,7 @@ describe.skipIf(!(await serviceUp('rabbitmq')))('RabbitMQ relay and source again
   let names: { exchange: string; queue: string; dlx: string; dlq: string; inbound: string }
 
   beforeEach(async () => {
-    db = await createTestDatabase('sqlite')
+    db = await createTestDatabase('sqlite', { migrated: true })
     store = await db.open()
     const u = uniqueName('qlk')
     names = {

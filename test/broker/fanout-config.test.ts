@@ -73,7 +73,7 @@ describe.skipIf(!up)('fan-out and broker ingress from qualink.yaml', () => {
       QLK_TEST_AMQP_URL: AMQP,
     })
     expect(rt.summary).toMatch(/3 ingress sources/)
-    db = await createTestDatabase('sqlite')
+    db = await createTestDatabase('sqlite', { migrated: true })
     store = await db.open()
     const { workflows: _none, ...broker } = rt.options
     q = await startQualink({

@@ -27,7 +27,7 @@ describe.each(DIALECTS)('relay to the local NATS JetStream on %s', (dialect: Dia
 
   beforeEach(async (ctx) => {
     if (!AVAILABLE[dialect] || !natsUp) ctx.skip()
-    db = await createTestDatabase(dialect)
+    db = await createTestDatabase(dialect, { migrated: true })
     store = await db.open()
     stream = uniqueName('QLK').replace(/[^A-Za-z0-9_-]/g, '_')
     prefix = uniqueName('qlk').replace(/[^A-Za-z0-9_-]/g, '_')

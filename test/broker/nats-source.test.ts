@@ -16,7 +16,7 @@ describe.skipIf(!(await serviceUp('nats')))('ingest from the local NATS JetStrea
   let prefix: string
 
   beforeEach(async () => {
-    db = await createTestDatabase('sqlite')
+    db = await createTestDatabase('sqlite', { migrated: true })
     store = await db.open()
     stream = uniqueName('QLKIN').replace(/[^A-Za-z0-9_-]/g, '_')
     prefix = uniqueName('qlkin').replace(/[^A-Za-z0-9_-]/g, '_')

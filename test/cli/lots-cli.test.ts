@@ -20,7 +20,7 @@ describe('qualink trace and audit export against a running server', () => {
   let q: Qualink
 
   beforeAll(async () => {
-    db = await createTestDatabase('sqlite')
+    db = await createTestDatabase('sqlite', { migrated: true })
     store = await db.open()
     q = await startQualink({
       store,

@@ -19,7 +19,7 @@ describe('qualink suppliers scorecard against a running server', () => {
   let q: Qualink
 
   beforeAll(async () => {
-    db = await createTestDatabase('sqlite')
+    db = await createTestDatabase('sqlite', { migrated: true })
     store = await db.open()
     q = await startQualink({
       store,

@@ -34,7 +34,7 @@ describe('qualink xref import|export against a running server with API keys', ()
   let q: Qualink
 
   beforeAll(async () => {
-    db = await createTestDatabase('sqlite')
+    db = await createTestDatabase('sqlite', { migrated: true })
     store = await db.open()
     q = await startQualink({
       store,

@@ -126,7 +126,7 @@ describe.each(DIALECTS)('change control on %s', (dialect) => {
   })
   beforeEach(async (ctx) => {
     if (!AVAILABLE[dialect]) ctx.skip()
-    db = await createTestDatabase(dialect)
+    db = await createTestDatabase(dialect, { migrated: true })
     store = await db.open()
     tmp = new TempDir()
   })

@@ -26,7 +26,7 @@ export async function startIngressFromConfig(
   env: NodeJS.ProcessEnv = {},
 ): Promise<IngressQualink> {
   const rt = buildRuntime(loadConfig(tmp.write('qualink.yaml', doc), {}), env)
-  const db = await createTestDatabase('sqlite')
+  const db = await createTestDatabase('sqlite', { migrated: true })
   const store = await db.open()
   const q = await startQualink({
     store,

@@ -112,7 +112,7 @@ describe.skipIf(!MQTT_UP)('a Qualink started from qualink.yaml publishes plans t
       qms.url
     ;(d.egress as { allowlist: Record<string, string[]> }).allowlist['qms-cloud'] = [qms.url]
     const rt = buildRuntime(loadConfig(tmp.write('qualink.yaml', d), {}), ENV)
-    db = await createTestDatabase('sqlite')
+    db = await createTestDatabase('sqlite', { migrated: true })
     store = await db.open()
     q = await startQualink({
       ...rt.options,

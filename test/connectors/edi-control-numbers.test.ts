@@ -33,7 +33,7 @@ describe.each(DIALECTS)('X12 control numbers on %s', (dialect: Dialect) => {
 
   beforeEach(async (ctx) => {
     if (!AVAILABLE[dialect]) ctx.skip()
-    db = await createTestDatabase(dialect)
+    db = await createTestDatabase(dialect, { migrated: true })
     store = await db.open()
     inbound = path.join(db.dir, 'edi-in')
     mkdirSync(inbound, { recursive: true })

@@ -110,7 +110,7 @@ describe('EDI X12 over folder transport with a real store', () => {
   let inbound: string
 
   beforeEach(async () => {
-    db = await createTestDatabase('sqlite')
+    db = await createTestDatabase('sqlite', { migrated: true })
     store = await db.open()
     inbound = path.join(db.dir, 'edi-in')
     mkdirSync(inbound)

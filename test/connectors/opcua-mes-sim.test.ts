@@ -25,7 +25,7 @@ describe('MES simulator OPC UA face', () => {
   beforeAll(async () => {
     pki = mkdtempSync(path.join(os.tmpdir(), 'qlk-mes-opcua-'))
     face = await startMesOpcUaFace({ port: await freePort(), pkiDir: path.join(pki, 'sim') })
-    db = await createTestDatabase('sqlite')
+    db = await createTestDatabase('sqlite', { migrated: true })
     store = await db.open()
   }, 60_000)
   afterAll(async () => {

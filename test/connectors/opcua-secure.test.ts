@@ -34,7 +34,7 @@ describe('OPC UA source, SignAndEncrypt with a user name', () => {
   beforeAll(async () => {
     pki = mkdtempSync(path.join(os.tmpdir(), 'qlk-opcua-secure-'))
     peer = await startOpcUaPeer({ port: await freePort(), pkiDir: pki, secureUsers: { qualink: 's3cret' } })
-    db = await createTestDatabase('sqlite')
+    db = await createTestDatabase('sqlite', { migrated: true })
     store = await db.open()
   }, 60_000)
   afterAll(async () => {

@@ -93,7 +93,7 @@ describe.each(DIALECTS.filter((d) => AVAILABLE[d]))(
     beforeAll(async () => {
       pki = mkdtempSync(path.join(os.tmpdir(), 'qlk-opcua-'))
       peer = await startOpcUaPeer({ port: await freePort(), pkiDir: pki })
-      db = await createTestDatabase(dialect)
+      db = await createTestDatabase(dialect, { migrated: true })
       store = await db.open()
       tmp = new TempDir()
     }, 60_000)

@@ -54,7 +54,7 @@ describe.each(DIALECTS)('journal written at yield points on %s', (dialect: Diale
 
   beforeEach(async (ctx) => {
     if (!AVAILABLE[dialect]) ctx.skip()
-    db = await createTestDatabase(dialect)
+    db = await createTestDatabase(dialect, { migrated: true })
     ledger = await startLedgerServer()
   })
   afterEach(async () => {

@@ -36,7 +36,7 @@ describe.each(DIALECTS)('engine operations on %s', (dialect: Dialect) => {
 
   beforeEach(async (ctx) => {
     if (!AVAILABLE[dialect]) ctx.skip()
-    db = await createTestDatabase(dialect)
+    db = await createTestDatabase(dialect, { migrated: true })
     store = await db.open()
   })
   afterEach(async () => {

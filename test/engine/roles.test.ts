@@ -42,7 +42,7 @@ describe.skipIf(!AVAILABLE.postgres)('process roles on one PostgreSQL database',
   }
 
   beforeAll(async () => {
-    db = await createTestDatabase('postgres')
+    db = await createTestDatabase('postgres', { migrated: true })
     ledger = await startLedgerServer()
     limsDir = path.join(db.dir, 'lims')
   })

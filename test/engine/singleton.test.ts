@@ -9,7 +9,7 @@ describe.each(DIALECTS)('singleton duty on %s', (dialect: Dialect) => {
   let store: Store
   beforeEach(async (ctx) => {
     if (!AVAILABLE[dialect]) ctx.skip()
-    db = await createTestDatabase(dialect)
+    db = await createTestDatabase(dialect, { migrated: true })
     store = await db.open()
   })
   afterEach(async () => {

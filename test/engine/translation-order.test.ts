@@ -57,7 +57,7 @@ describe.each(DIALECTS)('translation stage order and wake-ups on %s', (dialect: 
 
   beforeEach(async (ctx) => {
     if (!AVAILABLE[dialect]) ctx.skip()
-    db = await createTestDatabase(dialect)
+    db = await createTestDatabase(dialect, { migrated: true })
     store = await db.open()
   })
   afterEach(async () => {

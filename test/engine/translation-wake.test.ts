@@ -36,7 +36,7 @@ describe.each(DIALECTS)('translation wakes the engine on %s', (dialect: Dialect)
 
   beforeEach(async (ctx) => {
     if (!AVAILABLE[dialect]) ctx.skip()
-    db = await createTestDatabase(dialect)
+    db = await createTestDatabase(dialect, { migrated: true })
     store = await db.open()
     dir = path.join(db.dir, 'lims')
     mkdirSync(dir, { recursive: true })

@@ -74,7 +74,7 @@ describe.each(DIALECTS)('upcasting in the engine on %s', (dialect: Dialect) => {
 
   beforeEach(async (ctx) => {
     if (!AVAILABLE[dialect]) ctx.skip()
-    db = await createTestDatabase(dialect)
+    db = await createTestDatabase(dialect, { migrated: true })
     store = await db.open()
   })
   afterEach(async () => {

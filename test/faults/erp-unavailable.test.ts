@@ -63,7 +63,7 @@ faultDescribe('F9: ERP answering 5xx and 429 for a while', undefined, () => {
   const lots = new Map<string, string>()
 
   beforeAll(async () => {
-    db = await createTestDatabase('sqlite')
+    db = await createTestDatabase('sqlite', { migrated: true })
     store = await db.open()
     erp = await startErpS4({ materials: { 'RAW-100': { baseUnit: 'KG' } } })
     for (const batch of ['A', 'B', 'C', 'D']) {

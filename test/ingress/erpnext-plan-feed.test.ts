@@ -47,7 +47,7 @@ describe.each(DIALECTS.filter((d) => AVAILABLE[d]))(
       // connectors read their credentials from the process environment, as under `qualink start`
       Object.assign(process.env, ENV)
       const port = await freePort()
-      db = await createTestDatabase(dialect)
+      db = await createTestDatabase(dialect, { migrated: true })
       store = await db.open()
       erp = await startErpNext({
         port: 0,

@@ -31,7 +31,7 @@ describe('file-drop ingress with the LIMS simulator', () => {
   let now = 0
 
   beforeEach(async () => {
-    db = await createTestDatabase('sqlite')
+    db = await createTestDatabase('sqlite', { migrated: true })
     store = await db.open()
     drop = startFileDrop(
       {
@@ -112,7 +112,7 @@ describe('file-drop ingress with the LIMS simulator', () => {
 
 describe('polling feed with a durable cursor', () => {
   it('stores items, advances the cursor after them, and resumes from it', async () => {
-    const db = await createTestDatabase('sqlite')
+    const db = await createTestDatabase('sqlite', { migrated: true })
     const store = await db.open()
     try {
       const feed = Array.from({ length: 5 }, (_, i) => ({

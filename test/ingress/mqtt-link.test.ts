@@ -25,7 +25,7 @@ describe.skipIf(!(await serviceUp('mosquitto')))('MQTT ingress across a broken l
   let clientId: string
 
   beforeEach(async () => {
-    db = await createTestDatabase('sqlite')
+    db = await createTestDatabase('sqlite', { migrated: true })
     store = await db.open()
     proxy = await FaultProxy.start({ port: 1883 })
     prefix = uniqueName('qlk')

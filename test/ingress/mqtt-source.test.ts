@@ -19,7 +19,7 @@ describe.skipIf(!(await serviceUp('mosquitto')))('MQTT ingress against the local
   let clientId: string
 
   beforeEach(async () => {
-    db = await createTestDatabase('sqlite')
+    db = await createTestDatabase('sqlite', { migrated: true })
     store = await db.open()
     prefix = uniqueName('qlk')
     clientId = uniqueName('qualink-mes')

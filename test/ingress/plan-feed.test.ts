@@ -63,7 +63,7 @@ describe.each(DIALECTS.filter((d) => AVAILABLE[d]))(
     let q: Qualink | undefined
 
     beforeAll(async () => {
-      db = await createTestDatabase(dialect)
+      db = await createTestDatabase(dialect, { migrated: true })
       store = await db.open()
       erp = await startErpS4({ materials: { 'RAW-100': { baseUnit: 'KG' } } })
       qms = await startQms({ port: 0 })

@@ -27,7 +27,7 @@ describe.each(DIALECTS)('audit chain on %s', (dialect: Dialect) => {
 
   beforeEach(async (ctx) => {
     if (!AVAILABLE[dialect]) ctx.skip()
-    db = await createTestDatabase(dialect)
+    db = await createTestDatabase(dialect, { migrated: true })
     store = await db.open()
     anchors = new FileAnchorSink(path.join(db.dir, 'anchors.jsonl'))
     sealer = new AuditSealer(store, anchors, { owner: 'test-sealer' })

@@ -30,7 +30,7 @@ describe.each(DIALECTS)('a failed group commit on %s', (dialect: Dialect) => {
 
   beforeEach(async (ctx) => {
     if (!AVAILABLE[dialect]) ctx.skip()
-    db = await createTestDatabase(dialect)
+    db = await createTestDatabase(dialect, { migrated: true })
     store = await db.open()
     await rawExec(db, store, POISON[dialect])
     q = await startQualink({

@@ -18,7 +18,7 @@ describe.each(DIALECTS)('raw ingress, translation and identity mapping on %s', (
 
   beforeEach(async (ctx) => {
     if (!AVAILABLE[dialect]) ctx.skip()
-    db = await createTestDatabase(dialect)
+    db = await createTestDatabase(dialect, { migrated: true })
     store = await db.open()
     q = await startQualink({
       store,

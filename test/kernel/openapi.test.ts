@@ -12,7 +12,7 @@ describe('the OpenAPI 3.1 document', () => {
   let q: Qualink
 
   beforeAll(async () => {
-    db = await createTestDatabase('sqlite')
+    db = await createTestDatabase('sqlite', { migrated: true })
     store = await db.open()
     q = await startQualink({
       store,

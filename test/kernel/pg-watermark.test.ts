@@ -19,7 +19,7 @@ describe.skipIf(!(await dialectAvailable('postgres')))('tailing the log on Postg
   let late: pg.Client
 
   beforeEach(async () => {
-    db = await createTestDatabase('postgres')
+    db = await createTestDatabase('postgres', { migrated: true })
     store = await db.open()
     early = new pg.Client({ connectionString: db.location })
     late = new pg.Client({ connectionString: db.location })

@@ -18,7 +18,7 @@ const warnings: Error[] = []
 const onWarning = (w: Error) => warnings.push(w)
 
 beforeEach(async () => {
-  db = await createTestDatabase('sqlite')
+  db = await createTestDatabase('sqlite', { migrated: true })
   store = await db.open()
   warnings.length = 0
   process.on('warning', onWarning)

@@ -25,7 +25,7 @@ describe.each(DIALECTS)('store on %s', (dialect: Dialect) => {
 
   beforeEach(async (ctx) => {
     if (!AVAILABLE[dialect]) ctx.skip()
-    db = await createTestDatabase(dialect)
+    db = await createTestDatabase(dialect, { migrated: true })
     store = await db.open()
   })
   afterEach(async () => {

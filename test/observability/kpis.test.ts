@@ -57,7 +57,7 @@ describe.each(DIALECTS)('outcome KPIs on %s', (dialect: Dialect) => {
 
   beforeEach(async (ctx) => {
     if (!AVAILABLE[dialect]) ctx.skip()
-    db = await createTestDatabase(dialect)
+    db = await createTestDatabase(dialect, { migrated: true })
     store = await db.open()
     const port = await freePort()
     const base = `http://127.0.0.1:${port}`

@@ -28,7 +28,7 @@ describe.each(DIALECTS)('route and store spans on %s', (dialect: Dialect) => {
   beforeEach(async (ctx) => {
     if (!AVAILABLE[dialect]) ctx.skip()
     receiver = await startOtlpReceiver()
-    db = await createTestDatabase(dialect)
+    db = await createTestDatabase(dialect, { migrated: true })
     store = await db.open()
     q = await startQualink({
       store,

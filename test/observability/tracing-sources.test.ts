@@ -80,7 +80,7 @@ describe('a span per source delivery, continuing the carried trace', () => {
     mkdirSync(path.join(dir, 'drop'))
     peer = await startOpcUaPeer({ port: await freePort(), pkiDir: path.join(dir, 'peer-pki') })
     receiver = await startOtlpReceiver()
-    db = await createTestDatabase('sqlite')
+    db = await createTestDatabase('sqlite', { migrated: true })
     store = await db.open()
     if (up.nats) {
       const nc = await natsConnect({ servers: NATS })

@@ -22,7 +22,7 @@ afterEach(async () => {
 })
 
 async function qualink(dialect: Dialect): Promise<{ q: Qualink; store: Store }> {
-  const db = await createTestDatabase(dialect)
+  const db = await createTestDatabase(dialect, { migrated: true })
   cleanups.push(() => db.cleanup())
   const store = await db.open()
   cleanups.push(() => store.close())

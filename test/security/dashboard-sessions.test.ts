@@ -38,7 +38,7 @@ afterEach(async () => {
 })
 
 async function database(dialect: Dialect): Promise<TestDatabase> {
-  const db = await createTestDatabase(dialect)
+  const db = await createTestDatabase(dialect, { migrated: true })
   cleanups.push(() => db.cleanup())
   return db
 }

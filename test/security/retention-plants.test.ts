@@ -43,7 +43,7 @@ afterEach(async () => {
 describe.each(DIALECTS)('per-plant retention on %s', (dialect: Dialect) => {
   it('purges each plant by its own period and audits which plant and period applied', async (ctx) => {
     if (!AVAILABLE[dialect]) ctx.skip()
-    const db = await createTestDatabase(dialect)
+    const db = await createTestDatabase(dialect, { migrated: true })
     cleanups.push(() => db.cleanup())
     const store: Store = await db.open()
     cleanups.push(() => store.close())

@@ -61,7 +61,7 @@ describe.each(DIALECTS)('synthetic receipts in the business metrics on %s', (dia
   let db: TestDatabase
   beforeEach(async (ctx) => {
     if (!AVAILABLE[dialect]) ctx.skip()
-    db = await createTestDatabase(dialect)
+    db = await createTestDatabase(dialect, { migrated: true })
   })
   afterEach(async () => {
     await db?.cleanup()

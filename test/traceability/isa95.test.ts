@@ -26,7 +26,7 @@ describe('ISA-95 export of a lot over the API', () => {
   let q: Qualink
 
   beforeAll(async () => {
-    db = await createTestDatabase('sqlite')
+    db = await createTestDatabase('sqlite', { migrated: true })
     store = await db.open()
     q = await startQualink({
       store,

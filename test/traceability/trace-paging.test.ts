@@ -99,7 +99,7 @@ describe.each(DIALECTS)('trace paging on a generated 5,000-lot genealogy on %s',
 
   beforeAll(async () => {
     if (!AVAILABLE[dialect]) return
-    db = await createTestDatabase(dialect)
+    db = await createTestDatabase(dialect, { migrated: true })
     store = await db.open()
     await load(store)
   }, 120_000)

@@ -59,7 +59,7 @@ describe.each(DIALECTS)('plant P100 is ERP plant 1000 (qualink.yaml) on %s', (di
   beforeEach(async (ctx) => {
     if (!AVAILABLE[dialect]) ctx.skip()
     tmp = new TempDir()
-    db = await createTestDatabase(dialect)
+    db = await createTestDatabase(dialect, { migrated: true })
     store = await db.open()
     const port = await freePort()
     ;({ erp, qms } = await startPlantSimulators(port))

@@ -41,7 +41,7 @@ export function useProcessPlant(dialect: Dialect, plant: string): ProcessPlant {
   const sims: Array<{ close(): Promise<void> }> = []
   beforeEach(async (ctx) => {
     if (!AVAILABLE[dialect]) ctx.skip()
-    db = await createTestDatabase(dialect)
+    db = await createTestDatabase(dialect, { migrated: true })
     scratch = new Scratch()
     port = await freePort()
   })

@@ -184,7 +184,7 @@ export async function startTwoPlants(
     'qms-p200@P200',
   ])
 
-  const db: TestDatabase = await createTestDatabase(dialect)
+  const db: TestDatabase = await createTestDatabase(dialect, { migrated: true })
   closers.push(() => db.cleanup())
   const store: Store = await db.open()
   closers.push(() => store.close())
