@@ -12,7 +12,7 @@ describe.each(DIALECTS)('a worker killed mid-step on %s', (dialect: Dialect) => 
 
   beforeEach(async (ctx) => {
     if (!AVAILABLE[dialect]) ctx.skip()
-    db = await createTestDatabase(dialect)
+    db = await createTestDatabase(dialect, { migrated: true })
     ledger = await startLedgerServer()
   })
   afterEach(async () => {

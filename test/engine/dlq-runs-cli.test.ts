@@ -46,7 +46,7 @@ describe.each(DIALECTS)('dead letters and runs operated after a fix on %s', (dia
 
   beforeEach(async (ctx) => {
     if (!AVAILABLE[dialect]) ctx.skip()
-    db = await createTestDatabase(dialect)
+    db = await createTestDatabase(dialect, { migrated: true })
     store = await db.open()
     ledger = await startLedgerServer()
   })

@@ -85,7 +85,7 @@ const scenario = (dialect: Dialect) => () => {
     // One database per case, tampered through the test's store, which is then closed (SQLite
     // has one owner); the verifier processes run side by side.
     for (const c of CASES) {
-      const db = await createTestDatabase(dialect)
+      const db = await createTestDatabase(dialect, { migrated: true })
       dbs.push(db)
       const store = await db.open()
       try {

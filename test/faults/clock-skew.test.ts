@@ -63,7 +63,7 @@ faultDescribe(
     const procs: QualinkProcess[] = []
 
     beforeEach(async () => {
-      db = await createTestDatabase('postgres')
+      db = await createTestDatabase('postgres', { migrated: true })
       store = await db.open()
       scratch = new Scratch() // one configuration and data folder (anchor file) for both processes
     })

@@ -72,7 +72,7 @@ const scenario = (dialect: Dialect) => () => {
   const children: ChildProcess[] = []
 
   beforeEach(async () => {
-    db = await createTestDatabase(dialect)
+    db = await createTestDatabase(dialect, { migrated: true })
   })
   afterEach(async () => {
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL')

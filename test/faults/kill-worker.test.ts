@@ -42,7 +42,7 @@ const scenario = (dialect: Dialect) => () => {
   const procs: QualinkProcess[] = []
 
   beforeEach(async () => {
-    db = await createTestDatabase(dialect)
+    db = await createTestDatabase(dialect, { migrated: true })
     scratch = new Scratch()
     port = await freePort()
     ;({ erp, qms } = await startPlantSimulators(port))

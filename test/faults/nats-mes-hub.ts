@@ -54,7 +54,7 @@ export function useNatsMesHub(
   const hub = {} as { -readonly [K in keyof NatsMesHub]: NatsMesHub[K] }
   let subject = ''
   beforeEach(async () => {
-    hub.db = await createTestDatabase(dialect)
+    hub.db = await createTestDatabase(dialect, { migrated: true })
     hub.store = await hub.db.open()
     hub.stream = uniqueName('QLKFAULT').replace(/[^A-Za-z0-9_-]/g, '_')
     subject = uniqueName('qlkfault').replace(/[^A-Za-z0-9_-]/g, '_')

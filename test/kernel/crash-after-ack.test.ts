@@ -21,7 +21,7 @@ describe.each(DIALECTS)('a process killed right after a 202 on %s', (dialect: Di
 
   beforeEach(async (ctx) => {
     if (!AVAILABLE[dialect]) ctx.skip()
-    db = await createTestDatabase(dialect)
+    db = await createTestDatabase(dialect, { migrated: true })
   })
   afterEach(async () => {
     await db?.cleanup()

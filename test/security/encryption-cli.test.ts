@@ -40,7 +40,7 @@ describe.each(DIALECTS)('qualink keys (a process) on %s', (dialect: Dialect) => 
 
   beforeEach(async (ctx) => {
     if (!AVAILABLE[dialect]) ctx.skip()
-    db = await createTestDatabase(dialect)
+    db = await createTestDatabase(dialect, { migrated: true })
   })
   afterEach(async () => {
     await db?.cleanup()

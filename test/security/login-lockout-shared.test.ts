@@ -87,7 +87,7 @@ describe.each(DIALECTS)('failed logins counted in the store on %s', (dialect: Di
 
   it('locks the user after N failures spread over processes, for every process, then lets her in', async (ctx) => {
     if (!AVAILABLE[dialect]) ctx.skip()
-    const db = await createTestDatabase(dialect)
+    const db = await createTestDatabase(dialect, { migrated: true })
     cleanups.push(() => db.cleanup())
     const a = await start(db)
     // SQLite: one process owns the file, so the second "process" is the same one restarted

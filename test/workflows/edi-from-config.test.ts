@@ -66,7 +66,7 @@ describe.each(DIALECTS)('EDI configured in qualink.yaml on %s', (dialect: Dialec
     inbound = path.join(tmp.dir, 'edi/in')
     outbound = path.join(tmp.dir, 'edi/out')
     mkdirSync(inbound, { recursive: true })
-    db = await createTestDatabase(dialect)
+    db = await createTestDatabase(dialect, { migrated: true })
     store = await db.open()
     q = await startQualink({
       ...rt.options,
