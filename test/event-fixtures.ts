@@ -14,3 +14,13 @@ export function ping(overrides: Record<string, unknown> = {}): Record<string, un
     ...overrides,
   }
 }
+
+/** Strings that need escaping in SQL literals, JSON and array literals (the one-round-trip writes). */
+export const AWKWARD = [
+  `it's "quoted"`,
+  "back\\slash \\\\ and E'\\x41'",
+  "'); DROP TABLE events; --",
+  'controls \b\f\n\r\t \u0001 \u001f \u007f end',
+  'ünïcödé ✓ 漢字 😀 \u2028 \u2029',
+  '$1 $$ $tag$ ? :name',
+]

@@ -353,6 +353,64 @@ describe.each(DIALECTS)('engine on %s', (dialect: Dialect) => {
     expect((await store.engine.loadRun(ALL, first!.id))!.journal).toHaveLength(1)
   })
 
+  it('refuses a late completion from a worker whose lease was taken over, and writes none of it', async () => {
+    engine(store, { workflows: [kernelDemo], ports: ports() }) // installs the router
+    await append(store, demoEvent('order_received', { order: 'F-2', lines: 1 }))
+    const [first] = await store.engine.claimRuns('A', 1, 1)
+    await until(async () => (await store.now()) > first!.leaseExpiresAtMs)
+    const [second] = await store.engine.claimRuns('B', 60_000, 1)
+    expect(second).toMatchObject({ id: first!.id, takenOver: true })
+    const entry = {
+      position: 1,
+      kind: 'step' as const,
+      name: 'post-line',
+      occurrence: 1,
+      idempotencyKey: 'k2',
+      result: 'it\'s \\ a "quoted" result',
+      codeVersion: 1,
+      completedAtMs: 0,
+    }
+    const audit = (actor: string) => ({
+      plant: 'P100',
+      actor,
+      action: 'workflow.completed',
+      subject: 'F-2',
+      correlationId: null,
+      payload: { note: "O'Brien \\ --" },
+    })
+    await expect(
+      store.engine.completeRun(
+        { runId: first!.id, token: first!.leaseToken },
+        'completed',
+        'late',
+        audit('A'),
+        {
+          entries: [entry],
+          audits: [],
+        },
+      ),
+    ).rejects.toMatchObject({ code: 'QLK_LEASE_LOST' })
+    const after = await store.engine.loadRun(ALL, first!.id)
+    expect(after!.run.status).not.toBe('completed')
+    expect(after!.journal).toHaveLength(0)
+    expect(
+      await store.listAudit(ALL, { subject: 'F-2', action: 'workflow.completed', limit: 10 }),
+    ).toHaveLength(0)
+    // the owner's completion goes through, values that need escaping included
+    await store.engine.completeRun(
+      { runId: second!.id, token: second!.leaseToken },
+      'completed',
+      { said: "it's -- done" },
+      audit('B'),
+      { entries: [entry], audits: [] },
+    )
+    const done = await store.engine.loadRun(ALL, first!.id)
+    expect(done!.run).toMatchObject({ status: 'completed', result: { said: "it's -- done" } })
+    expect(done!.journal.map((e) => e.result)).toEqual([entry.result])
+    const rows = await store.listAudit(ALL, { subject: 'F-2', action: 'workflow.completed', limit: 10 })
+    expect(rows.map((r) => r.actor)).toEqual(['B'])
+  })
+
   it('keeps due times on the database clock when the worker’s clock is skewed', async () => {
     const sleepy = defineWorkflow<unknown>({
       name: 'sleepy',

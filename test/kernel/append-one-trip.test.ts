@@ -7,21 +7,13 @@ import { ingestAuditPayload } from '../../src/store/rows.ts'
 import type { AppendRequest, Store } from '../../src/store/types.ts'
 import { WriteQueue } from '../../src/store/write-queue.ts'
 import { AVAILABLE, createTestDatabase, DIALECTS, type Dialect, type TestDatabase } from '../dialects.ts'
-import { ping } from '../event-fixtures.ts'
+import { AWKWARD, ping } from '../event-fixtures.ts'
 
 /**
  * The write path's single-round-trip form on PostgreSQL (store/postgres/append-script.ts) sends
  * values as escaped literals and hashes the ingest audit payload in SQL; run on both dialects,
  * so both write paths are held to the same stored rows.
  */
-const AWKWARD = [
-  `it's "quoted"`,
-  "back\\slash \\\\ and E'\\x41'",
-  "'); DROP TABLE events; --",
-  'controls \b\f\n\r\t \u0001 \u001f \u007f end',
-  'ünïcödé ✓ 漢字 😀 \u2028 \u2029',
-  '$1 $$ $tag$ ? :name',
-]
 
 function request(actor: string, ...events: Record<string, unknown>[]): AppendRequest {
   const at = new Date().toISOString()

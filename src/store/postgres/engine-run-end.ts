@@ -4,7 +4,8 @@ import type { Fence, JournalFlush, PoisonPolicy } from '../engine-types.ts'
 import { scopeClause } from '../scope-sql.ts'
 import type { AuditEntry, Scope } from '../types.ts'
 import { lockKeyInbox } from './engine-locks.ts'
-import { type Client, dollar, type EngineDeps, fenced, flushJournal, j } from './engine-tx.ts'
+import { type Client, dollar, type EngineDeps, fenced, flushJournal, j, leaseLost } from './engine-tx.ts'
+import { FENCED_PARAMS, fencedCtes, fencedValues, RUN_INBOX_LOCK, runScript } from './run-script.ts'
 
 /** How a run ends on PostgreSQL (completed, cancelled, dead-lettered) and hands its key on. */
 
@@ -31,6 +32,11 @@ export async function startNextFromInbox(
   await c.query('UPDATE run_inbox SET run_id = $1, consumed_at_ms = $2 WHERE seq = $3', [id, now, n.seq])
 }
 
+/**
+ * The completion as one round trip (run-script.ts): the key's inbox lock, then the fenced run
+ * row's end, its journal, audit rows, and the key's next run started from its inbox under a
+ * snapshot taken after the lock (so an event routed into the inbox while the run ends is seen).
+ */
 export async function completeRun(
   d: EngineDeps,
   f: Fence,
@@ -39,18 +45,32 @@ export async function completeRun(
   audit: AuditEntry,
   flush?: JournalFlush,
 ): Promise<void> {
-  await d.tx(async (c, now) => {
-    const run = await fenced(c, f)
-    await lockKeyInbox(c, run)
-    await flushJournal(d, c, now, f, flush)
-    await c.query(
-      `UPDATE workflow_runs SET status = $1, result = $2, completed_at_ms = $3, updated_at_ms = $3, due_at_ms = NULL,
-         lease_owner = NULL, lease_expires_at_ms = 0 WHERE id = $4`,
-      [status, j(result), now, f.runId],
-    )
-    await d.writeAudit(c, now, [audit])
-    await startNextFromInbox(c, now, String(run.workflow), String(run.run_key))
-  })
+  const p = (i: number) => `$${FENCED_PARAMS + i}`
+  const end = `WITH ${fencedCtes(
+    `status = ${p(1)}, result = ${p(2)}, completed_at_ms = (SELECT now FROM clock), due_at_ms = NULL,
+         lease_owner = NULL, lease_expires_at_ms = 0`,
+  )},
+     nxt AS (
+       SELECT i.seq, i.plant, i.version, i.event_seq, e.id FROM run, run_inbox i JOIN events e ON e.seq = i.event_seq
+        WHERE i.workflow = run.workflow AND i.run_key = run.run_key AND i.run_id IS NULL
+        ORDER BY i.seq LIMIT 1 FOR UPDATE OF i),
+     started AS (
+       INSERT INTO workflow_runs (id, plant, workflow, version, run_key, status, trigger_event_seq, trigger_event_id,
+         due_at_ms, created_at_ms, updated_at_ms)
+       SELECT gen_random_uuid()::text, nxt.plant, run.workflow, nxt.version, run.run_key, 'pending', nxt.event_seq,
+              nxt.id, run.now, run.now, run.now
+         FROM nxt, run
+       RETURNING id),
+     consumed AS (
+       UPDATE run_inbox SET run_id = started.id, consumed_at_ms = (SELECT now FROM run)
+         FROM started, nxt WHERE run_inbox.seq = nxt.seq)
+     SELECT count(*)::int AS fenced FROM run`
+  const rows = await runScript(d.pool, RUN_INBOX_LOCK, end, [
+    ...fencedValues(f, flush, [audit]),
+    status,
+    j(result),
+  ])
+  if (rows[0]!.fenced !== 1) throw leaseLost(f)
 }
 
 export async function deadLetterRun(

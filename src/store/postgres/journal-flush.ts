@@ -7,7 +7,7 @@ import { auditCtes, auditParams } from './audit-sql.ts'
  * The buffered entries as the eight column arrays both journal INSERTs unnest: position, kind,
  * name, occurrence, idempotency key, result (JSON), code version, and age (ms before the write).
  */
-function entryColumns(flush: JournalFlush): unknown[] {
+export function entryColumns(flush: JournalFlush): unknown[] {
   const es = flush.entries
   return [
     es.map((e) => e.position),

@@ -1,0 +1,87 @@
+import type pg from 'pg'
+import type { Fence, JournalFlush } from '../engine-types.ts'
+import type { AuditEntry } from '../types.ts'
+import { auditCtes, auditParams } from './audit-sql.ts'
+import { NOW_MS } from './clock.ts'
+import { inlineParams } from './inline-params.ts'
+import { entryColumns } from './journal-flush.ts'
+
+/**
+ * A run's fenced write as ONE round trip on PostgreSQL: a simple query of two statements, which
+ * PostgreSQL runs as one implicit transaction, each statement under its own READ COMMITTED snapshot
+ * (https://www.postgresql.org/docs/15/protocol-flow.html, "Multiple Statements in a Simple Query";
+ * append-script.ts does the same for ingest), values written in as literals (inlineParams):
+ *   1. the advisory locks the write needs (lockAllSql, or a key built from the run row), taken
+ *      before the run row changes, as the multi-statement transactions took them (see registerWait);
+ *   2. under a snapshot taken after the locks are held: the fenced UPDATE of the run row (lease
+ *      token and expiry checked on the row it locks, as `fenced` checks them), the attempt's
+ *      buffered journal entries, their audit rows and the write's own, and whatever the caller adds
+ *      (waits, the key's next run); every write hangs on the row the fenced UPDATE returned, so a
+ *      lost lease writes nothing (the locks alone are taken and released at commit).
+ * Such a write replaced a transaction of eight to twelve round trips (BEGIN with the clock, fence,
+ * lock, entries, run, audit rows, the write's own statements, COMMIT).
+ *
+ * Parameters of statement 2: $1 run id, $2 lease token, $3 whether entries are written, $4 the
+ * configuration snapshot (JSON or NULL), $5–$12 the entries' columns, $13–$19 the audit rows';
+ * the caller's own from $20 (FENCED_PARAMS + 1).
+ */
+export const FENCED_PARAMS = 19
+
+const EMPTY_FLUSH: JournalFlush = { entries: [], audits: [] }
+
+export function fencedValues(
+  f: Fence,
+  flush: JournalFlush | undefined,
+  own: readonly AuditEntry[],
+): unknown[] {
+  const fl = flush ?? EMPTY_FLUSH
+  return [
+    f.runId,
+    f.token,
+    fl.entries.length > 0,
+    fl.config === undefined ? null : JSON.stringify(fl.config),
+    ...entryColumns(fl),
+    ...auditParams(0, [...fl.audits, ...own]).slice(0, 7),
+  ]
+}
+
+/**
+ * The shared CTEs: `clock` (the database clock, read once), the caller's `before` CTEs (they may
+ * read `clock`), `run` (the fenced UPDATE with the caller's `set` clauses, returning workflow,
+ * run_key, plant and the write's time as `now`), `journal` and the audit rows. Progress resets
+ * the retry budget (attempts count failures of the current step only), as applyJournalFlush does.
+ */
+export function fencedCtes(set: string, before = ''): string {
+  return `clock AS (SELECT ${NOW_MS} AS now),
+     ${before ? `${before},` : ''}
+     run AS (
+       UPDATE workflow_runs SET attempts = CASE WHEN $3 THEN 0 ELSE attempts END, config = COALESCE(config, $4),
+         updated_at_ms = (SELECT now FROM clock)${set ? `, ${set}` : ''}
+        WHERE id = $1 AND lease_token = $2 AND lease_expires_at_ms > (SELECT now FROM clock)
+        RETURNING workflow, run_key, plant, updated_at_ms AS now),
+     journal AS (
+       INSERT INTO run_journal (run_id, position, kind, name, occurrence, idempotency_key, result, code_version,
+         completed_at_ms)
+       SELECT $1, u.position, u.kind, u.name, u.occurrence, u.idempotency_key, u.result, u.code_version,
+              run.now - u.age
+         FROM run, unnest($5::int[], $6::text[], $7::text[], $8::int[], $9::text[], $10::text[], $11::int[],
+                          $12::bigint[]) AS u(position, kind, name, occurrence, idempotency_key, result, code_version, age)),
+     ${auditCtes(12, { when: 'EXISTS (SELECT 1 FROM run)', atMs: '(SELECT now FROM run)' })}`
+}
+
+/** The inbox lock of the run's key (inboxLock's key, built from the run row), as statement 1. */
+export const RUN_INBOX_LOCK = `SELECT pg_advisory_xact_lock(hashtextextended('inbox|' || workflow || '|' || run_key, 7162))
+    FROM workflow_runs WHERE id = $1`
+
+/** Sends the two statements as one simple query; returns statement 2's rows. */
+export async function runScript(
+  q: Pick<pg.Pool, 'query'>,
+  lock: string,
+  write: string,
+  values: readonly unknown[],
+): Promise<Record<string, unknown>[]> {
+  const out = (await q.query(
+    `${inlineParams(lock, values)};\n${inlineParams(write, values)}`,
+  )) as unknown as pg.QueryResult[]
+  return out[1]!.rows
+}
