@@ -65,7 +65,7 @@ export async function completeRun(
        UPDATE run_inbox SET run_id = started.id, consumed_at_ms = (SELECT now FROM run)
          FROM started, nxt WHERE run_inbox.seq = nxt.seq)
      SELECT count(*)::int AS fenced FROM run`
-  const rows = await runScript(d.pool, RUN_INBOX_LOCK, end, [
+  const rows = await runScript(d.pool, 'qlk_run_complete', RUN_INBOX_LOCK, end, [
     ...fencedValues(f, flush, [audit]),
     status,
     j(result),

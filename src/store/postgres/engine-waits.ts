@@ -56,7 +56,7 @@ export async function registerWait(
               CASE WHEN found.seq IS NULL THEN 'waiting' ELSE 'matched' END, found.seq
          FROM run LEFT JOIN found ON TRUE)
      SELECT (SELECT count(*)::int FROM run) AS fenced, found.* FROM (SELECT 1) AS one LEFT JOIN found ON TRUE`
-  const rows = await runScript(d.pool, lock, write, [
+  const rows = await runScript(d.pool, 'qlk_run_wait', lock, write, [
     ...fencedValues(f, flush, []),
     ...waitValues(wait),
     [...exclude],
@@ -119,7 +119,7 @@ export async function takeInbox(
          timeout_at_ms = EXCLUDED.timeout_at_ms, status = EXCLUDED.status, event_seq = EXCLUDED.event_seq)
      SELECT (SELECT count(*)::int FROM run) AS fenced, e.* FROM (SELECT 1) AS one
        LEFT JOIN events e ON e.seq = (SELECT event_seq FROM pick)`
-  const rows = await runScript(d.pool, RUN_INBOX_LOCK, write, [
+  const rows = await runScript(d.pool, 'qlk_run_inbox', RUN_INBOX_LOCK, write, [
     ...fencedValues(f, flush, []),
     ...waitValues(wait),
   ])

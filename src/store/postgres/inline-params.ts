@@ -14,7 +14,7 @@ export function inlineParams(sql: string, values: readonly unknown[]): string {
   return sql.replace(/\$(\d+)/g, (_, n: string) => {
     const i = Number(n) - 1
     if (i < 0 || i >= values.length) throw new Error(`inlineParams: $${n} has no value`)
-    return literal(values[i])
+    return sqlLiteral(values[i])
   })
 }
 
@@ -30,7 +30,8 @@ function scalar(v: unknown): string {
   throw new Error(`inlineParams: a ${typeof v} cannot be written as a literal`)
 }
 
-function literal(v: unknown): string {
+/** One value as a literal (inlineParams' rule): for EXECUTE's arguments in a simple query. */
+export function sqlLiteral(v: unknown): string {
   if (!Array.isArray(v)) return scalar(v)
   let out = '{'
   for (let i = 0; i < v.length; i++) {

@@ -3,7 +3,7 @@ import type { Fence, JournalFlush } from '../engine-types.ts'
 import type { AuditEntry } from '../types.ts'
 import { auditCtes, auditParams } from './audit-sql.ts'
 import { NOW_MS } from './clock.ts'
-import { inlineParams } from './inline-params.ts'
+import { inlineParams, sqlLiteral } from './inline-params.ts'
 import { entryColumns } from './journal-flush.ts'
 
 /**
@@ -73,15 +73,52 @@ export function fencedCtes(set: string, before = ''): string {
 export const RUN_INBOX_LOCK = `SELECT pg_advisory_xact_lock(hashtextextended('inbox|' || workflow || '|' || run_key, 7162))
     FROM workflow_runs WHERE id = $1`
 
-/** Sends the two statements as one simple query; returns statement 2's rows. */
+/** Statement 2's prepared names per connection (PREPARE lasts for the session). */
+const preparedOn = new WeakMap<pg.PoolClient, Set<string>>()
+
+/**
+ * Sends the two statements as one simple query and returns statement 2's rows. Statement 2 runs as
+ * `EXECUTE name(literals)` of a statement PREPAREd once per connection (its own round trip, the
+ * first time only): planned with its literals written in, the fenced CTE cost PostgreSQL ~0.9 ms of
+ * CPU more per call than the multi-round-trip transaction saved (a 3,000-run no-op drain: 1.2 →
+ * 2.1 ms of server CPU per run); prepared, it is parsed once and its plan cached.
+ */
+const counts = new Map<string, number>()
+/** A prepared statement takes as many parameters as the highest it names (the lock's may come after). */
+function paramCount(name: string, write: string): number {
+  let n = counts.get(name)
+  if (n === undefined) {
+    n = Math.max(...Array.from(write.matchAll(/\$(\d+)/g), (m) => Number(m[1])))
+    counts.set(name, n)
+  }
+  return n
+}
+
 export async function runScript(
-  q: Pick<pg.Pool, 'query'>,
+  pool: pg.Pool,
+  name: string,
   lock: string,
   write: string,
   values: readonly unknown[],
 ): Promise<Record<string, unknown>[]> {
-  const out = (await q.query(
-    `${inlineParams(lock, values)};\n${inlineParams(write, values)}`,
-  )) as unknown as pg.QueryResult[]
-  return out[1]!.rows
+  const c = await pool.connect()
+  try {
+    const names = preparedOn.get(c) ?? new Set<string>()
+    preparedOn.set(c, names)
+    if (!names.has(name)) {
+      await c.query(`PREPARE ${name} AS ${write}`)
+      names.add(name)
+    }
+    const count = paramCount(name, write)
+    const args = values.slice(0, count).map(sqlLiteral).join(', ')
+    const out = (await c.query(
+      `${inlineParams(lock, values)};\nEXECUTE ${name}(${args})`,
+    )) as unknown as pg.QueryResult[]
+    c.release()
+    return out[1]!.rows
+  } catch (e) {
+    // as pool.query does: a client that failed a query is not handed out again
+    c.release(e as Error)
+    throw e
+  }
 }
