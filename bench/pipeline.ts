@@ -65,8 +65,14 @@ interface Options {
   systems: SystemName[]
 }
 
+/**
+ * 1,000 receipts per repetition: at 100 a repetition lasts 2–4 s and measures a fresh Qualink's
+ * warm-up (statements prepared per connection, JIT) more than its rate — 28.7 workflows/s in a
+ * 100-receipt repetition against 44.4–46.5 at 1,000, on the same build and machine, quiet, while
+ * graphile-worker moved less (47.8 against 53.4–56.6). bench/README.md, "B3: where the time goes".
+ */
 const DEFAULTS: Options = {
-  workflows: 100,
+  workflows: 1_000,
   runs: 3,
   openSeconds: 10,
   connections: 16,
