@@ -5,9 +5,9 @@
  */
 import { execFileSync } from 'node:child_process'
 import { appendFileSync, chmodSync, chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs'
-import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
+import { freePort } from './free-port.ts'
 
 const BIN = '/usr/lib/postgresql/15/bin'
 
@@ -18,14 +18,6 @@ export function privatePostgresPossible(): boolean {
 
 function uid(name: string): number {
   return Number(execFileSync('id', ['-u', name]).toString().trim())
-}
-
-async function freePort(): Promise<number> {
-  const s = net.createServer()
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r))
-  const port = (s.address() as net.AddressInfo).port
-  await new Promise((r) => s.close(r))
-  return port
 }
 
 export interface PrivatePostgresOptions {
