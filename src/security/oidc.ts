@@ -1,4 +1,13 @@
-import { createRemoteJWKSet, errors, type JWTPayload, jwtVerify } from 'jose'
+import type { createRemoteJWKSet, JWTPayload } from 'jose'
+
+type Jose = typeof import('jose')
+/**
+ * jose is imported on the first token verified: a Qualink without OIDC (the demo, API keys only)
+ * does not load its ~46 modules at start-up (counted 2026-11-29).
+ */
+let joseModule: Promise<Jose> | undefined
+const jose = (): Promise<Jose> => (joseModule ??= import('jose'))
+
 import { QualinkError } from '../contracts/errors.ts'
 
 /** An OpenID Connect provider whose access tokens Qualink accepts as bearer tokens. */
@@ -69,7 +78,7 @@ function strings(v: unknown): string[] {
 }
 
 /** Why a token was refused, in words a caller can act on; jose's codes are stable (jose/util/errors). */
-function refusal(e: unknown): QualinkError {
+function refusal(e: unknown, errors: Jose['errors']): QualinkError {
   const code = (e as { code?: string }).code
   if (e instanceof errors.JWKSTimeout || (code === undefined && e instanceof TypeError))
     return new QualinkError('QLK_AUTH_UNAVAILABLE', 'the identity provider’s JWKS could not be fetched', [], {
@@ -92,15 +101,16 @@ function refusal(e: unknown): QualinkError {
 
 /** Verifies bearer JWTs against the provider's JWKS (fetched, cached and refreshed by jose). */
 export class OidcVerifier {
-  private readonly jwks: ReturnType<typeof createRemoteJWKSet>
+  private jwks: ReturnType<typeof createRemoteJWKSet> | undefined
 
   constructor(private readonly config: OidcConfig) {
     validateOidcConfig(config)
-    this.jwks = createRemoteJWKSet(new URL(config.jwksUrl), { timeoutDuration: 5000 })
   }
 
   async verify(token: string): Promise<VerifiedToken> {
     const c = this.config
+    const { createRemoteJWKSet, errors, jwtVerify } = await jose()
+    this.jwks ??= createRemoteJWKSet(new URL(c.jwksUrl), { timeoutDuration: 5000 })
     let payload: JWTPayload
     try {
       ;({ payload } = await jwtVerify(token, this.jwks, {
@@ -112,7 +122,7 @@ export class OidcVerifier {
         requiredClaims: ['exp', 'sub'],
       }))
     } catch (e) {
-      throw refusal(e)
+      throw refusal(e, errors)
     }
     const authTime = typeof payload.auth_time === 'number' ? payload.auth_time : payload.iat
     const name = claimAt(payload, c.nameClaim ?? 'name')
