@@ -34,7 +34,7 @@ export interface EngineOptions {
   /** the view of a stored event a run's trigger and waits get (default: upcast to the newest major) */
   readonly upcast?: (e: StoredEvent) => StoredEvent
   /**
-   * When completed steps reach the journal (run-context.ts JournalMode). Default `per-step`: a
+   * When completed steps reach the journal (run-context-deps.ts JournalMode). Default `per-step`: a
    * completed step is never re-run (DESIGN §6's contract). `at-yield` is the opt-in: one fenced
    * commit per stretch of work instead of one per step (the B3 workflow: 19.4 instead of 32.6
    * commits), a crash before it re-runs the steps since, whose effects must read back.
