@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
@@ -61,6 +61,7 @@ describe.each(DIALECTS)('payload retention on %s', (dialect: Dialect) => {
   afterEach(async () => {
     await hub?.close()
     hub = undefined
+    if (anchorFile) rmSync(path.dirname(anchorFile), { recursive: true, force: true })
   })
 
   const post = (body: object) => injectEvent(hub!.q, body)
