@@ -1,16 +1,19 @@
 /**
- * Issue 12: memory (RSS) and start-up time of the demo (`npm start`), beside the floor of the same
- * toolchain: a bare fastify server started the same way (node + tsx transpiling TypeScript on the
- * fly, as `npm start` does). Targets: start-up <= 2 s, RSS <= 250 MB.
+ * Issue 12: memory (RSS) and start-up time of the demo (`npm start`: it bundles the sources with
+ * scripts/build.js, then runs `node dist/qualink.js demo`), beside the floor of the same toolchain:
+ * a bare fastify server started by plain node. The same demo from the TypeScript sources through
+ * tsx (what `qualink` runs before a build, and the tests) is timed beside it, for the record.
+ * Targets: start-up <= 2 s, RSS <= 250 MB.
  *
- * Start-up: from spawning the process to the first 200 from /healthz. RSS: VmRSS of the process
+ * Start-up: from spawning the process to the first 200 from /healthz; the build before it is timed
+ * on its own. RSS: VmRSS of the process
  * (the demo runs Qualink, the simulators and the traffic generator in one process), sampled after
  * start-up and again after 30 s of plant-day traffic; the peak (VmHWM) is reported too.
  * Each of 3 repetitions uses a fresh data directory. Not a test: it prints PASS/FAIL and exits 0.
  *
  * Run: npm run bench -- demo
  */
-import { type ChildProcess, spawn } from 'node:child_process'
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import net from 'node:net'
 import os from 'node:os'
@@ -40,7 +43,7 @@ function memory(pid: number): { rssMB: number; peakMB: number } {
 
 async function startAndTime(args: string[], env: NodeJS.ProcessEnv, port: number) {
   const t0 = performance.now()
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', ...args], {
+  const child: ChildProcess = spawn(process.execPath, args, {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: 'ignore',
@@ -74,10 +77,16 @@ process.on('SIGINT', () => app.close().then(() => process.exit(0)))
 
 const rows: Array<{ startup: number; rssStart: number; rssTraffic: number; peak: number }> = []
 const floor: Array<{ startup: number; rss: number }> = []
+const fromSource: number[] = []
 const idle: number[] = []
 const dir = mkdtempSync(path.join(os.tmpdir(), 'qlk-bench-demo-'))
-const ceilingFile = path.join(ROOT, 'bench', `.ceiling-${process.pid}.ts`)
+const ceilingFile = path.join(ROOT, 'bench', `.ceiling-${process.pid}.mjs`)
 writeFileSync(ceilingFile, CEILING)
+// the bundle npm start builds, into a folder of its own (dist/ is the user's)
+const bundleDir = path.join(ROOT, '.tmp', `bench-demo-${process.pid}`)
+const b0 = performance.now()
+execFileSync(process.execPath, ['scripts/build.js', '--outdir', bundleDir], { cwd: ROOT, stdio: 'ignore' })
+const buildMs = performance.now() - b0
 try {
   for (let rep = 0; rep < REPS; rep++) {
     idle.push(await waitForQuiet())
@@ -92,7 +101,7 @@ try {
     port = await freePort()
     const data = path.join(dir, `data-${rep}`)
     const demo = await startAndTime(
-      ['src/cli/main.ts', 'demo', '--port', String(port)],
+      [path.join(bundleDir, 'qualink.js'), 'demo', '--port', String(port)],
       { QUALINK_DATA_DIR: data },
       port,
     )
@@ -106,8 +115,20 @@ try {
       peak: afterTraffic.peakMB,
     })
     await stop(demo.child)
+
+    idle.push(await waitForQuiet())
+    process.stderr.write(`[demo] rep ${rep + 1}/${REPS}: demo from the sources through tsx, start-up only\n`)
+    port = await freePort()
+    const dev = await startAndTime(
+      ['--import', 'tsx', 'src/cli/main.ts', 'demo', '--port', String(port)],
+      { QUALINK_DATA_DIR: path.join(dir, `dev-${rep}`) },
+      port,
+    )
+    fromSource.push(dev.startupMs)
+    await stop(dev.child)
   }
 } finally {
+  rmSync(bundleDir, { recursive: true, force: true })
   rmSync(ceilingFile, { force: true })
   rmSync(dir, { recursive: true, force: true })
 }
@@ -119,20 +140,23 @@ const startup = med((r) => r.startup)
 const peak = med((r) => r.peak)
 const body = `Run: \`npm run bench -- demo\`. Not a test: it prints PASS/FAIL against issue 12's targets.
 
-How it is measured: the real \`qualink demo\` command (what \`npm start\` runs: Qualink on SQLite, the
-ERP/QMS/CRM/LIMS simulators, MES over MQTT when a broker is up, the plant-day traffic, the dashboard),
-spawned as \`node --import tsx src/cli/main.ts demo\` in a fresh data directory. Start-up is spawn →
-first 200 from \`/healthz\`; RSS is the process's VmRSS right after start-up and after ${TRAFFIC_S} s of
-traffic, peak is VmHWM. Floor: a bare fastify server spawned the same way (node + tsx transpiling at
-load). Median of ${REPS} repetitions; each waited for >= 85 % idle (min seen ${fmt(Math.min(...idle) * 100)} %).
+How it is measured: the real \`qualink demo\` command (Qualink on SQLite, the ERP/QMS/CRM/LIMS
+simulators, MES over MQTT when a broker is up, the plant-day traffic, the dashboard) as \`npm start\`
+runs it: bundled by \`scripts/build.js\` (${fmt(buildMs)} ms, once, before the repetitions), then spawned
+as \`node <bundle>/qualink.js demo\` in a fresh data directory. Start-up is spawn → first 200 from
+\`/healthz\`; RSS is the process's VmRSS right after start-up and after ${TRAFFIC_S} s of traffic, peak is
+VmHWM. Floor: a bare fastify server spawned by plain node. For the record, the same demo from the
+TypeScript sources through tsx (\`node --import tsx src/cli/main.ts demo\`: \`qualink\` before a build,
+and the tests), start-up only. Median of ${REPS} repetitions; each waited for >= 85 % idle (min seen ${fmt(Math.min(...idle) * 100)} %).
 
 Machine: ${m.cpuModel}, nproc ${m.nproc}, ${m.memGiB} GiB; Node ${m.node}; ${m.date}; commit ${m.git}.
 
 | What | Median | Reps |
 |---|---:|---|
-| Floor: bare fastify via tsx, start-up | ${fmt(median(floor.map((f) => f.startup)))} ms | ${floor.map((f) => fmt(f.startup)).join(' / ')} |
-| Floor: bare fastify via tsx, RSS | ${fmt(median(floor.map((f) => f.rss)))} MB | ${floor.map((f) => fmt(f.rss)).join(' / ')} |
-| Demo start-up | ${fmt(startup)} ms | ${reps((r) => r.startup)} |
+| Floor: bare fastify, start-up | ${fmt(median(floor.map((f) => f.startup)))} ms | ${floor.map((f) => fmt(f.startup)).join(' / ')} |
+| Floor: bare fastify, RSS | ${fmt(median(floor.map((f) => f.rss)))} MB | ${floor.map((f) => fmt(f.rss)).join(' / ')} |
+| Demo start-up (bundle, as npm start runs it) | ${fmt(startup)} ms | ${reps((r) => r.startup)} |
+| Demo start-up from the sources through tsx | ${fmt(median(fromSource))} ms | ${fromSource.map((s) => fmt(s)).join(' / ')} |
 | Demo RSS after start-up | ${fmt(med((r) => r.rssStart))} MB | ${reps((r) => r.rssStart)} |
 | Demo RSS after ${TRAFFIC_S} s of traffic | ${fmt(med((r) => r.rssTraffic))} MB | ${reps((r) => r.rssTraffic)} |
 | Demo peak RSS (VmHWM) | ${fmt(peak)} MB | ${reps((r) => r.peak)} |

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
+import { isEntryScript } from '../assets.ts'
 import { canonicalJson, hashCanonical } from './canonical-json.ts'
 import { linkHash } from './chain.ts'
 import { EVIDENCE_FORMAT, type EvidenceBundle, type EvidenceSignature } from './evidence.ts'
@@ -269,7 +269,7 @@ function massReleaseProblems(b: EvidenceBundle, problems: string[], notChecked: 
 }
 
 // `npx tsx src/audit/evidence-verify.ts bundle.json`: the stand-alone verifier.
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+if (isEntryScript('src/audit/evidence-verify.ts')) {
   const r = verifyBundle(JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as EvidenceBundle)
   console.log(
     r.ok ? `evidence OK: ${JSON.stringify(r.checked)}` : `evidence BROKEN:\n- ${r.problems.join('\n- ')}`,

@@ -11,7 +11,7 @@ import {
 } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join, relative, resolve } from 'node:path'
-import { fileURLToPath, pathToFileURL } from 'node:url'
+import { assetPath, isEntryScript } from '../assets.ts'
 import { catalogue } from './catalogue.ts'
 import { type EventType, majorOf } from './event-type.ts'
 import { compareSchemas, type JsonSchema } from './schema-compare.ts'
@@ -24,7 +24,7 @@ import { compareSchemas, type JsonSchema } from './schema-compare.ts'
  */
 export const SCHEMA_BASE_URI = 'https://qualink.dev/schemas/'
 export const JSON_SCHEMA_DIALECT = 'https://json-schema.org/draft/2020-12/schema'
-export const DEFAULT_SCHEMAS_DIR = resolve(fileURLToPath(new URL('../../schemas/', import.meta.url)))
+export const DEFAULT_SCHEMAS_DIR = assetPath('schemas')
 
 export function schemaDocument(t: EventType): JsonSchema {
   // JSON round trip drops TypeBox's non-enumerable markers and gives a plain, stable object.
@@ -211,6 +211,6 @@ function main(argv: readonly string[]): number {
   return ok ? 0 : 1
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+if (isEntryScript('src/contracts/schemas-gen.ts')) {
   process.exitCode = main(process.argv.slice(2))
 }

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { assetPath } from '../assets.ts'
 import { QualinkError } from '../contracts/errors.ts'
 
 /** A numbered plain-SQL migration. Both dialects carry the same numbers (a test checks it). */
@@ -16,10 +16,8 @@ export interface AppliedMigration {
   readonly breaking: boolean
 }
 
-const here = path.dirname(fileURLToPath(import.meta.url))
-
 export function migrationsDir(dialect: 'sqlite' | 'postgres'): string {
-  return path.join(here, dialect, 'migrations')
+  return assetPath('src', 'store', dialect, 'migrations')
 }
 
 export function loadMigrations(dialect: 'sqlite' | 'postgres'): Migration[] {

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import formbody from '@fastify/formbody'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { assetPath } from '../assets.ts'
 import { isQualinkError, QualinkError } from '../contracts/errors.ts'
 import type { ServerContext } from '../server/context.ts'
 import { getOperation } from '../store/operations.ts'
@@ -32,7 +33,7 @@ import { addSecurityHeaders } from './security-headers.ts'
 
 const require = createRequire(import.meta.url)
 const HTMX = readFileSync(require.resolve('htmx.org/dist/htmx.min.js'))
-const CSS = readFileSync(new URL('./style.css', import.meta.url))
+const CSS = readFileSync(assetPath('src', 'ui', 'style.css'))
 const ICON =
   '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#1d2430"/><path d="M4 8.5l2.5 2.5L12 5" stroke="#4da3ff" stroke-width="2" fill="none"/></svg>'
 

@@ -25,12 +25,19 @@ export interface DemoProcess {
  */
 export const DEMO_POLL_MS = 250
 
-export async function startDemo(dataDir: string, tickMs = 250): Promise<DemoProcess> {
+/**
+ * `entry`: the bundle npm start runs (test/bundle.ts); without it the TypeScript sources through tsx,
+ * as `qualink demo` runs before a build.
+ */
+export async function startDemo(dataDir: string, tickMs = 250, entry?: string): Promise<DemoProcess> {
   const port = await freePort()
   let output = ''
   let child: ChildProcess | undefined = spawn(
     process.execPath,
-    ['--import', 'tsx', 'src/cli/main.ts', 'demo', '--port', String(port), '--tick-ms', String(tickMs)],
+    [
+      ...(entry ? [entry] : ['--import', 'tsx', 'src/cli/main.ts']),
+      ...['demo', '--port', String(port), '--tick-ms', String(tickMs)],
+    ],
     { cwd: ROOT, env: { ...process.env, QUALINK_DATA_DIR: dataDir }, stdio: ['ignore', 'pipe', 'pipe'] },
   )
   child.stdout!.on('data', (b) => {

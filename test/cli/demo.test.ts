@@ -1,12 +1,13 @@
 /**
- * `npm start` is the demo (README Quick start): the real command in a child process, on embedded
- * SQLite in a fresh data directory, with the plant simulators and the plant-day traffic at a fast
- * rhythm. It must run all four quality workflows to completion and stop cleanly on Ctrl-C.
+ * `npm start` is the demo (README Quick start): the real command (the bundle it builds, then runs)
+ * in a child process, on embedded SQLite in a fresh data directory, with the plant simulators and
+ * the plant-day traffic at a fast rhythm. It must run all four quality workflows to completion and stop cleanly on Ctrl-C.
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { afterAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type Bundle, buildBundle } from '../bundle.ts'
 import { until } from '../engine/harness.ts'
 import { DEMO_POLL_MS, type DemoProcess, startDemo } from './demo-process.ts'
 
@@ -20,14 +21,21 @@ const WORKFLOWS = [
 describe('the npm start demo', () => {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'qualink-demo-test-'))
   let demo: DemoProcess | undefined
+  let bundle: Bundle | undefined
+
+  // npm start builds the bundle and runs it: so does this test
+  beforeAll(async () => {
+    bundle = await buildBundle()
+  }, 60_000)
 
   afterAll(() => {
     demo?.kill()
+    bundle?.remove()
     rmSync(dataDir, { recursive: true, force: true })
   })
 
   it('runs all four quality workflows over the simulators and stops cleanly on SIGINT', async () => {
-    demo = await startDemo(dataDir)
+    demo = await startDemo(dataDir, 250, bundle!.entry)
     const d = demo
     const completed = async (workflow: string) =>
       (await d.api<{ runs: unknown[] }>(`/v1/runs?workflow=${workflow}&status=completed&limit=200`))?.runs ??
@@ -73,6 +81,14 @@ describe('the npm start demo', () => {
       DEMO_POLL_MS,
     )
     expect(d.output).toContain('Qualink demo is running on embedded SQLite')
+    // the files read beside the code were found from the bundle (src/assets.ts): the committed
+    // schemas it checks at start, the dashboard's style sheet; and no script's main block ran in it
+    expect(d.output).not.toMatch(
+      /no committed schema|out of sync|schemas in .* are in sync|evidence (OK|BROKEN)/,
+    )
+    const css = await fetch(`http://127.0.0.1:${d.port}/ui/style.css`)
+    expect(css.headers.get('content-type')).toMatch(/^text\/css/)
+    expect((await css.text()).length).toBeGreaterThan(1000)
     // No authentication is configured: it says so, and nothing answers on the machine's own
     // network address (issue 10 item 1; test/security/access.test.ts refuses a wider bind)
     expect(d.output).toContain('No authentication is configured, so Qualink listens on 127.0.0.1 only.')

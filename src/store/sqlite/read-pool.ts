@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads'
+import { assetPath } from '../../assets.ts'
 
 type Row = Record<string, unknown>
 interface Pending {
@@ -22,7 +23,7 @@ export class ReadPool {
 
   private start(): void {
     for (let i = 0; i < this.size; i++) {
-      const w = new Worker(new URL('./read-worker.mjs', import.meta.url), {
+      const w = new Worker(assetPath('src', 'store', 'sqlite', 'read-worker.mjs'), {
         workerData: { file: this.file, mmapSize: this.mmapSize },
       })
       w.on('message', (m: { id: number; rows?: Row[]; error?: string }) => {
