@@ -5,6 +5,7 @@ import pg from 'pg'
 import type { TestProject } from 'vitest/node'
 import { PostgresStore } from '../src/store/postgres/store.ts'
 import { SqliteStore } from '../src/store/sqlite/store.ts'
+import { buildBundle } from './bundle.ts'
 import { checkServices, PG_ADMIN_URL, uniqueName } from './services.ts'
 
 /**
@@ -12,7 +13,8 @@ import { checkServices, PG_ADMIN_URL, uniqueName } from './services.ts'
  * required: an unreachable one fails the run here, before any suite can skip it. With PostgreSQL
  * up it also migrates one database that suites asking for `createTestDatabase(d, { migrated: true })`
  * copy (test/dialects.ts), and drops it when the run ends. The same suites copy a SQLite file
- * migrated here as well, removed when the run ends.
+ * migrated here as well, removed when the run ends. And it bundles the qualink command once, for
+ * every test that spawns it (test/bundle.ts), removed when the run ends.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const report = await checkServices()
@@ -30,7 +32,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
   // closing the only connection checkpoints the WAL into the file: a plain copy of it is complete
   await SqliteStore.open({ file: sqliteTemplate, readWorkers: 0 }).close()
   project.provide('sqliteMigratedTemplate', sqliteTemplate)
-  const removeSqlite = async () => rmSync(sqliteDir, { recursive: true, force: true })
+  const bundle = await buildBundle()
+  project.provide('qualinkBundle', bundle.entry)
+  const removeSqlite = async () => {
+    rmSync(sqliteDir, { recursive: true, force: true })
+    bundle.remove()
+  }
   if (!report.some((s) => s.name === 'postgres' && s.up)) return removeSqlite
   const template = uniqueName('qlk_tpl').toLowerCase()
   const admin = async (sql: string) => {

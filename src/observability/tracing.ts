@@ -314,8 +314,10 @@ class LazyOtlpExporter implements SpanExporter {
   constructor(private readonly url: string) {}
 
   private load(): Promise<SpanExporter> {
+    // A CommonJS package: its exports are `default` both under Node's loader and in the bundle's
+    // chunk (scripts/build.js), which has no named exports (test/observability/tracing-start.test.ts)
     this.real ??= import('@opentelemetry/exporter-trace-otlp-http').then(
-      (m) => new m.OTLPTraceExporter({ url: this.url }),
+      (m) => new m.default.OTLPTraceExporter({ url: this.url }),
     )
     return this.real
   }

@@ -1,6 +1,6 @@
 /**
  * The dashboard of the real `npm start` demo in Chromium: `qualink demo` from the bundle npm start
- * builds (test/bundle.ts), as a child process on embedded SQLite in a fresh data directory, with
+ * builds (the run's, test/bundle.ts), as a child process on embedded SQLite in a fresh data directory, with
  * its simulators and plant-day traffic at a fast rhythm (as test/cli/demo.test.ts starts it). Once the traffic has produced decided lots, a
  * finished lot with genealogy, dead letters and a closed supplier CAPA, each page is opened and
  * its content checked against the demo's own API, and a dead letter is replayed from the Exceptions
@@ -13,7 +13,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type Bundle, buildBundle } from '../bundle.ts'
+import { qualinkArgs } from '../bundle.ts'
 import { DEMO_POLL_MS } from '../cli/demo-process.ts'
 import { until } from '../engine/harness.ts'
 import { freePort } from '../services.ts'
@@ -32,7 +32,6 @@ describe.runIf(present)('the npm start demo in Chromium', () => {
   let page: Page
   let shots = ''
   let problems: string[] = []
-  let bundle: Bundle
 
   const api = async <T>(url: string): Promise<T> => {
     const r = await fetch(base + url)
@@ -41,10 +40,9 @@ describe.runIf(present)('the npm start demo in Chromium', () => {
   }
 
   beforeAll(async () => {
-    bundle = await buildBundle()
     const port = await freePort()
     base = `http://127.0.0.1:${port}`
-    child = spawn(process.execPath, [bundle.entry, 'demo', '--port', String(port), '--tick-ms', '250'], {
+    child = spawn(process.execPath, qualinkArgs('demo', '--port', String(port), '--tick-ms', '250'), {
       cwd: ROOT,
       env: { ...process.env, QUALINK_DATA_DIR: dataDir },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -68,7 +66,6 @@ describe.runIf(present)('the npm start demo in Chromium', () => {
       if (child.exitCode === null) child.kill('SIGKILL')
     }
     rmSync(dataDir, { recursive: true, force: true })
-    bundle?.remove()
     console.log(`demo dashboard screenshots: ${shots}`)
   }, 30_000)
 

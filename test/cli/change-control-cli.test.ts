@@ -7,6 +7,7 @@
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { qualinkArgs } from '../bundle.ts'
 import { type Doc, TempDir } from '../config/fixture.ts'
 import { type SyntheticSims, startSyntheticSims, syntheticDoc } from '../synthetic/fixture.ts'
 
@@ -65,7 +66,7 @@ describe('qualink synthetic run and qualink config change control', () => {
     }
     delete env.DATABASE_URL
     try {
-      const r = await exec(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { env })
+      const r = await exec(process.execPath, qualinkArgs(...args), { env })
       return { code: 0, stdout: r.stdout, stderr: r.stderr }
     } catch (e) {
       const x = e as { code: number; stdout: string; stderr: string }

@@ -2,6 +2,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { qualinkArgs } from '../bundle.ts'
 import { freePort } from '../services.ts'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
@@ -25,19 +26,13 @@ export interface DemoProcess {
  */
 export const DEMO_POLL_MS = 250
 
-/**
- * `entry`: the bundle npm start runs (test/bundle.ts); without it the TypeScript sources through tsx,
- * as `qualink demo` runs before a build.
- */
-export async function startDemo(dataDir: string, tickMs = 250, entry?: string): Promise<DemoProcess> {
+/** The bundle npm start builds and runs (test/bundle.ts), on `dataDir`. */
+export async function startDemo(dataDir: string, tickMs = 250): Promise<DemoProcess> {
   const port = await freePort()
   let output = ''
   let child: ChildProcess | undefined = spawn(
     process.execPath,
-    [
-      ...(entry ? [entry] : ['--import', 'tsx', 'src/cli/main.ts']),
-      ...['demo', '--port', String(port), '--tick-ms', String(tickMs)],
-    ],
+    qualinkArgs('demo', '--port', String(port), '--tick-ms', String(tickMs)),
     { cwd: ROOT, env: { ...process.env, QUALINK_DATA_DIR: dataDir }, stdio: ['ignore', 'pipe', 'pipe'] },
   )
   child.stdout!.on('data', (b) => {

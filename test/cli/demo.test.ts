@@ -1,13 +1,13 @@
 /**
  * `npm start` is the demo (README Quick start): the real command (the bundle it builds, then runs)
  * in a child process, on embedded SQLite in a fresh data directory, with the plant simulators and
- * the plant-day traffic at a fast rhythm. It must run all four quality workflows to completion and stop cleanly on Ctrl-C.
+ * the plant-day traffic at a fast rhythm. It must run all four quality workflows to completion and
+ * stop cleanly on Ctrl-C.
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type Bundle, buildBundle } from '../bundle.ts'
+import { afterAll, describe, expect, it } from 'vitest'
 import { until } from '../engine/harness.ts'
 import { DEMO_POLL_MS, type DemoProcess, startDemo } from './demo-process.ts'
 
@@ -21,21 +21,14 @@ const WORKFLOWS = [
 describe('the npm start demo', () => {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'qualink-demo-test-'))
   let demo: DemoProcess | undefined
-  let bundle: Bundle | undefined
-
-  // npm start builds the bundle and runs it: so does this test
-  beforeAll(async () => {
-    bundle = await buildBundle()
-  }, 60_000)
 
   afterAll(() => {
     demo?.kill()
-    bundle?.remove()
     rmSync(dataDir, { recursive: true, force: true })
   })
 
   it('runs all four quality workflows over the simulators and stops cleanly on SIGINT', async () => {
-    demo = await startDemo(dataDir, 250, bundle!.entry)
+    demo = await startDemo(dataDir)
     const d = demo
     const completed = async (workflow: string) =>
       (await d.api<{ runs: unknown[] }>(`/v1/runs?workflow=${workflow}&status=completed&limit=200`))?.runs ??

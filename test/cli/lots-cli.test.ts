@@ -8,6 +8,7 @@ import { verifyBundle } from '../../src/audit/evidence-verify.ts'
 import type { CloudEvent } from '../../src/contracts/envelope.ts'
 import { type Qualink, startQualink } from '../../src/server/qualink.ts'
 import type { Store } from '../../src/store/types.ts'
+import { qualinkArgs } from '../bundle.ts'
 import { createTestDatabase, type TestDatabase } from '../dialects.ts'
 import { append, until } from '../engine/harness.ts'
 
@@ -57,8 +58,7 @@ describe('qualink trace and audit export against a running server', () => {
     await db?.cleanup()
   })
 
-  const offline = (...args: string[]) =>
-    run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: process.cwd() })
+  const offline = (...args: string[]) => run(process.execPath, qualinkArgs(...args), { cwd: process.cwd() })
   const cli = (...args: string[]) => offline(...args, '--url', q.url)
 
   it('prints a backward trace as a tree', async () => {

@@ -11,10 +11,11 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { qualinkArgs } from '../bundle.ts'
 
 const run = promisify(execFile)
 const check = (dir: string) =>
-  run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'schemas', 'check', '--dir', dir], {
+  run(process.execPath, qualinkArgs('schemas', 'check', '--dir', dir), {
     cwd: process.cwd(),
   })
 

@@ -7,6 +7,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
 import { verifySignature } from '../../simulators/shared/signing.ts'
+import { qualinkArgs } from '../bundle.ts'
 import { startStub } from '../connectors/http-stub.ts'
 import { until } from '../engine/harness.ts'
 import { freePort } from '../services.ts'
@@ -25,10 +26,7 @@ describe('qualink simulate', () => {
     const port = await freePort()
     const child = spawn(
       process.execPath,
-      [
-        '--import',
-        'tsx',
-        'src/cli/main.ts',
+      qualinkArgs(
         'simulate',
         'qms',
         '--port',
@@ -37,7 +35,7 @@ describe('qualink simulate', () => {
         `${hooks.url}/hooks/qms`,
         '--webhook-secret',
         'sim-secret',
-      ],
+      ),
       { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
     )
     closers.push(() => child.exitCode === null && child.kill('SIGKILL'))

@@ -12,6 +12,7 @@ import { openConfiguredStore } from '../../src/cli/config-store.ts'
 import { loadConfig } from '../../src/config/load.ts'
 import { listConfigChanges, recordConfigChange } from '../../src/config/version-store.ts'
 import { versionOf, withCanaryPlant } from '../../src/config/versions.ts'
+import { qualinkArgs } from '../bundle.ts'
 import { type Doc, TempDir } from '../config/fixture.ts'
 import { until } from '../engine/harness.ts'
 import { freePort } from '../services.ts'
@@ -72,15 +73,11 @@ describe('qualink start under change control', () => {
     const childEnv: NodeJS.ProcessEnv = { ...process.env, QUALINK_ENV: 'test' }
     delete childEnv.DATABASE_URL
     delete childEnv.QUALINK_DATA_DIR
-    child = spawn(
-      process.execPath,
-      ['--import', 'tsx', 'src/cli/main.ts', 'start', '--config', file, '--port', String(port)],
-      {
-        cwd: ROOT,
-        env: childEnv,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    )
+    child = spawn(process.execPath, qualinkArgs('start', '--config', file, '--port', String(port)), {
+      cwd: ROOT,
+      env: childEnv,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
     child.stdout!.on('data', (b) => {
       output += String(b)
     })

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { CloudEvent } from '../../src/contracts/envelope.ts'
 import { type Qualink, startQualink } from '../../src/server/qualink.ts'
 import type { Store } from '../../src/store/types.ts'
+import { qualinkArgs } from '../bundle.ts'
 import { createTestDatabase, type TestDatabase } from '../dialects.ts'
 import { append } from '../engine/harness.ts'
 
@@ -82,7 +83,7 @@ describe('qualink suppliers scorecard against a running server', () => {
   })
 
   const cli = (...args: string[]) =>
-    run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args, '--url', q.url], {
+    run(process.execPath, qualinkArgs(...args, '--url', q.url), {
       cwd: process.cwd(),
     })
 

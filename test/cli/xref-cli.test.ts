@@ -15,6 +15,7 @@ import { signWebhook } from '../../src/connectors/ingress/webhook-signature.ts'
 import { hashApiKey } from '../../src/server/auth.ts'
 import { type Qualink, startQualink } from '../../src/server/qualink.ts'
 import type { Store } from '../../src/store/types.ts'
+import { qualinkArgs } from '../bundle.ts'
 import { createTestDatabase, type TestDatabase } from '../dialects.ts'
 import { ALL, until } from '../engine/harness.ts'
 import { xrefTranslator } from '../fixtures/xref-translator.ts'
@@ -59,7 +60,7 @@ describe('qualink xref import|export against a running server with API keys', ()
   // each call is a new `qualink` process with the caller's key in its environment
   const cli = (key: string, ...args: string[]) => {
     const env = { ...process.env, QUALINK_API_KEY: key }
-    return run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'xref', ...args, '--url', q.url], {
+    return run(process.execPath, qualinkArgs('xref', ...args, '--url', q.url), {
       cwd: process.cwd(),
       env,
     })
@@ -122,14 +123,10 @@ describe('qualink xref import|export against a running server with API keys', ()
   it('audit verify, finding the database owned by the server, asks its API as the caller', async () => {
     // the SQLite file is locked by the running server: the CLI goes through /v1/audit/verify
     const verify = (key: string) =>
-      run(
-        process.execPath,
-        ['--import', 'tsx', 'src/cli/main.ts', 'audit', 'verify', '--json', '--url', q.url],
-        {
-          cwd: process.cwd(),
-          env: { ...process.env, QUALINK_API_KEY: key, QUALINK_DATA_DIR: db.dir, DATABASE_URL: '' },
-        },
-      )
+      run(process.execPath, qualinkArgs('audit', 'verify', '--json', '--url', q.url), {
+        cwd: process.cwd(),
+        env: { ...process.env, QUALINK_API_KEY: key, QUALINK_DATA_DIR: db.dir, DATABASE_URL: '' },
+      })
     const { stdout } = await verify(AUDITOR)
     expect(JSON.parse(stdout)).toMatchObject({ ok: true })
     await expect(verify(VIEWER)).rejects.toMatchObject({

@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { hashPassword } from '../../src/signatures/password.ts'
 import type { SignerConfig } from '../../src/signatures/service.ts'
 import type { DeadLetter } from '../../src/store/engine-types.ts'
+import { qualinkArgs } from '../bundle.ts'
 import { DIALECTS, type Dialect } from '../dialects.ts'
 import { usageDecisionWorkflow } from '../fixtures/usage-decision-workflow.ts'
 import { usePlantHub } from '../workflows/plant-hub.ts'
@@ -65,18 +66,7 @@ describe.each(DIALECTS)('bulk replay filtered by connector on %s', (dialect: Dia
     if (dialect === 'sqlite') {
       const { stdout } = await promisify(execFile)(
         process.execPath,
-        [
-          '--import',
-          'tsx',
-          'src/cli/main.ts',
-          'dlq',
-          'replay',
-          '--connector',
-          'erp',
-          '--dry-run',
-          '--url',
-          hub.q.url,
-        ],
+        qualinkArgs('dlq', 'replay', '--connector', 'erp', '--dry-run', '--url', hub.q.url),
         { timeout: 60_000 },
       )
       expect(stdout).toContain('would replay 2 dead letter(s)')

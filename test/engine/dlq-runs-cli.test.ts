@@ -18,6 +18,7 @@ import { type Qualink, startQualink } from '../../src/server/qualink.ts'
 import type { DeadLetter, JournalEntry, RunRow } from '../../src/store/engine-types.ts'
 import type { Store } from '../../src/store/types.ts'
 import { kernelDemo } from '../../src/workflows/kernel-demo.ts'
+import { qualinkArgs } from '../bundle.ts'
 import { AVAILABLE, createTestDatabase, DIALECTS, type Dialect, type TestDatabase } from '../dialects.ts'
 import { demoEvent, injectEvent, until } from './harness.ts'
 
@@ -76,7 +77,7 @@ describe.each(DIALECTS)('dead letters and runs operated after a fix on %s', (dia
   /** the CLI as an operator runs it, against the live server */
   const cli = async (...args: string[]) =>
     (
-      await exec(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args, '--url', q!.url], {
+      await exec(process.execPath, qualinkArgs(...args, '--url', q!.url), {
         timeout: 60_000,
       })
     ).stdout

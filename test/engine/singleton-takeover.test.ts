@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startLims } from '../../simulators/index.ts'
 import type { Store } from '../../src/store/types.ts'
+import { qualinkArgs } from '../bundle.ts'
 import { baseDoc, TempDir } from '../config/fixture.ts'
 import { AVAILABLE, createTestDatabase, type TestDatabase } from '../dialects.ts'
 import { freePort } from '../services.ts'
@@ -28,18 +29,7 @@ describe.skipIf(!AVAILABLE.postgres)('singleton takeover between two relay proce
     const port = await freePort()
     const child = spawn(
       process.execPath,
-      [
-        '--import',
-        'tsx',
-        'src/cli/main.ts',
-        'start',
-        '--role',
-        'relay',
-        '--config',
-        config,
-        '--port',
-        String(port),
-      ],
+      qualinkArgs('start', '--role', 'relay', '--config', config, '--port', String(port)),
       {
         cwd: ROOT,
         env: {

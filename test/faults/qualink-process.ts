@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url'
 import { stringify } from 'yaml'
 import { type ErpS4Sim, type QmsSim, startErpS4, startQms } from '../../simulators/index.ts'
 import type { VerifyReport } from '../../src/audit/verify.ts'
+import { qualinkArgs } from '../bundle.ts'
 import type { TestDatabase } from '../dialects.ts'
 import { until } from '../engine/harness.ts'
 
@@ -52,7 +53,7 @@ export function spawnCli(
   env: NodeJS.ProcessEnv = {},
   prefix: readonly string[] = [],
 ): ChildProcess {
-  const cmd = [...prefix, process.execPath, '--import', 'tsx', 'src/cli/main.ts', ...args]
+  const cmd = [...prefix, process.execPath, ...qualinkArgs(...args)]
   // Its own process group: a prefix such as `faketime` forks node as its child, and a kill must
   // reach that child too (F11 left node processes running after the test otherwise).
   return spawn(cmd[0]!, cmd.slice(1), {

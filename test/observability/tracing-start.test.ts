@@ -11,6 +11,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
 import { stringify } from 'yaml'
+import { qualinkArgs } from '../bundle.ts'
 import { until } from '../engine/harness.ts'
 import { freePort } from '../services.ts'
 import { startOtlpReceiver } from './otlp-receiver.ts'
@@ -47,11 +48,11 @@ describe('qualink start with tracing', () => {
       let output = ''
       const env: NodeJS.ProcessEnv = { ...process.env, OTEL_SERVICE_NAME: 'qualink-cli' }
       delete env.OTEL_EXPORTER_OTLP_ENDPOINT
-      child = spawn(
-        process.execPath,
-        ['--import', 'tsx', 'src/cli/main.ts', 'start', '--config', config, '--port', String(port)],
-        { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] },
-      )
+      child = spawn(process.execPath, qualinkArgs('start', '--config', config, '--port', String(port)), {
+        cwd: ROOT,
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      })
       child.stdout!.on('data', (b) => {
         output += String(b)
       })

@@ -6,6 +6,7 @@ import { DashboardLogin, sessionCookie } from '../../src/security/sessions.ts'
 import { checkUsers, type DashboardUser } from '../../src/security/users.ts'
 import { hashApiKey } from '../../src/server/auth.ts'
 import { hashPassword, verifyPassword } from '../../src/signatures/password.ts'
+import { qualinkArgs } from '../bundle.ts'
 import { AVAILABLE, DIALECTS, type Dialect } from '../dialects.ts'
 import { ALL, append, type DemoHub, demoEvent, startDemoHub, until } from '../engine/harness.ts'
 
@@ -352,10 +353,8 @@ describe('dashboard sessions and users (no server)', () => {
   it('qualink users hash-password reads stdin and prints a scrypt hash that verifies', async () => {
     const run = (input: string) =>
       new Promise<{ code: number; out: string; err: string }>((resolve) => {
-        const child = execFile(
-          process.execPath,
-          ['--import', 'tsx', 'src/cli/main.ts', 'users', 'hash-password'],
-          (e, out, err) => resolve({ code: e ? Number(e.code ?? 1) : 0, out, err }),
+        const child = execFile(process.execPath, qualinkArgs('users', 'hash-password'), (e, out, err) =>
+          resolve({ code: e ? Number(e.code ?? 1) : 0, out, err }),
         )
         child.stdin?.end(input)
       })

@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { CloudEvent } from '../../src/contracts/envelope.ts'
 import { FieldCipher } from '../../src/security/encryption.ts'
 import { withFieldEncryption } from '../../src/security/encryption-store.ts'
+import { qualinkArgs } from '../bundle.ts'
 import { AVAILABLE, createTestDatabase, DIALECTS, type Dialect, type TestDatabase } from '../dialects.ts'
 import { ALL, append } from '../engine/harness.ts'
 import { complaintEvent } from './fixtures.ts'
@@ -55,7 +56,7 @@ describe.each(DIALECTS)('qualink keys (a process) on %s', (dialect: Dialect) => 
       ...(dialect === 'sqlite' ? { QUALINK_DATA_DIR: db!.dir } : { DATABASE_URL: db!.location }),
     }
     try {
-      const r = await run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'keys', ...args], { env })
+      const r = await run(process.execPath, qualinkArgs('keys', ...args), { env })
       return { code: 0, out: r.stdout, err: r.stderr }
     } catch (e) {
       const x = e as { code: number; stdout: string; stderr: string }

@@ -16,6 +16,7 @@ import { verifyBundle } from '../../src/audit/evidence-verify.ts'
 import { PermanentError } from '../../src/engine/errors.ts'
 import { defineWorkflow } from '../../src/engine/workflow.ts'
 import { FieldCipher, type FieldEncryptionConfig } from '../../src/security/encryption.ts'
+import { qualinkArgs } from '../bundle.ts'
 import { AVAILABLE, DIALECTS, type Dialect } from '../dialects.ts'
 import { ALL, append, type DemoHub, injectEvent, startDemoHub, until } from '../engine/harness.ts'
 import { complaintEvent } from './fixtures.ts'
@@ -102,7 +103,7 @@ describe.each(DIALECTS)('sealed evidence export and offline verification on %s',
 
   const cli = async (env: NodeJS.ProcessEnv, ...args: string[]) => {
     try {
-      const r = await run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+      const r = await run(process.execPath, qualinkArgs(...args), {
         env: { ...process.env, ...env },
       })
       return { code: 0, out: r.stdout, err: r.stderr }

@@ -4,6 +4,7 @@ import { hashApiKey } from '../../src/server/auth.ts'
 import { hashPassword } from '../../src/signatures/password.ts'
 import type { SignerConfig } from '../../src/signatures/service.ts'
 import { lotRelease } from '../../src/workflows/lot-release.ts'
+import { qualinkArgs } from '../bundle.ts'
 import { DIALECTS, type Dialect } from '../dialects.ts'
 import { ALL, bearerCall, until } from '../engine/harness.ts'
 import { massReleaseScenario } from '../fixtures/mass-release.ts'
@@ -232,7 +233,7 @@ describe.each(DIALECTS)('mass release with the two-person rule on %s', (dialect:
   /** `qualink …` as a process against this hub's Qualink, with `key` and `stdin` (the password). */
   const cli = (key: string, args: string[], stdin = '') =>
     new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-      const p = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args, '--url', hub.q.url], {
+      const p = spawn(process.execPath, qualinkArgs(...args, '--url', hub.q.url), {
         env: { ...process.env, QUALINK_API_KEY: key },
       })
       let stdout = ''

@@ -9,6 +9,7 @@ import { verifyBundle } from '../../src/audit/evidence-verify.ts'
 import { hashApiKey } from '../../src/server/auth.ts'
 import { hashPassword } from '../../src/signatures/password.ts'
 import type { SignerConfig } from '../../src/signatures/service.ts'
+import { qualinkArgs } from '../bundle.ts'
 import { DIALECTS, type Dialect } from '../dialects.ts'
 import { ALL, bearerCall, until } from '../engine/harness.ts'
 import { massReleaseHubOptions, massReleaseScenario, OPERATOR_KEY, PW } from '../fixtures/mass-release.ts'
@@ -61,8 +62,7 @@ describe.each(DIALECTS)('evidence bundles with mass-release signatures on %s', (
   const scenario = massReleaseScenario(hub, OPERATOR_KEY)
   const call = (key: string, method: 'GET' | 'POST', url: string, body?: object) =>
     bearerCall(hub.q, key, method, url, body)
-  const offline = (...args: string[]) =>
-    run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: process.cwd() })
+  const offline = (...args: string[]) => run(process.execPath, qualinkArgs(...args), { cwd: process.cwd() })
 
   /** Alice requests, Bob releases `lots` with `key`; returns the version both signed. */
   async function release(key: string, lots: string[], released: number): Promise<string> {

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
 import type { DeadLetter } from '../../src/store/engine-types.ts'
+import { qualinkArgs } from '../bundle.ts'
 import { DIALECTS, type Dialect } from '../dialects.ts'
 import { ALL, append, demoEvent, until } from '../engine/harness.ts'
 import { usageDecisionWorkflow } from '../fixtures/usage-decision-workflow.ts'
@@ -55,7 +56,7 @@ describe.each(DIALECTS)('dead letters name the failing connector on %s', (dialec
       // qualink dlq list --connector: the same filter, with a connector column
       const { stdout } = await promisify(execFile)(
         process.execPath,
-        ['--import', 'tsx', 'src/cli/main.ts', 'dlq', 'list', '--connector', 'erp', '--url', hub.q.url],
+        qualinkArgs('dlq', 'list', '--connector', 'erp', '--url', hub.q.url),
         { timeout: 60_000 },
       )
       const lines = stdout.trim().split('\n')
