@@ -5,7 +5,10 @@
 // load in about 3 s on the 2-core machine, the bundle in well under 2 s. Development and the tests
 // run the TypeScript sources through tsx; both read the same files at run time (src/assets.ts).
 //
-//   node scripts/build.js [--outdir <dir inside this repository>]
+//   node scripts/build.js [--outdir <dir inside this repository>] [--entry <name>=<file>]…
+//
+// `--entry` adds a program to the same bundle, sharing its chunks (the tests add the processes
+// they spawn: test/bundle.ts).
 //
 // Packages stay outside the bundle where they load native code or read their own files beside
 // their sources (better-sqlite3's addon, node-opcua's certificates and nodesets, pino's transport workers), or are optional
@@ -31,6 +34,13 @@ const EXTERNAL = [
   'fsevents',
 ]
 
+const entryPoints = { qualink: 'src/cli/main.ts' }
+process.argv.forEach((a, i) => {
+  if (a !== '--entry') return
+  const [name, file] = process.argv[i + 1].split('=')
+  entryPoints[name] = file
+})
+
 const t0 = performance.now()
 // built beside and then moved into place: a `qualink` starting meanwhile (bin/qualink.js) finds the
 // old bundle or none, never half of the new one
@@ -38,7 +48,7 @@ const building = `${outdir}.building-${process.pid}`
 rmSync(building, { recursive: true, force: true })
 await build({
   absWorkingDir: root,
-  entryPoints: { qualink: 'src/cli/main.ts' },
+  entryPoints,
   outdir: building,
   bundle: true,
   splitting: true, // modules the CLI imports on first use (the demo, OTLP, jose) stay their own chunks

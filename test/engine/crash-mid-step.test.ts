@@ -3,6 +3,7 @@ import { once } from 'node:events'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { httpLedger, type LedgerServer, startLedgerServer } from '../../simulators/ledger/server.ts'
 import { kernelDemo } from '../../src/workflows/kernel-demo.ts'
+import { fixtureArgs } from '../bundle.ts'
 import { AVAILABLE, createTestDatabase, DIALECTS, type Dialect, type TestDatabase } from '../dialects.ts'
 import { ALL, append, demoEvent, engine, until } from './harness.ts'
 
@@ -27,13 +28,9 @@ describe.each(DIALECTS)('a worker killed mid-step on %s', (dialect: Dialect) => 
     await append(store, demoEvent('order_received', { order: 'K-1', lines: 3 }))
     await store.close()
 
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', 'test/fixtures/engine-worker.ts', db.location, ledger.url, '1500'],
-      {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
-    )
+    const child = spawn(process.execPath, fixtureArgs('engine-worker', db.location, ledger.url, '1500'), {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    })
     // Kill the worker the moment the ledger commits the second line, before its response
     // reaches the worker: the step ran, its journal entry was never written.
     const killed = new Promise<void>((resolve) => {

@@ -16,6 +16,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { type LedgerServer, startLedgerServer } from '../../simulators/ledger/server.ts'
 import type { Store } from '../../src/store/types.ts'
 import { kernelDemo } from '../../src/workflows/kernel-demo.ts'
+import { fixtureArgs } from '../bundle.ts'
 import { createTestDatabase, dialectAvailable, type TestDatabase } from '../dialects.ts'
 import { engine, until } from './harness.ts'
 import { expectKeyOrderKept, ordersApprovedPerKey } from './keyed-orders.ts'
@@ -35,10 +36,8 @@ interface Worker {
 async function worker(db: TestDatabase, ledgerUrl: string): Promise<Worker> {
   const child = spawn(
     process.execPath,
-    [
-      '--import',
-      'tsx',
-      'test/fixtures/fleet-worker.ts',
+    fixtureArgs(
+      'fleet-worker',
       db.location,
       ledgerUrl,
       // Run lease: a live worker whose renewals all fail for this long loses its run while a
@@ -50,7 +49,7 @@ async function worker(db: TestDatabase, ledgerUrl: string): Promise<Worker> {
       String(RATE.ratePerSecond),
       String(RATE.burst),
       SINGLETONS.join(','),
-    ],
+    ),
     { stdio: ['ignore', 'pipe', 'inherit'] },
   )
   const lines: string[] = []

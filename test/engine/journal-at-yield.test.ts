@@ -8,6 +8,7 @@ import type { JournalMode } from '../../src/engine/run-context.ts'
 import type { EngineStore, JournalEntry } from '../../src/store/engine-types.ts'
 import type { Store } from '../../src/store/types.ts'
 import { kernelDemo } from '../../src/workflows/kernel-demo.ts'
+import { fixtureArgs } from '../bundle.ts'
 import { AVAILABLE, createTestDatabase, DIALECTS, type Dialect, type TestDatabase } from '../dialects.ts'
 import { inboxLedger, LEDGER_APPROVAL, LEDGER_ORDER } from '../fixtures/inbox-ledger-workflow.ts'
 import { ALL, append, demoEvent, engine, until } from './harness.ts'
@@ -69,11 +70,9 @@ describe.each(DIALECTS)('journal written at yield points on %s', (dialect: Diale
 
   /** A worker process on the database; SIGKILLed the moment the ledger commits its `n`th document. */
   async function workerKilledAtDocument(n: number, journal: JournalMode = 'at-yield'): Promise<void> {
-    child = spawn(
-      process.execPath,
-      ['--import', 'tsx', 'test/fixtures/engine-worker.ts', db.location, ledger.url, '1500', journal],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    )
+    child = spawn(process.execPath, fixtureArgs('engine-worker', db.location, ledger.url, '1500', journal), {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    })
     const c = child
     await new Promise<void>((resolve) => {
       ledger.onCommitted = () => {

@@ -5,18 +5,15 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { type LedgerServer, startLedgerServer } from '../../simulators/ledger/server.ts'
 import type { Store } from '../../src/store/types.ts'
 import { kernelDemo } from '../../src/workflows/kernel-demo.ts'
+import { fixtureArgs } from '../bundle.ts'
 import { createTestDatabase, dialectAvailable, type TestDatabase } from '../dialects.ts'
 import { ALL, append, demoEvent, engine, until } from './harness.ts'
 import { expectKeyOrderKept, ordersApprovedPerKey } from './keyed-orders.ts'
 
 async function worker(db: TestDatabase, ledgerUrl: string): Promise<ChildProcess> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'test/fixtures/engine-worker.ts', db.location, ledgerUrl, '1500'],
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  )
+  const child = spawn(process.execPath, fixtureArgs('engine-worker', db.location, ledgerUrl, '1500'), {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
   await once(readline.createInterface({ input: child.stdout! }), 'line')
   return child
 }

@@ -4,6 +4,7 @@ import net from 'node:net'
 import readline from 'node:readline'
 import { afterEach, beforeEach, expect, it } from 'vitest'
 import type { CloudEvent } from '../../src/contracts/envelope.ts'
+import { fixtureArgs } from '../bundle.ts'
 import { createTestDatabase, type Dialect, type TestDatabase } from '../dialects.ts'
 import { ALL } from '../engine/harness.ts'
 import { ping } from '../event-fixtures.ts'
@@ -29,7 +30,7 @@ interface Server {
 async function spawnServer(db: TestDatabase): Promise<Server> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'test/fixtures/serve.ts', db.dir, db.dialect === 'postgres' ? db.location : ''],
+    fixtureArgs('serve', db.dir, db.dialect === 'postgres' ? db.location : ''),
     { stdio: ['ignore', 'pipe', 'inherit'] },
   )
   const exited = once(child, 'exit')

@@ -2,13 +2,14 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import readline from 'node:readline'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { fixtureArgs } from '../bundle.ts'
 import { AVAILABLE, createTestDatabase, DIALECTS, type Dialect, type TestDatabase } from '../dialects.ts'
 import { ping } from '../event-fixtures.ts'
 
 async function spawnServer(db: TestDatabase): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'test/fixtures/serve.ts', db.dir, db.dialect === 'postgres' ? db.location : ''],
+    fixtureArgs('serve', db.dir, db.dialect === 'postgres' ? db.location : ''),
     { stdio: ['ignore', 'pipe', 'inherit'] },
   )
   const lines = readline.createInterface({ input: child.stdout! })
