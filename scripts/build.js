@@ -5,7 +5,9 @@
 // load in about 3 s on the 2-core machine, the bundle in well under 2 s. Development and the tests
 // run the TypeScript sources through tsx; both read the same files at run time (src/assets.ts).
 //
-//   node scripts/build.js [--outdir <dir inside this repository>] [--entry <name>=<file>]…
+//   node scripts/build.js [--if-stale] [--outdir <dir inside this repository>] [--entry <name>=<file>]…
+//
+// `--if-stale` (npm start): leaves dist/ alone while it is newer than every source (bin/launch.js).
 //
 // `--entry` adds a program to the same bundle, sharing its chunks (the tests add the processes
 // they spawn: test/bundle.ts).
@@ -17,6 +19,7 @@ import { renameSync, rmSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
+import { currentBundle } from '../bin/launch.js'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const at = process.argv.indexOf('--outdir')
@@ -33,6 +36,11 @@ const EXTERNAL = [
   'utf-8-validate',
   'fsevents',
 ]
+
+if (process.argv.includes('--if-stale') && at < 0 && currentBundle(root)) {
+  console.error('qualink bundle in dist/ is current')
+  process.exit(0)
+}
 
 const entryPoints = { qualink: 'src/cli/main.ts' }
 process.argv.forEach((a, i) => {
