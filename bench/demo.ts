@@ -6,19 +6,19 @@
  * Targets: start-up <= 2 s, RSS <= 250 MB.
  *
  * Start-up: from spawning the process to the first 200 from /healthz; the build before it is timed
- * on its own. RSS: VmRSS of the process
- * (the demo runs Qualink, the simulators and the traffic generator in one process), sampled after
- * start-up and again after 30 s of plant-day traffic; the peak (VmHWM) is reported too.
+ * on its own. RSS: VmRSS of the process (the demo runs Qualink, the simulators and the traffic
+ * generator in one process), sampled after start-up and again after 30 s of plant-day traffic; the
+ * peak (VmHWM) is reported too.
  * Each of 3 repetitions uses a fresh data directory. Not a test: it prints PASS/FAIL and exits 0.
  *
  * Run: npm run bench -- demo
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { freePort } from './lib/free-port.ts'
 import { describeMachine, waitForQuiet } from './lib/machine.ts'
 import { writeReadmeSection, writeResultsRow } from './lib/readme.ts'
 import { fmt, median } from './lib/stats.ts'
@@ -26,14 +26,6 @@ import { fmt, median } from './lib/stats.ts'
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const REPS = 3
 const TRAFFIC_S = Number(process.env.BENCH_DEMO_TRAFFIC_S ?? 30)
-
-async function freePort(): Promise<number> {
-  const s = net.createServer()
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r))
-  const port = (s.address() as net.AddressInfo).port
-  await new Promise((r) => s.close(r))
-  return port
-}
 
 function memory(pid: number): { rssMB: number; peakMB: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8')

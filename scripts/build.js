@@ -2,8 +2,9 @@
 // Bundles the `qualink` command into dist/ for `npm start` and production: one ES module per
 // entry and shared chunk instead of ~850 module files, loaded by plain Node without a loader.
 // Start-up is mostly module loading (bench/README, "Demo: start-up"): the sources through tsx
-// load in about 3 s on the 2-core machine, the bundle in well under 2 s. Development and the tests
-// run the TypeScript sources through tsx; both read the same files at run time (src/assets.ts).
+// load in about 3 s on the 2-core machine, the bundle in well under 2 s. Development and the tests'
+// own process run the TypeScript sources through tsx (the processes the tests spawn run a bundle:
+// test/bundle.ts); both read the same files at run time (src/assets.ts).
 //
 //   node scripts/build.js [--if-stale] [--outdir <dir inside this repository>] [--entry <name>=<file>]…
 //
@@ -13,8 +14,9 @@
 // they spawn: test/bundle.ts).
 //
 // Packages stay outside the bundle where they load native code or read their own files beside
-// their sources (better-sqlite3's addon, node-opcua's certificates and nodesets, pino's transport workers), or are optional
-// requires of a dependency that is not installed (pg-native, ws's bufferutil).
+// their sources (better-sqlite3's addon, node-opcua's certificates and nodesets, pino's transport
+// workers), or are optional requires of a dependency that is not installed (pg-native, ws's
+// bufferutil).
 import { renameSync, rmSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'

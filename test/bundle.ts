@@ -3,8 +3,8 @@
  * the test programs the crash tests spawn (test/fixtures/) in it, built once per test run by
  * global-setup.ts into its own folder under .tmp/ (externals resolve from this repository's
  * node_modules, so it must sit inside it) and removed when the run ends. A process from the bundle
- * starts in about a third of the time the sources through tsx take
- * (bench/README, "Demo: start-up and memory"), and it is what users run. The sources through tsx
+ * starts in about a third of the time the sources through tsx take (bench/README, "Demo: start-up
+ * and memory"), and it is what users run. The sources through tsx
  * stay covered where `qualink` runs without a current bundle (bin/qualink.js: config-validate and
  * edi-from-config run it). Outside vitest (a benchmark using a test helper) the sources run.
  */
@@ -43,16 +43,20 @@ export async function buildBundle(): Promise<Bundle> {
   return { entry: path.join(dir, 'qualink.js'), remove: () => rmSync(dir, { recursive: true, force: true }) }
 }
 
-/** Node's arguments for a test program of test/fixtures/ from this run's bundle. */
-export function fixtureArgs(name: (typeof FIXTURES)[number], ...args: string[]): string[] {
+/** Node's arguments for one program of this run's bundle, or for its source through tsx. */
+function programArgs(bundled: string, source: string, args: readonly string[]): string[] {
   const bundle = process.env.VITEST ? inject('qualinkBundle') : ''
   return bundle
-    ? [path.join(path.dirname(bundle), `${name}.js`), ...args]
-    : ['--import', 'tsx', path.join(ROOT, 'test', 'fixtures', `${name}.ts`), ...args]
+    ? [path.join(path.dirname(bundle), `${bundled}.js`), ...args]
+    : ['--import', 'tsx', path.join(ROOT, source), ...args]
+}
+
+/** Node's arguments for a test program of test/fixtures/ from this run's bundle. */
+export function fixtureArgs(name: (typeof FIXTURES)[number], ...args: string[]): string[] {
+  return programArgs(name, `test/fixtures/${name}.ts`, args)
 }
 
 /** Node's arguments for `qualink <args…>`: `spawn(process.execPath, qualinkArgs('start', …))`. */
 export function qualinkArgs(...args: string[]): string[] {
-  const bundle = process.env.VITEST ? inject('qualinkBundle') : ''
-  return bundle ? [bundle, ...args] : ['--import', 'tsx', path.join(ROOT, 'src', 'cli', 'main.ts'), ...args]
+  return programArgs('qualink', 'src/cli/main.ts', args)
 }

@@ -34,11 +34,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('sqliteMigratedTemplate', sqliteTemplate)
   const bundle = await buildBundle()
   project.provide('qualinkBundle', bundle.entry)
-  const removeSqlite = async () => {
+  const removeFiles = async () => {
     rmSync(sqliteDir, { recursive: true, force: true })
     bundle.remove()
   }
-  if (!report.some((s) => s.name === 'postgres' && s.up)) return removeSqlite
+  if (!report.some((s) => s.name === 'postgres' && s.up)) return removeFiles
   const template = uniqueName('qlk_tpl').toLowerCase()
   const admin = async (sql: string) => {
     const c = new pg.Client({ connectionString: PG_ADMIN_URL })
@@ -56,7 +56,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   await store.close()
   project.provide('pgMigratedTemplate', template)
   return async () => {
-    await removeSqlite()
+    await removeFiles()
     await admin(`DROP DATABASE IF EXISTS ${template} WITH (FORCE)`)
   }
 }
