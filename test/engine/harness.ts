@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import path from 'node:path'
 import pino from 'pino'
+import { afterEach, beforeEach } from 'vitest'
 import { httpLedger, type LedgerServer, startLedgerServer } from '../../simulators/ledger/server.ts'
 import type { CloudEvent } from '../../src/contracts/envelope.ts'
 import { Engine, type EngineOptions } from '../../src/engine/engine.ts'
@@ -8,7 +9,7 @@ import { type Qualink, type QualinkOptions, startQualink } from '../../src/serve
 import { toAppendEvent } from '../../src/store/append-event.ts'
 import type { Store } from '../../src/store/types.ts'
 import { kernelDemo } from '../../src/workflows/kernel-demo.ts'
-import { createTestDatabase, type Dialect } from '../dialects.ts'
+import { AVAILABLE, createTestDatabase, type Dialect, type TestDatabase } from '../dialects.ts'
 
 export const ALL = { allPlants: true, reason: 'test' } as const
 
@@ -142,4 +143,31 @@ export async function startDemoHub(dialect: Dialect, extra: Partial<QualinkOptio
     await close()
     throw e
   }
+}
+
+/** What useEngineStore gives each test: read its fields inside the test, they are new for each one. */
+export interface EngineTestBed {
+  readonly store: Store
+  readonly ledger: LedgerServer
+}
+
+/**
+ * Registers, in the calling describe block, a fresh migrated database of `dialect` for each test
+ * with its store open and a ledger server, all closed after the test; the test is skipped where the
+ * dialect is not available here.
+ */
+export function useEngineStore(dialect: Dialect): EngineTestBed {
+  const bed: { db?: TestDatabase; store?: Store; ledger?: LedgerServer } = {}
+  beforeEach(async (ctx) => {
+    if (!AVAILABLE[dialect]) ctx.skip()
+    bed.db = await createTestDatabase(dialect, { migrated: true })
+    bed.store = await bed.db.open()
+    bed.ledger = await startLedgerServer()
+  })
+  afterEach(async () => {
+    await bed.ledger?.close()
+    await bed.store?.close()
+    await bed.db?.cleanup()
+  })
+  return bed as EngineTestBed
 }
