@@ -1,6 +1,7 @@
 import { type Scope, type Store, scopeIncludes } from '../store/types.ts'
 import {
   type After,
+  byId,
   type FarLink,
   links,
   linksBack,
@@ -9,7 +10,7 @@ import {
   plantsOf,
 } from './trace-level.ts'
 
-export { edgeRows } from './trace-level.ts'
+export { byId, edgeRows } from './trace-level.ts'
 
 /**
  * The paged walk behind `trace()`. It reads only what a page needs: edge ends and lot plants while
@@ -27,9 +28,6 @@ export interface Link {
   readonly from: string
   readonly to: string
 }
-
-/** Lot ids in code-unit order: the listing order must not depend on the server's locale. */
-export const byId = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
 
 /**
  * A link's ends in the walk direction: forward goes from → to, backward to → from. Two functions,

@@ -19,6 +19,12 @@ export interface SqlExecutor {
    * parameter limit is not possible at all).
    */
   jsonRows(types: readonly ListType[]): string
+  /**
+   * How many reads this executor runs at the same time: on PostgreSQL each `all` outside a
+   * transaction takes its own pooled connection (its own server process), so a read split in parts
+   * runs on as many cores; absent (SQLite: one synchronous connection) means one at a time.
+   */
+  readonly parallelReads?: number
 }
 
 export type ListType = 'text' | 'bigint'

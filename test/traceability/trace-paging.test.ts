@@ -10,6 +10,7 @@ import {
   reach,
 } from '../../bench/lib/genealogy-gen.ts'
 import { type Direction, type TraceResult, trace } from '../../src/projections/trace.ts'
+import { type FarLink, linksInOrder } from '../../src/projections/trace-level.ts'
 import { LOG_START, type Scope, type Store } from '../../src/store/types.ts'
 import { AVAILABLE, createTestDatabase, DIALECTS, type Dialect, type TestDatabase } from '../dialects.ts'
 
@@ -342,5 +343,22 @@ describe.each(DIALECTS)('trace paging on a generated 5,000-lot genealogy on %s',
           })
       }
     }
+  })
+
+  it('reads a wide level in parts side by side where the store can, with the same links as one read', async (ctx) => {
+    if (!AVAILABLE[dialect]) ctx.skip()
+    // 2,400 near lots: above the split threshold for up to four parts. SQLite runs the parts one
+    // after the other (its reads are synchronous); the merge is the same code on both dialects.
+    const nears = Array.from({ length: 2400 }, (_, i) => lotId(1000 + i))
+    const split = (parallelReads: number): Store =>
+      ({ ...store, sql: { ...store.sql, parallelReads } }) as unknown as Store
+    const keys = (ls: FarLink[]) => ls.map((l) => `${l.link.seq}:${l.link.from}>${l.link.to}@${l.plant}`)
+    for (const d of ['forward', 'backward'] as const)
+      for (const limit of [1, 97, 2000, 100_000]) {
+        const whole = await linksInOrder(split(1), nears, d, null, limit)
+        expect(whole.length).toBeGreaterThan(Math.min(limit, 2400) - 1)
+        for (const parts of [2, 4])
+          expect(keys(await linksInOrder(split(parts), nears, d, null, limit))).toEqual(keys(whole))
+      }
   })
 })

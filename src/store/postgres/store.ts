@@ -29,6 +29,14 @@ import { closePool } from './pool-close.ts'
 import { PreparingClient } from './preparing-client.ts'
 import { PostgresRateLimits } from './rate-limits.ts'
 
+/**
+ * Parts a long read may be split into (SqlExecutor.parallelReads). Two: measured on the 2-core
+ * machine of bench/README.md ("Issue 7"), a bulk lot's second trace level (3,310 lots probed on
+ * the edge index) took 21–23 ms as one statement, 12–15 ms as two concurrent halves and 15–17 ms
+ * as three or four.
+ */
+const PARALLEL_READS = 2
+
 // seq, ms timestamps and counts fit in a double; parse int8 as number, not string.
 pg.types.setTypeParser(20, (v) => Number(v))
 
@@ -101,6 +109,8 @@ export class PostgresStore implements Store {
       run: async (sql, params = []) => (await q.query(numbered(sql), [...params])).rowCount ?? 0,
       jsonRows: pgJsonRows,
       tx: (fn) => this.tx((c) => fn(on(c))),
+      // The pool, not one client: two parts of a split read on two connections (SqlExecutor).
+      ...(q === this.pool ? { parallelReads: PARALLEL_READS } : {}),
     })
     this.sql = on(this.pool)
     this.genealogy = new GenealogySql(
