@@ -260,21 +260,25 @@ async function levelInOrder(
     if (listed >= want) {
       // The page is full. Its last lot's other links (more operations, or more lots it is reached
       // from) belong on this page too: read them before stopping.
+      // And the links of its listed lots back to listed lots of this or earlier levels (loops)
+      // whose ids lie past the page's end. The two reads side by side (on PostgreSQL, two
+      // connections; one round trip of waiting instead of two).
       const end = after
-      const tail = (await linksInto(store, nears, last.far, d))
+      const inLevel = new Set(nears)
+      const [into, back] = await Promise.all([
+        linksInto(store, nears, last.far, d),
+        linksBack(
+          store,
+          w.listed.filter((n) => inLevel.has(n.lot) && n.depth === w.level).map((n) => n.lot),
+          w.listed.filter((n) => n.lot > last.far).map((n) => n.lot),
+          d,
+        ),
+      ])
+      const tail = into
         .map((link) => ({ link, far: last.far, plant: last.plant }))
         .filter((r) => keyOrder(keyOf(r.link, r.far, d), end) > 0)
         .sort((a, b) => readOrder(a, b, d))
       read.push(...tail)
-      // And the links of its listed lots back to listed lots of this or earlier levels (loops)
-      // whose ids lie past the page's end.
-      const inLevel = new Set(nears)
-      const back = await linksBack(
-        store,
-        w.listed.filter((n) => inLevel.has(n.lot) && n.depth === w.level).map((n) => n.lot),
-        w.listed.filter((n) => n.lot > last.far).map((n) => n.lot),
-        d,
-      )
       apply(
         scope,
         w,

@@ -22,7 +22,9 @@ export interface SqlExecutor {
   /**
    * How many reads this executor runs at the same time: on PostgreSQL each `all` outside a
    * transaction takes its own pooled connection (its own server process), so a read split in parts
-   * runs on as many cores; absent (SQLite: one synchronous connection) means one at a time.
+   * runs on as many cores; absent means one at a time. SQLite: its connection is synchronous, and
+   * its read workers were measured no faster for a trace page's reads than the main connection
+   * (the rows cross threads by copy; bench/README.md, "Issue 7", 2026-11-29).
    */
   readonly parallelReads?: number
 }
