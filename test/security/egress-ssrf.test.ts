@@ -5,7 +5,6 @@
  * unspecified addresses are refused unless explicitly allowed. Real local HTTP servers; DNS is
  * simulated through the client's resolver injection point (the machine has no DNS of its own).
  */
-import { execFileSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import https from 'node:https'
 import type { AddressInfo } from 'node:net'
@@ -16,6 +15,7 @@ import type { Resolver } from '../../src/connectors/sdk/address-policy.ts'
 import { EgressAllowlist, EgressClient, RecordingMetrics } from '../../src/connectors/sdk/index.ts'
 import { PermanentError } from '../../src/engine/errors.ts'
 import { type HttpStub, startStub } from '../connectors/http-stub.ts'
+import { openssl } from './openssl.ts'
 
 const closers: Array<() => Promise<void>> = []
 afterEach(async () => {
@@ -192,12 +192,11 @@ describe('HTTPS to a pinned address', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'qualink-egress-tls-'))
     closers.push(async () => rmSync(dir, { recursive: true, force: true }))
     // a certificate for the ERP's name only (not for 127.0.0.1), made at test time
-    execFileSync(
-      'openssl',
+    openssl(
+      dir,
       ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2']
         .concat(['-keyout', 'erp.key', '-out', 'erp.crt', '-subj', '/CN=erp.plant-a.test'])
         .concat(['-addext', 'subjectAltName=DNS:erp.plant-a.test']),
-      { cwd: dir, stdio: 'pipe' },
     )
     const cert = readFileSync(path.join(dir, 'erp.crt'))
     const seen: Array<{ sni: string | false | null; host: string | undefined }> = []

@@ -4,7 +4,6 @@
  * dashboard cookie Secure, requires a client certificate when `caFile` is set, and names the field
  * of an unreadable certificate file.
  */
-import { execFileSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
 import https from 'node:https'
@@ -17,6 +16,7 @@ import { loadConfig } from '../../src/config/load.ts'
 import { isQualinkError } from '../../src/contracts/errors.ts'
 import { type Qualink, startQualink } from '../../src/server/qualink.ts'
 import { hashPassword } from '../../src/signatures/password.ts'
+import { openssl } from './openssl.ts'
 
 const CHEAP = { N: 2 ** 14, r: 8, p: 1 }
 let dir: string
@@ -24,7 +24,7 @@ let pemOf: (name: string) => Buffer
 
 /** A self-signed certificate for localhost / 127.0.0.1 (and a client one signed by a test CA). */
 function makeCertificates(d: string): void {
-  const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: d, stdio: 'pipe' })
+  const ssl = (...args: string[]) => openssl(d, args)
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes']
   ssl(
     'req',
