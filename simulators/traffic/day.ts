@@ -22,6 +22,8 @@ export interface PlantDayOptions {
   readonly log?: (msg: string) => void
   /** when given, receipts are posted in this ERP (its webhook tells Qualink) instead of as events */
   readonly erp?: ErpS4Sim
+  /** false: the ERP never has its scheduled outages (weather.ts); default true */
+  readonly erpOutages?: boolean
   /** when given, a quality engineer decides this QMS's open inspection lots */
   readonly qms?: QmsSim
   /** when given, a customer now and then complains about a shipped lot */

@@ -10,7 +10,7 @@ export const OUTAGE_TICKS = 20
 
 export function erpWeather(d: Day): void {
   const erp = d.o.erp
-  if (!erp) return
+  if (!erp || d.o.erpOutages === false) return
   if (d.tick % OUTAGE_EVERY_TICKS === OUTAGE_EVERY_TICKS - OUTAGE_TICKS) {
     erp.faults.set({ errorRate: 1, errorStatus: 503 })
     d.stats.erpOutages!++

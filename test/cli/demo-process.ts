@@ -27,12 +27,16 @@ export interface DemoProcess {
 export const DEMO_POLL_MS = 250
 
 /** The bundle npm start builds and runs (test/bundle.ts), on `dataDir`. */
-export async function startDemo(dataDir: string, tickMs = 250): Promise<DemoProcess> {
+export async function startDemo(
+  dataDir: string,
+  tickMs = 250,
+  extraArgs: readonly string[] = [],
+): Promise<DemoProcess> {
   const port = await freePort()
   let output = ''
   let child: ChildProcess | undefined = spawn(
     process.execPath,
-    qualinkArgs('demo', '--port', String(port), '--tick-ms', String(tickMs)),
+    qualinkArgs('demo', '--port', String(port), '--tick-ms', String(tickMs), ...extraArgs),
     { cwd: ROOT, env: { ...process.env, QUALINK_DATA_DIR: dataDir }, stdio: ['ignore', 'pipe', 'pipe'] },
   )
   child.stdout!.on('data', (b) => {

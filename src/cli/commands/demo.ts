@@ -53,7 +53,8 @@ export function registerDemoCommand(program: Command): void {
     .option('--port <port>', 'dashboard/API port', '8080')
     .option('--broker <url>', 'MQTT broker for the MES (skipped when unreachable)', 'mqtt://127.0.0.1:1883')
     .option('--tick-ms <ms>', 'plant-day rhythm: one traffic step every <ms> milliseconds', '1500')
-    .action(async (opts: { port: string; broker: string; tickMs: string }) => {
+    .option('--no-erp-outages', 'no scheduled ERP outages in the plant day (every 5 min, 30 s of 503s)')
+    .action(async (opts: { port: string; broker: string; tickMs: string; erpOutages: boolean }) => {
       const rt = runtimeFromEnv()
       const logger = createLogger(process.env.QUALINK_LOG_LEVEL ?? 'error')
       const port = Number(process.env.QUALINK_PORT ?? opts.port)
@@ -180,6 +181,7 @@ export function registerDemoCommand(program: Command): void {
         qms,
         crm,
         tickMs: Number(opts.tickMs),
+        erpOutages: opts.erpOutages,
         log: (m) => console.log(`  ${m}`),
         stateFile: simState('plant-day'),
       })
