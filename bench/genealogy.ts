@@ -40,12 +40,11 @@ import {
   type Genealogy,
   type GenealogySpec,
   generateGenealogy,
-  loadPostgres,
-  loadSqlite,
   lotId,
   plantName,
   reach,
 } from './lib/genealogy-gen.ts'
+import { loadPostgres, loadSqlite } from './lib/genealogy-load.ts'
 import { type DialectTraces, distribution, percentile, report, type Series } from './lib/genealogy-report.ts'
 import {
   createTempDatabase,
