@@ -19,7 +19,8 @@ import { samplingPlan } from '../../src/rules/index.ts'
 import type { ErpPort } from '../../src/workflows/ports/erp.ts'
 import type { QmsPort } from '../../src/workflows/ports/qms.ts'
 import { createTempDatabase } from './machine.ts'
-import { commitsOf, SIGNING, type Sims, type SystemUnderTest } from './pipeline-harness.ts'
+import { commitsOf } from './pg-commits.ts'
+import { SIGNING, type Sims, type SystemUnderTest } from './pipeline-harness.ts'
 import { benchPorts } from './pipeline-qualink.ts'
 
 const CONCURRENCY = 8

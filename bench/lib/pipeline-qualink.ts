@@ -22,7 +22,8 @@ import type { Store } from '../../src/store/types.ts'
 import { mappedErpPort } from '../../src/workflows/ports/mapped.ts'
 import { supplierReceiptInspection } from '../../src/workflows/supplier-receipt-inspection.ts'
 import { createTempDatabase } from './machine.ts'
-import { commitsOf, SIGNING, type Sims, type SystemUnderTest } from './pipeline-harness.ts'
+import { commitsOf } from './pg-commits.ts'
+import { SIGNING, type Sims, type SystemUnderTest } from './pipeline-harness.ts'
 
 export const BENCH_EGRESS = { rateLimit: { ratePerSecond: 10_000, burst: 1_000 } }
 
