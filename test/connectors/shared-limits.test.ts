@@ -71,8 +71,11 @@ describe.skipIf(!AVAILABLE.postgres)('egress limits shared through PostgreSQL', 
     times = []
     await burst(processes(true), 12)
     const together = peak(times, 1000)
-    // a token bucket lets through at most burst + rate × window in any window
-    expect(together).toBeLessThanOrEqual(RATE.burst + RATE.ratePerSecond)
+    // A token bucket lets through at most burst + rate × window in any window of admissions. The
+    // times are the target's: a request admitted just before a window can arrive inside it (the
+    // first ones wait for their connection), so one token interval (100 ms) of delivery delay is
+    // allowed: + 1. Seen once under CI load: 13 in a second at the target.
+    expect(together).toBeLessThanOrEqual(RATE.burst + RATE.ratePerSecond + 1)
     expect(alone).toBeGreaterThan(RATE.burst + RATE.ratePerSecond) // the control: two buckets, twice the rate
   }, 30_000)
 
