@@ -26,6 +26,20 @@ import type { Direction, Link } from './trace-page.ts'
 /** Lot ids in code-unit order: the listing order must not depend on the server's locale. */
 export const byId = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
 
+/**
+ * A link's ends in the walk direction: forward goes from → to, backward to → from. Two functions,
+ * not a pair: the walk asks for them for every link it reads, and a pair is an allocation each.
+ */
+export const nearOf = (l: Link, d: Direction) => (d === 'forward' ? l.from : l.to)
+export const farOf = (l: Link, d: Direction) => (d === 'forward' ? l.to : l.from)
+
+/**
+ * Order of a level's in-order read (the lot reached, then the lot it is reached from, then
+ * event_seq) of two links as read, without building their keys (checked for every link read).
+ */
+export const readOrder = (a: FarLink, b: FarLink, d: Direction) =>
+  byId(a.far, b.far) || byId(nearOf(a.link, d), nearOf(b.link, d)) || a.link.seq - b.link.seq
+
 const cols = (d: Direction): [string, string] =>
   d === 'forward' ? ['from_lot', 'to_lot'] : ['to_lot', 'from_lot']
 
@@ -75,7 +89,7 @@ const farLinks = (rows: Record<string, unknown>[], d: Direction): FarLink[] =>
     const link = toLink(r)
     return {
       link,
-      far: d === 'forward' ? link.to : link.from,
+      far: farOf(link, d),
       plant: r.plant === null ? null : String(r.plant),
     }
   })
@@ -151,16 +165,13 @@ const SPLIT_FROM = 500
  * code-unit order still shows as out of order to the caller, which then reads the level whole.
  */
 function mergeOrdered(lists: FarLink[][], d: Direction, limit: number): FarLink[] {
-  const near = (l: Link) => (d === 'forward' ? l.from : l.to)
-  const before = (a: FarLink, b: FarLink) =>
-    (byId(a.far, b.far) || byId(near(a.link), near(b.link)) || a.link.seq - b.link.seq) < 0
   const at = lists.map(() => 0)
   const out: FarLink[] = []
   while (out.length < limit) {
     let pick = -1
     for (let i = 0; i < lists.length; i++) {
       const r = lists[i]![at[i]!]
-      if (r && (pick < 0 || before(r, lists[pick]![at[pick]!]!))) pick = i
+      if (r && (pick < 0 || readOrder(r, lists[pick]![at[pick]!]!, d) < 0)) pick = i
     }
     if (pick < 0) break
     const k = at[pick]!

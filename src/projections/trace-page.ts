@@ -3,14 +3,17 @@ import {
   type After,
   byId,
   type FarLink,
+  farOf,
   links,
   linksBack,
   linksInOrder,
   linksInto,
+  nearOf,
   plantsOf,
+  readOrder,
 } from './trace-level.ts'
 
-export { byId, edgeRows } from './trace-level.ts'
+export { edgeRows } from './trace-level.ts'
 
 /**
  * The paged walk behind `trace()`. It reads only what a page needs: edge ends and lot plants while
@@ -28,13 +31,6 @@ export interface Link {
   readonly from: string
   readonly to: string
 }
-
-/**
- * A link's ends in the walk direction: forward goes from → to, backward to → from. Two functions,
- * not a pair: the walk asks for them for every link it reads, and a pair is an allocation each.
- */
-const nearOf = (l: Link, d: Direction) => (d === 'forward' ? l.from : l.to)
-const farOf = (l: Link, d: Direction) => (d === 'forward' ? l.to : l.from)
 
 /** The walk so far: lots in the caller's plants in listing order, and what was counted on the way. */
 export interface Walked {
@@ -201,9 +197,6 @@ function classify(
 /** Order of a level's in-order read: the lot reached, then the lot it is reached from, then event_seq. */
 const keyOrder = (a: After, b: After) => byId(a.far, b.far) || byId(a.near, b.near) || a.seq - b.seq
 const keyOf = (l: Link, far: string, d: Direction): After => ({ far, near: nearOf(l, d), seq: l.seq })
-/** `keyOrder` of two links as read, without building their keys (checked for every link read). */
-const readOrder = (a: FarLink, b: FarLink, d: Direction) =>
-  byId(a.far, b.far) || byId(nearOf(a.link, d), nearOf(b.link, d)) || a.link.seq - b.link.seq
 
 /**
  * The next level read in the order of the lots it reaches (which is the listing order), each with
