@@ -16,56 +16,52 @@ describe.each(DIALECTS)('lease fencing and the database clock on %s', (dialect: 
   const ports = () => ({ ledger: httpLedger(t.ledger.url) })
   const runOf = async (key: string) => (await t.store.engine.listRuns(ALL, { key, limit: 10 }))[0]!
 
-  it('refuses a late journal write from a worker whose lease was taken over (fenced)', async () => {
+  /**
+   * An order's run claimed by worker A with a 1 ms lease, then taken over by worker B once the
+   * database's clock is past it: B holds the run under a higher fencing token.
+   */
+  const takenOver = async (order: string) => {
     engine(t.store, { workflows: [kernelDemo], ports: ports() }) // installs the router
-    await append(t.store, demoEvent('order_received', { order: 'F-1', lines: 1 }))
+    await append(t.store, demoEvent('order_received', { order, lines: 1 }))
     const [first] = await t.store.engine.claimRuns('A', 1, 1)
     await until(async () => (await t.store.now()) > first!.leaseExpiresAtMs)
     const [second] = await t.store.engine.claimRuns('B', 60_000, 1)
     expect(second).toMatchObject({ id: first!.id, takenOver: true })
     expect(second!.leaseToken).toBeGreaterThan(first!.leaseToken)
-    const entry = {
-      position: 1,
-      kind: 'step' as const,
-      name: 'post-line',
-      occurrence: 1,
-      idempotencyKey: 'k',
-      result: 1,
-      codeVersion: 1,
-      completedAtMs: 0,
-    }
+    return { first: first!, second: second! }
+  }
+  const stepEntry = (idempotencyKey: string, result: unknown) => ({
+    position: 1,
+    kind: 'step' as const,
+    name: 'post-line',
+    occurrence: 1,
+    idempotencyKey,
+    result,
+    codeVersion: 1,
+    completedAtMs: 0,
+  })
+
+  it('refuses a late journal write from a worker whose lease was taken over (fenced)', async () => {
+    const { first, second } = await takenOver('F-1')
+    const entry = stepEntry('k', 1)
     await expect(
       t.store.engine.appendJournal(
-        { runId: first!.id, token: first!.leaseToken },
+        { runId: first.id, token: first.leaseToken },
         { entries: [entry], audits: [] },
       ),
     ).rejects.toMatchObject({
       code: 'QLK_LEASE_LOST',
     })
     await t.store.engine.appendJournal(
-      { runId: second!.id, token: second!.leaseToken },
+      { runId: second.id, token: second.leaseToken },
       { entries: [entry], audits: [] },
     )
-    expect((await t.store.engine.loadRun(ALL, first!.id))!.journal).toHaveLength(1)
+    expect((await t.store.engine.loadRun(ALL, first.id))!.journal).toHaveLength(1)
   })
 
   it('refuses a late completion from a worker whose lease was taken over, and writes none of it', async () => {
-    engine(t.store, { workflows: [kernelDemo], ports: ports() }) // installs the router
-    await append(t.store, demoEvent('order_received', { order: 'F-2', lines: 1 }))
-    const [first] = await t.store.engine.claimRuns('A', 1, 1)
-    await until(async () => (await t.store.now()) > first!.leaseExpiresAtMs)
-    const [second] = await t.store.engine.claimRuns('B', 60_000, 1)
-    expect(second).toMatchObject({ id: first!.id, takenOver: true })
-    const entry = {
-      position: 1,
-      kind: 'step' as const,
-      name: 'post-line',
-      occurrence: 1,
-      idempotencyKey: 'k2',
-      result: 'it\'s \\ a "quoted" result',
-      codeVersion: 1,
-      completedAtMs: 0,
-    }
+    const { first, second } = await takenOver('F-2')
+    const entry = stepEntry('k2', 'it\'s \\ a "quoted" result')
     const audit = (actor: string) => ({
       plant: 'P100',
       actor,
@@ -76,7 +72,7 @@ describe.each(DIALECTS)('lease fencing and the database clock on %s', (dialect: 
     })
     await expect(
       t.store.engine.completeRun(
-        { runId: first!.id, token: first!.leaseToken },
+        { runId: first.id, token: first.leaseToken },
         'completed',
         'late',
         audit('A'),
@@ -86,7 +82,7 @@ describe.each(DIALECTS)('lease fencing and the database clock on %s', (dialect: 
         },
       ),
     ).rejects.toMatchObject({ code: 'QLK_LEASE_LOST' })
-    const after = await t.store.engine.loadRun(ALL, first!.id)
+    const after = await t.store.engine.loadRun(ALL, first.id)
     expect(after!.run.status).not.toBe('completed')
     expect(after!.journal).toHaveLength(0)
     expect(
@@ -94,13 +90,13 @@ describe.each(DIALECTS)('lease fencing and the database clock on %s', (dialect: 
     ).toHaveLength(0)
     // the owner's completion goes through, values that need escaping included
     await t.store.engine.completeRun(
-      { runId: second!.id, token: second!.leaseToken },
+      { runId: second.id, token: second.leaseToken },
       'completed',
       { said: "it's -- done" },
       audit('B'),
       { entries: [entry], audits: [] },
     )
-    const done = await t.store.engine.loadRun(ALL, first!.id)
+    const done = await t.store.engine.loadRun(ALL, first.id)
     expect(done!.run).toMatchObject({ status: 'completed', result: { said: "it's -- done" } })
     expect(done!.journal.map((e) => e.result)).toEqual([entry.result])
     const rows = await t.store.listAudit(ALL, { subject: 'F-2', action: 'workflow.completed', limit: 10 })
