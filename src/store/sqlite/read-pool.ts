@@ -3,14 +3,21 @@ import { assetPath } from '../../assets.ts'
 
 type Row = Record<string, unknown>
 interface Pending {
+  readonly worker: Worker
   resolve: (rows: Row[]) => void
   reject: (e: Error) => void
 }
 
-/** Read-only worker-thread connections for queries that may scan many rows. */
+/**
+ * Read-only worker-thread connections for queries that may scan many rows. An idle worker does
+ * not keep the process alive (it is unref'd); a worker with a query in flight does, so a process
+ * whose only pending work is a pool read waits for the answer instead of exiting without it.
+ */
 export class ReadPool {
   private readonly workers: Worker[] = []
   private readonly pending = new Map<number, Pending>()
+  /** queries in flight per worker: a worker is ref'd while it has any */
+  private readonly inFlight = new Map<Worker, number>()
   private nextId = 1
   private turn = 0
 
@@ -29,17 +36,31 @@ export class ReadPool {
       w.on('message', (m: { id: number; rows?: Row[]; error?: string }) => {
         const p = this.pending.get(m.id)
         if (!p) return
-        this.pending.delete(m.id)
+        this.settled(m.id, p)
         if (m.error !== undefined) p.reject(new Error(m.error))
         else p.resolve(m.rows ?? [])
       })
-      w.on('error', (e) => {
-        for (const p of this.pending.values()) p.reject(e)
-        this.pending.clear()
-      })
+      const fail = (e: Error) => {
+        for (const [id, p] of this.pending) {
+          if (p.worker !== w) continue
+          this.settled(id, p)
+          p.reject(e)
+        }
+      }
+      w.on('error', fail)
+      // A worker that ends with queries in flight (terminated by close(), or crashed) answers none.
+      w.on('exit', (code) => fail(new Error(`SQLite read worker exited (code ${code}) before answering`)))
       w.unref()
+      this.inFlight.set(w, 0)
       this.workers.push(w)
     }
+  }
+
+  private settled(id: number, p: Pending): void {
+    this.pending.delete(id)
+    const n = (this.inFlight.get(p.worker) ?? 1) - 1
+    this.inFlight.set(p.worker, n)
+    if (n === 0) p.worker.unref()
   }
 
   query(sql: string, params: readonly unknown[]): Promise<Row[]> {
@@ -47,7 +68,10 @@ export class ReadPool {
     const id = this.nextId++
     const worker = this.workers[this.turn++ % this.workers.length]!
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject })
+      this.pending.set(id, { worker, resolve, reject })
+      const n = this.inFlight.get(worker) ?? 0
+      if (n === 0) worker.ref()
+      this.inFlight.set(worker, n + 1)
       worker.postMessage({ id, sql, params })
     })
   }
@@ -55,5 +79,6 @@ export class ReadPool {
   async close(): Promise<void> {
     await Promise.all(this.workers.map((w) => w.terminate()))
     this.workers.length = 0
+    this.inFlight.clear()
   }
 }
