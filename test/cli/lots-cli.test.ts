@@ -2,33 +2,19 @@ import { execFile } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { promisify } from 'node:util'
-import pino from 'pino'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { verifyBundle } from '../../src/audit/evidence-verify.ts'
 import type { CloudEvent } from '../../src/contracts/envelope.ts'
-import { type Qualink, startQualink } from '../../src/server/qualink.ts'
-import type { Store } from '../../src/store/types.ts'
 import { qualinkArgs } from '../bundle.ts'
-import { createTestDatabase, type TestDatabase } from '../dialects.ts'
 import { append, until } from '../engine/harness.ts'
+import { useQualink } from '../qualink-fixture.ts'
 
 const run = promisify(execFile)
 const audit = { timestamp: '2026-11-27T08:00:00Z', sourceSystem: 'test', approvalStatus: 'not_required' }
 
 describe('qualink trace and audit export against a running server', () => {
-  let db: TestDatabase
-  let store: Store
-  let q: Qualink
-
+  const bed = useQualink('sqlite', 'suite')
   beforeAll(async () => {
-    db = await createTestDatabase('sqlite', { migrated: true })
-    store = await db.open()
-    q = await startQualink({
-      store,
-      port: 0,
-      logger: pino({ level: 'silent' }),
-      anchorFile: path.join(db.dir, 'a.jsonl'),
-    })
     const op = (order: string, consumed: string, produced: string) =>
       ({
         specversion: '1.0',
@@ -46,20 +32,15 @@ describe('qualink trace and audit export against a running server', () => {
           audit,
         },
       }) as unknown as CloudEvent
-    await append(store, op('PO-1', 'R1', 'I1'), op('PO-2', 'I1', 'F1'))
+    await append(bed.store, op('PO-1', 'R1', 'I1'), op('PO-2', 'I1', 'F1'))
     await until(async () => {
-      await q.sealer.sealOnce()
-      return (await store.countUnsealedAudit()) === 0
+      await bed.q.sealer.sealOnce()
+      return (await bed.store.countUnsealedAudit()) === 0
     })
-  })
-  afterAll(async () => {
-    await q?.close()
-    await store?.close()
-    await db?.cleanup()
   })
 
   const offline = (...args: string[]) => run(process.execPath, qualinkArgs(...args), { cwd: process.cwd() })
-  const cli = (...args: string[]) => offline(...args, '--url', q.url)
+  const cli = (...args: string[]) => offline(...args, '--url', bed.q.url)
 
   it('prints a backward trace as a tree', async () => {
     const { stdout } = await cli('trace', 'F1')
@@ -80,14 +61,14 @@ describe('qualink trace and audit export against a running server', () => {
   })
 
   it('exports an evidence bundle that verifies offline', async () => {
-    const out = path.join(db.dir, 'bundle.json')
+    const out = path.join(bed.db.dir, 'bundle.json')
     const { stdout } = await cli('audit', 'export', '--lot', 'F1', '--out', out)
     expect(stdout).toMatch(/1 events/)
     expect(verifyBundle(JSON.parse(readFileSync(out, 'utf8'))).ok).toBe(true)
     // the stand-alone verifier: only the file, no server
     expect((await offline('audit', 'verify-bundle', out)).stdout).toMatch(/^evidence OK: \d+ audit entries/)
     const bundle = readFileSync(out, 'utf8')
-    const tampered = path.join(db.dir, 'tampered.json')
+    const tampered = path.join(bed.db.dir, 'tampered.json')
     writeFileSync(tampered, bundle.replace(/"actor": "([^"]+)"/, '"actor": "$1x"'))
     expect(bundle).not.toBe(readFileSync(tampered, 'utf8'))
     await expect(offline('audit', 'verify-bundle', tampered)).rejects.toMatchObject({

@@ -1,34 +1,20 @@
 import { execFile } from 'node:child_process'
-import path from 'node:path'
 import { promisify } from 'node:util'
-import pino from 'pino'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import type { CloudEvent } from '../../src/contracts/envelope.ts'
-import { type Qualink, startQualink } from '../../src/server/qualink.ts'
-import type { Store } from '../../src/store/types.ts'
 import { qualinkArgs } from '../bundle.ts'
-import { createTestDatabase, type TestDatabase } from '../dialects.ts'
 import { append } from '../engine/harness.ts'
+import { useQualink } from '../qualink-fixture.ts'
 
 const run = promisify(execFile)
 const audit = { timestamp: '2026-11-27T08:00:00Z', sourceSystem: 'test', approvalStatus: 'not_required' }
 const kg = (units: number) => ({ units, scale: 3, uom: 'KG' })
 
 describe('qualink suppliers scorecard against a running server', () => {
-  let db: TestDatabase
-  let store: Store
-  let q: Qualink
-
+  const bed = useQualink('sqlite', 'suite', () => ({
+    capaPolicy: () => 'block-purchasing',
+  }))
   beforeAll(async () => {
-    db = await createTestDatabase('sqlite', { migrated: true })
-    store = await db.open()
-    q = await startQualink({
-      store,
-      port: 0,
-      logger: pino({ level: 'silent' }),
-      anchorFile: path.join(db.dir, 'a.jsonl'),
-      capaPolicy: () => 'block-purchasing',
-    })
     const event = (id: string, type: string, subject: string, data: unknown) =>
       ({
         specversion: '1.0',
@@ -40,7 +26,7 @@ describe('qualink suppliers scorecard against a running server', () => {
         data,
       }) as unknown as CloudEvent
     await append(
-      store,
+      bed.store,
       event('gr-1', 'erp.goods_receipt.posted.v1', 'B9', {
         materialDocument: { id: '4900000009', year: 2026, item: '1' },
         lot: { id: 'B9', material: 'RAW-100', plant: '1000' },
@@ -76,14 +62,9 @@ describe('qualink suppliers scorecard against a running server', () => {
       }),
     )
   })
-  afterAll(async () => {
-    await q?.close()
-    await store?.close()
-    await db?.cleanup()
-  })
 
   const cli = (...args: string[]) =>
-    run(process.execPath, qualinkArgs(...args, '--url', q.url), {
+    run(process.execPath, qualinkArgs(...args, '--url', bed.q.url), {
       cwd: process.cwd(),
     })
 

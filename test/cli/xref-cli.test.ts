@@ -9,16 +9,13 @@ import { execFile } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { promisify } from 'node:util'
-import pino from 'pino'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { signWebhook } from '../../src/connectors/ingress/webhook-signature.ts'
 import { hashApiKey } from '../../src/server/auth.ts'
-import { type Qualink, startQualink } from '../../src/server/qualink.ts'
-import type { Store } from '../../src/store/types.ts'
 import { qualinkArgs } from '../bundle.ts'
-import { createTestDatabase, type TestDatabase } from '../dialects.ts'
 import { ALL, until } from '../engine/harness.ts'
 import { xrefTranslator } from '../fixtures/xref-translator.ts'
+import { useQualink } from '../qualink-fixture.ts'
 
 const run = promisify(execFile)
 const ADMIN = 'k-xref-admin-5d1e9c7a3b'
@@ -30,43 +27,26 @@ const SECRET = 'xref-cli-secret'
 const translator = xrefTranslator('qms-xref')
 
 describe('qualink xref import|export against a running server with API keys', () => {
-  let db: TestDatabase
-  let store: Store
-  let q: Qualink
-
-  beforeAll(async () => {
-    db = await createTestDatabase('sqlite', { migrated: true })
-    store = await db.open()
-    q = await startQualink({
-      store,
-      port: 0,
-      logger: pino({ level: 'silent' }),
-      anchorFile: path.join(db.dir, 'a.jsonl'),
-      webhooks: [{ name: 'qms-xref', plant: 'P100', secrets: [SECRET] }],
-      translators: [translator],
-      apiKeys: [
-        { id: 'mdm-admin', sha256: hashApiKey(ADMIN), roles: ['admin'], plants: ['*'] },
-        { id: 'viewer', sha256: hashApiKey(VIEWER), roles: ['viewer'], plants: ['*'] },
-        { id: 'auditor', sha256: hashApiKey(AUDITOR), roles: ['auditor'], plants: ['*'] },
-      ],
-    })
-  })
-  afterAll(async () => {
-    await q?.close()
-    await store?.close()
-    await db?.cleanup()
-  })
+  const bed = useQualink('sqlite', 'suite', () => ({
+    webhooks: [{ name: 'qms-xref', plant: 'P100', secrets: [SECRET] }],
+    translators: [translator],
+    apiKeys: [
+      { id: 'mdm-admin', sha256: hashApiKey(ADMIN), roles: ['admin'], plants: ['*'] },
+      { id: 'viewer', sha256: hashApiKey(VIEWER), roles: ['viewer'], plants: ['*'] },
+      { id: 'auditor', sha256: hashApiKey(AUDITOR), roles: ['auditor'], plants: ['*'] },
+    ],
+  }))
 
   // each call is a new `qualink` process with the caller's key in its environment
   const cli = (key: string, ...args: string[]) => {
     const env = { ...process.env, QUALINK_API_KEY: key }
-    return run(process.execPath, qualinkArgs('xref', ...args, '--url', q.url), {
+    return run(process.execPath, qualinkArgs('xref', ...args, '--url', bed.q.url), {
       cwd: process.cwd(),
       env,
     })
   }
   const csvFile = (name: string, text: string) => {
-    const file = path.join(db.dir, name)
+    const file = path.join(bed.db.dir, name)
     writeFileSync(file, text)
     return file
   }
@@ -74,7 +54,7 @@ describe('qualink xref import|export against a running server with API keys', ()
 
   it('parks an unmapped delivery, imports the mapping with an admin key, and the delivery resumes by itself', async () => {
     const body = '{"lot":"L-77","material":"QM-77"}'
-    const res = await fetch(`${q.url}/v1/ingress/qms-xref`, {
+    const res = await fetch(`${bed.q.url}/v1/ingress/qms-xref`, {
       method: 'POST',
       headers: {
         'content-type': 'application/json',
@@ -85,7 +65,7 @@ describe('qualink xref import|export against a running server with API keys', ()
     })
     expect(res.status).toBe(202)
     const parked = async () =>
-      (await store.ingress.listRawDeliveries(ALL, { status: 'parked', source: 'qms-xref', limit: 5 }))[0]
+      (await bed.store.ingress.listRawDeliveries(ALL, { status: 'parked', source: 'qms-xref', limit: 5 }))[0]
     await until(async () => (await parked()) !== undefined)
     expect((await parked())!.lastErrorCode).toBe('QLK_XREF_MISSING')
 
@@ -94,15 +74,15 @@ describe('qualink xref import|export against a running server with API keys', ()
     await expect(cli(VIEWER, 'import', file)).rejects.toMatchObject({
       stderr: expect.stringMatching(/import refused \(HTTP 403, QLK_FORBIDDEN\); nothing was imported/),
     })
-    expect(await store.ingress.listXref(ALL, { limit: 10 })).toEqual([])
+    expect(await bed.store.ingress.listXref(ALL, { limit: 10 })).toEqual([])
 
     const { stdout } = await cli(ADMIN, 'import', file)
     expect(stdout.trim()).toBe('1 mapping(s) upserted; 1 parked deliveries resumed')
-    await until(async () => (await store.listEvents(ALL, { limit: 10 })).length === 1)
-    const [event] = await store.listEvents(ALL, { limit: 10 })
+    await until(async () => (await bed.store.listEvents(ALL, { limit: 10 })).length === 1)
+    const [event] = await bed.store.listEvents(ALL, { limit: 10 })
     expect(event).toMatchObject({ id: 'xref-cli-1#0', subject: 'L-77' })
     expect(event!.envelope.data).toEqual({ note: 'MAT-ENT-77' })
-    const audit = await store.listAudit(ALL, { action: 'xref.upserted', limit: 10 })
+    const audit = await bed.store.listAudit(ALL, { action: 'xref.upserted', limit: 10 })
     expect(audit[0]).toMatchObject({ actor: 'api:mdm-admin', subject: 'xref:qms-xref/material/QM-77' })
   })
 
@@ -118,14 +98,16 @@ describe('qualink xref import|export against a running server with API keys', ()
     await expect(cli(ADMIN, 'import', bad)).rejects.toMatchObject({
       stderr: expect.stringMatching(/\/lines\/3[\s\S]*import refused \(HTTP 400, QLK_VALIDATION\)/),
     })
-    expect((await store.ingress.listXref(ALL, { limit: 10 })).map((r) => r.externalCode)).toEqual(['QM-77'])
+    expect((await bed.store.ingress.listXref(ALL, { limit: 10 })).map((r) => r.externalCode)).toEqual([
+      'QM-77',
+    ])
   })
   it('audit verify, finding the database owned by the server, asks its API as the caller', async () => {
     // the SQLite file is locked by the running server: the CLI goes through /v1/audit/verify
     const verify = (key: string) =>
-      run(process.execPath, qualinkArgs('audit', 'verify', '--json', '--url', q.url), {
+      run(process.execPath, qualinkArgs('audit', 'verify', '--json', '--url', bed.q.url), {
         cwd: process.cwd(),
-        env: { ...process.env, QUALINK_API_KEY: key, QUALINK_DATA_DIR: db.dir, DATABASE_URL: '' },
+        env: { ...process.env, QUALINK_API_KEY: key, QUALINK_DATA_DIR: bed.db.dir, DATABASE_URL: '' },
       })
     const { stdout } = await verify(AUDITOR)
     expect(JSON.parse(stdout)).toMatchObject({ ok: true })

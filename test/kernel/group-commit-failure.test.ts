@@ -1,17 +1,7 @@
-import path from 'node:path'
-import pino from 'pino'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { type Qualink, startQualink } from '../../src/server/qualink.ts'
-import type { Store } from '../../src/store/types.ts'
-import {
-  AVAILABLE,
-  createTestDatabase,
-  DIALECTS,
-  type Dialect,
-  rawExec,
-  type TestDatabase,
-} from '../dialects.ts'
+import { describe, expect, it } from 'vitest'
+import { DIALECTS, type Dialect, rawExec } from '../dialects.ts'
 import { ping } from '../event-fixtures.ts'
+import { useQualink } from '../qualink-fixture.ts'
 
 /** A real database-side failure: SQLite aborts the insert; PostgreSQL fails at COMMIT (deferred). */
 const POISON: Record<Dialect, string> = {
@@ -24,33 +14,16 @@ const POISON: Record<Dialect, string> = {
 }
 
 describe.each(DIALECTS)('a failed group commit on %s', (dialect: Dialect) => {
-  let db: TestDatabase
-  let store: Store
-  let q: Qualink
-
-  beforeEach(async (ctx) => {
-    if (!AVAILABLE[dialect]) ctx.skip()
-    db = await createTestDatabase(dialect, { migrated: true })
-    store = await db.open()
+  const bed = useQualink(dialect, 'test', async (db, store) => {
     await rawExec(db, store, POISON[dialect])
-    q = await startQualink({
-      store,
-      port: 0,
-      logger: pino({ level: 'silent' }),
-      anchorFile: path.join(db.dir, 'a.jsonl'),
-    })
-  })
-  afterEach(async () => {
-    await q?.close()
-    await store?.close()
-    await db?.cleanup()
+    return {}
   })
 
   it('answers 503 to every member of the group and stores none of them', async () => {
     const events = [...Array.from({ length: 9 }, () => ping()), ping({ id: 'poison' })]
     const replies = await Promise.all(
       events.map((e) =>
-        q.app.inject({
+        bed.q.app.inject({
           method: 'POST',
           url: '/v1/events',
           headers: { 'content-type': 'application/cloudevents+json' },
@@ -60,11 +33,11 @@ describe.each(DIALECTS)('a failed group commit on %s', (dialect: Dialect) => {
     )
     expect(replies.map((r) => r.statusCode)).toEqual(Array(10).fill(503))
     expect(replies[0]!.json()).toMatchObject({ code: 'QLK_STORE_UNAVAILABLE', status: 503 })
-    expect(await store.listEvents({ allPlants: true, reason: 'test' }, { limit: 100 })).toEqual([])
-    expect(await store.maxAuditSeq()).toBe(0)
+    expect(await bed.store.listEvents({ allPlants: true, reason: 'test' }, { limit: 100 })).toEqual([])
+    expect(await bed.store.maxAuditSeq()).toBe(0)
 
     // The write path recovers: the next request commits normally.
-    const ok = await q.app.inject({
+    const ok = await bed.q.app.inject({
       method: 'POST',
       url: '/v1/events',
       headers: { 'content-type': 'application/cloudevents+json' },

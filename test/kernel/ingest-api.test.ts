@@ -1,52 +1,23 @@
-import path from 'node:path'
-import pino from 'pino'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { type Qualink, startQualink } from '../../src/server/qualink.ts'
-import type { Store } from '../../src/store/types.ts'
-import {
-  AVAILABLE,
-  createTestDatabase,
-  DIALECTS,
-  type Dialect,
-  type TestDatabase,
-  untilTailCaughtUp,
-} from '../dialects.ts'
+import { describe, expect, it } from 'vitest'
+import { DIALECTS, type Dialect, untilTailCaughtUp } from '../dialects.ts'
 import { ping } from '../event-fixtures.ts'
+import { useQualink } from '../qualink-fixture.ts'
 
 const CE = 'application/cloudevents+json'
 const BATCH = 'application/cloudevents-batch+json'
 
 describe.each(DIALECTS)('ingest API on %s', (dialect: Dialect) => {
-  let db: TestDatabase
-  let store: Store
-  let q: Qualink
-
-  beforeEach(async (ctx) => {
-    if (!AVAILABLE[dialect]) ctx.skip()
-    db = await createTestDatabase(dialect, { migrated: true })
-    store = await db.open()
-    q = await startQualink({
-      store,
-      port: 0,
-      logger: pino({ level: 'silent' }),
-      anchorFile: path.join(db.dir, 'anchors.jsonl'),
-    })
-  })
-  afterEach(async () => {
-    await q?.close()
-    await store?.close()
-    await db?.cleanup()
-  })
+  const bed = useQualink(dialect, 'test')
 
   const post = (payload: string | object, contentType = CE, headers: Record<string, string> = {}) =>
-    q.app.inject({
+    bed.q.app.inject({
       method: 'POST',
       url: '/v1/events',
       headers: { 'content-type': contentType, ...headers },
       payload: typeof payload === 'string' ? payload : JSON.stringify(payload),
     })
   const count = async () =>
-    (await store.listEvents({ allPlants: true, reason: 'test' }, { limit: 10_000 })).length
+    (await bed.store.listEvents({ allPlants: true, reason: 'test' }, { limit: 10_000 })).length
 
   it('accepts a structured event with 202 after commit and answers a repeat as a duplicate', async () => {
     const e = ping({ correlationid: 'c-1' })
@@ -58,7 +29,7 @@ describe.each(DIALECTS)('ingest API on %s', (dialect: Dialect) => {
     const again = await post(e)
     expect(again.json()).toEqual({ ...body, duplicate: true })
     expect(await count()).toBe(1)
-    const got = await q.app.inject({ method: 'GET', url: `/v1/events/${e.id}` })
+    const got = await bed.q.app.inject({ method: 'GET', url: `/v1/events/${e.id}` })
     expect(got.json()).toMatchObject({ id: e.id, seq: body.seq, data: e.data, plant: 'P100' })
   })
 
@@ -82,7 +53,7 @@ describe.each(DIALECTS)('ingest API on %s', (dialect: Dialect) => {
       'ce-sequence': '42',
     })
     expect(r.statusCode).toBe(202)
-    const [stored] = await store.listEvents({ plants: ['P100'] }, { limit: 1 })
+    const [stored] = await bed.store.listEvents({ plants: ['P100'] }, { limit: 1 })
     expect(stored).toMatchObject({
       id: 'bin-1',
       subject: 'lot-9',
@@ -164,38 +135,40 @@ describe.each(DIALECTS)('ingest API on %s', (dialect: Dialect) => {
 
   it('lists events by type, subject and after seq, and pages a tail with a cursor', async () => {
     for (let i = 0; i < 5; i++) await post(ping({ subject: i % 2 ? 'odd' : 'even', data: { n: i } }))
-    const odd = (await q.app.inject({ method: 'GET', url: '/v1/events?subject=odd' })).json()
+    const odd = (await bed.q.app.inject({ method: 'GET', url: '/v1/events?subject=odd' })).json()
     expect(odd.events.map((e: { data: { n: number } }) => e.data.n)).toEqual([1, 3])
     const after = (
-      await q.app.inject({ method: 'GET', url: `/v1/events?after=${odd.events[0].seq}&limit=2` })
+      await bed.q.app.inject({ method: 'GET', url: `/v1/events?after=${odd.events[0].seq}&limit=2` })
     ).json()
     expect(after.events).toHaveLength(2)
     // the tail withholds events behind any transaction still open on the server (PostgreSQL txids
     // are cluster-wide, so another database's open transaction counts): wait for the watermark
-    await untilTailCaughtUp(store)
+    await untilTailCaughtUp(bed.store)
     let cursor = '0.0'
     const seen: number[] = []
     for (;;) {
-      const page = (await q.app.inject({ method: 'GET', url: `/v1/events?cursor=${cursor}&limit=2` })).json()
+      const page = (
+        await bed.q.app.inject({ method: 'GET', url: `/v1/events?cursor=${cursor}&limit=2` })
+      ).json()
       if (page.events.length === 0) break
       seen.push(...page.events.map((e: { data: { n: number } }) => e.data.n))
       cursor = page.nextCursor
     }
     expect(seen.sort()).toEqual([0, 1, 2, 3, 4])
-    const badQuery = await q.app.inject({ method: 'GET', url: '/v1/events?after=abc' })
+    const badQuery = await bed.q.app.inject({ method: 'GET', url: '/v1/events?after=abc' })
     expect(badQuery.statusCode).toBe(400)
     expect(badQuery.json().code).toBe('QLK_VALIDATION')
-    expect((await q.app.inject({ method: 'GET', url: '/v1/events/nope' })).statusCode).toBe(404)
+    expect((await bed.q.app.inject({ method: 'GET', url: '/v1/events/nope' })).statusCode).toBe(404)
   })
 
   it('exposes health, readiness and the write-path metrics', async () => {
     await post(ping())
-    expect((await q.app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200)
-    expect((await q.app.inject({ method: 'GET', url: '/readyz' })).json()).toMatchObject({
+    expect((await bed.q.app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200)
+    expect((await bed.q.app.inject({ method: 'GET', url: '/readyz' })).json()).toMatchObject({
       status: 'ready',
       dialect,
     })
-    const m = (await q.app.inject({ method: 'GET', url: '/metrics' })).body
+    const m = (await bed.q.app.inject({ method: 'GET', url: '/metrics' })).body
     expect(m).toMatch(/qualink_ingest_events_total\{outcome="stored"\} 1/)
     expect(m).toMatch(/qualink_group_commit_events_count 1/)
     expect(m).toContain('qualink_commit_duration_seconds_bucket')

@@ -1,43 +1,22 @@
-import path from 'node:path'
-import pino from 'pino'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { signWebhook } from '../../src/connectors/ingress/webhook-signature.ts'
-import { type Qualink, startQualink } from '../../src/server/qualink.ts'
-import type { Store } from '../../src/store/types.ts'
-import { AVAILABLE, createTestDatabase, DIALECTS, type Dialect, type TestDatabase } from '../dialects.ts'
+import { DIALECTS, type Dialect } from '../dialects.ts'
 import { ALL } from '../engine/harness.ts'
 import { xrefTranslator } from '../fixtures/xref-translator.ts'
+import { useQualink } from '../qualink-fixture.ts'
 
 /** A QMS-style delivery naming a material by the QMS's own code. */
 const translator = xrefTranslator('qms-test')
 
 describe.each(DIALECTS)('raw ingress, translation and identity mapping on %s', (dialect: Dialect) => {
-  let db: TestDatabase
-  let store: Store
-  let q: Qualink
-
-  beforeEach(async (ctx) => {
-    if (!AVAILABLE[dialect]) ctx.skip()
-    db = await createTestDatabase(dialect, { migrated: true })
-    store = await db.open()
-    q = await startQualink({
-      store,
-      port: 0,
-      logger: pino({ level: 'silent' }),
-      anchorFile: path.join(db.dir, 'a.jsonl'),
-      webhooks: [{ name: 'qms-test', plant: 'P100', secrets: ['new-secret', 'old-secret'] }],
-      translators: [translator],
-      runEngine: false, // the test drives the translation stage itself
-    })
-  })
-  afterEach(async () => {
-    await q?.close()
-    await store?.close()
-    await db?.cleanup()
-  })
+  const bed = useQualink(dialect, 'test', () => ({
+    webhooks: [{ name: 'qms-test', plant: 'P100', secrets: ['new-secret', 'old-secret'] }],
+    translators: [translator],
+    runEngine: false, // the test drives the translation stage itself
+  }))
 
   const deliver = (body: string, id: string, signature?: string) =>
-    q.app.inject({
+    bed.q.app.inject({
       method: 'POST',
       url: '/v1/ingress/qms-test',
       headers: {
@@ -49,7 +28,7 @@ describe.each(DIALECTS)('raw ingress, translation and identity mapping on %s', (
     })
   const deliveries = async (status?: string) =>
     (
-      await q.app.inject({ method: 'GET', url: `/v1/raw-deliveries${status ? `?status=${status}` : ''}` })
+      await bed.q.app.inject({ method: 'GET', url: `/v1/raw-deliveries${status ? `?status=${status}` : ''}` })
     ).json().deliveries
 
   it('refuses forged, stale and unsigned deliveries and stores nothing', async () => {
@@ -69,7 +48,7 @@ describe.each(DIALECTS)('raw ingress, translation and identity mapping on %s', (
     expect(
       (
         await deliver(body, 'd-1', signWebhook('x', body)).then(() =>
-          q.app.inject({
+          bed.q.app.inject({
             method: 'POST',
             url: '/v1/ingress/nope',
             headers: { 'x-delivery-id': 'x' },
@@ -90,12 +69,12 @@ describe.each(DIALECTS)('raw ingress, translation and identity mapping on %s', (
       duplicate: true,
     })
 
-    await q.translation.runOnce()
+    await bed.q.translation.runOnce()
     const [parked] = await deliveries('parked')
     expect(parked).toMatchObject({ status: 'parked', lastErrorCode: 'QLK_XREF_MISSING', body })
-    expect(await store.listEvents(ALL, { limit: 10 })).toEqual([])
+    expect(await bed.store.listEvents(ALL, { limit: 10 })).toEqual([])
 
-    const put = await q.app.inject({
+    const put = await bed.q.app.inject({
       method: 'PUT',
       url: '/v1/xref',
       headers: { 'x-qualink-actor': 'mdm' },
@@ -112,38 +91,38 @@ describe.each(DIALECTS)('raw ingress, translation and identity mapping on %s', (
       },
     })
     expect(put.json()).toEqual({ upserted: 1, resumed: 1 })
-    await q.translation.runOnce()
-    const events = await store.listEvents(ALL, { limit: 10 })
+    await bed.q.translation.runOnce()
+    const events = await bed.store.listEvents(ALL, { limit: 10 })
     expect(events).toHaveLength(1)
     expect(events[0]).toMatchObject({ id: 'd-1#0', subject: 'L1', causationId: 'raw:qms-test:d-1' })
     expect(events[0]!.envelope.data).toEqual({ note: 'MAT-0001' })
     expect((await deliveries('translated'))[0].eventSeq).toBe(events[0]!.seq)
-    const audit = await store.listAudit(ALL, { action: 'xref.upserted', limit: 10 })
+    const audit = await bed.store.listAudit(ALL, { action: 'xref.upserted', limit: 10 })
     expect(audit[0]).toMatchObject({ actor: 'api:mdm', subject: 'xref:qms-test/material/QM-1' })
   })
 
   it('dead-letters an untranslatable delivery and keeps its raw body', async () => {
     const body = 'not json at all'
     await deliver(body, 'd-bad', signWebhook('new-secret', body))
-    await q.translation.runOnce()
+    await bed.q.translation.runOnce()
     const [dead] = await deliveries('dead')
     expect(dead).toMatchObject({ deliveryId: 'd-bad', body })
-    expect(await store.listEvents(ALL, { limit: 10 })).toEqual([])
+    expect(await bed.store.listEvents(ALL, { limit: 10 })).toEqual([])
   })
 
   it('imports and exports identity mappings as CSV, refusing a bad file whole', async () => {
     const csv =
       'system,entity_type,external_code,plant,enterprise_id\nsap,supplier,V100,P100,SUP-1\nsap,supplier,V200,P100,SUP-2\n'
-    const imp = await q.app.inject({
+    const imp = await bed.q.app.inject({
       method: 'POST',
       url: '/v1/xref/import',
       headers: { 'content-type': 'text/csv' },
       payload: csv,
     })
     expect(imp.json()).toMatchObject({ upserted: 2 })
-    const exp = await q.app.inject({ method: 'GET', url: '/v1/xref?format=csv' })
+    const exp = await bed.q.app.inject({ method: 'GET', url: '/v1/xref?format=csv' })
     expect(exp.body).toContain('sap,supplier,V100,P100,SUP-1')
-    const bad = await q.app.inject({
+    const bad = await bed.q.app.inject({
       method: 'POST',
       url: '/v1/xref/import',
       headers: { 'content-type': 'text/csv' },
@@ -151,14 +130,14 @@ describe.each(DIALECTS)('raw ingress, translation and identity mapping on %s', (
     })
     expect(bad.statusCode).toBe(400)
     expect(bad.json().errors[0].path).toMatch(/lines\/2/)
-    expect((await q.app.inject({ method: 'GET', url: '/v1/xref' })).json().xref).toHaveLength(2)
+    expect((await bed.q.app.inject({ method: 'GET', url: '/v1/xref' })).json().xref).toHaveLength(2)
   })
 
   it('publishes the event schemas', async () => {
-    const list = (await q.app.inject({ method: 'GET', url: '/v1/schemas' })).json().schemas
+    const list = (await bed.q.app.inject({ method: 'GET', url: '/v1/schemas' })).json().schemas
     expect(list.map((s: { type: string }) => s.type)).toContain('qms.usage_decision.made.v1')
-    const one = await q.app.inject({ method: 'GET', url: '/v1/schemas/qms.usage_decision.made.v1' })
+    const one = await bed.q.app.inject({ method: 'GET', url: '/v1/schemas/qms.usage_decision.made.v1' })
     expect(one.json().$id).toMatch(/qms\.usage_decision\.made\.v1/)
-    expect((await q.app.inject({ method: 'GET', url: '/v1/schemas/x.y.z.v9' })).statusCode).toBe(404)
+    expect((await bed.q.app.inject({ method: 'GET', url: '/v1/schemas/x.y.z.v9' })).statusCode).toBe(404)
   })
 })

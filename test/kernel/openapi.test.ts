@@ -1,34 +1,12 @@
-import path from 'node:path'
-import pino from 'pino'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { ERRORS } from '../../src/contracts/errors.ts'
-import { type Qualink, startQualink } from '../../src/server/qualink.ts'
-import type { Store } from '../../src/store/types.ts'
-import { createTestDatabase, type TestDatabase } from '../dialects.ts'
+import { useQualink } from '../qualink-fixture.ts'
 
 describe('the OpenAPI 3.1 document', () => {
-  let db: TestDatabase
-  let store: Store
-  let q: Qualink
-
-  beforeAll(async () => {
-    db = await createTestDatabase('sqlite', { migrated: true })
-    store = await db.open()
-    q = await startQualink({
-      store,
-      port: 0,
-      logger: pino({ level: 'silent' }),
-      anchorFile: path.join(db.dir, 'a.jsonl'),
-    })
-  })
-  afterAll(async () => {
-    await q?.close()
-    await store?.close()
-    await db?.cleanup()
-  })
+  const bed = useQualink('sqlite', 'suite')
 
   it('is generated from the route schemas and lists every /v1 route', async () => {
-    const doc = (await q.app.inject({ method: 'GET', url: '/openapi.json' })).json()
+    const doc = (await bed.q.app.inject({ method: 'GET', url: '/openapi.json' })).json()
     expect(doc.openapi).toBe('3.1.0')
     const paths = Object.keys(doc.paths)
     for (const p of [
@@ -54,8 +32,8 @@ describe('the OpenAPI 3.1 document', () => {
   })
 
   it('has a docs page rendered from the same document: every operation, its parameters and body', async () => {
-    const doc = (await q.app.inject({ method: 'GET', url: '/openapi.json' })).json()
-    const r = await q.app.inject({ method: 'GET', url: '/ui/api' })
+    const doc = (await bed.q.app.inject({ method: 'GET', url: '/openapi.json' })).json()
+    const r = await bed.q.app.inject({ method: 'GET', url: '/ui/api' })
     expect(r.statusCode).toBe(200)
     expect(r.headers['content-type']).toMatch(/^text\/html/)
     expect(r.headers['content-security-policy']).toContain("script-src 'self'")

@@ -1,12 +1,9 @@
 import { randomUUID } from 'node:crypto'
-import path from 'node:path'
-import pino from 'pino'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import type { CloudEvent } from '../../src/contracts/envelope.ts'
-import { type Qualink, startQualink } from '../../src/server/qualink.ts'
-import type { Store } from '../../src/store/types.ts'
-import { createTestDatabase, type TestDatabase, untilTailCaughtUp } from '../dialects.ts'
+import { untilTailCaughtUp } from '../dialects.ts'
 import { append } from '../engine/harness.ts'
+import { useQualink } from '../qualink-fixture.ts'
 
 const audit = { timestamp: '2026-11-27T08:00:00Z', sourceSystem: 'test', approvalStatus: 'not_required' }
 const ev = (type: string, subject: string, data: Record<string, unknown>) =>
@@ -21,22 +18,12 @@ const ev = (type: string, subject: string, data: Record<string, unknown>) =>
   }) as unknown as CloudEvent
 
 describe('ISA-95 export of a lot over the API', () => {
-  let db: TestDatabase
-  let store: Store
-  let q: Qualink
-
+  const bed = useQualink('sqlite', 'suite', () => ({
+    runEngine: false,
+  }))
   beforeAll(async () => {
-    db = await createTestDatabase('sqlite', { migrated: true })
-    store = await db.open()
-    q = await startQualink({
-      store,
-      port: 0,
-      logger: pino({ level: 'silent' }),
-      anchorFile: path.join(db.dir, 'a.jsonl'),
-      runEngine: false,
-    })
     await append(
-      store,
+      bed.store,
       ev('erp.goods_receipt.posted.v1', 'F-9001', {
         materialDocument: { id: '5000000001', year: 2026, item: '0001' },
         lot: { id: 'F-9001', material: 'M-900', plant: 'P100' },
@@ -52,24 +39,19 @@ describe('ISA-95 export of a lot over the API', () => {
         audit,
       }),
     )
-    await untilTailCaughtUp(store)
-  })
-  afterAll(async () => {
-    await q?.close()
-    await store?.close()
-    await db?.cleanup()
+    await untilTailCaughtUp(bed.store)
   })
 
   it('answers B2MML XML and JSON with the stock and the test results; 404 for an unknown lot', async () => {
-    const xml = await q.app.inject({ method: 'GET', url: '/v1/lots/F-9001/isa95' })
+    const xml = await bed.q.app.inject({ method: 'GET', url: '/v1/lots/F-9001/isa95' })
     expect(xml.statusCode).toBe(200)
     expect(xml.headers['content-type']).toContain('application/xml')
     expect(xml.body).toMatch(/<MaterialLot xmlns=/)
     expect(xml.body).toContain('F-9001')
     expect(xml.body).toContain('HARDNESS')
     expect(xml.body).toContain('58.2')
-    const json = (await q.app.inject({ method: 'GET', url: '/v1/lots/F-9001/isa95?format=json' })).json()
+    const json = (await bed.q.app.inject({ method: 'GET', url: '/v1/lots/F-9001/isa95?format=json' })).json()
     expect(JSON.stringify(json)).toContain('M-900')
-    expect((await q.app.inject({ method: 'GET', url: '/v1/lots/NOPE/isa95' })).statusCode).toBe(404)
+    expect((await bed.q.app.inject({ method: 'GET', url: '/v1/lots/NOPE/isa95' })).statusCode).toBe(404)
   })
 })
