@@ -16,13 +16,10 @@ import { sapEccIdocConnector } from '../../src/connectors/erp/sap-ecc-idoc/conne
 import { ConnectorConfigError, ManualClock } from '../../src/connectors/sdk/index.ts'
 import { isQualinkError } from '../../src/contracts/errors.ts'
 import { PermanentError } from '../../src/engine/errors.ts'
-import type { ErpPort, LotRef, PostStockDispositionInput } from '../../src/workflows/ports/erp.ts'
+import type { ErpPort } from '../../src/workflows/ports/erp.ts'
 import { TempDir } from '../config/fixture.ts'
+import { expectOneDocumentPerBucket, kg, LOT, STOCK_KEY, split } from './ecc-fixtures.ts'
 import { asEngine } from './engine-retry.ts'
-
-const LOT: LotRef = { plant: '1000', material: 'RAW-100', lot: 'B1' }
-const STOCK_KEY = 'RAW-100|1000|B1'
-const kg = (n: number) => ({ units: n * 1000, scale: 3, uom: 'KG' })
 
 let dir: string
 let statusDir: string
@@ -70,34 +67,6 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true })
 })
 
-const split = (key = 'run-1/post-stock'): PostStockDispositionInput => ({
-  idempotencyKey: key,
-  inspectionLot: '010000000001',
-  lot: LOT,
-  lines: [
-    { bucket: 'release', quantity: kg(50) },
-    { bucket: 'block', quantity: kg(30) },
-    { bucket: 'release', quantity: kg(10) },
-    { bucket: 'scrap', quantity: kg(10) },
-  ],
-})
-
-function expectOneDocumentPerBucket(): void {
-  expect(sim.state.counts.documentsByLotAndBucket[STOCK_KEY]).toEqual({
-    qi: 1,
-    unrestricted: 1,
-    blocked: 1,
-    scrap: 1,
-  })
-  expect(sim.state.stock[0]!.buckets).toMatchObject({
-    qi: 0,
-    unrestricted: 60_000,
-    blocked: 30_000,
-    scrap: 10_000,
-  })
-  expect(sim.state.counts.conservationViolations).toEqual([])
-}
-
 const IDOC_POST = { method: 'POST', path: '/sap/bc/idoc_xml' }
 const FAULTS: Array<[string, Partial<FaultConfig>]> = [
   ['commit-then-drop-response, every IDoc once', { dropResponseRate: 1, times: 3, match: IDOC_POST }],
@@ -112,7 +81,7 @@ describe('erp/sap-ecc-idoc stock disposition as goods-movement IDocs', () => {
     const r = await erp.postStockDisposition(split())
     expect(r.alreadyDone).toBe(false)
     expect(r.documents).toHaveLength(3)
-    expectOneDocumentPerBucket()
+    expectOneDocumentPerBucket(sim)
     const ours = sim.state.materialDocuments.filter((d) => d.headerText.startsWith('QLK'))
     expect(ours.map((d) => d.number).sort()).toEqual([...r.documents].sort())
     expect(ours.map((d) => d.items[0]!.movementType).sort()).toEqual(['321', '350', '553'])
@@ -123,7 +92,7 @@ describe('erp/sap-ecc-idoc stock disposition as goods-movement IDocs', () => {
     const again = await erp.postStockDisposition(split())
     expect(again).toEqual({ documents: r.documents, alreadyDone: true })
     expect(sim.state.idocs).toHaveLength(4)
-    expectOneDocumentPerBucket()
+    expectOneDocumentPerBucket(sim)
   })
 
   for (const [name, faults] of FAULTS) {
@@ -131,12 +100,12 @@ describe('erp/sap-ecc-idoc stock disposition as goods-movement IDocs', () => {
       sim.faults.set(faults)
       const r = await asEngine(() => erp.postStockDisposition(split()))
       expect(r.documents).toHaveLength(3)
-      expectOneDocumentPerBucket()
+      expectOneDocumentPerBucket(sim)
       const injected = Object.values(sim.state.faultsInjected).reduce((a, b) => a + b, 0)
       if (!faults.latencyMs) expect(injected).toBeGreaterThan(0)
       const again = await erp.postStockDisposition(split())
       expect(again.alreadyDone).toBe(true)
-      expectOneDocumentPerBucket()
+      expectOneDocumentPerBucket(sim)
     })
   }
 
@@ -286,7 +255,7 @@ describe('erp/sap-ecc-idoc chosen by a plant in qualink.yaml', () => {
       const rt = buildRuntime(loadConfig(file, {}), {})
       const r = await rt.ports.erp.postStockDisposition(split())
       expect(r.documents).toHaveLength(3)
-      expectOneDocumentPerBucket()
+      expectOneDocumentPerBucket(sim)
     } finally {
       tmp.remove()
     }

@@ -20,14 +20,10 @@ import { missingFromWsdl, parseWsdl } from '../../src/connectors/erp/sap-ecc-soa
 import { ConnectorConfigError, ManualClock, RemoteRejected } from '../../src/connectors/sdk/index.ts'
 import { isQualinkError } from '../../src/contracts/errors.ts'
 import { PermanentError } from '../../src/engine/errors.ts'
-import type { ErpPort, LotRef, PostStockDispositionInput } from '../../src/workflows/ports/erp.ts'
+import type { ErpPort } from '../../src/workflows/ports/erp.ts'
 import { TempDir } from '../config/fixture.ts'
+import { expectOneDocumentPerBucket, INSPECTION_LOT, kg, LOT, split } from './ecc-fixtures.ts'
 import { asEngine } from './engine-retry.ts'
-
-const LOT: LotRef = { plant: '1000', material: 'RAW-100', lot: 'B1' }
-const STOCK_KEY = 'RAW-100|1000|B1'
-const INSPECTION_LOT = '010000000001'
-const kg = (n: number) => ({ units: n * 1000, scale: 3, uom: 'KG' })
 
 let dir: string
 let sim: ErpEccSim
@@ -77,35 +73,6 @@ const decision = (code = 'A1', key = 'run-1/ud') => ({
   reference: 'QMS-LOT-77',
 })
 
-const split = (key = 'run-1/post-stock'): PostStockDispositionInput => ({
-  idempotencyKey: key,
-  inspectionLot: INSPECTION_LOT,
-  lot: LOT,
-  lines: [
-    { bucket: 'release', quantity: kg(50) },
-    { bucket: 'block', quantity: kg(30) },
-    { bucket: 'release', quantity: kg(10) },
-    { bucket: 'scrap', quantity: kg(10) },
-  ],
-})
-
-/** The receipt's document plus one per bucket, and the stock vector after the split. */
-function expectOneDocumentPerBucket(): void {
-  expect(sim.state.counts.documentsByLotAndBucket[STOCK_KEY]).toEqual({
-    qi: 1,
-    unrestricted: 1,
-    blocked: 1,
-    scrap: 1,
-  })
-  expect(sim.state.stock[0]!.buckets).toMatchObject({
-    qi: 0,
-    unrestricted: 60_000,
-    blocked: 30_000,
-    scrap: 10_000,
-  })
-  expect(sim.state.counts.conservationViolations).toEqual([])
-}
-
 const at = (operation: string) => ({ method: 'POST', path: `/sap/bc/soap/rfc/sap/${operation}` })
 
 describe('erp/sap-ecc-soap usage decision and stock split', () => {
@@ -115,7 +82,7 @@ describe('erp/sap-ecc-soap usage decision and stock split', () => {
     const r = await erp.postStockDisposition(split())
     expect(r.alreadyDone).toBe(false)
     expect(r.documents).toHaveLength(3)
-    expectOneDocumentPerBucket()
+    expectOneDocumentPerBucket(sim)
     const ours = sim.state.materialDocuments.filter((d) => d.headerText.startsWith('QLK'))
     expect(ours.map((d) => d.number).sort()).toEqual([...r.documents].sort())
     expect(ours.map((d) => d.items[0]!.movementType).sort()).toEqual(['321', '350', '553'])
@@ -124,7 +91,7 @@ describe('erp/sap-ecc-soap usage decision and stock split', () => {
     const again = await erp.postStockDisposition(split())
     expect(again.alreadyDone).toBe(true)
     expect([...again.documents].sort()).toEqual([...r.documents].sort())
-    expectOneDocumentPerBucket()
+    expectOneDocumentPerBucket(sim)
     expect(await erp.readLotStock(LOT)).toEqual({
       lot: LOT,
       quantities: { unrestricted: kg(60), blocked: kg(30) },
@@ -161,7 +128,7 @@ describe('erp/sap-ecc-soap usage decision and stock split', () => {
       sim.faults.set(faults)
       const r = await asEngine(() => erp.postStockDisposition(split()))
       expect(r.documents).toHaveLength(3)
-      expectOneDocumentPerBucket()
+      expectOneDocumentPerBucket(sim)
       const injected = Object.values(sim.state.faultsInjected).reduce((a, b) => a + b, 0)
       if (!faults.latencyMs) expect(injected).toBeGreaterThan(0)
     })
@@ -353,7 +320,7 @@ describe('erp/sap-ecc-soap config', () => {
       const rt = buildRuntime(loadConfig(tmp.write('qualink.yaml', yaml({})), {}), {})
       expect(await rt.ports.erp.recordUsageDecision(decision())).toEqual({ changed: true })
       expect((await rt.ports.erp.postStockDisposition(split())).documents).toHaveLength(3)
-      expectOneDocumentPerBucket()
+      expectOneDocumentPerBucket(sim)
       let problems: unknown
       try {
         buildRuntime(loadConfig(tmp.write('qualink.yaml', yaml({ quantityScale: 9 })), {}), {})

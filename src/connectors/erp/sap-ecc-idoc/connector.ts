@@ -12,20 +12,19 @@
  */
 import { existsSync, statSync } from 'node:fs'
 import path from 'node:path'
-import type { ErpPort, StockPostingResult } from '../../../workflows/ports/erp.ts'
+import type { ErpPort } from '../../../workflows/ports/erp.ts'
 import { systemClock } from '../../sdk/clock.ts'
 import { defineConnector } from '../../sdk/define-connector.ts'
-import { referenceFor } from '../../sdk/reference.ts'
 import { ConnectorConfigError, connectorSecret } from '../../sdk/secrets.ts'
-import { dispositionGroups, toSap } from '../sap-s4/mapping.ts'
 import { SapEccIdocConfig } from './config.ts'
 import { IdocSender } from './idoc-sender.ts'
 import {
   type GoodsMovement,
+  postInTurn,
   senderDocnum,
-  transferItem,
-  UD_MOVEMENT,
+  transferMovementFor,
   unsupported,
+  usageDecisionMovements,
   yyyymmdd,
 } from './idocs.ts'
 import { StatusFolder } from './status-folder.ts'
@@ -72,54 +71,29 @@ export const sapEccIdocConnector = defineConnector({
     })
 
     return {
-      async postStockDisposition(input) {
-        const documents: string[] = []
-        let alreadyDone = true
-        for (const g of dispositionGroups(input, scale)) {
-          const [movementType, code] = UD_MOVEMENT[g.bucket]
-          const reference = referenceFor(
-            `${input.idempotencyKey}|${g.bucket}|${g.targetMaterial}|${g.targetLot}`,
-          )
-          const r: StockPostingResult = await sender.post(
-            movement(reference, code, {
+      postStockDisposition: (input) =>
+        postInTurn(usageDecisionMovements(input, scale, config), (m) =>
+          sender.post(
+            movement(m.reference, m.code, {
               material: input.lot.material,
               plant: input.lot.plant,
               batch: input.lot.lot,
-              movementType,
-              stockType: 'X',
-              quantity: toSap({ units: g.units, scale, uom: g.uom }, scale, `${g.bucket} quantity`),
-              uom: g.uom,
-              storageLocation:
-                g.bucket === 'reserves' ? config.reservesStorageLocation : config.storageLocation,
-              ...(g.bucket === 'regrade'
-                ? {
-                    moveMaterial: g.targetMaterial || input.lot.material,
-                    moveBatch: g.targetLot || input.lot.lot,
-                  }
-                : {}),
+              ...m.item,
             }),
-            `post ${g.bucket} of ${input.lot.material}/${input.lot.lot} (inspection lot ${input.inspectionLot})`,
+            m.what,
             input.traceparent,
-          )
-          documents.push(...r.documents)
-          alreadyDone &&= r.alreadyDone
-        }
-        return { documents, alreadyDone }
-      },
+          ),
+        ),
       transferStock(input) {
-        const m = transferItem(input.from, input.to)
+        const m = transferMovementFor(input, scale, config.storageLocation)
         return sender.post(
-          movement(referenceFor(input.idempotencyKey), m.code, {
+          movement(m.reference, m.code, {
             material: input.lot.material,
             plant: input.lot.plant,
             batch: input.lot.lot,
-            movementType: m.movementType,
-            stockType: m.stockType,
-            quantity: toSap(input.quantity, scale, 'quantity'),
-            uom: input.quantity.uom,
-            storageLocation: config.storageLocation,
+            ...m.item,
           }),
-          `transfer ${input.from}→${input.to} of ${input.lot.material}/${input.lot.lot}`,
+          m.what,
           input.traceparent,
         )
       },

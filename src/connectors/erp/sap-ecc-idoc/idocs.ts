@@ -10,8 +10,14 @@
 import { createHash } from 'node:crypto'
 import { PermanentError } from '../../../engine/errors.ts'
 import type { Bucket } from '../../../model/stock.ts'
-import type { UsageDecisionBucket } from '../../../workflows/ports/erp.ts'
-import { transferMovement } from '../sap-s4/mapping.ts'
+import type {
+  PostStockDispositionInput,
+  StockPostingResult,
+  TransferStockInput,
+  UsageDecisionBucket,
+} from '../../../workflows/ports/erp.ts'
+import { referenceFor } from '../../sdk/reference.ts'
+import { dispositionGroups, toSap, transferMovement } from '../sap-s4/mapping.ts'
 import { child, children, field, parseXml, toXml } from './idoc-xml.ts'
 
 /** [MOVE_TYPE, GM_CODE] per usage-decision bucket; every one leaves QI stock (STCK_TYPE X). */
@@ -24,6 +30,85 @@ export const UD_MOVEMENT: Readonly<Record<UsageDecisionBucket, readonly [string,
   regrade: ['309', '04'],
   // Return delivery to the vendor: GM_CODE 01 with movement 122, as MIGO's "return delivery".
   return: ['122', '01'],
+}
+
+/**
+ * One goods movement as both ECC connectors send it (IDoc or SOAP): its reference (the business key
+ * digested), GM_CODE, a description for errors, and the item's fields other than the lot (each
+ * connector names the lot in its own item shape).
+ */
+export interface EccMovement {
+  readonly reference: string
+  readonly code: string
+  readonly what: string
+  readonly item: Omit<GoodsMovementItem, 'material' | 'plant' | 'batch'>
+}
+
+/** The movements of a usage decision's stock posting, one per bucket, out of QI stock (STCK_TYPE X). */
+export function usageDecisionMovements(
+  input: PostStockDispositionInput,
+  scale: number,
+  locations: { readonly storageLocation?: string; readonly reservesStorageLocation: string },
+): EccMovement[] {
+  return dispositionGroups(input, scale).map((g) => {
+    const [movementType, code] = UD_MOVEMENT[g.bucket]
+    return {
+      reference: referenceFor(`${input.idempotencyKey}|${g.bucket}|${g.targetMaterial}|${g.targetLot}`),
+      code,
+      what: `post ${g.bucket} of ${input.lot.material}/${input.lot.lot} (inspection lot ${input.inspectionLot})`,
+      item: {
+        movementType,
+        stockType: 'X',
+        quantity: toSap({ units: g.units, scale, uom: g.uom }, scale, `${g.bucket} quantity`),
+        uom: g.uom,
+        storageLocation:
+          g.bucket === 'reserves' ? locations.reservesStorageLocation : locations.storageLocation,
+        ...(g.bucket === 'regrade'
+          ? { moveMaterial: g.targetMaterial || input.lot.material, moveBatch: g.targetLot || input.lot.lot }
+          : {}),
+      },
+    }
+  })
+}
+
+/** A transfer between stock types as one movement (transferItem), keyed by the step's key. */
+export function transferMovementFor(
+  input: TransferStockInput,
+  scale: number,
+  storageLocation: string | undefined,
+): EccMovement {
+  const m = transferItem(input.from, input.to)
+  return {
+    reference: referenceFor(input.idempotencyKey),
+    code: m.code,
+    what: `transfer ${input.from}→${input.to} of ${input.lot.material}/${input.lot.lot}`,
+    item: {
+      movementType: m.movementType,
+      stockType: m.stockType,
+      quantity: toSap(input.quantity, scale, 'quantity'),
+      uom: input.quantity.uom,
+      storageLocation,
+    },
+  }
+}
+
+/**
+ * Posts `movements` one after another (a failure stops the rest; a retry of the step re-reads the
+ * ones already posted through their references): the documents of all, `alreadyDone` only when
+ * every one had been posted before.
+ */
+export async function postInTurn(
+  movements: readonly EccMovement[],
+  post: (m: EccMovement) => Promise<StockPostingResult>,
+): Promise<StockPostingResult> {
+  const documents: string[] = []
+  let alreadyDone = true
+  for (const m of movements) {
+    const r = await post(m)
+    documents.push(...r.documents)
+    alreadyDone &&= r.alreadyDone
+  }
+  return { documents, alreadyDone }
 }
 
 /** BAPI STCK_TYPE: blank unrestricted, X quality inspection, S blocked (OData 01/02/07). */

@@ -24,10 +24,8 @@ import type { ErpPort, RecordUsageDecisionInput, StateChangeResult } from '../..
 import { systemClock } from '../../sdk/clock.ts'
 import { defineConnector } from '../../sdk/define-connector.ts'
 import { EgressFailure, RemoteRejected } from '../../sdk/http-errors.ts'
-import { referenceFor } from '../../sdk/reference.ts'
 import { connectorSecret } from '../../sdk/secrets.ts'
-import { transferItem, UD_MOVEMENT, yyyymmdd } from '../sap-ecc-idoc/idocs.ts'
-import { dispositionGroups, toSap } from '../sap-s4/mapping.ts'
+import { postInTurn, transferMovementFor, usageDecisionMovements, yyyymmdd } from '../sap-ecc-idoc/idocs.ts'
 import { adoptionEcc } from './adoption.ts'
 import { KIND, SoapClient } from './client.ts'
 import { SapEccSoapConfig } from './config.ts'
@@ -138,50 +136,19 @@ export const sapEccSoapConnector = defineConnector({
     return {
       ...adoptionEcc(soap, poster, config),
       recordUsageDecision: (input) => recordUsageDecision(soap, config.language, input),
-      async postStockDisposition(input) {
-        const documents: string[] = []
-        let alreadyDone = true
-        for (const g of dispositionGroups(input, scale)) {
-          const [movementType, code] = UD_MOVEMENT[g.bucket]
-          const reference = referenceFor(
-            `${input.idempotencyKey}|${g.bucket}|${g.targetMaterial}|${g.targetLot}`,
-          )
-          const r = await poster.post(
-            movement(reference, code, {
-              lot: input.lot,
-              movementType,
-              stockType: 'X',
-              quantity: toSap({ units: g.units, scale, uom: g.uom }, scale, `${g.bucket} quantity`),
-              uom: g.uom,
-              storageLocation:
-                g.bucket === 'reserves' ? config.reservesStorageLocation : config.storageLocation,
-              ...(g.bucket === 'regrade'
-                ? {
-                    moveMaterial: g.targetMaterial || input.lot.material,
-                    moveBatch: g.targetLot || input.lot.lot,
-                  }
-                : {}),
-            }),
-            `post ${g.bucket} of ${input.lot.material}/${input.lot.lot} (inspection lot ${input.inspectionLot})`,
+      postStockDisposition: (input) =>
+        postInTurn(usageDecisionMovements(input, scale, config), (m) =>
+          poster.post(
+            movement(m.reference, m.code, { lot: input.lot, ...m.item }),
+            m.what,
             input.traceparent,
-          )
-          documents.push(...r.documents)
-          alreadyDone &&= r.alreadyDone
-        }
-        return { documents, alreadyDone }
-      },
+          ),
+        ),
       transferStock(input) {
-        const m = transferItem(input.from, input.to)
+        const m = transferMovementFor(input, scale, config.storageLocation)
         return poster.post(
-          movement(referenceFor(input.idempotencyKey), m.code, {
-            lot: input.lot,
-            movementType: m.movementType,
-            stockType: m.stockType,
-            quantity: toSap(input.quantity, scale, 'quantity'),
-            uom: input.quantity.uom,
-            storageLocation: config.storageLocation,
-          }),
-          `transfer ${input.from}→${input.to} of ${input.lot.material}/${input.lot.lot}`,
+          movement(m.reference, m.code, { lot: input.lot, ...m.item }),
+          m.what,
           input.traceparent,
         )
       },
