@@ -116,68 +116,37 @@ export async function exceptionsPage(
   const now = Date.now()
   const all = await openDeadLetters(ctx, headers)
   const shown = await openDeadLetters(ctx, headers, f)
-  const codes = countBy(all, (d) => d.errorCode)
-  const workflows = countBy(all, (d) => d.workflow)
-  const plants = countBy(all, (d) => d.plant)
-  const connectors = countBy(all, connectorOf)
+  // The facets a dead letter is grouped and filtered by: filter key, label, open count per value.
+  const facets: Record<keyof ExceptionsFilter, { label: string; rows: Array<[string, number]> }> = {
+    errorCode: { label: 'Error code', rows: countBy(all, (d) => d.errorCode) },
+    workflow: { label: 'Workflow', rows: countBy(all, (d) => d.workflow) },
+    plant: { label: 'Plant', rows: countBy(all, (d) => d.plant) },
+    connector: { label: 'Connector', rows: countBy(all, connectorOf) },
+  }
+  const selects = (...names: Array<keyof ExceptionsFilter>) =>
+    names.map((n) =>
+      select(
+        n,
+        facets[n].label,
+        facets[n].rows.map(([v]) => v),
+        f[n],
+      ),
+    )
   const filtered = Boolean(f.errorCode || f.workflow || f.plant || f.connector)
   // a bulk replay still under way (started here, in another tab or by a colleague) keeps its bar
   const replaying = await activeOperation(ctx.store, ctx.scopeOf(headers), 'bulk-replay')
   return html`<p class="lead"><strong>${all.length}</strong> open dead letter${all.length === 1 ? '' : 's'}${filtered ? html` · <strong>${shown.length}</strong> match the filter · <a href="/ui/exceptions">clear filter</a>` : ''}</p>
 <div class="groups">
-${groupPanel('By error code', 'errorCode', codes, f)}
-${groupPanel('By workflow', 'workflow', workflows, f)}
-${groupPanel('By plant', 'plant', plants, f)}
-${groupPanel('By connector', 'connector', connectors, f)}
+${(['errorCode', 'workflow', 'plant', 'connector'] as const).map((n) => groupPanel(`By ${facets[n].label.toLowerCase()}`, n, facets[n].rows, f))}
 </div>
 <form class="toolbar" method="get" action="/ui/exceptions">
-${select(
-  'errorCode',
-  'Error code',
-  codes.map(([c]) => c),
-  f.errorCode,
-)}
-${select(
-  'workflow',
-  'Workflow',
-  workflows.map(([w]) => w),
-  f.workflow,
-)}
-${select(
-  'plant',
-  'Plant',
-  plants.map(([p]) => p),
-  f.plant,
-)}
-${select(
-  'connector',
-  'Connector',
-  connectors.map(([c]) => c),
-  f.connector,
-)}
+${selects('errorCode', 'workflow', 'plant', 'connector')}
 <button type="submit">Filter</button>
 </form>
 <section class="panel bulk"><h2>Bulk replay</h2>
 <p class="hint">Preview what a replay would re-run, then confirm. Replayed runs resume at their failed step; completed steps are not repeated.</p>
 <form class="toolbar" method="post" action="/ui/exceptions/bulk/preview" hx-post="/ui/exceptions/bulk/preview" hx-target="#bulk-result" hx-swap="innerHTML">
-${select(
-  'errorCode',
-  'Error code',
-  codes.map(([c]) => c),
-  f.errorCode,
-)}
-${select(
-  'workflow',
-  'Workflow',
-  workflows.map(([w]) => w),
-  f.workflow,
-)}
-${select(
-  'connector',
-  'Connector',
-  connectors.map(([c]) => c),
-  f.connector,
-)}
+${selects('errorCode', 'workflow', 'connector')}
 <button type="submit">Preview</button>
 </form>
 <div id="bulk-result" aria-live="polite">${replaying ? operationProgress(replaying, now) : ''}</div>
