@@ -5,12 +5,9 @@
  * to an in-test receiver.
  */
 import { randomBytes, randomUUID } from 'node:crypto'
-import path from 'node:path'
-import pino from 'pino'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { type Qualink, startQualink } from '../../src/server/qualink.ts'
-import type { Store } from '../../src/store/types.ts'
-import { AVAILABLE, createTestDatabase, DIALECTS, type Dialect, type TestDatabase } from '../dialects.ts'
+import { afterEach, describe, expect, it } from 'vitest'
+import { DIALECTS, type Dialect } from '../dialects.ts'
+import { useQualink } from '../qualink-fixture.ts'
 import { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from './otlp-receiver.ts'
 
 const hex = (bytes: number) => randomBytes(bytes).toString('hex')
@@ -20,41 +17,24 @@ const UNSET = 0
 const ERROR = 2
 
 describe.each(DIALECTS)('route and store spans on %s', (dialect: Dialect) => {
-  let db: TestDatabase | undefined
-  let store: Store
-  let q: Qualink | undefined
   let receiver: OtlpReceiver
-
-  beforeEach(async (ctx) => {
-    if (!AVAILABLE[dialect]) ctx.skip()
-    receiver = await startOtlpReceiver()
-    db = await createTestDatabase(dialect, { migrated: true })
-    store = await db.open()
-    q = await startQualink({
-      store,
-      port: 0,
-      logger: pino({ level: 'silent' }),
-      anchorFile: path.join(db.dir, 'anchors.jsonl'),
-      tracing: { otlpEndpoint: receiver.url, serviceName: 'qualink-routes' },
-    })
-  })
+  // Registered before the server's hooks, so (hooks run as a stack) it closes after the server.
   afterEach(async () => {
-    await q?.close()
-    await store?.close()
-    await db?.cleanup()
     await receiver?.close()
-    q = undefined
-    db = undefined
+  })
+  const bed = useQualink(dialect, 'test', async () => {
+    receiver = await startOtlpReceiver()
+    return { tracing: { otlpEndpoint: receiver.url, serviceName: 'qualink-routes' } }
   })
 
   const call = (method: 'GET' | 'POST', url: string, headers: Record<string, string> = {}, body?: object) =>
-    fetch(`${q!.url}${url}`, {
+    fetch(`${bed.q.url}${url}`, {
       method,
       headers: { ...(body ? { 'content-type': 'application/json' } : {}), ...headers },
       body: body ? JSON.stringify(body) : undefined,
     })
   const exported = async (): Promise<ReceivedSpan[]> => {
-    await q!.flushTraces()
+    await bed.q.flushTraces()
     return receiver.spans
   }
   const named = (spans: ReceivedSpan[], name: string) => spans.filter((s) => s.name === name)
@@ -72,7 +52,7 @@ describe.each(DIALECTS)('route and store spans on %s', (dialect: Dialect) => {
     expect(invalid.status).toBe(400)
     const page = await call('GET', '/ui/exceptions')
     expect(page.status).toBe(200)
-    const posted = await fetch(`${q!.url}/v1/events`, {
+    const posted = await fetch(`${bed.q.url}/v1/events`, {
       method: 'POST',
       headers: { 'content-type': 'application/cloudevents+json' },
       body: JSON.stringify({
