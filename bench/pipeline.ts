@@ -32,7 +32,7 @@ import {
   type SystemUnderTest,
   startSims,
 } from './lib/pipeline-harness.ts'
-import { startNodeRedSut } from './lib/pipeline-node-red.ts'
+import { ensureNodeRed, startNodeRedSut } from './lib/pipeline-node-red.ts'
 import {
   FLOOR_CLIENTS,
   FLOOR_COMMITS_PER_WORKFLOW,
@@ -143,6 +143,10 @@ export async function main(argv: readonly string[]): Promise<void> {
   const fsync = await pgTestFsync(os.tmpdir(), 2)
   const started = Date.now()
   const fed = o.systems.filter((s): s is FedSystem => s !== 'pgbench')
+  // Before any simulator starts: a first-use `npm ci` runs synchronously and blocks the event loop,
+  // and the simulators' idle keep-alive sockets were then reset under the next request (ECONNRESET
+  // on a fresh machine, 2026-11-29).
+  if (fed.includes('node-red')) ensureNodeRed()
   const closed = new Map<FedSystem, Result[]>(fed.map((s) => [s, []]))
   const open: Result[] = []
   const floor: Array<FloorResult & { idle: number }> = []

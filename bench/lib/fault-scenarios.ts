@@ -16,7 +16,7 @@ import {
   startSims,
   type Tracking,
 } from './pipeline-harness.ts'
-import { startNodeRedSut } from './pipeline-node-red.ts'
+import { ensureNodeRed, startNodeRedSut } from './pipeline-node-red.ts'
 import { startBenchQualink } from './pipeline-qualink.ts'
 
 export const SCENARIOS = {
@@ -128,6 +128,9 @@ export async function runScenario(
   system: SystemName,
   workflows: number,
 ): Promise<ScenarioOutcome> {
+  // Installed before the simulators start: a first-use `npm ci` blocks this process's event loop,
+  // and their idle keep-alive sockets would be closed under the first request after it.
+  if (system === 'node-red') ensureNodeRed()
   const sims = await startSims(workflows, `${scenario.slice(0, 3)}${Date.now().toString(36)}`)
   const sys = system === 'qualink' ? await startQualinkRestartable(sims) : await startNodeRedRestartable(sims)
   const t: Tracking = { sentAt: new Map(), decidedAt: new Map(), failures: [], polls: 0 }

@@ -22,7 +22,10 @@ import { csrfToken, type Sims, type SystemUnderTest } from './pipeline-harness.t
 const DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'baselines', 'node-red')
 const LOTS = '/sap/opu/odata/sap/API_INSPECTIONLOT_SRV'
 
-/** Installs the pinned Node-RED from bench/baselines/node-red/package-lock.json if it is missing. */
+/**
+ * Installs the pinned Node-RED from bench/baselines/node-red/package-lock.json if it is missing.
+ * Synchronous: call it before starting anything that serves requests in this process.
+ */
 export function ensureNodeRed(): void {
   if (existsSync(path.join(DIR, 'node_modules', 'node-red', 'package.json'))) return
   process.stderr.write('node-red baseline: npm ci --prefix bench/baselines/node-red (first use)\n')
