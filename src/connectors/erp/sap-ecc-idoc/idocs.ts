@@ -1,7 +1,8 @@
 /**
  * ECC IDocs, pure: the MBGMCR03 goods movement Qualink sends (segments of BAPI_GOODSMVT_CREATE:
  * E1BP2017_GM_HEAD_01, _GM_CODE, _GM_ITEM_CREATE), the SYSTAT01 status IDocs ECC sends back, and
- * the mapping from canonical buckets to movement types.
+ * the mapping from canonical buckets to movement types, with the movements a usage decision or a
+ * transfer makes (`usageDecisionMovements`, `transferMovementFor`), which erp/sap-ecc-soap posts too.
  *
  * Movement types are the ones erp/sap-s4 posts (quality-domain.md §1.4 table: 321, 553, 331, 350,
  * 350 to a blocked storage location, 309, 122; transfers as sap-s4/mapping.ts). An ECC plant
