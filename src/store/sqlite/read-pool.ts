@@ -16,8 +16,6 @@ interface Pending {
 export class ReadPool {
   private readonly workers: Worker[] = []
   private readonly pending = new Map<number, Pending>()
-  /** queries in flight per worker: a worker is ref'd while it has any */
-  private readonly inFlight = new Map<Worker, number>()
   private nextId = 1
   private turn = 0
 
@@ -51,16 +49,19 @@ export class ReadPool {
       // A worker that ends with queries in flight (terminated by close(), or crashed) answers none.
       w.on('exit', (code) => fail(new Error(`SQLite read worker exited (code ${code}) before answering`)))
       w.unref()
-      this.inFlight.set(w, 0)
       this.workers.push(w)
     }
   }
 
+  /** Whether `w` has a query in flight: then it is ref'd, else not. */
+  private busy(w: Worker): boolean {
+    for (const p of this.pending.values()) if (p.worker === w) return true
+    return false
+  }
+
   private settled(id: number, p: Pending): void {
     this.pending.delete(id)
-    const n = (this.inFlight.get(p.worker) ?? 1) - 1
-    this.inFlight.set(p.worker, n)
-    if (n === 0) p.worker.unref()
+    if (!this.busy(p.worker)) p.worker.unref()
   }
 
   query(sql: string, params: readonly unknown[]): Promise<Row[]> {
@@ -68,10 +69,8 @@ export class ReadPool {
     const id = this.nextId++
     const worker = this.workers[this.turn++ % this.workers.length]!
     return new Promise((resolve, reject) => {
+      if (!this.busy(worker)) worker.ref()
       this.pending.set(id, { worker, resolve, reject })
-      const n = this.inFlight.get(worker) ?? 0
-      if (n === 0) worker.ref()
-      this.inFlight.set(worker, n + 1)
       worker.postMessage({ id, sql, params })
     })
   }
@@ -79,6 +78,5 @@ export class ReadPool {
   async close(): Promise<void> {
     await Promise.all(this.workers.map((w) => w.terminate()))
     this.workers.length = 0
-    this.inFlight.clear()
   }
 }
