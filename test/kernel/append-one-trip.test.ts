@@ -2,7 +2,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { hashCanonical } from '../../src/audit/canonical-json.ts'
 import type { CloudEvent } from '../../src/contracts/envelope.ts'
 import { toAppendEvent } from '../../src/store/append-event.ts'
-import { ONE_TRIP_MAX_EVENTS } from '../../src/store/postgres/append-script.ts'
+import { loadMigrations } from '../../src/store/migrations.ts'
+import { lockAllSql, WAIT_MATCH_CTES } from '../../src/store/postgres/engine.ts'
 import { ingestAuditPayload } from '../../src/store/rows.ts'
 import type { AppendRequest, Store } from '../../src/store/types.ts'
 import { WriteQueue } from '../../src/store/write-queue.ts'
@@ -10,10 +11,22 @@ import { AVAILABLE, createTestDatabase, DIALECTS, type Dialect, type TestDatabas
 import { AWKWARD, ping } from '../event-fixtures.ts'
 
 /**
- * The write path's single-round-trip form on PostgreSQL (store/postgres/append-script.ts) sends
- * values as escaped literals and hashes the ingest audit payload in SQL; run on both dialects,
- * so both write paths are held to the same stored rows.
+ * The write path's single-round-trip form on PostgreSQL (store/postgres/append-script.ts: the
+ * qlk_append_events function of migration 0027, values as array parameters) hashes the ingest
+ * audit payload in SQL; run on both dialects, so both write paths are held to the same stored rows.
  */
+
+const squash = (sql: string) => sql.replace(/\s+/g, ' ').trim()
+
+describe('qlk_append_events (PostgreSQL migration 0027)', () => {
+  it('locks and matches waits with the same SQL as the transactional write path', () => {
+    const fn = loadMigrations('postgres').find((m) => m.name.includes('append_function'))
+    expect(fn).toBeDefined()
+    const body = squash(fn!.sql)
+    expect(body).toContain(squash(lockAllSql('p_lock_keys', 'p_lock_shared')))
+    expect(body).toContain(squash(WAIT_MATCH_CTES))
+  })
+})
 
 function request(actor: string, ...events: Record<string, unknown>[]): AppendRequest {
   const at = new Date().toISOString()
@@ -92,12 +105,10 @@ describe.each(DIALECTS)('the write path on %s', (dialect: Dialect) => {
     expect(audit[2]!.subject).toBe(`event:${b.id}`)
   })
 
-  it('writes a group above the one-round-trip size with the same rows', async () => {
+  it('writes a large group (a batch of 500 with a duplicate) with the same rows', async () => {
     const old = ping()
     const first = (await store.appendEvents([request('early', old)]))[0]![0]!
-    const events = Array.from({ length: ONE_TRIP_MAX_EVENTS + 1 }, (_, i) =>
-      ping({ id: `big ${AWKWARD[i % 6]} ${i}` }),
-    )
+    const events = Array.from({ length: 500 }, (_, i) => ping({ id: `big ${AWKWARD[i % 6]} ${i}` }))
     const [results] = await store.appendEvents([request('big', ...events, old)])
     expect(results!.at(-1)).toMatchObject({ seq: first.seq, duplicate: true })
     const audit = await ingestAudit()

@@ -9,7 +9,8 @@ import type { Client } from './engine-tx.ts'
  * The waits an ingest group's events match, given a CTE `ev(seq, family, subject, plant, …)` of
  * its new rows: `locked`, the waiting event waits they could match, locked in (run, position)
  * order so concurrent ingests of one subject queue instead of deadlocking; `m`, each wait's first
- * event after its `after_seq`. Used by matchWaits and the one-round-trip write (append-script.ts).
+ * event after its `after_seq`. Used by matchWaits; migration 0027 (qlk_append_events, the one-round-trip
+ * write) carries a copy, held to this text by test/kernel/append-one-trip.test.ts.
  */
 export const WAIT_MATCH_CTES = `locked AS (
          SELECT w.run_id, w.position, w.event_family, w.subject, w.plant, w.after_seq FROM run_waits w

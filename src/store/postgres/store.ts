@@ -17,7 +17,7 @@ import type {
   StoredEvent,
   StoredRawDelivery,
 } from '../types.ts'
-import { appendInOneTrip, ONE_TRIP_MAX_EVENTS } from './append-script.ts'
+import { appendInOneTrip } from './append-script.ts'
 import * as auditLog from './audit-log.ts'
 import { NOW_MS } from './clock.ts'
 import { PostgresEngine } from './engine.ts'
@@ -172,15 +172,14 @@ export class PostgresStore implements Store {
       return requests.map(() => [])
     }
     const plan = this.engine.planRouting(all)
-    // A small group with nothing to route to a workflow, no audit rows of its own and no raw
-    // delivery to settle (translatedFrom: settled in the transactional path): one round trip.
+    // A group with nothing to route to a workflow, no audit rows of its own and no raw delivery
+    // to settle (translatedFrom: settled in the transactional path): one round trip.
     if (
-      all.length <= ONE_TRIP_MAX_EVENTS &&
       own.length === 0 &&
       requests.every((r) => r.translatedFrom === undefined) &&
       [...plan.targets.values()].every((t) => t.length === 0)
     )
-      return appendInOneTrip((sql) => this.pool.query(sql), requests, plan)
+      return appendInOneTrip((q) => this.pool.query(q), requests, plan)
     return this.tx((c) => eventLog.appendGroupInTx(c, this.engine, requests, all, own, plan))
   }
 

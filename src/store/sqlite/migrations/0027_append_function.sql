@@ -1,0 +1,4 @@
+-- qualink:breaking=false
+-- PostgreSQL only: the ingest write as a function (postgres/migrations/0027). SQLite writes in process,
+-- with statements prepared once when the store opens; nothing to change here. The file keeps the
+-- migration numbers the same in both dialects (src/store/migrations.test.ts).
