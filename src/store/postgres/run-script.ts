@@ -10,7 +10,8 @@ import { entryColumns } from './journal-flush.ts'
  * A run's fenced write as ONE round trip on PostgreSQL: a simple query of two statements, which
  * PostgreSQL runs as one implicit transaction, each statement under its own READ COMMITTED snapshot
  * (https://www.postgresql.org/docs/15/protocol-flow.html, "Multiple Statements in a Simple Query";
- * append-script.ts does the same for ingest), values written in as literals (inlineParams):
+ * ingest's one-trip write does the same inside a function, qlk_append_events of migration 0027),
+ * values written in as literals (inlineParams):
  *   1. the advisory locks the write needs (lockAllSql, or a key built from the run row), taken
  *      before the run row changes, as the multi-statement transactions took them (see registerWait);
  *   2. under a snapshot taken after the locks are held: the fenced UPDATE of the run row (lease
