@@ -1,4 +1,4 @@
-import type { Lease, Store } from '../store/types.ts'
+import type { ChainLink, Lease, Store } from '../store/types.ts'
 import type { AnchorSink } from './anchors.ts'
 import { GENESIS_HASH, linkHash } from './chain.ts'
 
@@ -16,7 +16,16 @@ export const SEALER_LEASE = 'audit-sealer'
 /**
  * Chains committed audit rows in order, shortly after they commit. It is a lease-fenced
  * singleton: only the lease holder's chain writes are accepted, so two processes never both
- * extend the chain. After each batch the new head is appended to the anchor sink.
+ * extend the chain. A pass chains what is committed in batches, then appends the new head to the
+ * anchor sink once (one fsynced line per pass, not per batch).
+ *
+ * Batches of 200 rows by default. A batch is read, hashed and written as one piece of work
+ * between the ingest requests it shares the process and the database with; with batches of 1,000
+ * a pass at high ingest rates made the tail of their latency. Measured 2026-11-29 (scratch: Qualink
+ * in process, batches of 100 events at half their closed-loop maximum, open loop 2 + 10 s, this
+ * repository's load generator; 1,000 against 200 alternated): p99 on PostgreSQL 33.9 / 30.9 /
+ * 35.2 / 28.0 against 20.7 / 18.1 / 21.6 / 28.8 ms, on SQLite 20.1 / 27.2 against 13.4 / 21.5 ms;
+ * closed-loop events/s unchanged (SQLite 19,140 / 19,120 against 20,200 / 19,900).
  */
 export class AuditSealer {
   private lease: Lease | undefined
@@ -31,7 +40,7 @@ export class AuditSealer {
     private readonly opts: SealerOptions,
   ) {
     this.ttl = opts.leaseTtlMs ?? 10_000
-    this.batch = opts.batch ?? 1000
+    this.batch = opts.batch ?? 200
   }
 
   /** local monotonic time of the last acquire or renew */
@@ -62,34 +71,40 @@ export class AuditSealer {
 
   private async seal(): Promise<number> {
     let sealed = 0
-    for (;;) {
-      const lease = await this.holdLease()
-      if (!lease) return sealed
-      const rows = await this.store.readUnsealedAudit(this.batch)
-      if (rows.length === 0) return sealed
-      const head = await this.store.chainHead()
-      let prev = head?.hash ?? GENESIS_HASH
-      let pos = head?.pos ?? 0
-      const links = rows.map((row) => {
-        pos++
-        const hash = linkHash(pos, row, prev)
-        const link = { pos, auditSeq: row.seq, auditTxid: row.txid, prevHash: prev, hash }
-        prev = hash
-        return link
-      })
-      if (!(await this.store.appendChain(links, lease))) {
-        this.lease = undefined // taken over: stop, another process seals now
-        return sealed
+    let head: ChainLink | undefined
+    try {
+      for (;;) {
+        const lease = await this.holdLease()
+        if (!lease) return sealed
+        const rows = await this.store.readUnsealedAudit(this.batch)
+        if (rows.length === 0) return sealed
+        const prior = head ?? (await this.store.chainHead())
+        let prev = prior?.hash ?? GENESIS_HASH
+        let pos = prior?.pos ?? 0
+        const links = rows.map((row) => {
+          pos++
+          const hash = linkHash(pos, row, prev)
+          const link = { pos, auditSeq: row.seq, auditTxid: row.txid, prevHash: prev, hash }
+          prev = hash
+          return link
+        })
+        if (!(await this.store.appendChain(links, lease))) {
+          this.lease = undefined // taken over: stop, another process seals now
+          return sealed
+        }
+        head = links.at(-1)!
+        sealed += links.length
+        this.opts.onSealed?.(links.length)
       }
-      const last = links.at(-1)!
-      await this.anchors.append({
-        pos: last.pos,
-        auditSeq: last.auditSeq,
-        hash: last.hash,
-        atMs: await this.store.now(),
-      })
-      sealed += links.length
-      this.opts.onSealed?.(links.length)
+    } finally {
+      // What this pass chained, anchored once, also when a later batch failed: its links are committed.
+      if (head)
+        await this.anchors.append({
+          pos: head.pos,
+          auditSeq: head.auditSeq,
+          hash: head.hash,
+          atMs: await this.store.now(),
+        })
     }
   }
 

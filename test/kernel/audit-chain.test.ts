@@ -44,6 +44,23 @@ describe.each(DIALECTS)('audit chain on %s', (dialect: Dialect) => {
     expect(report.head?.pos).toBe(12)
   })
 
+  it('chains a pass in batches and anchors its head once', async () => {
+    const small = new AuditSealer(store, anchors, { owner: 'test-sealer', batch: 2 })
+    const at = new Date().toISOString()
+    await store.appendEvents([
+      { actor: 'test', events: Array.from({ length: 5 }, () => toAppendEvent(ping() as CloudEvent, at)) },
+    ])
+    // PostgreSQL: a concurrent test's open transaction can hold the watermark back for a moment
+    let sealed = 0
+    for (let i = 0; i < 50 && sealed < 5; i++) sealed += await small.sealOnce()
+    expect(sealed).toBe(5)
+    const all = await anchors.readAll()
+    // after the three of ingestSealed: one anchor, not one per batch of 2 (the five rows are one
+    // commit, so they become visible to the sealer together and one pass chains them all)
+    expect(all.slice(3)).toEqual([expect.objectContaining({ pos: 17 })])
+    expect(await verifyAudit(store, anchors)).toMatchObject({ ok: true, checked: 17, firstBroken: null })
+  })
+
   it('refuses UPDATE and DELETE of audit rows through triggers', async () => {
     await expect(rawExec(db, store, `UPDATE audit_log SET actor = 'mallory' WHERE seq = 1`)).rejects.toThrow(
       /QLK_AUDIT_IMMUTABLE/,
