@@ -1,3 +1,4 @@
+import { setImmediate } from 'node:timers/promises'
 import type { ChainLink, Lease, Store } from '../store/types.ts'
 import type { AnchorSink } from './anchors.ts'
 import { GENESIS_HASH, linkHash } from './chain.ts'
@@ -95,6 +96,11 @@ export class AuditSealer {
         head = links.at(-1)!
         sealed += links.length
         this.opts.onSealed?.(links.length)
+        // A turn of the event loop between batches: on SQLite the store's calls finish
+        // synchronously, so without it a pass is one long block of the thread that serves HTTP.
+        // The anchor's fsync used to give that turn after every batch; with one anchor per pass
+        // and no turn, SQLite's Lb in the ingest benchmark went from 15 to 36 ms p99, with it 18.
+        await setImmediate()
       }
     } finally {
       // What this pass chained, anchored once, also when a later batch failed: its links are committed.
