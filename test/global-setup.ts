@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import pg from 'pg'
@@ -14,7 +14,10 @@ import { checkServices, PG_ADMIN_URL, uniqueName } from './services.ts'
  * up it also migrates one database that suites asking for `createTestDatabase(d, { migrated: true })`
  * copy (test/dialects.ts), and drops it when the run ends. The same suites copy a SQLite file
  * migrated here as well, removed when the run ends. And it bundles the qualink command once, for
- * every test that spawns it (test/bundle.ts), removed when the run ends.
+ * every test that spawns it (test/bundle.ts), removed when the run ends. And it fails the run when
+ * a test wrote into the checkout's ./data (the demo's folder): a Qualink started without a data
+ * folder of its own puts its audit anchors there, and the next `npm start` then finds another
+ * chain's anchors and reports its own chain as rewritten (seen once: a relay process on PostgreSQL).
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const report = await checkServices()
@@ -34,9 +37,17 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('sqliteMigratedTemplate', sqliteTemplate)
   const bundle = await buildBundle()
   project.provide('qualinkBundle', bundle.entry)
+  const checkoutData = path.resolve(import.meta.dirname, '..', 'data')
+  const hadData = existsSync(checkoutData)
   const removeFiles = async () => {
     rmSync(sqliteDir, { recursive: true, force: true })
     bundle.remove()
+    if (!hadData && existsSync(checkoutData)) {
+      const files = readdirSync(checkoutData).join(', ')
+      rmSync(checkoutData, { recursive: true, force: true })
+      process.exitCode = 1 // vitest only prints an error thrown here ("error during close")
+      throw new Error(`a test wrote into ${checkoutData} (${files}); give it a data folder of its own`)
+    }
   }
   if (!report.some((s) => s.name === 'postgres' && s.up)) return removeFiles
   const template = uniqueName('qlk_tpl').toLowerCase()

@@ -35,6 +35,9 @@ describe.skipIf(!AVAILABLE.postgres)('singleton takeover between two relay proce
         env: {
           ...process.env,
           DATABASE_URL: db.location,
+          // its own data folder: the anchor file would otherwise land in the checkout's ./data,
+          // where a later `npm start` would find another chain's anchors
+          QUALINK_DATA_DIR: tmp.dir,
           QUALINK_LOG_LEVEL: 'warn',
           ERP_SECRET: 'x',
           ERPNEXT_KEY: 'k',
