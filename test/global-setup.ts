@@ -67,7 +67,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
   await store.close()
   project.provide('pgMigratedTemplate', template)
   return async () => {
-    await removeFiles()
-    await admin(`DROP DATABASE IF EXISTS ${template} WITH (FORCE)`)
+    try {
+      await admin(`DROP DATABASE IF EXISTS ${template} WITH (FORCE)`)
+    } finally {
+      await removeFiles() // last: it throws when a test wrote into ./data
+    }
   }
 }
