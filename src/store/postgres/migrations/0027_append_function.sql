@@ -1,6 +1,6 @@
 -- qualink:breaking=false
--- The ingest write of a small group with nothing to route to a workflow (store/postgres/
--- append-script.ts) as one function: one round trip (`SELECT * FROM qlk_append_events(...)`, a
+-- The ingest write of a group with nothing to route to a workflow (store/postgres/
+-- append-script.ts) as one function: one round trip (`SELECT … FROM qlk_append_events(...)`, a
 -- prepared statement with array parameters) whose three statements PL/pgSQL plans once per
 -- connection. The same three statements were sent before as one multi-statement simple query,
 -- values escaped into literals, and so parsed and planned on every call: about 0.5 ms of server CPU
